@@ -1,0 +1,70 @@
+/**
+ * Where an action's commands run. The engine never sees this; the action
+ * runners (build, command, deploy) talk to a host only through a session.
+ * `local` is this machine (LocalExecutor); SSH hosts arrive with the SSH
+ * executor and implement the same interface.
+ */
+
+/** A host as the server config names it, resolved. */
+export interface HostRef {
+  /** Display name, e.g. `web1` or `local`. */
+  name: string;
+  /** `local`, or the address to connect to. */
+  address: string;
+  port?: number;
+  user?: string;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunOptions {
+  /** Extra environment variables (secret values included; never logged). */
+  env?: Record<string, string>;
+  /** Kill the command (and everything it started) after this long. */
+  timeoutMs: number;
+  /** Aborting kills the command as a timeout does. */
+  signal?: AbortSignal;
+  /** Each complete output line, as it arrives. */
+  onLine?: (line: string, stream: OutputStream) => void;
+  /** Text written to the command's standard input, then closed. */
+  stdin?: string;
+  /** Working directory; defaults to the session's workspace. */
+  cwd?: string;
+}
+
+export interface RunResult {
+  /** The exit code, or null when the command was killed. */
+  exitCode: number | null;
+  timedOut: boolean;
+  aborted: boolean;
+}
+
+export interface ExecSession {
+  readonly host: HostRef;
+  /** A fresh, empty directory made for this session (absolute path). */
+  readonly workspace: string;
+  /** Run shell text with bash on the host. Never rejects on a non-zero exit. */
+  run(command: string, options: RunOptions): Promise<RunResult>;
+  /** Copy a local file to a path on the host. */
+  upload(localPath: string, remotePath: string): Promise<void>;
+  /** Copy a file from the host to a local path. */
+  download(remotePath: string, localPath: string): Promise<void>;
+  /** Remove the workspace and release the connection. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface Executor {
+  /** Open a session with a fresh workspace on the host. */
+  open(host: HostRef, options?: { signal?: AbortSignal }): Promise<ExecSession>;
+}
+
+export class ExecutorError extends Error {
+  constructor(
+    readonly code: 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ExecutorError';
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The pipeline as the engine sees it: stages, their order and their actions.
+ * Produced from a validated `.github/sluice.yml` by `toPipelineDefinition`
+ * (src/config); the engine reads only names, `needs` and the action kind.
+ */
+
+/** How a stage treats executions that wait to enter it (PRODUCT P3). */
+export type ExecutionMode = 'superseded' | 'queued';
+
+export interface PipelineDefinition {
+  mode: ExecutionMode;
+  /** Stages in the order the file lists them. */
+  stages: StageDefinition[];
+  /** How the app installs and runs on a host (hooks and health check). */
+  app?: AppSpec;
+}
+
+export interface StageDefinition {
+  name: string;
+  /** Stages that must succeed before this one may start (a DAG). */
+  needs: string[];
+  actions: ActionDefinition[];
+}
+
+interface ActionBase {
+  name: string;
+  /** Actions of the same stage that must succeed before this one starts. */
+  needs: string[];
+}
+
+export interface BuildSpec {
+  /** A host group of the server config, or `local`. */
+  host: string;
+  run: string[];
+  artifact?: ArtifactSpec;
+  /** Artifacts of earlier actions unpacked into the workspace first. */
+  inputs: string[];
+  /** Per-command timeout in milliseconds. */
+  timeoutMs: number;
+  /** Plain environment variables for the commands. */
+  env: Record<string, string>;
+  /** Names of operator-granted secrets exposed as environment variables. */
+  secrets: string[];
+}
+
+export interface ArtifactSpec {
+  name: string;
+  paths: string[];
+}
+
+export interface DeploySpec {
+  environment: string;
+  artifact: string;
+}
+
+export interface ApprovalSpec {
+  environment: string;
+}
+
+export interface CommandSpec {
+  host: string;
+  run: string[];
+  inputs: string[];
+  timeoutMs: number;
+  env: Record<string, string>;
+  secrets: string[];
+}
+
+export interface AppSpec {
+  hooks: Partial<Record<LifecycleHook, string[]>>;
+  health?: HealthSpec;
+}
+
+export type LifecycleHook = 'stop' | 'before_install' | 'after_install' | 'start' | 'validate';
+
+export interface HealthSpec {
+  http?: string;
+  command?: string;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+export type ActionDefinition =
+  | (ActionBase & { kind: 'build'; build: BuildSpec })
+  | (ActionBase & { kind: 'deploy'; deploy: DeploySpec })
+  | (ActionBase & { kind: 'approval'; approval: ApprovalSpec })
+  | (ActionBase & { kind: 'command'; command: CommandSpec });
+
+export type ActionKind = ActionDefinition['kind'];

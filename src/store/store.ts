@@ -1,0 +1,134 @@
+/**
+ * The durable store: one interface, two databases (SQLite in the data
+ * directory by default, PostgreSQL when a database URL is given). The engine
+ * is pure; everything it decides reaches the disk through `updatePipeline`.
+ */
+import type { PipelineDefinition } from '../pipeline/definition.ts';
+import type {
+  Command,
+  ExecutionState,
+  PipelineSnapshot,
+  Revision,
+  StateChange,
+} from '../pipeline/snapshot.ts';
+import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
+
+/** What the engine returns for one step: the new state, what changed, what to do. */
+export interface EngineStep {
+  snapshot: PipelineSnapshot;
+  changes: StateChange[];
+  commands: Command[];
+}
+
+export interface NewExecution {
+  pipelineId: string;
+  revision: Revision;
+  definition: PipelineDefinition;
+  /** Who or what started it: `push`, `cli:alice`, `rerun of #3 by alice`. */
+  trigger: string;
+  /** Opaque to the store: where the source for builds comes from. */
+  source?: string;
+  /** The execution this one re-runs. */
+  rerunOf?: string;
+}
+
+export interface ActionRef {
+  executionId: string;
+  stage: string;
+  action: string;
+  attempt: number;
+}
+
+export interface ExecutionSummary {
+  id: string;
+  pipelineId: string;
+  repo: string;
+  seq: number;
+  status: ExecutionStatus;
+  reason?: string;
+  revision: Revision;
+  trigger: string;
+  source?: string;
+  rerunOf?: string;
+  createdAt: number;
+  updatedAt: number;
+  definition: PipelineDefinition;
+  stages: Array<{
+    name: string;
+    status: StageStatus;
+    attempt: number;
+    reason?: string;
+    actions: Array<{ name: string; status: ActionStatus; attempt: number; reason?: string; startedAt?: number; finishedAt?: number }>;
+  }>;
+}
+
+export interface HistoryEntry extends StateChange {
+  at: number;
+  actor: string;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr' | 'sluice';
+  text: string;
+  at: number;
+}
+
+export interface ArtifactRecord {
+  executionId: string;
+  name: string;
+  sha256: string;
+  size: number;
+  stage: string;
+  action: string;
+  createdAt: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** The pipeline of a repository's pipeline file, created on first use. Returns its id. */
+  ensurePipeline(repo: string, file: string): Promise<string>;
+
+  /** A new execution with every stage and action `pending`, and the next `seq`. */
+  createExecution(input: NewExecution, actor: string, now: number): Promise<ExecutionState>;
+
+  /**
+   * Load one pipeline's snapshot (its unfinished executions, plus those in
+   * `include`), let `step` decide, and save the result — all in one
+   * transaction that excludes any other writer of the same pipeline. Every
+   * change is recorded with `now` and `actor`. Returns the step's commands.
+   */
+  updatePipeline(
+    pipelineId: string,
+    options: { actor: string; now: number; include?: string[] },
+    step: (snapshot: PipelineSnapshot) => EngineStep,
+  ): Promise<Command[]>;
+
+  /** Newest first. */
+  listExecutions(options?: { pipelineId?: string; limit?: number }): Promise<ExecutionSummary[]>;
+  /** By id, or by `seq` within a pipeline (the newest pipeline with that seq if none is given). */
+  getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined>;
+  /** Every recorded state change of an execution, oldest first (PRODUCT P7). */
+  listHistory(executionId: string): Promise<HistoryEntry[]>;
+  /** Pipelines that have an action recorded as `running` (for crash recovery). */
+  listPipelinesWithRunningActions(): Promise<string[]>;
+
+  appendLog(ref: ActionRef, lines: LogLine[]): Promise<void>;
+  readLog(ref: ActionRef): Promise<LogLine[]>;
+
+  recordArtifact(artifact: ArtifactRecord): Promise<void>;
+  findArtifact(executionId: string, name: string): Promise<ArtifactRecord | undefined>;
+
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
