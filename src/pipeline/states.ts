@@ -35,6 +35,7 @@ export type ActionStatus =
 export type ExecutionEvent = 'succeed' | 'fail' | 'interrupt' | 'supersede' | 'cancel' | 'retry';
 export type StageEvent =
   | 'wait'
+  | 'reset'
   | 'enter'
   | 'succeed'
   | 'fail'
@@ -64,13 +65,15 @@ export const ACTION_ACTIVE: readonly ActionStatus[] = ['running', 'awaiting_appr
 
 export class IllegalTransitionError extends Error {
   readonly code = 'ILLEGAL_TRANSITION';
-  constructor(
-    readonly machine: 'execution' | 'stage' | 'action',
-    readonly from: string,
-    readonly event: string,
-  ) {
+  readonly machine: 'execution' | 'stage' | 'action';
+  readonly from: string;
+  readonly event: string;
+  constructor(machine: 'execution' | 'stage' | 'action', from: string, event: string) {
     super(`An ${machine} that is ${from} cannot ${event}.`);
     this.name = 'IllegalTransitionError';
+    this.machine = machine;
+    this.from = from;
+    this.event = event;
   }
 }
 
@@ -90,8 +93,9 @@ const EXECUTION_TABLE: Table<ExecutionStatus, ExecutionEvent> = {
 };
 
 const STAGE_TABLE: Table<StageStatus, StageEvent> = {
-  pending: { wait: 'waiting', enter: 'running', cancel: 'cancelled' },
-  waiting: { enter: 'running', supersede: 'superseded', cancel: 'cancelled' },
+  pending: { wait: 'waiting', enter: 'running', supersede: 'superseded' },
+  // `reset`: the execution halted elsewhere before this stage could enter.
+  waiting: { enter: 'running', reset: 'pending', supersede: 'superseded', cancel: 'cancelled' },
   running: {
     succeed: 'succeeded',
     fail: 'failed',
@@ -105,7 +109,7 @@ const STAGE_TABLE: Table<StageStatus, StageEvent> = {
 };
 
 const ACTION_TABLE: Table<ActionStatus, ActionEvent> = {
-  pending: { start: 'running', gate: 'awaiting_approval', cancel: 'cancelled' },
+  pending: { start: 'running', gate: 'awaiting_approval' },
   running: { succeed: 'succeeded', fail: 'failed', interrupt: 'interrupted', cancel: 'cancelled' },
   awaiting_approval: { succeed: 'succeeded', fail: 'failed', supersede: 'superseded', cancel: 'cancelled' },
   failed: { retry: 'pending' },
@@ -142,5 +146,5 @@ export const EXECUTION_STATUSES: readonly ExecutionStatus[] = ['running', ...EXE
 export const STAGE_STATUSES: readonly StageStatus[] = ['pending', 'waiting', 'running', ...STAGE_DONE];
 export const ACTION_STATUSES: readonly ActionStatus[] = ['pending', 'running', 'awaiting_approval', ...ACTION_DONE];
 export const EXECUTION_EVENTS: readonly ExecutionEvent[] = ['succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];
-export const STAGE_EVENTS: readonly StageEvent[] = ['wait', 'enter', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];
+export const STAGE_EVENTS: readonly StageEvent[] = ['wait', 'reset', 'enter', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];
 export const ACTION_EVENTS: readonly ActionEvent[] = ['start', 'gate', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];

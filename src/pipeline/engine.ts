@@ -1,0 +1,168 @@
+/**
+ * The pipeline engine: one pure function from (snapshot, event, time) to the
+ * next snapshot, the state changes to record and the commands to carry out.
+ * Executors, GitHub, Slack and the CLI feed it events; the store saves what
+ * it returns. Nothing here does I/O.
+ */
+import { advance, isHalted } from './advance.ts';
+import { actionDefinition, actionOf, Draft, stageOf } from './draft.ts';
+import type { Command, ExecutionState, PipelineSnapshot, StateChange } from './snapshot.ts';
+import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from './states.ts';
+
+export type EngineEvent =
+  /** Look again: a new execution was created, or time passed. */
+  | { type: 'tick' }
+  | { type: 'action_succeeded'; executionId: string; stage: string; action: string; attempt: number }
+  | { type: 'action_failed'; executionId: string; stage: string; action: string; attempt: number; reason: string }
+  | {
+      type: 'approval_decided';
+      executionId: string;
+      stage: string;
+      action: string;
+      /** The attempt the decider saw; a decision on an older gate is refused. */
+      attempt?: number;
+      approved: boolean;
+      by: string;
+      comment?: string;
+    }
+  | { type: 'cancel_execution'; executionId: string; by: string; reason?: string }
+  | { type: 'retry_stage'; executionId: string; stage: string; by: string }
+  /** After a crash: whatever was running has no process any more (R3). */
+  | { type: 'interrupt_running'; reason: string }
+  | { type: 'set_transition'; stage: string; enabled: boolean; reason?: string; by: string };
+
+export interface EngineResult {
+  snapshot: PipelineSnapshot;
+  changes: StateChange[];
+  commands: Command[];
+}
+
+export type EngineErrorCode = 'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
+
+/** A request the engine refuses; the message is for the person who asked. */
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+  }
+}
+
+export function step(snapshot: PipelineSnapshot, event: EngineEvent, now: number): EngineResult {
+  const draft = new Draft(snapshot, now);
+  apply(draft, event);
+  advance(draft);
+  return { snapshot: draft.snapshot, changes: draft.changes, commands: draft.commands };
+}
+
+function apply(draft: Draft, event: EngineEvent): void {
+  switch (event.type) {
+    case 'tick':
+      return;
+    case 'action_succeeded':
+    case 'action_failed': {
+      const execution = draft.execution(event.executionId);
+      const action = execution?.stages[event.stage]?.actions[event.action];
+      // A result for an action that was cancelled meanwhile, or for an older attempt, changes nothing.
+      if (!execution || !action || action.status !== 'running' || action.attempt !== event.attempt) return;
+      if (event.type === 'action_succeeded') draft.moveAction(execution, event.stage, event.action, 'succeed');
+      else draft.moveAction(execution, event.stage, event.action, 'fail', event.reason);
+      return;
+    }
+    case 'approval_decided':
+      return decide(draft, event);
+    case 'cancel_execution':
+      return cancel(draft, event.executionId, event.by, event.reason);
+    case 'retry_stage':
+      return retry(draft, event.executionId, event.stage, event.by);
+    case 'interrupt_running':
+      for (const execution of draft.snapshot.executions) {
+        if (execution.status !== 'running') continue;
+        for (const [stageName, stage] of Object.entries(execution.stages)) {
+          for (const [actionName, action] of Object.entries(stage.actions)) {
+            if (action.status === 'running') draft.moveAction(execution, stageName, actionName, 'interrupt', event.reason);
+          }
+        }
+      }
+      return;
+    case 'set_transition':
+      draft.snapshot.transitions[event.stage] = {
+        enabled: event.enabled,
+        reason: event.reason,
+        actor: event.by,
+        at: draft.now,
+      };
+      return;
+  }
+}
+
+function decide(draft: Draft, event: Extract<EngineEvent, { type: 'approval_decided' }>): void {
+  const execution = found(draft, event.executionId);
+  const definition = actionDefinition(execution, event.stage, event.action);
+  if (definition.kind !== 'approval') {
+    throw new EngineError('GATE_CLOSED', `Action "${event.action}" is not an approval.`);
+  }
+  const action = actionOf(execution, event.stage, event.action);
+  if (action.status !== 'awaiting_approval' || (event.attempt !== undefined && event.attempt !== action.attempt)) {
+    const what = action.status === 'awaiting_approval' ? 'a newer approval request' : `${action.status}${action.reason ? ` (${action.reason})` : ''}`;
+    throw new EngineError('GATE_CLOSED', `This approval is no longer open: it is ${what}.`);
+  }
+  const comment = event.comment ? `: ${event.comment}` : '';
+  if (event.approved) draft.moveAction(execution, event.stage, event.action, 'succeed', `approved by ${event.by}${comment}`);
+  else draft.moveAction(execution, event.stage, event.action, 'fail', `rejected by ${event.by}${comment}`);
+}
+
+function cancel(draft: Draft, executionId: string, by: string, why?: string): void {
+  const execution = found(draft, executionId);
+  if (execution.status !== 'running') {
+    throw new EngineError('NOT_RUNNING', `Execution #${execution.seq} is already ${execution.status}; there is nothing to cancel.`);
+  }
+  const reason = `cancelled by ${by}${why ? `: ${why}` : ''}`;
+  for (const [stageName, stage] of Object.entries(execution.stages)) {
+    for (const [actionName, action] of Object.entries(stage.actions)) {
+      const ref = { executionId, stage: stageName, action: actionName, attempt: action.attempt };
+      if (action.status === 'running') {
+        draft.moveAction(execution, stageName, actionName, 'cancel', reason);
+        draft.commands.push({ type: 'abort', ...ref });
+      } else if (action.status === 'awaiting_approval') {
+        draft.moveAction(execution, stageName, actionName, 'cancel', reason);
+        draft.commands.push({ type: 'withdraw_approval', ...ref, reason });
+      }
+    }
+    if (stage.status === 'running') draft.moveStage(execution, stageName, 'cancel', reason);
+    else if (stage.status === 'waiting') draft.moveStage(execution, stageName, 'reset', reason);
+  }
+  draft.moveExecution(execution, 'cancel', reason);
+}
+
+function retry(draft: Draft, executionId: string, stageName: string, by: string): void {
+  const execution = found(draft, executionId);
+  if (!execution.stages[stageName]) {
+    const names = execution.definition.stages.map((s) => s.name).join(', ');
+    throw new EngineError('UNKNOWN_STAGE', `Execution #${execution.seq} has no stage "${stageName}" (its stages: ${names}).`);
+  }
+  const stage = stageOf(execution, stageName);
+  const executionOk = EXECUTION_RETRYABLE.includes(execution.status) || (execution.status === 'running' && isHalted(execution));
+  if (!executionOk || !STAGE_RETRYABLE.includes(stage.status)) {
+    throw new EngineError(
+      'NOT_RETRYABLE',
+      `Stage "${stageName}" of execution #${execution.seq} is ${stage.status} (execution ${execution.status}); only a failed, interrupted or cancelled stage can be retried.`,
+    );
+  }
+  const reason = `retried by ${by}`;
+  if (execution.status !== 'running') draft.moveExecution(execution, 'retry', reason);
+  // Actions that succeeded keep their result; the rest run again (P6).
+  for (const [actionName, action] of Object.entries(stage.actions)) {
+    if (action.status === 'failed' || action.status === 'interrupted' || action.status === 'cancelled') {
+      draft.moveAction(execution, stageName, actionName, 'retry', reason);
+    }
+  }
+  draft.moveStage(execution, stageName, 'retry', reason);
+}
+
+function found(draft: Draft, executionId: string): ExecutionState {
+  const execution = draft.execution(executionId);
+  if (!execution) throw new EngineError('EXECUTION_NOT_FOUND', `No execution ${executionId} in this pipeline.`);
+  return execution;
+}
