@@ -59,12 +59,10 @@ export interface Executor {
 }
 
 export class ExecutorError extends Error {
-  constructor(
-    readonly code: 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED';
+  constructor(code: 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED', message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
     this.name = 'ExecutorError';
   }
 }

@@ -1,0 +1,41 @@
+/**
+ * What every step of an action shares: the session, where things live in
+ * the workspace, the masked log and the cancel signal.
+ */
+import { posix } from 'node:path';
+import type { ExecSession } from '../executor/executor.ts';
+import { ActionFailure, type ActionLog } from './action-result.ts';
+
+export interface ActionContext {
+  session: ExecSession;
+  /** The source tree: commands run here and artifact paths are relative to it. */
+  sourceDir: string;
+  /** Tarballs on their way in and out, kept out of the source tree so `paths: [.]` cannot pack them. */
+  transferDir: string;
+  /** Masks before it logs. */
+  log: ActionLog;
+  mask: (text: string) => string;
+  signal?: AbortSignal;
+}
+
+/** Lay out an action's directories inside a session's workspace (host paths are POSIX). */
+export function createActionContext(
+  session: ExecSession,
+  mask: (text: string) => string,
+  log: ActionLog,
+  signal?: AbortSignal,
+): ActionContext {
+  return {
+    session,
+    sourceDir: posix.join(session.workspace, 'source'),
+    transferDir: posix.join(session.workspace, 'transfer'),
+    log: (line, stream) => log(mask(line), stream),
+    mask,
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** Stop between steps once the action has been cancelled. */
+export function throwIfCancelled(context: ActionContext): void {
+  if (context.signal?.aborted) throw new ActionFailure('cancelled', 'was cancelled');
+}

@@ -1,0 +1,67 @@
+/**
+ * Pack the artifact's paths on the host, bring the tarball back, and keep
+ * it only if the bytes that arrived are the bytes the host hashed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import { sha256File } from '../artifact/sha256-file.ts';
+import { shellCommand } from '../executor/shell-quote.ts';
+import type { ArtifactSpec } from '../pipeline/definition.ts';
+import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { ActionFailure, type BuiltArtifact } from './action-result.ts';
+import { runHostStep } from './run-host-step.ts';
+import { hostSha256 } from './transfer-verified.ts';
+
+/** Collect `spec.paths` from the source directory into the artifact store. */
+export async function collectArtifact(context: ActionContext, spec: ArtifactSpec, artifacts: ArtifactStore): Promise<BuiltArtifact> {
+  const label = `artifact "${spec.name}"`;
+  await assertPathsExist(context, spec, label);
+
+  throwIfCancelled(context);
+  context.log(`packing ${label}: ${spec.paths.join(', ')}`, 'sluice');
+  const remote = posix.join(context.transferDir, 'artifact.tar.gz');
+  await runHostStep(context, `packing ${label}`, shellCommand(['tar', '-czf', remote, '--', ...spec.paths]), {
+    cwd: context.sourceDir,
+    failure: 'artifact_failed',
+  });
+  const hostDigest = await hostSha256(context, remote, label, 'artifact_failed');
+
+  throwIfCancelled(context);
+  const localDir = await mkdtemp(join(tmpdir(), 'sluice-artifact-'));
+  try {
+    const local = join(localDir, 'artifact.tar.gz');
+    await context.session.download(remote, local).catch((error: unknown) => {
+      throw new ActionFailure('artifact_failed', `could not download ${label}: ${(error as Error).message}`, { cause: error });
+    });
+    const localDigest = await sha256File(local);
+    if (localDigest !== hostDigest) {
+      throw new ActionFailure('artifact_failed', `${label} changed in transfer: sha256 ${hostDigest} on the host, ${localDigest} after download`);
+    }
+    const stored = await artifacts.put(local).catch((error: unknown) => {
+      throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, { cause: error });
+    });
+    if (stored.sha256 !== localDigest) {
+      throw new ActionFailure('artifact_failed', `${label} changed while being stored: sha256 ${localDigest} downloaded, ${stored.sha256} stored`);
+    }
+    return { name: spec.name, sha256: stored.sha256, size: stored.size };
+  } finally {
+    await rm(localDir, { recursive: true, force: true });
+  }
+}
+
+async function assertPathsExist(context: ActionContext, spec: ArtifactSpec, label: string): Promise<void> {
+  if (spec.paths.length === 0) throw new ActionFailure('artifact_failed', `${label} lists no paths`);
+  for (const path of spec.paths) {
+    // The config should already refuse these; the host must never be asked to pack /etc.
+    if (path === '' || posix.isAbsolute(path) || path.split('/').includes('..')) {
+      throw new ActionFailure('artifact_failed', `${label}: path "${path}" must be relative to the workspace and stay inside it`);
+    }
+    const test = `${shellCommand(['test', '-e', path])} || ${shellCommand(['test', '-L', path])}`;
+    const { result } = await runHostStep(context, `looking for ${path}`, test, { cwd: context.sourceDir, allowFailure: true });
+    if (result.exitCode !== 0) {
+      throw new ActionFailure('artifact_failed', `${label}: path "${path}" does not exist in the workspace after the build`);
+    }
+  }
+}

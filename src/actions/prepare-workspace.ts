@@ -1,0 +1,55 @@
+/**
+ * Fill a fresh workspace: the commit's source, then the artifacts of
+ * earlier actions on top, each checked by sha256 after the upload.
+ */
+import { posix } from 'node:path';
+import { sha256File } from '../artifact/sha256-file.ts';
+import { shellCommand } from '../executor/shell-quote.ts';
+import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { ActionFailure } from './action-result.ts';
+import { runHostStep } from './run-host-step.ts';
+import { uploadVerified } from './transfer-verified.ts';
+
+/** An artifact of an earlier action, as a local file from the artifact store. */
+export interface InputArtifact {
+  name: string;
+  sha256: string;
+  /** Local path of the tarball. */
+  file: string;
+}
+
+/** Upload and unpack the source tarball (if any) and each input, in order. */
+export async function prepareWorkspace(
+  context: ActionContext,
+  sourceTarball: string | undefined,
+  inputs: readonly InputArtifact[],
+): Promise<void> {
+  await runHostStep(context, 'making the workspace', shellCommand(['mkdir', '-p', '--', context.sourceDir, context.transferDir]));
+
+  if (sourceTarball !== undefined) {
+    const sha256 = await sha256File(sourceTarball).catch((error: unknown) => {
+      throw new ActionFailure('setup_failed', `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`, { cause: error });
+    });
+    context.log(`unpacking the source (sha256 ${sha256})`, 'sluice');
+    await unpack(context, sourceTarball, sha256, 'source.tar.gz', 'the source');
+  }
+
+  for (const [index, input] of inputs.entries()) {
+    throwIfCancelled(context);
+    context.log(`unpacking input artifact ${input.name} (sha256 ${input.sha256})`, 'sluice');
+    await unpack(context, input.file, input.sha256, `input-${index + 1}.tar.gz`, `input artifact "${input.name}"`);
+  }
+}
+
+async function unpack(context: ActionContext, localFile: string, sha256: string, fileName: string, label: string): Promise<void> {
+  const remote = posix.join(context.transferDir, fileName);
+  throwIfCancelled(context);
+  await uploadVerified(context, localFile, remote, sha256, label);
+  // --no-same-owner: files belong to the build user even when it is root.
+  await runHostStep(
+    context,
+    `unpacking ${label}`,
+    shellCommand(['tar', '-xzf', remote, '--no-same-owner', '-C', context.sourceDir]),
+  );
+  await runHostStep(context, `removing the tarball of ${label}`, shellCommand(['rm', '-f', '--', remote]));
+}

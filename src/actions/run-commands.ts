@@ -1,0 +1,46 @@
+/**
+ * The user's own commands, one after another, each announced in the log and
+ * stopped at the first that does not succeed.
+ */
+import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { ActionFailure } from './action-result.ts';
+import { formatDuration } from './format-duration.ts';
+
+export interface CommandsOptions {
+  /** Per-command timeout. */
+  timeoutMs: number;
+  /** Environment of every command, secrets included. */
+  env: Record<string, string>;
+}
+
+/** Run `commands` in the source directory; throws `ActionFailure` naming the one that failed. */
+export async function runCommands(context: ActionContext, commands: readonly string[], options: CommandsOptions): Promise<void> {
+  for (const [index, command] of commands.entries()) {
+    throwIfCancelled(context);
+    const label = `command ${index + 1} of ${commands.length} "${context.mask(summarize(command))}"`;
+    context.log(`$ ${command}`, 'sluice');
+    let result;
+    try {
+      result = await context.session.run(command, {
+        cwd: context.sourceDir,
+        env: options.env,
+        timeoutMs: options.timeoutMs,
+        ...(context.signal ? { signal: context.signal } : {}),
+        onLine: context.log,
+      });
+    } catch (error) {
+      throw new ActionFailure('setup_failed', `${label} could not run: ${(error as Error).message}`, { cause: error });
+    }
+    if (result.aborted) throw new ActionFailure('cancelled', `${label} was cancelled`);
+    if (result.timedOut) throw new ActionFailure('timed_out', `${label} timed out after ${formatDuration(options.timeoutMs)}`);
+    if (result.exitCode !== 0) throw new ActionFailure('command_failed', `${label} exited with code ${result.exitCode}`);
+  }
+}
+
+/** A reason names a command by its first line; YAML block scripts can be long. */
+function summarize(command: string): string {
+  const lines = command.trim().split('\n');
+  const first = lines[0] ?? '';
+  const short = first.length > 80 ? `${first.slice(0, 79)}…` : first;
+  return lines.length > 1 && short === first ? `${short} …` : short;
+}

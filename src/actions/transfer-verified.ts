@@ -1,0 +1,39 @@
+/**
+ * Every artifact transfer is checked against its sha256 on the far side
+ * (PRODUCT P4), with tools any build host has.
+ */
+import { shellCommand } from '../executor/shell-quote.ts';
+import type { ActionContext } from './action-context.ts';
+import { ActionFailure, type FailureCode } from './action-result.ts';
+import { runHostStep } from './run-host-step.ts';
+
+/** Upload a file and fail unless its sha256 on the host is `expectedSha256`. */
+export async function uploadVerified(
+  context: ActionContext,
+  localFile: string,
+  remotePath: string,
+  expectedSha256: string,
+  label: string,
+): Promise<void> {
+  try {
+    await context.session.upload(localFile, remotePath);
+  } catch (error) {
+    throw new ActionFailure('setup_failed', `could not upload ${label}: ${(error as Error).message}`, { cause: error });
+  }
+  const actual = await hostSha256(context, remotePath, label, 'setup_failed');
+  if (actual !== expectedSha256) {
+    throw new ActionFailure(
+      'setup_failed',
+      `${label} arrived corrupted on ${context.session.host.name}: expected sha256 ${expectedSha256}, got ${actual}`,
+    );
+  }
+}
+
+/** The sha256 of a file on the host, computed there. */
+export async function hostSha256(context: ActionContext, remotePath: string, label: string, failure: FailureCode): Promise<string> {
+  const { stdout } = await runHostStep(context, `hashing ${label}`, shellCommand(['sha256sum', '--', remotePath]), { failure });
+  // GNU sha256sum prefixes the line with `\` when it had to escape the name.
+  const digest = /^\\?([0-9a-f]{64})\s/.exec(stdout[0] ?? '')?.[1];
+  if (!digest) throw new ActionFailure(failure, `hashing ${label} gave unexpected output: ${stdout[0] ?? '(nothing)'}`);
+  return digest;
+}

@@ -1,0 +1,90 @@
+/**
+ * The source a build starts from: the working tree of a checkout as git
+ * sees it. Uncommitted edits and new files are included (so `sluice run`
+ * builds what is on disk), ignored files and `.git` are not.
+ */
+import { spawn } from 'node:child_process';
+import { lstat, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ArtifactError } from './artifact-error.ts';
+import { assertGitCheckout, runGit } from './run-git.ts';
+
+export { readRevision, type Revision } from './read-revision.ts';
+
+export interface PackSourceOptions {
+  /**
+   * Paths left out with everything under them, e.g. Sluice's data directory
+   * when it lives inside the checkout and is not git-ignored.
+   */
+  exclude?: string[];
+}
+
+/**
+ * Write a tar.gz of the files `git ls-files --cached --others
+ * --exclude-standard` lists in `checkoutDir`, with paths relative to it.
+ * Tracked files deleted from disk are skipped. Submodules appear as empty
+ * directories: their content is not packed.
+ */
+export async function packSource(checkoutDir: string, outFile: string, options: PackSourceOptions = {}): Promise<void> {
+  await assertGitCheckout(checkoutDir);
+  const target = resolve(outFile);
+  // The archive being written inside the checkout must not pack itself.
+  const excluded = [target, ...(options.exclude ?? []).map((path) => resolve(path))];
+  const listed = await runGit(checkoutDir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
+  const names = await existingFiles(checkoutDir, splitNul(listed), excluded);
+  try {
+    await runTar(checkoutDir, target, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
+  } catch (error) {
+    await rm(target, { force: true });
+    throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Names stay bytes: git paths need not be valid UTF-8. */
+function splitNul(data: Buffer): Buffer[] {
+  const names: Buffer[] = [];
+  let start = 0;
+  for (let end = data.indexOf(0); end !== -1; end = data.indexOf(0, start)) {
+    if (end > start) names.push(data.subarray(start, end));
+    start = end + 1;
+  }
+  return names;
+}
+
+async function existingFiles(dir: string, names: Buffer[], excluded: string[]): Promise<Buffer[]> {
+  const seen = new Set<string>();
+  const kept: Buffer[] = [];
+  const prefix = Buffer.from(`${resolve(dir)}/`);
+  for (const name of names) {
+    const key = name.toString('latin1');
+    // Unmerged paths are listed once per stage.
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const full = Buffer.concat([prefix, name]);
+    const path = full.toString('utf8');
+    if (excluded.some((skip) => path === skip || path.startsWith(`${skip}/`))) continue;
+    if (await lstat(full).then(() => true, () => false)) kept.push(name);
+  }
+  return kept;
+}
+
+function runTar(cwd: string, outFile: string, nulList: Buffer): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    // --null: names are read verbatim (a file called `-rf` is a file).
+    // --no-recursion: exactly the listed entries, not whole directories.
+    const tar = spawn('tar', ['-czf', outFile, '--null', '--no-recursion', '-T', '-'], {
+      cwd,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    tar.stderr.setEncoding('utf8');
+    tar.stderr.on('data', (chunk: string) => (stderr += chunk));
+    tar.stdin.on('error', () => {});
+    tar.on('error', reject);
+    tar.on('close', (code) => {
+      if (code === 0) resolvePromise();
+      else reject(new Error(`tar exited with code ${code}: ${stderr.trim()}`));
+    });
+    tar.stdin.end(nulList);
+  });
+}

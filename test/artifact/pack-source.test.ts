@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ArtifactError } from '../../src/artifact/artifact-error.ts';
+import { packSource, readRevision } from '../../src/artifact/pack-source.ts';
+import { makeGitCheckout, type GitCheckout } from './make-git-checkout.ts';
+
+const run = promisify(execFile);
+
+async function listTarball(file: string): Promise<string[]> {
+  const { stdout } = await run('tar', ['-tzf', file]);
+  return stdout.split('\n').filter(Boolean).sort();
+}
+
+describe('packSource', () => {
+  let checkout: GitCheckout;
+  let out: string;
+
+  before(async () => {
+    checkout = await makeGitCheckout({
+      '.gitignore': 'node_modules/\n*.log\n',
+      'README.md': '# app\n',
+      'src/app.js': 'console.log(1);\n',
+      'old.txt': 'to be deleted\n',
+    });
+    await checkout.git('add', '.');
+    await checkout.git('commit', '--quiet', '-m', 'Add app');
+    await checkout.write('src/app.js', 'console.log(2);\n');
+    await checkout.write('docs/my notes.md', 'untracked, with a space\n');
+    await checkout.write('-rf', 'a file named like an option\n');
+    await checkout.write('debug.log', 'ignored\n');
+    await checkout.write('node_modules/x/index.js', 'ignored\n');
+    await checkout.write('data/artifacts/abc.tar.gz', 'the data dir, excluded\n');
+    await unlink(join(checkout.dir, 'old.txt'));
+    out = join(await mkdtemp(join(tmpdir(), 'sluice-pack-')), 'source.tar.gz');
+  });
+  after(async () => {
+    await checkout.remove();
+    await rm(join(out, '..'), { recursive: true, force: true });
+  });
+
+  it('packs the working tree as git sees it: edits and new files in, ignored and deleted files out', async () => {
+    await packSource(checkout.dir, out, { exclude: [join(checkout.dir, 'data')] });
+    assert.deepEqual(await listTarball(out), ['-rf', '.gitignore', 'README.md', 'docs/my notes.md', 'src/app.js']);
+    const unpacked = await mkdtemp(join(tmpdir(), 'sluice-unpack-'));
+    try {
+      await run('tar', ['-xzf', out, '-C', unpacked]);
+      assert.equal(await readFile(join(unpacked, 'src/app.js'), 'utf8'), 'console.log(2);\n', 'the uncommitted edit');
+    } finally {
+      await rm(unpacked, { recursive: true, force: true });
+    }
+  });
+
+  it('does not pack the archive into itself when it is written inside the checkout', async () => {
+    const inside = join(checkout.dir, 'source.tar.gz');
+    try {
+      await packSource(checkout.dir, inside, { exclude: [join(checkout.dir, 'data')] });
+      assert.ok(!(await listTarball(inside)).includes('source.tar.gz'));
+    } finally {
+      await rm(inside, { force: true });
+    }
+  });
+
+  it('refuses a directory that is not a git checkout, saying which', async () => {
+    const plain = await mkdtemp(join(tmpdir(), 'sluice-plain-'));
+    try {
+      await assert.rejects(packSource(plain, out), (error: unknown) => {
+        return error instanceof ArtifactError && error.code === 'NOT_A_GIT_CHECKOUT' && error.message.startsWith(`${plain} is not a git checkout`);
+      });
+    } finally {
+      await rm(plain, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('readRevision', () => {
+  let checkout: GitCheckout;
+
+  before(async () => {
+    checkout = await makeGitCheckout({ 'a.txt': 'a\n' });
+    await checkout.git('add', '.');
+    await checkout.git('commit', '--quiet', '-m', 'Fix $(touch pwned) `id`', '-m', 'A body that is not the subject.');
+  });
+  after(() => checkout.remove());
+
+  it('reads the sha, branch, subject and author of HEAD', async () => {
+    assert.deepEqual(await readRevision(checkout.dir), {
+      sha: await checkout.git('rev-parse', 'HEAD'),
+      ref: 'main',
+      message: 'Fix $(touch pwned) `id`',
+      author: 'Ada Lovelace <ada@example.com>',
+    });
+  });
+
+  it('leaves out the branch when HEAD is detached', async () => {
+    await checkout.git('checkout', '--quiet', '--detach');
+    try {
+      const revision = await readRevision(checkout.dir);
+      assert.equal(revision.ref, undefined);
+      assert.equal(revision.sha, await checkout.git('rev-parse', 'HEAD'));
+    } finally {
+      await checkout.git('checkout', '--quiet', 'main');
+    }
+  });
+
+  it('says so when the repository has no commits', async () => {
+    const empty = await makeGitCheckout();
+    try {
+      await assert.rejects(readRevision(empty.dir), (error: unknown) => error instanceof ArtifactError && error.code === 'NO_COMMITS');
+    } finally {
+      await empty.remove();
+    }
+  });
+});
