@@ -15,15 +15,15 @@ const HALTING: readonly StageStatus[] = ['failed', 'interrupted', 'superseded', 
 /** Enough for any real pipeline; a loop past it is a bug, not a long pipeline. */
 const MAX_ROUNDS = 10_000;
 
-export function advance(draft: Draft): void {
+export function advance(draft: Draft, options: { hold: boolean } = { hold: false }): void {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const before = draft.changes.length;
     for (const execution of draft.snapshot.executions) {
       if (execution.status !== 'running') continue;
-      for (const stage of execution.definition.stages) settleStage(draft, execution, stage.name);
+      for (const stage of execution.definition.stages) settleStage(draft, execution, stage.name, options.hold);
       settleExecution(draft, execution);
     }
-    admitWaiting(draft);
+    if (!options.hold) admitWaiting(draft);
     if (draft.changes.length === before) return;
   }
   throw new Error('The pipeline engine did not settle; this is a bug in Sluice.');
@@ -34,7 +34,7 @@ export function isHalted(execution: ExecutionState): boolean {
 }
 
 /** Start what may start in a running stage, or end the stage. */
-function settleStage(draft: Draft, execution: ExecutionState, name: string): void {
+function settleStage(draft: Draft, execution: ExecutionState, name: string, hold: boolean): void {
   const stage = execution.stages[name];
   if (!stage || stage.status !== 'running') return;
   const definition = stageDefinition(execution, name);
@@ -64,6 +64,7 @@ function settleStage(draft: Draft, execution: ExecutionState, name: string): voi
     return;
   }
 
+  if (hold) return;
   for (const action of definition.actions) {
     const state = stage.actions[action.name];
     if (!state || state.status !== 'pending') continue;

@@ -49,10 +49,19 @@ export class EngineError extends Error {
   }
 }
 
-export function step(snapshot: PipelineSnapshot, event: EngineEvent, now: number): EngineResult {
+export interface StepOptions {
+  /**
+   * Record what the event means but start nothing new (no action, no stage
+   * entered): for a process that only looks, such as `sluice status` after a
+   * crash. The next ordinary step starts what is due.
+   */
+  hold?: boolean;
+}
+
+export function step(snapshot: PipelineSnapshot, event: EngineEvent, now: number, options: StepOptions = {}): EngineResult {
   const draft = new Draft(snapshot, now);
   apply(draft, event);
-  advance(draft);
+  advance(draft, { hold: options.hold ?? false });
   return { snapshot: draft.snapshot, changes: draft.changes, commands: draft.commands };
 }
 

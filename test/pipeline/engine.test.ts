@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EngineError } from '../../src/pipeline/engine.ts';
+import { EngineError, step } from '../../src/pipeline/engine.ts';
 import { EngineHarness, pipeline } from '../helpers/engine-harness.ts';
 
 const seedPipeline = (mode: 'superseded' | 'queued' = 'superseded') =>
@@ -245,6 +245,20 @@ describe('cancel and crashes', () => {
     gate.finish(g, 'dev/dev-deploy');
     gate.send({ type: 'interrupt_running', reason: 'Sluice stopped while it ran' });
     assert.equal(gate.status(g), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
+  });
+
+  test('recovery with hold records the interruption but starts nothing new', () => {
+    const h = new EngineHarness(pipeline({ build: ['compile'] }, { mode: 'queued' }));
+    const a = h.push();
+    const b = h.push();
+    assert.equal(h.status(b), 'running · build:waiting');
+    const result = step(h.snapshot, { type: 'interrupt_running', reason: 'crash' }, 5_000, { hold: true });
+    h.snapshot = result.snapshot;
+    assert.deepEqual(result.commands, []);
+    assert.equal(h.status(a), 'interrupted · build:interrupted');
+    assert.equal(h.status(b), 'running · build:waiting');
+    h.send({ type: 'tick' });
+    assert.equal(h.status(b), 'running · build:running(compile:running)');
   });
 
   test('every change is recorded in order', () => {
