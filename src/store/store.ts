@@ -123,12 +123,10 @@ export interface Store {
 }
 
 export class StoreError extends Error {
-  constructor(
-    readonly code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND';
+  constructor(code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND', message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
     this.name = 'StoreError';
   }
 }

@@ -1,0 +1,55 @@
+/**
+ * Inserts a new execution: the next seq of its pipeline, every stage and
+ * action `pending` on attempt 1, and the first line of its history.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ExecutionState, StageState } from '../pipeline/snapshot.ts';
+import type { Db } from './database.ts';
+import { insertExecution } from './queries/executions.ts';
+import { takeNextSeq } from './queries/pipelines.ts';
+import { insertRuns } from './queries/runs.ts';
+import { insertStateChanges } from './queries/state-changes.ts';
+import { StoreError, type NewExecution } from './store.ts';
+
+/** Run inside a transaction: the seq, the rows and the history land together or not at all. */
+export async function createExecution(db: Db, input: NewExecution, actor: string, now: number): Promise<ExecutionState> {
+  const seq = await takeNextSeq(db, input.pipelineId);
+  if (seq === undefined) {
+    throw new StoreError('NOT_FOUND', `There is no pipeline ${input.pipelineId} to start an execution of.`);
+  }
+  const id = randomUUID();
+  await insertExecution(db, {
+    id,
+    pipeline_id: input.pipelineId,
+    seq,
+    status: 'running',
+    reason: null,
+    revision: JSON.stringify(input.revision),
+    definition: JSON.stringify(input.definition),
+    trigger: input.trigger,
+    source: input.source ?? null,
+    rerun_of: input.rerunOf ?? null,
+    created_at: now,
+    updated_at: now,
+  });
+
+  const stages: Record<string, StageState> = {};
+  for (const stage of input.definition.stages) {
+    stages[stage.name] = {
+      status: 'pending',
+      attempt: 1,
+      actions: Object.fromEntries(stage.actions.map((a) => [a.name, { status: 'pending' as const, attempt: 1 }])),
+    };
+  }
+  await insertRuns(
+    db,
+    input.definition.stages.map((s) => ({ execution_id: id, stage: s.name, status: 'pending', attempt: 1, updated_at: now })),
+    input.definition.stages.flatMap((s) =>
+      s.actions.map((a) => ({ execution_id: id, stage: s.name, action: a.name, status: 'pending', attempt: 1, updated_at: now })),
+    ),
+  );
+  await insertStateChanges(db, [
+    { execution_id: id, entity: 'execution', from_status: null, to_status: 'running', reason: input.trigger, actor, at: now },
+  ]);
+  return { id, seq, status: 'running', revision: input.revision, definition: input.definition, stages };
+}

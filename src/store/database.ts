@@ -1,0 +1,128 @@
+/**
+ * The tables as Kysely sees them. One schema for SQLite and PostgreSQL:
+ * text ids, JSON in text columns, times as integer epoch milliseconds.
+ */
+import type { Generated, Kysely } from 'kysely';
+
+export interface PipelinesTable {
+  id: string;
+  repo: string;
+  file: string;
+  /** The seq of the newest execution; bumped in place so two creators never share a number. */
+  last_seq: number;
+  created_at: number;
+}
+
+export interface ExecutionsTable {
+  id: string;
+  pipeline_id: string;
+  seq: number;
+  status: string;
+  reason: string | null;
+  /** JSON of `Revision`. */
+  revision: string;
+  /** JSON of the `PipelineDefinition` the execution was started with. */
+  definition: string;
+  trigger: string;
+  source: string | null;
+  rerun_of: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface StageRunsTable {
+  execution_id: string;
+  stage: string;
+  status: string;
+  attempt: number;
+  waiting_since: number | null;
+  reason: string | null;
+  updated_at: number;
+}
+
+export interface ActionRunsTable {
+  execution_id: string;
+  stage: string;
+  action: string;
+  status: string;
+  attempt: number;
+  reason: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export interface StateChangesTable {
+  id: Generated<number>;
+  execution_id: string;
+  entity: string;
+  stage: string | null;
+  action: string | null;
+  from_status: string | null;
+  to_status: string;
+  attempt: number | null;
+  reason: string | null;
+  actor: string;
+  at: number;
+}
+
+export interface TransitionsTable {
+  pipeline_id: string;
+  stage: string;
+  /** 1 or 0: booleans are not portable between the two databases. */
+  enabled: number;
+  reason: string | null;
+  actor: string;
+  at: number;
+}
+
+export interface TransitionChangesTable {
+  id: Generated<number>;
+  pipeline_id: string;
+  stage: string;
+  enabled: number;
+  reason: string | null;
+  actor: string;
+  at: number;
+}
+
+export interface LogLinesTable {
+  /** Increases in append order across the table; orders the lines of an action. */
+  seq: Generated<number>;
+  execution_id: string;
+  stage: string;
+  action: string;
+  attempt: number;
+  stream: string;
+  text: string;
+  at: number;
+}
+
+export interface ArtifactsTable {
+  execution_id: string;
+  name: string;
+  sha256: string;
+  size: number;
+  stage: string;
+  action: string;
+  created_at: number;
+}
+
+/** Every table of the store. */
+export interface Database {
+  pipelines: PipelinesTable;
+  executions: ExecutionsTable;
+  stage_runs: StageRunsTable;
+  action_runs: ActionRunsTable;
+  state_changes: StateChangesTable;
+  transitions: TransitionsTable;
+  transition_changes: TransitionChangesTable;
+  log_lines: LogLinesTable;
+  artifacts: ArtifactsTable;
+}
+
+/** A connection or a transaction: every query takes one as its first argument. */
+export type Db = Kysely<Database>;
+
+/** Which database is behind a `Db`; only locking and identity columns differ. */
+export type DatabaseKind = 'sqlite' | 'postgres';

@@ -1,0 +1,163 @@
+/**
+ * The `Store` over Kysely: one set of queries for SQLite and PostgreSQL.
+ * Everything that writes more than one row runs in a transaction.
+ */
+import type { Command, ExecutionState, PipelineSnapshot, StateChange } from '../pipeline/snapshot.ts';
+import { createExecution } from './create-execution.ts';
+import type { DatabaseKind, Db } from './database.ts';
+import { loadExecutionSummaries } from './load-executions.ts';
+import { loadSnapshot } from './load-snapshot.ts';
+import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
+import { selectExecutionById, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
+import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
+import { ensurePipeline, lockPipeline, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
+import { selectStateChanges } from './queries/state-changes.ts';
+import { saveStep } from './save-step.ts';
+import {
+  StoreError,
+  type ActionRef,
+  type ArtifactRecord,
+  type EngineStep,
+  type ExecutionSummary,
+  type HistoryEntry,
+  type LogLine,
+  type NewExecution,
+  type Store,
+} from './store.ts';
+
+/** How many executions `listExecutions` returns when no limit is given. */
+const DEFAULT_LIST_LIMIT = 50;
+
+export class KyselyStore implements Store {
+  readonly kind: DatabaseKind;
+  readonly #db: Db;
+  readonly #onClose: () => Promise<void>;
+  #closed: Promise<void> | undefined;
+
+  /** `onClose` runs after the database is closed (e.g. to release the data directory). */
+  constructor(db: Db, kind: DatabaseKind, onClose: () => Promise<void> = async () => {}) {
+    this.#db = db;
+    this.kind = kind;
+    this.#onClose = onClose;
+  }
+
+  async ensurePipeline(repo: string, file: string): Promise<string> {
+    return ensurePipeline(this.#db, repo, file, Date.now());
+  }
+
+  async createExecution(input: NewExecution, actor: string, now: number): Promise<ExecutionState> {
+    return this.#db.transaction().execute((trx) => createExecution(trx, input, actor, now));
+  }
+
+  async updatePipeline(
+    pipelineId: string,
+    options: { actor: string; now: number; include?: string[] },
+    step: (snapshot: PipelineSnapshot) => EngineStep,
+  ): Promise<Command[]> {
+    return this.#db.transaction().execute(async (trx) => {
+      if (!(await lockPipeline(trx, this.kind, pipelineId))) {
+        throw new StoreError('NOT_FOUND', `There is no pipeline ${pipelineId}.`);
+      }
+      const before = await loadSnapshot(trx, pipelineId, options.include ?? []);
+      // The step gets its own copy: whatever it mutates, `before` stays what the database holds.
+      const result = step(structuredClone(before));
+      await saveStep(trx, before, result, { actor: options.actor, now: options.now });
+      return result.commands;
+    });
+  }
+
+  async listExecutions(options: { pipelineId?: string; limit?: number } = {}): Promise<ExecutionSummary[]> {
+    const rows = await selectExecutions(this.#db, { pipelineId: options.pipelineId, limit: options.limit ?? DEFAULT_LIST_LIMIT });
+    return loadExecutionSummaries(this.#db, rows);
+  }
+
+  async getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined> {
+    const isSeq = typeof idOrSeq === 'number' || /^\d+$/.test(idOrSeq);
+    const row = isSeq
+      ? await selectExecutionBySeq(this.#db, Number(idOrSeq), pipelineId)
+      : await selectExecutionById(this.#db, idOrSeq);
+    if (!row || (pipelineId !== undefined && row.pipeline_id !== pipelineId)) return undefined;
+    const [summary] = await loadExecutionSummaries(this.#db, [row]);
+    return summary;
+  }
+
+  async listHistory(executionId: string): Promise<HistoryEntry[]> {
+    const rows = await selectStateChanges(this.#db, executionId);
+    return rows.map((row) => {
+      const entry: HistoryEntry = {
+        executionId: row.execution_id,
+        entity: row.entity as StateChange['entity'],
+        from: row.from_status,
+        to: row.to_status,
+        at: row.at,
+        actor: row.actor,
+      };
+      if (row.stage !== null) entry.stage = row.stage;
+      if (row.action !== null) entry.action = row.action;
+      if (row.attempt !== null) entry.attempt = row.attempt;
+      if (row.reason !== null) entry.reason = row.reason;
+      return entry;
+    });
+  }
+
+  async listPipelinesWithRunningActions(): Promise<string[]> {
+    return selectPipelinesWithRunningActions(this.#db);
+  }
+
+  async appendLog(ref: ActionRef, lines: LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    const rows = lines.map((line) => ({
+      execution_id: ref.executionId,
+      stage: ref.stage,
+      action: ref.action,
+      attempt: ref.attempt,
+      stream: line.stream,
+      text: line.text,
+      at: line.at,
+    }));
+    await this.#db.transaction().execute((trx) => insertLogLines(trx, rows));
+  }
+
+  async readLog(ref: ActionRef): Promise<LogLine[]> {
+    const rows = await selectLogLines(this.#db, ref);
+    return rows.map((row) => ({ stream: row.stream as LogLine['stream'], text: row.text, at: row.at }));
+  }
+
+  async recordArtifact(artifact: ArtifactRecord): Promise<void> {
+    await saveArtifact(this.#db, {
+      execution_id: artifact.executionId,
+      name: artifact.name,
+      sha256: artifact.sha256,
+      size: artifact.size,
+      stage: artifact.stage,
+      action: artifact.action,
+      created_at: artifact.createdAt,
+    });
+  }
+
+  async findArtifact(executionId: string, name: string): Promise<ArtifactRecord | undefined> {
+    const row = await selectArtifact(this.#db, executionId, name);
+    if (!row) return undefined;
+    return {
+      executionId: row.execution_id,
+      name: row.name,
+      sha256: row.sha256,
+      size: row.size,
+      stage: row.stage,
+      action: row.action,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** Closes the database (and releases what `onClose` releases); later calls wait for the first. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      try {
+        await this.#db.destroy();
+      } finally {
+        await this.#onClose();
+      }
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Brings a database to the newest schema with Kysely's Migrator. The
+ * migrations are listed here, not read from a folder, so they load the same
+ * way under Node's type stripping as anywhere else.
+ */
+import { Migrator, type Migration } from 'kysely/migration';
+import type { DatabaseKind, Db } from './database.ts';
+import { initialMigration } from './migrations/0001-initial.ts';
+import { StoreError } from './store.ts';
+
+/** Every migration by name; names sort in the order they run. */
+function listMigrations(kind: DatabaseKind): Record<string, Migration> {
+  return {
+    '0001-initial': initialMigration(kind),
+  };
+}
+
+/** Runs every migration not yet applied; throws `MIGRATION_FAILED` naming the one that failed. */
+export async function migrateToLatest(db: Db, kind: DatabaseKind, where: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => listMigrations(kind) },
+    // Our own names, so the tables are recognisable in a database shared with other software.
+    migrationTableName: 'sluice_migration',
+    migrationLockTableName: 'sluice_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error === undefined) return;
+  const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+  const why = error instanceof Error ? error.message : String(error);
+  throw new StoreError(
+    'MIGRATION_FAILED',
+    `Could not bring the database at ${where} to the current schema: migration ${failed} failed: ${why}. ` +
+      'Nothing of that migration was applied; fix the cause (or restore a backup) and start again.',
+    { cause: error },
+  );
+}

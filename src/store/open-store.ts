@@ -1,0 +1,107 @@
+/**
+ * Opens the store the operator configured: PostgreSQL when a database URL is
+ * given (replicas share it, PRODUCT R2), otherwise SQLite in the data
+ * directory, which then belongs to this process alone (PRODUCT R1).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DatabaseKind, Database } from './database.ts';
+import { KyselyStore } from './kysely-store.ts';
+import { lockDataDir } from './lock-data-dir.ts';
+import { migrateToLatest } from './migrate-to-latest.ts';
+import { NodeSqliteDialect } from './node-sqlite-dialect.ts';
+import { StoreError, type Store } from './store.ts';
+
+export interface OpenStoreOptions {
+  /** Where the embedded database lives (`SLUICE_DATA_DIR`, default `./data`). */
+  dataDir: string;
+  /** A PostgreSQL URL (`DATABASE_URL`); when set, the data directory holds no database. */
+  databaseUrl?: string;
+}
+
+/** A migrated, ready store. Throws `StoreError` with what to fix when it cannot be opened. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+}
+
+async function openSqlite(dataDir: string): Promise<Store> {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const lock = lockDataDir(dir);
+  const path = join(dir, 'sluice.db');
+  try {
+    const db = await ready(new Kysely<Database>({ dialect: new NodeSqliteDialect(openSqliteFile(path)) }), 'sqlite', path);
+    return new KyselyStore(db, 'sqlite', async () => lock.release());
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function openSqliteFile(path: string): DatabaseSync {
+  const database = new DatabaseSync(path, { timeout: 5000 });
+  try {
+    // WAL with synchronous=FULL syncs the log on every commit: an acknowledged
+    // change survives kill -9 and power loss (PRODUCT R3).
+    database.exec('PRAGMA journal_mode = WAL');
+    database.exec('PRAGMA synchronous = FULL');
+    database.exec('PRAGMA foreign_keys = ON');
+    database.exec('PRAGMA busy_timeout = 5000');
+    return database;
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}
+
+async function openPostgres(url: string): Promise<Store> {
+  const where = redact(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    // Without these a blackholed server hangs start-up forever and a dead peer goes unnoticed.
+    connectionTimeoutMillis: 30_000,
+    keepAlive: true,
+    // Times and counts are int8; pg hands those over as strings unless told otherwise.
+    types: { getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) },
+  });
+  // An idle connection dropped by the server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    const why = error instanceof Error ? error.message : String(error);
+    throw new StoreError(
+      'DATABASE_UNREACHABLE',
+      `Cannot connect to PostgreSQL at ${where} (DATABASE_URL): ${why}. Check that the server is running and that the URL, user and password are right.`,
+      { cause: error },
+    );
+  }
+  const db = await ready(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', where);
+  return new KyselyStore(db, 'postgres');
+}
+
+/** Migrates; on failure closes the database before passing the error on. */
+async function ready(db: Kysely<Database>, kind: DatabaseKind, where: string): Promise<Kysely<Database>> {
+  try {
+    await migrateToLatest(db, kind, where);
+    return db;
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw error;
+  }
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the configured DATABASE_URL';
+  }
+}

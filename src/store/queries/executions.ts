@@ -1,0 +1,76 @@
+/** Queries on `executions`. Rows come back with their pipeline's repo. */
+import type { Insertable, Selectable } from 'kysely';
+import type { Db, ExecutionsTable } from '../database.ts';
+
+/** An `executions` row with the repo of its pipeline. */
+export type ExecutionRow = Selectable<ExecutionsTable> & { repo: string };
+
+function selectWithRepo(db: Db) {
+  return db
+    .selectFrom('executions')
+    .innerJoin('pipelines', 'pipelines.id', 'executions.pipeline_id')
+    .selectAll('executions')
+    .select('pipelines.repo');
+}
+
+/** Inserts a new execution row. */
+export async function insertExecution(db: Db, row: Insertable<ExecutionsTable>): Promise<void> {
+  await db.insertInto('executions').values(row).execute();
+}
+
+/** A pipeline's running executions plus those named in `include`, oldest first. */
+export async function selectSnapshotExecutions(db: Db, pipelineId: string, include: string[]): Promise<ExecutionRow[]> {
+  return selectWithRepo(db)
+    .where('executions.pipeline_id', '=', pipelineId)
+    .where((eb) =>
+      include.length === 0
+        ? eb('executions.status', '=', 'running')
+        : eb.or([eb('executions.status', '=', 'running'), eb('executions.id', 'in', include)]),
+    )
+    .orderBy('executions.seq')
+    .execute();
+}
+
+/** Newest first: by creation time, then by seq for executions created in the same millisecond. */
+export async function selectExecutions(db: Db, options: { pipelineId?: string; limit: number }): Promise<ExecutionRow[]> {
+  let query = selectWithRepo(db);
+  if (options.pipelineId !== undefined) query = query.where('executions.pipeline_id', '=', options.pipelineId);
+  return query
+    .orderBy('executions.created_at', 'desc')
+    .orderBy('executions.seq', 'desc')
+    .orderBy('executions.id')
+    .limit(options.limit)
+    .execute();
+}
+
+/** One execution by id, or undefined. */
+export async function selectExecutionById(db: Db, id: string): Promise<ExecutionRow | undefined> {
+  return selectWithRepo(db).where('executions.id', '=', id).executeTakeFirst();
+}
+
+/** Execution `seq` of a pipeline, or of the pipeline that most recently started one with that number. */
+export async function selectExecutionBySeq(db: Db, seq: number, pipelineId?: string): Promise<ExecutionRow | undefined> {
+  let query = selectWithRepo(db).where('executions.seq', '=', seq);
+  if (pipelineId !== undefined) query = query.where('executions.pipeline_id', '=', pipelineId);
+  return query.orderBy('executions.created_at', 'desc').limit(1).executeTakeFirst();
+}
+
+/** Writes an execution's status and reason; returns whether the row exists. */
+export async function updateExecutionStatus(
+  db: Db,
+  id: string,
+  values: { status: string; reason: string | null; updatedAt: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('executions')
+    .set({ status: values.status, reason: values.reason, updated_at: values.updatedAt })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Marks executions as changed at `now` (something inside them moved). */
+export async function touchExecutions(db: Db, ids: string[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('executions').set({ updated_at: now }).where('id', 'in', ids).execute();
+}

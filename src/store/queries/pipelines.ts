@@ -1,0 +1,60 @@
+/** Queries on `pipelines`: identity, the seq counter and the per-pipeline write lock. */
+import { randomUUID } from 'node:crypto';
+import type { DatabaseKind, Db } from '../database.ts';
+
+/** The id of the pipeline of `repo`'s `file`, inserting it if it is new (safe against a concurrent insert). */
+export async function ensurePipeline(db: Db, repo: string, file: string, now: number): Promise<string> {
+  await db
+    .insertInto('pipelines')
+    .values({ id: randomUUID(), repo, file, last_seq: 0, created_at: now })
+    .onConflict((oc) => oc.columns(['repo', 'file']).doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('pipelines')
+    .select('id')
+    .where('repo', '=', repo)
+    .where('file', '=', file)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * Takes the next execution number of a pipeline. A single UPDATE … RETURNING
+ * both reads and bumps the counter, so two creators can never get the same
+ * number; undefined when there is no such pipeline.
+ */
+export async function takeNextSeq(db: Db, pipelineId: string): Promise<number | undefined> {
+  const row = await db
+    .updateTable('pipelines')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+    .where('id', '=', pipelineId)
+    .returning('last_seq')
+    .executeTakeFirst();
+  return row?.last_seq;
+}
+
+/**
+ * Makes the calling transaction the only writer of the pipeline until it
+ * ends. PostgreSQL: a row lock that other replicas' transactions wait for.
+ * SQLite: nothing to do, since one process owns the file and Kysely runs its
+ * transactions one at a time on a single connection. False if there is no
+ * such pipeline.
+ */
+export async function lockPipeline(db: Db, kind: DatabaseKind, pipelineId: string): Promise<boolean> {
+  let query = db.selectFrom('pipelines').select('id').where('id', '=', pipelineId);
+  if (kind === 'postgres') query = query.forUpdate();
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+/** Pipelines with at least one action recorded as running. */
+export async function selectPipelinesWithRunningActions(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('action_runs')
+    .innerJoin('executions', 'executions.id', 'action_runs.execution_id')
+    .select('executions.pipeline_id')
+    .distinct()
+    .where('action_runs.status', '=', 'running')
+    .orderBy('executions.pipeline_id')
+    .execute();
+  return rows.map((r) => r.pipeline_id);
+}

@@ -1,0 +1,55 @@
+/** Queries on `stage_runs` and `action_runs`: the current state of every stage and action. */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { ActionRunsTable, Db, StageRunsTable } from '../database.ts';
+
+export type StageRunRow = Selectable<StageRunsTable>;
+export type ActionRunRow = Selectable<ActionRunsTable>;
+
+/** Inserts the stage and action rows of a new execution. */
+export async function insertRuns(
+  db: Db,
+  stages: Insertable<StageRunsTable>[],
+  actions: Insertable<ActionRunsTable>[],
+): Promise<void> {
+  if (stages.length > 0) await db.insertInto('stage_runs').values(stages).execute();
+  if (actions.length > 0) await db.insertInto('action_runs').values(actions).execute();
+}
+
+/** Every stage and action run of the given executions. */
+export async function selectRuns(db: Db, executionIds: string[]): Promise<{ stages: StageRunRow[]; actions: ActionRunRow[] }> {
+  if (executionIds.length === 0) return { stages: [], actions: [] };
+  const stages = await db.selectFrom('stage_runs').selectAll().where('execution_id', 'in', executionIds).execute();
+  const actions = await db.selectFrom('action_runs').selectAll().where('execution_id', 'in', executionIds).execute();
+  return { stages, actions };
+}
+
+/** Writes one stage's current values; returns whether the row exists. */
+export async function updateStageRun(
+  db: Db,
+  key: { executionId: string; stage: string },
+  values: Updateable<StageRunsTable>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('stage_runs')
+    .set(values)
+    .where('execution_id', '=', key.executionId)
+    .where('stage', '=', key.stage)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Writes one action's current values; returns whether the row exists. */
+export async function updateActionRun(
+  db: Db,
+  key: { executionId: string; stage: string; action: string },
+  values: Updateable<ActionRunsTable>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('action_runs')
+    .set(values)
+    .where('execution_id', '=', key.executionId)
+    .where('stage', '=', key.stage)
+    .where('action', '=', key.action)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

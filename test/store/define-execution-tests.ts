@@ -1,0 +1,176 @@
+/** Store suite, part 1: executions, engine steps, history, transitions and concurrency. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { StoreError } from '../../src/store/store.ts';
+import type { Fresh } from './define-store-suite.ts';
+import { bumpStageAttempt, failHalfway, moveAction, moveExecution, setTransition } from './fixtures/hand-made-steps.ts';
+import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import type { StoreBackend } from './store-backends.ts';
+
+export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void {
+  it('numbers executions 1, 2, 3 within each pipeline and starts them with everything pending', async (t) => {
+    const { store } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
+    assert.equal(await store.ensurePipeline('acme/web', '.github/sluice.yml'), web);
+
+    const first = await store.createExecution(pushOf(web, 'aaa'), 'github', 1_000);
+    const second = await store.createExecution(pushOf(web, 'bbb'), 'github', 2_000);
+    const other = await store.createExecution(pushOf(api, 'ccc'), 'github', 3_000);
+    assert.deepEqual([first.seq, second.seq, other.seq], [1, 2, 1]);
+
+    assert.equal(first.status, 'running');
+    assert.deepEqual(first.stages, {
+      build: { status: 'pending', attempt: 1, actions: { compile: { status: 'pending', attempt: 1 } } },
+      production: {
+        status: 'pending',
+        attempt: 1,
+        actions: { approve: { status: 'pending', attempt: 1 }, deploy: { status: 'pending', attempt: 1 } },
+      },
+    });
+
+    const saved = await store.getExecution(first.id);
+    assert.equal(saved?.repo, 'acme/web');
+    assert.deepEqual(saved?.revision, { sha: 'aaa', ref: 'main', message: 'Fix the thing', author: 'alice' });
+    assert.equal(saved?.trigger, 'push');
+    assert.equal(saved?.source, 'github');
+    assert.deepEqual(saved?.definition, pushOf(web).definition);
+    assert.deepEqual(
+      saved?.stages.map((s) => [s.name, s.status, s.actions.map((a) => `${a.name}:${a.status}:${a.attempt}`)]),
+      [
+        ['build', 'pending', ['compile:pending:1']],
+        ['production', 'pending', ['approve:pending:1', 'deploy:pending:1']],
+      ],
+    );
+    assert.equal((await store.getExecution(2, web))?.id, second.id);
+    assert.equal((await store.getExecution('2', web))?.id, second.id);
+    assert.equal((await store.getExecution(1, api))?.id, other.id);
+    assert.equal((await store.getExecution(1))?.id, other.id, 'without a pipeline, the newest execution with that number');
+    assert.equal(await store.getExecution(3, web), undefined);
+    assert.equal(await store.getExecution(other.id, web), undefined, 'an id of another pipeline');
+    assert.deepEqual(await store.listHistory(first.id), [
+      { executionId: first.id, entity: 'execution', from: null, to: 'running', reason: 'push', actor: 'github', at: 1_000 },
+    ]);
+  });
+
+  it('saves what a step changed and records each change with its time and actor (P7)', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+
+    const commands = await store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, moveAction(execution.id, 'build', 'compile', 'running'));
+    assert.deepEqual(commands, [{ type: 'run', executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }]);
+    await store.updatePipeline(pipeline, { actor: 'builder', now: 3_000 }, moveAction(execution.id, 'build', 'compile', 'failed', 'exit 2'));
+
+    const saved = await store.getExecution(execution.id);
+    const build = saved?.stages.find((s) => s.name === 'build');
+    assert.equal(build?.status, 'running');
+    assert.deepEqual(build?.actions, [{ name: 'compile', status: 'failed', attempt: 1, reason: 'exit 2', startedAt: 2_000, finishedAt: 3_000 }]);
+    assert.equal(saved?.updatedAt, 3_000);
+    assert.deepEqual((await store.listHistory(execution.id)).slice(1), [
+      { executionId: execution.id, entity: 'stage', stage: 'build', from: 'pending', to: 'running', attempt: 1, actor: 'engine', at: 2_000 },
+      { executionId: execution.id, entity: 'action', stage: 'build', action: 'compile', from: 'pending', to: 'running', attempt: 1, actor: 'engine', at: 2_000 },
+      {
+        executionId: execution.id,
+        entity: 'action',
+        stage: 'build',
+        action: 'compile',
+        from: 'running',
+        to: 'failed',
+        attempt: 1,
+        reason: 'exit 2',
+        actor: 'builder',
+        at: 3_000,
+      },
+    ]);
+  });
+
+  it('saves nothing of a step that throws, and passes its error on', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const before = await store.getExecution(execution.id);
+
+    await assert.rejects(store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, failHalfway(execution.id)), /the engine gave up/);
+    assert.deepEqual(await store.getExecution(execution.id), before);
+    assert.equal((await store.listHistory(execution.id)).length, 1);
+    await assert.rejects(
+      store.updatePipeline('no-such-pipeline', { actor: 'engine', now: 2_000 }, moveExecution(execution.id, 'failed')),
+      (error) => error instanceof StoreError && error.code === 'NOT_FOUND',
+    );
+  });
+
+  it('shows a step the running executions, plus finished ones only when asked to include them', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const done = await store.createExecution(pushOf(pipeline, 'old'), 'github', 1_000);
+    const running = await store.createExecution(pushOf(pipeline, 'new'), 'github', 2_000);
+    await store.updatePipeline(pipeline, { actor: 'alice', now: 3_000 }, moveExecution(done.id, 'cancelled', 'cancelled by alice'));
+
+    const seen: string[][] = [];
+    const look = (snapshot: Parameters<Parameters<typeof store.updatePipeline>[2]>[0]) => {
+      seen.push(snapshot.executions.map((e) => `#${e.seq} ${e.status}${e.reason ? ` (${e.reason})` : ''}`));
+      return { snapshot, changes: [], commands: [] };
+    };
+    await store.updatePipeline(pipeline, { actor: 'engine', now: 4_000 }, look);
+    await store.updatePipeline(pipeline, { actor: 'engine', now: 4_000, include: [done.id] }, look);
+    assert.deepEqual(seen, [['#2 running'], ['#1 cancelled (cancelled by alice)', '#2 running']]);
+
+    await store.updatePipeline(pipeline, { actor: 'bob', now: 5_000, include: [done.id] }, moveExecution(done.id, 'running', 'retried by bob'));
+    assert.equal((await store.getExecution(done.id))?.status, 'running');
+    assert.equal((await store.getExecution(running.id))?.status, 'running');
+  });
+
+  it('keeps transitions, and an audit of who disabled and enabled them (P5)', async (t) => {
+    const { store, place } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const disabled = { enabled: false, reason: 'freeze for the launch', actor: 'carol', at: 1_500 };
+    await store.updatePipeline(pipeline, { actor: 'slack', now: 2_000 }, setTransition('production', disabled));
+
+    let seen: unknown;
+    await store.updatePipeline(pipeline, { actor: 'engine', now: 3_000 }, (snapshot) => {
+      seen = structuredClone(snapshot.transitions);
+      return { snapshot, changes: [], commands: [] };
+    });
+    assert.deepEqual(seen, { production: disabled });
+
+    // A step that leaves transitions alone writes no audit row; enabling writes one.
+    await store.updatePipeline(pipeline, { actor: 'slack', now: 4_000 }, setTransition('production', { enabled: true }));
+    const audit = await place.peek('SELECT stage, enabled, reason, actor, at FROM transition_changes ORDER BY id');
+    assert.deepEqual(audit, [
+      { stage: 'production', enabled: 0, reason: 'freeze for the launch', actor: 'carol', at: 1_500 },
+      { stage: 'production', enabled: 1, reason: null, actor: 'slack', at: 4_000 },
+    ]);
+  });
+
+  it(`lets one step at a time see and write a pipeline${backend.replicas ? ', across replicas' : ''} (no lost update)`, async (t) => {
+    const { store, open } = await fresh(t);
+    const other = backend.replicas ? await open() : store;
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+
+    const increments = 24;
+    await Promise.all(
+      Array.from({ length: increments }, (_, i) =>
+        (i % 2 === 0 ? store : other).updatePipeline(pipeline, { actor: `worker-${i}`, now: 2_000 + i }, bumpStageAttempt(execution.id, 'build')),
+      ),
+    );
+    const build = (await store.getExecution(execution.id))?.stages.find((s) => s.name === 'build');
+    assert.equal(build?.attempt, 1 + increments);
+    const attempts = (await store.listHistory(execution.id)).filter((h) => h.entity === 'stage').map((h) => h.attempt);
+    assert.deepEqual(attempts, Array.from({ length: increments }, (_, i) => i + 2));
+  });
+
+  it(`gives concurrent new executions distinct numbers${backend.replicas ? ', across replicas' : ''}`, async (t) => {
+    const { store, open } = await fresh(t);
+    const other = backend.replicas ? await open() : store;
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const created = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? store : other).createExecution(pushOf(pipeline, `sha${i}`), 'github', 1_000 + i)),
+    );
+    assert.deepEqual(
+      created.map((e) => e.seq).sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+  });
+}

@@ -1,0 +1,100 @@
+/** Store suite, part 2: logs, artifacts, listings, crash-recovery queries and reopening. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { Fresh } from './define-store-suite.ts';
+import { moveAction, moveExecution } from './fixtures/hand-made-steps.ts';
+import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import type { StoreBackend } from './store-backends.ts';
+
+export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
+  it('reads back the log of each attempt of an action in the order it was appended', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const first = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
+    const second = { ...first, attempt: 2 };
+
+    await store.appendLog(first, [
+      { stream: 'sluice', text: '$ make', at: 10 },
+      { stream: 'stdout', text: 'cc -o app main.c', at: 11 },
+    ]);
+    await store.appendLog(second, [{ stream: 'stdout', text: 'second try', at: 20 }]);
+    await store.appendLog(first, [{ stream: 'stderr', text: 'main.c:3: error: expected ;', at: 12 }]);
+    await store.appendLog(first, []);
+    const many = Array.from({ length: 1_200 }, (_, i) => ({ stream: 'stdout' as const, text: `line ${i}`, at: 30 + i }));
+    await store.appendLog(second, many);
+
+    assert.deepEqual(await store.readLog(first), [
+      { stream: 'sluice', text: '$ make', at: 10 },
+      { stream: 'stdout', text: 'cc -o app main.c', at: 11 },
+      { stream: 'stderr', text: 'main.c:3: error: expected ;', at: 12 },
+    ]);
+    assert.deepEqual(await store.readLog(second), [{ stream: 'stdout', text: 'second try', at: 20 }, ...many]);
+    assert.deepEqual(await store.readLog({ ...first, action: 'other' }), []);
+  });
+
+  it('records artifacts by name and digest, the latest record of a name winning', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const artifact = { executionId: id, name: 'app', sha256: 'a'.repeat(64), size: 5_000_000_000, stage: 'build', action: 'compile', createdAt: 2_000 };
+
+    await store.recordArtifact(artifact);
+    assert.deepEqual(await store.findArtifact(id, 'app'), artifact);
+    const rebuilt = { ...artifact, sha256: 'b'.repeat(64), size: 42, createdAt: 3_000 };
+    await store.recordArtifact(rebuilt);
+    assert.deepEqual(await store.findArtifact(id, 'app'), rebuilt);
+    assert.equal(await store.findArtifact(id, 'docs'), undefined);
+  });
+
+  it('lists executions newest first, for one pipeline or all, up to a limit', async (t) => {
+    const { store } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
+    await store.createExecution(pushOf(web, 'w1'), 'github', 1_000);
+    await store.createExecution(pushOf(api, 'a1'), 'github', 2_000);
+    await store.createExecution(pushOf(web, 'w2'), 'github', 3_000);
+    await store.createExecution(pushOf(web, 'w3'), 'github', 3_000);
+
+    const label = (e: { repo: string; seq: number; revision: { sha: string } }) => `${e.repo}#${e.seq} ${e.revision.sha}`;
+    assert.deepEqual((await store.listExecutions()).map(label), ['acme/web#3 w3', 'acme/web#2 w2', 'acme/api#1 a1', 'acme/web#1 w1']);
+    assert.deepEqual((await store.listExecutions({ pipelineId: web, limit: 2 })).map(label), ['acme/web#3 w3', 'acme/web#2 w2']);
+    assert.deepEqual((await store.listExecutions({ pipelineId: api })).map(label), ['acme/api#1 a1']);
+  });
+
+  it('finds the pipelines that have an action recorded as running, for crash recovery', async (t) => {
+    const { store } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
+    const docs = await store.ensurePipeline('acme/docs', '.github/sluice.yml');
+    const w = await store.createExecution(pushOf(web), 'github', 1_000);
+    const a = await store.createExecution(pushOf(api), 'github', 1_000);
+    await store.createExecution(pushOf(docs), 'github', 1_000);
+    assert.deepEqual(await store.listPipelinesWithRunningActions(), []);
+
+    await store.updatePipeline(web, { actor: 'engine', now: 2_000 }, moveAction(w.id, 'build', 'compile', 'running'));
+    await store.updatePipeline(api, { actor: 'engine', now: 2_000 }, moveAction(a.id, 'build', 'compile', 'running'));
+    await store.updatePipeline(api, { actor: 'engine', now: 3_000 }, moveAction(a.id, 'build', 'compile', 'succeeded'));
+    assert.deepEqual(await store.listPipelinesWithRunningActions(), [web]);
+  });
+
+  it('keeps everything across close and reopen', async (t) => {
+    const { store, open } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    await store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, moveAction(execution.id, 'build', 'compile', 'running'));
+    await store.updatePipeline(pipeline, { actor: 'alice', now: 3_000 }, moveExecution(execution.id, 'cancelled', 'cancelled by alice'));
+    await store.appendLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }, [{ stream: 'stdout', text: 'hi', at: 5 }]);
+    const before = { execution: await store.getExecution(execution.id), history: await store.listHistory(execution.id) };
+    await store.close();
+
+    const reopened = await open();
+    assert.equal(await reopened.ensurePipeline('acme/web', '.github/sluice.yml'), pipeline);
+    assert.deepEqual(await reopened.getExecution(execution.id), before.execution);
+    assert.deepEqual(await reopened.listHistory(execution.id), before.history);
+    assert.deepEqual(await reopened.readLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }), [
+      { stream: 'stdout', text: 'hi', at: 5 },
+    ]);
+    assert.equal((await reopened.createExecution(pushOf(pipeline), 'github', 4_000)).seq, 2);
+  });
+}
