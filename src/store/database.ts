@@ -119,6 +119,19 @@ export interface Database {
   transition_changes: TransitionChangesTable;
   log_lines: LogLinesTable;
   artifacts: ArtifactsTable;
+  locks: LocksTable;
+}
+
+export interface LocksTable {
+  name: string;
+  owner: string;
+  reason: string;
+  token: number;
+  acquired_at: number;
+  /** Null: taken by hand, held until released. */
+  expires_at: number | null;
+  /** 1 once released; the row keeps the last token. */
+  released: number;
 }
 
 /** A connection or a transaction: every query takes one as its first argument. */

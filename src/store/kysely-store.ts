@@ -9,6 +9,7 @@ import { loadExecutionSummaries } from './load-executions.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
 import { selectExecutionById, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
+import { acquireLock, findLock, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
@@ -20,6 +21,7 @@ import {
   type EngineStep,
   type ExecutionSummary,
   type HistoryEntry,
+  type LockState,
   type LogLine,
   type NewExecution,
   type Store,
@@ -64,6 +66,22 @@ export class KyselyStore implements Store {
       await saveStep(trx, before, result, { actor: options.actor, now: options.now });
       return result.commands;
     });
+  }
+
+  async acquireLock(input: { name: string; owner: string; reason: string; ttlMs: number | null; now: number }) {
+    return this.#db.transaction().execute((trx) => acquireLock(trx, this.kind, input));
+  }
+
+  async renewLock(name: string, token: number, ttlMs: number, now: number): Promise<boolean> {
+    return this.#db.transaction().execute((trx) => renewLock(trx, this.kind, name, token, ttlMs, now));
+  }
+
+  async releaseLock(name: string, holder: { token?: number; owner?: string }, now: number): Promise<boolean> {
+    return this.#db.transaction().execute((trx) => releaseLock(trx, this.kind, name, holder, now));
+  }
+
+  async findLock(name: string, now: number): Promise<LockState | undefined> {
+    return findLock(this.#db, name, now);
   }
 
   async listExecutions(options: { pipelineId?: string; limit?: number } = {}): Promise<ExecutionSummary[]> {

@@ -6,12 +6,14 @@
 import { Migrator, type Migration } from 'kysely/migration';
 import type { DatabaseKind, Db } from './database.ts';
 import { initialMigration } from './migrations/0001-initial.ts';
+import { locksMigration } from './migrations/0002-locks.ts';
 import { StoreError } from './store.ts';
 
 /** Every migration by name; names sort in the order they run. */
 function listMigrations(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(kind),
+    '0002-locks': locksMigration(),
   };
 }
 

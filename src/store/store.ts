@@ -119,7 +119,31 @@ export interface Store {
   recordArtifact(artifact: ArtifactRecord): Promise<void>;
   findArtifact(executionId: string, name: string): Promise<ArtifactRecord | undefined>;
 
+  /**
+   * Take a named lock (e.g. `environment:production`) with a lease of
+   * `ttlMs` (null: until released, for locks taken by hand). The same owner
+   * may take it again. Refused while someone else's lease runs.
+   */
+  acquireLock(input: { name: string; owner: string; reason: string; ttlMs: number | null; now: number }): Promise<{ ok: true; lock: LockState } | { ok: false; held: LockState }>;
+  /** Extend a lease; false if the token no longer holds the lock (it expired and was taken). */
+  renewLock(name: string, token: number, ttlMs: number, now: number): Promise<boolean>;
+  /** Release by token (the holder) or by owner (a person unlocking by hand); true if it was held. */
+  releaseLock(name: string, holder: { token?: number; owner?: string }, now: number): Promise<boolean>;
+  /** The lock's holder, if anyone holds it now. */
+  findLock(name: string, now: number): Promise<LockState | undefined>;
+
   close(): Promise<void>;
+}
+
+export interface LockState {
+  name: string;
+  owner: string;
+  reason: string;
+  /** Rises with every acquisition: proof of ownership for writes with effects. */
+  token: number;
+  acquiredAt: number;
+  /** Null: held until released. */
+  expiresAt: number | null;
 }
 
 export class StoreError extends Error {

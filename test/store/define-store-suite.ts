@@ -5,6 +5,7 @@
 import { after, before, describe, type TestContext } from 'node:test';
 import type { Store } from '../../src/store/store.ts';
 import { defineExecutionTests } from './define-execution-tests.ts';
+import { defineLockTests } from './define-lock-tests.ts';
 import { defineRecordTests } from './define-record-tests.ts';
 import type { Place, StoreBackend } from './store-backends.ts';
 
@@ -33,5 +34,6 @@ export function defineStoreSuite(backend: StoreBackend): void {
 
     defineExecutionTests(backend, fresh);
     defineRecordTests(backend, fresh);
+    defineLockTests(backend, fresh);
   });
 }
