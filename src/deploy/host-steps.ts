@@ -1,0 +1,153 @@
+/**
+ * The steps of a deploy on one host (PRODUCT S2): stage a release, switch
+ * to it with the app's lifecycle hooks and a health check, or switch back.
+ * Each step either completes or throws a `DeployFailure` whose message says
+ * which host and which step, in plain words.
+ */
+import { posix } from 'node:path';
+import { formatDuration } from '../actions/format-duration.ts';
+import type { ExecSession, OutputStream } from '../executor/executor.ts';
+import { shellCommand } from '../executor/shell-quote.ts';
+import type { AppSpec, LifecycleHook } from '../pipeline/definition.ts';
+import {
+  httpProbeCommand,
+  parseCurrent,
+  prepareCommand,
+  readCurrentCommand,
+  releasePaths,
+  switchCommand,
+  unpackCommand,
+  type ReleasePaths,
+} from './release-commands.ts';
+
+export class DeployFailure extends Error {
+  readonly code = 'DEPLOY_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeployFailure';
+  }
+}
+
+/** One host of a rollout and what Sluice knows of it. */
+export interface HostRollout {
+  session: ExecSession;
+  paths: ReleasePaths;
+  /** The release `current` pointed at before this deploy; absent on a first deploy. */
+  previous?: string;
+  /** True once `current` points at the new release. */
+  switched: boolean;
+}
+
+export interface StepContext {
+  app: AppSpec;
+  releaseId: string;
+  /** Variables every hook sees (SLUICE_ENVIRONMENT, SLUICE_RELEASE …). */
+  env: Record<string, string>;
+  hookTimeoutMs: number;
+  signal?: AbortSignal;
+  log(host: string, line: string, stream: OutputStream | 'sluice'): void;
+  /** Waits between health probes; injectable for tests. */
+  sleep(ms: number): Promise<void>;
+}
+
+export function hostRollout(session: ExecSession, path: string): HostRollout {
+  return { session, paths: releasePaths(path), switched: false };
+}
+
+/** Quiet helper for Sluice's own commands; returns stdout lines or throws with stderr. */
+async function sh(ctx: StepContext, h: HostRollout, what: string, command: string, timeoutMs = 5 * 60_000): Promise<string[]> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const result = await h.session.run(command, {
+    timeoutMs,
+    signal: ctx.signal,
+    onLine: (line, stream) => (stream === 'stdout' ? out : err).push(line),
+  });
+  if (result.aborted) throw new DeployFailure(`${h.session.host.name}: cancelled while ${what}`);
+  if (result.timedOut) throw new DeployFailure(`${h.session.host.name}: ${what} timed out`);
+  if (result.exitCode !== 0) {
+    const detail = err.slice(-3).join(' / ') || `exit code ${result.exitCode}`;
+    throw new DeployFailure(`${h.session.host.name}: ${what} failed: ${detail}`);
+  }
+  return out;
+}
+
+/** Upload, verify and unpack the artifact into `releases/<id>`; learn the current release. */
+export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: string, sha256: string): Promise<void> {
+  const name = h.session.host.name;
+  await sh(ctx, h, 'preparing the deploy directory', prepareCommand(h.paths));
+  const remote = posix.join(h.paths.incoming, `${ctx.releaseId}.tar.gz`);
+  try {
+    await h.session.upload(tarball, remote);
+  } catch (error) {
+    throw new DeployFailure(`${name}: uploading the artifact failed: ${(error as Error).message}`, { cause: error });
+  }
+  const [line] = await sh(ctx, h, 'hashing the uploaded artifact', shellCommand(['sha256sum', '--', remote]));
+  const digest = /^\\?([0-9a-f]{64})\s/.exec(line ?? '')?.[1];
+  if (digest !== sha256) {
+    throw new DeployFailure(`${name}: the artifact arrived corrupted: expected sha256 ${sha256}, got ${digest ?? line ?? 'nothing'}`);
+  }
+  await sh(ctx, h, 'unpacking the release', unpackCommand(h.paths, ctx.releaseId, remote));
+  const [current] = await sh(ctx, h, 'reading the current release', readCurrentCommand(h.paths));
+  h.previous = parseCurrent(current ?? '');
+  ctx.log(name, `release ${ctx.releaseId} staged${h.previous ? ` (current: ${h.previous})` : ' (first release)'}`, 'sluice');
+}
+
+/** Run one lifecycle hook's commands in a release directory, output in the log. */
+export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleHook, releaseId: string): Promise<void> {
+  const name = h.session.host.name;
+  const cwd = posix.join(h.paths.releases, releaseId);
+  for (const command of ctx.app.hooks[hook] ?? []) {
+    ctx.log(name, `${hook}: $ ${command}`, 'sluice');
+    const result = await h.session.run(command, {
+      cwd,
+      env: { ...ctx.env, SLUICE_RELEASE: releaseId, SLUICE_RELEASE_DIR: cwd },
+      timeoutMs: ctx.hookTimeoutMs,
+      signal: ctx.signal,
+      onLine: (line, stream) => ctx.log(name, line, stream),
+    });
+    if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${hook} hook`);
+    if (result.timedOut) throw new DeployFailure(`${name}: ${hook} hook "${command}" timed out after ${formatDuration(ctx.hookTimeoutMs)}`);
+    if (result.exitCode !== 0) throw new DeployFailure(`${name}: ${hook} hook "${command}" exited with code ${result.exitCode}`);
+  }
+}
+
+/** Point `current` at a release (atomic rename). */
+export async function switchTo(ctx: StepContext, h: HostRollout, releaseId: string): Promise<void> {
+  await sh(ctx, h, `switching current to ${releaseId}`, switchCommand(h.paths, releaseId));
+  ctx.log(h.session.host.name, `current → releases/${releaseId}`, 'sluice');
+}
+
+/** Probe until healthy or out of time; the failure names the check and its last answer. */
+export async function checkHealth(ctx: StepContext, h: HostRollout): Promise<void> {
+  const health = ctx.app.health;
+  if (!health) return;
+  const name = h.session.host.name;
+  const what = health.http ? `health check ${health.http}` : `health check "${health.command}"`;
+  const deadline = Date.now() + health.timeoutMs;
+  let last = '';
+  let probes = 0;
+  for (;;) {
+    probes++;
+    const remaining = Math.max(1, deadline - Date.now());
+    const probeSeconds = Math.max(1, Math.min(5, Math.ceil(remaining / 1000)));
+    const command = health.http ? httpProbeCommand(health.http, probeSeconds) : health.command!;
+    const lines: string[] = [];
+    const result = await h.session.run(command, {
+      cwd: h.paths.current,
+      env: ctx.env,
+      timeoutMs: probeSeconds * 1000 + 1000,
+      signal: ctx.signal,
+      onLine: (line) => lines.push(line),
+    });
+    if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${what}`);
+    if (result.exitCode === 0) {
+      ctx.log(name, `healthy after ${probes} probe${probes === 1 ? '' : 's'}`, 'sluice');
+      return;
+    }
+    last = lines.at(-1) ?? (result.timedOut ? 'no answer in time' : `exit code ${result.exitCode}`);
+    if (Date.now() + health.intervalMs >= deadline) break;
+    await ctx.sleep(health.intervalMs);
+  }
+  throw new DeployFailure(`${name}: ${what} failed for ${formatDuration(health.timeoutMs)} (last answer: ${last})`);
+}

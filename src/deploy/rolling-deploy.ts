@@ -1,0 +1,122 @@
+/**
+ * A rolling deploy over an environment's hosts (PRODUCT S2–S4): stage the
+ * release on every host first, so the critical path per host is only
+ * drain → stop → switch → start → health → undrain; then batch by batch.
+ * On a failure every host already touched goes back to its previous
+ * release and the rollout stops with a reason that names host and step.
+ */
+import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
+import { planBatches, type Amount } from './plan-batches.ts';
+import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
+
+export interface RolloutOptions {
+  environment: string;
+  hosts: HostRollout[];
+  batch: Amount;
+  minHealthy: Amount;
+  keepReleases: number;
+  tarball: string;
+  sha256: string;
+  /** The operator's load-balancer commands around each host. */
+  drain?: (host: string) => Promise<void>;
+  undrain?: (host: string) => Promise<void>;
+}
+
+export type RolloutResult = { ok: true } | { ok: false; reason: string };
+
+export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): Promise<RolloutResult> {
+  const names = (hs: HostRollout[]) => hs.map((h) => h.session.host.name).join(', ');
+  let batches: HostRollout[][];
+  try {
+    batches = planBatches(options.hosts, { batch: options.batch, minHealthy: options.minHealthy, environment: options.environment });
+    await Promise.all(options.hosts.map((h) => stageRelease(ctx, h, options.tarball, options.sha256)));
+  } catch (error) {
+    return { ok: false, reason: messageOf(error) };
+  }
+
+  const touched: HostRollout[] = [];
+  for (const [i, batch] of batches.entries()) {
+    ctx.log('*', `batch ${i + 1} of ${batches.length}: ${names(batch)}`, 'sluice');
+    const results = await Promise.allSettled(batch.map((h) => deployHost(ctx, options, h, touched)));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      const rolledBack = await rollBack(ctx, options, touched);
+      return { ok: false, reason: `${messageOf(failure.reason)}; ${rolledBack}` };
+    }
+  }
+
+  await Promise.all(options.hosts.map((h) => prune(ctx, h, options.keepReleases)));
+  ctx.log('*', `${options.environment}: ${names(options.hosts)} now run release ${ctx.releaseId}`, 'sluice');
+  return { ok: true };
+}
+
+async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRollout, touched: HostRollout[]): Promise<void> {
+  const name = h.session.host.name;
+  touched.push(h);
+  if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+  if (h.previous) await runHook(ctx, h, 'stop', h.previous);
+  await runHook(ctx, h, 'before_install', ctx.releaseId);
+  await switchTo(ctx, h, ctx.releaseId);
+  h.switched = true;
+  await runHook(ctx, h, 'after_install', ctx.releaseId);
+  await runHook(ctx, h, 'start', ctx.releaseId);
+  await runHook(ctx, h, 'validate', ctx.releaseId);
+  await checkHealth(ctx, h);
+  if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
+}
+
+/** Put every touched host back on its previous release; returns a sentence for the reason. */
+async function rollBack(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
+  const back: string[] = [];
+  const stuck: string[] = [];
+  for (const h of [...touched].reverse()) {
+    const name = h.session.host.name;
+    if (!h.previous) {
+      stuck.push(`${name} (no earlier release to go back to; left drained)`);
+      continue;
+    }
+    try {
+      ctx.log(name, `rolling back to ${h.previous}`, 'sluice');
+      // Hosts of earlier batches are back in service: take them out again first.
+      if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+      if (h.switched) {
+        await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => ctx.log(name, `stop hook failed during rollback: ${messageOf(error)}`, 'sluice'));
+        await switchTo(ctx, h, h.previous);
+        h.switched = false;
+      }
+      await runHook(ctx, h, 'start', h.previous);
+      await checkHealth(ctx, h);
+      if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
+      back.push(name);
+    } catch (error) {
+      stuck.push(`${name} (rollback failed: ${messageOf(error)})`);
+    }
+  }
+  const parts = [];
+  if (back.length > 0) parts.push(`rolled back ${back.join(', ')} to ${touched.find((h) => h.previous)?.previous}`);
+  if (stuck.length > 0) parts.push(`not rolled back: ${stuck.join('; ')}`);
+  return parts.join('; ') || 'no host had been changed';
+}
+
+async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrain', run: (host: string) => Promise<void>): Promise<void> {
+  try {
+    await run(host);
+    ctx.log(host, what === 'drain' ? 'drained from the load balancer' : 'back in the load balancer', 'sluice');
+  } catch (error) {
+    throw new DeployFailure(`${host}: the ${what} command failed: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+async function prune(ctx: StepContext, h: HostRollout, keep: number): Promise<void> {
+  const ids: string[] = [];
+  await h.session.run(listReleasesCommand(h.paths), { timeoutMs: 60_000, onLine: (line, stream) => stream === 'stdout' && ids.push(line) });
+  const old = releasesToPrune(ids, keep, [ctx.releaseId, h.previous]);
+  if (old.length === 0) return;
+  const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
+  if (result.exitCode === 0) ctx.log(h.session.host.name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
+  else ctx.log(h.session.host.name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

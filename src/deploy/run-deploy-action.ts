@@ -1,0 +1,136 @@
+/**
+ * A deploy action: the environment from the operator's config, the artifact
+ * from the store (checked for escaping paths), the environment's lock for
+ * the whole rollout (S8), one session per host, then the rolling deploy.
+ */
+import { tmpdir } from 'node:os';
+import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
+import { runLocalCommand } from '../executor/run-local-command.ts';
+import type { DeploySpec } from '../pipeline/definition.ts';
+import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
+import type { Store } from '../store/store.ts';
+import { checkArchive } from './check-archive.ts';
+import { hostRollout, type StepContext } from './host-steps.ts';
+import type { Amount } from './plan-batches.ts';
+import { releaseId } from './release-commands.ts';
+import { rollingDeploy } from './rolling-deploy.ts';
+
+/** An environment as the operator configured it, resolved. */
+export interface DeployTarget {
+  environment: string;
+  hosts: HostRef[];
+  path: string;
+  batch: Amount;
+  minHealthy: Amount;
+  /** Shell text run on the Sluice machine; `{host}` becomes the host's name. */
+  drain?: string;
+  undrain?: string;
+  keepReleases: number;
+}
+
+export interface DeployDeps {
+  store: Store;
+  artifacts: ArtifactStore;
+  executorFor(host: HostRef): Executor;
+  /** The environment, if the repository may deploy there; throws a plain reason otherwise. */
+  targetFor(environment: string, repo: string): DeployTarget;
+  /** The lease on an environment lock; a holder that dies frees it after this long. */
+  lockLeaseMs?: number;
+  hookTimeoutMs?: number;
+}
+
+const DEFAULT_LEASE_MS = 60_000;
+
+export async function runDeployAction(deps: DeployDeps, context: ActionContext, spec: DeploySpec): Promise<ActionOutcome> {
+  const { execution } = context;
+  const target = deps.targetFor(spec.environment, execution.repo);
+  const artifact = await deps.store.findArtifact(execution.id, spec.artifact);
+  if (!artifact) return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
+  const tarball = deps.artifacts.path(artifact.sha256);
+  if (!(await deps.artifacts.verify(artifact.sha256))) {
+    return { ok: false, reason: `artifact "${spec.artifact}" in the artifact store no longer matches its sha256 ${artifact.sha256}` };
+  }
+  await checkArchive(tarball);
+
+  const lease = deps.lockLeaseMs ?? DEFAULT_LEASE_MS;
+  const lockName = `environment:${target.environment}`;
+  const sha = execution.revision.sha.slice(0, 7);
+  const taken = await deps.store.acquireLock({
+    name: lockName,
+    owner: `execution #${execution.seq} of ${execution.repo} (${context.ref.stage}/${context.ref.action})`,
+    reason: `deploying ${sha} to ${target.environment}`,
+    ttlMs: lease,
+    now: Date.now(),
+  });
+  if (!taken.ok) {
+    const until = taken.held.expiresAt ? ` (lease until ${new Date(taken.held.expiresAt).toISOString()})` : '';
+    return { ok: false, reason: `environment "${target.environment}" is locked by ${taken.held.owner}: ${taken.held.reason}${until}` };
+  }
+
+  // Renew the lease while the rollout runs; losing it stops the rollout.
+  const lost = new AbortController();
+  const signal = AbortSignal.any([context.signal, lost.signal]);
+  const heartbeat = setInterval(() => {
+    deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
+      (held) => held || lost.abort(),
+      () => lost.abort(),
+    );
+  }, Math.max(1000, Math.floor(lease / 3)));
+
+  const sessions: ExecSession[] = [];
+  try {
+    for (const host of target.hosts) sessions.push(await deps.executorFor(host).open(host, { signal }));
+    const step: StepContext = {
+      app: execution.definition.app ?? { hooks: {} },
+      releaseId: releaseId(new Date(), execution.seq, execution.revision.sha),
+      env: {
+        SLUICE_ENVIRONMENT: target.environment,
+        SLUICE_DEPLOY_PATH: target.path,
+        SLUICE_REPO: execution.repo,
+        SLUICE_REVISION: execution.revision.sha,
+        ...(execution.revision.ref ? { SLUICE_REF: execution.revision.ref } : {}),
+      },
+      hookTimeoutMs: deps.hookTimeoutMs ?? 10 * 60_000,
+      signal,
+      log: (host, line, stream) => context.log(`[${host}] ${line}`, stream),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
+    context.log(`deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`, 'sluice');
+    const result = await rollingDeploy(step, {
+      environment: target.environment,
+      hosts: sessions.map((s) => hostRollout(s, target.path)),
+      batch: target.batch,
+      minHealthy: target.minHealthy,
+      keepReleases: target.keepReleases,
+      tarball,
+      sha256: artifact.sha256,
+      ...(target.drain ? { drain: (host: string) => runOperatorCommand(target.drain!, host) } : {}),
+      ...(target.undrain ? { undrain: (host: string) => runOperatorCommand(target.undrain!, host) } : {}),
+    });
+    if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}": ${result.reason}` };
+    return result;
+  } finally {
+    clearInterval(heartbeat);
+    await Promise.allSettled(sessions.map((s) => s.close()));
+    await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now());
+  }
+}
+
+/**
+ * The operator's drain/undrain command, on the Sluice machine. `{host}` is
+ * a host name from the operator's own config (checked to be a plain name),
+ * never a value from a webhook.
+ */
+async function runOperatorCommand(template: string, host: string): Promise<void> {
+  const lines: string[] = [];
+  const result = await runLocalCommand(template.replaceAll('{host}', host), {
+    cwd: tmpdir(),
+    timeoutMs: 60_000,
+    killGraceMs: 2000,
+    onLine: (line) => lines.push(line),
+  });
+  if (result.exitCode !== 0) {
+    throw new Error(`${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}${lines.length ? `: ${lines.slice(-2).join(' / ')}` : ''}`);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Releases on a real host: this machine through the local executor. The
+ * same steps run over SSH; the multi-host, load-balanced cases are in the
+ * SSH integration tests.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { hostRollout, type StepContext } from '../../src/deploy/host-steps.ts';
+import { rollingDeploy } from '../../src/deploy/rolling-deploy.ts';
+import { LocalExecutor } from '../../src/executor/local-executor.ts';
+import type { AppSpec } from '../../src/pipeline/definition.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'sluice-deploy-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
+const local = { name: 'local', address: 'local' };
+
+function artifact(version: string): { tarball: string; sha256: string } {
+  const dir = join(root, `src-${version}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'VERSION'), `${version}\n`);
+  const tarball = join(root, `${version}.tar.gz`);
+  execFileSync('tar', ['-czf', tarball, '-C', dir, '.']);
+  return { tarball, sha256: createHash('sha256').update(readFileSync(tarball)).digest('hex') };
+}
+
+function app(health = 'test -f VERSION'): AppSpec {
+  // Hooks run in the release directory; the events file sits in the deploy root.
+  return {
+    hooks: {
+      stop: ['echo "stop $(cat VERSION)" >> ../../events.log'],
+      after_install: ['echo "install $(cat VERSION)" >> ../../events.log'],
+      start: ['echo "start $(cat VERSION)" >> ../../events.log'],
+    },
+    health: { command: health, timeoutMs: 300, intervalMs: 50 },
+  };
+}
+
+async function deploy(path: string, version: string, spec: AppSpec, keepReleases = 5) {
+  const lines: string[] = [];
+  const session = await executor.open(local);
+  const ctx: StepContext = {
+    app: spec,
+    releaseId: `2026112${version.replace('v', '')}T000000Z-1-abcdef0`,
+    env: { SLUICE_ENVIRONMENT: 'dev' },
+    hookTimeoutMs: 10_000,
+    log: (host, line) => lines.push(`[${host}] ${line}`),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+  try {
+    const { tarball, sha256 } = artifact(version);
+    const result = await rollingDeploy(ctx, { environment: 'dev', hosts: [hostRollout(session, path)], batch: 1, minHealthy: 0, keepReleases, tarball, sha256 });
+    return { result, lines, releaseId: ctx.releaseId };
+  } finally {
+    await session.close();
+  }
+}
+
+const events = (path: string) => readFileSync(join(path, 'events.log'), 'utf8').trim().split('\n');
+
+test('a first deploy unpacks the release, switches current, runs the hooks and checks health', async () => {
+  const path = join(root, 'first');
+  const { result, lines, releaseId } = await deploy(path, 'v1', app());
+  assert.deepEqual(result, { ok: true });
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${releaseId}`);
+  assert.equal(readFileSync(join(path, 'current/VERSION'), 'utf8'), 'v1\n');
+  assert.deepEqual(events(path), ['install v1', 'start v1']);
+  assert.ok(lines.includes('[local] healthy after 1 probe'), lines.join('\n'));
+});
+
+test('a failing health check puts the host back on its previous release and says which host and check', async () => {
+  const path = join(root, 'rollback');
+  const first = await deploy(path, 'v1', app());
+  // Healthy only on v1: v2 never answers, so the rollback's own check passes.
+  const second = await deploy(path, 'v2', app('grep -q v1 VERSION || { echo "not ready"; false; }'));
+  assert.equal(second.result.ok, false);
+  assert.match(
+    (second.result as { reason: string }).reason,
+    new RegExp(`^local: health check "grep -q v1 VERSION \\|\\| \\{ echo \\"not ready\\"; false; \\}" failed for 300ms \\(last answer: not ready\\); rolled back local to ${first.releaseId}$`),
+  );
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
+  assert.deepEqual(events(path), ['install v1', 'start v1', 'stop v1', 'install v2', 'start v2', 'stop v2', 'start v1']);
+});
+
+test('only the newest releases are kept, and never current or previous', async () => {
+  const path = join(root, 'prune');
+  for (const v of ['v1', 'v2', 'v3', 'v4']) assert.deepEqual((await deploy(path, v, app(), 2)).result, { ok: true });
+  assert.deepEqual(readdirSync(join(path, 'releases')).sort(), ['20261123T000000Z-1-abcdef0', '20261124T000000Z-1-abcdef0']);
+  assert.equal(existsSync(join(path, '.sluice/incoming/20261124T000000Z-1-abcdef0.tar.gz')), false, 'the uploaded tarball is removed');
+});
+
+test('an artifact that arrives corrupted is not unpacked', async () => {
+  const path = join(root, 'corrupt');
+  const session = await executor.open(local);
+  try {
+    const { tarball } = artifact('v9');
+    const ctx: StepContext = { app: app(), releaseId: 'r1', env: {}, hookTimeoutMs: 1000, log: () => {}, sleep: async () => {} };
+    const result = await rollingDeploy(ctx, { environment: 'dev', hosts: [hostRollout(session, path)], batch: 1, minHealthy: 0, keepReleases: 5, tarball, sha256: '0'.repeat(64) });
+    assert.equal(result.ok, false);
+    assert.match((result as { reason: string }).reason, /^local: the artifact arrived corrupted: expected sha256 0{64}, got [0-9a-f]{64}$/);
+    assert.equal(existsSync(join(path, 'releases/r1')), false);
+    assert.equal(existsSync(join(path, 'current')), false);
+  } finally {
+    await session.close();
+  }
+});
