@@ -125,7 +125,7 @@ export async function checkHealth(ctx: StepContext, h: HostRollout): Promise<voi
   const name = h.session.host.name;
   const what = health.http ? `health check ${health.http}` : `health check "${health.command}"`;
   const deadline = Date.now() + health.timeoutMs;
-  let last = '';
+  let last: string;
   let probes = 0;
   for (;;) {
     probes++;

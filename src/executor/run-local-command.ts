@@ -31,7 +31,8 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
   await assertDirectory(options.cwd);
   if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true };
 
-  const child = spawn('bash', ['-c', command], {
+  // --norc: bash reads ~/.bashrc when its stdin is a socket (as Node's pipes are), and that may eat the input.
+  const child = spawn('bash', ['--norc', '--noprofile', '-c', command], {
     cwd: options.cwd,
     env: cleanEnvironment(options.env),
     // Own process group: one kill(-pgid) reaches grandchildren too.

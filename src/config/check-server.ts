@@ -1,0 +1,55 @@
+/**
+ * The rules of a server config that a schema cannot say: host groups that
+ * exist, SSH settings wherever a host is reached over SSH, host names that
+ * drain commands can tell apart, rolling plans that can run, and drain
+ * always paired with undrain.
+ */
+import { planBatches, RolloutPlanError } from '../deploy/plan-batches.ts';
+import { closestWord } from './closest-word.ts';
+import type { RuleProblem } from './check-pipeline.ts';
+import { environmentTarget } from './deploy-target.ts';
+import type { ServerConfig } from './server.schema.ts';
+
+export function checkServer(server: ServerConfig): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const groups = Object.keys(server.hosts ?? {});
+  const usesSsh = (entries: unknown[]) => entries.some((entry) => entry !== 'local');
+
+  let sshNeededAt: RuleProblem['path'] | undefined;
+  for (const [name, entries] of Object.entries(server.hosts ?? {})) {
+    if (usesSsh(entries)) sshNeededAt ??= ['hosts', name];
+  }
+  for (const [name, env] of Object.entries(server.environments ?? {})) {
+    const path = ['environments', name];
+    if (typeof env.hosts === 'string') {
+      if (!groups.includes(env.hosts)) {
+        const guess = closestWord(env.hosts, groups);
+        problems.push({ path: [...path, 'hosts'], at: 'value', message: `host group "${env.hosts}" is not defined under hosts${guess ? ` (did you mean "${guess}"?)` : ''}` });
+        continue;
+      }
+    } else if (usesSsh(env.hosts)) {
+      sshNeededAt ??= [...path, 'hosts'];
+    }
+    if (env.drain && !env.undrain) problems.push({ path: [...path, 'drain'], at: 'key', message: 'drain without undrain would leave every host out of the load balancer after a deploy; add undrain' });
+    if (env.undrain && !env.drain) problems.push({ path: [...path, 'undrain'], at: 'key', message: 'undrain without drain: add the drain command that takes {host} out of the load balancer' });
+
+    const target = environmentTarget(server, name);
+    const seen = new Set<string>();
+    target.hosts.forEach((host, i) => {
+      if (seen.has(host.name)) {
+        problems.push({ path: typeof env.hosts === 'string' ? [...path, 'hosts'] : [...path, 'hosts', i], at: 'value', message: `two hosts of "${name}" are named "${host.name}"; give each a name of its own ({ name, address })` });
+      }
+      seen.add(host.name);
+    });
+    try {
+      planBatches(target.hosts, { batch: target.batch, minHealthy: target.minHealthy, environment: name });
+    } catch (error) {
+      if (!(error instanceof RolloutPlanError)) throw error;
+      problems.push({ path: env.rolling ? [...path, 'rolling'] : [...path, 'hosts'], at: 'key', message: error.message });
+    }
+  }
+  if (sshNeededAt && !server.ssh) {
+    problems.push({ path: sshNeededAt, at: 'key', message: 'hosts reached over SSH need an `ssh` section with user, key and known_hosts' });
+  }
+  return problems;
+}

@@ -1,0 +1,158 @@
+/**
+ * Parse a YAML config file and check it against a zod schema, turning every
+ * YAML error and schema issue into a ConfigProblem at the line and column of
+ * the offending key or value. Both config files go through here.
+ */
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { closestWord } from './closest-word.ts';
+import { formatPath, type ConfigPath, type ConfigProblem } from './config-problem.ts';
+
+/** Config files are small; anything bigger is a mistake (or hostile). */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+
+export interface YamlSource {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+export type ReadResult<T> = { ok: true; value: T; source: YamlSource } | { ok: false; problems: ConfigProblem[] };
+
+export function readYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S): ReadResult<z.infer<S>> {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    return { ok: false, problems: [{ file, line: 1, col: 1, message: `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB; a config file this big is a mistake` }] };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((error) => {
+        const at = lines.linePos(error.pos[0]);
+        return { file, line: at.line, col: at.col, message: yamlMessage(error.code, error.message) };
+      }),
+    };
+  }
+  const source: YamlSource = { file, doc, lines };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return { ok: false, problems: [{ file, line: 1, col: 1, message: `the YAML cannot be read: ${error instanceof Error ? error.message : String(error)}` }] };
+  }
+  if (data === null || data === undefined) {
+    return { ok: false, problems: [{ file, line: 1, col: 1, message: 'the file is empty; see the examples in README.md for what it holds' }] };
+  }
+  const parsed = schema.safeParse(data, { reportInput: true });
+  if (parsed.success) return { ok: true, value: parsed.data, source };
+  const problems = parsed.error.issues.flatMap((issue) => issueProblems(source, schema, issue));
+  return { ok: false, problems: problems.toSorted((a, b) => a.line - b.line || a.col - b.col) };
+}
+
+/** The line and column of a key (`at: 'key'`) or its value, as far as the path exists. */
+export function locate(source: YamlSource, path: ConfigPath, at: 'key' | 'value' = 'value'): { line: number; col: number } {
+  let node: unknown = source.doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  for (const part of path) {
+    if (!isMap(node) && !(node && typeof node === 'object' && 'items' in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    let next: unknown;
+    let keyOffset: number | undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(part));
+      if (!pair) break;
+      keyOffset = rangeStart(pair.key);
+      next = pair.value;
+    } else if (typeof part === 'number') {
+      next = items[part];
+    }
+    if (next === undefined && keyOffset === undefined) break;
+    offset = (at === 'key' && part === path.at(-1) ? keyOffset : undefined) ?? rangeStart(next) ?? keyOffset ?? offset;
+    node = next;
+  }
+  return source.lines.linePos(offset);
+}
+
+/** Keys a strict object schema allows at a path, for "did you mean" hints. */
+export function allowedKeys(schema: z.ZodType, path: ConfigPath): string[] {
+  let current: z.ZodType | undefined = schema;
+  for (const part of [...path, undefined]) {
+    current = unwrap(current);
+    if (!current) return [];
+    if (part === undefined) break;
+    const def = current.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
+    if (def.type === 'object') current = def.shape?.[String(part)];
+    else if (def.type === 'array') current = def.element;
+    else if (def.type === 'record') current = def.valueType;
+    else return [];
+  }
+  const def = current?.def as { type: string; shape?: Record<string, unknown> } | undefined;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  for (let i = 0; i < 10 && current; i++) {
+    const def = current.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable') current = def.innerType;
+    else if (def.type === 'pipe') current = def.in;
+    else return current;
+  }
+  return current;
+}
+
+function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$ZodIssue): ConfigProblem[] {
+  const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+  const where = path.length > 0 ? `${formatPath(path)}: ` : '';
+  const problem = (at: ConfigPath, side: 'key' | 'value', message: string): ConfigProblem => ({ file: source.file, ...locate(source, at, side), message });
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeys(schema, path);
+      return issue.keys.map((key) => {
+        const guess = closestWord(key, allowed);
+        const hint = guess ? ` (did you mean "${guess}"?)` : allowed.length > 0 ? ` (allowed here: ${allowed.join(', ')})` : '';
+        return problem([...path, key], 'key', `${where}unknown key "${key}"${hint}`);
+      });
+    }
+    case 'invalid_type': {
+      const input = (issue as { input?: unknown }).input;
+      if (input === undefined) {
+        const key = path.at(-1);
+        return [problem(path.slice(0, -1), 'key', `${formatPath(path.slice(0, -1)) || 'the file'}: missing "${String(key)}"`)];
+      }
+      return [problem(path, 'value', `${where}expected ${article(issue.expected)}, not ${describeValue(input)}`)];
+    }
+    case 'invalid_key': {
+      const inner = issue.issues[0]?.message ?? 'this key is not allowed';
+      return [problem(path, 'key', `${where}${inner}`)];
+    }
+    default:
+      return [problem(path, 'value', `${where}${issue.message}`)];
+  }
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = { object: 'a map of keys', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+  return names[expected] ?? expected;
+}
+
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'nothing (null)';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function yamlMessage(code: string, message: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  if (code === 'DUPLICATE_KEY') return `${first}: each key may appear once here`;
+  if (code === 'TAB_AS_INDENT') return 'YAML is indented with spaces, not tabs';
+  return `YAML: ${first}`;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as Node | undefined)?.range;
+  return Array.isArray(range) ? range[0] : undefined;
+}

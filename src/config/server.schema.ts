@@ -1,0 +1,114 @@
+/**
+ * The schema of the operator's server config: how Sluice reaches hosts,
+ * which environments exist and who may approve deploys to them, and where
+ * secret values come from (never the values themselves). Strict, like the
+ * pipeline file. Cross-field rules are in check-server.ts.
+ */
+import { z } from 'zod';
+import { hostTextProblem } from './host-entry.ts';
+import { duration } from './pipeline.schema.ts';
+
+const port = z.int().min(1).max(65535, { error: 'use a port number from 1 to 65535' });
+
+const hostText = z.string().check((ctx) => {
+  const problem = hostTextProblem(ctx.value);
+  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+});
+
+const hostObject = z.strictObject({
+  name: z.string().min(1).describe('The name Sluice shows, and `{host}` in drain and undrain commands.'),
+  address: z.string().min(1).describe('The address to connect to.'),
+  port: port.optional().describe('The SSH port (default: ssh.port, or 22).'),
+  user: z.string().min(1).optional().describe('The SSH user (default: ssh.user).'),
+});
+
+export const hostEntrySchema = z
+  .union([hostText, hostObject], { error: 'a host is `local`, an address such as deploy@10.0.1.11:2222, or { name, address, port, user }' })
+  .describe('A host: `local`, `[user@]address[:port]`, or { name, address, port, user }.');
+
+const AMOUNT_HINT = 'use a number of hosts or a percentage such as 25%';
+
+const amount = (what: string) =>
+  z
+    .union([z.int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: AMOUNT_HINT })], { error: AMOUNT_HINT })
+    .describe(`${what[0]!.toUpperCase()}${what.slice(1)}: a number of hosts or a percentage such as 25%.`);
+
+const slackId = (kinds: string, what: string) =>
+  z.string().regex(new RegExp(`^[${kinds}][A-Z0-9]{2,}$`), { error: `use the Slack id of ${what} (starting with ${kinds.split('').join(' or ')}), as its details in Slack show it` });
+
+const approval = z
+  .strictObject({
+    slack_channel: slackId('CG', 'the channel').describe('The Slack channel id where the approval card is posted.'),
+    approvers: z
+      .array(slackId('UWS', 'a user or user group'))
+      .min(1, { error: 'approvers needs at least one Slack user (U…) or user group (S…)' })
+      .describe('Who may decide: Slack user ids (U…, W…) and user group ids (S…).'),
+    timeout: duration('how long an approval waits before it expires').optional(),
+    allow_self_approval: z.boolean().optional().describe('Whether the author of a change may approve it (default: false).'),
+  })
+  .describe('Approval rules for deploys to this environment.');
+
+const environment = z
+  .strictObject({
+    hosts: z
+      .union([z.string().min(1), z.array(hostEntrySchema).min(1)], { error: 'use a list of hosts or the name of a host group' })
+      .describe('The hosts of the environment: a list, or the name of a host group.'),
+    path: z
+      .string()
+      .regex(/^\/[^\0]*$/, { error: 'use an absolute directory on the hosts, such as /srv/app' })
+      .refine((p) => p !== '/', { error: 'cannot be / itself; use a directory such as /srv/app' })
+      .describe('The deploy root on each host; releases go under <path>/releases, and <path>/current points at the live one.'),
+    rolling: z
+      .strictObject({ batch: amount('batch').optional(), min_healthy: amount('min_healthy').optional() })
+      .optional()
+      .describe('Rolling deploy: hosts per batch (default 1) and hosts that must stay in service (default 0).'),
+    drain: z.string().min(1).optional().describe('Shell command run on the Sluice machine to take `{host}` out of the load balancer before it is touched.'),
+    undrain: z.string().min(1).optional().describe('Shell command run on the Sluice machine to put `{host}` back once it is healthy.'),
+    keep_releases: z.int().min(1).optional().describe('How many releases to keep on each host (default 5).'),
+    url: z.url().optional().describe('The environment URL shown on GitHub Deployments.'),
+    repos: z.array(z.string().min(1)).optional().describe('Repositories allowed to deploy here: owner/name, owner/* or * (default: any).'),
+    approval: approval.optional(),
+  })
+  .describe('An environment Sluice can deploy to.');
+
+const secretSource = z
+  .strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('The environment variable of the Sluice process holding the value.'),
+    file: z.string().min(1).optional().describe('A file holding the value (a trailing newline is dropped).'),
+    repos: z
+      .array(z.string().min(1))
+      .min(1, { error: 'repos names who may read the secret: owner/name, owner/* or *' })
+      .describe('Repositories allowed to read it: owner/name, owner/* or *. Required, so granting a secret is always a decision.'),
+  })
+  .check((ctx) => {
+    const from = [ctx.value.env, ctx.value.file].filter((v) => v !== undefined).length;
+    if (from !== 1) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a secret comes from exactly one of `env: VARIABLE` or `file: /path`' });
+  });
+
+export const serverSchema = z
+  .strictObject({
+    ssh: z
+      .strictObject({
+        user: z.string().min(1).describe('The SSH user on every host (a host may override it).'),
+        key: z.string().min(1).describe('Path of the private key Sluice authenticates with.'),
+        known_hosts: z.string().min(1).describe('Path of the known_hosts file; a host whose key is not in it is refused.'),
+        port: port.optional().describe('The SSH port (default 22).'),
+        connect_timeout: duration('the time limit for connecting to a host').optional(),
+        command_timeout: duration('the default time limit of a remote command').optional(),
+      })
+      .optional()
+      .describe('How Sluice reaches hosts over SSH. Needed unless every host is `local`.'),
+    hosts: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), z.array(hostEntrySchema).min(1))
+      .optional()
+      .describe('Host groups by name, used by build and command actions (`host: builder`).'),
+    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'an environment name uses letters, digits, "-" and "_"' }), environment).optional(),
+    secrets: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'a secret name uses letters, digits and "_"' }), secretSource)
+      .optional()
+      .describe('Secrets by name, with where their values come from and which repositories may read them.'),
+  })
+  .describe('The operator’s Sluice server config.');
+
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type EnvironmentConfig = z.infer<typeof environment>;

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { formatProblem } from '../../src/config/config-problem.ts';
+import { deployTarget } from '../../src/config/deploy-target.ts';
+import { parseServerConfig } from '../../src/config/load-server-config.ts';
+import { resolveHosts } from '../../src/config/resolve-hosts.ts';
+
+const example = readFileSync(new URL('../fixtures/config/product-server.yml', import.meta.url), 'utf8');
+
+function problemsOf(text: string): string[] {
+  const loaded = parseServerConfig(text, 'sluice.config.yml');
+  return loaded.ok ? [] : loaded.problems.map(formatProblem);
+}
+
+function load(text: string) {
+  const loaded = parseServerConfig(text, 'sluice.config.yml');
+  assert.ok(loaded.ok, JSON.stringify(loaded));
+  return loaded.config;
+}
+
+describe('the server config', () => {
+  test('the example of PRODUCT.md is valid and resolves to hosts and deploy targets', () => {
+    const server = load(example);
+    assert.deepEqual(resolveHosts(server, 'builder'), [{ name: 'build1.internal', address: 'build1.internal', port: 22, user: 'deploy' }]);
+    const production = deployTarget(server, 'production', 'acme/shop');
+    assert.deepEqual(production.hosts, [
+      { name: 'web1', address: '10.0.1.11', port: 22, user: 'deploy' },
+      { name: 'web2', address: '10.0.1.12', port: 2222, user: 'deploy' },
+    ]);
+    assert.equal(production.path, '/srv/app');
+    assert.equal(production.batch, 1);
+    assert.equal(production.minHealthy, 1);
+    assert.equal(production.keepReleases, 5);
+    assert.match(production.drain!, /set server app\/\{host\} state drain/);
+    assert.deepEqual(deployTarget(server, 'dev', 'acme/shop').hosts.map((h) => h.name), ['dev1.internal']);
+  });
+
+  test('short host forms: local, user@address:port', () => {
+    const server = load(`ssh: { user: deploy, key: /k, known_hosts: /kh, port: 2200 }
+hosts:
+  mixed: [local, "ops@10.0.0.5:2222", "10.0.0.6", "[::1]:22"]
+`);
+    assert.deepEqual(resolveHosts(server, 'mixed'), [
+      { name: 'local', address: 'local' },
+      { name: '10.0.0.5', address: '10.0.0.5', port: 2222, user: 'ops' },
+      { name: '10.0.0.6', address: '10.0.0.6', port: 2200, user: 'deploy' },
+      { name: '::1', address: '::1', port: 22, user: 'deploy' },
+    ]);
+    assert.throws(() => resolveHosts(server, 'web'), /host group "web" is not defined in the server config \(it defines: mixed\)/);
+    assert.deepEqual(resolveHosts(undefined, 'local'), [{ name: 'local', address: 'local' }]);
+    assert.throws(() => resolveHosts(undefined, 'builder'), /needs a server config that defines it; pass --server/);
+  });
+
+  test('mistakes are reported at their line with what to do instead', () => {
+    const text = `hosts:
+  builder: ["build 1"]
+environments:
+  production:
+    hosts: webs
+    path: srv/app
+    rolling: { batch: 0, min_healthy: 120% }
+    drain: "echo drain {host}"
+    approval:
+      slack_channel: "#deploys"
+      approvers: [alice]
+      timeout: 1 day
+secrets:
+  TOKEN: { env: TOKEN }
+`;
+    assert.deepEqual(problemsOf(text), [
+      'sluice.config.yml:2:13: hosts.builder[0]: a host is `local`, an address such as deploy@10.0.1.11:2222, or { name, address, port, user }',
+      'sluice.config.yml:6:11: environments.production.path: use an absolute directory on the hosts, such as /srv/app',
+      'sluice.config.yml:7:39: environments.production.rolling.min_healthy: use a number of hosts or a percentage such as 25%',
+      'sluice.config.yml:10:22: environments.production.approval.slack_channel: use the Slack id of the channel (starting with C or G), as its details in Slack show it',
+      'sluice.config.yml:11:19: environments.production.approval.approvers[0]: use the Slack id of a user or user group (starting with U or W or S), as its details in Slack show it',
+      'sluice.config.yml:12:16: environments.production.approval.timeout: write how long an approval waits before it expires as a duration such as 500ms, 30s, 5m, 1h30m or 24h',
+      'sluice.config.yml:14:3: secrets.TOKEN: missing "repos"',
+    ]);
+  });
+
+  test('rules across fields: host groups, ssh, drain pairs, feasible rolling plans, distinct host names', () => {
+    const text = `hosts:
+  web: ["10.0.0.1", "10.0.0.2"]
+environments:
+  staging:
+    hosts: wbe
+    path: /srv/app
+  production:
+    hosts: web
+    path: /srv/app
+    rolling: { batch: 1, min_healthy: 2 }
+    drain: "echo drain {host}"
+  twins:
+    hosts: ["10.0.0.1", { name: "10.0.0.1", address: "10.0.0.9" }]
+    path: /srv/app
+`;
+    assert.deepEqual(problemsOf(text), [
+      'sluice.config.yml:2:3: hosts reached over SSH need an `ssh` section with user, key and known_hosts',
+      'sluice.config.yml:5:12: host group "wbe" is not defined under hosts (did you mean "web"?)',
+      'sluice.config.yml:10:5: environment "production" has 2 hosts and must keep 2 healthy, so no host can be taken out for the deploy; lower rolling.min_healthy or add hosts',
+      'sluice.config.yml:11:5: drain without undrain would leave every host out of the load balancer after a deploy; add undrain',
+      'sluice.config.yml:13:25: two hosts of "twins" are named "10.0.0.1"; give each a name of its own ({ name, address })',
+    ]);
+  });
+
+  test('a repository may deploy only where the operator lets it', () => {
+    const server = load(`environments:
+  production:
+    hosts: [local]
+    path: /srv/app/
+    repos: ["acme/*"]
+`);
+    assert.equal(deployTarget(server, 'production', 'acme/shop').path, '/srv/app');
+    assert.throws(() => deployTarget(server, 'production', 'evil/shop'), /evil\/shop may not deploy to "production": the server config allows acme\/\*/);
+    assert.throws(() => deployTarget(server, 'staging', 'acme/shop'), /environment "staging" is not defined in the server config/);
+  });
+});

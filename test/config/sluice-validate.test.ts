@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { renderSchemas } from '../../src/config/write-json-schemas.ts';
+import { runSluice } from '../helpers/run-sluice.ts';
+
+const fixtures = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const validate = (...args: string[]) => runSluice(['validate', ...args], { cwd: dir });
+
+describe('sluice validate', () => {
+  test('both PRODUCT.md examples validate as written, alone and together (exit 0)', async () => {
+    const pipeline = join(fixtures, 'product-pipeline.yml');
+    const server = join(fixtures, 'product-server.yml');
+    for (const args of [[pipeline], ['--server', server], [pipeline, '--server', server]]) {
+      const result = await validate(...args);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '');
+      assert.match(result.stdout, /✓ .* is a valid/);
+    }
+  });
+
+  test('an invalid pipeline: exit 1 and one file:line:col line per problem on stderr', async () => {
+    writeFileSync(join(dir, 'sluice.yml'), 'stages:\n  - name: build\n    actions:\n      - name: a\n        deploy: { environment: prod, artifact: app }\n');
+    const result = await validate('sluice.yml', '--server', join(fixtures, 'product-server.yml'));
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+      'sluice.yml:5:32: environment "prod" is not defined in the server config (did you mean "production"?)',
+      'sluice.yml:5:48: artifact "app" is not produced by any action; a build action produces one with `artifact: { name, paths }`',
+    ]);
+  });
+
+  test('an invalid server config stops the pipeline from being checked against it', async () => {
+    writeFileSync(join(dir, 'server.yml'), 'environments:\n  dev: { hosts: [local], path: /srv/app, keep: 3 }\n');
+    const result = await validate('--server', 'server.yml', join(fixtures, 'product-pipeline.yml'));
+    assert.equal(result.code, 1);
+    const lines = result.stderr.trimEnd().split('\n');
+    assert.equal(lines[0], 'server.yml:2:42: environments.dev: unknown key "keep" (did you mean "keep_releases"?)');
+    assert.match(lines[1]!, /product-pipeline\.yml: not checked, since the server config it is checked against has problems/);
+  });
+
+  test('a missing file and a usage mistake say what to do', async () => {
+    const missing = await validate('nope.yml');
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, 'nope.yml:1:1: the pipeline file does not exist; create it (see README.md) or pass --pipeline <file>\n');
+    const usage = await validate();
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /Say what to check: sluice validate <pipeline\.yml>/);
+  });
+
+  test('the committed JSON Schemas match the zod schemas (run `npm run schema` after changing them)', () => {
+    for (const [file, text] of Object.entries(renderSchemas())) {
+      assert.equal(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), text, `${file} is stale`);
+    }
+  });
+});
