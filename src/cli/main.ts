@@ -1,0 +1,86 @@
+/**
+ * The `sluice` command: validate config, run a pipeline for a local
+ * checkout, and look at or steer what the store holds.
+ */
+import { runValidate } from './validate-command.ts';
+import { CliError } from './cli-error.ts';
+import { runRun } from './run-command.ts';
+import { runStatus } from './status-command.ts';
+import { runApprove, runCancel, runRerun, runRetry, runTransition } from './steer-commands.ts';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const USAGE = `Usage: sluice <command> [options]
+
+Commands:
+  validate <pipeline.yml> [--server <config.yml>]   check a pipeline file (and its environments)
+  validate --server <config.yml>                    check a server config
+  run [--pipeline .github/sluice.yml] [--server <config.yml>] [--approve yes|no]
+                                                    run the pipeline for this checkout
+  status [<execution>] [--json]                     list executions, or show one with its history
+  retry <execution> <stage>                         retry a failed stage and go on from there
+  rerun <execution>                                 run the same revision again from the start
+  approve <execution> [--comment <text>]            approve the open approval of an execution
+  reject <execution> [--comment <text>]             reject it
+  cancel <execution>                                cancel a running execution
+  transition disable <stage> [--reason <text>]      hold executions before a stage
+  transition enable <stage>                         let them go on
+
+Options for every command that reads the store:
+  --data-dir <dir>       where Sluice keeps its database, artifacts and logs (default: $SLUICE_DATA_DIR or ./data)
+  --database-url <url>   use PostgreSQL instead (default: $DATABASE_URL)
+`;
+
+const stdio: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'validate':
+        return await runValidate(args, { out: (s) => io.out(`${s}\n`), err: (s) => io.err(`${s}\n`) });
+      case 'run':
+        return await runRun(args, io);
+      case 'status':
+        return await runStatus(args, io);
+      case 'retry':
+        return await runRetry(args, io);
+      case 'rerun':
+        return await runRerun(args, io);
+      case 'approve':
+        return await runApprove(args, io, true);
+      case 'reject':
+        return await runApprove(args, io, false);
+      case 'cancel':
+        return await runCancel(args, io);
+      case 'transition':
+        return await runTransition(args, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.err(`Unknown command "${command}".\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.name !== 'Error') {
+      // Coded errors (store, engine, config) carry messages meant for people.
+      io.err(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

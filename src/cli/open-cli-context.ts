@@ -1,0 +1,103 @@
+/**
+ * What every state-changing CLI command needs: the store (locked to this
+ * process), the server config, and a runner whose progress prints to the
+ * terminal. Recovers from an earlier crash before anything else.
+ */
+import { resolve } from 'node:path';
+import { ArtifactStore } from '../artifact/artifact-store.ts';
+import { loadServerConfig } from '../config/load-server-config.ts';
+import { resolveHosts } from '../config/resolve-hosts.ts';
+import type { ServerConfig } from '../config/server.schema.ts';
+import { LocalExecutor } from '../executor/local-executor.ts';
+import type { ExecSession, Executor } from '../executor/executor.ts';
+import { createActionRunner } from '../runner/create-action-runner.ts';
+import { PipelineRunner } from '../runner/pipeline-runner.ts';
+import { resolveSecrets } from '../runner/resolve-secrets.ts';
+import { openStore } from '../store/open-store.ts';
+import type { ActionRef, Store } from '../store/store.ts';
+import { CliError } from './cli-error.ts';
+import type { ApprovalAnswer } from './drive-execution.ts';
+import { ProgressPrinter } from './progress-printer.ts';
+
+export interface CliOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+  serverFile?: string;
+  approve?: ApprovalAnswer;
+}
+
+export interface CliContext {
+  store: Store;
+  runner: PipelineRunner;
+  printer: ProgressPrinter;
+  server?: ServerConfig;
+  dataDir: string;
+  actor: string;
+  /** How to answer approval gates opened while this process runs. */
+  answer: ApprovalAnswer;
+  /** Approval gates opened while this process runs. */
+  approvals: ActionRef[];
+  /** Print the progress of this execution as it changes. */
+  watch(executionId: string): void;
+  close(): Promise<void>;
+}
+
+export async function openCliContext(options: CliOptions, out: (text: string) => void): Promise<CliContext> {
+  const dataDir = resolve(options.dataDir ?? process.env.SLUICE_DATA_DIR ?? 'data');
+  const serverFile = options.serverFile ?? process.env.SLUICE_CONFIG;
+  const server = serverFile ? await loadServerOrExplain(serverFile) : undefined;
+  const store = await openStore({ dataDir, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL });
+  const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+  const printer = new ProgressPrinter(out);
+  const approvals: ActionRef[] = [];
+  const watched = new Set<string>();
+  // Progress is read back from the store, in order, after every saved change.
+  let printing: Promise<void> = Promise.resolve();
+  const refresh = () => {
+    printing = printing.then(async () => {
+      for (const id of watched) {
+        const execution = await store.getExecution(id);
+        if (execution) printer.update(execution);
+      }
+    });
+  };
+  const local = new LocalExecutor({ baseDir: resolve(dataDir, 'workspaces') });
+  const notReachable: Executor = {
+    open(host): Promise<ExecSession> {
+      throw new CliError(`host ${host.name} (${host.address}) is reached over SSH, which this build of Sluice cannot do yet; use host "local"`);
+    },
+  };
+  const actions = createActionRunner({
+    store,
+    artifacts: new ArtifactStore(resolve(dataDir, 'artifacts')),
+    hostsOf: (group) => resolveHosts(server, group),
+    executorFor: (host) => (host.address === 'local' ? local : notReachable),
+    secretsFor: (repo, names) => resolveSecrets(server, repo, names),
+  });
+  const runner = new PipelineRunner({
+    store,
+    actions,
+    actor: 'sluice',
+    listener: {
+      onChange: refresh,
+      onLog: (ref, line) => printer.log(ref, line),
+      onApprovalRequested: (_pipeline, ref) => approvals.push(ref),
+      onError: (error) => out(`Sluice error: ${error instanceof Error ? error.message : String(error)}\n`),
+    },
+  });
+  const recovered = await runner.recover();
+  if (recovered.length > 0) out(`Marked actions that were running when Sluice last stopped as interrupted (${recovered.length} pipeline(s)).\n`);
+  const close = async () => {
+    await printing;
+    await store.close();
+  };
+  return { store, runner, printer, server, dataDir, actor, answer: options.approve ?? 'leave', approvals, watch: (id) => watched.add(id), close };
+}
+
+async function loadServerOrExplain(file: string): Promise<ServerConfig> {
+  const result = await loadServerConfig(file);
+  if (!result.ok) {
+    throw new CliError(result.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
+  }
+  return result.config;
+}

@@ -1,0 +1,68 @@
+/**
+ * `sluice status`: the executions in the store with their stages, or one
+ * execution with its actions and full history (PRODUCT P7). `--json` for
+ * scripts.
+ */
+import { resolve } from 'node:path';
+import { recoverInterrupted } from '../runner/recover-interrupted.ts';
+import { openStore } from '../store/open-store.ts';
+import type { ExecutionSummary, HistoryEntry } from '../store/store.ts';
+import { CliError } from './cli-error.ts';
+import type { Io } from './main.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
+import { formatDuration } from './progress-printer.ts';
+
+export async function runStatus(args: string[], io: Io): Promise<number> {
+  const { positionals, values } = parseCliArgs(args, { json: { type: 'boolean' }, limit: { type: 'string' } });
+  const dataDir = resolve(values.dataDir ?? process.env.SLUICE_DATA_DIR ?? 'data');
+  const store = await openStore({ dataDir, databaseUrl: values.databaseUrl ?? process.env.DATABASE_URL });
+  try {
+    // This process holds the data directory, so anything recorded as running has no process left.
+    await recoverInterrupted(store, { actor: 'sluice', now: Date.now, hold: true });
+    const ref = positionals[0];
+    if (ref) {
+      const execution = await store.getExecution(ref.replace(/^#/, ''));
+      if (!execution) throw new CliError(`No execution "${ref}"; \`sluice status\` lists them.`);
+      const history = await store.listHistory(execution.id);
+      if (values.json) io.out(`${JSON.stringify({ ...execution, history }, null, 2)}\n`);
+      else io.out(describeExecution(execution, history));
+      return 0;
+    }
+    const limit = values.limit ? Number(values.limit) : 20;
+    if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit takes a positive whole number, not "${values.limit}"`, 2);
+    const executions = await store.listExecutions({ limit });
+    if (values.json) {
+      io.out(`${JSON.stringify(executions, null, 2)}\n`);
+    } else if (executions.length === 0) {
+      io.out(`No executions yet in ${dataDir}. Start one with \`sluice run\`.\n`);
+    } else {
+      for (const e of executions) io.out(summaryLine(e));
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function summaryLine(e: ExecutionSummary): string {
+  const r = e.revision;
+  const stages = e.stages.map((s) => `${s.name}:${s.status}`).join('  ');
+  const ago = formatDuration(Date.now() - e.updatedAt);
+  return `#${e.seq}  ${e.repo}  ${r.sha.slice(0, 7)}${r.ref ? ` ${r.ref}` : ''}  ${e.status.toUpperCase()}  (${ago} ago)\n    ${stages}\n${e.reason ? `    ${e.reason}\n` : ''}`;
+}
+
+function describeExecution(e: ExecutionSummary, history: HistoryEntry[]): string {
+  const lines = [summaryLine(e).trimEnd(), `    started by ${e.trigger}`, ''];
+  for (const stage of e.stages) {
+    lines.push(`  ${stage.name}: ${stage.status}${stage.attempt > 1 ? ` (attempt ${stage.attempt})` : ''}${stage.reason ? ` — ${stage.reason}` : ''}`);
+    for (const a of stage.actions) {
+      lines.push(`    ${a.name}: ${a.status}${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}${a.reason ? ` — ${a.reason}` : ''}`);
+    }
+  }
+  lines.push('', 'History:');
+  for (const h of history) {
+    const what = h.entity === 'execution' ? 'execution' : `${h.stage}${h.action ? `/${h.action}` : ''}`;
+    lines.push(`  ${new Date(h.at).toISOString()}  ${what}: ${h.from ?? '—'} → ${h.to}  by ${h.actor}${h.reason ? ` (${h.reason})` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,20 @@
+/**
+ * What runs one build, command or deploy action. The pipeline runner knows
+ * only this interface; `createActionRunner` picks the executor for the host
+ * and the code for the kind.
+ */
+import type { ActionRef, ExecutionSummary, LogLine } from '../store/store.ts';
+
+export type ActionOutcome = { ok: true } | { ok: false; reason: string };
+
+export interface ActionContext {
+  execution: ExecutionSummary;
+  ref: ActionRef;
+  signal: AbortSignal;
+  /** One output line; secrets must already be masked or be masked here. */
+  log(text: string, stream: LogLine['stream']): void;
+}
+
+export interface ActionRunner {
+  run(context: ActionContext): Promise<ActionOutcome>;
+}

@@ -1,0 +1,102 @@
+/**
+ * The action runner Sluice uses: finds the action's definition, picks a host
+ * and its executor, gathers the source, input artifacts and secrets, and
+ * hands them to the code for the action's kind.
+ */
+import { runBuildAction } from '../actions/run-build-action.ts';
+import { runCommandAction } from '../actions/run-command-action.ts';
+import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
+import type { ActionDefinition, DeploySpec } from '../pipeline/definition.ts';
+import type { Store } from '../store/store.ts';
+import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner.ts';
+
+export interface ActionRunnerDeps {
+  store: Store;
+  artifacts: ArtifactStore;
+  /** The hosts of a host group (or `local`); throws with a clear message if unknown. */
+  hostsOf(group: string): HostRef[];
+  /** The executor that reaches a host. */
+  executorFor(host: HostRef): Executor;
+  /** Values of the secrets a repository was granted, by name. */
+  secretsFor(repo: string, names: string[]): Record<string, string>;
+  /** Deploys; absent until an environment can be reached. */
+  deploy?(context: ActionContext, spec: DeploySpec): Promise<ActionOutcome>;
+}
+
+export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
+  return {
+    async run(context) {
+      const action = findAction(context);
+      switch (action.kind) {
+        case 'build':
+        case 'command':
+          return runOnHost(deps, context, action);
+        case 'deploy':
+          if (!deps.deploy) {
+            return { ok: false, reason: `no environment "${action.deploy.environment}" can be deployed to from here: give Sluice a server config that defines it` };
+          }
+          return deps.deploy(context, action.deploy);
+        case 'approval':
+          return { ok: false, reason: 'an approval is decided, not run' };
+      }
+    },
+  };
+}
+
+function findAction(context: ActionContext): ActionDefinition {
+  const stage = context.execution.definition.stages.find((s) => s.name === context.ref.stage);
+  const action = stage?.actions.find((a) => a.name === context.ref.action);
+  if (!action) throw new Error(`The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`);
+  return action;
+}
+
+async function runOnHost(
+  deps: ActionRunnerDeps,
+  context: ActionContext,
+  action: Extract<ActionDefinition, { kind: 'build' | 'command' }>,
+): Promise<ActionOutcome> {
+  const spec = action.kind === 'build' ? action.build : action.command;
+  const { execution, signal } = context;
+  if (!execution.source) return { ok: false, reason: `execution #${execution.seq} has no source to build from` };
+
+  const hosts = deps.hostsOf(spec.host);
+  // Spread builds over the group's hosts; an execution and attempt always land on the same one.
+  const host = hosts[(execution.seq + context.ref.attempt) % hosts.length];
+  if (!host) return { ok: false, reason: `host group "${spec.host}" has no hosts` };
+
+  const inputs = [];
+  for (const name of spec.inputs) {
+    const artifact = await deps.store.findArtifact(execution.id, name);
+    if (!artifact) return { ok: false, reason: `input artifact "${name}" was not produced in execution #${execution.seq}` };
+    inputs.push({ name, sha256: artifact.sha256, file: deps.artifacts.path(artifact.sha256) });
+  }
+  const secrets = deps.secretsFor(execution.repo, spec.secrets);
+
+  context.log(`on ${host.name}${host.address !== host.name ? ` (${host.address})` : ''}`, 'sluice');
+  let session: ExecSession | undefined;
+  try {
+    session = await deps.executorFor(host).open(host, { signal });
+    const input = { session, sourceTarball: execution.source, inputs, secrets, artifacts: deps.artifacts, signal, log: context.log };
+    if (action.kind === 'command') return await runCommandAction({ ...input, spec: action.command });
+    const result = await runBuildAction({ ...input, spec: action.build });
+    if (!result.ok) return result;
+    if (result.artifact) {
+      await deps.store.recordArtifact({
+        executionId: execution.id,
+        name: result.artifact.name,
+        sha256: result.artifact.sha256,
+        size: result.artifact.size,
+        stage: context.ref.stage,
+        action: context.ref.action,
+        createdAt: Date.now(),
+      });
+      context.log(`artifact ${result.artifact.name} sha256:${result.artifact.sha256} (${result.artifact.size} bytes)`, 'sluice');
+    }
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await session?.close();
+  }
+}

@@ -1,0 +1,26 @@
+import { step } from '../pipeline/engine.ts';
+import type { Command } from '../pipeline/snapshot.ts';
+import type { Store } from '../store/store.ts';
+
+/** What a crash leaves behind, in words a person reads in the history. */
+export const INTERRUPTED_REASON = 'Sluice stopped while it ran';
+
+/**
+ * After a crash nothing that was recorded as running still runs (R3): mark
+ * it interrupted so it can be retried. Only safe while no other process
+ * drives these pipelines, which the data-directory lock guarantees. With
+ * `hold`, nothing new is started (for commands that only look).
+ */
+export async function recoverInterrupted(
+  store: Store,
+  options: { actor: string; now: () => number; hold: boolean },
+): Promise<Array<{ pipelineId: string; commands: Command[] }>> {
+  const recovered = [];
+  for (const pipelineId of await store.listPipelinesWithRunningActions()) {
+    const commands = await store.updatePipeline(pipelineId, { actor: options.actor, now: options.now() }, (snapshot) =>
+      step(snapshot, { type: 'interrupt_running', reason: INTERRUPTED_REASON }, options.now(), { hold: options.hold }),
+    );
+    recovered.push({ pipelineId, commands });
+  }
+  return recovered;
+}
