@@ -6,11 +6,12 @@
 import { resolve } from 'node:path';
 import { ArtifactStore } from '../artifact/artifact-store.ts';
 import { loadServerConfig } from '../config/load-server-config.ts';
+import { deployTarget } from '../config/deploy-target.ts';
 import { resolveHosts } from '../config/resolve-hosts.ts';
+import { runDeployAction } from '../deploy/run-deploy-action.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
-import { LocalExecutor } from '../executor/local-executor.ts';
-import type { ExecSession, Executor } from '../executor/executor.ts';
 import { createActionRunner } from '../runner/create-action-runner.ts';
+import { hostExecutors } from '../runner/host-executors.ts';
 import { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { resolveSecrets } from '../runner/resolve-secrets.ts';
 import { openStore } from '../store/open-store.ts';
@@ -61,18 +62,16 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
       }
     });
   };
-  const local = new LocalExecutor({ baseDir: resolve(dataDir, 'workspaces') });
-  const notReachable: Executor = {
-    open(host): Promise<ExecSession> {
-      throw new CliError(`host ${host.name} (${host.address}) is reached over SSH, which this build of Sluice cannot do yet; use host "local"`);
-    },
-  };
+  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
+  const executorFor = hostExecutors(server, dataDir);
   const actions = createActionRunner({
     store,
-    artifacts: new ArtifactStore(resolve(dataDir, 'artifacts')),
+    artifacts,
     hostsOf: (group) => resolveHosts(server, group),
-    executorFor: (host) => (host.address === 'local' ? local : notReachable),
+    executorFor,
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
+    deploy: (context, spec) =>
+      runDeployAction({ store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo) }, context, spec),
   });
   const runner = new PipelineRunner({
     store,

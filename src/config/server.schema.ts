@@ -16,7 +16,10 @@ const hostText = z.string().check((ctx) => {
 });
 
 const hostObject = z.strictObject({
-  name: z.string().min(1).describe('The name Sluice shows, and `{host}` in drain and undrain commands.'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, { error: 'a host name uses letters, digits, ".", ":", "-" and "_" (it becomes {host} in drain commands)' })
+    .describe('The name Sluice shows, and `{host}` in drain and undrain commands.'),
   address: z.string().min(1).describe('The address to connect to.'),
   port: port.optional().describe('The SSH port (default: ssh.port, or 22).'),
   user: z.string().min(1).optional().describe('The SSH user (default: ssh.user).'),

@@ -44,7 +44,12 @@ const DEFAULT_LEASE_MS = 60_000;
 
 export async function runDeployAction(deps: DeployDeps, context: ActionContext, spec: DeploySpec): Promise<ActionOutcome> {
   const { execution } = context;
-  const target = deps.targetFor(spec.environment, execution.repo);
+  let target: DeployTarget;
+  try {
+    target = deps.targetFor(spec.environment, execution.repo);
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
   const artifact = await deps.store.findArtifact(execution.id, spec.artifact);
   if (!artifact) return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
   const tarball = deps.artifacts.path(artifact.sha256);
