@@ -30,6 +30,9 @@ export function checkServer(server: ServerConfig): RuleProblem[] {
     } else if (usesSsh(env.hosts)) {
       sshNeededAt ??= [...path, 'hosts'];
     }
+    if (env.load_balancer && (env.drain || env.undrain)) {
+      problems.push({ path: [...path, 'load_balancer'], at: 'key', message: 'use either load_balancer or drain/undrain commands, not both' });
+    }
     if (env.drain && !env.undrain) problems.push({ path: [...path, 'drain'], at: 'key', message: 'drain without undrain would leave every host out of the load balancer after a deploy; add undrain' });
     if (env.undrain && !env.drain) problems.push({ path: [...path, 'undrain'], at: 'key', message: 'undrain without drain: add the drain command that takes {host} out of the load balancer' });
 

@@ -4,6 +4,7 @@
  */
 import type { DeployTarget } from '../deploy/run-deploy-action.ts';
 import { matchesRepo } from './match-repo.ts';
+import { parseDuration } from './parse-duration.ts';
 import { resolveHosts, toHostRefs } from './resolve-hosts.ts';
 import type { ServerConfig } from './server.schema.ts';
 
@@ -36,6 +37,15 @@ export function environmentTarget(server: ServerConfig | undefined, environment:
     minHealthy: (env.rolling?.min_healthy ?? 0) as DeployTarget['minHealthy'],
     ...(env.drain ? { drain: env.drain } : {}),
     ...(env.undrain ? { undrain: env.undrain } : {}),
+    ...(env.load_balancer?.haproxy
+      ? {
+          haproxy: {
+            socket: env.load_balancer.haproxy.socket,
+            backend: env.load_balancer.haproxy.backend,
+            timeoutMs: parseDuration(env.load_balancer.haproxy.timeout ?? '60s') ?? 60_000,
+          },
+        }
+      : {}),
     keepReleases: env.keep_releases ?? DEFAULT_KEEP_RELEASES,
   };
 }

@@ -67,6 +67,18 @@ const environment = z
       .describe('Rolling deploy: hosts per batch (default 1) and hosts that must stay in service (default 0).'),
     drain: z.string().min(1).optional().describe('Shell command run on the Sluice machine to take `{host}` out of the load balancer before it is touched.'),
     undrain: z.string().min(1).optional().describe('Shell command run on the Sluice machine to put `{host}` back once it is healthy.'),
+    load_balancer: z
+      .strictObject({
+        haproxy: z
+          .strictObject({
+            socket: z.string().min(1).describe('Path of HAProxy’s runtime API socket (`stats socket … level admin`).'),
+            backend: z.string().min(1).describe('The backend whose servers are named after this environment’s hosts.'),
+            timeout: duration('how long a drain may wait for open requests, and an undrain for the health check to pass').optional(),
+          })
+          .describe('Drain and undrain through HAProxy’s runtime API, waiting for each to take effect.'),
+      })
+      .optional()
+      .describe('A load balancer Sluice drains hosts from itself; instead of drain and undrain commands.'),
     keep_releases: z.int().min(1).optional().describe('How many releases to keep on each host (default 5).'),
     url: z.url().optional().describe('The environment URL shown on GitHub Deployments.'),
     repos: z.array(z.string().min(1)).optional().describe('Repositories allowed to deploy here: owner/name, owner/* or * (default: any).'),

@@ -11,6 +11,7 @@ import type { DeploySpec } from '../pipeline/definition.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
 import type { Store } from '../store/store.ts';
 import { checkArchive } from './check-archive.ts';
+import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
 import { hostRollout, type StepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
@@ -26,6 +27,8 @@ export interface DeployTarget {
   /** Shell text run on the Sluice machine; `{host}` becomes the host's name. */
   drain?: string;
   undrain?: string;
+  /** Drain through HAProxy's runtime API instead of commands. */
+  haproxy?: HaproxyTarget;
   keepReleases: number;
 }
 
@@ -110,8 +113,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       keepReleases: target.keepReleases,
       tarball,
       sha256: artifact.sha256,
-      ...(target.drain ? { drain: (host: string) => runOperatorCommand(target.drain!, host) } : {}),
-      ...(target.undrain ? { undrain: (host: string) => runOperatorCommand(target.undrain!, host) } : {}),
+      ...loadBalancerSteps(target),
     });
     if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}": ${result.reason}` };
     return result;
@@ -120,6 +122,15 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
     await Promise.allSettled(sessions.map((s) => s.close()));
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now());
   }
+}
+
+function loadBalancerSteps(target: DeployTarget): { drain?: (host: string) => Promise<void>; undrain?: (host: string) => Promise<void> } {
+  const { haproxy, drain, undrain } = target;
+  if (haproxy) return { drain: (host) => haproxyDrain(haproxy, host), undrain: (host) => haproxyUndrain(haproxy, host) };
+  return {
+    ...(drain ? { drain: (host: string) => runOperatorCommand(drain, host) } : {}),
+    ...(undrain ? { undrain: (host: string) => runOperatorCommand(undrain, host) } : {}),
+  };
 }
 
 /**

@@ -104,6 +104,27 @@ environments:
     ]);
   });
 
+  test('HAProxy drain through its runtime socket, or commands, but not both', () => {
+    const server = load(`environments:
+  production:
+    hosts: [local]
+    path: /srv/app
+    load_balancer: { haproxy: { socket: /run/haproxy.sock, backend: app, timeout: 30s } }
+`);
+    assert.deepEqual(deployTarget(server, 'production', 'acme/shop').haproxy, { socket: '/run/haproxy.sock', backend: 'app', timeoutMs: 30_000 });
+    assert.deepEqual(
+      problemsOf(`environments:
+  production:
+    hosts: [local]
+    path: /srv/app
+    drain: "echo drain {host}"
+    undrain: "echo ready {host}"
+    load_balancer: { haproxy: { socket: /run/haproxy.sock, backend: app } }
+`),
+      ['sluice.config.yml:7:5: use either load_balancer or drain/undrain commands, not both'],
+    );
+  });
+
   test('a repository may deploy only where the operator lets it', () => {
     const server = load(`environments:
   production:

@@ -15,6 +15,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { haproxyCommand, parseStats, type HaproxyStat } from '../../src/deploy/haproxy-runtime.ts';
 
 const run = promisify(execFile);
 
@@ -36,21 +37,7 @@ export interface HaproxyOptions {
   binary?: string;
 }
 
-/** One row of `show stat` (a frontend, a backend or a server). */
-export interface HaproxyStat {
-  /** `app/host1`, `web/FRONTEND`, `app/BACKEND`. */
-  name: string;
-  /** `UP`, `DOWN`, `DRAIN`, `MAINT`, or a transition such as `UP 1/3`. */
-  status: string;
-  /** Sessions open now (`scur`). */
-  currentSessions: number;
-  /** Sessions since start (`stot`). */
-  totalSessions: number;
-  /** Result of the last health check (`L7OK`, `L4CON`, ...); empty without checks. */
-  checkStatus: string;
-  /** Every column of the row, by its `show stat` name. */
-  fields: Record<string, string>;
-}
+export type { HaproxyStat };
 
 export type ServerState = 'ready' | 'drain' | 'maint';
 
@@ -115,7 +102,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<RunningHapr
     throw error;
   }
 
-  const command = (line: string) => runtimeCommand(socketPath, line);
+  const command = (line: string) => haproxyCommand(socketPath, line);
   const stats = async () => parseStats(await command('show stat'));
   const serverStat = async (name: string) => {
     const full = serverName(name);
@@ -205,38 +192,6 @@ async function checkInstalled(binary: string): Promise<void> {
 
 function serverName(name: string): string {
   return name.includes('/') ? name : `${BACKEND}/${name}`;
-}
-
-/** One command on the runtime API: HAProxy answers and closes the connection. */
-function runtimeCommand(socketPath: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    let answer = '';
-    socket.setTimeout(5000, () => socket.destroy(new Error(`runtime API did not answer "${line}" within 5 s`)));
-    socket.on('connect', () => socket.write(`${line}\n`));
-    socket.on('data', (chunk) => (answer += chunk.toString()));
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
-
-/** `show stat` is CSV with a `# pxname,svname,...` header line. */
-export function parseStats(csv: string): HaproxyStat[] {
-  const [header, ...rows] = csv.split('\n').filter((line) => line.trim() !== '');
-  if (!header?.startsWith('# ')) throw new Error(`unexpected "show stat" answer: ${csv.slice(0, 200)}`);
-  const columns = header.slice(2).split(',');
-  return rows.map((row) => {
-    const values = row.split(',');
-    const fields = Object.fromEntries(columns.map((column, index) => [column, values[index] ?? '']));
-    return {
-      name: `${fields.pxname}/${fields.svname}`,
-      status: fields.status ?? '',
-      currentSessions: Number(fields.scur || 0),
-      totalSessions: Number(fields.stot || 0),
-      checkStatus: fields.check_status ?? '',
-      fields,
-    };
-  });
 }
 
 /** A port on 127.0.0.1 that was free a moment ago. */
