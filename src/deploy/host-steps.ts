@@ -36,6 +36,8 @@ export interface HostRollout {
   previous?: string;
   /** True once `current` points at the new release. */
   switched: boolean;
+  /** True while the load balancer sends it nothing (drained and not yet undrained). */
+  drained?: boolean;
 }
 
 export interface StepContext {

@@ -6,7 +6,7 @@
  * release and the rollout stops with a reason that names host and step.
  */
 import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
-import { planBatches, type Amount } from './plan-batches.ts';
+import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
 
 export interface RolloutOptions {
@@ -54,6 +54,7 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
   const name = h.session.host.name;
   touched.push(h);
   if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+  h.drained = true;
   if (h.previous) await runHook(ctx, h, 'stop', h.previous);
   await runHook(ctx, h, 'before_install', ctx.releaseId);
   await switchTo(ctx, h, ctx.releaseId);
@@ -63,22 +64,36 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
   await runHook(ctx, h, 'validate', ctx.releaseId);
   await checkHealth(ctx, h);
   if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
+  h.drained = false;
 }
 
-/** Put every touched host back on its previous release; returns a sentence for the reason. */
+/**
+ * Put every touched host back on its previous release, the failed ones
+ * (out of service already) first; returns a sentence for the reason. A host
+ * in service on the new release is not taken out if that would leave fewer
+ * than the minimum of healthy hosts: a working new release beats an outage.
+ */
 async function rollBack(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
   const back: string[] = [];
   const stuck: string[] = [];
-  for (const h of [...touched].reverse()) {
+  const minHealthy = Math.max(1, resolveAmount(options.minHealthy, options.hosts.length));
+  const inService = () => options.hosts.filter((h) => !h.drained).length;
+  const order = [...touched].reverse().sort((a, b) => Number(b.drained ?? false) - Number(a.drained ?? false));
+  for (const h of order) {
     const name = h.session.host.name;
     if (!h.previous) {
       stuck.push(`${name} (no earlier release to go back to; left drained)`);
       continue;
     }
+    if (options.drain && !h.drained && inService() - 1 < minHealthy) {
+      stuck.push(`${name} (kept on release ${ctx.releaseId}: taking it out would leave fewer than ${minHealthy} host${minHealthy === 1 ? '' : 's'} in service)`);
+      continue;
+    }
     try {
       ctx.log(name, `rolling back to ${h.previous}`, 'sluice');
       // Hosts of earlier batches are back in service: take them out again first.
-      if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+      if (options.drain && !h.drained) await lbCommand(ctx, name, 'drain', options.drain);
+      h.drained = true;
       if (h.switched) {
         await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => ctx.log(name, `stop hook failed during rollback: ${messageOf(error)}`, 'sluice'));
         await switchTo(ctx, h, h.previous);
@@ -87,6 +102,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
       await runHook(ctx, h, 'start', h.previous);
       await checkHealth(ctx, h);
       if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
+      h.drained = false;
       back.push(name);
     } catch (error) {
       stuck.push(`${name} (rollback failed: ${messageOf(error)})`);
