@@ -1,0 +1,75 @@
+/**
+ * Opening one SSH connection with node-ssh: the host key checked against
+ * known_hosts during key exchange (before the client key is offered),
+ * keepalives on, and every failure turned into an ExecutorError that says
+ * what to fix.
+ */
+import { NodeSSH } from 'node-ssh';
+import { ExecutorError } from '../executor/executor.ts';
+import { loadHostKeyPolicy, type HostKeyPolicy } from './host-key-policy.ts';
+import { SshConnection, type SshTarget } from './ssh-connection.ts';
+import type { Ssh2Client, Ssh2Error } from './ssh2-types.ts';
+
+export interface ConnectOptions {
+  /** Contents of the private key (OpenSSH or PEM format). */
+  privateKey: string;
+  /** Where the key came from, for messages. */
+  privateKeyPath: string;
+  knownHostsPath: string;
+  keepaliveIntervalMs: number;
+  /** Unanswered keepalives before the connection counts as lost. */
+  keepaliveCountMax: number;
+  /** Limit for TCP connect, key exchange and authentication together. */
+  connectTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export async function connectHost(target: SshTarget, options: ConnectOptions): Promise<SshConnection> {
+  options.signal?.throwIfAborted();
+  const policy = await loadHostKeyPolicy(options.knownHostsPath, target);
+  // ssh2 gives up when, at a tick, more than `keepaliveCountMax` keepalives
+  // are unanswered, i.e. after (max + 1) intervals; and 0 would drop even a
+  // healthy idle connection at the first tick. Hence max - 1, at least 1.
+  const ssh2CountMax = Math.max(1, options.keepaliveCountMax - 1);
+  const ssh = new NodeSSH();
+  // Not ssh.dispose(): it ends the socket politely, and a host that never
+  // answers then keeps the connect pending until readyTimeout.
+  const dispose = () => (ssh.connection as Ssh2Client | null)?.destroy();
+  options.signal?.addEventListener('abort', dispose, { once: true });
+  try {
+    await ssh.connect({
+      host: target.address,
+      port: target.port,
+      username: target.user,
+      privateKey: options.privateKey,
+      hostVerifier: (key: Buffer) => policy.verify(key),
+      algorithms: { serverHostKey: policy.algorithms },
+      keepaliveInterval: options.keepaliveIntervalMs,
+      keepaliveCountMax: ssh2CountMax,
+      readyTimeout: options.connectTimeoutMs,
+    });
+  } catch (error) {
+    dispose();
+    options.signal?.throwIfAborted();
+    throw explainConnectError(error as Ssh2Error, target, options, policy);
+  } finally {
+    options.signal?.removeEventListener('abort', dispose);
+  }
+  const client = ssh.connection as unknown as Ssh2Client;
+  return new SshConnection(target, client, { intervalMs: options.keepaliveIntervalMs, countMax: ssh2CountMax + 1 });
+}
+
+function explainConnectError(error: Ssh2Error, target: SshTarget, options: ConnectOptions, policy: HostKeyPolicy): ExecutorError {
+  if (policy.rejection) return policy.rejection;
+  const host = `host ${target.name} (${target.address} port ${target.port})`;
+  const fail = (message: string) => new ExecutorError('HOST_UNREACHABLE', message, { cause: error });
+  if (error.level === 'client-authentication') {
+    return fail(`could not log in to ${host} as ${target.user}: it refused the key ${options.privateKeyPath}. ` +
+      `Add its public key (${options.privateKeyPath}.pub) to ~${target.user}/.ssh/authorized_keys on the host`);
+  }
+  if (error.code === 'ECONNREFUSED') return fail(`cannot reach ${host}: connection refused; is sshd listening on port ${target.port}?`);
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return fail(`cannot reach ${host}: the name ${target.address} does not resolve`);
+  if (error.level === 'client-timeout') return fail(`cannot reach ${host}: no SSH handshake within ${options.connectTimeoutMs} ms`);
+  if (/privateKey/i.test(error.message)) return fail(`cannot use the SSH key ${options.privateKeyPath}: ${error.message}`);
+  return fail(`cannot reach ${host}: ${error.message}`);
+}

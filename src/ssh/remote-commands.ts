@@ -1,0 +1,117 @@
+/**
+ * The shell text the SSH executor sends to a host (pure, no I/O). Values
+ * never become part of a script: every script is a constant run as
+ * `bash -c SCRIPT sluice ARG…`, and paths, commands, process group ids
+ * arrive as positional arguments quoted with quoteArg (PRODUCT S7).
+ */
+import { quoteArg } from '../executor/shell-quote.ts';
+
+/** Marker lines the run script prints on stdout before the command starts. */
+export function runMarkers(nonce: string): { pgid: RegExp; noCwd: string } {
+  return { pgid: new RegExp(`^sluice-${nonce}:pgid:(\\d+)$`), noCwd: `sluice-${nonce}:no-cwd` };
+}
+
+// SIGTERM to the group; SIGKILL to what is left after $2 tenths of a second;
+// then a moment for the kernel to finish, so callers can rely on "gone".
+// Zombies do not count: kill -0 would see them until init reaps them, and
+// some inits (in containers) reap only every second or two.
+const STOP_GROUP = `group_alive() {
+  if out=$(ps -A -o pgid= -o stat= 2>/dev/null); then
+    printf '%s\\n' "$out" | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+  else
+    kill -0 -- "-$1" 2>/dev/null
+  fi
+}
+stop_group() {
+  [ "$1" -gt 1 ] 2>/dev/null || return 2
+  kill -TERM -- "-$1" 2>/dev/null || return 0
+  i=0
+  while group_alive "$1"; do
+    if [ "$i" -ge "$2" ]; then kill -KILL -- "-$1" 2>/dev/null; break; fi
+    sleep 0.1; i=$((i + 1))
+  done
+  i=0
+  while group_alive "$1" && [ "$i" -lt 10 ]; do sleep 0.1; i=$((i + 1)); done
+  return 0
+}`;
+
+// $1 nonce, $2 cwd, $3 env file or '', $4 command, $5 grace (tenths of a second).
+// The command runs under setsid as leader of its own process group and
+// prints that group id first, so the executor can stop all of it later
+// with a second exec. The env file (0600, values never on a command line)
+// is sourced and deleted before the command starts. `<&0` keeps stdin:
+// bash gives a background job /dev/null otherwise. As a background job
+// setsid is never a group leader, so it does not fork and `$!` is the group.
+// Whatever the command leaves running is stopped once it exits, as locally.
+const RUN = `if ! cd -- "$2" 2>/dev/null; then printf 'sluice-%s:no-cwd\\n' "$1"; exit 1; fi
+setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s\\n" "$1" "$$"
+if [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
+exec bash --norc -c "$3"' sluice-command "$1" "$3" "$4" <&0 &
+pgid=$!
+wait "$pgid"
+code=$?
+${STOP_GROUP}
+stop_group "$pgid" "$5"
+exit "$code"`;
+
+const MAKE_WORKSPACE = `mkdir -p -- "$1" || exit 1
+if [ ! -O "$1" ]; then echo "$1 is not owned by $(id -un): refusing to make workspaces in it" >&2; exit 1; fi
+ws=$(mktemp -d -- "$1/sluice-ws-XXXXXXXXXX") || exit 1
+cd -- "$ws" && pwd -P`;
+
+// Tools such as Go's module cache leave read-only directories behind.
+const REMOVE_WORKSPACE = `rm -rf -- "$1" 2>/dev/null || { chmod -R u+w -- "$1" 2>/dev/null; rm -rf -- "$1"; }`;
+
+export interface RunScriptOptions {
+  /** Random, per run: marks the executor's own lines on stdout. */
+  nonce: string;
+  cwd: string;
+  /** Absolute path of the env file, or undefined. */
+  envFile: string | undefined;
+  command: string;
+  killGraceMs: number;
+}
+
+/** Runs `command` with bash in `cwd`, in its own process group. */
+export function buildRunCommand(options: RunScriptOptions): string {
+  return bashScript(RUN, [options.nonce, options.cwd, options.envFile ?? '', options.command, String(tenths(options.killGraceMs))]);
+}
+
+/** Stops a process group: SIGTERM, then SIGKILL after the grace period. */
+export function buildStopCommand(pgid: number, killGraceMs: number): string {
+  if (!Number.isSafeInteger(pgid) || pgid <= 1) throw new RangeError(`not a process group id: ${pgid}`);
+  return bashScript(`${STOP_GROUP}\nstop_group "$1" "$2"`, [String(pgid), String(tenths(killGraceMs))]);
+}
+
+/** Makes a fresh 0700 directory under `baseDir` and prints its physical path. */
+export function buildMakeWorkspaceCommand(baseDir: string): string {
+  return bashScript(MAKE_WORKSPACE, [baseDir]);
+}
+
+export function buildRemoveWorkspaceCommand(workspace: string): string {
+  return bashScript(REMOVE_WORKSPACE, [workspace]);
+}
+
+/** The env file's text: one `export NAME='value'` per variable. */
+export function buildEnvFile(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RangeError(`"${name}" is not an environment variable name (letters, digits and "_")`);
+      return `export ${name}=${quoteArg(value)}\n`;
+    })
+    .join('');
+}
+
+/**
+ * Shell text for the login shell that sshd starts: bash runs the constant
+ * script. `--norc`: Debian's bash reads ~/.bashrc again in every shell that
+ * looks started by sshd; the login shell has read it already, and what it
+ * exported (PATH) is inherited.
+ */
+function bashScript(script: string, args: readonly string[]): string {
+  return ['exec', 'bash', '--norc', '-c', quoteArg(script), 'sluice', ...args.map(quoteArg)].join(' ');
+}
+
+function tenths(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 100));
+}

@@ -1,0 +1,361 @@
+/**
+ * Real SSH hosts for tests: N OpenSSH sshd processes on free 127.0.0.1
+ * ports, each with its own ed25519 host key and deploy root, all accepting
+ * one generated client key for the current user. Also a known_hosts file
+ * for all of them, their logs (LogLevel VERBOSE, so a test can tell whether
+ * authentication was attempted), the processes serving each connection,
+ * and a host key change. A missing sshd is an error, never a skip.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface SshTestHost {
+  /** `host1`, `host2`, … */
+  name: string;
+  address: '127.0.0.1';
+  port: number;
+  /** The host's own directory, as the test sees it; on the host it is `SshHosts.deployRoot`. */
+  root: string;
+}
+
+export interface SshHostsOptions {
+  /** The sshd executable; default /usr/sbin/sshd. */
+  sshd?: string;
+}
+
+export interface SshHosts {
+  hosts: SshTestHost[];
+  /** The user every host accepts (the current user). */
+  user: string;
+  /** Private key (ed25519, no passphrase) every host accepts. */
+  keyPath: string;
+  /** `[127.0.0.1]:PORT ssh-ed25519 …` for every host, as first started. */
+  knownHostsPath: string;
+  /**
+   * One path that each host sees as its own `root` (a bind mount in the
+   * sshd's own mount namespace), so a server config can name one deploy
+   * path for every host, as in production.
+   */
+  deployRoot: string;
+  host(name: string): SshTestHost;
+  /** The host's current known_hosts line. */
+  knownHostsLine(name: string): string;
+  /** Restarts the host's sshd on the same port with a new host key, dropping its connections. known_hosts is left as it was. Returns the new line. */
+  regenerateHostKey(name: string): Promise<string>;
+  /** Everything the host's sshd has logged (stderr). */
+  log(name: string): string;
+  /** Waits until the log from offset `from` on matches; returns that part of the log. */
+  waitForLog(name: string, pattern: RegExp, from?: number, timeoutMs?: number): Promise<string>;
+  /** One sshd process per open connection (the listener's children). */
+  connectionPids(name: string): Promise<number[]>;
+  /** Sends a signal to every sshd process serving a connection to the host (not to the commands they run). */
+  signalConnections(name: string, signal: NodeJS.Signals): Promise<number[]>;
+  /** Every sshd listener and every process below one, right now. */
+  processIds(): Promise<number[]>;
+  /** Kills every sshd (and what runs under it) and removes the temp directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+interface HostState {
+  host: SshTestHost;
+  dir: string;
+  configPath: string;
+  knownHostsLine: string;
+  /** Unset until sshd is first started. */
+  process?: ChildProcess;
+  log: string;
+}
+
+/** Starts `count` sshd processes and resolves once each accepts connections. */
+export async function startSshHosts(count: number, options: SshHostsOptions = {}): Promise<SshHosts> {
+  const sshd = options.sshd ?? '/usr/sbin/sshd';
+  const user = userInfo().username;
+  // sshd refuses to start without its privilege separation directory.
+  if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-sshd-'));
+  const keyPath = join(dir, 'id_ed25519');
+  const knownHostsPath = join(dir, 'known_hosts');
+  const deployRoot = join(dir, 'deploy-root');
+  const states = new Map<string, HostState>();
+  let stopped: Promise<void> | undefined;
+
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const state of states.values()) await stopSshd(state);
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+
+  try {
+    await generateKey(keyPath, 'sluice-test-client');
+    await writeFile(join(dir, 'authorized_keys'), await readFile(`${keyPath}.pub`, 'utf8'));
+    await mkdir(deployRoot);
+    for (let index = 1; index <= count; index++) {
+      const name = `host${index}`;
+      const hostDir = join(dir, name);
+      const root = join(hostDir, 'root');
+      await mkdir(root, { recursive: true });
+      const state: HostState = { host: { name, address: '127.0.0.1', port: 0, root }, dir: hostDir, configPath: join(hostDir, 'sshd_config'), knownHostsLine: '', log: '' };
+      states.set(name, state);
+      await generateKey(join(hostDir, 'ssh_host_ed25519_key'), name);
+      await startOnFreePort(sshd, state, dir);
+    }
+    await writeFile(knownHostsPath, [...states.values()].map((state) => `${state.knownHostsLine}\n`).join(''));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const stateOf = (name: string): HostState => {
+    const state = states.get(name);
+    if (!state) throw new Error(`no test host ${name}`);
+    return state;
+  };
+  const connectionProcesses = async (name: string) => {
+    const tree = await processTree();
+    return childrenOf(tree, stateOf(name).process?.pid);
+  };
+
+  return {
+    hosts: [...states.values()].map((state) => state.host),
+    user,
+    keyPath,
+    knownHostsPath,
+    deployRoot,
+    host: (name) => stateOf(name).host,
+    knownHostsLine: (name) => stateOf(name).knownHostsLine,
+    async regenerateHostKey(name) {
+      const state = stateOf(name);
+      await stopSshd(state);
+      const keyFile = join(state.dir, 'ssh_host_ed25519_key');
+      await rm(keyFile, { force: true });
+      await rm(`${keyFile}.pub`, { force: true });
+      await generateKey(keyFile, name);
+      await startSshd(sshd, state, dir);
+      return state.knownHostsLine;
+    },
+    log: (name) => stateOf(name).log,
+    async waitForLog(name, pattern, from = 0, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        const part = stateOf(name).log.slice(from);
+        if (pattern.test(part)) return part;
+        if (Date.now() > deadline) throw new Error(`sshd of ${name} did not log ${pattern} within ${timeoutMs} ms; it logged:\n${part}`);
+        await delay(25);
+      }
+    },
+    async connectionPids(name) {
+      const tree = await processTree();
+      return childrenOf(tree, stateOf(name).process?.pid).filter((pid) => tree.get(pid)?.comm === 'sshd');
+    },
+    async signalConnections(name, signal) {
+      const tree = await processTree();
+      // The privileged monitor and the user's network process: both sshd.
+      const pids = (await connectionProcesses(name)).flatMap((pid) => [pid, ...descendantsOf(tree, pid)]).filter((pid) => tree.get(pid)?.comm === 'sshd');
+      for (const pid of pids) process.kill(pid, signal);
+      return pids;
+    },
+    async processIds() {
+      const tree = await processTree();
+      return [...states.values()].flatMap((state) => {
+        const pid = state.process?.pid;
+        return pid === undefined ? [] : [pid, ...descendantsOf(tree, pid)];
+      });
+    },
+    stop,
+  };
+}
+
+async function generateKey(path: string, comment: string): Promise<void> {
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+}
+
+/** A port that was free a moment ago; sshd may lose the race, so the caller retries. */
+async function startOnFreePort(sshd: string, state: HostState, dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    state.host.port = await freePort();
+    try {
+      return await startSshd(sshd, state, dir);
+    } catch (error) {
+      if (attempt >= 3 || !/Address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startSshd(sshd: string, state: HostState, dir: string): Promise<void> {
+  const { host } = state;
+  const hostKey = join(state.dir, 'ssh_host_ed25519_key');
+  await writeFile(
+    state.configPath,
+    [
+      `Port ${host.port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey "${hostKey}"`,
+      `PidFile "${join(state.dir, 'sshd.pid')}"`,
+      `AuthorizedKeysFile "${join(dir, 'authorized_keys')}"`,
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UseDNS no',
+      'PrintMotd no',
+      'MaxStartups 100',
+      // VERBOSE logs `Postponed publickey` and `Accepted publickey`: proof that a
+      // client tried to log in. DEBUG1 would also leak debug lines into the
+      // sessions' stderr (with -e the session processes log to fd 2).
+      'LogLevel VERBOSE',
+      'Subsystem sftp internal-sftp',
+      // Debian's bash reads ~/.bashrc in shells started by sshd unless SHLVL
+      // says it is nested: the tester's own .bashrc (pyenv, nvm, …) would
+      // make every command slow and the tests depend on that machine.
+      'SetEnv SHLVL=1',
+      '',
+    ].join('\n'),
+  );
+  const publicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  state.knownHostsLine = `[${host.address}]:${host.port} ${publicKey}`;
+  state.log = '';
+  // A mount namespace of its own, where deploy-root is this host's root; unshare and sh exec, so the pid is sshd's.
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && exec "$3" -D -e -f "$4"', 'sh', host.root, join(dir, 'deploy-root'), sshd, state.configPath],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  state.process = child;
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => (state.log += chunk));
+
+  const listening = `Server listening on ${host.address} port ${host.port}`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`sshd for ${host.name} did not start listening within 10 s:\n${state.log}`)), 10_000);
+    const onData = () => {
+      if (!state.log.includes(listening)) return;
+      cleanup();
+      resolve();
+    };
+    const onExit = (code: number | null) => fail(new Error(`sshd for ${host.name} exited (${code}) before listening:\n${state.log}`));
+    const onError = (error: Error) => fail(new Error(`could not start ${sshd}: ${error.message}`, { cause: error }));
+    function fail(error: Error) {
+      cleanup();
+      reject(error);
+    }
+    function cleanup() {
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    }
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', onError);
+  });
+  await waitForBanner(host.port);
+}
+
+/** Connects once and reads `SSH-2.0-…`: the port really accepts connections. */
+function waitForBanner(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no SSH banner on port ${port} within 5 s`)));
+    socket.once('data', (data) => {
+      socket.destroy();
+      if (data.toString('latin1').startsWith('SSH-')) resolve();
+      else reject(new Error(`port ${port} answered without an SSH banner`));
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Kills what runs under the listener, then the listener, and waits for it to exit. */
+async function stopSshd(state: HostState): Promise<void> {
+  const child = state.process;
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Each connection is a session of its own: killing the listener leaves them running.
+  const descendants = descendantsOf(await processTree(), child.pid);
+  // SIGTERM first, so shells run their traps (and drop their lock files);
+  // SIGCONT for connections a test froze.
+  signalAll(descendants, 'SIGCONT');
+  signalAll(descendants, 'SIGTERM');
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  if (!(await waitUntilGone(descendants, 1000))) signalAll(descendants, 'SIGKILL');
+  await exited;
+  clearTimeout(killer);
+  // SIGKILL is delivered asynchronously; callers rely on "gone".
+  await waitUntilGone(descendants, 3000);
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/** Whether all of them ended in time (zombies count as ended). */
+async function waitUntilGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs; waited += 25) {
+    const tree = await processTree();
+    if (!pids.some((pid) => tree.has(pid))) return true;
+    await delay(25);
+  }
+  return false;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+type ProcessTree = Map<number, { ppid: number; comm: string }>;
+
+/** Every process from /proc, with its parent and command name. */
+async function processTree(): Promise<ProcessTree> {
+  const tree: ProcessTree = new Map();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    if (open < 0 || close < 0) continue;
+    // "pid (comm) state ppid …"; comm may itself contain spaces and parentheses.
+    const [state, ppid] = stat.slice(close + 2).split(' ');
+    if (state === 'Z' || state === 'X') continue;
+    tree.set(Number(entry), { ppid: Number(ppid), comm: stat.slice(open + 1, close) });
+  }
+  return tree;
+}
+
+function childrenOf(tree: ProcessTree, pid: number | undefined): number[] {
+  return [...tree].filter(([, info]) => info.ppid === pid).map(([child]) => child);
+}
+
+function descendantsOf(tree: ProcessTree, pid: number): number[] {
+  const found: number[] = [];
+  for (let queue = childrenOf(tree, pid); queue.length > 0; ) {
+    const next = queue.shift() as number;
+    found.push(next);
+    queue = queue.concat(childrenOf(tree, next));
+  }
+  return found;
+}

@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { ExecutorError, type ExecSession, type OutputStream } from '../../src/executor/executor.ts';
+import { quoteArg } from '../../src/executor/shell-quote.ts';
+import { connectHost } from '../../src/ssh/connect-host.ts';
+import { SshExecutor, type SshExecutorOptions } from '../../src/ssh/ssh-executor.ts';
+import { writePrivateFile } from '../../src/ssh/transfer-file.ts';
+import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+
+const run = promisify(execFile);
+let markerCount = 0;
+
+/** A `sleep` duration no other process on the machine is using, to find with pgrep. */
+function uniqueSleep(): string {
+  markerCount += 1;
+  return `5432.${process.pid}${markerCount}`;
+}
+
+async function processesMatching(pattern: string): Promise<number[]> {
+  try {
+    const { stdout } = await run('pgrep', ['-f', pattern]);
+    return stdout.trim().split('\n').map(Number);
+  } catch (error) {
+    if ((error as { code?: number }).code === 1) return [];
+    throw error;
+  }
+}
+
+function recorder() {
+  const lines: Array<{ line: string; stream: OutputStream; at: number }> = [];
+  return {
+    lines,
+    onLine: (line: string, stream: OutputStream) => lines.push({ line, stream, at: Date.now() }),
+    of: (stream: OutputStream) => lines.filter((l) => l.stream === stream).map((l) => l.line),
+  };
+}
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await delay(50);
+  }
+}
+
+const isCode = (code: ExecutorError['code'], pattern?: RegExp) => (error: unknown) =>
+  error instanceof ExecutorError && error.code === code && (pattern === undefined || pattern.test(error.message));
+
+// What sshd logs (LogLevel VERBOSE) once a client offers a key or logs in.
+const AUTH_ATTEMPT = /publickey|Accepted|Postponed|Failed|Starting session/;
+
+describe('SshExecutor against real OpenSSH hosts', () => {
+  let hosts: SshHosts;
+  let base: string;
+  let executor: SshExecutor;
+  let session: ExecSession;
+  let options: SshExecutorOptions;
+
+  before(async () => {
+    hosts = await startSshHosts(3);
+    base = join(hosts.host('host1').root, 'workspaces');
+    options = { user: hosts.user, privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, baseDir: base, killGraceMs: 300 };
+    executor = new SshExecutor(options);
+    session = await executor.open(hosts.host('host1'));
+  });
+  after(async () => {
+    await session?.close();
+    await hosts?.stop();
+  });
+
+  it('opens a fresh, empty, private workspace under its base directory', async () => {
+    assert.ok(session.workspace.startsWith(`${base}/sluice-ws-`));
+    assert.equal((await stat(session.workspace)).mode & 0o777, 0o700);
+    const other = await executor.open(hosts.host('host1'));
+    assert.notEqual(other.workspace, session.workspace);
+    assert.deepEqual(await readdir(other.workspace), []);
+    await other.close();
+  });
+
+  it('refuses to make workspaces in a directory someone else owns', { skip: process.getuid?.() !== 0 && 'only root can give a directory away' }, async () => {
+    const foreign = join(hosts.host('host1').root, 'foreign');
+    await mkdir(foreign);
+    await chown(foreign, 65534, 65534);
+    await assert.rejects(
+      new SshExecutor({ ...options, baseDir: foreign }).open(hosts.host('host1')),
+      isCode('WORKSPACE_FAILED', new RegExp(`could not make a workspace in ${foreign} on host host1 .*: ${foreign} is not owned by ${hosts.user}`)),
+    );
+    assert.deepEqual(await readdir(foreign), []);
+  });
+
+  it('streams output line by line, in order, as it is printed', async () => {
+    const out = recorder();
+    const result = await session.run("echo one; printf 'two\\r\\nthr'; printf 'ee\\n'; echo oops >&2; sleep 0.5; printf 'last, no newline'", {
+      timeoutMs: 5000,
+      onLine: out.onLine,
+    });
+    assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
+    assert.deepEqual(out.of('stdout'), ['one', 'two', 'three', 'last, no newline']);
+    assert.deepEqual(out.of('stderr'), ['oops']);
+    const first = out.lines.find((l) => l.line === 'one');
+    const last = out.lines.find((l) => l.line === 'last, no newline');
+    assert.ok(first && last && last.at - first.at >= 400, 'the first line arrived while the command still ran');
+  });
+
+  it('reports a non-zero exit as a result instead of throwing', async () => {
+    const result = await session.run('echo failing >&2; exit 3', { timeoutMs: 5000 });
+    assert.deepEqual(result, { exitCode: 3, timedOut: false, aborted: false });
+  });
+
+  it('runs in a cwd relative to the workspace, and refuses one that does not exist instead of running in $HOME', async () => {
+    await session.run('mkdir -p sub', { timeoutMs: 5000 });
+    const out = recorder();
+    await session.run('pwd', { timeoutMs: 5000, cwd: 'sub', onLine: out.onLine });
+    assert.deepEqual(out.of('stdout'), [join(session.workspace, 'sub')]);
+
+    const marker = `should-not-exist-${process.pid}`;
+    await assert.rejects(
+      session.run(`touch ${marker}`, { timeoutMs: 5000, cwd: join(session.workspace, 'missing') }),
+      isCode('WORKSPACE_FAILED', /working directory .*\/missing does not exist on host host1/),
+    );
+    await assert.rejects(stat(join(homedir(), marker)), 'nothing ran in the home directory');
+    await assert.rejects(stat(join(session.workspace, marker)));
+  });
+
+  it('gives the command its environment through a file, never on a command line, and deletes the file', async () => {
+    const secret = `s3cret-${randomBytes(6).toString('hex')}`;
+    const out = recorder();
+    const result = await session.run('echo "token=$TOKEN"; ps -eww -o args > ps.txt; ls -A', {
+      timeoutMs: 5000,
+      env: { TOKEN: secret, QUOTED: "it's $(not run)" },
+      onLine: out.onLine,
+    });
+    assert.equal(result.exitCode, 0);
+    assert.equal(out.of('stdout')[0], `token=${secret}`);
+    assert.deepEqual(out.of('stdout').filter((name) => name.startsWith('.sluice-env')), [], 'the env file was gone before the command started');
+    const ps = await readFile(join(session.workspace, 'ps.txt'), 'utf8');
+    assert.ok(ps.includes('ps -eww -o args'), 'ps saw the command lines');
+    assert.ok(!ps.includes(secret), 'the secret is on no command line');
+    assert.ok(!hosts.log('host1').includes(secret), 'nor in sshd’s log');
+    assert.deepEqual((await readdir(session.workspace)).filter((name) => name.startsWith('.sluice-env')), []);
+  });
+
+  it('writes the environment file with mode 0600, and never through an existing file', async () => {
+    const connection = await connectHost(
+      { name: 'host1', address: '127.0.0.1', port: hosts.host('host1').port, user: hosts.user },
+      { privateKey: await readFile(hosts.keyPath, 'utf8'), privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, keepaliveIntervalMs: 5000, keepaliveCountMax: 3, connectTimeoutMs: 5000 },
+    );
+    try {
+      const path = join(session.workspace, '.sluice-env-test');
+      await writePrivateFile(connection, path, 'export A=b\n');
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
+      await assert.rejects(writePrivateFile(connection, path, 'export A=c\n'), isCode('TRANSFER_FAILED'));
+      assert.equal(await readFile(path, 'utf8'), 'export A=b\n');
+      await rm(path);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('feeds stdin to the command, or gives it none', async () => {
+    const out = recorder();
+    await session.run('cat', { timeoutMs: 5000, stdin: 'hello\nworld\n', onLine: out.onLine });
+    assert.deepEqual(out.of('stdout'), ['hello', 'world']);
+    const empty = recorder();
+    const result = await session.run('cat; echo done', { timeoutMs: 5000, onLine: empty.onLine });
+    assert.equal(result.exitCode, 0);
+    assert.deepEqual(empty.of('stdout'), ['done']);
+  });
+
+  it('copies a few MiB in and out unchanged, and reports a missing file as a transfer failure', async () => {
+    const local = await mkdtemp(join(tmpdir(), 'sluice-ssh-copy-'));
+    const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+    try {
+      await writeFile(join(local, 'in.bin'), randomBytes(5 * 1024 * 1024 + 123));
+      await session.upload(join(local, 'in.bin'), 'in.bin');
+      await session.run('cp in.bin back.bin', { timeoutMs: 5000 });
+      await session.download(join(session.workspace, 'back.bin'), join(local, 'out.bin'));
+      assert.equal(await sha256(join(local, 'out.bin')), await sha256(join(local, 'in.bin')));
+      await assert.rejects(session.download('nope.bin', join(local, 'x')), isCode('TRANSFER_FAILED', /could not download .*nope\.bin from host host1/));
+      await assert.rejects(session.upload(join(local, 'nope.bin'), 'x'), isCode('TRANSFER_FAILED'));
+    } finally {
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+
+  it('kills a command that hangs at its timeout, children and grandchildren included', async () => {
+    const a = uniqueSleep();
+    const b = uniqueSleep();
+    const started = Date.now();
+    const result = await session.run(`sleep ${a} & bash -c 'sleep ${b}'; echo never`, { timeoutMs: 300 });
+    assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false });
+    assert.ok(Date.now() - started < 3000, `stopped after ${Date.now() - started} ms`);
+    assert.deepEqual(await processesMatching(a), []);
+    assert.deepEqual(await processesMatching(b), []);
+  });
+
+  it('uses SIGKILL when the command ignores SIGTERM', async () => {
+    const marker = uniqueSleep();
+    const result = await session.run(`trap '' TERM; sleep ${marker}`, { timeoutMs: 200 });
+    assert.equal(result.timedOut, true);
+    assert.deepEqual(await processesMatching(marker), []);
+  });
+
+  it('kills the whole process group when the signal aborts', async () => {
+    const marker = uniqueSleep();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const result = await session.run(`bash -c 'sleep ${marker}' & sleep ${marker} & wait`, { timeoutMs: 10_000, signal: controller.signal });
+    assert.deepEqual(result, { exitCode: null, timedOut: false, aborted: true });
+    assert.deepEqual(await processesMatching(marker), []);
+  });
+
+  it('does not start a command whose signal is already aborted', async () => {
+    const result = await session.run('touch started', { timeoutMs: 5000, signal: AbortSignal.abort() });
+    assert.equal(result.aborted, true);
+    await assert.rejects(stat(join(session.workspace, 'started')));
+  });
+
+  it('stops what a command left running in the background once it exits', async () => {
+    const marker = uniqueSleep();
+    const started = Date.now();
+    const result = await session.run(`sleep ${marker} & echo started`, { timeoutMs: 10_000 });
+    assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
+    assert.ok(Date.now() - started < 3000, 'the background process did not hold the command open');
+    assert.deepEqual(await processesMatching(marker), []);
+  });
+
+  it('passes branch-name-like values through quoteArg literally, running nothing', async () => {
+    const pwned = `/tmp/pwned-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const evil = [`$(touch ${pwned})`, ';id;#', "it's `touch " + pwned + '`'];
+    const out = recorder();
+    await session.run(`printf '%s\\n' ${evil.map(quoteArg).join(' ')}; mkdir -p -- ${quoteArg(evil[0] as string)}`, { timeoutMs: 5000, onLine: out.onLine });
+    // The executor's own quoting: the same value as cwd and in the environment.
+    await session.run('pwd; printf "%s\\n" "$BRANCH"', { timeoutMs: 5000, cwd: evil[0], env: { BRANCH: evil[1] as string }, onLine: out.onLine });
+    assert.deepEqual(out.of('stdout'), [...evil, join(session.workspace, evil[0] as string), evil[1]]);
+    assert.deepEqual(out.of('stderr'), []);
+    await assert.rejects(stat(pwned), 'no command substitution ran');
+  });
+
+  it('removes the workspace on close, twice without complaint, and kills what still runs', async () => {
+    const other = await executor.open(hosts.host('host1'));
+    const marker = uniqueSleep();
+    const running = other.run(`sleep ${marker}`, { timeoutMs: 10_000 });
+    await delay(300);
+    await other.close();
+    await other.close();
+    assert.equal((await running).aborted, true);
+    await assert.rejects(stat(other.workspace));
+    assert.deepEqual(await processesMatching(marker), []);
+    await assert.rejects(other.run('true', { timeoutMs: 1000 }), ExecutorError);
+  });
+
+  it('shares one connection among the sessions on a host and closes it with the last one', async () => {
+    const host2 = hosts.host('host2');
+    await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0);
+    const first = new SshExecutor(options);
+    const a = await first.open(host2);
+    const b = await first.open(host2);
+    await Promise.all([a.run('true', { timeoutMs: 5000 }), b.run('true', { timeoutMs: 5000 })]);
+    assert.equal((await hosts.connectionPids('host2')).length, 1, 'two sessions, one connection');
+
+    const second = new SshExecutor(options);
+    const c = await second.open(host2);
+    assert.equal((await hosts.connectionPids('host2')).length, 2, 'another execution connects on its own');
+
+    await a.close();
+    assert.equal((await hosts.connectionPids('host2')).length, 2, 'still in use by the other session');
+    await b.close();
+    await c.close();
+    assert.deepEqual(await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0), []);
+  });
+
+  it('detects a connection that stops answering within the keepalive bound, and connects anew afterwards', async () => {
+    const host2 = hosts.host('host2');
+    const watched = new SshExecutor({ ...options, keepaliveIntervalMs: 200, keepaliveCountMax: 3 });
+    const dropped = await watched.open(host2);
+    const marker = uniqueSleep();
+    let stoppedAt = 0;
+    let frozen: number[] = [];
+    const running = dropped.run(`echo started; sleep ${marker}`, {
+      timeoutMs: 30_000,
+      onLine: (line) => {
+        if (line !== 'started') return;
+        void hosts.signalConnections('host2', 'SIGSTOP').then((pids) => {
+          frozen = pids;
+          stoppedAt = Date.now();
+        });
+      },
+    });
+    try {
+      await assert.rejects(running, isCode('HOST_UNREACHABLE', /lost connection to host host2 \(127\.0\.0\.1 port \d+\): no answer to keepalives .*the command may still be running there/));
+      const detectedAfter = Date.now() - stoppedAt;
+      assert.ok(frozen.length >= 1, 'the connection was frozen');
+      assert.ok(detectedAfter <= 200 * 3 + 400, `detected ${detectedAfter} ms after the host stopped answering`);
+      await assert.rejects(dropped.run('true', { timeoutMs: 1000 }), isCode('HOST_UNREACHABLE', /lost connection to host host2/));
+      await dropped.close();
+
+      const again = await watched.open(host2);
+      const out = recorder();
+      await again.run('echo back', { timeoutMs: 5000, onLine: out.onLine });
+      assert.deepEqual(out.of('stdout'), ['back']);
+      await again.close();
+    } finally {
+      // The host never heard of the loss: its command runs on until killed here.
+      for (const pid of frozen) process.kill(pid, 'SIGKILL');
+      for (const pid of await processesMatching(marker)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('refuses a host whose key is not in known_hosts before logging in', async () => {
+    const host3 = hosts.host('host3');
+    const knownHostsPath = join(hosts.host('host1').root, 'known_hosts_without_host3');
+    await writeFile(knownHostsPath, `${hosts.knownHostsLine('host1')}\n${hosts.knownHostsLine('host2')}\n`);
+    const from = hosts.log('host3').length;
+    await assert.rejects(
+      new SshExecutor({ ...options, knownHostsPath }).open(host3),
+      isCode('HOST_KEY_REJECTED', new RegExp(`refused to connect to host host3 \\(127\\.0\\.0\\.1 port ${host3.port}\\) before logging in: its host key is not in known_hosts .* SHA256:.*ssh-keyscan -p ${host3.port} 127\\.0\\.0\\.1 >> `)),
+    );
+    const log = await hosts.waitForLog('host3', /Disconnected from .* \[preauth\]/, from);
+    assert.doesNotMatch(log, AUTH_ATTEMPT);
+  });
+
+  it('accepts a host listed under a hashed name', async () => {
+    const knownHostsPath = join(hosts.host('host1').root, 'known_hosts_hashed');
+    await copyFile(hosts.knownHostsPath, knownHostsPath);
+    await run('ssh-keygen', ['-H', '-f', knownHostsPath]);
+    assert.ok(!(await readFile(knownHostsPath, 'utf8')).includes('127.0.0.1'));
+    const hashed = await new SshExecutor({ ...options, knownHostsPath }).open(hosts.host('host3'));
+    await hashed.close();
+  });
+
+  it('refuses a host whose key changed, before logging in', async () => {
+    const host3 = hosts.host('host3');
+    await hosts.regenerateHostKey('host3');
+    const from = hosts.log('host3').length;
+    await assert.rejects(
+      new SshExecutor(options).open(host3),
+      isCode('HOST_KEY_REJECTED', new RegExp(`host host3 \\(127\\.0\\.0\\.1 port ${host3.port}\\) before logging in: its host key has changed.*line 3 of ${hosts.knownHostsPath}.*ssh-keyscan -p ${host3.port} 127\\.0\\.0\\.1`)),
+    );
+    const log = await hosts.waitForLog('host3', /Disconnected from .* \[preauth\]/, from);
+    assert.doesNotMatch(log, AUTH_ATTEMPT);
+  });
+
+  it('says when the host refuses the key, and when nothing listens', async () => {
+    const otherKey = join(hosts.host('host1').root, 'other_key');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    await assert.rejects(
+      new SshExecutor({ ...options, privateKeyPath: otherKey }).open(hosts.host('host1')),
+      isCode('HOST_UNREACHABLE', new RegExp(`could not log in to host host1 .* as ${hosts.user}: it refused the key ${otherKey}`)),
+    );
+    const closedPort = { name: 'gone', address: '127.0.0.1', port: 1 };
+    await assert.rejects(executor.open(closedPort), isCode('HOST_UNREACHABLE', /cannot reach host gone \(127\.0\.0\.1 port 1\): connection refused/));
+  });
+
+  it('gives up on a host that accepts TCP but never speaks SSH: at the connect timeout, or when aborted', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const mute = { name: 'mute', address: '127.0.0.1', port };
+      let started = Date.now();
+      await assert.rejects(new SshExecutor({ ...options, connectTimeoutMs: 300 }).open(mute), isCode('HOST_UNREACHABLE', /cannot reach host mute .*: no SSH handshake within 300 ms/));
+      assert.ok(Date.now() - started < 2000);
+      started = Date.now();
+      await assert.rejects(executor.open(mute, { signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' });
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('refuses host local', async () => {
+    await assert.rejects(executor.open({ name: 'local', address: 'local' }), isCode('HOST_UNREACHABLE'));
+  });
+});
