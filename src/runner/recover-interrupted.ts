@@ -7,9 +7,11 @@ export const INTERRUPTED_REASON = 'Sluice stopped while it ran';
 
 /**
  * After a crash nothing that was recorded as running still runs (R3): mark
- * it interrupted so it can be retried. Only safe while no other process
- * drives these pipelines, which the data-directory lock guarantees. With
- * `hold`, nothing new is started (for commands that only look).
+ * it interrupted so it can be retried, and free the environment locks its
+ * deploys held (S8) instead of waiting for their leases to run out. Only
+ * safe while no other process drives these pipelines, which the
+ * data-directory lock guarantees. With `hold`, nothing new is started (for
+ * commands that only look).
  */
 export async function recoverInterrupted(
   store: Store,
@@ -22,5 +24,6 @@ export async function recoverInterrupted(
     );
     recovered.push({ pipelineId, commands });
   }
+  if (store.kind === 'sqlite') await store.releaseLeases(options.now());
   return recovered;
 }

@@ -9,7 +9,7 @@ import { loadExecutionSummaries } from './load-executions.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
 import { selectExecutionById, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
-import { acquireLock, findLock, releaseLock, renewLock } from './queries/locks.ts';
+import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
@@ -78,6 +78,10 @@ export class KyselyStore implements Store {
 
   async releaseLock(name: string, holder: { token?: number; owner?: string }, now: number): Promise<boolean> {
     return this.#db.transaction().execute((trx) => releaseLock(trx, this.kind, name, holder, now));
+  }
+
+  async releaseLeases(now: number): Promise<LockState[]> {
+    return this.#db.transaction().execute((trx) => releaseLeases(trx, now));
   }
 
   async findLock(name: string, now: number): Promise<LockState | undefined> {

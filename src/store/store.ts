@@ -131,6 +131,12 @@ export interface Store {
   releaseLock(name: string, holder: { token?: number; owner?: string }, now: number): Promise<boolean>;
   /** The lock's holder, if anyone holds it now. */
   findLock(name: string, now: number): Promise<LockState | undefined>;
+  /**
+   * Release every lease (locks with an expiry; not those taken by hand) and
+   * return them: after a crash, when this process alone uses the store, their
+   * holders are known to be dead.
+   */
+  releaseLeases(now: number): Promise<LockState[]>;
 
   close(): Promise<void>;
 }

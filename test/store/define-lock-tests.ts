@@ -33,6 +33,16 @@ export function defineLockTests(_backend: StoreBackend, fresh: Fresh): void {
     assert.equal((await store.findLock(name, 15_004))?.owner, 'replica-b');
   });
 
+  test('after a crash, leases are released at once and locks taken by hand stay', async (t) => {
+    const { store } = await fresh(t);
+    assert.ok((await store.acquireLock({ name, owner: 'execution #3', reason: 'deploying a1b2c3d', ttlMs: 60_000, now: 0 })).ok);
+    assert.ok((await store.acquireLock({ name: 'environment:dev', owner: 'slack:U123', reason: 'incident 42', ttlMs: null, now: 0 })).ok);
+    const released = await store.releaseLeases(1_000);
+    assert.deepEqual(released.map((lock) => [lock.name, lock.owner]), [[name, 'execution #3']]);
+    assert.equal(await store.findLock(name, 1_001), undefined);
+    assert.equal((await store.findLock('environment:dev', 1_001))?.owner, 'slack:U123');
+  });
+
   test('a lock taken by hand has no lease and holds until its owner releases it', async (t) => {
     const { store } = await fresh(t);
     assert.ok((await store.acquireLock({ name, owner: 'slack:U123', reason: 'incident 42', ttlMs: null, now: 0 })).ok);

@@ -59,3 +59,9 @@ export async function findLock(db: Db, name: string, now: number): Promise<LockS
   const row = await db.selectFrom('locks').selectAll().where('name', '=', name).executeTakeFirst();
   return row && !isFree(row, now) ? toState(row) : undefined;
 }
+
+export async function releaseLeases(db: Db, now: number): Promise<LockState[]> {
+  const rows = await db.selectFrom('locks').selectAll().where('released', '=', 0).where('expires_at', 'is not', null).where('expires_at', '>', now).execute();
+  if (rows.length > 0) await db.updateTable('locks').set({ released: 1 }).where('name', 'in', rows.map((row) => row.name)).execute();
+  return rows.map(toState);
+}
