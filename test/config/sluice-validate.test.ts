@@ -52,6 +52,18 @@ describe('sluice validate', () => {
     assert.match(usage.stderr, /Say what to check: sluice validate <pipeline\.yml>/);
   });
 
+  test('the examples in README.md validate as written', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const pipeline = blocks.find((b) => /^stages:/m.test(b));
+    const server = blocks.find((b) => /^environments:/m.test(b));
+    assert.ok(pipeline && server, 'README.md shows a pipeline file and a server config');
+    writeFileSync(join(dir, 'readme-pipeline.yml'), pipeline);
+    writeFileSync(join(dir, 'readme-server.yml'), server);
+    const result = await validate('readme-pipeline.yml', '--server', 'readme-server.yml');
+    assert.equal(result.code, 0, result.stderr);
+  });
+
   test('the committed JSON Schemas match the zod schemas (run `npm run schema` after changing them)', () => {
     for (const [file, text] of Object.entries(renderSchemas())) {
       assert.equal(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), text, `${file} is stale`);
