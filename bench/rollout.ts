@@ -1,0 +1,125 @@
+/**
+ * Rolling out a large artifact: Sluice beside a hand-written ssh/scp script,
+ * the same steps as an Ansible playbook (serial: 1), and the script on every
+ * host at once (the transfer floor). Real sshd hosts on loopback behind
+ * HAProxy, batch 1, with and without a drain, while a monitor sends a request
+ * through HAProxy every 20 ms and counts the ones that fail.
+ *
+ *   node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,ansible,parallel]
+ *                         [--payload-mib 50] [--max-minutes 30] [--json out.json]
+ */
+import { writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { parseArgs } from 'node:util';
+import { startMonitor } from '../test/helpers/request-monitor.ts';
+import { stepTable, summaryTable, type Measurement } from './rollout/report.ts';
+import { startTestBed, type TestBed } from './rollout/test-bed.ts';
+import { packArtifact, rollOutWithAnsible, rollOutWithScript, rollOutWithSluice, type Rollout, type Variant } from './rollout/variants.ts';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '2,8' },
+    runs: { type: 'string', default: '3' },
+    variants: { type: 'string', default: 'sluice,bash,ansible,parallel' },
+    'payload-mib': { type: 'string', default: '50' },
+    'max-minutes': { type: 'string', default: '30' },
+    json: { type: 'string' },
+  },
+});
+const hostCounts = values.hosts.split(',').map(Number);
+const runs = Number(values.runs);
+const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
+const chosen = values.variants.split(',');
+const startedAt = Date.now();
+const deadline = startedAt + Number(values['max-minutes']) * 60_000;
+const allVariants: Variant[] = ['sluice', 'bash', 'ansible', 'parallel'];
+if (hostCounts.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(runs) || runs < 1 || !(payloadBytes > 0) || !(deadline > startedAt) ||
+  chosen.some((v) => !allVariants.includes(v as Variant))) {
+  console.error('usage: node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]');
+  process.exit(2);
+}
+
+let versions = 0;
+
+/** One rollout of a new version with the monitor running; checks every host serves it afterwards. */
+async function measure(bed: TestBed, variant: Variant, drain: boolean, run: number): Promise<Measurement> {
+  const version = `v${++versions}`;
+  // Not timed: the build (Sluice's own is excluded from its deploy time too).
+  const tarball = variant === 'sluice' ? '' : await packArtifact(bed, version);
+  // Every rollout starts with every server UP, whatever the last one left behind.
+  for (const host of bed.ssh.hosts) await bed.lb.waitUntilUp(host.name, 15_000);
+  const monitor = startMonitor({ url: `http://127.0.0.1:${bed.lb.port}/`, maxRequests: 50_000, maxDurationMs: 10 * 60_000 });
+  let rollout: Rollout;
+  try {
+    await monitor.waitForMore(5);
+    if (variant === 'sluice') rollout = await rollOutWithSluice(bed, version, drain);
+    else if (variant === 'ansible') rollout = await rollOutWithAnsible(bed, tarball, version, drain);
+    else rollout = await rollOutWithScript(bed, tarball, version, { drain, parallel: variant === 'parallel' });
+    await monitor.waitForMore(10);
+  } finally {
+    await monitor.stop();
+  }
+  const report = monitor.current();
+  for (const host of bed.ssh.hosts) {
+    const answer = await fetchText(`http://127.0.0.1:${bed.ports[host.name]}/`);
+    if (!answer.startsWith(`${version} `)) throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
+  }
+  return { hosts: bed.ssh.hosts.length, drain, variant, run, ms: rollout.ms, sent: report.sent, failed: report.failed, steps: rollout.steps };
+}
+
+function fetchText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body.trim()));
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
+    request.on('error', reject);
+  });
+}
+
+/** Alternating orders, so no variant always runs first or on a machine the previous one just warmed. */
+function order(run: number, drain: boolean): Variant[] {
+  // The floor never drains: it runs once per run, with the undrained rollouts.
+  const variants = allVariants.filter((v) => chosen.includes(v) && !(drain && v === 'parallel'));
+  const shift = run % variants.length;
+  return [...variants.slice(shift), ...variants.slice(0, shift)];
+}
+
+const results: Measurement[] = [];
+let cutShort = false;
+for (const hosts of hostCounts) {
+  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${values['payload-mib']} MiB)`);
+  const bed = await startTestBed(hosts, payloadBytes);
+  try {
+    // A first release on every host, so each measured rollout replaces a running app.
+    await rollOutWithScript(bed, await packArtifact(bed, 'v0'), 'v0', { drain: false, parallel: true });
+    for (let run = 1; run <= runs && !cutShort; run++) {
+      for (const drain of [true, false]) {
+        for (const variant of order(run, drain)) {
+          if (Date.now() > deadline) {
+            cutShort = true;
+            break;
+          }
+          const m = await measure(bed, variant, drain, run);
+          results.push(m);
+          const steps = Object.entries(m.steps).map(([step, s]) => `${step} ${s.toFixed(2)}`).join(', ');
+          console.error(`  run ${run} ${drain ? 'drain   ' : 'no drain'} ${variant.padEnd(8)} ${(m.ms / 1000).toFixed(2)} s, failed ${m.failed}/${m.sent}  (${steps})`);
+        }
+      }
+    }
+  } finally {
+    await bed.stop();
+  }
+}
+
+console.error(`\nTook ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`);
+if (cutShort) console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
+console.log(`\nRolling out a ${values['payload-mib']} MiB artifact, batch 1: median wall time of ${runs} runs\n`);
+console.log(summaryTable(results));
+console.log('\n¹ every host at once, no drain: the same in both rows of a host count.\n');
+console.log('Seconds per step, summed over hosts (median of the runs):\n');
+for (const hosts of hostCounts) for (const drain of [true, false]) console.log(`${stepTable(results, hosts, drain)}\n`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,0 +1,208 @@
+/**
+ * The four ways the benchmark rolls a release out to a test bed: Sluice
+ * (`sluice run`), the hand-written script host by host, the same steps as an
+ * Ansible playbook (serial: 1), and the script on every host at once (the
+ * floor). Each returns how long the deploy itself took and where the time went.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/store/open-store.ts';
+import { runSluice } from '../../test/helpers/run-sluice.ts';
+import { ansibleStepTimes, scriptStepTimes, sluiceStepTimes, type StepTimes } from './step-times.ts';
+import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
+
+export type Variant = 'sluice' | 'bash' | 'ansible' | 'parallel';
+
+export interface Rollout {
+  /** The deploy's wall time: for Sluice the deploy action's startedAt → finishedAt, for the others the whole command. */
+  ms: number;
+  steps: StepTimes;
+}
+
+const script = fileURLToPath(new URL('../rolling-deploy.sh', import.meta.url));
+const playbook = fileURLToPath(new URL('../rollout.yml', import.meta.url));
+
+/** Time limit of one rollout: generous, but a hung one cannot stall the benchmark. */
+function limitMs(bed: TestBed): number {
+  return 60_000 + 20_000 * bed.ssh.hosts.length;
+}
+
+const pipeline = `stages:
+  - name: build
+    actions:
+      - name: package
+        build:
+          host: local
+          run: ["node --check server.js"]
+          artifact: { name: app, paths: [${ARTIFACT_PATHS.join(', ')}] }
+  - name: production
+    actions:
+      - name: deploy
+        deploy: { environment: production, artifact: app }
+app:
+  hooks:
+    stop: ["sh deploy/stop.sh"]
+    start: ["sh deploy/start.sh"]
+  health:
+    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health"'
+    timeout: 3s
+    interval: 100ms
+`;
+
+/** `sluice run` for a commit of `version`; the build is not timed, the deploy action is. */
+export async function rollOutWithSluice(bed: TestBed, version: string, drain: boolean): Promise<Rollout> {
+  const { checkout, ssh } = bed;
+  checkout.write('.github/sluice.yml', pipeline);
+  checkout.write('VERSION', `${version}\n`);
+  checkout.commit(version);
+  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ');
+  const server = join(checkout.scratch, 'server.yml');
+  writeFileSync(
+    server,
+    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
+hosts:
+  local: [local]
+environments:
+  production:
+    hosts: [${hosts}]
+    path: ${bed.deployPath}
+    rolling: { batch: 1, min_healthy: 1 }
+${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend: app, timeout: 10s } }\n` : ''}`,
+  );
+  const dataDir = join(checkout.scratch, 'data');
+  const result = await runSluice(['run', '--server', server, '--data-dir', dataDir], { cwd: checkout.dir, timeoutMs: limitMs(bed) });
+  if (result.code !== 0) throw new Error(`sluice run exited with ${result.code}:\n${result.stdout}${result.stderr}`);
+
+  const store = await openStore({ dataDir });
+  try {
+    const [execution] = await store.listExecutions({ limit: 1 });
+    const deploy = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
+    if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined) throw new Error('the store has no finished deploy action');
+    const log = await store.readLog({ executionId: execution.id, stage: 'production', action: 'deploy', attempt: deploy.attempt });
+    return { ms: deploy.finishedAt - deploy.startedAt, steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The artifact the baselines ship: the same paths Sluice's build packs, with tar -czf as Sluice does. */
+export async function packArtifact(bed: TestBed, version: string): Promise<string> {
+  bed.checkout.write('VERSION', `${version}\n`);
+  const tarball = join(bed.checkout.scratch, `${version}.tar.gz`);
+  const { code, stderr } = await runChild('tar', ['-czf', tarball, '-C', bed.checkout.dir, '--', ...ARTIFACT_PATHS], { timeoutMs: 60_000 });
+  if (code !== 0) throw new Error(`tar exited with ${code}: ${stderr}`);
+  return tarball;
+}
+
+/** rolling-deploy.sh, host by host (or all at once with `parallel`). */
+export async function rollOutWithScript(bed: TestBed, tarball: string, version: string, options: { drain: boolean; parallel: boolean }): Promise<Rollout> {
+  const args = [
+    script,
+    ...(options.parallel ? ['--parallel'] : []),
+    ...(options.drain ? ['--haproxy', bed.lb.socketPath] : []),
+    ...['--user', bed.ssh.user, '--key', bed.ssh.keyPath, '--known-hosts', bed.ssh.knownHostsPath, '--path', bed.deployPath],
+    ...['--release', releaseId(version), tarball],
+    ...bed.ssh.hosts.map((h) => `${h.name}=127.0.0.1:${h.port}`),
+  ];
+  const started = performance.now();
+  const result = await runChild('bash', args, { timeoutMs: limitMs(bed) });
+  const ms = performance.now() - started;
+  if (result.code !== 0) throw new Error(`rolling-deploy.sh exited with ${result.code}:\n${result.stdout}${result.stderr}`);
+  return { ms, steps: scriptStepTimes(result.stderr) };
+}
+
+/** ansible-playbook rollout.yml with an inventory of the test bed. */
+export async function rollOutWithAnsible(bed: TestBed, tarball: string, version: string, drain: boolean): Promise<Rollout> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-ansible-'));
+  const controlDir = join(dir, 'cp');
+  mkdirSync(controlDir);
+  try {
+    const { ssh } = bed;
+    writeFileSync(
+      join(dir, 'inventory.ini'),
+      [
+        '[app]',
+        ...ssh.hosts.map((h) => `${h.name} ansible_host=127.0.0.1 ansible_port=${h.port}`),
+        '[app:vars]',
+        `ansible_user=${ssh.user}`,
+        `ansible_ssh_private_key_file=${ssh.keyPath}`,
+        `ansible_ssh_common_args='-o UserKnownHostsFile=${ssh.knownHostsPath} -o StrictHostKeyChecking=yes'`,
+        'ansible_python_interpreter=/usr/bin/python3',
+        '',
+      ].join('\n'),
+    );
+    const vars = {
+      release: releaseId(version),
+      tarball,
+      sha256: createHash('sha256').update(readFileSync(tarball)).digest('hex'),
+      deploy_path: bed.deployPath,
+      haproxy_socket: drain ? bed.lb.socketPath : '',
+    };
+    writeFileSync(join(dir, 'vars.json'), JSON.stringify(vars));
+    const env = {
+      // Ansible's own defaults, plus pipelining (the documented speed-up) and
+      // a control-socket directory per run, so no run reuses another's connections.
+      ANSIBLE_PIPELINING: 'True',
+      ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
+      ANSIBLE_HOME: join(dir, 'home'),
+      ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
+      ANSIBLE_REMOTE_TEMP: join(dir, 'remote-tmp'),
+      ANSIBLE_RETRY_FILES_ENABLED: 'False',
+      ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.json',
+      ANSIBLE_NOCOLOR: '1',
+    };
+    const started = performance.now();
+    const result = await runChild('ansible-playbook', ['-i', join(dir, 'inventory.ini'), playbook, '-e', `@${join(dir, 'vars.json')}`], {
+      timeoutMs: limitMs(bed),
+      cwd: dir,
+      env,
+    });
+    const ms = performance.now() - started;
+    if (result.code !== 0) throw new Error(`ansible-playbook exited with ${result.code}:\n${result.stdout.slice(-4000)}${result.stderr}`);
+    return { ms, steps: ansibleStepTimes(result.stdout) };
+  } finally {
+    // ControlPersist keeps a master per host alive after the play; end them.
+    for (const socket of readdirSync(controlDir)) {
+      await runChild('ssh', ['-O', 'exit', '-o', `ControlPath=${join(controlDir, socket)}`, 'bench'], { timeoutMs: 5000 });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sorts with Sluice's own release ids (`<UTC stamp>-<seq>-<sha>`), so pruning keeps the newest of either. */
+function releaseId(version: string): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-b-${version}`;
+}
+
+interface ChildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command in a process group of its own, killed whole when it overruns `timeoutMs`. */
+function runChild(command: string, args: string[], options: { timeoutMs: number; cwd?: string; env?: Record<string, string> }): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${options.timeoutMs} ms)`;
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
