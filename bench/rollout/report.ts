@@ -63,8 +63,9 @@ export function stepTable(results: Measurement[], hosts: number, drain: boolean)
     if (runs.length === 0) continue;
     const wall = median(runs.map((m) => m.ms)) / 1000;
     const cells = used.map((step) => median(runs.map((m) => m.steps[step] ?? 0)));
+    const unaccounted = median(runs.map((m) => m.ms / 1000 - Object.values(m.steps).reduce((a, b) => a + b, 0)));
     // Parallel hosts overlap: their sums can exceed the wall time.
-    const other = variant === 'parallel' ? '—' : (wall - cells.reduce((a, b) => a + b, 0)).toFixed(2);
+    const other = variant === 'parallel' ? '—' : unaccounted.toFixed(2);
     lines.push(`| ${LABEL[variant]} | ${wall.toFixed(2)} | ${cells.map((c) => (c === 0 ? '' : c.toFixed(2))).join(' | ')} | ${other} |`);
   }
   return lines.join('\n');
