@@ -21,7 +21,7 @@ const BLOCK = 512;
 
 /** Resolves with the number of members; rejects with `UnsafeArchiveError` naming the member. */
 export async function checkArchive(file: string): Promise<number> {
-  const reader = new BlockReader(createReadStream(file).pipe(createGunzip()));
+  const reader = new BlockReader(createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 })));
   let members = 0;
   let longName: string | undefined;
   let longLink: string | undefined;

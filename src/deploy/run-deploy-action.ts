@@ -88,7 +88,11 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
 
   const sessions: ExecSession[] = [];
   try {
-    for (const host of target.hosts) sessions.push(await deps.executorFor(host).open(host, { signal }));
+    // Opened at once: each is a TCP connect, key exchange and login.
+    const opened = await Promise.allSettled(target.hosts.map((host) => deps.executorFor(host).open(host, { signal })));
+    for (const o of opened) if (o.status === 'fulfilled') sessions.push(o.value);
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
     const step: StepContext = {
       app: execution.definition.app ?? { hooks: {} },
       releaseId: releaseId(new Date(), execution.seq, execution.revision.sha),
