@@ -23,6 +23,7 @@ export async function prepareWorkspace(
   context: ActionContext,
   sourceTarball: string | undefined,
   inputs: readonly InputArtifact[],
+  sourceStrip = 0,
 ): Promise<void> {
   await runHostStep(context, 'making the workspace', shellCommand(['mkdir', '-p', '--', context.sourceDir, context.transferDir]));
 
@@ -31,7 +32,7 @@ export async function prepareWorkspace(
       throw new ActionFailure('setup_failed', `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`, { cause: error });
     });
     context.log(`unpacking the source (sha256 ${sha256})`, 'sluice');
-    await unpack(context, sourceTarball, sha256, 'source.tar.gz', 'the source');
+    await unpack(context, sourceTarball, sha256, 'source.tar.gz', 'the source', sourceStrip);
   }
 
   for (const [index, input] of inputs.entries()) {
@@ -41,7 +42,7 @@ export async function prepareWorkspace(
   }
 }
 
-async function unpack(context: ActionContext, localFile: string, sha256: string, fileName: string, label: string): Promise<void> {
+async function unpack(context: ActionContext, localFile: string, sha256: string, fileName: string, label: string, strip = 0): Promise<void> {
   const remote = posix.join(context.transferDir, fileName);
   throwIfCancelled(context);
   await uploadVerified(context, localFile, remote, sha256, label);
@@ -49,7 +50,7 @@ async function unpack(context: ActionContext, localFile: string, sha256: string,
   await runHostStep(
     context,
     `unpacking ${label}`,
-    shellCommand(['tar', '-xzf', remote, '--no-same-owner', '-C', context.sourceDir]),
+    shellCommand(['tar', '-xzf', remote, '--no-same-owner', ...(strip > 0 ? [`--strip-components=${strip}`] : []), '-C', context.sourceDir]),
   );
   await runHostStep(context, `removing the tarball of ${label}`, shellCommand(['rm', '-f', '--', remote]));
 }

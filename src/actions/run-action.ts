@@ -22,6 +22,8 @@ export interface ActionInput {
   session: ExecSession;
   /** Local path of the source tarball (see packSource); omitted: the workspace starts empty. */
   sourceTarball?: string;
+  /** Leading path parts to drop from the source tarball's members (GitHub's tarballs have one). */
+  sourceStrip?: number;
   /** Artifacts named in `spec.inputs`, unpacked over the source in this order. */
   inputs: InputArtifact[];
   /**
@@ -44,7 +46,7 @@ export async function runAction(
   try {
     const env = commandEnvironment(spec, input.secrets);
     assertInputsGiven(spec, input.inputs);
-    await prepareWorkspace(context, input.sourceTarball, input.inputs);
+    await prepareWorkspace(context, input.sourceTarball, input.inputs, input.sourceStrip ?? 0);
     await runCommands(context, spec.run, { timeoutMs: spec.timeoutMs, env });
     if (!finish) return { ok: true };
     throwIfCancelled(context);

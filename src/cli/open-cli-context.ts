@@ -4,16 +4,10 @@
  * terminal. Recovers from an earlier crash before anything else.
  */
 import { resolve } from 'node:path';
-import { ArtifactStore } from '../artifact/artifact-store.ts';
 import { loadServerConfig } from '../config/load-server-config.ts';
-import { deployTarget } from '../config/deploy-target.ts';
-import { resolveHosts } from '../config/resolve-hosts.ts';
-import { runDeployAction } from '../deploy/run-deploy-action.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
-import { createActionRunner } from '../runner/create-action-runner.ts';
-import { hostExecutors } from '../runner/host-executors.ts';
+import { createSluiceActions } from '../runner/create-sluice-actions.ts';
 import { PipelineRunner } from '../runner/pipeline-runner.ts';
-import { resolveSecrets } from '../runner/resolve-secrets.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import { CliError } from './cli-error.ts';
@@ -62,17 +56,7 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
       }
     });
   };
-  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
-  const executorFor = hostExecutors(server, dataDir);
-  const actions = createActionRunner({
-    store,
-    artifacts,
-    hostsOf: (group) => resolveHosts(server, group),
-    executorFor,
-    secretsFor: (repo, names) => resolveSecrets(server, repo, names),
-    deploy: (context, spec) =>
-      runDeployAction({ store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo) }, context, spec),
-  });
+  const { actions } = createSluiceActions(store, server, dataDir);
   const runner = new PipelineRunner({
     store,
     actions,

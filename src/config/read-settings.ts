@@ -3,6 +3,7 @@
  * caller), checked once at start-up: a wrong value stops Sluice with a
  * message that names the variable and says how to fix it.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface Settings {
@@ -11,6 +12,19 @@ export interface Settings {
   databaseUrl?: string;
   /** Path of the operator's server config (`SLUICE_CONFIG`). */
   serverConfig?: string;
+  /** Where people reach Sluice's pages (`SLUICE_URL`): links in check runs and Slack. */
+  publicUrl: string;
+  /** The GitHub App; absent until it is created (then Sluice serves the setup flow). */
+  github?: GithubSettings;
+}
+
+/** Probot's own variable names: APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, GHE_PROTOCOL. */
+export interface GithubSettings {
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+  /** The REST API root: https://api.github.com, or `<GHE_PROTOCOL>://<GHE_HOST>/api/v3`. */
+  baseUrl: string;
 }
 
 export class SettingsError extends Error {
@@ -30,10 +44,50 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new SettingsError('DATABASE_URL must be a PostgreSQL URL such as postgres://sluice:secret@db.internal:5432/sluice.');
   }
+  const publicUrl = (env.SLUICE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(publicUrl)) {
+    throw new SettingsError(`SLUICE_URL must be the address people use to reach Sluice, such as https://sluice.example.com, not "${env.SLUICE_URL}".`);
+  }
   return {
     port,
     dataDir: resolve(env.SLUICE_DATA_DIR || 'data'),
     databaseUrl,
     serverConfig: env.SLUICE_CONFIG || undefined,
+    publicUrl,
+    github: readGithubSettings(env),
   };
+}
+
+function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined {
+  const given = ['APP_ID', 'PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET'].filter((name) => env[name]);
+  if (given.length === 0) return undefined;
+  const missing = [
+    !env.APP_ID && 'APP_ID',
+    !env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH && 'PRIVATE_KEY or PRIVATE_KEY_PATH',
+    !env.WEBHOOK_SECRET && 'WEBHOOK_SECRET',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new SettingsError(
+      `The GitHub App is half configured: ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set but ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not. ` +
+        'Set all of them (the app settings page on GitHub has each), or none to create the app through the setup page.',
+    );
+  }
+  const appId = Number(env.APP_ID);
+  if (!Number.isInteger(appId) || appId <= 0) throw new SettingsError(`APP_ID must be the GitHub App's numeric id (its settings page shows "App ID"), not "${env.APP_ID}".`);
+  let privateKey = env.PRIVATE_KEY ?? '';
+  if (!privateKey && env.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFileSync(env.PRIVATE_KEY_PATH, 'utf8');
+    } catch (error) {
+      throw new SettingsError(`PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${(error as Error).message}.`);
+    }
+  }
+  // A key pasted into one line of .env carries its newlines as "\n".
+  privateKey = privateKey.replace(/\\n/g, '\n').trim();
+  if (!/^-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
+    throw new SettingsError('The GitHub App private key must be the PEM file GitHub generated (it starts with "-----BEGIN RSA PRIVATE KEY-----"); check PRIVATE_KEY or PRIVATE_KEY_PATH.');
+  }
+  const host = env.GHE_HOST;
+  const baseUrl = host ? `${env.GHE_PROTOCOL || 'https'}://${host}/api/v3` : 'https://api.github.com';
+  return { appId, privateKey, webhookSecret: env.WEBHOOK_SECRET ?? '', baseUrl };
 }

@@ -6,6 +6,7 @@
 import { runBuildAction } from '../actions/run-build-action.ts';
 import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import type { ActionDefinition, DeploySpec } from '../pipeline/definition.ts';
 import type { Store } from '../store/store.ts';
@@ -77,7 +78,8 @@ async function runOnHost(
   let session: ExecSession | undefined;
   try {
     session = await deps.executorFor(host).open(host, { signal });
-    const input = { session, sourceTarball: execution.source, inputs, secrets, artifacts: deps.artifacts, signal, log: context.log };
+    const source = parseSource(execution.source);
+    const input = { session, sourceTarball: source.file, sourceStrip: source.strip, inputs, secrets, artifacts: deps.artifacts, signal, log: context.log };
     if (action.kind === 'command') return await runCommandAction({ ...input, spec: action.command });
     const result = await runBuildAction({ ...input, spec: action.build });
     if (!result.ok) return result;

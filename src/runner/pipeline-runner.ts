@@ -11,8 +11,8 @@ import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
 
 export interface RunnerListener {
-  /** Something changed in a pipeline (after it was saved). */
-  onChange?(pipelineId: string): void;
+  /** Something changed in a pipeline (after it was saved): these executions. */
+  onChange?(pipelineId: string, executionIds: string[]): void;
   /** A log line of a running action (already masked). */
   onLog?(ref: ActionRef, line: LogLine): void;
   /** An approval gate opened and waits for a decision. */
@@ -52,15 +52,15 @@ export class PipelineRunner {
   /** Create an execution and move it as far as it goes. */
   async start(input: NewExecution, actor: string): Promise<ExecutionState> {
     const execution = await this.store.createExecution(input, actor, this.clock());
-    await this.dispatch(input.pipelineId, { type: 'tick' }, actor);
+    await this.dispatch(input.pipelineId, { type: 'tick' }, actor, [execution.id]);
     return execution;
   }
 
   /** After a crash: mark what was running interrupted, then go on (see recoverInterrupted). */
   async recover(): Promise<string[]> {
     const recovered = await recoverInterrupted(this.store, { actor: this.actor, now: this.clock, hold: false });
-    for (const { pipelineId, commands } of recovered) {
-      this.listener.onChange?.(pipelineId);
+    for (const { pipelineId, commands, executionIds } of recovered) {
+      this.listener.onChange?.(pipelineId, executionIds);
       for (const command of commands) this.carryOut(pipelineId, command);
     }
     return recovered.map((r) => r.pipelineId);
@@ -69,10 +69,13 @@ export class PipelineRunner {
   /** Save what the engine makes of an event, then carry out its commands. */
   async dispatch(pipelineId: string, event: EngineEvent, actor: string, include: string[] = []): Promise<void> {
     const ids = 'executionId' in event ? [event.executionId, ...include] : include;
-    const commands = await this.store.updatePipeline(pipelineId, { actor, now: this.clock(), include: ids }, (snapshot) =>
-      step(snapshot, event, this.clock()),
-    );
-    this.listener.onChange?.(pipelineId);
+    const changed = new Set(ids);
+    const commands = await this.store.updatePipeline(pipelineId, { actor, now: this.clock(), include: ids }, (snapshot) => {
+      const result = step(snapshot, event, this.clock());
+      for (const change of result.changes) changed.add(change.executionId);
+      return result;
+    });
+    this.listener.onChange?.(pipelineId, [...changed]);
     for (const command of commands) this.carryOut(pipelineId, command);
   }
 

@@ -16,13 +16,16 @@ export const INTERRUPTED_REASON = 'Sluice stopped while it ran';
 export async function recoverInterrupted(
   store: Store,
   options: { actor: string; now: () => number; hold: boolean },
-): Promise<Array<{ pipelineId: string; commands: Command[] }>> {
+): Promise<Array<{ pipelineId: string; commands: Command[]; executionIds: string[] }>> {
   const recovered = [];
   for (const pipelineId of await store.listPipelinesWithRunningActions()) {
-    const commands = await store.updatePipeline(pipelineId, { actor: options.actor, now: options.now() }, (snapshot) =>
-      step(snapshot, { type: 'interrupt_running', reason: INTERRUPTED_REASON }, options.now(), { hold: options.hold }),
-    );
-    recovered.push({ pipelineId, commands });
+    const changed = new Set<string>();
+    const commands = await store.updatePipeline(pipelineId, { actor: options.actor, now: options.now() }, (snapshot) => {
+      const result = step(snapshot, { type: 'interrupt_running', reason: INTERRUPTED_REASON }, options.now(), { hold: options.hold });
+      for (const change of result.changes) changed.add(change.executionId);
+      return result;
+    });
+    recovered.push({ pipelineId, commands, executionIds: [...changed] });
   }
   if (store.kind === 'sqlite') await store.releaseLeases(options.now());
   return recovered;

@@ -29,6 +29,7 @@ export async function createExecution(db: Db, input: NewExecution, actor: string
     trigger: input.trigger,
     source: input.source ?? null,
     rerun_of: input.rerunOf ?? null,
+    origin: input.origin ?? null,
     created_at: now,
     updated_at: now,
   });

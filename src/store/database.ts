@@ -26,6 +26,8 @@ export interface ExecutionsTable {
   trigger: string;
   source: string | null;
   rerun_of: string | null;
+  /** What started it, e.g. `github:<delivery id>`; unique, so a delivery starts one execution. */
+  origin?: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -120,6 +122,30 @@ export interface Database {
   log_lines: LogLinesTable;
   artifacts: ArtifactsTable;
   locks: LocksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  external_refs: ExternalRefsTable;
+}
+
+export interface WebhookDeliveriesTable {
+  /** GitHub's `X-GitHub-Delivery`. */
+  id: string;
+  event: string;
+  payload: string;
+  received_at: number;
+  status: string;
+  claimed_by: string | null;
+  lease_until: number | null;
+  attempts: number;
+  note: string | null;
+  finished_at: number | null;
+}
+
+/** Ids of things Sluice made elsewhere, by kind and key (JSON values). */
+export interface ExternalRefsTable {
+  kind: string;
+  key: string;
+  value: string;
+  updated_at: number;
 }
 
 export interface LocksTable {

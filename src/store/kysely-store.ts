@@ -8,7 +8,9 @@ import type { DatabaseKind, Db } from './database.ts';
 import { loadExecutionSummaries } from './load-executions.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
-import { selectExecutionById, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
+import { selectExecutionById, selectExecutionByOrigin, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
+import { selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
+import { claimDelivery, finishDelivery, insertDelivery, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
@@ -18,6 +20,7 @@ import {
   StoreError,
   type ActionRef,
   type ArtifactRecord,
+  type Delivery,
   type EngineStep,
   type ExecutionSummary,
   type HistoryEntry,
@@ -171,6 +174,45 @@ export class KyselyStore implements Store {
     };
   }
 
+  async recordDelivery(delivery: { id: string; event: string; payload: string; receivedAt: number }): Promise<boolean> {
+    return insertDelivery(this.#db, { id: delivery.id, event: delivery.event, payload: delivery.payload, received_at: delivery.receivedAt });
+  }
+
+  async claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined> {
+    const row = await this.#db.transaction().execute((trx) => claimDelivery(trx, this.kind, owner, now, now + leaseMs));
+    return row && toDelivery(row);
+  }
+
+  async finishDelivery(id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void> {
+    await finishDelivery(this.#db, id, status, note, now);
+  }
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    const row = await selectDelivery(this.#db, id);
+    return row && toDelivery(row);
+  }
+
+  async findExecutionByOrigin(origin: string): Promise<ExecutionSummary | undefined> {
+    const row = await selectExecutionByOrigin(this.#db, origin);
+    if (!row) return undefined;
+    const [summary] = await loadExecutionSummaries(this.#db, [row]);
+    return summary;
+  }
+
+  async getRef<T>(kind: string, key: string): Promise<T | undefined> {
+    const value = await selectRef(this.#db, kind, key);
+    return value === undefined ? undefined : (JSON.parse(value) as T);
+  }
+
+  async putRef(kind: string, key: string, value: unknown, now: number): Promise<void> {
+    await upsertRef(this.#db, kind, key, JSON.stringify(value), now);
+  }
+
+  async listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>> {
+    const rows = await selectRefsByPrefix(this.#db, kind, prefix);
+    return rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as T }));
+  }
+
   /** Closes the database (and releases what `onClose` releases); later calls wait for the first. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -182,4 +224,16 @@ export class KyselyStore implements Store {
     })();
     return this.#closed;
   }
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id,
+    event: row.event,
+    payload: row.payload,
+    receivedAt: Number(row.received_at),
+    status: row.status as Delivery['status'],
+    attempts: row.attempts,
+    ...(row.note !== null && { note: row.note }),
+  };
 }

@@ -101,5 +101,6 @@ function toExecutionSummary(loaded: Loaded): ExecutionSummary {
   if (row.reason !== null) summary.reason = row.reason;
   if (row.source !== null) summary.source = row.source;
   if (row.rerun_of !== null) summary.rerunOf = row.rerun_of;
+  if (row.origin != null) summary.origin = row.origin;
   return summary;
 }

@@ -7,6 +7,7 @@ import { Migrator, type Migration } from 'kysely/migration';
 import type { DatabaseKind, Db } from './database.ts';
 import { initialMigration } from './migrations/0001-initial.ts';
 import { locksMigration } from './migrations/0002-locks.ts';
+import { inboxMigration } from './migrations/0003-inbox.ts';
 import { StoreError } from './store.ts';
 
 /** Every migration by name; names sort in the order they run. */
@@ -14,6 +15,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(kind),
     '0002-locks': locksMigration(),
+    '0003-inbox': inboxMigration(),
   };
 }
 

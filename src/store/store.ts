@@ -30,6 +30,8 @@ export interface NewExecution {
   source?: string;
   /** The execution this one re-runs. */
   rerunOf?: string;
+  /** What started it (e.g. `github:<delivery id>`); one execution per origin. */
+  origin?: string;
 }
 
 export interface ActionRef {
@@ -50,6 +52,7 @@ export interface ExecutionSummary {
   trigger: string;
   source?: string;
   rerunOf?: string;
+  origin?: string;
   createdAt: number;
   updatedAt: number;
   definition: PipelineDefinition;
@@ -138,7 +141,32 @@ export interface Store {
    */
   releaseLeases(now: number): Promise<LockState[]>;
 
+  /** Stores a verified webhook unless its delivery id is known; true when it was new (PRODUCT G1). */
+  recordDelivery(delivery: { id: string; event: string; payload: string; receivedAt: number }): Promise<boolean>;
+  /** The oldest delivery waiting to be processed (or whose processor's lease ran out), claimed for `owner`. */
+  claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined>;
+  finishDelivery(id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  /** The execution started by `origin`, if any. */
+  findExecutionByOrigin(origin: string): Promise<ExecutionSummary | undefined>;
+
+  /** JSON values by kind and key: ids Sluice keeps of what it made elsewhere (check runs, Deployments). */
+  getRef<T>(kind: string, key: string): Promise<T | undefined>;
+  putRef(kind: string, key: string, value: unknown, now: number): Promise<void>;
+  /** Every ref of `kind` whose key starts with `prefix`. */
+  listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>>;
+
   close(): Promise<void>;
+}
+
+export interface Delivery {
+  id: string;
+  event: string;
+  payload: string;
+  receivedAt: number;
+  status: 'received' | 'processing' | 'done' | 'failed';
+  attempts: number;
+  note?: string;
 }
 
 export interface LockState {

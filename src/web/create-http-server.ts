@@ -1,16 +1,51 @@
 /**
- * The one HTTP server of Sluice. GitHub webhooks (`/api/github/*`) and Slack
- * (`/slack/*`) mount here as they arrive; today it answers health checks.
+ * The one HTTP server of Sluice: GitHub webhooks (`/api/github/*`), the
+ * GitHub App setup flow while there is no app, execution pages, and health
+ * checks. Slack (`/slack/*`) mounts here too.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Store } from '../store/store.ts';
+import type { PageLinks } from './page-links.ts';
+import { serveExecutionPage } from './serve-execution-page.ts';
 
-export function createHttpServer(): Server {
+/** A handler that answers the requests it owns and returns true; false leaves the request to others. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+export interface HttpRoutes {
+  /** Probot's webhook middleware, when the GitHub App is configured. */
+  github?: RouteHandler;
+  /** The GitHub App setup flow, when it is not. */
+  setup?: RouteHandler;
+  pages?: { store: Store; links: PageLinks };
+}
+
+export function createHttpServer(routes: HttpRoutes = {}): Server {
   return createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
-    if (req.method === 'GET' && path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    handle(routes, req, res).catch((error: unknown) => {
+      console.error('Sluice could not answer', req.method, req.url, error);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('Sluice failed to answer this request; its log says why.\n');
+    });
+  });
+}
+
+async function handle(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
+  if (req.method === 'GET' && path === '/healthz') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    return;
+  }
+  if (path.startsWith('/api/github/')) {
+    if (routes.github && (await routes.github(req, res))) return;
+    if (!routes.github) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('The GitHub App is not configured yet: open this server’s / page to create it, or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.\n');
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
-  });
+  }
+  if (routes.pages && req.method === 'GET' && path.startsWith('/executions/')) {
+    await serveExecutionPage(routes.pages.store, routes.pages.links, req, res);
+    return;
+  }
+  if (routes.setup && (await routes.setup(req, res))) return;
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
 }

@@ -74,3 +74,8 @@ export async function touchExecutions(db: Db, ids: string[], now: number): Promi
   if (ids.length === 0) return;
   await db.updateTable('executions').set({ updated_at: now }).where('id', 'in', ids).execute();
 }
+
+/** The execution started by `origin`. */
+export async function selectExecutionByOrigin(db: Db, origin: string): Promise<ExecutionRow | undefined> {
+  return selectWithRepo(db).where('executions.origin', '=', origin).executeTakeFirst();
+}

@@ -1,0 +1,85 @@
+/**
+ * Keeps GitHub in step with executions: check runs and Deployments. State
+ * changes are sent at once, in order per execution; log lines only mark an
+ * execution for an update at most every `logIntervalMs`, so a chatty build
+ * does not run into GitHub's rate limits.
+ */
+import type { ActionRef, Store } from '../store/store.ts';
+import type { GithubApi } from './github-api.ts';
+import { syncCheckRuns } from './report-check-runs.ts';
+import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
+
+export interface GithubReporterOptions {
+  store: Store;
+  api: GithubApi;
+  /** The page of an execution (a stage's log when `stage` is given). */
+  pageUrl(executionId: string, stage?: string): string;
+  environmentInfo(environment: string): EnvironmentInfo;
+  logIntervalMs?: number;
+  clock?: () => number;
+  onError?(error: unknown): void;
+}
+
+export class GithubReporter {
+  readonly #options: GithubReporterOptions;
+  readonly #queues = new Map<string, Promise<void>>();
+  readonly #logTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(options: GithubReporterOptions) {
+    this.#options = options;
+  }
+
+  /** These executions changed state: report them now. */
+  executionsChanged(executionIds: readonly string[]): void {
+    for (const id of executionIds) this.#enqueue(id);
+  }
+
+  /** An action wrote to its log: report it with the next log update. */
+  logged(ref: ActionRef): void {
+    if (this.#logTimers.has(ref.executionId)) return;
+    const timer = setTimeout(() => {
+      this.#logTimers.delete(ref.executionId);
+      this.#enqueue(ref.executionId);
+    }, this.#options.logIntervalMs ?? 5000);
+    timer.unref();
+    this.#logTimers.set(ref.executionId, timer);
+  }
+
+  get busy(): boolean {
+    return this.#queues.size > 0;
+  }
+
+  /** Resolves when everything reported so far has been sent. */
+  async idle(): Promise<void> {
+    while (this.#queues.size > 0) await Promise.allSettled([...this.#queues.values()]);
+  }
+
+  stop(): void {
+    for (const timer of this.#logTimers.values()) clearTimeout(timer);
+    this.#logTimers.clear();
+  }
+
+  #enqueue(executionId: string): void {
+    const previous = this.#queues.get(executionId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.#sync(executionId))
+      .catch((error: unknown) => this.#options.onError?.(error))
+      .finally(() => {
+        if (this.#queues.get(executionId) === next) this.#queues.delete(executionId);
+      });
+    this.#queues.set(executionId, next);
+  }
+
+  async #sync(executionId: string): Promise<void> {
+    const { store, api, pageUrl, environmentInfo } = this.#options;
+    const now = (this.#options.clock ?? Date.now)();
+    const execution = await store.getExecution(executionId);
+    if (!execution) return;
+    const installation = await store.getRef<{ id: number }>('installation', execution.repo);
+    if (!installation) return; // not a repository of the GitHub App
+    const octokit = await api.installation(installation.id);
+    const url = (stage: string) => pageUrl(execution.id, stage);
+    await syncCheckRuns(store, octokit, execution, url, now);
+    await syncDeployments(store, octokit, execution, environmentInfo, url, now);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Re-runs from GitHub (PRODUCT G5): `rerequested` (the Re-run button) and
+ * the Retry button (`requested_action`) retry the stage of that check run.
+ * Check runs of other apps, and check runs Sluice does not know, are left
+ * alone. Returns a sentence for the inbox's record of the delivery.
+ */
+import { EngineError } from '../pipeline/engine.ts';
+import type { PipelineRunner } from '../runner/pipeline-runner.ts';
+import type { Store } from '../store/store.ts';
+import type { CheckRunOwner } from './report-check-runs.ts';
+
+export interface CheckRunPayload {
+  action: string;
+  check_run: { id: number; app?: { id: number } | null };
+  requested_action?: { identifier: string };
+  sender?: { login?: string };
+}
+
+export interface CheckRunDeps {
+  store: Store;
+  runner: PipelineRunner;
+  appId: number;
+}
+
+export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayload): Promise<string> {
+  if (payload.check_run.app?.id !== deps.appId) return 'a check run of another app';
+  const wants =
+    payload.action === 'rerequested' ? 'retry' : payload.action === 'requested_action' ? payload.requested_action?.identifier : undefined;
+  if (wants === undefined) return `nothing to do for check_run.${payload.action}`;
+  const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
+  if (!owner) return `check run ${payload.check_run.id} is not one of Sluice's executions`;
+  const by = `github:${payload.sender?.login ?? 'unknown'}`;
+  if (wants !== 'retry') return `unknown action "${wants}"`;
+  try {
+    await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
+    return `retried stage ${owner.stage}`;
+  } catch (error) {
+    if (error instanceof EngineError) return `not retried: ${error.message}`;
+    throw error;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * A push → an execution of the pushed commit (PRODUCT P1), in the steps a
+ * reader checks one by one:
+ *  1. skip what is not a branch head, and pushes older than one already seen;
+ *  2. read `.github/sluice.yml` at the commit; an invalid file fails a check
+ *     run with annotations at its lines (G3);
+ *  3. the pipeline that runs is the default branch's (G6): a push to another
+ *     branch cannot change how anything deploys, only its own file is checked;
+ *  4. the branch must be one the pipeline names;
+ *  5. the source tarball comes through the API (S1), then the execution starts.
+ * Returns a sentence for the inbox's record of the delivery.
+ */
+import { formatProblem } from '../config/config-problem.ts';
+import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
+import type { ServerConfig } from '../config/server.schema.ts';
+import type { PipelineRunner } from '../runner/pipeline-runner.ts';
+import type { Store } from '../store/store.ts';
+import { toAnnotations } from './config-annotations.ts';
+import { downloadTarball } from './download-tarball.ts';
+import { repoParams, type GithubApi, type InstallationOctokit } from './github-api.ts';
+import { isPipelineBranch } from './match-branch.ts';
+import { readRepoFile } from './read-repo-file.ts';
+
+export const PIPELINE_FILE = '.github/sluice.yml';
+
+export interface PushDeps {
+  store: Store;
+  api: GithubApi;
+  runner: PipelineRunner;
+  server?: ServerConfig;
+  /** Where downloaded source tarballs are kept. */
+  sourcesDir: string;
+  clock: () => number;
+}
+
+/** The fields of GitHub's push payload that Sluice reads. */
+export interface PushPayload {
+  ref: string;
+  before: string;
+  after: string;
+  deleted?: boolean;
+  repository: { full_name: string; default_branch: string; pushed_at?: number | string };
+  installation?: { id: number };
+  head_commit?: { id: string; message: string; author?: { name?: string; email?: string; username?: string } } | null;
+  pusher?: { name?: string };
+  sender?: { login?: string };
+}
+
+interface BranchHead {
+  /** The delivery that recorded it: processing that delivery again goes on. */
+  delivery: string;
+  sha: string;
+  before: string;
+  pushedAt: number;
+}
+
+export async function handlePush(deps: PushDeps, deliveryId: string, payload: PushPayload): Promise<string> {
+  const { store } = deps;
+  const repoName = payload.repository.full_name;
+  if (!payload.ref.startsWith('refs/heads/')) return `not a branch: ${payload.ref}`;
+  if (payload.deleted || /^0+$/.test(payload.after)) return `branch ${payload.ref} deleted`;
+  if (!payload.installation) return 'no installation in the payload';
+  const branch = payload.ref.slice('refs/heads/'.length);
+  const origin = `github:${deliveryId}`;
+  const existing = await store.findExecutionByOrigin(origin);
+  if (existing) return `execution #${existing.seq} already started`;
+
+  const stale = await checkOrder(store, repoName, branch, deliveryId, payload, deps.clock());
+  if (stale) return stale;
+
+  const octokit = await deps.api.installation(payload.installation.id);
+  const { owner, repo } = repoParams(repoName);
+  const sha = payload.after;
+  const defaultBranch = payload.repository.default_branch;
+
+  const own = await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: sha });
+  if (own !== undefined) {
+    const parsed = parsePipelineConfig(own, { file: PIPELINE_FILE, server: deps.server });
+    if (!parsed.ok) {
+      await failPipelineCheck(octokit, owner, repo, sha, parsed.problems);
+      return `invalid ${PIPELINE_FILE}: ${parsed.problems.length} problem(s)`;
+    }
+  }
+  const text = branch === defaultBranch ? own : await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: defaultBranch });
+  if (text === undefined) return branch === defaultBranch ? `no ${PIPELINE_FILE}` : `no ${PIPELINE_FILE} on the default branch ${defaultBranch}`;
+  const pipeline = parsePipelineConfig(text, { file: PIPELINE_FILE, server: deps.server });
+  if (!pipeline.ok) return `the default branch's ${PIPELINE_FILE} is invalid: ${pipeline.problems.map(formatProblem).join('; ')}`;
+  if (!isPipelineBranch(pipeline.config.on?.push?.branches, branch, defaultBranch)) return `branch ${branch} is not one the pipeline runs for`;
+
+  const source = await downloadTarball(octokit, { owner, repo, ref: sha }, deps.sourcesDir);
+  const pipelineId = await store.ensurePipeline(repoName, PIPELINE_FILE);
+  const head = payload.head_commit;
+  const author = head?.author?.username ?? head?.author?.name;
+  const execution = await deps.runner.start(
+    {
+      pipelineId,
+      revision: { sha, ref: branch, ...(head?.message !== undefined && { message: head.message }), ...(author !== undefined && { author }) },
+      definition: pipeline.definition,
+      trigger: `push by ${payload.pusher?.name ?? payload.sender?.login ?? 'someone'}`,
+      source,
+      origin,
+    },
+    `github:${payload.sender?.login ?? 'unknown'}`,
+  );
+  return `started execution #${execution.seq}`;
+}
+
+/**
+ * GitHub may deliver pushes out of order. A push older than the newest seen
+ * on its branch (by the push time GitHub records, then by the `before` chain
+ * within one second) is recorded and skipped, so it never replaces a newer one.
+ */
+async function checkOrder(store: Store, repo: string, branch: string, deliveryId: string, payload: PushPayload, now: number): Promise<string | undefined> {
+  const key = `${repo}:${branch}`;
+  const pushedAt = toSeconds(payload.repository.pushed_at) ?? Math.floor(now / 1000);
+  const seen = await store.getRef<BranchHead>('branch_head', key);
+  if (seen?.delivery === deliveryId) return undefined;
+  if (seen) {
+    const older = pushedAt < seen.pushedAt || (pushedAt === seen.pushedAt && seen.before === payload.after) || seen.sha === payload.after;
+    if (older) return `older than ${seen.sha.slice(0, 7)}, already seen on ${branch}`;
+  }
+  await store.putRef('branch_head', key, { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt } satisfies BranchHead, now);
+  return undefined;
+}
+
+function toSeconds(value: number | string | undefined): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+  }
+  return undefined;
+}
+
+/** A failed check run with the problems as annotations, 50 per request (G3). */
+async function failPipelineCheck(octokit: InstallationOctokit, owner: string, repo: string, sha: string, problems: Parameters<typeof toAnnotations>[0]): Promise<void> {
+  const batches = toAnnotations(problems, PIPELINE_FILE);
+  const output = (annotations: ReturnType<typeof toAnnotations>[number] | undefined) => ({
+    title: `${PIPELINE_FILE} is invalid`,
+    summary: `Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${problems
+      .slice(0, 100)
+      .map((p) => `- line ${p.line}, column ${p.col}: ${p.message}`)
+      .join('\n')}`.slice(0, 65_535),
+    ...(annotations && { annotations }),
+  });
+  const created = await octokit.rest.checks.create({
+    owner,
+    repo,
+    head_sha: sha,
+    name: 'Sluice: pipeline',
+    status: 'completed',
+    conclusion: 'failure',
+    completed_at: new Date().toISOString(),
+    output: output(batches[0]),
+  });
+  for (const batch of batches.slice(1)) {
+    await octokit.rest.checks.update({ owner, repo, check_run_id: created.data.id, output: output(batch) });
+  }
+}

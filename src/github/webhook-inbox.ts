@@ -1,0 +1,88 @@
+/**
+ * The durable inbox (PRODUCT G1): webhooks are stored before GitHub gets its
+ * reply, and handled from the store, oldest first, one at a time. A crash
+ * loses nothing: a delivery being handled is taken again once its lease runs
+ * out, and handlers are idempotent (an execution per delivery, ids kept).
+ */
+import type { Delivery, Store } from '../store/store.ts';
+
+export interface WebhookInboxOptions {
+  store: Store;
+  /** Handles one delivery; returns a sentence recorded with it. Throwing records a failure. */
+  handle(delivery: Delivery): Promise<string>;
+  /** This process, as the holder of claims. */
+  owner: string;
+  leaseMs?: number;
+  /** How often to look for deliveries stored by others or left by a crash. */
+  pollMs?: number;
+  clock?: () => number;
+  onError?(error: unknown, delivery: Delivery): void;
+}
+
+export class WebhookInbox {
+  readonly #options: WebhookInboxOptions;
+  #draining: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: WebhookInboxOptions) {
+    this.#options = options;
+  }
+
+  /** Handle what is waiting now, then look again every `pollMs`. */
+  start(): void {
+    this.wake();
+    this.#timer = setInterval(() => this.wake(), this.#options.pollMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  /** A delivery was stored: handle it soon. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.wake();
+      }
+    });
+  }
+
+  get busy(): boolean {
+    return this.#draining !== undefined;
+  }
+
+  /** Resolves when nothing stored so far is waiting. */
+  async idle(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    const { store, owner } = this.#options;
+    const clock = this.#options.clock ?? Date.now;
+    const leaseMs = this.#options.leaseMs ?? 5 * 60_000;
+    for (;;) {
+      if (this.#stopped) return;
+      const delivery = await store.claimDelivery(owner, clock(), leaseMs);
+      if (!delivery) return;
+      try {
+        const note = await this.#options.handle(delivery);
+        await store.finishDelivery(delivery.id, 'done', note, clock());
+      } catch (error) {
+        this.#options.onError?.(error, delivery);
+        await store.finishDelivery(delivery.id, 'failed', error instanceof Error ? error.message : String(error), clock());
+      }
+    }
+  }
+}

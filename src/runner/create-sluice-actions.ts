@@ -1,0 +1,31 @@
+/**
+ * The action runner wired to the operator's server config: host groups,
+ * executors (local or SSH), secrets, and deploys to its environments. The
+ * CLI and the server use the same one.
+ */
+import { resolve } from 'node:path';
+import { ArtifactStore } from '../artifact/artifact-store.ts';
+import { deployTarget } from '../config/deploy-target.ts';
+import { resolveHosts } from '../config/resolve-hosts.ts';
+import type { ServerConfig } from '../config/server.schema.ts';
+import { runDeployAction } from '../deploy/run-deploy-action.ts';
+import type { Store } from '../store/store.ts';
+import type { ActionRunner } from './action-runner.ts';
+import { createActionRunner } from './create-action-runner.ts';
+import { hostExecutors } from './host-executors.ts';
+import { resolveSecrets } from './resolve-secrets.ts';
+
+export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): { actions: ActionRunner; artifacts: ArtifactStore } {
+  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
+  const executorFor = hostExecutors(server, dataDir);
+  const actions = createActionRunner({
+    store,
+    artifacts,
+    hostsOf: (group) => resolveHosts(server, group),
+    executorFor,
+    secretsFor: (repo, names) => resolveSecrets(server, repo, names),
+    deploy: (context, spec) =>
+      runDeployAction({ store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo) }, context, spec),
+  });
+  return { actions, artifacts };
+}

@@ -1,0 +1,177 @@
+/**
+ * Starts Sluice as a service — what `npm start` runs, and what tests start
+ * on a loopback port. Wiring only, in order:
+ *  1. the server config and the store (the data directory is locked, R1);
+ *  2. the action runner and the pipeline runner;
+ *  3. GitHub: Probot's webhook middleware, the inbox, the reporter — or the
+ *     setup flow while no app is configured;
+ *  4. the HTTP server; then what a crash left running is marked interrupted
+ *     (R3) and the inbox handles what waits.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Probot } from 'probot';
+import { loadServerConfig } from './config/load-server-config.ts';
+import { formatProblem } from './config/config-problem.ts';
+import type { Settings } from './config/read-settings.ts';
+import type { ServerConfig } from './config/server.schema.ts';
+import { probotApi, type GithubApi } from './github/github-api.ts';
+import { GithubReporter } from './github/github-reporter.ts';
+import { handleDelivery } from './github/handle-delivery.ts';
+import { receiveWebhooks } from './github/receive-webhooks.ts';
+import { serveSetupFlow } from './github/serve-setup-flow.ts';
+import { WebhookInbox } from './github/webhook-inbox.ts';
+import { createSluiceActions } from './runner/create-sluice-actions.ts';
+import { PipelineRunner } from './runner/pipeline-runner.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
+import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
+import { createPageLinks } from './web/page-links.ts';
+
+export interface StartOptions {
+  /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
+  githubApi?: GithubApi;
+  /** How often log lines reach check runs (default 5 s). */
+  logIntervalMs?: number;
+  /** The address to listen on (default: every interface). */
+  host?: string;
+  /** Where the app manifest and `.env` are (default: the working directory). */
+  cwd?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningSluice {
+  server: Server;
+  url: string;
+  store: Store;
+  runner: PipelineRunner;
+  inbox?: WebhookInbox;
+  reporter?: GithubReporter;
+  /** Resolves when no webhook waits, no action runs and every report is sent. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StartError extends Error {
+  readonly code = 'START_FAILED';
+}
+
+export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const cwd = options.cwd ?? process.cwd();
+  const server = settings.serverConfig ? await readServerConfig(settings.serverConfig) : undefined;
+  const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
+  try {
+    const { actions } = createSluiceActions(store, server, settings.dataDir);
+    const github = settings.github;
+    // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
+    const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
+    const links = createPageLinks(settings.publicUrl, linkKey);
+    const probot = github ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel: 'warn' }) : undefined;
+    const api = options.githubApi ?? (probot && github ? probotApi(probot, github.appId) : undefined);
+    const reporter = api
+      ? new GithubReporter({
+          store,
+          api,
+          pageUrl: (id, stage) => links.executionUrl(id, stage),
+          environmentInfo: (environment) => environmentInfo(server, environment),
+          logIntervalMs: options.logIntervalMs,
+          onError: (error) => log(`Sluice could not update GitHub: ${describe(error)}`),
+        })
+      : undefined;
+    const runner = new PipelineRunner({
+      store,
+      actions,
+      actor: 'sluice',
+      listener: {
+        onChange: (_pipeline, ids) => reporter?.executionsChanged(ids),
+        onLog: (ref) => reporter?.logged(ref),
+        onError: (error) => log(`Sluice error: ${describe(error)}`),
+      },
+    });
+
+    const routes: HttpRoutes = { pages: { store, links } };
+    let inbox: WebhookInbox | undefined;
+    if (probot && api) {
+      const clock = Date.now;
+      const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId };
+      inbox = new WebhookInbox({
+        store,
+        owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
+        handle: (delivery) => handleDelivery(deps, delivery),
+        onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${describe(error)}`),
+      });
+      const wake = () => inbox?.wake();
+      routes.github = await receiveWebhooks(probot, store, wake);
+    } else {
+      routes.setup = serveSetupFlow({
+        publicUrl: settings.publicUrl,
+        manifestFile: resolve(cwd, 'app.yml'),
+        envFile: resolve(cwd, '.env'),
+        webUrl: process.env.GHE_HOST ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}` : 'https://github.com',
+        apiUrl: process.env.GHE_HOST ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}/api/v3` : 'https://api.github.com',
+        ...(process.env.GH_ORG && { org: process.env.GH_ORG }),
+        log,
+      });
+    }
+
+    const http = createHttpServer(routes);
+    await new Promise<void>((done, fail) => {
+      http.once('error', fail);
+      http.listen(settings.port, options.host ?? '::', () => done());
+    });
+    const port = (http.address() as AddressInfo).port;
+    await runner.recover();
+    inbox?.start();
+    if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
+
+    let closed: Promise<void> | undefined;
+    return {
+      server: http,
+      url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+      store,
+      runner,
+      inbox,
+      reporter,
+      async idle() {
+        do {
+          await inbox?.idle();
+          await runner.idle();
+          await reporter?.idle();
+        } while (runner.busy || inbox?.busy || reporter?.busy);
+      },
+      close() {
+        closed ??= (async () => {
+          await inbox?.stop();
+          http.closeAllConnections();
+          await new Promise<void>((done) => http.close(() => done()));
+          await runner.idle();
+          await reporter?.idle();
+          reporter?.stop();
+          await store.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function readServerConfig(file: string): Promise<ServerConfig> {
+  const result = await loadServerConfig(file);
+  if (!result.ok) throw new StartError(`the server config (SLUICE_CONFIG) has problems:\n${result.problems.map(formatProblem).join('\n')}`);
+  return result.config;
+}
+
+function environmentInfo(server: ServerConfig | undefined, environment: string) {
+  const env = server?.environments?.[environment];
+  return { ...(env?.url && { url: env.url }), production: Boolean(env?.approval) };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

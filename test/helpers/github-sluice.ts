@@ -1,0 +1,95 @@
+/**
+ * Sluice as a GitHub App on a loopback port, pointed at a GitHub stand-in,
+ * with a server config whose hosts are this machine (`local`). Everything it
+ * starts, `close` stops and removes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSluice, type RunningSluice } from '../../src/start-sluice.ts';
+import { GithubStandIn } from './github-stand-in.ts';
+
+export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
+export const CANARY = 'canary-S3cr3t-value-8c1f';
+
+export interface GithubSluice {
+  sluice: RunningSluice;
+  github: GithubStandIn;
+  dir: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startGithubSluice(options: { serverConfig?: (dir: string) => string } = {}): Promise<GithubSluice> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-github-'));
+  const github = await new GithubStandIn().start();
+  process.env.SLUICE_TEST_CANARY = CANARY;
+  const config = options.serverConfig?.(dir) ?? defaultServerConfig(dir);
+  writeFileSync(join(dir, 'server.yml'), config);
+  const logs: string[] = [];
+  const sluice = await startSluice(
+    {
+      port: 0,
+      dataDir: join(dir, 'data'),
+      serverConfig: join(dir, 'server.yml'),
+      publicUrl: 'http://sluice.test',
+      github: { appId: github.appId, privateKey: github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.apiUrl },
+    },
+    { host: '127.0.0.1', logIntervalMs: 50, cwd: dir, log: (line) => logs.push(line) },
+  );
+  return {
+    sluice,
+    github,
+    dir,
+    logs,
+    async close() {
+      await sluice.close();
+      await github.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function defaultServerConfig(dir: string): string {
+  return `hosts:
+  builder: [local]
+environments:
+  dev:
+    hosts: [local]
+    path: ${join(dir, 'srv-dev')}
+    url: https://dev.example.com
+secrets:
+  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
+`;
+}
+
+/** A pipeline that builds VERSION into an artifact and deploys it to dev; `build` replaces the build commands. */
+export function pipelineFile(build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"']): string {
+  return `on:
+  push:
+    branches: [main, "release/*"]
+stages:
+  - name: build
+    actions:
+      - name: compile
+        build:
+          host: builder
+          run: ${JSON.stringify(build)}
+          secrets: [API_TOKEN]
+          artifact: { name: app, paths: [dist, deploy] }
+  - name: dev
+    actions:
+      - name: dev-deploy
+        deploy: { environment: dev, artifact: app }
+app:
+  hooks:
+    start: ["sh deploy/start.sh"]
+  health:
+    command: "test -f started"
+    timeout: 5s
+`;
+}
+
+export function appFiles(version: string, pipeline = pipelineFile()): Record<string, string> {
+  return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
+}

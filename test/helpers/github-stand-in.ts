@@ -1,0 +1,261 @@
+/**
+ * A local stand-in for GitHub's REST API, as a GitHub App sees it, under
+ * `/api/v3` (the GitHub Enterprise Server layout, which Sluice reaches with
+ * GHE_HOST/GHE_PROTOCOL): app JWT → installation token, repository
+ * contents, tarballs (redirected to a codeload URL, as GitHub does), check
+ * runs and Deployments. It checks what GitHub checks (JWT signature, token,
+ * required fields, limits) with GitHub's status codes, and records every call.
+ */
+import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export interface RecordedCall {
+  method: string;
+  /** Without `/api/v3`, e.g. `/repos/acme/shop/check-runs`. */
+  path: string;
+  query: Record<string, string>;
+  body?: Record<string, unknown>;
+  status: number;
+  /** What the stand-in answered (JSON answers only). */
+  response?: Record<string, unknown>;
+}
+
+interface Commit {
+  files: Record<string, string>;
+  tarball: Buffer;
+}
+
+export class GithubStandIn {
+  readonly appId = 4242;
+  readonly privateKey: string;
+  readonly calls: RecordedCall[] = [];
+  /** Every token it handed out, to search logs and records for. */
+  readonly tokens: string[] = [];
+  readonly #publicKey: KeyObject;
+  readonly #commits = new Map<string, Commit>();
+  readonly #checkRuns = new Map<number, Record<string, unknown>>();
+  #nextId = 1000;
+  #server: Server | undefined;
+  #root = '';
+
+  constructor() {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.privateKey = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    this.#publicKey = publicKey;
+  }
+
+  /** `host:port`, for GHE_HOST (with GHE_PROTOCOL=http). */
+  get host(): string {
+    return this.#root.replace(/^http:\/\//, '');
+  }
+
+  get apiUrl(): string {
+    return `${this.#root}/api/v3`;
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error) }));
+      });
+    });
+    await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
+    this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise<void>((done) => (this.#server ? this.#server.close(() => done()) : done()));
+  }
+
+  /** A commit of `repo` with these files; its tarball has them under `<owner>-<repo>-<sha7>/`, as GitHub's does. */
+  addCommit(repo: string, sha: string, files: Record<string, string>): void {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-tarball-'));
+    try {
+      const top = `${repo.replace('/', '-')}-${sha.slice(0, 7)}`;
+      for (const [path, text] of Object.entries(files)) {
+        const file = join(dir, top, path);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, text, { mode: path.endsWith('.sh') ? 0o755 : 0o644 });
+      }
+      execFileSync('tar', ['-czf', join(dir, 'out.tar.gz'), '-C', dir, top]);
+      this.#commits.set(`${repo}@${sha}`, { files, tarball: readFileSync(join(dir, 'out.tar.gz')) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Points a branch name at a commit (for reads `?ref=<branch>`). */
+  setBranch(repo: string, branch: string, sha: string): void {
+    const commit = this.#commits.get(`${repo}@${sha}`);
+    if (!commit) throw new Error(`no commit ${sha} in ${repo}`);
+    this.#commits.set(`${repo}@${branch}`, commit);
+  }
+
+  /** Calls other than token exchanges and reads, in order, as `METHOD path`. */
+  writes(): RecordedCall[] {
+    return this.calls.filter((c) => c.method !== 'GET' && !c.path.endsWith('/access_tokens'));
+  }
+
+  checkRun(id: number): Record<string, unknown> | undefined {
+    return this.#checkRuns.get(id);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.#root);
+    const raw = await readBody(req);
+    const call: RecordedCall = { method: req.method ?? 'GET', path: url.pathname.replace(/^\/api\/v3/, ''), query: Object.fromEntries(url.searchParams), status: 0 };
+    if (raw.length > 0) call.body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    this.calls.push(call);
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      call.status = status;
+      if (Buffer.isBuffer(body)) res.writeHead(status, headers).end(body);
+      else {
+        call.response = body as Record<string, unknown>;
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+      }
+    };
+    const invalid = (message: string) => reply(422, { message: 'Invalid request.', errors: [message], documentation_url: 'https://docs.github.com/rest' });
+
+    // codeload: the tarball itself, reached by the redirect below (no API auth, a token in the URL).
+    const codeload = /^\/_codeload\/([^/]+\/[^/]+)\/legacy\.tar\.gz\/(.+)$/.exec(url.pathname);
+    if (codeload && req.method === 'GET') {
+      const commit = this.#commits.get(`${codeload[1]}@${decodeURIComponent(codeload[2] ?? '')}`);
+      if (!commit || !url.searchParams.get('token')) return reply(404, { message: 'Not Found' });
+      return reply(200, commit.tarball, { 'content-type': 'application/x-gzip' });
+    }
+
+    const conversion = /^\/app-manifests\/([^/]+)\/conversions$/.exec(call.path);
+    if (conversion && req.method === 'POST') {
+      return reply(201, {
+        id: this.appId,
+        slug: 'sluice',
+        name: 'Sluice',
+        html_url: `${this.#root}/apps/sluice`,
+        pem: this.privateKey,
+        webhook_secret: 'secret-from-the-manifest-flow',
+        client_id: 'Iv1.standin',
+        client_secret: 'client-secret',
+      });
+    }
+
+    const tokenRequest = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(call.path);
+    if (tokenRequest && req.method === 'POST') {
+      const problem = this.#checkJwt(req.headers.authorization);
+      if (problem) return reply(401, { message: problem });
+      const token = `ghs_${randomBytes(18).toString('base64url')}`;
+      this.tokens.push(token);
+      return reply(201, {
+        token,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        permissions: { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' },
+        repository_selection: 'all',
+      });
+    }
+
+    const repoCall = /^\/repos\/([^/]+\/[^/]+)(\/.*)$/.exec(call.path);
+    if (!repoCall) return reply(404, { message: 'Not Found' });
+    const auth = req.headers.authorization ?? '';
+    if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(auth))) return reply(401, { message: 'Bad credentials' });
+    const [, repo = '', rest = ''] = repoCall;
+
+    const contents = /^\/contents\/(.+)$/.exec(rest);
+    if (contents && req.method === 'GET') {
+      const commit = this.#commits.get(`${repo}@${url.searchParams.get('ref') ?? 'main'}`);
+      const path = decodeURIComponent(contents[1] ?? '');
+      const text = commit?.files[path];
+      if (text === undefined) return reply(404, { message: 'Not Found' });
+      return reply(200, { type: 'file', encoding: 'base64', name: path.split('/').at(-1), path, size: Buffer.byteLength(text), sha: 'blob', content: Buffer.from(text).toString('base64') });
+    }
+
+    const tarball = /^\/tarball\/(.+)$/.exec(rest);
+    if (tarball && req.method === 'GET') {
+      if (!this.#commits.has(`${repo}@${decodeURIComponent(tarball[1] ?? '')}`)) return reply(404, { message: 'Not Found' });
+      return reply(302, Buffer.alloc(0), { location: `${this.#root}/_codeload/${repo}/legacy.tar.gz/${tarball[1]}?token=${randomBytes(8).toString('hex')}` });
+    }
+
+    if (rest === '/check-runs' && req.method === 'POST') {
+      const body = call.body ?? {};
+      if (typeof body.name !== 'string' || typeof body.head_sha !== 'string') return invalid('name and head_sha are required');
+      const problem = checkRunProblem(body);
+      if (problem) return invalid(problem);
+      const id = this.#nextId++;
+      const run = { id, ...body, status: body.status ?? 'queued' };
+      this.#checkRuns.set(id, run);
+      return reply(201, run);
+    }
+    const checkUpdate = /^\/check-runs\/(\d+)$/.exec(rest);
+    if (checkUpdate && req.method === 'PATCH') {
+      const id = Number(checkUpdate[1]);
+      const run = this.#checkRuns.get(id);
+      if (!run) return reply(404, { message: 'Not Found' });
+      const problem = checkRunProblem(call.body ?? {});
+      if (problem) return invalid(problem);
+      Object.assign(run, call.body);
+      return reply(200, run);
+    }
+
+    if (rest === '/deployments' && req.method === 'POST') {
+      const body = call.body ?? {};
+      if (typeof body.ref !== 'string') return invalid('ref is required');
+      const id = this.#nextId++;
+      return reply(201, { id, sha: body.ref, ref: body.ref, environment: body.environment ?? 'production', payload: body.payload ?? {}, description: body.description ?? null });
+    }
+    const status = /^\/deployments\/(\d+)\/statuses$/.exec(rest);
+    if (status && req.method === 'POST') {
+      const state = call.body?.state;
+      if (!['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'].includes(String(state))) return invalid(`state ${String(state)} is not valid`);
+      if (typeof call.body?.description === 'string' && call.body.description.length > 140) return invalid('description is longer than 140 characters');
+      return reply(201, { id: this.#nextId++, state, deployment_url: `${this.apiUrl}/repos/${repo}/deployments/${status[1]}` });
+    }
+    return reply(404, { message: 'Not Found' });
+  }
+
+  /** GitHub's checks of an app JWT: RS256 by the app's key, `iss` the app id, at most 10 minutes long. */
+  #checkJwt(header: string | undefined): string | undefined {
+    const jwt = /^bearer (.+)$/i.exec(header ?? '')?.[1];
+    if (!jwt) return 'A JSON web token could not be decoded';
+    const [head = '', claims = '', signature = ''] = jwt.split('.');
+    const verifier = createVerify('RSA-SHA256').update(`${head}.${claims}`);
+    if (!verifier.verify(this.#publicKey, Buffer.from(signature, 'base64url'))) return 'A JSON web token could not be decoded';
+    const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { iss?: unknown; iat?: number; exp?: number };
+    const now = Math.floor(Date.now() / 1000);
+    if (String(payload.iss) !== String(this.appId)) return "'Issuer' claim ('iss') must be an Integer";
+    if (!payload.exp || !payload.iat || payload.exp < now || payload.exp - payload.iat > 600) return "'Expiration time' claim ('exp') is too far in the future";
+    return undefined;
+  }
+}
+
+/** The limits GitHub documents for a check run's fields. */
+function checkRunProblem(body: Record<string, unknown>): string | undefined {
+  const statuses = ['queued', 'in_progress', 'completed'];
+  if (body.status !== undefined && !statuses.includes(String(body.status))) return `status ${String(body.status)} is not one of ${statuses.join(', ')}`;
+  const conclusions = ['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'];
+  if (body.conclusion !== undefined && !conclusions.includes(String(body.conclusion))) return `conclusion ${String(body.conclusion)} is not valid`;
+  if (body.status === 'completed' && body.conclusion === undefined) return 'conclusion is required when status is completed';
+  const output = body.output as { title?: string; summary?: string; text?: string; annotations?: unknown[] } | undefined;
+  if (output) {
+    if (typeof output.title !== 'string' || typeof output.summary !== 'string') return 'output needs title and summary';
+    if (output.summary.length > 65_535) return 'output.summary is longer than 65535 characters';
+    if (output.text !== undefined && output.text.length > 65_535) return 'output.text is longer than 65535 characters';
+    if ((output.annotations?.length ?? 0) > 50) return 'at most 50 annotations per request';
+  }
+  const actions = (body.actions ?? []) as Array<{ label: string; description: string; identifier: string }>;
+  if (actions.length > 3) return 'at most 3 actions';
+  for (const a of actions) {
+    if (a.label.length > 20 || a.description.length > 40 || a.identifier.length > 20) return `action ${a.identifier} is over a length limit (label 20, description 40, identifier 20)`;
+  }
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

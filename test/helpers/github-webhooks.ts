@@ -1,0 +1,57 @@
+/** Signed GitHub webhooks, sent over HTTP the way GitHub sends them. */
+import { createHmac, randomUUID } from 'node:crypto';
+
+export interface SentWebhook {
+  status: number;
+  text: string;
+  ms: number;
+}
+
+export async function sendWebhook(
+  url: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+  options: { delivery?: string; tamper?: boolean } = {},
+): Promise<SentWebhook> {
+  const body = JSON.stringify(payload);
+  const signature = `sha256=${createHmac('sha256', secret).update(options.tamper ? `${body} ` : body).digest('hex')}`;
+  const started = performance.now();
+  const response = await fetch(`${url}/api/github/webhooks`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'GitHub-Hookshot/test',
+      'x-github-event': event,
+      'x-github-delivery': options.delivery ?? randomUUID(),
+      'x-hub-signature-256': signature,
+    },
+    body,
+  });
+  return { status: response.status, text: await response.text(), ms: performance.now() - started };
+}
+
+let pushedAt = Math.floor(Date.now() / 1000);
+
+/** A push event as GitHub sends it, with the fields Sluice reads. */
+export function pushPayload(input: { repo: string; branch?: string; before?: string; after: string; installation?: number; message?: string; pushedAt?: number; defaultBranch?: string }) {
+  const [owner = '', name = ''] = input.repo.split('/');
+  pushedAt += 1;
+  return {
+    ref: `refs/heads/${input.branch ?? 'main'}`,
+    before: input.before ?? '0'.repeat(40),
+    after: input.after,
+    created: false,
+    deleted: false,
+    forced: false,
+    repository: { id: 1, name, full_name: input.repo, owner: { login: owner }, default_branch: input.defaultBranch ?? 'main', pushed_at: input.pushedAt ?? pushedAt },
+    pusher: { name: 'alice', email: 'alice@example.com' },
+    sender: { login: 'alice', id: 7 },
+    installation: { id: input.installation ?? 77 },
+    head_commit: { id: input.after, message: input.message ?? 'Change things', timestamp: new Date().toISOString(), author: { name: 'Alice', email: 'alice@example.com', username: 'alice' } },
+  };
+}
+
+export function sha(n: number): string {
+  return n.toString(16).padStart(40, 'a');
+}
