@@ -79,7 +79,10 @@ export class GithubReporter {
     if (!installation) return; // not a repository of the GitHub App
     const octokit = await api.installation(installation.id);
     const url = (stage: string) => pageUrl(execution.id, stage);
-    await syncCheckRuns(store, octokit, execution, url, now);
+    // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
+    const deploys = new Set(execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name));
+    await syncCheckRuns(store, octokit, execution, url, now, (stage) => !deploys.has(stage));
     await syncDeployments(store, octokit, execution, environmentInfo, url, now);
+    await syncCheckRuns(store, octokit, execution, url, now, (stage) => deploys.has(stage));
   }
 }

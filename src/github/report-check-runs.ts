@@ -29,9 +29,10 @@ export async function syncCheckRuns(
   execution: ExecutionSummary,
   detailsUrl: (stage: string) => string,
   now: number,
+  only: (stage: string) => boolean = () => true,
 ): Promise<void> {
   const { owner, repo } = repoParams(execution.repo);
-  for (const stage of execution.stages) {
+  for (const stage of execution.stages.filter((s) => only(s.name))) {
     const logs: StageLogs = {};
     for (const action of stage.actions) {
       logs[action.name] = await store.readLog({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt });

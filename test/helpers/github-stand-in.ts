@@ -21,6 +21,8 @@ export interface RecordedCall {
   query: Record<string, string>;
   body?: Record<string, unknown>;
   status: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
   /** What the stand-in answered (JSON answers only). */
   response?: Record<string, unknown>;
 }
@@ -110,7 +112,7 @@ export class GithubStandIn {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.#root);
     const raw = await readBody(req);
-    const call: RecordedCall = { method: req.method ?? 'GET', path: url.pathname.replace(/^\/api\/v3/, ''), query: Object.fromEntries(url.searchParams), status: 0 };
+    const call: RecordedCall = { method: req.method ?? 'GET', path: url.pathname.replace(/^\/api\/v3/, ''), query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
     if (raw.length > 0) call.body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     this.calls.push(call);
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import type { RecordedCall } from '../helpers/github-stand-in.ts';
+import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+
+let app: GithubSluice | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+const REPO = 'acme/shop';
+
+function checkRunEvent(action: string, id: number, appId: number, identifier?: string) {
+  return {
+    action,
+    check_run: { id, name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: appId, slug: 'sluice' } },
+    ...(identifier && { requested_action: { identifier } }),
+    repository: { full_name: REPO, default_branch: 'main' },
+    installation: { id: 77 },
+    sender: { login: 'bob' },
+  };
+}
+
+/** A build that fails until `flag` exists. */
+async function failedBuild(): Promise<{ app: GithubSluice; flag: string; buildRun: number }> {
+  const started = (app = await startGithubSluice());
+  const flag = join(started.dir, 'fixed');
+  started.github.addCommit(REPO, sha(1), appFiles('v1', pipelineFile([`test -f ${flag}`, 'mkdir -p dist', 'cp VERSION dist/VERSION'])));
+  await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+  await started.sluice.idle();
+  const create = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build');
+  const buildRun = Number(create?.response?.id);
+  assert.equal(started.github.checkRun(buildRun)?.conclusion, 'failure');
+  return { app: started, flag, buildRun };
+}
+
+const createdAfter = (calls: RecordedCall[], from: number) => calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
+
+describe('re-running from GitHub', () => {
+  test('“Re-run” on a failed stage’s check run retries that stage in a new check run, and the pipeline goes on', async () => {
+    const { app, flag, buildRun } = await failedBuild();
+    writeFileSync(flag, '');
+    const before = app.github.calls.length;
+    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, app.github.appId));
+    assert.equal(reply.status, 200);
+    await app.sluice.idle();
+
+    const execution = (await app.sluice.store.listExecutions())[0];
+    assert.equal(execution?.status, 'succeeded');
+    assert.equal(execution?.stages[0]?.attempt, 2);
+    const fresh = createdAfter(app.github.calls, before).map((c) => String(c.body?.name));
+    assert.deepEqual(fresh.sort(), ['Sluice: build', 'Sluice: dev']);
+    const retried = createdAfter(app.github.calls, before).find((c) => c.body?.name === 'Sluice: build')!;
+    assert.equal(app.github.checkRun(Number(retried.response?.id))?.conclusion, 'success');
+    const history = await app.sluice.store.listHistory(execution!.id);
+    assert.ok(history.some((h) => h.entity === 'stage' && h.stage === 'build' && h.reason === 'retried by github:bob'));
+  });
+
+  test('the Retry button (requested_action) retries the stage too', async () => {
+    const { app, flag, buildRun } = await failedBuild();
+    writeFileSync(flag, '');
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', buildRun, app.github.appId, 'retry'));
+    await app.sluice.idle();
+    assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'succeeded');
+  });
+
+  test('check-run events of another app, or of check runs Sluice does not know, change nothing', async () => {
+    const { app, flag, buildRun } = await failedBuild();
+    writeFileSync(flag, '');
+    const before = app.github.calls.length;
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, 999), { delivery: 'other-app' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', 31337, app.github.appId), { delivery: 'unknown-run' });
+    await app.sluice.idle();
+    assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'failed');
+    assert.deepEqual(app.github.calls.slice(before), []);
+    assert.equal((await app.sluice.store.getDelivery('other-app'))?.note, 'a check run of another app');
+    assert.match((await app.sluice.store.getDelivery('unknown-run'))?.note ?? '', /not one of Sluice's executions/);
+  });
+
+  test('“Re-run” on a stage that succeeded says why nothing happened', async () => {
+    const started = (app = await startGithubSluice());
+    started.github.addCommit(REPO, sha(1), appFiles('v1'));
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await started.sluice.idle();
+    const buildRun = Number(started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build')?.response?.id);
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, started.github.appId), { delivery: 'again' });
+    await started.sluice.idle();
+    assert.match((await started.sluice.store.getDelivery('again'))?.note ?? '', /not retried: Stage "build" of execution #1 is succeeded/);
+  });
+});
