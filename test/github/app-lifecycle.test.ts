@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { readSettings } from '../../src/config/read-settings.ts';
+import { startSluice } from '../../src/start-sluice.ts';
+import { GithubStandIn } from '../helpers/github-stand-in.ts';
+import { appFiles, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+
+const REPO = 'acme/shop';
+
+describe('the GitHub App from start to restart', () => {
+  test('without credentials, Sluice serves the setup flow: app.yml as a manifest, then the app written to .env', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-setup-'));
+    cpSync('app.yml', join(dir, 'app.yml'));
+    const github = await new GithubStandIn().start();
+    const saved = { GHE_HOST: process.env.GHE_HOST, GHE_PROTOCOL: process.env.GHE_PROTOCOL };
+    process.env.GHE_HOST = github.host;
+    process.env.GHE_PROTOCOL = 'http';
+    const sluice = await startSluice(readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com' }), { host: '127.0.0.1', cwd: dir, log: () => {} });
+    try {
+      const root = await fetch(`${sluice.url}/`, { redirect: 'manual' });
+      assert.equal(root.status, 302);
+      assert.equal(root.headers.get('location'), '/probot');
+      const page = await (await fetch(`${sluice.url}/probot`)).text();
+      assert.match(page, new RegExp(`action="http://${github.host}/settings/apps/new"`));
+      const manifest = JSON.parse(/name="manifest" value="([^"]*)"/.exec(page)![1]!.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<string, unknown>;
+      assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/api/github/webhooks', active: true });
+      assert.equal(manifest.redirect_url, 'https://sluice.example.com/probot/setup');
+      assert.deepEqual(manifest.default_events, ['push', 'check_run']);
+      assert.deepEqual(manifest.default_permissions, { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' });
+
+      const back = await fetch(`${sluice.url}/probot/setup?code=the-code`, { redirect: 'manual' });
+      assert.equal(back.status, 302);
+      assert.equal(back.headers.get('location'), `http://${github.host}/apps/sluice/installations/new`);
+      assert.ok(github.calls.some((c) => c.method === 'POST' && c.path === '/app-manifests/the-code/conversions'));
+      const env: Record<string, string> = {};
+      process.loadEnvFile(join(dir, '.env'));
+      for (const name of ['APP_ID', 'PRIVATE_KEY', 'WEBHOOK_SECRET']) env[name] = process.env[name] ?? '';
+      assert.equal(env.APP_ID, String(github.appId));
+      assert.equal(env.PRIVATE_KEY, github.privateKey);
+      assert.equal(env.WEBHOOK_SECRET, 'secret-from-the-manifest-flow');
+      // …and with them, the settings describe a configured app.
+      assert.equal(readSettings({ ...env, GHE_HOST: github.host, GHE_PROTOCOL: 'http' }).github?.baseUrl, `${github.apiUrl}`);
+
+      const hook = await fetch(`${sluice.url}/api/github/webhooks`, { method: 'POST', body: '{}' });
+      assert.equal(hook.status, 503);
+      assert.match(await hook.text(), /not configured yet/);
+    } finally {
+      for (const name of ['APP_ID', 'PRIVATE_KEY', 'WEBHOOK_SECRET']) delete process.env[name];
+      Object.assign(process.env, saved);
+      if (saved.GHE_HOST === undefined) delete process.env.GHE_HOST;
+      if (saved.GHE_PROTOCOL === undefined) delete process.env.GHE_PROTOCOL;
+      await sluice.close();
+      await github.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a half-configured app stops start-up with a message that says what is missing', () => {
+    assert.throws(() => readSettings({ APP_ID: '12' }), /APP_ID is set but PRIVATE_KEY or PRIVATE_KEY_PATH and WEBHOOK_SECRET are not/);
+    assert.throws(() => readSettings({ APP_ID: 'twelve', PRIVATE_KEY: 'x', WEBHOOK_SECRET: 's' }), /APP_ID must be the GitHub App's numeric id/);
+    assert.throws(() => readSettings({ APP_ID: '12', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 's' }), /must be the PEM file GitHub generated/);
+    assert.throws(() => readSettings({ APP_ID: '12', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 's' }), /PRIVATE_KEY_PATH names \/nonexistent\/key\.pem, which cannot be read/);
+  });
+
+  test('a delivery stored but not yet handled when Sluice stops is handled after the restart', async () => {
+    const first = await startGithubSluice();
+    first.github.addCommit(REPO, sha(1), appFiles('v1'));
+    // Stop handling, as a crash right after the reply would.
+    await first.sluice.inbox?.stop();
+    const reply = await sendWebhook(first.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'kept' });
+    assert.equal(reply.status, 200);
+    assert.equal((await first.sluice.store.getDelivery('kept'))?.status, 'received');
+    assert.deepEqual(await first.sluice.store.listExecutions(), []);
+    await first.sluice.close();
+
+    const again = await startSluice(
+      {
+        port: 0,
+        dataDir: join(first.dir, 'data'),
+        serverConfig: join(first.dir, 'server.yml'),
+        publicUrl: 'http://sluice.test',
+        github: { appId: first.github.appId, privateKey: first.github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: first.github.apiUrl },
+      },
+      { host: '127.0.0.1', githubThrottle: false, cwd: first.dir, log: () => {} },
+    );
+    try {
+      await again.idle();
+      const [execution] = await again.store.listExecutions();
+      assert.equal(execution?.status, 'succeeded');
+      assert.equal(execution?.revision.sha, sha(1));
+      assert.equal((await again.store.getDelivery('kept'))?.status, 'done');
+    } finally {
+      await again.close();
+      await first.github.stop();
+      rmSync(first.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a newer deploy to an environment marks the previous Deployment inactive', async () => {
+    const app = await startGithubSluice();
+    try {
+      app.github.addCommit(REPO, sha(1), appFiles('v1'));
+      app.github.addCommit(REPO, sha(2), appFiles('v2'));
+      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+      await app.sluice.idle();
+      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
+      await app.sluice.idle();
+      const deployments = app.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/deployments'));
+      assert.deepEqual(deployments.map((d) => d.body?.ref), [sha(1), sha(2)]);
+      const [firstId, secondId] = deployments.map((d) => Number(d.response?.id));
+      const statuses = app.github.calls
+        .filter((c) => c.path.endsWith('/statuses'))
+        .map((c) => `${c.path.split('/').at(-2)} ${String(c.body?.state)}`);
+      assert.deepEqual(statuses, [
+        `${firstId} queued`,
+        `${firstId} in_progress`,
+        `${firstId} success`,
+        `${secondId} queued`,
+        `${secondId} in_progress`,
+        `${secondId} success`,
+        `${firstId} inactive`,
+      ]);
+      assert.equal(readFileSync(join(app.dir, 'srv-dev', 'current', 'started'), 'utf8'), 'v2\n');
+    } finally {
+      await app.close();
+    }
+  });
+});
