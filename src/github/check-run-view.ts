@@ -40,7 +40,8 @@ const ICON: Record<string, string> = {
   pending: '·',
 };
 
-export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string): CheckRunView {
+/** `rollback`: the stage deploys to a production environment, so a success offers *Roll back*. */
+export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string, options: { rollback?: boolean } = {}): CheckRunView {
   const stage = execution.stages.find((s) => s.name === stageName);
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${stageName}".`);
   const started = Math.min(...stage.actions.map((a) => a.startedAt ?? Infinity));
@@ -67,6 +68,7 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
   switch (stage.status) {
     case 'succeeded':
       done('success', `${stageName} succeeded`);
+      if (options.rollback) view.actions.push({ label: 'Roll back', description: 'Deploy the release before this one', identifier: 'rollback' });
       break;
     case 'failed':
     case 'interrupted': {

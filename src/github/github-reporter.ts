@@ -81,8 +81,15 @@ export class GithubReporter {
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
     const deploys = new Set(execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name));
-    await syncCheckRuns(store, octokit, execution, url, now, (stage) => !deploys.has(stage));
+    // Production deploys offer a *Roll back* button once they succeed.
+    const production = new Set(
+      execution.definition.stages
+        .filter((s) => s.actions.some((a) => a.kind === 'deploy' && environmentInfo(a.deploy.environment).production))
+        .map((s) => s.name),
+    );
+    const canRollBack = (stage: string) => production.has(stage);
+    await syncCheckRuns(store, octokit, execution, url, now, (stage) => !deploys.has(stage), canRollBack);
     await syncDeployments(store, octokit, execution, environmentInfo, url, now);
-    await syncCheckRuns(store, octokit, execution, url, now, (stage) => deploys.has(stage));
+    await syncCheckRuns(store, octokit, execution, url, now, (stage) => deploys.has(stage), canRollBack);
   }
 }

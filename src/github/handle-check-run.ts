@@ -7,6 +7,7 @@
 import { EngineError } from '../pipeline/engine.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
+import { startRollback } from '../runner/start-rollback.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
 
 export interface CheckRunPayload {
@@ -30,6 +31,7 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
   if (!owner) return `check run ${payload.check_run.id} is not one of Sluice's executions`;
   const by = `github:${payload.sender?.login ?? 'unknown'}`;
+  if (wants === 'rollback') return rollBack(deps, owner, by);
   if (wants !== 'retry') return `unknown action "${wants}"`;
   try {
     await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
@@ -38,4 +40,15 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
     if (error instanceof EngineError) return `not retried: ${error.message}`;
     throw error;
   }
+}
+
+/** *Roll back* on a production deploy's check run: deploy again what ran before that deploy. */
+async function rollBack(deps: CheckRunDeps, owner: CheckRunOwner, by: string): Promise<string> {
+  const execution = await deps.store.getExecution(owner.executionId);
+  const stage = execution?.definition.stages.find((s) => s.name === owner.stage);
+  const deploy = stage?.actions.find((a) => a.kind === 'deploy');
+  if (!execution || !deploy || deploy.kind !== 'deploy') return `stage ${owner.stage} deploys nothing to roll back`;
+  const result = await startRollback(deps.store, deps.runner, { pipelineId: owner.pipelineId, environment: deploy.deploy.environment, by, from: execution.id });
+  if (!result.ok) return `not rolled back: ${result.reason}`;
+  return `rolling ${deploy.deploy.environment} back to #${result.to.seq} in execution #${result.execution.seq}`;
 }

@@ -30,6 +30,7 @@ export async function syncCheckRuns(
   detailsUrl: (stage: string) => string,
   now: number,
   only: (stage: string) => boolean = () => true,
+  canRollBack: (stage: string) => boolean = () => false,
 ): Promise<void> {
   const { owner, repo } = repoParams(execution.repo);
   for (const stage of execution.stages.filter((s) => only(s.name))) {
@@ -38,7 +39,7 @@ export async function syncCheckRuns(
       logs[action.name] = await store.readLog({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt });
     }
     const url = detailsUrl(stage.name);
-    const view = checkRunView(execution, stage.name, logs, url);
+    const view = checkRunView(execution, stage.name, logs, url, { rollback: canRollBack(stage.name) });
     const sent = JSON.stringify(view);
     const key = `${execution.id}/${stage.name}`;
     const known = await store.getRef<CheckRunRef>('check_run', key);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionState, StageState } from '../pipeline/snapshot.ts';
 import type { Db } from './database.ts';
+import { saveArtifact } from './queries/artifacts.ts';
 import { insertExecution } from './queries/executions.ts';
 import { takeNextSeq } from './queries/pipelines.ts';
 import { insertRuns } from './queries/runs.ts';
@@ -49,6 +50,9 @@ export async function createExecution(db: Db, input: NewExecution, actor: string
       s.actions.map((a) => ({ execution_id: id, stage: s.name, action: a.name, status: 'pending', attempt: 1, updated_at: now })),
     ),
   );
+  for (const artifact of input.artifacts ?? []) {
+    await saveArtifact(db, { execution_id: id, name: artifact.name, sha256: artifact.sha256, size: artifact.size, stage: artifact.stage, action: artifact.action, created_at: now });
+  }
   await insertStateChanges(db, [
     { execution_id: id, entity: 'execution', from_status: null, to_status: 'running', reason: input.trigger, actor, at: now },
   ]);

@@ -32,6 +32,8 @@ export interface NewExecution {
   rerunOf?: string;
   /** What started it (e.g. `github:<delivery id>`); one execution per origin. */
   origin?: string;
+  /** Artifacts it starts with, made by an earlier execution (a rollback deploys one again). */
+  artifacts?: Array<Omit<ArtifactRecord, 'executionId' | 'createdAt'>>;
 }
 
 export interface ActionRef {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
@@ -90,5 +90,78 @@ describe('re-running from GitHub', () => {
     await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, started.github.appId), { delivery: 'again' });
     await started.sluice.idle();
     assert.match((await started.sluice.store.getDelivery('again'))?.note ?? '', /not retried: Stage "build" of execution #1 is succeeded/);
+  });
+});
+
+describe('rolling production back from GitHub', () => {
+  const withProduction = (dir: string) => `hosts:
+  builder: [local]
+environments:
+  dev:
+    hosts: [local]
+    path: ${join(dir, 'srv-dev')}
+  production:
+    hosts: [local]
+    path: ${join(dir, 'srv-prod')}
+    url: https://shop.example.com
+    approval:
+      slack_channel: C0123456789
+      approvers: [U0AAAAAAA]
+secrets:
+  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
+`;
+  const pipeline = `${pipelineFile()}  - name: production
+    actions:
+      - name: approve
+        approval: { environment: production }
+      - name: prod-deploy
+        needs: [approve]
+        deploy: { environment: production, artifact: app }
+`.replace(/app:\n[\s\S]*?(?=  - name: production)/, '');
+  const appSection = `app:
+  hooks:
+    start: ["sh deploy/start.sh"]
+  health:
+    command: "test -f started"
+    timeout: 5s
+`;
+
+  async function approve(started: GithubSluice, seq: number): Promise<void> {
+    const execution = await started.sluice.store.getExecution(seq);
+    assert.equal(execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status, 'awaiting_approval');
+    await started.sluice.runner.dispatch(execution!.pipelineId, { type: 'approval_decided', executionId: execution!.id, stage: 'production', action: 'approve', approved: true, by: 'test' }, 'test');
+    await started.sluice.idle();
+  }
+
+  test('a production deploy waits for approval on its check run, and *Roll back* deploys the release before it', async () => {
+    const started = (app = await startGithubSluice({ serverConfig: withProduction }));
+    const file = pipeline + appSection;
+    started.github.addCommit(REPO, sha(1), appFiles('v1', file));
+    started.github.addCommit(REPO, sha(2), appFiles('v2', file));
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await started.sluice.idle();
+    const waiting = started.github.calls.filter((c) => c.body?.name === 'Sluice: production').at(-1);
+    assert.equal(waiting?.body?.status, 'in_progress');
+    assert.equal((waiting?.body?.output as { title: string }).title, 'Waiting for approval');
+    await approve(started, 1);
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
+    await started.sluice.idle();
+    await approve(started, 2);
+    const prod = join(started.dir, 'srv-prod', 'current', 'started');
+    assert.equal(readFileSync(prod, 'utf8'), 'v2\n');
+
+    const v2Production = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(2));
+    const id = Number(v2Production?.response?.id);
+    assert.deepEqual((started.github.checkRun(id)?.actions as Array<{ identifier: string }>).map((a) => a.identifier), ['rollback']);
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', id, started.github.appId, 'rollback'), { delivery: 'roll-back' });
+    await started.sluice.idle();
+
+    assert.equal(readFileSync(prod, 'utf8'), 'v1\n');
+    const [rollback] = await started.sluice.store.listExecutions();
+    assert.equal(rollback?.status, 'succeeded');
+    assert.equal(rollback?.trigger, `rollback of production to #1 (${sha(1).slice(0, 7)}) by github:bob`);
+    assert.match((await started.sluice.store.getDelivery('roll-back'))?.note ?? '', /rolling production back to #1 in execution #3/);
+    const deployments = started.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/deployments') && c.body?.environment === 'production');
+    assert.deepEqual(deployments.map((d) => d.body?.ref), [sha(1), sha(2), sha(1)]);
   });
 });

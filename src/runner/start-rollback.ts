@@ -1,0 +1,67 @@
+/**
+ * Rolling an environment back (PRODUCT G5, K5): a new execution that
+ * deploys again the artifact of the environment's previous successful
+ * deploy, through the same rolling deploy (batches, drain, health checks,
+ * automatic rollback on failure). It needs no approval: that release was
+ * approved when it first went out.
+ */
+import type { ExecutionState } from '../pipeline/snapshot.ts';
+import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { PipelineRunner } from './pipeline-runner.ts';
+
+export type RollbackResult = { ok: true; execution: ExecutionState; to: ExecutionSummary } | { ok: false; reason: string };
+
+interface DeployDone {
+  execution: ExecutionSummary;
+  stage: string;
+  action: string;
+  artifact: string;
+}
+
+/** How far back Sluice looks for an earlier release. */
+const HISTORY = 200;
+
+export async function startRollback(
+  store: Store,
+  runner: PipelineRunner,
+  input: { pipelineId: string; environment: string; by: string; /** Roll back what this execution deployed (default: the newest deploy). */ from?: string },
+): Promise<RollbackResult> {
+  const executions = await store.listExecutions({ pipelineId: input.pipelineId, limit: HISTORY });
+  const deploys = executions.flatMap((execution) => successfulDeploys(execution, input.environment));
+  const fromIndex = input.from === undefined ? 0 : deploys.findIndex((d) => d.execution.id === input.from);
+  if (deploys.length === 0 || fromIndex === -1) return { ok: false, reason: `nothing has been deployed to ${input.environment} by this pipeline yet, so there is nothing to roll back` };
+  const current = deploys[fromIndex]!;
+  for (const target of deploys.slice(fromIndex + 1)) {
+    if (target.execution.revision.sha === current.execution.revision.sha) continue;
+    const artifact = await store.findArtifact(target.execution.id, target.artifact);
+    if (!artifact) continue;
+    const execution = await runner.start(
+      {
+        pipelineId: input.pipelineId,
+        revision: target.execution.revision,
+        definition: {
+          mode: 'queued',
+          ...(target.execution.definition.app && { app: target.execution.definition.app }),
+          stages: [{ name: target.stage, needs: [], actions: [{ kind: 'deploy', name: target.action, needs: [], deploy: { environment: input.environment, artifact: target.artifact } }] }],
+        },
+        trigger: `rollback of ${input.environment} to #${target.execution.seq} (${target.execution.revision.sha.slice(0, 7)}) by ${input.by}`,
+        artifacts: [{ name: artifact.name, sha256: artifact.sha256, size: artifact.size, stage: artifact.stage, action: artifact.action }],
+      },
+      input.by,
+    );
+    return { ok: true, execution, to: target.execution };
+  }
+  return { ok: false, reason: `no earlier release of ${input.environment} (before #${current.execution.seq}) is left to roll back to` };
+}
+
+function successfulDeploys(execution: ExecutionSummary, environment: string): DeployDone[] {
+  const done: DeployDone[] = [];
+  for (const stage of execution.definition.stages) {
+    for (const action of stage.actions) {
+      if (action.kind !== 'deploy' || action.deploy.environment !== environment) continue;
+      const state = execution.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
+      if (state?.status === 'succeeded') done.push({ execution, stage: stage.name, action: action.name, artifact: action.deploy.artifact });
+    }
+  }
+  return done;
+}
