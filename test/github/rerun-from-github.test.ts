@@ -117,7 +117,7 @@ secrets:
       - name: prod-deploy
         needs: [approve]
         deploy: { environment: production, artifact: app }
-`.replace(/app:\n[\s\S]*?(?=  - name: production)/, '');
+`.replace(/app:\n[\s\S]*?(?= {2}- name: production)/, '');
   const appSection = `app:
   hooks:
     start: ["sh deploy/start.sh"]
