@@ -35,9 +35,13 @@ export interface StartOptions {
   githubApi?: GithubApi;
   /**
    * GitHub asks apps to leave a second between writes (its secondary rate
-   * limits); Probot's Octokit does so. Tests against a local stand-in turn it off.
+   * limits), and Probot's Octokit does so, and retries requests that failed
+   * with a 5xx after a pause. Tests against a local stand-in turn both off.
    */
-  githubThrottle?: boolean;
+  githubPacing?: boolean;
+  /** The inbox's poll interval and first retry delay (defaults 5 s and 10 s). */
+  inboxPollMs?: number;
+  inboxRetryMs?: number;
   /** How often log lines reach check runs (default 5 s). */
   logIntervalMs?: number;
   /** The address to listen on (default: every interface). */
@@ -75,8 +79,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
     const links = createPageLinks(settings.publicUrl, linkKey);
     const Octokit =
-      options.githubThrottle === false
-        ? ProbotOctokit.defaults((given: { throttle?: object }) => ({ ...given, throttle: { ...given.throttle, enabled: false } }))
+      options.githubPacing === false
+        ? ProbotOctokit.defaults((given: { throttle?: object }) => ({ ...given, throttle: { ...given.throttle, enabled: false }, retry: { enabled: false } }))
         : ProbotOctokit;
     const probot = github
       ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel: 'warn', Octokit })
@@ -112,6 +116,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         store,
         owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
         handle: (delivery) => handleDelivery(deps, delivery),
+        ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
+        ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
         onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${describe(error)}`),
       });
       const wake = () => inbox?.wake();

@@ -3,8 +3,13 @@
  * reply, and handled from the store, oldest first, one at a time. A crash
  * loses nothing: a delivery being handled is taken again once its lease runs
  * out, and handlers are idempotent (an execution per delivery, ids kept).
+ * A handler that fails (GitHub unreachable) is tried again later.
  */
 import type { Delivery, Store } from '../store/store.ts';
+
+/** A delivery whose handler keeps failing is tried this often, 10 s, 20 s, 40 s … apart. */
+const MAX_ATTEMPTS = 6;
+const RETRY_AFTER_MS = 10_000;
 
 export interface WebhookInboxOptions {
   store: Store;
@@ -13,8 +18,10 @@ export interface WebhookInboxOptions {
   /** This process, as the holder of claims. */
   owner: string;
   leaseMs?: number;
-  /** How often to look for deliveries stored by others or left by a crash. */
+  /** How often to look for deliveries stored by others, left by a crash or due for another try. */
   pollMs?: number;
+  /** The wait before the first retry of a failed delivery; it doubles with each. */
+  retryAfterMs?: number;
   clock?: () => number;
   onError?(error: unknown, delivery: Delivery): void;
 }
@@ -81,7 +88,10 @@ export class WebhookInbox {
         await store.finishDelivery(delivery.id, 'done', note, clock());
       } catch (error) {
         this.#options.onError?.(error, delivery);
-        await store.finishDelivery(delivery.id, 'failed', error instanceof Error ? error.message : String(error), clock());
+        const why = error instanceof Error ? error.message : String(error);
+        // GitHub may be down for a while: try again later, a few times, before giving up.
+        if (delivery.attempts < MAX_ATTEMPTS) await store.postponeDelivery(delivery.id, why, clock() + (this.#options.retryAfterMs ?? RETRY_AFTER_MS) * 2 ** (delivery.attempts - 1));
+        else await store.finishDelivery(delivery.id, 'failed', why, clock());
       }
     }
   }

@@ -148,6 +148,8 @@ export interface Store {
   /** The oldest delivery waiting to be processed (or whose processor's lease ran out), claimed for `owner`. */
   claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined>;
   finishDelivery(id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void>;
+  /** Lets the delivery be claimed again from `retryAt` on, keeping why it failed. */
+  postponeDelivery(id: string, note: string, retryAt: number): Promise<void>;
   getDelivery(id: string): Promise<Delivery | undefined>;
   /** The execution started by `origin`, if any. */
   findExecutionByOrigin(origin: string): Promise<ExecutionSummary | undefined>;

@@ -85,7 +85,7 @@ describe('the GitHub App from start to restart', () => {
         publicUrl: 'http://sluice.test',
         github: { appId: first.github.appId, privateKey: first.github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: first.github.apiUrl },
       },
-      { host: '127.0.0.1', githubThrottle: false, cwd: first.dir, log: () => {} },
+      { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
     );
     try {
       await again.idle();

@@ -99,3 +99,18 @@ describe('the webhook inbox', () => {
     assert.match((await app.sluice.store.getDelivery('older'))?.note ?? '', /older than aaaaaaa, already seen on main/);
   });
 });
+
+describe('when GitHub fails', () => {
+  test('a delivery whose handling fails is tried again later, and the push still runs', async () => {
+    app = await startGithubSluice();
+    app.github.addCommit(REPO, sha(6), appFiles('v1'));
+    app.github.failNext(/\/contents\//, 2);
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }), { delivery: 'flaky' });
+    const store = app.sluice.store;
+    await waitFor('the delivery to be handled', async () => (await store.getDelivery('flaky'))?.status === 'done');
+    await app.sluice.idle();
+    assert.equal((await store.getDelivery('flaky'))?.attempts, 3);
+    assert.equal((await store.listExecutions())[0]?.status, 'succeeded');
+    assert.ok(app.logs.some((line) => /could not handle push delivery flaky: Server Error/.test(line)), app.logs.join('\n'));
+  });
+});

@@ -35,7 +35,7 @@ export async function startGithubSluice(options: { serverConfig?: (dir: string) 
       publicUrl: 'http://sluice.test',
       github: { appId: github.appId, privateKey: github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.apiUrl },
     },
-    { host: '127.0.0.1', logIntervalMs: 50, githubThrottle: false, cwd: dir, log: (line) => logs.push(line) },
+    { host: '127.0.0.1', logIntervalMs: 50, githubPacing: false, inboxPollMs: 50, inboxRetryMs: 100, cwd: dir, log: (line) => logs.push(line) },
   );
   return {
     sluice,

@@ -42,6 +42,7 @@ export class GithubStandIn {
   readonly #commits = new Map<string, Commit>();
   readonly #checkRuns = new Map<number, Record<string, unknown>>();
   #nextId = 1000;
+  readonly #failures: Array<{ path: RegExp; count: number }> = [];
   #server: Server | undefined;
   #root = '';
 
@@ -105,6 +106,11 @@ export class GithubStandIn {
     return this.calls.filter((c) => c.method !== 'GET' && !c.path.endsWith('/access_tokens'));
   }
 
+  /** The next `count` calls whose path matches answer 502, as GitHub does when it is having a bad day. */
+  failNext(path: RegExp, count: number): void {
+    this.#failures.push({ path, count });
+  }
+
   checkRun(id: number): Record<string, unknown> | undefined {
     return this.#checkRuns.get(id);
   }
@@ -123,6 +129,11 @@ export class GithubStandIn {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
       }
     };
+    const failure = this.#failures.find((f) => f.count > 0 && f.path.test(call.path));
+    if (failure) {
+      failure.count--;
+      return reply(502, { message: 'Server Error' });
+    }
     const invalid = (message: string) => reply(422, { message: 'Invalid request.', errors: [message], documentation_url: 'https://docs.github.com/rest' });
 
     // codeload: the tarball itself, reached by the redirect below (no API auth, a token in the URL).

@@ -45,3 +45,8 @@ export async function finishDelivery(db: Db, id: string, status: 'done' | 'faile
 export async function selectDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
   return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/** Gives a delivery back to be taken again after `retryAt` (a handler failed, perhaps for a while). */
+export async function postponeDelivery(db: Db, id: string, note: string, retryAt: number): Promise<void> {
+  await db.updateTable('webhook_deliveries').set({ status: 'processing', claimed_by: null, lease_until: retryAt, note }).where('id', '=', id).execute();
+}

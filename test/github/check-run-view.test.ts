@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checkRunView, cutStart, OUTPUT_LIMIT } from '../../src/github/check-run-view.ts';
+import type { ExecutionSummary, LogLine } from '../../src/store/store.ts';
+
+function execution(stages: ExecutionSummary['stages'], status: ExecutionSummary['status'] = 'running', reason?: string): ExecutionSummary {
+  return {
+    id: 'e1',
+    pipelineId: 'p1',
+    repo: 'acme/shop',
+    seq: 4,
+    status,
+    ...(reason && { reason }),
+    revision: { sha: 'abcdef1234567890', ref: 'main' },
+    trigger: 'push by alice',
+    createdAt: 0,
+    updatedAt: 1000,
+    definition: { mode: 'superseded', stages: [] },
+    stages,
+  };
+}
+
+const lines = (n: number, width = 100): LogLine[] => Array.from({ length: n }, (_, i) => ({ stream: 'stdout', text: `line ${i} ${'x'.repeat(width)}`, at: i }));
+
+describe('a stage as a check run', () => {
+  test('a chatty log keeps its newest lines within GitHub’s 65,535 characters and says the start was cut', () => {
+    const view = checkRunView(
+      execution([{ name: 'build', status: 'running', attempt: 1, actions: [{ name: 'compile', status: 'running', attempt: 1, startedAt: 0 }] }]),
+      'build',
+      { compile: lines(5000) },
+      'https://sluice.example.com/executions/e1',
+    );
+    assert.equal(view.status, 'in_progress');
+    assert.ok(view.output.text!.length <= OUTPUT_LIMIT, `${view.output.text!.length}`);
+    assert.match(view.output.text!, /^### compile\n```\n… \(earlier lines cut; the full log is on Sluice\)\nline \d+ x+\n/);
+    assert.match(view.output.text!, /line 4999 x+\n```$/);
+  });
+
+  test('stages an execution never reached end skipped, or cancelled with the supersede sentence', () => {
+    const pending = { name: 'dev', status: 'pending' as const, attempt: 1, actions: [{ name: 'dev-deploy', status: 'pending' as const, attempt: 1 }] };
+    const failed = checkRunView(execution([pending], 'failed', 'stage "build" failed'), 'dev', {}, 'u');
+    assert.deepEqual([failed.status, failed.conclusion, failed.output.title], ['completed', 'skipped', 'Not run: the execution failed']);
+    const superseded = checkRunView(execution([pending], 'superseded', 'superseded by execution #5 (1234567)'), 'dev', {}, 'u');
+    assert.deepEqual([superseded.conclusion, superseded.output.title], ['cancelled', 'Superseded by execution #5 (1234567)']);
+  });
+
+  test('a gate shows as waiting for approval, and a failure offers Retry', () => {
+    const waiting = checkRunView(
+      execution([{ name: 'production', status: 'running', attempt: 1, actions: [{ name: 'approve', status: 'awaiting_approval', attempt: 1 }] }]),
+      'production',
+      {},
+      'u',
+    );
+    assert.deepEqual([waiting.status, waiting.output.title], ['in_progress', 'Waiting for approval']);
+    assert.match(waiting.output.summary, /⏸ \*\*approve\*\* waiting for approval/);
+    const failed = checkRunView(
+      execution([{ name: 'build', status: 'failed', attempt: 1, actions: [{ name: 'compile', status: 'failed', attempt: 1, reason: 'exit code 2', startedAt: 0, finishedAt: 61_000 }] }], 'failed'),
+      'build',
+      {},
+      'u',
+    );
+    assert.equal(failed.conclusion, 'failure');
+    assert.match(failed.output.summary, /✗ \*\*compile\*\* failed in 1 min 1 s: exit code 2/);
+    assert.deepEqual(failed.actions.map((a) => a.label), ['Retry']);
+  });
+
+  test('cutting never splits a character made of two UTF-16 units', () => {
+    const text = `${'😀'.repeat(40_000)}`;
+    const cut = cutStart(text, 1001);
+    assert.ok(cut.length <= 1001);
+    assert.equal(/[\uD800-\uDBFF]$|^[\uDC00-\uDFFF]/.test(cut.split('\n').at(-1)!), false);
+  });
+});
