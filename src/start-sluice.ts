@@ -5,8 +5,9 @@
  *  2. the action runner and the pipeline runner;
  *  3. GitHub: Probot's webhook middleware, the inbox, the reporter — or the
  *     setup flow while no app is configured;
- *  4. the HTTP server; then what a crash left running is marked interrupted
- *     (R3) and the inbox handles what waits.
+ *  4. Slack, when configured: approval cards, clicks and `/sluice` commands;
+ *  5. the HTTP server; then what a crash left running is marked interrupted
+ *     (R3), the inbox handles what waits, and open approvals expire on time.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -23,8 +24,15 @@ import { handleDelivery } from './github/handle-delivery.ts';
 import { receiveWebhooks } from './github/receive-webhooks.ts';
 import { serveSetupFlow } from './github/serve-setup-flow.ts';
 import { WebhookInbox } from './github/webhook-inbox.ts';
+import { approvalRules } from './config/approval-rules.ts';
+import { changesSince, githubWebUrl } from './github/changes-since.ts';
+import { startFromRef } from './github/start-from-ref.ts';
 import { createSluiceActions } from './runner/create-sluice-actions.ts';
+import { expireApprovals } from './runner/expire-approvals.ts';
 import { PipelineRunner } from './runner/pipeline-runner.ts';
+import type { SlackApp } from './slack/create-slack-app.ts';
+import type { SlackReporter } from './slack/slack-reporter.ts';
+import { startSlack } from './slack/start-slack.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
@@ -48,6 +56,12 @@ export interface StartOptions {
   host?: string;
   /** Where the app manifest and `.env` are (default: the working directory). */
   cwd?: string;
+  /** The time, for the runner, approval expiry and Slack (tests move it on). */
+  clock?: () => number;
+  /** How often open approvals are checked for expiry (default 30 s). */
+  approvalSweepMs?: number;
+  /** How often a failed Slack API call is tried again (default 3). */
+  slackRetries?: number;
   log?: (line: string) => void;
 }
 
@@ -58,6 +72,9 @@ export interface RunningSluice {
   runner: PipelineRunner;
   inbox?: WebhookInbox;
   reporter?: GithubReporter;
+  slack?: SlackApp;
+  /** Expires the approvals that waited too long now; returns how many. */
+  expireApprovals(): Promise<number>;
   /** Resolves when no webhook waits, no action runs and every report is sent. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -96,12 +113,18 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           onError: (error) => log(`Sluice could not update GitHub: ${describe(error)}`),
         })
       : undefined;
+    const clock = options.clock ?? Date.now;
+    let slackReporter: SlackReporter | undefined;
     const runner = new PipelineRunner({
       store,
       actions,
       actor: 'sluice',
+      clock,
       listener: {
-        onChange: (_pipeline, ids) => reporter?.executionsChanged(ids),
+        onChange: (_pipeline, ids) => {
+          reporter?.executionsChanged(ids);
+          slackReporter?.executionsChanged(ids);
+        },
         onLog: (ref) => reporter?.logged(ref),
         onError: (error) => log(`Sluice error: ${describe(error)}`),
       },
@@ -110,7 +133,6 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const routes: HttpRoutes = { pages: { store, links } };
     let inbox: WebhookInbox | undefined;
     if (probot && api) {
-      const clock = Date.now;
       const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId };
       inbox = new WebhookInbox({
         store,
@@ -134,6 +156,33 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       });
     }
 
+    let slack: SlackApp | undefined;
+    if (settings.slack) {
+      const web = github ? githubWebUrl(github.baseUrl) : undefined;
+      const started = await startSlack({
+        settings: settings.slack,
+        store,
+        runner,
+        server,
+        pageUrl: (id, stage) => links.executionUrl(id, stage),
+        ...(api && {
+          changesFor: (execution, environment) => changesSince(store, api, execution, environment),
+          startRun: async (input) => {
+            const result = await startFromRef({ store, runner, server, api, sourcesDir: resolve(settings.dataDir, 'sources') }, { ...input, trigger: `run from Slack by ${input.by}` });
+            return result.ok ? { ok: true, seq: result.execution.seq, sha: result.execution.revision.sha, ...(result.execution.revision.ref && { ref: result.execution.revision.ref }) } : result;
+          },
+        }),
+        ...(web && { commitUrl: (repo, sha) => `${web}/${repo}/commit/${sha}` }),
+        clock,
+        log,
+        ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
+      });
+      slack = started.app;
+      slackReporter = started.reporter;
+      if (slack.route) routes.slack = slack.route;
+    }
+    const expire = () => expireApprovals(store, runner, (environment) => approvalRules(server, environment), clock());
+
     const http = createHttpServer(routes);
     await new Promise<void>((done, fail) => {
       http.once('error', fail);
@@ -142,6 +191,14 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const port = (http.address() as AddressInfo).port;
     await runner.recover();
     inbox?.start();
+    await slack?.start();
+    // Cards of gates that opened while Slack was unreachable, or before a restart.
+    if (slackReporter) for (const e of await store.listExecutions({ limit: 100 })) if (e.status === 'running') slackReporter.executionsChanged([e.id]);
+    let sweeping: Promise<unknown> = Promise.resolve();
+    const sweeper = setInterval(() => {
+      sweeping = sweeping.then(expire).catch((error: unknown) => log(`Sluice could not expire approvals: ${describe(error)}`));
+    }, options.approvalSweepMs ?? 30_000);
+    sweeper.unref();
     if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
 
     let closed: Promise<void> | undefined;
@@ -152,20 +209,28 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       runner,
       inbox,
       reporter,
+      slack,
+      expireApprovals: expire,
       async idle() {
         do {
+          await slack?.idle();
           await inbox?.idle();
           await runner.idle();
           await reporter?.idle();
-        } while (runner.busy || inbox?.busy || reporter?.busy);
+          await slackReporter?.idle();
+        } while (runner.busy || inbox?.busy || reporter?.busy || slack?.busy || slackReporter?.busy);
       },
       close() {
         closed ??= (async () => {
+          clearInterval(sweeper);
+          await sweeping;
           await inbox?.stop();
+          await slack?.stop();
           http.closeAllConnections();
           await new Promise<void>((done) => http.close(() => done()));
           await runner.idle();
           await reporter?.idle();
+          await slackReporter?.idle();
           reporter?.stop();
           await store.close();
         })();

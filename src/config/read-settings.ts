@@ -16,6 +16,19 @@ export interface Settings {
   publicUrl: string;
   /** The GitHub App; absent until it is created (then Sluice serves the setup flow). */
   github?: GithubSettings;
+  /** The Slack app; absent: no Slack (approvals are decided with `sluice approve`). */
+  slack?: SlackSettings;
+}
+
+/** SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL. */
+export interface SlackSettings {
+  botToken: string;
+  /** HTTP mode: requests to /slack/events are verified with it. */
+  signingSecret?: string;
+  /** Socket Mode: Sluice connects out to Slack instead of taking requests. */
+  appToken?: string;
+  /** Slack's Web API root, e.g. https://slack.com/api/. */
+  apiUrl?: string;
 }
 
 /** Probot's own variable names: APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, GHE_PROTOCOL. */
@@ -55,7 +68,25 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     serverConfig: env.SLUICE_CONFIG || undefined,
     publicUrl,
     github: readGithubSettings(env),
+    slack: readSlackSettings(env),
   };
+}
+
+function readSlackSettings(env: NodeJS.ProcessEnv): SlackSettings | undefined {
+  const botToken = env.SLACK_BOT_TOKEN;
+  if (!botToken) {
+    const stray = ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'].filter((name) => env[name]);
+    if (stray.length > 0) throw new SettingsError(`${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} set but SLACK_BOT_TOKEN is not: set the bot token (xoxb-…, from the Slack app's OAuth page) too.`);
+    return undefined;
+  }
+  if (!botToken.startsWith('xoxb-')) throw new SettingsError('SLACK_BOT_TOKEN must be the bot token of the Slack app, which starts with "xoxb-" (its "OAuth & Permissions" page shows it).');
+  const appToken = env.SLACK_APP_TOKEN || undefined;
+  if (appToken && !appToken.startsWith('xapp-')) throw new SettingsError('SLACK_APP_TOKEN must be an app-level token with the connections:write scope, which starts with "xapp-" (the app\'s "Basic Information" page makes one).');
+  const signingSecret = env.SLACK_SIGNING_SECRET || undefined;
+  if (!appToken && !signingSecret) throw new SettingsError('Slack needs SLACK_SIGNING_SECRET (the app\'s "Basic Information" page shows it) to verify requests, or SLACK_APP_TOKEN for Socket Mode.');
+  const apiUrl = env.SLACK_API_URL || undefined;
+  if (apiUrl && !/^https?:\/\//.test(apiUrl)) throw new SettingsError(`SLACK_API_URL must be a URL such as https://slack.com/api/, not "${apiUrl}".`);
+  return { botToken, ...(signingSecret && { signingSecret }), ...(appToken && { appToken }), ...(apiUrl && { apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }) };
 }
 
 function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined {

@@ -100,6 +100,23 @@ const secretSource = z
     if (from !== 1) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a secret comes from exactly one of `env: VARIABLE` or `file: /path`' });
   });
 
+/** The chat-ops commands of `/sluice` (PRODUCT K5). */
+export const SLACK_COMMANDS = ['status', 'run', 'retry', 'rollback', 'lock', 'unlock', 'disable', 'enable'] as const;
+export type SlackCommand = (typeof SLACK_COMMANDS)[number];
+
+const slack = z
+  .strictObject({
+    people: z
+      .record(z.string().min(1), slackId('UW', 'a user'))
+      .optional()
+      .describe('Commit authors (GitHub logins or e-mail addresses) mapped to Slack users, where Slack’s e-mail lookup would not match them. Used to keep authors from approving their own change.'),
+    commands: z
+      .partialRecord(z.enum(SLACK_COMMANDS, { error: `use one of the commands ${SLACK_COMMANDS.join(', ')}` }), z.array(z.union([z.literal('*'), slackId('UWS', 'a user or user group')])))
+      .optional()
+      .describe('Who may run each `/sluice` command: Slack user ids, user group ids, or "*" for everyone. `status` is open to everyone unless listed; the others to nobody unless listed.'),
+  })
+  .describe('Slack: who is who, and who may run which command.');
+
 export const serverSchema = z
   .strictObject({
     ssh: z
@@ -122,6 +139,7 @@ export const serverSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'a secret name uses letters, digits and "_"' }), secretSource)
       .optional()
       .describe('Secrets by name, with where their values come from and which repositories may read them.'),
+    slack: slack.optional(),
   })
   .describe('The operator’s Sluice server config.');
 

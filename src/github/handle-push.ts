@@ -6,30 +6,21 @@
  *     run with annotations at its lines (G3);
  *  3. the pipeline that runs is the default branch's (G6): a push to another
  *     branch cannot change how anything deploys, only its own file is checked;
- *  4. the branch must be one the pipeline names;
- *  5. the source tarball comes through the API (S1), then the execution starts.
+ *  4. the branch must be one the pipeline names, and 5. the source tarball
+ *     comes through the API (S1), then the execution starts (startCommit).
  * Returns a sentence for the inbox's record of the delivery.
  */
-import { formatProblem } from '../config/config-problem.ts';
 import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
-import type { ServerConfig } from '../config/server.schema.ts';
-import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
 import { toAnnotations } from './config-annotations.ts';
-import { downloadTarball } from './download-tarball.ts';
 import { repoParams, type GithubApi, type InstallationOctokit } from './github-api.ts';
-import { isPipelineBranch } from './match-branch.ts';
 import { readRepoFile } from './read-repo-file.ts';
+import { PIPELINE_FILE, startCommit, type StartDeps } from './start-commit.ts';
 
-export const PIPELINE_FILE = '.github/sluice.yml';
+export { PIPELINE_FILE } from './start-commit.ts';
 
-export interface PushDeps {
-  store: Store;
+export interface PushDeps extends StartDeps {
   api: GithubApi;
-  runner: PipelineRunner;
-  server?: ServerConfig;
-  /** Where downloaded source tarballs are kept. */
-  sourcesDir: string;
   clock: () => number;
 }
 
@@ -81,28 +72,28 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
       return `invalid ${PIPELINE_FILE}: ${parsed.problems.length} problem(s)`;
     }
   }
-  const text = branch === defaultBranch ? own : await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: defaultBranch });
-  if (text === undefined) return branch === defaultBranch ? `no ${PIPELINE_FILE}` : `no ${PIPELINE_FILE} on the default branch ${defaultBranch}`;
-  const pipeline = parsePipelineConfig(text, { file: PIPELINE_FILE, server: deps.server });
-  if (!pipeline.ok) return `the default branch's ${PIPELINE_FILE} is invalid: ${pipeline.problems.map(formatProblem).join('; ')}`;
-  if (!isPipelineBranch(pipeline.config.on?.push?.branches, branch, defaultBranch)) return `branch ${branch} is not one the pipeline runs for`;
-
-  const source = await downloadTarball(octokit, { owner, repo, ref: sha }, deps.sourcesDir);
-  const pipelineId = await store.ensurePipeline(repoName, PIPELINE_FILE);
+  if (branch === defaultBranch && own === undefined) return `no ${PIPELINE_FILE}`;
   const head = payload.head_commit;
   const author = head?.author?.username ?? head?.author?.name;
-  const execution = await deps.runner.start(
-    {
-      pipelineId,
-      revision: { sha, ref: branch, ...(head?.message !== undefined && { message: head.message }), ...(author !== undefined && { author }) },
-      definition: pipeline.definition,
-      trigger: `push by ${payload.pusher?.name ?? payload.sender?.login ?? 'someone'}`,
-      source,
-      origin,
+  const started = await startCommit(deps, octokit, {
+    repo: repoName,
+    defaultBranch,
+    revision: {
+      sha,
+      ref: branch,
+      ...(head?.message !== undefined && { message: head.message }),
+      ...(author !== undefined && { author }),
+      ...(head?.author?.email && { authorEmail: head.author.email }),
     },
-    `github:${payload.sender?.login ?? 'unknown'}`,
-  );
-  return `started execution #${execution.seq}`;
+    pushed: true,
+    // On the default branch, the file just read is the one that runs.
+    ...(branch === defaultBranch && { pipelineText: own }),
+    trigger: `push by ${payload.pusher?.name ?? payload.sender?.login ?? 'someone'}`,
+    origin,
+    actor: `github:${payload.sender?.login ?? 'unknown'}`,
+  });
+  if (!started.ok) return started.reason;
+  return `started execution #${started.execution.seq}`;
 }
 
 /**

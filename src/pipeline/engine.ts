@@ -25,11 +25,16 @@ export type EngineEvent =
       by: string;
       comment?: string;
     }
+  /** An approval gate was open longer than its environment allows: it fails, as a rejection does. */
+  | { type: 'approval_expired'; executionId: string; stage: string; action: string; attempt: number; /** e.g. `24 h` */ after: string }
   | { type: 'cancel_execution'; executionId: string; by: string; reason?: string }
   | { type: 'retry_stage'; executionId: string; stage: string; by: string }
   /** After a crash: whatever was running has no process any more (R3). */
   | { type: 'interrupt_running'; reason: string }
   | { type: 'set_transition'; stage: string; enabled: boolean; reason?: string; by: string };
+
+/** How the reason of an approval that expired begins. */
+export const APPROVAL_EXPIRED = 'expired';
 
 export interface EngineResult {
   snapshot: PipelineSnapshot;
@@ -81,6 +86,14 @@ function apply(draft: Draft, event: EngineEvent): void {
     }
     case 'approval_decided':
       return decide(draft, event);
+    case 'approval_expired': {
+      const execution = draft.execution(event.executionId);
+      const action = execution?.stages[event.stage]?.actions[event.action];
+      // A decision that came first wins; an expiry of an older gate changes nothing.
+      if (!execution || action?.status !== 'awaiting_approval' || action.attempt !== event.attempt) return;
+      draft.moveAction(execution, event.stage, event.action, 'fail', `${APPROVAL_EXPIRED}: nobody decided within ${event.after}`);
+      return;
+    }
     case 'cancel_execution':
       return cancel(draft, event.executionId, event.by, event.reason);
     case 'retry_stage':

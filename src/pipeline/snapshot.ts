@@ -14,6 +14,8 @@ export interface Revision {
   ref?: string;
   message?: string;
   author?: string;
+  /** The commit author's e-mail, to tell who may not approve their own change. */
+  authorEmail?: string;
 }
 
 export interface ActionState {

@@ -7,27 +7,17 @@
  */
 import type { ExecutionState } from '../pipeline/snapshot.ts';
 import type { ExecutionSummary, Store } from '../store/store.ts';
+import { successfulDeploys } from './deploy-history.ts';
 import type { PipelineRunner } from './pipeline-runner.ts';
 
 export type RollbackResult = { ok: true; execution: ExecutionState; to: ExecutionSummary } | { ok: false; reason: string };
-
-interface DeployDone {
-  execution: ExecutionSummary;
-  stage: string;
-  action: string;
-  artifact: string;
-}
-
-/** How far back Sluice looks for an earlier release. */
-const HISTORY = 200;
 
 export async function startRollback(
   store: Store,
   runner: PipelineRunner,
   input: { pipelineId: string; environment: string; by: string; /** Roll back what this execution deployed (default: the newest deploy). */ from?: string },
 ): Promise<RollbackResult> {
-  const executions = await store.listExecutions({ pipelineId: input.pipelineId, limit: HISTORY });
-  const deploys = executions.flatMap((execution) => successfulDeploys(execution, input.environment));
+  const deploys = await successfulDeploys(store, input.pipelineId, input.environment);
   const fromIndex = input.from === undefined ? 0 : deploys.findIndex((d) => d.execution.id === input.from);
   if (deploys.length === 0 || fromIndex === -1) return { ok: false, reason: `nothing has been deployed to ${input.environment} by this pipeline yet, so there is nothing to roll back` };
   const current = deploys[fromIndex]!;
@@ -52,16 +42,4 @@ export async function startRollback(
     return { ok: true, execution, to: target.execution };
   }
   return { ok: false, reason: `no earlier release of ${input.environment} (before #${current.execution.seq}) is left to roll back to` };
-}
-
-function successfulDeploys(execution: ExecutionSummary, environment: string): DeployDone[] {
-  const done: DeployDone[] = [];
-  for (const stage of execution.definition.stages) {
-    for (const action of stage.actions) {
-      if (action.kind !== 'deploy' || action.deploy.environment !== environment) continue;
-      const state = execution.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
-      if (state?.status === 'succeeded') done.push({ execution, stage: stage.name, action: action.name, artifact: action.deploy.artifact });
-    }
-  }
-  return done;
 }

@@ -13,7 +13,7 @@ import { selectRef, selectRefsByPrefix, upsertRef } from './queries/external-ref
 import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
-import { ensurePipeline, lockPipeline, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
+import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
 import { saveStep } from './save-step.ts';
 import {
@@ -27,6 +27,7 @@ import {
   type LockState,
   type LogLine,
   type NewExecution,
+  type PipelineRecord,
   type Store,
 } from './store.ts';
 
@@ -127,6 +128,14 @@ export class KyselyStore implements Store {
 
   async listPipelinesWithRunningActions(): Promise<string[]> {
     return selectPipelinesWithRunningActions(this.#db);
+  }
+
+  async listPipelinesAwaitingApproval(): Promise<string[]> {
+    return selectPipelinesAwaitingApproval(this.#db);
+  }
+
+  async listPipelines(repo?: string): Promise<PipelineRecord[]> {
+    return selectPipelines(this.#db, repo);
   }
 
   async appendLog(ref: ActionRef, lines: LogLine[]): Promise<void> {

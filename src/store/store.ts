@@ -117,6 +117,10 @@ export interface Store {
   listHistory(executionId: string): Promise<HistoryEntry[]>;
   /** Pipelines that have an action recorded as `running` (for crash recovery). */
   listPipelinesWithRunningActions(): Promise<string[]>;
+  /** Pipelines with an approval gate open in a running execution (for expiry). */
+  listPipelinesAwaitingApproval(): Promise<string[]>;
+  /** Every pipeline Sluice knows, or those of one repository. */
+  listPipelines(repo?: string): Promise<PipelineRecord[]>;
 
   appendLog(ref: ActionRef, lines: LogLine[]): Promise<void>;
   readLog(ref: ActionRef): Promise<LogLine[]>;
@@ -161,6 +165,13 @@ export interface Store {
   listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>>;
 
   close(): Promise<void>;
+}
+
+export interface PipelineRecord {
+  id: string;
+  repo: string;
+  /** The pipeline file, e.g. `.github/sluice.yml`. */
+  file: string;
 }
 
 export interface Delivery {

@@ -1,7 +1,7 @@
 /**
  * The one HTTP server of Sluice: GitHub webhooks (`/api/github/*`), the
  * GitHub App setup flow while there is no app, execution pages, and health
- * checks. Slack (`/slack/*`) mounts here too.
+ * checks, and Slack's requests (`/slack/*`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
@@ -17,6 +17,8 @@ export interface HttpRoutes {
   /** The GitHub App setup flow, when it is not. */
   setup?: RouteHandler;
   pages?: { store: Store; links: PageLinks };
+  /** Bolt's HTTP receiver, when Slack is configured in HTTP mode. */
+  slack?: RouteHandler;
 }
 
 export function createHttpServer(routes: HttpRoutes = {}): Server {
@@ -41,6 +43,11 @@ async function handle(routes: HttpRoutes, req: IncomingMessage, res: ServerRespo
       res.writeHead(503, { 'content-type': 'text/plain' }).end('The GitHub App is not configured yet: open this server’s / page to create it, or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.\n');
       return;
     }
+  }
+  if (path.startsWith('/slack/')) {
+    if (routes.slack && (await routes.slack(req, res))) return;
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Slack is not configured here (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET), or it uses Socket Mode.\n');
+    return;
   }
   if (routes.pages && req.method === 'GET' && path.startsWith('/executions/')) {
     await serveExecutionPage(routes.pages.store, routes.pages.links, req, res);

@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSluice, type RunningSluice } from '../../src/start-sluice.ts';
+import type { Settings } from '../../src/config/read-settings.ts';
+import { startSluice, type RunningSluice, type StartOptions } from '../../src/start-sluice.ts';
 import { GithubStandIn } from './github-stand-in.ts';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
@@ -20,7 +21,16 @@ export interface GithubSluice {
   close(): Promise<void>;
 }
 
-export async function startGithubSluice(options: { serverConfig?: (dir: string) => string } = {}): Promise<GithubSluice> {
+export interface GithubSluiceOptions {
+  serverConfig?: (dir: string) => string;
+  /** More settings (Slack's), added to the GitHub App's. */
+  settings?: Partial<Settings>;
+  start?: Partial<StartOptions>;
+  /** Runs when everything else has stopped. */
+  cleanup?: () => Promise<void>;
+}
+
+export async function startGithubSluice(options: GithubSluiceOptions = {}): Promise<GithubSluice> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-github-'));
   const github = await new GithubStandIn().start();
   process.env.SLUICE_TEST_CANARY = CANARY;
@@ -34,8 +44,9 @@ export async function startGithubSluice(options: { serverConfig?: (dir: string) 
       serverConfig: join(dir, 'server.yml'),
       publicUrl: 'http://sluice.test',
       github: { appId: github.appId, privateKey: github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.apiUrl },
+      ...options.settings,
     },
-    { host: '127.0.0.1', logIntervalMs: 50, githubPacing: false, inboxPollMs: 50, inboxRetryMs: 100, cwd: dir, log: (line) => logs.push(line) },
+    { host: '127.0.0.1', logIntervalMs: 50, githubPacing: false, inboxPollMs: 50, inboxRetryMs: 100, cwd: dir, log: (line) => logs.push(line), ...options.start },
   );
   return {
     sluice,
@@ -45,6 +56,7 @@ export async function startGithubSluice(options: { serverConfig?: (dir: string) 
     async close() {
       await sluice.close();
       await github.stop();
+      await options.cleanup?.();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -28,9 +28,21 @@ export interface RecordedCall {
 }
 
 interface Commit {
+  sha: string;
   files: Record<string, string>;
   tarball: Buffer;
+  message: string;
+  author: CommitAuthor;
 }
+
+export interface CommitAuthor {
+  name: string;
+  email: string;
+  /** The GitHub account, when the e-mail belongs to one. */
+  login?: string;
+}
+
+const DEFAULT_AUTHOR: CommitAuthor = { name: 'Alice', email: 'alice@example.com', login: 'alice' };
 
 export class GithubStandIn {
   readonly appId = 4242;
@@ -40,6 +52,8 @@ export class GithubStandIn {
   readonly tokens: string[] = [];
   readonly #publicKey: KeyObject;
   readonly #commits = new Map<string, Commit>();
+  /** Each repository's commits in the order they were added: a straight history, oldest first. */
+  readonly #history = new Map<string, string[]>();
   readonly #checkRuns = new Map<number, Record<string, unknown>>();
   #nextId = 1000;
   readonly #failures: Array<{ path: RegExp; count: number }> = [];
@@ -77,8 +91,12 @@ export class GithubStandIn {
     await new Promise<void>((done) => (this.#server ? this.#server.close(() => done()) : done()));
   }
 
-  /** A commit of `repo` with these files; its tarball has them under `<owner>-<repo>-<sha7>/`, as GitHub's does. */
-  addCommit(repo: string, sha: string, files: Record<string, string>): void {
+  /**
+   * A commit of `repo` with these files; its tarball has them under
+   * `<owner>-<repo>-<sha7>/`, as GitHub's does. Commits follow one another
+   * in the order they are added (for compares); `main` points at the last.
+   */
+  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor } = {}): void {
     const dir = mkdtempSync(join(tmpdir(), 'gh-tarball-'));
     try {
       const top = `${repo.replace('/', '-')}-${sha.slice(0, 7)}`;
@@ -88,7 +106,10 @@ export class GithubStandIn {
         writeFileSync(file, text, { mode: path.endsWith('.sh') ? 0o755 : 0o644 });
       }
       execFileSync('tar', ['-czf', join(dir, 'out.tar.gz'), '-C', dir, top]);
-      this.#commits.set(`${repo}@${sha}`, { files, tarball: readFileSync(join(dir, 'out.tar.gz')) });
+      const commit = { sha, files, tarball: readFileSync(join(dir, 'out.tar.gz')), message: details.message ?? `Commit ${sha.slice(0, 7)}`, author: details.author ?? DEFAULT_AUTHOR };
+      this.#commits.set(`${repo}@${sha}`, commit);
+      this.#commits.set(`${repo}@main`, commit);
+      this.#history.set(repo, [...(this.#history.get(repo) ?? []), sha]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -187,6 +208,40 @@ export class GithubStandIn {
       return reply(200, { type: 'file', encoding: 'base64', name: path.split('/').at(-1), path, size: Buffer.byteLength(text), sha: 'blob', content: Buffer.from(text).toString('base64') });
     }
 
+    if (rest === '' && req.method === 'GET') {
+      if (!this.#history.has(repo)) return reply(404, { message: 'Not Found' });
+      const [owner = '', name = ''] = repo.split('/');
+      return reply(200, { id: 1, name, full_name: repo, owner: { login: owner }, private: true, default_branch: 'main', html_url: `${this.webUrl}/${repo}` });
+    }
+
+    const commitRead = /^\/commits\/([^/]+)$/.exec(rest);
+    if (commitRead && req.method === 'GET') {
+      const commit = this.#commits.get(`${repo}@${decodeURIComponent(commitRead[1] ?? '')}`);
+      if (!commit) return reply(422, { message: `No commit found for SHA: ${decodeURIComponent(commitRead[1] ?? '')}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit' });
+      return reply(200, this.#commitJson(repo, commit));
+    }
+
+    const compare = /^\/compare\/([^/.]+)\.\.\.([^/.]+)$/.exec(rest);
+    if (compare && req.method === 'GET') {
+      const history = this.#history.get(repo) ?? [];
+      const [base, head] = [this.#commits.get(`${repo}@${compare[1]}`)?.sha, this.#commits.get(`${repo}@${compare[2]}`)?.sha];
+      if (!base || !head) return reply(404, { message: 'Not Found' });
+      const [from, to] = [history.indexOf(base), history.indexOf(head)];
+      const ahead = to > from ? history.slice(from + 1, to + 1) : [];
+      const behind = from > to ? from - to : 0;
+      return reply(200, {
+        url: `${this.apiUrl}/repos/${repo}/compare/${compare[1]}...${compare[2]}`,
+        html_url: `${this.webUrl}/${repo}/compare/${compare[1]}...${compare[2]}`,
+        status: ahead.length > 0 ? 'ahead' : behind > 0 ? 'behind' : 'identical',
+        ahead_by: ahead.length,
+        behind_by: behind,
+        total_commits: ahead.length,
+        // GitHub lists at most 250 commits, oldest first.
+        commits: ahead.slice(0, 250).map((s) => this.#commitJson(repo, this.#commits.get(`${repo}@${s}`)!)),
+        files: [],
+      });
+    }
+
     const tarball = /^\/tarball\/(.+)$/.exec(rest);
     if (tarball && req.method === 'GET') {
       if (!this.#commits.has(`${repo}@${decodeURIComponent(tarball[1] ?? '')}`)) return reply(404, { message: 'Not Found' });
@@ -228,6 +283,23 @@ export class GithubStandIn {
       return reply(201, { id: this.#nextId++, state, deployment_url: `${this.apiUrl}/repos/${repo}/deployments/${status[1]}` });
     }
     return reply(404, { message: 'Not Found' });
+  }
+
+  /** The web address of the stand-in's "github.com", for html_url fields. */
+  get webUrl(): string {
+    return `${this.#root}/web`;
+  }
+
+  /** A commit as the commits and compare endpoints return it. */
+  #commitJson(repo: string, commit: Commit): Record<string, unknown> {
+    const date = new Date().toISOString();
+    return {
+      sha: commit.sha,
+      html_url: `${this.webUrl}/${repo}/commit/${commit.sha}`,
+      commit: { message: commit.message, author: { name: commit.author.name, email: commit.author.email, date }, committer: { name: commit.author.name, email: commit.author.email, date } },
+      author: commit.author.login ? { login: commit.author.login, id: 7, type: 'User' } : null,
+      parents: [],
+    };
   }
 
   /** GitHub's checks of an app JWT: RS256 by the app's key, `iss` the app id, at most 10 minutes long. */

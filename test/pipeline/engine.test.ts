@@ -141,6 +141,29 @@ describe('approval gates', () => {
     );
   });
 
+  test('an approval nobody decides in time expires: the stage fails and nothing is deployed', () => {
+    const h = new EngineHarness(seedPipeline());
+    const e = h.push();
+    h.finish(e, 'build/sample-build');
+    h.finish(e, 'dev/dev-deploy');
+    h.send({ type: 'approval_expired', executionId: e, stage: 'production', action: 'approve', attempt: 1, after: '24 h' });
+    assert.equal(h.status(e), 'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)');
+    assert.equal(h.execution(e).reason, 'stage "production" failed: action "approve" failed: expired: nobody decided within 24 h');
+    assert.ok(!h.started().includes('e1 production/real-deploy'));
+  });
+
+  test('an expiry that comes after a decision, or for an older gate, changes nothing', () => {
+    const h = new EngineHarness(seedPipeline());
+    const e = h.push();
+    h.finish(e, 'build/sample-build');
+    h.finish(e, 'dev/dev-deploy');
+    h.send({ type: 'approval_expired', executionId: e, stage: 'production', action: 'approve', attempt: 2, after: '24 h' });
+    assert.equal(h.status(e), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
+    h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', approved: true, by: 'alice' });
+    h.send({ type: 'approval_expired', executionId: e, stage: 'production', action: 'approve', attempt: 1, after: '24 h' });
+    assert.equal(h.status(e), 'running · build:succeeded dev:succeeded production:running(approve:succeeded,real-deploy:running)');
+  });
+
   test('a newer revision reaching the gate supersedes the waiting approval', () => {
     const h = new EngineHarness(seedPipeline());
     const a = h.push('aaaaaaa');

@@ -78,6 +78,34 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     assert.deepEqual(await store.listPipelinesWithRunningActions(), [web]);
   });
 
+  it('finds the pipelines with an approval gate open in a running execution, for expiry', async (t) => {
+    const { store } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
+    const w = await store.createExecution(pushOf(web), 'github', 1_000);
+    const a = await store.createExecution(pushOf(api), 'github', 1_000);
+    assert.deepEqual(await store.listPipelinesAwaitingApproval(), []);
+
+    await store.updatePipeline(web, { actor: 'engine', now: 2_000 }, moveAction(w.id, 'production', 'approve', 'awaiting_approval'));
+    await store.updatePipeline(api, { actor: 'engine', now: 2_000 }, moveAction(a.id, 'production', 'approve', 'awaiting_approval'));
+    await store.updatePipeline(api, { actor: 'alice', now: 3_000 }, moveExecution(a.id, 'cancelled', 'cancelled by alice'));
+    assert.deepEqual(await store.listPipelinesAwaitingApproval(), [web]);
+    const gate = (await store.getExecution(w.id))?.stages.find((s) => s.name === 'production')?.actions.find((x) => x.name === 'approve');
+    assert.equal(gate?.startedAt, 2_000, 'an open gate keeps when it opened');
+  });
+
+  it('lists pipelines by repository and file, all of them or one repository’s', async (t) => {
+    const { store } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
+    assert.deepEqual(await store.listPipelines(), [
+      { id: api, repo: 'acme/api', file: '.github/sluice.yml' },
+      { id: web, repo: 'acme/web', file: '.github/sluice.yml' },
+    ]);
+    assert.deepEqual(await store.listPipelines('acme/web'), [{ id: web, repo: 'acme/web', file: '.github/sluice.yml' }]);
+    assert.deepEqual(await store.listPipelines('acme/none'), []);
+  });
+
   it('keeps everything across close and reopen', async (t) => {
     const { store, open } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');

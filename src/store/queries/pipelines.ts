@@ -58,3 +58,25 @@ export async function selectPipelinesWithRunningActions(db: Db): Promise<string[
     .execute();
   return rows.map((r) => r.pipeline_id);
 }
+
+/** Pipelines with at least one approval gate open in a running execution. */
+export async function selectPipelinesAwaitingApproval(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('action_runs')
+    .innerJoin('executions', 'executions.id', 'action_runs.execution_id')
+    .select('executions.pipeline_id')
+    .distinct()
+    .where('action_runs.status', '=', 'awaiting_approval')
+    .where('executions.status', '=', 'running')
+    .orderBy('executions.pipeline_id')
+    .execute();
+  return rows.map((r) => r.pipeline_id);
+}
+
+/** Every pipeline, or those of one repository, by repo and file. */
+export async function selectPipelines(db: Db, repo?: string): Promise<Array<{ id: string; repo: string; file: string }>> {
+  let query = db.selectFrom('pipelines').select(['id', 'repo', 'file']);
+  if (repo !== undefined) query = query.where('repo', '=', repo);
+  const rows = await query.orderBy('repo').orderBy('file').execute();
+  return rows.map((row) => ({ id: row.id, repo: row.repo, file: row.file }));
+}

@@ -1,0 +1,44 @@
+/**
+ * A run started by hand for a branch, tag or commit of a repository
+ * (PRODUCT P1, K5 `/sluice run`): the ref is resolved through the API to a
+ * commit, and that commit starts like a push would, minus the branch filter.
+ */
+import type { GithubApi } from './github-api.ts';
+import { repoParams } from './github-api.ts';
+import { startCommit, type StartDeps, type StartResult } from './start-commit.ts';
+
+export async function startFromRef(
+  deps: StartDeps & { api: GithubApi },
+  input: { repo: string; ref?: string; by: string; trigger: string },
+): Promise<StartResult> {
+  const installation = await deps.store.getRef<{ id: number }>('installation', input.repo);
+  if (!installation) return { ok: false, reason: `Sluice has not heard from ${input.repo} yet: install the GitHub App on it and push once` };
+  const octokit = await deps.api.installation(installation.id);
+  const params = repoParams(input.repo);
+  const { data: repository } = await octokit.rest.repos.get(params);
+  const ref = input.ref ?? repository.default_branch;
+  let commit;
+  try {
+    commit = (await octokit.rest.repos.getCommit({ ...params, ref })).data;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 404 || status === 422) return { ok: false, reason: `${input.repo} has no branch, tag or commit "${ref}"` };
+    throw error;
+  }
+  // A ref that is the commit itself (full or short sha) names no branch.
+  const isSha = /^[0-9a-f]{7,40}$/i.test(ref) && commit.sha.startsWith(ref.toLowerCase());
+  const author = commit.author?.login ?? commit.commit.author?.name;
+  return startCommit(deps, octokit, {
+    repo: input.repo,
+    defaultBranch: repository.default_branch,
+    revision: {
+      sha: commit.sha,
+      ...(!isSha && { ref }),
+      message: commit.commit.message,
+      ...(author && { author }),
+      ...(commit.commit.author?.email && { authorEmail: commit.commit.author.email }),
+    },
+    trigger: input.trigger,
+    actor: input.by,
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * Bolt as Sluice's Slack side (PRODUCT K1–K6), wired in steps:
+ *  1. the Web API client, pointed at SLACK_API_URL when it is set;
+ *  2. the receiver: HTTP at `/slack/events` on Sluice's own server (the
+ *     signing secret and Slack's 5-minute window checked by Bolt), or
+ *     Socket Mode when an app-level token is given;
+ *  3. thin listeners — ack() first, then the approval click or the `/sluice`
+ *     command, answered to the user who sent it;
+ *  4. `auth.test` before Sluice says it is up, so a wrong token stops start-up.
+ * `bolt.start()` is never called: Sluice owns the HTTP server.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, ErrorCode, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger } from '@slack/bolt';
+import type { SlackSettings } from '../config/read-settings.ts';
+import { APPROVE_ACTION, REJECT_ACTION } from './approval-card.ts';
+import type { ChatAnswer } from './chat-ops/run-chat-command.ts';
+import type { ApprovalClick, ClickAnswer } from './decide-approval.ts';
+import { webClientApi, type SlackApi } from './slack-api.ts';
+
+export const SLACK_EVENTS_PATH = '/slack/events';
+export const SLASH_COMMAND = '/sluice';
+
+export interface SlackHandlers {
+  decide(click: ApprovalClick): Promise<ClickAnswer>;
+  chat(user: string, text: string): Promise<ChatAnswer>;
+}
+
+export interface SlackApp {
+  api: SlackApi;
+  /** HTTP mode: answers `/slack/*` and returns true; false leaves the request to others. */
+  route?(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** The user id of Sluice's bot, from `auth.test`. */
+  botUserId: string | undefined;
+  /** Socket Mode connects here; HTTP mode needs nothing. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves when no click or command is being handled. */
+  idle(): Promise<void>;
+  readonly busy: boolean;
+}
+
+export class SlackStartError extends Error {
+  readonly code = 'SLACK_START_FAILED';
+}
+
+/** `handlersFor` gets the Web API, which the handlers use to look people up. */
+export async function createSlackApp(settings: SlackSettings, handlersFor: (api: SlackApi) => SlackHandlers, options: { log(line: string): void; retries?: number }): Promise<SlackApp> {
+  const logger = boltLogger(options.log);
+  const clientOptions = { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), retryConfig: { retries: options.retries ?? 3 }, logger };
+  const socket = settings.appToken ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } }) : undefined;
+  const http = socket ? undefined : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
+  const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions, logger, deferInitialization: true });
+  const api = webClientApi(app.client);
+  const handlers = handlersFor(api);
+
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work)).catch(() => {});
+    return work;
+  };
+  const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${error instanceof Error ? error.message : String(error)}`);
+
+  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, client }) => {
+    await ack();
+    if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const user = body.user.id;
+    await track(
+      (async () => {
+        const answer = await handlers.decide({ user, approved: action.action_id === APPROVE_ACTION, value: action.value ?? '' });
+        if (!answer.ok && channel) await client.chat.postEphemeral({ channel, user, text: answer.text });
+      })(),
+    ).catch((error: unknown) => failed('button click', error));
+  });
+
+  app.command(SLASH_COMMAND, async ({ ack, command, respond }) => {
+    await ack();
+    await track(
+      (async () => {
+        let answer: ChatAnswer;
+        try {
+          answer = await handlers.chat(command.user_id, command.text);
+        } catch (error) {
+          failed('command', error);
+          answer = { text: 'Sluice failed to carry out that command; its log says why.' };
+        }
+        await respond({ response_type: answer.inChannel ? 'in_channel' : 'ephemeral', text: answer.text });
+      })(),
+    ).catch((error: unknown) => failed('command answer', error));
+  });
+
+  app.error(async (error) => failed('request', error));
+
+  try {
+    await app.init();
+  } catch (error) {
+    throw new SlackStartError(`Slack refused SLACK_BOT_TOKEN (auth.test: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}); copy the bot token from the Slack app's "OAuth & Permissions" page.`, { cause: error });
+  }
+  const auth = await app.client.auth.test().catch(() => undefined);
+
+  return {
+    api,
+    botUserId: auth?.user_id,
+    ...(http && {
+      async route(req: IncomingMessage, res: ServerResponse) {
+        const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
+        if (!path.startsWith('/slack/')) return false;
+        try {
+          http.requestListener(req, res);
+        } catch (error) {
+          if ((error as { code?: string }).code !== ErrorCode.HTTPReceiverDeferredRequestError) throw error;
+          res.writeHead(404, { 'content-type': 'text/plain' }).end(`Sluice takes Slack's requests (events, interactivity, ${SLASH_COMMAND}) at POST ${SLACK_EVENTS_PATH}.\n`);
+        }
+        return true;
+      },
+    }),
+    async start() {
+      if (socket) await socket.start();
+    },
+    async stop() {
+      if (socket) await socket.stop().catch(() => {});
+      await Promise.allSettled([...inFlight]);
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    get busy() {
+      return inFlight.size > 0;
+    },
+  };
+}
+
+/** Bolt's and the Web API's warnings and errors, in Sluice's log. */
+function boltLogger(log: (line: string) => void): Logger {
+  let level = LogLevel.WARN;
+  const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
+  const at = (which: LogLevel) => (...msg: unknown[]) => {
+    if (order.indexOf(which) >= order.indexOf(level)) log(`Slack ${which}: ${msg.map(String).join(' ')}`);
+  };
+  return {
+    debug: at(LogLevel.DEBUG),
+    info: at(LogLevel.INFO),
+    warn: at(LogLevel.WARN),
+    error: at(LogLevel.ERROR),
+    setLevel(next) {
+      level = next;
+    },
+    getLevel: () => level,
+    setName() {},
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The replies in an approval card's thread (PRODUCT K3): once approved, how
+ * each deploy behind the gate goes — started, then succeeded or failed with
+ * the reason. Pure: each reply has a key, and the reporter posts those it
+ * has not posted yet, so a reply is never sent twice.
+ */
+import type { ExecutionSummary } from '../store/store.ts';
+import { gatedDeploys } from './approval-card.ts';
+import { escapeText } from './slack-text.ts';
+
+export interface ThreadReply {
+  key: string;
+  text: string;
+}
+
+export function deployThread(execution: ExecutionSummary, stage: string, environment: string, pageUrl: string): ThreadReply[] {
+  const replies: ThreadReply[] = [];
+  const sha7 = execution.revision.sha.slice(0, 7);
+  const stageState = execution.stages.find((s) => s.name === stage);
+  for (const name of gatedDeploys(execution, stage, environment)) {
+    const action = stageState?.actions.find((a) => a.name === name);
+    if (!action || action.status === 'pending') continue;
+    const key = (what: string) => `${name}/${action.attempt}/${what}`;
+    replies.push({ key: key('started'), text: `🚀 Deploying \`${sha7}\` to *${environment}*${action.attempt > 1 ? ` (attempt ${action.attempt})` : ''}…` });
+    const took = action.startedAt !== undefined && action.finishedAt !== undefined ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s` : '';
+    if (action.status === 'succeeded') {
+      replies.push({ key: key('done'), text: `✅ *${environment}* runs \`${sha7}\` now (deployed${took}). <${pageUrl}|Pipeline>` });
+    } else if (action.status === 'failed' || action.status === 'interrupted' || action.status === 'cancelled') {
+      const why = action.reason ? `: ${escapeText(action.reason)}` : '';
+      replies.push({ key: key('done'), text: `❌ The deploy of \`${sha7}\` to *${environment}* ${action.status}${why}. <${pageUrl}|Logs>` });
+    }
+  }
+  return replies;
+}

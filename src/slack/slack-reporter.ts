@@ -1,0 +1,165 @@
+/**
+ * Keeps Slack in step with approval gates (PRODUCT K1, K3, K4): a card in
+ * the environment's channel when a gate opens, the same card updated on
+ * every change (decided, expired, superseded, cancelled), and the deploy's
+ * progress in its thread. Cards are kept in the store by gate and attempt,
+ * so a restart updates the same messages. Updates of one execution are sent
+ * in order, one at a time.
+ */
+import type { ApprovalRules } from '../config/approval-rules.ts';
+import type { ExecutionSummary, HistoryEntry, Store } from '../store/store.ts';
+import { approvalCard, decisionFrom, gatedDeploys, type ApprovalCardInput, type Decision } from './approval-card.ts';
+import { deployThread } from './deploy-thread.ts';
+import type { SlackApi } from './slack-api.ts';
+
+export interface SlackReporterOptions {
+  store: Store;
+  api: SlackApi;
+  rulesFor(environment: string): ApprovalRules | undefined;
+  pageUrl(executionId: string, stage?: string): string;
+  /** The commits between what `environment` runs now and this execution's commit (undefined: a first deploy). */
+  changesFor?(execution: ExecutionSummary, environment: string): Promise<ApprovalCardInput['changes']>;
+  commitUrl?(repo: string, sha: string): string | undefined;
+  onError?(error: unknown): void;
+}
+
+/** A posted card, by `<execution>/<stage>/<action>/<attempt>`. */
+export interface CardRef {
+  channel: string;
+  ts: string;
+  /** What was last sent, to skip updates that change nothing. */
+  sent: string;
+  digest?: string;
+  changes?: ApprovalCardInput['changes'];
+  /** Keys of the thread replies posted. */
+  replies: string[];
+}
+
+export const CARD_REF = 'slack_card';
+
+export class SlackReporter {
+  readonly #options: SlackReporterOptions;
+  readonly #queues = new Map<string, Promise<void>>();
+
+  constructor(options: SlackReporterOptions) {
+    this.#options = options;
+  }
+
+  executionsChanged(executionIds: readonly string[]): void {
+    for (const id of executionIds) this.#enqueue(id);
+  }
+
+  get busy(): boolean {
+    return this.#queues.size > 0;
+  }
+
+  async idle(): Promise<void> {
+    while (this.#queues.size > 0) await Promise.allSettled([...this.#queues.values()]);
+  }
+
+  #enqueue(executionId: string): void {
+    const previous = this.#queues.get(executionId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.#sync(executionId))
+      .catch((error: unknown) => this.#options.onError?.(error))
+      .finally(() => {
+        if (this.#queues.get(executionId) === next) this.#queues.delete(executionId);
+      });
+    this.#queues.set(executionId, next);
+  }
+
+  async #sync(executionId: string): Promise<void> {
+    const { store } = this.#options;
+    const execution = await store.getExecution(executionId);
+    if (!execution) return;
+    let history: HistoryEntry[] | undefined;
+    for (const stage of execution.definition.stages) {
+      for (const action of stage.actions) {
+        if (action.kind !== 'approval') continue;
+        const rules = this.#options.rulesFor(action.approval.environment);
+        if (!rules) continue;
+        const state = execution.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
+        if (!state) continue;
+        const prefix = `${execution.id}/${stage.name}/${action.name}/`;
+        const cards = await store.listRefs<CardRef>(CARD_REF, prefix);
+        // Cards of earlier attempts close with what their attempt ended as.
+        for (const { key, value } of cards) {
+          const attempt = Number(key.slice(prefix.length));
+          if (attempt === state.attempt) continue;
+          history ??= await store.listHistory(execution.id);
+          await this.#render(key, value, execution, stage.name, action.name, rules, endOf(history, stage.name, action.name, attempt));
+        }
+        const key = `${prefix}${state.attempt}`;
+        const card = cards.find((c) => c.key === key)?.value;
+        if (card) await this.#render(key, card, execution, stage.name, action.name, rules);
+        else if (state.status === 'awaiting_approval') await this.#post(key, execution, stage.name, action.name, rules);
+      }
+    }
+  }
+
+  async #post(key: string, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules): Promise<void> {
+    const { store, api } = this.#options;
+    const digest = await boundDigest(store, execution, stage, rules.environment);
+    let changes: ApprovalCardInput['changes'];
+    try {
+      changes = await this.#options.changesFor?.(execution, rules.environment);
+    } catch (error) {
+      // The card goes out without the commit list rather than not at all.
+      this.#options.onError?.(error);
+    }
+    const card = approvalCard(this.#input(execution, stage, action, rules, digest, changes));
+    const posted = await api.postMessage({ channel: rules.channel, ...card });
+    const ref: CardRef = { channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card), ...(digest && { digest }), ...(changes && { changes }), replies: [] };
+    await store.putRef(CARD_REF, key, ref, Date.now());
+  }
+
+  async #render(key: string, ref: CardRef, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, decision?: Decision): Promise<void> {
+    const { store, api } = this.#options;
+    const card = approvalCard(this.#input(execution, stage, action, rules, ref.digest, ref.changes), decision);
+    const sent = JSON.stringify(card);
+    if (sent !== ref.sent) {
+      await api.updateMessage({ channel: ref.channel, ts: ref.ts, ...card });
+      ref.sent = sent;
+      await store.putRef(CARD_REF, key, ref, Date.now());
+    }
+    if (decision) return;
+    for (const reply of deployThread(execution, stage, rules.environment, this.#options.pageUrl(execution.id, stage))) {
+      if (ref.replies.includes(reply.key)) continue;
+      await api.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: reply.text });
+      ref.replies.push(reply.key);
+      await store.putRef(CARD_REF, key, ref, Date.now());
+    }
+  }
+
+  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, digest: string | undefined, changes: ApprovalCardInput['changes']): ApprovalCardInput {
+    const openedAt = execution.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.startedAt ?? execution.updatedAt;
+    const commitUrl = this.#options.commitUrl?.(execution.repo, execution.revision.sha);
+    return {
+      execution,
+      stage,
+      action,
+      environment: rules.environment,
+      approvers: rules.approvers,
+      expiresAt: openedAt + rules.timeoutMs,
+      pageUrl: this.#options.pageUrl(execution.id, stage),
+      ...(digest && { digest }),
+      ...(commitUrl && { commitUrl }),
+      ...(changes && { changes }),
+    };
+  }
+}
+
+/** The sha256 of the artifact the gate's deploys would deploy: what an approval is bound to (K4). */
+export async function boundDigest(store: Store, execution: ExecutionSummary, stage: string, environment: string): Promise<string | undefined> {
+  const definition = execution.definition.stages.find((s) => s.name === stage);
+  const names = gatedDeploys(execution, stage, environment);
+  const deploy = definition?.actions.find((a) => a.kind === 'deploy' && names.includes(a.name));
+  if (deploy?.kind !== 'deploy') return undefined;
+  return (await store.findArtifact(execution.id, deploy.deploy.artifact))?.sha256;
+}
+
+/** How an earlier attempt of a gate ended, from the recorded history. */
+function endOf(history: HistoryEntry[], stage: string, action: string, attempt: number): Decision {
+  const last = history.filter((h) => h.entity === 'action' && h.stage === stage && h.action === action && h.attempt === attempt).at(-1);
+  return decisionFrom({ status: last?.to ?? 'cancelled', ...(last?.reason !== undefined && { reason: last.reason }), ...(last && { finishedAt: last.at }) });
+}

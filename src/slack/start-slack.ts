@@ -1,0 +1,56 @@
+/**
+ * Sluice's Slack side, put together for the service: the Bolt app, the
+ * reporter that keeps approval cards true, the approval clicks and the
+ * `/sluice` commands — over the same store and runner as GitHub and the CLI.
+ */
+import { approvalRules } from '../config/approval-rules.ts';
+import type { SlackSettings } from '../config/read-settings.ts';
+import type { ServerConfig } from '../config/server.schema.ts';
+import type { PipelineRunner } from '../runner/pipeline-runner.ts';
+import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ApprovalCardInput } from './approval-card.ts';
+import { runChatCommand, type ChatDeps } from './chat-ops/run-chat-command.ts';
+import { createSlackApp, type SlackApp } from './create-slack-app.ts';
+import { decideApproval } from './decide-approval.ts';
+import { slackPeople } from './slack-people.ts';
+import { SlackReporter } from './slack-reporter.ts';
+
+export interface SlackDeps {
+  settings: SlackSettings;
+  store: Store;
+  runner: PipelineRunner;
+  server?: ServerConfig;
+  pageUrl(executionId: string, stage?: string): string;
+  changesFor?(execution: ExecutionSummary, environment: string): Promise<ApprovalCardInput['changes']>;
+  commitUrl?(repo: string, sha: string): string | undefined;
+  startRun?: ChatDeps['startRun'];
+  clock: () => number;
+  log(line: string): void;
+  retries?: number;
+}
+
+export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter }> {
+  const rulesFor = (environment: string) => approvalRules(deps.server, environment);
+  const app = await createSlackApp(
+    deps.settings,
+    (api) => {
+      const people = slackPeople(api, deps.server?.slack?.people, deps.clock);
+      const chatDeps: ChatDeps = { store: deps.store, runner: deps.runner, server: deps.server, people, pageUrl: (id) => deps.pageUrl(id), clock: deps.clock, ...(deps.startRun && { startRun: deps.startRun }) };
+      return {
+        decide: (click) => decideApproval({ store: deps.store, runner: deps.runner, rulesFor, people, clock: deps.clock }, click),
+        chat: (user, text) => runChatCommand(chatDeps, user, text),
+      };
+    },
+    { log: deps.log, ...(deps.retries !== undefined && { retries: deps.retries }) },
+  );
+  const reporter = new SlackReporter({
+    store: deps.store,
+    api: app.api,
+    rulesFor,
+    pageUrl: deps.pageUrl,
+    ...(deps.changesFor && { changesFor: deps.changesFor }),
+    ...(deps.commitUrl && { commitUrl: deps.commitUrl }),
+    onError: (error) => deps.log(`Sluice could not update Slack: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  return { app, reporter };
+}

@@ -1,0 +1,149 @@
+/**
+ * Sluice as a GitHub App and a Slack app on a loopback port, pointed at
+ * the GitHub and Slack stand-ins, with a production environment behind an
+ * approval in a Slack channel. The clock can be moved on (for expiry).
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
+import { pushPayload, sendWebhook } from './github-webhooks.ts';
+import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
+import { BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
+
+export const REPO = 'acme/shop';
+export const CHANNEL = 'C0DEPLOYS';
+/** Approvers: Ann by id, Alice (who writes the commits) by id, Carol through the release group. */
+export const ANN = 'U0ANN';
+export const ALICE = 'U0ALICE';
+export const CAROL = 'U0CAROL';
+export const RELEASE_GROUP = 'S0RELEASE';
+/** In the workspace, but no approver. */
+export const MALLORY = 'U0MALLORY';
+
+/** Commit n's sha: unlike each other from the first character, as real ones are. */
+export function sha(n: number): string {
+  return createHash('sha1').update(`commit ${n}`).digest('hex');
+}
+
+export interface SlackSluice extends GithubSluice {
+  slack: SlackStandIn;
+  /** Moves Sluice's clock on. */
+  later(ms: number): void;
+  /** Pushes commit `n` (sha(n)) of `version` after commit n-1, and waits until Sluice is idle. */
+  push(n: number, version: string, options?: { message?: string; branch?: string }): Promise<void>;
+  /** The newest approval card in the channel, as it reads now (a copy: later updates do not change it). */
+  card(): SlackMessage;
+  /** A user clicks Approve or Reject on a card and confirms; waits until Sluice is idle. */
+  click(card: SlackMessage, button: 'approve' | 'reject', user: string): Promise<{ status: number }>;
+  /** `/sluice <text>` by `user`; returns what Sluice answered at the response URL. */
+  command(text: string, user: string): Promise<Record<string, unknown>>;
+}
+
+export function serverConfig(dir: string, extra = ''): string {
+  return `hosts:
+  builder: [local]
+environments:
+  dev:
+    hosts: [local]
+    path: ${join(dir, 'srv-dev')}
+  production:
+    hosts: [local]
+    path: ${join(dir, 'srv-prod')}
+    approval:
+      slack_channel: ${CHANNEL}
+      approvers: [${ANN}, ${ALICE}, ${RELEASE_GROUP}]
+      timeout: 24h
+slack:
+  commands:
+    run: [${ANN}]
+    retry: [${RELEASE_GROUP}]
+    rollback: [${ANN}]
+    lock: [${ANN}]
+    unlock: [${ANN}]
+    disable: [${ANN}]
+    enable: [${ANN}]
+${extra}`;
+}
+
+export function productionPipeline(build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION']): string {
+  return `on:
+  push:
+    branches: [main]
+stages:
+  - name: build
+    actions:
+      - name: compile
+        build:
+          host: builder
+          run: ${JSON.stringify(build)}
+          artifact: { name: app, paths: [dist, deploy] }
+  - name: dev
+    actions:
+      - name: dev-deploy
+        deploy: { environment: dev, artifact: app }
+  - name: production
+    actions:
+      - name: approve
+        approval: { environment: production }
+      - name: prod-deploy
+        needs: [approve]
+        deploy: { environment: production, artifact: app }
+app:
+  hooks:
+    start: ["sh deploy/start.sh"]
+  health:
+    command: "test -f started"
+    timeout: 5s
+`;
+}
+
+export function shopFiles(version: string, pipeline = productionPipeline()): Record<string, string> {
+  return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
+}
+
+export async function startSlackSluice(options: { serverConfig?: (dir: string) => string } = {}): Promise<SlackSluice> {
+  const slack = await new SlackStandIn().start();
+  slack.groups.set(RELEASE_GROUP, [CAROL]);
+  slack.emails.set('alice@example.com', ALICE);
+  let offset = 0;
+  const app = await startGithubSluice({
+    serverConfig: options.serverConfig ?? ((dir) => serverConfig(dir)),
+    settings: { slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
+    start: { clock: () => Date.now() + offset, approvalSweepMs: 3_600_000, slackRetries: 0 },
+    cleanup: () => slack.stop(),
+  });
+  let responses = 0;
+  return {
+    ...app,
+    slack,
+    later(ms) {
+      offset += ms;
+    },
+    async push(n, version, pushOptions = {}) {
+      app.github.addCommit(REPO, sha(n), shopFiles(version), { message: pushOptions.message ?? `Release ${version}` });
+      const payload = pushPayload({ repo: REPO, ...(n > 1 && { before: sha(n - 1) }), after: sha(n), ...(pushOptions.branch && { branch: pushOptions.branch }), message: pushOptions.message ?? `Release ${version}` });
+      const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload);
+      if (reply.status !== 200) throw new Error(`the push was refused: ${reply.status} ${reply.text}`);
+      await app.sluice.idle();
+    },
+    card() {
+      const card = slack.cards(CHANNEL).at(-1);
+      if (!card) throw new Error(`no card in ${CHANNEL}; Slack was sent ${JSON.stringify(slack.calls.map((c) => c.method))}`);
+      return structuredClone(card);
+    },
+    async click(card, button, user) {
+      const reply = await sendSlackRequest(app.sluice.url, signSlackRequest(buttonClick(card, `sluice_${button}`, user)));
+      await app.sluice.idle();
+      return reply;
+    },
+    async command(text, user) {
+      const id = `command-${++responses}`;
+      const reply = await sendSlackRequest(app.sluice.url, signSlackRequest(slashCommand(text, user, slack.responseUrl(id))));
+      if (reply.status !== 200) throw new Error(`/sluice ${text} was refused: ${reply.status}`);
+      await app.sluice.idle();
+      const answer = slack.responses.find((r) => r.id === id);
+      if (!answer) throw new Error(`/sluice ${text} got no answer`);
+      return answer.body;
+    },
+  };
+}
