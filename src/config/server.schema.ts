@@ -104,6 +104,12 @@ const secretSource = z
 export const SLACK_COMMANDS = ['status', 'run', 'retry', 'rollback', 'lock', 'unlock', 'disable', 'enable'] as const;
 export type SlackCommand = (typeof SLACK_COMMANDS)[number];
 
+const commandUsers = z
+  .array(
+    z.string().regex(/^(\*|[UWS][A-Z0-9]{2,})$/, { error: 'use "*" for everyone, or the Slack id of a user or user group (starting with U or W or S), as its details in Slack show it' }),
+  )
+  .describe('Slack user ids (U…, W…), user group ids (S…), or "*" for everyone.');
+
 const slack = z
   .strictObject({
     people: z
@@ -111,9 +117,9 @@ const slack = z
       .optional()
       .describe('Commit authors (GitHub logins or e-mail addresses) mapped to Slack users, where Slack’s e-mail lookup would not match them. Used to keep authors from approving their own change.'),
     commands: z
-      .partialRecord(z.enum(SLACK_COMMANDS, { error: `use one of the commands ${SLACK_COMMANDS.join(', ')}` }), z.array(z.union([z.literal('*'), slackId('UWS', 'a user or user group')])))
+      .strictObject(Object.fromEntries(SLACK_COMMANDS.map((name) => [name, commandUsers.optional()])) as Record<SlackCommand, z.ZodOptional<typeof commandUsers>>)
       .optional()
-      .describe('Who may run each `/sluice` command: Slack user ids, user group ids, or "*" for everyone. `status` is open to everyone unless listed; the others to nobody unless listed.'),
+      .describe('Who may run each `/sluice` command. `status` is open to everyone unless listed; the others to nobody unless listed.'),
   })
   .describe('Slack: who is who, and who may run which command.');
 

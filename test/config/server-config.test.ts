@@ -79,6 +79,34 @@ secrets:
     ]);
   });
 
+  test('slack: authors mapped to Slack users, and who may run each command, with mistakes at their line', () => {
+    const server = load(`slack:
+  people:
+    alice: U0ALICE
+    bob@example.com: W0BOB
+  commands:
+    run: [U0ANN, S0RELEASE]
+    status: ["*"]
+`);
+    assert.deepEqual(server.slack, { people: { alice: 'U0ALICE', 'bob@example.com': 'W0BOB' }, commands: { run: ['U0ANN', 'S0RELEASE'], status: ['*'] } });
+    assert.deepEqual(
+      problemsOf(`slack:
+  people:
+    alice: "@alice"
+  commands:
+    deploy: [U0ANN]
+    run: [everyone]
+  channel: C0123
+`),
+      [
+        'sluice.config.yml:3:12: slack.people.alice: use the Slack id of a user (starting with U or W), as its details in Slack show it',
+        'sluice.config.yml:5:5: slack.commands: unknown key "deploy" (allowed here: status, run, retry, rollback, lock, unlock, disable, enable)',
+        'sluice.config.yml:6:11: slack.commands.run[0]: use "*" for everyone, or the Slack id of a user or user group (starting with U or W or S), as its details in Slack show it',
+        'sluice.config.yml:7:3: slack: unknown key "channel" (allowed here: people, commands)',
+      ],
+    );
+  });
+
   test('rules across fields: host groups, ssh, drain pairs, feasible rolling plans, distinct host names', () => {
     const text = `hosts:
   web: ["10.0.0.1", "10.0.0.2"]

@@ -193,7 +193,7 @@ export class GithubStandIn {
       });
     }
 
-    const repoCall = /^\/repos\/([^/]+\/[^/]+)(\/.*)$/.exec(call.path);
+    const repoCall = /^\/repos\/([^/]+\/[^/]+)(\/.*)?$/.exec(call.path);
     if (!repoCall) return reply(404, { message: 'Not Found' });
     const auth = req.headers.authorization ?? '';
     if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(auth))) return reply(401, { message: 'Bad credentials' });
@@ -216,7 +216,7 @@ export class GithubStandIn {
 
     const commitRead = /^\/commits\/([^/]+)$/.exec(rest);
     if (commitRead && req.method === 'GET') {
-      const commit = this.#commits.get(`${repo}@${decodeURIComponent(commitRead[1] ?? '')}`);
+      const commit = this.#resolve(repo, decodeURIComponent(commitRead[1] ?? ''));
       if (!commit) return reply(422, { message: `No commit found for SHA: ${decodeURIComponent(commitRead[1] ?? '')}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit' });
       return reply(200, this.#commitJson(repo, commit));
     }
@@ -224,7 +224,7 @@ export class GithubStandIn {
     const compare = /^\/compare\/([^/.]+)\.\.\.([^/.]+)$/.exec(rest);
     if (compare && req.method === 'GET') {
       const history = this.#history.get(repo) ?? [];
-      const [base, head] = [this.#commits.get(`${repo}@${compare[1]}`)?.sha, this.#commits.get(`${repo}@${compare[2]}`)?.sha];
+      const [base, head] = [this.#resolve(repo, compare[1] ?? '')?.sha, this.#resolve(repo, compare[2] ?? '')?.sha];
       if (!base || !head) return reply(404, { message: 'Not Found' });
       const [from, to] = [history.indexOf(base), history.indexOf(head)];
       const ahead = to > from ? history.slice(from + 1, to + 1) : [];
@@ -288,6 +288,14 @@ export class GithubStandIn {
   /** The web address of the stand-in's "github.com", for html_url fields. */
   get webUrl(): string {
     return `${this.#root}/web`;
+  }
+
+  /** A branch, a full sha, or (as GitHub allows) a unique abbreviation of one. */
+  #resolve(repo: string, ref: string): Commit | undefined {
+    const exact = this.#commits.get(`${repo}@${ref}`);
+    if (exact || !/^[0-9a-f]{4,39}$/.test(ref)) return exact;
+    const matches = (this.#history.get(repo) ?? []).filter((s) => s.startsWith(ref));
+    return matches.length === 1 ? this.#commits.get(`${repo}@${matches[0]}`) : undefined;
   }
 
   /** A commit as the commits and compare endpoints return it. */

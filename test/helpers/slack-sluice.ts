@@ -30,7 +30,7 @@ export interface SlackSluice extends GithubSluice {
   /** Moves Sluice's clock on. */
   later(ms: number): void;
   /** Pushes commit `n` (sha(n)) of `version` after commit n-1, and waits until Sluice is idle. */
-  push(n: number, version: string, options?: { message?: string; branch?: string }): Promise<void>;
+  push(n: number, version: string, options?: { message?: string; branch?: string; pipeline?: string }): Promise<void>;
   /** The newest approval card in the channel, as it reads now (a copy: later updates do not change it). */
   card(): SlackMessage;
   /** A user clicks Approve or Reject on a card and confirms; waits until Sluice is idle. */
@@ -120,7 +120,7 @@ export async function startSlackSluice(options: { serverConfig?: (dir: string) =
       offset += ms;
     },
     async push(n, version, pushOptions = {}) {
-      app.github.addCommit(REPO, sha(n), shopFiles(version), { message: pushOptions.message ?? `Release ${version}` });
+      app.github.addCommit(REPO, sha(n), shopFiles(version, pushOptions.pipeline), { message: pushOptions.message ?? `Release ${version}` });
       const payload = pushPayload({ repo: REPO, ...(n > 1 && { before: sha(n - 1) }), after: sha(n), ...(pushOptions.branch && { branch: pushOptions.branch }), message: pushOptions.message ?? `Release ${version}` });
       const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload);
       if (reply.status !== 200) throw new Error(`the push was refused: ${reply.status} ${reply.text}`);
