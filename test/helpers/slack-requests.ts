@@ -33,8 +33,13 @@ export async function sendSlackRequest(url: string, request: SignedRequest): Pro
   return { status: response.status, text: await response.text() };
 }
 
-/** A click on one of a card's buttons, as Slack sends it once the user confirmed. */
+/** A click on one of a card's buttons, as Slack sends it over HTTP once the user confirmed. */
 export function buttonClick(card: SlackMessage, actionId: string, user: string, options: { responseUrl?: string } = {}): string {
+  return new URLSearchParams({ payload: JSON.stringify(buttonClickPayload(card, actionId, user, options)) }).toString();
+}
+
+/** The `block_actions` payload of a click (the envelope's payload in Socket Mode). */
+export function buttonClickPayload(card: SlackMessage, actionId: string, user: string, options: { responseUrl?: string } = {}): Record<string, unknown> {
   const actions = card.blocks.find((b) => b.type === 'actions') as { block_id: string; elements: Array<Record<string, unknown>> } | undefined;
   const button = actions?.elements.find((e) => e.action_id === actionId);
   if (!actions || !button) throw new Error(`the card has no ${actionId} button: ${JSON.stringify(card.blocks)}`);
@@ -54,12 +59,17 @@ export function buttonClick(card: SlackMessage, actionId: string, user: string, 
     response_url: options.responseUrl ?? 'https://hooks.slack.com/actions/T0TEAM/1/standin',
     actions: [{ action_id: actionId, block_id: actions.block_id, text: button.text, value: button.value, style: button.style, type: 'button', action_ts: `${Date.now() / 1000}` }],
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return payload;
 }
 
-/** `/sluice <text>` typed by `user` in a channel. */
+/** `/sluice <text>` typed by `user` in a channel, as Slack posts it over HTTP. */
 export function slashCommand(text: string, user: string, responseUrl: string): string {
-  return new URLSearchParams({
+  return new URLSearchParams(slashCommandFields(text, user, responseUrl)).toString();
+}
+
+/** The fields of a slash command (the envelope's payload in Socket Mode). */
+export function slashCommandFields(text: string, user: string, responseUrl: string): Record<string, string> {
+  return {
     token: 'legacy-verification-token',
     team_id: 'T0TEAM',
     team_domain: 'acme',
@@ -73,5 +83,5 @@ export function slashCommand(text: string, user: string, responseUrl: string): s
     is_enterprise_install: 'false',
     response_url: responseUrl,
     trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-  }).toString();
+  };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
 import { pushPayload, sendWebhook } from './github-webhooks.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
-import { BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
+import { APP_TOKEN, BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
 
 export const REPO = 'acme/shop';
 export const CHANNEL = 'C0DEPLOYS';
@@ -53,6 +53,8 @@ environments:
       slack_channel: ${CHANNEL}
       approvers: [${ANN}, ${ALICE}, ${RELEASE_GROUP}]
       timeout: 24h
+secrets:
+  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [${REPO}] }
 slack:
   commands:
     run: [${ANN}]
@@ -65,7 +67,8 @@ slack:
 ${extra}`;
 }
 
-export function productionPipeline(build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION']): string {
+/** The build prints the granted secret on purpose: it must reach no Slack message. */
+export function productionPipeline(build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"']): string {
   return `on:
   push:
     branches: [main]
@@ -76,6 +79,7 @@ stages:
         build:
           host: builder
           run: ${JSON.stringify(build)}
+          secrets: [API_TOKEN]
           artifact: { name: app, paths: [dist, deploy] }
   - name: dev
     actions:
@@ -101,14 +105,15 @@ export function shopFiles(version: string, pipeline = productionPipeline()): Rec
   return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
 }
 
-export async function startSlackSluice(options: { serverConfig?: (dir: string) => string } = {}): Promise<SlackSluice> {
+/** `socketMode`: Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
+export async function startSlackSluice(options: { serverConfig?: (dir: string) => string; socketMode?: boolean } = {}): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
   slack.groups.set(RELEASE_GROUP, [CAROL]);
   slack.emails.set('alice@example.com', ALICE);
   let offset = 0;
   const app = await startGithubSluice({
     serverConfig: options.serverConfig ?? ((dir) => serverConfig(dir)),
-    settings: { slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
+    settings: { slack: options.socketMode ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl } : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
     start: { clock: () => Date.now() + offset, approvalSweepMs: 3_600_000, slackRetries: 0 },
     cleanup: () => slack.stop(),
   });

@@ -3,12 +3,17 @@
  * at) and for the `response_url`s of slash commands. It answers as Slack
  * documents — HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }` —
  * checks the bot token, keeps messages so `chat.update` edits them, and
- * records every call.
+ * records every call. For Socket Mode it answers `apps.connections.open`
+ * (with the app-level token) with a WebSocket URL of its own, says `hello`
+ * to the app that connects, and sends it envelopes it must acknowledge.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export const BOT_TOKEN = 'xoxb-1111-2222-standin';
+export const APP_TOKEN = 'xapp-1-A0SLUICE-3333-standin';
 
 export interface SlackCall {
   method: string;
@@ -36,6 +41,10 @@ export class SlackStandIn {
   /** Users by e-mail address. */
   readonly emails = new Map<string, string>();
   #server: Server | undefined;
+  #sockets: WebSocketServer | undefined;
+  /** Socket Mode connections that got their `hello`. */
+  readonly #connected = new Set<WebSocket>();
+  readonly #acks = new Map<string, (payload: unknown) => void>();
   #root = '';
   #ts = 1_700_000_000;
 
@@ -51,13 +60,50 @@ export class SlackStandIn {
         const method = url.pathname.replace(/^\/api\//, '');
         const args = parseArgs(req.headers['content-type'] ?? '', raw);
         this.calls.push({ method, args, at: Date.now() });
-        const answer = req.headers.authorization === `Bearer ${BOT_TOKEN}` || args.token === BOT_TOKEN ? this.#answer(method, args) : { ok: false, error: 'invalid_auth' };
+        const token = req.headers.authorization?.replace(/^Bearer /, '') ?? String(args.token ?? '');
+        const answer =
+          method === 'apps.connections.open'
+            ? token === APP_TOKEN
+              ? { ok: true, url: `${this.#root.replace(/^http/, 'ws')}/link/?ticket=${randomUUID()}` }
+              : { ok: false, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type' }
+            : token === BOT_TOKEN
+              ? this.#answer(method, args)
+              : { ok: false, error: 'invalid_auth' };
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
       });
+    });
+    this.#sockets = new WebSocketServer({ server: this.#server, path: '/link/' });
+    this.#sockets.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
+        if (message.envelope_id) this.#acks.get(message.envelope_id)?.(message.payload);
+      });
+      socket.on('close', () => this.#connected.delete(socket));
+      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'applink-standin', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0SLUICE' } }));
+      this.#connected.add(socket);
     });
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /** How many Socket Mode connections are open. */
+  get socketConnections(): number {
+    return this.#connected.size;
+  }
+
+  /**
+   * Sends an envelope over Socket Mode, as Slack does for a button click
+   * (`interactive`) or a slash command (`slash_commands`); resolves with the
+   * app's acknowledgement.
+   */
+  async sendEnvelope(type: 'interactive' | 'slash_commands', payload: Record<string, unknown>): Promise<unknown> {
+    const [socket] = this.#connected;
+    if (!socket) throw new Error('no Socket Mode connection');
+    const envelopeId = randomUUID();
+    const acked = new Promise<unknown>((done) => this.#acks.set(envelopeId, done));
+    socket.send(JSON.stringify({ envelope_id: envelopeId, payload, type, accepts_response_payload: type === 'slash_commands' }));
+    return acked;
   }
 
   get apiUrl(): string {
@@ -70,6 +116,8 @@ export class SlackStandIn {
   }
 
   async stop(): Promise<void> {
+    for (const socket of this.#sockets?.clients ?? []) socket.terminate();
+    this.#sockets?.close();
     this.#server?.closeAllConnections();
     await new Promise<void>((done) => (this.#server ? this.#server.close(() => done()) : done()));
   }

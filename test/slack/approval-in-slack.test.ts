@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY, REPO, serverConfig, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { CANARY } from '../helpers/github-sluice.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
 
 let app: SlackSluice | undefined;
@@ -99,6 +100,9 @@ describe('the approval card', () => {
     assert.match(String((run?.output as { summary: string }).summary), new RegExp(`\\*\\*approve\\*\\* succeeded.*: approved by slack:${CAROL}`));
     const [done] = await started.sluice.store.listExecutions();
     assert.equal(done?.status, 'succeeded');
+    const log = await started.sluice.store.readLog({ executionId: done!.id, stage: 'build', action: 'compile', attempt: 1 });
+    assert.ok(log.some((l) => l.text === 'token is ***'), 'the build printed the secret, masked');
+    assert.equal(JSON.stringify([started.slack.calls, started.slack.responses]).includes(CANARY), false, 'the secret reached Slack');
   });
 
   test('reject: the execution fails, nothing is deployed, and the card says who rejected it', async () => {
