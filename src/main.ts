@@ -11,7 +11,8 @@ async function main(): Promise<void> {
   const settings = readSettings(process.env);
   const sluice = await startSluice(settings);
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
-  console.log(`Sluice listening on port ${settings.port} as ${settings.publicUrl} (state in ${where})`);
+  const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
+  console.log(`Sluice listening on port ${settings.port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
   const stop = () => void sluice.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
