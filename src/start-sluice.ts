@@ -73,8 +73,12 @@ export interface RunningSluice {
   inbox?: WebhookInbox;
   reporter?: GithubReporter;
   slack?: SlackApp;
-  /** Expires the approvals that waited too long now; returns how many. */
-  expireApprovals(): Promise<number>;
+  /**
+   * What the service does every `approvalSweepMs`, now: expire the approvals
+   * that waited too long, and send Slack what it could not send before.
+   * Returns how many approvals expired.
+   */
+  sweep(): Promise<number>;
   /** Resolves when no webhook waits, no action runs and every report is sent. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -181,7 +185,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       slackReporter = started.reporter;
       if (slack.route) routes.slack = slack.route;
     }
-    const expire = () => expireApprovals(store, runner, (environment) => approvalRules(server, environment), clock());
+    const sweep = async () => {
+      const expired = await expireApprovals(store, runner, (environment) => approvalRules(server, environment), clock());
+      await slackReporter?.catchUp();
+      return expired;
+    };
 
     const http = createHttpServer(routes);
     await new Promise<void>((done, fail) => {
@@ -192,11 +200,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     await runner.recover();
     inbox?.start();
     await slack?.start();
-    // Cards of gates that opened while Slack was unreachable, or before a restart.
-    if (slackReporter) for (const e of await store.listExecutions({ limit: 100 })) if (e.status === 'running') slackReporter.executionsChanged([e.id]);
+    // Cards of gates that opened before a restart, or before Slack was configured.
+    await slackReporter?.catchUp();
     let sweeping: Promise<unknown> = Promise.resolve();
     const sweeper = setInterval(() => {
-      sweeping = sweeping.then(expire).catch((error: unknown) => log(`Sluice could not expire approvals: ${describe(error)}`));
+      sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
     }, options.approvalSweepMs ?? 30_000);
     sweeper.unref();
     if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
@@ -210,7 +218,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       inbox,
       reporter,
       slack,
-      expireApprovals: expire,
+      sweep,
       async idle() {
         do {
           await slack?.idle();

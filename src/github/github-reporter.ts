@@ -4,6 +4,7 @@
  * execution for an update at most every `logIntervalMs`, so a chatty build
  * does not run into GitHub's rate limits.
  */
+import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import type { GithubApi } from './github-api.ts';
 import { syncCheckRuns } from './report-check-runs.ts';
@@ -22,11 +23,12 @@ export interface GithubReporterOptions {
 
 export class GithubReporter {
   readonly #options: GithubReporterOptions;
-  readonly #queues = new Map<string, Promise<void>>();
+  readonly #queues: SerialQueues;
   readonly #logTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
+    this.#queues = new SerialQueues(options.onError);
   }
 
   /** These executions changed state: report them now. */
@@ -46,12 +48,12 @@ export class GithubReporter {
   }
 
   get busy(): boolean {
-    return this.#queues.size > 0;
+    return this.#queues.busy;
   }
 
   /** Resolves when everything reported so far has been sent. */
-  async idle(): Promise<void> {
-    while (this.#queues.size > 0) await Promise.allSettled([...this.#queues.values()]);
+  idle(): Promise<void> {
+    return this.#queues.idle();
   }
 
   stop(): void {
@@ -60,14 +62,7 @@ export class GithubReporter {
   }
 
   #enqueue(executionId: string): void {
-    const previous = this.#queues.get(executionId) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.#sync(executionId))
-      .catch((error: unknown) => this.#options.onError?.(error))
-      .finally(() => {
-        if (this.#queues.get(executionId) === next) this.#queues.delete(executionId);
-      });
-    this.#queues.set(executionId, next);
+    this.#queues.add(executionId, () => this.#sync(executionId));
   }
 
   async #sync(executionId: string): Promise<void> {

@@ -68,10 +68,16 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     const user = body.user.id;
     await track(
       (async () => {
-        const answer = await handlers.decide({ user, approved: action.action_id === APPROVE_ACTION, value: action.value ?? '' });
+        let answer: ClickAnswer;
+        try {
+          answer = await handlers.decide({ user, approved: action.action_id === APPROVE_ACTION, value: action.value ?? '' });
+        } catch (error) {
+          failed('button click', error);
+          answer = { ok: false, text: 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.' };
+        }
         if (!answer.ok && channel) await client.chat.postEphemeral({ channel, user, text: answer.text });
       })(),
-    ).catch((error: unknown) => failed('button click', error));
+    ).catch((error: unknown) => failed('button click answer', error));
   });
 
   app.command(SLASH_COMMAND, async ({ ack, command, respond }) => {

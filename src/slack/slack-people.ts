@@ -18,28 +18,8 @@ export interface SlackPeople {
 }
 
 export function slackPeople(api: SlackApi, mapping: Record<string, string> = {}, clock: () => number = Date.now): SlackPeople {
-  const groups = new Map<string, { at: number; members: Promise<string[]> }>();
-  const emails = new Map<string, { at: number; user: Promise<string | undefined> }>();
-  const fresh = <T extends { at: number }>(cache: Map<string, T>, key: string) => {
-    const hit = cache.get(key);
-    return hit && clock() - hit.at < KEEP_MS ? hit : undefined;
-  };
-  const membersOf = (group: string) => {
-    const hit = fresh(groups, group);
-    if (hit) return hit.members;
-    const members = api.groupMembers(group);
-    groups.set(group, { at: clock(), members });
-    members.catch(() => groups.delete(group));
-    return members;
-  };
-  const userOf = (email: string) => {
-    const hit = fresh(emails, email);
-    if (hit) return hit.user;
-    const user = api.userByEmail(email);
-    emails.set(email, { at: clock(), user });
-    user.catch(() => emails.delete(email));
-    return user;
-  };
+  const membersOf = remembered((group: string) => api.groupMembers(group), clock);
+  const userOf = remembered((email: string) => api.userByEmail(email), clock);
   const lower = Object.fromEntries(Object.entries(mapping).map(([who, id]) => [who.toLowerCase(), id]));
   return {
     async isAmong(user, allowed) {
@@ -54,5 +34,18 @@ export function slackPeople(api: SlackApi, mapping: Record<string, string> = {},
       if (mapped) return mapped;
       return revision.authorEmail ? userOf(revision.authorEmail) : undefined;
     },
+  };
+}
+
+/** `load`, with each key's answer kept for KEEP_MS; a failed answer is not kept. */
+function remembered<T>(load: (key: string) => Promise<T>, clock: () => number): (key: string) => Promise<T> {
+  const kept = new Map<string, { at: number; value: Promise<T> }>();
+  return (key) => {
+    const hit = kept.get(key);
+    if (hit && clock() - hit.at < KEEP_MS) return hit.value;
+    const value = load(key);
+    kept.set(key, { at: clock(), value });
+    value.catch(() => kept.delete(key));
+    return value;
   };
 }

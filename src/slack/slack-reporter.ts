@@ -7,6 +7,7 @@
  * in order, one at a time.
  */
 import type { ApprovalRules } from '../config/approval-rules.ts';
+import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ExecutionSummary, HistoryEntry, Store } from '../store/store.ts';
 import { approvalCard, decisionFrom, gatedDeploys, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { deployThread } from './deploy-thread.ts';
@@ -39,33 +40,46 @@ export const CARD_REF = 'slack_card';
 
 export class SlackReporter {
   readonly #options: SlackReporterOptions;
-  readonly #queues = new Map<string, Promise<void>>();
+  readonly #queues: SerialQueues;
+  /** Executions whose last update failed (Slack down, rate limited): tried again by `catchUp`. */
+  readonly #behind = new Set<string>();
 
   constructor(options: SlackReporterOptions) {
     this.#options = options;
+    this.#queues = new SerialQueues(options.onError);
   }
 
   executionsChanged(executionIds: readonly string[]): void {
-    for (const id of executionIds) this.#enqueue(id);
+    for (const id of executionIds) {
+      this.#queues.add(id, async () => {
+        this.#behind.add(id);
+        await this.#sync(id);
+        this.#behind.delete(id);
+      });
+    }
+  }
+
+  /**
+   * Sends what could not be sent before, and the cards of gates that opened
+   * while Sluice was not running or Slack could not be reached.
+   */
+  async catchUp(): Promise<void> {
+    const ids = new Set(this.#behind);
+    for (const pipelineId of await this.#options.store.listPipelinesAwaitingApproval()) {
+      for (const execution of await this.#options.store.listExecutions({ pipelineId, limit: 100 })) {
+        if (execution.status === 'running') ids.add(execution.id);
+      }
+    }
+    this.executionsChanged([...ids]);
   }
 
   get busy(): boolean {
-    return this.#queues.size > 0;
+    return this.#queues.busy;
   }
 
-  async idle(): Promise<void> {
-    while (this.#queues.size > 0) await Promise.allSettled([...this.#queues.values()]);
-  }
-
-  #enqueue(executionId: string): void {
-    const previous = this.#queues.get(executionId) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.#sync(executionId))
-      .catch((error: unknown) => this.#options.onError?.(error))
-      .finally(() => {
-        if (this.#queues.get(executionId) === next) this.#queues.delete(executionId);
-      });
-    this.#queues.set(executionId, next);
+  /** Resolves when every card update so far has been sent. */
+  idle(): Promise<void> {
+    return this.#queues.idle();
   }
 
   async #sync(executionId: string): Promise<void> {

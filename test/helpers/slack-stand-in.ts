@@ -45,6 +45,7 @@ export class SlackStandIn {
   /** Socket Mode connections that got their `hello`. */
   readonly #connected = new Set<WebSocket>();
   readonly #acks = new Map<string, (payload: unknown) => void>();
+  readonly #failures: Array<{ method: string; error: string; count: number }> = [];
   #root = '';
   #ts = 1_700_000_000;
 
@@ -60,6 +61,12 @@ export class SlackStandIn {
         const method = url.pathname.replace(/^\/api\//, '');
         const args = parseArgs(req.headers['content-type'] ?? '', raw);
         this.calls.push({ method, args, at: Date.now() });
+        const failure = this.#failures.find((f) => f.method === method && f.count > 0);
+        if (failure) {
+          failure.count--;
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ok: false, error: failure.error }));
+          return;
+        }
         const token = req.headers.authorization?.replace(/^Bearer /, '') ?? String(args.token ?? '');
         const answer =
           method === 'apps.connections.open'
@@ -85,6 +92,11 @@ export class SlackStandIn {
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /** The next `count` calls of `method` answer `{ ok: false, error }`, as Slack does when it is in trouble. */
+  failNext(method: string, error = 'fatal_error', count = 1): void {
+    this.#failures.push({ method, error, count });
   }
 
   /** How many Socket Mode connections are open. */

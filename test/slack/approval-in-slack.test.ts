@@ -174,9 +174,9 @@ describe('the approval card', () => {
     await started.push(1, 'v1');
     const card = started.card();
     started.later(23 * 3_600_000);
-    assert.equal(await started.sluice.expireApprovals(), 0, 'not yet');
+    assert.equal(await started.sluice.sweep(), 0, 'not yet');
     started.later(2 * 3_600_000);
-    assert.equal(await started.sluice.expireApprovals(), 1);
+    assert.equal(await started.sluice.sweep(), 1);
     await started.sluice.idle();
 
     const final = started.slack.messages.get(card.ts)!;
@@ -297,5 +297,27 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     assert.match(told[1] ?? '', /This card is not one Sluice can match to an approval; nothing was decided/);
     assert.match(told[2] ?? '', /This card is not one Sluice can match to an approval/);
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+  });
+});
+
+describe('when Slack fails', () => {
+  test('a card Slack did not take is posted at the next sweep, and a click Sluice could not check is told to try again', async () => {
+    const started = (app = await startSlackSluice());
+    started.slack.failNext('chat.postMessage');
+    await started.push(1, 'v1');
+    assert.deepEqual(started.slack.cards(CHANNEL), []);
+    assert.match(started.logs.join('\n'), /Sluice could not update Slack: Slack's chat\.postMessage failed: fatal_error/);
+
+    await started.sluice.sweep();
+    await started.sluice.idle();
+    const card = started.card();
+    assert.equal(header(card), `Deploy to production? · ${REPO} ${sha(1).slice(0, 7)}`);
+
+    started.slack.failNext('usergroups.users.list');
+    await started.click(card, 'approve', CAROL);
+    assert.equal(ephemerals(started.slack, CAROL)[0], 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.');
+    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    await started.click(card, 'approve', CAROL);
+    assert.equal(served(started), 'v1');
   });
 });

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { SlackApi } from '../../src/slack/slack-api.ts';
+import { slackPeople } from '../../src/slack/slack-people.ts';
+
+function countingApi(groups: Record<string, string[]>, emails: Record<string, string>, failFirst = false) {
+  const calls: string[] = [];
+  let failing = failFirst;
+  const api: SlackApi = {
+    postMessage: () => Promise.reject(new Error('unused')),
+    updateMessage: () => Promise.reject(new Error('unused')),
+    postEphemeral: () => Promise.reject(new Error('unused')),
+    async groupMembers(group) {
+      calls.push(`group ${group}`);
+      if (failing) {
+        failing = false;
+        throw new Error('ratelimited');
+      }
+      return groups[group] ?? [];
+    },
+    async userByEmail(email) {
+      calls.push(`email ${email}`);
+      return emails[email];
+    },
+  };
+  return { api, calls };
+}
+
+test('approvers: listed users, members of listed groups, or everyone with "*"; group members are asked once a minute', async () => {
+  let now = 0;
+  const { api, calls } = countingApi({ S0REL: ['U0CAROL'] }, {});
+  const people = slackPeople(api, {}, () => now);
+  assert.equal(await people.isAmong('U0ANN', ['U0ANN', 'S0REL']), true);
+  assert.deepEqual(calls, [], 'a listed user needs no lookup');
+  assert.equal(await people.isAmong('U0CAROL', ['U0ANN', 'S0REL']), true);
+  assert.equal(await people.isAmong('U0MALLORY', ['U0ANN', 'S0REL']), false);
+  assert.equal(await people.isAmong('U0MALLORY', ['*']), true);
+  assert.deepEqual(calls, ['group S0REL']);
+  now += 61_000;
+  await people.isAmong('U0CAROL', ['S0REL']);
+  assert.deepEqual(calls, ['group S0REL', 'group S0REL']);
+});
+
+test('a failed lookup is not remembered: the next click asks again', async () => {
+  const { api, calls } = countingApi({ S0REL: ['U0CAROL'] }, {}, true);
+  const people = slackPeople(api);
+  await assert.rejects(people.isAmong('U0CAROL', ['S0REL']), /ratelimited/);
+  assert.equal(await people.isAmong('U0CAROL', ['S0REL']), true);
+  assert.deepEqual(calls, ['group S0REL', 'group S0REL']);
+});
+
+test('the author: the operator’s mapping by GitHub login or e-mail (any case) first, then Slack’s e-mail lookup', async () => {
+  const { api, calls } = countingApi({}, { 'bob@example.com': 'U0BOB' });
+  const people = slackPeople(api, { Alice: 'U0ALICE', 'dave@corp.example': 'U0DAVE' });
+  assert.equal(await people.authorOf({ sha: 'a', author: 'alice', authorEmail: 'alice@elsewhere.example' }), 'U0ALICE');
+  assert.equal(await people.authorOf({ sha: 'a', author: 'dave', authorEmail: 'Dave@Corp.example' }), 'U0DAVE');
+  assert.deepEqual(calls, []);
+  assert.equal(await people.authorOf({ sha: 'a', author: 'bob', authorEmail: 'bob@example.com' }), 'U0BOB');
+  assert.equal(await people.authorOf({ sha: 'a', author: 'eve' }), undefined);
+  assert.deepEqual(calls, ['email bob@example.com']);
+});
