@@ -15,7 +15,7 @@ import { EngineError } from '../pipeline/engine.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import { approverMention, decisionOf, type ApprovalButtonValue } from './approval-card.ts';
-import { boundDigest } from './slack-reporter.ts';
+import { boundDigest } from './bound-digest.ts';
 import type { SlackPeople } from './slack-people.ts';
 import { mentionActors } from './slack-text.ts';
 

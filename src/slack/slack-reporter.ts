@@ -9,7 +9,8 @@
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ExecutionSummary, HistoryEntry, Store } from '../store/store.ts';
-import { approvalCard, decisionFrom, gatedDeploys, type ApprovalCardInput, type Decision } from './approval-card.ts';
+import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
+import { boundDigest } from './bound-digest.ts';
 import { deployThread } from './deploy-thread.ts';
 import type { SlackApi } from './slack-api.ts';
 
@@ -161,15 +162,6 @@ export class SlackReporter {
       ...(changes && { changes }),
     };
   }
-}
-
-/** The sha256 of the artifact the gate's deploys would deploy: what an approval is bound to (K4). */
-export async function boundDigest(store: Store, execution: ExecutionSummary, stage: string, environment: string): Promise<string | undefined> {
-  const definition = execution.definition.stages.find((s) => s.name === stage);
-  const names = gatedDeploys(execution, stage, environment);
-  const deploy = definition?.actions.find((a) => a.kind === 'deploy' && names.includes(a.name));
-  if (deploy?.kind !== 'deploy') return undefined;
-  return (await store.findArtifact(execution.id, deploy.deploy.artifact))?.sha256;
 }
 
 /** How an earlier attempt of a gate ended, from the recorded history. */
