@@ -60,6 +60,8 @@ export interface StartOptions {
   clock?: () => number;
   /** How often open approvals are checked for expiry (default 30 s). */
   approvalSweepMs?: number;
+  /** How often an execution page's event stream looks for news (default 500 ms). */
+  pagePollMs?: number;
   /** How often a failed Slack API call is tried again (default 3). */
   slackRetries?: number;
   log?: (line: string) => void;
@@ -134,7 +136,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       },
     });
 
-    const routes: HttpRoutes = { pages: { store, links } };
+    const routes: HttpRoutes = { pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) } };
     let inbox: WebhookInbox | undefined;
     if (probot && api) {
       const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId };

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Octokit } from '@octokit/rest';
 import { parse } from 'yaml';
 import type { RouteHandler } from '../web/create-http-server.ts';
-import { escapeHtml } from '../web/render-execution-page.ts';
+import { escapeHtml } from '../web/escape-html.ts';
 import { updateEnvFile } from './update-env-file.ts';
 
 export interface SetupFlowOptions {

@@ -4,9 +4,7 @@
  * checks, and Slack's requests (`/slack/*`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Store } from '../store/store.ts';
-import type { PageLinks } from './page-links.ts';
-import { serveExecutionPage } from './serve-execution-page.ts';
+import { serveExecutionPage, type PageRoutes } from './serve-execution-page.ts';
 
 /** A handler that answers the requests it owns and returns true; false leaves the request to others. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -16,7 +14,7 @@ export interface HttpRoutes {
   github?: RouteHandler;
   /** The GitHub App setup flow, when it is not. */
   setup?: RouteHandler;
-  pages?: { store: Store; links: PageLinks };
+  pages?: PageRoutes;
   /** Bolt's HTTP receiver, when Slack is configured in HTTP mode. */
   slack?: RouteHandler;
 }
@@ -50,7 +48,7 @@ async function handle(routes: HttpRoutes, req: IncomingMessage, res: ServerRespo
     return;
   }
   if (routes.pages && req.method === 'GET' && path.startsWith('/executions/')) {
-    await serveExecutionPage(routes.pages.store, routes.pages.links, req, res);
+    await serveExecutionPage(routes.pages, req, res);
     return;
   }
   if (routes.setup && (await routes.setup(req, res))) return;

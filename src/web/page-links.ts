@@ -8,6 +8,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export interface PageLinks {
   /** The execution's page; with `stage`, scrolled to that stage's logs. */
   executionUrl(executionId: string, stage?: string): string;
+  /** The page's live updates (server-sent events), as a path on the page's own server. */
+  eventsPath(executionId: string): string;
   verify(executionId: string, signature: string): boolean;
 }
 
@@ -17,6 +19,9 @@ export function createPageLinks(baseUrl: string, key: string): PageLinks {
     executionUrl(executionId, stage) {
       const url = `${baseUrl}/executions/${encodeURIComponent(executionId)}?sig=${sign(executionId)}`;
       return stage ? `${url}#stage-${encodeURIComponent(stage)}` : url;
+    },
+    eventsPath(executionId) {
+      return `/executions/${encodeURIComponent(executionId)}/events?sig=${sign(executionId)}`;
     },
     verify(executionId, signature) {
       const expected = Buffer.from(sign(executionId));

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { StartOptions } from '../../src/start-sluice.ts';
 import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
 import { pushPayload, sendWebhook } from './github-webhooks.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
@@ -106,7 +107,7 @@ export function shopFiles(version: string, pipeline = productionPipeline()): Rec
 }
 
 /** `socketMode`: Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
-export async function startSlackSluice(options: { serverConfig?: (dir: string) => string; socketMode?: boolean } = {}): Promise<SlackSluice> {
+export async function startSlackSluice(options: { serverConfig?: (dir: string) => string; socketMode?: boolean; start?: Partial<StartOptions> } = {}): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
   slack.groups.set(RELEASE_GROUP, [CAROL]);
   slack.emails.set('alice@example.com', ALICE);
@@ -114,7 +115,7 @@ export async function startSlackSluice(options: { serverConfig?: (dir: string) =
   const app = await startGithubSluice({
     serverConfig: options.serverConfig ?? ((dir) => serverConfig(dir)),
     settings: { slack: options.socketMode ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl } : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
-    start: { clock: () => Date.now() + offset, approvalSweepMs: 3_600_000, slackRetries: 0 },
+    start: { clock: () => Date.now() + offset, approvalSweepMs: 3_600_000, slackRetries: 0, ...options.start },
     cleanup: () => slack.stop(),
   });
   let responses = 0;
