@@ -114,7 +114,7 @@ export const stageSchema = z
   .strictObject({
     name: name('stage'),
     needs: z.array(z.string()).optional().describe('Stages that must succeed before this one starts. Default: the stage listed before it.'),
-    actions: z.array(actionSchema).min(1, { error: 'a stage needs at least one action' }),
+    actions: z.array(actionSchema).min(1, { error: 'a stage needs at least one action' }).describe('The stage’s actions; they run in parallel unless `needs` orders them.'),
   })
   .describe('A stage: a group of actions that holds one execution at a time.');
 
@@ -150,7 +150,8 @@ export const pipelineSchema = z
           .strictObject({
             branches: z.array(z.string().min(1)).min(1).describe('Branches (or glob patterns such as release/*) whose pushes start an execution.'),
           })
-          .optional(),
+          .optional()
+          .describe('Pushes to these branches start an execution of the pushed commit.'),
       })
       .optional()
       .describe('What starts the pipeline. Without it, pushes to the default branch do.'),
@@ -162,7 +163,7 @@ export const pipelineSchema = z
       .strictObject({ hooks: hooks.optional(), health: health.optional() })
       .optional()
       .describe('How the app installs and runs on a host (appspec-like).'),
-    stages: z.array(stageSchema).min(1, { error: 'a pipeline needs at least one stage' }),
+    stages: z.array(stageSchema).min(1, { error: 'a pipeline needs at least one stage' }).describe('The stages, in order; an execution moves through them as `needs` allows.'),
   })
   .describe('A Sluice pipeline (.github/sluice.yml).');
 

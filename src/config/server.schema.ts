@@ -98,7 +98,8 @@ const secretSource = z
   .check((ctx) => {
     const from = [ctx.value.env, ctx.value.file].filter((v) => v !== undefined).length;
     if (from !== 1) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a secret comes from exactly one of `env: VARIABLE` or `file: /path`' });
-  });
+  })
+  .describe('Where a secret’s value comes from, and which repositories may read it.');
 
 /** The chat-ops commands of `/sluice` (PRODUCT K5). */
 export const SLACK_COMMANDS = ['status', 'run', 'retry', 'rollback', 'lock', 'unlock', 'disable', 'enable'] as const;
@@ -137,10 +138,13 @@ export const serverSchema = z
       .optional()
       .describe('How Sluice reaches hosts over SSH. Needed unless every host is `local`.'),
     hosts: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), z.array(hostEntrySchema).min(1))
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), z.array(hostEntrySchema).min(1).describe('The hosts of the group.'))
       .optional()
       .describe('Host groups by name, used by build and command actions (`host: builder`).'),
-    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'an environment name uses letters, digits, "-" and "_"' }), environment).optional(),
+    environments: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'an environment name uses letters, digits, "-" and "_"' }), environment)
+      .optional()
+      .describe('Environments by name: where deploys go, and who approves them.'),
     secrets: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'a secret name uses letters, digits and "_"' }), secretSource)
       .optional()

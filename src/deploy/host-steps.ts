@@ -68,7 +68,7 @@ async function sh(ctx: StepContext, h: HostRollout, what: string, command: strin
   if (result.aborted) throw new DeployFailure(`${h.session.host.name}: cancelled while ${what}`);
   if (result.timedOut) throw new DeployFailure(`${h.session.host.name}: ${what} timed out`);
   if (result.exitCode !== 0) {
-    const detail = err.slice(-3).join(' / ') || `exit code ${result.exitCode}`;
+    const detail = err.slice(-3).join(' / ') || result.lostExit || `exit code ${result.exitCode}`;
     throw new DeployFailure(`${h.session.host.name}: ${what} failed: ${detail}`);
   }
   return out;

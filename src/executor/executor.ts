@@ -37,6 +37,8 @@ export interface RunResult {
   exitCode: number | null;
   timedOut: boolean;
   aborted: boolean;
+  /** Why there is no exit code when nobody killed it: `SIGKILL`, or that the host sent none. */
+  lostExit?: string;
 }
 
 export interface ExecSession {

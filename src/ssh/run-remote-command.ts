@@ -30,6 +30,7 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
     let timedOut = false;
     let aborted = false;
     let exitCode: number | null = null;
+    let exitSignal: string | undefined;
     let pgid: number | undefined;
     let cwdMissing = false;
     let stopWanted = false;
@@ -90,7 +91,10 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
     channel.stderr.setEncoding('utf8');
     channel.on('data', (chunk: string) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: string) => stderr.push(chunk));
-    channel.on('exit', (code: number | null) => (exitCode = code));
+    channel.on('exit', (code: number | null, signal?: string) => {
+      exitCode = code;
+      if (signal) exitSignal = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+    });
     // A command that never reads its input: the host drops it, not an error.
     channel.on('error', () => {});
     channel.end(options.stdin ?? '');
@@ -110,7 +114,8 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
           return finish(() => reject(new ExecutorError('WORKSPACE_FAILED', `working directory ${options.cwd} does not exist on ${connection.describe()}`)));
         }
         const killed = timedOut || aborted;
-        finish(() => resolve({ exitCode: killed ? null : exitCode, timedOut, aborted }));
+        const lostExit = !killed && exitCode === null ? (exitSignal ? `killed by ${exitSignal}` : 'the host closed the session without an exit status') : undefined;
+        finish(() => resolve({ exitCode: killed ? null : exitCode, timedOut, aborted, ...(lostExit && { lostExit }) }));
       });
     };
     channel.on('close', () => onClosed('channel'));
