@@ -25,6 +25,7 @@ import { receiveWebhooks } from './github/receive-webhooks.ts';
 import { serveSetupFlow } from './github/serve-setup-flow.ts';
 import { WebhookInbox } from './github/webhook-inbox.ts';
 import { approvalRules } from './config/approval-rules.ts';
+import { recoveryRules } from './config/recovery-rules.ts';
 import { changesSince, githubWebUrl } from './github/changes-since.ts';
 import { startFromRef } from './github/start-from-ref.ts';
 import { createSluiceActions } from './runner/create-sluice-actions.ts';
@@ -58,8 +59,12 @@ export interface StartOptions {
   cwd?: string;
   /** The time, for the runner, approval expiry and Slack (tests move it on). */
   clock?: () => number;
-  /** How often open approvals are checked for expiry (default 30 s). */
-  approvalSweepMs?: number;
+  /**
+   * How often the sweep runs: approvals expire, Slack catches up, and
+   * actions of dead peers are interrupted (default: 30 s, or half the lease
+   * when that is shorter).
+   */
+  sweepMs?: number;
   /** How often an execution page's event stream looks for news (default 500 ms). */
   pagePollMs?: number;
   /** How often a failed Slack API call is tried again (default 3). */
@@ -76,9 +81,9 @@ export interface RunningSluice {
   reporter?: GithubReporter;
   slack?: SlackApp;
   /**
-   * What the service does every `approvalSweepMs`, now: expire the approvals
-   * that waited too long, and send Slack what it could not send before.
-   * Returns how many approvals expired.
+   * What the service does every `sweepMs`, now: interrupt the actions of
+   * dead peers, expire the approvals that waited too long, and send Slack
+   * what it could not send before. Returns how many approvals expired.
    */
   sweep(): Promise<number>;
   /** Resolves when no webhook waits, no action runs and every report is sent. */
@@ -121,11 +126,14 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       : undefined;
     const clock = options.clock ?? Date.now;
     let slackReporter: SlackReporter | undefined;
+    const recovery = recoveryRules(server);
     const runner = new PipelineRunner({
       store,
       actions,
       actor: 'sluice',
       clock,
+      leaseMs: recovery.leaseMs,
+      retryInterrupted: () => recovery.retryInterruptedBuilds,
       listener: {
         onChange: (_pipeline, ids) => {
           reporter?.executionsChanged(ids);
@@ -188,6 +196,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       if (slack.route) routes.slack = slack.route;
     }
     const sweep = async () => {
+      await runner.sweep();
       const expired = await expireApprovals(store, runner, (environment) => approvalRules(server, environment), clock());
       await slackReporter?.catchUp();
       return expired;
@@ -207,7 +216,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     let sweeping: Promise<unknown> = Promise.resolve();
     const sweeper = setInterval(() => {
       sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
-    }, options.approvalSweepMs ?? 30_000);
+    }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
     if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
 
@@ -239,6 +248,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           http.closeAllConnections();
           await new Promise<void>((done) => http.close(() => done()));
           await runner.idle();
+          runner.stop();
           await reporter?.idle();
           await slackReporter?.idle();
           reporter?.stop();

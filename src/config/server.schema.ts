@@ -150,6 +150,16 @@ export const serverSchema = z
       .optional()
       .describe('Secrets by name, with where their values come from and which repositories may read them.'),
     slack: slack.optional(),
+    recovery: z
+      .strictObject({
+        lease: duration('how long a running action or a deploy’s environment lock holds without renewal, after which other Sluice processes take its holder for dead').optional(),
+        retry_interrupted_builds: z
+          .boolean()
+          .optional()
+          .describe('Whether a build or command interrupted because its Sluice process died runs again at once (default false). Deploys never do: a person retries them.'),
+      })
+      .optional()
+      .describe('What happens when a Sluice process dies while it runs an action (several processes on one PostgreSQL).'),
   })
   .describe('The operator’s Sluice server config.');
 

@@ -50,6 +50,8 @@ export interface StepContext {
   log(host: string, line: string, stream: OutputStream | 'sluice'): void;
   /** Waits between health probes; injectable for tests. */
   sleep(ms: number): Promise<void>;
+  /** Runs before each host is switched to the new release; throws to stop the rollout there (fencing). */
+  beforeSwitch?(): Promise<void>;
 }
 
 export function hostRollout(session: ExecSession, path: string): HostRollout {

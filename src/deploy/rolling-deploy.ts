@@ -57,6 +57,7 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
   h.drained = true;
   if (h.previous) await runHook(ctx, h, 'stop', h.previous);
   await runHook(ctx, h, 'before_install', ctx.releaseId);
+  await ctx.beforeSwitch?.();
   await switchTo(ctx, h, ctx.releaseId);
   h.switched = true;
   await runHook(ctx, h, 'after_install', ctx.releaseId);

@@ -9,10 +9,10 @@ import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
 import type { DeploySpec } from '../pipeline/definition.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
-import type { Store } from '../store/store.ts';
+import type { LockState, Store } from '../store/store.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
-import { hostRollout, type StepContext } from './host-steps.ts';
+import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
@@ -41,9 +41,55 @@ export interface DeployDeps {
   /** The lease on an environment lock; a holder that dies frees it after this long. */
   lockLeaseMs?: number;
   hookTimeoutMs?: number;
+  /** How long a deploy waits for an environment another deploy holds (default 30 min). */
+  lockWaitMs?: number;
 }
 
-const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
+
+/**
+ * The environment's lock (S8). Held by another deploy, it is waited for (the
+ * deploy says so in its log); taken by hand (`/sluice lock`), it fails the
+ * deploy at once with who locked it and why.
+ */
+async function takeEnvironmentLock(
+  deps: DeployDeps,
+  context: ActionContext,
+  lock: { name: string; owner: string; reason: string; ttlMs: number },
+): Promise<{ ok: true; lock: LockState } | { ok: false; reason: string }> {
+  const environment = lock.name.replace(/^environment:/, '');
+  const deadline = Date.now() + (deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+  let told = '';
+  for (;;) {
+    const taken = await deps.store.acquireLock({ ...lock, now: Date.now() });
+    if (taken.ok) return taken;
+    const { held } = taken;
+    if (held.expiresAt === null) return { ok: false, reason: `environment "${environment}" is locked by ${held.owner}: ${held.reason}` };
+    if (Date.now() >= deadline) return { ok: false, reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${Math.round((deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS) / 60_000)} min` };
+    if (told !== held.owner) {
+      context.log(`waiting for environment "${environment}": ${held.owner} is ${held.reason}`, 'sluice');
+      told = held.owner;
+    }
+    if (!(await pause(1000, context.signal))) return { ok: false, reason: `cancelled while waiting for environment "${environment}"` };
+  }
+}
+
+/** False when the signal aborted the pause. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export async function runDeployAction(deps: DeployDeps, context: ActionContext, spec: DeploySpec): Promise<ActionOutcome> {
   const { execution } = context;
@@ -64,17 +110,13 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   const lease = deps.lockLeaseMs ?? DEFAULT_LEASE_MS;
   const lockName = `environment:${target.environment}`;
   const sha = execution.revision.sha.slice(0, 7);
-  const taken = await deps.store.acquireLock({
+  const taken = await takeEnvironmentLock(deps, context, {
     name: lockName,
     owner: `execution #${execution.seq} of ${execution.repo} (${context.ref.stage}/${context.ref.action})`,
     reason: `deploying ${sha} to ${target.environment}`,
     ttlMs: lease,
-    now: Date.now(),
   });
-  if (!taken.ok) {
-    const until = taken.held.expiresAt ? ` (lease until ${new Date(taken.held.expiresAt).toISOString()})` : '';
-    return { ok: false, reason: `environment "${target.environment}" is locked by ${taken.held.owner}: ${taken.held.reason}${until}` };
-  }
+  if (!taken.ok) return taken;
 
   // Renew the lease while the rollout runs; losing it stops the rollout.
   const lost = new AbortController();
@@ -106,6 +148,13 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       hookTimeoutMs: deps.hookTimeoutMs ?? 10 * 60_000,
       signal,
       log: (host, line, stream) => context.log(`[${host}] ${line}`, stream),
+      // Fencing: a host is switched only while this deploy still holds the environment.
+      async beforeSwitch() {
+        if (!(await deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()))) {
+          lost.abort();
+          throw new DeployFailure(`lost the lock on environment "${target.environment}" (its lease ran out and another holder may have it), so no more hosts are switched`);
+        }
+      },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
     context.log(`deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`, 'sluice');

@@ -31,6 +31,8 @@ export type EngineEvent =
   | { type: 'retry_stage'; executionId: string; stage: string; by: string }
   /** After a crash: whatever was running has no process any more (R3). */
   | { type: 'interrupt_running'; reason: string }
+  /** One running action whose process is gone (its claim ran out, R2). */
+  | { type: 'interrupt_action'; executionId: string; stage: string; action: string; attempt: number; reason: string }
   | { type: 'set_transition'; stage: string; enabled: boolean; reason?: string; by: string };
 
 /** How the reason of an approval that expired begins. */
@@ -108,6 +110,14 @@ function apply(draft: Draft, event: EngineEvent): void {
         }
       }
       return;
+    case 'interrupt_action': {
+      const execution = draft.execution(event.executionId);
+      const action = execution?.stages[event.stage]?.actions[event.action];
+      // Finished (or retried) meanwhile: its holder was alive after all, or someone moved on.
+      if (!execution || action?.status !== 'running' || action.attempt !== event.attempt) return;
+      draft.moveAction(execution, event.stage, event.action, 'interrupt', event.reason);
+      return;
+    }
     case 'set_transition':
       draft.snapshot.transitions[event.stage] = {
         enabled: event.enabled,

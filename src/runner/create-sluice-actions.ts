@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { ArtifactStore } from '../artifact/artifact-store.ts';
 import { deployTarget } from '../config/deploy-target.ts';
+import { recoveryRules } from '../config/recovery-rules.ts';
 import { resolveHosts } from '../config/resolve-hosts.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
@@ -25,7 +26,11 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
     executorFor,
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
     deploy: (context, spec) =>
-      runDeployAction({ store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo) }, context, spec),
+      runDeployAction(
+        { store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs },
+        context,
+        spec,
+      ),
   });
   return { actions, artifacts };
 }

@@ -2,8 +2,15 @@
  * Drives executions: feeds events to the engine through the store, then
  * carries out the commands the engine returns (run an action, ask for an
  * approval, abort). The one place where the pure engine meets executors.
+ *
+ * Several processes may drive the same pipelines (PRODUCT R2): an action
+ * runs in the process whose step started it, which claims it with a lease
+ * and renews the lease while it runs. A process that finds a peer's lease
+ * run out marks that action interrupted (`sweep`); one that finds its own
+ * claim taken stops the action.
  */
-import { step, type EngineEvent } from '../pipeline/engine.ts';
+import { randomBytes } from 'node:crypto';
+import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
 import type { ActionRef, LogLine, NewExecution, Store } from '../store/store.ts';
 import type { ActionRunner, ActionOutcome } from './action-runner.ts';
@@ -31,7 +38,15 @@ export interface PipelineRunnerOptions {
   actor: string;
   clock?: () => number;
   listener?: RunnerListener;
+  /** This process, as the holder of claims (default: a new random name). */
+  owner?: string;
+  /** How long a claim holds without renewal (default 30 s); a peer interrupts the action after that. */
+  leaseMs?: number;
+  /** Whether an action of this kind, interrupted because its process died, is retried at once (deploys never are). */
+  retryInterrupted?: (kind: 'build' | 'command') => boolean;
 }
+
+export const DEFAULT_LEASE_MS = 30_000;
 
 export class PipelineRunner {
   private readonly store: Store;
@@ -39,7 +54,11 @@ export class PipelineRunner {
   private readonly actor: string;
   private readonly clock: () => number;
   private readonly listener: RunnerListener;
-  private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly inFlight = new Map<string, { ref: ActionRef; controller: AbortController; done: Promise<void> }>();
+  readonly owner: string;
+  readonly leaseMs: number;
+  private readonly retryInterrupted: (kind: 'build' | 'command') => boolean;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: PipelineRunnerOptions) {
     this.store = options.store;
@@ -47,6 +66,9 @@ export class PipelineRunner {
     this.actor = options.actor;
     this.clock = options.clock ?? Date.now;
     this.listener = options.listener ?? {};
+    this.owner = options.owner ?? `sluice-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.retryInterrupted = options.retryInterrupted ?? (() => false);
   }
 
   /** Create an execution and move it as far as it goes. */
@@ -56,8 +78,17 @@ export class PipelineRunner {
     return execution;
   }
 
-  /** After a crash: mark what was running interrupted, then go on (see recoverInterrupted). */
+  /**
+   * At start-up. Alone on an embedded database (its directory is locked),
+   * whatever is recorded as running was left by a crash: mark it
+   * interrupted at once (see recoverInterrupted). On a shared database only
+   * actions whose claims ran out are, as `sweep` does.
+   */
   async recover(): Promise<string[]> {
+    if (this.store.kind !== 'sqlite') {
+      await this.sweep();
+      return [];
+    }
     const recovered = await recoverInterrupted(this.store, { actor: this.actor, now: this.clock, hold: false });
     for (const { pipelineId, commands, executionIds } of recovered) {
       this.listener.onChange?.(pipelineId, executionIds);
@@ -66,11 +97,43 @@ export class PipelineRunner {
     return recovered.map((r) => r.pipelineId);
   }
 
+  /**
+   * Running actions whose process is gone (their claims ran out) become
+   * interrupted, and are retried when the operator wants that for their
+   * kind. Returns how many were interrupted.
+   */
+  async sweep(): Promise<number> {
+    const now = this.clock();
+    const expired = (await this.store.listExpiredClaims(now, now - this.leaseMs)).filter((ref) => !this.inFlight.has(keyOf(ref)));
+    for (const ref of expired) {
+      const reason = `the Sluice process running it${ref.owner ? ` (${ref.owner})` : ''} stopped: its claim ran out`;
+      await this.dispatch(ref.pipelineId, { type: 'interrupt_action', executionId: ref.executionId, stage: ref.stage, action: ref.action, attempt: ref.attempt, reason }, this.actor);
+      const execution = await this.store.getExecution(ref.executionId);
+      const kind = execution?.definition.stages.find((s) => s.name === ref.stage)?.actions.find((a) => a.name === ref.action)?.kind;
+      if ((kind === 'build' || kind === 'command') && this.retryInterrupted(kind)) {
+        try {
+          await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
+        } catch (error) {
+          // Its stage still runs other actions, or was retried already: a person retries it.
+          if (!(error instanceof EngineError)) throw error;
+        }
+      }
+    }
+    return expired.length;
+  }
+
+  /** Stops renewing claims (the process is about to exit). */
+  stop(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
   /** Save what the engine makes of an event, then carry out its commands. */
   async dispatch(pipelineId: string, event: EngineEvent, actor: string, include: string[] = []): Promise<void> {
     const ids = 'executionId' in event ? [event.executionId, ...include] : include;
     const changed = new Set(ids);
-    const commands = await this.store.updatePipeline(pipelineId, { actor, now: this.clock(), include: ids }, (snapshot) => {
+    const claim = { owner: this.owner, until: this.clock() + this.leaseMs };
+    const commands = await this.store.updatePipeline(pipelineId, { actor, now: this.clock(), include: ids, claim }, (snapshot) => {
       const result = step(snapshot, event, this.clock());
       for (const change of result.changes) changed.add(change.executionId);
       return result;
@@ -92,12 +155,17 @@ export class PipelineRunner {
 
   private carryOut(pipelineId: string, command: Command): void {
     const ref: ActionRef = { executionId: command.executionId, stage: command.stage, action: command.action, attempt: command.attempt };
-    const key = `${ref.executionId}/${ref.stage}/${ref.action}/${ref.attempt}`;
+    const key = keyOf(ref);
     switch (command.type) {
       case 'run': {
         const controller = new AbortController();
-        const done = this.runAction(pipelineId, ref, controller.signal).finally(() => this.inFlight.delete(key));
-        this.inFlight.set(key, { controller, done });
+        const done = this.runAction(pipelineId, ref, controller.signal).finally(() => {
+          this.inFlight.delete(key);
+          if (this.inFlight.size === 0) this.stop();
+        });
+        this.inFlight.set(key, { ref, controller, done });
+        this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
+        this.heartbeat.unref();
         return;
       }
       case 'abort':
@@ -110,6 +178,19 @@ export class PipelineRunner {
         this.listener.onApprovalWithdrawn?.(pipelineId, ref, command.reason);
         return;
     }
+  }
+
+  /** Renews the claims of what runs here; an action whose claim was taken is stopped. */
+  private async renew(): Promise<void> {
+    const running = [...this.inFlight.values()];
+    let lost: ActionRef[];
+    try {
+      lost = await this.store.renewClaims(this.owner, running.map((r) => r.ref), this.clock() + this.leaseMs);
+    } catch (error) {
+      this.listener.onError?.(error);
+      return;
+    }
+    for (const ref of lost) this.inFlight.get(keyOf(ref))?.controller.abort(new Error('a peer took over this action: its claim ran out'));
   }
 
   private async runAction(pipelineId: string, ref: ActionRef, signal: AbortSignal): Promise<void> {
@@ -130,4 +211,8 @@ export class PipelineRunner {
       : { type: 'action_failed', ...ref, reason: outcome.reason };
     await this.dispatch(pipelineId, event, this.actor);
   }
+}
+
+function keyOf(ref: ActionRef): string {
+  return `${ref.executionId}/${ref.stage}/${ref.action}/${ref.attempt}`;
 }

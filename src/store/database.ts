@@ -52,6 +52,10 @@ export interface ActionRunsTable {
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  /** The process running it, while it runs (PRODUCT R2). */
+  claimed_by?: string | null;
+  /** Until when that process's claim holds; renewed while it runs. */
+  lease_until?: number | null;
 }
 
 export interface StateChangesTable {

@@ -14,6 +14,7 @@ import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, select
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
+import { renewClaims, selectExpiredClaims } from './queries/runs.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
 import { saveStep } from './save-step.ts';
 import {
@@ -57,7 +58,7 @@ export class KyselyStore implements Store {
 
   async updatePipeline(
     pipelineId: string,
-    options: { actor: string; now: number; include?: string[] },
+    options: { actor: string; now: number; include?: string[]; claim?: { owner: string; until: number } },
     step: (snapshot: PipelineSnapshot) => EngineStep,
   ): Promise<Command[]> {
     return this.#db.transaction().execute(async (trx) => {
@@ -67,9 +68,20 @@ export class KyselyStore implements Store {
       const before = await loadSnapshot(trx, pipelineId, options.include ?? []);
       // The step gets its own copy: whatever it mutates, `before` stays what the database holds.
       const result = step(structuredClone(before));
-      await saveStep(trx, before, result, { actor: options.actor, now: options.now });
+      await saveStep(trx, before, result, { actor: options.actor, now: options.now, ...(options.claim && { claim: options.claim }) });
       return result.commands;
     });
+  }
+
+  async renewClaims(owner: string, refs: ActionRef[], until: number): Promise<ActionRef[]> {
+    if (refs.length === 0) return [];
+    const lost = await this.#db.transaction().execute((trx) => renewClaims(trx, owner, refs, until));
+    return lost.map((i) => refs[i]!);
+  }
+
+  async listExpiredClaims(now: number, staleBefore: number): Promise<Array<ActionRef & { pipelineId: string; owner: string | null }>> {
+    const rows = await selectExpiredClaims(this.#db, now, staleBefore);
+    return rows.map((r) => ({ executionId: r.execution_id, stage: r.stage, action: r.action, attempt: r.attempt, pipelineId: r.pipeline_id, owner: r.claimed_by ?? null }));
   }
 
   async acquireLock(input: { name: string; owner: string; reason: string; ttlMs: number | null; now: number }) {

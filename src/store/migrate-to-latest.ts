@@ -8,6 +8,7 @@ import type { DatabaseKind, Db } from './database.ts';
 import { initialMigration } from './migrations/0001-initial.ts';
 import { locksMigration } from './migrations/0002-locks.ts';
 import { inboxMigration } from './migrations/0003-inbox.ts';
+import { claimsMigration } from './migrations/0004-claims.ts';
 import { StoreError } from './store.ts';
 
 /** Every migration by name; names sort in the order they run. */
@@ -16,6 +17,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0001-initial': initialMigration(kind),
     '0002-locks': locksMigration(),
     '0003-inbox': inboxMigration(),
+    '0004-claims': claimsMigration(),
   };
 }
 

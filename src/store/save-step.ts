@@ -19,6 +19,8 @@ import type { EngineStep } from './store.ts';
 export interface StepContext {
   actor: string;
   now: number;
+  /** Actions this step starts are claimed for `owner` until `until` (PRODUCT R2). */
+  claim?: { owner: string; until: number };
 }
 
 /** Writes `step` over the `before` snapshot it was computed from. */
@@ -57,7 +59,7 @@ export async function saveStep(db: Db, before: PipelineSnapshot, step: EngineSte
         touched.add(execution.id);
         // The statuses it passed through in this step decide its start and end times.
         const passed = named.get(actionKey) ?? (oldAction?.status === action.status ? [] : [action.status]);
-        const values = { status: action.status, attempt: action.attempt, reason: action.reason ?? null, updated_at: now, ...times(passed, now) };
+        const values = { status: action.status, attempt: action.attempt, reason: action.reason ?? null, updated_at: now, ...times(passed, now), ...claimOf(action.status, passed, context) };
         if (!(await updateActionRun(db, { executionId: execution.id, stage: stageName, action: actionName }, values))) {
           missing(`action "${actionName}" of stage "${stageName}" of execution #${execution.seq}`);
         }
@@ -119,6 +121,17 @@ function nameChangedEntities(changes: StateChange[]): Map<string, string[]> {
     named.set(k, [...(named.get(k) ?? []), change.to]);
   }
   return named;
+}
+
+/**
+ * An action started in this step is held by the process that started it
+ * (unclaimed without one: a peer then treats it as abandoned once a lease
+ * would have run out); an action that stopped running is held by nobody.
+ */
+function claimOf(status: ActionStatus, passed: string[], context: StepContext): { claimed_by?: string | null; lease_until?: number | null } {
+  if (status !== 'running') return { claimed_by: null, lease_until: null };
+  if (!passed.includes('running')) return {};
+  return context.claim ? { claimed_by: context.claim.owner, lease_until: context.claim.until } : { claimed_by: null, lease_until: null };
 }
 
 /** started_at when an action becomes active (running, or an approval gate opens); finished_at when it ends. */

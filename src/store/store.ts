@@ -105,9 +105,17 @@ export interface Store {
    */
   updatePipeline(
     pipelineId: string,
-    options: { actor: string; now: number; include?: string[] },
+    options: { actor: string; now: number; include?: string[]; /** Actions the step starts are claimed for this process (R2). */ claim?: { owner: string; until: number } },
     step: (snapshot: PipelineSnapshot) => EngineStep,
   ): Promise<Command[]>;
+
+  /** Extends `owner`'s claims on running actions until `until`; returns the refs it no longer holds. */
+  renewClaims(owner: string, refs: ActionRef[], until: number): Promise<ActionRef[]>;
+  /**
+   * Running actions whose holder is gone: its claim ran out before `now`, or
+   * it was never claimed and has not moved since `staleBefore`.
+   */
+  listExpiredClaims(now: number, staleBefore: number): Promise<Array<ActionRef & { pipelineId: string; owner: string | null }>>;
 
   /** Newest first. */
   listExecutions(options?: { pipelineId?: string; limit?: number }): Promise<ExecutionSummary[]>;

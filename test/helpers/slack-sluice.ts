@@ -115,7 +115,7 @@ export async function startSlackSluice(options: { serverConfig?: (dir: string) =
   const app = await startGithubSluice({
     serverConfig: options.serverConfig ?? ((dir) => serverConfig(dir)),
     settings: { slack: options.socketMode ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl } : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
-    start: { clock: () => Date.now() + offset, approvalSweepMs: 3_600_000, slackRetries: 0, ...options.start },
+    start: { clock: () => Date.now() + offset, sweepMs: 3_600_000, slackRetries: 0, ...options.start },
     cleanup: () => slack.stop(),
   });
   let responses = 0;

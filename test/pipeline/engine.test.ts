@@ -270,6 +270,21 @@ describe('cancel and crashes', () => {
     assert.equal(gate.status(g), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
   });
 
+  test('one running action whose process is gone is interrupted; its siblings and other executions go on', () => {
+    const h = new EngineHarness(pipeline({ build: ['compile', 'lint'] }));
+    const a = h.push();
+    const b = h.push();
+    h.send({ type: 'interrupt_action', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'its replica stopped answering' });
+    assert.equal(h.status(a), 'running · build:running(compile:interrupted,lint:running)');
+    h.finish(a, 'build/lint');
+    assert.equal(h.status(a), 'interrupted · build:interrupted');
+    assert.equal(h.execution(a).stages.build!.actions.lint!.status, 'succeeded', 'the sibling finished');
+    assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering');
+    h.send({ type: 'interrupt_action', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'again' });
+    assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering', 'a second interrupt changes nothing');
+    assert.match(h.status(b), /^running · build:running/);
+  });
+
   test('recovery with hold records the interruption but starts nothing new', () => {
     const h = new EngineHarness(pipeline({ build: ['compile'] }, { mode: 'queued' }));
     const a = h.push();

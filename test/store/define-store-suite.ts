@@ -4,6 +4,7 @@
  */
 import { after, before, describe, type TestContext } from 'node:test';
 import type { Store } from '../../src/store/store.ts';
+import { defineClaimTests } from './define-claim-tests.ts';
 import { defineExecutionTests } from './define-execution-tests.ts';
 import { defineLockTests } from './define-lock-tests.ts';
 import { defineRecordTests } from './define-record-tests.ts';
@@ -35,5 +36,6 @@ export function defineStoreSuite(backend: StoreBackend): void {
     defineExecutionTests(backend, fresh);
     defineRecordTests(backend, fresh);
     defineLockTests(backend, fresh);
+    defineClaimTests(backend, fresh);
   });
 }

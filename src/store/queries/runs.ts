@@ -53,3 +53,37 @@ export async function updateActionRun(
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/**
+ * Extends `owner`'s claims on these running actions; returns those it no
+ * longer holds (finished, interrupted by a peer, or claimed by another).
+ */
+export async function renewClaims(db: Db, owner: string, refs: Array<{ executionId: string; stage: string; action: string; attempt: number }>, until: number): Promise<number[]> {
+  const lost: number[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const result = await db
+      .updateTable('action_runs')
+      .set({ lease_until: until })
+      .where('execution_id', '=', ref.executionId)
+      .where('stage', '=', ref.stage)
+      .where('action', '=', ref.action)
+      .where('attempt', '=', ref.attempt)
+      .where('status', '=', 'running')
+      .where('claimed_by', '=', owner)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) lost.push(i);
+  }
+  return lost;
+}
+
+/** Running actions whose claim ran out before `now` (or that were never claimed and have not moved since `staleBefore`). */
+export async function selectExpiredClaims(db: Db, now: number, staleBefore: number) {
+  return db
+    .selectFrom('action_runs')
+    .innerJoin('executions', 'executions.id', 'action_runs.execution_id')
+    .select(['action_runs.execution_id', 'action_runs.stage', 'action_runs.action', 'action_runs.attempt', 'action_runs.claimed_by', 'executions.pipeline_id'])
+    .where('action_runs.status', '=', 'running')
+    .where((eb) => eb.or([eb('action_runs.lease_until', '<', now), eb.and([eb('action_runs.lease_until', 'is', null), eb('action_runs.updated_at', '<', staleBefore)])]))
+    .orderBy('executions.pipeline_id')
+    .execute();
+}
