@@ -1,0 +1,44 @@
+/**
+ * Sluice as `npm start` runs it: `node src/main.ts` in a process of its own,
+ * with only the environment given here (no `.env` of the developer's), so a
+ * test can kill it with SIGKILL like a machine dying.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitForOutput } from './run-sluice.ts';
+
+export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export interface SluiceProcess {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  /** Everything it printed. */
+  output(): string;
+  /** SIGKILL, then waits for the exit. */
+  kill(): Promise<void>;
+  /** SIGTERM (a clean stop), SIGKILL after 10 s. */
+  stop(): Promise<void>;
+}
+
+export async function startSluiceProcess(options: { cwd: string; port: number; env: Record<string, string> }): Promise<SluiceProcess> {
+  const url = `http://127.0.0.1:${options.port}`;
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(options.port), SLUICE_URL: url, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await waitForOutput(child, /Sluice listening on port/, 30_000);
+  return { child, pid: child.pid!, url, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
