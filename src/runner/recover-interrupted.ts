@@ -7,8 +7,9 @@ export const INTERRUPTED_REASON = 'Sluice stopped while it ran';
 
 /**
  * After a crash nothing that was recorded as running still runs (R3): mark
- * it interrupted so it can be retried, and free the environment locks its
- * deploys held (S8) instead of waiting for their leases to run out. Only
+ * it interrupted so it can be retried, free the environment locks its
+ * deploys held (S8) and the webhooks it was handling instead of waiting for
+ * their leases to run out. Only
  * safe while no other process drives these pipelines, which the
  * data-directory lock guarantees. With `hold`, nothing new is started (for
  * commands that only look).
@@ -27,6 +28,10 @@ export async function recoverInterrupted(
     });
     recovered.push({ pipelineId, commands, executionIds: [...changed] });
   }
-  if (store.kind === 'sqlite') await store.releaseLeases(options.now());
+  if (store.kind === 'sqlite') {
+    await store.releaseLeases(options.now());
+    // Webhooks the dead process was handling are handled again now, not when their claim runs out.
+    await store.releaseDeliveryClaims();
+  }
   return recovered;
 }

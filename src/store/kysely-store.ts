@@ -10,7 +10,7 @@ import { loadSnapshot } from './load-snapshot.ts';
 import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
 import { selectExecutionById, selectExecutionByOrigin, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
 import { selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
-import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
+import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, releaseDeliveryClaims, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
@@ -206,6 +206,10 @@ export class KyselyStore implements Store {
 
   async finishDelivery(id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void> {
     await finishDelivery(this.#db, id, status, note, now);
+  }
+
+  async releaseDeliveryClaims(): Promise<number> {
+    return releaseDeliveryClaims(this.#db);
   }
 
   async postponeDelivery(id: string, note: string, retryAt: number): Promise<void> {

@@ -160,6 +160,8 @@ export interface Store {
   /** The oldest delivery waiting to be processed (or whose processor's lease ran out), claimed for `owner`. */
   claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined>;
   finishDelivery(id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void>;
+  /** After a crash, alone on the store: the deliveries being handled by the dead process may be taken again at once. */
+  releaseDeliveryClaims(): Promise<number>;
   /** Lets the delivery be claimed again from `retryAt` on, keeping why it failed. */
   postponeDelivery(id: string, note: string, retryAt: number): Promise<void>;
   getDelivery(id: string): Promise<Delivery | undefined>;

@@ -50,3 +50,14 @@ export async function selectDelivery(db: Db, id: string): Promise<DeliveryRow | 
 export async function postponeDelivery(db: Db, id: string, note: string, retryAt: number): Promise<void> {
   await db.updateTable('webhook_deliveries').set({ status: 'processing', claimed_by: null, lease_until: retryAt, note }).where('id', '=', id).execute();
 }
+
+/** Lets every delivery a (dead) process was handling be taken again now; postponed ones keep their time. */
+export async function releaseDeliveryClaims(db: Db): Promise<number> {
+  const result = await db
+    .updateTable('webhook_deliveries')
+    .set({ lease_until: 0, claimed_by: null })
+    .where('status', '=', 'processing')
+    .where('claimed_by', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
