@@ -5,23 +5,30 @@
  * recorded and left alone.
  */
 import type { Delivery } from '../store/store.ts';
-import { handleCheckRun, type CheckRunDeps, type CheckRunPayload } from './handle-check-run.ts';
-import { handlePush, type PushDeps, type PushPayload } from './handle-push.ts';
+import { handleCheckRun, type CheckRunDeps } from './handle-check-run.ts';
+import { handlePush, type PushDeps } from './handle-push.ts';
+import { readCheckRun, readPush } from './webhook-payloads.ts';
 
 export type DeliveryDeps = PushDeps & CheckRunDeps;
 
 export async function handleDelivery(deps: DeliveryDeps, delivery: Delivery): Promise<string> {
-  const payload = JSON.parse(delivery.payload) as { installation?: { id?: number }; repository?: { full_name?: string } };
+  const payload = JSON.parse(delivery.payload) as { installation?: { id?: unknown }; repository?: { full_name?: unknown } } | null;
+  if (!payload || typeof payload !== 'object') return `not a ${delivery.event} Sluice can read: the payload is not an object`;
   const installation = payload.installation?.id;
   const repo = payload.repository?.full_name;
-  if (typeof installation === 'number' && typeof repo === 'string') {
+  // Kept for reports on executions started elsewhere (Slack); only what looks like GitHub's.
+  if (typeof installation === 'number' && typeof repo === 'string' && /^[\w.-]+\/[\w.-]+$/.test(repo)) {
     await deps.store.putRef('installation', repo, { id: installation }, deps.clock());
   }
   switch (delivery.event) {
-    case 'push':
-      return handlePush(deps, delivery.id, payload as PushPayload);
-    case 'check_run':
-      return handleCheckRun(deps, payload as CheckRunPayload);
+    case 'push': {
+      const push = readPush(payload);
+      return push.ok ? handlePush(deps, delivery.id, push.payload) : push.why;
+    }
+    case 'check_run': {
+      const checkRun = readCheckRun(payload);
+      return checkRun.ok ? handleCheckRun(deps, checkRun.payload) : checkRun.why;
+    }
     default:
       return `${delivery.event} is not an event Sluice acts on`;
   }
