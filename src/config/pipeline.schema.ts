@@ -12,7 +12,7 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 const NAME_HINT = 'letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
 
 export const name = (what: string) =>
-  z.string().regex(NAME, { error: `a ${what} name uses ${NAME_HINT}` }).describe(`The ${what}'s name (${NAME_HINT}).`);
+  z.string().regex(NAME, { error: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} name uses ${NAME_HINT}` }).describe(`The ${what}'s name (${NAME_HINT}).`);
 
 export const duration = (what: string) =>
   z

@@ -10,6 +10,8 @@ import { formatPath, type ConfigPath, type ConfigProblem } from './config-proble
 
 /** Config files are small; anything bigger is a mistake (or hostile). */
 export const MAX_CONFIG_BYTES = 256 * 1024;
+/** No config nests this deep; a file that does is refused before the parser recurses into it. */
+export const MAX_NESTING = 64;
 
 export interface YamlSource {
   file: string;
@@ -23,6 +25,8 @@ export function readYamlConfig<S extends z.ZodType>(text: string, file: string, 
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
     return { ok: false, problems: [{ file, line: 1, col: 1, message: `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB; a config file this big is a mistake` }] };
   }
+  const deep = nestingProblem(text);
+  if (deep) return { ok: false, problems: [{ file, ...deep, message: `the YAML nests deeper than ${MAX_NESTING} levels here; a config file never needs that` }] };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -48,6 +52,45 @@ export function readYamlConfig<S extends z.ZodType>(text: string, file: string, 
   if (parsed.success) return { ok: true, value: parsed.data, source };
   const problems = parsed.error.issues.flatMap((issue) => issueProblems(source, schema, issue));
   return { ok: false, problems: problems.toSorted((a, b) => a.line - b.line || a.col - b.col) };
+}
+
+/**
+ * Where the text first nests deeper than MAX_NESTING, by flow brackets or by
+ * indentation. A rough scan (it does not know YAML's quoting rules fully),
+ * used only to refuse: a file it passes still meets the real parser.
+ */
+function nestingProblem(text: string): { line: number; col: number } | undefined {
+  let depth = 0;
+  /** Inside '…', "…" or a comment (ended by the line). */
+  let quote: "'" | '"' | '#' | undefined;
+  let line = 1;
+  let col = 0;
+  let indent = 0;
+  let atLineStart = true;
+  let previous = ' ';
+  for (const c of text) {
+    col++;
+    if (c === '\n') {
+      [line, col, indent, atLineStart, previous] = [line + 1, 0, 0, true, ' '];
+      if (quote === '#') quote = undefined;
+      continue;
+    }
+    if (atLineStart && !quote && (c === ' ' || c === '-')) {
+      if (++indent / 2 > MAX_NESTING) return { line, col };
+      previous = c;
+      continue;
+    }
+    atLineStart = false;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (previous === ' ' || previous === '\t')) quote = '#';
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_NESTING) return { line, col };
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+    previous = c;
+  }
+  return undefined;
 }
 
 /** The line and column of a key (`at: 'key'`) or its value, as far as the path exists. */

@@ -206,4 +206,23 @@ stages:
     const text = `stages:\n${'  # padding padding padding padding padding padding padding\n'.repeat(5000)}`;
     assert.deepEqual(problemsOf(text), ['sluice.yml:1:1: the file is larger than 256 KiB; a config file this big is a mistake']);
   });
+
+  test('nesting too deep for any pipeline is refused before the parser recurses into it, by brackets or by indentation', () => {
+    assert.deepEqual(problemsOf(`stages: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`), ['sluice.yml:1:73: the YAML nests deeper than 64 levels here; a config file never needs that']);
+    const indented = `stages:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(2 * (i + 1))}a:`).join('\n')}\n`;
+    assert.deepEqual(problemsOf(indented), ['sluice.yml:66:129: the YAML nests deeper than 64 levels here; a config file never needs that']);
+    // Brackets in quotes and comments are text, not nesting.
+    const quoted = `stages:\n  - name: build # ${'['.repeat(100)}\n    actions:\n      - name: compile\n        build: { host: local, run: ["echo '${'{'.repeat(100)}'"] }\n`;
+    assert.deepEqual(problemsOf(quoted), []);
+  });
+
+  test('an alias bomb is refused, and names with invisible or reversing characters are not names', () => {
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\nstages: [*d]\n`;
+    assert.deepEqual(problemsOf(bomb), ['sluice.yml:1:1: the YAML cannot be read: Excessive alias count indicates a resource exhaustion attack']);
+    const sneaky = 'stages:\n  - name: "bu\u202eild"\n    actions:\n      - name: "c\u200bompile"\n        build: { host: local, run: ["echo done"] }\n';
+    assert.deepEqual(problemsOf(sneaky), [
+      'sluice.yml:2:11: stages[0].name: a stage name uses letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters',
+      'sluice.yml:4:15: stages[0].actions[0].name: an action name uses letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters',
+    ]);
+  });
 });
