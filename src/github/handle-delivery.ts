@@ -11,6 +11,13 @@ import { readCheckRun, readPush } from './webhook-payloads.ts';
 
 export type DeliveryDeps = PushDeps & CheckRunDeps;
 
+/** The events Sluice handles; any other is stored as handled already. */
+export const ACTED_ON_EVENTS: readonly string[] = ['push', 'check_run'];
+
+export function ignoredEventNote(event: string): string {
+  return `${event} is not an event Sluice acts on`;
+}
+
 export async function handleDelivery(deps: DeliveryDeps, delivery: Delivery): Promise<string> {
   const payload = JSON.parse(delivery.payload) as { installation?: { id?: unknown }; repository?: { full_name?: unknown } } | null;
   if (!payload || typeof payload !== 'object') return `not a ${delivery.event} Sluice can read: the payload is not an object`;
@@ -30,6 +37,6 @@ export async function handleDelivery(deps: DeliveryDeps, delivery: Delivery): Pr
       return checkRun.ok ? handleCheckRun(deps, checkRun.payload) : checkRun.why;
     }
     default:
-      return `${delivery.event} is not an event Sluice acts on`;
+      return ignoredEventNote(delivery.event);
   }
 }

@@ -2,12 +2,15 @@
  * Probot's webhook middleware at `/api/github/webhooks`: it checks the
  * signature (a bad one is refused and nothing is stored); Sluice's one
  * handler stores the delivery, de-duplicated by its id, and GitHub gets its
- * reply once it is on disk (PRODUCT G1). Handling happens from the store.
+ * reply once it is on disk (PRODUCT G1). Handling happens from the store;
+ * an event Sluice does not act on is stored as handled already.
  */
 import type { IncomingMessage } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
 import type { Store } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
+import { DeliveryBatcher } from './delivery-batcher.ts';
+import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -15,11 +18,19 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 
 export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, clock: () => number = Date.now): Promise<RouteHandler> {
+  const batcher = new DeliveryBatcher(store);
   const middleware = await createNodeMiddleware(
     (app) => {
       app.onAny(async (event) => {
-        const isNew = await store.recordDelivery({ id: event.id, event: event.name, payload: JSON.stringify(event.payload), receivedAt: clock() });
-        if (isNew) stored();
+        const acted = ACTED_ON_EVENTS.includes(event.name);
+        const isNew = await batcher.record({
+          id: event.id,
+          event: event.name,
+          payload: JSON.stringify(event.payload),
+          receivedAt: clock(),
+          ...(!acted && { done: ignoredEventNote(event.name) }),
+        });
+        if (isNew && acted) stored();
       });
     },
     { probot, webhooksPath: WEBHOOK_PATH },

@@ -27,6 +27,7 @@ import {
   type HistoryEntry,
   type LockState,
   type LogLine,
+  type NewDelivery,
   type NewExecution,
   type PipelineRecord,
   type Store,
@@ -195,8 +196,20 @@ export class KyselyStore implements Store {
     };
   }
 
-  async recordDelivery(delivery: { id: string; event: string; payload: string; receivedAt: number }): Promise<boolean> {
-    return insertDelivery(this.#db, { id: delivery.id, event: delivery.event, payload: delivery.payload, received_at: delivery.receivedAt });
+  async recordDelivery(delivery: NewDelivery): Promise<boolean> {
+    const [isNew] = await this.recordDeliveries([delivery]);
+    return isNew ?? false;
+  }
+
+  async recordDeliveries(deliveries: NewDelivery[]): Promise<boolean[]> {
+    if (deliveries.length === 0) return [];
+    return this.#db.transaction().execute(async (trx) => {
+      const results: boolean[] = [];
+      for (const d of deliveries) {
+        results.push(await insertDelivery(trx, { id: d.id, event: d.event, payload: d.payload, received_at: d.receivedAt, ...(d.done !== undefined && { done: d.done }) }));
+      }
+      return results;
+    });
   }
 
   async claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined> {

@@ -156,7 +156,9 @@ export interface Store {
   releaseLeases(now: number): Promise<LockState[]>;
 
   /** Stores a verified webhook unless its delivery id is known; true when it was new (PRODUCT G1). */
-  recordDelivery(delivery: { id: string; event: string; payload: string; receivedAt: number }): Promise<boolean>;
+  recordDelivery(delivery: NewDelivery): Promise<boolean>;
+  /** Stores several in one transaction (one commit for many webhooks); for each, whether it was new. */
+  recordDeliveries(deliveries: NewDelivery[]): Promise<boolean[]>;
   /** The oldest delivery waiting to be processed (or whose processor's lease ran out), claimed for `owner`. */
   claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined>;
   finishDelivery(id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void>;
@@ -182,6 +184,15 @@ export interface PipelineRecord {
   repo: string;
   /** The pipeline file, e.g. `.github/sluice.yml`. */
   file: string;
+}
+
+export interface NewDelivery {
+  id: string;
+  event: string;
+  payload: string;
+  receivedAt: number;
+  /** Stored as handled already, with this note: an event Sluice does not act on. */
+  done?: string;
 }
 
 export interface Delivery {

@@ -4,11 +4,16 @@ import type { DatabaseKind, Db, WebhookDeliveriesTable } from '../database.ts';
 
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
-/** Inserts a delivery unless its id is already there; true when it was new. */
-export async function insertDelivery(db: Db, row: { id: string; event: string; payload: string; received_at: number }): Promise<boolean> {
+/**
+ * Inserts a delivery unless its id is already there; true when it was new.
+ * With `done`, it is stored as handled already, with that note (an event
+ * Sluice does not act on needs no handling).
+ */
+export async function insertDelivery(db: Db, row: { id: string; event: string; payload: string; received_at: number; done?: string }): Promise<boolean> {
+  const { done, ...values } = row;
   const result = await db
     .insertInto('webhook_deliveries')
-    .values({ ...row, status: 'received', attempts: 0 })
+    .values({ ...values, status: done === undefined ? 'received' : 'done', attempts: 0, ...(done !== undefined && { note: done, finished_at: row.received_at }) })
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
