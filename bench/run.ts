@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['engine-store.ts', 'rollout.ts'];
+const benches = ['engine-store.ts', 'service.ts', 'rollout.ts'];
 for (const bench of benches) {
   console.log(`\n## ${bench}\n`);
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(bench, import.meta.url))], { stdio: 'inherit' });

@@ -23,7 +23,9 @@ import { startPostgres } from '../test/helpers/postgres.ts';
 import { startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
 import { sha } from '../test/helpers/slack-sluice.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, json: { type: 'string' }, event: { type: 'string', default: 'push' } } });
+/** `push` (to feature branches; handled after the reply) or `ping` (an event Sluice does not act on). */
+const EVENT = values.event === 'ping' ? 'ping' : 'push';
 const SECONDS = Number(values.seconds);
 const SECRET = 'bench-webhook-secret';
 const RATES = [100, 500];
@@ -110,13 +112,13 @@ async function ackLatency(sluice: SluiceProcess, rate: number, backend: Backend,
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     const id = `bench-${backend.name}-${rate}-${i}`;
-    const body = JSON.stringify(pushPayload({ repo: 'bench/shop', branch: `feature/${rate}-${i}`, after: sha(1) }));
+    const body = JSON.stringify(EVENT === 'push' ? pushPayload({ repo: 'bench/shop', branch: `feature/${rate}-${i}`, after: sha(1) }) : { zen: 'Keep it logically awesome.', hook_id: i });
     const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
     const sent = performance.now();
     pending.push(
       fetch(`${sluice.url}/api/github/webhooks`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': id, 'x-hub-signature-256': signature },
+        headers: { 'content-type': 'application/json', 'x-github-event': EVENT, 'x-github-delivery': id, 'x-hub-signature-256': signature },
         body,
       }).then(async (response) => {
         await response.arrayBuffer();
@@ -214,7 +216,7 @@ function sleep(ms: number): Promise<void> {
 
 function report(all: Result[]): void {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—');
-  console.log(`\nWebhook acknowledgement, ${SECONDS} s per rate (open loop; latency of the 200 answers, ms):\n`);
+  console.log(`\nWebhook acknowledgement (${EVENT}), ${SECONDS} s per rate (open loop; latency of the 200 answers, ms):\n`);
   console.log('| database | rate | sent | stored | p50 | p99 | max | achieved rate |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of all) for (const a of r.ack) console.log(`| ${r.backend} | ${a.rate}/s | ${a.sent} | ${a.stored} | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} | ${a.achieved.toFixed(0)}/s |`);
