@@ -20,7 +20,7 @@ import { GithubStandIn } from '../test/helpers/github-stand-in.ts';
 import { pushPayload } from '../test/helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../test/helpers/haproxy.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
-import { startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
 import { sha } from '../test/helpers/slack-sluice.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, json: { type: 'string' }, event: { type: 'string', default: 'push' } } });
@@ -70,11 +70,7 @@ async function measure(backend: Backend): Promise<Result> {
       SLUICE_DATA_DIR: join(dir, 'data'),
       SLUICE_CONFIG: join(dir, 'server.yml'),
       ...(backend.databaseUrl && { DATABASE_URL: backend.databaseUrl }),
-      APP_ID: String(github.appId),
-      PRIVATE_KEY: github.privateKey,
-      WEBHOOK_SECRET: SECRET,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: 'http',
+      ...githubAppEnv(github, SECRET),
     },
   });
   const observer = await openStore({ dataDir: join(dir, 'observer'), ...(backend.databaseUrl && { databaseUrl: backend.databaseUrl }) }).catch(() => undefined);

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
-import { startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 
 const KILLS = 50;
@@ -47,11 +47,7 @@ async function start(): Promise<SluiceProcess> {
     env: {
       SLUICE_DATA_DIR: join(dir, 'data'),
       SLUICE_CONFIG: join(dir, 'server.yml'),
-      APP_ID: String(github.appId),
-      PRIVATE_KEY: github.privateKey,
-      WEBHOOK_SECRET: SECRET,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: 'http',
+      ...githubAppEnv(github, SECRET),
     },
   });
   return current;

@@ -8,7 +8,6 @@
  * balancer. No request may fail, and every host must serve v2 at the end.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -18,14 +17,14 @@ import { GithubStandIn, type RecordedCall } from '../helpers/github-stand-in.ts'
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
 import { startMonitor, type MonitorReport } from '../helpers/request-monitor.ts';
-import { runSluice, waitForOutput } from '../helpers/run-sluice.ts';
+import { runSluice } from '../helpers/run-sluice.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET } from '../helpers/slack-requests.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 import { BOT_TOKEN, SlackStandIn, type SlackMessage } from '../helpers/slack-stand-in.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const FIXTURE_APP = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
 const REPO = 'acme/shop';
 const CHANNEL = 'C0RELEASES';
@@ -69,11 +68,10 @@ let lb: RunningHaproxy;
 let github: GithubStandIn;
 let slack: SlackStandIn;
 let checkout: TempCheckout;
-let sluice: ChildProcess | undefined;
+let sluice: SluiceProcess | undefined;
 let sluiceUrl = '';
 let work = '';
 const appPorts: Record<string, number> = {};
-let output = '';
 
 function appFiles(version: string): Record<string, string> {
   const files: Record<string, string> = {};
@@ -114,7 +112,7 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Sluice said:\n${output.slice(-4000)}\nGitHub was last told:\n${lastCheckRuns()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Sluice said:\n${sluice?.output().slice(-4000)}\nGitHub was last told:\n${lastCheckRuns()}`);
     await new Promise((done) => setTimeout(done, 100));
   }
 }
@@ -202,13 +200,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (sluice && sluice.exitCode === null) {
-    const exited = new Promise((done) => sluice!.once('exit', done));
-    sluice.kill('SIGTERM');
-    const timer = setTimeout(() => sluice?.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await sluice?.stop();
   for (const [name, dir] of [['host1', 'dev'], ['host2', 'srv'], ['host3', 'srv']] as const) {
     try {
       process.kill(Number(readFileSync(join(ssh.host(name).root, dir, 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
@@ -237,31 +229,20 @@ describe('from git push to production', { timeout: 420_000 }, () => {
 
   test('Sluice starts as `npm start` does, as a GitHub App and a Slack app', async () => {
     const port = await freeLoopbackPort();
-    sluiceUrl = `http://127.0.0.1:${port}`;
-    sluice = spawn(process.execPath, [MAIN], {
+    sluice = await startSluiceProcess({
       cwd: work,
+      port,
       env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: String(port),
-        SLUICE_URL: sluiceUrl,
         SLUICE_CONFIG: join(work, 'sluice.config.yml'),
         SLUICE_DATA_DIR: join(work, 'data'),
-        APP_ID: String(github.appId),
-        PRIVATE_KEY: github.privateKey,
-        WEBHOOK_SECRET,
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: 'http',
+        ...githubAppEnv(github, WEBHOOK_SECRET),
         SLACK_BOT_TOKEN: BOT_TOKEN,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         SLACK_API_URL: slack.apiUrl,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    sluice.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    sluice.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const said = await waitForOutput(sluice, /Sluice listening on port/, 30_000);
-    assert.match(said, new RegExp(`Sluice listening on port ${port} as ${sluiceUrl} \\(state in .*data; Slack at ${sluiceUrl}/slack/events\\)`));
+    sluiceUrl = sluice.url;
+    assert.match(sluice.output(), new RegExp(`Sluice listening on port ${port} as ${sluiceUrl} \\(state in .*data; Slack at ${sluiceUrl}/slack/events\\)`));
   });
 
   test('v1: pushed, built on the build host, deployed to dev, approved in Slack, rolled out with zero failed requests', async (t) => {

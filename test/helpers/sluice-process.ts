@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { GithubStandIn } from './github-stand-in.ts';
 import { waitForOutput } from './run-sluice.ts';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -19,6 +20,11 @@ export interface SluiceProcess {
   kill(): Promise<void>;
   /** SIGTERM (a clean stop), SIGKILL after 10 s. */
   stop(): Promise<void>;
+}
+
+/** The settings of a GitHub App at the stand-in, as an operator's `.env` would hold them (GitHub Enterprise style). */
+export function githubAppEnv(github: GithubStandIn, webhookSecret: string): Record<string, string> {
+  return { APP_ID: String(github.appId), PRIVATE_KEY: github.privateKey, WEBHOOK_SECRET: webhookSecret, GHE_HOST: github.host, GHE_PROTOCOL: 'http' };
 }
 
 export async function startSluiceProcess(options: { cwd: string; port: number; env: Record<string, string> }): Promise<SluiceProcess> {

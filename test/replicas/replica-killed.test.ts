@@ -17,7 +17,7 @@ import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 
 const SECRET = 'killed-replica-secret';
@@ -60,11 +60,7 @@ async function startReplica(): Promise<SluiceProcess> {
       DATABASE_URL: postgres.url,
       SLUICE_DATA_DIR: join(dir, 'data'),
       SLUICE_CONFIG: join(dir, 'server.yml'),
-      APP_ID: String(github.appId),
-      PRIVATE_KEY: github.privateKey,
-      WEBHOOK_SECRET: SECRET,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: 'http',
+      ...githubAppEnv(github, SECRET),
     },
   });
   replicas.push(replica);
