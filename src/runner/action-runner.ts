@@ -13,6 +13,12 @@ export interface ActionContext {
   signal: AbortSignal;
   /** One output line; secrets must already be masked or be masked here. */
   log(text: string, stream: LogLine['stream']): void;
+  /**
+   * Fencing (PRODUCT R2): whether this process still holds its claim on the
+   * action, renewing it. Asked before a write with effects (recording an
+   * artifact), so a process a peer took for dead cannot overwrite its work.
+   */
+  holdsClaim?(): Promise<boolean>;
 }
 
 export interface ActionRunner {

@@ -84,6 +84,9 @@ async function runOnHost(
     const result = await runBuildAction({ ...input, spec: action.build });
     if (!result.ok) return result;
     if (result.artifact) {
+      if (context.holdsClaim && !(await context.holdsClaim())) {
+        return { ok: false, reason: 'this Sluice process lost its claim on the action (another took it for dead), so its artifact was not recorded' };
+      }
       await deps.store.recordArtifact({
         executionId: execution.id,
         name: result.artifact.name,

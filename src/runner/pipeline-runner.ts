@@ -199,7 +199,8 @@ export class PipelineRunner {
     try {
       const execution = await this.store.getExecution(ref.executionId);
       if (!execution) throw new Error(`Execution ${ref.executionId} vanished from the store.`);
-      outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }) });
+      const holdsClaim = async () => (await this.store.renewClaims(this.owner, [ref], this.clock() + this.leaseMs)).length === 0;
+      outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }), holdsClaim });
     } catch (error) {
       this.listener.onError?.(error);
       outcome = { ok: false, reason: `Sluice failed to run it: ${error instanceof Error ? error.message : String(error)}` };
