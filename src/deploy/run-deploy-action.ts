@@ -91,6 +91,18 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
+/**
+ * Who holds an environment while a deploy runs. The attempt and the claim
+ * are part of it: a retry of the same action (attempt N+1), or the same
+ * attempt taken over by another process, is another owner, so it waits for
+ * the lease of attempt N instead of being handed a lock that is still in use.
+ */
+export function environmentLockOwner(context: Pick<ActionContext, 'execution' | 'ref' | 'claimOwner'>): string {
+  const { execution, ref } = context;
+  const by = context.claimOwner ? ` by ${context.claimOwner}` : '';
+  return `execution #${execution.seq} of ${execution.repo} (${ref.stage}/${ref.action}, attempt ${ref.attempt}${by})`;
+}
+
 export async function runDeployAction(deps: DeployDeps, context: ActionContext, spec: DeploySpec): Promise<ActionOutcome> {
   const { execution } = context;
   let target: DeployTarget;
@@ -112,7 +124,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   const sha = execution.revision.sha.slice(0, 7);
   const taken = await takeEnvironmentLock(deps, context, {
     name: lockName,
-    owner: `execution #${execution.seq} of ${execution.repo} (${context.ref.stage}/${context.ref.action})`,
+    owner: environmentLockOwner(context),
     reason: `deploying ${sha} to ${target.environment}`,
     ttlMs: lease,
   });

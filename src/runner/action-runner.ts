@@ -19,6 +19,8 @@ export interface ActionContext {
    * artifact), so a process a peer took for dead cannot overwrite its work.
    */
   holdsClaim?(): Promise<boolean>;
+  /** The process that claimed the action (the runner's owner id), when it runs under a claim. */
+  claimOwner?: string;
 }
 
 export interface ActionRunner {

@@ -200,7 +200,7 @@ export class PipelineRunner {
       const execution = await this.store.getExecution(ref.executionId);
       if (!execution) throw new Error(`Execution ${ref.executionId} vanished from the store.`);
       const holdsClaim = async () => (await this.store.renewClaims(this.owner, [ref], this.clock() + this.leaseMs)).length === 0;
-      outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }), holdsClaim });
+      outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }), holdsClaim, claimOwner: this.owner });
     } catch (error) {
       this.listener.onError?.(error);
       outcome = { ok: false, reason: `Sluice failed to run it: ${error instanceof Error ? error.message : String(error)}` };

@@ -1,0 +1,97 @@
+/**
+ * The environment lock between attempts of one deploy action (PRODUCT S8):
+ * a retry that starts while the first attempt is still alive and deploying
+ * must wait for it, not be handed the lock because it is "the same action".
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
+import { environmentLockOwner, runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-action.ts';
+import { LocalExecutor } from '../../src/executor/local-executor.ts';
+import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
+import type { ActionContext } from '../../src/runner/action-runner.ts';
+import { openStore } from '../../src/store/open-store.ts';
+
+test('a retry racing a still-alive first attempt waits for its lock and deploys nothing while it runs', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-lock-'));
+  const store = await openStore({ dataDir: join(root, 'data') });
+  t.after(async () => {
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  // The first attempt's start hook runs until the test lets it go.
+  const gate = join(root, 'go');
+  const spec = { environment: 'dev', artifact: 'app' };
+  const definition: PipelineDefinition = {
+    mode: 'superseded',
+    app: { hooks: { start: [`while [ ! -e ${gate} ]; do sleep 0.05; done`] } },
+    stages: [{ name: 'dev', needs: [], actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: spec }] }],
+  };
+  const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+  const state = await store.createExecution({ pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' }, 'test', Date.now());
+  const execution = (await store.getExecution(state.id))!;
+
+  const src = join(root, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'VERSION'), 'v1\n');
+  const tarball = join(root, 'app.tar.gz');
+  execFileSync('tar', ['-czf', tarball, '-C', src, '.']);
+  const artifacts = new ArtifactStore(join(root, 'artifacts'));
+  const stored = await artifacts.put(tarball);
+  await store.recordArtifact({ executionId: execution.id, name: 'app', sha256: stored.sha256, size: stored.size, stage: 'dev', action: 'deploy', createdAt: Date.now() });
+
+  const path = join(root, 'srv');
+  const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
+  const deps: DeployDeps = {
+    store,
+    artifacts,
+    executorFor: () => executor,
+    targetFor: (environment) => ({ environment, hosts: [{ name: 'local', address: 'local' }], path, batch: 1, minHealthy: 0, keepReleases: 5 }),
+    lockLeaseMs: 2_000,
+    lockWaitMs: 1_500,
+  };
+  const attempt = (n: number, lines: string[]): ActionContext => ({
+    execution,
+    ref: { executionId: execution.id, stage: 'dev', action: 'deploy', attempt: n },
+    signal: new AbortController().signal,
+    log: (text) => lines.push(text),
+    claimOwner: 'replica-a',
+  });
+
+  const firstLines: string[] = [];
+  let inStartHook!: () => void;
+  const started = new Promise<void>((resolve) => (inStartHook = resolve));
+  const first = runDeployAction(
+    deps,
+    { ...attempt(1, firstLines), log: (text) => (firstLines.push(text), text.includes('start: $') && inStartHook()) },
+    spec,
+  );
+  await started;
+
+  const secondLines: string[] = [];
+  const second = await runDeployAction(deps, attempt(2, secondLines), spec);
+  assert.equal(second.ok, false);
+  assert.match((second as { reason: string }).reason, /still locked by execution #1 of acme\/web \(dev\/deploy, attempt 1 by replica-a\)/);
+  assert.ok(secondLines.some((line) => /waiting for environment "dev": execution #1 .*attempt 1/.test(line)), secondLines.join('\n'));
+  assert.equal(readdirSync(join(path, 'releases')).length, 1, 'the retry made no release of its own while the first attempt ran');
+
+  writeFileSync(gate, '');
+  assert.deepEqual(await first, { ok: true });
+  assert.equal(await store.findLock('environment:dev', Date.now()), undefined, 'the first attempt released the lock when it ended');
+});
+
+test('the lock owner names the attempt and the process that claimed it', () => {
+  const execution = { seq: 7, repo: 'acme/web' } as ActionContext['execution'];
+  const ref = { executionId: 'e', stage: 'production', action: 'deploy', attempt: 1 };
+  const one = environmentLockOwner({ execution, ref, claimOwner: 'replica-a' });
+  const two = environmentLockOwner({ execution, ref: { ...ref, attempt: 2 }, claimOwner: 'replica-a' });
+  const elsewhere = environmentLockOwner({ execution, ref, claimOwner: 'replica-b' });
+  assert.equal(one, 'execution #7 of acme/web (production/deploy, attempt 1 by replica-a)');
+  assert.notEqual(one, two);
+  assert.notEqual(one, elsewhere);
+});
