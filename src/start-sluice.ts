@@ -95,6 +95,20 @@ export class StartError extends Error {
   readonly code = 'START_FAILED';
 }
 
+/** A listen failure in the operator's words: which setting to change. */
+function listenError(error: NodeJS.ErrnoException, port: number, address: string): Error {
+  const where = address === '::' ? `port ${port}` : `${address} port ${port}`;
+  if (error.code === 'EADDRINUSE') return new StartError(`PORT ${port} is in use: another process listens on ${where}. Stop it, or set PORT to a free port.`, { cause: error });
+  if (error.code === 'EACCES') return new StartError(`PORT ${port} needs privileges this process lacks: use a port above 1023 (and a reverse proxy in front), or give Node the capability to bind it.`, { cause: error });
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return new StartError(`HOST ${address} is not an address of this machine: set HOST to one of its addresses (or leave it unset to listen on all).`, { cause: error });
+  return error;
+}
+
+function urlHost(host: string | undefined): string {
+  if (!host || host === '::' || host === '0.0.0.0') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
   const log = options.log ?? ((line: string) => console.log(line));
   const cwd = options.cwd ?? process.cwd();
@@ -203,9 +217,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
 
     const http = createHttpServer(routes);
+    const address = options.host ?? settings.host ?? '::';
     await new Promise<void>((done, fail) => {
-      http.once('error', fail);
-      http.listen(settings.port, options.host ?? '::', () => done());
+      http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
+      http.listen(settings.port, address, () => done());
     });
     const port = (http.address() as AddressInfo).port;
     await runner.recover();
@@ -218,12 +233,13 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
     }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
+    if (!server) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
     if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
 
     let closed: Promise<void> | undefined;
     return {
       server: http,
-      url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+      url: `http://${urlHost(options.host ?? settings.host)}:${port}`,
       store,
       runner,
       inbox,

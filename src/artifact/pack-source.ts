@@ -31,13 +31,30 @@ export async function packSource(checkoutDir: string, outFile: string, options: 
   // The archive being written inside the checkout must not pack itself.
   const excluded = [target, ...(options.exclude ?? []).map((path) => resolve(path))];
   const listed = await runGit(checkoutDir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
-  const names = await existingFiles(checkoutDir, splitNul(listed), excluded);
+  const listedNames = splitNul(listed);
+  const names = await existingFiles(checkoutDir, listedNames, [...excluded, ...sluiceDataDirs(checkoutDir, listedNames)]);
   try {
     await runTar(checkoutDir, target, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
   } catch (error) {
     await rm(target, { force: true });
     throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Directories that hold a Sluice data directory (its `sluice.lock` beside
+ * `sluice.db`), wherever they are: a database, artifacts and sources from
+ * an earlier run never belong in a build's source, git-ignored or not.
+ */
+function sluiceDataDirs(checkoutDir: string, names: Buffer[]): string[] {
+  const files = new Set(names.map((name) => name.toString('utf8')));
+  const dirs: string[] = [];
+  for (const file of files) {
+    if (file !== 'sluice.db' && !file.endsWith('/sluice.db')) continue;
+    const dir = file.slice(0, -'sluice.db'.length);
+    if (files.has(`${dir}sluice.lock`)) dirs.push(resolve(checkoutDir, dir || '.'));
+  }
+  return dirs;
 }
 
 /** Names stay bytes: git paths need not be valid UTF-8. */

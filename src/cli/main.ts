@@ -30,7 +30,8 @@ Commands:
   transition enable <stage>                         let them go on
 
 Options for every command that reads the store:
-  --data-dir <dir>       where Sluice keeps its database, artifacts and logs (default: $SLUICE_DATA_DIR or ./data)
+  --data-dir <dir>       where Sluice keeps its database, artifacts and logs (default: $SLUICE_DATA_DIR,
+                         else $XDG_STATE_HOME/sluice or ~/.local/state/sluice)
   --database-url <url>   use PostgreSQL instead (default: $DATABASE_URL)
 `;
 

@@ -3,13 +3,13 @@
  * process), the server config, and a runner whose progress prints to the
  * terminal. Recovers from an earlier crash before anything else.
  */
-import { resolve } from 'node:path';
 import { loadServerConfig } from '../config/load-server-config.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { createSluiceActions } from '../runner/create-sluice-actions.ts';
 import { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ActionRef, Store } from '../store/store.ts';
+import { cliDataDir } from './cli-data-dir.ts';
 import { CliError } from './cli-error.ts';
 import type { ApprovalAnswer } from './drive-execution.ts';
 import { ProgressPrinter } from './progress-printer.ts';
@@ -38,7 +38,7 @@ export interface CliContext {
 }
 
 export async function openCliContext(options: CliOptions, out: (text: string) => void): Promise<CliContext> {
-  const dataDir = resolve(options.dataDir ?? process.env.SLUICE_DATA_DIR ?? 'data');
+  const dataDir = cliDataDir(options.dataDir);
   const serverFile = options.serverFile ?? process.env.SLUICE_CONFIG;
   const server = serverFile ? await loadServerOrExplain(serverFile) : undefined;
   const store = await openStore({ dataDir, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL });

@@ -3,10 +3,12 @@
  * execution with its actions and full history (PRODUCT P7). `--json` for
  * scripts.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { recoverInterrupted } from '../runner/recover-interrupted.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ExecutionSummary, HistoryEntry } from '../store/store.ts';
+import { cliDataDir } from './cli-data-dir.ts';
 import { CliError } from './cli-error.ts';
 import type { Io } from './main.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
@@ -14,8 +16,17 @@ import { formatDuration } from './progress-printer.ts';
 
 export async function runStatus(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseCliArgs(args, { json: { type: 'boolean' }, limit: { type: 'string' } });
-  const dataDir = resolve(values.dataDir ?? process.env.SLUICE_DATA_DIR ?? 'data');
-  const store = await openStore({ dataDir, databaseUrl: values.databaseUrl ?? process.env.DATABASE_URL });
+  const dataDir = cliDataDir(values.dataDir);
+  const databaseUrl = values.databaseUrl ?? process.env.DATABASE_URL;
+  // Looking must not create anything: an empty state is said, not made.
+  if (!databaseUrl && !existsSync(join(dataDir, 'sluice.db'))) {
+    const where = `Sluice keeps its state in ${dataDir}, and nothing is there yet (give another with --data-dir or SLUICE_DATA_DIR)`;
+    if (positionals[0]) throw new CliError(`No execution "${positionals[0]}": ${where}.`);
+    if (values.json) io.out('[]\n');
+    else io.out(`No executions yet: ${where}. Start one with \`sluice run\`.\n`);
+    return 0;
+  }
+  const store = await openStore({ dataDir, databaseUrl });
   try {
     // This process holds the data directory, so anything recorded as running has no process left.
     await recoverInterrupted(store, { actor: 'sluice', now: Date.now, hold: true });

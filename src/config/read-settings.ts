@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 
 export interface Settings {
   port: number;
+  /** The address to listen on (`HOST`, as in Probot); default: every interface. */
+  host?: string;
   dataDir: string;
   databaseUrl?: string;
   /** Path of the operator's server config (`SLUICE_CONFIG`). */
@@ -63,6 +65,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   }
   return {
     port,
+    ...(env.HOST ? { host: env.HOST } : {}),
     dataDir: resolve(env.SLUICE_DATA_DIR || 'data'),
     databaseUrl,
     serverConfig: env.SLUICE_CONFIG || undefined,

@@ -101,7 +101,7 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
   try {
     await app.init();
   } catch (error) {
-    throw new SlackStartError(`Slack refused SLACK_BOT_TOKEN (auth.test: ${(error as { data?: { error?: string } }).data?.error ?? (error as Error).message}); copy the bot token from the Slack app's "OAuth & Permissions" page.`, { cause: error });
+    throw new SlackStartError(slackStartMessage(error, settings.apiUrl ?? 'https://slack.com/api/'), { cause: error });
   }
   const auth = await app.client.auth.test().catch(() => undefined);
 
@@ -155,4 +155,24 @@ function boltLogger(log: (line: string) => void): Logger {
     getLevel: () => level,
     setName() {},
   };
+}
+
+/**
+ * Why `auth.test` failed, told apart: Slack answering that it refuses the
+ * token (copy it again) is not Slack being out of reach (look at the
+ * network or SLACK_API_URL; the token was never checked).
+ */
+export function slackStartMessage(error: unknown, apiUrl: string): string {
+  const e = error as { code?: string; data?: { error?: string }; statusCode?: number; original?: { message?: string; cause?: { code?: string; message?: string } } };
+  if (e.code === 'slack_webapi_platform_error') {
+    return `Slack refused SLACK_BOT_TOKEN (auth.test: ${e.data?.error ?? 'refused'}); copy the bot token from the Slack app's "OAuth & Permissions" page.`;
+  }
+  if (e.code === 'slack_webapi_request_error') {
+    const why = e.original?.cause?.code ?? e.original?.cause?.message ?? e.original?.message ?? 'no answer';
+    return `Slack could not be reached at ${apiUrl} (${why}), so SLACK_BOT_TOKEN could not be checked: check this machine's network and proxy${apiUrl.startsWith('https://slack.com/') ? '' : ', and SLACK_API_URL'}, then start Sluice again.`;
+  }
+  if (e.code === 'slack_webapi_http_error') {
+    return `Slack answered auth.test with HTTP ${e.statusCode ?? '?'} at ${apiUrl}, so SLACK_BOT_TOKEN could not be checked: Slack may be having trouble (status.slack.com)${apiUrl.startsWith('https://slack.com/') ? '' : ', or SLACK_API_URL is not a Slack Web API root'}.`;
+  }
+  return `Slack refused SLACK_BOT_TOKEN (auth.test: ${(error as Error)?.message ?? String(error)}); copy the bot token from the Slack app's "OAuth & Permissions" page.`;
 }

@@ -2,7 +2,7 @@
  * Runs one short housekeeping command (make or remove a workspace, stop a
  * process group) over a connection and collects its output.
  */
-import type { SshConnection } from './ssh-connection.ts';
+import { exitStatusOf, type SshConnection } from './ssh-connection.ts';
 
 export interface CapturedOutput {
   /** The exit code; null when the command died of a signal. */
@@ -18,17 +18,15 @@ export async function captureRemoteCommand(connection: SshConnection, command: s
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    let code: number | null = null;
     channel.setEncoding('utf8');
     channel.stderr.setEncoding('utf8');
     channel.on('data', (chunk: string) => (stdout += chunk));
     channel.stderr.on('data', (chunk: string) => (stderr += chunk));
-    channel.on('exit', (exitCode: number | null) => (code = exitCode));
     const unsubscribe = connection.onLost(reject);
     channel.on('close', () => {
       unsubscribe();
       if (connection.lost) reject(connection.lost);
-      else resolve({ code, stdout, stderr });
+      else resolve({ code: exitStatusOf(channel)?.code ?? null, stdout, stderr });
     });
   });
 }

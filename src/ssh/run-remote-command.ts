@@ -9,7 +9,7 @@ import { ExecutorError, type OutputStream, type RunOptions, type RunResult } fro
 import { createLineSplitter } from '../executor/split-lines.ts';
 import { captureRemoteCommand } from './capture-remote-command.ts';
 import { buildRunCommand, buildStopCommand, runMarkers } from './remote-commands.ts';
-import type { SshConnection } from './ssh-connection.ts';
+import { exitStatusOf, type SshConnection } from './ssh-connection.ts';
 
 export interface RemoteRunOptions extends RunOptions {
   /** Absolute working directory on the host. */
@@ -29,8 +29,6 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
   return new Promise<RunResult>((resolve, reject) => {
     let timedOut = false;
     let aborted = false;
-    let exitCode: number | null = null;
-    let exitSignal: string | undefined;
     let pgid: number | undefined;
     let cwdMissing = false;
     let stopWanted = false;
@@ -91,10 +89,6 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
     channel.stderr.setEncoding('utf8');
     channel.on('data', (chunk: string) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: string) => stderr.push(chunk));
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exitCode = code;
-      if (signal) exitSignal = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-    });
     // A command that never reads its input: the host drops it, not an error.
     channel.on('error', () => {});
     channel.end(options.stdin ?? '');
@@ -113,6 +107,9 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
         if (cwdMissing) {
           return finish(() => reject(new ExecutorError('WORKSPACE_FAILED', `working directory ${options.cwd} does not exist on ${connection.describe()}`)));
         }
+        const exit = exitStatusOf(channel);
+        const exitCode = exit?.code ?? null;
+        const exitSignal = exit?.signal;
         const killed = timedOut || aborted;
         const lostExit = !killed && exitCode === null ? (exitSignal ? `killed by ${exitSignal}` : 'the host closed the session without an exit status') : undefined;
         finish(() => resolve({ exitCode: killed ? null : exitCode, timedOut, aborted, ...(lostExit && { lostExit }) }));

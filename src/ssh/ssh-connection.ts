@@ -11,6 +11,19 @@ export interface SshTarget extends HostKeyTarget {
   user: string;
 }
 
+/** How a command ended, as the host said: an exit code, or the signal that killed it. */
+export interface ExitStatus {
+  code: number | null;
+  signal?: string;
+}
+
+const exits = new WeakMap<Ssh2Channel, ExitStatus>();
+
+/** The exit status the host sent for a channel opened by `SshConnection.exec`; undefined if it sent none (yet). */
+export function exitStatusOf(channel: Ssh2Channel): ExitStatus | undefined {
+  return exits.get(channel);
+}
+
 export class SshConnection {
   readonly target: SshTarget;
   readonly #client: Ssh2Client;
@@ -44,11 +57,22 @@ export class SshConnection {
   }
 
   /** Start a command (shell text for the login shell) on a new channel. */
+  /**
+   * Starts a command. Its exit status is recorded from the first moment
+   * (read it with `exitStatusOf`): a fast command's status can be emitted
+   * in the same read as the exec's reply, before a caller awaiting this
+   * promise has had a chance to listen.
+   */
   exec(command: string): Promise<Ssh2Channel> {
     return new Promise((resolve, reject) => {
       if (this.#failIfUnusable(reject)) return;
       this.#client.exec(command, (error, channel) => {
-        if (!error) return resolve(channel);
+        if (!error) {
+          channel.on('exit', (code: number | null, signal?: string) => {
+            exits.set(channel, { code, ...(signal && { signal: signal.startsWith('SIG') ? signal : `SIG${signal}` }) });
+          });
+          return resolve(channel);
+        }
         reject(this.#lost ?? new ExecutorError('WORKSPACE_FAILED', `could not start a command on ${this.describe()}: ${error.message}`, { cause: error }));
       });
     });

@@ -65,6 +65,22 @@ describe('packSource', () => {
     }
   });
 
+  it('never packs a Sluice data directory left in the checkout, whatever its name', async () => {
+    await checkout.write('state/sluice.db', 'a database\n');
+    await checkout.write('state/sluice.lock', '');
+    await checkout.write('state/artifacts/abc.tar.gz', 'an artifact\n');
+    await checkout.write('notes/sluice.db', 'a file of that name alone is source\n');
+    try {
+      await packSource(checkout.dir, out, { exclude: [join(checkout.dir, 'data')] });
+      const names = await listTarball(out);
+      assert.ok(!names.some((name) => name.startsWith('state/')), names.join(', '));
+      assert.ok(names.includes('notes/sluice.db'));
+    } finally {
+      await rm(join(checkout.dir, 'state'), { recursive: true, force: true });
+      await rm(join(checkout.dir, 'notes'), { recursive: true, force: true });
+    }
+  });
+
   it('refuses a directory that is not a git checkout, saying which', async () => {
     const plain = await mkdtemp(join(tmpdir(), 'sluice-plain-'));
     try {

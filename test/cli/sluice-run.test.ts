@@ -161,3 +161,25 @@ describe('sluice run', () => {
     assert.match(retried.stdout, /✓ Execution #1 succeeded/);
   });
 });
+
+describe('the state of the sluice command', () => {
+  test('without --data-dir it lives in the user’s state directory, never in the checkout, and `status` says where', async () => {
+    const c = setUp();
+    const home = join(c.scratch, 'home');
+    const env = { HOME: home, XDG_STATE_HOME: '' };
+    const expected = join(home, '.local', 'state', 'sluice');
+
+    const empty = await runSluice(['status'], { cwd: c.dir, env });
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(empty.stdout, new RegExp(`No executions yet: Sluice keeps its state in ${expected}, and nothing is there yet`));
+    assert.ok(!existsSync(expected), 'looking creates nothing');
+    assert.ok(!existsSync(join(c.dir, 'data')), 'nothing in the checkout');
+
+    const run = await runSluice(['run', '--approve', 'yes'], { cwd: c.dir, env });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.ok(existsSync(join(expected, 'sluice.db')));
+    assert.ok(!existsSync(join(c.dir, 'data')));
+    const listed = await runSluice(['status'], { cwd: c.dir, env });
+    assert.match(listed.stdout, /#1 /);
+  });
+});

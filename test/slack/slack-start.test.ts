@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -32,6 +33,24 @@ describe('Slack at start-up', () => {
     } finally {
       await slack.stop();
     }
+  });
+
+  test('a Slack that cannot be reached is told apart from a refused token', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const apiUrl = `http://127.0.0.1:${closed}/api/`;
+    await withDir(async (dir) => {
+      const settings = { port: 0, dataDir: join(dir, 'data'), publicUrl: 'http://sluice.test', slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl } };
+      await assert.rejects(startSluice(settings, { host: '127.0.0.1', log: () => {}, slackRetries: 0 }), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'SLACK_START_FAILED');
+        assert.equal(error.message, `Slack could not be reached at ${apiUrl} (ECONNREFUSED), so SLACK_BOT_TOKEN could not be checked: check this machine's network and proxy, and SLACK_API_URL, then start Sluice again.`);
+        return true;
+      });
+    });
   });
 
   test('Slack’s requests go to /slack/events; other /slack paths and a Sluice without Slack say where to go', async () => {
