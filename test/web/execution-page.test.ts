@@ -5,7 +5,9 @@
  * screenshot is kept in test-artifacts/ for a person to look at.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
@@ -37,7 +39,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 }
 
 test('the page draws the pipeline, grows a running log live, shows who approved, and ends green', { timeout: 90_000 }, async () => {
-  const slowBuild = ['for i in $(seq 1 16); do echo "compiling part $i of 16"; sleep 0.25; done', 'mkdir -p dist', 'cp VERSION dist/VERSION'];
+  // The build prints two lines, then waits for the test to have the page open, then the rest.
+  const gate = join(mkdtempSync(join(tmpdir(), 'sluice-page-')), 'page-open');
+  const slowBuild = [
+    `echo "compiling part 1 of 16"; echo "compiling part 2 of 16"; while [ ! -e ${gate} ]; do sleep 0.05; done; for i in $(seq 3 16); do echo "compiling part $i of 16"; sleep 0.1; done`,
+    'mkdir -p dist',
+    'cp VERSION dist/VERSION',
+  ];
   app.github.addCommit(REPO, sha(1), shopFiles('v1', productionPipeline(slowBuild)), { message: 'Release v1' });
   const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }));
   assert.equal(reply.status, 200);
@@ -63,18 +71,19 @@ test('the page draws the pipeline, grows a running log live, shows who approved,
   const log = page.locator('pre[data-log="build/compile"] span');
   const first = await log.count();
   assert.ok(first >= 1 && first < 16, `the page opened with part of the log (${first} lines)`);
+  writeFileSync(gate, '');
   await until('the log to grow', async () => ((await log.count()) > first + 3 ? true : undefined));
   await page.locator('pre[data-log="build/compile"] span', { hasText: 'compiling part 16 of 16' }).waitFor({ timeout: 15_000 });
 
   // The build and dev pass; production waits at its gate, and the drawing says so without a reload.
-  const gate = page.locator('.box[data-stage="production"] li[data-action="approve"]');
-  await gate.locator('.state', { hasText: 'waiting for approval' }).waitFor({ timeout: 20_000 });
+  const approval = page.locator('.box[data-stage="production"] li[data-action="approve"]');
+  await approval.locator('.state', { hasText: 'waiting for approval' }).waitFor({ timeout: 20_000 });
   assert.equal(await page.locator('path.arrow.done').count(), 2, 'arrows out of finished stages turn green');
   await app.sluice.idle();
 
   await app.click(app.card(), 'approve', ANN);
   await page.locator('#execution-status', { hasText: 'succeeded' }).waitFor({ timeout: 20_000 });
-  assert.equal(await gate.locator('.state').textContent(), `approved by slack:${ANN}`);
+  assert.equal(await approval.locator('.state').textContent(), `approved by slack:${ANN}`);
   assert.deepEqual(await page.locator('.box').evaluateAll((boxes) => boxes.map((b) => b.getAttribute('data-status'))), ['succeeded', 'succeeded', 'succeeded']);
   assert.match(String(await page.locator('pre[data-log="production/prod-deploy"]').textContent()), /deploying [0-9a-f]{7} to production/);
   assert.equal(await page.locator('pre[data-log="build/compile"] span').count(), (await app.sluice.store.readLog({ executionId: (await app.sluice.store.listExecutions())[0]!.id, stage: 'build', action: 'compile', attempt: 1 })).length, 'every line once, none twice');
