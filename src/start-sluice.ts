@@ -38,6 +38,10 @@ import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
 import { createPageLinks } from './web/page-links.ts';
+import { instrumentOctokit } from './metrics/instrument-octokit.ts';
+import { observeExecutions } from './metrics/observe-executions.ts';
+import { serveMetrics } from './metrics/serve-metrics.ts';
+import { SluiceMetrics } from './metrics/sluice-metrics.ts';
 
 export interface StartOptions {
   /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
@@ -120,10 +124,13 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
     const links = createPageLinks(settings.publicUrl, linkKey);
-    const Octokit =
+    const metrics = new SluiceMetrics(store);
+    const Octokit = instrumentOctokit(
       options.githubPacing === false
         ? ProbotOctokit.defaults((given: { throttle?: object }) => ({ ...given, throttle: { ...given.throttle, enabled: false }, retry: { enabled: false } }))
-        : ProbotOctokit;
+        : ProbotOctokit,
+      metrics,
+    );
     const probot = github
       ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel: 'warn', Octokit })
       : undefined;
@@ -152,13 +159,18 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         onChange: (_pipeline, ids) => {
           reporter?.executionsChanged(ids);
           slackReporter?.executionsChanged(ids);
+          if (settings.metricsToken) observeExecutions(store, metrics, ids);
         },
+        onLeaseRenewal: (outcome, count) => metrics.leaseRenewal(outcome, count),
         onLog: (ref) => reporter?.logged(ref),
         onError: (error) => log(`Sluice error: ${describe(error)}`),
       },
     });
 
-    const routes: HttpRoutes = { pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) } };
+    const routes: HttpRoutes = {
+      pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) },
+      metrics: serveMetrics(metrics, settings.metricsToken),
+    };
     let inbox: WebhookInbox | undefined;
     if (probot && api) {
       const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId };
@@ -189,6 +201,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       const web = github ? githubWebUrl(github.baseUrl) : undefined;
       const started = await startSlack({
         settings: settings.slack,
+        counter: metrics,
         store,
         runner,
         server,

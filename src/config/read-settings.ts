@@ -20,6 +20,8 @@ export interface Settings {
   github?: GithubSettings;
   /** The Slack app; absent: no Slack (approvals are decided with `sluice approve`). */
   slack?: SlackSettings;
+  /** The bearer token Prometheus sends for `/metrics` (`SLUICE_METRICS_TOKEN`); absent: metrics are off. */
+  metricsToken?: string;
 }
 
 /** SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL. */
@@ -72,7 +74,15 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     publicUrl,
     github: readGithubSettings(env),
     slack: readSlackSettings(env),
+    ...(env.SLUICE_METRICS_TOKEN ? { metricsToken: readMetricsToken(env.SLUICE_METRICS_TOKEN) } : {}),
   };
+}
+
+function readMetricsToken(token: string): string {
+  if (token.length < 16 || /\s/.test(token)) {
+    throw new SettingsError('SLUICE_METRICS_TOKEN must be at least 16 characters without spaces (for example the output of `openssl rand -hex 32`): Prometheus sends it to read /metrics.');
+  }
+  return token;
 }
 
 function readSlackSettings(env: NodeJS.ProcessEnv): SlackSettings | undefined {

@@ -28,6 +28,8 @@ export interface RunnerListener {
   onApprovalWithdrawn?(pipelineId: string, ref: ActionRef, reason: string): void;
   /** An action runner threw instead of reporting an outcome. */
   onError?(error: unknown): void;
+  /** The claims on running actions were renewed: how many held, how many a peer had taken, or that the store could not be reached. */
+  onLeaseRenewal?(outcome: 'renewed' | 'lost' | 'failed', count: number): void;
 }
 
 export interface PipelineRunnerOptions {
@@ -187,9 +189,12 @@ export class PipelineRunner {
     try {
       lost = await this.store.renewClaims(this.owner, running.map((r) => r.ref), this.clock() + this.leaseMs);
     } catch (error) {
+      this.listener.onLeaseRenewal?.('failed', running.length);
       this.listener.onError?.(error);
       return;
     }
+    this.listener.onLeaseRenewal?.('renewed', running.length - lost.length);
+    this.listener.onLeaseRenewal?.('lost', lost.length);
     for (const ref of lost) this.inFlight.get(keyOf(ref))?.controller.abort(new Error('a peer took over this action: its claim ran out'));
   }
 

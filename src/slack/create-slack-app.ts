@@ -15,7 +15,7 @@ import type { SlackSettings } from '../config/read-settings.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from './approval-card.ts';
 import type { ChatAnswer } from './chat-ops/run-chat-command.ts';
 import type { ApprovalClick, ClickAnswer } from './decide-approval.ts';
-import { webClientApi, type SlackApi } from './slack-api.ts';
+import { webClientApi, type SlackApi, type SlackCallCounter } from './slack-api.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/sluice';
@@ -44,13 +44,13 @@ export class SlackStartError extends Error {
 }
 
 /** `handlersFor` gets the Web API, which the handlers use to look people up. */
-export async function createSlackApp(settings: SlackSettings, handlersFor: (api: SlackApi) => SlackHandlers, options: { log(line: string): void; retries?: number }): Promise<SlackApp> {
+export async function createSlackApp(settings: SlackSettings, handlersFor: (api: SlackApi) => SlackHandlers, options: { log(line: string): void; retries?: number; counter?: SlackCallCounter }): Promise<SlackApp> {
   const logger = boltLogger(options.log);
   const clientOptions = { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), retryConfig: { retries: options.retries ?? 3 }, logger };
   const socket = settings.appToken ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } }) : undefined;
   const http = socket ? undefined : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
   const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions, logger, deferInitialization: true });
-  const api = webClientApi(app.client);
+  const api = webClientApi(app.client, options.counter);
   const handlers = handlersFor(api);
 
   const inFlight = new Set<Promise<unknown>>();

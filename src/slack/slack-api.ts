@@ -4,7 +4,7 @@
  * answers errors as `{ ok: false, error }`; WebClient throws them, with the
  * method's name added here so a log line says what failed.
  */
-import type { webApi } from '@slack/bolt';
+import { webApi } from '@slack/bolt';
 
 export type SlackBlock = Record<string, unknown>;
 
@@ -36,11 +36,22 @@ export class SlackApiError extends Error {
   }
 }
 
-export function webClientApi(client: webApi.WebClient): SlackApi {
+/** Where the outcome of each call, and each wait Slack asks for, is counted. */
+export interface SlackCallCounter {
+  apiCall(service: 'slack', outcome: 'ok' | 'client_error' | 'server_error' | 'rate_limited' | 'network_error'): void;
+  rateLimitWait(service: 'slack', seconds: number): void;
+}
+
+export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounter): SlackApi {
+  // WebClient waits out a `ratelimited` answer (Retry-After) by itself and says so.
+  if (counter) client.on(webApi.WebClientEvent.RATE_LIMITED, (seconds: number) => (counter.apiCall('slack', 'rate_limited'), counter.rateLimitWait('slack', seconds)));
   const call = async <T>(method: string, run: () => Promise<T>): Promise<T> => {
     try {
-      return await run();
+      const answer = await run();
+      counter?.apiCall('slack', 'ok');
+      return answer;
     } catch (error) {
+      counter?.apiCall('slack', slackOutcome(error));
       throw new SlackApiError(method, error);
     }
   };
@@ -62,11 +73,22 @@ export function webClientApi(client: webApi.WebClient): SlackApi {
     async userByEmail(email) {
       try {
         const answer = await client.users.lookupByEmail({ email });
+        counter?.apiCall('slack', 'ok');
         return answer.user?.id;
       } catch (error) {
+        counter?.apiCall('slack', slackOutcome(error));
         if ((error as { data?: { error?: string } }).data?.error === 'users_not_found') return undefined;
         throw new SlackApiError('users.lookupByEmail', error);
       }
     },
   };
+}
+
+/** WebClient's error codes as outcomes: Slack's own `ok: false` answers are the caller's to fix. */
+function slackOutcome(error: unknown): 'client_error' | 'server_error' | 'rate_limited' | 'network_error' {
+  const code = (error as { code?: string }).code;
+  if (code === 'slack_webapi_rate_limited_error') return 'rate_limited';
+  if (code === 'slack_webapi_request_error') return 'network_error';
+  if (code === 'slack_webapi_http_error') return 'server_error';
+  return 'client_error';
 }

@@ -11,6 +11,7 @@ import type { ExecutionSummary, Store } from '../store/store.ts';
 import type { ApprovalCardInput } from './approval-card.ts';
 import { runChatCommand, type ChatDeps } from './chat-ops/run-chat-command.ts';
 import { createSlackApp, type SlackApp } from './create-slack-app.ts';
+import type { SlackCallCounter } from './slack-api.ts';
 import { decideApproval } from './decide-approval.ts';
 import { slackPeople } from './slack-people.ts';
 import { SlackReporter } from './slack-reporter.ts';
@@ -27,6 +28,8 @@ export interface SlackDeps {
   clock: () => number;
   log(line: string): void;
   retries?: number;
+  /** Counts Slack calls and rate-limit waits (the metrics). */
+  counter?: SlackCallCounter;
 }
 
 export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter }> {
@@ -41,7 +44,7 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
         chat: (user, text) => runChatCommand(chatDeps, user, text),
       };
     },
-    { log: deps.log, ...(deps.retries !== undefined && { retries: deps.retries }) },
+    { log: deps.log, ...(deps.retries !== undefined && { retries: deps.retries }), ...(deps.counter && { counter: deps.counter }) },
   );
   const reporter = new SlackReporter({
     store: deps.store,

@@ -16,6 +16,7 @@ import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
 import { renewClaims, selectExpiredClaims } from './queries/runs.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
+import { readStoreMetrics, type StoreMetrics } from './queries/metrics.ts';
 import { saveStep } from './save-step.ts';
 import {
   StoreError,
@@ -210,6 +211,10 @@ export class KyselyStore implements Store {
       }
       return results;
     });
+  }
+
+  readMetrics(): Promise<StoreMetrics> {
+    return readStoreMetrics(this.#db);
   }
 
   async claimDelivery(owner: string, now: number, leaseMs: number): Promise<Delivery | undefined> {

@@ -3,6 +3,7 @@
  * directory by default, PostgreSQL when a database URL is given). The engine
  * is pure; everything it decides reaches the disk through `updatePipeline`.
  */
+import type { StoreMetrics } from './queries/metrics.ts';
 import type { PipelineDefinition } from '../pipeline/definition.ts';
 import type {
   Command,
@@ -154,6 +155,9 @@ export interface Store {
    * holders are known to be dead.
    */
   releaseLeases(now: number): Promise<LockState[]>;
+
+  /** Counts for the operator's metrics, read now (every replica sees the same). */
+  readMetrics(): Promise<StoreMetrics>;
 
   /** Stores a verified webhook unless its delivery id is known; true when it was new (PRODUCT G1). */
   recordDelivery(delivery: NewDelivery): Promise<boolean>;

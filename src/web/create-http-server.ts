@@ -17,6 +17,8 @@ export interface HttpRoutes {
   pages?: PageRoutes;
   /** Bolt's HTTP receiver, when Slack is configured in HTTP mode. */
   slack?: RouteHandler;
+  /** Prometheus metrics at /metrics. */
+  metrics?: RouteHandler;
 }
 
 export function createHttpServer(routes: HttpRoutes = {}): Server {
@@ -35,6 +37,7 @@ async function handle(routes: HttpRoutes, req: IncomingMessage, res: ServerRespo
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     return;
   }
+  if (routes.metrics && (await routes.metrics(req, res))) return;
   if (path.startsWith('/api/github/')) {
     if (routes.github && (await routes.github(req, res))) return;
     if (!routes.github) {

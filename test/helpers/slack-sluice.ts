@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
+import type { Settings } from '../../src/config/read-settings.ts';
 import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
 import { pushPayload, sendWebhook } from './github-webhooks.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
@@ -107,14 +108,14 @@ export function shopFiles(version: string, pipeline = productionPipeline()): Rec
 }
 
 /** `socketMode`: Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
-export async function startSlackSluice(options: { serverConfig?: (dir: string) => string; socketMode?: boolean; start?: Partial<StartOptions> } = {}): Promise<SlackSluice> {
+export async function startSlackSluice(options: { serverConfig?: (dir: string) => string; socketMode?: boolean; start?: Partial<StartOptions>; settings?: Partial<Settings> } = {}): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
   slack.groups.set(RELEASE_GROUP, [CAROL]);
   slack.emails.set('alice@example.com', ALICE);
   let offset = 0;
   const app = await startGithubSluice({
     serverConfig: options.serverConfig ?? ((dir) => serverConfig(dir)),
-    settings: { slack: options.socketMode ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl } : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
+    settings: { slack: options.socketMode ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl } : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl }, ...options.settings },
     start: { clock: () => Date.now() + offset, sweepMs: 3_600_000, slackRetries: 0, ...options.start },
     cleanup: () => slack.stop(),
   });
