@@ -24,6 +24,8 @@ export interface WebhookInboxOptions {
   retryAfterMs?: number;
   clock?: () => number;
   onError?(error: unknown, delivery: Delivery): void;
+  /** The store itself failed; the inbox goes on at its next wake or poll. */
+  onStoreError?(error: unknown): void;
 }
 
 export class WebhookInbox {
@@ -75,7 +77,21 @@ export class WebhookInbox {
     await this.#draining;
   }
 
+  /**
+   * Never rejects: a store that fails (a full disk, a database restarting)
+   * ends this round, reported to `onStoreError`; the next wake or poll tries
+   * again, and a delivery whose end could not be recorded is taken again
+   * once its lease runs out.
+   */
   async #drain(): Promise<void> {
+    try {
+      await this.#drainStored();
+    } catch (error) {
+      this.#options.onStoreError?.(error);
+    }
+  }
+
+  async #drainStored(): Promise<void> {
     const { store, owner } = this.#options;
     const clock = this.#options.clock ?? Date.now;
     const leaseMs = this.#options.leaseMs ?? 5 * 60_000;
