@@ -70,8 +70,8 @@ export async function receiveWebhooks(probot: Probot, store: Store, stored: () =
   return async (req, res) => {
     const body = await readLimited(req, MAX_PAYLOAD_BYTES);
     if (body === undefined) {
-      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('This body is larger than the 25 MiB GitHub sends; nothing was stored.\n');
-      req.destroy();
+      // The rest of the body is not read: the connection closes once the answer is out.
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('This body is larger than the 25 MiB GitHub sends; nothing was stored.\n', () => req.destroy());
       return true;
     }
     // Probot's middleware reads a body already read from here.

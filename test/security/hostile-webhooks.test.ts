@@ -126,7 +126,9 @@ function sendUnfinished(url: string, path: string, delivery: string, declared: b
         ...(declared && { 'content-length': String(26 * 1024 * 1024) }),
       },
     });
+    let answered = false;
     req.on('response', (res) => {
+      answered = true;
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => {
@@ -136,7 +138,7 @@ function sendUnfinished(url: string, path: string, delivery: string, declared: b
     });
     // The server closes the connection after its answer; a write cut short by that is expected.
     req.on('error', (error) => {
-      if (!req.destroyed) reject(error);
+      if (!answered) reject(error);
     });
     const mib = Buffer.alloc(1024 * 1024, 0x20);
     const chunks = declared ? 1 : 26;
