@@ -51,8 +51,6 @@ export interface StartOptions {
   /** The inbox's poll interval and first retry delay (defaults 5 s and 10 s). */
   inboxPollMs?: number;
   inboxRetryMs?: number;
-  /** How long a webhook may take to be stored before it is answered 503 (default 8 s). */
-  webhookStoreDeadlineMs?: number;
   /** How often log lines reach check runs (default 5 s). */
   logIntervalMs?: number;
   /** The address to listen on (default: every interface). */
@@ -160,7 +158,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${describe(error)}`),
       });
       const wake = () => inbox?.wake();
-      routes.github = await receiveWebhooks(probot, store, wake, { ...(options.webhookStoreDeadlineMs !== undefined && { storeDeadlineMs: options.webhookStoreDeadlineMs }) });
+      routes.github = await receiveWebhooks(probot, store, wake);
     } else {
       routes.setup = serveSetupFlow({
         publicUrl: settings.publicUrl,

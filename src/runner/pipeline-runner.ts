@@ -169,9 +169,9 @@ export class PipelineRunner {
         const done = this.runAction(pipelineId, ref, controller.signal)
           .catch((error: unknown) => this.listener.onError?.(error))
           .finally(() => {
-          this.inFlight.delete(key);
-          if (this.inFlight.size === 0) this.stop();
-        });
+            this.inFlight.delete(key);
+            if (this.inFlight.size === 0) this.stop();
+          });
         this.inFlight.set(key, { ref, controller, done });
         this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
         this.heartbeat.unref();
@@ -223,8 +223,9 @@ export class PipelineRunner {
 
   /**
    * How an action ended (and its log, first) must reach the store, or its
-   * execution waits for ever: while the store fails (a full disk, a database restarting) it is
-   * tried again, 1 s, 2 s … 10 s apart, and the action keeps its claim. It
+   * execution waits for ever: while the store fails (a full disk, a
+   * database restarting) both are tried again, 1 s, 2 s … 10 s apart, and
+   * the action keeps its claim. It
    * gives up when the engine refuses it (a peer interrupted the action
    * meanwhile) or when the runner is closing; the action is then left to
    * recovery, which marks it interrupted.
