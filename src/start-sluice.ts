@@ -181,6 +181,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
         ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
         onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${describe(error)}`),
+        onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${describe(error)}`),
       });
       const wake = () => inbox?.wake();
       routes.github = await receiveWebhooks(probot, store, wake);
@@ -276,6 +277,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           await slack?.stop();
           http.closeAllConnections();
           await new Promise<void>((done) => http.close(() => done()));
+          runner.close();
           await runner.idle();
           runner.stop();
           await reporter?.idle();

@@ -133,10 +133,15 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   // Renew the lease while the rollout runs; losing it stops the rollout.
   const lost = new AbortController();
   const signal = AbortSignal.any([context.signal, lost.signal]);
+  let lostWhy = 'its lease ran out and another holder may have it';
   const heartbeat = setInterval(() => {
     deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
       (held) => held || lost.abort(),
-      () => lost.abort(),
+      (error: unknown) => {
+        // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
+        lostWhy = `Sluice's database failed as it renewed the lock: ${error instanceof Error ? error.message : String(error)}`;
+        lost.abort();
+      },
     );
   }, Math.max(1000, Math.floor(lease / 3)));
 
@@ -180,12 +185,15 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       sha256: artifact.sha256,
       ...loadBalancerSteps(target),
     });
-    if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}": ${result.reason}` };
+    if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}" (${lostWhy}): ${result.reason}` };
     return result;
   } finally {
     clearInterval(heartbeat);
     await Promise.allSettled(sessions.map((s) => s.close()));
-    await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now());
+    // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.
+    await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now()).catch((error: unknown) => {
+      context.log(`could not release the lock on environment "${target.environment}" (${error instanceof Error ? error.message : String(error)}); it frees itself when its lease runs out`, 'sluice');
+    });
   }
 }
 

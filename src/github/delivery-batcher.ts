@@ -9,19 +9,41 @@ import type { NewDelivery, Store } from '../store/store.ts';
 /** Enough rows per transaction to keep one commit short. */
 const MAX_BATCH = 200;
 
+interface Waiting {
+  delivery: NewDelivery;
+  resolve: (isNew: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
 export class DeliveryBatcher {
   readonly #store: Store;
-  #queue: Array<{ delivery: NewDelivery; resolve: (isNew: boolean) => void; reject: (error: unknown) => void }> = [];
+  #queue: Waiting[] = [];
   #writing = false;
 
   constructor(store: Store) {
     this.#store = store;
   }
 
-  /** Resolves once the delivery is stored: true when it was new. */
-  record(delivery: NewDelivery): Promise<boolean> {
+  /**
+   * Resolves once the delivery is stored: true when it was new. An abort
+   * while the delivery still waits for its batch takes it out of the queue
+   * (it is then never stored); once its batch is being written, the write
+   * goes on and the promise settles with it.
+   */
+  record(delivery: NewDelivery, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ delivery, resolve, reject });
+      const waiting: Waiting = { delivery, resolve, reject };
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.#queue.indexOf(waiting);
+          if (at === -1) return;
+          this.#queue.splice(at, 1);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+      this.#queue.push(waiting);
       if (!this.#writing) {
         this.#writing = true;
         // Let the deliveries arriving in this turn of the event loop join the first batch.

@@ -4,10 +4,18 @@
  * handler stores the delivery, de-duplicated by its id, and GitHub gets its
  * reply once it is on disk (PRODUCT G1). Handling happens from the store;
  * an event Sluice does not act on is stored as handled already.
+ *
+ * Two limits guard the middleware. Every request that reaches it has its
+ * body read here first, at most 25 MiB: the middleware accepts the path with
+ * trailing slashes, a query string and dot segments, so no path test decides
+ * which requests are limited. And a delivery not stored within
+ * `storeDeadlineMs` is answered 503, before the middleware's own timer would
+ * answer 202 ("still processing") to a delivery that may never be stored.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
-import type { Store } from '../store/store.ts';
+import type { NewDelivery, Store } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
 import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
@@ -17,38 +25,92 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 /** GitHub caps webhook payloads at 25 MB; a larger body is not GitHub's, and is not read whole. */
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 
-export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, clock: () => number = Date.now): Promise<RouteHandler> {
+/**
+ * How long a delivery may take to be stored. GitHub gives up after 10 s, and
+ * Probot's middleware answers 202 after 9 s whether or not the handler is
+ * done; this deadline comes first, so the answer is a 503 GitHub shows as
+ * failed and lets the operator redeliver.
+ */
+export const STORE_DEADLINE_MS = 8000;
+
+export interface ReceiveWebhooksOptions {
+  clock?: () => number;
+  storeDeadlineMs?: number;
+}
+
+/** Why a delivery was answered 503: the middleware answers with `status`. */
+export class DeliveryNotStoredError extends Error {
+  readonly code = 'DELIVERY_NOT_STORED';
+  readonly status = 503;
+}
+
+export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, options: ReceiveWebhooksOptions = {}): Promise<RouteHandler> {
+  const clock = options.clock ?? Date.now;
+  const deadlineMs = options.storeDeadlineMs ?? STORE_DEADLINE_MS;
   const batcher = new DeliveryBatcher(store);
+  const deadlines = new AsyncLocalStorage<AbortSignal>();
   const middleware = await createNodeMiddleware(
     (app) => {
       app.onAny(async (event) => {
         const acted = ACTED_ON_EVENTS.includes(event.name);
-        const isNew = await batcher.record({
+        const delivery: NewDelivery = {
           id: event.id,
           event: event.name,
           payload: JSON.stringify(event.payload),
           receivedAt: clock(),
           ...(!acted && { done: ignoredEventNote(event.name) }),
+        };
+        await storeInTime(batcher, delivery, deadlines.getStore(), (isNew) => {
+          if (isNew && acted) stored();
         });
-        if (isNew && acted) stored();
       });
     },
     { probot, webhooksPath: WEBHOOK_PATH },
   );
   return async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
-    if (path === WEBHOOK_PATH && req.method === 'POST') {
-      const body = await readLimited(req, MAX_PAYLOAD_BYTES);
-      if (body === undefined) {
-        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('This body is larger than the 25 MiB GitHub sends; nothing was stored.\n');
-        req.destroy();
-        return true;
-      }
-      // Probot's middleware reads a body already read from here.
-      Object.assign(req, { body });
+    const body = await readLimited(req, MAX_PAYLOAD_BYTES);
+    if (body === undefined) {
+      // The rest of the body is not read: the connection closes once the answer is out.
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('This body is larger than the 25 MiB GitHub sends; nothing was stored.\n', () => req.destroy());
+      return true;
     }
-    return (await middleware(req, res)) === true;
+    // Probot's middleware reads a body already read from here.
+    Object.assign(req, { body });
+    // Started before the middleware's own 9 s timer, so it fires first.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DeliveryNotStoredError(`Sluice could not store this delivery within ${deadlineMs / 1000} s (its database is slow or unreachable); nothing was acknowledged, so redeliver it.`)), deadlineMs);
+    try {
+      return (await deadlines.run(deadline.signal, () => middleware(req, res))) === true;
+    } finally {
+      clearTimeout(timer);
+    }
   };
+}
+
+/**
+ * Stores one delivery, or throws a `DeliveryNotStoredError` when the store
+ * fails or the deadline passes first. A delivery whose write was already
+ * under way at the deadline may still be stored after its 503: `onStored`
+ * then wakes the inbox, and GitHub's redelivery is de-duplicated by its id.
+ */
+async function storeInTime(batcher: DeliveryBatcher, delivery: NewDelivery, signal: AbortSignal | undefined, onStored: (isNew: boolean) => void): Promise<void> {
+  const recording = batcher.record(delivery, signal);
+  recording.then(onStored, () => {});
+  try {
+    await (signal ? beforeAbort(recording, signal) : recording);
+  } catch (error) {
+    if (error instanceof DeliveryNotStoredError) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new DeliveryNotStoredError(`Sluice could not store this delivery (${why}); nothing was acknowledged, so redeliver it once its database is back.`, { cause: error });
+  }
+}
+
+function beforeAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    promise.then(resolve, reject);
+  });
 }
 
 /** The request body as text, or undefined as soon as it is longer than `limit` bytes. */

@@ -24,6 +24,8 @@ export interface WebhookInboxOptions {
   retryAfterMs?: number;
   clock?: () => number;
   onError?(error: unknown, delivery: Delivery): void;
+  /** The store itself failed; the inbox goes on at its next wake or poll. */
+  onStoreError?(error: unknown): void;
 }
 
 export class WebhookInbox {
@@ -32,6 +34,8 @@ export class WebhookInbox {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Claimed deliveries whose end could not be recorded: id → why. */
+  readonly #unrecorded = new Map<string, string>();
 
   constructor(options: WebhookInboxOptions) {
     this.#options = options;
@@ -75,24 +79,54 @@ export class WebhookInbox {
     await this.#draining;
   }
 
+  /**
+   * Never rejects: a store that fails (a full disk, a database restarting)
+   * ends this round, reported to `onStoreError`; the next wake or poll tries
+   * again, and a delivery whose end could not be recorded is released
+   * first, to be handled again (handlers are idempotent).
+   */
   async #drain(): Promise<void> {
+    try {
+      await this.#drainStored();
+    } catch (error) {
+      this.#options.onStoreError?.(error);
+    }
+  }
+
+  async #drainStored(): Promise<void> {
     const { store, owner } = this.#options;
     const clock = this.#options.clock ?? Date.now;
     const leaseMs = this.#options.leaseMs ?? 5 * 60_000;
+    // Deliveries whose end the store did not take go back at once, not when their lease runs out.
+    for (const [id, why] of this.#unrecorded) {
+      await store.postponeDelivery(id, why, clock());
+      this.#unrecorded.delete(id);
+    }
     for (;;) {
       if (this.#stopped) return;
       const delivery = await store.claimDelivery(owner, clock(), leaseMs);
       if (!delivery) return;
       try {
-        const note = await this.#options.handle(delivery);
-        await store.finishDelivery(delivery.id, 'done', note, clock());
+        await this.#handleOne(delivery);
       } catch (error) {
-        this.#options.onError?.(error, delivery);
-        const why = error instanceof Error ? error.message : String(error);
-        // GitHub may be down for a while: try again later, a few times, before giving up.
-        if (delivery.attempts < MAX_ATTEMPTS) await store.postponeDelivery(delivery.id, why, clock() + (this.#options.retryAfterMs ?? RETRY_AFTER_MS) * 2 ** (delivery.attempts - 1));
-        else await store.finishDelivery(delivery.id, 'failed', why, clock());
+        this.#unrecorded.set(delivery.id, `the store failed as it was handled, so it is handled again: ${error instanceof Error ? error.message : String(error)}`);
+        throw error;
       }
+    }
+  }
+
+  async #handleOne(delivery: Delivery): Promise<void> {
+    const { store } = this.#options;
+    const clock = this.#options.clock ?? Date.now;
+    try {
+      const note = await this.#options.handle(delivery);
+      await store.finishDelivery(delivery.id, 'done', note, clock());
+    } catch (error) {
+      this.#options.onError?.(error, delivery);
+      const why = error instanceof Error ? error.message : String(error);
+      // GitHub may be down for a while: try again later, a few times, before giving up.
+      if (delivery.attempts < MAX_ATTEMPTS) await store.postponeDelivery(delivery.id, why, clock() + (this.#options.retryAfterMs ?? RETRY_AFTER_MS) * 2 ** (delivery.attempts - 1));
+      else await store.finishDelivery(delivery.id, 'failed', why, clock());
     }
   }
 }

@@ -84,19 +84,25 @@ async function runOnHost(
     const result = await runBuildAction({ ...input, spec: action.build });
     if (!result.ok) return result;
     if (result.artifact) {
-      if (context.holdsClaim && !(await context.holdsClaim())) {
-        return { ok: false, reason: 'this Sluice process lost its claim on the action (another took it for dead), so its artifact was not recorded' };
+      const artifact = result.artifact;
+      try {
+        if (context.holdsClaim && !(await context.holdsClaim())) {
+          return { ok: false, reason: 'this Sluice process lost its claim on the action (another took it for dead), so its artifact was not recorded' };
+        }
+        await deps.store.recordArtifact({
+          executionId: execution.id,
+          name: artifact.name,
+          sha256: artifact.sha256,
+          size: artifact.size,
+          stage: context.ref.stage,
+          action: context.ref.action,
+          createdAt: Date.now(),
+        });
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        return { ok: false, reason: `the build succeeded, but Sluice's database failed as it recorded the artifact (${why}); retry the stage once the database is back` };
       }
-      await deps.store.recordArtifact({
-        executionId: execution.id,
-        name: result.artifact.name,
-        sha256: result.artifact.sha256,
-        size: result.artifact.size,
-        stage: context.ref.stage,
-        action: context.ref.action,
-        createdAt: Date.now(),
-      });
-      context.log(`artifact ${result.artifact.name} sha256:${result.artifact.sha256} (${result.artifact.size} bytes)`, 'sluice');
+      context.log(`artifact ${artifact.name} sha256:${artifact.sha256} (${artifact.size} bytes)`, 'sluice');
     }
     return { ok: true };
   } catch (error) {

@@ -10,6 +10,7 @@
  * claim taken stops the action.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
 import type { ActionRef, LogLine, NewExecution, Store } from '../store/store.ts';
@@ -61,6 +62,7 @@ export class PipelineRunner {
   readonly leaseMs: number;
   private readonly retryInterrupted: (kind: 'build' | 'command') => boolean;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly closed = new AbortController();
 
   constructor(options: PipelineRunnerOptions) {
     this.store = options.store;
@@ -124,6 +126,11 @@ export class PipelineRunner {
     return expired.length;
   }
 
+  /** The process is about to exit: an outcome that could not be recorded is no longer tried again. */
+  close(): void {
+    this.closed.abort();
+  }
+
   /** Stops renewing claims (the process is about to exit). */
   stop(): void {
     clearInterval(this.heartbeat);
@@ -161,10 +168,12 @@ export class PipelineRunner {
     switch (command.type) {
       case 'run': {
         const controller = new AbortController();
-        const done = this.runAction(pipelineId, ref, controller.signal).finally(() => {
-          this.inFlight.delete(key);
-          if (this.inFlight.size === 0) this.stop();
-        });
+        const done = this.runAction(pipelineId, ref, controller.signal)
+          .catch((error: unknown) => this.listener.onError?.(error))
+          .finally(() => {
+            this.inFlight.delete(key);
+            if (this.inFlight.size === 0) this.stop();
+          });
         this.inFlight.set(key, { ref, controller, done });
         this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
         this.heartbeat.unref();
@@ -211,12 +220,39 @@ export class PipelineRunner {
       outcome = { ok: false, reason: `Sluice failed to run it: ${error instanceof Error ? error.message : String(error)}` };
     }
     if (!outcome.ok) logs.add({ stream: 'sluice', text: `✗ ${outcome.reason}`, at: this.clock() });
-    await logs.close();
     const event: EngineEvent = outcome.ok
       ? { type: 'action_succeeded', ...ref }
       : { type: 'action_failed', ...ref, reason: outcome.reason };
-    await this.dispatch(pipelineId, event, this.actor);
+    await this.recordOutcome(pipelineId, event, logs);
   }
+
+  /**
+   * How an action ended (and its log, first) must reach the store, or its
+   * execution waits for ever: while the store fails (a full disk, a
+   * database restarting) both are tried again, 1 s, 2 s … 10 s apart, and
+   * the action keeps its claim. It
+   * gives up when the engine refuses it (a peer interrupted the action
+   * meanwhile) or when the runner is closing; the action is then left to
+   * recovery, which marks it interrupted.
+   */
+  private async recordOutcome(pipelineId: string, event: EngineEvent, logs: LogBuffer): Promise<void> {
+    for (let wait = 1000; ; wait = Math.min(wait * 2, 10_000)) {
+      try {
+        await logs.close();
+        await this.dispatch(pipelineId, event, this.actor);
+        return;
+      } catch (error) {
+        this.listener.onError?.(new Error(`could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        if (error instanceof EngineError || this.closed.signal.aborted) return;
+      }
+      await delay(wait, undefined, { signal: this.closed.signal }).catch(() => {});
+      if (this.closed.signal.aborted) return;
+    }
+  }
+}
+
+function describeRef(event: EngineEvent): string {
+  return 'stage' in event && 'action' in event ? `${event.stage}/${event.action}` : 'an action';
 }
 
 function keyOf(ref: ActionRef): string {

@@ -32,6 +32,7 @@ function wrapDatabase(database: DatabaseSync): SqliteDatabase {
   return {
     close: () => database.close(),
     prepare(sql: string): SqliteStatement {
+      if (sql === 'rollback') return rollbackIfOpen(database);
       let statement = cache.get(sql);
       if (!statement) {
         statement = wrapStatement(database.prepare(sql));
@@ -40,6 +41,21 @@ function wrapDatabase(database: DatabaseSync): SqliteDatabase {
       }
       return statement;
     },
+  };
+}
+
+/**
+ * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL,
+ * SQLITE_IOERR, SQLITE_NOMEM); Kysely's ROLLBACK after that would fail with
+ * "no transaction is active" and hide the error that says what happened
+ * (a full disk). Rolling back only what is still open keeps that error.
+ */
+function rollbackIfOpen(database: DatabaseSync): SqliteStatement {
+  return {
+    reader: false,
+    all: () => [],
+    run: () => (database.isTransaction ? database.prepare('rollback').run() : { changes: 0, lastInsertRowid: 0 }),
+    iterate: () => [][Symbol.iterator](),
   };
 }
 

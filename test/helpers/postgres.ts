@@ -19,6 +19,10 @@ export interface TestPostgres {
   url: string;
   /** Another fresh, empty database on the same server (dropped or removed by `stop`). */
   freshDatabase(): Promise<string>;
+  /** Shuts the server down (fast: open connections are ended), as a restart or an outage does; only for a throwaway cluster. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port and data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +43,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       if (external) for (const name of created) await server.admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await server.stop();
     };
-    return { url, freshDatabase, stop };
+    return { url, freshDatabase, halt: server.halt, resume: server.resume, stop };
   } catch (error) {
     await server.stop();
     throw error;
@@ -49,6 +53,8 @@ export async function startPostgres(): Promise<TestPostgres> {
 interface Server {
   urlOf(database: string): string;
   admin(sql: string): Promise<void>;
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,7 +64,10 @@ function useServer(url: string): Server {
     parsed.pathname = `/${database}`;
     return parsed.toString();
   };
-  return { urlOf, admin: (sql) => runAdmin(url, sql), stop: async () => {} };
+  const refuse = async () => {
+    throw new Error('SLUICE_TEST_DATABASE_URL points at a server these tests do not own, so they cannot stop and start it: unset it to use a throwaway cluster.');
+  };
+  return { urlOf, admin: (sql) => runAdmin(url, sql), halt: refuse, resume: refuse, stop: async () => {} };
 }
 
 async function startCluster(): Promise<Server> {
@@ -79,9 +88,15 @@ async function startCluster(): Promise<Server> {
     const port = await freePort();
     // Durability of the test server is not under test; fsync off keeps the suite quick.
     const settings = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`;
-    await as('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-w', '-t', '60', 'start']);
+    const start = async () => {
+      await as('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-w', '-t', '60', 'start']);
+    };
+    await start();
     const urlOf = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
-    return { urlOf, admin: (sql) => runAdmin(urlOf('postgres'), sql), stop };
+    const halt = async () => {
+      await as('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    };
+    return { urlOf, admin: (sql) => runAdmin(urlOf('postgres'), sql), halt, resume: start, stop };
   } catch (error) {
     await stop();
     throw new Error(`Could not start a throwaway PostgreSQL cluster in ${dir}: ${(error as Error).message}`, { cause: error });

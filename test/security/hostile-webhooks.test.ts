@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { afterEach, describe, test } from 'node:test';
 import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
@@ -46,6 +47,20 @@ describe('hostile webhooks', () => {
     assert.equal(await app.sluice.store.getDelivery('huge'), undefined);
     // The server still answers.
     assert.equal((await fetch(`${app.sluice.url}/healthz`)).status, 200);
+  });
+
+  test('every path Probot accepts has the 25 MiB limit, and a body over it gets 413 before it is sent whole', async () => {
+    app = await startGithubSluice();
+    for (const path of ['/api/github/webhooks/', '/api/github/webhooks?x=1', '/api/github/webhooks//', '/api/github/./webhooks']) {
+      for (const declared of [true, false]) {
+        const delivery = `huge-${path}-${declared}`;
+        const reply = await sendUnfinished(app.sluice.url, path, delivery, declared);
+        assert.equal(reply.status, 413, `${path} (${declared ? 'content-length' : 'chunked'}): ${reply.text}`);
+        assert.match(reply.text, /larger than the 25 MiB GitHub sends/);
+        assert.equal(await app.sluice.store.getDelivery(delivery), undefined);
+      }
+    }
+    assert.equal((await fetch(`${app.sluice.url}/healthz`)).status, 200, 'the server still answers');
   });
 
   test('events Sluice does not use, and pushes with fields missing or of the wrong kind, are recorded with why and start nothing', async () => {
@@ -92,3 +107,41 @@ describe('hostile webhooks', () => {
     assert.ok(runs.some((c) => String((c.body?.output as { summary: string }).summary).includes(`on ${branch}`)), 'check runs show the branch literally');
   });
 });
+
+/**
+ * A POST of a body over 25 MiB that is never finished: with `declared`, a
+ * Content-Length of 26 MiB and 1 MiB sent; otherwise chunked, 25 MiB and a
+ * bit sent. The answer arrives while the request is still open, so the
+ * server refused it before reading it whole.
+ */
+function sendUnfinished(url: string, path: string, delivery: string, declared: boolean): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+        ...(declared && { 'content-length': String(26 * 1024 * 1024) }),
+      },
+    });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, text });
+      });
+    });
+    // The server closes the connection after its answer; a write cut short by that is expected.
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    const mib = Buffer.alloc(1024 * 1024, 0x20);
+    const chunks = declared ? 1 : 26;
+    for (let i = 0; i < chunks; i++) req.write(mib);
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * Sluice with its data directory on a full filesystem (a small tmpfs): no
+ * crash and no unhandled rejection. Webhooks that cannot be stored are
+ * answered 503, the running build fails with its log saying why, pages
+ * still answer, and once there is space again the failure is recorded, the
+ * stage can be retried from GitHub, and a redelivered push runs.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { GithubStandIn } from '../helpers/github-stand-in.ts';
+import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+
+const SECRET = 'full-disk-webhook-secret';
+const REPO = 'acme/shop';
+
+let github: GithubStandIn;
+let dir = '';
+let data = '';
+let sluice: SluiceProcess | undefined;
+
+before(async () => {
+  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs: run it as root');
+  github = await new GithubStandIn().start();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-full-'));
+  data = join(dir, 'data');
+  mkdirSync(data);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', data]);
+  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
+});
+
+after(async () => {
+  await sluice?.kill();
+  await github?.stop();
+  if (data) execFileSync('umount', ['-l', data]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) {
+      // Sluice's own lines, without the payloads Probot's logger prints.
+      const said = (sluice?.output() ?? '').split('\n').filter((line) => /^(Sluice|\(node)/.test(line));
+      throw new Error(`timed out waiting for ${what}; Sluice said:\n${said.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Writes zeros into the tmpfs until it has no space left. */
+function fill(file: string): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface CheckRun {
+  id: number;
+  conclusion?: string;
+  details_url?: string;
+  output?: { summary?: string; text?: string };
+}
+
+/** The check runs of one name on one commit, oldest first, as GitHub holds them now. */
+const checkRuns = (name: string, commit: string): Array<CheckRun | undefined> =>
+  github.calls
+    .filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === name && c.body?.head_sha === commit)
+    .map((c) => github.checkRun(Number(c.response?.id)) as CheckRun | undefined);
+
+test('a full data directory fails the running build and refuses webhooks with 503, and Sluice carries on once there is space', { timeout: 300_000 }, async () => {
+  const gate = join(dir, 'gate');
+  const started = join(dir, 'started');
+  const pipeline = `stages:
+  - name: build
+    actions:
+      - name: compile
+        build:
+          host: builder
+          run: ["touch ${started}", "while [ ! -f ${gate} ]; do sleep 0.05; done", "mkdir -p dist", "head -c 1048576 /dev/zero > dist/blob", "cp VERSION dist/"]
+          artifact: { name: app, paths: [dist] }
+  - name: dev
+    actions:
+      - name: ship
+        deploy: { environment: dev, artifact: app }
+`;
+  github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
+  github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
+  github.setBranch(REPO, 'main', sha(1));
+  sluice = await startSluiceProcess({
+    cwd: dir,
+    port: await freeLoopbackPort(),
+    env: { SLUICE_DATA_DIR: data, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
+  });
+
+  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'push-1' })).status, 200);
+  await waitFor('the build to start', () => existsSync(started));
+
+  fill(join(data, 'filler'));
+  // SQLite may still have room in its write-ahead log; a few large pings use it up.
+  let refused: { status: number; text: string } | undefined;
+  for (let i = 0; i < 20 && !refused; i++) {
+    const reply = await sendWebhook(sluice.url, SECRET, 'ping', { zen: 'x'.repeat(512 * 1024), hook_id: i, installation: { id: 77 } }, { delivery: `ping-${i}` });
+    if (reply.status !== 200) refused = reply;
+  }
+  assert.equal(refused?.status, 503, 'a webhook that cannot be stored is not acknowledged');
+  assert.match(refused?.text ?? '', /could not store this delivery \(.*full.*\); nothing was acknowledged/);
+  const push2 = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' });
+  assert.equal(push2.status, 503, push2.text);
+
+  // The process keeps serving: its health check and the build's page.
+  assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200);
+  const page = String(checkRuns('Sluice: build', sha(1))[0]?.details_url);
+  assert.equal((await fetch(page)).status, 200, page);
+
+  // The build goes on and fails on the full disk; its end cannot be recorded yet.
+  writeFileSync(gate, '');
+  await waitFor('Sluice to say it cannot record the build', () => /could not record how build\/compile ended/.test(sluice!.output()));
+  rmSync(join(data, 'filler'));
+
+  await waitFor('the failed build on GitHub', () => checkRuns('Sluice: build', sha(1))[0]?.conclusion === 'failure');
+  const [build] = checkRuns('Sluice: build', sha(1));
+  assert.match(`${build?.output?.summary}\n${build?.output?.text}`, /No space left on device/i, 'the check run says what happened');
+
+  // Retried from GitHub, the stage builds and deploys.
+  const rerun = {
+    action: 'rerequested',
+    check_run: { id: build!.id, name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: github.appId, slug: 'sluice' } },
+    repository: { full_name: REPO, default_branch: 'main' },
+    installation: { id: 77 },
+    sender: { login: 'bob' },
+  };
+  assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
+  await waitFor('the retried build and its deploy', () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success');
+  assert.equal(checkRuns('Sluice: build', sha(1)).at(-1)?.conclusion, 'success');
+
+  // GitHub's redelivery of the refused push runs.
+  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' })).status, 200);
+  await waitFor('the redelivered push to deploy', () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success');
+
+  assert.equal(sluice.child.exitCode, null, 'the process is still running');
+  assert.equal(sluice.child.signalCode, null);
+  assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+});

@@ -1,0 +1,124 @@
+/**
+ * Sluice on PostgreSQL while the server goes away mid-execution and comes
+ * back: no crash and no unhandled rejection. While it is down, webhooks are
+ * answered 503 and the build that ends cannot record its artifact and says
+ * so; once it is back, that failure is recorded, the stage can be retried
+ * from GitHub, and a redelivered push runs.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { GithubStandIn } from '../helpers/github-stand-in.ts';
+import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+
+const SECRET = 'postgres-restart-webhook-secret';
+const REPO = 'acme/shop';
+
+let github: GithubStandIn;
+let postgres: TestPostgres;
+let dir = '';
+let sluice: SluiceProcess | undefined;
+
+before(async () => {
+  github = await new GithubStandIn().start();
+  postgres = await startPostgres();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-pg-restart-'));
+  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
+});
+
+after(async () => {
+  await sluice?.kill();
+  await github?.stop();
+  await postgres?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) {
+      // Sluice's own lines, without the payloads Probot's logger prints.
+      const said = (sluice?.output() ?? '').split('\n').filter((line) => /^(Sluice|\(node)/.test(line));
+      throw new Error(`timed out waiting for ${what}; Sluice said:\n${said.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface CheckRun {
+  id: number;
+  conclusion?: string;
+  output?: { summary?: string; text?: string };
+}
+
+/** The check runs of one name on one commit, oldest first, as GitHub holds them now. */
+const checkRuns = (name: string, commit: string): Array<CheckRun | undefined> =>
+  github.calls
+    .filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === name && c.body?.head_sha === commit)
+    .map((c) => github.checkRun(Number(c.response?.id)) as CheckRun | undefined);
+
+test('PostgreSQL going away mid-build fails the build with why, refuses webhooks with 503, and Sluice carries on once it is back', { timeout: 300_000 }, async () => {
+  const gate = join(dir, 'gate');
+  const started = join(dir, 'started');
+  const pipeline = `stages:
+  - name: build
+    actions:
+      - name: compile
+        build:
+          host: builder
+          run: ["touch ${started}", "while [ ! -f ${gate} ]; do sleep 0.05; done", "mkdir -p dist", "cp VERSION dist/"]
+          artifact: { name: app, paths: [dist] }
+  - name: dev
+    actions:
+      - name: ship
+        deploy: { environment: dev, artifact: app }
+`;
+  github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
+  github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
+  github.setBranch(REPO, 'main', sha(1));
+  sluice = await startSluiceProcess({
+    cwd: dir,
+    port: await freeLoopbackPort(),
+    env: { SLUICE_DATA_DIR: join(dir, 'data'), DATABASE_URL: postgres.url, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
+  });
+
+  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'push-1' })).status, 200);
+  await waitFor('the build to start', () => existsSync(started));
+
+  await postgres.halt();
+  const push2 = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' });
+  assert.equal(push2.status, 503, push2.text);
+  assert.match(push2.text, /could not store this delivery .*nothing was acknowledged/);
+  assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200, 'the process keeps serving');
+
+  // The build ends while the database is away: it cannot record its artifact, nor yet that it failed.
+  writeFileSync(gate, '');
+  await waitFor('Sluice to say it cannot record the build', () => /could not record how build\/compile ended/.test(sluice!.output()));
+  await postgres.resume();
+
+  await waitFor('the failed build on GitHub', () => checkRuns('Sluice: build', sha(1))[0]?.conclusion === 'failure');
+  const [build] = checkRuns('Sluice: build', sha(1));
+  assert.match(`${build?.output?.summary}\n${build?.output?.text}`, /the build succeeded, but Sluice's database failed as it recorded the artifact/);
+
+  const rerun = {
+    action: 'rerequested',
+    check_run: { id: build!.id, name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: github.appId, slug: 'sluice' } },
+    repository: { full_name: REPO, default_branch: 'main' },
+    installation: { id: 77 },
+    sender: { login: 'bob' },
+  };
+  assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
+  await waitFor('the retried build and its deploy', () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success');
+
+  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' })).status, 200);
+  await waitFor('the redelivered push to deploy', () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success');
+
+  assert.equal(sluice.child.exitCode, null, 'the process is still running');
+  assert.equal(sluice.child.signalCode, null);
+  assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+});
