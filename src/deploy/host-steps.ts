@@ -108,6 +108,8 @@ export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleH
       env: { ...ctx.env, SLUICE_RELEASE: releaseId, SLUICE_RELEASE_DIR: cwd },
       timeoutMs: ctx.hookTimeoutMs,
       signal: ctx.signal,
+      // A hook may start the app (`nohup app &`); only a timeout or a cancel stops what it leaves.
+      leftovers: 'keep',
       onLine: (line, stream) => ctx.log(name, line, stream),
     });
     if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${hook} hook`);
@@ -142,6 +144,7 @@ export async function checkHealth(ctx: StepContext, h: HostRollout): Promise<voi
       env: ctx.env,
       timeoutMs: probeSeconds * 1000 + 1000,
       signal: ctx.signal,
+      leftovers: 'keep',
       onLine: (line) => lines.push(line),
     });
     if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${what}`);
