@@ -5,7 +5,7 @@
  * which host and which step, in plain words.
  */
 import { posix } from 'node:path';
-import { formatDuration } from '../actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../actions/format-duration.ts';
 import type { ExecSession, OutputStream } from '../executor/executor.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { AppSpec, LifecycleHook } from '../pipeline/definition.ts';
@@ -123,7 +123,7 @@ export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleH
       onLine: (line, stream) => ctx.log(name, line, stream),
     });
     if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${hook} hook`);
-    if (result.timedOut) throw new DeployFailure(`${name}: ${hook} hook "${command}" timed out after ${formatDuration(ctx.hookTimeoutMs)}`);
+    if (result.timedOut) throw new DeployFailure(`${name}: ${hook} hook "${command}" timed out after ${formatTimeLimit(ctx.hookTimeoutMs, result.limitMs)}`);
     if (result.exitCode !== 0) throw new DeployFailure(`${name}: ${hook} hook "${command}" exited with code ${result.exitCode}`);
   }
 }

@@ -270,6 +270,21 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(await processesMatching(b), []);
   });
 
+  it('stops every command at the operator\'s limit, whatever its caller asks, and says that limit ended it', async () => {
+    const capped = new SshExecutor({ ...options, maxCommandMs: 300 });
+    const other = await capped.open(hosts.host('host1'));
+    try {
+      const marker = uniqueSleep();
+      const result = await other.run(`sleep ${marker}`, { timeoutMs: 60_000, leftovers: 'keep' });
+      assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false, limitMs: 300 });
+      assert.deepEqual(await processesMatching(marker), []);
+      assert.deepEqual(await other.run(`sleep ${uniqueSleep()}`, { timeoutMs: 100 }), { exitCode: null, timedOut: true, aborted: false }, 'a shorter limit of its own is its own');
+      assert.deepEqual(await other.run('true', { timeoutMs: 60_000 }), { exitCode: 0, timedOut: false, aborted: false });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('passes branch-name-like values through quoteArg literally, running nothing', async () => {
     const pwned = `/tmp/pwned-${process.pid}-${randomBytes(4).toString('hex')}`;
     const evil = [`$(touch ${pwned})`, ';id;#', "it's `touch " + pwned + '`'];
