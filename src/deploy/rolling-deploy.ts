@@ -40,7 +40,7 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
     const results = await Promise.allSettled(batch.map((h) => deployHost(ctx, options, h, touched)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      ctx.log('*', `${failures(results).join('; ')}; rolling back ${rollbackPlan(touched)}`, 'sluice');
+      ctx.log('*', `${failures(results).join('; ')}; ${rollbackPlan(touched)}`, 'sluice');
       const rolledBack = await rollBack(ctx, options, touched);
       return { ok: false, reason: `${messageOf(failure.reason)}; ${rolledBack}` };
     }
@@ -121,7 +121,7 @@ function failures(results: PromiseSettledResult<void>[]): string[] {
   return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => messageOf(r.reason));
 }
 
-/** "web1, web2 to <id>", per release gone back to; hosts with none to go back to said as such. */
+/** "rolling back web1, web2 to <id>", per release gone back to; hosts with none to go back to said as such. */
 function rollbackPlan(touched: HostRollout[]): string {
   const byTarget = new Map<string, string[]>();
   const none: string[] = [];
@@ -130,8 +130,9 @@ function rollbackPlan(touched: HostRollout[]): string {
     else none.push(h.session.host.name);
   }
   const parts = [...byTarget].map(([id, names]) => `${names.join(', ')} to ${id}`);
-  if (none.length > 0) parts.push(`not ${none.join(', ')} (first release there)`);
-  return parts.join('; ');
+  const back = parts.length > 0 ? `rolling back ${parts.join('; ')}` : '';
+  const first = none.length > 0 ? `${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no earlier release to go back to` : '';
+  return [back, first].filter(Boolean).join('; ');
 }
 
 async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrain', run: (host: string) => Promise<void>): Promise<void> {
