@@ -17,7 +17,7 @@
  * `detach_output END` (run once, before the command starts) makes the
  * script's stdout and stderr those pipes; `end_output END` marks the end.
  * END is a marker no output contains (random per run). The relay is bash's
- * \`read\`, which takes a pipe a byte at a time and so hands on each line at
+ * `read`, which takes a pipe a byte at a time and so hands on each line at
  * once (awk may wait to fill a buffer, as mawk does).
  */
 export const DETACH_OUTPUT = `relay_output() {

@@ -38,15 +38,15 @@ stop_group() {
 }`;
 
 // $1 nonce, $2 cwd, $3 env file or '', $4 command, $5 grace (tenths of a
-// second), $6 leftovers: \`stop\` or \`keep\`.
+// second), $6 leftovers: `stop` or `keep`.
 // The command runs under setsid as leader of its own process group and
 // prints that group id first, so the executor can stop all of it later
 // with a second exec. The env file (0600, values never on a command line)
-// is sourced and deleted before the command starts. \`<&0\` keeps stdin:
+// is sourced and deleted before the command starts. `<&0` keeps stdin:
 // bash gives a background job /dev/null otherwise. As a background job
-// setsid is never a group leader, so it does not fork and \`$!\` is the group.
-// With \`stop\`, whatever the command leaves running is stopped once it
-// exits, as locally. With \`keep\` it runs on, and its output no longer
+// setsid is never a group leader, so it does not fork and `$!` is the group.
+// With `stop`, whatever the command leaves running is stopped once it
+// exits, as locally. With `keep` it runs on, and its output no longer
 // holds the channel open once the command has exited (DETACH_OUTPUT).
 const RUN = `if ! cd -- "$2" 2>/dev/null; then printf 'sluice-%s:no-cwd\\n' "$1"; exit 1; fi
 if [ "$6" = keep ]; then
