@@ -8,3 +8,8 @@ export function formatDuration(ms: number): string {
   const parts = [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].filter(Boolean);
   return parts.slice(0, 2).join(' ');
 }
+
+/** The limit that ended a command: the operator's, when it was shorter than the one asked for. */
+export function formatTimeLimit(askedMs: number, limitMs: number | undefined): string {
+  return limitMs === undefined ? formatDuration(askedMs) : `${formatDuration(limitMs)} (the operator's ssh.command_timeout)`;
+}

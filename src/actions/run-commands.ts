@@ -4,7 +4,7 @@
  */
 import { throwIfCancelled, type ActionContext } from './action-context.ts';
 import { ActionFailure } from './action-result.ts';
-import { formatDuration } from './format-duration.ts';
+import { formatTimeLimit } from './format-duration.ts';
 
 export interface CommandsOptions {
   /** Per-command timeout. */
@@ -32,7 +32,7 @@ export async function runCommands(context: ActionContext, commands: readonly str
       throw new ActionFailure('setup_failed', `${label} could not run: ${(error as Error).message}`, { cause: error });
     }
     if (result.aborted) throw new ActionFailure('cancelled', `${label} was cancelled`);
-    if (result.timedOut) throw new ActionFailure('timed_out', `${label} timed out after ${formatDuration(options.timeoutMs)}`);
+    if (result.timedOut) throw new ActionFailure('timed_out', `${label} timed out after ${formatTimeLimit(options.timeoutMs, result.limitMs)}`);
     if (result.exitCode !== 0) throw new ActionFailure('command_failed', `${label} exited with code ${result.exitCode}`);
   }
 }

@@ -3,10 +3,13 @@
  * that exist and form no cycle, unique artifacts, inputs produced by an
  * action that runs before, and — given the operator's server config — only
  * environments, host groups and secrets the operator defined, with no
- * approval skipped (a repository cannot widen what the operator set).
+ * approval skipped, and no command time limit above the operator's (a
+ * repository cannot widen what the operator set).
  */
+import { formatDuration } from '../actions/format-duration.ts';
 import { closestWord } from './closest-word.ts';
 import type { ConfigPath } from './config-problem.ts';
+import { parseDuration } from './parse-duration.ts';
 import type { ActionConfig, PipelineConfig } from './pipeline.schema.ts';
 import type { ServerConfig } from './server.schema.ts';
 
@@ -206,6 +209,7 @@ function checkAgainstServer(
   const environments = Object.keys(server.environments ?? {});
   const groups = Object.keys(server.hosts ?? {});
   const secrets = Object.keys(server.secrets ?? {});
+  const commandLimit = server.ssh?.command_timeout === undefined ? undefined : parseDuration(server.ssh.command_timeout);
   const approvals: ActionPlace[] = [];
   config.stages.forEach((stage, s) => stage.actions.forEach((action, a) => action.approval && approvals.push({ stage: s, action: a, config: action })));
 
@@ -247,6 +251,15 @@ function checkAgainstServer(
           path: [...base, kind, 'host'],
           at: 'value',
           message: `host group "${spec.host}" is not defined in the server config${guess ? ` (did you mean "${guess}"?)` : local || (groups.length > 0 ? `; it defines: ${groups.join(', ')}` : '')}`,
+        });
+      }
+      const asked = spec.timeout === undefined ? undefined : parseDuration(spec.timeout);
+      const remote = server.hosts?.[spec.host]?.some((entry) => entry !== 'local') ?? false;
+      if (remote && commandLimit !== undefined && asked !== undefined && asked > commandLimit) {
+        problems.push({
+          path: [...base, kind, 'timeout'],
+          at: 'value',
+          message: `timeout ${spec.timeout} is longer than the server config allows a command on an SSH host (ssh.command_timeout: ${formatDuration(commandLimit)}); ask for ${formatDuration(commandLimit)} or less, or have the operator raise it`,
         });
       }
       spec.secrets?.forEach((name, i) => {

@@ -133,7 +133,9 @@ export const serverSchema = z
         known_hosts: z.string().min(1).describe('Path of the known_hosts file; a host whose key is not in it is refused.'),
         port: port.optional().describe('The SSH port (default 22).'),
         connect_timeout: duration('the time limit for connecting to a host').optional(),
-        command_timeout: duration('the default time limit of a remote command').optional(),
+        command_timeout: duration(
+          'the longest any command may run on an SSH host: builds, command actions, deploy hooks and health checks are stopped at it whatever a pipeline asks, and `sluice validate` refuses a pipeline `timeout` above it for an action on SSH hosts (default: no limit beyond the pipeline’s)',
+        ).optional(),
       })
       .optional()
       .describe('How Sluice reaches hosts over SSH. Needed unless every host is `local`.'),

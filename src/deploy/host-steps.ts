@@ -5,7 +5,7 @@
  * which host and which step, in plain words.
  */
 import { posix } from 'node:path';
-import { formatDuration } from '../actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../actions/format-duration.ts';
 import type { ExecSession, OutputStream } from '../executor/executor.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { AppSpec, LifecycleHook } from '../pipeline/definition.ts';
@@ -14,11 +14,13 @@ import {
   parseCurrent,
   prepareCommand,
   readCurrentCommand,
+  readReleaseAppCommand,
   releasePaths,
   switchCommand,
   unpackCommand,
   type ReleasePaths,
 } from './release-commands.ts';
+import { formatReleaseApp, parseReleaseApp } from './release-app.ts';
 
 export class DeployFailure extends Error {
   readonly code = 'DEPLOY_FAILED';
@@ -34,6 +36,8 @@ export interface HostRollout {
   paths: ReleasePaths;
   /** The release `current` pointed at before this deploy; absent on a first deploy. */
   previous?: string;
+  /** The hooks and health check `previous` was deployed with (this deploy's where it kept none). */
+  previousApp?: AppSpec;
   /** True once `current` points at the new release. */
   switched: boolean;
   /** True while the load balancer sends it nothing (drained and not yet undrained). */
@@ -59,12 +63,13 @@ export function hostRollout(session: ExecSession, path: string): HostRollout {
 }
 
 /** Quiet helper for Sluice's own commands; returns stdout lines or throws with stderr. */
-async function sh(ctx: StepContext, h: HostRollout, what: string, command: string, timeoutMs = 5 * 60_000): Promise<string[]> {
+async function sh(ctx: StepContext, h: HostRollout, what: string, command: string, stdin?: string): Promise<string[]> {
   const out: string[] = [];
   const err: string[] = [];
   const result = await h.session.run(command, {
-    timeoutMs,
+    timeoutMs: 5 * 60_000,
     signal: ctx.signal,
+    ...(stdin !== undefined ? { stdin } : {}),
     onLine: (line, stream) => (stream === 'stdout' ? out : err).push(line),
   });
   if (result.aborted) throw new DeployFailure(`${h.session.host.name}: cancelled while ${what}`);
@@ -91,27 +96,34 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
   if (digest !== sha256) {
     throw new DeployFailure(`${name}: the artifact arrived corrupted: expected sha256 ${sha256}, got ${digest ?? line ?? 'nothing'}`);
   }
-  await sh(ctx, h, 'unpacking the release', unpackCommand(h.paths, ctx.releaseId, remote));
+  await sh(ctx, h, 'unpacking the release', unpackCommand(h.paths, ctx.releaseId, remote), formatReleaseApp(ctx.app));
   const [current] = await sh(ctx, h, 'reading the current release', readCurrentCommand(h.paths));
   h.previous = parseCurrent(current ?? '');
+  if (h.previous) {
+    const kept = parseReleaseApp((await sh(ctx, h, `reading the hooks of release ${h.previous}`, readReleaseAppCommand(h.paths, h.previous))).join('\n'));
+    if (!kept) ctx.log(name, `release ${h.previous} kept no hooks of its own; a rollback to it would use this deploy's`, 'sluice');
+    h.previousApp = kept ?? ctx.app;
+  }
   ctx.log(name, `release ${ctx.releaseId} staged${h.previous ? ` (current: ${h.previous})` : ' (first release)'}`, 'sluice');
 }
 
-/** Run one lifecycle hook's commands in a release directory, output in the log. */
-export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleHook, releaseId: string): Promise<void> {
+/** Run one lifecycle hook's commands (of `app`: this deploy's unless said) in a release directory, output in the log. */
+export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleHook, releaseId: string, app: AppSpec = ctx.app): Promise<void> {
   const name = h.session.host.name;
   const cwd = posix.join(h.paths.releases, releaseId);
-  for (const command of ctx.app.hooks[hook] ?? []) {
+  for (const command of app.hooks[hook] ?? []) {
     ctx.log(name, `${hook}: $ ${command}`, 'sluice');
     const result = await h.session.run(command, {
       cwd,
       env: { ...ctx.env, SLUICE_RELEASE: releaseId, SLUICE_RELEASE_DIR: cwd },
       timeoutMs: ctx.hookTimeoutMs,
       signal: ctx.signal,
+      // A hook may start the app (`nohup app &`); only a timeout or a cancel stops what it leaves.
+      leftovers: 'keep',
       onLine: (line, stream) => ctx.log(name, line, stream),
     });
     if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${hook} hook`);
-    if (result.timedOut) throw new DeployFailure(`${name}: ${hook} hook "${command}" timed out after ${formatDuration(ctx.hookTimeoutMs)}`);
+    if (result.timedOut) throw new DeployFailure(`${name}: ${hook} hook "${command}" timed out after ${formatTimeLimit(ctx.hookTimeoutMs, result.limitMs)}`);
     if (result.exitCode !== 0) throw new DeployFailure(`${name}: ${hook} hook "${command}" exited with code ${result.exitCode}`);
   }
 }
@@ -122,9 +134,9 @@ export async function switchTo(ctx: StepContext, h: HostRollout, releaseId: stri
   ctx.log(h.session.host.name, `current → releases/${releaseId}`, 'sluice');
 }
 
-/** Probe until healthy or out of time; the failure names the check and its last answer. */
-export async function checkHealth(ctx: StepContext, h: HostRollout): Promise<void> {
-  const health = ctx.app.health;
+/** Probe `app`'s health check (this deploy's unless said) until healthy or out of time; the failure names the check and its last answer. */
+export async function checkHealth(ctx: StepContext, h: HostRollout, app: AppSpec = ctx.app): Promise<void> {
+  const health = app.health;
   if (!health) return;
   const name = h.session.host.name;
   const what = health.http ? `health check ${health.http}` : `health check "${health.command}"`;
@@ -142,6 +154,7 @@ export async function checkHealth(ctx: StepContext, h: HostRollout): Promise<voi
       env: ctx.env,
       timeoutMs: probeSeconds * 1000 + 1000,
       signal: ctx.signal,
+      leftovers: 'keep',
       onLine: (line) => lines.push(line),
     });
     if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${what}`);

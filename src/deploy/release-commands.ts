@@ -5,11 +5,13 @@
  *
  * Layout under an environment's `path`:
  *   releases/<id>/      one unpacked artifact per deploy
+ *   releases/<id>/.sluice/app.json   the hooks it was deployed with (release-app.ts)
  *   current -> releases/<id>   (relative; replaced by rename, never missing)
  *   .sluice/incoming/   tarballs on their way in
  */
 import { posix } from 'node:path';
-import { shellCommand } from '../executor/shell-quote.ts';
+import { quoteArg, shellCommand } from '../executor/shell-quote.ts';
+import { RELEASE_APP_FILE } from './release-app.ts';
 
 export interface ReleasePaths {
   root: string;
@@ -40,15 +42,19 @@ export function prepareCommand(paths: ReleasePaths): string {
 /**
  * Unpack into a scratch directory, then rename it into place: a release
  * directory that exists is always complete. The archive was checked for
- * `../`, absolute paths and escaping links before it left Sluice.
+ * `../`, absolute paths and escaping links before it left Sluice. The
+ * release's app spec (its hooks) arrives on stdin and is written into it.
  */
 export function unpackCommand(paths: ReleasePaths, id: string, tarball: string): string {
   const release = posix.join(paths.releases, id);
   const partial = posix.join(paths.incoming, `${id}.partial`);
+  const appFile = posix.join(partial, RELEASE_APP_FILE);
   return [
     shellCommand(['rm', '-rf', '--', partial]),
     shellCommand(['mkdir', '-p', '--', partial]),
     shellCommand(['tar', '-xzf', tarball, '-C', partial, '--no-same-owner']),
+    shellCommand(['mkdir', '-p', '--', posix.dirname(appFile)]),
+    `cat > ${quoteArg(appFile)}`,
     shellCommand(['mv', '-T', '--', partial, release]),
     shellCommand(['rm', '-f', '--', tarball]),
   ].join(' && ');
@@ -70,6 +76,11 @@ export function switchCommand(paths: ReleasePaths, id: string): string {
 /** Prints the id `current` points at, or nothing on a first deploy. */
 export function readCurrentCommand(paths: ReleasePaths): string {
   return `${shellCommand(['readlink', '--', paths.current])} || true`;
+}
+
+/** Prints the app spec a release was deployed with; nothing for a release that has none. */
+export function readReleaseAppCommand(paths: ReleasePaths, id: string): string {
+  return `${shellCommand(['cat', '--', posix.join(paths.releases, id, RELEASE_APP_FILE)])} 2>/dev/null || true`;
 }
 
 /** Lists release ids, one per line. */

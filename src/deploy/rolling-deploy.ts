@@ -40,6 +40,7 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
     const results = await Promise.allSettled(batch.map((h) => deployHost(ctx, options, h, touched)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
+      ctx.log('*', `${failures(results).join('; ')}; ${rollbackPlan(touched)}`, 'sluice');
       const rolledBack = await rollBack(ctx, options, touched);
       return { ok: false, reason: `${messageOf(failure.reason)}; ${rolledBack}` };
     }
@@ -100,8 +101,9 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
         await switchTo(ctx, h, h.previous);
         h.switched = false;
       }
-      await runHook(ctx, h, 'start', h.previous);
-      await checkHealth(ctx, h);
+      // The release gone back to starts with its own hooks: the new ones may be what failed.
+      await runHook(ctx, h, 'start', h.previous, h.previousApp);
+      await checkHealth(ctx, h, h.previousApp);
       if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
       h.drained = false;
       back.push(name);
@@ -113,6 +115,24 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
   if (back.length > 0) parts.push(`rolled back ${back.join(', ')} to ${touched.find((h) => h.previous)?.previous}`);
   if (stuck.length > 0) parts.push(`not rolled back: ${stuck.join('; ')}`);
   return parts.join('; ') || 'no host had been changed';
+}
+
+function failures(results: PromiseSettledResult<void>[]): string[] {
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => messageOf(r.reason));
+}
+
+/** "rolling back web1, web2 to <id>", per release gone back to; hosts with none to go back to said as such. */
+function rollbackPlan(touched: HostRollout[]): string {
+  const byTarget = new Map<string, string[]>();
+  const none: string[] = [];
+  for (const h of touched) {
+    if (h.previous) byTarget.set(h.previous, [...(byTarget.get(h.previous) ?? []), h.session.host.name]);
+    else none.push(h.session.host.name);
+  }
+  const parts = [...byTarget].map(([id, names]) => `${names.join(', ')} to ${id}`);
+  const back = parts.length > 0 ? `rolling back ${parts.join('; ')}` : '';
+  const first = none.length > 0 ? `${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no earlier release to go back to` : '';
+  return [back, first].filter(Boolean).join('; ');
 }
 
 async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrain', run: (host: string) => Promise<void>): Promise<void> {

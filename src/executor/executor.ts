@@ -17,6 +17,16 @@ export interface HostRef {
 
 export type OutputStream = 'stdout' | 'stderr';
 
+/**
+ * What happens to processes a command leaves running once it exits.
+ * `stop` (builds, command actions, Sluice's own commands): its whole
+ * process group is stopped, so nothing outlives the action. `keep` (deploy
+ * hooks, which may start the app with `nohup app &`): they run on, after
+ * the session, the connection and Sluice itself; a timeout or an abort
+ * still stops the group.
+ */
+export type Leftovers = 'stop' | 'keep';
+
 export interface RunOptions {
   /** Extra environment variables (secret values included; never logged). */
   env?: Record<string, string>;
@@ -30,6 +40,8 @@ export interface RunOptions {
   stdin?: string;
   /** Working directory; defaults to the session's workspace. */
   cwd?: string;
+  /** Default `stop`. */
+  leftovers?: Leftovers;
 }
 
 export interface RunResult {
@@ -39,6 +51,8 @@ export interface RunResult {
   aborted: boolean;
   /** Why there is no exit code when nobody killed it: `SIGKILL`, or that the host sent none. */
   lostExit?: string;
+  /** Set when a timed-out command was stopped at the host's own limit (the operator's), shorter than the one asked for. */
+  limitMs?: number;
 }
 
 export interface ExecSession {

@@ -4,7 +4,9 @@
  * process the command started (PRODUCT S6).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { DETACH_OUTPUT } from './detach-output.ts';
 import { ExecutorError, type OutputStream, type RunOptions, type RunResult } from './executor.ts';
 import { processGroupAlive, stopProcessGroup } from './process-group.ts';
 import { createLineSplitter } from './split-lines.ts';
@@ -24,15 +26,17 @@ export interface LocalRunOptions extends RunOptions {
  *
  * Processes the command leaves behind (`server &`) are stopped the same way
  * once bash exits, as CI servers do: they would otherwise hold the output
- * open and outlive the workspace. A daemon that must survive has to leave
- * the group itself (`setsid`).
+ * open and outlive the workspace. With `leftovers: 'keep'` (deploy hooks)
+ * they run on instead, and the command ends when its own bash exits.
  */
 export async function runLocalCommand(command: string, options: LocalRunOptions): Promise<RunResult> {
   await assertDirectory(options.cwd);
   if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true };
 
+  const keep = options.leftovers === 'keep';
   // --norc: bash reads ~/.bashrc when its stdin is a socket (as Node's pipes are), and that may eat the input.
-  const child = spawn('bash', ['--norc', '--noprofile', '-c', command], {
+  const args = keep ? ['-c', KEEP, 'sluice', `sluice-${randomBytes(8).toString('hex')}:end`, command] : ['-c', command];
+  const child = spawn('bash', ['--norc', '--noprofile', ...args], {
     cwd: options.cwd,
     env: cleanEnvironment(options.env),
     // Own process group: one kill(-pgid) reaches grandchildren too.
@@ -94,7 +98,7 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
       exitCode = code;
       stopWatching();
       const pid = child.pid;
-      if (pid !== undefined) {
+      if (pid !== undefined && !keep) {
         leftovers = processGroupAlive(pid).then((alive) => {
           if (alive) stop();
         });
@@ -109,6 +113,15 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
     });
   });
 }
+
+// $1 end marker, $2 command. The command runs as a child of this script, in
+// the same process group, so a timeout still stops all of it.
+const KEEP = `${DETACH_OUTPUT}
+detach_output "$1"
+bash --norc --noprofile -c "$2"
+code=$?
+end_output "$1"
+exit "$code"`;
 
 /** Only what a build needs; the Sluice process's own secrets stay here. */
 function cleanEnvironment(extra: Record<string, string> = {}): Record<string, string> {

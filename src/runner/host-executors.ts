@@ -18,6 +18,7 @@ export function hostExecutors(server: ServerConfig | undefined, dataDir: string)
         privateKeyPath: server.ssh.key,
         knownHostsPath: server.ssh.known_hosts,
         ...(server.ssh.connect_timeout ? { connectTimeoutMs: parseDuration(server.ssh.connect_timeout) } : {}),
+        ...(server.ssh.command_timeout ? { maxCommandMs: parseDuration(server.ssh.command_timeout) } : {}),
       })
     : unreachable;
   return (host) => (host.address === 'local' ? local : ssh);

@@ -4,6 +4,8 @@
  * `bash -c SCRIPT sluice ARG…`, and paths, commands, process group ids
  * arrive as positional arguments quoted with quoteArg (PRODUCT S7).
  */
+import { DETACH_OUTPUT } from '../executor/detach-output.ts';
+import type { Leftovers } from '../executor/executor.ts';
 import { quoteArg } from '../executor/shell-quote.ts';
 
 /** Marker lines the run script prints on stdout before the command starts. */
@@ -35,21 +37,29 @@ stop_group() {
   return 0
 }`;
 
-// $1 nonce, $2 cwd, $3 env file or '', $4 command, $5 grace (tenths of a second).
+// $1 nonce, $2 cwd, $3 env file or '', $4 command, $5 grace (tenths of a
+// second), $6 leftovers: `stop` or `keep`.
 // The command runs under setsid as leader of its own process group and
 // prints that group id first, so the executor can stop all of it later
 // with a second exec. The env file (0600, values never on a command line)
 // is sourced and deleted before the command starts. `<&0` keeps stdin:
 // bash gives a background job /dev/null otherwise. As a background job
 // setsid is never a group leader, so it does not fork and `$!` is the group.
-// Whatever the command leaves running is stopped once it exits, as locally.
+// With `stop`, whatever the command leaves running is stopped once it
+// exits, as locally. With `keep` it runs on, and its output no longer
+// holds the channel open once the command has exited (DETACH_OUTPUT).
 const RUN = `if ! cd -- "$2" 2>/dev/null; then printf 'sluice-%s:no-cwd\\n' "$1"; exit 1; fi
+if [ "$6" = keep ]; then
+${DETACH_OUTPUT}
+detach_output "sluice-$1:end"
+fi
 setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s\\n" "$1" "$$"
 if [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
 exec bash --norc -c "$3"' sluice-command "$1" "$3" "$4" <&0 &
 pgid=$!
 wait "$pgid"
 code=$?
+if [ "$6" = keep ]; then end_output "sluice-$1:end"; exit "$code"; fi
 ${STOP_GROUP}
 stop_group "$pgid" "$5"
 exit "$code"`;
@@ -70,11 +80,13 @@ export interface RunScriptOptions {
   envFile: string | undefined;
   command: string;
   killGraceMs: number;
+  /** What happens to processes the command leaves running once it exits. */
+  leftovers: Leftovers;
 }
 
 /** Runs `command` with bash in `cwd`, in its own process group. */
 export function buildRunCommand(options: RunScriptOptions): string {
-  return bashScript(RUN, [options.nonce, options.cwd, options.envFile ?? '', options.command, String(tenths(options.killGraceMs))]);
+  return bashScript(RUN, [options.nonce, options.cwd, options.envFile ?? '', options.command, String(tenths(options.killGraceMs)), options.leftovers]);
 }
 
 /** Stops a process group: SIGTERM, then SIGKILL after the grace period. */

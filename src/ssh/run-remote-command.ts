@@ -24,7 +24,15 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
   if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true };
   const nonce = randomBytes(8).toString('hex');
   const markers = runMarkers(nonce);
-  const channel = await connection.exec(buildRunCommand({ nonce, cwd: options.cwd, envFile: options.envFile, command, killGraceMs: options.killGraceMs }));
+  const channel = await connection.exec(buildRunCommand({
+      nonce,
+      cwd: options.cwd,
+      envFile: options.envFile,
+      command,
+      killGraceMs: options.killGraceMs,
+      leftovers: options.leftovers ?? 'stop',
+    }),
+  );
 
   return new Promise<RunResult>((resolve, reject) => {
     let timedOut = false;

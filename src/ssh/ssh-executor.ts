@@ -30,10 +30,12 @@ export interface SshExecutorOptions {
   baseDir?: string;
   /** Time between SIGTERM and SIGKILL when a command is stopped; default 1000. */
   killGraceMs?: number;
+  /** The longest any command may run (the operator's `ssh.command_timeout`), whatever its caller asks; default none. */
+  maxCommandMs?: number | undefined;
 }
 
 export class SshExecutor implements Executor {
-  readonly #options: Required<SshExecutorOptions>;
+  readonly #options: Required<Omit<SshExecutorOptions, 'maxCommandMs'>> & Pick<SshExecutorOptions, 'maxCommandMs'>;
   readonly #pool: ConnectionPool;
   #privateKey: Promise<string> | undefined;
 
@@ -47,6 +49,7 @@ export class SshExecutor implements Executor {
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
       baseDir: options.baseDir ?? '/tmp/sluice-workspaces',
       killGraceMs: options.killGraceMs ?? 1000,
+      maxCommandMs: options.maxCommandMs,
     };
     this.#pool = new ConnectionPool((target, signal) => this.#connect(target, signal));
   }
@@ -66,7 +69,7 @@ export class SshExecutor implements Executor {
       if (made.code !== 0 || !workspace.startsWith('/')) {
         throw new ExecutorError('WORKSPACE_FAILED', `could not make a workspace in ${this.#options.baseDir} on ${connection.describe()}: ${made.stderr.trim() || `exit code ${made.code}`}`);
       }
-      return new SshSession(host, workspace, connection, release, this.#options.killGraceMs);
+      return new SshSession(host, workspace, connection, release, this.#options.killGraceMs, this.#options.maxCommandMs);
     } catch (error) {
       release();
       throw error;

@@ -18,27 +18,33 @@ export class SshSession implements ExecSession {
   readonly #connection: SshConnection;
   readonly #release: () => void;
   readonly #killGraceMs: number;
+  readonly #maxCommandMs: number | undefined;
   // Aborted by close(): commands still running must not outlive the workspace.
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<RunResult>>();
   #closed: Promise<void> | undefined;
 
-  constructor(host: HostRef, workspace: string, connection: SshConnection, release: () => void, killGraceMs: number) {
+  constructor(host: HostRef, workspace: string, connection: SshConnection, release: () => void, killGraceMs: number, maxCommandMs?: number) {
     this.host = host;
     this.workspace = workspace;
     this.#connection = connection;
     this.#release = release;
     this.#killGraceMs = killGraceMs;
+    this.#maxCommandMs = maxCommandMs;
   }
 
   async run(command: string, options: RunOptions): Promise<RunResult> {
     this.#assertOpen();
     const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
     if (signal.aborted) return { exitCode: null, timedOut: false, aborted: true };
-    const run = this.#runWithEnv(command, { ...options, signal });
+    // The operator's limit holds whatever a pipeline asks.
+    const limit = this.#maxCommandMs;
+    const capped = limit !== undefined && options.timeoutMs > limit;
+    const run = this.#runWithEnv(command, { ...options, signal, timeoutMs: capped ? limit : options.timeoutMs });
     this.#running.add(run);
     try {
-      return await run;
+      const result = await run;
+      return capped && result.timedOut ? { ...result, limitMs: limit } : result;
     } finally {
       this.#running.delete(run);
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { formatDuration } from '../../src/actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../../src/actions/format-duration.ts';
 
 it('formatDuration writes durations as a reason reads them', () => {
   assert.equal(formatDuration(300), '300ms');
@@ -8,4 +8,9 @@ it('formatDuration writes durations as a reason reads them', () => {
   assert.equal(formatDuration(90_000), '1m 30s');
   assert.equal(formatDuration(10 * 60_000), '10m');
   assert.equal(formatDuration(5_400_000), '1h 30m');
+});
+
+it('formatTimeLimit names the operator\'s limit when that is what stopped a command', () => {
+  assert.equal(formatTimeLimit(30 * 60_000, undefined), '30m');
+  assert.equal(formatTimeLimit(30 * 60_000, 10 * 60_000), "10m (the operator's ssh.command_timeout)");
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
@@ -57,6 +58,28 @@ describe('sluice run with a server config', () => {
     const releases = readdirSync(join(srv, 'releases'));
     assert.equal(releases.length, 2, `kept: ${releases.join(', ')}`);
     assert.ok(releases.includes(readlinkSync(join(srv, 'current')).split('/').at(-1)!));
+  });
+
+  test('what a start hook leaves running on the Sluice machine keeps running after sluice run exits', async () => {
+    const c = setUp();
+    const marker = `1000.${process.pid}7`;
+    c.write('.github/sluice.yml', pipeline.replace('start: ["sh deploy/start.sh"]', `start: ["sh deploy/start.sh", "nohup sleep ${marker} &"]`));
+    c.commit('a daemon');
+    const pids = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' }).trim().split('\n').map(Number);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      // Resolves once sluice has exited and closed its output, which the daemon would hold were it passed on.
+      const result = await sluice(c, 'run');
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.equal(pids().length, 1, 'the daemon runs on');
+    } finally {
+      for (const pid of pids()) process.kill(pid, 'SIGKILL');
+    }
   });
 
   test('a deploy to an environment the server config does not define fails the stage and says so', async () => {

@@ -34,6 +34,33 @@ describe('sluice validate', () => {
     ]);
   });
 
+  test('a pipeline timeout above the operator\'s ssh.command_timeout is refused where the action runs on SSH hosts', async () => {
+    writeFileSync(
+      join(dir, 'limits-server.yml'),
+      'ssh: { user: deploy, key: /etc/sluice/id_ed25519, known_hosts: /etc/sluice/known_hosts, command_timeout: 20m }\nhosts:\n  builders: [build1.internal]\n  local: [local]\n',
+    );
+    writeFileSync(
+      join(dir, 'limits.yml'),
+      [
+        'stages:',
+        '  - name: build',
+        '    actions:',
+        '      - name: slow',
+        '        build: { host: builders, run: [make], timeout: 1h }',
+        '      - name: fits',
+        '        command: { host: builders, run: [make], timeout: 20m }',
+        '      - name: here',
+        '        build: { host: local, run: [make], timeout: 2h }',
+        '',
+      ].join('\n'),
+    );
+    const result = await validate('limits.yml', '--server', 'limits-server.yml');
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+      'limits.yml:5:56: timeout 1h is longer than the server config allows a command on an SSH host (ssh.command_timeout: 20m); ask for 20m or less, or have the operator raise it',
+    ]);
+  });
+
   test('an invalid server config stops the pipeline from being checked against it', async () => {
     writeFileSync(join(dir, 'server.yml'), 'environments:\n  dev: { hosts: [local], path: /srv/app, keep: 3 }\n');
     const result = await validate('--server', 'server.yml', join(fixtures, 'product-pipeline.yml'));

@@ -87,6 +87,41 @@ test('a failing health check puts the host back on its previous release and says
   assert.deepEqual(events(path), ['install v1', 'start v1', 'stop v1', 'install v2', 'start v2', 'stop v2', 'start v1']);
 });
 
+test('a rollback starts the release it goes back to with its own hooks and health check, after the failing release\'s stop, which may fail', async () => {
+  const path = join(root, 'own-hooks');
+  const first = await deploy(path, 'v1', app());
+  assert.deepEqual(JSON.parse(readFileSync(join(path, 'releases', first.releaseId, '.sluice/app.json'), 'utf8')), { format: 1, app: app() });
+  // v2's start is broken, and so is its stop in its own release; its health check would never pass.
+  const broken: AppSpec = {
+    hooks: {
+      stop: ['echo "stop2 $(cat VERSION)" >> ../../events.log; grep -q v1 VERSION'],
+      start: ['echo "start2 $(cat VERSION)" >> ../../events.log; exit 1'],
+    },
+    health: { command: 'false', timeoutMs: 300, intervalMs: 50 },
+  };
+  const second = await deploy(path, 'v2', broken);
+  assert.equal(second.result.ok, false);
+  const startHook = 'start hook "echo \\"start2 \\$\\(cat VERSION\\)\\" >> \\.\\./\\.\\./events\\.log; exit 1" exited with code 1';
+  assert.match((second.result as { reason: string }).reason, new RegExp(`^local: ${startHook}; rolled back local to ${first.releaseId}$`));
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
+  assert.deepEqual(events(path), ['install v1', 'start v1', 'stop2 v1', 'start2 v2', 'stop2 v2', 'start v1']);
+  const why = second.lines.findIndex((line) => new RegExp(`^\\[\\*\\] local: ${startHook}; rolling back local to ${first.releaseId}$`).test(line));
+  assert.ok(why >= 0, second.lines.join('\n'));
+  assert.ok(why < second.lines.indexOf(`[local] rolling back to ${first.releaseId}`), 'the reason comes first');
+  assert.ok(second.lines.some((line) => /^\[local\] stop hook failed during rollback: local: stop hook .* exited with code 1$/.test(line)), second.lines.join('\n'));
+});
+
+test('a rollback to a release that kept no hooks of its own uses this deploy\'s, and the log says so', async () => {
+  const path = join(root, 'no-own-hooks');
+  const first = await deploy(path, 'v1', app());
+  rmSync(join(path, 'releases', first.releaseId, '.sluice'), { recursive: true });
+  const second = await deploy(path, 'v2', app('grep -q v1 VERSION'));
+  assert.equal(second.result.ok, false);
+  assert.ok(second.lines.includes(`[local] release ${first.releaseId} kept no hooks of its own; a rollback to it would use this deploy's`), second.lines.join('\n'));
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
+  assert.deepEqual(events(path), ['install v1', 'start v1', 'stop v1', 'install v2', 'start v2', 'stop v2', 'start v1']);
+});
+
 test('only the newest releases are kept, and never current or previous', async () => {
   const path = join(root, 'prune');
   for (const v of ['v1', 'v2', 'v3', 'v4']) assert.deepEqual((await deploy(path, v, app(), 2)).result, { ok: true });

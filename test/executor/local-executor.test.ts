@@ -154,6 +154,28 @@ describe('LocalExecutor', () => {
     assert.deepEqual(await processesMatching(`sleep ${marker}`), []);
   });
 
+  it('with leftovers kept, ends at the command\'s exit while a background process holds its output, and that process runs on', async () => {
+    const marker = uniqueSleep();
+    const out: string[] = [];
+    const result = await session.run(`nohup sleep ${marker} & echo started`, { timeoutMs: 10_000, leftovers: 'keep', onLine: (line) => out.push(line) });
+    try {
+      assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
+      assert.deepEqual(out, ['started']);
+      assert.equal((await processesMatching(`sleep ${marker}`)).length, 1);
+    } finally {
+      for (const pid of await processesMatching(`sleep ${marker}`)) process.kill(Number(pid), 'SIGKILL');
+    }
+  });
+
+  it('with leftovers kept, still stops the whole group at a timeout', async () => {
+    const a = uniqueSleep();
+    const b = uniqueSleep();
+    const result = await session.run(`sleep ${a} & sleep ${b}`, { timeoutMs: 300, leftovers: 'keep' });
+    assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false });
+    assert.deepEqual(await processesMatching(`sleep ${a}`), []);
+    assert.deepEqual(await processesMatching(`sleep ${b}`), []);
+  });
+
   it('copies files in and out of the workspace', async () => {
     const local = await mkdtemp(join(tmpdir(), 'sluice-copy-'));
     try {

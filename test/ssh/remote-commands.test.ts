@@ -31,10 +31,25 @@ describe('remote commands', () => {
   });
 
   it('runs the command in bash with its arguments intact, after the group id line', async () => {
-    const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile: undefined, command: `printf '%s\\n' "$0" '$(id)' ';id;#'`, killGraceMs: 100 });
+    const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile: undefined, command: `printf '%s\\n' "$0" '$(id)' ';id;#'`, killGraceMs: 100, leftovers: 'stop' });
     const { stdout } = await run('bash', ['-c', command]);
     const [marker, ...rest] = stdout.split('\n');
     assert.match(marker ?? '', /^sluice-abc:pgid:\d+$/);
     assert.deepEqual(rest, ['bash', '$(id)', ';id;#', '']);
+  });
+
+  it('with leftovers kept, ends when the command exits although a background process holds its output, and that process runs on', async () => {
+    const marker = `4321.${process.pid}`;
+    const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile: undefined, command: `sleep ${marker} & echo started; echo oops >&2; printf 'no newline'; exit 3`, killGraceMs: 100, leftovers: 'keep' });
+    const ran = await run('bash', ['-c', command]).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    try {
+      assert.equal((ran as { code?: number }).code, 3);
+      assert.deepEqual(ran.stdout.split('\n').slice(1), ['started', 'no newline', '']);
+      assert.equal(ran.stderr, 'oops\n');
+      const { stdout } = await run('pgrep', ['-f', `sleep ${marker}`]);
+      assert.ok(stdout.trim(), 'the background process still runs');
+    } finally {
+      await run('pkill', ['-f', `sleep ${marker}`]).catch(() => {});
+    }
   });
 });

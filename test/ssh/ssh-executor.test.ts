@@ -236,6 +236,55 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(await processesMatching(marker), []);
   });
 
+  it('with leftovers kept, ends at the command\'s exit while a background process holds its output, and that process outlives the connection', async () => {
+    const host2 = hosts.host('host2');
+    await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0);
+    const own = new SshExecutor(options);
+    const other = await own.open(host2);
+    const marker = uniqueSleep();
+    const ticks = join(host2.root, `ticks-${marker}`);
+    const out = recorder();
+    // No redirection: the loop writes into the command's stdout after the command, the session and the connection are gone.
+    const daemon = `while :; do echo tick; echo tick >> ${quoteArg(ticks)}; sleep 0.1; done`;
+    const result = await other.run(`nohup bash -c ${quoteArg(daemon)} ${marker} & echo started`, { timeoutMs: 10_000, leftovers: 'keep', onLine: out.onLine });
+    try {
+      assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
+      assert.deepEqual(out.of('stdout'), ['started']);
+      await other.close();
+      assert.deepEqual(await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0), [], 'the connection closed');
+      const count = async () => (await readFile(ticks, 'utf8').catch(() => '')).split('\n').length;
+      const before = await count();
+      assert.ok((await eventually(count, (n) => n >= before + 5)) >= before + 5, 'it still writes, its stdout included');
+      assert.equal((await processesMatching(marker)).length, 1);
+    } finally {
+      for (const pid of await processesMatching(marker)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('with leftovers kept, still stops the whole group at a timeout', async () => {
+    const a = uniqueSleep();
+    const b = uniqueSleep();
+    const result = await session.run(`sleep ${a} & sleep ${b}`, { timeoutMs: 300, leftovers: 'keep' });
+    assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false });
+    assert.deepEqual(await processesMatching(a), []);
+    assert.deepEqual(await processesMatching(b), []);
+  });
+
+  it('stops every command at the operator\'s limit, whatever its caller asks, and says that limit ended it', async () => {
+    const capped = new SshExecutor({ ...options, maxCommandMs: 300 });
+    const other = await capped.open(hosts.host('host1'));
+    try {
+      const marker = uniqueSleep();
+      const result = await other.run(`sleep ${marker}`, { timeoutMs: 60_000, leftovers: 'keep' });
+      assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false, limitMs: 300 });
+      assert.deepEqual(await processesMatching(marker), []);
+      assert.deepEqual(await other.run(`sleep ${uniqueSleep()}`, { timeoutMs: 100 }), { exitCode: null, timedOut: true, aborted: false }, 'a shorter limit of its own is its own');
+      assert.deepEqual(await other.run('true', { timeoutMs: 60_000 }), { exitCode: 0, timedOut: false, aborted: false });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('passes branch-name-like values through quoteArg literally, running nothing', async () => {
     const pwned = `/tmp/pwned-${process.pid}-${randomBytes(4).toString('hex')}`;
     const evil = [`$(touch ${pwned})`, ';id;#', "it's `touch " + pwned + '`'];
