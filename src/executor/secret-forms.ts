@@ -24,8 +24,8 @@ export function secretForms(secret: string): SecretForm[] {
     exact(secret),
     exact(json),
     exact(json.replaceAll('/', '\\/')),
-    exact(unicodeEscaped(json, (code) => code > 0x7e)),
-    exact(unicodeEscaped(secret, () => true)),
+    unicodeForm(unicodeEscaped(json, (code) => code > 0x7e)),
+    unicodeForm(unicodeEscaped(secret, () => true)),
     exact(secret.replaceAll("'", "'\\''")),
     exact(ansiCQuoted(secret, false)),
     exact(ansiCQuoted(secret, true)),
@@ -48,6 +48,18 @@ function hexByte(byte: number): string {
 /** Hex digits in either case. */
 function hexForm(text: string): SecretForm {
   return [...text].map((c) => (/[A-F]/i.test(c) ? `${c.toUpperCase()}${c.toLowerCase()}` : c));
+}
+
+/** `\u00e9` and `\u00E9` alike. */
+function unicodeForm(text: string): SecretForm {
+  const form: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith('\\u', i) && /^[0-9a-f]{4}$/i.test(text.slice(i + 2, i + 6))) {
+      form.push('\\', 'u', ...hexForm(text.slice(i + 2, i + 6)));
+      i += 5;
+    } else form.push(text[i] ?? '');
+  }
+  return form;
 }
 
 /** `%2F` and `%2f` alike; the characters between escapes as they are. */

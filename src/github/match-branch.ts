@@ -116,7 +116,7 @@ export function isPipelineBranch(patterns: readonly string[] | undefined, branch
   return included;
 }
 
-/** What is wrong with a list of patterns, for the pipeline check; undefined when nothing is. */
+/** What is wrong with one pattern (a leading `!` allowed), for the pipeline check; undefined when nothing is. */
 export function branchPatternProblem(pattern: string): string | undefined {
   try {
     parseBranchPattern(pattern.startsWith('!') ? pattern.slice(1) : pattern);

@@ -73,6 +73,7 @@ describe('createMasker: every shape a secret is printed in', () => {
       JSON.stringify(secret).replaceAll('/', '\\/').slice(1, -1),
       [...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
       JSON.stringify(secret).slice(1, -1).replace('é', '\\u00e9'),
+      JSON.stringify(secret).slice(1, -1).replace('é', '\\u00E9'),
       secret.replaceAll("'", "'\\''"),
     ];
     for (const shape of shapes) assert.equal(mask(`<${shape}>`), '<***>', shape);
