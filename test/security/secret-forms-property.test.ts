@@ -141,6 +141,9 @@ test(`random secrets printed in every shape on a local and an SSH host appear no
   const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }));
   assert.equal(reply.status, 200, reply.text);
   await app.sluice.idle();
+  const [waiting] = await app.sluice.store.listExecutions();
+  const failed = waiting?.stages.flatMap((s) => s.actions).find((a) => a.status === 'failed');
+  assert.equal(failed, undefined, `seed ${SEED}: ${failed?.name} failed: ${failed?.reason}`);
   await app.click(app.card(), 'approve', ANN);
   const [execution] = await app.sluice.store.listExecutions();
   assert.equal(execution?.status, 'succeeded', execution?.reason);
