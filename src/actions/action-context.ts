@@ -4,6 +4,7 @@
  */
 import { posix } from 'node:path';
 import type { ExecSession } from '../executor/executor.ts';
+import type { Masker } from '../executor/mask-secrets.ts';
 import { ActionFailure, type ActionLog } from './action-result.ts';
 
 export interface ActionContext {
@@ -14,14 +15,14 @@ export interface ActionContext {
   transferDir: string;
   /** Masks before it logs. */
   log: ActionLog;
-  mask: (text: string) => string;
+  mask: Masker;
   signal?: AbortSignal;
 }
 
 /** Lay out an action's directories inside a session's workspace (host paths are POSIX). */
 export function createActionContext(
   session: ExecSession,
-  mask: (text: string) => string,
+  mask: Masker,
   log: ActionLog,
   signal?: AbortSignal,
 ): ActionContext {

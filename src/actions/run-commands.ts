@@ -19,6 +19,11 @@ export async function runCommands(context: ActionContext, commands: readonly str
     throwIfCancelled(context);
     const label = `command ${index + 1} of ${commands.length} "${context.mask(summarize(command))}"`;
     context.log(`$ ${command}`, 'sluice');
+    // Masked as streams: a secret cut by a line break or a long line's pieces is still found.
+    const output = {
+      stdout: context.mask.lines((line) => context.log(line, 'stdout')),
+      stderr: context.mask.lines((line) => context.log(line, 'stderr')),
+    };
     let result;
     try {
       result = await context.session.run(command, {
@@ -26,10 +31,13 @@ export async function runCommands(context: ActionContext, commands: readonly str
         env: options.env,
         timeoutMs: options.timeoutMs,
         ...(context.signal ? { signal: context.signal } : {}),
-        onLine: context.log,
+        onLine: (line, stream, continues) => output[stream].push(line, continues),
       });
     } catch (error) {
       throw new ActionFailure('setup_failed', `${label} could not run: ${(error as Error).message}`, { cause: error });
+    } finally {
+      output.stdout.flush();
+      output.stderr.flush();
     }
     if (result.aborted) throw new ActionFailure('cancelled', `${label} was cancelled`);
     if (result.timedOut) throw new ActionFailure('timed_out', `${label} timed out after ${formatTimeLimit(options.timeoutMs, result.limitMs)}`);

@@ -6,6 +6,7 @@
  * for editors and the field reference.
  */
 import { z } from 'zod';
+import { branchPatternProblem } from '../github/match-branch.ts';
 import { DURATION_HINT, parseDuration } from './parse-duration.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
@@ -148,7 +149,25 @@ export const pipelineSchema = z
       .strictObject({
         push: z
           .strictObject({
-            branches: z.array(z.string().min(1)).min(1).describe('Branches (or glob patterns such as release/*) whose pushes start an execution.'),
+            branches: z
+              .array(
+                z
+                  .string()
+                  .min(1)
+                  .check((ctx) => {
+                    const problem = branchPatternProblem(ctx.value);
+                    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+                  }),
+              )
+              .min(1)
+              .check((ctx) => {
+                if (ctx.value.every((pattern) => pattern.startsWith('!'))) {
+                  ctx.issues.push({ code: 'custom', input: ctx.value, message: 'every pattern starts with !, so no branch is included; name at least one branch to run for' });
+                }
+              })
+              .describe(
+                'Branches whose pushes start an execution, with GitHub Actions\' filter patterns: `*` (not across `/`), `**`, `?` (the character before is optional), `[0-9a-z]`, `\\` before a literal special character; `!` first excludes what the patterns before it included. At most 256 characters a pattern.',
+              ),
           })
           .optional()
           .describe('Pushes to these branches start an execution of the pushed commit.'),

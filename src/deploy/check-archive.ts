@@ -1,13 +1,17 @@
 /**
  * Refuse an artifact that could write outside its release directory when
- * unpacked on a host (PRODUCT S2): members with absolute paths or `..`,
- * links that point out of the release, devices and FIFOs. Checked here,
- * once, before the artifact is uploaded anywhere. Streams the archive: a
- * large artifact is never held in memory.
+ * unpacked on a host (PRODUCT S2). Checked here, once, before the artifact
+ * is uploaded anywhere, against the archive's own model of the tree it
+ * unpacks to: every link is resolved through the links before it (`p -> .`
+ * makes `p/p/p` the release itself), so a chain of links cannot climb out
+ * where each link alone looks harmless. And since the check refuses every
+ * member whose path goes through a link of the archive, and every path
+ * given twice, unpacking into a fresh directory writes through no link,
+ * whatever tar the host has. The archive is read with node-tar, streamed:
+ * a large artifact is never held in memory.
  */
-import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { list, type ReadEntry } from 'tar';
 
 export class UnsafeArchiveError extends Error {
   readonly code = 'UNSAFE_ARCHIVE';
@@ -17,140 +21,126 @@ export class UnsafeArchiveError extends Error {
   }
 }
 
-const BLOCK = 512;
+const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+/** As the kernel does, a chain of more links than this is a loop. */
+const MAX_LINK_HOPS = 40;
+
+interface Member {
+  kind: 'file' | 'directory' | 'symlink' | 'hardlink';
+  /** As written in the archive. */
+  name: string;
+  link?: string;
+}
 
 /** Resolves with the number of members; rejects with `UnsafeArchiveError` naming the member. */
 export async function checkArchive(file: string): Promise<number> {
-  const reader = new BlockReader(createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 })));
+  const tree = new Map<string, Member>();
   let members = 0;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let pax: Record<string, string> = {};
-  for (;;) {
-    const header = await reader.read(BLOCK);
-    if (!header || header.every((b) => b === 0)) return members;
-    const type = String.fromCharCode(header[156] ?? 0x30);
-    const size = parseOctal(header.subarray(124, 136));
-    const padded = Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'L' || type === 'K' || type === 'x') {
-      // Metadata members are small; read them.
-      const body = await reader.read(padded);
-      if (!body) throw new UnsafeArchiveError('the archive ends in the middle of a member');
-      const data = body.subarray(0, size);
-      if (type === 'L') longName = cString(data);
-      else if (type === 'K') longLink = cString(data);
-      else pax = parsePax(data);
+  let problem: UnsafeArchiveError | undefined;
+  try {
+    await list({
+      file,
+      strict: true,
+      onReadEntry: (entry: ReadEntry) => {
+        members++;
+        try {
+          if (!problem) addMember(tree, entry);
+        } catch (error) {
+          problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
+        }
+        entry.resume();
+      },
+    });
+  } catch (error) {
+    if (problem) throw problem;
+    const message = (error as Error).message;
+    if (/truncated/i.test(message)) throw new UnsafeArchiveError(`the archive ends in the middle of a member (${message})`);
+    throw new UnsafeArchiveError(`the archive cannot be read: ${message}`);
+  }
+  if (problem) throw problem;
+  // A link may point through links that come after it: resolve them all again in the whole tree.
+  for (const member of tree.values()) checkLinkTarget(tree, member);
+  return members;
+}
+
+function addMember(tree: Map<string, Member>, entry: ReadEntry): void {
+  const name = entry.path;
+  if (!ALLOWED.has(entry.type)) {
+    const what = ['CharacterDevice', 'BlockDevice', 'FIFO'].includes(entry.type) ? 'a device or FIFO' : `of the kind ${entry.type}`;
+    throw new UnsafeArchiveError(`"${name}" is ${what}, which an artifact may not hold`);
+  }
+  if (name.startsWith('/')) throw new UnsafeArchiveError(`"${name}" is an absolute path; artifact paths must be relative`);
+  if (name.split('/').includes('..')) throw new UnsafeArchiveError(`"${name}" climbs out of the release with ".."`);
+  const key = normalize(name);
+  const kind = entry.type === 'Directory' ? 'directory' : entry.type === 'SymbolicLink' ? 'symlink' : entry.type === 'Link' ? 'hardlink' : 'file';
+  const member: Member = { kind, name, ...(entry.linkpath !== undefined && { link: entry.linkpath }) };
+  if (key === '') {
+    if (kind !== 'directory') throw new UnsafeArchiveError(`"${name}" would replace the release directory itself`);
+    return;
+  }
+  const parts = key.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const parent = tree.get(parts.slice(0, i).join('/'));
+    if (parent?.kind === 'symlink') {
+      throw new UnsafeArchiveError(`"${name}" is written through the symbolic link "${parent.name}"; an artifact may not put members under its own links`);
+    }
+    if (parent && parent.kind !== 'directory') throw new UnsafeArchiveError(`"${name}" is under "${parent.name}", which is not a directory`);
+  }
+  const earlier = tree.get(key);
+  // Overlapping artifact paths pack a file or directory twice, which is harmless; a link given twice is not.
+  if (earlier && !(earlier.kind === kind && (kind === 'directory' || kind === 'file'))) {
+    throw new UnsafeArchiveError(`"${name}" is in the archive twice; the second would replace the first`);
+  }
+  tree.set(key, member);
+  checkLinkTarget(tree, member);
+}
+
+/** `./a//b/` → `a/b`; the release itself is `''`. */
+function normalize(path: string): string {
+  return path
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/');
+}
+
+function checkLinkTarget(tree: Map<string, Member>, member: Member): void {
+  if (member.kind !== 'symlink' && member.kind !== 'hardlink') return;
+  const link = member.link ?? '';
+  const what = member.kind === 'symlink' ? 'symbolic link' : 'hard link';
+  const outside = new UnsafeArchiveError(`${what} "${member.name}" points out of the release (to "${link}")`);
+  if (link === '' || link.startsWith('/')) throw outside;
+  // A symbolic link's target is relative to its directory; a hard link's to the archive's root.
+  const from = member.kind === 'symlink' ? posix.dirname(normalize(member.name)) : '';
+  const start = from === '.' ? [] : from.split('/').filter(Boolean);
+  if (resolve(tree, start, link.split('/')) === undefined) throw outside;
+}
+
+/**
+ * Where `path`, taken from the directory `base`, lands in the release,
+ * following the archive's links as the host would; undefined if it leaves
+ * the release (or loops). Paths the archive does not hold are taken as
+ * plain directories.
+ */
+function resolve(tree: Map<string, Member>, base: string[], path: string[]): string[] | undefined {
+  const at = [...base];
+  const queue = [...path];
+  let hops = 0;
+  while (queue.length > 0) {
+    const part = queue.shift() ?? '';
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (at.length === 0) return undefined;
+      at.pop();
       continue;
     }
-    if (!(await reader.skip(padded))) throw new UnsafeArchiveError('the archive ends in the middle of a member');
-    if (type === 'g') continue;
-
-    const prefix = cString(header.subarray(345, 500));
-    const name = pax.path ?? longName ?? (prefix ? `${prefix}/${cString(header.subarray(0, 100))}` : cString(header.subarray(0, 100)));
-    const link = pax.linkpath ?? longLink ?? cString(header.subarray(157, 257));
-    longName = longLink = undefined;
-    pax = {};
-    members++;
-    checkMember(name, type, link);
+    at.push(part);
+    const member = tree.get(at.join('/'));
+    if (member?.kind !== 'symlink') continue;
+    if (++hops > MAX_LINK_HOPS) return undefined;
+    const target = member.link ?? '';
+    if (target.startsWith('/')) return undefined;
+    at.pop();
+    queue.unshift(...target.split('/'));
   }
-}
-
-function checkMember(name: string, type: string, link: string): void {
-  if (name.startsWith('/')) throw new UnsafeArchiveError(`"${name}" is an absolute path; artifact paths must be relative`);
-  if (escapes(name)) throw new UnsafeArchiveError(`"${name}" climbs out of the release with ".."`);
-  if (type === '3' || type === '4' || type === '6') {
-    throw new UnsafeArchiveError(`"${name}" is a device or FIFO, which an artifact may not hold`);
-  }
-  if (type === '1' && (link.startsWith('/') || escapes(link))) {
-    throw new UnsafeArchiveError(`hard link "${name}" points out of the release (to "${link}")`);
-  }
-  if (type === '2') {
-    const target = posix.normalize(posix.join(posix.dirname(name), link));
-    if (link.startsWith('/') || target === '..' || target.startsWith('../')) {
-      throw new UnsafeArchiveError(`symbolic link "${name}" points out of the release (to "${link}")`);
-    }
-  }
-}
-
-function escapes(path: string): boolean {
-  return path.split('/').includes('..');
-}
-
-function cString(bytes: Buffer): string {
-  const end = bytes.indexOf(0);
-  return bytes.subarray(0, end === -1 ? bytes.length : end).toString('utf8');
-}
-
-function parseOctal(bytes: Buffer): number {
-  // GNU tar writes sizes over 8 GiB in base-256 with the high bit set.
-  if ((bytes[0] ?? 0) & 0x80) throw new UnsafeArchiveError('the archive holds a member larger than 8 GiB');
-  const text = cString(bytes).trim();
-  return text ? parseInt(text, 8) : 0;
-}
-
-function parsePax(data: Buffer): Record<string, string> {
-  const records: Record<string, string> = {};
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    if (space === -1) break;
-    const length = Number(data.subarray(at, space).toString());
-    if (!Number.isInteger(length) || length <= 0) break;
-    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > 0) records[record.slice(0, eq)] = record.slice(eq + 1);
-    at += length;
-  }
-  return records;
-}
-
-/** Reads exact byte counts from a stream. */
-class BlockReader {
-  private buffered: Buffer = Buffer.alloc(0);
-  private readonly iterator: AsyncIterator<Buffer>;
-  private done = false;
-
-  constructor(stream: AsyncIterable<Buffer>) {
-    this.iterator = stream[Symbol.asyncIterator]();
-  }
-
-  /** Drop `length` bytes without keeping them; false if the stream ends first. */
-  async skip(length: number): Promise<boolean> {
-    let left = length;
-    while (left > 0) {
-      if (this.buffered.length === 0) {
-        if (this.done) return false;
-        const next = await this.iterator.next();
-        if (next.done) {
-          this.done = true;
-          return false;
-        }
-        this.buffered = next.value;
-      }
-      const take = Math.min(left, this.buffered.length);
-      this.buffered = this.buffered.subarray(take);
-      left -= take;
-    }
-    return true;
-  }
-
-  async read(length: number): Promise<Buffer | undefined> {
-    const chunks = [this.buffered];
-    let have = this.buffered.length;
-    while (have < length && !this.done) {
-      const next = await this.iterator.next();
-      if (next.done) this.done = true;
-      else {
-        chunks.push(next.value);
-        have += next.value.length;
-      }
-    }
-    const all = Buffer.concat(chunks);
-    if (all.length < length) {
-      this.buffered = all;
-      return undefined;
-    }
-    this.buffered = all.subarray(length);
-    return all.subarray(0, length);
-  }
+  return at;
 }

@@ -41,8 +41,11 @@ export function prepareCommand(paths: ReleasePaths): string {
 
 /**
  * Unpack into a scratch directory, then rename it into place: a release
- * directory that exists is always complete. The archive was checked for
- * `../`, absolute paths and escaping links before it left Sluice. The
+ * directory that exists is always complete. The archive was checked before
+ * it left Sluice (check-archive.ts): no `../`, no absolute paths, no link
+ * that resolves out of the release, no member under one of its own links and
+ * no link given twice. So unpacking into this fresh directory writes through
+ * no link, whichever tar the host has, and needs no tar-specific flags. The
  * release's app spec (its hooks) arrives on stdin and is written into it.
  */
 export function unpackCommand(paths: ReleasePaths, id: string, tarball: string): string {

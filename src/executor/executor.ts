@@ -34,8 +34,11 @@ export interface RunOptions {
   timeoutMs: number;
   /** Aborting kills the command as a timeout does. */
   signal?: AbortSignal;
-  /** Each complete output line, as it arrives. */
-  onLine?: (line: string, stream: OutputStream) => void;
+  /**
+   * Each complete output line, as it arrives. A line over 64 KiB comes in
+   * pieces: `continues` is true for each piece but its last.
+   */
+  onLine?: (line: string, stream: OutputStream, continues?: boolean) => void;
   /** Text written to the command's standard input, then closed. */
   stdin?: string;
   /** Working directory; defaults to the session's workspace. */

@@ -74,7 +74,7 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
     };
 
     const splitters = (['stdout', 'stderr'] as const).map((stream: OutputStream) => {
-      const splitter = createLineSplitter((line) => options.onLine?.(line, stream));
+      const splitter = createLineSplitter((line, continues) => options.onLine?.(line, stream, continues));
       const readable = child[stream];
       readable?.setEncoding('utf8');
       readable?.on('data', (chunk: string) => splitter.push(chunk));

@@ -14,18 +14,22 @@ export interface LineSplitter {
  * Split on `\n`, dropping one `\r` before it (`\r\n` output from tools
  * meant for Windows or terminals). A line longer than `maxLineLength` is
  * emitted in pieces so a command printing without line breaks cannot grow
- * the buffer without bound.
+ * the buffer without bound; `continues` tells a piece that the line goes on
+ * in the next call (masking looks across the cut).
  */
-export function createLineSplitter(onLine: (line: string) => void, maxLineLength = 64 * 1024): LineSplitter {
+export function createLineSplitter(onLine: (line: string, continues: boolean) => void, maxLineLength = 64 * 1024): LineSplitter {
   let pending = '';
 
-  const emitPieces = (line: string) => {
-    for (let start = 0; start < line.length; start += maxLineLength) onLine(line.slice(start, start + maxLineLength));
+  /** `ends`: the last piece ends the line; otherwise the line goes on after these pieces. */
+  const emitPieces = (line: string, ends: boolean) => {
+    for (let start = 0; start < line.length; start += maxLineLength) {
+      onLine(line.slice(start, start + maxLineLength), !ends || start + maxLineLength < line.length);
+    }
   };
   const emit = (text: string) => {
     const line = text.endsWith('\r') ? text.slice(0, -1) : text;
-    if (line === '') onLine('');
-    else emitPieces(line);
+    if (line === '') onLine('', false);
+    else emitPieces(line, true);
   };
 
   return {
@@ -41,7 +45,7 @@ export function createLineSplitter(onLine: (line: string) => void, maxLineLength
       pending = pending.slice(start);
       if (pending.length > maxLineLength) {
         const cut = pending.length - (pending.length % maxLineLength || maxLineLength);
-        emitPieces(pending.slice(0, cut));
+        emitPieces(pending.slice(0, cut), false);
         pending = pending.slice(cut);
       }
     },

@@ -1,23 +1,128 @@
 /**
- * Whether a branch matches a pattern of `on.push.branches`: `*` matches
- * within one path part (`release/*`), `**` across parts; everything else is
- * literal.
+ * Branch patterns of `on.push.branches`, with GitHub Actions' filter
+ * syntax. They are matched by walking the pattern and the branch together,
+ * tracking every place in the pattern the branch could have reached so far,
+ * instead of through a backtracking regular expression: a push cannot hand
+ * Sluice a pattern and branch that take longer than pattern length × branch
+ * length steps, however many `**` the pattern holds (a regex built from
+ * `**a**a**a…` freezes the whole process on a 50-character branch).
  */
-export function matchesBranch(pattern: string, branch: string): boolean {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] ?? '';
-    if (c === '*' && pattern[i + 1] === '*') {
-      source += '.*';
-      i++;
-    } else if (c === '*') source += '[^/]*';
-    else source += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`).test(branch);
+
+/** Longer patterns are refused: no branch naming scheme needs them and each costs time per push. */
+export const MAX_BRANCH_PATTERN_LENGTH = 256;
+
+interface Token {
+  /** Whether the token consumes this character. */
+  matches: (char: string) => boolean;
+  /** `*` and `**` repeat; a character followed by `?` may be skipped. */
+  repeats: boolean;
+  optional: boolean;
 }
 
-/** The branches a pipeline runs for: its `on.push.branches`, or the default branch. */
+/** A pattern Sluice cannot read, with what is wrong with it. */
+export class BranchPatternError extends Error {}
+
+/**
+ * Parse a pattern. `*` matches any run of characters but `/`, `**` any run,
+ * `?` makes the character before it optional, `[a-z0-9_]` matches one
+ * character of the set, `\` makes the next character literal; a leading `!`
+ * is handled by `isPipelineBranch`. Everything else matches itself.
+ */
+export function parseBranchPattern(pattern: string): Token[] {
+  if (pattern.length > MAX_BRANCH_PATTERN_LENGTH) {
+    throw new BranchPatternError(`is ${pattern.length} characters long; a branch pattern may have at most ${MAX_BRANCH_PATTERN_LENGTH}`);
+  }
+  const tokens: Token[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] ?? '';
+    if (c === '*') {
+      const globstar = pattern[i + 1] === '*';
+      if (globstar) i++;
+      tokens.push({ matches: globstar ? () => true : (char) => char !== '/', repeats: true, optional: true });
+    } else if (c === '?') {
+      const previous = tokens.at(-1);
+      if (!previous) throw new BranchPatternError('starts with ?, which makes the character before it optional; write \\? for a literal ?');
+      previous.optional = true;
+    } else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close === -1) throw new BranchPatternError(`has a [ at character ${i + 1} without a closing ]; write \\[ for a literal [`);
+      tokens.push({ matches: characterSet(pattern.slice(i + 1, close)), repeats: false, optional: false });
+      i = close;
+    } else {
+      const literal = c === '\\' && i + 1 < pattern.length ? (pattern[++i] ?? '') : c;
+      tokens.push({ matches: (char) => char === literal, repeats: false, optional: false });
+    }
+  }
+  return tokens;
+}
+
+/** `a-z0-9_` → a test for one character. */
+function characterSet(body: string): (char: string) => boolean {
+  const ranges: Array<[string, string]> = [];
+  for (let i = 0; i < body.length; i++) {
+    const from = body[i] ?? '';
+    if (body[i + 1] === '-' && i + 2 < body.length) {
+      const to = body[i + 2] ?? '';
+      if (to < from) throw new BranchPatternError(`has the range [${from}-${to}], whose end comes before its start`);
+      ranges.push([from, to]);
+      i += 2;
+    } else ranges.push([from, from]);
+  }
+  return (char) => ranges.some(([from, to]) => char >= from && char <= to);
+}
+
+/** Whether a branch matches one pattern (without a leading `!`). */
+export function matchesBranch(pattern: string, branch: string): boolean {
+  const tokens = parseBranchPattern(pattern);
+  // active[i]: the branch read so far can end just before token i.
+  let active = new Uint8Array(tokens.length + 1);
+  active[0] = 1;
+  skipOptional(tokens, active);
+  for (const char of branch) {
+    const next = new Uint8Array(tokens.length + 1);
+    let any = false;
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i];
+      if (!active[i] || !token?.matches(char)) continue;
+      next[token.repeats ? i : i + 1] = 1;
+      any = true;
+    }
+    if (!any) return false;
+    skipOptional(tokens, next);
+    active = next;
+  }
+  return active[tokens.length] === 1;
+}
+
+/** Mark the places reached by skipping optional tokens: one pass, in order. */
+function skipOptional(tokens: readonly Token[], active: Uint8Array): void {
+  for (let i = 0; i < tokens.length; i++) {
+    if (active[i] && tokens[i]?.optional) active[i + 1] = 1;
+  }
+}
+
+/**
+ * The branches a pipeline runs for: its `on.push.branches`, or the default
+ * branch. As on GitHub, a pattern starting with `!` excludes what the
+ * patterns before it included, and the last pattern that matches decides.
+ */
 export function isPipelineBranch(patterns: readonly string[] | undefined, branch: string, defaultBranch: string): boolean {
   if (!patterns) return branch === defaultBranch;
-  return patterns.some((pattern) => matchesBranch(pattern, branch));
+  let included = false;
+  for (const pattern of patterns) {
+    const negated = pattern.startsWith('!');
+    if (matchesBranch(negated ? pattern.slice(1) : pattern, branch)) included = !negated;
+  }
+  return included;
+}
+
+/** What is wrong with one pattern (a leading `!` allowed), for the pipeline check; undefined when nothing is. */
+export function branchPatternProblem(pattern: string): string | undefined {
+  try {
+    parseBranchPattern(pattern.startsWith('!') ? pattern.slice(1) : pattern);
+    return undefined;
+  } catch (error) {
+    if (error instanceof BranchPatternError) return `branch pattern "${pattern.slice(0, 40)}${pattern.length > 40 ? '…' : ''}" ${error.message}`;
+    throw error;
+  }
 }

@@ -1,4 +1,9 @@
-/** A file of a repository at a commit, through the contents API; undefined when there is none. */
+/**
+ * A file of a repository at a commit, through the contents API; undefined
+ * when there is none. `ref` is a commit sha or a full ref name
+ * (`refs/heads/main`): GitHub reads a short name that is also a tag's as
+ * the tag, and anyone who can push can create a tag.
+ */
 import type { InstallationOctokit } from './github-api.ts';
 
 export async function readRepoFile(octokit: InstallationOctokit, params: { owner: string; repo: string; path: string; ref: string }): Promise<string | undefined> {

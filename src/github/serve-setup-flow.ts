@@ -4,7 +4,14 @@
  * `app.yml` to GitHub; GitHub sends the browser back to `/probot/setup` with
  * a code, which Sluice exchanges for the app's id, key and webhook secret and
  * writes to `.env`. Restart Sluice and it runs as that app.
+ *
+ * Whoever finishes this flow decides which app Sluice runs as, so it is not
+ * open to whoever reaches an unconfigured Sluice first: the page needs a
+ * token that Sluice prints to its own log, and the way back needs a `state`
+ * (GitHub's manifest flow passes it through) that this page issued, once,
+ * within the hour GitHub gives the flow.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Octokit } from '@octokit/rest';
@@ -26,7 +33,26 @@ export interface SetupFlowOptions {
   log(line: string): void;
 }
 
+/** GitHub wants the three steps of the manifest flow done within an hour. */
+const STATE_LIFETIME_MS = 60 * 60 * 1000;
+
 export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
+  const token = randomBytes(24).toString('base64url');
+  const states = new Map<string, number>();
+  options.log(`No GitHub App is configured. To create one, open ${options.publicUrl}/probot?token=${token} (only this address works, so only someone who can read this log can set Sluice up).`);
+  const issueState = () => {
+    const now = Date.now();
+    for (const [state, expires] of states) if (expires <= now) states.delete(state);
+    const state = randomBytes(24).toString('base64url');
+    states.set(state, now + STATE_LIFETIME_MS);
+    return state;
+  };
+  const takeState = (state: string | null) => {
+    const expires = state === null ? undefined : states.get(state);
+    if (state === null || expires === undefined) return false;
+    states.delete(state);
+    return expires > Date.now();
+  };
   return async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://sluice.invalid');
     if (req.method !== 'GET') return false;
@@ -35,13 +61,25 @@ export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
       return true;
     }
     if (url.pathname === '/probot') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(setupPage(options));
+      if (!sameText(url.searchParams.get('token') ?? '', token)) {
+        res
+          .writeHead(403, { 'content-type': 'text/plain; charset=utf-8' })
+          .end('Setting up Sluice needs the address Sluice printed to its log when it started (/probot?token=…). Open that address.\n');
+        return true;
+      }
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(setupPage(options, issueState()));
       return true;
     }
     if (url.pathname === '/probot/setup') {
       const code = url.searchParams.get('code');
       if (!code) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end('GitHub sends a code to this page after the app is created; there was none. Start again at /probot.\n');
+        return true;
+      }
+      if (!takeState(url.searchParams.get('state'))) {
+        res
+          .writeHead(403, { 'content-type': 'text/plain; charset=utf-8' })
+          .end("GitHub sent back no state, or one this Sluice did not issue (or issued more than an hour ago, or already used); nothing was changed. Start again at the address in Sluice's log.\n");
         return true;
       }
       const github = new Octokit({ baseUrl: options.apiUrl });
@@ -64,8 +102,14 @@ export function appManifest(options: Pick<SetupFlowOptions, 'publicUrl' | 'manif
   };
 }
 
-function setupPage(options: SetupFlowOptions): string {
-  const target = `${options.webUrl}${options.org ? `/organizations/${encodeURIComponent(options.org)}` : ''}/settings/apps/new`;
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function setupPage(options: SetupFlowOptions, state: string): string {
+  const target = `${options.webUrl}${options.org ? `/organizations/${encodeURIComponent(options.org)}` : ''}/settings/apps/new?state=${encodeURIComponent(state)}`;
   const manifest = JSON.stringify(appManifest(options));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Set up Sluice</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:3rem auto;max-width:40rem}button{font-size:1.1em;padding:.5em 1em}</style></head><body>

@@ -1,8 +1,9 @@
 /**
  * Starts an execution of one commit of a repository, however it was asked
  * for (a push, `/sluice run`): the pipeline that runs is the default
- * branch's (PRODUCT G6), the source is the commit's tarball through the API
- * (S1). A push also checks that its branch is one the pipeline names; a run
+ * branch's (PRODUCT G6), read as `refs/heads/<branch>` so that a tag of the
+ * same name, which anyone who can push may create, is never taken for it;
+ * the source is the commit's tarball through the API (S1). A push also checks that its branch is one the pipeline names; a run
  * by hand may name any branch or commit (P1).
  */
 import { formatProblem } from '../config/config-problem.ts';
@@ -43,7 +44,7 @@ export type StartResult = { ok: true; execution: ExecutionState } | { ok: false;
 
 export async function startCommit(deps: StartDeps, octokit: InstallationOctokit, input: CommitToStart): Promise<StartResult> {
   const { owner, repo } = repoParams(input.repo);
-  const text = input.pipelineText ?? (await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: input.defaultBranch }));
+  const text = input.pipelineText ?? (await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: `refs/heads/${input.defaultBranch}` }));
   if (text === undefined) return { ok: false, reason: `no ${PIPELINE_FILE} on the default branch ${input.defaultBranch}` };
   const pipeline = parsePipelineConfig(text, { file: PIPELINE_FILE, server: deps.server });
   if (!pipeline.ok) return { ok: false, reason: `the default branch's ${PIPELINE_FILE} is invalid: ${pipeline.problems.map(formatProblem).join('; ')}` };

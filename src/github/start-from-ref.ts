@@ -19,7 +19,8 @@ export async function startFromRef(
   const ref = input.ref ?? repository.default_branch;
   let commit;
   try {
-    commit = (await octokit.rest.repos.getCommit({ ...params, ref })).data;
+    // The default branch by its full name: a tag called `main` is not it.
+    commit = (await octokit.rest.repos.getCommit({ ...params, ref: input.ref ?? `refs/heads/${repository.default_branch}` })).data;
   } catch (error) {
     const status = (error as { status?: number }).status;
     if (status === 404 || status === 422) return { ok: false, reason: `${input.repo} has no branch, tag or commit "${ref}"` };

@@ -17,7 +17,7 @@ import type { ActionRef, Store } from '../store/store.ts';
 import { approverMention, decisionOf, type ApprovalButtonValue } from './approval-card.ts';
 import { boundDigest } from './bound-digest.ts';
 import type { SlackPeople } from './slack-people.ts';
-import { mentionActors } from './slack-text.ts';
+import { escapeText, mentionActors } from './slack-text.ts';
 
 export interface ApprovalClick {
   /** The Slack user who clicked. */
@@ -83,7 +83,7 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
     if (!(error instanceof EngineError) || error.code !== 'GATE_CLOSED') throw error;
     const now = await deps.store.getExecution(execution.id);
     const decision = now ? decisionOf(now, value.s, value.a) : undefined;
-    const what = decision?.reason ? mentionActors(decision.reason) : (decision?.state ?? 'closed');
+    const what = decision?.reason ? mentionActors(escapeText(decision.reason)) : (decision?.state ?? 'closed');
     return { ok: false, text: `Nothing changed: this approval is already closed (${what}).` };
   }
 }

@@ -74,8 +74,8 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
       settle();
     }
 
-    const emit = (line: string, stream: OutputStream) => options.onLine?.(line, stream);
-    const stdout = createLineSplitter((line) => {
+    const emit = (line: string, stream: OutputStream, continues: boolean) => options.onLine?.(line, stream, continues);
+    const stdout = createLineSplitter((line, continues) => {
       // The run script's own lines come first; anything before them (a
       // chatty .bashrc) is output like any other.
       if (pgid === undefined && !cwdMissing) {
@@ -90,9 +90,9 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
           return;
         }
       }
-      emit(line, 'stdout');
+      emit(line, 'stdout', continues);
     });
-    const stderr = createLineSplitter((line) => emit(line, 'stderr'));
+    const stderr = createLineSplitter((line, continues) => emit(line, 'stderr', continues));
     channel.setEncoding('utf8');
     channel.stderr.setEncoding('utf8');
     channel.on('data', (chunk: string) => stdout.push(chunk));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -64,4 +64,58 @@ test('a truncated archive is refused rather than half-checked', async () => {
   const cut = join(root, 'cut.tar.gz');
   writeFileSync(cut, execFileSync('gzip', ['-c'], { input: bytes }));
   await assert.rejects(checkArchive(cut), unsafe(/ends in the middle of a member/));
+});
+
+type Crafted = { name: string; kind: 'file' | 'dir' | 'symlink' | 'hardlink' | 'fifo'; link?: string };
+
+/** An archive with exactly these members, in this order, as a hostile build could write it. */
+function craftedArchive(name: string, members: Crafted[]): string {
+  const file = join(root, `${name}.tar.gz`);
+  const script = `import tarfile, io, sys, json
+kinds = {'file': tarfile.REGTYPE, 'dir': tarfile.DIRTYPE, 'symlink': tarfile.SYMTYPE, 'hardlink': tarfile.LNKTYPE, 'fifo': tarfile.FIFOTYPE}
+with tarfile.open(sys.argv[1], 'w:gz', format=tarfile.PAX_FORMAT) as t:
+    for m in json.loads(sys.argv[2]):
+        info = tarfile.TarInfo(m['name']); info.type = kinds[m['kind']]; info.linkname = m.get('link', '')
+        data = b'pwned' if m['kind'] == 'file' else b''
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))`;
+  execFileSync('python3', ['-c', script, file, JSON.stringify(members)]);
+  return file;
+}
+
+test('links are resolved through the archive’s own links: chains that climb out are refused', async () => {
+  const cases: Array<[string, Crafted[], RegExp]> = [
+    ['chain', [{ name: 'p', kind: 'symlink', link: '.' }, { name: 'p/p/p/x', kind: 'symlink', link: '../../..' }], /"p\/p\/p\/x" is written through the symbolic link "p"/],
+    ['through-inner-link', [{ name: 'dist', kind: 'dir' }, { name: 'lib', kind: 'symlink', link: 'dist' }, { name: 'lib/app.js', kind: 'file' }], /"lib\/app\.js" is written through the symbolic link "lib"/],
+    ['looks-inside', [{ name: 'd', kind: 'symlink', link: '.' }, { name: 'e', kind: 'symlink', link: 'd/d/..' }], /symbolic link "e" points out of the release \(to "d\/d\/\.\."\)/],
+    ['later-link', [{ name: 'a', kind: 'dir' }, { name: 'l', kind: 'symlink', link: 'b/..' }, { name: 'b', kind: 'symlink', link: '.' }], /symbolic link "l" points out of the release \(to "b\/\.\."\)/],
+    ['deep-chain', [{ name: 'a', kind: 'symlink', link: 'b/c' }, { name: 'b', kind: 'dir' }, { name: 'b/c', kind: 'symlink', link: '../..' }], /symbolic link "b\/c" points out of the release/],
+    ['loop', [{ name: 'a', kind: 'symlink', link: 'b' }, { name: 'b', kind: 'symlink', link: 'a' }], /symbolic link "[ab]" points out of the release/],
+    ['twice', [{ name: 'x', kind: 'file' }, { name: 'x', kind: 'symlink', link: '.' }], /"x" is in the archive twice; the second would replace the first/],
+    ['hard-out', [{ name: 'h', kind: 'hardlink', link: '../outside' }], /"h" climbs out|hard link "h" points out of the release \(to "\.\.\/outside"\)/],
+    ['hard-through', [{ name: 'up', kind: 'symlink', link: '.' }, { name: 'h', kind: 'hardlink', link: 'up/../../etc/passwd' }], /hard link "h" points out of the release/],
+    ['fifo', [{ name: 'pipe', kind: 'fifo' }], /"pipe" is a device or FIFO/],
+    ['replace-root', [{ name: '.', kind: 'symlink', link: '/srv' }], /points out of the release|would replace the release directory itself/],
+  ];
+  for (const [name, members, expected] of cases) {
+    await assert.rejects(checkArchive(craftedArchive(name, members)), unsafe(expected), name);
+  }
+});
+
+test('an archive the check passes unpacks with GNU tar into a fresh directory with no link leading out', async () => {
+  const file = craftedArchive('inner-links', [
+    { name: 'dist', kind: 'dir' },
+    { name: 'dist/index.js', kind: 'file' },
+    { name: 'dist/main.js', kind: 'symlink', link: 'index.js' },
+    { name: 'up', kind: 'symlink', link: 'dist/../dist' },
+    { name: 'twin', kind: 'hardlink', link: 'dist/index.js' },
+  ]);
+  assert.equal(await checkArchive(file), 5);
+  const release = join(root, 'release');
+  mkdirSync(release);
+  execFileSync('tar', ['-xzf', file, '-C', release, '--no-same-owner']);
+  for (const link of ['dist/main.js', 'up']) {
+    const target = realpathSync(join(release, link));
+    assert.ok(target.startsWith(`${realpathSync(release)}/`), `${link} -> ${target}`);
+  }
 });

@@ -28,6 +28,14 @@ describe('createLineSplitter', () => {
     assert.deepEqual(split([]), []);
   });
 
+  it('tells each piece of a cut line whether the line goes on', () => {
+    const pieces: Array<[string, boolean]> = [];
+    const splitter = createLineSplitter((line, continues) => pieces.push([line, continues]), 4);
+    for (const chunk of ['abcdefgh', 'ij\nkl\n']) splitter.push(chunk);
+    splitter.flush();
+    assert.deepEqual(pieces, [['abcd', true], ['efgh', true], ['ij', false], ['kl', false]]);
+  });
+
   it('cuts a line that never ends into pieces', () => {
     assert.deepEqual(split(['abcdefgh', 'ij\n'], 4), ['abcd', 'efgh', 'ij']);
   });

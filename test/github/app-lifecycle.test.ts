@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -19,20 +19,43 @@ describe('the GitHub App from start to restart', () => {
     const saved = { GHE_HOST: process.env.GHE_HOST, GHE_PROTOCOL: process.env.GHE_PROTOCOL };
     process.env.GHE_HOST = github.host;
     process.env.GHE_PROTOCOL = 'http';
-    const sluice = await startSluice(readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com' }), { host: '127.0.0.1', cwd: dir, log: () => {} });
+    const logged: string[] = [];
+    const sluice = await startSluice(readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com' }), {
+      host: '127.0.0.1',
+      cwd: dir,
+      log: (line) => logged.push(line),
+    });
     try {
       const root = await fetch(`${sluice.url}/`, { redirect: 'manual' });
       assert.equal(root.status, 302);
       assert.equal(root.headers.get('location'), '/probot');
-      const page = await (await fetch(`${sluice.url}/probot`)).text();
-      assert.match(page, new RegExp(`action="http://${github.host}/settings/apps/new"`));
+      // The page opens only at the address Sluice printed to its log.
+      const address = logged.map((line) => /open https:\/\/sluice\.example\.com(\/probot\?token=[\w-]+)/.exec(line)?.[1]).find(Boolean);
+      assert.ok(address, `the log says where to set Sluice up: ${logged.join('\n')}`);
+      for (const wrong of ['/probot', '/probot?token=guess']) {
+        const refused = await fetch(`${sluice.url}${wrong}`);
+        assert.equal(refused.status, 403);
+        assert.match(await refused.text(), /needs the address Sluice printed to its log/);
+      }
+      const page = await (await fetch(`${sluice.url}${address}`)).text();
+      const state = new RegExp(`action="http://${github.host}/settings/apps/new\\?state=([\\w-]+)"`).exec(page)?.[1];
+      assert.ok(state, 'the form sends GitHub a state to send back');
       const manifest = JSON.parse(/name="manifest" value="([^"]*)"/.exec(page)![1]!.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<string, unknown>;
       assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/api/github/webhooks', active: true });
       assert.equal(manifest.redirect_url, 'https://sluice.example.com/probot/setup');
       assert.deepEqual(manifest.default_events, ['push', 'check_run']);
       assert.deepEqual(manifest.default_permissions, { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' });
 
-      const back = await fetch(`${sluice.url}/probot/setup?code=the-code`, { redirect: 'manual' });
+      // Someone else's code, without the state or with another, changes nothing.
+      for (const query of ['code=their-code', 'code=their-code&state=made-up']) {
+        const refused = await fetch(`${sluice.url}/probot/setup?${query}`, { redirect: 'manual' });
+        assert.equal(refused.status, 403);
+        assert.match(await refused.text(), /no state, or one this Sluice did not issue.*nothing was changed/);
+      }
+      assert.ok(!github.calls.some((c) => c.path.startsWith('/app-manifests/')), 'no code was exchanged');
+      assert.equal(existsSync(join(dir, '.env')), false);
+
+      const back = await fetch(`${sluice.url}/probot/setup?code=the-code&state=${state}`, { redirect: 'manual' });
       assert.equal(back.status, 302);
       assert.equal(back.headers.get('location'), `http://${github.host}/apps/sluice/installations/new`);
       assert.ok(github.calls.some((c) => c.method === 'POST' && c.path === '/app-manifests/the-code/conversions'));
@@ -44,6 +67,11 @@ describe('the GitHub App from start to restart', () => {
       assert.equal(env.WEBHOOK_SECRET, 'secret-from-the-manifest-flow');
       // …and with them, the settings describe a configured app.
       assert.equal(readSettings({ ...env, GHE_HOST: github.host, GHE_PROTOCOL: 'http' }).github?.baseUrl, `${github.apiUrl}`);
+
+      // A state is good for one way back.
+      const replay = await fetch(`${sluice.url}/probot/setup?code=their-code&state=${state}`, { redirect: 'manual' });
+      assert.equal(replay.status, 403);
+      assert.ok(!github.calls.some((c) => c.path === '/app-manifests/their-code/conversions'));
 
       const hook = await fetch(`${sluice.url}/api/github/webhooks`, { method: 'POST', body: '{}' });
       assert.equal(hook.status, 503);

@@ -52,6 +52,7 @@ export class GithubStandIn {
   readonly tokens: string[] = [];
   readonly #publicKey: KeyObject;
   readonly #commits = new Map<string, Commit>();
+  readonly #tags = new Map<string, Commit>();
   /** Each repository's commits in the order they were added: a straight history, oldest first. */
   readonly #history = new Map<string, string[]>();
   readonly #checkRuns = new Map<number, Record<string, unknown>>();
@@ -115,11 +116,31 @@ export class GithubStandIn {
     }
   }
 
-  /** Points a branch name at a commit (for reads `?ref=<branch>`). */
+  /** Points a branch name at a commit (for reads `?ref=<branch>` and `?ref=refs/heads/<branch>`). */
   setBranch(repo: string, branch: string, sha: string): void {
     const commit = this.#commits.get(`${repo}@${sha}`);
     if (!commit) throw new Error(`no commit ${sha} in ${repo}`);
     this.#commits.set(`${repo}@${branch}`, commit);
+  }
+
+  /**
+   * Points a tag at a commit. As in git, a short name that is both a tag and
+   * a branch means the tag: only `refs/heads/<name>` surely reads the branch.
+   */
+  setTag(repo: string, tag: string, sha: string): void {
+    const commit = this.#commits.get(`${repo}@${sha}`);
+    if (!commit) throw new Error(`no commit ${sha} in ${repo}`);
+    this.#tags.set(`${repo}@${tag}`, commit);
+  }
+
+  /** A `ref` query parameter as GitHub reads it: a sha, a full ref name, or a short name (tags first). */
+  #readRef(repo: string, ref: string): Commit | undefined {
+    if (ref.startsWith('refs/tags/')) return this.#tags.get(`${repo}@${ref.slice('refs/tags/'.length)}`);
+    if (ref.startsWith('refs/heads/')) {
+      const branch = ref.slice('refs/heads/'.length);
+      return /^[0-9a-f]{40}$/.test(branch) ? undefined : this.#commits.get(`${repo}@${branch}`);
+    }
+    return this.#tags.get(`${repo}@${ref}`) ?? this.#commits.get(`${repo}@${ref}`);
   }
 
   /** Calls other than token exchanges and reads, in order, as `METHOD path`. */
@@ -201,7 +222,7 @@ export class GithubStandIn {
 
     const contents = /^\/contents\/(.+)$/.exec(rest);
     if (contents && req.method === 'GET') {
-      const commit = this.#commits.get(`${repo}@${url.searchParams.get('ref') ?? 'main'}`);
+      const commit = this.#readRef(repo, url.searchParams.get('ref') ?? 'main');
       const path = decodeURIComponent(contents[1] ?? '');
       const text = commit?.files[path];
       if (text === undefined) return reply(404, { message: 'Not Found' });
@@ -292,7 +313,7 @@ export class GithubStandIn {
 
   /** A branch, a full sha, or (as GitHub allows) a unique abbreviation of one. */
   #resolve(repo: string, ref: string): Commit | undefined {
-    const exact = this.#commits.get(`${repo}@${ref}`);
+    const exact = this.#readRef(repo, ref);
     if (exact || !/^[0-9a-f]{4,39}$/.test(ref)) return exact;
     const matches = (this.#history.get(repo) ?? []).filter((s) => s.startsWith(ref));
     return matches.length === 1 ? this.#commits.get(`${repo}@${matches[0]}`) : undefined;

@@ -21,17 +21,17 @@ const ICON: Record<string, string> = {
 export function executionState(execution: ExecutionSummary): string {
   if (execution.status === 'running') {
     const gate = execution.stages.find((s) => s.actions.some((a) => a.status === 'awaiting_approval'));
-    if (gate) return `⏸ waiting for approval in ${gate.name}`;
-    const running = execution.stages.filter((s) => s.status === 'running').map((s) => s.name);
+    if (gate) return `⏸ waiting for approval in ${escapeText(gate.name)}`;
+    const running = execution.stages.filter((s) => s.status === 'running').map((s) => escapeText(s.name));
     if (running.length > 0) return `▶️ running ${running.join(', ')}`;
     const waiting = execution.stages.find((s) => s.status === 'waiting');
-    if (waiting) return `⏳ waiting to enter ${waiting.name}${waiting.reason ? ` (${waiting.reason})` : ''}`;
+    if (waiting) return `⏳ waiting to enter ${escapeText(waiting.name)}${waiting.reason ? ` (${escapeText(waiting.reason)})` : ''}`;
     const failed = execution.stages.find((s) => s.status === 'failed' || s.status === 'interrupted');
-    if (failed) return `❌ ${failed.status} in ${failed.name}`;
+    if (failed) return `❌ ${failed.status} in ${escapeText(failed.name)}`;
     return '▶️ running';
   }
   const failed = execution.stages.find((s) => ['failed', 'interrupted'].includes(s.status));
-  return `${ICON[execution.status] ?? ''} ${execution.status}${failed ? ` in ${failed.name}` : ''}`;
+  return `${ICON[execution.status] ?? ''} ${execution.status}${failed ? ` in ${escapeText(failed.name)}` : ''}`;
 }
 
 function headline(execution: ExecutionSummary, pageUrl: string): string {

@@ -3,6 +3,7 @@
  * mistake is answered with what to type instead.
  */
 import type { SlackCommand } from '../../config/server.schema.ts';
+import { escapeText } from '../slack-text.ts';
 
 export type ChatCommand =
   | { name: 'help' }
@@ -43,7 +44,7 @@ export function parseChatCommand(text: string): Parsed {
   const name = verb.toLowerCase();
   const reason = (from: number) => (rest.length > from ? rest.slice(from).join(' ').slice(0, 200) : undefined);
   const needs = (what: string, example: string): Parsed => ({ ok: false, text: `\`/sluice ${name}\` needs ${what}, for example \`/sluice ${example}\`.\n${USAGE[name as SlackCommand]}` });
-  const bad = (what: string, value: string, rule: string): Parsed => ({ ok: false, text: `"${value}" is not ${what}: ${rule}.` });
+  const bad = (what: string, value: string, rule: string): Parsed => ({ ok: false, text: `"${escapeText(value)}" is not ${what}: ${rule}.` });
   const repoOf = (value: string | undefined) => (value !== undefined && !REPO.test(value) ? bad('a repository', value, 'write it as owner/name, such as acme/shop') : undefined);
   const nameOf = (what: string, value: string | undefined) => (value !== undefined && !NAME.test(value) ? bad(`an ${what} name`, value, 'names use letters, digits, "-" and "_"') : undefined);
 
@@ -79,6 +80,6 @@ export function parseChatCommand(text: string): Parsed {
       return { ok: true, command: name === 'disable' ? { name, repo: rest[0], stage: rest[1], ...(why && { reason: why }) } : { name, repo: rest[0], stage: rest[1] } };
     }
     default:
-      return { ok: false, text: `Sluice has no command "${verb}".\n${helpText()}` };
+      return { ok: false, text: `Sluice has no command "${escapeText(verb)}".\n${helpText()}` };
   }
 }

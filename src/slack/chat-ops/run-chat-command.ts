@@ -44,7 +44,7 @@ export async function runChatCommand(deps: ChatDeps, user: string, text: string)
   try {
     return await carryOut(deps, `slack:${user}`, command);
   } catch (error) {
-    if (error instanceof EngineError) return { text: error.message };
+    if (error instanceof EngineError) return { text: escapeText(error.message) };
     throw error;
   }
 }
@@ -84,7 +84,7 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
     case 'run': {
       if (!deps.startRun) return { text: 'Sluice runs pipelines from Slack through its GitHub App, which is not configured yet (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET).' };
       const started = await deps.startRun({ repo: command.repo, ...(command.ref && { ref: command.ref }), by });
-      if (!started.ok) return { text: `Not started: ${started.reason}.` };
+      if (!started.ok) return { text: `Not started: ${escapeText(started.reason)}.` };
       return { text: `${mention(by)} started execution #${started.seq} of *${escapeText(command.repo)}* at \`${started.sha.slice(0, 7)}\`${started.ref ? ` (${escapeText(started.ref)})` : ''}.`, inChannel: true };
     }
     case 'retry': {
@@ -104,7 +104,7 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       const pipeline = await findPipeline(store, command.repo);
       if (typeof pipeline === 'string') return { text: pipeline };
       const result = await startRollback(store, deps.runner, { pipelineId: pipeline.id, environment: command.environment, by });
-      if (!result.ok) return { text: `Not rolled back: ${result.reason}.` };
+      if (!result.ok) return { text: `Not rolled back: ${escapeText(result.reason)}.` };
       return {
         text: `${mention(by)} is rolling *${command.environment}* of *${escapeText(pipeline.repo)}* back to #${result.to.seq} (\`${result.to.revision.sha.slice(0, 7)}\`) in execution #${result.execution.seq}.`,
         inChannel: true,
@@ -134,14 +134,14 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       if (typeof pipeline === 'string') return { text: pipeline };
       const [newest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
       const stages = newest?.definition.stages.map((s) => s.name) ?? [];
-      if (!stages.includes(command.stage)) return { text: `*${escapeText(pipeline.repo)}* has no stage "${command.stage}"${stages.length ? ` (its stages: ${stages.join(', ')})` : ''}.` };
+      if (!stages.includes(command.stage)) return { text: `*${escapeText(pipeline.repo)}* has no stage "${escapeText(command.stage)}"${stages.length ? ` (its stages: ${escapeText(stages.join(', '))})` : ''}.` };
       const enabled = command.name === 'enable';
       const reason = command.name === 'disable' ? command.reason : undefined;
       await deps.runner.dispatch(pipeline.id, { type: 'set_transition', stage: command.stage, enabled, ...(reason && { reason }), by }, by);
-      const into = `the transition into *${command.stage}* of *${escapeText(pipeline.repo)}*`;
+      const into = `the transition into *${escapeText(command.stage)}* of *${escapeText(pipeline.repo)}*`;
       const text = enabled
         ? `${mention(by)} enabled ${into}; executions waiting at it go on.`
-        : `${mention(by)} disabled ${into}${reason ? `: ${escapeText(reason)}` : ''}. Executions wait before it until \`/sluice enable ${pipeline.repo} ${command.stage}\`.`;
+        : `${mention(by)} disabled ${into}${reason ? `: ${escapeText(reason)}` : ''}. Executions wait before it until \`/sluice enable ${escapeText(pipeline.repo)} ${escapeText(command.stage)}\`.`;
       return { text, inChannel: true };
     }
   }
@@ -152,15 +152,15 @@ async function findPipeline(store: Store, repo: string): Promise<PipelineRecord 
   const all = await store.listPipelines();
   const matches = repo.includes('/') ? all.filter((p) => p.repo.toLowerCase() === repo.toLowerCase()) : all.filter((p) => p.repo.split('/')[1]?.toLowerCase() === repo.toLowerCase());
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) return `"${repo}" could be ${matches.map((p) => p.repo).join(' or ')}; write owner/name.`;
+  if (matches.length > 1) return `"${escapeText(repo)}" could be ${escapeText(matches.map((p) => p.repo).join(' or '))}; write owner/name.`;
   const known = all.map((p) => p.repo).slice(0, 10);
-  return `Sluice has no pipeline for "${repo}"${known.length ? ` (it knows ${known.join(', ')})` : ''}.`;
+  return `Sluice has no pipeline for "${escapeText(repo)}"${known.length ? ` (it knows ${escapeText(known.join(', '))})` : ''}.`;
 }
 
 function unknownEnvironment(server: ServerConfig | undefined, environment: string): string | undefined {
   const names = Object.keys(server?.environments ?? {});
   if (names.includes(environment)) return undefined;
-  return `There is no environment "${environment}" in Sluice's server config${names.length ? ` (its environments: ${names.join(', ')})` : ''}.`;
+  return `There is no environment "${escapeText(environment)}" in Sluice's server config${names.length ? ` (its environments: ${names.join(', ')})` : ''}.`;
 }
 
 function mention(actor: string): string {

@@ -1,0 +1,71 @@
+/**
+ * An artifact built to point out of its release: `p -> .`, then the member
+ * `p/p/p/x -> ../../..`, which GNU tar packs as it is when the pipeline lists
+ * both paths. Each link alone looks harmless; together they would leave a
+ * link from the release to the directory above the environment. `sluice
+ * run` refuses the deploy, says which member and why, and the environment
+ * gets no release at all.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
+import { runSluice } from '../helpers/run-sluice.ts';
+import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
+
+let checkout: TempCheckout | undefined;
+afterEach(() => checkout?.remove());
+
+/** Every symbolic link under `dir` whose target resolves outside it. */
+function linksOut(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const root = realpathSync(dir);
+  const out: string[] = [];
+  const walk = (path: string) => {
+    for (const name of readdirSync(path)) {
+      const full = join(path, name);
+      const stat = lstatSync(full);
+      if (stat.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = realpathSync(full);
+        } catch {
+          continue;
+        }
+        if (target !== root && !target.startsWith(`${root}/`)) out.push(`${full} -> ${target}`);
+      } else if (stat.isDirectory()) walk(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+test('a chain of links that climbs out of the release is refused before anything reaches a host', async () => {
+  const c = (checkout = makeCheckout({ VERSION: 'v1\n' }));
+  c.write(
+    '.github/sluice.yml',
+    `stages:
+  - name: build
+    actions:
+      - name: compile
+        build:
+          host: local
+          run: ["ln -s . p", "ln -s ../../.. x"]
+          artifact: { name: app, paths: [p, p/p/p/x] }
+  - name: dev
+    actions:
+      - name: dev-deploy
+        deploy: { environment: dev, artifact: app }
+`,
+  );
+  const srv = join(c.scratch, 'srv');
+  c.write('sluice.config.yml', `hosts:\n  local: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`);
+  c.commit('pipeline');
+
+  const result = await runSluice(['run', '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], { cwd: c.dir });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(result.stdout + result.stderr, /"p\/p\/p\/x" is written through the symbolic link "p"; an artifact may not put members under its own links/);
+  assert.deepEqual(existsSync(join(srv, 'releases')) ? readdirSync(join(srv, 'releases')) : [], [], 'no release was unpacked');
+  assert.equal(existsSync(join(srv, 'current')), false);
+  assert.deepEqual(linksOut(c.scratch), []);
+});

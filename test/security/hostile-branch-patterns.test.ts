@@ -1,0 +1,60 @@
+/**
+ * Branch patterns made to stall a backtracking matcher (`**a**a…**c`
+ * against a long branch of `a`s) get their answer through a signed push,
+ * and a pattern over the length cap is refused by `sluice validate` with
+ * where it is and what to fix.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, test } from 'node:test';
+import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { runSluice } from '../helpers/run-sluice.ts';
+
+const REPO = 'acme/shop';
+let app: GithubSluice | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+const dir = mkdtempSync(join(tmpdir(), 'sluice-patterns-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('hostile branch patterns', () => {
+  test('a pattern of many ** against a 50-character branch is answered, rightly, and Sluice goes on', async () => {
+    app = await startGithubSluice();
+    const hostile = `${'**a'.repeat(40)}**c`;
+    const pipeline = pipelineFile().replace('branches: [main, "release/*"]', `branches: [main, "${hostile}"]`);
+    app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
+    app.github.setBranch(REPO, 'main', sha(1));
+
+    const miss = 'a'.repeat(50);
+    const missed = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, branch: miss, after: sha(1) }), { delivery: 'miss' });
+    assert.equal(missed.status, 200, missed.text);
+    const hit = `${'a'.repeat(49)}c`;
+    const hitReply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, branch: hit, after: sha(1) }), { delivery: 'hit' });
+    assert.equal(hitReply.status, 200, hitReply.text);
+    await app.sluice.idle();
+
+    assert.equal((await app.sluice.store.getDelivery('miss'))?.note, `branch ${miss} is not one the pipeline runs for`);
+    assert.match((await app.sluice.store.getDelivery('hit'))?.note ?? '', /^started execution #1$/);
+    const executions = await app.sluice.store.listExecutions();
+    assert.deepEqual(executions.map((e) => e.revision.ref), [hit]);
+    assert.equal((await fetch(`${app.sluice.url}/healthz`)).status, 200);
+  });
+
+  test('sluice validate refuses a pattern over 256 characters and a list of only exclusions, at their place', async () => {
+    const long = `release/${'x'.repeat(300)}`;
+    writeFileSync(join(dir, 'sluice.yml'), `on:\n  push:\n    branches: [main, "${long}"]\nstages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: local, run: ["true"] }\n`);
+    const result = await runSluice(['validate', 'sluice.yml'], { cwd: dir });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^sluice\.yml:3:22: on\.push\.branches\[1\]: branch pattern "release\/x+…" is 308 characters long; a branch pattern may have at most 256\n$/);
+
+    writeFileSync(join(dir, 'sluice.yml'), `on:\n  push:\n    branches: ["!main"]\nstages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: local, run: ["true"] }\n`);
+    const only = await runSluice(['validate', 'sluice.yml'], { cwd: dir });
+    assert.equal(only.code, 1);
+    assert.match(only.stderr, /^sluice\.yml:3:15: on\.push\.branches: every pattern starts with !, so no branch is included; name at least one branch to run for\n$/);
+  });
+});
