@@ -43,6 +43,8 @@ export interface DeployDeps {
   hookTimeoutMs?: number;
   /** How long a deploy waits for an environment another deploy holds (default 30 min). */
   lockWaitMs?: number;
+  /** How long a rollback may take once it started, whatever stopped the rollout (default 15 min). */
+  rollbackTimeoutMs?: number;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -118,13 +120,14 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   });
   if (!taken.ok) return taken;
 
-  // Renew the lease while the rollout runs; losing it stops the rollout.
+  // Renew the lease while the rollout (and a rollback) runs; losing it stops the rollout.
   const lost = new AbortController();
+  const loseLock = () => lost.abort(new Error(`lost the lock on environment "${target.environment}"`));
   const signal = AbortSignal.any([context.signal, lost.signal]);
   const heartbeat = setInterval(() => {
     deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
-      (held) => held || lost.abort(),
-      () => lost.abort(),
+      (held) => held || loseLock(),
+      () => loseLock(),
     );
   }, Math.max(1000, Math.floor(lease / 3)));
 
@@ -151,7 +154,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       // Fencing: a host is switched only while this deploy still holds the environment.
       async beforeSwitch() {
         if (!(await deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()))) {
-          lost.abort();
+          loseLock();
           throw new DeployFailure(`lost the lock on environment "${target.environment}" (its lease ran out and another holder may have it), so no more hosts are switched`);
         }
       },
@@ -167,6 +170,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       tarball,
       sha256: artifact.sha256,
       ...loadBalancerSteps(target),
+      ...(deps.rollbackTimeoutMs !== undefined && { rollbackTimeoutMs: deps.rollbackTimeoutMs }),
     });
     if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}": ${result.reason}` };
     return result;
