@@ -10,6 +10,7 @@ import { runLocalCommand } from '../executor/run-local-command.ts';
 import type { DeploySpec } from '../pipeline/definition.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
 import type { LockState, Store } from '../store/store.ts';
+import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
 import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
@@ -45,6 +46,8 @@ export interface DeployDeps {
   lockWaitMs?: number;
   /** How long a rollback may take once it started, whatever stopped the rollout (default 15 min). */
   rollbackTimeoutMs?: number;
+  /** Where the process follows its rollouts' hosts, to say what an exit at once leaves behind. */
+  rollouts?: ActiveRollouts;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -132,6 +135,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   }, Math.max(1000, Math.floor(lease / 3)));
 
   const sessions: ExecSession[] = [];
+  let untrack: (() => void) | undefined;
   try {
     // Opened at once: each is a TCP connect, key exchange and login.
     const opened = await Promise.allSettled(target.hosts.map((host) => deps.executorFor(host).open(host, { signal })));
@@ -161,9 +165,11 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
     context.log(`deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`, 'sluice');
+    const hosts = sessions.map((s) => hostRollout(s, target.path));
+    untrack = deps.rollouts?.track(target.environment, step.releaseId, hosts);
     const result = await rollingDeploy(step, {
       environment: target.environment,
-      hosts: sessions.map((s) => hostRollout(s, target.path)),
+      hosts,
       batch: target.batch,
       minHealthy: target.minHealthy,
       keepReleases: target.keepReleases,
@@ -175,6 +181,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
     if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}": ${result.reason}` };
     return result;
   } finally {
+    untrack?.();
     clearInterval(heartbeat);
     await Promise.allSettled(sessions.map((s) => s.close()));
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now());
