@@ -80,7 +80,12 @@ function apply(draft: Draft, event: EngineEvent): void {
     case 'action_failed': {
       const execution = draft.execution(event.executionId);
       const action = execution?.stages[event.stage]?.actions[event.action];
-      // A result for an action that ended meanwhile (interrupted), or for an older attempt, changes nothing.
+      if (execution && action?.status === 'interrupted' && action.attempt === event.attempt && event.type === 'action_failed') {
+        // A peer took this process for dead, but it went on and stopped the action itself: say how (a deploy: what it rolled back).
+        action.reason = `${action.reason ?? 'interrupted'}; its process was still running it, and stopped it: ${event.reason}`;
+        return;
+      }
+      // A result for an action that ended meanwhile, or for an older attempt, changes nothing else.
       if (!execution || !action || action.status !== 'running' || action.attempt !== event.attempt) return;
       if (execution.status !== 'running') {
         // The execution was cancelled while the action ran: it ends now, saying how it stopped (a deploy: what it rolled back).

@@ -302,6 +302,10 @@ describe('cancel and crashes', () => {
     assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering');
     h.send({ type: 'interrupt_action', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'again' });
     assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering', 'a second interrupt changes nothing');
+    // Its process was alive after all: what it reports as it stops is added to the reason, and nothing else moves.
+    h.send({ type: 'action_failed', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'rolled back host2' });
+    assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering; its process was still running it, and stopped it: rolled back host2');
+    assert.equal(h.status(a), 'interrupted · build:interrupted');
     assert.match(h.status(b), /^running · build:running/);
   });
 
