@@ -4,15 +4,16 @@
  * for a file nobody writes, so the rollout is reliably caught with host2
  * drained, switched and started on v2, before its health check. It is then
  * stopped — by `/sluice cancel` through the running app, by Ctrl-C of
- * `sluice run` — while a monitor sends requests through the load balancer.
+ * `sluice run`, by SIGTERM of the service — while a monitor sends requests through the load balancer.
  * Every host must end UP, on v1, serving, with no failed request.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
@@ -20,6 +21,7 @@ import { startMonitor, type RunningMonitor } from '../helpers/request-monitor.ts
 import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../helpers/slack-requests.ts';
 import { ANN, MALLORY, REPO, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { githubAppEnv, startSluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
@@ -47,7 +49,7 @@ app:
     stop: ["sh deploy/stop.sh"]
     start: ["sh deploy/start.sh"]
     validate:
-      - 'if [ "$(cat VERSION)" != v1 ]; then echo "$(cat VERSION) waits for a go"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/never" ]; do sleep 0.1; done; fi'
+      - 'if [ "$(cat VERSION)" != v1 ]; then echo "$(cat VERSION) waits for a go"; touch "$SLUICE_DEPLOY_PATH/shared/validating-$(cat VERSION)"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/never" ]; do sleep 0.1; done; fi'
   health:
     command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS "http://127.0.0.1:$PORT/health"'
     timeout: 10s
@@ -216,6 +218,37 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 
     await assertAllServe('v1', v1Release);
     await assertNoFailedRequest(monitor, 'v1');
+  });
+
+  test('SIGTERM of the service (npm start) cancels the same way, waits for the rollback, then exits', async () => {
+    const github = await new GithubStandIn().start();
+    const sluice = await startSluiceProcess({
+      cwd: checkout.scratch,
+      port: await freeLoopbackPort(),
+      env: { SLUICE_CONFIG: configFile, SLUICE_DATA_DIR: join(checkout.scratch, 'service-data'), ...githubAppEnv(github, WEBHOOK_SECRET) },
+    });
+    try {
+      const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
+      await monitor.waitForMore(10);
+      github.addCommit(REPO, sha(4), appFiles('v4'), { message: 'Release v4' });
+      const reply = await sendWebhook(sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(4), message: 'Release v4' }));
+      assert.equal(reply.status, 200);
+      // The window again: host2's validate hook has started (it marks that on the host), after its drain.
+      const marker = join(ssh.host('host2').root, 'srv', 'shared', 'validating-v4');
+      await until('host2 to be validating v4', async () => (existsSync(marker) ? true : undefined));
+      assert.equal((await lb.serverStat('host2')).status, 'DRAIN');
+
+      const exit = new Promise<number | null>((resolve) => sluice.child.once('exit', (code) => resolve(code)));
+      sluice.child.kill('SIGTERM');
+      assert.equal(await exit, 0, sluice.output());
+      assert.match(sluice.output(), /SIGTERM: stopping; cancelling what runs here, whose deploys first put back the hosts they touched \(send it again to exit at once\)/);
+
+      await assertAllServe('v1', v1Release);
+      await assertNoFailedRequest(monitor, 'v1');
+    } finally {
+      await sluice.stop();
+      await github.stop();
+    }
   });
 
   test('a second Ctrl-C exits at once and says which hosts it leaves drained and on which release', async () => {
