@@ -92,7 +92,14 @@ export interface RunningSluice {
   sweep(): Promise<number>;
   /** Resolves when no webhook waits, no action runs and every report is sent. */
   idle(): Promise<void>;
-  close(): Promise<void>;
+  /** The hosts a deploy running here has drained or switched and not yet put back. */
+  leftBehind(): string[];
+  /**
+   * Stops taking work, waits for what runs, and closes. With `cancel`, what
+   * runs here is cancelled first (with that reason) and its deploys roll
+   * back the hosts they touched before the store closes.
+   */
+  close(options?: { cancel?: string }): Promise<void>;
 }
 
 export class StartError extends Error {
@@ -119,7 +126,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   const server = settings.serverConfig ? await readServerConfig(settings.serverConfig) : undefined;
   const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
   try {
-    const { actions } = createSluiceActions(store, server, settings.dataDir);
+    const { actions, rollouts } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
@@ -269,7 +276,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           await slackReporter?.idle();
         } while (runner.busy || inbox?.busy || reporter?.busy || slack?.busy || slackReporter?.busy);
       },
-      close() {
+      leftBehind: () => rollouts.leftBehind(),
+      close(closeOptions = {}) {
         closed ??= (async () => {
           clearInterval(sweeper);
           await sweeping;
@@ -277,6 +285,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           await slack?.stop();
           http.closeAllConnections();
           await new Promise<void>((done) => http.close(() => done()));
+          if (closeOptions.cancel) await runner.cancelRunning('sluice', closeOptions.cancel);
+          // From here an outcome the store refuses is not tried again: the process is going.
           runner.close();
           await runner.idle();
           runner.stop();

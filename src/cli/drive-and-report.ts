@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { EngineEvent } from '../pipeline/engine.ts';
+import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './cancel-on-interrupt.ts';
 import { driveExecution, explainStall } from './drive-execution.ts';
 import type { Io } from './main.ts';
 import type { CliContext } from './open-cli-context.ts';
@@ -12,24 +13,30 @@ export async function driveAndReport(ctx: CliContext, io: Io, pipelineId: string
   const before = await ctx.store.getExecution(executionId);
   if (before) ctx.printer.header(before);
   ctx.watch(executionId);
-  await ctx.runner.dispatch(pipelineId, event, ctx.actor, [executionId]);
-  const execution = await driveExecution({
-    store: ctx.store,
-    runner: ctx.runner,
-    printer: ctx.printer,
-    pipelineId,
-    executionId,
-    approvals: ctx.approvals,
-    answer: ctx.answer,
-    ask,
-    actor: ctx.actor,
-  });
-  if (execution.status === 'running') {
-    io.out(`${explainStall(execution)}\n`);
-    return 1;
+  const interrupt = cancelOnInterrupt(ctx, io);
+  try {
+    await ctx.runner.dispatch(pipelineId, event, ctx.actor, [executionId]);
+    const execution = await driveExecution({
+      store: ctx.store,
+      runner: ctx.runner,
+      printer: ctx.printer,
+      pipelineId,
+      executionId,
+      approvals: ctx.approvals,
+      answer: ctx.answer,
+      ask,
+      actor: ctx.actor,
+    });
+    if (execution.status === 'running') {
+      io.out(`${explainStall(execution)}\n`);
+      return 1;
+    }
+    ctx.printer.footer(execution);
+    if (interrupt.interrupted) return INTERRUPTED_EXIT_CODE;
+    return execution.status === 'succeeded' ? 0 : 1;
+  } finally {
+    interrupt.dispose();
   }
-  ctx.printer.footer(execution);
-  return execution.status === 'succeeded' ? 0 : 1;
 }
 
 async function ask(question: string): Promise<boolean> {

@@ -34,6 +34,8 @@ export interface CliContext {
   approvals: ActionRef[];
   /** Print the progress of this execution as it changes. */
   watch(executionId: string): void;
+  /** The hosts a deploy running here has drained or switched and not yet put back. */
+  leftBehind(): string[];
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
       }
     });
   };
-  const { actions } = createSluiceActions(store, server, dataDir);
+  const { actions, rollouts } = createSluiceActions(store, server, dataDir);
   const runner = new PipelineRunner({
     store,
     actions,
@@ -74,7 +76,7 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
     await printing;
     await store.close();
   };
-  return { store, runner, printer, server, dataDir, actor, answer: options.approve ?? 'leave', approvals, watch: (id) => watched.add(id), close };
+  return { store, runner, printer, server, dataDir, actor, answer: options.approve ?? 'leave', approvals, watch: (id) => watched.add(id), leftBehind: () => rollouts.leftBehind(), close };
 }
 
 async function loadServerOrExplain(file: string): Promise<ServerConfig> {

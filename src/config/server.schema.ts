@@ -102,7 +102,7 @@ const secretSource = z
   .describe('Where a secret’s value comes from, and which repositories may read it.');
 
 /** The chat-ops commands of `/sluice` (PRODUCT K5). */
-export const SLACK_COMMANDS = ['status', 'run', 'retry', 'rollback', 'lock', 'unlock', 'disable', 'enable'] as const;
+export const SLACK_COMMANDS = ['status', 'run', 'retry', 'cancel', 'rollback', 'lock', 'unlock', 'disable', 'enable'] as const;
 export type SlackCommand = (typeof SLACK_COMMANDS)[number];
 
 const commandUsers = z

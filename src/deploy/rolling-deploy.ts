@@ -5,6 +5,7 @@
  * On a failure every host already touched goes back to its previous
  * release and the rollout stops with a reason that names host and step.
  */
+import { formatDuration } from '../actions/format-duration.ts';
 import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
@@ -20,7 +21,11 @@ export interface RolloutOptions {
   /** The operator's load-balancer commands around each host. */
   drain?: (host: string) => Promise<void>;
   undrain?: (host: string) => Promise<void>;
+  /** How long putting the touched hosts back may take, whatever stopped the rollout (default 15 min). */
+  rollbackTimeoutMs?: number;
 }
+
+export const DEFAULT_ROLLBACK_TIMEOUT_MS = 15 * 60_000;
 
 export type RolloutResult = { ok: true } | { ok: false; reason: string };
 
@@ -36,12 +41,17 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
 
   const touched: HostRollout[] = [];
   for (const [i, batch] of batches.entries()) {
+    if (ctx.signal?.aborted) {
+      // Stopped between batches: the hosts done so far run the new release, the rest the old one.
+      const rolledBack = await rollBackOnItsOwn(ctx, options, touched);
+      return { ok: false, reason: `${stopReason(ctx.signal)} before batch ${i + 1} of ${batches.length}; ${rolledBack}` };
+    }
     ctx.log('*', `batch ${i + 1} of ${batches.length}: ${names(batch)}`, 'sluice');
     const results = await Promise.allSettled(batch.map((h) => deployHost(ctx, options, h, touched)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       ctx.log('*', `${failures(results).join('; ')}; ${rollbackPlan(touched)}`, 'sluice');
-      const rolledBack = await rollBack(ctx, options, touched);
+      const rolledBack = await rollBackOnItsOwn(ctx, options, touched);
       return { ok: false, reason: `${messageOf(failure.reason)}; ${rolledBack}` };
     }
   }
@@ -53,6 +63,7 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
 
 async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRollout, touched: HostRollout[]): Promise<void> {
   const name = h.session.host.name;
+  if (ctx.signal?.aborted) throw new DeployFailure(`${name}: ${stopReason(ctx.signal)} before it was drained`);
   touched.push(h);
   if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
   h.drained = true;
@@ -67,6 +78,24 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
   await checkHealth(ctx, h);
   if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
   h.drained = false;
+}
+
+/**
+ * The rollback must not be stopped by what stopped the rollout (a cancel,
+ * a lost claim or lock, a Ctrl-C): a host left drained or half switched is
+ * worse than a rollback that finishes. It gets a signal of its own that only
+ * its time limit aborts.
+ */
+async function rollBackOnItsOwn(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
+  const limitMs = options.rollbackTimeoutMs ?? DEFAULT_ROLLBACK_TIMEOUT_MS;
+  const limit = new AbortController();
+  const timer = setTimeout(() => limit.abort(), limitMs);
+  try {
+    const sentence = await rollBack({ ...ctx, signal: limit.signal }, options, touched);
+    return limit.signal.aborted ? `${sentence} (the rollback ran out of its time limit of ${formatDuration(limitMs)})` : sentence;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -152,6 +181,12 @@ async function prune(ctx: StepContext, h: HostRollout, keep: number): Promise<vo
   const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
   if (result.exitCode === 0) ctx.log(h.session.host.name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
   else ctx.log(h.session.host.name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
+}
+
+/** What stopped the rollout, in words: the abort's reason when it has one. */
+function stopReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== 'AbortError' ? `stopped (${reason.message})` : 'cancelled';
 }
 
 function messageOf(error: unknown): string {

@@ -10,6 +10,7 @@ import { runLocalCommand } from '../executor/run-local-command.ts';
 import type { DeploySpec } from '../pipeline/definition.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
 import type { LockState, Store } from '../store/store.ts';
+import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
 import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
@@ -43,6 +44,10 @@ export interface DeployDeps {
   hookTimeoutMs?: number;
   /** How long a deploy waits for an environment another deploy holds (default 30 min). */
   lockWaitMs?: number;
+  /** How long a rollback may take once it started, whatever stopped the rollout (default 15 min). */
+  rollbackTimeoutMs?: number;
+  /** Where the process follows its rollouts' hosts, to say what an exit at once leaves behind. */
+  rollouts?: ActiveRollouts;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -130,22 +135,24 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   });
   if (!taken.ok) return taken;
 
-  // Renew the lease while the rollout runs; losing it stops the rollout.
+  // Renew the lease while the rollout (and a rollback) runs; losing it stops the rollout.
   const lost = new AbortController();
+  const loseLock = () => lost.abort(new Error(`lost the lock on environment "${target.environment}"`));
   const signal = AbortSignal.any([context.signal, lost.signal]);
   let lostWhy = 'its lease ran out and another holder may have it';
   const heartbeat = setInterval(() => {
     deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
-      (held) => held || lost.abort(),
+      (held) => held || loseLock(),
       (error: unknown) => {
         // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
         lostWhy = `Sluice's database failed as it renewed the lock: ${error instanceof Error ? error.message : String(error)}`;
-        lost.abort();
+        loseLock();
       },
     );
   }, Math.max(1000, Math.floor(lease / 3)));
 
   const sessions: ExecSession[] = [];
+  let untrack: (() => void) | undefined;
   try {
     // Opened at once: each is a TCP connect, key exchange and login.
     const opened = await Promise.allSettled(target.hosts.map((host) => deps.executorFor(host).open(host, { signal })));
@@ -168,26 +175,30 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       // Fencing: a host is switched only while this deploy still holds the environment.
       async beforeSwitch() {
         if (!(await deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()))) {
-          lost.abort();
+          loseLock();
           throw new DeployFailure(`lost the lock on environment "${target.environment}" (its lease ran out and another holder may have it), so no more hosts are switched`);
         }
       },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
     context.log(`deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`, 'sluice');
+    const hosts = sessions.map((s) => hostRollout(s, target.path));
+    untrack = deps.rollouts?.track(target.environment, step.releaseId, hosts);
     const result = await rollingDeploy(step, {
       environment: target.environment,
-      hosts: sessions.map((s) => hostRollout(s, target.path)),
+      hosts,
       batch: target.batch,
       minHealthy: target.minHealthy,
       keepReleases: target.keepReleases,
       tarball,
       sha256: artifact.sha256,
       ...loadBalancerSteps(target),
+      ...(deps.rollbackTimeoutMs !== undefined && { rollbackTimeoutMs: deps.rollbackTimeoutMs }),
     });
     if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}" (${lostWhy}): ${result.reason}` };
     return result;
   } finally {
+    untrack?.();
     clearInterval(heartbeat);
     await Promise.allSettled(sessions.map((s) => s.close()));
     // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.

@@ -80,8 +80,20 @@ function apply(draft: Draft, event: EngineEvent): void {
     case 'action_failed': {
       const execution = draft.execution(event.executionId);
       const action = execution?.stages[event.stage]?.actions[event.action];
-      // A result for an action that was cancelled meanwhile, or for an older attempt, changes nothing.
+      if (execution && action?.status === 'interrupted' && action.attempt === event.attempt && event.type === 'action_failed') {
+        // A peer took this process for dead, but it went on and stopped the action itself: say how (a deploy: what it rolled back).
+        action.reason = `${action.reason ?? 'interrupted'}; its process was still running it, and stopped it: ${event.reason}`;
+        return;
+      }
+      // A result for an action that ended meanwhile, or for an older attempt, changes nothing else.
       if (!execution || !action || action.status !== 'running' || action.attempt !== event.attempt) return;
+      if (execution.status !== 'running') {
+        // The execution was cancelled while the action ran: it ends now, saying how it stopped (a deploy: what it rolled back).
+        if (event.type === 'action_succeeded') draft.moveAction(execution, event.stage, event.action, 'succeed', 'finished before the cancel reached it');
+        else draft.moveAction(execution, event.stage, event.action, 'cancel', `${execution.reason ?? 'cancelled'}; ${event.reason}`);
+        settleStoppedStage(draft, execution, event.stage);
+        return;
+      }
       if (event.type === 'action_succeeded') draft.moveAction(execution, event.stage, event.action, 'succeed');
       else draft.moveAction(execution, event.stage, event.action, 'fail', event.reason);
       return;
@@ -101,12 +113,13 @@ function apply(draft: Draft, event: EngineEvent): void {
     case 'retry_stage':
       return retry(draft, event.executionId, event.stage, event.by);
     case 'interrupt_running':
+      // Also the actions a cancelled execution was still stopping (a rollback): their process is gone too.
       for (const execution of draft.snapshot.executions) {
-        if (execution.status !== 'running') continue;
         for (const [stageName, stage] of Object.entries(execution.stages)) {
           for (const [actionName, action] of Object.entries(stage.actions)) {
             if (action.status === 'running') draft.moveAction(execution, stageName, actionName, 'interrupt', event.reason);
           }
+          if (execution.status !== 'running') settleStoppedStage(draft, execution, stageName);
         }
       }
       return;
@@ -116,6 +129,7 @@ function apply(draft: Draft, event: EngineEvent): void {
       // Finished (or retried) meanwhile: its holder was alive after all, or someone moved on.
       if (!execution || action?.status !== 'running' || action.attempt !== event.attempt) return;
       draft.moveAction(execution, event.stage, event.action, 'interrupt', event.reason);
+      if (execution.status !== 'running') settleStoppedStage(draft, execution, event.stage);
       return;
     }
     case 'set_transition':
@@ -155,17 +169,32 @@ function cancel(draft: Draft, executionId: string, by: string, why?: string): vo
     for (const [actionName, action] of Object.entries(stage.actions)) {
       const ref = { executionId, stage: stageName, action: actionName, attempt: action.attempt };
       if (action.status === 'running') {
-        draft.moveAction(execution, stageName, actionName, 'cancel', reason);
+        // It stays running until it reports: a deploy first puts back the hosts it touched.
         draft.commands.push({ type: 'abort', ...ref });
       } else if (action.status === 'awaiting_approval') {
         draft.moveAction(execution, stageName, actionName, 'cancel', reason);
         draft.commands.push({ type: 'withdraw_approval', ...ref, reason });
       }
     }
-    if (stage.status === 'running') draft.moveStage(execution, stageName, 'cancel', reason);
+    if (stage.status === 'running' && !Object.values(stage.actions).some((a) => a.status === 'running')) draft.moveStage(execution, stageName, 'cancel', reason);
     else if (stage.status === 'waiting') draft.moveStage(execution, stageName, 'reset', reason);
   }
   draft.moveExecution(execution, 'cancel', reason);
+}
+
+/**
+ * A stage of a cancelled execution ends once none of its actions runs any
+ * more: succeeded if they all did (the cancel came too late), else as its
+ * first action that did not.
+ */
+function settleStoppedStage(draft: Draft, execution: ExecutionState, stageName: string): void {
+  const stage = stageOf(execution, stageName);
+  const actions = Object.entries(stage.actions);
+  if (stage.status !== 'running' || actions.some(([, a]) => a.status === 'running')) return;
+  if (actions.every(([, a]) => a.status === 'succeeded')) return draft.moveStage(execution, stageName, 'succeed');
+  const stopped = actions.find(([, a]) => a.status === 'interrupted' || a.status === 'cancelled' || a.status === 'failed');
+  const reason = stopped ? `action "${stopped[0]}" ${stopped[1].status}${stopped[1].reason ? `: ${stopped[1].reason}` : ''}` : execution.reason;
+  draft.moveStage(execution, stageName, stopped?.[1].status === 'interrupted' ? 'interrupt' : 'cancel', reason);
 }
 
 function retry(draft: Draft, executionId: string, stageName: string, by: string): void {

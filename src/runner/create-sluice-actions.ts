@@ -9,6 +9,7 @@ import { deployTarget } from '../config/deploy-target.ts';
 import { recoveryRules } from '../config/recovery-rules.ts';
 import { resolveHosts } from '../config/resolve-hosts.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
+import { ActiveRollouts } from '../deploy/active-rollouts.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
 import type { Store } from '../store/store.ts';
 import type { ActionRunner } from './action-runner.ts';
@@ -16,8 +17,9 @@ import { createActionRunner } from './create-action-runner.ts';
 import { hostExecutors } from './host-executors.ts';
 import { resolveSecrets } from './resolve-secrets.ts';
 
-export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): { actions: ActionRunner; artifacts: ArtifactStore } {
+export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): { actions: ActionRunner; artifacts: ArtifactStore; rollouts: ActiveRollouts } {
   const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
+  const rollouts = new ActiveRollouts();
   const executorFor = hostExecutors(server, dataDir);
   const actions = createActionRunner({
     store,
@@ -27,10 +29,10 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
     deploy: (context, spec) =>
       runDeployAction(
-        { store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs },
+        { store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs, rollouts },
         context,
         spec,
       ),
   });
-  return { actions, artifacts };
+  return { actions, artifacts, rollouts };
 }

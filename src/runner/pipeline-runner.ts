@@ -57,7 +57,7 @@ export class PipelineRunner {
   private readonly actor: string;
   private readonly clock: () => number;
   private readonly listener: RunnerListener;
-  private readonly inFlight = new Map<string, { ref: ActionRef; controller: AbortController; done: Promise<void> }>();
+  private readonly inFlight = new Map<string, { pipelineId: string; ref: ActionRef; controller: AbortController; done: Promise<void> }>();
   readonly owner: string;
   readonly leaseMs: number;
   private readonly retryInterrupted: (kind: 'build' | 'command') => boolean;
@@ -131,6 +131,28 @@ export class PipelineRunner {
     this.closed.abort();
   }
 
+  /**
+   * Cancel every execution with an action running in this process (the
+   * process was told to stop). Their actions stop as a cancel stops them —
+   * a deploy puts back the hosts it touched — and `idle` waits for that.
+   * Returns how many executions it cancelled.
+   */
+  async cancelRunning(by: string, reason: string): Promise<number> {
+    const executions = new Map<string, string>();
+    for (const { pipelineId, ref } of this.inFlight.values()) executions.set(ref.executionId, pipelineId);
+    let cancelled = 0;
+    for (const [executionId, pipelineId] of executions) {
+      try {
+        await this.dispatch(pipelineId, { type: 'cancel_execution', executionId, by, reason }, by);
+        cancelled += 1;
+      } catch (error) {
+        // Cancelled already, by someone else: its actions are stopping.
+        if (!(error instanceof EngineError)) throw error;
+      }
+    }
+    return cancelled;
+  }
+
   /** Stops renewing claims (the process is about to exit). */
   stop(): void {
     clearInterval(this.heartbeat);
@@ -174,7 +196,7 @@ export class PipelineRunner {
             this.inFlight.delete(key);
             if (this.inFlight.size === 0) this.stop();
           });
-        this.inFlight.set(key, { ref, controller, done });
+        this.inFlight.set(key, { pipelineId, ref, controller, done });
         this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
         this.heartbeat.unref();
         return;
@@ -205,6 +227,13 @@ export class PipelineRunner {
     this.listener.onLeaseRenewal?.('renewed', running.length - lost.length);
     this.listener.onLeaseRenewal?.('lost', lost.length);
     for (const ref of lost) this.inFlight.get(keyOf(ref))?.controller.abort(new Error('a peer took over this action: its claim ran out'));
+    // A cancel sent to another process (a replica that took the Slack command) reaches its actions here.
+    const unaborted = running.filter((r) => !r.controller.signal.aborted);
+    for (const executionId of new Set(unaborted.map((r) => r.ref.executionId))) {
+      const execution = await this.store.getExecution(executionId).catch(() => undefined);
+      if (execution?.status !== 'cancelled') continue;
+      for (const r of unaborted) if (r.ref.executionId === executionId) r.controller.abort();
+    }
   }
 
   private async runAction(pipelineId: string, ref: ActionRef, signal: AbortSignal): Promise<void> {

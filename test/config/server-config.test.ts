@@ -100,7 +100,7 @@ secrets:
 `),
       [
         'sluice.config.yml:3:12: slack.people.alice: use the Slack id of a user (starting with U or W), as its details in Slack show it',
-        'sluice.config.yml:5:5: slack.commands: unknown key "deploy" (allowed here: status, run, retry, rollback, lock, unlock, disable, enable)',
+        'sluice.config.yml:5:5: slack.commands: unknown key "deploy" (allowed here: status, run, retry, cancel, rollback, lock, unlock, disable, enable)',
         'sluice.config.yml:6:11: slack.commands.run[0]: use "*" for everyone, or the Slack id of a user or user group (starting with U or W or S), as its details in Slack show it',
         'sluice.config.yml:7:3: slack: unknown key "channel" (allowed here: people, commands)',
       ],

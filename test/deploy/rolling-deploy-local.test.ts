@@ -41,7 +41,7 @@ function app(health = 'test -f VERSION'): AppSpec {
   };
 }
 
-async function deploy(path: string, version: string, spec: AppSpec, keepReleases = 5) {
+async function deploy(path: string, version: string, spec: AppSpec, keepReleases = 5, options: { signal?: AbortSignal; onLine?: (line: string) => void; rollbackTimeoutMs?: number } = {}) {
   const lines: string[] = [];
   const session = await executor.open(local);
   const ctx: StepContext = {
@@ -49,12 +49,17 @@ async function deploy(path: string, version: string, spec: AppSpec, keepReleases
     releaseId: `2026112${version.replace('v', '')}T000000Z-1-abcdef0`,
     env: { SLUICE_ENVIRONMENT: 'dev' },
     hookTimeoutMs: 10_000,
-    log: (host, line) => lines.push(`[${host}] ${line}`),
+    ...(options.signal && { signal: options.signal }),
+    log: (host, line) => {
+      lines.push(`[${host}] ${line}`);
+      options.onLine?.(line);
+    },
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   };
   try {
     const { tarball, sha256 } = artifact(version);
-    const result = await rollingDeploy(ctx, { environment: 'dev', hosts: [hostRollout(session, path)], batch: 1, minHealthy: 0, keepReleases, tarball, sha256 });
+    const rollback = options.rollbackTimeoutMs === undefined ? {} : { rollbackTimeoutMs: options.rollbackTimeoutMs };
+    const result = await rollingDeploy(ctx, { environment: 'dev', hosts: [hostRollout(session, path)], batch: 1, minHealthy: 0, keepReleases, tarball, sha256, ...rollback });
     return { result, lines, releaseId: ctx.releaseId };
   } finally {
     await session.close();
@@ -120,6 +125,36 @@ test('a rollback to a release that kept no hooks of its own uses this deploy\'s,
   assert.ok(second.lines.includes(`[local] release ${first.releaseId} kept no hooks of its own; a rollback to it would use this deploy's`), second.lines.join('\n'));
   assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
   assert.deepEqual(events(path), ['install v1', 'start v1', 'stop v1', 'install v2', 'start v2', 'stop v2', 'start v1']);
+});
+
+/** Hooks of a release whose validate hook never ends: it waits for a file nobody writes. */
+function validateWaits(path: string): AppSpec {
+  const spec = app();
+  return { ...spec, hooks: { ...spec.hooks, validate: [`echo "validate $(cat VERSION)" >> ../../events.log; echo "waiting for a go"; while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done`] } };
+}
+
+test('a cancel during a batch stops the rollout, and the rollback still runs to the end under its own signal', async () => {
+  const path = join(root, 'cancel');
+  const first = await deploy(path, 'v1', app());
+  const cancel = new AbortController();
+  // Cancelled once the host is drained and the new release's validate hook says it waits.
+  const second = await deploy(path, 'v2', validateWaits(path), 5, { signal: cancel.signal, onLine: (line) => line === 'waiting for a go' && cancel.abort() });
+  assert.deepEqual(second.result, { ok: false, reason: `local: cancelled during the validate hook; rolled back local to ${first.releaseId}` });
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
+  assert.deepEqual(events(path), ['install v1', 'start v1', 'stop v1', 'install v2', 'start v2', 'validate v2', 'stop v2', 'start v1']);
+  assert.ok(second.lines.includes('[local] healthy after 1 probe'), 'the rollback checked the old release');
+});
+
+test('a rollback that does not end is stopped by its own time limit, and the reason says so', async () => {
+  const path = join(root, 'rollback-limit');
+  await deploy(path, 'v1', app());
+  const cancel = new AbortController();
+  // v2's stop hook (run by the rollback) waits for ever: only the rollback's time limit ends it.
+  const spec = validateWaits(path);
+  const hanging = { ...spec, hooks: { ...spec.hooks, stop: [`if grep -q v2 VERSION; then while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done; fi`] } };
+  const second = await deploy(path, 'v2', hanging, 5, { signal: cancel.signal, rollbackTimeoutMs: 500, onLine: (line) => line === 'waiting for a go' && cancel.abort() });
+  assert.equal(second.result.ok, false);
+  assert.match((second.result as { reason: string }).reason, /^local: cancelled during the validate hook; .*\(the rollback ran out of its time limit of 500ms\)$/);
 });
 
 test('only the newest releases are kept, and never current or previous', async () => {

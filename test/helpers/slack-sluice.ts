@@ -61,6 +61,7 @@ slack:
   commands:
     run: [${ANN}]
     retry: [${RELEASE_GROUP}]
+    cancel: [${ANN}]
     rollback: [${ANN}]
     lock: [${ANN}]
     unlock: [${ANN}]

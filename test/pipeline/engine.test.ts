@@ -244,14 +244,34 @@ describe('transitions', () => {
 });
 
 describe('cancel and crashes', () => {
-  test('cancel stops running actions and ignores their late results', () => {
+  test('cancel stops running actions, which end cancelled when they report how they stopped', () => {
     const h = new EngineHarness(seedPipeline());
     const e = h.push();
     const commands = h.send({ type: 'cancel_execution', executionId: e, by: 'alice' });
     assert.deepEqual(commands, [{ type: 'abort', executionId: e, stage: 'build', action: 'sample-build', attempt: 1 }]);
-    h.finish(e, 'build/sample-build');
+    assert.equal(h.status(e), 'cancelled · build:running(sample-build:running) dev:pending production:pending', 'still stopping');
+    assert.throws(() => h.send({ type: 'retry_stage', executionId: e, stage: 'build', by: 'bob' }), /Stage "build" of execution #1 is running/);
+    h.send({ type: 'action_failed', executionId: e, stage: 'build', action: 'sample-build', attempt: 1, reason: 'rolled back host2' });
     assert.equal(h.status(e), 'cancelled · build:cancelled dev:pending production:pending');
+    assert.equal(h.execution(e).stages.build!.actions['sample-build']!.reason, 'cancelled by alice; rolled back host2');
+    assert.equal(h.execution(e).stages.build!.reason, 'action "sample-build" cancelled: cancelled by alice; rolled back host2');
     assert.throws(() => h.send({ type: 'cancel_execution', executionId: e, by: 'alice' }), /already cancelled/);
+  });
+
+  test('an action the cancel reached too late keeps its success; one whose process died meanwhile is interrupted', () => {
+    const late = new EngineHarness(seedPipeline());
+    const e = late.push();
+    late.send({ type: 'cancel_execution', executionId: e, by: 'alice' });
+    late.finish(e, 'build/sample-build');
+    assert.equal(late.status(e), 'cancelled · build:succeeded dev:pending production:pending');
+
+    const crash = new EngineHarness(seedPipeline());
+    const c = crash.push();
+    crash.send({ type: 'cancel_execution', executionId: c, by: 'alice' });
+    crash.send({ type: 'interrupt_running', reason: 'Sluice stopped while it ran' });
+    assert.equal(crash.status(c), 'cancelled · build:interrupted dev:pending production:pending');
+    crash.send({ type: 'retry_stage', executionId: c, stage: 'build', by: 'bob' });
+    assert.equal(crash.status(c), 'running · build:running(sample-build:running) dev:pending production:pending');
   });
 
   test('after a crash, running actions are interrupted and can be retried; open approvals stay open', () => {
@@ -282,6 +302,10 @@ describe('cancel and crashes', () => {
     assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering');
     h.send({ type: 'interrupt_action', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'again' });
     assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering', 'a second interrupt changes nothing');
+    // Its process was alive after all: what it reports as it stops is added to the reason, and nothing else moves.
+    h.send({ type: 'action_failed', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'rolled back host2' });
+    assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering; its process was still running it, and stopped it: rolled back host2');
+    assert.equal(h.status(a), 'interrupted · build:interrupted');
     assert.match(h.status(b), /^running · build:running/);
   });
 

@@ -98,6 +98,26 @@ describe('/sluice', () => {
     assert.equal((await started.command('retry acme/shop', CAROL)).text, 'The newest execution of *acme/shop* (#1, succeeded) has no failed stage to retry.');
   });
 
+  test('cancel stops the newest running execution, or the one named; others may not', async () => {
+    const started = (app = await startSlackSluice());
+    await started.push(1, 'v1');
+    assert.equal((await started.command('cancel acme/shop', MALLORY)).text, `You may not run \`/sluice cancel\`; ask <@${ANN}>.`);
+    assert.equal((await started.sluice.store.getExecution(1))?.status, 'running');
+
+    const answer = await started.command('cancel shop', ANN);
+    assert.equal(answer.response_type, 'in_channel');
+    assert.equal(answer.text, `⊘ <@${ANN}> cancelled execution #1 of *acme/shop* (\`${sha(1).slice(0, 7)}\`).`);
+    const execution = await started.sluice.store.getExecution(1);
+    assert.equal(execution?.status, 'cancelled');
+    assert.equal(execution?.reason, `cancelled by slack:${ANN}`);
+    assert.match(started.card().text, /Cancelled/);
+
+    assert.equal((await started.command('cancel acme/shop', ANN)).text, '*acme/shop* has no running execution to cancel.');
+    assert.equal((await started.command('cancel acme/shop #1', ANN)).text, 'Execution #1 is already cancelled; there is nothing to cancel.');
+    assert.equal((await started.command('cancel acme/shop 9', ANN)).text, '*acme/shop* has no execution #9.');
+    assert.equal((await started.command('cancel acme/shop latest', ANN)).text, '"latest" is not an execution: give its number, such as 12 or #12.');
+  });
+
   test('rollback deploys the release the environment ran before; others may not', async () => {
     const started = (app = await startSlackSluice());
     await release(started, 1, 'v1');

@@ -10,6 +10,7 @@ export type ChatCommand =
   | { name: 'status'; repo?: string }
   | { name: 'run'; repo: string; ref?: string }
   | { name: 'retry'; repo: string }
+  | { name: 'cancel'; repo: string; /** The execution's number; default: the newest running one. */ seq?: number }
   | { name: 'rollback'; repo: string; environment: string }
   | { name: 'lock'; environment: string; reason?: string }
   | { name: 'unlock'; environment: string }
@@ -23,6 +24,7 @@ export const USAGE: Record<SlackCommand, string> = {
   status: '`/sluice status [repo]` — what each pipeline is doing, or one repository’s latest executions',
   run: '`/sluice run <repo> [branch|tag|sha]` — run the pipeline for a commit (default: the default branch)',
   retry: '`/sluice retry <repo>` — retry the failed stage of the repository’s newest execution',
+  cancel: '`/sluice cancel <repo> [execution]` — stop a running execution (default: the newest); a deploy first puts back the hosts it touched',
   rollback: '`/sluice rollback <repo> <environment>` — deploy the release the environment ran before',
   lock: '`/sluice lock <environment> [reason]` — stop deploys to an environment until it is unlocked',
   unlock: '`/sluice unlock <environment>` — let deploys go to it again',
@@ -60,6 +62,12 @@ export function parseChatCommand(text: string): Parsed {
     case 'retry':
       if (!rest[0]) return needs('a repository', 'retry acme/shop');
       return repoOf(rest[0]) ?? { ok: true, command: { name: 'retry', repo: rest[0] } };
+    case 'cancel': {
+      if (!rest[0]) return needs('a repository', 'cancel acme/shop');
+      const seq = rest[1]?.replace(/^#/, '');
+      if (seq !== undefined && !/^[1-9][0-9]{0,9}$/.test(seq)) return bad('an execution', rest[1]!, 'give its number, such as 12 or #12');
+      return repoOf(rest[0]) ?? { ok: true, command: { name: 'cancel', repo: rest[0], ...(seq && { seq: Number(seq) }) } };
+    }
     case 'rollback':
       if (!rest[0] || !rest[1]) return needs('a repository and an environment', 'rollback acme/shop production');
       return repoOf(rest[0]) ?? nameOf('environment', rest[1]) ?? { ok: true, command: { name: 'rollback', repo: rest[0], environment: rest[1] } };

@@ -10,7 +10,7 @@ import { EngineError } from '../../pipeline/engine.ts';
 import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from '../../pipeline/states.ts';
 import type { PipelineRunner } from '../../runner/pipeline-runner.ts';
 import { startRollback } from '../../runner/start-rollback.ts';
-import type { LockState, PipelineRecord, Store } from '../../store/store.ts';
+import type { ExecutionSummary, LockState, PipelineRecord, Store } from '../../store/store.ts';
 import type { SlackPeople } from '../slack-people.ts';
 import { approverMention } from '../approval-card.ts';
 import { escapeText, mentionActors } from '../slack-text.ts';
@@ -98,6 +98,21 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       await deps.runner.dispatch(pipeline.id, { type: 'retry_stage', executionId: newest.id, stage: stage.name, by }, by);
       return { text: `${mention(by)} is retrying stage *${escapeText(stage.name)}* of *${escapeText(pipeline.repo)}* #${newest.seq}.`, inChannel: true };
     }
+    case 'cancel': {
+      const pipeline = await findPipeline(store, command.repo);
+      if (typeof pipeline === 'string') return { text: pipeline };
+      const execution =
+        command.seq === undefined
+          ? (await store.listExecutions({ pipelineId: pipeline.id })).find((e) => e.status === 'running')
+          : await store.getExecution(command.seq, pipeline.id);
+      if (!execution) {
+        return { text: command.seq === undefined ? `*${escapeText(pipeline.repo)}* has no running execution to cancel.` : `*${escapeText(pipeline.repo)}* has no execution #${command.seq}.` };
+      }
+      await deps.runner.dispatch(pipeline.id, { type: 'cancel_execution', executionId: execution.id, by }, by);
+      const deploying = execution.stages.some((s) => s.status === 'running' && s.actions.some((a) => a.status === 'running' && isDeploy(execution, s.name, a.name)));
+      const then = deploying ? ' Its deploy stops and first puts the hosts it touched back on their previous release.' : '';
+      return { text: `⊘ ${mention(by)} cancelled execution #${execution.seq} of *${escapeText(pipeline.repo)}* (\`${execution.revision.sha.slice(0, 7)}\`).${then}`, inChannel: true };
+    }
     case 'rollback': {
       const unknown = unknownEnvironment(deps.server, command.environment);
       if (unknown) return { text: unknown };
@@ -161,6 +176,10 @@ function unknownEnvironment(server: ServerConfig | undefined, environment: strin
   const names = Object.keys(server?.environments ?? {});
   if (names.includes(environment)) return undefined;
   return `There is no environment "${escapeText(environment)}" in Sluice's server config${names.length ? ` (its environments: ${names.join(', ')})` : ''}.`;
+}
+
+function isDeploy(execution: ExecutionSummary, stage: string, action: string): boolean {
+  return execution.definition.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.kind === 'deploy';
 }
 
 function mention(actor: string): string {
