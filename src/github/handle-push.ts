@@ -12,7 +12,9 @@
  */
 import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
 import type { Store } from '../store/store.ts';
+import { OUTPUT_LIMIT } from './check-run-view.ts';
 import { toAnnotations } from './config-annotations.ts';
+import { keepHead } from './cut-to-bytes.ts';
 import { repoParams, type GithubApi, type InstallationOctokit } from './github-api.ts';
 import { readRepoFile } from './read-repo-file.ts';
 import { PIPELINE_FILE, startCommit, type StartDeps } from './start-commit.ts';
@@ -126,12 +128,13 @@ function toSeconds(value: number | string | undefined): number | undefined {
 /** A failed check run with the problems as annotations, 50 per request (G3). */
 async function failPipelineCheck(octokit: InstallationOctokit, owner: string, repo: string, sha: string, problems: Parameters<typeof toAnnotations>[0]): Promise<void> {
   const batches = toAnnotations(problems, PIPELINE_FILE);
+  const list = problems
+    .slice(0, 100)
+    .map((p) => `- line ${p.line}, column ${p.col}: ${p.message}`)
+    .join('\n');
   const output = (annotations: ReturnType<typeof toAnnotations>[number] | undefined) => ({
     title: `${PIPELINE_FILE} is invalid`,
-    summary: `Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${problems
-      .slice(0, 100)
-      .map((p) => `- line ${p.line}, column ${p.col}: ${p.message}`)
-      .join('\n')}`.slice(0, 65_535),
+    summary: keepHead(`Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${list}`, OUTPUT_LIMIT),
     ...(annotations && { annotations }),
   });
   const created = await octokit.rest.checks.create({
