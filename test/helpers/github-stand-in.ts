@@ -13,7 +13,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { allows, checkRunProblem, deploymentStatusProblem, invalidRequest, manifestPermissions, notAccessible, notFound, requiredPermission, type Permissions, type Refusal } from './github-rules.ts';
+import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
+import { allows, checkRunProblem, invalidRequest, manifestPermissions, notAccessible, notFound, requiredPermission, type Permissions, type Refusal } from './github-rules.ts';
+
+export type { StoredDeployment } from './github-deployments.ts';
 
 export interface RecordedCall {
   method: string;
@@ -45,16 +48,6 @@ export interface CommitAuthor {
 
 const DEFAULT_AUTHOR: CommitAuthor = { name: 'Alice', email: 'alice@example.com', login: 'alice' };
 
-/** A Deployment as the stand-in keeps it: its fields and every status it was given, oldest first. */
-export interface StoredDeployment {
-  id: number;
-  repo: string;
-  environment: string;
-  production: boolean;
-  transient: boolean;
-  statuses: Array<{ state: string; description: string; by: 'app' | 'auto_inactive' }>;
-}
-
 export class GithubStandIn {
   readonly appId = 4242;
   readonly privateKey: string;
@@ -66,7 +59,7 @@ export class GithubStandIn {
   /** Each repository's commits in the order they were added: a straight history, oldest first. */
   readonly #history = new Map<string, string[]>();
   readonly #checkRuns = new Map<number, Record<string, unknown>>();
-  readonly #deployments = new Map<number, StoredDeployment>();
+  readonly #deployments = new DeploymentsStandIn(() => this.#nextId++);
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
   #nextId = 1000;
@@ -166,7 +159,7 @@ export class GithubStandIn {
 
   /** Every Deployment of `repo` (of every repository when omitted), oldest first. */
   deployments(repo?: string): StoredDeployment[] {
-    return [...this.#deployments.values()].filter((d) => repo === undefined || d.repo === repo);
+    return this.#deployments.list(repo);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -306,28 +299,8 @@ export class GithubStandIn {
       return reply(200, run);
     }
 
-    if (rest === '/deployments' && req.method === 'POST') {
-      const body = call.body ?? {};
-      if (typeof body.ref !== 'string') return refuse(invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment'));
-      const id = this.#nextId++;
-      const environment = typeof body.environment === 'string' ? body.environment : 'production';
-      // GitHub's defaults: production_environment is true only for an environment named "production".
-      const production = typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
-      this.#deployments.set(id, { id, repo, environment, production, transient: body.transient_environment === true, statuses: [] });
-      return reply(201, { id, sha: body.ref, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production });
-    }
-    const status = /^\/deployments\/(\d+)\/statuses$/.exec(rest);
-    if (status && req.method === 'POST') {
-      const deployment = this.#deployments.get(Number(status[1]));
-      if (!deployment || deployment.repo !== repo) return refuse(notFound('deployments/statuses#create-a-deployment-status'));
-      const body = call.body ?? {};
-      const problem = deploymentStatusProblem(body);
-      if (problem) return refuse(problem);
-      const state = String(body.state);
-      deployment.statuses.push({ state, description: typeof body.description === 'string' ? body.description : '', by: 'app' });
-      if (state === 'success' && body.auto_inactive !== false) this.#retireEarlier(deployment);
-      return reply(201, { id: this.#nextId++, state, description: body.description ?? '', deployment_url: `${this.apiUrl}/repos/${repo}/deployments/${deployment.id}` });
-    }
+    const deployments = this.#deployments.handle(req.method ?? 'GET', repo, rest, call.body ?? {}, `${this.apiUrl}/repos/${repo}`);
+    if (deployments) return reply(deployments.status, deployments.body);
     return reply(404, { message: 'Not Found' });
   }
 
@@ -336,19 +309,6 @@ export class GithubStandIn {
       if (!waiter.match(call)) continue;
       this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
       waiter.done(call);
-    }
-  }
-
-  /**
-   * `auto_inactive` (GitHub's default): a new success marks inactive every
-   * earlier non-transient, non-production Deployment of the same repository
-   * and environment whose latest status is success.
-   */
-  #retireEarlier(current: StoredDeployment): void {
-    for (const earlier of this.#deployments.values()) {
-      if (earlier.id >= current.id || earlier.repo !== current.repo || earlier.environment !== current.environment) continue;
-      if (earlier.transient || earlier.production || earlier.statuses.at(-1)?.state !== 'success') continue;
-      earlier.statuses.push({ state: 'inactive', description: '', by: 'auto_inactive' });
     }
   }
 
