@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { validationFailed } from '../helpers/github-rules.ts';
+import { notFound, validationFailed } from '../helpers/github-rules.ts';
 import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
@@ -87,5 +87,48 @@ describe('reports GitHub refuses', () => {
     const told = refusals(started);
     assert.equal(told.length, 1, told.join('\n'));
     assert.match(told[0]!, /^GitHub refused the Deployment of dev\/dev-deploy to dev for acme\/shop execution #1 \(403 Resource not accessible by integration\); the deploy shows on its check run only\.$/);
+  });
+
+  test('a check run GitHub no longer has (404) is created anew, and the execution is reported to its end', async () => {
+    const started = (app = await startGithubSluice());
+    started.github.refuseNext(/\/check-runs\/\d+$/, 1, notFound('checks/runs#update-a-check-run'));
+    await push(started, 4, BUILD);
+
+    const created = started.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.status === 201).map((c) => String(c.body?.name));
+    assert.equal(created.length, 3, `two stages and one created anew: ${created.join(', ')}`);
+    const checks = finalChecks(started);
+    assert.deepEqual(['build', 'dev'].map((s) => checks.get(`Sluice: ${s}`)?.conclusion), ['success', 'success']);
+    assert.deepEqual(latestStates(started), ['dev: success']);
+    const told = refusals(started);
+    assert.equal(told.length, 1, told.join('\n'));
+    assert.match(told[0]!, /\(404 Not Found\); Sluice created it anew\.$/);
+  });
+
+  test('a Deployment GitHub no longer has (404) is reported no more, and the check runs still are', async () => {
+    const started = (app = await startGithubSluice());
+    started.github.refuseNext(/\/deployments\/\d+\/statuses$/, 1, notFound('deployments/statuses#create-a-deployment-status'));
+    await push(started, 5, BUILD);
+
+    assert.equal(started.github.calls.filter((c) => c.path.endsWith('/statuses')).length, 1, 'no status sent after the 404');
+    const checks = finalChecks(started);
+    assert.deepEqual(['build', 'dev'].map((s) => checks.get(`Sluice: ${s}`)?.conclusion), ['success', 'success']);
+    const told = refusals(started);
+    assert.equal(told.length, 1, told.join('\n'));
+    assert.match(told[0]!, /^GitHub refused the queued status of the Deployment of dev\/dev-deploy to dev for acme\/shop execution #1 \(404 Not Found\); the Deployment is gone, so Sluice reports no more of it\.$/);
+  });
+
+  test('an invalid pipeline file whose annotations GitHub refuses still gets its failed check run, listing the problems', async () => {
+    const started = (app = await startGithubSluice());
+    started.github.refuseNext(/\/check-runs$/, 1, validationFailed('CheckRun', 'annotations', 'annotations are invalid', 'checks/runs#create-a-check-run'));
+    started.github.addCommit(REPO, sha(6), { '.github/sluice.yml': 'stages:\n  - name: build\n    colour: blue\n' });
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }));
+    await started.sluice.idle();
+
+    const taken = started.github.calls.filter((c) => c.path.endsWith('/check-runs') && c.status === 201);
+    assert.equal(taken.length, 1);
+    assert.deepEqual([taken[0]!.body?.name, taken[0]!.body?.conclusion], ['Sluice: pipeline', 'failure']);
+    const output = taken[0]!.body?.output as { summary: string; annotations?: unknown[] };
+    assert.equal(output.annotations, undefined);
+    assert.match(output.summary, /- line 3, column 5: .*colour/);
   });
 });
