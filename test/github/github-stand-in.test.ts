@@ -93,6 +93,18 @@ describe('the GitHub stand-in keeps Deployments with their states, as GitHub doe
     assert.deepEqual(github!.deployments(REPO).map((d) => d.statuses.map((s) => s.state)), [['success']]);
   });
 
+  test('a Deployment without required_contexts while a check of its commit has not succeeded is 409, as GitHub answers', async () => {
+    const call = await connect();
+    const run = await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA, status: 'in_progress' });
+    const conflict = await call('POST', '/deployments', { ref: SHA, environment: 'dev' });
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body.message, `Conflict: Commit status checks failed for ${SHA}.`);
+    assert.deepEqual(conflict.body.errors, [{ contexts: [{ context: 'Sluice: build', state: 'pending' }], resource: 'Deployment', field: 'required_contexts', code: 'invalid' }]);
+    assert.equal((await call('POST', '/deployments', { ref: SHA, environment: 'dev', required_contexts: [] })).status, 201, 'required_contexts: [] checks nothing');
+    await call('PATCH', `/check-runs/${String(run.body.id)}`, { status: 'completed', conclusion: 'success' });
+    assert.equal((await call('POST', '/deployments', { ref: SHA, environment: 'dev' })).status, 201, 'every check succeeded');
+  });
+
   test('a new success marks earlier successful Deployments of the environment inactive, unless auto_inactive is off, they are production or transient', async () => {
     const call = await connect();
     const deploy = async (environment: string, options: Record<string, unknown> = {}, status: Record<string, unknown> = {}) => {

@@ -2,7 +2,8 @@
  * The GitHub stand-in's Deployments: each kept with its statuses, as GitHub
  * keeps them, so a test can read what GitHub would show. A status of an
  * unknown Deployment is 404; a success marks earlier ones inactive as
- * GitHub's `auto_inactive` does.
+ * GitHub's `auto_inactive` does; a Deployment created without
+ * `required_contexts` while a check of its commit has not succeeded is 409.
  */
 import { deploymentStatusProblem, invalidRequest, notFound, type Refusal } from './github-rules.ts';
 
@@ -16,12 +17,21 @@ export interface StoredDeployment {
   statuses: Array<{ state: string; description: string; by: 'app' | 'auto_inactive' }>;
 }
 
+/** A check of a commit as a deployment context: `success`, or what keeps it from being one. */
+export interface CommitContext {
+  context: string;
+  state: 'success' | 'failure' | 'pending';
+}
+
 export class DeploymentsStandIn {
   readonly #deployments = new Map<number, StoredDeployment>();
   readonly #nextId: () => number;
+  readonly #contexts: (repo: string, ref: string) => CommitContext[];
 
-  constructor(nextId: () => number) {
+  /** `contexts`: the checks of a ref in a repository, for GitHub's check of `required_contexts`. */
+  constructor(nextId: () => number, contexts: (repo: string, ref: string) => CommitContext[]) {
     this.#nextId = nextId;
+    this.#contexts = contexts;
   }
 
   /** Every Deployment of `repo` (of every repository when omitted), oldest first. */
@@ -33,6 +43,19 @@ export class DeploymentsStandIn {
   handle(method: string, repo: string, rest: string, body: Record<string, unknown>, repoUrl: string): Refusal | undefined {
     if (rest === '/deployments' && method === 'POST') {
       if (typeof body.ref !== 'string') return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
+      // Without required_contexts GitHub requires every check of the commit to have succeeded.
+      const contexts = body.required_contexts === undefined ? this.#contexts(repo, body.ref) : [];
+      if (contexts.some((c) => c.state !== 'success')) {
+        return {
+          status: 409,
+          body: {
+            message: `Conflict: Commit status checks failed for ${body.ref}.`,
+            errors: [{ contexts, resource: 'Deployment', field: 'required_contexts', code: 'invalid' }],
+            documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+            status: '409',
+          },
+        };
+      }
       const id = this.#nextId();
       const environment = typeof body.environment === 'string' ? body.environment : 'production';
       // GitHub's default: production_environment is true only for an environment named "production".

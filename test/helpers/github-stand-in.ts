@@ -59,7 +59,20 @@ export class GithubStandIn {
   /** Each repository's commits in the order they were added: a straight history, oldest first. */
   readonly #history = new Map<string, string[]>();
   readonly #checkRuns = new Map<number, Record<string, unknown>>();
-  readonly #deployments = new DeploymentsStandIn(() => this.#nextId++);
+  /** Which repository each check run belongs to (its body has no owner and name). */
+  readonly #checkRunRepos = new Map<number, string>();
+  readonly #deployments = new DeploymentsStandIn(
+    () => this.#nextId++,
+    (repo, ref) => {
+      const sha = this.#resolve(repo, ref)?.sha ?? ref;
+      return [...this.#checkRuns.values()]
+        .filter((run) => this.#checkRunRepos.get(Number(run.id)) === repo && run.head_sha === sha)
+        .map((run) => ({
+          context: String(run.name),
+          state: run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(String(run.conclusion)) ? 'success' : 'failure',
+        }));
+    },
+  );
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
   #nextId = 1000;
@@ -286,6 +299,7 @@ export class GithubStandIn {
       const id = this.#nextId++;
       const run = { id, ...body, status: body.status ?? 'queued' };
       this.#checkRuns.set(id, run);
+      this.#checkRunRepos.set(id, repo);
       return reply(201, run);
     }
     const checkUpdate = /^\/check-runs\/(\d+)$/.exec(rest);
