@@ -150,6 +150,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           environmentInfo: (environment) => environmentInfo(server, environment),
           logIntervalMs: options.logIntervalMs,
           onError: (error) => log(`Sluice could not update GitHub: ${describe(error)}`),
+          log,
         })
       : undefined;
     const clock = options.clock ?? Date.now;

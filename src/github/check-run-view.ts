@@ -3,8 +3,9 @@
  * store holds it. Pure: the reporter decides when to send it.
  */
 import type { ExecutionSummary, LogLine } from '../store/store.ts';
+import { byteLength, keepTail } from './cut-to-bytes.ts';
 
-/** GitHub's limit for a check run's `output.text` and `output.summary`. */
+/** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
 export const OUTPUT_LIMIT = 65_535;
 
 export type CheckStatus = 'queued' | 'in_progress' | 'completed';
@@ -40,8 +41,14 @@ const ICON: Record<string, string> = {
   pending: '·',
 };
 
-/** `rollback`: the stage deploys to a production environment, so a success offers *Roll back*. */
-export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string, options: { rollback?: boolean } = {}): CheckRunView {
+export interface CheckRunViewOptions {
+  /** The stage deploys to a production environment, so a success offers *Roll back*. */
+  rollback?: boolean;
+  /** Bytes for the summary and for the log text (default GitHub's limit): less when GitHub refused more. */
+  outputLimit?: number;
+}
+
+export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string, options: CheckRunViewOptions = {}): CheckRunView {
   const stage = execution.stages.find((s) => s.name === stageName);
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${stageName}".`);
   const started = Math.min(...stage.actions.map((a) => a.startedAt ?? Infinity));
@@ -96,35 +103,41 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
       break;
   }
   const summary = [where, '', ...actionLines, '', `[Full log on Sluice](${detailsUrl})`].join('\n');
-  view.output.summary = cutStart(summary, OUTPUT_LIMIT);
-  const text = logText(stage.actions.map((a) => a.name), logs);
+  const limit = Math.min(options.outputLimit ?? OUTPUT_LIMIT, OUTPUT_LIMIT);
+  view.output.summary = cutStart(summary, limit);
+  const text = logText(stage.actions.map((a) => a.name), logs, limit);
   if (text) view.output.text = text;
   return view;
 }
 
-/** Each action's log tail in a code block, the newest lines kept, within GitHub's limit. */
-export function logText(actions: readonly string[], logs: StageLogs): string {
+/**
+ * Each action's log tail in a code block, the newest lines kept, within
+ * `limit` bytes (GitHub's, unless a refusal asks for less).
+ */
+export function logText(actions: readonly string[], logs: StageLogs, limit = OUTPUT_LIMIT): string {
   const withLogs = actions.filter((name) => (logs[name]?.length ?? 0) > 0);
   if (withLogs.length === 0) return '';
-  const share = Math.floor(OUTPUT_LIMIT / withLogs.length) - 64;
+  // The heading and fences of each block take 14 bytes besides the name; 64 leaves room.
+  const share = Math.floor(limit / withLogs.length) - 64;
   return withLogs
     .map((name) => {
       const lines = (logs[name] ?? []).map((l) => l.text.replaceAll('```', "'''")).join('\n');
-      return `### ${name}\n\`\`\`\n${cutStart(lines, share - name.length)}\n\`\`\``;
+      return `### ${name}\n\`\`\`\n${cutStart(lines, Math.max(0, share - byteLength(name)))}\n\`\`\``;
     })
     .join('\n');
 }
 
-/** Keeps the end of `text` within `limit` characters, saying that the start was cut. */
+const CUT_MARKER = '… (earlier lines cut; the full log is on Sluice)\n';
+
+/** Keeps the end of `text` within `limit` bytes of UTF-8, saying that the start was cut. */
 export function cutStart(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  const marker = '… (earlier lines cut; the full log is on Sluice)\n';
-  let kept = text.slice(text.length - (limit - marker.length));
-  // Start at a whole line, and never split a surrogate pair.
+  if (byteLength(text) <= limit) return text;
+  if (limit < 2 * byteLength(CUT_MARKER)) return keepTail(text, limit);
+  let kept = keepTail(text, limit - byteLength(CUT_MARKER));
+  // Start at a whole line when one starts near the cut.
   const newline = kept.indexOf('\n');
   if (newline !== -1 && newline < 200) kept = kept.slice(newline + 1);
-  else if (/^[\uDC00-\uDFFF]/.test(kept)) kept = kept.slice(1);
-  return marker + kept;
+  return CUT_MARKER + kept;
 }
 
 function capitalize(text: string): string {

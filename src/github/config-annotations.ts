@@ -3,6 +3,7 @@
  * takes at most 50 annotations per request, so they come in batches.
  */
 import type { ConfigProblem } from '../config/config-problem.ts';
+import { keepHead } from './cut-to-bytes.ts';
 
 export interface Annotation {
   path: string;
@@ -17,6 +18,8 @@ export interface Annotation {
 
 /** GitHub's limit of annotations in one create or update request. */
 export const ANNOTATIONS_PER_REQUEST = 50;
+/** GitHub's limit of an annotation's message: 64 KB. */
+const MESSAGE_LIMIT = 65_535;
 
 export function toAnnotations(problems: readonly ConfigProblem[], path: string): Annotation[][] {
   const all = problems.map((p): Annotation => ({
@@ -28,7 +31,7 @@ export function toAnnotations(problems: readonly ConfigProblem[], path: string):
     end_column: p.col,
     annotation_level: 'failure',
     title: 'Invalid pipeline file',
-    message: p.message,
+    message: keepHead(p.message, MESSAGE_LIMIT),
   }));
   const batches: Annotation[][] = [];
   for (let i = 0; i < all.length; i += ANNOTATIONS_PER_REQUEST) batches.push(all.slice(i, i + ANNOTATIONS_PER_REQUEST));

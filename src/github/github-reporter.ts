@@ -7,7 +7,8 @@
 import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import type { GithubApi } from './github-api.ts';
-import { syncCheckRuns } from './report-check-runs.ts';
+import { RefusalLog } from './github-refusal.ts';
+import { syncCheckRuns, type ReportContext } from './report-check-runs.ts';
 import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
 
 export interface GithubReporterOptions {
@@ -19,16 +20,20 @@ export interface GithubReporterOptions {
   logIntervalMs?: number;
   clock?: () => number;
   onError?(error: unknown): void;
+  /** Where a write GitHub refused is told, once (default: onError). */
+  log?(line: string): void;
 }
 
 export class GithubReporter {
   readonly #options: GithubReporterOptions;
   readonly #queues: SerialQueues;
   readonly #logTimers = new Map<string, NodeJS.Timeout>();
+  readonly #refusals: RefusalLog;
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
     this.#queues = new SerialQueues(options.onError);
+    this.#refusals = new RefusalLog(options.log ?? ((line) => options.onError?.(new Error(line))));
   }
 
   /** These executions changed state: report them now. */
@@ -72,7 +77,7 @@ export class GithubReporter {
     if (!execution) return;
     const installation = await store.getRef<{ id: number }>('installation', execution.repo);
     if (!installation) return; // not a repository of the GitHub App
-    const octokit = await api.installation(installation.id);
+    const ctx: ReportContext = { store, octokit: await api.installation(installation.id), now, refusals: this.#refusals };
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
     const deploys = new Set(execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name));
@@ -83,8 +88,8 @@ export class GithubReporter {
         .map((s) => s.name),
     );
     const canRollBack = (stage: string) => production.has(stage);
-    await syncCheckRuns(store, octokit, execution, url, now, (stage) => !deploys.has(stage), canRollBack);
-    await syncDeployments(store, octokit, execution, environmentInfo, url, now);
-    await syncCheckRuns(store, octokit, execution, url, now, (stage) => deploys.has(stage), canRollBack);
+    await syncCheckRuns(ctx, execution, url, (stage) => !deploys.has(stage), canRollBack);
+    await syncDeployments(ctx, execution, environmentInfo, url);
+    await syncCheckRuns(ctx, execution, url, (stage) => deploys.has(stage), canRollBack);
   }
 }

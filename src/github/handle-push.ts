@@ -12,8 +12,11 @@
  */
 import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
 import type { Store } from '../store/store.ts';
+import { OUTPUT_LIMIT } from './check-run-view.ts';
 import { toAnnotations } from './config-annotations.ts';
+import { keepHead } from './cut-to-bytes.ts';
 import { repoParams, type GithubApi, type InstallationOctokit } from './github-api.ts';
+import { refusalOf } from './github-refusal.ts';
 import { readRepoFile } from './read-repo-file.ts';
 import { PIPELINE_FILE, startCommit, type StartDeps } from './start-commit.ts';
 
@@ -68,8 +71,8 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
   if (own !== undefined) {
     const parsed = parsePipelineConfig(own, { file: PIPELINE_FILE, server: deps.server });
     if (!parsed.ok) {
-      await failPipelineCheck(octokit, owner, repo, sha, parsed.problems);
-      return `invalid ${PIPELINE_FILE}: ${parsed.problems.length} problem(s)`;
+      const refused = await failPipelineCheck(octokit, owner, repo, sha, parsed.problems);
+      return `invalid ${PIPELINE_FILE}: ${parsed.problems.length} problem(s)${refused ? `; ${refused}` : ''}`;
     }
   }
   if (branch === defaultBranch && own === undefined) return `no ${PIPELINE_FILE}`;
@@ -123,28 +126,47 @@ function toSeconds(value: number | string | undefined): number | undefined {
   return undefined;
 }
 
-/** A failed check run with the problems as annotations, 50 per request (G3). */
-async function failPipelineCheck(octokit: InstallationOctokit, owner: string, repo: string, sha: string, problems: Parameters<typeof toAnnotations>[0]): Promise<void> {
+/** A failed check run with the problems as annotations, 50 per request (G3); says what GitHub refused, if it did. */
+async function failPipelineCheck(octokit: InstallationOctokit, owner: string, repo: string, sha: string, problems: Parameters<typeof toAnnotations>[0]): Promise<string | undefined> {
   const batches = toAnnotations(problems, PIPELINE_FILE);
+  const list = problems
+    .slice(0, 100)
+    .map((p) => `- line ${p.line}, column ${p.col}: ${p.message}`)
+    .join('\n');
   const output = (annotations: ReturnType<typeof toAnnotations>[number] | undefined) => ({
     title: `${PIPELINE_FILE} is invalid`,
-    summary: `Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${problems
-      .slice(0, 100)
-      .map((p) => `- line ${p.line}, column ${p.col}: ${p.message}`)
-      .join('\n')}`.slice(0, 65_535),
+    summary: keepHead(`Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${list}`, OUTPUT_LIMIT),
     ...(annotations && { annotations }),
   });
-  const created = await octokit.rest.checks.create({
-    owner,
-    repo,
-    head_sha: sha,
-    name: 'Sluice: pipeline',
-    status: 'completed',
-    conclusion: 'failure',
-    completed_at: new Date().toISOString(),
-    output: output(batches[0]),
-  });
-  for (const batch of batches.slice(1)) {
-    await octokit.rest.checks.update({ owner, repo, check_run_id: created.data.id, output: output(batch) });
+  const create = (annotations: ReturnType<typeof toAnnotations>[number] | undefined) =>
+    octokit.rest.checks.create({
+      owner,
+      repo,
+      head_sha: sha,
+      name: 'Sluice: pipeline',
+      status: 'completed',
+      conclusion: 'failure',
+      completed_at: new Date().toISOString(),
+      output: output(annotations),
+    });
+  let id: number;
+  try {
+    id = (await create(batches[0])).data.id;
+  } catch (error) {
+    const refusal = refusalOf(error);
+    if (!refusal || refusal.status !== 422 || !batches[0]) throw error;
+    // The problems are in the summary as well: a check run without annotations still says what to fix.
+    await create(undefined);
+    return `GitHub refused the annotations (${refusal.status} ${refusal.message}), so the check run lists the problems without them`;
   }
+  for (const batch of batches.slice(1)) {
+    try {
+      await octokit.rest.checks.update({ owner, repo, check_run_id: id, output: output(batch) });
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (!refusal) throw error;
+      return `GitHub refused more annotations (${refusal.status} ${refusal.message}); the summary lists the problems`;
+    }
+  }
+  return undefined;
 }

@@ -3,17 +3,23 @@
  * execution starts and updated as it moves. Check-run ids are kept in the
  * store, so a restart updates the same check runs. A stage that runs again
  * after its check run completed (a retry) gets a new check run, as GitHub
- * asks of re-requested checks.
+ * asks of re-requested checks. A check run GitHub refuses is sent again
+ * smaller (a shorter log, then the state alone); one it will not take at
+ * all is logged and left, and the other stages are reported all the same.
  */
 import type { ExecutionSummary, Store } from '../store/store.ts';
-import { checkRunView, type StageLogs } from './check-run-view.ts';
+import { checkRunView, OUTPUT_LIMIT, type CheckRunView, type StageLogs } from './check-run-view.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
+import { refusalOf, type GithubRefusal, type RefusalLog } from './github-refusal.ts';
 
 export interface CheckRunRef {
-  id: number;
+  /** Unset while GitHub refused to create it. */
+  id?: number;
   /** What was last sent, to skip updates that change nothing. */
   sent: string;
   completed: boolean;
+  /** How far down OUTPUT_LIMITS GitHub last took it: later updates start there, not with a write it refuses. */
+  level?: number;
 }
 
 /** Where a check-run id leads back to (for re-run requests). */
@@ -23,48 +29,109 @@ export interface CheckRunOwner {
   stage: string;
 }
 
+/** What both reports need: the store, an installation's client, the time and where refusals are told. */
+export interface ReportContext {
+  store: Store;
+  octokit: InstallationOctokit;
+  now: number;
+  refusals: RefusalLog;
+}
+
+/** The output sizes tried in turn when GitHub refuses a check run (422): GitHub's limit, a shorter log, the state alone. */
+const OUTPUT_LIMITS = [OUTPUT_LIMIT, 16_384, 1_024];
+
 export async function syncCheckRuns(
-  store: Store,
-  octokit: InstallationOctokit,
+  ctx: ReportContext,
   execution: ExecutionSummary,
   detailsUrl: (stage: string) => string,
-  now: number,
   only: (stage: string) => boolean = () => true,
   canRollBack: (stage: string) => boolean = () => false,
 ): Promise<void> {
-  const { owner, repo } = repoParams(execution.repo);
+  const { store } = ctx;
   for (const stage of execution.stages.filter((s) => only(s.name))) {
     const logs: StageLogs = {};
     for (const action of stage.actions) {
       logs[action.name] = await store.readLog({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt });
     }
     const url = detailsUrl(stage.name);
-    const view = checkRunView(execution, stage.name, logs, url, { rollback: canRollBack(stage.name) });
+    const viewOf = (outputLimit: number) => checkRunView(execution, stage.name, logs, url, { rollback: canRollBack(stage.name), outputLimit });
+    const view = viewOf(OUTPUT_LIMIT);
     const sent = JSON.stringify(view);
     const key = `${execution.id}/${stage.name}`;
     const known = await store.getRef<CheckRunRef>('check_run', key);
     if (known?.sent === sent) continue;
-    const body = {
-      owner,
-      repo,
-      name: view.name,
-      details_url: url,
-      external_id: key,
-      status: view.status,
-      ...(view.conclusion && { conclusion: view.conclusion }),
-      ...(view.started_at && { started_at: view.started_at }),
-      ...(view.completed_at && { completed_at: view.completed_at }),
-      output: view.output,
-      actions: view.actions,
-    };
-    let id = known?.id;
-    if (id === undefined || (known?.completed && view.status !== 'completed')) {
-      const created = await octokit.rest.checks.create({ ...body, head_sha: execution.revision.sha });
-      id = created.data.id;
-      await store.putRef('check_run_id', String(id), { executionId: execution.id, pipelineId: execution.pipelineId, stage: stage.name } satisfies CheckRunOwner, now);
-    } else {
-      await octokit.rest.checks.update({ ...body, check_run_id: id });
+    const fresh = known?.id === undefined || (known.completed && view.status !== 'completed');
+    const what = `check run "${view.name}" of ${execution.repo} execution #${execution.seq}`;
+    const written = await writeAdapting(ctx, execution, key, stage.name, viewOf, fresh ? undefined : known?.id, known?.level ?? 0, url, what);
+    if (written === undefined) {
+      // Refused for good: remember what was refused, so the same is not sent again; keep the check run it had.
+      await store.putRef('check_run', key, { ...(known?.id !== undefined && { id: known.id }), sent, completed: known?.completed ?? false } satisfies CheckRunRef, ctx.now);
+      continue;
     }
-    await store.putRef('check_run', key, { id, sent, completed: view.status === 'completed' } satisfies CheckRunRef, now);
+    const { id, level } = written;
+    await store.putRef('check_run', key, { id, sent, completed: view.status === 'completed', ...(level > 0 && { level }) } satisfies CheckRunRef, ctx.now);
   }
+}
+
+/** Creates or updates the check run, smaller after each 422, anew after a 404; its id and size, or undefined when GitHub took none. */
+async function writeAdapting(
+  ctx: ReportContext,
+  execution: ExecutionSummary,
+  key: string,
+  stage: string,
+  viewOf: (outputLimit: number) => CheckRunView,
+  existing: number | undefined,
+  from: number,
+  url: string,
+  what: string,
+): Promise<{ id: number; level: number } | undefined> {
+  let id = existing;
+  let refused: GithubRefusal | undefined;
+  for (let level = Math.min(from, OUTPUT_LIMITS.length - 1); level < OUTPUT_LIMITS.length; level++) {
+    const view = viewOf(OUTPUT_LIMITS[level]!);
+    // The last try is the state alone: no log text and no buttons, which GitHub may be refusing too.
+    const bare = level === OUTPUT_LIMITS.length - 1;
+    try {
+      const written = await writeCheckRun(ctx, execution, key, stage, bare ? { ...view, output: { title: view.output.title, summary: view.output.summary }, actions: [] } : view, id, url);
+      if (refused) ctx.refusals.note(what, refused, refused.status === 404 ? 'Sluice created it anew' : 'Sluice sent it with less of the log');
+      return { id: written, level };
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (!refusal) throw error;
+      refused = refusal;
+      if (refusal.status === 404 && id !== undefined) {
+        // The check run is gone (or not this app's): create one in its place, at the same size.
+        id = undefined;
+        level--;
+        continue;
+      }
+      if (refusal.status !== 422) break;
+    }
+  }
+  ctx.refusals.note(what, refused!, 'Sluice left it as it was and goes on with the other reports');
+  return undefined;
+}
+
+async function writeCheckRun(ctx: ReportContext, execution: ExecutionSummary, key: string, stage: string, view: CheckRunView, id: number | undefined, url: string): Promise<number> {
+  const { owner, repo } = repoParams(execution.repo);
+  const body = {
+    owner,
+    repo,
+    name: view.name,
+    details_url: url,
+    external_id: key,
+    status: view.status,
+    ...(view.conclusion && { conclusion: view.conclusion }),
+    ...(view.started_at && { started_at: view.started_at }),
+    ...(view.completed_at && { completed_at: view.completed_at }),
+    output: view.output,
+    actions: view.actions,
+  };
+  if (id !== undefined) {
+    await ctx.octokit.rest.checks.update({ ...body, check_run_id: id });
+    return id;
+  }
+  const created = await ctx.octokit.rest.checks.create({ ...body, head_sha: execution.revision.sha });
+  await ctx.store.putRef('check_run_id', String(created.data.id), { executionId: execution.id, pipelineId: execution.pipelineId, stage } satisfies CheckRunOwner, ctx.now);
+  return created.data.id;
 }

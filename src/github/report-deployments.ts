@@ -3,12 +3,14 @@
  * starts, with statuses queued → in_progress → success / failure (error when
  * interrupted or cancelled), the environment URL, and the environment's
  * previous Deployment marked inactive once a new one succeeds. Ids are kept
- * in the store so repeats are idempotent.
+ * in the store so repeats are idempotent. A write GitHub refuses is logged
+ * once and passed over; the execution's other reports go on.
  */
-import type { ExecutionSummary, Store } from '../store/store.ts';
-import { repoParams, type InstallationOctokit } from './github-api.ts';
-
-type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
+import type { ExecutionSummary } from '../store/store.ts';
+import { repoParams } from './github-api.ts';
+import { refusalOf } from './github-refusal.ts';
+import { deploymentTarget, type DeploymentState } from './deployment-target.ts';
+import type { ReportContext } from './report-check-runs.ts';
 
 export interface DeploymentRef {
   id: number;
@@ -23,13 +25,12 @@ export interface EnvironmentInfo {
 }
 
 export async function syncDeployments(
-  store: Store,
-  octokit: InstallationOctokit,
+  ctx: ReportContext,
   execution: ExecutionSummary,
   environmentInfo: (environment: string) => EnvironmentInfo,
   logUrl: (stage: string) => string,
-  now: number,
 ): Promise<void> {
+  const { store, octokit, now } = ctx;
   const { owner, repo } = repoParams(execution.repo);
   for (const stageDefinition of execution.definition.stages) {
     const stage = execution.stages.find((s) => s.name === stageDefinition.name);
@@ -39,29 +40,40 @@ export async function syncDeployments(
       const action = stage.actions.find((a) => a.name === definition.name);
       if (!action) continue;
       const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
+      if (await store.getRef('deployment_refused', key)) continue;
       const known = await store.getRef<DeploymentRef>('deployment', key);
-      const wanted = desiredState(stage.status, action.status, known !== undefined);
-      if (!wanted || known?.state === wanted) continue;
+      const target = deploymentTarget(execution, stage.name, action.name, known !== undefined);
+      if (!target || known?.state === target.state) continue;
+      const wanted = target.state;
       const environment = definition.deploy.environment;
       const info = environmentInfo(environment);
+      const what = `Deployment of ${stage.name}/${action.name} to ${environment} for ${execution.repo} execution #${execution.seq}`;
       let id = known?.id;
       const last = known?.state;
       if (id === undefined) {
-        const created = await octokit.rest.repos.createDeployment({
-          owner,
-          repo,
-          ref: execution.revision.sha,
-          environment,
-          description: `Sluice execution #${execution.seq}: ${stage.name}/${action.name}`,
-          auto_merge: false,
-          // Sluice's own check runs are still running; they must not block it.
-          required_contexts: [],
-          payload: { sluice: { execution: execution.id, seq: execution.seq, stage: stage.name, action: action.name, attempt: action.attempt } },
-          production_environment: info.production,
-          transient_environment: false,
-        });
-        if (!('id' in created.data)) throw new Error(`GitHub did not create the Deployment: ${created.data.message ?? 'no id in its answer'}`);
-        id = created.data.id;
+        try {
+          const created = await octokit.rest.repos.createDeployment({
+            owner,
+            repo,
+            ref: execution.revision.sha,
+            environment,
+            description: `Sluice execution #${execution.seq}: ${stage.name}/${action.name}`,
+            auto_merge: false,
+            // Sluice's own check runs are still running; they must not block it.
+            required_contexts: [],
+            payload: { sluice: { execution: execution.id, seq: execution.seq, stage: stage.name, action: action.name, attempt: action.attempt } },
+            production_environment: info.production,
+            transient_environment: false,
+          });
+          if (!('id' in created.data)) throw new Error(`GitHub did not create the Deployment: ${created.data.message ?? 'no id in its answer'}`);
+          id = created.data.id;
+        } catch (error) {
+          const refusal = refusalOf(error);
+          if (!refusal) throw error;
+          ctx.refusals.note(what, refusal, 'the deploy shows on its check run only');
+          await store.putRef('deployment_refused', key, { status: refusal.status }, now);
+          continue;
+        }
         await store.putRef('deployment', key, { id, environment, state: 'queued' } satisfies DeploymentRef, now);
       }
       // Every Deployment shows the whole way, even when Sluice reports after a fast deploy already ended.
@@ -69,53 +81,61 @@ export async function syncDeployments(
       if (last === undefined) steps.push('queued');
       if ((wanted === 'success' || wanted === 'failure') && (last === undefined || last === 'queued')) steps.push('in_progress');
       if (!steps.includes(wanted)) steps.push(wanted);
+      let gone = false;
       for (const state of steps) {
-        await octokit.rest.repos.createDeploymentStatus({
-          owner,
-          repo,
-          deployment_id: id,
-          state,
-          log_url: logUrl(stage.name),
-          ...(info.url && { environment_url: info.url }),
-          description: ((state === wanted ? action.reason : undefined) ?? describe(state)).slice(0, 140),
-          // Sluice marks the previous Deployment inactive itself, so the records say who did.
-          auto_inactive: false,
-        });
+        try {
+          await octokit.rest.repos.createDeploymentStatus({
+            owner,
+            repo,
+            deployment_id: id,
+            state,
+            log_url: logUrl(stage.name),
+            ...(info.url && { environment_url: info.url }),
+            description: shorten((state === wanted ? target.description : undefined) ?? describe(state)),
+            // Sluice marks the previous Deployment inactive itself, so the records say who did.
+            auto_inactive: false,
+          });
+        } catch (error) {
+          const refusal = refusalOf(error);
+          if (!refusal) throw error;
+          gone = refusal.status === 404;
+          ctx.refusals.note(`${state} status of the ${what}`, refusal, gone ? 'the Deployment is gone, so Sluice reports no more of it' : 'Sluice goes on with its next status');
+          if (gone) break;
+        }
+      }
+      if (gone) {
+        await store.putRef('deployment_refused', key, { status: 404 }, now);
+        continue;
       }
       await store.putRef('deployment', key, { id, environment, state: wanted } satisfies DeploymentRef, now);
-      if (wanted === 'success') await retirePrevious(store, octokit, execution.repo, environment, id, now);
+      if (wanted === 'success') await retirePrevious(ctx, execution.repo, environment, id);
     }
   }
 }
 
-function desiredState(stageStatus: string, actionStatus: string, created: boolean): DeploymentState | undefined {
-  switch (actionStatus) {
-    case 'pending':
-      return stageStatus === 'running' ? 'queued' : undefined;
-    case 'running':
-      return 'in_progress';
-    case 'succeeded':
-      return 'success';
-    case 'failed':
-      return 'failure';
-    case 'interrupted':
-    case 'cancelled':
-    case 'superseded':
-      return created ? 'error' : undefined;
-    default:
-      return undefined;
-  }
+/** GitHub's limit of a deployment status's description: 140 characters, cut at a whole one. */
+export function shorten(text: string, limit = 140): string {
+  if (text.length <= limit) return text;
+  let cut = text.slice(0, limit - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }
 
 function describe(state: DeploymentState): string {
   return { queued: 'Waiting for its turn', in_progress: 'Deploying', success: 'Deployed', failure: 'Deploy failed', error: 'Stopped', inactive: 'Replaced by a newer deploy' }[state];
 }
 
-async function retirePrevious(store: Store, octokit: InstallationOctokit, fullName: string, environment: string, id: number, now: number): Promise<void> {
+async function retirePrevious(ctx: ReportContext, fullName: string, environment: string, id: number): Promise<void> {
   const key = `${fullName}:${environment}`;
-  const previous = await store.getRef<{ id: number }>('deployment_active', key);
+  const previous = await ctx.store.getRef<{ id: number }>('deployment_active', key);
   if (previous && previous.id !== id) {
-    await octokit.rest.repos.createDeploymentStatus({ ...repoParams(fullName), deployment_id: previous.id, state: 'inactive', description: describe('inactive') });
+    try {
+      await ctx.octokit.rest.repos.createDeploymentStatus({ ...repoParams(fullName), deployment_id: previous.id, state: 'inactive', description: describe('inactive') });
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (!refusal) throw error;
+      ctx.refusals.note(`inactive status of the previous Deployment to ${environment} of ${fullName}`, refusal, 'Sluice goes on');
+    }
   }
-  await store.putRef('deployment_active', key, { id }, now);
+  await ctx.store.putRef('deployment_active', key, { id }, ctx.now);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkRunView, cutStart, OUTPUT_LIMIT } from '../../src/github/check-run-view.ts';
+import { keepHead, keepTail } from '../../src/github/cut-to-bytes.ts';
 import type { ExecutionSummary, LogLine } from '../../src/store/store.ts';
 
 function execution(stages: ExecutionSummary['stages'], status: ExecutionSummary['status'] = 'running', reason?: string): ExecutionSummary {
@@ -23,7 +24,7 @@ function execution(stages: ExecutionSummary['stages'], status: ExecutionSummary[
 const lines = (n: number, width = 100): LogLine[] => Array.from({ length: n }, (_, i) => ({ stream: 'stdout', text: `line ${i} ${'x'.repeat(width)}`, at: i }));
 
 describe('a stage as a check run', () => {
-  test('a chatty log keeps its newest lines within GitHub’s 65,535 characters and says the start was cut', () => {
+  test('a chatty log keeps its newest lines within GitHub’s 65,535 bytes and says the start was cut', () => {
     const view = checkRunView(
       execution([{ name: 'build', status: 'running', attempt: 1, actions: [{ name: 'compile', status: 'running', attempt: 1, startedAt: 0 }] }]),
       'build',
@@ -31,7 +32,7 @@ describe('a stage as a check run', () => {
       'https://sluice.example.com/executions/e1',
     );
     assert.equal(view.status, 'in_progress');
-    assert.ok(view.output.text!.length <= OUTPUT_LIMIT, `${view.output.text!.length}`);
+    assert.ok(Buffer.byteLength(view.output.text!) <= OUTPUT_LIMIT, `${Buffer.byteLength(view.output.text!)}`);
     assert.match(view.output.text!, /^### compile\n```\n… \(earlier lines cut; the full log is on Sluice\)\nline \d+ x+\n/);
     assert.match(view.output.text!, /line 4999 x+\n```$/);
   });
@@ -69,5 +70,32 @@ describe('a stage as a check run', () => {
     const cut = cutStart(text, 1001);
     assert.ok(cut.length <= 1001);
     assert.equal(/[\uD800-\uDBFF]$|^[\uDC00-\uDFFF]/.test(cut.split('\n').at(-1)!), false);
+  });
+
+  test('a log of Hangul, emoji and box drawing is cut to 65,535 bytes of UTF-8, its newest lines kept whole', () => {
+    const korean: LogLine[] = Array.from({ length: 30_000 }, (_, i) => ({ stream: 'stdout', text: `빌드 중 ━━━ ✅ 단계 ${i % 7}/7 🚀 ${i}`, at: i }));
+    const view = checkRunView(
+      execution([{ name: 'build', status: 'running', attempt: 1, actions: [{ name: '컴파일', status: 'running', attempt: 1, startedAt: 0 }, { name: 'lint', status: 'running', attempt: 1, startedAt: 0 }] }]),
+      'build',
+      { 컴파일: korean, lint: korean.slice(0, 10) },
+      'https://sluice.example.com/executions/e1',
+    );
+    const text = view.output.text!;
+    assert.ok(Buffer.byteLength(text) <= OUTPUT_LIMIT, `${Buffer.byteLength(text)} bytes`);
+    assert.ok(text.length < OUTPUT_LIMIT / 2, 'far fewer characters than bytes');
+    assert.equal(text.includes('\uFFFD'), false, 'no character was cut in half');
+    assert.ok(/^### 컴파일\n```\n… \(earlier lines cut; the full log is on Sluice\)\n빌드 중 ━━━ ✅ 단계 \d\/7 🚀 \d+\n/.test(text), 'the log starts at a whole line after the cut');
+    assert.ok(text.includes('빌드 중 ━━━ ✅ 단계 4/7 🚀 29999\n```\n### lint\n'), 'the newest line is kept');
+    assert.ok(Buffer.byteLength(view.output.summary) <= OUTPUT_LIMIT);
+  });
+
+  test('cutting by bytes ends and starts at whole characters', () => {
+    assert.equal(keepTail('ab한🚀', 5), '🚀');
+    assert.equal(keepTail('ab한🚀', 7), '한🚀');
+    assert.equal(keepTail('ab한🚀', 6), '🚀');
+    assert.equal(keepHead('한🚀ab', 6), '한');
+    assert.equal(keepHead('한🚀ab', 7), '한🚀');
+    assert.equal(keepHead('short', 100), 'short');
+    assert.equal(keepTail('short', 100), 'short');
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../../src/config/read-settings.ts';
 import { startSluice, type RunningSluice, type StartOptions } from '../../src/start-sluice.ts';
+import type { Permissions } from './github-rules.ts';
 import { GithubStandIn } from './github-stand-in.ts';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
@@ -26,13 +27,15 @@ export interface GithubSluiceOptions {
   /** More settings (Slack's), added to the GitHub App's. */
   settings?: Partial<Settings>;
   start?: Partial<StartOptions>;
+  /** What the app's installation may do (default: what app.yml asks for). */
+  githubPermissions?: Permissions;
   /** Runs when everything else has stopped. */
   cleanup?: () => Promise<void>;
 }
 
 export async function startGithubSluice(options: GithubSluiceOptions = {}): Promise<GithubSluice> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-github-'));
-  const github = await new GithubStandIn().start();
+  const github = await new GithubStandIn(options.githubPermissions && { permissions: options.githubPermissions }).start();
   process.env.SLUICE_TEST_CANARY = CANARY;
   const config = options.serverConfig?.(dir) ?? defaultServerConfig(dir);
   writeFileSync(join(dir, 'server.yml'), config);

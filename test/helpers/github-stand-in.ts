@@ -13,6 +13,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
+import { allows, checkRunProblem, invalidRequest, manifestPermissions, notAccessible, notFound, requiredPermission, type Permissions, type Refusal } from './github-rules.ts';
+
+export type { StoredDeployment } from './github-deployments.ts';
 
 export interface RecordedCall {
   method: string;
@@ -56,12 +60,30 @@ export class GithubStandIn {
   /** Each repository's commits in the order they were added: a straight history, oldest first. */
   readonly #history = new Map<string, string[]>();
   readonly #checkRuns = new Map<number, Record<string, unknown>>();
+  /** Which repository each check run belongs to (its body has no owner and name). */
+  readonly #checkRunRepos = new Map<number, string>();
+  readonly #deployments = new DeploymentsStandIn(
+    () => this.#nextId++,
+    (repo, ref) => {
+      const sha = this.#resolve(repo, ref)?.sha ?? ref;
+      return [...this.#checkRuns.values()]
+        .filter((run) => this.#checkRunRepos.get(Number(run.id)) === repo && run.head_sha === sha)
+        .map((run) => ({
+          context: String(run.name),
+          state: run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(String(run.conclusion)) ? 'success' : 'failure',
+        }));
+    },
+  );
+  /** What an installation token may do: the manifest's permissions unless a test narrows them. */
+  readonly permissions: Permissions;
   #nextId = 1000;
-  readonly #failures: Array<{ path: RegExp; count: number }> = [];
+  readonly #waiters: Array<{ match: (call: RecordedCall) => boolean; done: (call: RecordedCall) => void }> = [];
+  readonly #failures: Array<{ path: RegExp; count: number; refusal: Refusal }> = [];
   #server: Server | undefined;
   #root = '';
 
-  constructor() {
+  constructor(options: { permissions?: Permissions } = {}) {
+    this.permissions = options.permissions ?? manifestPermissions();
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.privateKey = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     this.#publicKey = publicKey;
@@ -150,11 +172,28 @@ export class GithubStandIn {
 
   /** The next `count` calls whose path matches answer 502, as GitHub does when it is having a bad day. */
   failNext(path: RegExp, count: number): void {
-    this.#failures.push({ path, count });
+    this.#failures.push({ path, count, refusal: { status: 502, body: { message: 'Server Error' } } });
+  }
+
+  /** The next `count` writes whose path matches are refused so (e.g. a 422 GitHub gives that the stand-in would not). */
+  refuseNext(path: RegExp, count: number, refusal: Refusal): void {
+    this.#failures.push({ path, count, refusal });
   }
 
   checkRun(id: number): Record<string, unknown> | undefined {
     return this.#checkRuns.get(id);
+  }
+
+  /** Resolves with the first call, answered, that matches: one already received, or the next to come. */
+  waitForCall(match: (call: RecordedCall) => boolean): Promise<RecordedCall> {
+    const seen = this.calls.find((c) => c.status !== 0 && match(c));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((done) => this.#waiters.push({ match, done }));
+  }
+
+  /** Every Deployment of `repo` (of every repository when omitted), oldest first. */
+  deployments(repo?: string): StoredDeployment[] {
+    return this.#deployments.list(repo);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -165,18 +204,19 @@ export class GithubStandIn {
     this.calls.push(call);
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       call.status = status;
+      res.once('finish', () => this.#notify(call));
       if (Buffer.isBuffer(body)) res.writeHead(status, headers).end(body);
       else {
         call.response = body as Record<string, unknown>;
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
       }
     };
-    const failure = this.#failures.find((f) => f.count > 0 && f.path.test(call.path));
+    const refuse = (refusal: Refusal) => reply(refusal.status, refusal.body);
+    const failure = this.#failures.find((f) => f.count > 0 && f.path.test(call.path) && (f.refusal.status >= 500 || call.method !== 'GET'));
     if (failure) {
       failure.count--;
-      return reply(502, { message: 'Server Error' });
+      return refuse(failure.refusal);
     }
-    const invalid = (message: string) => reply(422, { message: 'Invalid request.', errors: [message], documentation_url: 'https://docs.github.com/rest' });
 
     // codeload: the tarball itself, reached by the redirect below (no API auth, a token in the URL).
     const codeload = /^\/_codeload\/([^/]+\/[^/]+)\/legacy\.tar\.gz\/(.+)$/.exec(url.pathname);
@@ -209,7 +249,7 @@ export class GithubStandIn {
       return reply(201, {
         token,
         expires_at: new Date(Date.now() + 3600_000).toISOString(),
-        permissions: { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' },
+        permissions: this.permissions,
         repository_selection: 'all',
       });
     }
@@ -219,6 +259,8 @@ export class GithubStandIn {
     const auth = req.headers.authorization ?? '';
     if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(auth))) return reply(401, { message: 'Bad credentials' });
     const [, repo = '', rest = ''] = repoCall;
+    const needed = requiredPermission(call.method, rest);
+    if (needed && !allows(this.permissions, needed)) return refuse(notAccessible(needed.docs));
 
     const contents = /^\/contents\/(.+)$/.exec(rest);
     if (contents && req.method === 'GET') {
@@ -271,39 +313,38 @@ export class GithubStandIn {
 
     if (rest === '/check-runs' && req.method === 'POST') {
       const body = call.body ?? {};
-      if (typeof body.name !== 'string' || typeof body.head_sha !== 'string') return invalid('name and head_sha are required');
+      if (typeof body.name !== 'string') return refuse(invalidRequest('"name" wasn\'t supplied.', 'checks/runs#create-a-check-run'));
+      if (typeof body.head_sha !== 'string') return refuse(invalidRequest('"head_sha" wasn\'t supplied.', 'checks/runs#create-a-check-run'));
       const problem = checkRunProblem(body);
-      if (problem) return invalid(problem);
+      if (problem) return refuse(problem);
       const id = this.#nextId++;
       const run = { id, ...body, status: body.status ?? 'queued' };
       this.#checkRuns.set(id, run);
+      this.#checkRunRepos.set(id, repo);
       return reply(201, run);
     }
     const checkUpdate = /^\/check-runs\/(\d+)$/.exec(rest);
     if (checkUpdate && req.method === 'PATCH') {
       const id = Number(checkUpdate[1]);
       const run = this.#checkRuns.get(id);
-      if (!run) return reply(404, { message: 'Not Found' });
+      if (!run) return refuse(notFound('checks/runs#update-a-check-run'));
       const problem = checkRunProblem(call.body ?? {});
-      if (problem) return invalid(problem);
+      if (problem) return refuse(problem);
       Object.assign(run, call.body);
       return reply(200, run);
     }
 
-    if (rest === '/deployments' && req.method === 'POST') {
-      const body = call.body ?? {};
-      if (typeof body.ref !== 'string') return invalid('ref is required');
-      const id = this.#nextId++;
-      return reply(201, { id, sha: body.ref, ref: body.ref, environment: body.environment ?? 'production', payload: body.payload ?? {}, description: body.description ?? null });
-    }
-    const status = /^\/deployments\/(\d+)\/statuses$/.exec(rest);
-    if (status && req.method === 'POST') {
-      const state = call.body?.state;
-      if (!['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'].includes(String(state))) return invalid(`state ${String(state)} is not valid`);
-      if (typeof call.body?.description === 'string' && call.body.description.length > 140) return invalid('description is longer than 140 characters');
-      return reply(201, { id: this.#nextId++, state, deployment_url: `${this.apiUrl}/repos/${repo}/deployments/${status[1]}` });
-    }
+    const deployments = this.#deployments.handle(req.method ?? 'GET', repo, rest, call.body ?? {}, `${this.apiUrl}/repos/${repo}`);
+    if (deployments) return reply(deployments.status, deployments.body);
     return reply(404, { message: 'Not Found' });
+  }
+
+  #notify(call: RecordedCall): void {
+    for (const waiter of [...this.#waiters]) {
+      if (!waiter.match(call)) continue;
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.done(call);
+    }
   }
 
   /** The web address of the stand-in's "github.com", for html_url fields. */
@@ -344,28 +385,6 @@ export class GithubStandIn {
     if (!payload.exp || !payload.iat || payload.exp < now || payload.exp - payload.iat > 600) return "'Expiration time' claim ('exp') is too far in the future";
     return undefined;
   }
-}
-
-/** The limits GitHub documents for a check run's fields. */
-function checkRunProblem(body: Record<string, unknown>): string | undefined {
-  const statuses = ['queued', 'in_progress', 'completed'];
-  if (body.status !== undefined && !statuses.includes(String(body.status))) return `status ${String(body.status)} is not one of ${statuses.join(', ')}`;
-  const conclusions = ['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'];
-  if (body.conclusion !== undefined && !conclusions.includes(String(body.conclusion))) return `conclusion ${String(body.conclusion)} is not valid`;
-  if (body.status === 'completed' && body.conclusion === undefined) return 'conclusion is required when status is completed';
-  const output = body.output as { title?: string; summary?: string; text?: string; annotations?: unknown[] } | undefined;
-  if (output) {
-    if (typeof output.title !== 'string' || typeof output.summary !== 'string') return 'output needs title and summary';
-    if (output.summary.length > 65_535) return 'output.summary is longer than 65535 characters';
-    if (output.text !== undefined && output.text.length > 65_535) return 'output.text is longer than 65535 characters';
-    if ((output.annotations?.length ?? 0) > 50) return 'at most 50 annotations per request';
-  }
-  const actions = (body.actions ?? []) as Array<{ label: string; description: string; identifier: string }>;
-  if (actions.length > 3) return 'at most 3 actions';
-  for (const a of actions) {
-    if (a.label.length > 20 || a.description.length > 40 || a.identifier.length > 20) return `action ${a.identifier} is over a length limit (label 20, description 40, identifier 20)`;
-  }
-  return undefined;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

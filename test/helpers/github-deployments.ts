@@ -1,0 +1,92 @@
+/**
+ * The GitHub stand-in's Deployments: each kept with its statuses, as GitHub
+ * keeps them, so a test can read what GitHub would show. A status of an
+ * unknown Deployment is 404; a success marks earlier ones inactive as
+ * GitHub's `auto_inactive` does; a Deployment created without
+ * `required_contexts` while a check of its commit has not succeeded is 409.
+ */
+import { deploymentStatusProblem, invalidRequest, notFound, type Refusal } from './github-rules.ts';
+
+/** A Deployment as the stand-in keeps it: its fields and every status it was given, oldest first. */
+export interface StoredDeployment {
+  id: number;
+  repo: string;
+  environment: string;
+  production: boolean;
+  transient: boolean;
+  statuses: Array<{ state: string; description: string; by: 'app' | 'auto_inactive' }>;
+}
+
+/** A check of a commit as a deployment context: `success`, or what keeps it from being one. */
+export interface CommitContext {
+  context: string;
+  state: 'success' | 'failure' | 'pending';
+}
+
+export class DeploymentsStandIn {
+  readonly #deployments = new Map<number, StoredDeployment>();
+  readonly #nextId: () => number;
+  readonly #contexts: (repo: string, ref: string) => CommitContext[];
+
+  /** `contexts`: the checks of a ref in a repository, for GitHub's check of `required_contexts`. */
+  constructor(nextId: () => number, contexts: (repo: string, ref: string) => CommitContext[]) {
+    this.#nextId = nextId;
+    this.#contexts = contexts;
+  }
+
+  /** Every Deployment of `repo` (of every repository when omitted), oldest first. */
+  list(repo?: string): StoredDeployment[] {
+    return [...this.#deployments.values()].filter((d) => repo === undefined || d.repo === repo);
+  }
+
+  /** The answer to a request below `/repos/{owner}/{repo}`, or undefined when it is not one of these endpoints. */
+  handle(method: string, repo: string, rest: string, body: Record<string, unknown>, repoUrl: string): Refusal | undefined {
+    if (rest === '/deployments' && method === 'POST') {
+      if (typeof body.ref !== 'string') return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
+      // Without required_contexts GitHub requires every check of the commit to have succeeded.
+      const contexts = body.required_contexts === undefined ? this.#contexts(repo, body.ref) : [];
+      if (contexts.some((c) => c.state !== 'success')) {
+        return {
+          status: 409,
+          body: {
+            message: `Conflict: Commit status checks failed for ${body.ref}.`,
+            errors: [{ contexts, resource: 'Deployment', field: 'required_contexts', code: 'invalid' }],
+            documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+            status: '409',
+          },
+        };
+      }
+      const id = this.#nextId();
+      const environment = typeof body.environment === 'string' ? body.environment : 'production';
+      // GitHub's default: production_environment is true only for an environment named "production".
+      const production = typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
+      this.#deployments.set(id, { id, repo, environment, production, transient: body.transient_environment === true, statuses: [] });
+      return { status: 201, body: { id, sha: body.ref, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production } };
+    }
+    const status = /^\/deployments\/(\d+)\/statuses$/.exec(rest);
+    if (status && method === 'POST') {
+      const deployment = this.#deployments.get(Number(status[1]));
+      if (!deployment || deployment.repo !== repo) return notFound('deployments/statuses#create-a-deployment-status');
+      const problem = deploymentStatusProblem(body);
+      if (problem) return problem;
+      const state = String(body.state);
+      deployment.statuses.push({ state, description: typeof body.description === 'string' ? body.description : '', by: 'app' });
+      if (state === 'success' && body.auto_inactive !== false) this.#retireEarlier(deployment);
+      return { status: 201, body: { id: this.#nextId(), state, description: body.description ?? '', deployment_url: `${repoUrl}/deployments/${deployment.id}` } };
+    }
+    return undefined;
+  }
+
+  /**
+   * `auto_inactive` (GitHub's default): a new success marks inactive every
+   * earlier non-transient, non-production Deployment of the same repository
+   * and environment whose latest status is success.
+   */
+  #retireEarlier(current: StoredDeployment): void {
+    for (const earlier of this.#deployments.values()) {
+      if (earlier.id >= current.id || earlier.repo !== current.repo || earlier.environment !== current.environment) continue;
+      if (earlier.transient || earlier.production || earlier.statuses.at(-1)?.state !== 'success') continue;
+      earlier.statuses.push({ state: 'inactive', description: '', by: 'auto_inactive' });
+    }
+  }
+}
