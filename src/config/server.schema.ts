@@ -160,6 +160,25 @@ export const serverSchema = z
       })
       .optional()
       .describe('What happens when a Sluice process dies while it runs an action (several processes on one PostgreSQL).'),
+    retention: z
+      .strictObject({
+        executions: duration(
+          'how long a finished execution, with its history and logs, is kept after it ended (default 30d); an execution that holds one of the releases an environment keeps (keep_releases) is kept whatever its age',
+        ).optional(),
+        artifacts: duration(
+          'how long the artifacts and downloaded source of a finished execution are kept after it ended, so its stages can still be retried (default 7d); after that only the artifacts of the releases each environment keeps (keep_releases) remain',
+        ).optional(),
+        webhook_payloads: duration('how long the stored payload of a handled webhook delivery is kept (default 7d)').optional(),
+        webhook_ids: duration(
+          'how long the id of a handled webhook delivery is kept, so a delivery GitHub sends again is recognised and not acted on twice (default 30d)',
+        ).optional(),
+        workspaces: duration('how old a local workspace that no running command uses (one left by a crash) must be before it is removed (default 1d)').optional(),
+        interval: duration('how often Sluice prunes what the other settings let go (default 1h)').optional(),
+      })
+      .optional()
+      .describe(
+        'How long Sluice keeps what it stores, so the data directory and the database stay bounded. Whatever an unfinished execution uses, and the current and earlier releases of every environment up to its keep_releases (at least the current one and the one a rollback goes back to), are never pruned.',
+      ),
   })
   .describe('The operator’s Sluice server config.');
 
