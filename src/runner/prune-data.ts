@@ -72,16 +72,18 @@ export async function pruneData(input: PruneInput): Promise<PruneReport> {
 
 /** What a report says, or undefined when nothing was pruned. */
 export function describePrune(report: PruneReport): string | undefined {
-  const parts = [
-    [report.executions, 'finished executions'],
-    [report.artifacts, 'artifact files'],
-    [report.sources, 'source files'],
-    [report.payloads, 'webhook payloads'],
-    [report.deliveries, 'webhook delivery ids'],
-    [report.workspaces, 'abandoned workspaces'],
-  ].filter(([count]) => (count as number) > 0);
+  const parts = (
+    [
+      [report.executions, 'finished execution'],
+      [report.artifacts, 'artifact file'],
+      [report.sources, 'source file'],
+      [report.payloads, 'webhook payload'],
+      [report.deliveries, 'webhook delivery id'],
+      [report.workspaces, 'abandoned workspace'],
+    ] as const
+  ).filter(([count]) => count > 0);
   if (parts.length === 0) return undefined;
-  return `Sluice pruned ${parts.map(([count, what]) => `${count} ${what}`).join(', ')} (retention).`;
+  return `Sluice pruned ${parts.map(([count, what]) => `${count} ${what}${count === 1 ? '' : 's'}`).join(', ')} (retention).`;
 }
 
 /**
