@@ -7,7 +7,7 @@ import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
 export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void {
-  it('deletes finished executions with their logs, history and artifact records, and never a running one', async (t) => {
+  it('deletes finished executions with their logs, history, artifact records and the ids kept of their check runs, Deployments and cards, and never a running one', async (t) => {
     const { store, place } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const old = await store.createExecution(pushOf(pipeline, 'old'), 'github', 1_000);
@@ -20,6 +20,15 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
     await store.appendLog(ref, [{ stream: 'stdout', text: 'cc main.c', at: 1_200 }]);
     await store.recordArtifact({ executionId: old.id, name: 'app', sha256: 'a'.repeat(64), size: 10, stage: 'build', action: 'compile', createdAt: 1_300 });
     await store.recordArtifact({ executionId: running.id, name: 'app', sha256: 'b'.repeat(64), size: 10, stage: 'build', action: 'compile', createdAt: 1_510 });
+
+    // The ids Sluice kept of what it made elsewhere for the old execution go with it; others stay.
+    await store.putRef('check_run', `${old.id}/build`, { id: 501, sent: 1, completed: true }, 1_400);
+    await store.putRef('check_run_id', '501', { executionId: old.id, pipelineId: pipeline, stage: 'build' }, 1_400);
+    await store.putRef('deployment', `${old.id}/production/deploy/1`, { id: 7 }, 1_400);
+    await store.putRef('slack_card', `${old.id}/production/approve/1`, { ts: '1.2' }, 1_400);
+    await store.putRef('check_run', `${running.id}/build`, { id: 502 }, 1_600);
+    await store.putRef('check_run_id', '502', { executionId: running.id, pipelineId: pipeline, stage: 'build' }, 1_600);
+    await store.putRef('installation', 'acme/web', { id: 9 }, 1_000);
 
     assert.deepEqual(await store.listFinishedExecutions(3_000), [old.id]);
     assert.deepEqual(await store.listFinishedExecutions(6_000), [old.id, recent.id]);
@@ -43,6 +52,10 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
     }
     assert.deepEqual((await store.listExecutions()).map((e) => e.revision.sha).sort(), ['recent', 'running']);
     assert.equal((await store.findArtifact(running.id, 'app'))?.sha256, 'b'.repeat(64));
+    assert.deepEqual(
+      (await place.peek('SELECT kind, value FROM external_refs ORDER BY kind, key')).map((r) => `${r.kind as string} ${r.value as string}`),
+      ['check_run {"id":502}', `check_run_id {"executionId":"${running.id}","pipelineId":"${pipeline}","stage":"build"}`, 'installation {"id":9}'],
+    );
     assert.equal(await store.deleteExecutions([]), 0);
   });
 

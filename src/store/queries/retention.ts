@@ -4,6 +4,7 @@
  * deliveries (first their payloads, later their ids). Deciding what to keep
  * is prune-data.ts's; these only select and delete.
  */
+import { sql } from 'kysely';
 import type { Db } from '../database.ts';
 
 /** Ids of executions that are no longer running and have not changed since `before`, oldest first. */
@@ -23,7 +24,8 @@ const IDS_PER_DELETE = 500;
 
 /**
  * Deletes these executions and everything recorded of them (logs, history,
- * stage and action runs, artifact records), unless one is running again by
+ * stage and action runs, artifact records, and the ids Sluice kept of their
+ * check runs, Deployments and Slack cards), unless one is running again by
  * now. Run in a transaction. Returns how many executions went.
  */
 export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
@@ -33,6 +35,7 @@ export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
     // A retry may have made one running again since it was selected.
     const chunk = (await db.selectFrom('executions').select('id').where('id', 'in', wanted).where('status', '!=', 'running').execute()).map((r) => r.id);
     if (chunk.length === 0) continue;
+    await deleteRefsOf(db, chunk);
     await db.deleteFrom('log_lines').where('execution_id', 'in', chunk).execute();
     await db.deleteFrom('state_changes').where('execution_id', 'in', chunk).execute();
     await db.deleteFrom('artifacts').where('execution_id', 'in', chunk).execute();
@@ -42,6 +45,21 @@ export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
     deleted += Number(result.numDeletedRows);
   }
   return deleted;
+}
+
+/** Kinds of external refs keyed `<execution id>/…`. */
+const EXECUTION_REF_KINDS = ['check_run', 'deployment', 'slack_card'];
+
+async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
+  // By the length of the prefix (the same for all: execution ids are UUIDs), so the key's start is compared with `in`.
+  const byLength = Map.groupBy(executionIds.map((id) => `${id}/`), (prefix) => prefix.length);
+  for (const [length, prefixes] of byLength) {
+    const keyPrefix = sql<string>`substr(${sql.ref('key')}, 1, ${sql.lit(length)})`;
+    const checkRuns = await db.selectFrom('external_refs').select('value').where('kind', '=', 'check_run').where(keyPrefix, 'in', prefixes).execute();
+    const checkRunIds = checkRuns.map((r) => String((JSON.parse(r.value) as { id?: unknown }).id));
+    if (checkRunIds.length > 0) await db.deleteFrom('external_refs').where('kind', '=', 'check_run_id').where('key', 'in', checkRunIds).execute();
+    await db.deleteFrom('external_refs').where('kind', 'in', EXECUTION_REF_KINDS).where(keyPrefix, 'in', prefixes).execute();
+  }
 }
 
 /** Every artifact record with the status of its execution and when that last changed. */
