@@ -26,10 +26,12 @@ import { serveSetupFlow } from './github/serve-setup-flow.ts';
 import { WebhookInbox } from './github/webhook-inbox.ts';
 import { approvalRules } from './config/approval-rules.ts';
 import { recoveryRules } from './config/recovery-rules.ts';
+import { retentionRules } from './config/retention-rules.ts';
 import { changesSince, githubWebUrl } from './github/changes-since.ts';
 import { startFromRef } from './github/start-from-ref.ts';
 import { createSluiceActions } from './runner/create-sluice-actions.ts';
 import { expireApprovals } from './runner/expire-approvals.ts';
+import { describePrune, pruneData, type PruneReport } from './runner/prune-data.ts';
 import { PipelineRunner } from './runner/pipeline-runner.ts';
 import type { SlackApp } from './slack/create-slack-app.ts';
 import type { SlackReporter } from './slack/slack-reporter.ts';
@@ -90,6 +92,8 @@ export interface RunningSluice {
    * what it could not send before. Returns how many approvals expired.
    */
   sweep(): Promise<number>;
+  /** What the service does every `retention.interval` (and once at start): prune what the retention settings let go. */
+  prune(): Promise<PruneReport>;
   /** Resolves when no webhook waits, no action runs and every report is sent. */
   idle(): Promise<void>;
   /** The hosts a deploy running here has drained or switched and not yet put back. */
@@ -256,6 +260,21 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
     if (!server) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
+    const retention = retentionRules(server);
+    const prune = async () => {
+      const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
+      const said = describePrune(report);
+      if (said) log(said);
+      return report;
+    };
+    let pruning: Promise<unknown> = Promise.resolve();
+    const pruneInBackground = () => {
+      pruning = pruning.then(prune).catch((error: unknown) => log(`Sluice could not prune old data (retention): ${describe(error)}`));
+    };
+    pruneInBackground();
+    // At least a minute apart: a prune reads every pipeline's history.
+    const pruner = setInterval(pruneInBackground, Math.max(60_000, retention.intervalMs));
+    pruner.unref();
     if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
 
     let closed: Promise<void> | undefined;
@@ -268,6 +287,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       reporter,
       slack,
       sweep,
+      prune: () => {
+        const run = pruning.then(prune);
+        pruning = run.catch(() => {});
+        return run;
+      },
       async idle() {
         do {
           await slack?.idle();
@@ -281,7 +305,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       close(closeOptions = {}) {
         closed ??= (async () => {
           clearInterval(sweeper);
+          clearInterval(pruner);
           await sweeping;
+          await pruning;
           await inbox?.stop();
           await slack?.stop();
           http.closeAllConnections();

@@ -7,11 +7,13 @@ import { mkdir } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { packSource, readRevision } from '../artifact/pack-source.ts';
 import { loadPipelineConfig } from '../config/load-pipeline-config.ts';
+import { retentionRules } from '../config/retention-rules.ts';
+import { describePrune, pruneData } from '../runner/prune-data.ts';
 import { CliError } from './cli-error.ts';
 import { detectRepo } from './detect-repo.ts';
 import { driveAndReport } from './drive-and-report.ts';
 import type { Io } from './main.ts';
-import { openCliContext } from './open-cli-context.ts';
+import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 
 export async function runRun(args: string[], io: Io): Promise<number> {
@@ -42,6 +44,22 @@ export async function runRun(args: string[], io: Io): Promise<number> {
     );
     return await driveAndReport(ctx, io, pipelineId, execution.id, { type: 'tick' });
   } finally {
+    await pruneAfterRun(ctx, io);
     await ctx.close();
+  }
+}
+
+/**
+ * Every run adds a source, an artifact, logs and a workspace to the data
+ * directory; pruning after each keeps it bounded as the service's sweep
+ * does. A failure to prune is said, but does not change how the run ended.
+ */
+async function pruneAfterRun(ctx: CliContext, io: Io): Promise<void> {
+  try {
+    const report = await pruneData({ store: ctx.store, server: ctx.server, dataDir: ctx.dataDir, now: Date.now(), rules: retentionRules(ctx.server) });
+    const said = describePrune(report);
+    if (said) io.out(`${said}\n`);
+  } catch (error) {
+    io.err(`Sluice could not prune old data (retention): ${(error as Error).message}\n`);
   }
 }

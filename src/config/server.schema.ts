@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { hostTextProblem } from './host-entry.ts';
+import { DURATION_HINT } from './parse-duration.ts';
 import { duration } from './pipeline.schema.ts';
 
 const port = z.int().min(1).max(65535, { error: 'use a port number from 1 to 65535' });
@@ -35,6 +36,9 @@ const amount = (what: string) =>
   z
     .union([z.int().min(0), z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: AMOUNT_HINT })], { error: AMOUNT_HINT })
     .describe(`${what[0]!.toUpperCase()}${what.slice(1)}: a number of hosts or a percentage such as 25%.`);
+
+/** A retention duration: a short `what` for its error, the whole story for the reference. */
+const keep = (what: string, description: string) => duration(what).optional().describe(`${description} ${DURATION_HINT[0]!.toUpperCase()}${DURATION_HINT.slice(1)}.`);
 
 const slackId = (kinds: string, what: string) =>
   z.string().regex(new RegExp(`^[${kinds}][A-Z0-9]{2,}$`), { error: `use the Slack id of ${what} (starting with ${kinds.split('').join(' or ')}), as its details in Slack show it` });
@@ -162,6 +166,31 @@ export const serverSchema = z
       })
       .optional()
       .describe('What happens when a Sluice process dies while it runs an action (several processes on one PostgreSQL).'),
+    retention: z
+      .strictObject({
+        executions: keep(
+          'how long finished executions are kept',
+          'How long a finished execution, with its history and logs, is kept after it ended (default 30d). An execution that holds one of the releases an environment keeps (keep_releases) stays whatever its age.',
+        ),
+        artifacts: keep(
+          'how long artifacts and sources are kept',
+          'How long the artifacts and downloaded source of a finished execution are kept after it ended, so its stages can still be retried (default 7d). After that only the artifacts of the releases each environment keeps (keep_releases) remain.',
+        ),
+        webhook_payloads: keep('how long webhook payloads are kept', 'How long the stored payload of a handled webhook delivery is kept (default 7d).'),
+        webhook_ids: keep(
+          'how long webhook delivery ids are kept',
+          'How long the id of a handled webhook delivery is kept, so a delivery GitHub sends again is recognised and not acted on twice (default 30d).',
+        ),
+        workspaces: keep(
+          'how old an abandoned workspace may get',
+          'How old a local workspace that no running command uses (one left by a crash) must be before it is removed (default 1d).',
+        ),
+        interval: keep('how often Sluice prunes', 'How often the service prunes what the other settings let go (default 1h); `sluice run` prunes after each run.'),
+      })
+      .optional()
+      .describe(
+        'How long Sluice keeps what it stores, so the data directory and the database stay bounded. Whatever an unfinished execution uses, and the current and earlier releases of every environment up to its keep_releases (at least the current one and the one a rollback goes back to), are never pruned.',
+      ),
   })
   .describe('The operator’s Sluice server config.');
 

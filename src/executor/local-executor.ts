@@ -3,11 +3,9 @@
  * and `sluice run` use it; it behaves like an SSH host so the action runners
  * cannot tell the difference.
  */
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import {
   ExecutorError,
   type ExecSession,
@@ -16,6 +14,7 @@ import {
   type RunOptions,
   type RunResult,
 } from './executor.ts';
+import { removeTree } from './remove-tree.ts';
 import { runLocalCommand } from './run-local-command.ts';
 
 export interface LocalExecutorOptions {
@@ -23,6 +22,14 @@ export interface LocalExecutorOptions {
   baseDir?: string;
   /** Time between SIGTERM and SIGKILL when a command is stopped. */
   killGraceMs?: number;
+}
+
+// Workspaces of this process's open sessions: pruning leaves them alone.
+const openWorkspaces = new Set<string>();
+
+/** The workspaces this process's local sessions have open now. */
+export function openLocalWorkspaces(): ReadonlySet<string> {
+  return openWorkspaces;
 }
 
 /** Runs commands on this machine, each session in a fresh temp directory. */
@@ -44,6 +51,7 @@ export class LocalExecutor implements Executor {
       await mkdir(this.#baseDir, { recursive: true });
       // realpath: callers compare and print absolute paths; /tmp may be a symlink.
       const workspace = await realpath(await mkdtemp(join(this.#baseDir, 'sluice-ws-')));
+      openWorkspaces.add(workspace);
       return new LocalSession(host, workspace, this.#killGraceMs);
     } catch (error) {
       throw new ExecutorError('WORKSPACE_FAILED', `could not make a workspace in ${this.#baseDir}: ${(error as Error).message}`, { cause: error });
@@ -102,11 +110,9 @@ class LocalSession implements ExecSession {
     this.#closing.abort();
     await Promise.allSettled(this.#running);
     try {
-      await rm(this.workspace, { recursive: true, force: true });
-    } catch {
-      // Tools such as Go's module cache leave read-only directories behind.
-      await promisify(execFile)('chmod', ['-R', 'u+w', '--', this.workspace]).catch(() => {});
-      await rm(this.workspace, { recursive: true, force: true });
+      await removeTree(this.workspace);
+    } finally {
+      openWorkspaces.delete(this.workspace);
     }
   }
 

@@ -21,13 +21,26 @@ export async function successfulDeploys(store: Store, pipelineId: string, enviro
   return executions.flatMap((execution) => deploysOf(execution, environment));
 }
 
-function deploysOf(execution: ExecutionSummary, environment: string): DeployDone[] {
-  const done: DeployDone[] = [];
+/** Successful deploys in these executions (newest first) by environment, in the same order. */
+export function deploysByEnvironment(executions: ExecutionSummary[]): Map<string, DeployDone[]> {
+  const byEnvironment = new Map<string, DeployDone[]>();
+  for (const execution of executions) {
+    for (const done of deploysOf(execution)) {
+      const list = byEnvironment.get(done.environment) ?? [];
+      list.push(done);
+      byEnvironment.set(done.environment, list);
+    }
+  }
+  return byEnvironment;
+}
+
+function deploysOf(execution: ExecutionSummary, environment?: string): Array<DeployDone & { environment: string }> {
+  const done: Array<DeployDone & { environment: string }> = [];
   for (const stage of execution.definition.stages) {
     for (const action of stage.actions) {
-      if (action.kind !== 'deploy' || action.deploy.environment !== environment) continue;
+      if (action.kind !== 'deploy' || (environment !== undefined && action.deploy.environment !== environment)) continue;
       const state = execution.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
-      if (state?.status === 'succeeded') done.push({ execution, stage: stage.name, action: action.name, artifact: action.deploy.artifact });
+      if (state?.status === 'succeeded') done.push({ execution, stage: stage.name, action: action.name, artifact: action.deploy.artifact, environment: action.deploy.environment });
     }
   }
   return done;

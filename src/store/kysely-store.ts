@@ -3,6 +3,7 @@
  * Everything that writes more than one row runs in a transaction.
  */
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from '../pipeline/snapshot.ts';
+import type { ExecutionStatus } from '../pipeline/states.ts';
 import { createExecution } from './create-execution.ts';
 import type { DatabaseKind, Db } from './database.ts';
 import { loadExecutionSummaries } from './load-executions.ts';
@@ -14,6 +15,7 @@ import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, releas
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
+import { deleteExecutions, pruneDeliveries, selectArtifactUses, selectFinishedExecutionIds, selectSourceUses } from './queries/retention.ts';
 import { renewClaims, selectExpiredClaims } from './queries/runs.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
 import { readStoreMetrics, type StoreMetrics } from './queries/metrics.ts';
@@ -22,6 +24,7 @@ import {
   StoreError,
   type ActionRef,
   type ArtifactRecord,
+  type ArtifactUse,
   type Delivery,
   type EngineStep,
   type ExecutionSummary,
@@ -31,6 +34,7 @@ import {
   type NewDelivery,
   type NewExecution,
   type PipelineRecord,
+  type SourceUse,
   type Store,
 } from './store.ts';
 
@@ -258,6 +262,29 @@ export class KyselyStore implements Store {
   async listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>> {
     const rows = await selectRefsByPrefix(this.#db, kind, prefix);
     return rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as T }));
+  }
+
+  async listFinishedExecutions(before: number): Promise<string[]> {
+    return selectFinishedExecutionIds(this.#db, before);
+  }
+
+  async deleteExecutions(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.#db.transaction().execute((trx) => deleteExecutions(trx, ids));
+  }
+
+  async listArtifactUses(): Promise<ArtifactUse[]> {
+    const rows = await selectArtifactUses(this.#db);
+    return rows.map((r) => ({ executionId: r.execution_id, sha256: r.sha256, status: r.status as ExecutionStatus, updatedAt: Number(r.updated_at) }));
+  }
+
+  async listSourceUses(): Promise<SourceUse[]> {
+    const rows = await selectSourceUses(this.#db);
+    return rows.map((r) => ({ executionId: r.id, source: r.source, status: r.status as ExecutionStatus, updatedAt: Number(r.updated_at) }));
+  }
+
+  async pruneDeliveries(payloadsBefore: number, idsBefore: number): Promise<{ payloads: number; deliveries: number }> {
+    return this.#db.transaction().execute((trx) => pruneDeliveries(trx, payloadsBefore, idsBefore));
   }
 
   /** Closes the database (and releases what `onClose` releases); later calls wait for the first. */

@@ -9,6 +9,7 @@ import { initialMigration } from './migrations/0001-initial.ts';
 import { locksMigration } from './migrations/0002-locks.ts';
 import { inboxMigration } from './migrations/0003-inbox.ts';
 import { claimsMigration } from './migrations/0004-claims.ts';
+import { retentionMigration } from './migrations/0005-retention.ts';
 import { StoreError } from './store.ts';
 
 /** Every migration by name; names sort in the order they run. */
@@ -18,6 +19,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0002-locks': locksMigration(),
     '0003-inbox': inboxMigration(),
     '0004-claims': claimsMigration(),
+    '0005-retention': retentionMigration(),
   };
 }
 

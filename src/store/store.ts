@@ -180,7 +180,33 @@ export interface Store {
   /** Every ref of `kind` whose key starts with `prefix`. */
   listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>>;
 
+  /** Ids of executions no longer running that have not changed since `before`, oldest first (for pruning). */
+  listFinishedExecutions(before: number): Promise<string[]>;
+  /** Deletes executions (not running ones) with their logs, history and artifact records; returns how many went. */
+  deleteExecutions(ids: string[]): Promise<number>;
+  /** Every artifact record's digest, with the status of its execution and when that last changed. */
+  listArtifactUses(): Promise<ArtifactUse[]>;
+  /** Every execution's source reference, with its status and when that last changed. */
+  listSourceUses(): Promise<SourceUse[]>;
+  /** Empties payloads of deliveries handled before `payloadsBefore`; deletes those handled before `idsBefore`. */
+  pruneDeliveries(payloadsBefore: number, idsBefore: number): Promise<{ payloads: number; deliveries: number }>;
+
   close(): Promise<void>;
+}
+
+export interface ArtifactUse {
+  executionId: string;
+  sha256: string;
+  status: ExecutionStatus;
+  updatedAt: number;
+}
+
+export interface SourceUse {
+  executionId: string;
+  /** As kept in the execution (see source-ref.ts). */
+  source: string;
+  status: ExecutionStatus;
+  updatedAt: number;
 }
 
 export interface PipelineRecord {

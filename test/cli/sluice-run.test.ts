@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
@@ -159,6 +159,24 @@ describe('sluice run', () => {
     const retried = await sluice(c, 'retry', '1', '--approve', 'yes');
     assert.equal(retried.code, 0, retried.stdout + retried.stderr);
     assert.match(retried.stdout, /✓ Execution #1 succeeded/);
+  });
+
+  test('prunes after the run what the retention settings let go, and says so', async () => {
+    const c = setUp();
+    const left = join(dataDirOf(c), 'workspaces', 'sluice-ws-left-by-a-crash');
+    mkdirSync(join(left, 'source'), { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(left, twoHoursAgo, twoHoursAgo);
+    writeFileSync(
+      join(c.scratch, 'server.yml'),
+      `hosts: { local: [local] }\nenvironments:\n  production: { hosts: [local], path: ${join(c.scratch, 'srv')}, approval: { slack_channel: C0123456, approvers: [U0123456] } }\nretention: { workspaces: 1h }\n`,
+    );
+    const result = await sluice(c, 'run', '--approve', 'yes', '--server', join(c.scratch, 'server.yml'));
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /✓ Execution #1 succeeded[\s\S]*Sluice pruned 1 abandoned workspace \(retention\)\./);
+    assert.equal(existsSync(left), false);
+    // The run's own history stays: it is a minute old, not a month.
+    assert.equal((await statusJson(c, '1')).status, 'succeeded');
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { formatProblem } from '../../src/config/config-problem.ts';
 import { deployTarget } from '../../src/config/deploy-target.ts';
 import { parseServerConfig } from '../../src/config/load-server-config.ts';
+import { retentionRules } from '../../src/config/retention-rules.ts';
 import { resolveHosts } from '../../src/config/resolve-hosts.ts';
 
 const example = readFileSync(new URL('../fixtures/config/product-server.yml', import.meta.url), 'utf8');
@@ -163,5 +164,29 @@ environments:
     assert.equal(deployTarget(server, 'production', 'acme/shop').path, '/srv/app');
     assert.throws(() => deployTarget(server, 'production', 'evil/shop'), /evil\/shop may not deploy to "production": the server config allows acme\/\*/);
     assert.throws(() => deployTarget(server, 'staging', 'acme/shop'), /environment "staging" is not defined in the server config/);
+  });
+
+  test('retention: a month of executions and a week of artifacts unless the operator says otherwise; a bad duration says how to write one', () => {
+    assert.deepEqual(retentionRules(load('environments: {}\n')), {
+      executionsMs: 30 * 86_400_000,
+      artifactsMs: 7 * 86_400_000,
+      webhookPayloadsMs: 7 * 86_400_000,
+      webhookIdsMs: 30 * 86_400_000,
+      workspacesMs: 86_400_000,
+      intervalMs: 3_600_000,
+    });
+    const rules = retentionRules(load('retention: { executions: 90d, artifacts: 2d, webhook_payloads: 1d, webhook_ids: 14d, workspaces: 6h, interval: 15m }\n'));
+    assert.deepEqual(rules, {
+      executionsMs: 90 * 86_400_000,
+      artifactsMs: 2 * 86_400_000,
+      webhookPayloadsMs: 86_400_000,
+      webhookIdsMs: 14 * 86_400_000,
+      workspacesMs: 6 * 3_600_000,
+      intervalMs: 15 * 60_000,
+    });
+    assert.deepEqual(problemsOf('retention:\n  executions: a month\n  logs: 7d\n'), [
+      'sluice.config.yml:2:15: retention.executions: write how long finished executions are kept as a duration such as 500ms, 30s, 5m, 1h30m or 24h',
+      'sluice.config.yml:3:3: retention: unknown key "logs" (allowed here: executions, artifacts, webhook_payloads, webhook_ids, workspaces, interval)',
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { defineClaimTests } from './define-claim-tests.ts';
 import { defineExecutionTests } from './define-execution-tests.ts';
 import { defineLockTests } from './define-lock-tests.ts';
 import { defineRecordTests } from './define-record-tests.ts';
+import { defineRetentionTests } from './define-retention-tests.ts';
 import type { Place, StoreBackend } from './store-backends.ts';
 
 /** A fresh place and a store open on it; both are cleaned up when the test ends. */
@@ -37,5 +38,6 @@ export function defineStoreSuite(backend: StoreBackend): void {
     defineRecordTests(backend, fresh);
     defineLockTests(backend, fresh);
     defineClaimTests(backend, fresh);
+    defineRetentionTests(backend, fresh);
   });
 }
