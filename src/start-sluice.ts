@@ -98,7 +98,8 @@ export class StartError extends Error {
 export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
   const log = options.log ?? ((line: string) => console.log(line));
   const cwd = options.cwd ?? process.cwd();
-  const server = settings.serverConfig ? await readServerConfig(settings.serverConfig) : undefined;
+  // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
+  const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
   const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
   try {
     const { actions } = createSluiceActions(store, server, settings.dataDir);

@@ -51,6 +51,23 @@ const approval = z
   })
   .describe('Approval rules for deploys to this environment.');
 
+const repoList = z.array(z.string().min(1));
+
+const hostGroup = z
+  .union(
+    [
+      z.array(hostEntrySchema).min(1).describe('The hosts of the group; any repository may use it.'),
+      z
+        .strictObject({
+          hosts: z.array(hostEntrySchema).min(1).describe('The hosts of the group.'),
+          repos: repoList.optional().describe('Repositories whose build and command actions may run on the group: owner/name, owner/* or * (default: any).'),
+        })
+        .describe('The hosts of the group and the repositories that may use it.'),
+    ],
+    { error: 'a host group is a list of hosts, or { hosts: [...], repos: [...] }' },
+  )
+  .describe('A host group: a list of hosts, or { hosts, repos } to say which repositories may use it.');
+
 const environment = z
   .strictObject({
     hosts: z
@@ -81,7 +98,12 @@ const environment = z
       .describe('A load balancer Sluice drains hosts from itself; instead of drain and undrain commands.'),
     keep_releases: z.int().min(1).optional().describe('How many releases to keep on each host (default 5).'),
     url: z.url().optional().describe('The environment URL shown on GitHub Deployments.'),
-    repos: z.array(z.string().min(1)).optional().describe('Repositories allowed to deploy here: owner/name, owner/* or * (default: any).'),
+    repos: repoList.optional().describe('Repositories allowed to deploy here: owner/name, owner/* or * (default: any).'),
+    allow_commands_from: repoList
+      .optional()
+      .describe(
+        'Repositories whose build and command actions may run on this environment’s hosts (owner/name, owner/* or *; default: none). A host of an environment takes only deploys, which its repos and approval rules gate; a build or command action would run a repository’s own commands there with neither, so the operator names who may.',
+      ),
     approval: approval.optional(),
   })
   .describe('An environment Sluice can deploy to.');
@@ -138,9 +160,21 @@ export const serverSchema = z
       .optional()
       .describe('How Sluice reaches hosts over SSH. Needed unless every host is `local`.'),
     hosts: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), z.array(hostEntrySchema).min(1).describe('The hosts of the group.'))
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), hostGroup)
       .optional()
-      .describe('Host groups by name, used by build and command actions (`host: builder`).'),
+      .describe(
+        'Host groups by name, used by build and command actions (`host: builder`). A group that holds hosts of an environment is open to a repository only where that environment’s allow_commands_from names it, and `local` only where `local.repos` does.',
+      ),
+    local: z
+      .strictObject({
+        repos: repoList
+          .min(1, { error: 'repos names who may run on the Sluice machine: owner/name, owner/* or *' })
+          .describe('Repositories whose build and command actions may run on the Sluice machine (owner/name, owner/* or *).'),
+      })
+      .optional()
+      .describe(
+        'Who may run on the Sluice machine itself (a host group holding `local`). It holds Sluice’s settings, its GitHub App key and its SSH key, so a repository granted it can read all of them: grant only repositories you trust like the operator. Without this section no repository may run there.',
+      ),
     environments: z
       .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'an environment name uses letters, digits, "-" and "_"' }), environment)
       .optional()
@@ -165,3 +199,4 @@ export const serverSchema = z
 
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type EnvironmentConfig = z.infer<typeof environment>;
+export type HostGroupConfig = z.infer<typeof hostGroup>;

@@ -66,7 +66,7 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
 
   const own = await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: sha });
   if (own !== undefined) {
-    const parsed = parsePipelineConfig(own, { file: PIPELINE_FILE, server: deps.server });
+    const parsed = parsePipelineConfig(own, { file: PIPELINE_FILE, server: deps.server, repo: repoName });
     if (!parsed.ok) {
       await failPipelineCheck(octokit, owner, repo, sha, parsed.problems);
       return `invalid ${PIPELINE_FILE}: ${parsed.problems.length} problem(s)`;

@@ -96,6 +96,8 @@ describe('re-running from GitHub', () => {
 describe('rolling production back from GitHub', () => {
   const withProduction = (dir: string) => `hosts:
   builder: [local]
+local:
+  repos: [acme/*]
 environments:
   dev:
     hosts: [local]

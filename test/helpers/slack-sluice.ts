@@ -43,6 +43,8 @@ export interface SlackSluice extends GithubSluice {
 export function serverConfig(dir: string, extra = ''): string {
   return `hosts:
   builder: [local]
+local:
+  repos: [${REPO}]
 environments:
   dev:
     hosts: [local]
