@@ -47,7 +47,7 @@ const approval = z
       .min(1, { error: 'approvers needs at least one Slack user (U…) or user group (S…)' })
       .describe('Who may decide: Slack user ids (U…, W…) and user group ids (S…).'),
     timeout: duration('how long an approval waits before it expires').optional(),
-    allow_self_approval: z.boolean().optional().describe('Whether the author of a change may approve it (default: false).'),
+    allow_self_approval: z.boolean().optional().describe('Whether those who brought a change (its pusher, the authors and committers of its commits since what the environment runs, whoever retried it) may approve it (default: false).'),
   })
   .describe('Approval rules for deploys to this environment.');
 
@@ -138,7 +138,7 @@ const slack = z
     people: z
       .record(z.string().min(1), slackId('UW', 'a user'))
       .optional()
-      .describe('Commit authors (GitHub logins or e-mail addresses) mapped to Slack users, where Slack’s e-mail lookup would not match them. Used to keep authors from approving their own change.'),
+      .describe('Pushers and commit authors and committers (GitHub logins or e-mail addresses) mapped to Slack users, where Slack’s e-mail lookup would not match them. Used to keep them from approving their own change.'),
     commands: z
       .strictObject(Object.fromEntries(SLACK_COMMANDS.map((name) => [name, commandUsers.optional()])) as Record<SlackCommand, z.ZodOptional<typeof commandUsers>>)
       .optional()

@@ -32,9 +32,15 @@ export interface PushPayload {
   deleted?: boolean;
   repository: { full_name: string; default_branch: string; pushed_at?: number | string };
   installation?: { id: number };
-  head_commit?: { id: string; message: string; author?: { name?: string; email?: string; username?: string } } | null;
-  pusher?: { name?: string };
+  head_commit?: { id: string; message: string; author?: GitActor; committer?: GitActor } | null;
+  pusher?: { name?: string; email?: string | null };
   sender?: { login?: string };
+}
+
+interface GitActor {
+  name?: string;
+  email?: string | null;
+  username?: string;
 }
 
 interface BranchHead {
@@ -75,6 +81,8 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
   if (branch === defaultBranch && own === undefined) return `no ${PIPELINE_FILE}`;
   const head = payload.head_commit;
   const author = head?.author?.username ?? head?.author?.name;
+  const committer = head?.committer?.username ?? head?.committer?.name;
+  const pusher = { ...(payload.sender?.login && { login: payload.sender.login }), ...(payload.pusher?.email && { email: payload.pusher.email }) };
   const started = await startCommit(deps, octokit, {
     repo: repoName,
     defaultBranch,
@@ -84,6 +92,9 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
       ...(head?.message !== undefined && { message: head.message }),
       ...(author !== undefined && { author }),
       ...(head?.author?.email && { authorEmail: head.author.email }),
+      ...(committer !== undefined && { committer }),
+      ...(head?.committer?.email && { committerEmail: head.committer.email }),
+      ...((pusher.login || pusher.email) && { pusher }),
     },
     pushed: true,
     // On the default branch, the file just read is the one that runs.
