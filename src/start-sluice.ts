@@ -33,6 +33,7 @@ import { expireApprovals } from './runner/expire-approvals.ts';
 import { PipelineRunner } from './runner/pipeline-runner.ts';
 import type { SlackApp } from './slack/create-slack-app.ts';
 import type { SlackReporter } from './slack/slack-reporter.ts';
+import type { SlackPeople } from './slack/slack-people.ts';
 import { startSlack } from './slack/start-slack.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -127,6 +128,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       : undefined;
     const clock = options.clock ?? Date.now;
     let slackReporter: SlackReporter | undefined;
+    // Slack's view of who is who, for *Roll back* on GitHub; set once Slack starts.
+    let slackPeopleOf: SlackPeople | undefined;
     const recovery = recoveryRules(server);
     const runner = new PipelineRunner({
       store,
@@ -148,7 +151,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const routes: HttpRoutes = { pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) } };
     let inbox: WebhookInbox | undefined;
     if (probot && api) {
-      const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId };
+      const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId, people: () => slackPeopleOf };
       inbox = new WebhookInbox({
         store,
         owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
@@ -194,6 +197,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       });
       slack = started.app;
       slackReporter = started.reporter;
+      slackPeopleOf = started.people;
       if (slack.route) routes.slack = slack.route;
     }
     const sweep = async () => {

@@ -47,6 +47,10 @@ const approval = z
       .min(1, { error: 'approvers needs at least one Slack user (U…) or user group (S…)' })
       .describe('Who may decide: Slack user ids (U…, W…) and user group ids (S…).'),
     timeout: duration('how long an approval waits before it expires').optional(),
+    skip_for_rollbacks: z
+      .boolean()
+      .optional()
+      .describe('Whether a rollback (`/sluice rollback`, *Roll back* on GitHub) deploys without asking (default: false: it asks these approvers, like any deploy).'),
     allow_self_approval: z.boolean().optional().describe('Whether those who brought a change (its pusher, the authors and committers of its commits since what the environment runs, whoever retried it) may approve it (default: false).'),
   })
   .describe('Approval rules for deploys to this environment.');
@@ -184,6 +188,15 @@ export const serverSchema = z
       .optional()
       .describe('Secrets by name, with where their values come from and which repositories may read them.'),
     slack: slack.optional(),
+    github: z
+      .strictObject({
+        rollback: z
+          .array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$/, { error: 'use a GitHub login, such as octocat' }))
+          .optional()
+          .describe('GitHub logins who may press *Roll back* on a check run, besides the Slack users of slack.commands.rollback that slack.people maps a login to. Nobody else may.'),
+      })
+      .optional()
+      .describe('Who may act from GitHub’s check runs.'),
     recovery: z
       .strictObject({
         lease: duration('how long a running action or a deploy’s environment lock holds without renewal, after which other Sluice processes take its holder for dead').optional(),

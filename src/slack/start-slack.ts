@@ -30,7 +30,7 @@ export interface SlackDeps {
   retries?: number;
 }
 
-export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter }> {
+export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter; people: SlackPeople }> {
   const rulesFor = (environment: string) => approvalRules(deps.server, environment);
   // One for the cards and the clicks, so both share Slack's answers.
   let shared: SlackPeople | undefined;
@@ -57,5 +57,5 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
     people: peopleOf(app.api),
     onError: (error) => deps.log(`Sluice could not update Slack: ${error instanceof Error ? error.message : String(error)}`),
   });
-  return { app, reporter };
+  return { app, reporter, people: peopleOf(app.api) };
 }
