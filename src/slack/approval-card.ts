@@ -31,8 +31,8 @@ export interface ApprovalCardInput {
   commitUrl?: string;
   /** What the environment runs now, and the commits between it and this one; absent on a first deploy. */
   changes?: { base: string; compareUrl?: string; commits: CardCommit[]; /** Absent when not known. */ total?: number };
-  /** People who brought the change whom no Slack user matches: approvers cannot be checked against them. */
-  unmatched?: readonly string[];
+  /** Who brought the change but cannot be checked against the approvers (no Slack user matches them, or GitHub could not list them), as sentences. */
+  unchecked?: readonly string[];
   pageUrl: string;
 }
 
@@ -114,8 +114,8 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
   if (before.length > 0) {
     blocks.push({ type: 'context', elements: [mrkdwn(before.map((s) => `${s.status === 'succeeded' ? '✓' : '•'} ${escapeText(s.name)} ${s.status}`).join(' · '))] });
   }
-  if (input.unmatched && input.unmatched.length > 0 && decision.state === 'open') {
-    const lines = input.unmatched.slice(0, 10).map((who) => `⚠ Could not match ${escapeText(who)} to a Slack user: approvers cannot be checked against them`);
+  if (input.unchecked && input.unchecked.length > 0 && decision.state === 'open') {
+    const lines = input.unchecked.slice(0, 10).map((line) => `⚠ ${escapeText(line)}`);
     blocks.push({ type: 'context', elements: [mrkdwn(lines.join('\n').slice(0, 3000))] });
   }
   const who = input.approvers.map(approverMention).join(', ');

@@ -39,8 +39,8 @@ export interface CardRef {
   changes?: ApprovalCardInput['changes'];
   /** The Slack users who brought the change (pushed, wrote, committed, retried it), when self-approval is off. */
   refused?: RefusedApprover[];
-  /** Those of them no Slack user could be matched to, as the card names them. */
-  unmatched?: string[];
+  /** Who of them cannot be checked, as the card says it. */
+  unchecked?: string[];
   /** Keys of the thread replies posted. */
   replies: string[];
 }
@@ -136,8 +136,8 @@ export class SlackReporter {
       // The card goes out without the commit list rather than not at all.
       this.#options.onError?.(error);
     }
-    const who = rules.allowSelfApproval ? { refused: [], unmatched: [] } : await this.#whoBrought(execution, changes);
-    const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(changes && { changes }), refused: who.refused, unmatched: who.unmatched, replies: [] };
+    const who = rules.allowSelfApproval ? { refused: [], unchecked: [] } : await this.#whoBrought(execution, changes);
+    const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(changes && { changes }), refused: who.refused, unchecked: who.unchecked, replies: [] };
     const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
     const ref: CardRef = { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
@@ -149,12 +149,16 @@ export class SlackReporter {
    * name. Worked out when the card is posted, from the pusher, the commits
    * and the execution's history so far; a retry posts a new card.
    */
-  async #whoBrought(execution: ExecutionSummary, changes: ApprovalCardInput['changes']): Promise<{ refused: RefusedApprover[]; unmatched: string[] }> {
+  async #whoBrought(execution: ExecutionSummary, changes: ApprovalCardInput['changes']): Promise<{ refused: RefusedApprover[]; unchecked: string[] }> {
     const people = this.#options.people;
-    if (!people) return { refused: [], unmatched: [] };
+    if (!people) return { refused: [], unchecked: [] };
     const refused: RefusedApprover[] = [];
-    const unmatched: string[] = [];
-    if (changes && changes.total === undefined) unmatched.push(`the commits since \`${changes.base.slice(0, 7)}\` (GitHub could not list them)`);
+    const unchecked: string[] = [];
+    const since = changes && `the commits since ${changes.base.slice(0, 7)}`;
+    if (changes && changes.total === undefined) unchecked.push(`GitHub could not list ${since}: approvers cannot be checked against their authors and committers`);
+    else if (changes?.total !== undefined && changes.total > changes.commits.length) {
+      unchecked.push(`GitHub listed ${changes.commits.length} of the ${changes.total} commits since ${changes.base.slice(0, 7)}: approvers cannot be checked against the authors and committers of the others`);
+    }
     for (const person of listChangePeople(execution, changes, await this.#options.store.listHistory(execution.id))) {
       let user: string | undefined;
       try {
@@ -163,9 +167,9 @@ export class SlackReporter {
         this.#options.onError?.(error);
       }
       if (user) refused.push({ user, did: person.did });
-      else unmatched.push(describePerson(person));
+      else unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
     }
-    return { refused, unmatched: [...new Set(unmatched)] };
+    return { refused, unchecked: [...new Set(unchecked)] };
   }
 
   async #render(key: string, ref: CardRef, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, decision?: Decision): Promise<void> {
@@ -186,8 +190,8 @@ export class SlackReporter {
     }
   }
 
-  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'changes' | 'unmatched'>): ApprovalCardInput {
-    const { digest, changes, unmatched } = ref;
+  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'changes' | 'unchecked'>): ApprovalCardInput {
+    const { digest, changes, unchecked } = ref;
     const openedAt = execution.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.startedAt ?? execution.updatedAt;
     const commitUrl = this.#options.commitUrl?.(execution.repo, execution.revision.sha);
     return {
@@ -201,7 +205,7 @@ export class SlackReporter {
       ...(digest && { digest }),
       ...(commitUrl && { commitUrl }),
       ...(changes && { changes }),
-      ...(unmatched && unmatched.length > 0 && { unmatched }),
+      ...(unchecked && unchecked.length > 0 && { unchecked }),
     };
   }
 }
