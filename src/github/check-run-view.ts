@@ -40,7 +40,7 @@ const ICON: Record<string, string> = {
   pending: '·',
 };
 
-/** `rollback`: the stage deploys to a production environment, so a success offers *Roll back*. */
+/** `rollback`: the stage deployed the release its production environment runs now, so it offers *Roll back*. */
 export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string, options: { rollback?: boolean } = {}): CheckRunView {
   const stage = execution.stages.find((s) => s.name === stageName);
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${stageName}".`);
