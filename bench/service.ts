@@ -62,7 +62,7 @@ if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}
 
 async function measure(backend: Backend): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-service-'));
-  writeFileSync(join(dir, 'server.yml'), 'hosts:\n  local: [local]\n');
+  writeFileSync(join(dir, 'server.yml'), 'hosts:\n  local: [local]\nlocal:\n  repos: ["*"]\n');
   const sluice = await startSluiceProcess({
     cwd: dir,
     port: await freeLoopbackPort(),

@@ -38,6 +38,8 @@ writeFileSync(
 ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
   local: [local]
+local:
+  repos: ["*"]
 environments:
   production:
     hosts: [${ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ')}]

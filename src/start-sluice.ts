@@ -35,6 +35,7 @@ import { describePrune, pruneData, type PruneReport } from './runner/prune-data.
 import { PipelineRunner } from './runner/pipeline-runner.ts';
 import type { SlackApp } from './slack/create-slack-app.ts';
 import type { SlackReporter } from './slack/slack-reporter.ts';
+import type { SlackPeople } from './slack/slack-people.ts';
 import { startSlack } from './slack/start-slack.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -127,7 +128,8 @@ function urlHost(host: string | undefined): string {
 export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
   const log = options.log ?? ((line: string) => console.log(line));
   const cwd = options.cwd ?? process.cwd();
-  const server = settings.serverConfig ? await readServerConfig(settings.serverConfig) : undefined;
+  // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
+  const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
   const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
   try {
     const { actions, rollouts } = createSluiceActions(store, server, settings.dataDir);
@@ -159,6 +161,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       : undefined;
     const clock = options.clock ?? Date.now;
     let slackReporter: SlackReporter | undefined;
+    // Slack's view of who is who, for *Roll back* on GitHub; set once Slack starts.
+    let slackPeopleOf: SlackPeople | undefined;
     const recovery = recoveryRules(server);
     const runner = new PipelineRunner({
       store,
@@ -185,7 +189,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     let inbox: WebhookInbox | undefined;
     if (probot && api) {
-      const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId };
+      const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId, people: () => slackPeopleOf };
       inbox = new WebhookInbox({
         store,
         owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
@@ -233,6 +237,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       });
       slack = started.app;
       slackReporter = started.reporter;
+      slackPeopleOf = started.people;
       if (slack.route) routes.slack = slack.route;
     }
     const sweep = async () => {

@@ -66,6 +66,8 @@ export async function rollOutWithSluice(bed: TestBed, version: string, drain: bo
     `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
   local: [local]
+local:
+  repos: ["*"]
 environments:
   production:
     hosts: [${hosts}]

@@ -16,7 +16,8 @@ export interface Io {
 const USAGE = `Usage: sluice <command> [options]
 
 Commands:
-  validate <pipeline.yml> [--server <config.yml>]   check a pipeline file (and its environments)
+  validate <pipeline.yml> [--server <config.yml>] [--repo <owner/name>]
+                                                    check a pipeline file (and its environments)
   validate --server <config.yml>                    check a server config
   run [--pipeline .github/sluice.yml] [--server <config.yml>] [--approve yes|no]
                                                     run the pipeline for this checkout

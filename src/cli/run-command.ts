@@ -25,11 +25,11 @@ export async function runRun(args: string[], io: Io): Promise<number> {
   const pipelineFile = resolve(values.pipeline ?? '.github/sluice.yml');
   const ctx = await openCliContext(values, io.out);
   try {
-    const loaded = await loadPipelineConfig(pipelineFile, { server: ctx.server });
+    const repo = values.repo ?? (await detectRepo(checkout));
+    const loaded = await loadPipelineConfig(pipelineFile, { server: ctx.server, repo });
     if (!loaded.ok) {
       throw new CliError(loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
     }
-    const repo = values.repo ?? (await detectRepo(checkout));
     const pipelineId = await ctx.store.ensurePipeline(repo, relative(checkout, pipelineFile));
     const revision = await readRevision(checkout);
     const sources = resolve(ctx.dataDir, 'sources');

@@ -18,6 +18,8 @@ export interface ApprovalRules {
   /** The timeout as written, for people: `24h`. */
   timeout: string;
   allowSelfApproval: boolean;
+  /** Rollbacks deploy without asking. */
+  skipForRollbacks: boolean;
 }
 
 export function approvalRules(server: ServerConfig | undefined, environment: string): ApprovalRules | undefined {
@@ -31,5 +33,6 @@ export function approvalRules(server: ServerConfig | undefined, environment: str
     timeoutMs: parseDuration(timeout) ?? 24 * 3_600_000,
     timeout,
     allowSelfApproval: approval.allow_self_approval ?? false,
+    skipForRollbacks: approval.skip_for_rollbacks ?? false,
   };
 }

@@ -2,11 +2,14 @@
  * The rules of a pipeline that a schema cannot say: unique names, `needs`
  * that exist and form no cycle, unique artifacts, inputs produced by an
  * action that runs before, and — given the operator's server config — only
- * environments, host groups and secrets the operator defined, with no
- * approval skipped, and no command time limit above the operator's (a
- * repository cannot widen what the operator set).
+ * environments, host groups and secrets the operator defined, host groups
+ * the repository may use (checkHostAccess), with no approval skipped, and no
+ * command time limit above the operator's (a repository cannot widen what
+ * the operator set).
  */
 import { formatDuration } from '../actions/format-duration.ts';
+import { checkHostAccess } from './check-host-access.ts';
+import { groupEntries } from './resolve-hosts.ts';
 import { closestWord } from './closest-word.ts';
 import type { ConfigPath } from './config-problem.ts';
 import { parseDuration } from './parse-duration.ts';
@@ -25,7 +28,8 @@ interface ActionPlace {
   config: ActionConfig;
 }
 
-export function checkPipeline(config: PipelineConfig, server?: ServerConfig): RuleProblem[] {
+/** `repo` is who the pipeline belongs to (owner/name); without one, only host groups open to every repository pass. */
+export function checkPipeline(config: PipelineConfig, server?: ServerConfig, repo = 'an unnamed repository'): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const stageNeeds = checkStages(config, problems);
   const actionNeeds = config.stages.map((stage, s) => checkActions(stage.actions, s, problems));
@@ -63,7 +67,7 @@ export function checkPipeline(config: PipelineConfig, server?: ServerConfig): Ru
     }),
   );
 
-  if (server) checkAgainstServer(config, server, problems, (approvalPlace, stage, action) => runsBefore(approvalPlace, stage, action));
+  if (server) checkAgainstServer(config, server, repo, problems, (approvalPlace, stage, action) => runsBefore(approvalPlace, stage, action));
   return problems;
 }
 
@@ -203,6 +207,7 @@ function checkArtifacts(config: PipelineConfig, problems: RuleProblem[]): Map<st
 function checkAgainstServer(
   config: PipelineConfig,
   server: ServerConfig,
+  repo: string,
   problems: RuleProblem[],
   runsBefore: (approval: ActionPlace, stage: number, action: number) => boolean,
 ): void {
@@ -252,9 +257,12 @@ function checkAgainstServer(
           at: 'value',
           message: `host group "${spec.host}" is not defined in the server config${guess ? ` (did you mean "${guess}"?)` : local || (groups.length > 0 ? `; it defines: ${groups.join(', ')}` : '')}`,
         });
+      } else {
+        const refused = checkHostAccess(server, repo, spec.host);
+        if (refused) problems.push({ path: [...base, kind, 'host'], at: 'value', message: refused });
       }
       const asked = spec.timeout === undefined ? undefined : parseDuration(spec.timeout);
-      const remote = server.hosts?.[spec.host]?.some((entry) => entry !== 'local') ?? false;
+      const remote = groupEntries(server, spec.host)?.some((entry) => entry !== 'local') ?? false;
       if (remote && commandLimit !== undefined && asked !== undefined && asked > commandLimit) {
         problems.push({
           path: [...base, kind, 'timeout'],

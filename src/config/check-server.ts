@@ -8,6 +8,7 @@ import { planBatches, RolloutPlanError } from '../deploy/plan-batches.ts';
 import { closestWord } from './closest-word.ts';
 import type { RuleProblem } from './check-pipeline.ts';
 import { environmentTarget } from './deploy-target.ts';
+import { groupEntries } from './resolve-hosts.ts';
 import type { ServerConfig } from './server.schema.ts';
 
 export function checkServer(server: ServerConfig): RuleProblem[] {
@@ -16,8 +17,8 @@ export function checkServer(server: ServerConfig): RuleProblem[] {
   const usesSsh = (entries: unknown[]) => entries.some((entry) => entry !== 'local');
 
   let sshNeededAt: RuleProblem['path'] | undefined;
-  for (const [name, entries] of Object.entries(server.hosts ?? {})) {
-    if (usesSsh(entries)) sshNeededAt ??= ['hosts', name];
+  for (const name of groups) {
+    if (usesSsh(groupEntries(server, name) ?? [])) sshNeededAt ??= ['hosts', name];
   }
   for (const [name, env] of Object.entries(server.environments ?? {})) {
     const path = ['environments', name];

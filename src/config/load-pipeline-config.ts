@@ -15,16 +15,22 @@ import { toPipelineDefinition } from './to-pipeline-definition.ts';
 
 export type PipelineLoad = { ok: true; config: PipelineConfig; definition: PipelineDefinition } | { ok: false; problems: ConfigProblem[] };
 
+export interface PipelineCheckOptions {
+  server?: ServerConfig;
+  /** The repository the pipeline belongs to (owner/name), for the host groups it may use. */
+  repo?: string;
+}
+
 /** Check pipeline text; `file` is the name problems are reported under. */
-export function parsePipelineConfig(text: string, options: { file: string; server?: ServerConfig }): PipelineLoad {
+export function parsePipelineConfig(text: string, options: PipelineCheckOptions & { file: string }): PipelineLoad {
   const read = readYamlConfig(text, options.file, pipelineSchema);
   if (!read.ok) return read;
-  const problems = checkPipeline(read.value, options.server).map((rule) => ({ file: options.file, ...locate(read.source, rule.path, rule.at), message: rule.message }));
+  const problems = checkPipeline(read.value, options.server, options.repo).map((rule) => ({ file: options.file, ...locate(read.source, rule.path, rule.at), message: rule.message }));
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
   return { ok: true, config: read.value, definition: toPipelineDefinition(read.value) };
 }
 
-export async function loadPipelineConfig(path: string, options: { server?: ServerConfig } = {}): Promise<PipelineLoad> {
+export async function loadPipelineConfig(path: string, options: PipelineCheckOptions = {}): Promise<PipelineLoad> {
   const file = displayPath(path);
   let text: string;
   try {
@@ -32,7 +38,7 @@ export async function loadPipelineConfig(path: string, options: { server?: Serve
   } catch (error) {
     return { ok: false, problems: [{ file, line: 1, col: 1, message: unreadable(error, 'the pipeline file', 'create it (see README.md) or pass --pipeline <file>') }] };
   }
-  return parsePipelineConfig(text, { file, server: options.server });
+  return parsePipelineConfig(text, { ...options, file });
 }
 
 export function unreadable(error: unknown, what: string, fix: string): string {

@@ -122,6 +122,12 @@ export function allowedKeys(schema: z.ZodType, path: ConfigPath): string[] {
   let current: z.ZodType | undefined = schema;
   for (const part of [...path, undefined]) {
     current = unwrap(current);
+    const options = (current?.def as { type: string; options?: z.ZodType[] } | undefined)?.options;
+    if (current?.def.type === 'union' && options) {
+      // The form of a union that this path can go through: a list for an index, a map for a key.
+      const wanted = typeof part === 'number' ? 'array' : 'object';
+      current = options.map(unwrap).find((option) => option?.def.type === wanted);
+    }
     if (!current) return [];
     if (part === undefined) break;
     const def = current.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
@@ -165,6 +171,15 @@ function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$Zod
         return [problem(path.slice(0, -1), 'key', `${formatPath(path.slice(0, -1)) || 'the file'}: missing "${String(key)}"`)];
       }
       return [problem(path, 'value', `${where}expected ${article(issue.expected)}, not ${describeValue(input)}`)];
+    }
+    case 'invalid_union': {
+      // A list or a map that fits the shape of one form only: say what is wrong inside it, where it is.
+      const input = (issue as { input?: unknown }).input;
+      const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
+      if (typeof input === 'object' && input !== null && fitting.length === 1) {
+        return fitting[0]!.flatMap((inner) => issueProblems(source, schema, { ...inner, path: [...issue.path, ...inner.path] }));
+      }
+      return [problem(path, 'value', `${where}${issue.message}`)];
     }
     case 'invalid_key': {
       const inner = issue.issues[0]?.message ?? 'this key is not allowed';

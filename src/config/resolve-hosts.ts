@@ -1,13 +1,15 @@
 /**
  * The hosts behind a name in a pipeline: a host group of the server config,
  * or — only when Sluice runs without a server config (`sluice run` trying a
- * pipeline) — `local`, this machine. With a server config, pipelines reach
- * the Sluice machine only through a group the operator defines (`local:
- * [local]`), since a repository cannot add hosts.
+ * pipeline, where the operator is the one running it) — `local`, this
+ * machine. With a server config, pipelines reach the Sluice machine only
+ * through a group the operator defines (`local: [local]`) and grants
+ * (`local: { repos }`), since a repository cannot add hosts; who may use a
+ * group is checked by checkHostAccess.
  */
 import type { HostRef } from '../executor/executor.ts';
 import { toHostRef, type HostEntry } from './host-entry.ts';
-import type { ServerConfig } from './server.schema.ts';
+import type { HostGroupConfig, ServerConfig } from './server.schema.ts';
 
 export const LOCAL_HOST: HostRef = { name: 'local', address: 'local' };
 
@@ -16,7 +18,7 @@ export function resolveHosts(server: ServerConfig | undefined, group: string): H
     if (group === 'local') return [LOCAL_HOST];
     throw new Error(`host group "${group}" needs a server config that defines it; pass --server <config.yml> (or set SLUICE_CONFIG), or use host "local"`);
   }
-  const entries = server.hosts?.[group];
+  const entries = groupEntries(server, group);
   if (!entries) {
     const known = Object.keys(server.hosts ?? {});
     throw new Error(`host group "${group}" is not defined in the server config${known.length > 0 ? ` (it defines: ${known.join(', ')})` : ''}`);
@@ -26,4 +28,11 @@ export function resolveHosts(server: ServerConfig | undefined, group: string): H
 
 export function toHostRefs(server: ServerConfig, entries: HostEntry[]): HostRef[] {
   return entries.map((entry) => toHostRef(entry, { user: server.ssh?.user, port: server.ssh?.port }));
+}
+
+/** The hosts of a group, in either of its forms (a list, or { hosts, repos }). */
+export function groupEntries(server: ServerConfig, group: string): HostEntry[] | undefined {
+  const config: HostGroupConfig | undefined = server.hosts?.[group];
+  if (!config) return undefined;
+  return Array.isArray(config) ? config : config.hosts;
 }

@@ -51,9 +51,30 @@ const approval = z
       .min(1, { error: 'approvers needs at least one Slack user (U…) or user group (S…)' })
       .describe('Who may decide: Slack user ids (U…, W…) and user group ids (S…).'),
     timeout: duration('how long an approval waits before it expires').optional(),
-    allow_self_approval: z.boolean().optional().describe('Whether the author of a change may approve it (default: false).'),
+    skip_for_rollbacks: z
+      .boolean()
+      .optional()
+      .describe('Whether a rollback (`/sluice rollback`, *Roll back* on GitHub) deploys without asking (default: false: it asks these approvers, like any deploy).'),
+    allow_self_approval: z.boolean().optional().describe('Whether those who brought a change (its pusher, the authors and committers of its commits since what the environment runs, whoever retried it) may approve it (default: false).'),
   })
   .describe('Approval rules for deploys to this environment.');
+
+const repoList = z.array(z.string().min(1));
+
+const hostGroup = z
+  .union(
+    [
+      z.array(hostEntrySchema).min(1).describe('The hosts of the group; any repository may use it.'),
+      z
+        .strictObject({
+          hosts: z.array(hostEntrySchema).min(1).describe('The hosts of the group.'),
+          repos: repoList.optional().describe('Repositories whose build and command actions may run on the group: owner/name, owner/* or * (default: any).'),
+        })
+        .describe('The hosts of the group and the repositories that may use it.'),
+    ],
+    { error: 'a host group is a list of hosts, or { hosts: [...], repos: [...] }' },
+  )
+  .describe('A host group: a list of hosts, or { hosts, repos } to say which repositories may use it.');
 
 const environment = z
   .strictObject({
@@ -85,7 +106,12 @@ const environment = z
       .describe('A load balancer Sluice drains hosts from itself; instead of drain and undrain commands.'),
     keep_releases: z.int().min(1).optional().describe('How many releases to keep on each host (default 5).'),
     url: z.url().optional().describe('The environment URL shown on GitHub Deployments.'),
-    repos: z.array(z.string().min(1)).optional().describe('Repositories allowed to deploy here: owner/name, owner/* or * (default: any).'),
+    repos: repoList.optional().describe('Repositories allowed to deploy here: owner/name, owner/* or * (default: any).'),
+    allow_commands_from: repoList
+      .optional()
+      .describe(
+        'Repositories whose build and command actions may run on this environment’s hosts (owner/name, owner/* or *; default: none). A host of an environment takes only deploys, which its repos and approval rules gate; a build or command action would run a repository’s own commands there with neither, so the operator names who may.',
+      ),
     approval: approval.optional(),
   })
   .describe('An environment Sluice can deploy to.');
@@ -120,7 +146,7 @@ const slack = z
     people: z
       .record(z.string().min(1), slackId('UW', 'a user'))
       .optional()
-      .describe('Commit authors (GitHub logins or e-mail addresses) mapped to Slack users, where Slack’s e-mail lookup would not match them. Used to keep authors from approving their own change.'),
+      .describe('Pushers and commit authors and committers (GitHub logins or e-mail addresses) mapped to Slack users, where Slack’s e-mail lookup would not match them. Used to keep them from approving their own change.'),
     commands: z
       .strictObject(Object.fromEntries(SLACK_COMMANDS.map((name) => [name, commandUsers.optional()])) as Record<SlackCommand, z.ZodOptional<typeof commandUsers>>)
       .optional()
@@ -144,9 +170,21 @@ export const serverSchema = z
       .optional()
       .describe('How Sluice reaches hosts over SSH. Needed unless every host is `local`.'),
     hosts: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), z.array(hostEntrySchema).min(1).describe('The hosts of the group.'))
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a host group name uses letters, digits, "-" and "_"' }), hostGroup)
       .optional()
-      .describe('Host groups by name, used by build and command actions (`host: builder`).'),
+      .describe(
+        'Host groups by name, used by build and command actions (`host: builder`). A group that holds hosts of an environment is open to a repository only where that environment’s allow_commands_from names it, and `local` only where `local.repos` does.',
+      ),
+    local: z
+      .strictObject({
+        repos: repoList
+          .min(1, { error: 'repos names who may run on the Sluice machine: owner/name, owner/* or *' })
+          .describe('Repositories whose build and command actions may run on the Sluice machine (owner/name, owner/* or *).'),
+      })
+      .optional()
+      .describe(
+        'Who may run on the Sluice machine itself (a host group holding `local`). It holds Sluice’s settings, its GitHub App key and its SSH key, so a repository granted it can read all of them: grant only repositories you trust like the operator. Without this section no repository may run there.',
+      ),
     environments: z
       .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'an environment name uses letters, digits, "-" and "_"' }), environment)
       .optional()
@@ -156,6 +194,15 @@ export const serverSchema = z
       .optional()
       .describe('Secrets by name, with where their values come from and which repositories may read them.'),
     slack: slack.optional(),
+    github: z
+      .strictObject({
+        rollback: z
+          .array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$/, { error: 'use a GitHub login, such as octocat' }))
+          .optional()
+          .describe('GitHub logins who may press *Roll back* on a check run, besides the Slack users of slack.commands.rollback that slack.people maps a login to. Nobody else may.'),
+      })
+      .optional()
+      .describe('Who may act from GitHub’s check runs.'),
     recovery: z
       .strictObject({
         lease: duration('how long a running action or a deploy’s environment lock holds without renewal, after which other Sluice processes take its holder for dead').optional(),
@@ -196,3 +243,4 @@ export const serverSchema = z
 
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type EnvironmentConfig = z.infer<typeof environment>;
+export type HostGroupConfig = z.infer<typeof hostGroup>;

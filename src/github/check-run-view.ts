@@ -42,7 +42,7 @@ const ICON: Record<string, string> = {
 };
 
 export interface CheckRunViewOptions {
-  /** The stage deploys to a production environment, so a success offers *Roll back*. */
+  /** The stage deployed the release its production environment runs now, so a success offers *Roll back*. */
   rollback?: boolean;
   /** Bytes for the summary and for the log text (default GitHub's limit): less when GitHub refused more. */
   outputLimit?: number;

@@ -4,6 +4,7 @@
  * execution for an update at most every `logIntervalMs`, so a chatty build
  * does not run into GitHub's rate limits.
  */
+import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import type { GithubApi } from './github-api.ts';
@@ -81,13 +82,19 @@ export class GithubReporter {
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
     const deploys = new Set(execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name));
-    // Production deploys offer a *Roll back* button once they succeed.
-    const production = new Set(
-      execution.definition.stages
-        .filter((s) => s.actions.some((a) => a.kind === 'deploy' && environmentInfo(a.deploy.environment).production))
-        .map((s) => s.name),
-    );
-    const canRollBack = (stage: string) => production.has(stage);
+    // A production deploy offers *Roll back* while it is the release its environment runs;
+    // once a newer one succeeds, the older check run loses the button.
+    const current = new Set<string>();
+    for (const stage of execution.definition.stages) {
+      for (const action of stage.actions) {
+        if (action.kind !== 'deploy' || !environmentInfo(action.deploy.environment).production) continue;
+        const [latest, before] = await successfulDeploys(store, execution.pipelineId, action.deploy.environment);
+        if (latest?.execution.id !== execution.id) continue;
+        current.add(stage.name);
+        if (before && before.execution.id !== execution.id) this.#enqueue(before.execution.id);
+      }
+    }
+    const canRollBack = (stage: string) => current.has(stage);
     await syncCheckRuns(ctx, execution, url, (stage) => !deploys.has(stage), canRollBack);
     await syncDeployments(ctx, execution, environmentInfo, url);
     await syncCheckRuns(ctx, execution, url, (stage) => deploys.has(stage), canRollBack);

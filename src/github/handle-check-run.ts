@@ -1,13 +1,21 @@
 /**
  * Re-runs from GitHub (PRODUCT G5): `rerequested` (the Re-run button) and
  * the Retry button (`requested_action`) retry the stage of that check run.
+ * *Roll back* obeys the operator: only on the check run of the release the
+ * environment runs now, only for a GitHub user the server config lets roll
+ * back, and through an approval where the environment has approval rules.
  * Check runs of other apps, and check runs Sluice does not know, are left
  * alone. Returns a sentence for the inbox's record of the delivery.
  */
+import { approvalRules } from '../config/approval-rules.ts';
+import type { ServerConfig } from '../config/server.schema.ts';
 import { EngineError } from '../pipeline/engine.ts';
+import { successfulDeploys } from '../runner/deploy-history.ts';
+import type { SlackPeople } from '../slack/slack-people.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
+import { checkRollbackPermission } from './check-rollback-permission.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
 
 export interface CheckRunPayload {
@@ -21,6 +29,9 @@ export interface CheckRunDeps {
   store: Store;
   runner: PipelineRunner;
   appId: number;
+  server?: ServerConfig;
+  /** Slack's view of who is who, once Slack is connected (user groups in slack.commands). */
+  people?(): SlackPeople | undefined;
 }
 
 export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayload): Promise<string> {
@@ -31,7 +42,7 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
   if (!owner) return `check run ${payload.check_run.id} is not one of Sluice's executions`;
   const by = `github:${payload.sender?.login ?? 'unknown'}`;
-  if (wants === 'rollback') return rollBack(deps, owner, by);
+  if (wants === 'rollback') return rollBack(deps, owner, payload.sender?.login);
   if (wants !== 'retry') return `unknown action "${wants}"`;
   try {
     await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
@@ -43,12 +54,23 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
 }
 
 /** *Roll back* on a production deploy's check run: deploy again what ran before that deploy. */
-async function rollBack(deps: CheckRunDeps, owner: CheckRunOwner, by: string): Promise<string> {
+async function rollBack(deps: CheckRunDeps, owner: CheckRunOwner, login: string | undefined): Promise<string> {
   const execution = await deps.store.getExecution(owner.executionId);
   const stage = execution?.definition.stages.find((s) => s.name === owner.stage);
   const deploy = stage?.actions.find((a) => a.kind === 'deploy');
   if (!execution || !deploy || deploy.kind !== 'deploy') return `stage ${owner.stage} deploys nothing to roll back`;
-  const result = await startRollback(deps.store, deps.runner, { pipelineId: owner.pipelineId, environment: deploy.deploy.environment, by, from: execution.id });
+  const environment = deploy.deploy.environment;
+  const refused = await checkRollbackPermission(deps.server, deps.people?.(), login, environment);
+  if (refused) return `not rolled back: ${refused}`;
+  const [current] = await successfulDeploys(deps.store, owner.pipelineId, environment);
+  if (current?.execution.id !== execution.id) {
+    const now = current ? ` (${environment} runs #${current.execution.seq} now; roll back from its check run)` : '';
+    return `not rolled back: this check run is of #${execution.seq}, not of the release ${environment} runs now${now}`;
+  }
+  const rules = approvalRules(deps.server, environment);
+  const by = `github:${login}`;
+  const result = await startRollback(deps.store, deps.runner, { pipelineId: owner.pipelineId, environment, by, from: execution.id, approve: !!rules && !rules.skipForRollbacks });
   if (!result.ok) return `not rolled back: ${result.reason}`;
-  return `rolling ${deploy.deploy.environment} back to #${result.to.seq} in execution #${result.execution.seq}`;
+  const waits = rules && !rules.skipForRollbacks ? ', once approved' : '';
+  return `rolling ${environment} back to #${result.to.seq} in execution #${result.execution.seq}${waits}`;
 }

@@ -35,9 +35,15 @@ export interface PushPayload {
   deleted?: boolean;
   repository: { full_name: string; default_branch: string; pushed_at?: number | string };
   installation?: { id: number };
-  head_commit?: { id: string; message: string; author?: { name?: string; email?: string; username?: string } } | null;
-  pusher?: { name?: string };
+  head_commit?: { id: string; message: string; author?: GitActor; committer?: GitActor } | null;
+  pusher?: { name?: string; email?: string | null };
   sender?: { login?: string };
+}
+
+interface GitActor {
+  name?: string;
+  email?: string | null;
+  username?: string;
 }
 
 interface BranchHead {
@@ -69,7 +75,7 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
 
   const own = await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: sha });
   if (own !== undefined) {
-    const parsed = parsePipelineConfig(own, { file: PIPELINE_FILE, server: deps.server });
+    const parsed = parsePipelineConfig(own, { file: PIPELINE_FILE, server: deps.server, repo: repoName });
     if (!parsed.ok) {
       const refused = await failPipelineCheck(octokit, owner, repo, sha, parsed.problems);
       return `invalid ${PIPELINE_FILE}: ${parsed.problems.length} problem(s)${refused ? `; ${refused}` : ''}`;
@@ -78,6 +84,8 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
   if (branch === defaultBranch && own === undefined) return `no ${PIPELINE_FILE}`;
   const head = payload.head_commit;
   const author = head?.author?.username ?? head?.author?.name;
+  const committer = head?.committer?.username ?? head?.committer?.name;
+  const pusher = { ...(payload.sender?.login && { login: payload.sender.login }), ...(payload.pusher?.email && { email: payload.pusher.email }) };
   const started = await startCommit(deps, octokit, {
     repo: repoName,
     defaultBranch,
@@ -87,6 +95,9 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
       ...(head?.message !== undefined && { message: head.message }),
       ...(author !== undefined && { author }),
       ...(head?.author?.email && { authorEmail: head.author.email }),
+      ...(committer !== undefined && { committer }),
+      ...(head?.committer?.email && { committerEmail: head.committer.email }),
+      ...((pusher.login || pusher.email) && { pusher }),
     },
     pushed: true,
     // On the default branch, the file just read is the one that runs.

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { CheckRunPayload } from './handle-check-run.ts';
 import type { PushPayload } from './handle-push.ts';
 
-const author = z.object({ name: z.string().optional(), email: z.string().optional(), username: z.string().optional() }).optional();
+// GitHub's push schema allows a null e-mail (a committer without one).
+const author = z.object({ name: z.string().optional(), email: z.string().nullable().optional(), username: z.string().optional() }).optional();
 
 const pushSchema = z.object({
   ref: z.string(),
@@ -16,8 +17,8 @@ const pushSchema = z.object({
   deleted: z.boolean().optional(),
   repository: z.object({ full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/), default_branch: z.string(), pushed_at: z.union([z.number(), z.string()]).optional() }),
   installation: z.object({ id: z.number().int() }).optional(),
-  head_commit: z.object({ id: z.string(), message: z.string(), author }).nullable().optional(),
-  pusher: z.object({ name: z.string().optional() }).optional(),
+  head_commit: z.object({ id: z.string(), message: z.string(), author, committer: author }).nullable().optional(),
+  pusher: z.object({ name: z.string().optional(), email: z.string().nullable().optional() }).optional(),
   sender: z.object({ login: z.string().optional() }).optional(),
 });
 

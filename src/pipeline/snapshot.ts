@@ -16,6 +16,15 @@ export interface Revision {
   author?: string;
   /** The commit author's e-mail, to tell who may not approve their own change. */
   authorEmail?: string;
+  /** The committer, as GitHub tells it (login, else name) and their e-mail. */
+  committer?: string;
+  committerEmail?: string;
+  /**
+   * Who pushed it: the push's sender (the GitHub login that authenticated
+   * the push, which no commit can forge) and the pusher's e-mail. A re-run
+   * keeps it, so the pusher may not approve the re-run either.
+   */
+  pusher?: { login?: string; email?: string };
 }
 
 export interface ActionState {

@@ -15,8 +15,8 @@ import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner
 export interface ActionRunnerDeps {
   store: Store;
   artifacts: ArtifactStore;
-  /** The hosts of a host group (or `local`); throws with a clear message if unknown. */
-  hostsOf(group: string): HostRef[];
+  /** The hosts of a host group (or `local`) for a repository's action; throws with a clear message if unknown or not open to it. */
+  hostsOf(group: string, repo: string): HostRef[];
   /** The executor that reaches a host. */
   executorFor(host: HostRef): Executor;
   /** Values of the secrets a repository was granted, by name. */
@@ -61,7 +61,12 @@ async function runOnHost(
   const { execution, signal } = context;
   if (!execution.source) return { ok: false, reason: `execution #${execution.seq} has no source to build from` };
 
-  const hosts = deps.hostsOf(spec.host);
+  let hosts;
+  try {
+    hosts = deps.hostsOf(spec.host, execution.repo);
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
   // Spread builds over the group's hosts; an execution and attempt always land on the same one.
   const host = hosts[(execution.seq + context.ref.attempt) % hosts.length];
   if (!host) return { ok: false, reason: `host group "${spec.host}" has no hosts` };

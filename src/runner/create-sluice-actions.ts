@@ -1,13 +1,16 @@
 /**
  * The action runner wired to the operator's server config: host groups,
  * executors (local or SSH), secrets, and deploys to its environments. The
- * CLI and the server use the same one.
+ * CLI and the server use the same one. Without a server config (only
+ * `sluice run`, where the operator runs their own checkout) `local` is this
+ * machine; the app always passes one, so every repository's host groups are
+ * checked when its actions start, not only when its pipeline is read.
  */
 import { resolve } from 'node:path';
 import { ArtifactStore } from '../artifact/artifact-store.ts';
 import { deployTarget } from '../config/deploy-target.ts';
 import { recoveryRules } from '../config/recovery-rules.ts';
-import { resolveHosts } from '../config/resolve-hosts.ts';
+import { hostsFor } from '../config/check-host-access.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { ActiveRollouts } from '../deploy/active-rollouts.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
@@ -24,7 +27,7 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
   const actions = createActionRunner({
     store,
     artifacts,
-    hostsOf: (group) => resolveHosts(server, group),
+    hostsOf: (group, repo) => hostsFor(server, repo, group),
     executorFor,
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
     deploy: (context, spec) =>

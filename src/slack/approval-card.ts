@@ -15,6 +15,8 @@ export interface CardCommit {
   sha: string;
   message: string;
   author?: string;
+  /** Its author and committer, to keep them from approving it. */
+  people?: Array<{ role: 'author' | 'committer'; login?: string; email?: string }>;
 }
 
 export interface ApprovalCardInput {
@@ -29,6 +31,8 @@ export interface ApprovalCardInput {
   commitUrl?: string;
   /** What the environment runs now, and the commits between it and this one; absent on a first deploy. */
   changes?: { base: string; compareUrl?: string; commits: CardCommit[]; /** Absent when not known. */ total?: number };
+  /** Who brought the change but cannot be checked against the approvers (no Slack user matches them, or GitHub could not list them), as sentences. */
+  unchecked?: readonly string[];
   pageUrl: string;
 }
 
@@ -109,6 +113,10 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
   const before = execution.stages.filter((s) => s.name !== input.stage && s.status !== 'pending');
   if (before.length > 0) {
     blocks.push({ type: 'context', elements: [mrkdwn(before.map((s) => `${s.status === 'succeeded' ? '✓' : '•'} ${escapeText(s.name)} ${s.status}`).join(' · '))] });
+  }
+  if (input.unchecked && input.unchecked.length > 0 && decision.state === 'open') {
+    const lines = input.unchecked.slice(0, 10).map((line) => `⚠ ${escapeText(line)}`);
+    blocks.push({ type: 'context', elements: [mrkdwn(lines.join('\n').slice(0, 3000))] });
   }
   const who = input.approvers.map(approverMention).join(', ');
   const bound = input.digest ? ` · artifact \`sha256:${input.digest.slice(0, 12)}\`` : '';

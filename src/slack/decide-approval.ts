@@ -5,7 +5,11 @@
  *  2. the gate is still bound to the same commit and artifact digest;
  *  3. the user is an approver of the environment (a user id or a member of
  *     a user group);
- *  4. an approval by the change's own author is refused unless allowed;
+ *  4. unless self-approval is allowed, an approval by anyone who brought the
+ *     change is refused: the pusher, the authors and committers of the
+ *     commits since what the environment runs, whoever started or retried
+ *     the execution (worked out when the card was posted), and the head
+ *     commit's author;
  *  5. the decision goes to the engine, which takes only the first one — a
  *     doubled, replayed or racing click is told the gate is closed.
  * A refused click is answered and written to the gate's log (the audit).
@@ -17,6 +21,7 @@ import type { ActionRef, Store } from '../store/store.ts';
 import { approverMention, decisionOf, type ApprovalButtonValue } from './approval-card.ts';
 import { boundDigest } from './bound-digest.ts';
 import type { SlackPeople } from './slack-people.ts';
+import { CARD_REF, type CardRef } from './slack-reporter.ts';
 import { escapeText, mentionActors } from './slack-text.ts';
 
 export interface ApprovalClick {
@@ -65,11 +70,15 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
     const who = rules.approvers.map(approverMention).join(', ');
     return refuse(`not an approver of ${environment}`, `You are not one of the approvers of *${environment}* (${who}), so nothing was decided. Ask one of them, or the operator to add you.`);
   }
-  if (click.approved && !rules.allowSelfApproval && (await deps.people.authorOf(execution.revision)) === click.user) {
-    return refuse(
-      'the author of a change may not approve it',
-      `You wrote this change (\`${execution.revision.sha.slice(0, 7)}\`), and *${environment}* needs someone else to approve it; nothing was decided. You may still reject it.`,
-    );
+  if (click.approved && !rules.allowSelfApproval) {
+    const card = await deps.store.getRef<CardRef>(CARD_REF, `${execution.id}/${value.s}/${value.a}/${value.n}`);
+    const own = card?.refused?.find((r) => r.user === click.user) ?? ((await deps.people.authorOf(execution.revision)) === click.user ? { did: 'wrote this change' } : undefined);
+    if (own) {
+      return refuse(
+        `they ${own.did}, so someone else must approve it`,
+        `You ${own.did} (\`${execution.revision.sha.slice(0, 7)}\`), and *${environment}* needs someone else to approve it; nothing was decided. You may still reject it.`,
+      );
+    }
   }
 
   try {

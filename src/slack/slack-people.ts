@@ -1,8 +1,9 @@
 /**
  * Who is who in Slack (PRODUCT K2): whether a Slack user is one of an
  * environment's approvers (listed, or a member of a listed user group), and
- * which Slack user wrote a change (the operator's `slack.people` mapping by
- * GitHub login or e-mail, else Slack's e-mail lookup). Answers are kept for
+ * which Slack user someone who pushed or wrote a change is (the operator's
+ * `slack.people` mapping by GitHub login or e-mail, else Slack's e-mail
+ * lookup). Answers are kept for
  * a minute, so a burst of clicks costs one API call.
  */
 import type { Revision } from '../pipeline/snapshot.ts';
@@ -15,12 +16,20 @@ export interface SlackPeople {
   isAmong(user: string, allowed: readonly string[]): Promise<boolean>;
   /** The Slack user who wrote the change, when Sluice can tell. */
   authorOf(revision: Revision): Promise<string | undefined>;
+  /** The Slack user someone is: their own id, the mapping by login or e-mail, else Slack's e-mail lookup. */
+  slackUserOf(person: { slack?: string; login?: string; email?: string }): Promise<string | undefined>;
 }
 
 export function slackPeople(api: SlackApi, mapping: Record<string, string> = {}, clock: () => number = Date.now): SlackPeople {
   const membersOf = remembered((group: string) => api.groupMembers(group), clock);
   const userOf = remembered((email: string) => api.userByEmail(email), clock);
   const lower = Object.fromEntries(Object.entries(mapping).map(([who, id]) => [who.toLowerCase(), id]));
+  const slackUserOf: SlackPeople['slackUserOf'] = async (person) => {
+    if (person.slack) return person.slack;
+    const mapped = [person.login, person.email].map((who) => who && lower[who.toLowerCase()]).find(Boolean);
+    if (mapped) return mapped;
+    return person.email ? userOf(person.email) : undefined;
+  };
   return {
     async isAmong(user, allowed) {
       if (allowed.includes('*') || allowed.includes(user)) return true;
@@ -29,11 +38,8 @@ export function slackPeople(api: SlackApi, mapping: Record<string, string> = {},
       }
       return false;
     },
-    async authorOf(revision) {
-      const mapped = [revision.author, revision.authorEmail].map((who) => who && lower[who.toLowerCase()]).find(Boolean);
-      if (mapped) return mapped;
-      return revision.authorEmail ? userOf(revision.authorEmail) : undefined;
-    },
+    authorOf: (revision) => slackUserOf({ ...(revision.author && { login: revision.author }), ...(revision.authorEmail && { email: revision.authorEmail }) }),
+    slackUserOf,
   };
 }
 

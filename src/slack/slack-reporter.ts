@@ -12,7 +12,9 @@ import type { ExecutionSummary, HistoryEntry, Store } from '../store/store.ts';
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { boundDigest } from './bound-digest.ts';
 import { deployThread } from './deploy-thread.ts';
+import { describePerson, listChangePeople } from './list-change-people.ts';
 import type { SlackApi } from './slack-api.ts';
+import type { SlackPeople } from './slack-people.ts';
 
 export interface SlackReporterOptions {
   store: Store;
@@ -22,6 +24,8 @@ export interface SlackReporterOptions {
   /** The commits between what `environment` runs now and this execution's commit (undefined: a first deploy). */
   changesFor?(execution: ExecutionSummary, environment: string): Promise<ApprovalCardInput['changes']>;
   commitUrl?(repo: string, sha: string): string | undefined;
+  /** Who is who in Slack: to tell who brought a change, so they cannot approve it. */
+  people?: SlackPeople;
   onError?(error: unknown): void;
 }
 
@@ -33,11 +37,21 @@ export interface CardRef {
   sent: string;
   digest?: string;
   changes?: ApprovalCardInput['changes'];
+  /** The Slack users who brought the change (pushed, wrote, committed, retried it), when self-approval is off. */
+  refused?: RefusedApprover[];
+  /** Who of them cannot be checked, as the card says it. */
+  unchecked?: string[];
   /** Keys of the thread replies posted. */
   replies: string[];
 }
 
 export const CARD_REF = 'slack_card';
+
+export interface RefusedApprover {
+  user: string;
+  /** "pushed this change", "wrote 1a2b3c4". */
+  did: string;
+}
 
 export class SlackReporter {
   readonly #options: SlackReporterOptions;
@@ -122,15 +136,45 @@ export class SlackReporter {
       // The card goes out without the commit list rather than not at all.
       this.#options.onError?.(error);
     }
-    const card = approvalCard(this.#input(execution, stage, action, rules, digest, changes));
+    const who = rules.allowSelfApproval ? { refused: [], unchecked: [] } : await this.#whoBrought(execution, changes);
+    const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(changes && { changes }), refused: who.refused, unchecked: who.unchecked, replies: [] };
+    const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
-    const ref: CardRef = { channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card), ...(digest && { digest }), ...(changes && { changes }), replies: [] };
+    const ref: CardRef = { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
     await store.putRef(CARD_REF, key, ref, Date.now());
+  }
+
+  /**
+   * The Slack users who brought this change, and who of them Slack cannot
+   * name. Worked out when the card is posted, from the pusher, the commits
+   * and the execution's history so far; a retry posts a new card.
+   */
+  async #whoBrought(execution: ExecutionSummary, changes: ApprovalCardInput['changes']): Promise<{ refused: RefusedApprover[]; unchecked: string[] }> {
+    const people = this.#options.people;
+    if (!people) return { refused: [], unchecked: [] };
+    const refused: RefusedApprover[] = [];
+    const unchecked: string[] = [];
+    const since = changes && `the commits since ${changes.base.slice(0, 7)}`;
+    if (changes && changes.total === undefined) unchecked.push(`GitHub could not list ${since}: approvers cannot be checked against their authors and committers`);
+    else if (changes?.total !== undefined && changes.total > changes.commits.length) {
+      unchecked.push(`GitHub listed ${changes.commits.length} of the ${changes.total} commits since ${changes.base.slice(0, 7)}: approvers cannot be checked against the authors and committers of the others`);
+    }
+    for (const person of listChangePeople(execution, changes, await this.#options.store.listHistory(execution.id))) {
+      let user: string | undefined;
+      try {
+        user = await people.slackUserOf(person);
+      } catch (error) {
+        this.#options.onError?.(error);
+      }
+      if (user) refused.push({ user, did: person.did });
+      else unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
+    }
+    return { refused, unchecked: [...new Set(unchecked)] };
   }
 
   async #render(key: string, ref: CardRef, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, decision?: Decision): Promise<void> {
     const { store, api } = this.#options;
-    const card = approvalCard(this.#input(execution, stage, action, rules, ref.digest, ref.changes), decision);
+    const card = approvalCard(this.#input(execution, stage, action, rules, ref), decision);
     const sent = JSON.stringify(card);
     if (sent !== ref.sent) {
       await api.updateMessage({ channel: ref.channel, ts: ref.ts, ...card });
@@ -146,7 +190,8 @@ export class SlackReporter {
     }
   }
 
-  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, digest: string | undefined, changes: ApprovalCardInput['changes']): ApprovalCardInput {
+  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'changes' | 'unchecked'>): ApprovalCardInput {
+    const { digest, changes, unchecked } = ref;
     const openedAt = execution.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.startedAt ?? execution.updatedAt;
     const commitUrl = this.#options.commitUrl?.(execution.repo, execution.revision.sha);
     return {
@@ -160,6 +205,7 @@ export class SlackReporter {
       ...(digest && { digest }),
       ...(commitUrl && { commitUrl }),
       ...(changes && { changes }),
+      ...(unchecked && unchecked.length > 0 && { unchecked }),
     };
   }
 }

@@ -13,7 +13,8 @@ import { runChatCommand, type ChatDeps } from './chat-ops/run-chat-command.ts';
 import { createSlackApp, type SlackApp } from './create-slack-app.ts';
 import type { SlackCallCounter } from './slack-api.ts';
 import { decideApproval } from './decide-approval.ts';
-import { slackPeople } from './slack-people.ts';
+import type { SlackApi } from './slack-api.ts';
+import { slackPeople, type SlackPeople } from './slack-people.ts';
 import { SlackReporter } from './slack-reporter.ts';
 
 export interface SlackDeps {
@@ -32,12 +33,15 @@ export interface SlackDeps {
   counter?: SlackCallCounter;
 }
 
-export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter }> {
+export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter; people: SlackPeople }> {
   const rulesFor = (environment: string) => approvalRules(deps.server, environment);
+  // One for the cards and the clicks, so both share Slack's answers.
+  let shared: SlackPeople | undefined;
+  const peopleOf = (api: SlackApi) => (shared ??= slackPeople(api, deps.server?.slack?.people, deps.clock));
   const app = await createSlackApp(
     deps.settings,
     (api) => {
-      const people = slackPeople(api, deps.server?.slack?.people, deps.clock);
+      const people = peopleOf(api);
       const chatDeps: ChatDeps = { store: deps.store, runner: deps.runner, server: deps.server, people, pageUrl: (id) => deps.pageUrl(id), clock: deps.clock, ...(deps.startRun && { startRun: deps.startRun }) };
       return {
         decide: (click) => decideApproval({ store: deps.store, runner: deps.runner, rulesFor, people, clock: deps.clock }, click),
@@ -53,7 +57,8 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
     pageUrl: deps.pageUrl,
     ...(deps.changesFor && { changesFor: deps.changesFor }),
     ...(deps.commitUrl && { commitUrl: deps.commitUrl }),
+    people: peopleOf(app.api),
     onError: (error) => deps.log(`Sluice could not update Slack: ${error instanceof Error ? error.message : String(error)}`),
   });
-  return { app, reporter };
+  return { app, reporter, people: peopleOf(app.api) };
 }

@@ -32,7 +32,7 @@ app:
 function setUp(): TempCheckout {
   const c = (checkout = makeCheckout({ VERSION: 'v1\n', 'deploy/start.sh': 'cat dist/VERSION > started\n' }));
   c.write('.github/sluice.yml', pipeline);
-  c.write('sluice.config.yml', `hosts:\n  local: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n    keep_releases: 2\n`);
+  c.write('sluice.config.yml', `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n    keep_releases: 2\n`);
   c.commit('pipeline');
   return c;
 }
@@ -84,7 +84,7 @@ describe('sluice run with a server config', () => {
 
   test('a deploy to an environment the server config does not define fails the stage and says so', async () => {
     const c = setUp();
-    c.write('sluice.config.yml', `hosts:\n  local: [local]\nenvironments:\n  staging:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n`);
+    c.write('sluice.config.yml', `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  staging:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n`);
     c.commit('no dev');
     const result = await sluice(c, 'run');
     assert.equal(result.code, 1);

@@ -15,8 +15,8 @@ function productServer(): ServerConfig {
 }
 
 /** The problems of a pipeline text, as `sluice validate` prints them. */
-function problemsOf(text: string, server?: ServerConfig): string[] {
-  const loaded = parsePipelineConfig(text, { file: 'sluice.yml', server });
+function problemsOf(text: string, server?: ServerConfig, repo?: string): string[] {
+  const loaded = parsePipelineConfig(text, { file: 'sluice.yml', server, ...(repo && { repo }) });
   return loaded.ok ? [] : loaded.problems.map(formatProblem);
 }
 
@@ -173,11 +173,16 @@ ${build}      - name: again
     ]);
   });
 
-  test('`local` is this machine without a server config, and only a group the operator defines with one', () => {
+  test('`local` is this machine without a server config, and with one only a group the operator defines and grants to the repository', () => {
     const text = `stages:\n${build}`;
     assert.deepEqual(problemsOf(text), []);
     assert.match(problemsOf(text, productServer())[0]!, /host group "local" is not defined in the server config; pipelines run on the Sluice machine only where the operator defines the group `local: \[local\]`/);
-    assert.deepEqual(problemsOf(text, { ...productServer(), hosts: { local: ['local'] } }), []);
+    const granted = { ...productServer(), hosts: { local: ['local'] }, local: { repos: ['acme/*'] } };
+    assert.deepEqual(problemsOf(text, granted, 'acme/shop'), []);
+    assert.deepEqual(problemsOf(text, { ...granted, local: undefined }, 'acme/shop'), [
+      'sluice.yml:6:17: host group "local" holds local, the Sluice machine, which keeps Sluice\'s keys; acme/shop may run there only if the operator adds it to local.repos in the server config',
+    ]);
+    assert.match(problemsOf(text, granted, 'evil/fork')[0]!, /evil\/fork may run there only if the operator adds it to local\.repos/);
   });
 
   test('durations are checked and turned into milliseconds', () => {

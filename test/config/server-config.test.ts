@@ -108,6 +108,16 @@ secrets:
     );
   });
 
+  test('a host group is a list, or { hosts, repos }; a mistake inside the object form is reported where it is', () => {
+    const server = load(`hosts:\n  builder: [local]\n  shared: { hosts: [local], repos: [acme/*] }\nlocal: { repos: [acme/ops] }\n`);
+    assert.deepEqual(server.hosts, { builder: ['local'], shared: { hosts: ['local'], repos: ['acme/*'] } });
+    assert.deepEqual(problemsOf(`hosts:\n  shared: { hosts: [local], repo: [acme/*] }\n`), ['sluice.config.yml:2:29: hosts.shared: unknown key "repo" (did you mean "repos"?)']);
+    assert.deepEqual(problemsOf(`hosts:\n  shared: { hosts: ["not a host"] }\n`), [
+      'sluice.config.yml:2:21: hosts.shared.hosts[0]: a host is `local`, an address such as deploy@10.0.1.11:2222, or { name, address, port, user }',
+    ]);
+    assert.deepEqual(problemsOf(`local: { repos: [] }\n`), ['sluice.config.yml:1:17: local.repos: repos names who may run on the Sluice machine: owner/name, owner/* or *']);
+  });
+
   test('rules across fields: host groups, ssh, drain pairs, feasible rolling plans, distinct host names', () => {
     const text = `hosts:
   web: ["10.0.0.1", "10.0.0.2"]

@@ -70,6 +70,44 @@ describe('sluice validate', () => {
     assert.match(lines[1]!, /product-pipeline\.yml: not checked, since the server config it is checked against has problems/);
   });
 
+  test('a host group is no way around an environment or onto the Sluice machine: refused unless the operator grants it to the repository', async () => {
+    const server = (extra = '') => `ssh: { user: deploy, key: /etc/sluice/key, known_hosts: /etc/sluice/known_hosts }
+hosts:
+  web: [web1.internal]
+  alias: [{ name: w1, address: web1.internal }]
+  builder: { hosts: [build1.internal], repos: [acme/*] }
+  here: [local]
+environments:
+  production:
+    hosts: web
+    path: /srv/app
+    repos: [acme/site]
+${extra}`;
+    const action = (host: string) => `stages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: ${host}, run: ["cat /srv/app/current/.env"] }\n`;
+    writeFileSync(join(dir, 'server-groups.yml'), server());
+    for (const [host, why] of [
+      ['web', 'host group "web" holds web1.internal of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from'],
+      ['alias', 'host group "alias" holds w1 of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from'],
+      ['builder', 'evil/tool may not use host group "builder": the server config allows acme/*'],
+      ['here', "host group \"here\" holds local, the Sluice machine, which keeps Sluice's keys; evil/tool may run there only if the operator adds it to local.repos in the server config"],
+    ]) {
+      writeFileSync(join(dir, `evil-${host}.yml`), action(host!));
+      const result = await validate(`evil-${host}.yml`, '--server', 'server-groups.yml', '--repo', 'evil/tool');
+      assert.equal(result.code, 1, result.stdout);
+      assert.equal(result.stderr, `evil-${host}.yml:5:26: ${why}\n`);
+    }
+    // What the operator grants, and only that, passes.
+    writeFileSync(join(dir, 'server-granted.yml'), server('    allow_commands_from: [acme/ops]\nlocal: { repos: [acme/ops] }\n'));
+    for (const host of ['web', 'alias', 'builder', 'here']) {
+      const granted = await validate(`evil-${host}.yml`, '--server', 'server-granted.yml', '--repo', 'acme/ops');
+      assert.equal(granted.code, 0, granted.stderr);
+      assert.match(granted.stdout, /is a valid pipeline \(1 stage, 1 action\) for this server config, as acme\/ops/);
+    }
+    const other = await validate('evil-here.yml', '--server', 'server-granted.yml', '--repo', 'acme/site');
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /acme\/site may run there only if the operator adds it to local\.repos/);
+  });
+
   test('a missing file and a usage mistake say what to do', async () => {
     const missing = await validate('nope.yml');
     assert.equal(missing.code, 1);

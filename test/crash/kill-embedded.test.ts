@@ -83,7 +83,7 @@ before(async () => {
   github = await new GithubStandIn().start();
   dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
   const environments = REPOS.map((_, i) => `  env${i}:\n    hosts: [local]\n    path: ${join(dir, `srv${i}`)}\n`).join('');
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  local: [local]\nenvironments:\n${environments}`);
+  writeFileSync(join(dir, 'server.yml'), `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n${environments}`);
 });
 
 after(async () => {

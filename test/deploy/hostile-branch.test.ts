@@ -41,6 +41,8 @@ app:
     `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
   local: [local]
+local:
+  repos: ["*"]
 environments:
   dev:
     hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]

@@ -51,6 +51,8 @@ function serverConfig(drain: boolean): string {
   return `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
   local: [local]
+local:
+  repos: ["*"]
 environments:
   production:
     hosts: [${hosts}]

@@ -95,6 +95,7 @@ environments:
   dev:
     hosts: builder
     path: ${join(ssh.deployRoot, 'dev')}
+    allow_commands_from: ["*"]          # dev shares its host with the builds
   production:
     hosts: [${host('host2')}, ${host('host3')}]
     path: ${join(ssh.deployRoot, 'srv')}

@@ -96,6 +96,8 @@ describe('re-running from GitHub', () => {
 describe('rolling production back from GitHub', () => {
   const withProduction = (dir: string) => `hosts:
   builder: [local]
+local:
+  repos: [acme/*]
 environments:
   dev:
     hosts: [local]
@@ -107,8 +109,11 @@ environments:
     approval:
       slack_channel: C0123456789
       approvers: [U0AAAAAAA]
+      skip_for_rollbacks: true
 secrets:
   API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
+github:
+  rollback: [bob]
 `;
   const pipeline = `${pipelineFile()}  - name: production
     actions:

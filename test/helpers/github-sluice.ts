@@ -68,6 +68,8 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
 function defaultServerConfig(dir: string): string {
   return `hosts:
   builder: [local]
+local:
+  repos: [acme/*]
 environments:
   dev:
     hosts: [local]

@@ -37,6 +37,7 @@ interface Commit {
   tarball: Buffer;
   message: string;
   author: CommitAuthor;
+  committer: CommitAuthor;
 }
 
 export interface CommitAuthor {
@@ -119,7 +120,7 @@ export class GithubStandIn {
    * `<owner>-<repo>-<sha7>/`, as GitHub's does. Commits follow one another
    * in the order they are added (for compares); `main` points at the last.
    */
-  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor } = {}): void {
+  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor } = {}): void {
     const dir = mkdtempSync(join(tmpdir(), 'gh-tarball-'));
     try {
       const top = `${repo.replace('/', '-')}-${sha.slice(0, 7)}`;
@@ -129,7 +130,7 @@ export class GithubStandIn {
         writeFileSync(file, text, { mode: path.endsWith('.sh') ? 0o755 : 0o644 });
       }
       execFileSync('tar', ['-czf', join(dir, 'out.tar.gz'), '-C', dir, top]);
-      const commit = { sha, files, tarball: readFileSync(join(dir, 'out.tar.gz')), message: details.message ?? `Commit ${sha.slice(0, 7)}`, author: details.author ?? DEFAULT_AUTHOR };
+      const commit = { sha, files, tarball: readFileSync(join(dir, 'out.tar.gz')), message: details.message ?? `Commit ${sha.slice(0, 7)}`, author: details.author ?? DEFAULT_AUTHOR, committer: details.committer ?? details.author ?? DEFAULT_AUTHOR };
       this.#commits.set(`${repo}@${sha}`, commit);
       this.#commits.set(`${repo}@main`, commit);
       this.#history.set(repo, [...(this.#history.get(repo) ?? []), sha]);
@@ -366,8 +367,9 @@ export class GithubStandIn {
     return {
       sha: commit.sha,
       html_url: `${this.webUrl}/${repo}/commit/${commit.sha}`,
-      commit: { message: commit.message, author: { name: commit.author.name, email: commit.author.email, date }, committer: { name: commit.author.name, email: commit.author.email, date } },
+      commit: { message: commit.message, author: { name: commit.author.name, email: commit.author.email, date }, committer: { name: commit.committer.name, email: commit.committer.email, date } },
       author: commit.author.login ? { login: commit.author.login, id: 7, type: 'User' } : null,
+      committer: commit.committer.login ? { login: commit.committer.login, id: 8, type: 'User' } : null,
       parents: [],
     };
   }

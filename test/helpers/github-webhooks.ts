@@ -34,7 +34,22 @@ export async function sendWebhook(
 let pushedAt = Math.floor(Date.now() / 1000);
 
 /** A push event as GitHub sends it, with the fields Sluice reads. */
-export function pushPayload(input: { repo: string; branch?: string; before?: string; after: string; installation?: number; message?: string; pushedAt?: number; defaultBranch?: string }) {
+/** `author`/`committer` of the head commit default to Alice, and so does `sender`, who pushed. */
+export function pushPayload(input: {
+  repo: string;
+  branch?: string;
+  before?: string;
+  after: string;
+  installation?: number;
+  message?: string;
+  pushedAt?: number;
+  defaultBranch?: string;
+  author?: { name: string; email: string; login?: string };
+  committer?: { name: string; email: string; login?: string };
+  sender?: { login: string; email: string };
+}) {
+  const gitActor = (who: { name: string; email: string; login?: string }) => ({ name: who.name, email: who.email, ...(who.login && { username: who.login }) });
+  const author = input.author ?? { name: 'Alice', email: 'alice@example.com', login: 'alice' };
   const [owner = '', name = ''] = input.repo.split('/');
   pushedAt += 1;
   return {
@@ -45,10 +60,10 @@ export function pushPayload(input: { repo: string; branch?: string; before?: str
     deleted: false,
     forced: false,
     repository: { id: 1, name, full_name: input.repo, owner: { login: owner }, default_branch: input.defaultBranch ?? 'main', pushed_at: input.pushedAt ?? pushedAt },
-    pusher: { name: 'alice', email: 'alice@example.com' },
-    sender: { login: 'alice', id: 7 },
+    pusher: { name: input.sender?.login ?? 'alice', email: input.sender?.email ?? 'alice@example.com' },
+    sender: { login: input.sender?.login ?? 'alice', id: 7 },
     installation: { id: input.installation ?? 77 },
-    head_commit: { id: input.after, message: input.message ?? 'Change things', timestamp: new Date().toISOString(), author: { name: 'Alice', email: 'alice@example.com', username: 'alice' } },
+    head_commit: { id: input.after, message: input.message ?? 'Change things', timestamp: new Date().toISOString(), author: gitActor(author), committer: gitActor(input.committer ?? author) },
   };
 }
 

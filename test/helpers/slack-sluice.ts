@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
 import type { Settings } from '../../src/config/read-settings.ts';
+import type { CommitAuthor } from './github-stand-in.ts';
 import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
 import { pushPayload, sendWebhook } from './github-webhooks.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
@@ -32,7 +33,8 @@ export interface SlackSluice extends GithubSluice {
   /** Moves Sluice's clock on. */
   later(ms: number): void;
   /** Pushes commit `n` (sha(n)) of `version` after commit n-1, and waits until Sluice is idle. */
-  push(n: number, version: string, options?: { message?: string; branch?: string; pipeline?: string }): Promise<void>;
+  /** `author`/`committer`: of the commit (as `git commit --author` sets them); `sender`: who pushed it (GitHub login and e-mail). */
+  push(n: number, version: string, options?: { message?: string; branch?: string; pipeline?: string; author?: CommitAuthor; committer?: CommitAuthor; sender?: { login: string; email: string } }): Promise<void>;
   /** The newest approval card in the channel, as it reads now (a copy: later updates do not change it). */
   card(): SlackMessage;
   /** A user clicks Approve or Reject on a card and confirms; waits until Sluice is idle. */
@@ -44,6 +46,8 @@ export interface SlackSluice extends GithubSluice {
 export function serverConfig(dir: string, extra = ''): string {
   return `hosts:
   builder: [local]
+local:
+  repos: [${REPO}]
 environments:
   dev:
     hosts: [local]
@@ -128,8 +132,18 @@ export async function startSlackSluice(options: { serverConfig?: (dir: string) =
       offset += ms;
     },
     async push(n, version, pushOptions = {}) {
-      app.github.addCommit(REPO, sha(n), shopFiles(version, pushOptions.pipeline), { message: pushOptions.message ?? `Release ${version}` });
-      const payload = pushPayload({ repo: REPO, ...(n > 1 && { before: sha(n - 1) }), after: sha(n), ...(pushOptions.branch && { branch: pushOptions.branch }), message: pushOptions.message ?? `Release ${version}` });
+      const { author, committer, sender } = pushOptions;
+      app.github.addCommit(REPO, sha(n), shopFiles(version, pushOptions.pipeline), { message: pushOptions.message ?? `Release ${version}`, ...(author && { author }), ...(committer && { committer }) });
+      const payload = pushPayload({
+        repo: REPO,
+        ...(n > 1 && { before: sha(n - 1) }),
+        after: sha(n),
+        ...(pushOptions.branch && { branch: pushOptions.branch }),
+        message: pushOptions.message ?? `Release ${version}`,
+        ...(author && { author }),
+        ...(committer && { committer }),
+        ...(sender && { sender }),
+      });
       const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload);
       if (reply.status !== 200) throw new Error(`the push was refused: ${reply.status} ${reply.text}`);
       await app.sluice.idle();

@@ -110,7 +110,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-killed-'));
   writeFileSync(
     join(dir, 'server.yml'),
-    `hosts:\n  local: [local]\nenvironments:\n  production:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\nrecovery:\n  lease: 2s\n  retry_interrupted_builds: true\n`,
+    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  production:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\nrecovery:\n  lease: 2s\n  retry_interrupted_builds: true\n`,
   );
   await startReplica();
   await startReplica();

@@ -56,7 +56,7 @@ before(async () => {
   github = await new GithubStandIn().start();
   dir = mkdtempSync(join(tmpdir(), 'sluice-replicas-'));
   const environments = Array.from({ length: ENVIRONMENTS }, (_, e) => `  env${e}:\n    hosts: [local]\n    path: ${join(dir, `env${e}`, 'app')}\n`).join('');
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  local: [local]\nenvironments:\n${environments}`);
+  writeFileSync(join(dir, 'server.yml'), `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n${environments}`);
   for (let e = 0; e < ENVIRONMENTS; e++) mkdirSync(join(dir, `env${e}`), { recursive: true });
   for (let r = 0; r < REPOS; r++) {
     for (let n = 1; n <= PUSHES; n++) {

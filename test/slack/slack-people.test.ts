@@ -59,3 +59,13 @@ test('the author: the operator’s mapping by GitHub login or e-mail (any case) 
   assert.equal(await people.authorOf({ sha: 'a', author: 'eve' }), undefined);
   assert.deepEqual(calls, ['email bob@example.com']);
 });
+
+test('whoever brought a change is matched by Slack id, by the mapping of a login or e-mail, else by e-mail in Slack', async () => {
+  const { api, calls } = countingApi({}, { 'carol@example.com': 'U0CAROL' });
+  const people = slackPeople(api, { 'Dave-GH': 'U0DAVE' });
+  assert.equal(await people.slackUserOf({ slack: 'U0ANN', login: 'dave-gh' }), 'U0ANN');
+  assert.equal(await people.slackUserOf({ login: 'dave-gh', email: 'dave@example.com' }), 'U0DAVE');
+  assert.equal(await people.slackUserOf({ login: 'carol', email: 'carol@example.com' }), 'U0CAROL');
+  assert.equal(await people.slackUserOf({ login: 'mallory' }), undefined);
+  assert.deepEqual(calls, ['email carol@example.com']);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { ALICE, ANN, CAROL, MALLORY, productionPipeline, REPO, serverConfig, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { ALICE, ANN, CAROL, CHANNEL, MALLORY, productionPipeline, REPO, serverConfig, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
 
 let app: SlackSluice | undefined;
 afterEach(async () => {
@@ -127,7 +127,10 @@ describe('/sluice', () => {
 
     const answer = await started.command('rollback acme/shop production', ANN);
     assert.equal(answer.response_type, 'in_channel');
-    assert.equal(answer.text, `<@${ANN}> is rolling *production* of *acme/shop* back to #1 (\`${sha(1).slice(0, 7)}\`) in execution #3.`);
+    assert.equal(answer.text, `<@${ANN}> is rolling *production* of *acme/shop* back to #1 (\`${sha(1).slice(0, 7)}\`) in execution #3; it waits for an approval in <#${CHANNEL}>.`);
+    // Production has approval rules, so the rollback asks someone other than who started it.
+    assert.equal(served(started), 'v2');
+    await started.click(started.card(), 'approve', CAROL);
     assert.equal(served(started), 'v1');
     const [rollback] = await started.sluice.store.listExecutions();
     assert.equal(rollback?.status, 'succeeded');

@@ -9,6 +9,7 @@ import type { ServerConfig } from '../../config/server.schema.ts';
 import { EngineError } from '../../pipeline/engine.ts';
 import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from '../../pipeline/states.ts';
 import type { PipelineRunner } from '../../runner/pipeline-runner.ts';
+import { approvalRules } from '../../config/approval-rules.ts';
 import { startRollback } from '../../runner/start-rollback.ts';
 import type { ExecutionSummary, LockState, PipelineRecord, Store } from '../../store/store.ts';
 import type { SlackPeople } from '../slack-people.ts';
@@ -118,10 +119,13 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       if (unknown) return { text: unknown };
       const pipeline = await findPipeline(store, command.repo);
       if (typeof pipeline === 'string') return { text: pipeline };
-      const result = await startRollback(store, deps.runner, { pipelineId: pipeline.id, environment: command.environment, by });
+      const rules = approvalRules(deps.server, command.environment);
+      const approve = !!rules && !rules.skipForRollbacks;
+      const result = await startRollback(store, deps.runner, { pipelineId: pipeline.id, environment: command.environment, by, approve });
       if (!result.ok) return { text: `Not rolled back: ${escapeText(result.reason)}.` };
+      const waits = approve ? `; it waits for an approval in <#${rules.channel}>` : '';
       return {
-        text: `${mention(by)} is rolling *${command.environment}* of *${escapeText(pipeline.repo)}* back to #${result.to.seq} (\`${result.to.revision.sha.slice(0, 7)}\`) in execution #${result.execution.seq}.`,
+        text: `${mention(by)} is rolling *${command.environment}* of *${escapeText(pipeline.repo)}* back to #${result.to.seq} (\`${result.to.revision.sha.slice(0, 7)}\`) in execution #${result.execution.seq}${waits}.`,
         inChannel: true,
       };
     }

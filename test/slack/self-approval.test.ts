@@ -1,0 +1,118 @@
+/**
+ * Nobody approves their own push (PRODUCT K2), whatever the commit says:
+ * `git commit --author` names anyone, so the pusher (the push's sender), the
+ * authors and committers of every commit since what production runs, and
+ * whoever retried the execution are refused, each told why; someone who
+ * cannot be matched to a Slack user is named on the card.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import { sendWebhook } from '../helpers/github-webhooks.ts';
+import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { ALICE, ANN, CAROL, CHANNEL, REPO, serverConfig, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+
+let app: SlackSluice | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+const CAROL_GIT = { name: 'Carol', email: 'carol@example.com', login: 'carol' };
+const ANN_GIT = { name: 'Ann', email: 'ann@example.com', login: 'ann' };
+
+function told(started: SlackSluice, user: string): string[] {
+  return started.slack.called('chat.postEphemeral').filter((c) => c.args.user === user && c.args.channel === CHANNEL).map((c) => String(c.args.text));
+}
+
+async function gate(started: SlackSluice, seq: number) {
+  const execution = await started.sluice.store.getExecution(seq);
+  return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+}
+
+const served = (started: SlackSluice) => {
+  const file = join(started.dir, 'srv-prod', 'current', 'started');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+};
+
+const cardText = (started: SlackSluice) => JSON.stringify(started.card().blocks);
+
+async function refused(started: SlackSluice, user: string, why: string, commit: string): Promise<void> {
+  await started.click(started.card(), 'approve', user);
+  assert.equal(told(started, user).at(-1), `You ${why} (\`${commit.slice(0, 7)}\`), and *production* needs someone else to approve it; nothing was decided. You may still reject it.`);
+}
+
+describe('nobody approves their own push', () => {
+  test('a pusher who names someone else as the author is still the pusher: both are refused, nothing deploys until a third approves', async () => {
+    const started = (app = await startSlackSluice());
+    started.slack.emails.set('carol@example.com', CAROL);
+    started.slack.emails.set('ann@example.com', ANN);
+    await started.push(1, 'v1', { author: ANN_GIT, sender: { login: 'carol', email: 'carol@example.com' } });
+
+    await refused(started, CAROL, 'pushed this change', sha(1));
+    await refused(started, ANN, 'wrote this change', sha(1));
+    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal(served(started), undefined, 'nothing was deployed');
+    const execution = (await started.sluice.store.listExecutions())[0]!;
+    const log = await started.sluice.store.readLog({ executionId: execution.id, stage: 'production', action: 'approve', attempt: 1 });
+    assert.deepEqual(log.map((l) => l.text), [
+      `slack:${CAROL} tried to approve and was refused: they pushed this change, so someone else must approve it`,
+      `slack:${ANN} tried to approve and was refused: they wrote this change, so someone else must approve it`,
+    ]);
+
+    await started.click(started.card(), 'approve', ALICE);
+    assert.equal(served(started), 'v1');
+  });
+
+  test('the authors and committers of every commit since what production runs are refused, not only the head commit’s', async () => {
+    const started = (app = await startSlackSluice());
+    started.slack.emails.set('carol@example.com', CAROL);
+    started.slack.emails.set('ann@example.com', ANN);
+    await started.push(1, 'v1');
+    await started.click(started.card(), 'approve', ANN);
+    assert.equal(served(started), 'v1');
+
+    // Commit 2 comes in with commit 3's push: Carol wrote it, Ann committed it.
+    started.github.addCommit(REPO, sha(2), shopFiles('v2'), { author: CAROL_GIT, committer: ANN_GIT });
+    await started.push(3, 'v3');
+    await refused(started, CAROL, `wrote ${sha(2).slice(0, 7)}`, sha(3));
+    await refused(started, ANN, `committed ${sha(2).slice(0, 7)}`, sha(3));
+    await refused(started, ALICE, 'wrote this change', sha(3));
+    assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
+    assert.equal(served(started), 'v1', 'v3 was not deployed');
+  });
+
+  test('a pusher Slack cannot match is named on the card', async () => {
+    const started = (app = await startSlackSluice());
+    await started.push(1, 'v1', { author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' }, sender: { login: 'mallory-gh', email: 'mallory@evil.example' } });
+    assert.match(cardText(started), /⚠ Could not match GitHub user @mallory-gh \(mallory@evil\.example\) to a Slack user: approvers cannot be checked against them/);
+  });
+
+  test('a retry keeps the original pusher and adds the one who retried', async () => {
+    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`) }));
+    started.slack.emails.set('carol@example.com', CAROL);
+    await started.push(1, 'v1', { author: { name: 'Build Bot', email: 'bot@example.com' }, sender: { login: 'carol', email: 'carol@example.com' } });
+    await started.click(started.card(), 'reject', CAROL);
+    assert.equal((await gate(started, 1))?.status, 'failed');
+
+    // Dave re-runs the production check run from GitHub: a new approval.
+    const run = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(1));
+    const rerun = {
+      action: 'rerequested',
+      check_run: { id: Number(run?.response?.id), name: 'Sluice: production', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: started.github.appId, slug: 'sluice' } },
+      repository: { full_name: REPO, default_branch: 'main' },
+      installation: { id: 77 },
+      sender: { login: 'dave' },
+    };
+    assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', rerun)).status, 200);
+    await started.sluice.idle();
+    assert.deepEqual([(await gate(started, 1))?.status, (await gate(started, 1))?.attempt], ['awaiting_approval', 2]);
+
+    await refused(started, CAROL, 'pushed this change', sha(1));
+    await refused(started, ANN, 'retried this run', sha(1));
+    assert.equal(served(started), undefined);
+    await started.click(started.card(), 'approve', ALICE);
+    assert.equal(served(started), 'v1');
+  });
+});
