@@ -9,13 +9,7 @@ import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
-
-export interface CheckRunPayload {
-  action: string;
-  check_run: { id: number; app?: { id: number } | null };
-  requested_action?: { identifier: string };
-  sender?: { login?: string };
-}
+import type { CheckRunPayload } from './webhook-payloads.ts';
 
 export interface CheckRunDeps {
   store: Store;
