@@ -1,13 +1,17 @@
 /**
  * Re-runs from GitHub (PRODUCT G5): `rerequested` (the Re-run button) and
  * the Retry button (`requested_action`) retry the stage of that check run.
- * Check runs of other apps, and check runs Sluice does not know, are left
- * alone. Returns a sentence for the inbox's record of the delivery.
+ * Check runs of other apps are left alone. A re-run Sluice cannot do (a
+ * check run it has no record of, a stage that did not fail, an execution
+ * gone) is answered on the check run with why (answer-rerun). Returns a
+ * sentence for the inbox's record of the delivery.
  */
 import { EngineError } from '../pipeline/engine.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
+import { answerCheckRunRerun } from './answer-rerun.ts';
+import type { GithubApi } from './github-api.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
 import type { CheckRunPayload } from './webhook-payloads.ts';
 
@@ -15,23 +19,33 @@ export interface CheckRunDeps {
   store: Store;
   runner: PipelineRunner;
   appId: number;
+  api: GithubApi;
 }
 
 export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayload): Promise<string> {
-  if (payload.check_run.app?.id !== deps.appId) return 'a check run of another app';
+  if (payload.check_run.app.id !== deps.appId) return 'a check run of another app';
   const wants =
     payload.action === 'rerequested' ? 'retry' : payload.action === 'requested_action' ? payload.requested_action?.identifier : undefined;
   if (wants === undefined) return `nothing to do for check_run.${payload.action}`;
+  const cannot = (why: string) =>
+    answerCheckRunRerun(
+      deps.api,
+      { repo: payload.repository.full_name, installation: payload.installation?.id, checkRunId: payload.check_run.id, conclusion: payload.check_run.conclusion, summary: payload.check_run.output.summary },
+      why,
+    );
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
-  if (!owner) return `check run ${payload.check_run.id} is not one of Sluice's executions`;
-  const by = `github:${payload.sender?.login ?? 'unknown'}`;
+  if (!owner) {
+    const why = `check run ${payload.check_run.id} is not one of Sluice's executions: Sluice has no record of it, so it has nothing to run again.`;
+    return wants === 'retry' ? cannot(why) : why;
+  }
+  const by = `github:${payload.sender.login}`;
   if (wants === 'rollback') return rollBack(deps, owner, by);
   if (wants !== 'retry') return `unknown action "${wants}"`;
   try {
     await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
     return `retried stage ${owner.stage}`;
   } catch (error) {
-    if (error instanceof EngineError) return `not retried: ${error.message}`;
+    if (error instanceof EngineError) return cannot(`not retried: ${error.message}`);
     throw error;
   }
 }

@@ -45,6 +45,7 @@ export const checkRunSchema = z.object({
     id: z.int(),
     head_sha: z.string(),
     conclusion: z.string().nullable(),
+    output: z.object({ summary: z.string().nullable() }),
     app: z.object({ id: z.int() }),
   }),
   requested_action: z.object({ identifier: z.string().optional() }).nullable().optional(),

@@ -136,6 +136,13 @@ export class GithubStandIn {
     return this.#checkRuns.get(id);
   }
 
+  /** A check run of the app made without Sluice (one from before its records, say); returns its id. */
+  addCheckRun(fields: Record<string, unknown>): number {
+    const id = this.#nextId++;
+    this.#checkRuns.set(id, { id, ...fields });
+    return id;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.#root);
     const raw = await readBody(req);
