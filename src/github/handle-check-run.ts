@@ -35,7 +35,7 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
     );
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
   if (!owner) {
-    const why = `check run ${payload.check_run.id} is not one of Sluice's executions: Sluice has no record of it, so it has nothing to run again.`;
+    const why = `check run ${payload.check_run.id} is not one of Sluice's executions: Sluice has no record of it.`;
     return wants === 'retry' ? cannot(why) : why;
   }
   const by = `github:${payload.sender.login}`;
