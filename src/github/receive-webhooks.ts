@@ -1,23 +1,29 @@
 /**
- * Probot's webhook middleware at `/api/github/webhooks`: it checks the
- * signature (a bad one is refused and nothing is stored); Sluice's one
- * handler stores the delivery, de-duplicated by its id, and GitHub gets its
+ * Probot's webhook middleware at `/api/github/webhooks` (or WEBHOOK_PATH,
+ * as in Probot): it checks the signature (a bad one is refused and nothing
+ * is stored); Sluice's one handler stores the delivery, de-duplicated by its id, and GitHub gets its
  * reply once it is on disk (PRODUCT G1). Handling happens from the store;
  * an event Sluice does not act on is stored as handled already.
  */
 import type { IncomingMessage } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
+import { DEFAULT_WEBHOOK_PATH } from '../config/read-settings.ts';
 import type { Store } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
 import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
 
-export const WEBHOOK_PATH = '/api/github/webhooks';
-
 /** GitHub caps webhook payloads at 25 MB; a larger body is not GitHub's, and is not read whole. */
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 
-export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, clock: () => number = Date.now): Promise<RouteHandler> {
+export async function receiveWebhooks(
+  probot: Probot,
+  store: Store,
+  stored: () => void,
+  options: { path?: string | undefined; clock?: () => number } = {},
+): Promise<RouteHandler> {
+  const webhookPath = options.path ?? DEFAULT_WEBHOOK_PATH;
+  const clock = options.clock ?? Date.now;
   const batcher = new DeliveryBatcher(store);
   const middleware = await createNodeMiddleware(
     (app) => {
@@ -33,11 +39,11 @@ export async function receiveWebhooks(probot: Probot, store: Store, stored: () =
         if (isNew && acted) stored();
       });
     },
-    { probot, webhooksPath: WEBHOOK_PATH },
+    { probot, webhooksPath: webhookPath },
   );
   return async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
-    if (path === WEBHOOK_PATH && req.method === 'POST') {
+    if (path === webhookPath && req.method === 'POST') {
       const body = await readLimited(req, MAX_PAYLOAD_BYTES);
       if (body === undefined) {
         res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('This body is larger than the 25 MiB GitHub sends; nothing was stored.\n');
