@@ -27,12 +27,13 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
   const wants =
     payload.action === 'rerequested' ? 'retry' : payload.action === 'requested_action' ? payload.requested_action?.identifier : undefined;
   if (wants === undefined) return `nothing to do for check_run.${payload.action}`;
-  const cannot = (why: string) =>
-    answerCheckRunRerun(
-      deps.api,
-      { repo: payload.repository.full_name, installation: payload.installation?.id, checkRunId: payload.check_run.id, conclusion: payload.check_run.conclusion, summary: payload.check_run.output.summary },
-      why,
-    );
+  // A check run still in progress is Sluice's to update as its stage goes on: only a completed one is answered.
+  const cannot = async (why: string): Promise<string> => {
+    const run = payload.check_run;
+    if (run.status !== 'completed') return why;
+    const where = { repo: payload.repository.full_name, installation: payload.installation?.id, checkRunId: run.id, conclusion: run.conclusion, summary: run.output.summary };
+    return answerCheckRunRerun(deps.api, where, why);
+  };
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
   if (!owner) {
     const why = `check run ${payload.check_run.id} is not one of Sluice's executions: Sluice has no record of it.`;

@@ -44,6 +44,7 @@ export const checkRunSchema = z.object({
   check_run: z.object({
     id: z.int(),
     head_sha: z.string(),
+    status: z.string(),
     conclusion: z.string().nullable(),
     output: z.object({ summary: z.string().nullable() }),
     app: z.object({ id: z.int() }),

@@ -15,14 +15,14 @@ afterEach(async () => {
 const REPO = 'acme/shop';
 
 /** A check_run event with what GitHub sends of the run: its conclusion and output as they are. */
-function checkRunEvent(action: string, id: number, appId: number, identifier?: string, run: { conclusion?: string | null; summary?: string | null } = {}) {
+function checkRunEvent(action: string, id: number, appId: number, identifier?: string, run: { status?: string; conclusion?: string | null; summary?: string | null } = {}) {
   return {
     action,
     check_run: {
       id,
       name: 'Sluice: build',
       head_sha: sha(1),
-      status: 'completed',
+      status: run.status ?? 'completed',
       conclusion: run.conclusion === undefined ? 'failure' : run.conclusion,
       output: { title: 'Build', summary: run.summary === undefined ? 'The build log' : run.summary, text: null, annotations_count: 0 },
       app: { id: appId, slug: 'sluice' },
@@ -107,6 +107,13 @@ describe('re-running from GitHub', () => {
     assert.equal(answered.conclusion, 'neutral');
     assert.equal(answered.output.title, 'Not re-run');
     assert.match(answered.output.summary, /^\*\*Not re-run:\*\* check run \d+ is not one of Sluice's executions: Sluice has no record of it/);
+
+    // One still in progress is not completed from here: whoever runs it finishes it.
+    const running = app.github.addCheckRun({ name: 'Sluice: build', head_sha: sha(1), status: 'in_progress' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', running, app.github.appId, 'retry', { status: 'in_progress', conclusion: null }), { delivery: 'in-progress' });
+    await app.sluice.idle();
+    assert.equal(app.github.checkRun(running)?.status, 'in_progress');
+    assert.match((await app.sluice.store.getDelivery('in-progress'))?.note ?? '', /not one of Sluice's executions: Sluice has no record of it\.$/);
   });
 
   test('“Re-run” on a stage that succeeded completes its check run again, still a success, saying why nothing ran', async () => {
