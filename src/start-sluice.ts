@@ -16,7 +16,7 @@ import type { Server } from 'node:http';
 import { Probot, ProbotOctokit } from 'probot';
 import { loadServerConfig } from './config/load-server-config.ts';
 import { formatProblem } from './config/config-problem.ts';
-import type { Settings } from './config/read-settings.ts';
+import { DEFAULT_WEBHOOK_PATH, type Settings } from './config/read-settings.ts';
 import type { ServerConfig } from './config/server.schema.ts';
 import { probotApi, type GithubApi } from './github/github-api.ts';
 import { GithubReporter } from './github/github-reporter.ts';
@@ -144,8 +144,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         : ProbotOctokit,
       metrics,
     );
+    // Probot's createProbot hands LOG_LEVEL to its logger as it is, `silent` too, though its option type leaves that out.
+    const logLevel = (settings.logLevel ?? 'warn') as NonNullable<ConstructorParameters<typeof Probot>[0]>['logLevel'];
     const probot = github
-      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel: 'warn', Octokit })
+      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel, Octokit })
       : undefined;
     const api = options.githubApi ?? (probot && github ? probotApi(probot, github.appId) : undefined);
     const reporter = api
@@ -200,10 +202,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${describe(error)}`),
       });
       const wake = () => inbox?.wake();
-      routes.github = await receiveWebhooks(probot, store, wake);
+      routes.github = await receiveWebhooks(probot, store, wake, { path: settings.webhookPath });
     } else {
       routes.setup = serveSetupFlow({
         publicUrl: settings.publicUrl,
+        webhookUrl: `${settings.publicUrl}${settings.webhookPath ?? DEFAULT_WEBHOOK_PATH}`,
         manifestFile: resolve(cwd, 'app.yml'),
         envFile: resolve(cwd, '.env'),
         webUrl: process.env.GHE_HOST ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}` : 'https://github.com',

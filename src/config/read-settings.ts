@@ -3,8 +3,15 @@
  * caller), checked once at start-up: a wrong value stops Sluice with a
  * message that names the variable and says how to fix it.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PrivateKeyError, readPrivateKey } from './read-private-key.ts';
+
+/** Where GitHub posts webhooks unless WEBHOOK_PATH says otherwise (Probot's default). */
+export const DEFAULT_WEBHOOK_PATH = '/api/github/webhooks';
+
+/** Probot's log levels (LOG_LEVEL), most to least talkative, and `silent`; its default is `warn`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Settings {
   port: number;
@@ -22,6 +29,10 @@ export interface Settings {
   slack?: SlackSettings;
   /** The bearer token Prometheus sends for `/metrics` (`SLUICE_METRICS_TOKEN`); absent: metrics are off. */
   metricsToken?: string;
+  /** How much Probot logs (LOG_LEVEL, as in Probot); default `warn`. */
+  logLevel?: LogLevel;
+  /** Where GitHub posts webhooks (WEBHOOK_PATH, as in Probot); default /api/github/webhooks. */
+  webhookPath?: string;
 }
 
 /** SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL. */
@@ -40,6 +51,7 @@ export interface GithubSettings {
   appId: number;
   privateKey: string;
   webhookSecret: string;
+
   /** The REST API root: https://api.github.com, or `<GHE_PROTOCOL>://<GHE_HOST>/api/v3`. */
   baseUrl: string;
 }
@@ -65,6 +77,14 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (!/^https?:\/\/[^/]/.test(publicUrl)) {
     throw new SettingsError(`SLUICE_URL must be the address people use to reach Sluice, such as https://sluice.example.com, not "${env.SLUICE_URL}".`);
   }
+  const logLevel = env.LOG_LEVEL || undefined;
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (as in Probot; the default is warn), not "${logLevel}".`);
+  }
+  const webhookPath = env.WEBHOOK_PATH || undefined;
+  if (webhookPath !== undefined && !/^\/[^\s?#]*$/.test(webhookPath)) {
+    throw new SettingsError(`WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`);
+  }
   return {
     port,
     ...(env.HOST ? { host: env.HOST } : {}),
@@ -75,6 +95,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     github: readGithubSettings(env),
     slack: readSlackSettings(env),
     ...(env.SLUICE_METRICS_TOKEN ? { metricsToken: readMetricsToken(env.SLUICE_METRICS_TOKEN) } : {}),
+    ...(logLevel && { logLevel: logLevel as LogLevel }),
+    ...(webhookPath && { webhookPath }),
   };
 }
 
@@ -118,18 +140,12 @@ function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined 
   }
   const appId = Number(env.APP_ID);
   if (!Number.isInteger(appId) || appId <= 0) throw new SettingsError(`APP_ID must be the GitHub App's numeric id (its settings page shows "App ID"), not "${env.APP_ID}".`);
-  let privateKey = env.PRIVATE_KEY ?? '';
-  if (!privateKey && env.PRIVATE_KEY_PATH) {
-    try {
-      privateKey = readFileSync(env.PRIVATE_KEY_PATH, 'utf8');
-    } catch (error) {
-      throw new SettingsError(`PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${(error as Error).message}.`);
-    }
-  }
-  // A key pasted into one line of .env carries its newlines as "\n".
-  privateKey = privateKey.replace(/\\n/g, '\n').trim();
-  if (!/^-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
-    throw new SettingsError('The GitHub App private key must be the PEM file GitHub generated (it starts with "-----BEGIN RSA PRIVATE KEY-----"); check PRIVATE_KEY or PRIVATE_KEY_PATH.');
+  let privateKey: string;
+  try {
+    privateKey = readPrivateKey(env);
+  } catch (error) {
+    if (error instanceof PrivateKeyError) throw new SettingsError(error.message);
+    throw error;
   }
   const host = env.GHE_HOST;
   const baseUrl = host ? `${env.GHE_PROTOCOL || 'https'}://${host}/api/v3` : 'https://api.github.com';

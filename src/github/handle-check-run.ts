@@ -4,8 +4,10 @@
  * *Roll back* obeys the operator: only on the check run of the release the
  * environment runs now, only for a GitHub user the server config lets roll
  * back, and through an approval where the environment has approval rules.
- * Check runs of other apps, and check runs Sluice does not know, are left
- * alone. Returns a sentence for the inbox's record of the delivery.
+ * Check runs of other apps are left alone. A re-run Sluice cannot do (a
+ * check run it has no record of, a stage that did not fail, an execution
+ * gone) is answered on the check run with why (answer-rerun). Returns a
+ * sentence for the inbox's record of the delivery.
  */
 import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
@@ -16,39 +18,46 @@ import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { Store } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
 import { checkRollbackPermission } from './check-rollback-permission.ts';
+import { answerCheckRunRerun } from './answer-rerun.ts';
+import type { GithubApi } from './github-api.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
-
-export interface CheckRunPayload {
-  action: string;
-  check_run: { id: number; app?: { id: number } | null };
-  requested_action?: { identifier: string };
-  sender?: { login?: string };
-}
+import type { CheckRunPayload } from './webhook-payloads.ts';
 
 export interface CheckRunDeps {
   store: Store;
   runner: PipelineRunner;
   appId: number;
+  api: GithubApi;
   server?: ServerConfig;
   /** Slack's view of who is who, once Slack is connected (user groups in slack.commands). */
   people?(): SlackPeople | undefined;
 }
 
 export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayload): Promise<string> {
-  if (payload.check_run.app?.id !== deps.appId) return 'a check run of another app';
+  if (payload.check_run.app.id !== deps.appId) return 'a check run of another app';
   const wants =
     payload.action === 'rerequested' ? 'retry' : payload.action === 'requested_action' ? payload.requested_action?.identifier : undefined;
   if (wants === undefined) return `nothing to do for check_run.${payload.action}`;
+  // A check run still in progress is Sluice's to update as its stage goes on: only a completed one is answered.
+  const cannot = async (why: string): Promise<string> => {
+    const run = payload.check_run;
+    if (run.status !== 'completed') return why;
+    const where = { repo: payload.repository.full_name, installation: payload.installation?.id, checkRunId: run.id, conclusion: run.conclusion, summary: run.output.summary };
+    return answerCheckRunRerun(deps.api, where, why);
+  };
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
-  if (!owner) return `check run ${payload.check_run.id} is not one of Sluice's executions`;
-  const by = `github:${payload.sender?.login ?? 'unknown'}`;
-  if (wants === 'rollback') return rollBack(deps, owner, payload.sender?.login);
+  if (!owner) {
+    const why = `check run ${payload.check_run.id} is not one of Sluice's executions: Sluice has no record of it.`;
+    return wants === 'retry' ? cannot(why) : why;
+  }
+  const by = `github:${payload.sender.login}`;
+  if (wants === 'rollback') return rollBack(deps, owner, payload.sender.login);
   if (wants !== 'retry') return `unknown action "${wants}"`;
   try {
     await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
     return `retried stage ${owner.stage}`;
   } catch (error) {
-    if (error instanceof EngineError) return `not retried: ${error.message}`;
+    if (error instanceof EngineError) return cannot(`not retried: ${error.message}`);
     throw error;
   }
 }

@@ -6,13 +6,14 @@
  */
 import type { Delivery } from '../store/store.ts';
 import { handleCheckRun, type CheckRunDeps } from './handle-check-run.ts';
+import { handleCheckSuite, type CheckSuiteDeps } from './handle-check-suite.ts';
 import { handlePush, type PushDeps } from './handle-push.ts';
-import { readCheckRun, readPush } from './webhook-payloads.ts';
+import { readCheckRun, readCheckSuite, readPush } from './webhook-payloads.ts';
 
-export type DeliveryDeps = PushDeps & CheckRunDeps;
+export type DeliveryDeps = PushDeps & CheckRunDeps & CheckSuiteDeps;
 
 /** The events Sluice handles; any other is stored as handled already. */
-export const ACTED_ON_EVENTS: readonly string[] = ['push', 'check_run'];
+export const ACTED_ON_EVENTS: readonly string[] = ['push', 'check_run', 'check_suite'];
 
 export function ignoredEventNote(event: string): string {
   return `${event} is not an event Sluice acts on`;
@@ -35,6 +36,10 @@ export async function handleDelivery(deps: DeliveryDeps, delivery: Delivery): Pr
     case 'check_run': {
       const checkRun = readCheckRun(payload);
       return checkRun.ok ? handleCheckRun(deps, checkRun.payload) : checkRun.why;
+    }
+    case 'check_suite': {
+      const checkSuite = readCheckSuite(payload);
+      return checkSuite.ok ? handleCheckSuite(deps, checkSuite.payload) : checkSuite.why;
     }
     default:
       return ignoredEventNote(delivery.event);

@@ -19,31 +19,13 @@ import { repoParams, type GithubApi, type InstallationOctokit } from './github-a
 import { refusalOf } from './github-refusal.ts';
 import { readRepoFile } from './read-repo-file.ts';
 import { PIPELINE_FILE, startCommit, type StartDeps } from './start-commit.ts';
+import type { PushPayload } from './webhook-payloads.ts';
 
 export { PIPELINE_FILE } from './start-commit.ts';
 
 export interface PushDeps extends StartDeps {
   api: GithubApi;
   clock: () => number;
-}
-
-/** The fields of GitHub's push payload that Sluice reads. */
-export interface PushPayload {
-  ref: string;
-  before: string;
-  after: string;
-  deleted?: boolean;
-  repository: { full_name: string; default_branch: string; pushed_at?: number | string };
-  installation?: { id: number };
-  head_commit?: { id: string; message: string; author?: GitActor; committer?: GitActor } | null;
-  pusher?: { name?: string; email?: string | null };
-  sender?: { login?: string };
-}
-
-interface GitActor {
-  name?: string;
-  email?: string | null;
-  username?: string;
 }
 
 interface BranchHead {
@@ -128,7 +110,7 @@ async function checkOrder(store: Store, repo: string, branch: string, deliveryId
   return undefined;
 }
 
-function toSeconds(value: number | string | undefined): number | undefined {
+function toSeconds(value: number | string | null): number | undefined {
   if (typeof value === 'number') return value;
   if (typeof value === 'string') {
     const ms = Date.parse(value);

@@ -1,7 +1,7 @@
 /**
- * Probot's webhook middleware at `/api/github/webhooks`: it checks the
- * signature (a bad one is refused and nothing is stored); Sluice's one
- * handler stores the delivery, de-duplicated by its id, and GitHub gets its
+ * Probot's webhook middleware at `/api/github/webhooks` (or WEBHOOK_PATH,
+ * as in Probot): it checks the signature (a bad one is refused and nothing
+ * is stored); Sluice's one handler stores the delivery, de-duplicated by its id, and GitHub gets its
  * reply once it is on disk (PRODUCT G1). Handling happens from the store;
  * an event Sluice does not act on is stored as handled already.
  *
@@ -15,12 +15,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
+import { DEFAULT_WEBHOOK_PATH } from '../config/read-settings.ts';
 import type { NewDelivery, Store } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
 import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
-
-export const WEBHOOK_PATH = '/api/github/webhooks';
 
 /** GitHub caps webhook payloads at 25 MB; a larger body is not GitHub's, and is not read whole. */
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
@@ -34,6 +33,8 @@ export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 export const STORE_DEADLINE_MS = 8000;
 
 export interface ReceiveWebhooksOptions {
+  /** Where GitHub posts webhooks (WEBHOOK_PATH). */
+  path?: string | undefined;
   clock?: () => number;
   storeDeadlineMs?: number;
 }
@@ -45,6 +46,7 @@ export class DeliveryNotStoredError extends Error {
 }
 
 export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, options: ReceiveWebhooksOptions = {}): Promise<RouteHandler> {
+  const webhookPath = options.path ?? DEFAULT_WEBHOOK_PATH;
   const clock = options.clock ?? Date.now;
   const deadlineMs = options.storeDeadlineMs ?? STORE_DEADLINE_MS;
   const batcher = new DeliveryBatcher(store);
@@ -65,9 +67,12 @@ export async function receiveWebhooks(probot: Probot, store: Store, stored: () =
         });
       });
     },
-    { probot, webhooksPath: WEBHOOK_PATH },
+    { probot, webhooksPath: webhookPath },
   );
   return async (req, res) => {
+    // The requests Probot's middleware takes as webhooks, whichever form of the path: the
+    // body limit and the storage deadline apply to all of them, and other requests go on.
+    if (!isWebhookRequest(req.url ?? '/', webhookPath)) return false;
     const body = await readLimited(req, MAX_PAYLOAD_BYTES);
     if (body === undefined) {
       // The rest of the body is not read: the connection closes once the answer is out.
@@ -125,4 +130,19 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<string 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Whether Probot's middleware (@octokit/webhooks) takes this URL for its
+ * webhook path: it strips trailing slashes, resolves the URL (`.`, `..`,
+ * the query and fragment go), then compares the path exactly. A URL it
+ * cannot parse is its to refuse (422).
+ */
+export function isWebhookRequest(url: string, webhookPath: string): boolean {
+  const trim = (path: string) => path.replace(/\/+$/, '') || '/';
+  try {
+    return new URL(trim(url), 'http://localhost').pathname === trim(webhookPath);
+  } catch {
+    return true;
+  }
 }

@@ -23,6 +23,8 @@ import { updateEnvFile } from './update-env-file.ts';
 export interface SetupFlowOptions {
   /** Where GitHub reaches Sluice (SLUICE_URL): the webhook URL and the way back. */
   publicUrl: string;
+  /** Where GitHub is to post webhooks: SLUICE_URL and WEBHOOK_PATH. */
+  webhookUrl: string;
   /** `app.yml`: the manifest's name, permissions and events. */
   manifestFile: string;
   envFile: string;
@@ -93,11 +95,11 @@ export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
   };
 }
 
-export function appManifest(options: Pick<SetupFlowOptions, 'publicUrl' | 'manifestFile'>): Record<string, unknown> {
+export function appManifest(options: Pick<SetupFlowOptions, 'publicUrl' | 'webhookUrl' | 'manifestFile'>): Record<string, unknown> {
   const manifest = (parse(readFileSync(options.manifestFile, 'utf8')) ?? {}) as Record<string, unknown>;
   return {
     ...manifest,
-    hook_attributes: { url: `${options.publicUrl}/api/github/webhooks`, active: true },
+    hook_attributes: { url: options.webhookUrl, active: true },
     redirect_url: `${options.publicUrl}/probot/setup`,
   };
 }
@@ -116,7 +118,7 @@ function setupPage(options: SetupFlowOptions, state: string): string {
 <h1>Set up Sluice</h1>
 <p>Sluice runs as a GitHub App. This button creates one on ${escapeHtml(options.webUrl)} with the permissions and events of <code>app.yml</code>;
 GitHub then sends you back here, and Sluice writes the app's id, private key and webhook secret to <code>.env</code>.</p>
-<p>GitHub will send webhooks to <code>${escapeHtml(options.publicUrl)}/api/github/webhooks</code>. If GitHub cannot reach that address, set
+<p>GitHub will send webhooks to <code>${escapeHtml(options.webhookUrl)}</code>. If GitHub cannot reach that address, set
 <code>SLUICE_URL</code> to one it can, restart Sluice and reload this page.</p>
 <form action="${escapeHtml(target)}" method="post"><input type="hidden" name="manifest" value="${escapeHtml(manifest)}"><button type="submit">Create the GitHub App</button></form>
 </body></html>`;

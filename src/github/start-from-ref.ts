@@ -2,6 +2,8 @@
  * A run started by hand for a branch, tag or commit of a repository
  * (PRODUCT P1, K5 `/sluice run`): the ref is resolved through the API to a
  * commit, and that commit starts like a push would, minus the branch filter.
+ * The installation is the one the repository's webhooks named, or, for a
+ * repository that has sent none yet, the one GitHub names when the app asks.
  */
 import type { GithubApi } from './github-api.ts';
 import { repoParams } from './github-api.ts';
@@ -11,9 +13,9 @@ export async function startFromRef(
   deps: StartDeps & { api: GithubApi },
   input: { repo: string; ref?: string; by: string; trigger: string },
 ): Promise<StartResult> {
-  const installation = await deps.store.getRef<{ id: number }>('installation', input.repo);
-  if (!installation) return { ok: false, reason: `Sluice has not heard from ${input.repo} yet: install the GitHub App on it and push once` };
-  const octokit = await deps.api.installation(installation.id);
+  const installation = await findInstallation(deps, input.repo);
+  if (installation === undefined) return { ok: false, reason: `the GitHub App is not installed on ${input.repo}: install it there from the app's page on GitHub (Install App), then run again` };
+  const octokit = await deps.api.installation(installation);
   const params = repoParams(input.repo);
   const { data: repository } = await octokit.rest.repos.get(params);
   const ref = input.ref ?? repository.default_branch;
@@ -42,4 +44,13 @@ export async function startFromRef(
     trigger: input.trigger,
     actor: input.by,
   });
+}
+
+/** The installation last seen on the repository's webhooks, else GitHub's answer to the app (kept, as a webhook's would be). */
+async function findInstallation(deps: StartDeps & { api: GithubApi }, repo: string): Promise<number | undefined> {
+  const known = await deps.store.getRef<{ id: number }>('installation', repo);
+  if (known) return known.id;
+  const found = await deps.api.repoInstallation(repo);
+  if (found !== undefined) await deps.store.putRef('installation', repo, { id: found }, Date.now());
+  return found;
 }

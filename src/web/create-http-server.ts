@@ -1,7 +1,7 @@
 /**
- * The one HTTP server of Sluice: GitHub webhooks (`/api/github/*`), the
- * GitHub App setup flow while there is no app, execution pages, and health
- * checks, and Slack's requests (`/slack/*`).
+ * The one HTTP server of Sluice: GitHub webhooks (`/api/github/webhooks`, or
+ * WEBHOOK_PATH), the GitHub App setup flow while there is no app, execution
+ * pages, and health checks, and Slack's requests (`/slack/*`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { serveExecutionPage, type PageRoutes } from './serve-execution-page.ts';
@@ -38,12 +38,11 @@ async function handle(routes: HttpRoutes, req: IncomingMessage, res: ServerRespo
     return;
   }
   if (routes.metrics && (await routes.metrics(req, res))) return;
-  if (path.startsWith('/api/github/')) {
-    if (routes.github && (await routes.github(req, res))) return;
-    if (!routes.github) {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('The GitHub App is not configured yet: open this server’s / page to create it, or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.\n');
-      return;
-    }
+  // The webhook path is the operator's (WEBHOOK_PATH): the GitHub route says whether a request is its own.
+  if (routes.github && (await routes.github(req, res))) return;
+  if (!routes.github && path.startsWith('/api/github/')) {
+    res.writeHead(503, { 'content-type': 'text/plain' }).end('The GitHub App is not configured yet: open this server’s / page to create it, or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.\n');
+    return;
   }
   if (path.startsWith('/slack/')) {
     if (routes.slack && (await routes.slack(req, res))) return;

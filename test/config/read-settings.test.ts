@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 
@@ -20,5 +24,55 @@ describe('the Slack settings', () => {
     assert.throws(() => readSettings({ SLACK_BOT_TOKEN: 'xoxb-1' }), /Slack needs SLACK_SIGNING_SECRET .* or SLACK_APP_TOKEN for Socket Mode/);
     assert.throws(() => readSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xoxb-1' }), /SLACK_APP_TOKEN must be an app-level token with the connections:write scope, which starts with "xapp-"/);
     assert.throws(() => readSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: 'slack.com/api' }), /SLACK_API_URL must be a URL such as https:\/\/slack\.com\/api\/, not "slack\.com\/api"/);
+  });
+});
+
+describe('the GitHub App settings, as Probot reads them', () => {
+  const { privateKey: pkcs8 } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const pkcs1 = createPrivateKey(pkcs8).export({ type: 'pkcs1', format: 'pem' }).toString();
+  const app = (more: Record<string, string>) => readSettings({ APP_ID: '12', WEBHOOK_SECRET: 's', ...more }).github?.privateKey;
+
+  test('PRIVATE_KEY as the PEM, on one line with \\n, on one line with spaces, or in base64, is the same key', () => {
+    for (const pem of [pkcs1, pkcs8]) {
+      const oneLine = pem.trim().replace(/\n/g, ' ');
+      for (const given of [pem, pem.trim().replace(/\n/g, '\\n'), oneLine, Buffer.from(pem).toString('base64')]) {
+        const read = app({ PRIVATE_KEY: given });
+        assert.equal(read, pem.trim(), `read from ${given.slice(0, 40)}…`);
+        assert.doesNotThrow(() => createPrivateKey(read!), 'a key Node can sign with');
+      }
+    }
+  });
+
+  test('PRIVATE_KEY_PATH is read relative to the working directory; a file or value that is not a key says what to set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-key-'));
+    try {
+      writeFileSync(join(dir, 'app.pem'), pkcs1);
+      writeFileSync(join(dir, 'not-a-key.pem'), 'hello');
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        assert.equal(app({ PRIVATE_KEY_PATH: 'app.pem' }), pkcs1.trim());
+        assert.throws(() => app({ PRIVATE_KEY_PATH: 'not-a-key.pem' }), /^SettingsError: PRIVATE_KEY_PATH names not-a-key\.pem, which is not a PEM private key/);
+      } finally {
+        process.chdir(cwd);
+      }
+      assert.throws(() => app({ PRIVATE_KEY: 'not a key' }), /^SettingsError: PRIVATE_KEY must be the PEM file GitHub generated .*or the whole file in base64/);
+      assert.throws(() => app({ PRIVATE_KEY: Buffer.from('not a key either').toString('base64') }), /^SettingsError: PRIVATE_KEY must be the PEM file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('LOG_LEVEL takes Probot’s levels; anything else says which there are', () => {
+    assert.equal(readSettings({}).logLevel, undefined);
+    const env = (level: string) => ({ LOG_LEVEL: level }) as NodeJS.ProcessEnv;
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) assert.equal(readSettings(env(level)).logLevel, level);
+    assert.throws(() => readSettings(env('verbose')), /^SettingsError: LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent \(as in Probot; the default is warn\), not "verbose"/);
+  });
+
+  test('WEBHOOK_PATH moves the webhook endpoint, as in Probot; it must be a path', () => {
+    assert.equal(readSettings({}).webhookPath, undefined);
+    assert.equal(readSettings({ WEBHOOK_PATH: '/hooks/github' }).webhookPath, '/hooks/github');
+    assert.throws(() => readSettings({ WEBHOOK_PATH: 'hooks' }), /^SettingsError: WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "\/"/);
   });
 });

@@ -43,7 +43,7 @@ describe('the GitHub App from start to restart', () => {
       const manifest = JSON.parse(/name="manifest" value="([^"]*)"/.exec(page)![1]!.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<string, unknown>;
       assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/api/github/webhooks', active: true });
       assert.equal(manifest.redirect_url, 'https://sluice.example.com/probot/setup');
-      assert.deepEqual(manifest.default_events, ['push', 'check_run']);
+      assert.deepEqual(manifest.default_events, ['push', 'check_run', 'check_suite']);
       assert.deepEqual(manifest.default_permissions, { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' });
 
       // Someone else's code, without the state or with another, changes nothing.

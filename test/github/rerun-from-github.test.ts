@@ -14,11 +14,30 @@ afterEach(async () => {
 
 const REPO = 'acme/shop';
 
-function checkRunEvent(action: string, id: number, appId: number, identifier?: string) {
+/** A check_run event with what GitHub sends of the run: its conclusion and output as they are. */
+function checkRunEvent(action: string, id: number, appId: number, identifier?: string, run: { status?: string; conclusion?: string | null; summary?: string | null } = {}) {
   return {
     action,
-    check_run: { id, name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: appId, slug: 'sluice' } },
-    ...(identifier && { requested_action: { identifier } }),
+    check_run: {
+      id,
+      name: 'Sluice: build',
+      head_sha: sha(1),
+      status: run.status ?? 'completed',
+      conclusion: run.conclusion === undefined ? 'failure' : run.conclusion,
+      output: { title: 'Build', summary: run.summary === undefined ? 'The build log' : run.summary, text: null, annotations_count: 0 },
+      app: { id: appId, slug: 'sluice' },
+    },
+    requested_action: identifier ? { identifier } : null,
+    repository: { full_name: REPO, default_branch: 'main' },
+    installation: { id: 77 },
+    sender: { login: 'bob' },
+  };
+}
+
+function checkSuiteEvent(action: string, appId: number, headSha = sha(1)) {
+  return {
+    action,
+    check_suite: { id: 5150, head_branch: 'main', head_sha: headSha, status: 'queued', conclusion: null, before: sha(0), after: headSha, app: { id: appId, slug: 'sluice' } },
     repository: { full_name: REPO, default_branch: 'main' },
     installation: { id: 77 },
     sender: { login: 'bob' },
@@ -68,28 +87,100 @@ describe('re-running from GitHub', () => {
     assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'succeeded');
   });
 
-  test('check-run events of another app, or of check runs Sluice does not know, change nothing', async () => {
+  test('check-run events of another app change nothing; a re-run of a check run Sluice has no record of is completed again with why', async () => {
     const { app, flag, buildRun } = await failedBuild();
     writeFileSync(flag, '');
     const before = app.github.calls.length;
+    const stray = app.github.addCheckRun({ name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure' });
     await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, 999), { delivery: 'other-app' });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', 31337, app.github.appId), { delivery: 'unknown-run' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', stray, app.github.appId, undefined, { conclusion: null, summary: null }), { delivery: 'unknown-run' });
     await app.sluice.idle();
     assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'failed');
-    assert.deepEqual(app.github.calls.slice(before), []);
+    assert.deepEqual(
+      app.github.writes().filter((c) => app.github.calls.indexOf(c) >= before).map((c) => `${c.method} ${c.path}`),
+      [`PATCH /repos/${REPO}/check-runs/${stray}`],
+    );
     assert.equal((await app.sluice.store.getDelivery('other-app'))?.note, 'a check run of another app');
-    assert.match((await app.sluice.store.getDelivery('unknown-run'))?.note ?? '', /not one of Sluice's executions/);
+    assert.match((await app.sluice.store.getDelivery('unknown-run'))?.note ?? '', /not one of Sluice's executions.*\(said so on GitHub\)/);
+    const answered = app.github.checkRun(stray) as { status: string; conclusion: string; output: { title: string; summary: string } };
+    assert.equal(answered.status, 'completed');
+    assert.equal(answered.conclusion, 'neutral');
+    assert.equal(answered.output.title, 'Not re-run');
+    assert.match(answered.output.summary, /^\*\*Not re-run:\*\* check run \d+ is not one of Sluice's executions: Sluice has no record of it/);
+
+    // One still in progress is not completed from here: whoever runs it finishes it.
+    const running = app.github.addCheckRun({ name: 'Sluice: build', head_sha: sha(1), status: 'in_progress' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', running, app.github.appId, 'retry', { status: 'in_progress', conclusion: null }), { delivery: 'in-progress' });
+    await app.sluice.idle();
+    assert.equal(app.github.checkRun(running)?.status, 'in_progress');
+    assert.match((await app.sluice.store.getDelivery('in-progress'))?.note ?? '', /not one of Sluice's executions: Sluice has no record of it\.$/);
   });
 
-  test('“Re-run” on a stage that succeeded says why nothing happened', async () => {
+  test('“Re-run” on a stage that succeeded completes its check run again, still a success, saying why nothing ran', async () => {
     const started = (app = await startGithubSluice());
     started.github.addCommit(REPO, sha(1), appFiles('v1'));
     await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     await started.sluice.idle();
     const buildRun = Number(started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build')?.response?.id);
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, started.github.appId), { delivery: 'again' });
+    const summary = String((started.github.checkRun(buildRun)?.output as { summary: string }).summary);
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, started.github.appId, undefined, { conclusion: 'success', summary }), { delivery: 'again' });
     await started.sluice.idle();
     assert.match((await started.sluice.store.getDelivery('again'))?.note ?? '', /not retried: Stage "build" of execution #1 is succeeded/);
+    const run = started.github.checkRun(buildRun) as { status: string; conclusion: string; output: { summary: string } };
+    assert.equal(run.status, 'completed');
+    assert.equal(run.conclusion, 'success');
+    assert.match(run.output.summary, /^\*\*Not re-run:\*\* not retried: Stage "build" of execution #1 is succeeded/);
+    assert.ok(run.output.summary.endsWith(summary), 'the summary it had stays below');
+    assert.equal((await started.sluice.store.listExecutions()).length, 1);
+  });
+});
+
+describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
+  test('retries the failed stage of the commit’s execution, and the pipeline goes on', async () => {
+    const { app, flag } = await failedBuild();
+    writeFileSync(flag, '');
+    const before = app.github.calls.length;
+    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', app.github.appId), { delivery: 'suite' });
+    assert.equal(reply.status, 200);
+    await app.sluice.idle();
+    assert.equal((await app.sluice.store.getDelivery('suite'))?.note, 'retried stage build of execution #1');
+    const execution = (await app.sluice.store.listExecutions())[0];
+    assert.equal(execution?.status, 'succeeded');
+    assert.deepEqual(createdAfter(app.github.calls, before).map((c) => String(c.body?.name)).sort(), ['Sluice: build', 'Sluice: dev']);
+    const history = await app.sluice.store.listHistory(execution!.id);
+    assert.ok(history.some((h) => h.entity === 'stage' && h.stage === 'build' && h.reason === 'retried by github:bob'));
+  });
+
+  test('with nothing failed, or no execution of the commit, the suite gets a neutral check run saying why', async () => {
+    const started = (app = await startGithubSluice());
+    started.github.addCommit(REPO, sha(1), appFiles('v1'));
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await started.sluice.idle();
+    const before = started.github.calls.length;
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', started.github.appId), { delivery: 'all-good' });
+    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', started.github.appId, sha(9)), { delivery: 'unknown-commit' });
+    await started.sluice.idle();
+    const answers = createdAfter(started.github.calls, before);
+    assert.deepEqual(answers.map((c) => [c.body?.name, c.body?.head_sha, c.body?.status, c.body?.conclusion]), [
+      ['Sluice: re-run', sha(1), 'completed', 'neutral'],
+      ['Sluice: re-run', sha(9), 'completed', 'neutral'],
+    ]);
+    const summaries = answers.map((c) => (c.body?.output as { summary: string }).summary);
+    assert.match(summaries[0] ?? '', /^\*\*Nothing re-run:\*\* Sluice has nothing of aaaaaaa to run again: execution #1 is succeeded and has no failed stage/);
+    assert.match(summaries[1] ?? '', /^\*\*Nothing re-run:\*\* Sluice has no execution of aaaaaaa in acme\/shop to run again/);
+    assert.equal((await started.sluice.store.listExecutions()).length, 1);
+  });
+
+  test('check_suite events of another app, and other actions, change nothing', async () => {
+    const { app } = await failedBuild();
+    const before = app.github.calls.length;
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', 999), { delivery: 'other-app' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('completed', app.github.appId), { delivery: 'completed' });
+    await app.sluice.idle();
+    assert.deepEqual(app.github.calls.slice(before), []);
+    assert.equal((await app.sluice.store.getDelivery('other-app'))?.note, 'a check suite of another app');
+    assert.equal((await app.sluice.store.getDelivery('completed'))?.note, 'nothing to do for check_suite.completed');
+    assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'failed');
   });
 });
 

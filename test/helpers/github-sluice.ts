@@ -24,8 +24,8 @@ export interface GithubSluice {
 
 export interface GithubSluiceOptions {
   serverConfig?: (dir: string) => string;
-  /** More settings (Slack's), added to the GitHub App's. */
-  settings?: Partial<Settings>;
+  /** More settings (Slack's), added to the GitHub App's; a function gets the stand-in (for its key or id). */
+  settings?: Partial<Settings> | ((github: GithubStandIn) => Partial<Settings>);
   start?: Partial<StartOptions>;
   /** What the app's installation may do (default: what app.yml asks for). */
   githubPermissions?: Permissions;
@@ -47,7 +47,7 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
       serverConfig: join(dir, 'server.yml'),
       publicUrl: 'http://sluice.test',
       github: { appId: github.appId, privateKey: github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.apiUrl },
-      ...options.settings,
+      ...(typeof options.settings === 'function' ? options.settings(github) : options.settings),
     },
     { host: '127.0.0.1', logIntervalMs: 50, githubPacing: false, inboxPollMs: 50, inboxRetryMs: 100, cwd: dir, log: (line) => logs.push(line), ...options.start },
   );

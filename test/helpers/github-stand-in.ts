@@ -77,6 +77,8 @@ export class GithubStandIn {
   );
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
+  /** Repositories the app is installed on, and the installation's id. */
+  readonly #installations = new Map<string, number>();
   #nextId = 1000;
   readonly #waiters: Array<{ match: (call: RecordedCall) => boolean; done: (call: RecordedCall) => void }> = [];
   readonly #failures: Array<{ path: RegExp; count: number; refusal: Refusal }> = [];
@@ -139,6 +141,11 @@ export class GithubStandIn {
     }
   }
 
+  /** Installs the app on `repo` (GET /repos/{owner}/{repo}/installation finds it; otherwise 404, as on GitHub). */
+  install(repo: string, installationId = 77): void {
+    this.#installations.set(repo, installationId);
+  }
+
   /** Points a branch name at a commit (for reads `?ref=<branch>` and `?ref=refs/heads/<branch>`). */
   setBranch(repo: string, branch: string, sha: string): void {
     const commit = this.#commits.get(`${repo}@${sha}`);
@@ -197,6 +204,13 @@ export class GithubStandIn {
     return this.#deployments.list(repo);
   }
 
+  /** A check run of the app made without Sluice (one from before its records, say); returns its id. */
+  addCheckRun(fields: Record<string, unknown>): number {
+    const id = this.#nextId++;
+    this.#checkRuns.set(id, { id, ...fields });
+    return id;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.#root);
     const raw = await readBody(req);
@@ -252,6 +266,28 @@ export class GithubStandIn {
         expires_at: new Date(Date.now() + 3600_000).toISOString(),
         permissions: this.permissions,
         repository_selection: 'all',
+      });
+    }
+
+    // The app's installation on a repository: asked with the app's JWT, not an installation token.
+    const repoInstallation = /^\/repos\/([^/]+\/[^/]+)\/installation$/.exec(call.path);
+    if (repoInstallation && req.method === 'GET') {
+      const problem = this.#checkJwt(req.headers.authorization);
+      if (problem) return reply(401, { message: problem, documentation_url: 'https://docs.github.com/rest' });
+      const repo = repoInstallation[1] ?? '';
+      const id = this.#installations.get(repo);
+      if (id === undefined) return reply(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app' });
+      const owner = repo.split('/')[0] ?? '';
+      return reply(200, {
+        id,
+        app_id: this.appId,
+        app_slug: 'sluice',
+        target_type: 'Organization',
+        account: { login: owner, id: 1, type: 'Organization' },
+        repository_selection: 'selected',
+        access_tokens_url: `${this.apiUrl}/app/installations/${id}/access_tokens`,
+        permissions: { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' },
+        events: ['push', 'check_run', 'check_suite'],
       });
     }
 

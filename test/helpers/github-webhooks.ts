@@ -12,12 +12,12 @@ export async function sendWebhook(
   secret: string,
   event: string,
   payload: unknown,
-  options: { delivery?: string; tamper?: boolean } = {},
+  options: { delivery?: string; tamper?: boolean; /** Where Sluice takes webhooks (WEBHOOK_PATH). */ path?: string } = {},
 ): Promise<SentWebhook> {
   const body = JSON.stringify(payload);
   const signature = `sha256=${createHmac('sha256', secret).update(options.tamper ? `${body} ` : body).digest('hex')}`;
   const started = performance.now();
-  const response = await fetch(`${url}/api/github/webhooks`, {
+  const response = await fetch(`${url}${options.path ?? '/api/github/webhooks'}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',

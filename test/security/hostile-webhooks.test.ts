@@ -67,7 +67,7 @@ describe('hostile webhooks', () => {
     app = await startGithubSluice();
     const cases: Array<[string, string, unknown]> = [
       ['star', 'unknown-event', { action: 'created', repository: { full_name: REPO }, installation: { id: 77 } }],
-      ['push', 'no-repository', { ref: 'refs/heads/main', before: sha(0), after: sha(1), installation: { id: 77 } }],
+      ['push', 'no-repository', { ref: 'refs/heads/main', before: sha(0), after: sha(1), deleted: false, head_commit: null, pusher: { name: 'alice' }, sender: { login: 'alice' }, installation: { id: 77 } }],
       ['push', 'wrong-types', { ref: 42, after: ['x'], repository: { full_name: REPO, default_branch: 'main' }, installation: { id: '77' } }],
       ['check_run', 'no-check-run', { action: 'rerequested', repository: { full_name: REPO }, installation: { id: 77 } }],
     ];

@@ -65,7 +65,27 @@ describe('/sluice', () => {
     const byCommit = await started.command(`run acme/shop ${sha(1).slice(0, 10)}`, ANN);
     assert.match(String(byCommit.text), new RegExp(`started execution #3 of \\*acme/shop\\* at \`${sha(1).slice(0, 7)}\`\\.$`));
     assert.equal((await started.command('run acme/shop no-such-branch', ANN)).text, 'Not started: acme/shop has no branch, tag or commit "no-such-branch".');
-    assert.equal((await started.command('run acme/other', ANN)).text, 'Not started: Sluice has not heard from acme/other yet: install the GitHub App on it and push once.');
+    assert.equal(
+      (await started.command('run acme/other', ANN)).text,
+      "Not started: the GitHub App is not installed on acme/other: install it there from the app's page on GitHub (Install App), then run again.",
+    );
+  });
+
+  test('run works for a repository the app is installed on before its first push: GitHub names the installation', async () => {
+    const started = (app = await startSlackSluice());
+    started.github.install(REPO, 77);
+    started.github.addCommit(REPO, sha(1), { '.github/sluice.yml': productionPipeline(), VERSION: 'v1\n', 'deploy/start.sh': 'cat dist/VERSION > started\n' }, { message: 'Release v1' });
+    const answer = await started.command('run acme/shop', ANN);
+    assert.equal(answer.text, `<@${ANN}> started execution #1 of *acme/shop* at \`${sha(1).slice(0, 7)}\` (main).`);
+    await started.sluice.idle();
+    const [execution] = await started.sluice.store.listExecutions();
+    assert.equal(execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status, 'awaiting_approval', 'it ran to the gate');
+    const asked = started.github.calls.filter((c) => c.path === `/repos/${REPO}/installation`);
+    assert.deepEqual(asked.map((c) => c.status), [200], 'asked once, as the app');
+    assert.ok(started.github.calls.some((c) => c.path === '/app/installations/77/access_tokens' && c.status === 201));
+    // The installation is remembered: the next run does not ask again.
+    await started.command('run acme/shop', ANN);
+    assert.equal(started.github.calls.filter((c) => c.path === `/repos/${REPO}/installation`).length, 1);
   });
 
   test('lock makes deploys to an environment fail until unlock, and retry carries the failed stage on', async () => {
