@@ -38,7 +38,7 @@ export const pushSchema = z.object({
       committer: gitActor,
     })
     .nullable(),
-  pusher: z.object({ name: z.string(), email: z.string().nullable().optional() }),
+  pusher: z.object({ name: z.string(), email: z.string().nullable() }),
   sender,
 });
 

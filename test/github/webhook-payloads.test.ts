@@ -134,7 +134,7 @@ describe('webhook payloads as GitHub publishes them', () => {
       after: 'b'.repeat(40),
       deleted: false,
       repository: { full_name: 'acme/shop', default_branch: 'main', pushed_at: null },
-      head_commit: { id: 'b'.repeat(40), message: 'Change', author: { name: 'Alice', email: null } },
+      head_commit: { id: 'b'.repeat(40), message: 'Change', author: { name: 'Alice', email: null }, committer: { name: 'Alice', email: null } },
       pusher: { name: 'alice', email: null },
       sender: { login: 'alice' },
     };
