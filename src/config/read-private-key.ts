@@ -6,6 +6,7 @@
  * or the whole PEM in base64 (as hosts that refuse multi-line values need).
  * A key of neither PEM kind gets an error that says what to set.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -17,7 +18,21 @@ const KINDS = [
 export class PrivateKeyError extends Error {}
 
 export function readPrivateKey(env: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PATH?: string | undefined }, cwd = process.cwd()): string {
-  if (env.PRIVATE_KEY) return fromVariable(env.PRIVATE_KEY);
+  const key = env.PRIVATE_KEY ? fromVariable(env.PRIVATE_KEY) : fromFile(env, cwd);
+  // Markers around garbage would pass the checks above and fail only at the first call to GitHub.
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(key).asymmetricKeyType;
+  } catch (error) {
+    throw new PrivateKeyError(`${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds no RSA private key that can be read (${(error as Error).message}): generate a new private key on the GitHub App's settings page and use its .pem file as it is.`);
+  }
+  if (type !== 'rsa') {
+    throw new PrivateKeyError(`${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds a ${type ?? 'non-RSA'} key; a GitHub App signs with RSA: use the .pem file GitHub generated for the app.`);
+  }
+  return key;
+}
+
+function fromFile(env: { PRIVATE_KEY_PATH?: string | undefined }, cwd: string): string {
   const path = resolve(cwd, env.PRIVATE_KEY_PATH ?? '');
   let text: string;
   try {

@@ -43,6 +43,19 @@ describe('the GitHub App settings, as Probot reads them', () => {
     }
   });
 
+  test('a PEM file with garbage between its markers, or a key that is not RSA, stops start-up and says so', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-key-'));
+    try {
+      const garbage = join(dir, 'garbage.pem');
+      writeFileSync(garbage, '-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END RSA PRIVATE KEY-----\n');
+      assert.throws(() => app({ PRIVATE_KEY_PATH: garbage }), new RegExp(`^SettingsError: PRIVATE_KEY_PATH \\(${garbage}\\) holds no RSA private key that can be read \\(.+\\): generate a new private key on the GitHub App's settings page`));
+      const { privateKey: ed25519 } = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      assert.throws(() => app({ PRIVATE_KEY: ed25519 }), /^SettingsError: PRIVATE_KEY holds a ed25519 key; a GitHub App signs with RSA/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('PRIVATE_KEY_PATH is read relative to the working directory; a file or value that is not a key says what to set', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-key-'));
     try {
