@@ -70,6 +70,8 @@ writeFileSync(
   `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
   local: [local]
+# The example app builds on this machine: a grant the operator gives per repository.
+local: { repos: ["*"] }
 environments:
   dev:
     hosts: [${host(ssh.hosts[0]!)}]

@@ -169,7 +169,7 @@ describe('sluice run', () => {
     utimesSync(left, twoHoursAgo, twoHoursAgo);
     writeFileSync(
       join(c.scratch, 'server.yml'),
-      `hosts: { local: [local] }\nenvironments:\n  production: { hosts: [local], path: ${join(c.scratch, 'srv')}, approval: { slack_channel: C0123456, approvers: [U0123456] } }\nretention: { workspaces: 1h }\n`,
+      `hosts: { local: [local] }\nlocal: { repos: ["*"] }\nenvironments:\n  production: { hosts: [local], path: ${join(c.scratch, 'srv')}, approval: { slack_channel: C0123456, approvers: [U0123456] } }\nretention: { workspaces: 1h }\n`,
     );
     const result = await sluice(c, 'run', '--approve', 'yes', '--server', join(c.scratch, 'server.yml'));
     assert.equal(result.code, 0, result.stdout + result.stderr);
