@@ -37,7 +37,7 @@ describe('sluice validate', () => {
   test('a pipeline timeout above the operator\'s ssh.command_timeout is refused where the action runs on SSH hosts', async () => {
     writeFileSync(
       join(dir, 'limits-server.yml'),
-      'ssh: { user: deploy, key: /etc/sluice/id_ed25519, known_hosts: /etc/sluice/known_hosts, command_timeout: 20m }\nhosts:\n  builders: [build1.internal]\n  local: [local]\n',
+      'ssh: { user: deploy, key: /etc/sluice/id_ed25519, known_hosts: /etc/sluice/known_hosts, command_timeout: 20m }\nhosts:\n  builders: [build1.internal]\n  local: [local]\nlocal: { repos: ["*"] }\n',
     );
     writeFileSync(
       join(dir, 'limits.yml'),
