@@ -31,7 +31,7 @@ before(async () => {
   data = join(dir, 'data');
   mkdirSync(data);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', data]);
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
+  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
 });
 
 after(async () => {
@@ -136,7 +136,16 @@ test('a full data directory fails the running build and refuses webhooks with 50
   // Retried from GitHub, the stage builds and deploys.
   const rerun = {
     action: 'rerequested',
-    check_run: { id: build!.id, name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: github.appId, slug: 'sluice' } },
+    check_run: {
+      id: build!.id,
+      name: 'Sluice: build',
+      head_sha: sha(1),
+      status: 'completed',
+      conclusion: 'failure',
+      output: { title: 'Build', summary: String(build?.output?.summary ?? ''), text: null, annotations_count: 0 },
+      app: { id: github.appId, slug: 'sluice' },
+    },
+    requested_action: null,
     repository: { full_name: REPO, default_branch: 'main' },
     installation: { id: 77 },
     sender: { login: 'bob' },

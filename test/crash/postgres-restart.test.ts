@@ -28,7 +28,7 @@ before(async () => {
   github = await new GithubStandIn().start();
   postgres = await startPostgres();
   dir = mkdtempSync(join(tmpdir(), 'sluice-pg-restart-'));
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
+  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
 });
 
 after(async () => {
@@ -107,7 +107,16 @@ test('PostgreSQL going away mid-build fails the build with why, refuses webhooks
 
   const rerun = {
     action: 'rerequested',
-    check_run: { id: build!.id, name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: github.appId, slug: 'sluice' } },
+    check_run: {
+      id: build!.id,
+      name: 'Sluice: build',
+      head_sha: sha(1),
+      status: 'completed',
+      conclusion: 'failure',
+      output: { title: 'Build', summary: String(build?.output?.summary ?? ''), text: null, annotations_count: 0 },
+      app: { id: github.appId, slug: 'sluice' },
+    },
+    requested_action: null,
     repository: { full_name: REPO, default_branch: 'main' },
     installation: { id: 77 },
     sender: { login: 'bob' },

@@ -92,8 +92,9 @@ before(async () => {
 hosts:
   local: [local]
   builders: [${entry}]
+local: { repos: ['*'] }
 environments:
-${FORMS.map((form) => `  ${form}: { hosts: [${entry}], path: ${join(ssh.deployRoot, form)} }`).join('\n')}
+${FORMS.map((form) => `  ${form}: { hosts: [${entry}], path: ${join(ssh.deployRoot, form)}, allow_commands_from: ['*'] }`).join('\n')}
 `,
   );
 });

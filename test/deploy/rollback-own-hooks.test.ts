@@ -58,6 +58,7 @@ before(async () => {
     `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
   local: [local]
+local: { repos: ['*'] }
 environments:
   production:
     hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]

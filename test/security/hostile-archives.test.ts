@@ -59,7 +59,7 @@ test('a chain of links that climbs out of the release is refused before anything
 `,
   );
   const srv = join(c.scratch, 'srv');
-  c.write('sluice.config.yml', `hosts:\n  local: [local]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`);
+  c.write('sluice.config.yml', `hosts:\n  local: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`);
   c.commit('pipeline');
 
   const result = await runSluice(['run', '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], { cwd: c.dir });

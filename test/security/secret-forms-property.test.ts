@@ -110,6 +110,7 @@ before(async () => {
 hosts:
   builder: [local]
   remote: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]
+local: { repos: ['*'] }
 environments:
   production:
     hosts: [local]
