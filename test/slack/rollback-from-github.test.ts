@@ -38,7 +38,15 @@ async function pressRollBack(started: SlackSluice, commit: string, login: string
   const delivery = `roll-back-${++deliveries}`;
   const payload = {
     action: 'requested_action',
-    check_run: { id: productionRun(started, commit).id, name: 'Sluice: production', head_sha: commit, status: 'completed', conclusion: 'success', app: { id: started.github.appId, slug: 'sluice' } },
+    check_run: {
+      id: productionRun(started, commit).id,
+      name: 'Sluice: production',
+      head_sha: commit,
+      status: 'completed',
+      conclusion: 'success',
+      output: { title: 'production', summary: 'Deployed', text: null, annotations_count: 0 },
+      app: { id: started.github.appId, slug: 'sluice' },
+    },
     requested_action: { identifier: 'rollback' },
     repository: { full_name: REPO, default_branch: 'main' },
     installation: { id: 77 },

@@ -100,7 +100,16 @@ describe('nobody approves their own push', () => {
     const run = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(1));
     const rerun = {
       action: 'rerequested',
-      check_run: { id: Number(run?.response?.id), name: 'Sluice: production', head_sha: sha(1), status: 'completed', conclusion: 'failure', app: { id: started.github.appId, slug: 'sluice' } },
+      check_run: {
+        id: Number(run?.response?.id),
+        name: 'Sluice: production',
+        head_sha: sha(1),
+        status: 'completed',
+        conclusion: 'failure',
+        output: { title: 'production', summary: 'Rejected', text: null, annotations_count: 0 },
+        app: { id: started.github.appId, slug: 'sluice' },
+      },
+      requested_action: null,
       repository: { full_name: REPO, default_branch: 'main' },
       installation: { id: 77 },
       sender: { login: 'dave' },
