@@ -56,13 +56,17 @@ describe('Probot’s settings', () => {
   test('the setup flow asks GitHub to send webhooks to WEBHOOK_PATH', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-setup-path-'));
     cpSync('app.yml', join(dir, 'app.yml'));
+    const logged: string[] = [];
     const sluice = await startSluice(readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com', WEBHOOK_PATH: '/hooks/github' }), {
       host: '127.0.0.1',
       cwd: dir,
-      log: () => {},
+      log: (line) => logged.push(line),
     });
     try {
-      const page = await (await fetch(`${sluice.url}/probot`)).text();
+      // The setup page opens with the one-time token Sluice prints.
+      const address = logged.map((line) => /open https:\/\/sluice\.example\.com(\/probot\?token=[\w-]+)/.exec(line)?.[1]).find(Boolean);
+      assert.ok(address, logged.join('\n'));
+      const page = await (await fetch(`${sluice.url}${address}`)).text();
       const manifest = JSON.parse(/name="manifest" value="([^"]*)"/.exec(page)![1]!.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<string, unknown>;
       assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/hooks/github', active: true });
       assert.match(page, /GitHub will send webhooks to <code>https:\/\/sluice\.example\.com\/hooks\/github<\/code>/);
