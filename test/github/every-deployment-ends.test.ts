@@ -10,7 +10,7 @@ import { afterEach, describe, test } from 'node:test';
 import type { GithubStandIn, RecordedCall } from '../helpers/github-stand-in.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { ANN, REPO, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL, REPO, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
 
 let app: SlackSluice | undefined;
 afterEach(async () => {
@@ -95,7 +95,11 @@ describe('every Deployment ends', () => {
     await started.sluice.runner.dispatch(sixth.pipelineId, { type: 'cancel_execution', executionId: sixth.id, by: 'cli:ann', reason: 'release freeze' }, 'cli:ann');
     await started.sluice.idle();
     const rollback = await started.command(`rollback ${REPO} production`, ANN);
-    assert.match(String(rollback.text), /is rolling \*production\* of \*acme\/shop\* back to #1 .* in execution #7\.$/);
+    assert.match(String(rollback.text), /is rolling \*production\* of \*acme\/shop\* back to #1 .* in execution #7; it waits for an approval in <#C0DEPLOYS>\.$/);
+    // Another approver lets the rollback through, as the environment's approval rules ask.
+    await started.sluice.idle();
+    await started.click(started.card(), 'approve', CAROL);
+    await started.sluice.idle();
 
     const lines = endings(started.github, await seqs(started));
     assertAllEnded(started, lines);
