@@ -267,7 +267,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
     }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
-    if (!server) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
+    if (!settings.serverConfig) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
     const retention = retentionRules(server);
     const prune = async () => {
       const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
@@ -283,7 +283,6 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     // At least a minute apart: a prune reads every pipeline's history.
     const pruner = setInterval(pruneInBackground, Math.max(60_000, retention.intervalMs));
     pruner.unref();
-    if (!github) log(`No GitHub App is configured: open ${settings.publicUrl}/ to create one (or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET).`);
 
     let closed: Promise<void> | undefined;
     return {

@@ -41,7 +41,7 @@ const STATE_LIFETIME_MS = 60 * 60 * 1000;
 export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
   const token = randomBytes(24).toString('base64url');
   const states = new Map<string, number>();
-  options.log(`No GitHub App is configured. To create one, open ${options.publicUrl}/probot?token=${token} (only this address works, so only someone who can read this log can set Sluice up).`);
+  options.log(`No GitHub App is configured. To create one, open ${options.publicUrl}/probot?token=${token} (only this address works, so only someone who can read this log can set Sluice up), or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.`);
   const issueState = () => {
     const now = Date.now();
     for (const [state, expires] of states) if (expires <= now) states.delete(state);
