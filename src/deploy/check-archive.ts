@@ -109,6 +109,11 @@ function checkLinkTarget(tree: Map<string, Member>, member: Member): void {
   const what = member.kind === 'symlink' ? 'symbolic link' : 'hard link';
   const outside = new UnsafeArchiveError(`${what} "${member.name}" points out of the release (to "${link}")`);
   if (link === '' || link.startsWith('/')) throw outside;
+  // A hard link to a symbolic link makes a second symbolic link with the same text in another
+  // directory (link(2) does not follow it), where that text may point out of the release.
+  if (member.kind === 'hardlink' && tree.get(normalize(link))?.kind === 'symlink') {
+    throw new UnsafeArchiveError(`hard link "${member.name}" points at the symbolic link "${normalize(link)}"; an artifact may not hard-link its own links`);
+  }
   // A symbolic link's target is relative to its directory; a hard link's to the archive's root.
   const from = member.kind === 'symlink' ? posix.dirname(normalize(member.name)) : '';
   const start = from === '.' ? [] : from.split('/').filter(Boolean);

@@ -94,6 +94,13 @@ test('links are resolved through the archive’s own links: chains that climb ou
     ['twice', [{ name: 'x', kind: 'file' }, { name: 'x', kind: 'symlink', link: '.' }], /"x" is in the archive twice; the second would replace the first/],
     ['hard-out', [{ name: 'h', kind: 'hardlink', link: '../outside' }], /"h" climbs out|hard link "h" points out of the release \(to "\.\.\/outside"\)/],
     ['hard-through', [{ name: 'up', kind: 'symlink', link: '.' }, { name: 'h', kind: 'hardlink', link: 'up/../../etc/passwd' }], /hard link "h" points out of the release/],
+    // A hard link to a symbolic link copies the link's text to another directory, where it climbs out.
+    [
+      'hard-to-symlink',
+      [{ name: 'a', kind: 'dir' }, { name: 'a/b', kind: 'dir' }, { name: 'a/b/c', kind: 'dir' }, { name: 'a/b/c/s', kind: 'symlink', link: '../../..' }, { name: 'h', kind: 'hardlink', link: 'a/b/c/s' }],
+      /hard link "h" points at the symbolic link "a\/b\/c\/s"; an artifact may not hard-link its own links/,
+    ],
+    ['hard-to-symlink-sluice', [{ name: 'a', kind: 'dir' }, { name: 'a/s', kind: 'symlink', link: '..' }, { name: '.sluice', kind: 'hardlink', link: 'a/s' }], /hard link "\.sluice" points at the symbolic link "a\/s"/],
     ['fifo', [{ name: 'pipe', kind: 'fifo' }], /"pipe" is a device or FIFO/],
     ['replace-root', [{ name: '.', kind: 'symlink', link: '/srv' }], /points out of the release|would replace the release directory itself/],
   ];
