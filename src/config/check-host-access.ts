@@ -42,6 +42,20 @@ export function checkHostAccess(server: ServerConfig, repo: string, group: strin
   return undefined;
 }
 
+/**
+ * Why `repo` may not deploy to `environment` because the environment holds
+ * `local`: its hooks would run on the Sluice machine, which is a grant of
+ * its own (`local.repos`) whatever the environment's `repos` say.
+ */
+export function checkEnvironmentLocal(server: ServerConfig, repo: string, environment: string): string | undefined {
+  const env = server.environments?.[environment];
+  if (!env) return undefined;
+  const entries = typeof env.hosts === 'string' ? (groupEntries(server, env.hosts) ?? []) : env.hosts;
+  if (!toHostRefs(server, entries).some(isLocal)) return undefined;
+  if ((server.local?.repos ?? []).some((pattern) => matchesRepo(pattern, repo))) return undefined;
+  return `environment "${environment}" holds local, the Sluice machine, which keeps Sluice's keys, and its deploy hooks would run there; ${repo} may deploy to it only if the operator adds it to local.repos in the server config`;
+}
+
 /** The hosts a repository's action runs on; throws with the reason when it may not. */
 export function hostsFor(server: ServerConfig | undefined, repo: string, group: string): HostRef[] {
   const hosts = resolveHosts(server, group);

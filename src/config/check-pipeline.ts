@@ -8,7 +8,7 @@
  * the operator set).
  */
 import { formatDuration } from '../actions/format-duration.ts';
-import { checkHostAccess } from './check-host-access.ts';
+import { checkEnvironmentLocal, checkHostAccess } from './check-host-access.ts';
 import { groupEntries } from './resolve-hosts.ts';
 import { closestWord } from './closest-word.ts';
 import type { ConfigPath } from './config-problem.ts';
@@ -232,6 +232,8 @@ function checkAgainstServer(
       if (action.deploy) {
         const path = [...base, 'deploy', 'environment'];
         const name = action.deploy.environment;
+        const onLocal = environments.includes(name) ? checkEnvironmentLocal(server, repo, name) : undefined;
+        if (onLocal) problems.push({ path, at: 'value', message: onLocal });
         if (!unknownEnvironment(name, path) && server.environments?.[name]?.approval) {
           const gated = approvals.some((place) => place.config.approval?.environment === name && runsBefore(place, s, a));
           if (!gated) {

@@ -3,6 +3,7 @@
  * path, rolling plan, drain commands — if the repository may deploy there.
  */
 import type { DeployTarget } from '../deploy/run-deploy-action.ts';
+import { checkEnvironmentLocal } from './check-host-access.ts';
 import { matchesRepo } from './match-repo.ts';
 import { parseDuration } from './parse-duration.ts';
 import { resolveHosts, toHostRefs } from './resolve-hosts.ts';
@@ -16,6 +17,8 @@ export function deployTarget(server: ServerConfig | undefined, environment: stri
   if (allowed && !allowed.some((pattern) => matchesRepo(pattern, repo))) {
     throw new Error(`${repo} may not deploy to "${environment}": the server config allows ${allowed.join(', ')}`);
   }
+  const onLocal = server && checkEnvironmentLocal(server, repo, environment);
+  if (onLocal) throw new Error(onLocal);
   return target;
 }
 

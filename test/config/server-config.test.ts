@@ -144,7 +144,8 @@ environments:
   });
 
   test('HAProxy drain through its runtime socket, or commands, but not both', () => {
-    const server = load(`environments:
+    const server = load(`local: { repos: [acme/shop] }
+environments:
   production:
     hosts: [local]
     path: /srv/app
@@ -165,13 +166,17 @@ environments:
   });
 
   test('a repository may deploy only where the operator lets it', () => {
-    const server = load(`environments:
+    const server = load(`local: { repos: ["*"] }
+environments:
   production:
     hosts: [local]
     path: /srv/app/
     repos: ["acme/*"]
 `);
     assert.equal(deployTarget(server, 'production', 'acme/shop').path, '/srv/app');
+    // An environment on the Sluice machine also needs the machine's own grant.
+    const ungranted = load(`local: { repos: [acme/ops] }\nenvironments:\n  production:\n    hosts: [local]\n    path: /srv/app\n`);
+    assert.throws(() => deployTarget(ungranted, 'production', 'acme/shop'), /environment "production" holds local, the Sluice machine.*acme\/shop may deploy to it only if the operator adds it to local\.repos/);
     assert.throws(() => deployTarget(server, 'production', 'evil/shop'), /evil\/shop may not deploy to "production": the server config allows acme\/\*/);
     assert.throws(() => deployTarget(server, 'staging', 'acme/shop'), /environment "staging" is not defined in the server config/);
   });

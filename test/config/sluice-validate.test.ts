@@ -108,6 +108,19 @@ ${extra}`;
     assert.match(other.stderr, /acme\/site may run there only if the operator adds it to local\.repos/);
   });
 
+  test('an environment on the Sluice machine takes deploys only from repositories granted local: its hooks would run there', async () => {
+    const server = (extra = '') => `environments:\n  dev:\n    hosts: [local]\n    path: /srv/dev\n${extra}`;
+    writeFileSync(join(dir, 'server-local-env.yml'), server());
+    writeFileSync(join(dir, 'server-local-env-granted.yml'), server('local: { repos: [acme/ops] }\n'));
+    writeFileSync(join(dir, 'deploy-dev.yml'), 'stages:\n  - name: dev\n    actions:\n      - name: ship\n        deploy: { environment: dev, artifact: app }\n');
+    // The artifact is checked too; here only the environment's line matters.
+    const refused = await validate('deploy-dev.yml', '--server', 'server-local-env.yml', '--repo', 'evil/tool');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^deploy-dev\.yml:5:32: environment "dev" holds local, the Sluice machine, which keeps Sluice's keys, and its deploy hooks would run there; evil\/tool may deploy to it only if the operator adds it to local\.repos in the server config$/m);
+    const granted = await validate('deploy-dev.yml', '--server', 'server-local-env-granted.yml', '--repo', 'acme/ops');
+    assert.doesNotMatch(granted.stderr, /holds local/);
+  });
+
   test('a missing file and a usage mistake say what to do', async () => {
     const missing = await validate('nope.yml');
     assert.equal(missing.code, 1);
