@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
+import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import type { DeploySpec } from '../pipeline/definition.ts';
+import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
 import type { LockState, Store } from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
@@ -118,6 +120,8 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   }
   const artifact = await deps.store.findArtifact(execution.id, spec.artifact);
   if (!artifact) return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
+  const unbound = await checkApprovalBinding(deps.store, context, spec, artifact.sha256);
+  if (unbound) return { ok: false, reason: unbound };
   const tarball = deps.artifacts.path(artifact.sha256);
   if (!(await deps.artifacts.verify(artifact.sha256))) {
     return { ok: false, reason: `artifact "${spec.artifact}" in the artifact store no longer matches its sha256 ${artifact.sha256}` };
@@ -206,6 +210,27 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       context.log(`could not release the lock on environment "${target.environment}" (${error instanceof Error ? error.message : String(error)}); it frees itself when its lease runs out`, 'sluice');
     });
   }
+}
+
+/**
+ * PRODUCT K4: a deploy goes out only with the artifact each approval that
+ * gates it was bound to when it was approved. A record swapped since (a
+ * retried build, a changed row) is refused, and nothing is deployed.
+ */
+async function checkApprovalBinding(store: Store, context: ActionContext, spec: DeploySpec, sha256: string): Promise<string | undefined> {
+  const { execution, ref } = context;
+  for (const gate of gatingApprovals(execution.definition, ref.stage, ref.action)) {
+    const definition = execution.definition.stages.find((s) => s.name === gate.stage)?.actions.find((a) => a.name === gate.action);
+    if (definition?.kind !== 'approval' || definition.approval.environment !== spec.environment) continue;
+    const attempt = execution.stages.find((s) => s.name === gate.stage)?.actions.find((a) => a.name === gate.action)?.attempt ?? 1;
+    const binding = await store.getRef<ApprovalBinding>(APPROVAL_BINDING, bindingKey(execution.id, gate.stage, gate.action, attempt));
+    const approved = binding?.artifacts[spec.artifact];
+    if (!approved) return `the approval ${gate.stage}/${gate.action} is bound to no artifact "${spec.artifact}", so nothing is deployed; retry the stage of the approval to approve it again`;
+    if (approved !== sha256) {
+      return `artifact "${spec.artifact}" is now sha256 ${sha256}, but the approval ${gate.stage}/${gate.action} (by ${binding.by}) let through sha256 ${approved}, so nothing is deployed`;
+    }
+  }
+  return undefined;
 }
 
 function loadBalancerSteps(target: DeployTarget): { drain?: (host: string) => Promise<void>; undrain?: (host: string) => Promise<void> } {

@@ -44,7 +44,7 @@ export interface EngineResult {
   commands: Command[];
 }
 
-export type EngineErrorCode = 'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
+export type EngineErrorCode = 'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_MISSING' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
 
 /** A request the engine refuses; the message is for the person who asked. */
 export class EngineError extends Error {

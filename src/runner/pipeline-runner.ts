@@ -15,6 +15,7 @@ import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
 import type { ActionRef, LogLine, NewExecution, Store } from '../store/store.ts';
 import type { ActionRunner, ActionOutcome } from './action-runner.ts';
+import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
 
@@ -164,6 +165,7 @@ export class PipelineRunner {
     const ids = 'executionId' in event ? [event.executionId, ...include] : include;
     const changed = new Set(ids);
     const claim = { owner: this.owner, until: this.clock() + this.leaseMs };
+    if (event.type === 'approval_decided' && event.approved) await this.bind(event);
     const commands = await this.store.updatePipeline(pipelineId, { actor, now: this.clock(), include: ids, claim }, (snapshot) => {
       const result = step(snapshot, event, this.clock());
       for (const change of result.changes) changed.add(change.executionId);
@@ -171,6 +173,14 @@ export class PipelineRunner {
     });
     this.listener.onChange?.(pipelineId, [...changed]);
     for (const command of commands) this.carryOut(pipelineId, command);
+  }
+
+  /** An approval is bound to the artifacts its deploys will use (PRODUCT K4), whoever decides it. */
+  private async bind(event: Extract<EngineEvent, { type: 'approval_decided' }>): Promise<void> {
+    const execution = await this.store.getExecution(event.executionId);
+    const attempt = event.attempt ?? execution?.stages.find((s) => s.name === event.stage)?.actions.find((a) => a.name === event.action)?.attempt;
+    if (!execution || attempt === undefined) return;
+    await bindApproval(this.store, execution, event.stage, event.action, attempt, event.by, this.clock());
   }
 
   /** Resolves when no action started by this runner is still running. */

@@ -28,6 +28,8 @@ export interface ApprovalCardInput {
   expiresAt: number;
   /** What the approval is bound to: the artifact that would be deployed. */
   digest?: string;
+  /** Artifacts the build beside the gate has not produced yet: it cannot be approved before. */
+  waitingFor?: readonly string[];
   commitUrl?: string;
   /** What the environment runs now, and the commits between it and this one; absent on a first deploy. */
   changes?: { base: string; compareUrl?: string; commits: CardCommit[]; /** Absent when not known. */ total?: number };
@@ -119,7 +121,12 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
     blocks.push({ type: 'context', elements: [mrkdwn(lines.join('\n').slice(0, 3000))] });
   }
   const who = input.approvers.map(approverMention).join(', ');
-  const bound = input.digest ? ` · artifact \`sha256:${input.digest.slice(0, 12)}\`` : '';
+  const digests = input.digest?.split(',') ?? [];
+  const bound = digests.length > 0 ? ` · artifact${digests.length > 1 ? 's' : ''} ${digests.map((d) => `\`sha256:${d.slice(0, 12)}\``).join(', ')}` : '';
+  if (input.waitingFor && input.waitingFor.length > 0 && decision.state === 'open') {
+    const names = input.waitingFor.map((n) => `\`${escapeText(n)}\``).join(', ');
+    blocks.push({ type: 'context', elements: [mrkdwn(`⏳ Waits for the build to produce ${names}: it can be approved once it has, and is bound to that artifact.`)] });
+  }
   const until = decision.state === 'open' ? 'expires' : 'was open until';
   blocks.push({ type: 'context', elements: [mrkdwn(`Approvers: ${who} · ${until} ${slackDate(input.expiresAt)}${bound} · <${input.pageUrl}|pipeline>`)] });
   if (decision.state === 'open') {

@@ -2,7 +2,8 @@
  * A click on an approval card's Approve or Reject (PRODUCT K2, K4, K6), in
  * the order a reader checks it:
  *  1. the button belongs to a gate Sluice knows, of this execution;
- *  2. the gate is still bound to the same commit and artifact digest;
+ *  2. the gate is still bound to the same commit and artifact digests (an
+ *     approval beside the build is refused until the build produced them);
  *  3. the user is an approver of the environment (a user id or a member of
  *     a user group);
  *  4. unless self-approval is allowed, an approval by anyone who brought the
@@ -16,10 +17,10 @@
  */
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { EngineError } from '../pipeline/engine.ts';
+import { boundArtifacts, notBuiltYet } from '../runner/bind-approval.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import { approverMention, decisionOf, type ApprovalButtonValue } from './approval-card.ts';
-import { boundDigest } from './bound-digest.ts';
 import type { SlackPeople } from './slack-people.ts';
 import { CARD_REF, type CardRef } from './slack-reporter.ts';
 import { escapeText, mentionActors } from './slack-text.ts';
@@ -60,8 +61,11 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
   };
 
   if (value.sha !== execution.revision.sha) return refuse('the card was for another commit', 'This card is for another commit than the execution; nothing was decided.');
-  const digest = await boundDigest(deps.store, execution, value.s, environment);
-  if (value.d !== digest) {
+  const bound = await boundArtifacts(deps.store, execution, value.s, value.a, environment);
+  if (click.approved && bound.missing.length > 0) {
+    return refuse(`the build has not produced ${bound.missing.join(', ')} yet`, `${notBuiltYet(bound.missing)}; nothing was decided.`);
+  }
+  if (value.d !== bound.digest) {
     return refuse('the artifact changed since the card was posted', `The artifact changed since this card was posted, so this approval no longer holds; nothing was decided.`);
   }
   const rules = deps.rulesFor(environment);

@@ -6,11 +6,11 @@
  * so a restart updates the same messages. Updates of one execution are sent
  * in order, one at a time.
  */
+import { boundArtifacts } from '../runner/bind-approval.ts';
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ExecutionSummary, HistoryEntry, Store } from '../store/store.ts';
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
-import { boundDigest } from './bound-digest.ts';
 import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
 import type { SlackApi } from './slack-api.ts';
@@ -36,6 +36,8 @@ export interface CardRef {
   /** What was last sent, to skip updates that change nothing. */
   sent: string;
   digest?: string;
+  /** Artifacts the gated deploys use that the build has not produced yet: the card waits for them. */
+  waitingFor?: string[];
   changes?: ApprovalCardInput['changes'];
   /** The Slack users who brought the change (pushed, wrote, committed, retried it), when self-approval is off. */
   refused?: RefusedApprover[];
@@ -128,7 +130,7 @@ export class SlackReporter {
 
   async #post(key: string, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules): Promise<void> {
     const { store, api } = this.#options;
-    const digest = await boundDigest(store, execution, stage, rules.environment);
+    const { digest, missing } = await boundArtifacts(store, execution, stage, action, rules.environment);
     let changes: ApprovalCardInput['changes'];
     try {
       changes = await this.#options.changesFor?.(execution, rules.environment);
@@ -137,7 +139,7 @@ export class SlackReporter {
       this.#options.onError?.(error);
     }
     const who = rules.allowSelfApproval ? { refused: [], unchecked: [] } : await this.#whoBrought(execution, changes);
-    const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(changes && { changes }), refused: who.refused, unchecked: who.unchecked, replies: [] };
+    const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(missing.length > 0 && { waitingFor: missing }), ...(changes && { changes }), refused: who.refused, unchecked: who.unchecked, replies: [] };
     const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
     const ref: CardRef = { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
@@ -174,6 +176,12 @@ export class SlackReporter {
 
   async #render(key: string, ref: CardRef, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, decision?: Decision): Promise<void> {
     const { store, api } = this.#options;
+    if (!decision && ref.waitingFor && ref.waitingFor.length > 0) {
+      // The build beside the gate has gone on: the card binds to what it produced.
+      const { digest, missing } = await boundArtifacts(store, execution, stage, action, rules.environment);
+      ref.waitingFor = missing;
+      if (digest) ref.digest = digest;
+    }
     const card = approvalCard(this.#input(execution, stage, action, rules, ref), decision);
     const sent = JSON.stringify(card);
     if (sent !== ref.sent) {
@@ -190,8 +198,8 @@ export class SlackReporter {
     }
   }
 
-  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'changes' | 'unchecked'>): ApprovalCardInput {
-    const { digest, changes, unchecked } = ref;
+  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'waitingFor' | 'changes' | 'unchecked'>): ApprovalCardInput {
+    const { digest, waitingFor, changes, unchecked } = ref;
     const openedAt = execution.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.startedAt ?? execution.updatedAt;
     const commitUrl = this.#options.commitUrl?.(execution.repo, execution.revision.sha);
     return {
@@ -203,6 +211,7 @@ export class SlackReporter {
       expiresAt: openedAt + rules.timeoutMs,
       pageUrl: this.#options.pageUrl(execution.id, stage),
       ...(digest && { digest }),
+      ...(waitingFor && waitingFor.length > 0 && { waitingFor }),
       ...(commitUrl && { commitUrl }),
       ...(changes && { changes }),
       ...(unchecked && unchecked.length > 0 && { unchecked }),

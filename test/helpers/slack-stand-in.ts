@@ -46,6 +46,8 @@ export class SlackStandIn {
   readonly #connected = new Set<WebSocket>();
   readonly #acks = new Map<string, (payload: unknown) => void>();
   readonly #failures: Array<{ method: string; error: string; count: number }> = [];
+  readonly #answered = new WeakSet<SlackCall>();
+  readonly #waiters: Array<{ match: (call: SlackCall) => boolean; done: (call: SlackCall) => void }> = [];
   #root = '';
   #ts = 1_700_000_000;
 
@@ -60,7 +62,8 @@ export class SlackStandIn {
         }
         const method = url.pathname.replace(/^\/api\//, '');
         const args = parseArgs(req.headers['content-type'] ?? '', raw);
-        this.calls.push({ method, args, at: Date.now() });
+        const call = { method, args, at: Date.now() };
+        this.calls.push(call);
         const failure = this.#failures.find((f) => f.method === method && f.count > 0);
         if (failure) {
           failure.count--;
@@ -77,6 +80,11 @@ export class SlackStandIn {
               ? this.#answer(method, args)
               : { ok: false, error: 'invalid_auth' };
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
+        this.#answered.add(call);
+        for (const waiter of this.#waiters.filter((w) => w.match(call))) {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          waiter.done(call);
+        }
       });
     });
     this.#sockets = new WebSocketServer({ server: this.#server, path: '/link/' });
@@ -132,6 +140,13 @@ export class SlackStandIn {
     this.#sockets?.close();
     this.#server?.closeAllConnections();
     await new Promise<void>((done) => (this.#server ? this.#server.close(() => done()) : done()));
+  }
+
+  /** Resolves with the first answered call that matches: one already answered, or the next to come. */
+  waitForCall(match: (call: SlackCall) => boolean): Promise<SlackCall> {
+    const seen = this.calls.find((c) => this.#answered.has(c) && match(c));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((done) => this.#waiters.push({ match, done }));
   }
 
   /** Calls of one method, in order. */

@@ -1,0 +1,70 @@
+/**
+ * Which deploys an approval gates, and which approvals gate a deploy: a
+ * deploy is gated by an approval it needs, directly or through other
+ * actions of its stage, or by any approval of a stage its own stage needs,
+ * directly or through other stages. An approval binds to the artifacts of
+ * exactly these deploys (PRODUCT K4), wherever they sit in the pipeline.
+ */
+import type { PipelineDefinition, StageDefinition } from './definition.ts';
+
+export interface GatedDeploy {
+  stage: string;
+  action: string;
+  environment: string;
+  artifact: string;
+}
+
+/** The stages that `stage` needs, transitively, itself excluded. */
+function stagesBefore(definition: PipelineDefinition, stage: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    for (const need of definition.stages.find((s) => s.name === name)?.needs ?? []) {
+      if (!seen.has(need)) {
+        seen.add(need);
+        visit(need);
+      }
+    }
+  };
+  visit(stage);
+  return seen;
+}
+
+/** The actions of a stage that `action` needs, transitively. */
+function actionsBefore(stage: StageDefinition, action: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    for (const need of stage.actions.find((a) => a.name === name)?.needs ?? []) {
+      if (!seen.has(need)) {
+        seen.add(need);
+        visit(need);
+      }
+    }
+  };
+  visit(action);
+  return seen;
+}
+
+/** The approvals (stage, action) that must let this deploy through. */
+export function gatingApprovals(definition: PipelineDefinition, stage: string, action: string): Array<{ stage: string; action: string }> {
+  const gates: Array<{ stage: string; action: string }> = [];
+  const own = definition.stages.find((s) => s.name === stage);
+  if (own) for (const name of actionsBefore(own, action)) if (own.actions.find((a) => a.name === name)?.kind === 'approval') gates.push({ stage, action: name });
+  for (const before of stagesBefore(definition, stage)) {
+    for (const a of definition.stages.find((s) => s.name === before)?.actions ?? []) if (a.kind === 'approval') gates.push({ stage: before, action: a.name });
+  }
+  return gates;
+}
+
+/** The deploys this approval gates, to its environment. */
+export function deploysGatedBy(definition: PipelineDefinition, stage: string, action: string, environment: string): GatedDeploy[] {
+  const deploys: GatedDeploy[] = [];
+  for (const s of definition.stages) {
+    for (const a of s.actions) {
+      if (a.kind !== 'deploy' || a.deploy.environment !== environment) continue;
+      if (gatingApprovals(definition, s.name, a.name).some((g) => g.stage === stage && g.action === action)) {
+        deploys.push({ stage: s.name, action: a.name, environment, artifact: a.deploy.artifact });
+      }
+    }
+  }
+  return deploys;
+}
