@@ -162,12 +162,11 @@ export class SlackReporter {
       unchecked.push(`GitHub listed ${changes.commits.length} of the ${changes.total} commits since ${changes.base.slice(0, 7)}: approvers cannot be checked against the authors and committers of the others`);
     }
     for (const person of listChangePeople(execution, changes, await this.#options.store.listHistory(execution.id))) {
-      let user: string | undefined;
-      try {
-        user = await people.slackUserOf(person);
-      } catch (error) {
-        this.#options.onError?.(error);
-      }
+      // A lookup that failed (Slack refused or was out of reach) is no answer: the card is not
+      // posted until it works, since whoever it could not look up could otherwise approve.
+      const user = await people.slackUserOf(person).catch((error: unknown) => {
+        throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
       if (user) refused.push({ user, did: person.did });
       else unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
     }

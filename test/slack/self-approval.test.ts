@@ -83,6 +83,21 @@ describe('nobody approves their own push', () => {
     assert.equal(served(started), 'v1', 'v3 was not deployed');
   });
 
+  test('a pusher Slack fails to look up gets no card to approve until the lookup works, and is then refused', async () => {
+    const started = (app = await startSlackSluice());
+    started.slack.emails.set('carol@example.com', CAROL);
+    started.slack.failNext('users.lookupByEmail', 'internal_error');
+    await started.push(1, 'v1', { sender: { login: 'carol', email: 'carol@example.com' } });
+    assert.equal(started.slack.cards(CHANNEL).length, 0, 'no card while Slack cannot say who pushed');
+    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+
+    // The next sweep tries the card again, and Slack answers now.
+    await started.sluice.sweep();
+    await started.sluice.idle();
+    await refused(started, CAROL, 'pushed this change', sha(1));
+    assert.equal(served(started), undefined, 'nothing was deployed');
+  });
+
   test('a pusher Slack cannot match is named on the card', async () => {
     const started = (app = await startSlackSluice());
     await started.push(1, 'v1', { author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' }, sender: { login: 'mallory-gh', email: 'mallory@evil.example' } });
