@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
+import { heldCheckRuns, rerunPayload, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
@@ -41,17 +42,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) {
-      // Sluice's own lines, without the payloads Probot's logger prints.
-      const said = (sluice?.output() ?? '').split('\n').filter((line) => /^(Sluice|\(node)/.test(line));
-      throw new Error(`timed out waiting for ${what}; Sluice said:\n${said.join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, ms?: number) => waitForSluice(sluice, what, check, ms);
 
 /** Writes zeros into the tmpfs until it has no space left. */
 function fill(file: string): void {
@@ -66,18 +57,7 @@ function fill(file: string): void {
   }
 }
 
-interface CheckRun {
-  id: number;
-  conclusion?: string;
-  details_url?: string;
-  output?: { summary?: string; text?: string };
-}
-
-/** The check runs of one name on one commit, oldest first, as GitHub holds them now. */
-const checkRuns = (name: string, commit: string): Array<CheckRun | undefined> =>
-  github.calls
-    .filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === name && c.body?.head_sha === commit)
-    .map((c) => github.checkRun(Number(c.response?.id)) as CheckRun | undefined);
+const checkRuns = (name: string, commit: string) => heldCheckRuns(github, name, commit);
 
 test('a full data directory fails the running build and refuses webhooks with 503, and Sluice carries on once there is space', { timeout: 300_000 }, async () => {
   const gate = join(dir, 'gate');
@@ -134,22 +114,8 @@ test('a full data directory fails the running build and refuses webhooks with 50
   assert.match(`${build?.output?.summary}\n${build?.output?.text}`, /No space left on device/i, 'the check run says what happened');
 
   // Retried from GitHub, the stage builds and deploys.
-  const rerun = {
-    action: 'rerequested',
-    check_run: {
-      id: build!.id,
-      name: 'Sluice: build',
-      head_sha: sha(1),
-      status: 'completed',
-      conclusion: 'failure',
-      output: { title: 'Build', summary: String(build?.output?.summary ?? ''), text: null, annotations_count: 0 },
-      app: { id: github.appId, slug: 'sluice' },
-    },
-    requested_action: null,
-    repository: { full_name: REPO, default_branch: 'main' },
-    installation: { id: 77 },
-    sender: { login: 'bob' },
-  };
+  const rerun = rerunPayload(github, build!, REPO, sha(1));
+
   assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
   await waitFor('the retried build and its deploy', () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success');
   assert.equal(checkRuns('Sluice: build', sha(1)).at(-1)?.conclusion, 'success');
