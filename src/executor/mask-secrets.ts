@@ -1,10 +1,13 @@
 /**
  * Hides secret values in output before it reaches a log, a check run or
  * Slack (PRODUCT R4), in every shape secret-forms.ts lists, and also where
- * output cuts a shape in two: a form may run on across a line break (base64
- * and hex wrapped at 76 or 60 columns, a PEM key) and across the pieces a
- * line over 64 KiB is cut into.
+ * output cuts a shape apart: forms are looked for in the views
+ * read-output-views.ts reads (without line breaks, `\r` and colour escapes;
+ * the hex of a dump's lines), across the pieces a line over 64 KiB is cut
+ * into. The cost is linear in the output for a given set of secrets: each
+ * place in a view is tried against each form once.
  */
+import { readOutputViews, type OutputView } from './read-output-views.ts';
 import { secretForms, type SecretForm } from './secret-forms.ts';
 
 /** What a secret is replaced with. */
@@ -19,6 +22,8 @@ const MIN_SECRET_LENGTH = 4;
  * output is not delayed by chance resemblances.
  */
 const HOLD_MIN = 4;
+/** How much of the last line shown stays in front of the next, so a form begun there is still read whole. */
+const KEEP = 512;
 
 /** Masks one text; `lines` masks a stream of output lines. */
 export interface Masker {
@@ -34,6 +39,8 @@ export interface MaskedLines {
   flush(): void;
 }
 
+type Range = [number, number];
+
 /**
  * Build a masker for these secrets. Values shorter than 4 characters are
  * ignored. The longest form wins where two overlap, so no tail of a longer
@@ -45,14 +52,13 @@ export function createMasker(secrets: readonly string[]): Masker {
     const identity = (text: string) => text;
     return Object.assign(identity, { lines: (emit: (line: string, continues: boolean) => void) => passThrough(emit) });
   }
-  const pattern = new RegExp(forms.map(formSource).join('|'), 'g');
-  const mask = (text: string) => text.replace(pattern, maskMatch);
   const byFirst = new Map<string, SecretForm[]>();
   for (const form of forms) {
     for (const char of form[0] ?? '') byFirst.set(char, [...(byFirst.get(char) ?? []), form]);
   }
-  const longest = forms[0]?.length ?? 0;
-  return Object.assign(mask, { lines: (emit: (line: string, continues: boolean) => void) => maskedLines({ pattern, byFirst, longest }, emit) });
+  const matching: Matching = { pattern: new RegExp(forms.map(formSource).join('|'), 'g'), byFirst, longest: forms[0]?.length ?? 0 };
+  const mask = (text: string) => maskRange(text, 0, text.length, findRanges(matching, readOutputViews(text)));
+  return Object.assign(mask, { lines: (emit: (line: string, continues: boolean) => void) => maskedLines(matching, emit) });
 }
 
 function collectForms(secrets: readonly string[]): SecretForm[] {
@@ -63,16 +69,17 @@ function collectForms(secrets: readonly string[]): SecretForm[] {
     for (const part of parts) {
       if (part.trim().length < MIN_SECRET_LENGTH) continue;
       for (const form of secretForms(part)) {
-        if (form.length >= MIN_SECRET_LENGTH) forms.set(form.join('\0'), form);
+        // Views read output without line breaks, so forms are looked for without them too.
+        const read = form.filter((chars) => chars !== '\n' && chars !== '\r');
+        if (read.length >= MIN_SECRET_LENGTH) forms.set(read.join('\0'), read);
       }
     }
   }
   return [...forms.values()].sort((a, b) => b.length - a.length);
 }
 
-/** A form as a regular expression that allows one line break between any two of its characters. */
 function formSource(form: SecretForm): string {
-  return form.map((chars) => (chars.length === 1 ? escapeRegExp(chars) : `[${escapeRegExp(chars)}]`)).join('\\n?');
+  return form.map((chars) => (chars.length === 1 ? escapeRegExp(chars) : `[${escapeRegExp(chars)}]`)).join('');
 }
 
 /** `***` for each line the match spans, so the line structure stays. */
@@ -84,7 +91,7 @@ function maskMatch(match: string): string {
 }
 
 function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&').replaceAll('\n', '\\n').replaceAll('\r', '\\r');
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replaceAll('\n', '\\n').replaceAll('\r', '\\r').replaceAll('\0', '\\x00');
 }
 
 function passThrough(emit: (line: string, continues: boolean) => void): MaskedLines {
@@ -100,17 +107,18 @@ interface Matching {
 /**
  * The output so far is one text (lines end in `\n`, pieces of a line do
  * not). Everything up to the earliest place a form could still begin is
- * masked and emitted; the rest waits for more. The last few characters of
- * an emitted line stay in front of the text, already shown, so a form that
- * starts there is still recognised and its rest masked on the next line.
+ * masked and emitted; the rest waits for more. The end of the last line
+ * emitted stays in front of the text, already shown, so a form that starts
+ * there is still recognised and its rest masked on the next line.
  */
 function maskedLines(matching: Matching, emit: (line: string, continues: boolean) => void): MaskedLines {
   let text = '';
   let shown = 0;
   const release = (final: boolean) => {
-    const matches = findMatches(matching.pattern, text);
-    const cut = final ? text.length : holdPoint(matching, text, shown, matches);
-    const out = maskRange(text, shown, cut, matches);
+    const views = readOutputViews(text);
+    const ranges = findRanges(matching, views);
+    const cut = final ? text.length : holdPoint(matching, text, shown, views, ranges);
+    const out = maskRange(text, shown, cut, ranges);
     const parts = out.split('\n');
     const rest = parts.pop() ?? '';
     for (const part of parts) emit(part, false);
@@ -120,7 +128,7 @@ function maskedLines(matching: Matching, emit: (line: string, continues: boolean
     shown = 0;
     if (!final && released.endsWith('\n')) {
       const lastLine = released.slice(released.lastIndexOf('\n', released.length - 2) + 1);
-      const kept = lastLine.length > HOLD_MIN ? lastLine.slice(-HOLD_MIN) : lastLine;
+      const kept = lastLine.slice(-KEEP);
       text = kept + text;
       shown = kept.length;
     }
@@ -138,61 +146,74 @@ function maskedLines(matching: Matching, emit: (line: string, continues: boolean
   };
 }
 
-function findMatches(pattern: RegExp, text: string): Array<[number, number]> {
-  const matches: Array<[number, number]> = [];
-  pattern.lastIndex = 0;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) matches.push([m.index, m.index + m[0].length]);
-  return matches;
+/** Where forms stand in the output, from every view, in order and merged. */
+function findRanges(matching: Matching, views: readonly OutputView[]): Range[] {
+  const ranges: Range[] = [];
+  for (const view of views) {
+    const { pattern } = matching;
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(view.text); m; m = pattern.exec(view.text)) {
+      const first = m.index;
+      const last = m.index + m[0].length - 1;
+      ranges.push([view.at[first] ?? 0, (view.at[last] ?? 0) + 1]);
+      for (let k = first; k <= last; k++) {
+        const echo = view.echo?.[k];
+        if (echo !== undefined) ranges.push([echo, echo + 1]);
+      }
+    }
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Range[] = [];
+  for (const range of ranges) {
+    const top = merged.at(-1);
+    if (top && range[0] <= top[1]) top[1] = Math.max(top[1], range[1]);
+    else merged.push([range[0], range[1]]);
+  }
+  return merged;
 }
 
-/** Where to stop emitting: the earliest place from which the text could still become a form. */
-function holdPoint(matching: Matching, text: string, shown: number, matches: ReadonlyArray<[number, number]>): number {
+/** Where to stop emitting: the earliest place from which some view could still become a form. */
+function holdPoint(matching: Matching, text: string, shown: number, views: readonly OutputView[], ranges: readonly Range[]): number {
   let cut = text.length;
-  for (let q = Math.max(shown, text.length - 2 * matching.longest); q < text.length; q++) {
-    if (matches.some(([start, end]) => start < q && q < end)) continue;
-    const reached = longestPrefix(matching, text, q);
-    if (reached === 0) continue;
-    if (reached < HOLD_MIN && text.includes('\n', q)) continue;
-    cut = q;
-    break;
+  for (const view of views) {
+    for (let p = Math.max(0, view.text.length - 2 * matching.longest); p < view.text.length; p++) {
+      const q = view.at[p] ?? 0;
+      if (q < shown || q >= cut) continue;
+      if (ranges.some(([start, end]) => start <= q && q < end)) continue;
+      const reached = longestPrefix(matching, view.text, p);
+      if (reached === 0) continue;
+      if (reached < HOLD_MIN && text.includes('\n', q)) continue;
+      cut = q;
+      break;
+    }
   }
   // A complete line is held whole, with any match that runs into it.
   for (;;) {
     if (cut === text.length || !text.includes('\n', cut)) return cut;
     const lineStart = Math.max(shown, text.lastIndexOf('\n', cut - 1) + 1);
-    const inside = matches.find(([start, end]) => start < lineStart && lineStart < end);
+    const inside = ranges.find(([start, end]) => start < lineStart && lineStart < end);
     const next = inside ? Math.max(shown, text.lastIndexOf('\n', inside[0] - 1) + 1) : lineStart;
     if (next === cut) return cut;
     cut = next;
   }
 }
 
-/** How many characters of some form `text` from `q` to its end spells, when it stops before the form does. */
+/** How many positions of some form `text` from `q` to its end spells, when it stops before the form does. */
 function longestPrefix(matching: Matching, text: string, q: number): number {
   let best = 0;
   for (const form of matching.byFirst.get(text[q] ?? '') ?? []) {
     let k = 0;
-    let i = q;
-    let breakAllowed = false;
-    while (i < text.length && k < form.length) {
-      const char = text[i] ?? '';
-      if (form[k]?.includes(char)) {
-        k++;
-        breakAllowed = true;
-      } else if (char === '\n' && breakAllowed) breakAllowed = false;
-      else break;
-      i++;
-    }
-    if (i === text.length && k < form.length && k > best) best = k;
+    while (q + k < text.length && k < form.length && form[k]?.includes(text[q + k] ?? '')) k++;
+    if (q + k === text.length && k < form.length && k > best) best = k;
   }
   return best;
 }
 
-/** `text[from, to)` with every match masked (a match begun before `from` is masked from there on). */
-function maskRange(text: string, from: number, to: number, matches: ReadonlyArray<[number, number]>): string {
+/** `text[from, to)` with every range masked (a range begun before `from` is masked from there on). */
+function maskRange(text: string, from: number, to: number, ranges: readonly Range[]): string {
   let out = '';
   let at = from;
-  for (const [start, end] of matches) {
+  for (const [start, end] of ranges) {
     if (end <= at || start >= to) continue;
     out += text.slice(at, Math.max(at, start)) + maskMatch(text.slice(Math.max(at, start), Math.min(end, to)));
     at = Math.min(end, to);

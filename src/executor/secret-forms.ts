@@ -1,18 +1,27 @@
 /**
  * The shapes a secret takes in build output. Tools rarely print a secret
  * as it is: an auth header holds its base64, a connection string its URL
- * encoding (upper- or lower-case, strict or not), a JSON dump escapes `/` and
- * non-ASCII characters or every character as `\uXXXX`, `xxd -p` prints hex,
- * and `bash -x` quotes a value with `'` as `'\''`. Each form is a list of
- * positions, each position the characters allowed there (`aA` where case
- * does not matter, as in hex digits).
+ * encoding (upper- or lower-case, strict or not, or encoded twice), a JSON
+ * dump escapes `/` and non-ASCII characters or every character as `\uXXXX`
+ * (once, or twice when JSON sits in a JSON string), `xxd -p` prints hex,
+ * `od -x` prints it in byte-swapped words, `printf %q` puts `\` before shell
+ * characters, and `bash -x` quotes a value with `'` as `'\''`. Each form is a
+ * list of positions, each position the characters allowed there (`aA` where
+ * case does not matter, as in hex digits).
+ *
+ * Not covered, because no bounded list of forms describes them: encodings
+ * of the secret mixed with other data by a key (encryption, compression,
+ * hashes), encodings Sluice does not know (base32, octal dumps, `od -c`),
+ * and any output that spells a secret out in pieces of under 4 characters.
  */
 
 /** One form: at each position, the characters that may stand there. */
 export type SecretForm = readonly string[];
 
-// A short run of base64 letters turns up in ordinary text by chance.
-const MIN_SHIFTED_BASE64_LENGTH = 6;
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const HEX_DIGIT = '0123456789abcdefABCDEF';
+/** What `printf %q` puts a `\` before (bash's sh_backslash_quote); `~` and `#` only at the start. */
+const SHELL_SPECIAL = new Set(` \t\n'"\\|&;()<>!{}*[]?^$\`,`);
 
 /** Every form of one secret (duplicates removed by the caller). */
 export function secretForms(secret: string): SecretForm[] {
@@ -23,16 +32,19 @@ export function secretForms(secret: string): SecretForm[] {
   const forms: SecretForm[] = [
     exact(secret),
     exact(json),
-    exact(json.replaceAll('/', '\\/')),
-    unicodeForm(unicodeEscaped(json, (code) => code > 0x7e)),
+    ...jsonForms(json).flatMap((text) => [text, JSON.stringify(text).slice(1, -1)]).map(unicodeForm),
     unicodeForm(unicodeEscaped(secret, () => true)),
+    exact(backslashQuoted(secret, true)),
+    exact(backslashQuoted(secret, false)),
     exact(secret.replaceAll("'", "'\\''")),
     exact(ansiCQuoted(secret, false)),
     exact(ansiCQuoted(secret, true)),
     ...[url, strictUrl].flatMap((text) => [percentForm(text), percentForm(text.replaceAll('%20', '+'))]),
+    ...[url, strictUrl].map(doublePercentForm),
     percentForm([...bytes].map((byte) => `%${hexByte(byte)}`).join('')),
     hexForm([...bytes].map(hexByte).join('')),
-    ...base64Forms(bytes).map(exact),
+    ...swappedHexForms(bytes),
+    ...base64Forms(bytes),
   ];
   return forms;
 }
@@ -102,20 +114,82 @@ function ansiCQuoted(text: string, octalBytes: boolean): string {
   return out;
 }
 
-/**
- * The secret's own base64, and the run of base64 characters it produces
- * when it sits at any of the three byte offsets inside a longer encoded
- * text (`user:secret` in a Basic auth header). Characters that depend on
- * the neighbouring bytes are left out. Both alphabets: standard and URL-safe.
- */
-function base64Forms(bytes: Buffer): string[] {
-  const forms: string[] = [bytes.toString('base64')];
-  for (let shift = 0; shift < 3; shift++) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-    const first = Math.ceil((8 * shift) / 6);
-    const end = Math.floor((8 * (shift + bytes.length)) / 6);
-    const run = encoded.slice(first, end);
-    if (run.length >= MIN_SHIFTED_BASE64_LENGTH) forms.push(run);
+/** The JSON string's text as writers differ in escaping it: as is, with `\/`, with non-ASCII as `\uXXXX`. */
+function jsonForms(json: string): string[] {
+  return [json, json.replaceAll('/', '\\/'), unicodeEscaped(json, (code) => code > 0x7e)];
+}
+
+/** What `printf %q` prints for a value without control characters; `atStart` when nothing precedes it in the word. */
+function backslashQuoted(text: string, atStart: boolean): string {
+  let out = '';
+  let previous = atStart ? '' : 'x';
+  for (const char of text) {
+    const tilde = char === '~' && (previous === '' || previous === '=' || previous === ':');
+    if (SHELL_SPECIAL.has(char) || tilde || (char === '#' && previous === '')) out += '\\';
+    out += char;
+    previous = char;
   }
-  return forms.flatMap((form) => [form, form.replaceAll('+', '-').replaceAll('/', '_')]);
+  return out;
+}
+
+/** URL encoding encoded again (`%252F`): each `%XY` becomes `%25XY`. */
+function doublePercentForm(text: string): SecretForm {
+  const form: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '%') {
+      form.push('%', '2', '5', ...hexForm(text.slice(i + 1, i + 3)));
+      i += 2;
+    } else form.push(...encodeURIComponent(text[i] ?? ''));
+  }
+  return form;
+}
+
+/**
+ * Hex of 16-bit little-endian words (`od -x`, `hexdump`): each pair of
+ * bytes printed high byte first, the secret starting at an even or an odd
+ * byte. A neighbour's digits inside a word may be any hex digit.
+ */
+function swappedHexForms(bytes: Buffer): SecretForm[] {
+  return [0, 1].map((shift) => {
+    const cells: Array<number | undefined> = [...Array<undefined>(shift), ...bytes];
+    if (cells.length % 2 === 1) cells.push(undefined);
+    const form: string[] = [];
+    for (let i = 0; i < cells.length; i += 2) {
+      for (const cell of [cells[i + 1], cells[i]]) form.push(...(cell === undefined ? [HEX_DIGIT, HEX_DIGIT] : hexForm(hexByte(cell))));
+    }
+    while (form[0] === HEX_DIGIT) form.shift();
+    while (form.at(-1) === HEX_DIGIT) form.pop();
+    return form;
+  });
+}
+
+/**
+ * The secret's own base64 (padded or not), and the base64 it produces at
+ * any of the three byte offsets inside a longer encoded text (`user:secret`
+ * in a Basic auth header): a character that also holds bits of the
+ * neighbouring bytes may be any that agrees with the secret's bits, so every
+ * bit of the secret is covered even for a short one. Both alphabets:
+ * standard and URL-safe.
+ */
+function base64Forms(bytes: Buffer): SecretForm[] {
+  const forms: SecretForm[] = [exact(bytes.toString('base64'))];
+  const bits = 8 * bytes.length;
+  for (let shift = 0; shift < 3; shift++) {
+    const from = 8 * shift;
+    const form: string[] = [];
+    for (let c = Math.floor(from / 6); 6 * c < from + bits; c++) {
+      let chars = '';
+      for (let value = 0; value < 64; value++) {
+        let fits = true;
+        for (let b = 0; b < 6 && fits; b++) {
+          const bit = 6 * c + b - from;
+          if (bit >= 0 && bit < bits) fits = ((value >> (5 - b)) & 1) === (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+        }
+        if (fits) chars += BASE64[value];
+      }
+      form.push(chars);
+    }
+    forms.push(form);
+  }
+  return forms.flatMap((form) => [form, form.map((chars) => chars.replaceAll('+', '-').replaceAll('/', '_'))]);
 }
