@@ -52,11 +52,20 @@ export function createMasker(secrets: readonly string[]): Masker {
     const identity = (text: string) => text;
     return Object.assign(identity, { lines: (emit: (line: string, continues: boolean) => void) => passThrough(emit) });
   }
+  // A leading position that many characters may fill (a base64 character shared with the byte before) is
+  // checked after a match, not tried at every place of the output: that would make each place cost much more.
+  const split = forms.map((form): { lead: string | undefined; core: SecretForm } => ((form[0]?.length ?? 0) > 2 ? { lead: form[0], core: form.slice(1) } : { lead: undefined, core: form }));
+  split.sort((a, b) => b.core.length - a.core.length);
   const byFirst = new Map<string, SecretForm[]>();
-  for (const form of forms) {
-    for (const char of form[0] ?? '') byFirst.set(char, [...(byFirst.get(char) ?? []), form]);
+  for (const { core } of split) {
+    for (const char of core[0] ?? '') byFirst.set(char, [...(byFirst.get(char) ?? []), core]);
   }
-  const matching: Matching = { pattern: new RegExp(forms.map(formSource).join('|'), 'g'), byFirst, longest: forms[0]?.length ?? 0 };
+  const matching: Matching = {
+    pattern: new RegExp(split.map(({ core }) => formSource(core)).join('|'), 'g'),
+    byFirst,
+    longest: split[0]?.core.length ?? 0,
+    leads: split.filter((form): form is { lead: string; core: SecretForm } => form.lead !== undefined),
+  };
   const mask = (text: string) => maskRange(text, 0, text.length, findRanges(matching, readOutputViews(text)));
   return Object.assign(mask, { lines: (emit: (line: string, continues: boolean) => void) => maskedLines(matching, emit) });
 }
@@ -102,6 +111,8 @@ interface Matching {
   pattern: RegExp;
   byFirst: Map<string, SecretForm[]>;
   longest: number;
+  /** Forms whose first position `pattern` leaves out. */
+  leads: ReadonlyArray<{ lead: string; core: SecretForm }>;
 }
 
 /**
@@ -153,7 +164,7 @@ function findRanges(matching: Matching, views: readonly OutputView[]): Range[] {
     const { pattern } = matching;
     pattern.lastIndex = 0;
     for (let m = pattern.exec(view.text); m; m = pattern.exec(view.text)) {
-      const first = m.index;
+      const first = m.index - leadBefore(matching, view.text, m.index, m[0]);
       const last = m.index + m[0].length - 1;
       ranges.push([view.at[first] ?? 0, (view.at[last] ?? 0) + 1]);
       for (let k = first; k <= last; k++) {
@@ -172,6 +183,14 @@ function findRanges(matching: Matching, views: readonly OutputView[]): Range[] {
   return merged;
 }
 
+/** 1 when the character before a match is the left-out first position of a form the match is the rest of. */
+function leadBefore(matching: Matching, text: string, index: number, match: string): number {
+  if (index === 0) return 0;
+  const before = text[index - 1] ?? '';
+  const fits = ({ lead, core }: { lead: string; core: SecretForm }) => lead.includes(before) && core.length === match.length && core.every((chars, k) => chars.includes(match[k] ?? ''));
+  return matching.leads.some(fits) ? 1 : 0;
+}
+
 /** Where to stop emitting: the earliest place from which some view could still become a form. */
 function holdPoint(matching: Matching, text: string, shown: number, views: readonly OutputView[], ranges: readonly Range[]): number {
   let cut = text.length;
@@ -183,7 +202,8 @@ function holdPoint(matching: Matching, text: string, shown: number, views: reado
       const reached = longestPrefix(matching, view.text, p);
       if (reached === 0) continue;
       if (reached < HOLD_MIN && text.includes('\n', q)) continue;
-      cut = q;
+      // One character more, which may be a form's left-out first position.
+      cut = Math.max(shown, view.at[p - 1] ?? q);
       break;
     }
   }
