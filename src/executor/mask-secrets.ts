@@ -197,7 +197,8 @@ function holdPoint(matching: Matching, text: string, shown: number, views: reado
   for (const view of views) {
     for (let p = Math.max(0, view.text.length - 2 * matching.longest); p < view.text.length; p++) {
       const q = view.at[p] ?? 0;
-      if (q < shown || q >= cut) continue;
+      // A form may begin in what is already shown: then everything after it waits.
+      if (q >= cut) continue;
       if (ranges.some(([start, end]) => start <= q && q < end)) continue;
       const reached = longestPrefix(matching, view.text, p);
       if (reached === 0) continue;
