@@ -9,10 +9,11 @@
 # openssh-server, haproxy and socat: real SSH hosts and a load balancer for the
 # deploy tests; curl and procps: health checks and process checks on those
 # hosts; chromium: the execution page, in a real browser; prometheus: promtool
-# and a real scrape of the metrics; systemd: systemd-analyze checks the unit.
+# and a real scrape of the metrics; systemd: systemd-analyze checks the unit;
+# xxd and bsdextrautils: xxd and hexdump, whose dumps secret masking is tested on.
 set -euo pipefail
 
-packages=(git tar curl procps postgresql openssh-server haproxy socat chromium prometheus systemd)
+packages=(git tar curl procps postgresql openssh-server haproxy socat chromium prometheus systemd xxd bsdextrautils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
