@@ -194,15 +194,16 @@ function leadBefore(matching: Matching, text: string, index: number, match: stri
 /** Where to stop emitting: the earliest place from which some view could still become a form. */
 function holdPoint(matching: Matching, text: string, shown: number, views: readonly OutputView[], ranges: readonly Range[]): number {
   let cut = text.length;
+  const lastBreak = text.lastIndexOf('\n');
   for (const view of views) {
-    for (let p = Math.max(0, view.text.length - 2 * matching.longest); p < view.text.length; p++) {
+    // Only a place less than a form's length from the end can start a form the text stops inside.
+    for (let p = Math.max(0, view.text.length - matching.longest + 1); p < view.text.length; p++) {
       const q = view.at[p] ?? 0;
       // A form may begin in what is already shown: then everything after it waits.
-      if (q >= cut) continue;
-      if (ranges.some(([start, end]) => start <= q && q < end)) continue;
+      if (q >= cut) break;
+      if (!matching.byFirst.has(view.text[p] ?? '') || ranges.some(([start, end]) => start <= q && q < end)) continue;
       const reached = longestPrefix(matching, view.text, p);
-      if (reached === 0) continue;
-      if (reached < HOLD_MIN && text.includes('\n', q)) continue;
+      if (reached === 0 || (reached < HOLD_MIN && q <= lastBreak)) continue;
       // One character more, which may be a form's left-out first position.
       cut = Math.max(shown, view.at[p - 1] ?? q);
       break;
