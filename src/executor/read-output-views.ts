@@ -127,7 +127,7 @@ function readDumpLine(text: string, start: number, end: number): DumpByte[] | nu
     i += spaces;
     if (i === end) break;
     if (spaces >= 2 && (xxd || text[i] === '|' || text[i] === '>')) {
-      column = xxd ? i : i + 1;
+      column = xxd ? i - spaces + 2 : i + 1;
       break;
     }
     let j = i;
@@ -138,6 +138,8 @@ function readDumpLine(text: string, start: number, end: number): DumpByte[] | nu
     i = j;
   }
   if (bytes.length < 2) return null;
+  // xxd's text column is the line's last characters, one per byte (it may begin with a space).
+  if (xxd && column !== undefined) column = Math.max(column, end - bytes.length);
   if (column !== undefined) {
     bytes.forEach((byte, k) => {
       if (column + k < end) byte.shown = column + k;

@@ -87,6 +87,12 @@ describe('masking: hex', () => {
     }
   });
 
+  it("xxd's text column is masked byte for byte when it begins with a space", () => {
+    const secret = 'P (8A5=hHhwa=o!7 i-and-more';
+    const dump = run('xxd', [], `...${secret}.tail`);
+    assert.equal(createMasker([secret])(dump).split('\n')[1], '*** 2e74  ***.t');
+  });
+
   it('an ordinary dump goes through unchanged', () => {
     const dump = run('hexdump', ['-C'], Buffer.from('nothing secret in here, just bytes'));
     assert.equal(streamed([SECRET], dump), dump);
