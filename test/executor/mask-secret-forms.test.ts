@@ -1,5 +1,5 @@
 /**
- * The forms of a secret a hostile review found leaking, each printed as the
+ * Forms of a secret that once leaked past the masker, each printed as the
  * tool that prints it does (real xxd, hexdump, od and bash where they make
  * it) and fed to the masker as output arrives: a whole text, lines, and
  * pieces of lines.
