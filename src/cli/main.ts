@@ -4,6 +4,7 @@
  */
 import { runValidate } from './validate-command.ts';
 import { CliError } from './cli-error.ts';
+import { messageForPeople } from '../sluice-error.ts';
 import { runRun } from './run-command.ts';
 import { runStatus } from './status-command.ts';
 import { runApprove, runCancel, runRerun, runRetry, runTransition } from './steer-commands.ts';
@@ -74,15 +75,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return 2;
     }
   } catch (error) {
-    if (error instanceof CliError) {
-      io.err(`${error.message}\n`);
-      return error.exitCode;
-    }
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.name !== 'Error') {
-      // Coded errors (store, engine, config) carry messages meant for people.
-      io.err(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    const forPeople = messageForPeople(error);
+    if (forPeople === undefined) throw error;
+    io.err(`${forPeople}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
   }
 }

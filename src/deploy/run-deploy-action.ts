@@ -19,6 +19,7 @@ import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** An environment as the operator configured it, resolved. */
 export interface DeployTarget {
@@ -116,7 +117,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   try {
     target = deps.targetFor(spec.environment, execution.repo);
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: errorMessage(error) };
   }
   const artifact = await deps.store.findArtifact(execution.id, spec.artifact);
   if (!artifact) return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
@@ -149,7 +150,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       (held) => held || loseLock(),
       (error: unknown) => {
         // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
-        lostWhy = `Sluice's database failed as it renewed the lock: ${error instanceof Error ? error.message : String(error)}`;
+        lostWhy = `Sluice's database failed as it renewed the lock: ${errorMessage(error)}`;
         loseLock();
       },
     );
@@ -207,7 +208,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
     await Promise.allSettled(sessions.map((s) => s.close()));
     // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now()).catch((error: unknown) => {
-      context.log(`could not release the lock on environment "${target.environment}" (${error instanceof Error ? error.message : String(error)}); it frees itself when its lease runs out`, 'sluice');
+      context.log(`could not release the lock on environment "${target.environment}" (${errorMessage(error)}); it frees itself when its lease runs out`, 'sluice');
     });
   }
 }

@@ -8,6 +8,7 @@ import { advance, isHalted } from './advance.ts';
 import { actionDefinition, actionOf, Draft, stageOf } from './draft.ts';
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from './snapshot.ts';
 import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from './states.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 export type EngineEvent =
   /** Look again: a new execution was created, or time passed. */
@@ -47,14 +48,7 @@ export interface EngineResult {
 export type EngineErrorCode = 'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_MISSING' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
 
 /** A request the engine refuses; the message is for the person who asked. */
-export class EngineError extends Error {
-  readonly code: EngineErrorCode;
-  constructor(code: EngineErrorCode, message: string) {
-    super(message);
-    this.name = 'EngineError';
-    this.code = code;
-  }
-}
+export class EngineError extends SluiceError<EngineErrorCode> {}
 
 export interface StepOptions {
   /**

@@ -3,6 +3,7 @@
  * Each has one `transition…(state, event)` that returns the next state or
  * throws an `IllegalTransitionError`; nothing else changes a status.
  */
+import { SluiceError } from '../sluice-error.ts';
 
 export type ExecutionStatus =
   | 'running'
@@ -63,14 +64,12 @@ export const ACTION_DONE: readonly ActionStatus[] = ['succeeded', 'failed', 'int
 /** An action in one of these holds its stage. */
 export const ACTION_ACTIVE: readonly ActionStatus[] = ['running', 'awaiting_approval'];
 
-export class IllegalTransitionError extends Error {
-  readonly code = 'ILLEGAL_TRANSITION';
+export class IllegalTransitionError extends SluiceError<'ILLEGAL_TRANSITION'> {
   readonly machine: 'execution' | 'stage' | 'action';
   readonly from: string;
   readonly event: string;
   constructor(machine: 'execution' | 'stage' | 'action', from: string, event: string) {
-    super(`An ${machine} that is ${from} cannot ${event}.`);
-    this.name = 'IllegalTransitionError';
+    super('ILLEGAL_TRANSITION', `An ${machine} that is ${from} cannot ${event}.`);
     this.machine = machine;
     this.from = from;
     this.event = event;

@@ -18,6 +18,7 @@ import type { ActionRunner, ActionOutcome } from './action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface RunnerListener {
   /** Something changed in a pipeline (after it was saved): these executions. */
@@ -256,7 +257,7 @@ export class PipelineRunner {
       outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }), holdsClaim, claimOwner: this.owner });
     } catch (error) {
       this.listener.onError?.(error);
-      outcome = { ok: false, reason: `Sluice failed to run it: ${error instanceof Error ? error.message : String(error)}` };
+      outcome = { ok: false, reason: `Sluice failed to run it: ${errorMessage(error)}` };
     }
     if (!outcome.ok) logs.add({ stream: 'sluice', text: `✗ ${outcome.reason}`, at: this.clock() });
     const event: EngineEvent = outcome.ok
@@ -281,7 +282,7 @@ export class PipelineRunner {
         await this.dispatch(pipelineId, event, this.actor);
         return;
       } catch (error) {
-        this.listener.onError?.(new Error(`could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        this.listener.onError?.(new Error(`could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${errorMessage(error)}`, { cause: error }));
         if (error instanceof EngineError || this.closed.signal.aborted) return;
       }
       await delay(wait, undefined, { signal: this.closed.signal }).catch(() => {});

@@ -15,6 +15,7 @@ import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
 import type { SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface SlackReporterOptions {
   store: Store;
@@ -165,7 +166,7 @@ export class SlackReporter {
       // A lookup that failed (Slack refused or was out of reach) is no answer: the card is not
       // posted until it works, since whoever it could not look up could otherwise approve.
       const user = await people.slackUserOf(person).catch((error: unknown) => {
-        throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${errorMessage(error)}`, { cause: error });
       });
       if (user) refused.push({ user, did: person.did });
       else unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);

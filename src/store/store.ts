@@ -13,6 +13,7 @@ import type {
   StateChange,
 } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 /** What the engine returns for one step: the new state, what changed, what to do. */
 export interface EngineStep {
@@ -246,11 +247,4 @@ export interface LockState {
   expiresAt: number | null;
 }
 
-export class StoreError extends Error {
-  readonly code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND';
-  constructor(code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends SluiceError<'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'> {}
