@@ -8,10 +8,10 @@ import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
-import type { DeploySpec } from '../pipeline/definition.ts';
+import { type DeploySpec, findAction } from '../pipeline/definition.ts';
 import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
-import type { LockState, Store } from '../store/store.ts';
+import { findActionSummary, type LockState, type Store } from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
@@ -221,9 +221,9 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
 async function checkApprovalBinding(store: Store, context: ActionContext, spec: DeploySpec, sha256: string): Promise<string | undefined> {
   const { execution, ref } = context;
   for (const gate of gatingApprovals(execution.definition, ref.stage, ref.action)) {
-    const definition = execution.definition.stages.find((s) => s.name === gate.stage)?.actions.find((a) => a.name === gate.action);
+    const definition = findAction(execution.definition, gate.stage, gate.action);
     if (definition?.kind !== 'approval' || definition.approval.environment !== spec.environment) continue;
-    const attempt = execution.stages.find((s) => s.name === gate.stage)?.actions.find((a) => a.name === gate.action)?.attempt ?? 1;
+    const attempt = findActionSummary(execution, gate.stage, gate.action)?.attempt ?? 1;
     const binding = await store.getRef<ApprovalBinding>(APPROVAL_BINDING, bindingKey(execution.id, gate.stage, gate.action, attempt));
     const approved = binding?.artifacts[spec.artifact];
     if (!approved) return `the approval ${gate.stage}/${gate.action} is bound to no artifact "${spec.artifact}", so nothing is deployed; retry the stage of the approval to approve it again`;

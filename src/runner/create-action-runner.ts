@@ -8,7 +8,7 @@ import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
-import type { ActionDefinition, DeploySpec } from '../pipeline/definition.ts';
+import { type ActionDefinition, type DeploySpec, findStage } from '../pipeline/definition.ts';
 import type { Store } from '../store/store.ts';
 import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
@@ -47,7 +47,7 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
 }
 
 function findAction(context: ActionContext): ActionDefinition {
-  const stage = context.execution.definition.stages.find((s) => s.name === context.ref.stage);
+  const stage = findStage(context.execution.definition, context.ref.stage);
   const action = stage?.actions.find((a) => a.name === context.ref.action);
   if (!action) throw new Error(`The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`);
   return action;

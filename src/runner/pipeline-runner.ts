@@ -13,12 +13,13 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
-import type { ActionRef, LogLine, NewExecution, Store } from '../store/store.ts';
+import { type ActionRef, findActionSummary, type LogLine, type NewExecution, type Store } from '../store/store.ts';
 import type { ActionRunner, ActionOutcome } from './action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
 import { errorMessage } from '../sluice-error.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export interface RunnerListener {
   /** Something changed in a pipeline (after it was saved): these executions. */
@@ -115,7 +116,7 @@ export class PipelineRunner {
       const reason = `the Sluice process running it${ref.owner ? ` (${ref.owner})` : ''} stopped: its claim ran out`;
       await this.dispatch(ref.pipelineId, { type: 'interrupt_action', executionId: ref.executionId, stage: ref.stage, action: ref.action, attempt: ref.attempt, reason }, this.actor);
       const execution = await this.store.getExecution(ref.executionId);
-      const kind = execution?.definition.stages.find((s) => s.name === ref.stage)?.actions.find((a) => a.name === ref.action)?.kind;
+      const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;
       if ((kind === 'build' || kind === 'command') && this.retryInterrupted(kind)) {
         try {
           await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
@@ -179,7 +180,7 @@ export class PipelineRunner {
   /** An approval is bound to the artifacts its deploys will use (PRODUCT K4), whoever decides it. */
   private async bind(event: Extract<EngineEvent, { type: 'approval_decided' }>): Promise<void> {
     const execution = await this.store.getExecution(event.executionId);
-    const attempt = event.attempt ?? execution?.stages.find((s) => s.name === event.stage)?.actions.find((a) => a.name === event.action)?.attempt;
+    const attempt = event.attempt ?? (execution && findActionSummary(execution, event.stage, event.action))?.attempt;
     if (!execution || attempt === undefined) return;
     await bindApproval(this.store, execution, event.stage, event.action, attempt, event.by, this.clock());
   }

@@ -4,7 +4,7 @@
  * the reason. Pure: each reply has a key, and the reporter posts those it
  * has not posted yet, so a reply is never sent twice.
  */
-import type { ExecutionSummary } from '../store/store.ts';
+import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
 import { escapeText } from './slack-text.ts';
 
@@ -16,7 +16,7 @@ export interface ThreadReply {
 export function deployThread(execution: ExecutionSummary, stage: string, environment: string, pageUrl: string): ThreadReply[] {
   const replies: ThreadReply[] = [];
   const sha7 = execution.revision.sha.slice(0, 7);
-  const stageState = execution.stages.find((s) => s.name === stage);
+  const stageState = findStageSummary(execution, stage);
   for (const name of gatedDeploys(execution, stage, environment)) {
     const action = stageState?.actions.find((a) => a.name === name);
     if (!action || action.status === 'pending') continue;

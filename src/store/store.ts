@@ -60,13 +60,34 @@ export interface ExecutionSummary {
   createdAt: number;
   updatedAt: number;
   definition: PipelineDefinition;
-  stages: Array<{
-    name: string;
-    status: StageStatus;
-    attempt: number;
-    reason?: string;
-    actions: Array<{ name: string; status: ActionStatus; attempt: number; reason?: string; startedAt?: number; finishedAt?: number }>;
-  }>;
+  stages: StageSummary[];
+}
+
+export interface StageSummary {
+  name: string;
+  status: StageStatus;
+  attempt: number;
+  reason?: string;
+  actions: ActionSummary[];
+}
+
+export interface ActionSummary {
+  name: string;
+  status: ActionStatus;
+  attempt: number;
+  reason?: string;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** The stage of that name in an execution's summary, if it has one. */
+export function findStageSummary(execution: Pick<ExecutionSummary, 'stages'>, name: string): StageSummary | undefined {
+  return execution.stages.find((s) => s.name === name);
+}
+
+/** The action `action` of stage `stage` in an execution's summary, if it has one. */
+export function findActionSummary(execution: Pick<ExecutionSummary, 'stages'>, stage: string, action: string): ActionSummary | undefined {
+  return findStageSummary(execution, stage)?.actions.find((a) => a.name === action);
 }
 
 export interface HistoryEntry extends StateChange {

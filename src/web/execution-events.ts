@@ -7,6 +7,7 @@
  */
 import type { ExecutionSummary, LogLine } from '../store/store.ts';
 import { actionState, renderDiagram } from './pipeline-diagram.ts';
+import { findStage } from '../pipeline/definition.ts';
 
 /** By `stage/action`: [attempt, lines the reader has]. */
 export type Cursor = Record<string, [number, number]>;
@@ -54,7 +55,7 @@ export function stateEvent(execution: ExecutionSummary): StateEvent {
   const badges: StateEvent['badges'] = {};
   for (const stage of execution.stages) {
     badges[stage.name] = { status: stage.status, text: stage.status };
-    const definition = execution.definition.stages.find((s) => s.name === stage.name);
+    const definition = findStage(execution.definition, stage.name);
     for (const action of stage.actions) {
       const kind = definition?.actions.find((a) => a.name === action.name)?.kind ?? 'build';
       badges[`${stage.name}/${action.name}`] = { status: action.status, text: actionState(action, kind) };

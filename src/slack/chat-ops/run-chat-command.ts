@@ -17,6 +17,7 @@ import { approverMention } from '../approval-card.ts';
 import { escapeText, mentionActors } from '../slack-text.ts';
 import { overviewText, repoText } from './chat-status.ts';
 import { helpText, parseChatCommand, type ChatCommand } from './parse-chat-command.ts';
+import { findAction } from '../../pipeline/definition.ts';
 
 export interface ChatDeps {
   store: Store;
@@ -183,7 +184,7 @@ function unknownEnvironment(server: ServerConfig | undefined, environment: strin
 }
 
 function isDeploy(execution: ExecutionSummary, stage: string, action: string): boolean {
-  return execution.definition.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.kind === 'deploy';
+  return findAction(execution.definition, stage, action)?.kind === 'deploy';
 }
 
 function mention(actor: string): string {
