@@ -4,6 +4,7 @@
  */
 import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
 import { byteLength, keepTail } from './cut-to-bytes.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 /** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
 export const OUTPUT_LIMIT = 65_535;
@@ -70,7 +71,7 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
     view.output.title = title;
   };
   const executionOver = execution.status !== 'running';
-  const retryable = ['failed', 'interrupted', 'cancelled'].includes(execution.status) || execution.status === 'running';
+  const retryable = isStoppedShort(execution.status) || execution.status === 'running';
 
   switch (stage.status) {
     case 'succeeded':

@@ -10,7 +10,7 @@
  * for ever.
  */
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
-import { STAGE_DONE } from '../pipeline/states.ts';
+import { hasEnded } from '../pipeline/states.ts';
 import { findStage } from '../pipeline/definition.ts';
 
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
@@ -30,7 +30,7 @@ export function deploymentTarget(execution: ExecutionSummary, stageName: string,
   switch (action.status) {
     case 'pending':
       if (stage.status === 'running') return { state: 'queued' };
-      if (!created || (!STAGE_DONE.includes(stage.status) && execution.status === 'running')) return undefined;
+      if (!created || (!hasEnded(stage.status) && execution.status === 'running')) return undefined;
       return notDeployed(execution, stage);
     case 'running':
       return withReason('in_progress');

@@ -11,6 +11,7 @@ import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import type { SlackBlock } from './slack-api.ts';
 import { capitalize, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
 import { findStage } from '../pipeline/definition.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 export interface CardCommit {
   sha: string;
@@ -184,7 +185,7 @@ function deployLine(input: ApprovalCardInput): string | undefined {
   if (states.length === 0 || states.every((a) => a.status === 'pending')) return undefined;
   if (states.some((a) => a.status === 'running')) return `🚀 Deploying to ${input.environment}…`;
   if (states.every((a) => a.status === 'succeeded')) return `✅ Deployed to ${input.environment}`;
-  const failed = states.find((a) => a.status === 'failed' || a.status === 'interrupted' || a.status === 'cancelled');
+  const failed = states.find((a) => isStoppedShort(a.status));
   return failed ? `❌ The deploy to ${input.environment} ${failed.status}` : undefined;
 }
 

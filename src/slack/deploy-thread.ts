@@ -7,6 +7,7 @@
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
 import { escapeText } from './slack-text.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 export interface ThreadReply {
   key: string;
@@ -25,7 +26,7 @@ export function deployThread(execution: ExecutionSummary, stage: string, environ
     const took = action.startedAt !== undefined && action.finishedAt !== undefined ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s` : '';
     if (action.status === 'succeeded') {
       replies.push({ key: key('done'), text: `✅ *${environment}* runs \`${sha7}\` now (deployed${took}). <${pageUrl}|Pipeline>` });
-    } else if (action.status === 'failed' || action.status === 'interrupted' || action.status === 'cancelled') {
+    } else if (isStoppedShort(action.status)) {
       const why = action.reason ? `: ${escapeText(action.reason)}` : '';
       replies.push({ key: key('done'), text: `❌ The deploy of \`${sha7}\` to *${environment}* ${action.status}${why}. <${pageUrl}|Logs>` });
     }
