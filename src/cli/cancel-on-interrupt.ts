@@ -5,7 +5,7 @@
  * command waits for that. A second one exits at once and says what it leaves
  * behind, since a host may then stay drained or on the new release.
  */
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import type { CliContext } from './open-cli-context.ts';
 import { errorMessage } from '../sluice-error.ts';
 
