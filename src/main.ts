@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readSettings } from './config/read-settings.ts';
 import { startSluice } from './start-sluice.ts';
+import { errorMessage, messageForPeople } from './sluice-error.ts';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     sluice.close({ cancel: `Sluice was stopped (${signal})` }).then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`Sluice did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(`Sluice did not stop cleanly: ${errorMessage(error)}`);
         process.exit(1);
       },
     );
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const coded = error instanceof Error && 'code' in error;
-  console.error(coded ? `Sluice cannot start: ${error.message}` : error);
+  const forPeople = messageForPeople(error);
+  console.error(forPeople === undefined ? error : `Sluice cannot start: ${forPeople}`);
   process.exit(1);
 });

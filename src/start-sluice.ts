@@ -45,6 +45,7 @@ import { instrumentOctokit } from './metrics/instrument-octokit.ts';
 import { observeExecutions } from './metrics/observe-executions.ts';
 import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
+import { errorMessage, SluiceError } from './sluice-error.ts';
 
 export interface StartOptions {
   /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
@@ -107,8 +108,10 @@ export interface RunningSluice {
   close(options?: { cancel?: string }): Promise<void>;
 }
 
-export class StartError extends Error {
-  readonly code = 'START_FAILED';
+export class StartError extends SluiceError<'START_FAILED'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('START_FAILED', message, options);
+  }
 }
 
 /** A listen failure in the operator's words: which setting to change. */
@@ -157,7 +160,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           pageUrl: (id, stage) => links.executionUrl(id, stage),
           environmentInfo: (environment) => environmentInfo(server, environment),
           logIntervalMs: options.logIntervalMs,
-          onError: (error) => log(`Sluice could not update GitHub: ${describe(error)}`),
+          onError: (error) => log(`Sluice could not update GitHub: ${errorMessage(error)}`),
           log,
         })
       : undefined;
@@ -181,7 +184,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         },
         onLeaseRenewal: (outcome, count) => metrics.leaseRenewal(outcome, count),
         onLog: (ref) => reporter?.logged(ref),
-        onError: (error) => log(`Sluice error: ${describe(error)}`),
+        onError: (error) => log(`Sluice error: ${errorMessage(error)}`),
       },
     });
 
@@ -198,8 +201,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         handle: (delivery) => handleDelivery(deps, delivery),
         ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
         ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
-        onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${describe(error)}`),
-        onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${describe(error)}`),
+        onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${errorMessage(error)}`),
+        onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${errorMessage(error)}`),
       });
       const wake = () => inbox?.wake();
       routes.github = await receiveWebhooks(probot, store, wake, { path: settings.webhookPath });
@@ -264,7 +267,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     await slackReporter?.catchUp();
     let sweeping: Promise<unknown> = Promise.resolve();
     const sweeper = setInterval(() => {
-      sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
+      sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`));
     }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
     if (!settings.serverConfig) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
@@ -277,7 +280,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     let pruning: Promise<unknown> = Promise.resolve();
     const pruneInBackground = () => {
-      pruning = pruning.then(prune).catch((error: unknown) => log(`Sluice could not prune old data (retention): ${describe(error)}`));
+      pruning = pruning.then(prune).catch((error: unknown) => log(`Sluice could not prune old data (retention): ${errorMessage(error)}`));
     };
     pruneInBackground();
     // At least a minute apart: a prune reads every pipeline's history.
@@ -349,6 +352,3 @@ function environmentInfo(server: ServerConfig | undefined, environment: string) 
   return { ...(env?.url && { url: env.url }), production: Boolean(env?.approval) };
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -3,6 +3,7 @@
  * its steps throw to end the action early.
  */
 import type { OutputStream } from '../executor/executor.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 /** Why an action failed, for the engine to pick a state (timed out, cancelled…). */
 export type FailureCode = 'command_failed' | 'timed_out' | 'cancelled' | 'setup_failed' | 'artifact_failed';
@@ -24,12 +25,4 @@ export type LogStream = OutputStream | 'sluice';
 export type ActionLog = (line: string, stream: LogStream) => void;
 
 /** Ends an action with a reason; thrown by its steps, caught by `runAction`. */
-export class ActionFailure extends Error {
-  readonly code: FailureCode;
-
-  constructor(code: FailureCode, reason: string, options?: { cause?: unknown }) {
-    super(reason, options);
-    this.name = 'ActionFailure';
-    this.code = code;
-  }
-}
+export class ActionFailure extends SluiceError<FailureCode> {}

@@ -5,8 +5,9 @@
  * command waits for that. A second one exits at once and says what it leaves
  * behind, since a host may then stay drained or on the new release.
  */
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import type { CliContext } from './open-cli-context.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** The exit code after Ctrl-C, as shells report a process ended by SIGINT. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -36,7 +37,7 @@ export function cancelOnInterrupt(ctx: CliContext, io: Io, exit: (code: number) 
       exit(INTERRUPTED_EXIT_CODE);
     }
     io.err(`\n${signal}: cancelling; a deploy puts the hosts it touched back on their previous release first. Press Ctrl-C again to exit at once.\n`);
-    ctx.runner.cancelRunning(ctx.actor, `${signal} in the terminal`).catch((error: unknown) => io.err(`Sluice could not cancel: ${error instanceof Error ? error.message : String(error)}\n`));
+    ctx.runner.cancelRunning(ctx.actor, `${signal} in the terminal`).catch((error: unknown) => io.err(`Sluice could not cancel: ${errorMessage(error)}\n`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { EngineEvent } from '../pipeline/engine.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './cancel-on-interrupt.ts';
 import { driveExecution, explainStall } from './drive-execution.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import type { CliContext } from './open-cli-context.ts';
 
 /**

@@ -4,14 +4,11 @@
  */
 import { runValidate } from './validate-command.ts';
 import { CliError } from './cli-error.ts';
+import { type Io, stdio } from './io.ts';
+import { messageForPeople } from '../sluice-error.ts';
 import { runRun } from './run-command.ts';
 import { runStatus } from './status-command.ts';
 import { runApprove, runCancel, runRerun, runRetry, runTransition } from './steer-commands.ts';
-
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 const USAGE = `Usage: sluice <command> [options]
 
@@ -35,11 +32,6 @@ Options for every command that reads the store:
                          else $XDG_STATE_HOME/sluice or ~/.local/state/sluice)
   --database-url <url>   use PostgreSQL instead (default: $DATABASE_URL)
 `;
-
-const stdio: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-};
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const [command, ...args] = argv;
@@ -74,15 +66,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return 2;
     }
   } catch (error) {
-    if (error instanceof CliError) {
-      io.err(`${error.message}\n`);
-      return error.exitCode;
-    }
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.name !== 'Error') {
-      // Coded errors (store, engine, config) carry messages meant for people.
-      io.err(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    const forPeople = messageForPeople(error);
+    if (forPeople === undefined) throw error;
+    io.err(`${forPeople}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
   }
 }

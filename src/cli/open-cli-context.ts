@@ -13,6 +13,7 @@ import { cliDataDir } from './cli-data-dir.ts';
 import { CliError } from './cli-error.ts';
 import type { ApprovalAnswer } from './drive-execution.ts';
 import { ProgressPrinter } from './progress-printer.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface CliOptions {
   dataDir?: string;
@@ -67,7 +68,7 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
       onChange: refresh,
       onLog: (ref, line) => printer.log(ref, line),
       onApprovalRequested: (_pipeline, ref) => approvals.push(ref),
-      onError: (error) => out(`Sluice error: ${error instanceof Error ? error.message : String(error)}\n`),
+      onError: (error) => out(`Sluice error: ${errorMessage(error)}\n`),
     },
   });
   const recovered = await runner.recover();

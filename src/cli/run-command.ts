@@ -12,7 +12,7 @@ import { describePrune, pruneData } from '../runner/prune-data.ts';
 import { CliError } from './cli-error.ts';
 import { detectRepo } from './detect-repo.ts';
 import { driveAndReport } from './drive-and-report.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 

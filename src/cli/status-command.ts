@@ -10,7 +10,7 @@ import { openStore } from '../store/open-store.ts';
 import type { ExecutionSummary, HistoryEntry } from '../store/store.ts';
 import { cliDataDir } from './cli-data-dir.ts';
 import { CliError } from './cli-error.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 import { formatDuration } from './progress-printer.ts';
 

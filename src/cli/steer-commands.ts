@@ -8,9 +8,10 @@ import type { ExecutionSummary } from '../store/store.ts';
 import { CliError } from './cli-error.ts';
 import { detectRepo } from './detect-repo.ts';
 import { driveAndReport } from './drive-and-report.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 async function withContext(values: Parameters<typeof openCliContext>[0], io: Io, run: (ctx: CliContext) => Promise<number>) {
   const ctx = await openCliContext(values, io.out);
@@ -33,7 +34,7 @@ export async function runRetry(args: string[], io: Io): Promise<number> {
   return withContext(values, io, async (ctx) => {
     const usage = 'sluice retry <execution> <stage>';
     const execution = await findExecution(ctx, positionals[0], usage);
-    const stage = positionals[1] ?? execution.stages.find((s) => ['failed', 'interrupted', 'cancelled'].includes(s.status))?.name;
+    const stage = positionals[1] ?? execution.stages.find((s) => isStoppedShort(s.status))?.name;
     if (!stage) throw new CliError(`Execution #${execution.seq} has no failed stage to retry. Usage: ${usage}`, 2);
     return driveAndReport(ctx, io, execution.pipelineId, execution.id, { type: 'retry_stage', executionId: execution.id, stage, by: ctx.actor });
   });

@@ -3,6 +3,8 @@
  * reader knows what to fix. Printed as `file:line:col: message`, the form
  * editors and CI logs turn into links.
  */
+import { SluiceError } from '../sluice-error.ts';
+
 export interface ConfigProblem {
   file: string;
   /** 1-based. */
@@ -25,12 +27,10 @@ export function formatPath(path: ConfigPath): string {
   return text;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'INVALID_CONFIG';
+export class ConfigError extends SluiceError<'INVALID_CONFIG'> {
   readonly problems: ConfigProblem[];
   constructor(problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ConfigError';
+    super('INVALID_CONFIG', problems.map(formatProblem).join('\n'));
     this.problems = problems;
   }
 }

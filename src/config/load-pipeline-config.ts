@@ -12,6 +12,7 @@ import { pipelineSchema, type PipelineConfig } from './pipeline.schema.ts';
 import { locate, readYamlConfig } from './read-yaml-config.ts';
 import type { ServerConfig } from './server.schema.ts';
 import { toPipelineDefinition } from './to-pipeline-definition.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export type PipelineLoad = { ok: true; config: PipelineConfig; definition: PipelineDefinition } | { ok: false; problems: ConfigProblem[] };
 
@@ -46,7 +47,7 @@ export function unreadable(error: unknown, what: string, fix: string): string {
   if (code === 'ENOENT') return `${what} does not exist; ${fix}`;
   if (code === 'EACCES') return `${what} cannot be read (permission denied); let the user running Sluice read it`;
   if (code === 'EISDIR') return `${what} is a directory, not a file`;
-  return `${what} cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  return `${what} cannot be read: ${errorMessage(error)}`;
 }
 
 export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

@@ -9,13 +9,18 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { SluiceError } from '../sluice-error.ts';
 
 const KINDS = [
   { begin: '-----BEGIN RSA PRIVATE KEY-----', end: '-----END RSA PRIVATE KEY-----' },
   { begin: '-----BEGIN PRIVATE KEY-----', end: '-----END PRIVATE KEY-----' },
 ];
 
-export class PrivateKeyError extends Error {}
+export class PrivateKeyError extends SluiceError<'INVALID_PRIVATE_KEY'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_PRIVATE_KEY', message, options);
+  }
+}
 
 export function readPrivateKey(env: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PATH?: string | undefined }, cwd = process.cwd()): string {
   const key = env.PRIVATE_KEY ? fromVariable(env.PRIVATE_KEY) : fromFile(env, cwd);

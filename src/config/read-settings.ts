@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { PrivateKeyError, readPrivateKey } from './read-private-key.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 /** Where GitHub posts webhooks unless WEBHOOK_PATH says otherwise (Probot's default). */
 export const DEFAULT_WEBHOOK_PATH = '/api/github/webhooks';
@@ -56,11 +57,9 @@ export interface GithubSettings {
   baseUrl: string;
 }
 
-export class SettingsError extends Error {
-  readonly code = 'INVALID_SETTINGS';
+export class SettingsError extends SluiceError<'INVALID_SETTINGS'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'SettingsError';
+    super('INVALID_SETTINGS', message);
   }
 }
 

@@ -7,6 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import type { z } from 'zod';
 import { closestWord } from './closest-word.ts';
 import { formatPath, type ConfigPath, type ConfigProblem } from './config-problem.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** Config files are small; anything bigger is a mistake (or hostile). */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -43,7 +44,7 @@ export function readYamlConfig<S extends z.ZodType>(text: string, file: string, 
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, message: `the YAML cannot be read: ${error instanceof Error ? error.message : String(error)}` }] };
+    return { ok: false, problems: [{ file, line: 1, col: 1, message: `the YAML cannot be read: ${errorMessage(error)}` }] };
   }
   if (data === null || data === undefined) {
     return { ok: false, problems: [{ file, line: 1, col: 1, message: 'the file is empty; see the examples in README.md for what it holds' }] };

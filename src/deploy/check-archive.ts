@@ -12,12 +12,11 @@
  */
 import { posix } from 'node:path';
 import { list, type ReadEntry } from 'tar';
+import { SluiceError } from '../sluice-error.ts';
 
-export class UnsafeArchiveError extends Error {
-  readonly code = 'UNSAFE_ARCHIVE';
+export class UnsafeArchiveError extends SluiceError<'UNSAFE_ARCHIVE'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'UnsafeArchiveError';
+    super('UNSAFE_ARCHIVE', message);
   }
 }
 

@@ -21,12 +21,11 @@ import {
   type ReleasePaths,
 } from './release-commands.ts';
 import { formatReleaseApp, parseReleaseApp } from './release-app.ts';
+import { SluiceError } from '../sluice-error.ts';
 
-export class DeployFailure extends Error {
-  readonly code = 'DEPLOY_FAILED';
+export class DeployFailure extends SluiceError<'DEPLOY_FAILED'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DeployFailure';
+    super('DEPLOY_FAILED', message, options);
   }
 }
 

@@ -3,14 +3,13 @@
  * hosts at a time (a count or a percentage), never taking so many out that
  * fewer than `min_healthy` stay in service. Pure.
  */
+import { SluiceError } from '../sluice-error.ts';
 
 export type Amount = number | `${number}%`;
 
-export class RolloutPlanError extends Error {
-  readonly code = 'ROLLOUT_PLAN';
+export class RolloutPlanError extends SluiceError<'ROLLOUT_PLAN'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'RolloutPlanError';
+    super('ROLLOUT_PLAN', message);
   }
 }
 

@@ -9,6 +9,7 @@ import { formatDuration } from '../actions/format-duration.ts';
 import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface RolloutOptions {
   environment: string;
@@ -36,7 +37,7 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
     batches = planBatches(options.hosts, { batch: options.batch, minHealthy: options.minHealthy, environment: options.environment });
     await Promise.all(options.hosts.map((h) => stageRelease(ctx, h, options.tarball, options.sha256)));
   } catch (error) {
-    return { ok: false, reason: messageOf(error) };
+    return { ok: false, reason: errorMessage(error) };
   }
 
   const touched: HostRollout[] = [];
@@ -52,7 +53,7 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
     if (failure) {
       ctx.log('*', `${failures(results).join('; ')}; ${rollbackPlan(touched)}`, 'sluice');
       const rolledBack = await rollBackOnItsOwn(ctx, options, touched);
-      return { ok: false, reason: `${messageOf(failure.reason)}; ${rolledBack}` };
+      return { ok: false, reason: `${errorMessage(failure.reason)}; ${rolledBack}` };
     }
   }
 
@@ -126,7 +127,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
       if (options.drain && !h.drained) await lbCommand(ctx, name, 'drain', options.drain);
       h.drained = true;
       if (h.switched) {
-        await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => ctx.log(name, `stop hook failed during rollback: ${messageOf(error)}`, 'sluice'));
+        await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => ctx.log(name, `stop hook failed during rollback: ${errorMessage(error)}`, 'sluice'));
         await switchTo(ctx, h, h.previous);
         h.switched = false;
       }
@@ -137,7 +138,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
       h.drained = false;
       back.push(name);
     } catch (error) {
-      stuck.push(`${name} (rollback failed: ${messageOf(error)})`);
+      stuck.push(`${name} (rollback failed: ${errorMessage(error)})`);
     }
   }
   const parts = [];
@@ -147,7 +148,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
 }
 
 function failures(results: PromiseSettledResult<void>[]): string[] {
-  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => messageOf(r.reason));
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => errorMessage(r.reason));
 }
 
 /** "rolling back web1, web2 to <id>", per release gone back to; hosts with none to go back to said as such. */
@@ -169,7 +170,7 @@ async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrai
     await run(host);
     ctx.log(host, what === 'drain' ? 'drained from the load balancer' : 'back in the load balancer', 'sluice');
   } catch (error) {
-    throw new DeployFailure(`${host}: the ${what} command failed: ${messageOf(error)}`, { cause: error });
+    throw new DeployFailure(`${host}: the ${what} command failed: ${errorMessage(error)}`, { cause: error });
   }
 }
 
@@ -189,6 +190,3 @@ function stopReason(signal: AbortSignal): string {
   return reason instanceof Error && reason.name !== 'AbortError' ? `stopped (${reason.message})` : 'cancelled';
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

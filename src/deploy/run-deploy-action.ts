@@ -8,10 +8,10 @@ import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
-import type { DeploySpec } from '../pipeline/definition.ts';
+import { type DeploySpec, findAction } from '../pipeline/definition.ts';
 import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
 import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
-import type { LockState, Store } from '../store/store.ts';
+import { findActionSummary, type LockState, type Store } from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
@@ -19,6 +19,7 @@ import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** An environment as the operator configured it, resolved. */
 export interface DeployTarget {
@@ -116,7 +117,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   try {
     target = deps.targetFor(spec.environment, execution.repo);
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: errorMessage(error) };
   }
   const artifact = await deps.store.findArtifact(execution.id, spec.artifact);
   if (!artifact) return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
@@ -149,7 +150,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       (held) => held || loseLock(),
       (error: unknown) => {
         // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
-        lostWhy = `Sluice's database failed as it renewed the lock: ${error instanceof Error ? error.message : String(error)}`;
+        lostWhy = `Sluice's database failed as it renewed the lock: ${errorMessage(error)}`;
         loseLock();
       },
     );
@@ -207,7 +208,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
     await Promise.allSettled(sessions.map((s) => s.close()));
     // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now()).catch((error: unknown) => {
-      context.log(`could not release the lock on environment "${target.environment}" (${error instanceof Error ? error.message : String(error)}); it frees itself when its lease runs out`, 'sluice');
+      context.log(`could not release the lock on environment "${target.environment}" (${errorMessage(error)}); it frees itself when its lease runs out`, 'sluice');
     });
   }
 }
@@ -220,9 +221,9 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
 async function checkApprovalBinding(store: Store, context: ActionContext, spec: DeploySpec, sha256: string): Promise<string | undefined> {
   const { execution, ref } = context;
   for (const gate of gatingApprovals(execution.definition, ref.stage, ref.action)) {
-    const definition = execution.definition.stages.find((s) => s.name === gate.stage)?.actions.find((a) => a.name === gate.action);
+    const definition = findAction(execution.definition, gate.stage, gate.action);
     if (definition?.kind !== 'approval' || definition.approval.environment !== spec.environment) continue;
-    const attempt = execution.stages.find((s) => s.name === gate.stage)?.actions.find((a) => a.name === gate.action)?.attempt ?? 1;
+    const attempt = findActionSummary(execution, gate.stage, gate.action)?.attempt ?? 1;
     const binding = await store.getRef<ApprovalBinding>(APPROVAL_BINDING, bindingKey(execution.id, gate.stage, gate.action, attempt));
     const approved = binding?.artifacts[spec.artifact];
     if (!approved) return `the approval ${gate.stage}/${gate.action} is bound to no artifact "${spec.artifact}", so nothing is deployed; retry the stage of the approval to approve it again`;

@@ -4,6 +4,7 @@
  * `local` is this machine (LocalExecutor); SSH hosts arrive with the SSH
  * executor and implement the same interface.
  */
+import { SluiceError } from '../sluice-error.ts';
 
 /** A host as the server config names it, resolved. */
 export interface HostRef {
@@ -77,11 +78,4 @@ export interface Executor {
   open(host: HostRef, options?: { signal?: AbortSignal }): Promise<ExecSession>;
 }
 
-export class ExecutorError extends Error {
-  readonly code: 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED';
-  constructor(code: 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = 'ExecutorError';
-  }
-}
+export class ExecutorError extends SluiceError<'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED'> {}

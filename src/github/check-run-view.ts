@@ -2,8 +2,9 @@
  * What a stage's check run says (PRODUCT G2), from the execution as the
  * store holds it. Pure: the reporter decides when to send it.
  */
-import type { ExecutionSummary, LogLine } from '../store/store.ts';
+import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
 import { byteLength, keepTail } from './cut-to-bytes.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 /** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
 export const OUTPUT_LIMIT = 65_535;
@@ -49,7 +50,7 @@ export interface CheckRunViewOptions {
 }
 
 export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string, options: CheckRunViewOptions = {}): CheckRunView {
-  const stage = execution.stages.find((s) => s.name === stageName);
+  const stage = findStageSummary(execution, stageName);
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${stageName}".`);
   const started = Math.min(...stage.actions.map((a) => a.startedAt ?? Infinity));
   const finished = Math.max(...stage.actions.map((a) => a.finishedAt ?? -Infinity));
@@ -70,7 +71,7 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
     view.output.title = title;
   };
   const executionOver = execution.status !== 'running';
-  const retryable = ['failed', 'interrupted', 'cancelled'].includes(execution.status) || execution.status === 'running';
+  const retryable = isStoppedShort(execution.status) || execution.status === 'running';
 
   switch (stage.status) {
     case 'succeeded':

@@ -9,8 +9,9 @@
  * broke, with a description of why; otherwise GitHub would show it queued
  * for ever.
  */
-import type { ExecutionSummary } from '../store/store.ts';
-import { STAGE_DONE } from '../pipeline/states.ts';
+import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
+import { hasEnded } from '../pipeline/states.ts';
+import { findStage } from '../pipeline/definition.ts';
 
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
@@ -22,14 +23,14 @@ export interface DeploymentTarget {
 
 /** `created`: the Deployment exists on GitHub already. Undefined: nothing to report (yet). */
 export function deploymentTarget(execution: ExecutionSummary, stageName: string, actionName: string, created: boolean): DeploymentTarget | undefined {
-  const stage = execution.stages.find((s) => s.name === stageName);
+  const stage = findStageSummary(execution, stageName);
   const action = stage?.actions.find((a) => a.name === actionName);
   if (!stage || !action) return undefined;
   const withReason = (state: DeploymentState): DeploymentTarget => ({ state, ...(action.reason && { description: action.reason }) });
   switch (action.status) {
     case 'pending':
       if (stage.status === 'running') return { state: 'queued' };
-      if (!created || (!STAGE_DONE.includes(stage.status) && execution.status === 'running')) return undefined;
+      if (!created || (!hasEnded(stage.status) && execution.status === 'running')) return undefined;
       return notDeployed(execution, stage);
     case 'running':
       return withReason('in_progress');
@@ -58,7 +59,7 @@ function decidedAgainst(execution: ExecutionSummary, stage: Stage): boolean {
   if (stage.status === 'superseded' || stage.status === 'cancelled') return true;
   if (stage.status !== 'failed') return execution.status === 'superseded' || execution.status === 'cancelled';
   // A rejected or expired approval fails its stage, but nothing broke: the deploy was refused.
-  const definitions = execution.definition.stages.find((s) => s.name === stage.name)?.actions ?? [];
+  const definitions = findStage(execution.definition, stage.name)?.actions ?? [];
   const failed = stage.actions.filter((a) => a.status === 'failed');
   return failed.length > 0 && failed.every((a) => definitions.find((d) => d.name === a.name)?.kind === 'approval');
 }

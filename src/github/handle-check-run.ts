@@ -22,6 +22,7 @@ import { answerCheckRunRerun } from './answer-rerun.ts';
 import type { GithubApi } from './github-api.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
 import type { CheckRunPayload } from './webhook-payloads.ts';
+import { findStage } from '../pipeline/definition.ts';
 
 export interface CheckRunDeps {
   store: Store;
@@ -65,7 +66,7 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
 /** *Roll back* on a production deploy's check run: deploy again what ran before that deploy. */
 async function rollBack(deps: CheckRunDeps, owner: CheckRunOwner, login: string | undefined): Promise<string> {
   const execution = await deps.store.getExecution(owner.executionId);
-  const stage = execution?.definition.stages.find((s) => s.name === owner.stage);
+  const stage = execution && findStage(execution.definition, owner.stage);
   const deploy = stage?.actions.find((a) => a.kind === 'deploy');
   if (!execution || !deploy || deploy.kind !== 'deploy') return `stage ${owner.stage} deploys nothing to roll back`;
   const environment = deploy.deploy.environment;

@@ -7,7 +7,7 @@
  * Returns a sentence for the inbox's record of the delivery.
  */
 import { EngineError } from '../pipeline/engine.ts';
-import { STAGE_RETRYABLE } from '../pipeline/states.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { ExecutionSummary, Store } from '../store/store.ts';
 import { answerSuiteRerun } from './answer-rerun.ts';
@@ -34,7 +34,7 @@ export async function handleCheckSuite(deps: CheckSuiteDeps, payload: CheckSuite
   const retried: string[] = [];
   const refused: string[] = [];
   for (const execution of executions) {
-    const stage = execution.stages.find((s) => STAGE_RETRYABLE.includes(s.status));
+    const stage = execution.stages.find((s) => isStoppedShort(s.status));
     if (!stage) {
       refused.push(`execution #${execution.seq} is ${execution.status} and has no failed stage`);
       continue;

@@ -7,6 +7,7 @@
  * length steps, however many `**` the pattern holds (a regex built from
  * `**a**a**a…` freezes the whole process on a 50-character branch).
  */
+import { SluiceError } from '../sluice-error.ts';
 
 /** Longer patterns are refused: no branch naming scheme needs them and each costs time per push. */
 export const MAX_BRANCH_PATTERN_LENGTH = 256;
@@ -20,7 +21,11 @@ interface Token {
 }
 
 /** A pattern Sluice cannot read, with what is wrong with it. */
-export class BranchPatternError extends Error {}
+export class BranchPatternError extends SluiceError<'INVALID_BRANCH_PATTERN'> {
+  constructor(message: string) {
+    super('INVALID_BRANCH_PATTERN', message);
+  }
+}
 
 /**
  * Parse a pattern. `*` matches any run of characters but `/`, `**` any run,

@@ -20,6 +20,7 @@ import type { NewDelivery, Store } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
 import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
+import { errorMessage, SluiceError } from '../sluice-error.ts';
 
 /** GitHub caps webhook payloads at 25 MB; a larger body is not GitHub's, and is not read whole. */
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
@@ -40,9 +41,11 @@ export interface ReceiveWebhooksOptions {
 }
 
 /** Why a delivery was answered 503: the middleware answers with `status`. */
-export class DeliveryNotStoredError extends Error {
-  readonly code = 'DELIVERY_NOT_STORED';
+export class DeliveryNotStoredError extends SluiceError<'DELIVERY_NOT_STORED'> {
   readonly status = 503;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DELIVERY_NOT_STORED', message, options);
+  }
 }
 
 export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, options: ReceiveWebhooksOptions = {}): Promise<RouteHandler> {
@@ -105,7 +108,7 @@ async function storeInTime(batcher: DeliveryBatcher, delivery: NewDelivery, sign
     await (signal ? beforeAbort(recording, signal) : recording);
   } catch (error) {
     if (error instanceof DeliveryNotStoredError) throw error;
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new DeliveryNotStoredError(`Sluice could not store this delivery (${why}); nothing was acknowledged, so redeliver it once its database is back.`, { cause: error });
   }
 }

@@ -51,7 +51,8 @@ export async function syncCheckRuns(
   for (const stage of execution.stages.filter((s) => only(s.name))) {
     const logs: StageLogs = {};
     for (const action of stage.actions) {
-      logs[action.name] = await store.readLog({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt });
+      // The newest lines that fill the output and one byte more, so that a log longer than that is shown cut.
+      logs[action.name] = await store.readLogTail({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt }, OUTPUT_LIMIT + 1);
     }
     const url = detailsUrl(stage.name);
     const viewOf = (outputLimit: number) => checkRunView(execution, stage.name, logs, url, { rollback: canRollBack(stage.name), outputLimit });

@@ -6,7 +6,7 @@
  * in the store so repeats are idempotent. A write GitHub refuses is logged
  * once and passed over; the execution's other reports go on.
  */
-import type { ExecutionSummary } from '../store/store.ts';
+import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { repoParams } from './github-api.ts';
 import { refusalOf } from './github-refusal.ts';
 import { deploymentTarget, type DeploymentState } from './deployment-target.ts';
@@ -33,7 +33,7 @@ export async function syncDeployments(
   const { store, octokit, now } = ctx;
   const { owner, repo } = repoParams(execution.repo);
   for (const stageDefinition of execution.definition.stages) {
-    const stage = execution.stages.find((s) => s.name === stageDefinition.name);
+    const stage = findStageSummary(execution, stageDefinition.name);
     if (!stage) continue;
     for (const definition of stageDefinition.actions) {
       if (definition.kind !== 'deploy') continue;

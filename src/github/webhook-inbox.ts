@@ -6,6 +6,7 @@
  * A handler that fails (GitHub unreachable) is tried again later.
  */
 import type { Delivery, Store } from '../store/store.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** A delivery whose handler keeps failing is tried this often, 10 s, 20 s, 40 s … apart. */
 const MAX_ATTEMPTS = 6;
@@ -110,7 +111,7 @@ export class WebhookInbox {
       try {
         await this.#handleOne(delivery);
       } catch (error) {
-        this.#unrecorded.set(delivery.id, `the store failed as it was handled, so it is handled again: ${error instanceof Error ? error.message : String(error)}`);
+        this.#unrecorded.set(delivery.id, `the store failed as it was handled, so it is handled again: ${errorMessage(error)}`);
         throw error;
       }
     }
@@ -124,7 +125,7 @@ export class WebhookInbox {
       await store.finishDelivery(delivery.id, 'done', note, clock());
     } catch (error) {
       this.#options.onError?.(error, delivery);
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorMessage(error);
       // GitHub may be down for a while: try again later, a few times, before giving up.
       if (delivery.attempts < MAX_ATTEMPTS) await store.postponeDelivery(delivery.id, why, clock() + (this.#options.retryAfterMs ?? RETRY_AFTER_MS) * 2 ** (delivery.attempts - 1));
       else await store.finishDelivery(delivery.id, 'failed', why, clock());

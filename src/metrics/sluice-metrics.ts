@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ExecutionSummary, Store } from '../store/store.ts';
+import { findStage } from '../pipeline/definition.ts';
 
 export type ApiService = 'github' | 'slack';
 export type ApiOutcome = 'ok' | 'client_error' | 'server_error' | 'rate_limited' | 'network_error';
@@ -90,7 +91,7 @@ export class SluiceMetrics {
   /** Count what finished in an execution since it was last seen. */
   observeExecution(execution: ExecutionSummary): void {
     for (const stage of execution.stages) {
-      const definition = execution.definition.stages.find((s) => s.name === stage.name);
+      const definition = findStage(execution.definition, stage.name);
       let started: number | undefined;
       let finished: number | undefined;
       for (const action of stage.actions) {

@@ -7,10 +7,9 @@
  */
 import { stageDefinition, type Draft } from './draft.ts';
 import type { ExecutionState, StageState } from './snapshot.ts';
-import type { StageStatus } from './states.ts';
+import { isStoppedShort, isUnsuccessful, type StageStatus } from './states.ts';
 
 /** A stage in one of these stops its execution from going further. */
-const HALTING: readonly StageStatus[] = ['failed', 'interrupted', 'superseded', 'cancelled'];
 
 /** Enough for any real pipeline; a loop past it is a bug, not a long pipeline. */
 const MAX_ROUNDS = 10_000;
@@ -30,7 +29,7 @@ export function advance(draft: Draft, options: { hold: boolean } = { hold: false
 }
 
 export function isHalted(execution: ExecutionState): boolean {
-  return Object.values(execution.stages).some((s) => HALTING.includes(s.status));
+  return Object.values(execution.stages).some((s) => isUnsuccessful(s.status));
 }
 
 /** Start what may start in a running stage, or end the stage. */
@@ -39,7 +38,7 @@ function settleStage(draft: Draft, execution: ExecutionState, name: string, hold
   if (!stage || stage.status !== 'running') return;
   const definition = stageDefinition(execution, name);
   const actions = Object.entries(stage.actions);
-  const broken = actions.find(([, a]) => a.status === 'failed' || a.status === 'interrupted' || a.status === 'cancelled');
+  const broken = actions.find(([, a]) => isStoppedShort(a.status));
 
   if (broken) {
     // A failure halts the stage: nothing new starts, open gates close.

@@ -5,7 +5,7 @@
  * directly or through other stages. An approval binds to the artifacts of
  * exactly these deploys (PRODUCT K4), wherever they sit in the pipeline.
  */
-import type { PipelineDefinition, StageDefinition } from './definition.ts';
+import { findStage, type PipelineDefinition, type StageDefinition } from './definition.ts';
 
 export interface GatedDeploy {
   stage: string;
@@ -18,7 +18,7 @@ export interface GatedDeploy {
 function stagesBefore(definition: PipelineDefinition, stage: string): Set<string> {
   const seen = new Set<string>();
   const visit = (name: string) => {
-    for (const need of definition.stages.find((s) => s.name === name)?.needs ?? []) {
+    for (const need of findStage(definition, name)?.needs ?? []) {
       if (!seen.has(need)) {
         seen.add(need);
         visit(need);
@@ -47,10 +47,10 @@ function actionsBefore(stage: StageDefinition, action: string): Set<string> {
 /** The approvals (stage, action) that must let this deploy through. */
 export function gatingApprovals(definition: PipelineDefinition, stage: string, action: string): Array<{ stage: string; action: string }> {
   const gates: Array<{ stage: string; action: string }> = [];
-  const own = definition.stages.find((s) => s.name === stage);
+  const own = findStage(definition, stage);
   if (own) for (const name of actionsBefore(own, action)) if (own.actions.find((a) => a.name === name)?.kind === 'approval') gates.push({ stage, action: name });
   for (const before of stagesBefore(definition, stage)) {
-    for (const a of definition.stages.find((s) => s.name === before)?.actions ?? []) if (a.kind === 'approval') gates.push({ stage: before, action: a.name });
+    for (const a of findStage(definition, before)?.actions ?? []) if (a.kind === 'approval') gates.push({ stage: before, action: a.name });
   }
   return gates;
 }

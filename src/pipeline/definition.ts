@@ -87,3 +87,13 @@ export type ActionDefinition =
   | (ActionBase & { kind: 'command'; command: CommandSpec });
 
 export type ActionKind = ActionDefinition['kind'];
+
+/** The stage of that name, if the pipeline has one. */
+export function findStage(definition: PipelineDefinition, name: string): StageDefinition | undefined {
+  return definition.stages.find((s) => s.name === name);
+}
+
+/** The action `action` of stage `stage`, if the pipeline has one. */
+export function findAction(definition: PipelineDefinition, stage: string, action: string): ActionDefinition | undefined {
+  return findStage(definition, stage)?.actions.find((a) => a.name === action);
+}

@@ -3,7 +3,7 @@
  * makes. All changes go through the state machines in states.ts, so an
  * illegal move throws instead of being saved.
  */
-import type { ActionDefinition, StageDefinition } from './definition.ts';
+import { type ActionDefinition, findStage, type StageDefinition } from './definition.ts';
 import type {
   ActionState,
   Command,
@@ -94,7 +94,7 @@ export function actionOf(execution: ExecutionState, stageName: string, name: str
 }
 
 export function stageDefinition(execution: ExecutionState, name: string): StageDefinition {
-  const stage = execution.definition.stages.find((s) => s.name === name);
+  const stage = findStage(execution.definition, name);
   if (!stage) throw new Error(`The pipeline of execution #${execution.seq} has no stage "${name}".`);
   return stage;
 }

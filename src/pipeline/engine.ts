@@ -7,7 +7,8 @@
 import { advance, isHalted } from './advance.ts';
 import { actionDefinition, actionOf, Draft, stageOf } from './draft.ts';
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from './snapshot.ts';
-import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from './states.ts';
+import { isStoppedShort } from './states.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 export type EngineEvent =
   /** Look again: a new execution was created, or time passed. */
@@ -47,14 +48,7 @@ export interface EngineResult {
 export type EngineErrorCode = 'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_MISSING' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
 
 /** A request the engine refuses; the message is for the person who asked. */
-export class EngineError extends Error {
-  readonly code: EngineErrorCode;
-  constructor(code: EngineErrorCode, message: string) {
-    super(message);
-    this.name = 'EngineError';
-    this.code = code;
-  }
-}
+export class EngineError extends SluiceError<EngineErrorCode> {}
 
 export interface StepOptions {
   /**
@@ -192,7 +186,7 @@ function settleStoppedStage(draft: Draft, execution: ExecutionState, stageName: 
   const actions = Object.entries(stage.actions);
   if (stage.status !== 'running' || actions.some(([, a]) => a.status === 'running')) return;
   if (actions.every(([, a]) => a.status === 'succeeded')) return draft.moveStage(execution, stageName, 'succeed');
-  const stopped = actions.find(([, a]) => a.status === 'interrupted' || a.status === 'cancelled' || a.status === 'failed');
+  const stopped = actions.find(([, a]) => isStoppedShort(a.status));
   const reason = stopped ? `action "${stopped[0]}" ${stopped[1].status}${stopped[1].reason ? `: ${stopped[1].reason}` : ''}` : execution.reason;
   draft.moveStage(execution, stageName, stopped?.[1].status === 'interrupted' ? 'interrupt' : 'cancel', reason);
 }
@@ -204,8 +198,8 @@ function retry(draft: Draft, executionId: string, stageName: string, by: string)
     throw new EngineError('UNKNOWN_STAGE', `Execution #${execution.seq} has no stage "${stageName}" (its stages: ${names}).`);
   }
   const stage = stageOf(execution, stageName);
-  const executionOk = EXECUTION_RETRYABLE.includes(execution.status) || (execution.status === 'running' && isHalted(execution));
-  if (!executionOk || !STAGE_RETRYABLE.includes(stage.status)) {
+  const executionOk = isStoppedShort(execution.status) || (execution.status === 'running' && isHalted(execution));
+  if (!executionOk || !isStoppedShort(stage.status)) {
     throw new EngineError(
       'NOT_RETRYABLE',
       `Stage "${stageName}" of execution #${execution.seq} is ${stage.status} (execution ${execution.status}); only a failed, interrupted or cancelled stage can be retried.`,
@@ -215,7 +209,7 @@ function retry(draft: Draft, executionId: string, stageName: string, by: string)
   if (execution.status !== 'running') draft.moveExecution(execution, 'retry', reason);
   // Actions that succeeded keep their result; the rest run again (P6).
   for (const [actionName, action] of Object.entries(stage.actions)) {
-    if (action.status === 'failed' || action.status === 'interrupted' || action.status === 'cancelled') {
+    if (isStoppedShort(action.status)) {
       draft.moveAction(execution, stageName, actionName, 'retry', reason);
     }
   }

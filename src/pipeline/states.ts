@@ -3,74 +3,80 @@
  * Each has one `transition…(state, event)` that returns the next state or
  * throws an `IllegalTransitionError`; nothing else changes a status.
  */
+import { SluiceError } from '../sluice-error.ts';
 
-export type ExecutionStatus =
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'interrupted'
-  | 'superseded'
-  | 'cancelled';
+// The groups of ended statuses, shared by the three machines: whatever asks
+// "did it fail?" or "is it over?" asks through these.
 
-export type StageStatus =
-  | 'pending' // not reached yet
-  | 'waiting' // ready, held at its transition (stage busy or transition disabled)
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'interrupted'
-  | 'superseded'
-  | 'cancelled';
-
-export type ActionStatus =
-  | 'pending'
-  | 'running'
-  | 'awaiting_approval' // an approval gate waiting for a decision
-  | 'succeeded'
-  | 'failed'
-  | 'interrupted'
-  | 'superseded'
-  | 'cancelled';
-
-export type ExecutionEvent = 'succeed' | 'fail' | 'interrupt' | 'supersede' | 'cancel' | 'retry';
-export type StageEvent =
-  | 'wait'
-  | 'reset'
-  | 'enter'
-  | 'succeed'
-  | 'fail'
-  | 'interrupt'
-  | 'supersede'
-  | 'cancel'
-  | 'retry';
-export type ActionEvent =
-  | 'start'
-  | 'gate'
-  | 'succeed'
-  | 'fail'
-  | 'interrupt'
-  | 'supersede'
-  | 'cancel'
-  | 'retry';
-
+/** Ended short of success — failed, lost with its process, or stopped by a person: what a retry starts from. */
+export const STOPPED_SHORT = ['failed', 'interrupted', 'cancelled'] as const;
+/** Ended without success: stopped short, or made pointless by a newer execution. */
+export const UNSUCCESSFUL = [...STOPPED_SHORT, 'superseded'] as const;
 /** Statuses after which nothing more happens unless someone retries. */
-export const EXECUTION_DONE: readonly ExecutionStatus[] = ['succeeded', 'failed', 'interrupted', 'superseded', 'cancelled'];
-/** Execution statuses from which a failed stage may be retried (PRODUCT P6). */
-export const EXECUTION_RETRYABLE: readonly ExecutionStatus[] = ['failed', 'interrupted', 'cancelled'];
-export const STAGE_DONE: readonly StageStatus[] = ['succeeded', 'failed', 'interrupted', 'superseded', 'cancelled'];
-export const STAGE_RETRYABLE: readonly StageStatus[] = ['failed', 'interrupted', 'cancelled'];
-export const ACTION_DONE: readonly ActionStatus[] = ['succeeded', 'failed', 'interrupted', 'superseded', 'cancelled'];
-/** An action in one of these holds its stage. */
-export const ACTION_ACTIVE: readonly ActionStatus[] = ['running', 'awaiting_approval'];
+export const ENDED = ['succeeded', ...UNSUCCESSFUL] as const;
 
-export class IllegalTransitionError extends Error {
-  readonly code = 'ILLEGAL_TRANSITION';
+export type StoppedShortStatus = (typeof STOPPED_SHORT)[number];
+export type UnsuccessfulStatus = (typeof UNSUCCESSFUL)[number];
+export type EndedStatus = (typeof ENDED)[number];
+
+export const EXECUTION_STATUSES = ['running', ...ENDED] as const;
+export const STAGE_STATUSES = [
+  'pending', // not reached yet
+  'waiting', // ready, held at its transition (stage busy or transition disabled)
+  'running',
+  ...ENDED,
+] as const;
+export const ACTION_STATUSES = [
+  'pending',
+  'running',
+  'awaiting_approval', // an approval gate waiting for a decision
+  ...ENDED,
+] as const;
+/** An action in one of these holds its stage. */
+export const ACTION_ACTIVE = ['running', 'awaiting_approval'] as const;
+
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type StageStatus = (typeof STAGE_STATUSES)[number];
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+
+export const EXECUTION_EVENTS = ['succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'] as const;
+export const STAGE_EVENTS = ['wait', 'reset', 'enter', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'] as const;
+export const ACTION_EVENTS = ['start', 'gate', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'] as const;
+
+export type ExecutionEvent = (typeof EXECUTION_EVENTS)[number];
+export type StageEvent = (typeof STAGE_EVENTS)[number];
+export type ActionEvent = (typeof ACTION_EVENTS)[number];
+
+function within<T extends string>(group: readonly T[], status: string): status is T {
+  return (group as readonly string[]).includes(status);
+}
+
+/** Failed, interrupted or cancelled: ended short, and a retry may start from it. */
+export function isStoppedShort(status: string): status is StoppedShortStatus {
+  return within(STOPPED_SHORT, status);
+}
+
+/** Ended without success, superseded included. */
+export function isUnsuccessful(status: string): status is UnsuccessfulStatus {
+  return within(UNSUCCESSFUL, status);
+}
+
+/** Nothing more happens to it unless someone retries. */
+export function hasEnded(status: string): status is EndedStatus {
+  return within(ENDED, status);
+}
+
+/** Running or waiting for a decision: the action holds its stage. */
+export function isActive(status: string): status is (typeof ACTION_ACTIVE)[number] {
+  return within(ACTION_ACTIVE, status);
+}
+
+export class IllegalTransitionError extends SluiceError<'ILLEGAL_TRANSITION'> {
   readonly machine: 'execution' | 'stage' | 'action';
   readonly from: string;
   readonly event: string;
   constructor(machine: 'execution' | 'stage' | 'action', from: string, event: string) {
-    super(`An ${machine} that is ${from} cannot ${event}.`);
-    this.name = 'IllegalTransitionError';
+    super('ILLEGAL_TRANSITION', `An ${machine} that is ${from} cannot ${event}.`);
     this.machine = machine;
     this.from = from;
     this.event = event;
@@ -141,10 +147,3 @@ export function transitionStage(from: StageStatus, event: StageEvent): StageStat
 export function transitionAction(from: ActionStatus, event: ActionEvent): ActionStatus {
   return step('action', ACTION_TABLE, from, event);
 }
-
-export const EXECUTION_STATUSES: readonly ExecutionStatus[] = ['running', ...EXECUTION_DONE];
-export const STAGE_STATUSES: readonly StageStatus[] = ['pending', 'waiting', 'running', ...STAGE_DONE];
-export const ACTION_STATUSES: readonly ActionStatus[] = ['pending', 'running', 'awaiting_approval', ...ACTION_DONE];
-export const EXECUTION_EVENTS: readonly ExecutionEvent[] = ['succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];
-export const STAGE_EVENTS: readonly StageEvent[] = ['wait', 'reset', 'enter', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];
-export const ACTION_EVENTS: readonly ActionEvent[] = ['start', 'gate', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'];

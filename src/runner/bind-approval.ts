@@ -13,6 +13,7 @@
 import { deploysGatedBy } from '../pipeline/approval-gates.ts';
 import { EngineError } from '../pipeline/engine.ts';
 import type { ExecutionSummary, Store } from '../store/store.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 /** Where an approval's binding is recorded when it is approved, keyed `executionId/stage/action`. */
 export const APPROVAL_BINDING = 'approval-binding';
@@ -61,7 +62,7 @@ export function notBuiltYet(missing: readonly string[]): string {
  * was swapped cannot rebind a gate that is already decided.
  */
 export async function bindApproval(store: Store, execution: ExecutionSummary, stage: string, action: string, attempt: number, by: string, now: number): Promise<void> {
-  const definition = execution.definition.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
+  const definition = findAction(execution.definition, stage, action);
   if (definition?.kind !== 'approval') return;
   const bound = await boundArtifacts(store, execution, stage, action, definition.approval.environment);
   if (bound.missing.length > 0) throw new EngineError('ARTIFACT_MISSING', `${notBuiltYet(bound.missing)}.`);

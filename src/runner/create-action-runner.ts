@@ -8,9 +8,10 @@ import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
-import type { ActionDefinition, DeploySpec } from '../pipeline/definition.ts';
+import { type ActionDefinition, type DeploySpec, findStage } from '../pipeline/definition.ts';
 import type { Store } from '../store/store.ts';
 import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface ActionRunnerDeps {
   store: Store;
@@ -46,7 +47,7 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
 }
 
 function findAction(context: ActionContext): ActionDefinition {
-  const stage = context.execution.definition.stages.find((s) => s.name === context.ref.stage);
+  const stage = findStage(context.execution.definition, context.ref.stage);
   const action = stage?.actions.find((a) => a.name === context.ref.action);
   if (!action) throw new Error(`The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`);
   return action;
@@ -65,7 +66,7 @@ async function runOnHost(
   try {
     hosts = deps.hostsOf(spec.host, execution.repo);
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: errorMessage(error) };
   }
   // Spread builds over the group's hosts; an execution and attempt always land on the same one.
   const host = hosts[(execution.seq + context.ref.attempt) % hosts.length];
@@ -104,14 +105,14 @@ async function runOnHost(
           createdAt: Date.now(),
         });
       } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
+        const why = errorMessage(error);
         return { ok: false, reason: `the build succeeded, but Sluice's database failed as it recorded the artifact (${why}); retry the stage once the database is back` };
       }
       context.log(`artifact ${artifact.name} sha256:${artifact.sha256} (${artifact.size} bytes)`, 'sluice');
     }
     return { ok: true };
   } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: errorMessage(error) };
   } finally {
     await session?.close();
   }

@@ -3,7 +3,7 @@
  * successful deploys, newest first. Rollbacks deploy an older one again;
  * approval cards compare against the newest one.
  */
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import { type ExecutionSummary, findActionSummary, type Store } from '../store/store.ts';
 
 export interface DeployDone {
   execution: ExecutionSummary;
@@ -39,7 +39,7 @@ function deploysOf(execution: ExecutionSummary, environment?: string): Array<Dep
   for (const stage of execution.definition.stages) {
     for (const action of stage.actions) {
       if (action.kind !== 'deploy' || (environment !== undefined && action.deploy.environment !== environment)) continue;
-      const state = execution.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
+      const state = findActionSummary(execution, stage.name, action.name);
       if (state?.status === 'succeeded') done.push({ execution, stage: stage.name, action: action.name, artifact: action.deploy.artifact, environment: action.deploy.environment });
     }
   }

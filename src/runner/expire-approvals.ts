@@ -7,6 +7,7 @@
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import type { Store } from '../store/store.ts';
 import type { PipelineRunner } from './pipeline-runner.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export async function expireApprovals(
   store: Store,
@@ -21,7 +22,7 @@ export async function expireApprovals(
       for (const stage of execution.stages) {
         for (const action of stage.actions) {
           if (action.status !== 'awaiting_approval' || action.startedAt === undefined) continue;
-          const definition = execution.definition.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
+          const definition = findAction(execution.definition, stage.name, action.name);
           if (definition?.kind !== 'approval') continue;
           const rules = rulesFor(definition.approval.environment);
           if (!rules || now < action.startedAt + rules.timeoutMs) continue;

@@ -13,11 +13,13 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
-import type { ActionRef, LogLine, NewExecution, Store } from '../store/store.ts';
+import { type ActionRef, findActionSummary, type LogLine, type NewExecution, type Store } from '../store/store.ts';
 import type { ActionRunner, ActionOutcome } from './action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
+import { errorMessage } from '../sluice-error.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export interface RunnerListener {
   /** Something changed in a pipeline (after it was saved): these executions. */
@@ -114,7 +116,7 @@ export class PipelineRunner {
       const reason = `the Sluice process running it${ref.owner ? ` (${ref.owner})` : ''} stopped: its claim ran out`;
       await this.dispatch(ref.pipelineId, { type: 'interrupt_action', executionId: ref.executionId, stage: ref.stage, action: ref.action, attempt: ref.attempt, reason }, this.actor);
       const execution = await this.store.getExecution(ref.executionId);
-      const kind = execution?.definition.stages.find((s) => s.name === ref.stage)?.actions.find((a) => a.name === ref.action)?.kind;
+      const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;
       if ((kind === 'build' || kind === 'command') && this.retryInterrupted(kind)) {
         try {
           await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
@@ -178,7 +180,7 @@ export class PipelineRunner {
   /** An approval is bound to the artifacts its deploys will use (PRODUCT K4), whoever decides it. */
   private async bind(event: Extract<EngineEvent, { type: 'approval_decided' }>): Promise<void> {
     const execution = await this.store.getExecution(event.executionId);
-    const attempt = event.attempt ?? execution?.stages.find((s) => s.name === event.stage)?.actions.find((a) => a.name === event.action)?.attempt;
+    const attempt = event.attempt ?? (execution && findActionSummary(execution, event.stage, event.action))?.attempt;
     if (!execution || attempt === undefined) return;
     await bindApproval(this.store, execution, event.stage, event.action, attempt, event.by, this.clock());
   }
@@ -256,7 +258,7 @@ export class PipelineRunner {
       outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }), holdsClaim, claimOwner: this.owner });
     } catch (error) {
       this.listener.onError?.(error);
-      outcome = { ok: false, reason: `Sluice failed to run it: ${error instanceof Error ? error.message : String(error)}` };
+      outcome = { ok: false, reason: `Sluice failed to run it: ${errorMessage(error)}` };
     }
     if (!outcome.ok) logs.add({ stream: 'sluice', text: `✗ ${outcome.reason}`, at: this.clock() });
     const event: EngineEvent = outcome.ok
@@ -281,7 +283,7 @@ export class PipelineRunner {
         await this.dispatch(pipelineId, event, this.actor);
         return;
       } catch (error) {
-        this.listener.onError?.(new Error(`could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        this.listener.onError?.(new Error(`could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${errorMessage(error)}`, { cause: error }));
         if (error instanceof EngineError || this.closed.signal.aborted) return;
       }
       await delay(wait, undefined, { signal: this.closed.signal }).catch(() => {});

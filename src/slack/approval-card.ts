@@ -7,9 +7,11 @@
  * GitHub and the CLI tell the same story.
  */
 import { APPROVAL_EXPIRED } from '../pipeline/engine.ts';
-import type { ExecutionSummary } from '../store/store.ts';
+import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import type { SlackBlock } from './slack-api.ts';
 import { capitalize, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
+import { findStage } from '../pipeline/definition.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 export interface CardCommit {
   sha: string;
@@ -62,7 +64,7 @@ export interface Decision {
 }
 
 export function decisionOf(execution: ExecutionSummary, stage: string, action: string): Decision {
-  return decisionFrom(execution.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action));
+  return decisionFrom(findActionSummary(execution, stage, action));
 }
 
 /** What a gate's action state means for the card. */
@@ -158,7 +160,7 @@ function changesBlock(input: ApprovalCardInput): SlackBlock {
 
 function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {
   const { execution } = input;
-  const attempt = execution.stages.find((s) => s.name === input.stage)?.actions.find((a) => a.name === input.action)?.attempt ?? 1;
+  const attempt = findActionSummary(execution, input.stage, input.action)?.attempt ?? 1;
   const value: ApprovalButtonValue = { e: execution.id, s: input.stage, a: input.action, n: attempt, sha: execution.revision.sha, ...(input.digest && { d: input.digest }) };
   const confirm = (verb: string) => ({
     title: { type: 'plain_text', text: `${verb} this deploy?` },
@@ -179,17 +181,17 @@ function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {
 /** How the deploys behind this gate went: running, succeeded, failed. */
 function deployLine(input: ApprovalCardInput): string | undefined {
   const deploys = gatedDeploys(input.execution, input.stage, input.environment);
-  const states = deploys.map((name) => input.execution.stages.find((s) => s.name === input.stage)?.actions.find((a) => a.name === name)).filter((a) => a !== undefined);
+  const states = deploys.map((name) => findActionSummary(input.execution, input.stage, name)).filter((a) => a !== undefined);
   if (states.length === 0 || states.every((a) => a.status === 'pending')) return undefined;
   if (states.some((a) => a.status === 'running')) return `🚀 Deploying to ${input.environment}…`;
   if (states.every((a) => a.status === 'succeeded')) return `✅ Deployed to ${input.environment}`;
-  const failed = states.find((a) => a.status === 'failed' || a.status === 'interrupted' || a.status === 'cancelled');
+  const failed = states.find((a) => isStoppedShort(a.status));
   return failed ? `❌ The deploy to ${input.environment} ${failed.status}` : undefined;
 }
 
 /** The deploy actions of a stage that go to the gate's environment. */
 export function gatedDeploys(execution: ExecutionSummary, stage: string, environment: string): string[] {
-  const definition = execution.definition.stages.find((s) => s.name === stage);
+  const definition = findStage(execution.definition, stage);
   return (definition?.actions ?? []).filter((a) => a.kind === 'deploy' && a.deploy.environment === environment).map((a) => a.name);
 }
 

@@ -16,6 +16,7 @@ import { APPROVE_ACTION, REJECT_ACTION } from './approval-card.ts';
 import type { ChatAnswer } from './chat-ops/run-chat-command.ts';
 import type { ApprovalClick, ClickAnswer } from './decide-approval.ts';
 import { webClientApi, type SlackApi, type SlackCallCounter } from './slack-api.ts';
+import { errorMessage, SluiceError } from '../sluice-error.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/sluice';
@@ -39,8 +40,10 @@ export interface SlackApp {
   readonly busy: boolean;
 }
 
-export class SlackStartError extends Error {
-  readonly code = 'SLACK_START_FAILED';
+export class SlackStartError extends SluiceError<'SLACK_START_FAILED'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SLACK_START_FAILED', message, options);
+  }
 }
 
 /** `handlersFor` gets the Web API, which the handlers use to look people up. */
@@ -59,7 +62,7 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     void work.finally(() => inFlight.delete(work)).catch(() => {});
     return work;
   };
-  const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${errorMessage(error)}`);
 
   app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, client }) => {
     await ack();

@@ -24,6 +24,7 @@ import { approverMention, decisionOf, type ApprovalButtonValue } from './approva
 import type { SlackPeople } from './slack-people.ts';
 import { CARD_REF, type CardRef } from './slack-reporter.ts';
 import { escapeText, mentionActors } from './slack-text.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export interface ApprovalClick {
   /** The Slack user who clicked. */
@@ -49,7 +50,7 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
   const unknown = { ok: false as const, text: 'This card is not one Sluice can match to an approval; nothing was decided.' };
   if (!value) return unknown;
   const execution = await deps.store.getExecution(value.e);
-  const definition = execution?.definition.stages.find((s) => s.name === value.s)?.actions.find((a) => a.name === value.a);
+  const definition = execution && findAction(execution.definition, value.s, value.a);
   if (!execution || definition?.kind !== 'approval') return unknown;
   const environment = definition.approval.environment;
   const ref: ActionRef = { executionId: execution.id, stage: value.s, action: value.a, attempt: value.n };

@@ -4,9 +4,10 @@
  * the reason. Pure: each reply has a key, and the reporter posts those it
  * has not posted yet, so a reply is never sent twice.
  */
-import type { ExecutionSummary } from '../store/store.ts';
+import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
 import { escapeText } from './slack-text.ts';
+import { isStoppedShort } from '../pipeline/states.ts';
 
 export interface ThreadReply {
   key: string;
@@ -16,7 +17,7 @@ export interface ThreadReply {
 export function deployThread(execution: ExecutionSummary, stage: string, environment: string, pageUrl: string): ThreadReply[] {
   const replies: ThreadReply[] = [];
   const sha7 = execution.revision.sha.slice(0, 7);
-  const stageState = execution.stages.find((s) => s.name === stage);
+  const stageState = findStageSummary(execution, stage);
   for (const name of gatedDeploys(execution, stage, environment)) {
     const action = stageState?.actions.find((a) => a.name === name);
     if (!action || action.status === 'pending') continue;
@@ -25,7 +26,7 @@ export function deployThread(execution: ExecutionSummary, stage: string, environ
     const took = action.startedAt !== undefined && action.finishedAt !== undefined ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s` : '';
     if (action.status === 'succeeded') {
       replies.push({ key: key('done'), text: `✅ *${environment}* runs \`${sha7}\` now (deployed${took}). <${pageUrl}|Pipeline>` });
-    } else if (action.status === 'failed' || action.status === 'interrupted' || action.status === 'cancelled') {
+    } else if (isStoppedShort(action.status)) {
       const why = action.reason ? `: ${escapeText(action.reason)}` : '';
       replies.push({ key: key('done'), text: `❌ The deploy of \`${sha7}\` to *${environment}* ${action.status}${why}. <${pageUrl}|Logs>` });
     }

@@ -5,6 +5,7 @@
  * method's name added here so a log line says what failed.
  */
 import { webApi } from '@slack/bolt';
+import { errorMessage, SluiceError } from '../sluice-error.ts';
 
 export type SlackBlock = Record<string, unknown>;
 
@@ -25,13 +26,11 @@ export interface SlackApi {
   userByEmail(email: string): Promise<string | undefined>;
 }
 
-export class SlackApiError extends Error {
-  readonly code = 'SLACK_API_ERROR';
+export class SlackApiError extends SluiceError<'SLACK_API_ERROR'> {
   readonly slackError: string | undefined;
   constructor(method: string, cause: unknown) {
     const slackError = (cause as { data?: { error?: string } }).data?.error;
-    super(`Slack's ${method} failed: ${slackError ?? (cause instanceof Error ? cause.message : String(cause))}`, { cause });
-    this.name = 'SlackApiError';
+    super('SLACK_API_ERROR', `Slack's ${method} failed: ${slackError ?? errorMessage(cause)}`, { cause });
     this.slackError = slackError;
   }
 }

@@ -9,12 +9,13 @@
 import { boundArtifacts } from '../runner/bind-approval.ts';
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
-import type { ExecutionSummary, HistoryEntry, Store } from '../store/store.ts';
+import { type ExecutionSummary, findActionSummary, type HistoryEntry, type Store } from '../store/store.ts';
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
 import type { SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface SlackReporterOptions {
   store: Store;
@@ -109,7 +110,7 @@ export class SlackReporter {
         if (action.kind !== 'approval') continue;
         const rules = this.#options.rulesFor(action.approval.environment);
         if (!rules) continue;
-        const state = execution.stages.find((s) => s.name === stage.name)?.actions.find((a) => a.name === action.name);
+        const state = findActionSummary(execution, stage.name, action.name);
         if (!state) continue;
         const prefix = `${execution.id}/${stage.name}/${action.name}/`;
         const cards = await store.listRefs<CardRef>(CARD_REF, prefix);
@@ -165,7 +166,7 @@ export class SlackReporter {
       // A lookup that failed (Slack refused or was out of reach) is no answer: the card is not
       // posted until it works, since whoever it could not look up could otherwise approve.
       const user = await people.slackUserOf(person).catch((error: unknown) => {
-        throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${errorMessage(error)}`, { cause: error });
       });
       if (user) refused.push({ user, did: person.did });
       else unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
@@ -199,7 +200,7 @@ export class SlackReporter {
 
   #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'waitingFor' | 'changes' | 'unchecked'>): ApprovalCardInput {
     const { digest, waitingFor, changes, unchecked } = ref;
-    const openedAt = execution.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.startedAt ?? execution.updatedAt;
+    const openedAt = findActionSummary(execution, stage, action)?.startedAt ?? execution.updatedAt;
     const commitUrl = this.#options.commitUrl?.(execution.repo, execution.revision.sha);
     return {
       execution,

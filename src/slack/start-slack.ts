@@ -16,6 +16,7 @@ import { decideApproval } from './decide-approval.ts';
 import type { SlackApi } from './slack-api.ts';
 import { slackPeople, type SlackPeople } from './slack-people.ts';
 import { SlackReporter } from './slack-reporter.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface SlackDeps {
   settings: SlackSettings;
@@ -58,7 +59,7 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
     ...(deps.changesFor && { changesFor: deps.changesFor }),
     ...(deps.commitUrl && { commitUrl: deps.commitUrl }),
     people: peopleOf(app.api),
-    onError: (error) => deps.log(`Sluice could not update Slack: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error) => deps.log(`Sluice could not update Slack: ${errorMessage(error)}`),
   });
   return { app, reporter, people: peopleOf(app.api) };
 }

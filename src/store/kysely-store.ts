@@ -13,7 +13,7 @@ import { selectExecutionById, selectExecutionByOrigin, selectExecutionBySeq, sel
 import { selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
 import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, releaseDeliveryClaims, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
-import { insertLogLines, selectLogLines } from './queries/log-lines.ts';
+import { insertLogLines, type LogLineRow, selectLogLines, selectLogLinesAfter, selectLogLinesBefore } from './queries/log-lines.ts';
 import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
 import { deleteExecutions, pruneDeliveries, selectArtifactUses, selectFinishedExecutionIds, selectSourceUses } from './queries/retention.ts';
 import { renewClaims, selectExpiredClaims } from './queries/runs.ts';
@@ -31,6 +31,7 @@ import {
   type HistoryEntry,
   type LockState,
   type LogLine,
+  type NumberedLogLine,
   type NewDelivery,
   type NewExecution,
   type PipelineRecord,
@@ -171,8 +172,28 @@ export class KyselyStore implements Store {
   }
 
   async readLog(ref: ActionRef): Promise<LogLine[]> {
-    const rows = await selectLogLines(this.#db, ref);
-    return rows.map((row) => ({ stream: row.stream as LogLine['stream'], text: row.text, at: row.at }));
+    return (await selectLogLines(this.#db, ref)).map(toLogLine);
+  }
+
+  async readLogAfter(ref: ActionRef, afterSeq: number, limit: number): Promise<NumberedLogLine[]> {
+    return (await selectLogLinesAfter(this.#db, ref, afterSeq, limit)).map((row) => ({ ...toLogLine(row), seq: row.seq }));
+  }
+
+  async readLogTail(ref: ActionRef, bytes: number): Promise<LogLine[]> {
+    const tail: LogLineRow[] = [];
+    let filled = 0;
+    let before: number | undefined;
+    while (filled < bytes) {
+      const page = await selectLogLinesBefore(this.#db, ref, before, TAIL_PAGE);
+      for (const row of page) {
+        tail.push(row);
+        filled += Buffer.byteLength(row.text) + 1;
+        if (filled >= bytes) break;
+      }
+      if (page.length < TAIL_PAGE) break;
+      before = page[page.length - 1]!.seq;
+    }
+    return tail.reverse().map(toLogLine);
   }
 
   async recordArtifact(artifact: ArtifactRecord): Promise<void> {
@@ -310,4 +331,11 @@ function toDelivery(row: DeliveryRow): Delivery {
     attempts: row.attempts,
     ...(row.note !== null && { note: row.note }),
   };
+}
+
+/** Lines read per query while a log's tail is gathered from its end. */
+const TAIL_PAGE = 500;
+
+function toLogLine(row: LogLineRow): LogLine {
+  return { stream: row.stream as LogLine['stream'], text: row.text, at: row.at };
 }

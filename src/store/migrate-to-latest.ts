@@ -11,6 +11,7 @@ import { inboxMigration } from './migrations/0003-inbox.ts';
 import { claimsMigration } from './migrations/0004-claims.ts';
 import { retentionMigration } from './migrations/0005-retention.ts';
 import { StoreError } from './store.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** Every migration by name; names sort in the order they run. */
 function listMigrations(kind: DatabaseKind): Record<string, Migration> {
@@ -35,7 +36,7 @@ export async function migrateToLatest(db: Db, kind: DatabaseKind, where: string)
   const { error, results } = await migrator.migrateToLatest();
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorMessage(error);
   throw new StoreError(
     'MIGRATION_FAILED',
     `Could not bring the database at ${where} to the current schema: migration ${failed} failed: ${why}. ` +

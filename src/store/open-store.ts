@@ -14,6 +14,7 @@ import { lockDataDir } from './lock-data-dir.ts';
 import { migrateToLatest } from './migrate-to-latest.ts';
 import { NodeSqliteDialect } from './node-sqlite-dialect.ts';
 import { StoreError, type Store } from './store.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface OpenStoreOptions {
   /** Where the embedded database lives (`SLUICE_DATA_DIR`, default `./data`). */
@@ -73,7 +74,7 @@ async function openPostgres(url: string): Promise<Store> {
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => {});
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new StoreError(
       'DATABASE_UNREACHABLE',
       `Cannot connect to PostgreSQL at ${where} (DATABASE_URL): ${why}. Check that the server is running and that the URL, user and password are right.`,

@@ -8,7 +8,7 @@
  * transaction, so a step is saved whole or not at all.
  */
 import type { ActionState, ExecutionState, PipelineSnapshot, StageState, StateChange } from '../pipeline/snapshot.ts';
-import { ACTION_ACTIVE, ACTION_DONE, type ActionStatus } from '../pipeline/states.ts';
+import { type ActionStatus, hasEnded, isActive } from '../pipeline/states.ts';
 import type { Db } from './database.ts';
 import { touchExecutions, updateExecutionStatus } from './queries/executions.ts';
 import { updateActionRun, updateStageRun } from './queries/runs.ts';
@@ -138,8 +138,8 @@ function claimOf(status: ActionStatus, passed: string[], context: StepContext): 
 function times(statuses: string[], now: number): { started_at?: number | null; finished_at?: number | null } {
   const result: { started_at?: number | null; finished_at?: number | null } = {};
   for (const status of statuses as ActionStatus[]) {
-    if (ACTION_ACTIVE.includes(status)) Object.assign(result, { started_at: now, finished_at: null });
-    else if (ACTION_DONE.includes(status)) result.finished_at = now;
+    if (isActive(status)) Object.assign(result, { started_at: now, finished_at: null });
+    else if (hasEnded(status)) result.finished_at = now;
     else if (status === 'pending') Object.assign(result, { started_at: null, finished_at: null });
   }
   return result;

@@ -13,6 +13,7 @@ import type {
   StateChange,
 } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 /** What the engine returns for one step: the new state, what changed, what to do. */
 export interface EngineStep {
@@ -59,13 +60,34 @@ export interface ExecutionSummary {
   createdAt: number;
   updatedAt: number;
   definition: PipelineDefinition;
-  stages: Array<{
-    name: string;
-    status: StageStatus;
-    attempt: number;
-    reason?: string;
-    actions: Array<{ name: string; status: ActionStatus; attempt: number; reason?: string; startedAt?: number; finishedAt?: number }>;
-  }>;
+  stages: StageSummary[];
+}
+
+export interface StageSummary {
+  name: string;
+  status: StageStatus;
+  attempt: number;
+  reason?: string;
+  actions: ActionSummary[];
+}
+
+export interface ActionSummary {
+  name: string;
+  status: ActionStatus;
+  attempt: number;
+  reason?: string;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** The stage of that name in an execution's summary, if it has one. */
+export function findStageSummary(execution: Pick<ExecutionSummary, 'stages'>, name: string): StageSummary | undefined {
+  return execution.stages.find((s) => s.name === name);
+}
+
+/** The action `action` of stage `stage` in an execution's summary, if it has one. */
+export function findActionSummary(execution: Pick<ExecutionSummary, 'stages'>, stage: string, action: string): ActionSummary | undefined {
+  return findStageSummary(execution, stage)?.actions.find((a) => a.name === action);
 }
 
 export interface HistoryEntry extends StateChange {
@@ -77,6 +99,11 @@ export interface LogLine {
   stream: 'stdout' | 'stderr' | 'sluice';
   text: string;
   at: number;
+}
+
+/** A log line with its number in the store, which orders every line and only grows. */
+export interface NumberedLogLine extends LogLine {
+  seq: number;
 }
 
 export interface ArtifactRecord {
@@ -133,6 +160,13 @@ export interface Store {
 
   appendLog(ref: ActionRef, lines: LogLine[]): Promise<void>;
   readLog(ref: ActionRef): Promise<LogLine[]>;
+  /**
+   * At most `limit` lines appended after the line numbered `afterSeq` (0:
+   * from the start), by the index: what a reader that has the rest asks for.
+   */
+  readLogAfter(ref: ActionRef, afterSeq: number, limit: number): Promise<NumberedLogLine[]>;
+  /** The newest lines whose text, a newline each, fills `bytes` of UTF-8 (the last may overflow it): a log's tail. */
+  readLogTail(ref: ActionRef, bytes: number): Promise<LogLine[]>;
 
   recordArtifact(artifact: ArtifactRecord): Promise<void>;
   findArtifact(executionId: string, name: string): Promise<ArtifactRecord | undefined>;
@@ -246,11 +280,4 @@ export interface LockState {
   expiresAt: number | null;
 }
 
-export class StoreError extends Error {
-  readonly code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND';
-  constructor(code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends SluiceError<'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'> {}

@@ -1,15 +1,17 @@
 /**
  * What the page's event stream sends (pure): the log lines an action wrote
  * since the cursor, and the execution's state as the page shows it. The
- * cursor says, per action, which attempt and how many of its lines the
- * reader has; it travels as the events' `id`, so a reconnecting browser
+ * cursor says, per action, which attempt, how many of its lines the reader
+ * has and the store's number of the last one, so the stream reads only the
+ * lines after it; it travels as the events' `id`, so a reconnecting browser
  * (`Last-Event-ID`) picks up where it left off.
  */
-import type { ExecutionSummary, LogLine } from '../store/store.ts';
+import type { ExecutionSummary, NumberedLogLine } from '../store/store.ts';
 import { actionState, renderDiagram } from './pipeline-diagram.ts';
+import { findStage } from '../pipeline/definition.ts';
 
-/** By `stage/action`: [attempt, lines the reader has]. */
-export type Cursor = Record<string, [number, number]>;
+/** By `stage/action`: [attempt, lines the reader has, the store's number of the last of them (0: none)]. */
+export type Cursor = Record<string, [number, number, number]>;
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
@@ -22,7 +24,7 @@ export function decodeCursor(text: string | undefined): Cursor {
     if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
     const cursor: Cursor = {};
     for (const [key, pair] of Object.entries(value)) {
-      if (Array.isArray(pair) && pair.length === 2 && pair.every((n) => Number.isInteger(n) && n >= 0)) cursor[key] = [pair[0], pair[1]];
+      if (Array.isArray(pair) && pair.length === 3 && pair.every((n) => Number.isInteger(n) && n >= 0)) cursor[key] = [pair[0], pair[1], pair[2]];
     }
     return cursor;
   } catch {
@@ -31,12 +33,13 @@ export function decodeCursor(text: string | undefined): Cursor {
 }
 
 /** The cursor of a page rendered with these logs. */
-export function cursorOf(execution: ExecutionSummary, logs: Map<string, readonly LogLine[]>): Cursor {
+export function cursorOf(execution: ExecutionSummary, logs: Map<string, readonly NumberedLogLine[]>): Cursor {
   const cursor: Cursor = {};
   for (const stage of execution.stages) {
     for (const action of stage.actions) {
       const key = `${stage.name}/${action.name}`;
-      cursor[key] = [action.attempt, logs.get(key)?.length ?? 0];
+      const lines = logs.get(key) ?? [];
+      cursor[key] = [action.attempt, lines.length, lines.at(-1)?.seq ?? 0];
     }
   }
   return cursor;
@@ -54,7 +57,7 @@ export function stateEvent(execution: ExecutionSummary): StateEvent {
   const badges: StateEvent['badges'] = {};
   for (const stage of execution.stages) {
     badges[stage.name] = { status: stage.status, text: stage.status };
-    const definition = execution.definition.stages.find((s) => s.name === stage.name);
+    const definition = findStage(execution.definition, stage.name);
     for (const action of stage.actions) {
       const kind = definition?.actions.find((a) => a.name === action.name)?.kind ?? 'build';
       badges[`${stage.name}/${action.name}`] = { status: action.status, text: actionState(action, kind) };

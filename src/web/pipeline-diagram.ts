@@ -5,8 +5,9 @@
  * it, and in each box the stage's actions with their state. Pure: a fixed
  * layout computed here, HTML boxes over an SVG of arrows.
  */
-import type { ExecutionSummary } from '../store/store.ts';
+import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { escapeHtml } from './escape-html.ts';
+import { findStage } from '../pipeline/definition.ts';
 
 const BOX_WIDTH = 250;
 const COLUMN_GAP = 70;
@@ -91,14 +92,14 @@ export function renderDiagram(execution: ExecutionSummary): string {
   const layout = layoutPipeline(execution);
   const arrows = layout.arrows
     .map((a) => {
-      const done = execution.stages.find((s) => s.name === a.from)?.status === 'succeeded';
+      const done = findStageSummary(execution, a.from)?.status === 'succeeded';
       return `<path class="arrow${done ? ' done' : ''}" d="${a.path}" marker-end="url(#${done ? 'head-done' : 'head'})" data-from="${escapeHtml(a.from)}" data-to="${escapeHtml(a.to)}"/>`;
     })
     .join('');
   const boxes = layout.boxes
     .map((box) => {
-      const stage = execution.stages.find((s) => s.name === box.stage);
-      const definition = execution.definition.stages.find((s) => s.name === box.stage);
+      const stage = findStageSummary(execution, box.stage);
+      const definition = findStage(execution.definition, box.stage);
       const status = stage?.status ?? 'pending';
       const actions = (stage?.actions ?? [])
         .map((action) => {

@@ -8,6 +8,7 @@
 import type { ExecutionSummary, LogLine } from '../store/store.ts';
 import { escapeHtml } from './escape-html.ts';
 import { actionState, renderDiagram } from './pipeline-diagram.ts';
+import { findStage } from '../pipeline/definition.ts';
 
 export interface PageInput {
   execution: ExecutionSummary;
@@ -24,7 +25,7 @@ export function renderExecutionPage(input: PageInput): string {
   const title = `${execution.repo} #${execution.seq}`;
   const sections = execution.stages
     .map((stage) => {
-      const definition = execution.definition.stages.find((s) => s.name === stage.name);
+      const definition = findStage(execution.definition, stage.name);
       const actions = stage.actions
         .map((action) => {
           const key = `${stage.name}/${action.name}`;

@@ -2,12 +2,14 @@
  * GET /executions/<id>?sig=… — the execution's page — and
  * GET /executions/<id>/events?sig=… — its live updates as server-sent
  * events, for holders of a signed link. The stream reads the store (so it
- * follows an action run by any replica) every `pollMs`, and ends once the
- * execution is over and every line was sent.
+ * follows an action run by any replica) every `pollMs`: the execution, and
+ * of each log only the lines after the cursor, by the index, so a poll costs
+ * the same at the first line and the millionth. It ends once the execution
+ * is over and every line was sent.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ExecutionSummary, LogLine, Store } from '../store/store.ts';
+import type { ActionRef, ExecutionSummary, NumberedLogLine, Store } from '../store/store.ts';
 import { cursorOf, decodeCursor, encodeCursor, stateEvent } from './execution-events.ts';
 import type { PageLinks } from './page-links.ts';
 import { renderExecutionPage } from './render-execution-page.ts';
@@ -50,14 +52,27 @@ export async function serveExecutionPage(routes: PageRoutes, req: IncomingMessag
     .end(renderExecutionPage({ execution, logs, nonce, ...(live && { eventsUrl: live }) }));
 }
 
-async function readLogs(store: Store, execution: ExecutionSummary): Promise<Map<string, readonly LogLine[]>> {
-  const logs = new Map<string, readonly LogLine[]>();
+async function readLogs(store: Store, execution: ExecutionSummary): Promise<Map<string, readonly NumberedLogLine[]>> {
+  const logs = new Map<string, readonly NumberedLogLine[]>();
   for (const stage of execution.stages) {
     for (const action of stage.actions) {
-      logs.set(`${stage.name}/${action.name}`, await store.readLog({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt }));
+      const ref = { executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt };
+      const lines: NumberedLogLine[] = [];
+      for await (const page of pagesAfter(store, ref, 0)) lines.push(...page);
+      logs.set(`${stage.name}/${action.name}`, lines);
     }
   }
   return logs;
+}
+
+/** The lines of `ref` after number `afterSeq`, a page of at most `LINES_PER_EVENT` at a time. */
+async function* pagesAfter(store: Store, ref: ActionRef, afterSeq: number): AsyncGenerator<NumberedLogLine[]> {
+  for (let after = afterSeq; ; ) {
+    const page = await store.readLogAfter(ref, after, LINES_PER_EVENT);
+    if (page.length > 0) yield page;
+    if (page.length < LINES_PER_EVENT) return;
+    after = page.at(-1)!.seq;
+  }
 }
 
 function streamEvents(routes: PageRoutes, first: ExecutionSummary, req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -88,14 +103,15 @@ function streamEvents(routes: PageRoutes, first: ExecutionSummary, req: Incoming
     for (const stage of execution.stages) {
       for (const action of stage.actions) {
         const key = `${stage.name}/${action.name}`;
-        const [attempt, had] = cursor[key]?.[0] === action.attempt ? cursor[key] : [action.attempt, 0];
-        const lines = await routes.store.readLog({ executionId: execution.id, stage: stage.name, action: action.name, attempt });
-        for (let from = had; from < lines.length; from += LINES_PER_EVENT) {
-          const chunk = lines.slice(from, from + LINES_PER_EVENT);
-          cursor[key] = [attempt, from + chunk.length];
+        const [attempt, had, lastSeq] = cursor[key]?.[0] === action.attempt ? cursor[key] : [action.attempt, 0, 0];
+        let count = had;
+        for await (const chunk of pagesAfter(routes.store, { executionId: execution.id, stage: stage.name, action: action.name, attempt }, lastSeq)) {
+          if (closed) return;
+          count += chunk.length;
+          cursor[key] = [attempt, count, chunk.at(-1)!.seq];
           send('log', { key, attempt, lines: chunk.map((l) => ({ stream: l.stream, text: l.text })) });
         }
-        cursor[key] = [attempt, Math.max(had, lines.length)];
+        cursor[key] ??= [attempt, count, lastSeq];
       }
     }
     const state = stateEvent(execution);

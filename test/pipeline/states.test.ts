@@ -5,7 +5,9 @@ import {
   ACTION_STATUSES,
   EXECUTION_EVENTS,
   EXECUTION_STATUSES,
+  hasEnded,
   IllegalTransitionError,
+  isStoppedShort,
   STAGE_EVENTS,
   STAGE_STATUSES,
   transitionAction,
@@ -98,4 +100,32 @@ test('actions move exactly as the transition table says', () => {
 
 test('an illegal move says what was attempted', () => {
   assert.throws(() => transitionAction('succeeded', 'start'), /An action that is succeeded cannot start\./);
+});
+
+test('the stopped-short statuses are exactly those a retry starts from, in all three machines', () => {
+  const retries = (move: () => unknown) => {
+    try {
+      move();
+      return true;
+    } catch (error) {
+      if (error instanceof IllegalTransitionError) return false;
+      throw error;
+    }
+  };
+  for (const status of EXECUTION_STATUSES) assert.equal(retries(() => transitionExecution(status, 'retry')), isStoppedShort(status), `execution ${status}`);
+  for (const status of STAGE_STATUSES) assert.equal(retries(() => transitionStage(status, 'retry')), isStoppedShort(status), `stage ${status}`);
+  for (const status of ACTION_STATUSES) assert.equal(retries(() => transitionAction(status, 'retry')), isStoppedShort(status), `action ${status}`);
+});
+
+test('an ended stage or action moves only by a retry (or, interrupted, by a cancel)', () => {
+  for (const status of STAGE_STATUSES.filter(hasEnded)) {
+    for (const event of STAGE_EVENTS.filter((e) => e !== 'retry' && !(status === 'interrupted' && e === 'cancel'))) {
+      assert.throws(() => transitionStage(status, event), IllegalTransitionError, `stage ${status} ${event}`);
+    }
+  }
+  for (const status of ACTION_STATUSES.filter(hasEnded)) {
+    for (const event of ACTION_EVENTS.filter((e) => e !== 'retry' && !(status === 'interrupted' && e === 'cancel'))) {
+      assert.throws(() => transitionAction(status, event), IllegalTransitionError, `action ${status} ${event}`);
+    }
+  }
 });

@@ -33,6 +33,41 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     assert.deepEqual(await store.readLog({ ...first, action: 'other' }), []);
   });
 
+  it('reads a log after a line number and a log tail, whichever attempt other lines interleave with', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const mine = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
+    const other = { ...mine, action: 'lint' };
+    const lines = Array.from({ length: 1_234 }, (_, i) => ({ stream: 'stdout' as const, text: `빌드 ${String(i).padStart(4, '0')} ━━ 🚀`, at: i }));
+    for (let i = 0; i < lines.length; i += 100) {
+      await store.appendLog(mine, lines.slice(i, i + 100));
+      await store.appendLog(other, [{ stream: 'stderr', text: `other ${i}`, at: i }]);
+    }
+
+    // A reader that pages through by the last number it has gets every line once, in order, and none of the other action's.
+    const read: string[] = [];
+    let after = 0;
+    for (;;) {
+      const page = await store.readLogAfter(mine, after, 500);
+      if (page.length === 0) break;
+      assert.ok(page.length <= 500);
+      assert.ok(page.every((line, i) => line.seq > (i === 0 ? after : page[i - 1]!.seq)), 'numbers grow');
+      read.push(...page.map((line) => line.text));
+      after = page.at(-1)!.seq;
+    }
+    assert.deepEqual(read, lines.map((line) => line.text));
+    assert.deepEqual(await store.readLogAfter(mine, after, 500), []);
+
+    // The tail holds the newest lines that fill the bytes asked for, oldest of them first.
+    const lineBytes = Buffer.byteLength(lines[0]!.text) + 1;
+    const tail = await store.readLogTail(mine, 700 * lineBytes);
+    assert.deepEqual(tail, lines.slice(-700));
+    assert.deepEqual(await store.readLogTail(mine, 10 * lineBytes + 1), lines.slice(-11));
+    assert.deepEqual(await store.readLogTail(mine, 10_000_000), lines);
+    assert.deepEqual(await store.readLogTail({ ...mine, attempt: 2 }, 1_000), []);
+  });
+
   it('records artifacts by name and digest, the latest record of a name winning', async (t) => {
     const { store } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');

@@ -114,3 +114,26 @@ test('the event stream refuses a link without its signature, and ends by itself 
   assert.match(text, /event: done\nid: [\w-]+\ndata: \{"status":"succeeded"\}/);
   assert.ok((text.match(/event: log\n/g) ?? []).length >= 3, 'a stream from no cursor sends every log');
 });
+
+test('a reconnecting stream sends only the lines after its Last-Event-ID', { timeout: 30_000 }, async () => {
+  const [execution] = await app.sluice.store.listExecutions();
+  const details = app.github.calls.find((c) => c.body?.name === 'Sluice: build')?.body?.details_url as string;
+  const events = `${app.sluice.url}/executions/${execution!.id}/events?sig=${new URL(details).searchParams.get('sig')}`;
+  type Event = { event: string; id: string; data: { key?: string; lines?: { text: string }[] } };
+  const read = async (lastEventId?: string): Promise<Event[]> => {
+    const text = await (await fetch(events, { headers: lastEventId ? { 'last-event-id': lastEventId } : {}, signal: AbortSignal.timeout(10_000) })).text();
+    return [...text.matchAll(/event: (\w+)\nid: ([\w-]+)\ndata: (.*)\n\n/g)].map((m) => ({ event: m[1]!, id: m[2]!, data: JSON.parse(m[3]!) }));
+  };
+  const lines = (events: Event[]) => events.filter((e) => e.event === 'log').flatMap((e) => e.data.lines!.map((l) => `${e.data.key}: ${l.text}`));
+
+  const all = await read();
+  const logs = all.filter((e) => e.event === 'log');
+  assert.ok(logs.length >= 2, 'the execution wrote logs for more than one action');
+  // Picking up after the first log event: every later line, once, and not the first event's.
+  const resumed = await read(logs[0]!.id);
+  assert.deepEqual(lines(resumed), lines(all).slice(logs[0]!.data.lines!.length));
+  // Picking up after the last event: nothing is sent twice.
+  const caughtUp = await read(all.at(-1)!.id);
+  assert.deepEqual(lines(caughtUp), []);
+  assert.equal(caughtUp.at(-1)?.event, 'done');
+});

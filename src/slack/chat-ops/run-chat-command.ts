@@ -7,7 +7,7 @@
  */
 import type { ServerConfig } from '../../config/server.schema.ts';
 import { EngineError } from '../../pipeline/engine.ts';
-import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from '../../pipeline/states.ts';
+import { isStoppedShort } from '../../pipeline/states.ts';
 import type { PipelineRunner } from '../../runner/pipeline-runner.ts';
 import { approvalRules } from '../../config/approval-rules.ts';
 import { startRollback } from '../../runner/start-rollback.ts';
@@ -17,6 +17,7 @@ import { approverMention } from '../approval-card.ts';
 import { escapeText, mentionActors } from '../slack-text.ts';
 import { overviewText, repoText } from './chat-status.ts';
 import { helpText, parseChatCommand, type ChatCommand } from './parse-chat-command.ts';
+import { findAction } from '../../pipeline/definition.ts';
 
 export interface ChatDeps {
   store: Store;
@@ -92,8 +93,8 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       const pipeline = await findPipeline(store, command.repo);
       if (typeof pipeline === 'string') return { text: pipeline };
       const [newest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
-      const stage = newest?.stages.find((s) => STAGE_RETRYABLE.includes(s.status));
-      if (!newest || !stage || !(EXECUTION_RETRYABLE.includes(newest.status) || newest.status === 'running')) {
+      const stage = newest?.stages.find((s) => isStoppedShort(s.status));
+      if (!newest || !stage || !(isStoppedShort(newest.status) || newest.status === 'running')) {
         return { text: newest ? `The newest execution of *${escapeText(pipeline.repo)}* (#${newest.seq}, ${newest.status}) has no failed stage to retry.` : `*${escapeText(pipeline.repo)}* has no executions yet.` };
       }
       await deps.runner.dispatch(pipeline.id, { type: 'retry_stage', executionId: newest.id, stage: stage.name, by }, by);
@@ -183,7 +184,7 @@ function unknownEnvironment(server: ServerConfig | undefined, environment: strin
 }
 
 function isDeploy(execution: ExecutionSummary, stage: string, action: string): boolean {
-  return execution.definition.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action)?.kind === 'deploy';
+  return findAction(execution.definition, stage, action)?.kind === 'deploy';
 }
 
 function mention(actor: string): string {

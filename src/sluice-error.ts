@@ -1,0 +1,83 @@
+/**
+ * Sluice's one error model. Every error Sluice throws on purpose is a
+ * `SluiceError`: a name (its class's), a code from the one union below, and
+ * the error it wraps as `cause`. Its message is written for the person who
+ * reads it — an operator at a terminal, a pusher on GitHub, an approver in
+ * Slack — and says what to fix, so it is shown as it is, without a stack.
+ * Anything else that reaches the top is Sluice's own bug and keeps its stack.
+ */
+
+/** Every code a `SluiceError` may carry, by the part of Sluice that throws it. */
+export type ErrorCode =
+  // settings and configuration
+  | 'INVALID_SETTINGS'
+  | 'INVALID_CONFIG'
+  | 'INVALID_PRIVATE_KEY'
+  | 'INVALID_BRANCH_PATTERN'
+  // start-up and the command line
+  | 'START_FAILED'
+  | 'SLACK_START_FAILED'
+  | 'CLI_ERROR'
+  // the pipeline engine
+  | 'ILLEGAL_TRANSITION'
+  | 'EXECUTION_NOT_FOUND'
+  | 'NOT_RETRYABLE'
+  | 'GATE_CLOSED'
+  | 'ARTIFACT_MISSING'
+  | 'NOT_RUNNING'
+  | 'UNKNOWN_STAGE'
+  // actions, as the engine reads them to pick a state
+  | 'command_failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'setup_failed'
+  | 'artifact_failed'
+  // hosts and deploys
+  | 'HOST_UNREACHABLE'
+  | 'HOST_KEY_REJECTED'
+  | 'TRANSFER_FAILED'
+  | 'WORKSPACE_FAILED'
+  | 'DEPLOY_FAILED'
+  | 'UNSAFE_ARCHIVE'
+  | 'ROLLOUT_PLAN'
+  // artifacts and sources
+  | 'NOT_A_GIT_CHECKOUT'
+  | 'NO_COMMITS'
+  | 'PACK_FAILED'
+  | 'INVALID_DIGEST'
+  | 'STORE_FAILED'
+  // the store
+  | 'DATA_DIR_LOCKED'
+  | 'DATABASE_UNREACHABLE'
+  | 'MIGRATION_FAILED'
+  | 'NOT_FOUND'
+  // GitHub and Slack
+  | 'DELIVERY_NOT_STORED'
+  | 'SLACK_API_ERROR';
+
+/** The base of every error Sluice throws on purpose; `C` narrows the codes a subclass uses. */
+export class SluiceError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The message of anything thrown, for a log line or a sentence of Sluice's. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one rule for what is shown to people as it is: a `SluiceError`'s
+ * message, and a system call's refusal (it names the call and the path, as
+ * "EACCES: permission denied, mkdir '/srv/sluice'"). For anything else it is
+ * `undefined`, and the caller shows the error with its stack, as a bug.
+ */
+export function messageForPeople(error: unknown): string | undefined {
+  if (error instanceof SluiceError) return error.message;
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string') return error.message;
+  return undefined;
+}
