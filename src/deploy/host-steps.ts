@@ -42,6 +42,8 @@ export interface HostRollout {
   switched: boolean;
   /** True while the load balancer sends it nothing (drained and not yet undrained). */
   drained?: boolean;
+  /** A fresh session on the same host, for a rollback whose session lost its connection. */
+  reopen?: (signal?: AbortSignal) => Promise<ExecSession>;
 }
 
 export interface StepContext {
@@ -58,8 +60,8 @@ export interface StepContext {
   beforeSwitch?(): Promise<void>;
 }
 
-export function hostRollout(session: ExecSession, path: string): HostRollout {
-  return { session, paths: releasePaths(path), switched: false };
+export function hostRollout(session: ExecSession, path: string, reopen?: HostRollout['reopen']): HostRollout {
+  return { session, paths: releasePaths(path), switched: false, ...(reopen && { reopen }) };
 }
 
 /** Quiet helper for Sluice's own commands; returns stdout lines or throws with stderr. */

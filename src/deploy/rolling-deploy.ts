@@ -6,6 +6,7 @@
  * release and the rollout stops with a reason that names host and step.
  */
 import { formatDuration } from '../actions/format-duration.ts';
+import { ExecutorError } from '../executor/executor.ts';
 import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
@@ -121,20 +122,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
       continue;
     }
     try {
-      ctx.log(name, `rolling back to ${h.previous}`, 'sluice');
-      // Hosts of earlier batches are back in service: take them out again first.
-      if (options.drain && !h.drained) await lbCommand(ctx, name, 'drain', options.drain);
-      h.drained = true;
-      if (h.switched) {
-        await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => ctx.log(name, `stop hook failed during rollback: ${messageOf(error)}`, 'sluice'));
-        await switchTo(ctx, h, h.previous);
-        h.switched = false;
-      }
-      // The release gone back to starts with its own hooks: the new ones may be what failed.
-      await runHook(ctx, h, 'start', h.previous, h.previousApp);
-      await checkHealth(ctx, h, h.previousApp);
-      if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
-      h.drained = false;
+      await rollBackReconnecting(ctx, options, h);
       back.push(name);
     } catch (error) {
       stuck.push(`${name} (rollback failed: ${messageOf(error)})`);
@@ -144,6 +132,49 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
   if (back.length > 0) parts.push(`rolled back ${back.join(', ')} to ${touched.find((h) => h.previous)?.previous}`);
   if (stuck.length > 0) parts.push(`not rolled back: ${stuck.join('; ')}`);
   return parts.join('; ') || 'no host had been changed';
+}
+
+/**
+ * A host whose connection dropped (often what failed the deploy) is likely
+ * back a moment later: its rollback connects once more and carries on where
+ * it stopped, rather than leaving it drained with its app stopped.
+ */
+async function rollBackReconnecting(ctx: StepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
+  try {
+    await rollBackHost(ctx, options, h);
+  } catch (error) {
+    if (!h.reopen || !isLostConnection(error)) throw error;
+    ctx.log(h.session.host.name, `${messageOf(error)}; connecting again to roll it back`, 'sluice');
+    h.session = await h.reopen(ctx.signal);
+    await rollBackHost(ctx, options, h);
+  }
+}
+
+/** One host back on its previous release and in service; each step is skipped once done, so it can be tried again. */
+async function rollBackHost(ctx: StepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
+  const name = h.session.host.name;
+  const previous = h.previous!;
+  ctx.log(name, `rolling back to ${previous}`, 'sluice');
+  // Hosts of earlier batches are back in service: take them out again first.
+  if (options.drain && !h.drained) await lbCommand(ctx, name, 'drain', options.drain);
+  h.drained = true;
+  if (h.switched) {
+    await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => {
+      if (isLostConnection(error)) throw error;
+      ctx.log(name, `stop hook failed during rollback: ${messageOf(error)}`, 'sluice');
+    });
+    await switchTo(ctx, h, previous);
+    h.switched = false;
+  }
+  // The release gone back to starts with its own hooks: the new ones may be what failed.
+  await runHook(ctx, h, 'start', previous, h.previousApp);
+  await checkHealth(ctx, h, h.previousApp);
+  if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
+  h.drained = false;
+}
+
+function isLostConnection(error: unknown): boolean {
+  return error instanceof ExecutorError && error.code === 'HOST_UNREACHABLE';
 }
 
 function failures(results: PromiseSettledResult<void>[]): string[] {
