@@ -16,6 +16,7 @@ import {
   readCurrentCommand,
   readReleaseAppCommand,
   releasePaths,
+  releasePresentCommand,
   switchCommand,
   unpackCommand,
   type ReleasePaths,
@@ -102,6 +103,13 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
   const [current] = await sh(ctx, h, 'reading the current release', readCurrentCommand(h.paths));
   h.previous = parseCurrent(current ?? '');
   if (h.previous) {
+    // Neither its stop hook nor a rollback could run in it: stop here, before anything is drained.
+    const [present] = await sh(ctx, h, `looking for release ${h.previous}`, releasePresentCommand(h.paths, h.previous));
+    if (present !== 'present') {
+      throw new DeployFailure(
+        `${name}: current points at releases/${h.previous}, which is not on the host (removed by hand?), so its stop hook cannot run and nothing could be rolled back to; nothing was changed: point current at a release that is there, then deploy again`,
+      );
+    }
     const kept = parseReleaseApp((await sh(ctx, h, `reading the hooks of release ${h.previous}`, readReleaseAppCommand(h.paths, h.previous))).join('\n'));
     if (!kept) ctx.log(name, `release ${h.previous} kept no hooks of its own; a rollback to it would use this deploy's`, 'sluice');
     h.previousApp = kept ?? ctx.app;

@@ -2,10 +2,12 @@
  * The connection to a host drops while its new release starts (the sshd
  * serving it is killed; sshd itself stays up). The rollback connects to the
  * host again and puts the previous release back: it serves through HAProxy,
- * UP, instead of the host being left drained with its app stopped.
+ * UP, instead of the host being left drained with its app stopped. And a
+ * `current` that points at a release removed by hand stops a deploy before
+ * it drains anything.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +119,21 @@ test('the connection drops during the start hook: the rollback connects again an
   assert.doesNotMatch(stdout, /not rolled back/);
   assert.equal(readlinkSync(join(srv, 'current')), `releases/${v1}`);
   await lb.waitUntilUp('host1');
+  assert.equal((await lb.serverStat('host1')).status, 'UP');
+  assert.equal(await throughLoadBalancer(), 'v1');
+});
+
+test('current points at a release removed by hand: the deploy is refused before any host is drained, and says what to fix', async () => {
+  await lb.waitUntilUp('host1');
+  const srv = join(ssh.hosts[0]!.root, 'srv');
+  const running = readlinkSync(join(srv, 'current')).split('/').at(-1)!;
+  rmSync(join(srv, 'releases', running), { recursive: true, force: true });
+
+  const refused = await runSluice(commit('v3', 'sh deploy/start.sh'), { cwd: checkout.dir, timeoutMs: 120_000 });
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stdout, new RegExp(`host1: current points at releases/${running}, which is not on the host`));
+  assert.match(refused.stdout, /point current at a release that is there, then deploy again/);
+  assert.doesNotMatch(refused.stdout, /drained from the load balancer/);
   assert.equal((await lb.serverStat('host1')).status, 'UP');
   assert.equal(await throughLoadBalancer(), 'v1');
 });
