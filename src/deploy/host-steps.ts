@@ -41,8 +41,12 @@ export interface HostRollout {
   previousApp?: AppSpec;
   /** True once `current` points at the new release. */
   switched: boolean;
-  /** True while the load balancer sends it nothing (drained and not yet undrained). */
+  /** True while the load balancer sends it nothing (drained and not yet undrained), or may (a drain that failed). */
   drained?: boolean;
+  /** True from the stop hook of the release it ran until a start: its app may be stopped. */
+  stopped?: boolean;
+  /** True while that stop hook has not succeeded (cancelled, failed): its app may be half stopped. */
+  stopUnfinished?: boolean;
   /** A fresh session on the same host, for a rollback whose session lost its connection. */
   reopen?: (signal?: AbortSignal) => Promise<ExecSession>;
 }

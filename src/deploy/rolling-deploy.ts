@@ -66,9 +66,15 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
   const name = h.session.host.name;
   if (ctx.signal?.aborted) throw new DeployFailure(`${name}: ${stopReason(ctx.signal)} before it was drained`);
   touched.push(h);
-  if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+  // Set first: a drain that fails may have taken the host out already (HAProxy drains, then waits for its sessions).
   h.drained = true;
-  if (h.previous) await runHook(ctx, h, 'stop', h.previous);
+  if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+  if (h.previous) {
+    h.stopped = true;
+    h.stopUnfinished = true;
+    await runHook(ctx, h, 'stop', h.previous);
+    h.stopUnfinished = false;
+  }
   await runHook(ctx, h, 'before_install', ctx.releaseId);
   await ctx.beforeSwitch?.();
   await switchTo(ctx, h, ctx.releaseId);
@@ -167,7 +173,19 @@ async function rollBackHost(ctx: StepContext, options: RolloutOptions, h: HostRo
     h.switched = false;
   }
   // The release gone back to starts with its own hooks: the new ones may be what failed.
-  await runHook(ctx, h, 'start', previous, h.previousApp);
+  // One never stopped (the deploy failed at the drain) still runs: it only goes back in service.
+  if (h.stopped) {
+    // A stop cut short may have left the app half down: stopped to the end first, so its start finds it stopped.
+    if (h.stopUnfinished) {
+      await runHook(ctx, h, 'stop', previous, h.previousApp).catch((error: unknown) => {
+        if (isLostConnection(error)) throw error;
+        ctx.log(name, `stop hook failed during rollback: ${messageOf(error)}`, 'sluice');
+      });
+      h.stopUnfinished = false;
+    }
+    await runHook(ctx, h, 'start', previous, h.previousApp);
+    h.stopped = false;
+  }
   await checkHealth(ctx, h, h.previousApp);
   if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
   h.drained = false;

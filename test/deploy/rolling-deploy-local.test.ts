@@ -179,3 +179,25 @@ test('an artifact that arrives corrupted is not unpacked', async () => {
     await session.close();
   }
 });
+
+test('a cancel during the stop hook: the rollback stops the release it runs again before it starts it, so a start that refuses a running app succeeds', async () => {
+  const path = join(root, 'cancel-stop');
+  const running = join(path, 'running');
+  const slowOnce = join(path, 'slow-once');
+  // A start that refuses to start the app twice, and a stop that is slow the first time (a graceful wait).
+  const guarded: AppSpec = {
+    hooks: {
+      stop: [`echo "stop $(cat VERSION)" >> ../../events.log; echo stopping; if [ ! -e ${slowOnce} ]; then touch ${slowOnce}; while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done; fi; rm -f ${running}`],
+      start: [`if [ -e ${running} ]; then echo "already running"; exit 1; fi; touch ${running}; echo "start $(cat VERSION)" >> ../../events.log`],
+    },
+    health: { command: `test -e ${running}`, timeoutMs: 300, intervalMs: 50 },
+  };
+  const first = await deploy(path, 'v1', guarded);
+  assert.deepEqual(first.result, { ok: true });
+  const cancel = new AbortController();
+  const second = await deploy(path, 'v2', guarded, 5, { signal: cancel.signal, onLine: (line) => line === 'stopping' && cancel.abort() });
+  assert.deepEqual(second.result, { ok: false, reason: `local: cancelled during the stop hook; rolled back local to ${first.releaseId}` });
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
+  assert.deepEqual(events(path), ['start v1', 'stop v1', 'stop v1', 'start v1']);
+  assert.ok(existsSync(running), 'v1 runs');
+});
