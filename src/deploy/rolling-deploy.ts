@@ -7,6 +7,7 @@
  */
 import { formatDuration } from '../actions/format-duration.ts';
 import { ExecutorError } from '../executor/executor.ts';
+import { timerDelay } from '../executor/timer-delay.ts';
 import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
@@ -96,7 +97,7 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
 async function rollBackOnItsOwn(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
   const limitMs = options.rollbackTimeoutMs ?? DEFAULT_ROLLBACK_TIMEOUT_MS;
   const limit = new AbortController();
-  const timer = setTimeout(() => limit.abort(), limitMs);
+  const timer = setTimeout(() => limit.abort(), timerDelay(limitMs));
   try {
     const sentence = await rollBack({ ...ctx, signal: limit.signal }, options, touched);
     return limit.signal.aborted ? `${sentence} (the rollback ran out of its time limit of ${formatDuration(limitMs)})` : sentence;
