@@ -223,14 +223,20 @@ async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrai
   }
 }
 
+/** Housekeeping after every host succeeded: a failure here (a lost connection) is said, never the deploy's outcome. */
 async function prune(ctx: StepContext, h: HostRollout, keep: number): Promise<void> {
-  const ids: string[] = [];
-  await h.session.run(listReleasesCommand(h.paths), { timeoutMs: 60_000, onLine: (line, stream) => stream === 'stdout' && ids.push(line) });
-  const old = releasesToPrune(ids, keep, [ctx.releaseId, h.previous]);
-  if (old.length === 0) return;
-  const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
-  if (result.exitCode === 0) ctx.log(h.session.host.name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
-  else ctx.log(h.session.host.name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
+  const name = h.session.host.name;
+  try {
+    const ids: string[] = [];
+    await h.session.run(listReleasesCommand(h.paths), { timeoutMs: 60_000, onLine: (line, stream) => stream === 'stdout' && ids.push(line) });
+    const old = releasesToPrune(ids, keep, [ctx.releaseId, h.previous]);
+    if (old.length === 0) return;
+    const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
+    if (result.exitCode === 0) ctx.log(name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
+    else ctx.log(name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
+  } catch (error) {
+    ctx.log(name, `could not remove old releases: ${messageOf(error)}`, 'sluice');
+  }
 }
 
 /** What stopped the rollout, in words: the abort's reason when it has one. */
