@@ -17,6 +17,7 @@ import {
   readReleaseAppCommand,
   releasePaths,
   releasePresentCommand,
+  currentNotLinkCommand,
   switchCommand,
   unpackCommand,
   type ReleasePaths,
@@ -104,6 +105,10 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
     throw new DeployFailure(`${name}: the artifact arrived corrupted: expected sha256 ${sha256}, got ${digest ?? line ?? 'nothing'}`);
   }
   await sh(ctx, h, 'unpacking the release', unpackCommand(h.paths, ctx.releaseId, remote), formatReleaseApp(ctx.app));
+  const [notLink] = await sh(ctx, h, 'looking at current', currentNotLinkCommand(h.paths));
+  if (notLink === 'not-a-link') {
+    throw new DeployFailure(`${name}: ${h.paths.current} is not a link to a release (a directory or file put there by hand?), so no deploy can switch it; no host was taken out of service: move it away, then deploy again`);
+  }
   const [current] = await sh(ctx, h, 'reading the current release', readCurrentCommand(h.paths));
   h.previous = parseCurrent(current ?? '');
   if (h.previous) {
@@ -111,7 +116,7 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
     const [present] = await sh(ctx, h, `looking for release ${h.previous}`, releasePresentCommand(h.paths, h.previous));
     if (present !== 'present') {
       throw new DeployFailure(
-        `${name}: current points at releases/${h.previous}, which is not on the host (removed by hand?), so its stop hook cannot run and nothing could be rolled back to; nothing was changed: point current at a release that is there, then deploy again`,
+        `${name}: current points at releases/${h.previous}, which is not on the host (removed by hand?), so its stop hook cannot run and nothing could be rolled back to; no host was taken out of service: point current at a release that is there, then deploy again`,
       );
     }
     const kept = parseReleaseApp((await sh(ctx, h, `reading the hooks of release ${h.previous}`, readReleaseAppCommand(h.paths, h.previous))).join('\n'));

@@ -1,10 +1,11 @@
 /**
- * The connection to a host drops while its new release starts (the sshd
- * serving it is killed; sshd itself stays up). The rollback connects to the
- * host again and puts the previous release back: it serves through HAProxy,
- * UP, instead of the host being left drained with its app stopped. And a
- * `current` that points at a release removed by hand stops a deploy before
- * it drains anything.
+ * Hosts as they are found in the field, over SSH with HAProxy. The
+ * connection to a host drops while its new release starts (the sshd serving
+ * it is killed; sshd itself stays up): the rollback connects to the host
+ * again and puts the previous release back, UP, instead of leaving the host
+ * drained with its app stopped. A `current` that points at a release removed
+ * by hand, or that is a directory of its own, stops a deploy before it
+ * drains anything.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -133,6 +134,20 @@ test('current points at a release removed by hand: the deploy is refused before 
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
   assert.match(refused.stdout, new RegExp(`host1: current points at releases/${running}, which is not on the host`));
   assert.match(refused.stdout, /point current at a release that is there, then deploy again/);
+  assert.doesNotMatch(refused.stdout, /drained from the load balancer/);
+  assert.equal((await lb.serverStat('host1')).status, 'UP');
+  assert.equal(await throughLoadBalancer(), 'v1');
+});
+
+test('current is a directory, not a link: the deploy is refused before any host is drained, and says what to fix', async () => {
+  const srv = join(ssh.hosts[0]!.root, 'srv');
+  rmSync(join(srv, 'current'), { force: true });
+  mkdirSync(join(srv, 'current'));
+  writeFileSync(join(srv, 'current', 'VERSION'), 'deployed by hand\n');
+
+  const refused = await runSluice(commit('v4', 'sh deploy/start.sh'), { cwd: checkout.dir, timeoutMs: 120_000 });
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stdout, /host1: .*\/srv\/current is not a link to a release \(a directory or file put there by hand\?\), so no deploy can switch it; no host was taken out of service: move it away, then deploy again/);
   assert.doesNotMatch(refused.stdout, /drained from the load balancer/);
   assert.equal((await lb.serverStat('host1')).status, 'UP');
   assert.equal(await throughLoadBalancer(), 'v1');
