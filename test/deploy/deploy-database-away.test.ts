@@ -113,6 +113,8 @@ test('PostgreSQL halted during a deploy: the deploy stops, its host goes back UP
   assert.equal(await exited, 1, output);
   assert.match(output, new RegExp(`lost the lock on environment "production" \\(Sluice's database failed as it renewed the lock: .*\\): .*rolled back host1 to ${v1}`));
   assert.equal(await throughLoadBalancer(), 'v1');
+  // Every error Sluice prints says what it was doing.
+  assert.doesNotMatch(output, /Sluice error: connect ECONNREFUSED/);
 
   const status = await runSluice(['status', '2', '--database-url', postgres.url], { cwd: checkout.dir });
   assert.equal(status.code, 0, status.stdout + status.stderr);
