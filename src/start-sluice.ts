@@ -38,6 +38,7 @@ import type { SlackReporter } from './slack/slack-reporter.ts';
 import type { SlackPeople } from './slack/slack-people.ts';
 import { startSlack } from './slack/start-slack.ts';
 import { openStore } from './store/open-store.ts';
+import { timerDelay } from './executor/timer-delay.ts';
 import type { Store } from './store/store.ts';
 import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
 import { createPageLinks } from './web/page-links.ts';
@@ -284,7 +285,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     pruneInBackground();
     // At least a minute apart: a prune reads every pipeline's history.
-    const pruner = setInterval(pruneInBackground, Math.max(60_000, retention.intervalMs));
+    const pruner = setInterval(pruneInBackground, timerDelay(Math.max(60_000, retention.intervalMs)));
     pruner.unref();
 
     let closed: Promise<void> | undefined;

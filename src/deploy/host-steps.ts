@@ -16,6 +16,8 @@ import {
   readCurrentCommand,
   readReleaseAppCommand,
   releasePaths,
+  releasePresentCommand,
+  currentNotLinkCommand,
   switchCommand,
   unpackCommand,
   type ReleasePaths,
@@ -39,8 +41,14 @@ export interface HostRollout {
   previousApp?: AppSpec;
   /** True once `current` points at the new release. */
   switched: boolean;
-  /** True while the load balancer sends it nothing (drained and not yet undrained). */
+  /** True while the load balancer sends it nothing (drained and not yet undrained), or may (a drain that failed). */
   drained?: boolean;
+  /** True from the stop hook of the release it ran until a start: its app may be stopped. */
+  stopped?: boolean;
+  /** True while that stop hook has not succeeded (cancelled, failed): its app may be half stopped. */
+  stopUnfinished?: boolean;
+  /** A fresh session on the same host, for a rollback whose session lost its connection. */
+  reopen?: (signal?: AbortSignal) => Promise<ExecSession>;
 }
 
 export interface StepContext {
@@ -57,8 +65,8 @@ export interface StepContext {
   beforeSwitch?(): Promise<void>;
 }
 
-export function hostRollout(session: ExecSession, path: string): HostRollout {
-  return { session, paths: releasePaths(path), switched: false };
+export function hostRollout(session: ExecSession, path: string, reopen?: HostRollout['reopen']): HostRollout {
+  return { session, paths: releasePaths(path), switched: false, ...(reopen && { reopen }) };
 }
 
 /** Quiet helper for Sluice's own commands; returns stdout lines or throws with stderr. */
@@ -96,9 +104,20 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
     throw new DeployFailure(`${name}: the artifact arrived corrupted: expected sha256 ${sha256}, got ${digest ?? line ?? 'nothing'}`);
   }
   await sh(ctx, h, 'unpacking the release', unpackCommand(h.paths, ctx.releaseId, remote), formatReleaseApp(ctx.app));
+  const [notLink] = await sh(ctx, h, 'looking at current', currentNotLinkCommand(h.paths));
+  if (notLink === 'not-a-link') {
+    throw new DeployFailure(`${name}: ${h.paths.current} is not a link to a release (a directory or file put there by hand?), so no deploy can switch it; no host was taken out of service: move it away, then deploy again`);
+  }
   const [current] = await sh(ctx, h, 'reading the current release', readCurrentCommand(h.paths));
   h.previous = parseCurrent(current ?? '');
   if (h.previous) {
+    // Neither its stop hook nor a rollback could run in it: stop here, before anything is drained.
+    const [present] = await sh(ctx, h, `looking for release ${h.previous}`, releasePresentCommand(h.paths, h.previous));
+    if (present !== 'present') {
+      throw new DeployFailure(
+        `${name}: current points at releases/${h.previous}, which is not on the host (removed by hand?), so its stop hook cannot run and nothing could be rolled back to; no host was taken out of service: point current at a release that is there, then deploy again`,
+      );
+    }
     const kept = parseReleaseApp((await sh(ctx, h, `reading the hooks of release ${h.previous}`, readReleaseAppCommand(h.paths, h.previous))).join('\n'));
     if (!kept) ctx.log(name, `release ${h.previous} kept no hooks of its own; a rollback to it would use this deploy's`, 'sluice');
     h.previousApp = kept ?? ctx.app;

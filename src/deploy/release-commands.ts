@@ -81,6 +81,17 @@ export function readCurrentCommand(paths: ReleasePaths): string {
   return `${shellCommand(['readlink', '--', paths.current])} || true`;
 }
 
+/** Prints `not-a-link` when `current` exists but is no link (a directory deployed by hand): no rename can replace it. */
+export function currentNotLinkCommand(paths: ReleasePaths): string {
+  const current = quoteArg(paths.current);
+  return `if [ -e ${current} ] && [ ! -L ${current} ]; then echo not-a-link; fi`;
+}
+
+/** Prints `present` when the release's directory is on the host (a hand may have removed it). */
+export function releasePresentCommand(paths: ReleasePaths, id: string): string {
+  return `${shellCommand(['test', '-d', posix.join(paths.releases, id)])} && echo present || true`;
+}
+
 /** Prints the app spec a release was deployed with; nothing for a release that has none. */
 export function readReleaseAppCommand(paths: ReleasePaths, id: string): string {
   return `${shellCommand(['cat', '--', posix.join(paths.releases, id, RELEASE_APP_FILE)])} 2>/dev/null || true`;

@@ -6,6 +6,8 @@
  * release and the rollout stops with a reason that names host and step.
  */
 import { formatDuration } from '../actions/format-duration.ts';
+import { ExecutorError } from '../executor/executor.ts';
+import { timerDelay } from '../executor/timer-delay.ts';
 import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
@@ -66,9 +68,15 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
   const name = h.session.host.name;
   if (ctx.signal?.aborted) throw new DeployFailure(`${name}: ${stopReason(ctx.signal)} before it was drained`);
   touched.push(h);
-  if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+  // Set first: a drain that fails may have taken the host out already (HAProxy drains, then waits for its sessions).
   h.drained = true;
-  if (h.previous) await runHook(ctx, h, 'stop', h.previous);
+  if (options.drain) await lbCommand(ctx, name, 'drain', options.drain);
+  if (h.previous) {
+    h.stopped = true;
+    h.stopUnfinished = true;
+    await runHook(ctx, h, 'stop', h.previous);
+    h.stopUnfinished = false;
+  }
   await runHook(ctx, h, 'before_install', ctx.releaseId);
   await ctx.beforeSwitch?.();
   await switchTo(ctx, h, ctx.releaseId);
@@ -90,7 +98,7 @@ async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRoll
 async function rollBackOnItsOwn(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
   const limitMs = options.rollbackTimeoutMs ?? DEFAULT_ROLLBACK_TIMEOUT_MS;
   const limit = new AbortController();
-  const timer = setTimeout(() => limit.abort(), limitMs);
+  const timer = setTimeout(() => limit.abort(), timerDelay(limitMs));
   try {
     const sentence = await rollBack({ ...ctx, signal: limit.signal }, options, touched);
     return limit.signal.aborted ? `${sentence} (the rollback ran out of its time limit of ${formatDuration(limitMs)})` : sentence;
@@ -122,20 +130,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
       continue;
     }
     try {
-      ctx.log(name, `rolling back to ${h.previous}`, 'sluice');
-      // Hosts of earlier batches are back in service: take them out again first.
-      if (options.drain && !h.drained) await lbCommand(ctx, name, 'drain', options.drain);
-      h.drained = true;
-      if (h.switched) {
-        await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => ctx.log(name, `stop hook failed during rollback: ${errorMessage(error)}`, 'sluice'));
-        await switchTo(ctx, h, h.previous);
-        h.switched = false;
-      }
-      // The release gone back to starts with its own hooks: the new ones may be what failed.
-      await runHook(ctx, h, 'start', h.previous, h.previousApp);
-      await checkHealth(ctx, h, h.previousApp);
-      if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
-      h.drained = false;
+      await rollBackReconnecting(ctx, options, h);
       back.push(name);
     } catch (error) {
       stuck.push(`${name} (rollback failed: ${errorMessage(error)})`);
@@ -145,6 +140,61 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
   if (back.length > 0) parts.push(`rolled back ${back.join(', ')} to ${touched.find((h) => h.previous)?.previous}`);
   if (stuck.length > 0) parts.push(`not rolled back: ${stuck.join('; ')}`);
   return parts.join('; ') || 'no host had been changed';
+}
+
+/**
+ * A host whose connection dropped (often what failed the deploy) is likely
+ * back a moment later: its rollback connects once more and carries on where
+ * it stopped, rather than leaving it drained with its app stopped.
+ */
+async function rollBackReconnecting(ctx: StepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
+  try {
+    await rollBackHost(ctx, options, h);
+  } catch (error) {
+    if (!h.reopen || !isLostConnection(error)) throw error;
+    ctx.log(h.session.host.name, `${errorMessage(error)}; connecting again to roll it back`, 'sluice');
+    h.session = await h.reopen(ctx.signal);
+    await rollBackHost(ctx, options, h);
+  }
+}
+
+/** One host back on its previous release and in service; each step is skipped once done, so it can be tried again. */
+async function rollBackHost(ctx: StepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
+  const name = h.session.host.name;
+  const previous = h.previous!;
+  ctx.log(name, `rolling back to ${previous}`, 'sluice');
+  // Hosts of earlier batches are back in service: take them out again first.
+  if (options.drain && !h.drained) await lbCommand(ctx, name, 'drain', options.drain);
+  h.drained = true;
+  if (h.switched) {
+    await runHook(ctx, h, 'stop', ctx.releaseId).catch((error: unknown) => {
+      if (isLostConnection(error)) throw error;
+      ctx.log(name, `stop hook failed during rollback: ${errorMessage(error)}`, 'sluice');
+    });
+    await switchTo(ctx, h, previous);
+    h.switched = false;
+  }
+  // The release gone back to starts with its own hooks: the new ones may be what failed.
+  // One never stopped (the deploy failed at the drain) still runs: it only goes back in service.
+  if (h.stopped) {
+    // A stop cut short may have left the app half down: stopped to the end first, so its start finds it stopped.
+    if (h.stopUnfinished) {
+      await runHook(ctx, h, 'stop', previous, h.previousApp).catch((error: unknown) => {
+        if (isLostConnection(error)) throw error;
+        ctx.log(name, `stop hook failed during rollback: ${errorMessage(error)}`, 'sluice');
+      });
+      h.stopUnfinished = false;
+    }
+    await runHook(ctx, h, 'start', previous, h.previousApp);
+    h.stopped = false;
+  }
+  await checkHealth(ctx, h, h.previousApp);
+  if (options.undrain) await lbCommand(ctx, name, 'undrain', options.undrain);
+  h.drained = false;
+}
+
+function isLostConnection(error: unknown): boolean {
+  return error instanceof ExecutorError && error.code === 'HOST_UNREACHABLE';
 }
 
 function failures(results: PromiseSettledResult<void>[]): string[] {
@@ -174,14 +224,20 @@ async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrai
   }
 }
 
+/** Housekeeping after every host succeeded: a failure here (a lost connection) is said, never the deploy's outcome. */
 async function prune(ctx: StepContext, h: HostRollout, keep: number): Promise<void> {
-  const ids: string[] = [];
-  await h.session.run(listReleasesCommand(h.paths), { timeoutMs: 60_000, onLine: (line, stream) => stream === 'stdout' && ids.push(line) });
-  const old = releasesToPrune(ids, keep, [ctx.releaseId, h.previous]);
-  if (old.length === 0) return;
-  const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
-  if (result.exitCode === 0) ctx.log(h.session.host.name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
-  else ctx.log(h.session.host.name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
+  const name = h.session.host.name;
+  try {
+    const ids: string[] = [];
+    await h.session.run(listReleasesCommand(h.paths), { timeoutMs: 60_000, onLine: (line, stream) => stream === 'stdout' && ids.push(line) });
+    const old = releasesToPrune(ids, keep, [ctx.releaseId, h.previous]);
+    if (old.length === 0) return;
+    const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
+    if (result.exitCode === 0) ctx.log(name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
+    else ctx.log(name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
+  } catch (error) {
+    ctx.log(name, `could not remove old releases: ${errorMessage(error)}`, 'sluice');
+  }
 }
 
 /** What stopped the rollout, in words: the abort's reason when it has one. */

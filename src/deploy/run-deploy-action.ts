@@ -187,7 +187,14 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
     context.log(`deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`, 'sluice');
-    const hosts = sessions.map((s) => hostRollout(s, target.path));
+    // A rollback may connect again to a host whose connection dropped; those sessions are closed with the rest.
+    const hosts = sessions.map((s) =>
+      hostRollout(s, target.path, async (again) => {
+        const fresh = await deps.executorFor(s.host).open(s.host, again ? { signal: again } : {});
+        sessions.push(fresh);
+        return fresh;
+      }),
+    );
     untrack = deps.rollouts?.track(target.environment, step.releaseId, hosts);
     const result = await rollingDeploy(step, {
       environment: target.environment,

@@ -10,6 +10,7 @@ import { DETACH_OUTPUT } from './detach-output.ts';
 import { ExecutorError, type OutputStream, type RunOptions, type RunResult } from './executor.ts';
 import { processGroupAlive, stopProcessGroup } from './process-group.ts';
 import { createLineSplitter } from './split-lines.ts';
+import { timerDelay } from './timer-delay.ts';
 
 export interface LocalRunOptions extends RunOptions {
   /** Absolute working directory; must exist. */
@@ -66,7 +67,7 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
       aborted = true;
       stop();
     };
-    const timer = setTimeout(onTimeout, options.timeoutMs);
+    const timer = setTimeout(onTimeout, timerDelay(options.timeoutMs));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const stopWatching = () => {
       clearTimeout(timer);

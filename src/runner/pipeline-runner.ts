@@ -233,7 +233,9 @@ export class PipelineRunner {
       lost = await this.store.renewClaims(this.owner, running.map((r) => r.ref), this.clock() + this.leaseMs);
     } catch (error) {
       this.listener.onLeaseRenewal?.('failed', running.length);
-      this.listener.onError?.(error);
+      // Said with what failed: a bare "connect ECONNREFUSED" tells an operator nothing.
+      const what = `could not renew the claim on ${running.length} running action${running.length === 1 ? '' : 's'} (it tries again shortly)`;
+      this.listener.onError?.(new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
       return;
     }
     this.listener.onLeaseRenewal?.('renewed', running.length - lost.length);

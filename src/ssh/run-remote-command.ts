@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { ExecutorError, type OutputStream, type RunOptions, type RunResult } from '../executor/executor.ts';
 import { createLineSplitter } from '../executor/split-lines.ts';
+import { timerDelay } from '../executor/timer-delay.ts';
 import { captureRemoteCommand } from './capture-remote-command.ts';
 import { buildRunCommand, buildStopCommand, runMarkers } from './remote-commands.ts';
 import { exitStatusOf, type SshConnection } from './ssh-connection.ts';
@@ -59,7 +60,7 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
       aborted = true;
       stop();
     };
-    const timer = setTimeout(onTimeout, options.timeoutMs);
+    const timer = setTimeout(onTimeout, timerDelay(options.timeoutMs));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // Aborted while the channel was being opened: the listener above never fires.
     if (options.signal?.aborted) onAbort();

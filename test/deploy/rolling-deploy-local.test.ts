@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { hostRollout, type StepContext } from '../../src/deploy/host-steps.ts';
 import { rollingDeploy } from '../../src/deploy/rolling-deploy.ts';
+import { ExecutorError } from '../../src/executor/executor.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import type { AppSpec } from '../../src/pipeline/definition.ts';
 
@@ -175,6 +176,54 @@ test('an artifact that arrives corrupted is not unpacked', async () => {
     assert.match((result as { reason: string }).reason, /^local: the artifact arrived corrupted: expected sha256 0{64}, got [0-9a-f]{64}$/);
     assert.equal(existsSync(join(path, 'releases/r1')), false);
     assert.equal(existsSync(join(path, 'current')), false);
+  } finally {
+    await session.close();
+  }
+});
+
+test('a cancel during the stop hook: the rollback stops the release it runs again before it starts it, so a start that refuses a running app succeeds', async () => {
+  const path = join(root, 'cancel-stop');
+  const running = join(path, 'running');
+  const slowOnce = join(path, 'slow-once');
+  // A start that refuses to start the app twice, and a stop that is slow the first time (a graceful wait).
+  const guarded: AppSpec = {
+    hooks: {
+      stop: [`echo "stop $(cat VERSION)" >> ../../events.log; echo stopping; if [ ! -e ${slowOnce} ]; then touch ${slowOnce}; while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done; fi; rm -f ${running}`],
+      start: [`if [ -e ${running} ]; then echo "already running"; exit 1; fi; touch ${running}; echo "start $(cat VERSION)" >> ../../events.log`],
+    },
+    health: { command: `test -e ${running}`, timeoutMs: 300, intervalMs: 50 },
+  };
+  const first = await deploy(path, 'v1', guarded);
+  assert.deepEqual(first.result, { ok: true });
+  const cancel = new AbortController();
+  const second = await deploy(path, 'v2', guarded, 5, { signal: cancel.signal, onLine: (line) => line === 'stopping' && cancel.abort() });
+  assert.deepEqual(second.result, { ok: false, reason: `local: cancelled during the stop hook; rolled back local to ${first.releaseId}` });
+  assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
+  assert.deepEqual(events(path), ['start v1', 'stop v1', 'stop v1', 'start v1']);
+  assert.ok(existsSync(running), 'v1 runs');
+});
+
+test('a deploy that succeeded on every host stays a success when the host is lost as old releases are pruned', async () => {
+  const path = join(root, 'prune-lost');
+  await deploy(path, 'v1', app());
+  const session = await executor.open(local);
+  // The host goes away right after the last host is back in service: at the listing of old releases.
+  const losing: typeof session = {
+    host: session.host,
+    workspace: session.workspace,
+    run: (command, options) => (command.includes('ls -1') ? Promise.reject(new ExecutorError('HOST_UNREACHABLE', 'lost connection to host local')) : session.run(command, options)),
+    upload: (from, to) => session.upload(from, to),
+    download: (from, to) => session.download(from, to),
+    close: () => session.close(),
+  };
+  const lines: string[] = [];
+  const ctx: StepContext = { app: app(), releaseId: '20261129T000000Z-1-abcdef0', env: {}, hookTimeoutMs: 10_000, log: (host, line) => lines.push(`[${host}] ${line}`), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+  try {
+    const { tarball, sha256 } = artifact('v9');
+    const result = await rollingDeploy(ctx, { environment: 'dev', hosts: [hostRollout(losing, path)], batch: 1, minHealthy: 0, keepReleases: 1, tarball, sha256 });
+    assert.deepEqual(result, { ok: true });
+    assert.equal(readlinkSync(join(path, 'current')), 'releases/20261129T000000Z-1-abcdef0');
+    assert.ok(lines.includes('[local] could not remove old releases: lost connection to host local'), lines.join('\n'));
   } finally {
     await session.close();
   }

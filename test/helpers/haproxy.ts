@@ -33,6 +33,8 @@ export interface HaproxyOptions {
   fall?: number;
   /** Passed checks in a row before a DOWN server is UP again. */
   rise?: number;
+  /** `timeout server` (and `timeout client`): how long a request may wait for its answer; default 5000. */
+  requestTimeoutMs?: number;
   /** The haproxy executable; default `haproxy` from PATH. */
   binary?: string;
 }
@@ -156,8 +158,8 @@ function renderConfig(options: HaproxyOptions & { port: number; socketPath: stri
     // would hide exactly the failures a drain is meant to prevent.
     '  retries 0',
     '  timeout connect 1s',
-    '  timeout client 5s',
-    '  timeout server 5s',
+    `  timeout client ${options.requestTimeoutMs ?? 5000}ms`,
+    `  timeout server ${options.requestTimeoutMs ?? 5000}ms`,
     // A check must finish before the next is due.
     `  timeout check ${Math.max(50, Math.min(1000, inter))}ms`,
     '',
