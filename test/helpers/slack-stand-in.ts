@@ -3,14 +3,28 @@
  * at) and for the `response_url`s of slash commands. It answers as Slack
  * documents — HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }` —
  * checks the bot token, keeps messages so `chat.update` edits them, and
- * records every call. For Socket Mode it answers `apps.connections.open`
- * (with the app-level token) with a WebSocket URL of its own, says `hello`
- * to the app that connects, and sends it envelopes it must acknowledge.
+ * records every call. As strict as Slack where Sluice could trip:
+ *  - Block Kit is checked on every message and update (./slack-block-kit.ts),
+ *    refused with `invalid_blocks`; a top-level `text` over 40,000
+ *    characters is cut, as Slack cuts it;
+ *  - it knows which channels exist and which the bot is in:
+ *    `channel_not_found` and `not_in_channel` otherwise;
+ *  - a method can be rate limited: HTTP 429 `ratelimited` with
+ *    `Retry-After`, and every call of it before that time has passed is
+ *    refused again (and counted in `earlyCalls`);
+ *  - a `response_url` takes 5 posts within 30 minutes of being issued, then
+ *    404 `used_url` or `expired_url`.
+ * For Socket Mode it answers `apps.connections.open` (with the app-level
+ * token) with a WebSocket URL of its own, says `hello` to the app that
+ * connects, sends it envelopes it must acknowledge within 3 seconds, can
+ * redeliver one with `retry_attempt`/`retry_reason`, and can ask it to
+ * reconnect with a `disconnect` envelope.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { blockKitErrors, invalidBlocksAnswer, MESSAGE_TEXT_LIMIT } from './slack-block-kit.ts';
 
 export const BOT_TOKEN = 'xoxb-1111-2222-standin';
 export const APP_TOKEN = 'xapp-1-A0SLUICE-3333-standin';
@@ -19,6 +33,23 @@ export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
   at: number;
+}
+
+/** The channel every test's approvals go to; the bot is in it. */
+export const DEFAULT_CHANNEL = 'C0DEPLOYS';
+/** How often and how long Slack takes posts to one `response_url`. */
+export const RESPONSE_URL_USES = 5;
+export const RESPONSE_URL_LIFETIME_MS = 30 * 60_000;
+/** How long Slack waits for a Socket Mode envelope's acknowledgement. */
+export const ACK_WITHIN_MS = 3_000;
+
+export interface SlackEnvelope {
+  envelope_id: string;
+  type: 'interactive' | 'slash_commands';
+  payload: Record<string, unknown>;
+  accepts_response_payload: boolean;
+  retry_attempt?: number;
+  retry_reason?: string;
 }
 
 export interface SlackMessage {
@@ -40,6 +71,18 @@ export class SlackStandIn {
   readonly groups = new Map<string, string[]>();
   /** Users by e-mail address. */
   readonly emails = new Map<string, string>();
+  /** Channels that exist, by id, and whether the bot is a member. */
+  readonly channels = new Map<string, { name: string; member: boolean }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  /** Every 429 answered, with the `Retry-After` it gave. */
+  readonly rateLimited: Array<{ method: string; at: number; retryAfter: number }> = [];
+  /** Calls of a rate-limited method made before its `Retry-After` had passed. */
+  earlyCalls = 0;
+  /** Posts to response URLs Slack refused (`used_url`, `expired_url`). */
+  readonly refusedResponses: Array<{ id: string; error: string }> = [];
+  readonly #clock: () => number;
+  readonly #limits: Array<{ method: string; seconds: number; count: number }> = [];
+  readonly #limitedUntil = new Map<string, number>();
+  readonly #responseUrls = new Map<string, { issued: number; uses: number }>();
   #server: Server | undefined;
   #sockets: WebSocketServer | undefined;
   /** Socket Mode connections that got their `hello`. */
@@ -51,19 +94,29 @@ export class SlackStandIn {
   #root = '';
   #ts = 1_700_000_000;
 
+  /** `clock`: Slack's time, for how long a `response_url` lives (tests move it on). */
+  constructor(options: { clock?: () => number } = {}) {
+    this.#clock = options.clock ?? Date.now;
+  }
+
   async start(): Promise<this> {
     this.#server = createServer((req, res) => {
       void readBody(req).then((raw) => {
         const url = new URL(req.url ?? '/', 'http://x');
         if (url.pathname.startsWith('/response/')) {
-          this.responses.push({ id: url.pathname.slice('/response/'.length), body: JSON.parse(raw || '{}') as Record<string, unknown> });
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+          const [status, answer] = this.#respond(url.pathname.slice('/response/'.length), raw);
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
           return;
         }
         const method = url.pathname.replace(/^\/api\//, '');
         const args = parseArgs(req.headers['content-type'] ?? '', raw);
         const call = { method, args, at: Date.now() };
         this.calls.push(call);
+        const retryAfter = this.#rateLimit(method, call.at);
+        if (retryAfter !== undefined) {
+          res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) }).end('{"ok":false,"error":"ratelimited"}');
+          return;
+        }
         const failure = this.#failures.find((f) => f.method === method && f.count > 0);
         if (failure) {
           failure.count--;
@@ -107,6 +160,14 @@ export class SlackStandIn {
     this.#failures.push({ method, error, count });
   }
 
+  /**
+   * The next `count` calls of `method` are answered HTTP 429 `ratelimited`
+   * with `Retry-After: seconds`, as Slack answers a method called too often.
+   */
+  rateLimit(method: string, seconds: number, count = 1): void {
+    this.#limits.push({ method, seconds, count });
+  }
+
   /** How many Socket Mode connections are open. */
   get socketConnections(): number {
     return this.#connected.size;
@@ -115,23 +176,47 @@ export class SlackStandIn {
   /**
    * Sends an envelope over Socket Mode, as Slack does for a button click
    * (`interactive`) or a slash command (`slash_commands`); resolves with the
-   * app's acknowledgement.
+   * app's acknowledgement, and rejects as Slack gives up on one that takes
+   * longer than 3 seconds. `redeliver`: the same envelope again, as Slack
+   * sends one it got no acknowledgement for.
    */
-  async sendEnvelope(type: 'interactive' | 'slash_commands', payload: Record<string, unknown>): Promise<unknown> {
+  async sendEnvelope(type: SlackEnvelope['type'], payload: Record<string, unknown>, redeliver?: { of: SlackEnvelope; reason?: string }): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
     const [socket] = this.#connected;
     if (!socket) throw new Error('no Socket Mode connection');
-    const envelopeId = randomUUID();
-    const acked = new Promise<unknown>((done) => this.#acks.set(envelopeId, done));
-    socket.send(JSON.stringify({ envelope_id: envelopeId, payload, type, accepts_response_payload: type === 'slash_commands' }));
-    return acked;
+    const envelope: SlackEnvelope = redeliver
+      ? { ...redeliver.of, retry_attempt: (redeliver.of.retry_attempt ?? 0) + 1, retry_reason: redeliver.reason ?? 'timeout' }
+      : { envelope_id: randomUUID(), payload, type, accepts_response_payload: type === 'slash_commands' };
+    const acked = new Promise<unknown>((done, fail) => {
+      const timer = setTimeout(() => (this.#acks.delete(envelope.envelope_id), fail(new Error(`the app did not acknowledge envelope ${envelope.envelope_id} within ${ACK_WITHIN_MS} ms`))), ACK_WITHIN_MS);
+      this.#acks.set(envelope.envelope_id, (ack) => (clearTimeout(timer), this.#acks.delete(envelope.envelope_id), done(ack)));
+    });
+    socket.send(JSON.stringify(envelope));
+    return { ack: await acked, envelope };
+  }
+
+  /**
+   * Asks the app to reconnect, as Slack does before it recycles a
+   * connection (`refresh_requested`, `warning`, `link_disabled`): sends a
+   * `disconnect` envelope, waits for the app's new connection to get its
+   * `hello`, and then closes the old one.
+   */
+  async disconnect(reason = 'refresh_requested'): Promise<void> {
+    const [old] = this.#connected;
+    if (!old) throw new Error('no Socket Mode connection');
+    const reconnected = new Promise<void>((done) => this.#sockets!.once('connection', () => done()));
+    old.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-standin' } }));
+    await reconnected;
+    old.terminate();
+    this.#connected.delete(old);
   }
 
   get apiUrl(): string {
     return `${this.#root}/api/`;
   }
 
-  /** A response URL as Slack puts in a slash command's payload. */
+  /** A response URL as Slack puts in a slash command's payload; its 30 minutes start now. */
   responseUrl(id: string): string {
+    this.#responseUrls.set(id, { issued: this.#clock(), uses: 0 });
     return `${this.#root}/response/${id}`;
   }
 
@@ -163,36 +248,88 @@ export class SlackStandIn {
     return [...this.messages.values()].filter((m) => m.thread_ts === ts);
   }
 
+  /** Seconds to wait, if this call of `method` is refused with a 429. */
+  #rateLimit(method: string, at: number): number | undefined {
+    const until = this.#limitedUntil.get(method);
+    if (until !== undefined && at < until) {
+      this.earlyCalls++;
+      const retryAfter = Math.ceil((until - at) / 1000);
+      this.rateLimited.push({ method, at, retryAfter });
+      return retryAfter;
+    }
+    const limit = this.#limits.find((l) => l.method === method && l.count > 0);
+    if (!limit) return undefined;
+    limit.count--;
+    this.#limitedUntil.set(method, at + limit.seconds * 1000);
+    this.rateLimited.push({ method, at, retryAfter: limit.seconds });
+    return limit.seconds;
+  }
+
+  /** A post to a response URL: kept, or refused as Slack refuses it (HTTP status, answer). */
+  #respond(id: string, raw: string): [number, Record<string, unknown>] {
+    const url = this.#responseUrls.get(id);
+    if (!url) return [404, { ok: false, error: 'invalid_url' }];
+    const refuse = (error: string): [number, Record<string, unknown>] => (this.refusedResponses.push({ id, error }), [404, { ok: false, error }]);
+    if (this.#clock() - url.issued > RESPONSE_URL_LIFETIME_MS) return refuse('expired_url');
+    if (url.uses >= RESPONSE_URL_USES) return refuse('used_url');
+    const body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    if (!body.text && !body.blocks) return [400, { ok: false, error: 'no_text' }];
+    if (body.blocks !== undefined) {
+      const errors = blockKitErrors(parseBlocks(body.blocks));
+      if (errors.length > 0) return [400, invalidBlocksAnswer(errors)];
+    }
+    url.uses++;
+    this.responses.push({ id, body });
+    return [200, { ok: true }];
+  }
+
+  /** `channel_not_found` or `not_in_channel`, for a channel the bot cannot post in. */
+  #channelProblem(channel: unknown): string | undefined {
+    const known = typeof channel === 'string' ? this.channels.get(channel) : undefined;
+    if (!known) return 'channel_not_found';
+    return known.member ? undefined : 'not_in_channel';
+  }
+
   #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'sluice', team_id: 'T0TEAM', user_id: 'U0SLUICE', bot_id: 'B0SLUICE' };
       case 'chat.postMessage': {
-        if (typeof args.channel !== 'string') return { ok: false, error: 'channel_not_found' };
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return { ok: false, error: problem };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
-        const invalid = blocksProblem(parseBlocks(args.blocks));
-        if (invalid) return { ok: false, error: 'invalid_blocks', errors: [invalid] };
+        const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
+        if (errors.length > 0) return invalidBlocksAnswer(errors);
         if (typeof args.thread_ts === 'string' && !this.messages.has(args.thread_ts)) return { ok: false, error: 'thread_not_found' };
         const ts = `${this.#ts++}.000100`;
         const blocks = parseBlocks(args.blocks);
-        const message: SlackMessage = { channel: args.channel, ts, text: String(args.text ?? ''), blocks, history: [{ text: String(args.text ?? ''), blocks }] };
+        const text = String(args.text ?? '').slice(0, MESSAGE_TEXT_LIMIT);
+        const message: SlackMessage = { channel: String(args.channel), ts, text, blocks, history: [{ text, blocks }] };
         if (typeof args.thread_ts === 'string') message.thread_ts = args.thread_ts;
         this.messages.set(ts, message);
-        return { ok: true, channel: args.channel, ts, message: { text: message.text, ts } };
+        return { ok: true, channel: message.channel, ts, message: { text: message.text, ts } };
       }
       case 'chat.update': {
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return { ok: false, error: problem };
         const message = this.messages.get(String(args.ts));
         if (!message || message.channel !== args.channel) return { ok: false, error: 'message_not_found' };
-        const invalid = blocksProblem(parseBlocks(args.blocks));
-        if (invalid) return { ok: false, error: 'invalid_blocks', errors: [invalid] };
-        message.text = String(args.text ?? message.text);
+        const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
+        if (errors.length > 0) return invalidBlocksAnswer(errors);
+        message.text = String(args.text ?? message.text).slice(0, MESSAGE_TEXT_LIMIT);
         message.blocks = parseBlocks(args.blocks);
         message.history.push({ text: message.text, blocks: message.blocks });
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
-      case 'chat.postEphemeral':
-        if (typeof args.user !== 'string' || typeof args.channel !== 'string') return { ok: false, error: 'user_not_in_channel' };
+      case 'chat.postEphemeral': {
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return { ok: false, error: problem };
+        if (typeof args.user !== 'string') return { ok: false, error: 'user_not_in_channel' };
+        if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
+        if (errors.length > 0) return invalidBlocksAnswer(errors);
         return { ok: true, message_ts: `${this.#ts++}.000200` };
+      }
       case 'usergroups.users.list': {
         const users = this.groups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
@@ -205,40 +342,6 @@ export class SlackStandIn {
         return { ok: false, error: 'unknown_method' };
     }
   }
-}
-
-/** The Block Kit limits Slack enforces on what Sluice sends (an `invalid_blocks` error otherwise). */
-function blocksProblem(blocks: Array<Record<string, unknown>>): string | undefined {
-  if (blocks.length > 50) return 'at most 50 blocks';
-  for (const [i, block] of blocks.entries()) {
-    const text = (block.text as { text?: string } | undefined)?.text ?? '';
-    switch (block.type) {
-      case 'header':
-        if (text.length > 150) return `blocks[${i}].text is longer than 150 characters`;
-        break;
-      case 'section': {
-        const fields = (block.fields as Array<{ text: string }> | undefined) ?? [];
-        if (!block.text && fields.length === 0) return `blocks[${i}] needs text or fields`;
-        if (text.length > 3000) return `blocks[${i}].text is longer than 3000 characters`;
-        if (fields.length > 10 || fields.some((f) => f.text.length > 2000)) return `blocks[${i}].fields: at most 10, of at most 2000 characters`;
-        break;
-      }
-      case 'context':
-        if (((block.elements as unknown[] | undefined) ?? []).length > 10) return `blocks[${i}].elements: at most 10`;
-        break;
-      case 'actions':
-        for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
-          if (String(element.value ?? '').length > 2000) return `blocks[${i}] button value is longer than 2000 characters`;
-          if (String(element.action_id ?? '').length > 255) return `blocks[${i}] action_id is longer than 255 characters`;
-        }
-        break;
-      case 'divider':
-        break;
-      default:
-        return `blocks[${i}] has an unknown type ${String(block.type)}`;
-    }
-  }
-  return undefined;
 }
 
 function parseArgs(contentType: string, raw: string): Record<string, unknown> {
