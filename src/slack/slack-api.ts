@@ -28,13 +28,19 @@ export interface SlackApi {
 export class SlackApiError extends Error {
   readonly code = 'SLACK_API_ERROR';
   readonly slackError: string | undefined;
-  constructor(method: string, cause: unknown) {
+  /** The channel of a chat.* call, so a caller can say which channel the bot cannot post in. */
+  readonly channel: string | undefined;
+  constructor(method: string, cause: unknown, channel?: string) {
     const slackError = (cause as { data?: { error?: string } }).data?.error;
     super(`Slack's ${method} failed: ${slackError ?? (cause instanceof Error ? cause.message : String(cause))}`, { cause });
     this.name = 'SlackApiError';
     this.slackError = slackError;
+    this.channel = channel;
   }
 }
+
+/** Slack's answers for a channel the bot cannot post in: the operator's to fix, not Slack's. */
+export const CHANNEL_ERRORS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
 /** Where the outcome of each call, and each wait Slack asks for, is counted. */
 export interface SlackCallCounter {
@@ -45,26 +51,26 @@ export interface SlackCallCounter {
 export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounter): SlackApi {
   // WebClient waits out a `ratelimited` answer (Retry-After) by itself and says so.
   if (counter) client.on(webApi.WebClientEvent.RATE_LIMITED, (seconds: number) => (counter.apiCall('slack', 'rate_limited'), counter.rateLimitWait('slack', seconds)));
-  const call = async <T>(method: string, run: () => Promise<T>): Promise<T> => {
+  const call = async <T>(method: string, run: () => Promise<T>, channel?: string): Promise<T> => {
     try {
       const answer = await run();
       counter?.apiCall('slack', 'ok');
       return answer;
     } catch (error) {
       counter?.apiCall('slack', slackOutcome(error));
-      throw new SlackApiError(method, error);
+      throw new SlackApiError(method, error, channel);
     }
   };
   return {
     async postMessage(message) {
-      const answer = await call('chat.postMessage', () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }));
+      const answer = await call('chat.postMessage', () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }), message.channel);
       return { channel: answer.channel ?? message.channel, ts: answer.ts ?? '' };
     },
     async updateMessage(message) {
-      await call('chat.update', () => client.chat.update(message));
+      await call('chat.update', () => client.chat.update(message), message.channel);
     },
     async postEphemeral(message) {
-      await call('chat.postEphemeral', () => client.chat.postEphemeral(message));
+      await call('chat.postEphemeral', () => client.chat.postEphemeral(message), message.channel);
     },
     async groupMembers(group) {
       const answer = await call('usergroups.users.list', () => client.usergroups.users.list({ usergroup: group }));
