@@ -49,7 +49,8 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
   const clientOptions = { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), retryConfig: { retries: options.retries ?? 3 }, logger };
   const socket = settings.appToken ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } }) : undefined;
   const http = socket ? undefined : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
-  const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions, logger, deferInitialization: true });
+  // Sluice's own calls wait out `ratelimited` themselves (webClientApi), however many retries are set.
+  const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions: { ...clientOptions, rejectRateLimitedCalls: true }, logger, deferInitialization: true });
   const api = webClientApi(app.client, options.counter);
   const handlers = handlersFor(api);
 
@@ -61,7 +62,7 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
   };
   const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${error instanceof Error ? error.message : String(error)}`);
 
-  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, client }) => {
+  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action }) => {
     await ack();
     if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
     const channel = body.channel?.id ?? body.container?.channel_id;
@@ -75,7 +76,7 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
           failed('button click', error);
           answer = { ok: false, text: 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.' };
         }
-        if (!answer.ok && channel) await client.chat.postEphemeral({ channel, user, text: answer.text });
+        if (!answer.ok && channel) await api.postEphemeral({ channel, user, text: answer.text });
       })(),
     ).catch((error: unknown) => failed('button click answer', error));
   });
@@ -91,7 +92,15 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
           failed('command', error);
           answer = { text: 'Sluice failed to carry out that command; its log says why.' };
         }
-        await respond({ response_type: answer.inChannel ? 'in_channel' : 'ephemeral', text: answer.text });
+        try {
+          await respond({ response_type: answer.inChannel ? 'in_channel' : 'ephemeral', text: answer.text });
+        } catch (error) {
+          // A response URL takes 5 posts within 30 minutes (then Slack answers 404
+          // used_url or expired_url): the answer goes with the bot token instead.
+          options.log(`Slack refused the answer to /sluice ${command.text.split(/\s/)[0] ?? ''} at its response URL (${error instanceof Error ? error.message : String(error)}), so it goes to ${command.channel_id} with the bot token.`);
+          if (answer.inChannel) await api.postMessage({ channel: command.channel_id, text: answer.text });
+          else await api.postEphemeral({ channel: command.channel_id, user: command.user_id, text: answer.text });
+        }
       })(),
     ).catch((error: unknown) => failed('command answer', error));
   });

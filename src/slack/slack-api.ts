@@ -48,16 +48,40 @@ export interface SlackCallCounter {
   rateLimitWait(service: 'slack', seconds: number): void;
 }
 
+/** How many `ratelimited` answers in a row one call waits out before it gives up. */
+export const RATE_LIMIT_WAITS = 5;
+
+/**
+ * `client` must be made with `rejectRateLimitedCalls: true`: a `ratelimited`
+ * answer (HTTP 429) is then waited out here, for as long as its Retry-After
+ * says, and the call made again — whatever the client's retries for errors
+ * are (WebClient would spend one of those on each wait, and none are left
+ * when they are off).
+ */
 export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounter): SlackApi {
-  // WebClient waits out a `ratelimited` answer (Retry-After) by itself and says so.
   if (counter) client.on(webApi.WebClientEvent.RATE_LIMITED, (seconds: number) => (counter.apiCall('slack', 'rate_limited'), counter.rateLimitWait('slack', seconds)));
+  const attempt = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let waits = 0; ; waits++) {
+      try {
+        const answer = await run();
+        counter?.apiCall('slack', 'ok');
+        return answer;
+      } catch (error) {
+        const retryAfter = (error as { code?: string; retryAfter?: number }).code === 'slack_webapi_rate_limited_error' ? (error as { retryAfter?: number }).retryAfter : undefined;
+        // Counted by the RATE_LIMITED event above.
+        if (retryAfter !== undefined && waits < RATE_LIMIT_WAITS) {
+          await new Promise((done) => setTimeout(done, retryAfter * 1000));
+          continue;
+        }
+        if (retryAfter === undefined) counter?.apiCall('slack', slackOutcome(error));
+        throw error;
+      }
+    }
+  };
   const call = async <T>(method: string, run: () => Promise<T>, channel?: string): Promise<T> => {
     try {
-      const answer = await run();
-      counter?.apiCall('slack', 'ok');
-      return answer;
+      return await attempt(run);
     } catch (error) {
-      counter?.apiCall('slack', slackOutcome(error));
       throw new SlackApiError(method, error, channel);
     }
   };
@@ -78,11 +102,9 @@ export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounte
     },
     async userByEmail(email) {
       try {
-        const answer = await client.users.lookupByEmail({ email });
-        counter?.apiCall('slack', 'ok');
+        const answer = await attempt(() => client.users.lookupByEmail({ email }));
         return answer.user?.id;
       } catch (error) {
-        counter?.apiCall('slack', slackOutcome(error));
         if ((error as { data?: { error?: string } }).data?.error === 'users_not_found') return undefined;
         throw new SlackApiError('users.lookupByEmail', error);
       }
