@@ -19,6 +19,8 @@ import { webClientApi, type SlackApi, type SlackCallCounter } from './slack-api.
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/sluice';
+/** How long a click's or command's trigger is remembered, to know Slack's redelivery of it (a trigger is good for 3 s). */
+const TRIGGER_MEMORY_MS = 30 * 60_000;
 
 export interface SlackHandlers {
   decide(click: ApprovalClick): Promise<ClickAnswer>;
@@ -60,11 +62,27 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     void work.finally(() => inFlight.delete(work)).catch(() => {});
     return work;
   };
+  // Slack sends a click or command again when it missed the acknowledgement
+  // (Socket Mode `retry_attempt`, HTTP `X-Slack-Retry-Num`); Sluice acked it
+  // and took it the first time, so the same trigger is not acted on twice.
+  const triggers = new Map<string, number>();
+  const firstTime = (trigger: string | undefined, retryNum: number | undefined, what: string): boolean => {
+    const now = Date.now();
+    for (const [id, at] of triggers) if (now - at > TRIGGER_MEMORY_MS || triggers.size > 10_000) triggers.delete(id);
+    if (trigger === undefined) return true;
+    if (triggers.has(trigger)) {
+      options.log(`Slack delivered a ${what} again${retryNum ? ` (retry ${retryNum})` : ''}; Sluice took it the first time and ignores this one.`);
+      return false;
+    }
+    triggers.set(trigger, now);
+    return true;
+  };
   const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${error instanceof Error ? error.message : String(error)}`);
 
-  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action }) => {
+  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, context }) => {
     await ack();
     if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+    if (!firstTime(body.trigger_id, context.retryNum, 'button click')) return;
     const channel = body.channel?.id ?? body.container?.channel_id;
     const user = body.user.id;
     await track(
@@ -81,8 +99,9 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     ).catch((error: unknown) => failed('button click answer', error));
   });
 
-  app.command(SLASH_COMMAND, async ({ ack, command, respond }) => {
+  app.command(SLASH_COMMAND, async ({ ack, command, respond, context }) => {
     await ack();
+    if (!firstTime(command.trigger_id, context.retryNum, `${SLASH_COMMAND} command`)) return;
     await track(
       (async () => {
         let answer: ChatAnswer;
