@@ -23,8 +23,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { blockKitErrors, invalidBlocksAnswer, MESSAGE_TEXT_LIMIT } from './slack-block-kit.ts';
+import { RateLimits, ResponseUrls } from './slack-limits.ts';
+import { SocketModeLink, type SlackEnvelope } from './slack-socket-link.ts';
+
+export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_USES } from './slack-limits.ts';
+export { ACK_WITHIN_MS, type SlackEnvelope } from './slack-socket-link.ts';
 
 export const BOT_TOKEN = 'xoxb-1111-2222-standin';
 export const APP_TOKEN = 'xapp-1-A0SLUICE-3333-standin';
@@ -37,21 +41,6 @@ export interface SlackCall {
 
 /** The channel every test's approvals go to; the bot is in it. */
 export const DEFAULT_CHANNEL = 'C0DEPLOYS';
-/** How often and how long Slack takes posts to one `response_url`. */
-export const RESPONSE_URL_USES = 5;
-export const RESPONSE_URL_LIFETIME_MS = 30 * 60_000;
-/** How long Slack waits for a Socket Mode envelope's acknowledgement. */
-export const ACK_WITHIN_MS = 3_000;
-
-export interface SlackEnvelope {
-  envelope_id: string;
-  type: 'interactive' | 'slash_commands';
-  payload: Record<string, unknown>;
-  accepts_response_payload: boolean;
-  retry_attempt?: number;
-  retry_reason?: string;
-}
-
 export interface SlackMessage {
   channel: string;
   ts: string;
@@ -64,8 +53,6 @@ export interface SlackMessage {
 
 export class SlackStandIn {
   readonly calls: SlackCall[] = [];
-  /** Posted to response URLs, in order, by the id in the URL. */
-  readonly responses: Array<{ id: string; body: Record<string, unknown> }> = [];
   readonly messages = new Map<string, SlackMessage>();
   /** Members of user groups. */
   readonly groups = new Map<string, string[]>();
@@ -73,21 +60,10 @@ export class SlackStandIn {
   readonly emails = new Map<string, string>();
   /** Channels that exist, by id, and whether the bot is a member. */
   readonly channels = new Map<string, { name: string; member: boolean }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
-  /** Every 429 answered, with the `Retry-After` it gave. */
-  readonly rateLimited: Array<{ method: string; at: number; retryAfter: number }> = [];
-  /** Calls of a rate-limited method made before its `Retry-After` had passed. */
-  earlyCalls = 0;
-  /** Posts to response URLs Slack refused (`used_url`, `expired_url`). */
-  readonly refusedResponses: Array<{ id: string; error: string }> = [];
-  readonly #clock: () => number;
-  readonly #limits: Array<{ method: string; seconds: number; count: number }> = [];
-  readonly #limitedUntil = new Map<string, number>();
-  readonly #responseUrls = new Map<string, { issued: number; uses: number }>();
+  readonly #limits = new RateLimits();
+  readonly #responseUrls: ResponseUrls;
   #server: Server | undefined;
-  #sockets: WebSocketServer | undefined;
-  /** Socket Mode connections that got their `hello`. */
-  readonly #connected = new Set<WebSocket>();
-  readonly #acks = new Map<string, (payload: unknown) => void>();
+  #link: SocketModeLink | undefined;
   readonly #failures: Array<{ method: string; error: string; count: number }> = [];
   readonly #answered = new WeakSet<SlackCall>();
   readonly #waiters: Array<{ match: (call: SlackCall) => boolean; done: (call: SlackCall) => void }> = [];
@@ -96,7 +72,7 @@ export class SlackStandIn {
 
   /** `clock`: Slack's time, for how long a `response_url` lives (tests move it on). */
   constructor(options: { clock?: () => number } = {}) {
-    this.#clock = options.clock ?? Date.now;
+    this.#responseUrls = new ResponseUrls(options.clock ?? Date.now);
   }
 
   async start(): Promise<this> {
@@ -104,7 +80,7 @@ export class SlackStandIn {
       void readBody(req).then((raw) => {
         const url = new URL(req.url ?? '/', 'http://x');
         if (url.pathname.startsWith('/response/')) {
-          const [status, answer] = this.#respond(url.pathname.slice('/response/'.length), raw);
+          const [status, answer] = this.#responseUrls.post(url.pathname.slice('/response/'.length), raw);
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
           return;
         }
@@ -112,7 +88,7 @@ export class SlackStandIn {
         const args = parseArgs(req.headers['content-type'] ?? '', raw);
         const call = { method, args, at: Date.now() };
         this.calls.push(call);
-        const retryAfter = this.#rateLimit(method, call.at);
+        const retryAfter = this.#limits.check(method, call.at);
         if (retryAfter !== undefined) {
           res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) }).end('{"ok":false,"error":"ratelimited"}');
           return;
@@ -140,16 +116,7 @@ export class SlackStandIn {
         }
       });
     });
-    this.#sockets = new WebSocketServer({ server: this.#server, path: '/link/' });
-    this.#sockets.on('connection', (socket) => {
-      socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
-        if (message.envelope_id) this.#acks.get(message.envelope_id)?.(message.payload);
-      });
-      socket.on('close', () => this.#connected.delete(socket));
-      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'applink-standin', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0SLUICE' } }));
-      this.#connected.add(socket);
-    });
+    this.#link = new SocketModeLink(this.#server, '/link/');
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
@@ -165,12 +132,32 @@ export class SlackStandIn {
    * with `Retry-After: seconds`, as Slack answers a method called too often.
    */
   rateLimit(method: string, seconds: number, count = 1): void {
-    this.#limits.push({ method, seconds, count });
+    this.#limits.add(method, seconds, count);
+  }
+
+  /** Every 429 answered, with the `Retry-After` it gave. */
+  get rateLimited(): ReadonlyArray<{ method: string; at: number; retryAfter: number }> {
+    return this.#limits.answered;
+  }
+
+  /** Calls of a rate-limited method made before its `Retry-After` had passed. */
+  get earlyCalls(): number {
+    return this.#limits.early;
+  }
+
+  /** Taken by response URLs, in order, by the id in the URL. */
+  get responses(): ReadonlyArray<{ id: string; body: Record<string, unknown> }> {
+    return this.#responseUrls.taken;
+  }
+
+  /** Posts to response URLs Slack refused (`used_url`, `expired_url`). */
+  get refusedResponses(): ReadonlyArray<{ id: string; error: string }> {
+    return this.#responseUrls.refused;
   }
 
   /** How many Socket Mode connections are open. */
   get socketConnections(): number {
-    return this.#connected.size;
+    return this.#link?.connections ?? 0;
   }
 
   /**
@@ -180,18 +167,9 @@ export class SlackStandIn {
    * longer than 3 seconds. `redeliver`: the same envelope again, as Slack
    * sends one it got no acknowledgement for.
    */
-  async sendEnvelope(type: SlackEnvelope['type'], payload: Record<string, unknown>, redeliver?: { of: SlackEnvelope; reason?: string }): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
-    const [socket] = this.#connected;
-    if (!socket) throw new Error('no Socket Mode connection');
-    const envelope: SlackEnvelope = redeliver
-      ? { ...redeliver.of, retry_attempt: (redeliver.of.retry_attempt ?? 0) + 1, retry_reason: redeliver.reason ?? 'timeout' }
-      : { envelope_id: randomUUID(), payload, type, accepts_response_payload: type === 'slash_commands' };
-    const acked = new Promise<unknown>((done, fail) => {
-      const timer = setTimeout(() => (this.#acks.delete(envelope.envelope_id), fail(new Error(`the app did not acknowledge envelope ${envelope.envelope_id} within ${ACK_WITHIN_MS} ms`))), ACK_WITHIN_MS);
-      this.#acks.set(envelope.envelope_id, (ack) => (clearTimeout(timer), this.#acks.delete(envelope.envelope_id), done(ack)));
-    });
-    socket.send(JSON.stringify(envelope));
-    return { ack: await acked, envelope };
+  sendEnvelope(type: SlackEnvelope['type'], payload: Record<string, unknown>, redeliver?: { of: SlackEnvelope; reason?: string }): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
+    if (!this.#link) throw new Error('the stand-in is not started');
+    return this.#link.send(type, payload, redeliver);
   }
 
   /**
@@ -201,13 +179,8 @@ export class SlackStandIn {
    * `hello`, and then closes the old one.
    */
   async disconnect(reason = 'refresh_requested'): Promise<void> {
-    const [old] = this.#connected;
-    if (!old) throw new Error('no Socket Mode connection');
-    const reconnected = new Promise<void>((done) => this.#sockets!.once('connection', () => done()));
-    old.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-standin' } }));
-    await reconnected;
-    old.terminate();
-    this.#connected.delete(old);
+    if (!this.#link) throw new Error('the stand-in is not started');
+    await this.#link.disconnect(reason);
   }
 
   get apiUrl(): string {
@@ -216,13 +189,12 @@ export class SlackStandIn {
 
   /** A response URL as Slack puts in a slash command's payload; its 30 minutes start now. */
   responseUrl(id: string): string {
-    this.#responseUrls.set(id, { issued: this.#clock(), uses: 0 });
+    this.#responseUrls.issue(id);
     return `${this.#root}/response/${id}`;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets?.clients ?? []) socket.terminate();
-    this.#sockets?.close();
+    this.#link?.close();
     this.#server?.closeAllConnections();
     await new Promise<void>((done) => (this.#server ? this.#server.close(() => done()) : done()));
   }
@@ -246,41 +218,6 @@ export class SlackStandIn {
 
   replies(ts: string): SlackMessage[] {
     return [...this.messages.values()].filter((m) => m.thread_ts === ts);
-  }
-
-  /** Seconds to wait, if this call of `method` is refused with a 429. */
-  #rateLimit(method: string, at: number): number | undefined {
-    const until = this.#limitedUntil.get(method);
-    if (until !== undefined && at < until) {
-      this.earlyCalls++;
-      const retryAfter = Math.ceil((until - at) / 1000);
-      this.rateLimited.push({ method, at, retryAfter });
-      return retryAfter;
-    }
-    const limit = this.#limits.find((l) => l.method === method && l.count > 0);
-    if (!limit) return undefined;
-    limit.count--;
-    this.#limitedUntil.set(method, at + limit.seconds * 1000);
-    this.rateLimited.push({ method, at, retryAfter: limit.seconds });
-    return limit.seconds;
-  }
-
-  /** A post to a response URL: kept, or refused as Slack refuses it (HTTP status, answer). */
-  #respond(id: string, raw: string): [number, Record<string, unknown>] {
-    const url = this.#responseUrls.get(id);
-    if (!url) return [404, { ok: false, error: 'invalid_url' }];
-    const refuse = (error: string): [number, Record<string, unknown>] => (this.refusedResponses.push({ id, error }), [404, { ok: false, error }]);
-    if (this.#clock() - url.issued > RESPONSE_URL_LIFETIME_MS) return refuse('expired_url');
-    if (url.uses >= RESPONSE_URL_USES) return refuse('used_url');
-    const body = JSON.parse(raw || '{}') as Record<string, unknown>;
-    if (!body.text && !body.blocks) return [400, { ok: false, error: 'no_text' }];
-    if (body.blocks !== undefined) {
-      const errors = blockKitErrors(parseBlocks(body.blocks));
-      if (errors.length > 0) return [400, invalidBlocksAnswer(errors)];
-    }
-    url.uses++;
-    this.responses.push({ id, body });
-    return [200, { ok: true }];
   }
 
   /** `channel_not_found` or `not_in_channel`, for a channel the bot cannot post in. */
