@@ -4,8 +4,9 @@
  *  2. the receiver: HTTP at `/slack/events` on Sluice's own server (the
  *     signing secret and Slack's 5-minute window checked by Bolt), or
  *     Socket Mode when an app-level token is given;
- *  3. thin listeners — ack() first, then the approval click or the `/sluice`
- *     command, answered to the user who sent it;
+ *  3. thin listeners — ack() first (Slack waits 3 s), then the approval click
+ *     or the `/sluice` command, once per trigger, answered to the user who
+ *     sent it;
  *  4. `auth.test` before Sluice says it is up, so a wrong token stops start-up.
  * `bolt.start()` is never called: Sluice owns the HTTP server.
  */
@@ -19,7 +20,7 @@ import { webClientApi, type SlackApi, type SlackCallCounter } from './slack-api.
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/sluice';
-/** How long a click's or command's trigger is remembered, to know Slack's redelivery of it (a trigger is good for 3 s). */
+/** How long a click's or command's `trigger_id` is remembered, to know Slack's redelivery of it. */
 const TRIGGER_MEMORY_MS = 30 * 60_000;
 
 export interface SlackHandlers {
