@@ -122,7 +122,9 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
     const lines = input.unchecked.slice(0, 10).map((line) => `⚠ ${escapeText(line)}`);
     blocks.push({ type: 'context', elements: [mrkdwn(lines.join('\n').slice(0, 3000))] });
   }
-  const who = input.approvers.map(approverMention).join(', ');
+  // A context's text holds at most 3000 characters: a long list of approvers is cut short.
+  const more = input.approvers.length > 100 ? ` and ${input.approvers.length - 100} more` : '';
+  const who = `${input.approvers.slice(0, 100).map(approverMention).join(', ')}${more}`;
   const digests = input.digest?.split(',') ?? [];
   const bound = digests.length > 0 ? ` · artifact${digests.length > 1 ? 's' : ''} ${digests.map((d) => `\`sha256:${d.slice(0, 12)}\``).join(', ')}` : '';
   if (input.waitingFor && input.waitingFor.length > 0 && decision.state === 'open') {
@@ -135,7 +137,9 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
     blocks.push(buttons(input, sha7));
   } else {
     const when = decision.at !== undefined ? ` (${slackDate(decision.at)})` : '';
-    blocks.push({ type: 'section', text: mrkdwn(`*${capitalize(mentionActors(escapeText(decision.reason ?? decision.state)))}*${when}`) });
+    // A section's text is at most 3000 characters; a reason (an error's message) can be longer.
+    const reason = capitalize(mentionActors(escapeText(decision.reason ?? decision.state))).slice(0, 2900);
+    blocks.push({ type: 'section', text: mrkdwn(`*${reason}*${when}`) });
     const deploy = deployLine(input);
     if (deploy) blocks.push({ type: 'context', elements: [mrkdwn(deploy)] });
   }
@@ -162,9 +166,10 @@ function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {
   const { execution } = input;
   const attempt = findActionSummary(execution, input.stage, input.action)?.attempt ?? 1;
   const value: ApprovalButtonValue = { e: execution.id, s: input.stage, a: input.action, n: attempt, sha: execution.revision.sha, ...(input.digest && { d: input.digest }) };
+  // Slack takes only plain text in a confirmation dialog (no mrkdwn), of at most 300 characters.
   const confirm = (verb: string) => ({
     title: { type: 'plain_text', text: `${verb} this deploy?` },
-    text: mrkdwn(`${verb} deploying \`${sha7}\` of ${escapeText(execution.repo)} to *${input.environment}*.`),
+    text: { type: 'plain_text', text: `${verb} deploying ${sha7} of ${execution.repo} to ${input.environment}.`.slice(0, 300) },
     confirm: { type: 'plain_text', text: verb },
     deny: { type: 'plain_text', text: 'Cancel' },
   });

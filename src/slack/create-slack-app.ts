@@ -4,8 +4,9 @@
  *  2. the receiver: HTTP at `/slack/events` on Sluice's own server (the
  *     signing secret and Slack's 5-minute window checked by Bolt), or
  *     Socket Mode when an app-level token is given;
- *  3. thin listeners — ack() first, then the approval click or the `/sluice`
- *     command, answered to the user who sent it;
+ *  3. thin listeners — ack() first (Slack waits 3 s), then the approval click
+ *     or the `/sluice` command, once per trigger, answered to the user who
+ *     sent it;
  *  4. `auth.test` before Sluice says it is up, so a wrong token stops start-up.
  * `bolt.start()` is never called: Sluice owns the HTTP server.
  */
@@ -20,6 +21,8 @@ import { errorMessage, SluiceError } from '../sluice-error.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 export const SLASH_COMMAND = '/sluice';
+/** How long a click's or command's `trigger_id` is remembered, to know Slack's redelivery of it. */
+const TRIGGER_MEMORY_MS = 30 * 60_000;
 
 export interface SlackHandlers {
   decide(click: ApprovalClick): Promise<ClickAnswer>;
@@ -52,7 +55,8 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
   const clientOptions = { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), retryConfig: { retries: options.retries ?? 3 }, logger };
   const socket = settings.appToken ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } }) : undefined;
   const http = socket ? undefined : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
-  const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions, logger, deferInitialization: true });
+  // Sluice's own calls wait out `ratelimited` themselves (webClientApi), however many retries are set.
+  const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions: { ...clientOptions, rejectRateLimitedCalls: true }, logger, deferInitialization: true });
   const api = webClientApi(app.client, options.counter);
   const handlers = handlersFor(api);
 
@@ -62,11 +66,27 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     void work.finally(() => inFlight.delete(work)).catch(() => {});
     return work;
   };
+  // Slack sends a click or command again when it missed the acknowledgement
+  // (Socket Mode `retry_attempt`, HTTP `X-Slack-Retry-Num`); Sluice acked it
+  // and took it the first time, so the same trigger is not acted on twice.
+  const triggers = new Map<string, number>();
+  const firstTime = (trigger: string | undefined, retryNum: number | undefined, what: string): boolean => {
+    const now = Date.now();
+    for (const [id, at] of triggers) if (now - at > TRIGGER_MEMORY_MS || triggers.size > 10_000) triggers.delete(id);
+    if (trigger === undefined) return true;
+    if (triggers.has(trigger)) {
+      options.log(`Slack delivered a ${what} again${retryNum ? ` (retry ${retryNum})` : ''}; Sluice took it the first time and ignores this one.`);
+      return false;
+    }
+    triggers.set(trigger, now);
+    return true;
+  };
   const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${errorMessage(error)}`);
 
-  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, client }) => {
+  app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, context }) => {
     await ack();
     if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+    if (!firstTime(body.trigger_id, context.retryNum, 'button click')) return;
     const channel = body.channel?.id ?? body.container?.channel_id;
     const user = body.user.id;
     await track(
@@ -78,13 +98,14 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
           failed('button click', error);
           answer = { ok: false, text: 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.' };
         }
-        if (!answer.ok && channel) await client.chat.postEphemeral({ channel, user, text: answer.text });
+        if (!answer.ok && channel) await api.postEphemeral({ channel, user, text: answer.text });
       })(),
     ).catch((error: unknown) => failed('button click answer', error));
   });
 
-  app.command(SLASH_COMMAND, async ({ ack, command, respond }) => {
+  app.command(SLASH_COMMAND, async ({ ack, command, respond, context }) => {
     await ack();
+    if (!firstTime(command.trigger_id, context.retryNum, `${SLASH_COMMAND} command`)) return;
     await track(
       (async () => {
         let answer: ChatAnswer;
@@ -94,7 +115,15 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
           failed('command', error);
           answer = { text: 'Sluice failed to carry out that command; its log says why.' };
         }
-        await respond({ response_type: answer.inChannel ? 'in_channel' : 'ephemeral', text: answer.text });
+        try {
+          await respond({ response_type: answer.inChannel ? 'in_channel' : 'ephemeral', text: answer.text });
+        } catch (error) {
+          // A response URL takes 5 posts within 30 minutes (then Slack answers 404
+          // used_url or expired_url): the answer goes with the bot token instead.
+          options.log(`Slack refused the answer to /sluice ${command.text.split(/\s/)[0] ?? ''} at its response URL (${errorMessage(error)}), so it goes to ${command.channel_id} with the bot token.`);
+          if (answer.inChannel) await api.postMessage({ channel: command.channel_id, text: answer.text });
+          else await api.postEphemeral({ channel: command.channel_id, user: command.user_id, text: answer.text });
+        }
       })(),
     ).catch((error: unknown) => failed('command answer', error));
   });

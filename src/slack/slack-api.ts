@@ -28,12 +28,18 @@ export interface SlackApi {
 
 export class SlackApiError extends SluiceError<'SLACK_API_ERROR'> {
   readonly slackError: string | undefined;
-  constructor(method: string, cause: unknown) {
+  /** The channel of a chat.* call, so a caller can say which channel the bot cannot post in. */
+  readonly channel: string | undefined;
+  constructor(method: string, cause: unknown, channel?: string) {
     const slackError = (cause as { data?: { error?: string } }).data?.error;
     super('SLACK_API_ERROR', `Slack's ${method} failed: ${slackError ?? errorMessage(cause)}`, { cause });
     this.slackError = slackError;
+    this.channel = channel;
   }
 }
+
+/** Slack's answers for a channel the bot cannot post in: the operator's to fix, not Slack's. */
+export const CHANNEL_ERRORS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
 /** Where the outcome of each call, and each wait Slack asks for, is counted. */
 export interface SlackCallCounter {
@@ -41,29 +47,53 @@ export interface SlackCallCounter {
   rateLimitWait(service: 'slack', seconds: number): void;
 }
 
+/** How many `ratelimited` answers in a row one call waits out before it gives up. */
+export const RATE_LIMIT_WAITS = 5;
+
+/**
+ * `client` must be made with `rejectRateLimitedCalls: true`: a `ratelimited`
+ * answer (HTTP 429) is then waited out here, for as long as its Retry-After
+ * says, and the call made again — whatever the client's retries for errors
+ * are (WebClient would spend one of those on each wait, and none are left
+ * when they are off).
+ */
 export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounter): SlackApi {
-  // WebClient waits out a `ratelimited` answer (Retry-After) by itself and says so.
   if (counter) client.on(webApi.WebClientEvent.RATE_LIMITED, (seconds: number) => (counter.apiCall('slack', 'rate_limited'), counter.rateLimitWait('slack', seconds)));
-  const call = async <T>(method: string, run: () => Promise<T>): Promise<T> => {
+  const attempt = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let waits = 0; ; waits++) {
+      try {
+        const answer = await run();
+        counter?.apiCall('slack', 'ok');
+        return answer;
+      } catch (error) {
+        const retryAfter = (error as { code?: string; retryAfter?: number }).code === 'slack_webapi_rate_limited_error' ? (error as { retryAfter?: number }).retryAfter : undefined;
+        // Counted by the RATE_LIMITED event above.
+        if (retryAfter !== undefined && waits < RATE_LIMIT_WAITS) {
+          await new Promise((done) => setTimeout(done, retryAfter * 1000));
+          continue;
+        }
+        if (retryAfter === undefined) counter?.apiCall('slack', slackOutcome(error));
+        throw error;
+      }
+    }
+  };
+  const call = async <T>(method: string, run: () => Promise<T>, channel?: string): Promise<T> => {
     try {
-      const answer = await run();
-      counter?.apiCall('slack', 'ok');
-      return answer;
+      return await attempt(run);
     } catch (error) {
-      counter?.apiCall('slack', slackOutcome(error));
-      throw new SlackApiError(method, error);
+      throw new SlackApiError(method, error, channel);
     }
   };
   return {
     async postMessage(message) {
-      const answer = await call('chat.postMessage', () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }));
+      const answer = await call('chat.postMessage', () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }), message.channel);
       return { channel: answer.channel ?? message.channel, ts: answer.ts ?? '' };
     },
     async updateMessage(message) {
-      await call('chat.update', () => client.chat.update(message));
+      await call('chat.update', () => client.chat.update(message), message.channel);
     },
     async postEphemeral(message) {
-      await call('chat.postEphemeral', () => client.chat.postEphemeral(message));
+      await call('chat.postEphemeral', () => client.chat.postEphemeral(message), message.channel);
     },
     async groupMembers(group) {
       const answer = await call('usergroups.users.list', () => client.usergroups.users.list({ usergroup: group }));
@@ -71,11 +101,9 @@ export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounte
     },
     async userByEmail(email) {
       try {
-        const answer = await client.users.lookupByEmail({ email });
-        counter?.apiCall('slack', 'ok');
+        const answer = await attempt(() => client.users.lookupByEmail({ email }));
         return answer.user?.id;
       } catch (error) {
-        counter?.apiCall('slack', slackOutcome(error));
         if ((error as { data?: { error?: string } }).data?.error === 'users_not_found') return undefined;
         throw new SlackApiError('users.lookupByEmail', error);
       }

@@ -13,7 +13,7 @@ import { type ExecutionSummary, findActionSummary, type HistoryEntry, type Store
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
-import type { SlackApi } from './slack-api.ts';
+import { CHANNEL_ERRORS, SlackApiError, type SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -61,6 +61,8 @@ export class SlackReporter {
   readonly #queues: SerialQueues;
   /** Executions whose last update failed (Slack down, rate limited): tried again by `catchUp`. */
   readonly #behind = new Set<string>();
+  /** Channels the bot cannot post in, with what Slack said: told once, until a post there works again. */
+  readonly #closedChannels = new Map<string, string>();
 
   constructor(options: SlackReporterOptions) {
     this.#options = options;
@@ -71,7 +73,12 @@ export class SlackReporter {
     for (const id of executionIds) {
       this.#queues.add(id, async () => {
         this.#behind.add(id);
-        await this.#sync(id);
+        try {
+          await this.#sync(id);
+        } catch (error) {
+          this.#tell(error);
+          return;
+        }
         this.#behind.delete(id);
       });
     }
@@ -93,6 +100,28 @@ export class SlackReporter {
 
   get busy(): boolean {
     return this.#queues.busy;
+  }
+
+  /**
+   * A channel the bot cannot post in is said once, with what to do, rather
+   * than at every sweep; the executions stay behind and are sent once it can.
+   */
+  #tell(error: unknown): void {
+    const channel = error instanceof SlackApiError && error.slackError && CHANNEL_ERRORS.has(error.slackError) ? error.channel : undefined;
+    if (!channel || !(error instanceof SlackApiError)) return this.#options.onError?.(error);
+    if (this.#closedChannels.get(channel) === error.slackError) return;
+    this.#closedChannels.set(channel, error.slackError!);
+    const fix =
+      error.slackError === 'not_in_channel'
+        ? `the bot is not in channel ${channel}: invite it there (/invite @Sluice in that channel)`
+        : error.slackError === 'is_archived'
+          ? `channel ${channel} is archived: unarchive it, or give the environment another slack_channel in the server config`
+          : `Slack knows no channel ${channel} the bot can see: set the environment's slack_channel in the server config to the channel's id (its details in Slack show it, starting with C)`;
+    this.#options.onError?.(new Error(`${error.message}: ${fix}. Sluice posts the card at its next sweep (within 30 s) once it can; meanwhile \`sluice approve <execution>\` on the Sluice machine decides it.`, { cause: error }));
+  }
+
+  #opened(channel: string): void {
+    this.#closedChannels.delete(channel);
   }
 
   /** Resolves when every card update so far has been sent. */
@@ -143,6 +172,7 @@ export class SlackReporter {
     const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(missing.length > 0 && { waitingFor: missing }), ...(changes && { changes }), refused: who.refused, unchecked: who.unchecked, replies: [] };
     const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
+    this.#opened(rules.channel);
     const ref: CardRef = { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
     await store.putRef(CARD_REF, key, ref, Date.now());
   }

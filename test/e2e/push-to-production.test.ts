@@ -196,6 +196,8 @@ before(async () => {
   lb = await startHaproxy({ backends: [{ name: 'host2', port: appPorts.host2! }, { name: 'host3', port: appPorts.host3! }] });
   github = await new GithubStandIn().start();
   slack = await new SlackStandIn().start();
+  // The releases channel, with Sluice's bot invited to it.
+  slack.channels.set(CHANNEL, { name: 'releases', member: true });
   writeFileSync(join(work, 'sluice.config.yml'), serverConfig());
   checkout = makeCheckout(appFiles('v0'));
 });

@@ -3,14 +3,32 @@
  * at) and for the `response_url`s of slash commands. It answers as Slack
  * documents — HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }` —
  * checks the bot token, keeps messages so `chat.update` edits them, and
- * records every call. For Socket Mode it answers `apps.connections.open`
- * (with the app-level token) with a WebSocket URL of its own, says `hello`
- * to the app that connects, and sends it envelopes it must acknowledge.
+ * records every call. As strict as Slack where Sluice could trip:
+ *  - Block Kit is checked on every message and update (./slack-block-kit.ts),
+ *    refused with `invalid_blocks`; a top-level `text` over 40,000
+ *    characters is cut, as Slack cuts it;
+ *  - it knows which channels exist and which the bot is in:
+ *    `channel_not_found` and `not_in_channel` otherwise;
+ *  - a method can be rate limited: HTTP 429 `ratelimited` with
+ *    `Retry-After`, and every call of it before that time has passed is
+ *    refused again (and counted in `earlyCalls`);
+ *  - a `response_url` takes 5 posts within 30 minutes of being issued, then
+ *    404 `used_url` or `expired_url`.
+ * For Socket Mode it answers `apps.connections.open` (with the app-level
+ * token) with a WebSocket URL of its own, says `hello` to the app that
+ * connects, sends it envelopes it must acknowledge within 3 seconds, can
+ * redeliver one with `retry_attempt`/`retry_reason`, and can ask it to
+ * reconnect with a `disconnect` envelope.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { blockKitErrors, invalidBlocksAnswer, MESSAGE_TEXT_LIMIT } from './slack-block-kit.ts';
+import { RateLimits, ResponseUrls } from './slack-limits.ts';
+import { SocketModeLink, type SlackEnvelope } from './slack-socket-link.ts';
+
+export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_USES } from './slack-limits.ts';
+export { ACK_WITHIN_MS, type SlackEnvelope } from './slack-socket-link.ts';
 
 export const BOT_TOKEN = 'xoxb-1111-2222-standin';
 export const APP_TOKEN = 'xapp-1-A0SLUICE-3333-standin';
@@ -21,6 +39,8 @@ export interface SlackCall {
   at: number;
 }
 
+/** The channel every test's approvals go to; the bot is in it. */
+export const DEFAULT_CHANNEL = 'C0DEPLOYS';
 export interface SlackMessage {
   channel: string;
   ts: string;
@@ -33,37 +53,46 @@ export interface SlackMessage {
 
 export class SlackStandIn {
   readonly calls: SlackCall[] = [];
-  /** Posted to response URLs, in order, by the id in the URL. */
-  readonly responses: Array<{ id: string; body: Record<string, unknown> }> = [];
   readonly messages = new Map<string, SlackMessage>();
   /** Members of user groups. */
   readonly groups = new Map<string, string[]>();
   /** Users by e-mail address. */
   readonly emails = new Map<string, string>();
+  /** Channels that exist, by id, and whether the bot is a member. */
+  readonly channels = new Map<string, { name: string; member: boolean }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  readonly #limits = new RateLimits();
+  readonly #responseUrls: ResponseUrls;
   #server: Server | undefined;
-  #sockets: WebSocketServer | undefined;
-  /** Socket Mode connections that got their `hello`. */
-  readonly #connected = new Set<WebSocket>();
-  readonly #acks = new Map<string, (payload: unknown) => void>();
+  #link: SocketModeLink | undefined;
   readonly #failures: Array<{ method: string; error: string; count: number }> = [];
   readonly #answered = new WeakSet<SlackCall>();
   readonly #waiters: Array<{ match: (call: SlackCall) => boolean; done: (call: SlackCall) => void }> = [];
   #root = '';
   #ts = 1_700_000_000;
 
+  /** `clock`: Slack's time, for how long a `response_url` lives (tests move it on). */
+  constructor(options: { clock?: () => number } = {}) {
+    this.#responseUrls = new ResponseUrls(options.clock ?? Date.now);
+  }
+
   async start(): Promise<this> {
     this.#server = createServer((req, res) => {
       void readBody(req).then((raw) => {
         const url = new URL(req.url ?? '/', 'http://x');
         if (url.pathname.startsWith('/response/')) {
-          this.responses.push({ id: url.pathname.slice('/response/'.length), body: JSON.parse(raw || '{}') as Record<string, unknown> });
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+          const [status, answer] = this.#responseUrls.post(url.pathname.slice('/response/'.length), raw);
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
           return;
         }
         const method = url.pathname.replace(/^\/api\//, '');
         const args = parseArgs(req.headers['content-type'] ?? '', raw);
         const call = { method, args, at: Date.now() };
         this.calls.push(call);
+        const retryAfter = this.#limits.check(method, call.at);
+        if (retryAfter !== undefined) {
+          res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) }).end('{"ok":false,"error":"ratelimited"}');
+          return;
+        }
         const failure = this.#failures.find((f) => f.method === method && f.count > 0);
         if (failure) {
           failure.count--;
@@ -87,16 +116,7 @@ export class SlackStandIn {
         }
       });
     });
-    this.#sockets = new WebSocketServer({ server: this.#server, path: '/link/' });
-    this.#sockets.on('connection', (socket) => {
-      socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
-        if (message.envelope_id) this.#acks.get(message.envelope_id)?.(message.payload);
-      });
-      socket.on('close', () => this.#connected.delete(socket));
-      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'applink-standin', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0SLUICE' } }));
-      this.#connected.add(socket);
-    });
+    this.#link = new SocketModeLink(this.#server, '/link/');
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
@@ -107,37 +127,74 @@ export class SlackStandIn {
     this.#failures.push({ method, error, count });
   }
 
+  /**
+   * The next `count` calls of `method` are answered HTTP 429 `ratelimited`
+   * with `Retry-After: seconds`, as Slack answers a method called too often.
+   */
+  rateLimit(method: string, seconds: number, count = 1): void {
+    this.#limits.add(method, seconds, count);
+  }
+
+  /** Every 429 answered, with the `Retry-After` it gave. */
+  get rateLimited(): ReadonlyArray<{ method: string; at: number; retryAfter: number }> {
+    return this.#limits.answered;
+  }
+
+  /** Calls of a rate-limited method made before its `Retry-After` had passed. */
+  get earlyCalls(): number {
+    return this.#limits.early;
+  }
+
+  /** Taken by response URLs, in order, by the id in the URL. */
+  get responses(): ReadonlyArray<{ id: string; body: Record<string, unknown> }> {
+    return this.#responseUrls.taken;
+  }
+
+  /** Posts to response URLs Slack refused (`used_url`, `expired_url`). */
+  get refusedResponses(): ReadonlyArray<{ id: string; error: string }> {
+    return this.#responseUrls.refused;
+  }
+
   /** How many Socket Mode connections are open. */
   get socketConnections(): number {
-    return this.#connected.size;
+    return this.#link?.connections ?? 0;
   }
 
   /**
    * Sends an envelope over Socket Mode, as Slack does for a button click
    * (`interactive`) or a slash command (`slash_commands`); resolves with the
-   * app's acknowledgement.
+   * app's acknowledgement, and rejects as Slack gives up on one that takes
+   * longer than 3 seconds. `redeliver`: the same envelope again, as Slack
+   * sends one it got no acknowledgement for.
    */
-  async sendEnvelope(type: 'interactive' | 'slash_commands', payload: Record<string, unknown>): Promise<unknown> {
-    const [socket] = this.#connected;
-    if (!socket) throw new Error('no Socket Mode connection');
-    const envelopeId = randomUUID();
-    const acked = new Promise<unknown>((done) => this.#acks.set(envelopeId, done));
-    socket.send(JSON.stringify({ envelope_id: envelopeId, payload, type, accepts_response_payload: type === 'slash_commands' }));
-    return acked;
+  sendEnvelope(type: SlackEnvelope['type'], payload: Record<string, unknown>, redeliver?: { of: SlackEnvelope; reason?: string }): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
+    if (!this.#link) throw new Error('the stand-in is not started');
+    return this.#link.send(type, payload, redeliver);
+  }
+
+  /**
+   * Asks the app to reconnect, as Slack does before it recycles a
+   * connection (`refresh_requested`, `warning`, `link_disabled`): sends a
+   * `disconnect` envelope, waits for the app's new connection to get its
+   * `hello`, and then closes the old one.
+   */
+  async disconnect(reason = 'refresh_requested'): Promise<void> {
+    if (!this.#link) throw new Error('the stand-in is not started');
+    await this.#link.disconnect(reason);
   }
 
   get apiUrl(): string {
     return `${this.#root}/api/`;
   }
 
-  /** A response URL as Slack puts in a slash command's payload. */
+  /** A response URL as Slack puts in a slash command's payload; its 30 minutes start now. */
   responseUrl(id: string): string {
+    this.#responseUrls.issue(id);
     return `${this.#root}/response/${id}`;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets?.clients ?? []) socket.terminate();
-    this.#sockets?.close();
+    this.#link?.close();
     this.#server?.closeAllConnections();
     await new Promise<void>((done) => (this.#server ? this.#server.close(() => done()) : done()));
   }
@@ -163,36 +220,53 @@ export class SlackStandIn {
     return [...this.messages.values()].filter((m) => m.thread_ts === ts);
   }
 
+  /** `channel_not_found` or `not_in_channel`, for a channel the bot cannot post in. */
+  #channelProblem(channel: unknown): string | undefined {
+    const known = typeof channel === 'string' ? this.channels.get(channel) : undefined;
+    if (!known) return 'channel_not_found';
+    return known.member ? undefined : 'not_in_channel';
+  }
+
   #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'sluice', team_id: 'T0TEAM', user_id: 'U0SLUICE', bot_id: 'B0SLUICE' };
       case 'chat.postMessage': {
-        if (typeof args.channel !== 'string') return { ok: false, error: 'channel_not_found' };
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return { ok: false, error: problem };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
-        const invalid = blocksProblem(parseBlocks(args.blocks));
-        if (invalid) return { ok: false, error: 'invalid_blocks', errors: [invalid] };
+        const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
+        if (errors.length > 0) return invalidBlocksAnswer(errors);
         if (typeof args.thread_ts === 'string' && !this.messages.has(args.thread_ts)) return { ok: false, error: 'thread_not_found' };
         const ts = `${this.#ts++}.000100`;
         const blocks = parseBlocks(args.blocks);
-        const message: SlackMessage = { channel: args.channel, ts, text: String(args.text ?? ''), blocks, history: [{ text: String(args.text ?? ''), blocks }] };
+        const text = String(args.text ?? '').slice(0, MESSAGE_TEXT_LIMIT);
+        const message: SlackMessage = { channel: String(args.channel), ts, text, blocks, history: [{ text, blocks }] };
         if (typeof args.thread_ts === 'string') message.thread_ts = args.thread_ts;
         this.messages.set(ts, message);
-        return { ok: true, channel: args.channel, ts, message: { text: message.text, ts } };
+        return { ok: true, channel: message.channel, ts, message: { text: message.text, ts } };
       }
       case 'chat.update': {
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return { ok: false, error: problem };
         const message = this.messages.get(String(args.ts));
         if (!message || message.channel !== args.channel) return { ok: false, error: 'message_not_found' };
-        const invalid = blocksProblem(parseBlocks(args.blocks));
-        if (invalid) return { ok: false, error: 'invalid_blocks', errors: [invalid] };
-        message.text = String(args.text ?? message.text);
+        const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
+        if (errors.length > 0) return invalidBlocksAnswer(errors);
+        message.text = String(args.text ?? message.text).slice(0, MESSAGE_TEXT_LIMIT);
         message.blocks = parseBlocks(args.blocks);
         message.history.push({ text: message.text, blocks: message.blocks });
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
-      case 'chat.postEphemeral':
-        if (typeof args.user !== 'string' || typeof args.channel !== 'string') return { ok: false, error: 'user_not_in_channel' };
+      case 'chat.postEphemeral': {
+        const problem = this.#channelProblem(args.channel);
+        if (problem) return { ok: false, error: problem };
+        if (typeof args.user !== 'string') return { ok: false, error: 'user_not_in_channel' };
+        if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
+        if (errors.length > 0) return invalidBlocksAnswer(errors);
         return { ok: true, message_ts: `${this.#ts++}.000200` };
+      }
       case 'usergroups.users.list': {
         const users = this.groups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
@@ -205,40 +279,6 @@ export class SlackStandIn {
         return { ok: false, error: 'unknown_method' };
     }
   }
-}
-
-/** The Block Kit limits Slack enforces on what Sluice sends (an `invalid_blocks` error otherwise). */
-function blocksProblem(blocks: Array<Record<string, unknown>>): string | undefined {
-  if (blocks.length > 50) return 'at most 50 blocks';
-  for (const [i, block] of blocks.entries()) {
-    const text = (block.text as { text?: string } | undefined)?.text ?? '';
-    switch (block.type) {
-      case 'header':
-        if (text.length > 150) return `blocks[${i}].text is longer than 150 characters`;
-        break;
-      case 'section': {
-        const fields = (block.fields as Array<{ text: string }> | undefined) ?? [];
-        if (!block.text && fields.length === 0) return `blocks[${i}] needs text or fields`;
-        if (text.length > 3000) return `blocks[${i}].text is longer than 3000 characters`;
-        if (fields.length > 10 || fields.some((f) => f.text.length > 2000)) return `blocks[${i}].fields: at most 10, of at most 2000 characters`;
-        break;
-      }
-      case 'context':
-        if (((block.elements as unknown[] | undefined) ?? []).length > 10) return `blocks[${i}].elements: at most 10`;
-        break;
-      case 'actions':
-        for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
-          if (String(element.value ?? '').length > 2000) return `blocks[${i}] button value is longer than 2000 characters`;
-          if (String(element.action_id ?? '').length > 255) return `blocks[${i}] action_id is longer than 255 characters`;
-        }
-        break;
-      case 'divider':
-        break;
-      default:
-        return `blocks[${i}] has an unknown type ${String(block.type)}`;
-    }
-  }
-  return undefined;
 }
 
 function parseArgs(contentType: string, raw: string): Record<string, unknown> {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { approvalCard, type ApprovalCardInput } from '../../src/slack/approval-card.ts';
 import type { ExecutionSummary } from '../../src/store/store.ts';
+import { blockKitErrors } from '../helpers/slack-block-kit.ts';
 
 const definition: PipelineDefinition = {
   mode: 'superseded',
@@ -81,6 +82,17 @@ describe('the approval card', () => {
     assert.equal(lines[0], '*300 commits since what production runs, `bbbbbbb`*');
     assert.match(lines[1]!, /^• `0000249` x+/, 'the newest commit comes first');
     assert.equal(lines.at(-1), '…and 290 more');
+  });
+
+  test('in every state, with the longest inputs, the card is Block Kit Slack accepts (plain-text confirmations, a long reason cut to fit)', () => {
+    const commits = Array.from({ length: 50 }, (_, i) => ({ sha: `${String(i).padStart(7, '0')}abc`, message: 'z'.repeat(3000) }));
+    for (const status of ['awaiting_approval', 'succeeded', 'failed', 'superseded', 'cancelled', 'interrupted'] as const) {
+      const e = execution('y'.repeat(10_000), 'a'.repeat(500), status);
+      const gate = e.stages[1]!.actions[0]!;
+      Object.assign(gate, { reason: `rejected by slack:U0ANN: ${'<why> '.repeat(2000)}`, finishedAt: 5_000 });
+      const many = { ...input(e, { base: 'b'.repeat(40), commits, total: 50 }), approvers: Array.from({ length: 400 }, (_, i) => `U0APPROVER${i}`), unchecked: Array.from({ length: 20 }, () => 'x'.repeat(400)) };
+      assert.deepEqual(blockKitErrors(approvalCard(many).blocks), [], `the ${status} card`);
+    }
   });
 
   test('an environment that already runs the commit, or whose history Sluice cannot read, says so', () => {

@@ -1,0 +1,163 @@
+/**
+ * The Slack stand-in refuses what Slack refuses (Block Kit reference,
+ * chat.* errors, rate limits, response_url, Socket Mode), so that Sluice's
+ * tests cannot pass against a Slack more lenient than the real one.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { webApi } from '@slack/bolt';
+import { WebSocket } from 'ws';
+import { ACK_WITHIN_MS, APP_TOKEN, BOT_TOKEN, DEFAULT_CHANNEL, SlackStandIn } from '../helpers/slack-stand-in.ts';
+
+const plain = (text: string) => ({ type: 'plain_text', text });
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const button = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'button', action_id: id, text: plain('Go'), value: 'v', ...extra });
+const dialog = (extra: Record<string, unknown> = {}) => ({ title: plain('Sure?'), text: plain('Really.'), confirm: plain('Yes'), deny: plain('No'), ...extra });
+
+async function call(slack: SlackStandIn, method: string, args: Record<string, unknown>, token = BOT_TOKEN): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(`${slack.apiUrl}${method}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(args) });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('the Slack stand-in', () => {
+  let slack: SlackStandIn;
+  let now = Date.now();
+  before(async () => {
+    slack = await new SlackStandIn({ clock: () => now }).start();
+  });
+  after(() => slack.stop());
+
+  test('refuses Block Kit that Slack refuses, with invalid_blocks and where, and takes what it accepts', async () => {
+    const bad: Array<[string, unknown[], string]> = [
+      ['a header in mrkdwn', [{ type: 'header', text: mrkdwn('Deploy?') }], 'must be plain_text [json-pointer:/blocks/0/text/type]'],
+      ['a header over 150', [{ type: 'header', text: plain('h'.repeat(151)) }], 'must be less than 151 characters [json-pointer:/blocks/0/text/text]'],
+      ['a section over 3000', [{ type: 'section', text: mrkdwn('s'.repeat(3001)) }], 'must be less than 3001 characters [json-pointer:/blocks/0/text/text]'],
+      ['a section with neither text nor fields', [{ type: 'section' }], 'must provide text or fields [json-pointer:/blocks/0]'],
+      ['an empty context text', [{ type: 'context', elements: [mrkdwn('')] }], 'must be more than 0 characters [json-pointer:/blocks/0/elements/0/text]'],
+      ['a context text over 3000', [{ type: 'context', elements: [mrkdwn('c'.repeat(3001))] }], 'must be less than 3001 characters [json-pointer:/blocks/0/elements/0/text]'],
+      ['11 context elements', [{ type: 'context', elements: Array.from({ length: 11 }, () => mrkdwn('c')) }], 'no more than 10 items allowed [json-pointer:/blocks/0/elements]'],
+      ['button text in mrkdwn', [{ type: 'actions', elements: [button('a', { text: mrkdwn('Go') })] }], 'must be plain_text [json-pointer:/blocks/0/elements/0/text/type]'],
+      ['button text over 75', [{ type: 'actions', elements: [button('a', { text: plain('b'.repeat(76)) })] }], 'must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]'],
+      ['a button value over 2000', [{ type: 'actions', elements: [button('a', { value: 'v'.repeat(2001) })] }], 'must be a string of less than 2001 characters [json-pointer:/blocks/0/elements/0/value]'],
+      ['confirm text in mrkdwn', [{ type: 'actions', elements: [button('a', { confirm: dialog({ text: mrkdwn('*Really*') }) })] }], 'must be plain_text [json-pointer:/blocks/0/elements/0/confirm/text/type]'],
+      ['a confirm title over 100', [{ type: 'actions', elements: [button('a', { confirm: dialog({ title: plain('t'.repeat(101)) }) })] }], 'must be less than 101 characters [json-pointer:/blocks/0/elements/0/confirm/title/text]'],
+      ['a confirm text over 300', [{ type: 'actions', elements: [button('a', { confirm: dialog({ text: plain('t'.repeat(301)) }) })] }], 'must be less than 301 characters [json-pointer:/blocks/0/elements/0/confirm/text/text]'],
+      ['a confirm button over 30', [{ type: 'actions', elements: [button('a', { confirm: dialog({ confirm: plain('y'.repeat(31)) }) })] }], 'must be less than 31 characters [json-pointer:/blocks/0/elements/0/confirm/confirm/text]'],
+      ['a deny button over 30', [{ type: 'actions', elements: [button('a', { confirm: dialog({ deny: plain('n'.repeat(31)) }) })] }], 'must be less than 31 characters [json-pointer:/blocks/0/elements/0/confirm/deny/text]'],
+      ['a confirm without deny', [{ type: 'actions', elements: [button('a', { confirm: dialog({ deny: undefined }) })] }], 'must provide an object [json-pointer:/blocks/0/elements/0/confirm/deny]'],
+      ['an action_id twice', [{ type: 'actions', elements: [button('a'), button('b')] }, { type: 'actions', elements: [button('a')] }], 'action_id must be unique in the message: a is used twice [json-pointer:/blocks/1/elements/0/action_id]'],
+      ['a block_id twice', [{ type: 'divider', block_id: 'x' }, { type: 'divider', block_id: 'x' }], 'block_id must be unique in the message: x is used twice [json-pointer:/blocks/1/block_id]'],
+      ['an action_id over 255', [{ type: 'actions', elements: [button('a'.repeat(256))] }], 'must be less than 256 characters [json-pointer:/blocks/0/elements/0/action_id]'],
+      ['a block_id over 255', [{ type: 'divider', block_id: 'b'.repeat(256) }], 'must be less than 256 characters [json-pointer:/blocks/0/block_id]'],
+      ['26 elements in an actions block', [{ type: 'actions', elements: Array.from({ length: 26 }, (_, i) => button(`a${i}`)) }], 'no more than 25 items allowed [json-pointer:/blocks/0/elements]'],
+      ['51 blocks', Array.from({ length: 51 }, () => ({ type: 'divider' })), 'no more than 50 items allowed [json-pointer:/blocks]'],
+    ];
+    for (const [what, blocks, error] of bad) {
+      for (const method of ['chat.postMessage', 'chat.postEphemeral']) {
+        const { status, body } = await call(slack, method, { channel: DEFAULT_CHANNEL, user: 'U0ANN', text: 'fallback', blocks });
+        assert.equal(status, 200, `${what}: Slack answers errors with HTTP 200`);
+        assert.equal(body.ok, false, `${what} was taken by ${method}`);
+        assert.equal(body.error, 'invalid_blocks');
+        assert.deepEqual(body.errors, [error], what);
+        assert.deepEqual((body.response_metadata as { messages: string[] }).messages, [`[ERROR] ${error}`]);
+      }
+    }
+    const good = [
+      { type: 'header', text: plain('h'.repeat(150)) },
+      { type: 'section', text: mrkdwn('s'.repeat(3000)), fields: Array.from({ length: 10 }, () => mrkdwn('f')) },
+      { type: 'context', elements: Array.from({ length: 10 }, () => mrkdwn('c'.repeat(3000))) },
+      { type: 'actions', block_id: 'b'.repeat(255), elements: Array.from({ length: 25 }, (_, i) => button(`a${i}`, { text: plain('t'.repeat(75)), value: 'v'.repeat(2000), confirm: dialog({ title: plain('t'.repeat(100)), text: plain('t'.repeat(300)) }) })) },
+    ];
+    const posted = await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'fallback', blocks: good });
+    assert.equal(posted.body.ok, true, JSON.stringify(posted.body));
+    const updated = await call(slack, 'chat.update', { channel: DEFAULT_CHANNEL, ts: posted.body.ts, text: 'x', blocks: [{ type: 'header', text: mrkdwn('no') }] });
+    assert.equal(updated.body.error, 'invalid_blocks', 'chat.update is checked as well');
+    assert.equal(slack.messages.get(String(posted.body.ts))?.blocks.length, 4, 'a refused update changes nothing');
+  });
+
+  test('cuts a top-level text over 40,000 characters, as Slack does', async () => {
+    const { body } = await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 't'.repeat(40_001) });
+    assert.equal(body.ok, true);
+    assert.equal(slack.messages.get(String(body.ts))?.text.length, 40_000);
+  });
+
+  test('answers channel_not_found for a channel that does not exist and not_in_channel for one the bot is not in', async () => {
+    slack.channels.set('C0ELSEWHERE', { name: 'elsewhere', member: false });
+    for (const method of ['chat.postMessage', 'chat.postEphemeral', 'chat.update']) {
+      assert.equal((await call(slack, method, { channel: 'C0NOWHERE', user: 'U0ANN', ts: '1.2', text: 'hi' })).body.error, 'channel_not_found', method);
+      assert.equal((await call(slack, method, { channel: 'C0ELSEWHERE', user: 'U0ANN', ts: '1.2', text: 'hi' })).body.error, 'not_in_channel', method);
+    }
+    slack.channels.set('C0ELSEWHERE', { name: 'elsewhere', member: true });
+    assert.equal((await call(slack, 'chat.postMessage', { channel: 'C0ELSEWHERE', text: 'hi' })).body.ok, true, 'once the bot is invited');
+  });
+
+  test('rate limits with HTTP 429 ratelimited and Retry-After, refuses a call before it has passed, and takes one after', async () => {
+    slack.rateLimit('usergroups.users.list', 1);
+    slack.groups.set('S0REL', ['U0CAROL']);
+    const first = await call(slack, 'usergroups.users.list', { usergroup: 'S0REL' });
+    assert.equal(first.status, 429);
+    assert.equal(first.headers.get('retry-after'), '1');
+    assert.deepEqual(first.body, { ok: false, error: 'ratelimited' });
+    const early = await call(slack, 'usergroups.users.list', { usergroup: 'S0REL' });
+    assert.equal(early.status, 429, 'too early: still limited');
+    assert.equal(slack.earlyCalls, 1);
+    // Slack's own client waits as told (its retries are what Sluice counts on).
+    const client = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 1, minTimeout: 0 } });
+    slack.rateLimit('users.lookupByEmail', 1);
+    slack.emails.set('carol@example.com', 'U0CAROL');
+    const before = slack.calls.length;
+    const answer = await client.users.lookupByEmail({ email: 'carol@example.com' });
+    assert.equal(answer.user?.id, 'U0CAROL');
+    const [limited, retried] = slack.calls.slice(before);
+    assert.ok(limited && retried && retried.at - limited.at >= 1000, 'the retry came after Retry-After');
+    assert.equal(slack.earlyCalls, 1, 'no call came too early');
+  });
+
+  test('takes 5 posts to a response_url within 30 minutes; then used_url, or expired_url once they have passed', async () => {
+    const post = async (url: string, body: unknown) => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const url = slack.responseUrl('five');
+    for (let i = 1; i <= 5; i++) assert.equal((await post(url, { text: `answer ${i}` })).status, 200);
+    assert.deepEqual(await post(url, { text: 'a sixth' }), { status: 404, body: { ok: false, error: 'used_url' } });
+    assert.equal(slack.responses.filter((r) => r.id === 'five').length, 5);
+    const late = slack.responseUrl('late');
+    now += 30 * 60_000 + 1;
+    assert.deepEqual(await post(late, { text: 'too late' }), { status: 404, body: { ok: false, error: 'expired_url' } });
+    const fresh = slack.responseUrl('fresh');
+    assert.equal((await post(fresh, { blocks: [{ type: 'header', text: mrkdwn('x') }] })).status, 400, 'Block Kit is checked there too');
+    assert.equal((await post(fresh, {})).body.error, 'no_text');
+  });
+
+  test('in Socket Mode, gives up on an envelope not acknowledged within 3 seconds, redelivers with retry_attempt, and asks for a reconnect with disconnect', async () => {
+    const opened = await call(slack, 'apps.connections.open', {}, APP_TOKEN);
+    const received: Array<Record<string, unknown>> = [];
+    let acking = false;
+    const connect = (url: string) =>
+      new Promise<WebSocket>((done) => {
+        const socket = new WebSocket(url);
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data)) as Record<string, unknown>;
+          received.push(message);
+          if (message.type === 'hello') done(socket);
+          if (message.envelope_id && acking) socket.send(JSON.stringify({ envelope_id: message.envelope_id }));
+          if (message.type === 'disconnect') void call(slack, 'apps.connections.open', {}, APP_TOKEN).then(({ body }) => connect(String(body.url)));
+        });
+      });
+    await connect(String(opened.body.url));
+    const started = Date.now();
+    const unacked = slack.sendEnvelope('interactive', { type: 'block_actions' });
+    await assert.rejects(unacked, new RegExp(`did not acknowledge envelope .* within ${ACK_WITHIN_MS} ms`));
+    assert.ok(Date.now() - started >= ACK_WITHIN_MS);
+    acking = true;
+    const first = await slack.sendEnvelope('interactive', { type: 'block_actions' });
+    const again = await slack.sendEnvelope('interactive', {}, { of: first.envelope });
+    assert.equal(again.envelope.envelope_id, first.envelope.envelope_id);
+    assert.deepEqual([received.at(-1)?.retry_attempt, received.at(-1)?.retry_reason], [1, 'timeout']);
+    await slack.disconnect('refresh_requested');
+    assert.ok(received.some((m) => m.type === 'disconnect' && m.reason === 'refresh_requested'));
+    assert.equal(slack.socketConnections, 1, 'the old connection is closed once the new one is up');
+    assert.ok((await slack.sendEnvelope('interactive', { type: 'block_actions' })).envelope, 'envelopes go over the new connection');
+  });
+});
