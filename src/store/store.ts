@@ -247,8 +247,8 @@ export interface LockState {
 }
 
 export class StoreError extends Error {
-  readonly code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND';
-  constructor(code: 'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND', message: string, options?: { cause?: unknown }) {
+  readonly code: 'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND';
+  constructor(code: 'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND', message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = 'StoreError';
