@@ -60,6 +60,8 @@ export interface StartOptions {
   inboxRetryMs?: number;
   /** How often log lines reach check runs (default 5 s). */
   logIntervalMs?: number;
+  /** The first pause before a GitHub report that failed is tried again (default 15 s, doubling up to 5 min). */
+  githubRetryMs?: number;
   /** The address to listen on (default: every interface). */
   host?: string;
   /** Where the app manifest and `.env` are (default: the working directory). */
@@ -157,6 +159,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           pageUrl: (id, stage) => links.executionUrl(id, stage),
           environmentInfo: (environment) => environmentInfo(server, environment),
           logIntervalMs: options.logIntervalMs,
+          ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
           onError: (error) => log(`Sluice could not update GitHub: ${describe(error)}`),
           log,
         })

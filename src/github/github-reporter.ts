@@ -3,6 +3,13 @@
  * changes are sent at once, in order per execution; log lines only mark an
  * execution for an update at most every `logIntervalMs`, so a chatty build
  * does not run into GitHub's rate limits.
+ *
+ * A report that fails for a passing fault (GitHub answering 5xx, a lost
+ * connection, a store that did not answer) is tried again after a pause
+ * that doubles up to five minutes, until it goes through: an execution that
+ * ended while GitHub was down would otherwise keep its check runs in
+ * progress and its Deployments unfinished for ever, as nothing else
+ * changes it again.
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
@@ -19,6 +26,8 @@ export interface GithubReporterOptions {
   pageUrl(executionId: string, stage?: string): string;
   environmentInfo(environment: string): EnvironmentInfo;
   logIntervalMs?: number;
+  /** The first pause before a failed report is tried again (default 15 s; it doubles, up to twenty times that). */
+  retryMs?: number;
   clock?: () => number;
   onError?(error: unknown): void;
   /** Where a write GitHub refused is told, once (default: onError). */
@@ -30,10 +39,13 @@ export class GithubReporter {
   readonly #queues: SerialQueues;
   readonly #logTimers = new Map<string, NodeJS.Timeout>();
   readonly #refusals: RefusalLog;
+  /** Executions whose last report failed: the pause before the next try, and its timer while it waits. */
+  readonly #retries = new Map<string, { delayMs: number; timer?: NodeJS.Timeout }>();
+  #stopped = false;
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
-    this.#queues = new SerialQueues(options.onError);
+    this.#queues = new SerialQueues();
     this.#refusals = new RefusalLog(options.log ?? ((line) => options.onError?.(new Error(line))));
   }
 
@@ -65,10 +77,40 @@ export class GithubReporter {
   stop(): void {
     for (const timer of this.#logTimers.values()) clearTimeout(timer);
     this.#logTimers.clear();
+    for (const retry of this.#retries.values()) clearTimeout(retry.timer);
+    this.#retries.clear();
+    this.#stopped = true;
   }
 
   #enqueue(executionId: string): void {
-    this.#queues.add(executionId, () => this.#sync(executionId));
+    this.#queues.add(executionId, async () => {
+      try {
+        await this.#sync(executionId);
+        const retry = this.#retries.get(executionId);
+        clearTimeout(retry?.timer);
+        this.#retries.delete(executionId);
+      } catch (error) {
+        this.#retryLater(executionId, error);
+      }
+    });
+  }
+
+  #retryLater(executionId: string, error: unknown): void {
+    const first = this.#options.retryMs ?? 15_000;
+    const retry = this.#retries.get(executionId);
+    // Twenty times the first pause at most: five minutes by default.
+    const delayMs = retry ? Math.min(retry.delayMs * 2, first * 20) : first;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#options.onError?.(new Error(`${message} (Sluice tries again in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`})`, { cause: error }));
+    if (this.#stopped) return;
+    clearTimeout(retry?.timer);
+    const timer = setTimeout(() => {
+      const waiting = this.#retries.get(executionId);
+      if (waiting) delete waiting.timer;
+      this.#enqueue(executionId);
+    }, delayMs);
+    timer.unref();
+    this.#retries.set(executionId, { delayMs, timer });
   }
 
   async #sync(executionId: string): Promise<void> {
