@@ -261,6 +261,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     });
     const port = (http.address() as AddressInfo).port;
     await runner.recover();
+    // What GitHub did not take before a restart (it was down) is sent now.
+    await reporter?.resume().catch((error: unknown) => log(`Sluice could not read which GitHub reports wait: ${describe(error)}`));
     inbox?.start();
     await slack?.start();
     // Cards of gates that opened before a restart, or before Slack was configured.

@@ -9,7 +9,8 @@
  * that doubles up to five minutes, until it goes through: an execution that
  * ended while GitHub was down would otherwise keep its check runs in
  * progress and its Deployments unfinished for ever, as nothing else
- * changes it again.
+ * changes it again. Which executions wait for a report is kept in the
+ * store, so a restart while GitHub is down sends them too (`resume`).
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
@@ -34,6 +35,9 @@ export interface GithubReporterOptions {
   log?(line: string): void;
 }
 
+/** The store's record of executions whose GitHub report failed and waits to be sent. */
+const DUE = 'github_report_due';
+
 export class GithubReporter {
   readonly #options: GithubReporterOptions;
   readonly #queues: SerialQueues;
@@ -42,6 +46,8 @@ export class GithubReporter {
   /** Executions whose last report failed: the pause before the next try, and its timer while it waits. */
   readonly #retries = new Map<string, { delayMs: number; timer?: NodeJS.Timeout }>();
   #stopped = false;
+  /** Executions `resume` found waiting: once reported, the store's record of them is cleared. */
+  readonly #resumed = new Set<string>();
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
@@ -74,6 +80,15 @@ export class GithubReporter {
     return this.#queues.idle();
   }
 
+  /** Reports what a failed report left waiting before this process started. */
+  async resume(): Promise<void> {
+    for (const { key, value } of await this.#options.store.listRefs<{ due: boolean }>(DUE, '')) {
+      if (!value.due) continue;
+      this.#resumed.add(key);
+      this.#enqueue(key);
+    }
+  }
+
   stop(): void {
     for (const timer of this.#logTimers.values()) clearTimeout(timer);
     this.#logTimers.clear();
@@ -89,17 +104,19 @@ export class GithubReporter {
         const retry = this.#retries.get(executionId);
         clearTimeout(retry?.timer);
         this.#retries.delete(executionId);
+        if (retry || this.#resumed.delete(executionId)) await this.#markDue(executionId, false);
       } catch (error) {
-        this.#retryLater(executionId, error);
+        await this.#retryLater(executionId, error);
       }
     });
   }
 
-  #retryLater(executionId: string, error: unknown): void {
+  async #retryLater(executionId: string, error: unknown): Promise<void> {
     const first = this.#options.retryMs ?? 15_000;
     const retry = this.#retries.get(executionId);
     // Twenty times the first pause at most: five minutes by default.
     const delayMs = retry ? Math.min(retry.delayMs * 2, first * 20) : first;
+    if (!retry) await this.#markDue(executionId, true);
     const message = error instanceof Error ? error.message : String(error);
     this.#options.onError?.(new Error(`${message} (Sluice tries again in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`})`, { cause: error }));
     if (this.#stopped) return;
@@ -111,6 +128,11 @@ export class GithubReporter {
     }, delayMs);
     timer.unref();
     this.#retries.set(executionId, { delayMs, timer });
+  }
+
+  /** Kept in the store, so a report that waits outlives a restart; a store that fails here is the next report's problem. */
+  async #markDue(executionId: string, due: boolean): Promise<void> {
+    await this.#options.store.putRef(DUE, executionId, { due }, (this.#options.clock ?? Date.now)()).catch(() => {});
   }
 
   async #sync(executionId: string): Promise<void> {
