@@ -90,6 +90,10 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (webhookPath !== undefined && !/^\/[^\s?#]*$/.test(webhookPath)) {
     throw new SettingsError(`WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`);
   }
+  const taken = webhookPath === undefined ? undefined : takenPath(webhookPath);
+  if (taken) {
+    throw new SettingsError(`WEBHOOK_PATH ${webhookPath} is where Sluice serves ${taken}, so GitHub's webhooks would not reach it: choose another path, such as the default ${DEFAULT_WEBHOOK_PATH}.`);
+  }
   return {
     port,
     ...(env.HOST ? { host: env.HOST } : {}),
@@ -103,6 +107,16 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(logLevel && { logLevel: logLevel as LogLevel }),
     ...(webhookPath && { webhookPath }),
   };
+}
+
+/** What Sluice itself serves at `path` (answered before webhooks, or shadowed by them), if anything. */
+function takenPath(path: string): string | undefined {
+  const trimmed = path.replace(/\/+$/, '').toLowerCase();
+  if (trimmed === '/healthz') return 'its health check';
+  if (trimmed === '/metrics') return 'its metrics';
+  if (trimmed === '/slack' || trimmed.startsWith('/slack/')) return "Slack's requests";
+  if (trimmed === '/executions' || trimmed.startsWith('/executions/')) return 'the execution pages';
+  return undefined;
 }
 
 function readMetricsToken(token: string): string {

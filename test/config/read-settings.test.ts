@@ -118,5 +118,10 @@ describe('the GitHub App settings, as Probot reads them', () => {
     assert.equal(readSettings({}).webhookPath, undefined);
     assert.equal(readSettings({ WEBHOOK_PATH: '/hooks/github' }).webhookPath, '/hooks/github');
     assert.throws(() => readSettings({ WEBHOOK_PATH: 'hooks' }), /^SettingsError: WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "\/"/);
+    // Paths Sluice serves itself: /metrics is answered before webhooks, and webhooks would shadow Slack's requests.
+    for (const [path, what] of [['/metrics', 'its metrics'], ['/healthz/', 'its health check'], ['/slack/events', "Slack's requests"], ['/executions/x', 'the execution pages']]) {
+      assert.throws(() => readSettings({ WEBHOOK_PATH: path }), new RegExp(`^SettingsError: WEBHOOK_PATH ${path} is where Sluice serves ${what}, so GitHub's webhooks would not reach it: choose another path, such as the default /api/github/webhooks\\.`));
+    }
+    assert.equal(readSettings({ WEBHOOK_PATH: '/metrics-hooks' }).webhookPath, '/metrics-hooks');
   });
 });
