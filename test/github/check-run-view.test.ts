@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkRunView, cutStart, OUTPUT_LIMIT } from '../../src/github/check-run-view.ts';
+import { checkRunView, cutStart, OUTPUT_LIMIT, TITLE_LIMIT } from '../../src/github/check-run-view.ts';
 import { keepHead, keepTail } from '../../src/github/cut-to-bytes.ts';
 import type { ExecutionSummary, LogLine } from '../../src/store/store.ts';
 
@@ -97,6 +97,14 @@ describe('a stage as a check run', () => {
     assert.equal(keepHead('한🚀ab', 7), '한🚀');
     assert.equal(keepHead('short', 100), 'short');
     assert.equal(keepTail('short', 100), 'short');
+  });
+
+  test('a cancel reason of any length gives a title within 255 bytes, cut at a whole character with an ellipsis', () => {
+    const reason = `취소: ${'배포를 멈춥니다 '.repeat(40)}`;
+    const view = checkRunView(execution([{ name: 'build', status: 'cancelled', attempt: 1, reason, actions: [{ name: 'compile', status: 'cancelled', attempt: 1 }] }], 'cancelled', reason), 'build', {}, 'https://sluice.example.com/e1');
+    assert.ok(Buffer.byteLength(view.output.title) <= TITLE_LIMIT && Buffer.byteLength(view.output.title) > TITLE_LIMIT - 6, `${Buffer.byteLength(view.output.title)} bytes`);
+    assert.ok(view.output.title.startsWith('취소: 배포를 멈춥니다') && view.output.title.endsWith('…'), view.output.title);
+    assert.equal(view.output.title.includes('\uFFFD'), false);
   });
 
   test('a log line of 70 KB of flags, family emoji or one letter under combining marks is cut to whole graphemes where there are any, within the bytes', () => {
