@@ -5,7 +5,7 @@
 // machine's older Node would meet the TypeScript sources and stop with
 // ERR_UNKNOWN_FILE_EXTENSION and a stack; this says instead what to run.
 // Plain JavaScript, so an old Node reads it.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const NEEDED_MAJOR = 24;
@@ -29,7 +29,8 @@ export function nodeAdvice(version = process.version) {
   return `${why}\nnode_modules/.bin/node is there but did not run this: call Sluice through npm (\`npm start\`, \`npx sluice\`), or put Node ${NEEDED_MAJOR} first on PATH.\n`;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a script (not imported by bin/sluice.js); compared as real paths, as a checkout may be reached through a link.
+if (process.argv[1] && existsSync(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const advice = nodeAdvice();
   if (advice) {
     process.stderr.write(advice);
