@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NEEDED_MAJOR, nodeAdvice } from '../scripts/need-node.js';
 
-const NEEDED_MAJOR = 24;
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= NEEDED_MAJOR) {
@@ -22,13 +22,8 @@ if (major >= NEEDED_MAJOR) {
 /** Runs this command again on node_modules/.bin/node and ends as it ends. */
 function runOnProjectNode() {
   const projectNode = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
-  const projectRoot = fileURLToPath(new URL('..', import.meta.url));
   if (process.env.SLUICE_REEXEC === '1' || !existsSync(projectNode)) {
-    process.stderr.write(
-      `sluice: needs Node ${NEEDED_MAJOR} or newer, and this is Node ${process.version}.\n` +
-        `Run \`npm ci\` in ${projectRoot} (it brings Node ${NEEDED_MAJOR} into node_modules/.bin), ` +
-        `or put Node ${NEEDED_MAJOR} first on PATH.\n`,
-    );
+    process.stderr.write(`sluice: ${nodeAdvice() ?? `needs Node ${NEEDED_MAJOR}.\n`}`);
     process.exitCode = 1;
     return;
   }

@@ -12,6 +12,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { quoteArg } from '../src/executor/shell-quote.ts';
 import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
 import { startSshHosts } from '../test/helpers/ssh-hosts.ts';
 
@@ -28,7 +29,7 @@ const ports: Record<string, number> = {};
 for (const host of ssh.hosts) {
   ports[host.name] = await freeLoopbackPort();
   mkdirSync(join(host.root, 'srv', 'shared'), { recursive: true });
-  writeFileSync(join(host.root, 'srv', 'shared', 'app.env'), `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`);
+  writeFileSync(join(host.root, 'srv', 'shared', 'app.env'), `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`);
 }
 const lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
 

@@ -5,7 +5,11 @@
 # else, one line saying which to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || npm ci
+# A node_modules without the project's Node (installed with --ignore-scripts,
+# or before Sluice brought its own) is installed again, as an absent one is.
+[ -x node_modules/.bin/node ] || npm ci
+export PATH="$PWD/node_modules/.bin:$PATH"
+node scripts/need-node.js
 packages=(git tar curl procps openssh-server haproxy)
 missing=()
 for p in "${packages[@]}"; do

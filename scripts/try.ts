@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { quoteArg } from '../src/executor/shell-quote.ts';
 import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
 import { startSshHosts } from '../test/helpers/ssh-hosts.ts';
@@ -37,7 +38,7 @@ for (const host of ssh.hosts) {
   appPorts[host.name] = { production: await freeLoopbackPort(), dev: await freeLoopbackPort() };
   for (const environment of ['production', 'dev'] as const) {
     mkdirSync(join(host.root, environment, 'shared'), { recursive: true });
-    writeFileSync(join(host.root, environment, 'shared', 'app.env'), `PORT=${appPorts[host.name]![environment]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`);
+    writeFileSync(join(host.root, environment, 'shared', 'app.env'), `PORT=${appPorts[host.name]![environment]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`);
   }
 }
 const lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: appPorts[h.name]!.production })) });

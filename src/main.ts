@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const sluice = await startSluice(settings);
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
   const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
-  console.log(`Sluice listening on port ${settings.port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
+  console.log(`Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
   // The first signal cancels what runs here and waits for its rollbacks; a second exits at once.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'STORE_FAILED'
   // the store
   | 'DATA_DIR_LOCKED'
+  | 'DATA_DIR_UNUSABLE'
   | 'DATABASE_UNREACHABLE'
   | 'MIGRATION_FAILED'
   | 'NOT_FOUND'

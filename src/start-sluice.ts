@@ -62,6 +62,8 @@ export interface StartOptions {
   inboxRetryMs?: number;
   /** How often log lines reach check runs (default 5 s). */
   logIntervalMs?: number;
+  /** The first pause before a GitHub report that failed is tried again (default 15 s, doubling up to 5 min). */
+  githubRetryMs?: number;
   /** The address to listen on (default: every interface). */
   host?: string;
   /** Where the app manifest and `.env` are (default: the working directory). */
@@ -161,6 +163,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           pageUrl: (id, stage) => links.executionUrl(id, stage),
           environmentInfo: (environment) => environmentInfo(server, environment),
           logIntervalMs: options.logIntervalMs,
+          ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
           onError: (error) => log(`Sluice could not update GitHub: ${errorMessage(error)}`),
           log,
         })
@@ -262,6 +265,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     });
     const port = (http.address() as AddressInfo).port;
     await runner.recover();
+    // What GitHub did not take before a restart (it was down) is sent now.
+    await reporter?.resume().catch((error: unknown) => log(`Sluice could not read which GitHub reports wait: ${errorMessage(error)}`));
     inbox?.start();
     await slack?.start();
     // Cards of gates that opened before a restart, or before Slack was configured.

@@ -11,10 +11,19 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SluiceError } from '../sluice-error.ts';
 
-const KINDS = [
-  { begin: '-----BEGIN RSA PRIVATE KEY-----', end: '-----END RSA PRIVATE KEY-----' },
-  { begin: '-----BEGIN PRIVATE KEY-----', end: '-----END PRIVATE KEY-----' },
-];
+/**
+ * A PEM private key's markers: PKCS#1 (`RSA PRIVATE KEY`, what GitHub
+ * generates), PKCS#8 (`PRIVATE KEY`), and the kinds a GitHub App cannot use
+ * (EC, encrypted), so those are named for what they are rather than called
+ * "not a key".
+ */
+const PEM_KEY = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----/;
+
+function findKind(text: string): { begin: string; end: string } | undefined {
+  const label = PEM_KEY.exec(text)?.[1];
+  if (!label || !text.includes(`-----END ${label}-----`)) return undefined;
+  return { begin: `-----BEGIN ${label}-----`, end: `-----END ${label}-----` };
+}
 
 export class PrivateKeyError extends SluiceError<'INVALID_PRIVATE_KEY'> {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -45,18 +54,24 @@ function fromFile(env: { PRIVATE_KEY_PATH?: string | undefined }, cwd: string): 
   } catch (error) {
     throw new PrivateKeyError(`PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${(error as Error).message}.`);
   }
-  if (!KINDS.some((k) => text.includes(k.begin) && text.includes(k.end))) {
+  if (!findKind(text)) {
     throw new PrivateKeyError(`PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which is not a PEM private key: use the .pem file GitHub generated (it starts with "-----BEGIN RSA PRIVATE KEY-----").`);
   }
-  return text.trim();
+  return text.replace(/\r\n/g, '\n').trim();
 }
 
 function fromVariable(value: string): string {
-  let key = value;
-  // Probot's test: the value is base64 when decoding and encoding again gives it back.
-  if (Buffer.from(key, 'base64').toString('base64') === key) key = Buffer.from(key, 'base64').toString();
+  // A Docker --env-file, or a unit's Environment= written by hand, keeps quotes a shell would have taken off.
+  if (/^\s*(["'])[\s\S]*\1\s*$/.test(value) && value.trim().length > 1) {
+    throw new PrivateKeyError('PRIVATE_KEY is wrapped in quotes, which became part of its value: remove the quotes around it (only a shell or a .env file takes them off), or set PRIVATE_KEY_PATH to the .pem file.');
+  }
+  let key = value.replace(/\r\n/g, '\n');
+  // Probot's test: the value is base64 when decoding and encoding again gives it back. `base64`
+  // wraps its output at 76 columns and files end in a newline, so whitespace is left out first.
+  const compact = key.replace(/\s+/g, '');
+  if (compact && Buffer.from(compact, 'base64').toString('base64') === compact) key = Buffer.from(compact, 'base64').toString().replace(/\r\n/g, '\n');
   key = key.replace(/\\n/g, '\n');
-  const kind = KINDS.find((k) => key.includes(k.begin) && key.includes(k.end));
+  const kind = findKind(key);
   if (!kind) {
     throw new PrivateKeyError(
       'PRIVATE_KEY must be the PEM file GitHub generated (it starts with "-----BEGIN RSA PRIVATE KEY-----"), on one line with \\n for its newlines, or the whole file in base64; or set PRIVATE_KEY_PATH to the file.',

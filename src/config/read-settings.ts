@@ -64,9 +64,14 @@ export class SettingsError extends SluiceError<'INVALID_SETTINGS'> {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
-  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SettingsError(`PORT must be a port number from 0 to 65535, not "${env.PORT}".`);
+  // Digits only: Number() would read " " as 0 (a random port no one can find), "0x50" as 80 and "1e3" as 1000.
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : /^\d{1,5}$/.test(env.PORT) ? Number(env.PORT) : NaN;
+  if (!Number.isInteger(port) || port > 65535 || (port === 0 && !env.SLUICE_URL)) {
+    throw new SettingsError(
+      port === 0
+        ? 'PORT is 0, a port the system picks at random, so Sluice\'s own links (http://localhost:0/…) would lead nowhere: set PORT to a port from 1 to 65535, or SLUICE_URL to the address a proxy in front of Sluice serves it at.'
+        : `PORT must be a port number from 1 to 65535, not "${env.PORT}".`,
+    );
   }
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -84,6 +89,10 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (webhookPath !== undefined && !/^\/[^\s?#]*$/.test(webhookPath)) {
     throw new SettingsError(`WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`);
   }
+  const taken = webhookPath === undefined ? undefined : takenPath(webhookPath);
+  if (taken) {
+    throw new SettingsError(`WEBHOOK_PATH ${webhookPath} is where Sluice serves ${taken}, so GitHub's webhooks would not reach it: choose another path, such as the default ${DEFAULT_WEBHOOK_PATH}.`);
+  }
   return {
     port,
     ...(env.HOST ? { host: env.HOST } : {}),
@@ -97,6 +106,16 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(logLevel && { logLevel: logLevel as LogLevel }),
     ...(webhookPath && { webhookPath }),
   };
+}
+
+/** What Sluice itself serves at `path` (answered before webhooks, or shadowed by them), if anything. */
+function takenPath(path: string): string | undefined {
+  const trimmed = path.replace(/\/+$/, '').toLowerCase();
+  if (trimmed === '/healthz') return 'its health check';
+  if (trimmed === '/metrics') return 'its metrics';
+  if (trimmed === '/slack' || trimmed.startsWith('/slack/')) return "Slack's requests";
+  if (trimmed === '/executions' || trimmed.startsWith('/executions/')) return 'the execution pages';
+  return undefined;
 }
 
 function readMetricsToken(token: string): string {
@@ -137,7 +156,7 @@ function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined 
         'Set all of them (the app settings page on GitHub has each), or none to create the app through the setup page.',
     );
   }
-  const appId = Number(env.APP_ID);
+  const appId = /^\d+$/.test(env.APP_ID ?? '') ? Number(env.APP_ID) : NaN;
   if (!Number.isInteger(appId) || appId <= 0) throw new SettingsError(`APP_ID must be the GitHub App's numeric id (its settings page shows "App ID"), not "${env.APP_ID}".`);
   let privateKey: string;
   try {

@@ -3,11 +3,19 @@
  * store holds it. Pure: the reporter decides when to send it.
  */
 import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
-import { byteLength, keepTail } from './cut-to-bytes.ts';
+import { byteLength, keepHead, keepTail } from './cut-to-bytes.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 
 /** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
 export const OUTPUT_LIMIT = 65_535;
+
+/**
+ * A title's room: GitHub's reference gives none, but it refuses longer ones
+ * as it does annotation titles (255), and a refused title would leave the
+ * check run as it was at every smaller try. A title carries a stage's or a
+ * cancel's reason, which a person wrote.
+ */
+export const TITLE_LIMIT = 255;
 
 export type CheckStatus = 'queued' | 'in_progress' | 'completed';
 export type CheckConclusion = 'success' | 'failure' | 'cancelled' | 'skipped';
@@ -103,6 +111,7 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
       }
       break;
   }
+  view.output.title = cutTitle(view.output.title);
   const summary = [where, '', ...actionLines, '', `[Full log on Sluice](${detailsUrl})`].join('\n');
   const limit = Math.min(options.outputLimit ?? OUTPUT_LIMIT, OUTPUT_LIMIT);
   view.output.summary = cutStart(summary, limit);
@@ -139,6 +148,11 @@ export function cutStart(text: string, limit: number): string {
   const newline = kept.indexOf('\n');
   if (newline !== -1 && newline < 200) kept = kept.slice(newline + 1);
   return CUT_MARKER + kept;
+}
+
+/** At most TITLE_LIMIT bytes, an ellipsis saying where it was cut. */
+function cutTitle(title: string): string {
+  return byteLength(title) <= TITLE_LIMIT ? title : `${keepHead(title, TITLE_LIMIT - byteLength('…'))}…`;
 }
 
 function capitalize(text: string): string {

@@ -3,6 +3,14 @@
  * changes are sent at once, in order per execution; log lines only mark an
  * execution for an update at most every `logIntervalMs`, so a chatty build
  * does not run into GitHub's rate limits.
+ *
+ * A report that fails for a passing fault (GitHub answering 5xx, a lost
+ * connection, a store that did not answer) is tried again after a pause
+ * that doubles up to five minutes, until it goes through: an execution that
+ * ended while GitHub was down would otherwise keep its check runs in
+ * progress and its Deployments unfinished for ever, as nothing else
+ * changes it again. Which executions wait for a report is kept in the
+ * store, so a restart while GitHub is down sends them too (`resume`).
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
@@ -11,6 +19,7 @@ import type { GithubApi } from './github-api.ts';
 import { RefusalLog } from './github-refusal.ts';
 import { syncCheckRuns, type ReportContext } from './report-check-runs.ts';
 import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface GithubReporterOptions {
   store: Store;
@@ -19,21 +28,31 @@ export interface GithubReporterOptions {
   pageUrl(executionId: string, stage?: string): string;
   environmentInfo(environment: string): EnvironmentInfo;
   logIntervalMs?: number;
+  /** The first pause before a failed report is tried again (default 15 s; it doubles, up to twenty times that). */
+  retryMs?: number;
   clock?: () => number;
   onError?(error: unknown): void;
   /** Where a write GitHub refused is told, once (default: onError). */
   log?(line: string): void;
 }
 
+/** The store's record of executions whose GitHub report failed and waits to be sent. */
+const DUE = 'github_report_due';
+
 export class GithubReporter {
   readonly #options: GithubReporterOptions;
   readonly #queues: SerialQueues;
   readonly #logTimers = new Map<string, NodeJS.Timeout>();
   readonly #refusals: RefusalLog;
+  /** Executions whose last report failed: the pause before the next try, and its timer while it waits. */
+  readonly #retries = new Map<string, { delayMs: number; timer?: NodeJS.Timeout }>();
+  #stopped = false;
+  /** Executions `resume` found waiting: once reported, the store's record of them is cleared. */
+  readonly #resumed = new Set<string>();
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
-    this.#queues = new SerialQueues(options.onError);
+    this.#queues = new SerialQueues();
     this.#refusals = new RefusalLog(options.log ?? ((line) => options.onError?.(new Error(line))));
   }
 
@@ -62,13 +81,59 @@ export class GithubReporter {
     return this.#queues.idle();
   }
 
+  /** Reports what a failed report left waiting before this process started. */
+  async resume(): Promise<void> {
+    for (const { key, value } of await this.#options.store.listRefs<{ due: boolean }>(DUE, '')) {
+      if (!value.due) continue;
+      this.#resumed.add(key);
+      this.#enqueue(key);
+    }
+  }
+
   stop(): void {
     for (const timer of this.#logTimers.values()) clearTimeout(timer);
     this.#logTimers.clear();
+    for (const retry of this.#retries.values()) clearTimeout(retry.timer);
+    this.#retries.clear();
+    this.#stopped = true;
   }
 
   #enqueue(executionId: string): void {
-    this.#queues.add(executionId, () => this.#sync(executionId));
+    this.#queues.add(executionId, async () => {
+      try {
+        await this.#sync(executionId);
+        const retry = this.#retries.get(executionId);
+        clearTimeout(retry?.timer);
+        this.#retries.delete(executionId);
+        if (retry || this.#resumed.delete(executionId)) await this.#markDue(executionId, false);
+      } catch (error) {
+        await this.#retryLater(executionId, error);
+      }
+    });
+  }
+
+  async #retryLater(executionId: string, error: unknown): Promise<void> {
+    const first = this.#options.retryMs ?? 15_000;
+    const retry = this.#retries.get(executionId);
+    // Twenty times the first pause at most: five minutes by default.
+    const delayMs = retry ? Math.min(retry.delayMs * 2, first * 20) : first;
+    if (!retry) await this.#markDue(executionId, true);
+    const message = errorMessage(error);
+    this.#options.onError?.(new Error(`${message} (Sluice tries again in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`})`, { cause: error }));
+    if (this.#stopped) return;
+    clearTimeout(retry?.timer);
+    const timer = setTimeout(() => {
+      const waiting = this.#retries.get(executionId);
+      if (waiting) delete waiting.timer;
+      this.#enqueue(executionId);
+    }, delayMs);
+    timer.unref();
+    this.#retries.set(executionId, { delayMs, timer });
+  }
+
+  /** Kept in the store, so a report that waits outlives a restart; a store that fails here is the next report's problem. */
+  async #markDue(executionId: string, due: boolean): Promise<void> {
+    await this.#options.store.putRef(DUE, executionId, { due }, (this.#options.clock ?? Date.now)()).catch(() => {});
   }
 
   async #sync(executionId: string): Promise<void> {

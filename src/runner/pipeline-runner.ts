@@ -235,7 +235,7 @@ export class PipelineRunner {
       this.listener.onLeaseRenewal?.('failed', running.length);
       // Said with what failed: a bare "connect ECONNREFUSED" tells an operator nothing.
       const what = `could not renew the claim on ${running.length} running action${running.length === 1 ? '' : 's'} (it tries again shortly)`;
-      this.listener.onError?.(new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      this.listener.onError?.(new Error(`${what}: ${errorMessage(error)}`, { cause: error }));
       return;
     }
     this.listener.onLeaseRenewal?.('renewed', running.length - lost.length);

@@ -30,15 +30,37 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 
 async function openSqlite(dataDir: string): Promise<Store> {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
-  const lock = lockDataDir(dir);
+  const lock = usable(dir, () => {
+    mkdirSync(dir, { recursive: true });
+    return lockDataDir(dir);
+  });
   const path = join(dir, 'sluice.db');
   try {
-    const db = await ready(new Kysely<Database>({ dialect: new NodeSqliteDialect(openSqliteFile(path)) }), 'sqlite', path);
+    const db = await ready(new Kysely<Database>({ dialect: new NodeSqliteDialect(usable(dir, () => openSqliteFile(path))) }), 'sqlite', path);
     return new KyselyStore(db, 'sqlite', async () => lock.release());
   } catch (error) {
     lock.release();
     throw error;
+  }
+}
+
+/**
+ * Runs `open` on the data directory; what the system refuses there (a file
+ * in its place, no write permission, a read-only disk) comes back naming
+ * the directory and the setting that chose it, not as SQLite's bare
+ * "unable to open database file".
+ */
+function usable<T>(dir: string, open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    const why = errorMessage(error);
+    throw new StoreError(
+      'DATA_DIR_UNUSABLE',
+      `The data directory ${dir} cannot be used (${why}): it must be a directory this user (uid ${process.getuid?.() ?? '?'}) can write to. Create it or fix its owner, or choose another with SLUICE_DATA_DIR / --data-dir.`,
+      { cause: error },
+    );
   }
 }
 

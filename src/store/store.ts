@@ -280,4 +280,4 @@ export interface LockState {
   expiresAt: number | null;
 }
 
-export class StoreError extends SluiceError<'DATA_DIR_LOCKED' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'> {}
+export class StoreError extends SluiceError<'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'> {}

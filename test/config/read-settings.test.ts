@@ -76,6 +76,37 @@ describe('the GitHub App settings, as Probot reads them', () => {
     }
   });
 
+  test('PRIVATE_KEY as `base64` writes it (wrapped at 76 columns, with a final newline) or with Windows line endings is the same key', () => {
+    const wrapped = `${Buffer.from(pkcs1).toString('base64').replace(/(.{76})/g, '$1\n')}\n`;
+    assert.equal(app({ PRIVATE_KEY: wrapped }), pkcs1.trim());
+    assert.equal(app({ PRIVATE_KEY: pkcs1.replace(/\n/g, '\r\n') }), pkcs1.trim());
+    assert.equal(app({ PRIVATE_KEY: Buffer.from(pkcs1.replace(/\n/g, '\r\n')).toString('base64') }), pkcs1.trim());
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-key-'));
+    try {
+      writeFileSync(join(dir, 'crlf.pem'), pkcs1.replace(/\n/g, '\r\n'));
+      assert.equal(app({ PRIVATE_KEY_PATH: join(dir, 'crlf.pem') }), pkcs1.trim());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('PRIVATE_KEY kept in its quotes, or an EC key, is named for what it is', () => {
+    for (const quoted of [`"${pkcs1}"`, `'${pkcs1.trim().replace(/\n/g, '\\n')}'`]) {
+      assert.throws(() => app({ PRIVATE_KEY: quoted }), /^SettingsError: PRIVATE_KEY is wrapped in quotes, which became part of its value: remove the quotes around it/);
+    }
+    const { privateKey: ec } = generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'sec1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    assert.match(ec, /BEGIN EC PRIVATE KEY/);
+    assert.throws(() => app({ PRIVATE_KEY: ec }), /^SettingsError: PRIVATE_KEY holds a ec key; a GitHub App signs with RSA/);
+  });
+
+  test('APP_ID and PORT are digits: hexadecimal, exponents and blanks are refused, not read as other numbers', () => {
+    for (const id of ['0x10', '1e3', ' 12 ', '12.0']) assert.throws(() => app({ PRIVATE_KEY: pkcs1, APP_ID: id }), /^SettingsError: APP_ID must be the GitHub App's numeric id/, id);
+    for (const port of [' ', '0x50', '1e3', '80.0', '65536', 'abc']) assert.throws(() => readSettings({ PORT: port }), /^SettingsError: PORT must be a port number from 1 to 65535, not "/, port);
+    assert.equal(readSettings({ PORT: '8080' }).port, 8080);
+    assert.throws(() => readSettings({ PORT: '0' }), /^SettingsError: PORT is 0, a port the system picks at random, so Sluice's own links \(http:\/\/localhost:0\/…\) would lead nowhere/);
+    assert.equal(readSettings({ PORT: '0', SLUICE_URL: 'https://sluice.example.com' }).port, 0, 'behind a proxy any port will do');
+  });
+
   test('LOG_LEVEL takes Probot’s levels; anything else says which there are', () => {
     assert.equal(readSettings({}).logLevel, undefined);
     const env = (level: string) => ({ LOG_LEVEL: level }) as NodeJS.ProcessEnv;
@@ -87,5 +118,10 @@ describe('the GitHub App settings, as Probot reads them', () => {
     assert.equal(readSettings({}).webhookPath, undefined);
     assert.equal(readSettings({ WEBHOOK_PATH: '/hooks/github' }).webhookPath, '/hooks/github');
     assert.throws(() => readSettings({ WEBHOOK_PATH: 'hooks' }), /^SettingsError: WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "\/"/);
+    // Paths Sluice serves itself: /metrics is answered before webhooks, and webhooks would shadow Slack's requests.
+    for (const [path, what] of [['/metrics', 'its metrics'], ['/healthz/', 'its health check'], ['/slack/events', "Slack's requests"], ['/executions/x', 'the execution pages']]) {
+      assert.throws(() => readSettings({ WEBHOOK_PATH: path }), new RegExp(`^SettingsError: WEBHOOK_PATH ${path} is where Sluice serves ${what}, so GitHub's webhooks would not reach it: choose another path, such as the default /api/github/webhooks\\.`));
+    }
+    assert.equal(readSettings({ WEBHOOK_PATH: '/metrics-hooks' }).webhookPath, '/metrics-hooks');
   });
 });

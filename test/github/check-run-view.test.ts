@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkRunView, cutStart, OUTPUT_LIMIT } from '../../src/github/check-run-view.ts';
+import { checkRunView, cutStart, OUTPUT_LIMIT, TITLE_LIMIT } from '../../src/github/check-run-view.ts';
 import { keepHead, keepTail } from '../../src/github/cut-to-bytes.ts';
 import type { ExecutionSummary, LogLine } from '../../src/store/store.ts';
 
@@ -97,5 +97,35 @@ describe('a stage as a check run', () => {
     assert.equal(keepHead('한🚀ab', 7), '한🚀');
     assert.equal(keepHead('short', 100), 'short');
     assert.equal(keepTail('short', 100), 'short');
+  });
+
+  test('a cancel reason of any length gives a title within 255 bytes, cut at a whole character with an ellipsis', () => {
+    const reason = `취소: ${'배포를 멈춥니다 '.repeat(40)}`;
+    const view = checkRunView(execution([{ name: 'build', status: 'cancelled', attempt: 1, reason, actions: [{ name: 'compile', status: 'cancelled', attempt: 1 }] }], 'cancelled', reason), 'build', {}, 'https://sluice.example.com/e1');
+    assert.ok(Buffer.byteLength(view.output.title) <= TITLE_LIMIT && Buffer.byteLength(view.output.title) > TITLE_LIMIT - 6, `${Buffer.byteLength(view.output.title)} bytes`);
+    assert.ok(view.output.title.startsWith('취소: 배포를 멈춥니다') && view.output.title.endsWith('…'), view.output.title);
+    assert.equal(view.output.title.includes('\uFFFD'), false);
+  });
+
+  test('a log line of 70 KB of flags, family emoji or one letter under combining marks is cut to whole graphemes where there are any, within the bytes', () => {
+    const segments = (text: string) => [...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)].map((s) => s.segment);
+    for (const [unit, count] of [['🇰🇷', 9000], ['👩‍👩‍👧‍👦', 3000], ['각', 24000]] as const) {
+      const line = unit.repeat(count);
+      for (const limit of [OUTPUT_LIMIT, OUTPUT_LIMIT - 1, OUTPUT_LIMIT - 3, 1001]) {
+        for (const cut of [keepTail(line, limit), keepHead(line, limit)]) {
+          assert.ok(Buffer.byteLength(cut) <= limit && Buffer.byteLength(cut) > limit - Buffer.byteLength(unit), `${unit} within ${limit} bytes: ${Buffer.byteLength(cut)}`);
+          assert.ok(segments(cut).every((g) => g === unit), `only whole ${unit}, none cut into other emoji`);
+        }
+      }
+      const view = checkRunView(execution([{ name: 'build', status: 'running', attempt: 1, actions: [{ name: 'compile', status: 'running', attempt: 1, startedAt: 0 }] }]), 'build', { compile: [{ stream: 'stdout', text: line, at: 0 }] }, 'https://sluice.example.com/e1');
+      const text = view.output.text ?? '';
+      assert.ok(Buffer.byteLength(text) <= OUTPUT_LIMIT, `${Buffer.byteLength(text)} bytes`);
+      const logged = text.split('\n').find((l) => l.includes(unit.slice(0, 2)))!;
+      assert.ok(segments(logged).every((g) => g === unit), `the check run shows only whole ${unit}`);
+    }
+    // One grapheme longer than the limit: cut between its characters, not dropped.
+    const heavy = `e${'\u0301'.repeat(35_000)}`;
+    assert.equal(Buffer.byteLength(keepTail(heavy, OUTPUT_LIMIT)), OUTPUT_LIMIT - 1);
+    assert.equal(Buffer.byteLength(keepHead(heavy, OUTPUT_LIMIT)), OUTPUT_LIMIT);
   });
 });

@@ -183,6 +183,11 @@ export class GithubStandIn {
     this.#failures.push({ path, count, refusal: { status: 502, body: { message: 'Server Error' } } });
   }
 
+  /** GitHub is back: the failures and refusals still to come are dropped. */
+  recover(): void {
+    this.#failures.length = 0;
+  }
+
   /** The next `count` writes whose path matches are refused so (e.g. a 422 GitHub gives that the stand-in would not). */
   refuseNext(path: RegExp, count: number, refusal: Refusal): void {
     this.#failures.push({ path, count, refusal });

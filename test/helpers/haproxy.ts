@@ -35,7 +35,7 @@ export interface HaproxyOptions {
   rise?: number;
   /** `timeout server` (and `timeout client`): how long a request may wait for its answer; default 5000. */
   requestTimeoutMs?: number;
-  /** The haproxy executable; default `haproxy` from PATH. */
+  /** The haproxy executable; default Debian's /usr/sbin/haproxy, else `haproxy` from PATH. */
   binary?: string;
 }
 
@@ -64,9 +64,15 @@ export interface RunningHaproxy {
   stop(): Promise<void>;
 }
 
+/**
+ * Debian's HAProxy is in /usr/sbin, which a user's PATH (and one with only
+ * /usr/bin, as a fresh shell may have) leaves out: found there first, as sshd is.
+ */
+const DEFAULT_BINARY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+
 /** Starts HAProxy in the foreground and resolves once its frontend accepts connections. */
 export async function startHaproxy(options: HaproxyOptions): Promise<RunningHaproxy> {
-  const binary = options.binary ?? 'haproxy';
+  const binary = options.binary ?? DEFAULT_BINARY;
   await checkInstalled(binary);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-haproxy-'));
   const socketPath = join(dir, 'haproxy.sock');

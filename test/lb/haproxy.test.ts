@@ -58,3 +58,12 @@ describe('HAProxy in front of two v1 hosts', () => {
 it('says how to install HAProxy when it is missing', async () => {
   await assert.rejects(startHaproxy({ backends: [], binary: '/nonexistent/haproxy' }), /apt-get install haproxy/);
 });
+
+it('starts with a PATH that leaves out /usr/sbin, as a user’s or a fresh shell’s does', async (t) => {
+  const path = process.env.PATH;
+  process.env.PATH = '/usr/bin:/bin';
+  t.after(() => (process.env.PATH = path));
+  const lb = await startHaproxy({ backends: [] });
+  t.after(() => lb.stop());
+  assert.match(await lb.command('show info'), /Name: HAProxy/);
+});

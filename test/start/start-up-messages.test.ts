@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,4 +88,16 @@ test('a HOST that is not an address of this machine is named', async (t) => {
   t.after(() => sluice.stop());
   assert.equal(await sluice.exited, 1);
   assert.match(sluice.output(), /Sluice cannot start: HOST 192\.0\.2\.1 is not an address of this machine: set HOST to one of its addresses/);
+});
+
+test('a SLUICE_DATA_DIR that is a file is named, with what to do', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-data-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'not-a-directory');
+  writeFileSync(file, 'x');
+  const sluice = start({ PORT: String(await freePort()), SLUICE_DATA_DIR: file });
+  t.after(() => sluice.stop());
+  assert.equal(await sluice.exited, 1);
+  assert.match(sluice.output(), new RegExp(`Sluice cannot start: The data directory ${file} cannot be used \\(EEXIST: .*\\): it must be a directory this user \\(uid \\d+\\) can write to\\. Create it or fix its owner, or choose another with SLUICE_DATA_DIR`));
+  assert.doesNotMatch(sluice.output(), /at .*\.ts:\d+/, 'no stack');
 });
