@@ -11,6 +11,14 @@ import { parse } from 'yaml';
 export interface Refusal {
   status: number;
   body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** What a route of the stand-in answers: JSON, or bytes (a tarball, a redirect). */
+export interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
 }
 
 /** GitHub's 422 for a field it checks itself (not by its schema): `Validation Failed` with one error per field. */
