@@ -198,6 +198,8 @@ export class GithubStandIn {
     'GET /repos/{owner}/{repo}/contents/{path}': { auth: 'token', handle: (r) => this.#repositories.contents(r.repo, r.params.path ?? '', r.query.ref) },
     'GET /repos/{owner}/{repo}/commits/{ref}': { auth: 'token', handle: (r) => this.#repositories.commit(r.repo, r.params.ref ?? '', this.#urls()) },
     'GET /repos/{owner}/{repo}/compare/{basehead}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, r.params.basehead ?? '', r.query, this.#urls()) },
+    // The description keeps compare's older template too; it matches first, having more literal text.
+    'GET /repos/{owner}/{repo}/compare/{base}...{head}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, `${r.params.base}...${r.params.head}`, r.query, this.#urls()) },
     'GET /repos/{owner}/{repo}/tarball/{ref}': { auth: 'token', handle: (r) => this.#repositories.tarball(r.repo, r.params.ref ?? '', this.#urls()) },
     'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#createCheckRun(r.repo, r.body) },
     'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#updateCheckRun(Number(r.params.check_run_id), r.body) },
