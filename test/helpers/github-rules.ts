@@ -34,8 +34,9 @@ export function invalidRequest(message: string, documentation: string): Refusal 
   return { status: 422, body: { message: `Invalid request.\n\n${message}`, documentation_url: `https://docs.github.com/rest/${documentation}`, status: '422' } };
 }
 
+/** GitHub's 404; `documentation` empty for a path it has no operation for. */
 export function notFound(documentation: string): Refusal {
-  return { status: 404, body: { message: 'Not Found', documentation_url: `https://docs.github.com/rest/${documentation}`, status: '404' } };
+  return { status: 404, body: { message: 'Not Found', documentation_url: `https://docs.github.com/rest${documentation && `/${documentation}`}`, status: '404' } };
 }
 
 /** What GitHub answers an installation whose app lacks the permission an endpoint needs. */

@@ -207,6 +207,11 @@ export class GithubStandIn {
     'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': { auth: 'token', handle: (r) => this.#deployments.addStatus(r.repo, Number(r.params.deployment_id), r.body, `${this.apiUrl}/repos/${r.repo}`) },
   };
 
+  /** The `METHOD /template` of every route the stand-in serves. */
+  get routes(): string[] {
+    return Object.keys(this.#routes);
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.#root);
     const raw = await readBody(req);
