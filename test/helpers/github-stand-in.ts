@@ -11,10 +11,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
 import { allows, checkRunProblem, manifestPermissions, notAccessible, notFound, requiredPermission, type Answer, type Permissions, type Refusal } from './github-rules.ts';
-import { checkRequest, documentation } from './github-stand-in/check-request.ts';
+import { checkRequest, documentation, prepareChecks } from './github-stand-in/check-request.ts';
 import { RepositoriesStandIn, type CommitAuthor, type StandInUrls } from './github-stand-in/github-repositories.ts';
 import { WriteBudget, type WriteLimit } from './github-stand-in/limit-writes.ts';
-import { matchRoute } from './github-stand-in/match-route.ts';
+import { describeRoute, loadRoutes, matchRoute } from './github-stand-in/match-route.ts';
 
 export type { StoredDeployment } from './github-deployments.ts';
 export type { CommitAuthor } from './github-stand-in/github-repositories.ts';
@@ -97,6 +97,13 @@ export class GithubStandIn {
   }
 
   async start(): Promise<this> {
+    // The description and the served routes' schemas, read and compiled before any test traffic.
+    loadRoutes();
+    for (const key of this.routes) {
+      const route = describeRoute(key);
+      if (!route) throw new Error(`the stand-in serves ${key}, which GitHub's description does not have`);
+      prepareChecks(route);
+    }
     this.#server = createServer((req, res) => {
       void this.#handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error) }));

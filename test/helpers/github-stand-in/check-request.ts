@@ -48,6 +48,20 @@ export function checkRequest(route: MatchedRoute, query: Record<string, string>,
   return invalidRequest(describeError(validate.errors[0]), docs);
 }
 
+/**
+ * Compiles a route's checks ahead of its first request: reading the
+ * description and compiling take a while, and a request waiting on them
+ * would hold up whatever else the test process serves at that moment.
+ */
+export function prepareChecks(route: MatchedRoute): void {
+  for (const parameter of route.parameters) {
+    if (parameter.in === 'path' || parameter.in === 'query') compile(`${route.key} ${parameter.in} ${parameter.name}`, params, parameter.schema ?? {});
+  }
+  const requestBody = route.operation.requestBody && resolveRef(githubDescription(), route.operation.requestBody);
+  const schema = requestBody && 'content' in requestBody ? requestBody.content?.['application/json']?.schema : undefined;
+  if (schema) compile(`${route.key} body`, bodies, schema, false);
+}
+
 /** The docs path of an operation, for `documentation_url` (`checks/runs#create-a-check-run`). */
 export function documentation(operation: OpenApiOperation): string {
   return (operation.externalDocs?.url ?? '').replace(/^https:\/\/docs\.github\.com\/(?:[a-z-]+\/)?rest\/?/, '') || '';

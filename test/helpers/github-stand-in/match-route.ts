@@ -77,15 +77,29 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
   best.template.names.forEach((name, i) => {
     params[name] = safeDecode(best.match[i + 1] ?? '');
   });
-  const pathItem = doc.paths[best.template.path] as { parameters?: OpenApiOperation['parameters'] };
+  return { ...describeRoute(`${method.toUpperCase()} ${best.template.path}`)!, params };
+}
+
+/** `METHOD /template`'s operation and parameters (no values), or undefined when the description lacks it. */
+export function describeRoute(key: string): MatchedRoute | undefined {
+  const doc = githubDescription();
+  const [method = '', path = ''] = key.split(' ');
+  const pathItem = doc.paths[path] as ({ parameters?: OpenApiOperation['parameters'] } & Record<string, unknown>) | undefined;
+  const operation = METHODS.includes(method.toLowerCase()) ? (pathItem?.[method.toLowerCase()] as OpenApiOperation | undefined) : undefined;
+  if (!pathItem || !operation) return undefined;
   const parameters = [...(pathItem.parameters ?? []), ...(operation.parameters ?? [])].map((p) => resolveRef<OpenApiParameter>(doc, p));
-  return { key: `${method.toUpperCase()} ${best.template.path}`, operation, params, parameters };
+  return { key, operation, params: {}, parameters };
+}
+
+/** Reads the description and compiles its path templates now, so that no later request waits for it. */
+export function loadRoutes(): void {
+  const doc = githubDescription();
+  templates ??= Object.keys(doc.paths).map((template) => compileTemplate(doc, template));
 }
 
 /** Whether the description has `METHOD /template` (a route table's entries must all be GitHub's). */
 export function hasRoute(key: string): boolean {
-  const [method = '', path = ''] = key.split(' ');
-  return METHODS.includes(method.toLowerCase()) && githubDescription().paths[path]?.[method.toLowerCase()] !== undefined;
+  return describeRoute(key) !== undefined;
 }
 
 /** An object or the component its `$ref` (`#/components/<kind>/<name>`) points at. */
