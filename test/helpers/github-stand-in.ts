@@ -3,15 +3,22 @@
  * `/api/v3` (the GitHub Enterprise Server layout, which Sluice reaches with
  * GHE_HOST/GHE_PROTOCOL): app JWT → installation token, repository
  * contents, tarballs (redirected to a codeload URL, as GitHub does), check
- * runs and Deployments. It checks what GitHub checks (JWT signature, token,
- * required fields, limits) with GitHub's status codes, and records every call.
+ * runs and Deployments. Its routes are a table of GitHub's own operations
+ * (`METHOD /template` from GitHub's OpenAPI description); every request is
+ * matched against the description (404 when GitHub has no such route) and
+ * checked against the operation's schema, then against what GitHub checks
+ * beyond it (JWT signature, token, permissions, byte limits, a secondary
+ * rate limit a test may set), with GitHub's status codes and messages. It
+ * records every call.
  */
-import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
-import { allows, checkRunProblem, manifestPermissions, notAccessible, notFound, requiredPermission, type Answer, type Permissions, type Refusal } from './github-rules.ts';
+import { allows, manifestPermissions, notAccessible, notFound, requiredPermission, type Answer, type Permissions, type Refusal } from './github-rules.ts';
+import { checkJwt } from './github-stand-in/check-jwt.ts';
 import { checkRequest, documentation, prepareChecks } from './github-stand-in/check-request.ts';
+import { CheckRunsStandIn } from './github-stand-in/github-check-runs.ts';
 import { RepositoriesStandIn, type CommitAuthor, type StandInUrls } from './github-stand-in/github-repositories.ts';
 import { WriteBudget, type WriteLimit } from './github-stand-in/limit-writes.ts';
 import { describeRoute, loadRoutes, matchRoute } from './github-stand-in/match-route.ts';
@@ -54,20 +61,10 @@ export class GithubStandIn {
   readonly tokens: string[] = [];
   readonly #publicKey: KeyObject;
   readonly #repositories = new RepositoriesStandIn();
-  readonly #checkRuns = new Map<number, Record<string, unknown>>();
-  /** Which repository each check run belongs to (its body has no owner and name). */
-  readonly #checkRunRepos = new Map<number, string>();
+  readonly #checkRuns = new CheckRunsStandIn(() => this.#nextId++);
   readonly #deployments = new DeploymentsStandIn(
     () => this.#nextId++,
-    (repo, ref) => {
-      const sha = this.#repositories.sha(repo, ref) ?? ref;
-      return [...this.#checkRuns.values()]
-        .filter((run) => this.#checkRunRepos.get(Number(run.id)) === repo && run.head_sha === sha)
-        .map((run) => ({
-          context: String(run.name),
-          state: run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(String(run.conclusion)) ? 'success' : 'failure',
-        }));
-    },
+    (repo, ref) => this.#checkRuns.contexts(repo, this.#repositories.sha(repo, ref) ?? ref),
   );
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
@@ -187,9 +184,7 @@ export class GithubStandIn {
 
   /** A check run of the app made without Sluice (one from before its records, say); returns its id. */
   addCheckRun(fields: Record<string, unknown>): number {
-    const id = this.#nextId++;
-    this.#checkRuns.set(id, { id, ...fields });
-    return id;
+    return this.#checkRuns.add(fields);
   }
 
   /**
@@ -208,8 +203,8 @@ export class GithubStandIn {
     // The description keeps compare's older template too; it matches first, having more literal text.
     'GET /repos/{owner}/{repo}/compare/{base}...{head}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, `${r.params.base}...${r.params.head}`, r.query, this.#urls()) },
     'GET /repos/{owner}/{repo}/tarball/{ref}': { auth: 'token', handle: (r) => this.#repositories.tarball(r.repo, r.params.ref ?? '', this.#urls()) },
-    'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#createCheckRun(r.repo, r.body) },
-    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#updateCheckRun(Number(r.params.check_run_id), r.body) },
+    'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#checkRuns.create(r.repo, r.body) },
+    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#checkRuns.update(Number(r.params.check_run_id), r.body) },
     'POST /repos/{owner}/{repo}/deployments': { auth: 'token', handle: (r) => this.#deployments.create(r.repo, r.body) },
     'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': { auth: 'token', handle: (r) => this.#deployments.addStatus(r.repo, Number(r.params.deployment_id), r.body, `${this.apiUrl}/repos/${r.repo}`) },
   };
@@ -261,7 +256,7 @@ export class GithubStandIn {
     const repo = matched.params.owner !== undefined && matched.params.repo !== undefined ? `${matched.params.owner}/${matched.params.repo}` : '';
     const auth = route?.auth ?? 'token';
     if (auth === 'jwt') {
-      const problem = this.#checkJwt(req.headers.authorization);
+      const problem = checkJwt(req.headers.authorization, this.#publicKey, this.appId);
       if (problem) return reply({ status: 401, body: { message: problem, documentation_url: 'https://docs.github.com/rest', status: '401' } });
     } else if (auth === 'token') {
       const given = req.headers.authorization ?? '';
@@ -314,25 +309,6 @@ export class GithubStandIn {
     };
   }
 
-  #createCheckRun(repo: string, body: Record<string, unknown>): Answer {
-    const problem = checkRunProblem(body);
-    if (problem) return problem;
-    const id = this.#nextId++;
-    const run = { id, ...body, status: body.status ?? 'queued' };
-    this.#checkRuns.set(id, run);
-    this.#checkRunRepos.set(id, repo);
-    return { status: 201, body: run };
-  }
-
-  #updateCheckRun(id: number, body: Record<string, unknown>): Answer {
-    const run = this.#checkRuns.get(id);
-    if (!run) return notFound('checks/runs#update-a-check-run');
-    const problem = checkRunProblem(body);
-    if (problem) return problem;
-    Object.assign(run, body);
-    return { status: 200, body: run };
-  }
-
   #urls(): StandInUrls {
     return { root: this.#root, api: this.apiUrl, web: this.webUrl };
   }
@@ -350,19 +326,6 @@ export class GithubStandIn {
     return `${this.#root}/web`;
   }
 
-  /** GitHub's checks of an app JWT: RS256 by the app's key, `iss` the app id, at most 10 minutes long. */
-  #checkJwt(header: string | undefined): string | undefined {
-    const jwt = /^bearer (.+)$/i.exec(header ?? '')?.[1];
-    if (!jwt) return 'A JSON web token could not be decoded';
-    const [head = '', claims = '', signature = ''] = jwt.split('.');
-    const verifier = createVerify('RSA-SHA256').update(`${head}.${claims}`);
-    if (!verifier.verify(this.#publicKey, Buffer.from(signature, 'base64url'))) return 'A JSON web token could not be decoded';
-    const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { iss?: unknown; iat?: number; exp?: number };
-    const now = Math.floor(Date.now() / 1000);
-    if (String(payload.iss) !== String(this.appId)) return "'Issuer' claim ('iss') must be an Integer";
-    if (!payload.exp || !payload.iat || payload.exp < now || payload.exp - payload.iat > 600) return "'Expiration time' claim ('exp') is too far in the future";
-    return undefined;
-  }
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
