@@ -45,12 +45,18 @@ interface Template {
   path: string;
   pattern: RegExp;
   names: string[];
+  /** Without a multi-segment parameter: the segment count a path must have, and its literal segments by position (a quick test before the pattern). */
+  segments?: number;
+  fixed: Array<[number, string]>;
   /** Literal segments: among templates that match, the most literal wins (`/check-runs/{id}` before `/{path}`). */
   literals: number;
 }
 
 let description: OpenApiDocument | undefined;
 let templates: Template[] | undefined;
+/** Templates without a multi-segment parameter by their segment count, and the others: a request tries only those that can match. */
+let bySegments: Map<number, Template[]> | undefined;
+let multiSegment: Template[] = [];
 
 /** GitHub's description of api.github.com, parsed on first use. */
 export function githubDescription(): OpenApiDocument {
@@ -63,15 +69,16 @@ export function githubDescription(): OpenApiDocument {
 
 /** The operation GitHub serves for `method path` (path without `/api/v3` and query), or undefined: GitHub's 404. */
 export function matchRoute(method: string, path: string): MatchedRoute | undefined {
-  const doc = githubDescription();
-  templates ??= Object.keys(doc.paths).map((template) => compileTemplate(doc, template));
+  loadRoutes();
   let best: { template: Template; match: RegExpExecArray } | undefined;
-  for (const template of templates) {
+  const parts = path.split('/');
+  for (const template of [...(bySegments?.get(parts.length) ?? []), ...multiSegment]) {
+    if (template.segments !== undefined && template.fixed.some(([i, text]) => parts[i] !== text)) continue;
     const match = template.pattern.exec(path);
     if (match && (!best || template.literals > best.template.literals)) best = { template, match };
   }
   if (!best) return undefined;
-  const operation = doc.paths[best.template.path]?.[method.toLowerCase()] as OpenApiOperation | undefined;
+  const operation = githubDescription().paths[best.template.path]?.[method.toLowerCase()] as OpenApiOperation | undefined;
   if (!operation || !METHODS.includes(method.toLowerCase())) return undefined;
   const params: Record<string, string> = {};
   best.template.names.forEach((name, i) => {
@@ -93,8 +100,15 @@ export function describeRoute(key: string): MatchedRoute | undefined {
 
 /** Reads the description and compiles its path templates now, so that no later request waits for it. */
 export function loadRoutes(): void {
+  if (templates) return;
   const doc = githubDescription();
-  templates ??= Object.keys(doc.paths).map((template) => compileTemplate(doc, template));
+  templates = Object.keys(doc.paths).map((template) => compileTemplate(doc, template));
+  bySegments = new Map();
+  for (const template of templates) {
+    if (template.segments === undefined) continue;
+    bySegments.set(template.segments, [...(bySegments.get(template.segments) ?? []), template]);
+  }
+  multiSegment = templates.filter((template) => template.segments === undefined);
 }
 
 /** Whether the description has `METHOD /template` (a route table's entries must all be GitHub's). */
@@ -137,7 +151,10 @@ function compileTemplate(doc: OpenApiDocument, path: string): Template {
       }),
     )
     .join('/');
-  return { path, pattern: new RegExp(`^${source}$`), names, literals };
+  const segments = path.split('/');
+  const fixed = segments.flatMap((segment, i): Array<[number, string]> => (segment.includes('{') ? [] : [[i, segment]]));
+  const multiSegment = names.some((name) => multi.has(name));
+  return { path, pattern: new RegExp(`^${source}$`), names, literals, fixed, ...(!multiSegment && { segments: segments.length }) };
 }
 
 function safeDecode(value: string): string {
