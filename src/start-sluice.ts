@@ -13,7 +13,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Probot, ProbotOctokit } from 'probot';
+import { Probot } from 'probot';
 import { loadServerConfig } from './config/load-server-config.ts';
 import { formatProblem } from './config/config-problem.ts';
 import { DEFAULT_WEBHOOK_PATH, type Settings } from './config/read-settings.ts';
@@ -43,6 +43,7 @@ import type { Store } from './store/store.ts';
 import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
 import { createPageLinks } from './web/page-links.ts';
 import { instrumentOctokit } from './metrics/instrument-octokit.ts';
+import { paceOctokit } from './github/pace-octokit.ts';
 import { observeExecutions } from './metrics/observe-executions.ts';
 import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
@@ -54,7 +55,8 @@ export interface StartOptions {
   /**
    * GitHub asks apps to leave a second between writes (its secondary rate
    * limits), and Probot's Octokit does so, and retries requests that failed
-   * with a 5xx after a pause. Tests against a local stand-in turn both off.
+   * with a 5xx after a pause; a secondary rate limit is waited out as its
+   * Retry-After says. Tests against a local stand-in may turn all off.
    */
   githubPacing?: boolean;
   /** The inbox's poll interval and first retry delay (defaults 5 s and 10 s). */
@@ -144,12 +146,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
     const links = createPageLinks(settings.publicUrl, linkKey);
     const metrics = new SluiceMetrics(store);
-    const Octokit = instrumentOctokit(
-      options.githubPacing === false
-        ? ProbotOctokit.defaults((given: { throttle?: object }) => ({ ...given, throttle: { ...given.throttle, enabled: false }, retry: { enabled: false } }))
-        : ProbotOctokit,
-      metrics,
-    );
+    const Octokit = instrumentOctokit(paceOctokit(options.githubPacing !== false, log), metrics);
     // Probot's createProbot hands LOG_LEVEL to its logger as it is, `silent` too, though its option type leaves that out.
     const logLevel = (settings.logLevel ?? 'warn') as NonNullable<ConstructorParameters<typeof Probot>[0]>['logLevel'];
     const probot = github

@@ -7,6 +7,8 @@ import { createSign } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import type { Permissions } from '../helpers/github-rules.ts';
+import { SECONDARY_RATE_LIMIT_MESSAGE } from '../helpers/github-stand-in/limit-writes.ts';
+import { hasRoute } from '../helpers/github-stand-in/match-route.ts';
 
 let github: GithubStandIn | undefined;
 afterEach(async () => {
@@ -28,13 +30,14 @@ async function connect(permissions?: Permissions) {
   assert.equal(tokens.status, 201);
   const { token } = (await tokens.json()) as { token: string };
   const stand = github;
-  return async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stand.apiUrl}/repos/${REPO}${path}`, {
+  return async (method: string, path: string, body?: unknown, options: { raw?: string; absolute?: boolean } = {}) => {
+    const response = await fetch(options.absolute ? `${stand.apiUrl}${path}` : `${stand.apiUrl}/repos/${REPO}${path}`, {
       method,
       headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
       ...(body !== undefined && { body: JSON.stringify(body) }),
+      ...(options.raw !== undefined && { body: options.raw }),
     });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
   };
 }
 
@@ -139,5 +142,87 @@ describe('the GitHub stand-in grants an installation what the app manifest asks 
     assert.deepEqual([deployment.status, deployment.body.message], [403, 'Resource not accessible by integration']);
     const run = await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA });
     assert.equal(run.status, 403);
+  });
+});
+
+describe('the GitHub stand-in takes only what GitHub’s OpenAPI description takes', () => {
+  test('every route it serves is an operation of the description', async () => {
+    github = new GithubStandIn();
+    assert.ok(github.routes.length >= 12);
+    assert.deepEqual(github.routes.filter((key) => !hasRoute(key)), []);
+  });
+
+  test('a path or method GitHub does not have is 404 "Not Found", as GitHub answers (not 405)', async () => {
+    const call = await connect();
+    const unknown = await call('GET', '/check-runz');
+    assert.deepEqual([unknown.status, unknown.body.message, unknown.body.documentation_url], [404, 'Not Found', 'https://docs.github.com/rest']);
+    assert.equal((await call('DELETE', '/check-runs', {})).status, 404, 'check-runs takes POST only');
+    assert.equal((await call('GET', '/check-runs/abc')).status, 404, 'check_run_id is an integer');
+    assert.equal((await call('GET', '/nowhere', undefined, { absolute: true })).status, 404);
+  });
+
+  test('a body is checked against the operation’s schema: required keys, types, enums, and no keys the schema does not list', async () => {
+    const call = await connect();
+    const create = (body: Record<string, unknown>) => call('POST', '/check-runs', body);
+    const missing = await create({ head_sha: SHA });
+    assert.deepEqual([missing.status, missing.body.message], [422, 'Invalid request.\n\n"name" wasn\'t supplied.']);
+    assert.match(String(missing.body.documentation_url), /^https:\/\/docs\.github\.com\/rest\/.*#create-a-check-run$/, 'the operation’s page, as the description links it');
+    const extra = await create({ name: 'Sluice: build', head_sha: SHA, colour: 'green' });
+    assert.deepEqual([extra.status, extra.body.message], [422, 'Invalid request.\n\n"colour" is not a permitted key.']);
+    const nested = await create({ name: 'Sluice: build', head_sha: SHA, output: { title: 't', summary: 's', footer: 'f' } });
+    assert.equal(nested.body.message, 'Invalid request.\n\n"footer" is not a permitted key.');
+    const wrongType = await create({ name: 'Sluice: build', head_sha: 42 });
+    assert.equal(wrongType.body.message, "Invalid request.\n\nFor 'properties/head_sha', 42 is not a string.");
+    const badDate = await create({ name: 'Sluice: build', head_sha: SHA, started_at: 'yesterday' });
+    assert.equal(badDate.status, 422, 'started_at is a date-time');
+    const state = await call('POST', '/deployments', { ref: SHA, required_contexts: 'none' });
+    assert.equal(state.body.message, "Invalid request.\n\nFor 'properties/required_contexts', \"none\" is not an array.");
+    assert.equal((await call('POST', '/deployments', { ref: SHA, required_contexts: [], description: null })).status, 201, 'nullable fields take null');
+    assert.equal((await call('POST', '/deployments', { ref: SHA, required_contexts: [], payload: { any: { thing: 1 } } })).status, 201, 'payload allows any keys, as its schema says');
+  });
+
+  test('a body that is not JSON is 400 "Problems parsing JSON"; query parameters are checked against their schemas', async () => {
+    const call = await connect();
+    const broken = await call('POST', '/check-runs', undefined, { raw: '{"name": ' });
+    assert.deepEqual([broken.status, broken.body.message], [400, 'Problems parsing JSON']);
+    github!.addCommit(REPO, SHA, { 'a.txt': 'a' }, { tarball: false });
+    const paged = await call('GET', `/compare/${SHA}...${SHA}?per_page=many`);
+    assert.deepEqual([paged.status, paged.body.message], [422, 'Invalid request.\n\nFor \'per_page\', "many" is not an integer.']);
+  });
+});
+
+describe('the GitHub stand-in compares as GitHub does', () => {
+  const shaOf = (n: number) => n.toString(16).padStart(40, '0');
+
+  test('unpaged, the newest 250 commits, oldest first, with the full total; paged, every commit in order, with a Link to the next page', async () => {
+    const call = await connect();
+    for (let n = 1; n <= 301; n++) github!.addCommit(REPO, shaOf(n), {}, { tarball: false });
+    const basehead = `${shaOf(1)}...${shaOf(301)}`;
+    const unpaged = await call('GET', `/compare/${basehead}`);
+    const shas = (answer: { body: Record<string, unknown> }) => (answer.body.commits as Array<{ sha: string }>).map((c) => c.sha);
+    assert.equal(unpaged.body.total_commits, 300);
+    assert.deepEqual(shas(unpaged), Array.from({ length: 250 }, (_, i) => shaOf(i + 52)), 'the last is the newest of the whole comparison');
+    const first = await call('GET', `/compare/${basehead}?per_page=100&page=1`);
+    assert.deepEqual(shas(first), Array.from({ length: 100 }, (_, i) => shaOf(i + 2)));
+    assert.match(String(first.headers.get('link')), /[?&]page=2>; rel="next"/);
+    const last = await call('GET', `/compare/${basehead}?per_page=100&page=3`);
+    assert.deepEqual([shas(last).length, last.headers.get('link')], [100, null]);
+  });
+});
+
+describe('the GitHub stand-in keeps GitHub’s secondary rate limit when a test asks for it', () => {
+  test('writes above the budget are refused with Retry-After and GitHub’s message until that time has passed', async () => {
+    const call = await connect();
+    github!.limitWrites({ writes: 2, perMs: 60_000, retryAfterSeconds: 1, status: 429 });
+    const run = () => call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA });
+    assert.deepEqual([(await run()).status, (await run()).status], [201, 201]);
+    const refused = await run();
+    assert.deepEqual([refused.status, refused.headers.get('retry-after'), refused.body.message], [429, '1', SECONDARY_RATE_LIMIT_MESSAGE]);
+    assert.equal((await call('GET', '/check-runs/abc')).status, 404, 'reads are not content-creating');
+    const refusedAt = github!.calls.findLast((c) => c.status === 429)!.at;
+    let again = await run();
+    while (again.status === 429) again = await run();
+    assert.equal(again.status, 201);
+    assert.ok(github!.calls.at(-1)!.at - refusedAt >= 1000, 'taken again only once Retry-After had passed');
   });
 });

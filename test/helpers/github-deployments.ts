@@ -39,42 +39,40 @@ export class DeploymentsStandIn {
     return [...this.#deployments.values()].filter((d) => repo === undefined || d.repo === repo);
   }
 
-  /** The answer to a request below `/repos/{owner}/{repo}`, or undefined when it is not one of these endpoints. */
-  handle(method: string, repo: string, rest: string, body: Record<string, unknown>, repoUrl: string): Refusal | undefined {
-    if (rest === '/deployments' && method === 'POST') {
-      if (typeof body.ref !== 'string') return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
-      // Without required_contexts GitHub requires every check of the commit to have succeeded.
-      const contexts = body.required_contexts === undefined ? this.#contexts(repo, body.ref) : [];
-      if (contexts.some((c) => c.state !== 'success')) {
-        return {
-          status: 409,
-          body: {
-            message: `Conflict: Commit status checks failed for ${body.ref}.`,
-            errors: [{ contexts, resource: 'Deployment', field: 'required_contexts', code: 'invalid' }],
-            documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
-            status: '409',
-          },
-        };
-      }
-      const id = this.#nextId();
-      const environment = typeof body.environment === 'string' ? body.environment : 'production';
-      // GitHub's default: production_environment is true only for an environment named "production".
-      const production = typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
-      this.#deployments.set(id, { id, repo, environment, production, transient: body.transient_environment === true, statuses: [] });
-      return { status: 201, body: { id, sha: body.ref, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production } };
+  /** `POST /repos/{owner}/{repo}/deployments` */
+  create(repo: string, body: Record<string, unknown>): Refusal {
+    if (typeof body.ref !== 'string') return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
+    // Without required_contexts GitHub requires every check of the commit to have succeeded.
+    const contexts = body.required_contexts === undefined ? this.#contexts(repo, body.ref) : [];
+    if (contexts.some((c) => c.state !== 'success')) {
+      return {
+        status: 409,
+        body: {
+          message: `Conflict: Commit status checks failed for ${body.ref}.`,
+          errors: [{ contexts, resource: 'Deployment', field: 'required_contexts', code: 'invalid' }],
+          documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+          status: '409',
+        },
+      };
     }
-    const status = /^\/deployments\/(\d+)\/statuses$/.exec(rest);
-    if (status && method === 'POST') {
-      const deployment = this.#deployments.get(Number(status[1]));
-      if (!deployment || deployment.repo !== repo) return notFound('deployments/statuses#create-a-deployment-status');
-      const problem = deploymentStatusProblem(body);
-      if (problem) return problem;
-      const state = String(body.state);
-      deployment.statuses.push({ state, description: typeof body.description === 'string' ? body.description : '', by: 'app' });
-      if (state === 'success' && body.auto_inactive !== false) this.#retireEarlier(deployment);
-      return { status: 201, body: { id: this.#nextId(), state, description: body.description ?? '', deployment_url: `${repoUrl}/deployments/${deployment.id}` } };
-    }
-    return undefined;
+    const id = this.#nextId();
+    const environment = typeof body.environment === 'string' ? body.environment : 'production';
+    // GitHub's default: production_environment is true only for an environment named "production".
+    const production = typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
+    this.#deployments.set(id, { id, repo, environment, production, transient: body.transient_environment === true, statuses: [] });
+    return { status: 201, body: { id, sha: body.ref, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production } };
+  }
+
+  /** `POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses` */
+  addStatus(repo: string, id: number, body: Record<string, unknown>, repoUrl: string): Refusal {
+    const deployment = this.#deployments.get(id);
+    if (!deployment || deployment.repo !== repo) return notFound('deployments/statuses#create-a-deployment-status');
+    const problem = deploymentStatusProblem(body);
+    if (problem) return problem;
+    const state = String(body.state);
+    deployment.statuses.push({ state, description: typeof body.description === 'string' ? body.description : '', by: 'app' });
+    if (state === 'success' && body.auto_inactive !== false) this.#retireEarlier(deployment);
+    return { status: 201, body: { id: this.#nextId(), state, description: body.description ?? '', deployment_url: `${repoUrl}/deployments/${deployment.id}` } };
   }
 
   /**

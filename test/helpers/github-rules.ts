@@ -11,6 +11,14 @@ import { parse } from 'yaml';
 export interface Refusal {
   status: number;
   body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** What a route of the stand-in answers: JSON, or bytes (a tarball, a redirect). */
+export interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
 }
 
 /** GitHub's 422 for a field it checks itself (not by its schema): `Validation Failed` with one error per field. */
@@ -26,8 +34,9 @@ export function invalidRequest(message: string, documentation: string): Refusal 
   return { status: 422, body: { message: `Invalid request.\n\n${message}`, documentation_url: `https://docs.github.com/rest/${documentation}`, status: '422' } };
 }
 
+/** GitHub's 404; `documentation` empty for a path it has no operation for. */
 export function notFound(documentation: string): Refusal {
-  return { status: 404, body: { message: 'Not Found', documentation_url: `https://docs.github.com/rest/${documentation}`, status: '404' } };
+  return { status: 404, body: { message: 'Not Found', documentation_url: `https://docs.github.com/rest${documentation && `/${documentation}`}`, status: '404' } };
 }
 
 /** What GitHub answers an installation whose app lacks the permission an endpoint needs. */

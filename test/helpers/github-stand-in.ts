@@ -3,20 +3,29 @@
  * `/api/v3` (the GitHub Enterprise Server layout, which Sluice reaches with
  * GHE_HOST/GHE_PROTOCOL): app JWT → installation token, repository
  * contents, tarballs (redirected to a codeload URL, as GitHub does), check
- * runs and Deployments. It checks what GitHub checks (JWT signature, token,
- * required fields, limits) with GitHub's status codes, and records every call.
+ * runs and Deployments. Its routes are a table of GitHub's own operations
+ * (`METHOD /template` from GitHub's OpenAPI description); every request is
+ * matched against the description (404 when GitHub has no such route) and
+ * checked against the operation's schema, then against what GitHub checks
+ * beyond it (JWT signature, token, permissions, byte limits, a secondary
+ * rate limit a test may set), with GitHub's status codes and messages. It
+ * records every call.
  */
-import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
-import { allows, checkRunProblem, invalidRequest, manifestPermissions, notAccessible, notFound, requiredPermission, type Permissions, type Refusal } from './github-rules.ts';
+import { allows, manifestPermissions, notAccessible, notFound, requiredPermission, type Answer, type Permissions, type Refusal } from './github-rules.ts';
+import { checkJwt } from './github-stand-in/check-jwt.ts';
+import { checkRequest, documentation, prepareChecks } from './github-stand-in/check-request.ts';
+import { CheckRunsStandIn } from './github-stand-in/github-check-runs.ts';
+import { RepositoriesStandIn, type CommitAuthor, type StandInUrls } from './github-stand-in/github-repositories.ts';
+import { WriteBudget, type WriteLimit } from './github-stand-in/limit-writes.ts';
+import { describeRoute, loadRoutes, matchRoute } from './github-stand-in/match-route.ts';
 
 export type { StoredDeployment } from './github-deployments.ts';
+export type { CommitAuthor } from './github-stand-in/github-repositories.ts';
+export type { WriteLimit } from './github-stand-in/limit-writes.ts';
 
 export interface RecordedCall {
   method: string;
@@ -31,23 +40,18 @@ export interface RecordedCall {
   response?: Record<string, unknown>;
 }
 
-interface Commit {
-  sha: string;
-  files: Record<string, string>;
-  tarball: Buffer;
-  message: string;
-  author: CommitAuthor;
-  committer: CommitAuthor;
+/** What a route is given: the repository (`owner/name`, when the path names one), the path's parameters, the query and the JSON body. */
+interface RouteRequest {
+  repo: string;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: Record<string, unknown>;
 }
 
-export interface CommitAuthor {
-  name: string;
-  email: string;
-  /** The GitHub account, when the e-mail belongs to one. */
-  login?: string;
+interface Route {
+  auth: 'jwt' | 'token' | 'none';
+  handle: (request: RouteRequest) => Answer;
 }
-
-const DEFAULT_AUTHOR: CommitAuthor = { name: 'Alice', email: 'alice@example.com', login: 'alice' };
 
 export class GithubStandIn {
   readonly appId = 4242;
@@ -56,24 +60,11 @@ export class GithubStandIn {
   /** Every token it handed out, to search logs and records for. */
   readonly tokens: string[] = [];
   readonly #publicKey: KeyObject;
-  readonly #commits = new Map<string, Commit>();
-  readonly #tags = new Map<string, Commit>();
-  /** Each repository's commits in the order they were added: a straight history, oldest first. */
-  readonly #history = new Map<string, string[]>();
-  readonly #checkRuns = new Map<number, Record<string, unknown>>();
-  /** Which repository each check run belongs to (its body has no owner and name). */
-  readonly #checkRunRepos = new Map<number, string>();
+  readonly #repositories = new RepositoriesStandIn();
+  readonly #checkRuns = new CheckRunsStandIn(() => this.#nextId++);
   readonly #deployments = new DeploymentsStandIn(
     () => this.#nextId++,
-    (repo, ref) => {
-      const sha = this.#resolve(repo, ref)?.sha ?? ref;
-      return [...this.#checkRuns.values()]
-        .filter((run) => this.#checkRunRepos.get(Number(run.id)) === repo && run.head_sha === sha)
-        .map((run) => ({
-          context: String(run.name),
-          state: run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(String(run.conclusion)) ? 'success' : 'failure',
-        }));
-    },
+    (repo, ref) => this.#checkRuns.contexts(repo, this.#repositories.sha(repo, ref) ?? ref),
   );
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
@@ -82,6 +73,7 @@ export class GithubStandIn {
   #nextId = 1000;
   readonly #waiters: Array<{ match: (call: RecordedCall) => boolean; done: (call: RecordedCall) => void }> = [];
   readonly #failures: Array<{ path: RegExp; count: number; refusal: Refusal }> = [];
+  #writeBudget: WriteBudget | undefined;
   #server: Server | undefined;
   #root = '';
 
@@ -102,6 +94,13 @@ export class GithubStandIn {
   }
 
   async start(): Promise<this> {
+    // The description and the served routes' schemas, read and compiled before any test traffic.
+    loadRoutes();
+    for (const key of this.routes) {
+      const route = describeRoute(key);
+      if (!route) throw new Error(`the stand-in serves ${key}, which GitHub's description does not have`);
+      prepareChecks(route);
+    }
     this.#server = createServer((req, res) => {
       void this.#handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error) }));
@@ -122,23 +121,8 @@ export class GithubStandIn {
    * `<owner>-<repo>-<sha7>/`, as GitHub's does. Commits follow one another
    * in the order they are added (for compares); `main` points at the last.
    */
-  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor } = {}): void {
-    const dir = mkdtempSync(join(tmpdir(), 'gh-tarball-'));
-    try {
-      const top = `${repo.replace('/', '-')}-${sha.slice(0, 7)}`;
-      for (const [path, text] of Object.entries(files)) {
-        const file = join(dir, top, path);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, text, { mode: path.endsWith('.sh') ? 0o755 : 0o644 });
-      }
-      execFileSync('tar', ['-czf', join(dir, 'out.tar.gz'), '-C', dir, top]);
-      const commit = { sha, files, tarball: readFileSync(join(dir, 'out.tar.gz')), message: details.message ?? `Commit ${sha.slice(0, 7)}`, author: details.author ?? DEFAULT_AUTHOR, committer: details.committer ?? details.author ?? DEFAULT_AUTHOR };
-      this.#commits.set(`${repo}@${sha}`, commit);
-      this.#commits.set(`${repo}@main`, commit);
-      this.#history.set(repo, [...(this.#history.get(repo) ?? []), sha]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {}): void {
+    this.#repositories.addCommit(repo, sha, files, details);
   }
 
   /** Installs the app on `repo` (GET /repos/{owner}/{repo}/installation finds it; otherwise 404, as on GitHub). */
@@ -148,9 +132,7 @@ export class GithubStandIn {
 
   /** Points a branch name at a commit (for reads `?ref=<branch>` and `?ref=refs/heads/<branch>`). */
   setBranch(repo: string, branch: string, sha: string): void {
-    const commit = this.#commits.get(`${repo}@${sha}`);
-    if (!commit) throw new Error(`no commit ${sha} in ${repo}`);
-    this.#commits.set(`${repo}@${branch}`, commit);
+    this.#repositories.setBranch(repo, branch, sha);
   }
 
   /**
@@ -158,19 +140,7 @@ export class GithubStandIn {
    * a branch means the tag: only `refs/heads/<name>` surely reads the branch.
    */
   setTag(repo: string, tag: string, sha: string): void {
-    const commit = this.#commits.get(`${repo}@${sha}`);
-    if (!commit) throw new Error(`no commit ${sha} in ${repo}`);
-    this.#tags.set(`${repo}@${tag}`, commit);
-  }
-
-  /** A `ref` query parameter as GitHub reads it: a sha, a full ref name, or a short name (tags first). */
-  #readRef(repo: string, ref: string): Commit | undefined {
-    if (ref.startsWith('refs/tags/')) return this.#tags.get(`${repo}@${ref.slice('refs/tags/'.length)}`);
-    if (ref.startsWith('refs/heads/')) {
-      const branch = ref.slice('refs/heads/'.length);
-      return /^[0-9a-f]{40}$/.test(branch) ? undefined : this.#commits.get(`${repo}@${branch}`);
-    }
-    return this.#tags.get(`${repo}@${ref}`) ?? this.#commits.get(`${repo}@${ref}`);
+    this.#repositories.setTag(repo, tag, sha);
   }
 
   /** Calls other than token exchanges and reads, in order, as `METHOD path`. */
@@ -193,6 +163,14 @@ export class GithubStandIn {
     this.#failures.push({ path, count, refusal });
   }
 
+  /**
+   * GitHub's secondary rate limit, small: above `writes` writes in `perMs`
+   * a write is refused with `Retry-After`, and so is every write until then.
+   */
+  limitWrites(limit: WriteLimit): void {
+    this.#writeBudget = new WriteBudget(limit);
+  }
+
   checkRun(id: number): Record<string, unknown> | undefined {
     return this.#checkRuns.get(id);
   }
@@ -211,18 +189,41 @@ export class GithubStandIn {
 
   /** A check run of the app made without Sluice (one from before its records, say); returns its id. */
   addCheckRun(fields: Record<string, unknown>): number {
-    const id = this.#nextId++;
-    this.#checkRuns.set(id, { id, ...fields });
-    return id;
+    return this.#checkRuns.add(fields);
+  }
+
+  /**
+   * The routes the stand-in serves, one per `METHOD /template` of GitHub's
+   * OpenAPI description, each with how it is authenticated: the app's JWT,
+   * an installation token, or (the manifest flow's one-time code) nothing.
+   */
+  readonly #routes: Record<string, Route> = {
+    'POST /app-manifests/{code}/conversions': { auth: 'none', handle: () => this.#convertManifest() },
+    'POST /app/installations/{installation_id}/access_tokens': { auth: 'jwt', handle: () => this.#issueToken() },
+    'GET /repos/{owner}/{repo}/installation': { auth: 'jwt', handle: (r) => this.#repoInstallation(r.repo) },
+    'GET /repos/{owner}/{repo}': { auth: 'token', handle: (r) => this.#repositories.repository(r.repo, this.#urls()) },
+    'GET /repos/{owner}/{repo}/contents/{path}': { auth: 'token', handle: (r) => this.#repositories.contents(r.repo, r.params.path ?? '', r.query.ref) },
+    'GET /repos/{owner}/{repo}/commits/{ref}': { auth: 'token', handle: (r) => this.#repositories.commit(r.repo, r.params.ref ?? '', this.#urls()) },
+    'GET /repos/{owner}/{repo}/compare/{basehead}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, r.params.basehead ?? '', r.query, this.#urls()) },
+    // The description keeps compare's older template too; it matches first, having more literal text.
+    'GET /repos/{owner}/{repo}/compare/{base}...{head}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, `${r.params.base}...${r.params.head}`, r.query, this.#urls()) },
+    'GET /repos/{owner}/{repo}/tarball/{ref}': { auth: 'token', handle: (r) => this.#repositories.tarball(r.repo, r.params.ref ?? '', this.#urls()) },
+    'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#checkRuns.create(r.repo, r.body) },
+    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#checkRuns.update(Number(r.params.check_run_id), r.body) },
+    'POST /repos/{owner}/{repo}/deployments': { auth: 'token', handle: (r) => this.#deployments.create(r.repo, r.body) },
+    'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': { auth: 'token', handle: (r) => this.#deployments.addStatus(r.repo, Number(r.params.deployment_id), r.body, `${this.apiUrl}/repos/${r.repo}`) },
+  };
+
+  /** The `METHOD /template` of every route the stand-in serves. */
+  get routes(): string[] {
+    return Object.keys(this.#routes);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.#root);
     const raw = await readBody(req);
     const call: RecordedCall = { method: req.method ?? 'GET', path: url.pathname.replace(/^\/api\/v3/, ''), query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
-    if (raw.length > 0) call.body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    this.calls.push(call);
-    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const reply = ({ status, body, headers = {} }: Answer) => {
       call.status = status;
       res.once('finish', () => this.#notify(call));
       if (Buffer.isBuffer(body)) res.writeHead(status, headers).end(body);
@@ -231,59 +232,75 @@ export class GithubStandIn {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
       }
     };
-    const refuse = (refusal: Refusal) => reply(refusal.status, refusal.body);
+    let parsed: unknown;
+    try {
+      parsed = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      this.calls.push(call);
+      return reply({ status: 400, body: { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest', status: '400' } });
+    }
+    if (parsed !== undefined) call.body = parsed as Record<string, unknown>;
+    this.calls.push(call);
     const failure = this.#failures.find((f) => f.count > 0 && f.path.test(call.path) && (f.refusal.status >= 500 || call.method !== 'GET'));
     if (failure) {
       failure.count--;
-      return refuse(failure.refusal);
+      return reply(failure.refusal);
     }
 
-    // codeload: the tarball itself, reached by the redirect below (no API auth, a token in the URL).
+    // codeload: the tarball itself, on another host for GitHub, reached by the tarball's redirect (a token in the URL).
     const codeload = /^\/_codeload\/([^/]+\/[^/]+)\/legacy\.tar\.gz\/(.+)$/.exec(url.pathname);
-    if (codeload && req.method === 'GET') {
-      const commit = this.#commits.get(`${codeload[1]}@${decodeURIComponent(codeload[2] ?? '')}`);
-      if (!commit || !url.searchParams.get('token')) return reply(404, { message: 'Not Found' });
-      return reply(200, commit.tarball, { 'content-type': 'application/x-gzip' });
+    if (codeload && call.method === 'GET') {
+      const tarball = this.#repositories.codeload(codeload[1] ?? '', decodeURIComponent(codeload[2] ?? ''));
+      if (!tarball || !url.searchParams.get('token')) return reply(notFound(''));
+      return reply({ status: 200, body: tarball, headers: { 'content-type': 'application/x-gzip' } });
     }
 
-    const conversion = /^\/app-manifests\/([^/]+)\/conversions$/.exec(call.path);
-    if (conversion && req.method === 'POST') {
-      return reply(201, {
-        id: this.appId,
-        slug: 'sluice',
-        name: 'Sluice',
-        html_url: `${this.#root}/apps/sluice`,
-        pem: this.privateKey,
-        webhook_secret: 'secret-from-the-manifest-flow',
-        client_id: 'Iv1.standin',
-        client_secret: 'client-secret',
-      });
+    const matched = url.pathname.startsWith('/api/v3/') ? matchRoute(call.method, call.path) : undefined;
+    if (!matched) return reply(notFound(''));
+    const route = this.#routes[matched.key];
+    const repo = matched.params.owner !== undefined && matched.params.repo !== undefined ? `${matched.params.owner}/${matched.params.repo}` : '';
+    const auth = route?.auth ?? 'token';
+    if (auth === 'jwt') {
+      const problem = checkJwt(req.headers.authorization, this.#publicKey, this.appId);
+      if (problem) return reply({ status: 401, body: { message: problem, documentation_url: 'https://docs.github.com/rest', status: '401' } });
+    } else if (auth === 'token') {
+      const given = req.headers.authorization ?? '';
+      if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(given))) return reply({ status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' } });
+      const needed = repo ? requiredPermission(call.method, call.path.slice(`/repos/${repo}`.length)) : undefined;
+      if (needed && !allows(this.permissions, needed)) return reply(notAccessible(needed.docs));
     }
-
-    const tokenRequest = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(call.path);
-    if (tokenRequest && req.method === 'POST') {
-      const problem = this.#checkJwt(req.headers.authorization);
-      if (problem) return reply(401, { message: problem });
-      const token = `ghs_${randomBytes(18).toString('base64url')}`;
-      this.tokens.push(token);
-      return reply(201, {
-        token,
-        expires_at: new Date(Date.now() + 3600_000).toISOString(),
-        permissions: this.permissions,
-        repository_selection: 'all',
-      });
+    const problem = checkRequest(matched, call.query, call.body);
+    if (problem) return reply(problem);
+    if (call.method !== 'GET' && auth === 'token') {
+      const limited = this.#writeBudget?.take(Date.now());
+      if (limited) return reply(limited);
     }
+    // An operation GitHub has and the stand-in does not serve: GitHub's answer for what is not there.
+    if (!route) return reply(notFound(documentation(matched.operation)));
+    return reply(route.handle({ repo, params: matched.params, query: call.query, body: call.body ?? {} }));
+  }
 
-    // The app's installation on a repository: asked with the app's JWT, not an installation token.
-    const repoInstallation = /^\/repos\/([^/]+\/[^/]+)\/installation$/.exec(call.path);
-    if (repoInstallation && req.method === 'GET') {
-      const problem = this.#checkJwt(req.headers.authorization);
-      if (problem) return reply(401, { message: problem, documentation_url: 'https://docs.github.com/rest' });
-      const repo = repoInstallation[1] ?? '';
-      const id = this.#installations.get(repo);
-      if (id === undefined) return reply(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app' });
-      const owner = repo.split('/')[0] ?? '';
-      return reply(200, {
+  #convertManifest(): Answer {
+    return {
+      status: 201,
+      body: { id: this.appId, slug: 'sluice', name: 'Sluice', html_url: `${this.#root}/apps/sluice`, pem: this.privateKey, webhook_secret: 'secret-from-the-manifest-flow', client_id: 'Iv1.standin', client_secret: 'client-secret' },
+    };
+  }
+
+  #issueToken(): Answer {
+    const token = `ghs_${randomBytes(18).toString('base64url')}`;
+    this.tokens.push(token);
+    return { status: 201, body: { token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: this.permissions, repository_selection: 'all' } };
+  }
+
+  /** The app's installation on a repository: asked with the app's JWT, not an installation token. */
+  #repoInstallation(repo: string): Answer {
+    const id = this.#installations.get(repo);
+    if (id === undefined) return notFound('apps/apps#get-a-repository-installation-for-the-authenticated-app');
+    const owner = repo.split('/')[0] ?? '';
+    return {
+      status: 200,
+      body: {
         id,
         app_id: this.appId,
         app_slug: 'sluice',
@@ -293,92 +310,12 @@ export class GithubStandIn {
         access_tokens_url: `${this.apiUrl}/app/installations/${id}/access_tokens`,
         permissions: { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' },
         events: ['push', 'check_run', 'check_suite'],
-      });
-    }
+      },
+    };
+  }
 
-    const repoCall = /^\/repos\/([^/]+\/[^/]+)(\/.*)?$/.exec(call.path);
-    if (!repoCall) return reply(404, { message: 'Not Found' });
-    const auth = req.headers.authorization ?? '';
-    if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(auth))) return reply(401, { message: 'Bad credentials' });
-    const [, repo = '', rest = ''] = repoCall;
-    const needed = requiredPermission(call.method, rest);
-    if (needed && !allows(this.permissions, needed)) return refuse(notAccessible(needed.docs));
-
-    const contents = /^\/contents\/(.+)$/.exec(rest);
-    if (contents && req.method === 'GET') {
-      const commit = this.#readRef(repo, url.searchParams.get('ref') ?? 'main');
-      const path = decodeURIComponent(contents[1] ?? '');
-      const text = commit?.files[path];
-      if (text === undefined) return reply(404, { message: 'Not Found' });
-      return reply(200, { type: 'file', encoding: 'base64', name: path.split('/').at(-1), path, size: Buffer.byteLength(text), sha: 'blob', content: Buffer.from(text).toString('base64') });
-    }
-
-    if (rest === '' && req.method === 'GET') {
-      if (!this.#history.has(repo)) return reply(404, { message: 'Not Found' });
-      const [owner = '', name = ''] = repo.split('/');
-      return reply(200, { id: 1, name, full_name: repo, owner: { login: owner }, private: true, default_branch: 'main', html_url: `${this.webUrl}/${repo}` });
-    }
-
-    const commitRead = /^\/commits\/([^/]+)$/.exec(rest);
-    if (commitRead && req.method === 'GET') {
-      const commit = this.#resolve(repo, decodeURIComponent(commitRead[1] ?? ''));
-      if (!commit) return reply(422, { message: `No commit found for SHA: ${decodeURIComponent(commitRead[1] ?? '')}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit' });
-      return reply(200, this.#commitJson(repo, commit));
-    }
-
-    const compare = /^\/compare\/([^/.]+)\.\.\.([^/.]+)$/.exec(rest);
-    if (compare && req.method === 'GET') {
-      const history = this.#history.get(repo) ?? [];
-      const [base, head] = [this.#resolve(repo, compare[1] ?? '')?.sha, this.#resolve(repo, compare[2] ?? '')?.sha];
-      if (!base || !head) return reply(404, { message: 'Not Found' });
-      const [from, to] = [history.indexOf(base), history.indexOf(head)];
-      const ahead = to > from ? history.slice(from + 1, to + 1) : [];
-      const behind = from > to ? from - to : 0;
-      return reply(200, {
-        url: `${this.apiUrl}/repos/${repo}/compare/${compare[1]}...${compare[2]}`,
-        html_url: `${this.webUrl}/${repo}/compare/${compare[1]}...${compare[2]}`,
-        status: ahead.length > 0 ? 'ahead' : behind > 0 ? 'behind' : 'identical',
-        ahead_by: ahead.length,
-        behind_by: behind,
-        total_commits: ahead.length,
-        // GitHub lists at most 250 commits, oldest first.
-        commits: ahead.slice(0, 250).map((s) => this.#commitJson(repo, this.#commits.get(`${repo}@${s}`)!)),
-        files: [],
-      });
-    }
-
-    const tarball = /^\/tarball\/(.+)$/.exec(rest);
-    if (tarball && req.method === 'GET') {
-      if (!this.#commits.has(`${repo}@${decodeURIComponent(tarball[1] ?? '')}`)) return reply(404, { message: 'Not Found' });
-      return reply(302, Buffer.alloc(0), { location: `${this.#root}/_codeload/${repo}/legacy.tar.gz/${tarball[1]}?token=${randomBytes(8).toString('hex')}` });
-    }
-
-    if (rest === '/check-runs' && req.method === 'POST') {
-      const body = call.body ?? {};
-      if (typeof body.name !== 'string') return refuse(invalidRequest('"name" wasn\'t supplied.', 'checks/runs#create-a-check-run'));
-      if (typeof body.head_sha !== 'string') return refuse(invalidRequest('"head_sha" wasn\'t supplied.', 'checks/runs#create-a-check-run'));
-      const problem = checkRunProblem(body);
-      if (problem) return refuse(problem);
-      const id = this.#nextId++;
-      const run = { id, ...body, status: body.status ?? 'queued' };
-      this.#checkRuns.set(id, run);
-      this.#checkRunRepos.set(id, repo);
-      return reply(201, run);
-    }
-    const checkUpdate = /^\/check-runs\/(\d+)$/.exec(rest);
-    if (checkUpdate && req.method === 'PATCH') {
-      const id = Number(checkUpdate[1]);
-      const run = this.#checkRuns.get(id);
-      if (!run) return refuse(notFound('checks/runs#update-a-check-run'));
-      const problem = checkRunProblem(call.body ?? {});
-      if (problem) return refuse(problem);
-      Object.assign(run, call.body);
-      return reply(200, run);
-    }
-
-    const deployments = this.#deployments.handle(req.method ?? 'GET', repo, rest, call.body ?? {}, `${this.apiUrl}/repos/${repo}`);
-    if (deployments) return reply(deployments.status, deployments.body);
-    return reply(404, { message: 'Not Found' });
+  #urls(): StandInUrls {
+    return { root: this.#root, api: this.apiUrl, web: this.webUrl };
   }
 
   #notify(call: RecordedCall): void {
@@ -394,40 +331,6 @@ export class GithubStandIn {
     return `${this.#root}/web`;
   }
 
-  /** A branch, a full sha, or (as GitHub allows) a unique abbreviation of one. */
-  #resolve(repo: string, ref: string): Commit | undefined {
-    const exact = this.#readRef(repo, ref);
-    if (exact || !/^[0-9a-f]{4,39}$/.test(ref)) return exact;
-    const matches = (this.#history.get(repo) ?? []).filter((s) => s.startsWith(ref));
-    return matches.length === 1 ? this.#commits.get(`${repo}@${matches[0]}`) : undefined;
-  }
-
-  /** A commit as the commits and compare endpoints return it. */
-  #commitJson(repo: string, commit: Commit): Record<string, unknown> {
-    const date = new Date().toISOString();
-    return {
-      sha: commit.sha,
-      html_url: `${this.webUrl}/${repo}/commit/${commit.sha}`,
-      commit: { message: commit.message, author: { name: commit.author.name, email: commit.author.email, date }, committer: { name: commit.committer.name, email: commit.committer.email, date } },
-      author: commit.author.login ? { login: commit.author.login, id: 7, type: 'User' } : null,
-      committer: commit.committer.login ? { login: commit.committer.login, id: 8, type: 'User' } : null,
-      parents: [],
-    };
-  }
-
-  /** GitHub's checks of an app JWT: RS256 by the app's key, `iss` the app id, at most 10 minutes long. */
-  #checkJwt(header: string | undefined): string | undefined {
-    const jwt = /^bearer (.+)$/i.exec(header ?? '')?.[1];
-    if (!jwt) return 'A JSON web token could not be decoded';
-    const [head = '', claims = '', signature = ''] = jwt.split('.');
-    const verifier = createVerify('RSA-SHA256').update(`${head}.${claims}`);
-    if (!verifier.verify(this.#publicKey, Buffer.from(signature, 'base64url'))) return 'A JSON web token could not be decoded';
-    const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { iss?: unknown; iat?: number; exp?: number };
-    const now = Math.floor(Date.now() / 1000);
-    if (String(payload.iss) !== String(this.appId)) return "'Issuer' claim ('iss') must be an Integer";
-    if (!payload.exp || !payload.iat || payload.exp < now || payload.exp - payload.iat > 600) return "'Expiration time' claim ('exp') is too far in the future";
-    return undefined;
-  }
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -83,6 +83,26 @@ describe('nobody approves their own push', () => {
     assert.equal(served(started), 'v1', 'v3 was not deployed');
   });
 
+  test('past GitHub’s 250 commits of a compare, the older ones are paged in: the author of the oldest is refused too', async () => {
+    const started = (app = await startSlackSluice());
+    started.slack.emails.set('carol@example.com', CAROL);
+    await started.push(1, 'v1');
+    await started.click(started.card(), 'approve', ANN);
+    assert.equal(served(started), 'v1');
+
+    started.slack.emails.set('ann@example.com', ANN);
+    // 300 commits come in with commit 302's push; Carol wrote only the oldest, which an unpaged compare leaves out.
+    started.github.addCommit(REPO, sha(2), shopFiles('v2'), { author: CAROL_GIT, tarball: false });
+    for (let n = 3; n <= 301; n++) started.github.addCommit(REPO, sha(n), shopFiles(`v${n}`), { author: ANN_GIT, tarball: false });
+    await started.push(302, 'v302');
+    const compares = started.github.calls.filter((c) => c.path.startsWith(`/repos/${REPO}/compare/`) && c.path.endsWith(sha(302)));
+    assert.deepEqual(compares.map((c) => c.query), [{}, { per_page: '100', page: '1' }], 'the newest 250 first, then the 51 older by page');
+    assert.match(cardText(started), /301 commits since what production runs/);
+    assert.doesNotMatch(cardText(started), /GitHub listed/);
+    await refused(started, CAROL, `wrote ${sha(2).slice(0, 7)}`, sha(302));
+    await refused(started, ANN, `wrote ${sha(3).slice(0, 7)}`, sha(302));
+  });
+
   test('a pusher Slack fails to look up gets no card to approve until the lookup works, and is then refused', async () => {
     const started = (app = await startSlackSluice());
     started.slack.emails.set('carol@example.com', CAROL);
