@@ -5,6 +5,7 @@
  * it returns. Nothing here does I/O.
  */
 import { advance, isHalted } from './advance.ts';
+import { gatingApprovals } from './approval-gates.ts';
 import { actionDefinition, actionOf, Draft, stageOf } from './draft.ts';
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from './snapshot.ts';
 import { EXECUTION_RETRYABLE, STAGE_RETRYABLE } from './states.ts';
@@ -214,12 +215,30 @@ function retry(draft: Draft, executionId: string, stageName: string, by: string)
   const reason = `retried by ${by}`;
   if (execution.status !== 'running') draft.moveExecution(execution, 'retry', reason);
   // Actions that succeeded keep their result; the rest run again (P6).
-  for (const [actionName, action] of Object.entries(stage.actions)) {
-    if (action.status === 'failed' || action.status === 'interrupted' || action.status === 'cancelled') {
-      draft.moveAction(execution, stageName, actionName, 'retry', reason);
-    }
+  const again = Object.entries(stage.actions).filter(([, a]) => a.status === 'failed' || a.status === 'interrupted' || a.status === 'cancelled');
+  for (const [actionName] of again) draft.moveAction(execution, stageName, actionName, 'retry', reason);
+  // But an approval is not reused: one of this stage that lets a deploy through which runs again asks again (K4).
+  for (const approval of approvalsToAskAgain(execution, stageName)) {
+    draft.moveAction(execution, stageName, approval, 'retry', `${reason}: its deploy runs again, so it asks again`);
   }
   draft.moveStage(execution, stageName, 'retry', reason);
+}
+
+/**
+ * The approvals of `stageName` that succeeded and gate one of its deploys
+ * still to run (retried, or pending behind an action that failed): however
+ * long ago it was given, such an approval is not what lets the retry out.
+ */
+function approvalsToAskAgain(execution: ExecutionState, stageName: string): string[] {
+  const stage = stageOf(execution, stageName);
+  const names = new Set<string>();
+  for (const [name, action] of Object.entries(stage.actions)) {
+    if (action.status === 'succeeded' || actionDefinition(execution, stageName, name).kind !== 'deploy') continue;
+    for (const gate of gatingApprovals(execution.definition, stageName, name)) {
+      if (gate.stage === stageName && stage.actions[gate.action]?.status === 'succeeded') names.add(gate.action);
+    }
+  }
+  return [...names];
 }
 
 function found(draft: Draft, executionId: string): ExecutionState {

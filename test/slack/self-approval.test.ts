@@ -118,7 +118,7 @@ describe('nobody approves their own push', () => {
   });
 
   test('a retry keeps the original pusher and adds the one who retried', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`) }));
+    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir, 'github:\n  retry: [dave]\n').replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`) }));
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1', { author: { name: 'Build Bot', email: 'bot@example.com' }, sender: { login: 'carol', email: 'carol@example.com' } });
     await started.click(started.card(), 'reject', CAROL);
