@@ -8,17 +8,15 @@
  *    artifact is no longer the current release, and pushing again or
  *    rolling back says what is meant;
  *  - the GitHub user who pressed it may not, by the operator's rules
- *    (`github.retry`, or `slack.commands.retry` through `slack.people`);
- *  - an approval that lets the deploy through sits in an earlier stage: that
- *    stage has passed, a re-run cannot ask it again, and its old approval is
- *    not reused.
- * An approval in the stage itself is asked again by the engine on retry.
+ *    (`github.retry`, or `slack.commands.retry` through `slack.people`).
+ * The engine never lets a retried deploy out on an old approval, whoever
+ * retries: an approval of its stage asks again, and one of an earlier stage,
+ * which a retry cannot ask again, makes the retry refused.
  * Builds, and deploys to environments without approval rules, re-run as
  * before.
  */
 import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
-import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import type { SlackPeople } from '../slack/slack-people.ts';
 import type { ExecutionSummary, Store } from '../store/store.ts';
@@ -46,10 +44,6 @@ export async function checkDeployRerun(deps: DeployRerunDeps, execution: Executi
     }
     const refused = await checkGithubPermission(deps.server, deps.people?.(), login, 'retry', environment);
     if (refused) return refused;
-    const earlier = gatingApprovals(execution.definition, stage, action.name).find((gate) => gate.stage !== stage);
-    if (earlier) {
-      return `the approval ${earlier.stage}/${earlier.action} that lets ${stage}/${action.name} deploy to ${environment} is in a stage that has passed, and a re-run does not reuse an old approval; push again or roll back instead`;
-    }
   }
   return undefined;
 }

@@ -212,6 +212,13 @@ function retry(draft: Draft, executionId: string, stageName: string, by: string)
       `Stage "${stageName}" of execution #${execution.seq} is ${stage.status} (execution ${execution.status}); only a failed, interrupted or cancelled stage can be retried.`,
     );
   }
+  const passed = passedApproval(execution, stageName);
+  if (passed) {
+    throw new EngineError(
+      'NOT_RETRYABLE',
+      `Stage "${stageName}" of execution #${execution.seq} deploys on the approval "${passed.action}" of stage "${passed.stage}", which has passed; a retry does not reuse an old approval, so push again or roll back instead.`,
+    );
+  }
   const reason = `retried by ${by}`;
   if (execution.status !== 'running') draft.moveExecution(execution, 'retry', reason);
   // Actions that succeeded keep their result; the rest run again (P6).
@@ -239,6 +246,16 @@ function approvalsToAskAgain(execution: ExecutionState, stageName: string): stri
     }
   }
   return [...names];
+}
+
+/** An approval of an earlier stage, given already, that lets a deploy of `stageName` still to run through. */
+function passedApproval(execution: ExecutionState, stageName: string): { stage: string; action: string } | undefined {
+  for (const [name, action] of Object.entries(stageOf(execution, stageName).actions)) {
+    if (action.status === 'succeeded' || actionDefinition(execution, stageName, name).kind !== 'deploy') continue;
+    const gate = gatingApprovals(execution.definition, stageName, name).find((g) => g.stage !== stageName && execution.stages[g.stage]?.actions[g.action]?.status === 'succeeded');
+    if (gate) return gate;
+  }
+  return undefined;
 }
 
 function found(draft: Draft, executionId: string): ExecutionState {

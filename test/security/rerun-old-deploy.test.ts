@@ -130,3 +130,33 @@ test('a production deploy that failed after its approval asks again on re-run in
   assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['succeeded', 2]);
   assert.equal(served(started), 'v1');
 });
+
+test('a re-run of a deploy whose approval is in an earlier stage is refused, as that approval cannot ask again', async () => {
+  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const fixed = join(started.dir, 'fixed');
+  const pipeline = productionPipeline()
+    .replace(
+      /  - name: production\n[\s\S]*?(?=app:)/,
+      `  - name: approval
+    actions:
+      - name: approve
+        approval: { environment: production }
+  - name: production
+    actions:
+      - name: prod-deploy
+        deploy: { environment: production, artifact: app }
+`,
+    )
+    .replace('command: "test -f started"', `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`);
+  await started.push(1, 'v1', { pipeline });
+  await started.click(started.card(), 'approve', ANN);
+  const deploy = async () => (await started.sluice.store.getExecution(1))?.stages.find((s) => s.name === 'production')?.actions[0];
+  assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['failed', 1]);
+  writeFileSync(fixed, '');
+
+  assert.equal(
+    await rerun(started, sha(1), 'carol-gh'),
+    'not retried: Stage "production" of execution #1 deploys on the approval "approve" of stage "approval", which has passed; a retry does not reuse an old approval, so push again or roll back instead. (said so on GitHub)',
+  );
+  assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['failed', 1], 'nothing deployed on the old approval');
+});
