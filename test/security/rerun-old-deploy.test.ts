@@ -136,7 +136,7 @@ test('a re-run of a deploy whose approval is in an earlier stage is refused, as 
   const fixed = join(started.dir, 'fixed');
   const pipeline = productionPipeline()
     .replace(
-      /  - name: production\n[\s\S]*?(?=app:)/,
+      / {2}- name: production\n[\s\S]*?(?=app:)/,
       `  - name: approval
     actions:
       - name: approve
