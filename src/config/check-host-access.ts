@@ -6,7 +6,7 @@
  *  - a group holding `local` (the Sluice machine, with Sluice's settings,
  *    GitHub App key and SSH key) only to the repos of `local.repos`;
  *  - a group holding a host of an environment (the environment's own group,
- *    or another group naming the same address and port) only to the repos of
+ *    or another group naming the same address and port, however spelt) only to the repos of
  *    that environment's `allow_commands_from`, since there a repository's
  *    commands would skip the environment's repos and approval rules.
  * `local` is judged by the `local` grant alone: an environment on the Sluice
@@ -14,6 +14,7 @@
  * The same rule runs when a pipeline is checked and when an action starts.
  */
 import type { HostRef } from '../executor/executor.ts';
+import { hostIdentity } from './host-identity.ts';
 import { matchesRepo } from './match-repo.ts';
 import { groupEntries, resolveHosts, toHostRefs } from './resolve-hosts.ts';
 import type { ServerConfig } from './server.schema.ts';
@@ -68,6 +69,7 @@ function isLocal(host: HostRef): boolean {
   return host.address === 'local';
 }
 
+/** Every spelling of one SSH host is the same key (host-identity). */
 function hostKey(host: HostRef): string {
-  return `${host.address.toLowerCase()}:${host.port ?? 22}`;
+  return hostIdentity(host.address, host.port);
 }

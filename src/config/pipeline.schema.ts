@@ -6,7 +6,7 @@
  * for editors and the field reference.
  */
 import { z } from 'zod';
-import { branchPatternProblem } from '../github/match-branch.ts';
+import { branchPatternProblem, MAX_BRANCH_PATTERNS, MAX_BRANCH_PATTERNS_LENGTH } from '../github/match-branch.ts';
 import { DURATION_HINT, parseDuration } from './parse-duration.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
@@ -160,13 +160,18 @@ export const pipelineSchema = z
                   }),
               )
               .min(1)
+              .max(MAX_BRANCH_PATTERNS, { error: `at most ${MAX_BRANCH_PATTERNS} branch patterns; name branches by a scheme (release/**) instead of one by one` })
               .check((ctx) => {
+                const total = ctx.value.reduce((sum, pattern) => sum + pattern.length, 0);
+                if (total > MAX_BRANCH_PATTERNS_LENGTH) {
+                  ctx.issues.push({ code: 'custom', input: ctx.value, message: `the branch patterns are ${total} characters long together; they may have at most ${MAX_BRANCH_PATTERNS_LENGTH}, as each is tried on every push` });
+                }
                 if (ctx.value.every((pattern) => pattern.startsWith('!'))) {
                   ctx.issues.push({ code: 'custom', input: ctx.value, message: 'every pattern starts with !, so no branch is included; name at least one branch to run for' });
                 }
               })
               .describe(
-                'Branches whose pushes start an execution, with GitHub Actions\' filter patterns: `*` (not across `/`), `**`, `?` (the character before is optional), `[0-9a-z]`, `\\` before a literal special character; `!` first excludes what the patterns before it included. At most 256 characters a pattern.',
+                'Branches whose pushes start an execution, with GitHub Actions\' filter patterns: `*` (not across `/`), `**`, `?` (the character before is optional), `+` (the character before, once or more), `[0-9a-z]`, `\\` before a literal special character; `!` first excludes what the patterns before it included. At most 100 patterns, 256 characters a pattern and 4096 in all.',
               ),
           })
           .optional()

@@ -200,6 +200,12 @@ export const serverSchema = z
           .array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$/, { error: 'use a GitHub login, such as octocat' }))
           .optional()
           .describe('GitHub logins who may press *Roll back* on a check run, besides the Slack users of slack.commands.rollback that slack.people maps a login to. Nobody else may.'),
+        retry: z
+          .array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$/, { error: 'use a GitHub login, such as octocat' }))
+          .optional()
+          .describe(
+            'GitHub logins who may press *Re-run* (or *Re-run all checks*) on a deploy to an environment with approval rules, besides the Slack users of slack.commands.retry that slack.people maps a login to. Nobody else may; builds and other deploys re-run for anyone GitHub lets press it.',
+          ),
       })
       .optional()
       .describe('Who may act from GitHub’s check runs.'),

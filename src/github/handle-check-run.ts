@@ -4,7 +4,8 @@
  * *Roll back* obeys the operator: only on the check run of the release the
  * environment runs now, only for a GitHub user the server config lets roll
  * back, and through an approval where the environment has approval rules.
- * Check runs of other apps are left alone. A re-run Sluice cannot do (a
+ * A re-run of a deploy to an environment with approval rules obeys the
+ * operator too (check-deploy-rerun). Check runs of other apps are left alone. A re-run Sluice cannot do (a
  * check run it has no record of, a stage that did not fail, an execution
  * gone) is answered on the check run with why (answer-rerun). Returns a
  * sentence for the inbox's record of the delivery.
@@ -19,6 +20,7 @@ import type { Store } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
 import { checkRollbackPermission } from './check-rollback-permission.ts';
 import { answerCheckRunRerun } from './answer-rerun.ts';
+import { checkDeployRerun } from './check-deploy-rerun.ts';
 import type { GithubApi } from './github-api.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
 import type { CheckRunPayload } from './webhook-payloads.ts';
@@ -54,6 +56,9 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
   const by = `github:${payload.sender.login}`;
   if (wants === 'rollback') return rollBack(deps, owner, payload.sender.login);
   if (wants !== 'retry') return `unknown action "${wants}"`;
+  const execution = await deps.store.getExecution(owner.executionId);
+  const refused = execution && (await checkDeployRerun(deps, execution, owner.stage, payload.sender.login));
+  if (refused) return cannot(`not retried: ${refused}`);
   try {
     await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
     return `retried stage ${owner.stage}`;

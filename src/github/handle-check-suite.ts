@@ -4,6 +4,8 @@
  * executions of that commit (the newest per pipeline, as the check runs on
  * the commit show). When there is nothing it can re-run, it says why in a
  * check run of the suite (answer-rerun), so the suite does not stay queued.
+ * A deploy to an environment with approval rules obeys the operator
+ * (check-deploy-rerun), as on a single check run.
  * Returns a sentence for the inbox's record of the delivery.
  */
 import { EngineError } from '../pipeline/engine.ts';
@@ -11,13 +13,14 @@ import { isStoppedShort } from '../pipeline/states.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { ExecutionSummary, Store } from '../store/store.ts';
 import { answerSuiteRerun } from './answer-rerun.ts';
+import { checkDeployRerun, type DeployRerunDeps } from './check-deploy-rerun.ts';
 import type { GithubApi } from './github-api.ts';
 import type { CheckSuitePayload } from './webhook-payloads.ts';
 
 /** How far back, per pipeline, an execution of the commit is looked for. */
 const SEARCHED = 50;
 
-export interface CheckSuiteDeps {
+export interface CheckSuiteDeps extends DeployRerunDeps {
   store: Store;
   runner: PipelineRunner;
   appId: number;
@@ -37,6 +40,12 @@ export async function handleCheckSuite(deps: CheckSuiteDeps, payload: CheckSuite
     const stage = execution.stages.find((s) => isStoppedShort(s.status));
     if (!stage) {
       refused.push(`execution #${execution.seq} is ${execution.status} and has no failed stage`);
+      continue;
+    }
+    const full = await deps.store.getExecution(execution.id);
+    const refusedHere = full && (await checkDeployRerun(deps, full, stage.name, payload.sender.login));
+    if (refusedHere) {
+      refused.push(`stage ${stage.name} of execution #${execution.seq} is not re-run: ${refusedHere}`);
       continue;
     }
     try {

@@ -12,11 +12,16 @@ import { SluiceError } from '../sluice-error.ts';
 /** Longer patterns are refused: no branch naming scheme needs them and each costs time per push. */
 export const MAX_BRANCH_PATTERN_LENGTH = 256;
 
+/** No branch naming scheme needs more patterns than these, and each costs time per push. */
+export const MAX_BRANCH_PATTERNS = 100;
+export const MAX_BRANCH_PATTERNS_LENGTH = 4096;
+
 interface Token {
-  /** Whether the token consumes this character. */
+  /** Whether the token consumes this character (one code point). */
   matches: (char: string) => boolean;
-  /** `*` and `**` repeat; a character followed by `?` may be skipped. */
+  /** `*`, `**` and a character followed by `+` may consume more than one character. */
   repeats: boolean;
+  /** `*` and `**` may consume none, as may a character followed by `?`. */
   optional: boolean;
 }
 
@@ -29,51 +34,57 @@ export class BranchPatternError extends SluiceError<'INVALID_BRANCH_PATTERN'> {
 
 /**
  * Parse a pattern. `*` matches any run of characters but `/`, `**` any run,
- * `?` makes the character before it optional, `[a-z0-9_]` matches one
- * character of the set, `\` makes the next character literal; a leading `!`
- * is handled by `isPipelineBranch`. Everything else matches itself.
+ * `?` makes the character before it optional, `+` lets it repeat (one or
+ * more), `[a-z0-9_]` matches one character of the set, `\` makes the next
+ * character literal; a leading `!` is handled by `isPipelineBranch`.
+ * Everything else matches itself. The pattern is read by code point, as the
+ * branch is, so an emoji is one character in both.
  */
 export function parseBranchPattern(pattern: string): Token[] {
   if (pattern.length > MAX_BRANCH_PATTERN_LENGTH) {
     throw new BranchPatternError(`is ${pattern.length} characters long; a branch pattern may have at most ${MAX_BRANCH_PATTERN_LENGTH}`);
   }
+  const chars = [...pattern];
   const tokens: Token[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] ?? '';
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] ?? '';
     if (c === '*') {
-      const globstar = pattern[i + 1] === '*';
+      const globstar = chars[i + 1] === '*';
       if (globstar) i++;
       tokens.push({ matches: globstar ? () => true : (char) => char !== '/', repeats: true, optional: true });
-    } else if (c === '?') {
+    } else if (c === '?' || c === '+') {
       const previous = tokens.at(-1);
-      if (!previous) throw new BranchPatternError('starts with ?, which makes the character before it optional; write \\? for a literal ?');
-      previous.optional = true;
+      const what = c === '?' ? 'makes the character before it optional' : 'repeats the character before it';
+      if (!previous) throw new BranchPatternError(`starts with ${c}, which ${what}; write \\${c} for a literal ${c}`);
+      if (c === '?') previous.optional = true;
+      else previous.repeats = true;
     } else if (c === '[') {
-      const close = pattern.indexOf(']', i + 2);
+      const close = chars.indexOf(']', i + 2);
       if (close === -1) throw new BranchPatternError(`has a [ at character ${i + 1} without a closing ]; write \\[ for a literal [`);
-      tokens.push({ matches: characterSet(pattern.slice(i + 1, close)), repeats: false, optional: false });
+      tokens.push({ matches: characterSet(chars.slice(i + 1, close)), repeats: false, optional: false });
       i = close;
     } else {
-      const literal = c === '\\' && i + 1 < pattern.length ? (pattern[++i] ?? '') : c;
+      const literal = c === '\\' && i + 1 < chars.length ? (chars[++i] ?? '') : c;
       tokens.push({ matches: (char) => char === literal, repeats: false, optional: false });
     }
   }
   return tokens;
 }
 
-/** `a-z0-9_` → a test for one character. */
-function characterSet(body: string): (char: string) => boolean {
-  const ranges: Array<[string, string]> = [];
+/** `a-z0-9_` (as code points) → a test for one character. */
+function characterSet(body: readonly string[]): (char: string) => boolean {
+  const ranges: Array<[number, number]> = [];
+  const code = (char: string | undefined) => char?.codePointAt(0) ?? -1;
   for (let i = 0; i < body.length; i++) {
     const from = body[i] ?? '';
     if (body[i + 1] === '-' && i + 2 < body.length) {
       const to = body[i + 2] ?? '';
-      if (to < from) throw new BranchPatternError(`has the range [${from}-${to}], whose end comes before its start`);
-      ranges.push([from, to]);
+      if (code(to) < code(from)) throw new BranchPatternError(`has the range [${from}-${to}], whose end comes before its start`);
+      ranges.push([code(from), code(to)]);
       i += 2;
-    } else ranges.push([from, from]);
+    } else ranges.push([code(from), code(from)]);
   }
-  return (char) => ranges.some(([from, to]) => char >= from && char <= to);
+  return (char) => ranges.some(([from, to]) => code(char) >= from && code(char) <= to);
 }
 
 /** Whether a branch matches one pattern (without a leading `!`). */
@@ -89,7 +100,8 @@ export function matchesBranch(pattern: string, branch: string): boolean {
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i];
       if (!active[i] || !token?.matches(char)) continue;
-      next[token.repeats ? i : i + 1] = 1;
+      next[i + 1] = 1;
+      if (token.repeats) next[i] = 1;
       any = true;
     }
     if (!any) return false;

@@ -5,19 +5,19 @@
  * reply once it is on disk (PRODUCT G1). Handling happens from the store;
  * an event Sluice does not act on is stored as handled already.
  *
- * Two limits guard the middleware. Every request that reaches it has its
- * body read here first, at most 25 MiB: the middleware accepts the path with
+ * Limits guard the middleware. Every request that reaches it has its
+ * body read here first, at most 25 MiB within 10 s (read-limited-body): the middleware accepts the path with
  * trailing slashes, a query string and dot segments, so no path test decides
  * which requests are limited. And a delivery not stored within
  * `storeDeadlineMs` is answered 503, before the middleware's own timer would
  * answer 202 ("still processing") to a delivery that may never be stored.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingMessage } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { DEFAULT_WEBHOOK_PATH } from '../config/read-settings.ts';
 import type { NewDelivery, Store } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
+import { readLimitedBody, refuseBody } from '../web/read-limited-body.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
 import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
 import { errorMessage, SluiceError } from '../sluice-error.ts';
@@ -76,14 +76,13 @@ export async function receiveWebhooks(probot: Probot, store: Store, stored: () =
     // The requests Probot's middleware takes as webhooks, whichever form of the path: the
     // body limit and the storage deadline apply to all of them, and other requests go on.
     if (!isWebhookRequest(req.url ?? '/', webhookPath)) return false;
-    const body = await readLimited(req, MAX_PAYLOAD_BYTES);
-    if (body === undefined) {
-      // The rest of the body is not read: the connection closes once the answer is out.
-      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('This body is larger than the 25 MiB GitHub sends; nothing was stored.\n', () => req.destroy());
+    const read = await readLimitedBody(req, MAX_PAYLOAD_BYTES);
+    if (!read.ok) {
+      refuseBody(req, res, read.status, '25 MiB GitHub sends');
       return true;
     }
     // Probot's middleware reads a body already read from here.
-    Object.assign(req, { body });
+    Object.assign(req, { body: read.body.toString('utf8') });
     // Started before the middleware's own 9 s timer, so it fires first.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DeliveryNotStoredError(`Sluice could not store this delivery within ${deadlineMs / 1000} s (its database is slow or unreachable); nothing was acknowledged, so redeliver it.`)), deadlineMs);
@@ -119,20 +118,6 @@ function beforeAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     promise.then(resolve, reject);
   });
-}
-
-/** The request body as text, or undefined as soon as it is longer than `limit` bytes. */
-async function readLimited(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

@@ -5,6 +5,7 @@
  * it returns. Nothing here does I/O.
  */
 import { advance, isHalted } from './advance.ts';
+import { gatingApprovals } from './approval-gates.ts';
 import { actionDefinition, actionOf, Draft, stageOf } from './draft.ts';
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from './snapshot.ts';
 import { isStoppedShort } from './states.ts';
@@ -205,15 +206,50 @@ function retry(draft: Draft, executionId: string, stageName: string, by: string)
       `Stage "${stageName}" of execution #${execution.seq} is ${stage.status} (execution ${execution.status}); only a failed, interrupted or cancelled stage can be retried.`,
     );
   }
+  const passed = passedApproval(execution, stageName);
+  if (passed) {
+    throw new EngineError(
+      'NOT_RETRYABLE',
+      `Stage "${stageName}" of execution #${execution.seq} deploys on the approval "${passed.action}" of stage "${passed.stage}", which has passed; a retry does not reuse an old approval, so push again or roll back instead.`,
+    );
+  }
   const reason = `retried by ${by}`;
   if (execution.status !== 'running') draft.moveExecution(execution, 'retry', reason);
   // Actions that succeeded keep their result; the rest run again (P6).
-  for (const [actionName, action] of Object.entries(stage.actions)) {
-    if (isStoppedShort(action.status)) {
-      draft.moveAction(execution, stageName, actionName, 'retry', reason);
-    }
+  const again = Object.entries(stage.actions).filter(([, a]) => isStoppedShort(a.status));
+  for (const [actionName] of again) draft.moveAction(execution, stageName, actionName, 'retry', reason);
+  // But an approval is not reused: one of this stage that lets a deploy through which runs again asks again (K4).
+  for (const approval of approvalsToAskAgain(execution, stageName)) {
+    draft.moveAction(execution, stageName, approval, 'retry', `${reason}: its deploy runs again, so it asks again`);
   }
   draft.moveStage(execution, stageName, 'retry', reason);
+}
+
+/**
+ * The approvals of `stageName` that succeeded and gate one of its deploys
+ * still to run (retried, or pending behind an action that failed): however
+ * long ago it was given, such an approval is not what lets the retry out.
+ */
+function approvalsToAskAgain(execution: ExecutionState, stageName: string): string[] {
+  const stage = stageOf(execution, stageName);
+  const names = new Set<string>();
+  for (const [name, action] of Object.entries(stage.actions)) {
+    if (action.status === 'succeeded' || actionDefinition(execution, stageName, name).kind !== 'deploy') continue;
+    for (const gate of gatingApprovals(execution.definition, stageName, name)) {
+      if (gate.stage === stageName && stage.actions[gate.action]?.status === 'succeeded') names.add(gate.action);
+    }
+  }
+  return [...names];
+}
+
+/** An approval of an earlier stage, given already, that lets a deploy of `stageName` still to run through. */
+function passedApproval(execution: ExecutionState, stageName: string): { stage: string; action: string } | undefined {
+  for (const [name, action] of Object.entries(stageOf(execution, stageName).actions)) {
+    if (action.status === 'succeeded' || actionDefinition(execution, stageName, name).kind !== 'deploy') continue;
+    const gate = gatingApprovals(execution.definition, stageName, name).find((g) => g.stage !== stageName && execution.stages[g.stage]?.actions[g.action]?.status === 'succeeded');
+    if (gate) return gate;
+  }
+  return undefined;
 }
 
 function found(draft: Draft, executionId: string): ExecutionState {

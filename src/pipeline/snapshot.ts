@@ -13,11 +13,19 @@ export interface Revision {
   /** Branch or tag, e.g. `main`; absent for a bare SHA. */
   ref?: string;
   message?: string;
+  /** The commit's author as people read it: their GitHub login, else the name the commit gives. */
   author?: string;
+  /**
+   * The GitHub login GitHub tells for the author (`author.username` of a
+   * push, `author.login` of a commit), never the commit's free-text name:
+   * only this is taken as a login when telling who may not approve.
+   */
+  authorLogin?: string;
   /** The commit author's e-mail, to tell who may not approve their own change. */
   authorEmail?: string;
-  /** The committer, as GitHub tells it (login, else name) and their e-mail. */
+  /** The committer, as GitHub tells it (login, else name), their login as GitHub tells it, and their e-mail. */
   committer?: string;
+  committerLogin?: string;
   committerEmail?: string;
   /**
    * Who pushed it: the push's sender (the GitHub login that authenticated

@@ -122,7 +122,8 @@ const ACTION_TABLE: Table<ActionStatus, ActionEvent> = {
   interrupted: { retry: 'pending', cancel: 'cancelled' },
   cancelled: { retry: 'pending' },
   superseded: {},
-  succeeded: {},
+  // Only an approval, whose deploy is retried: it asks again rather than let the retry through on its old decision.
+  succeeded: { retry: 'pending' },
 };
 
 function step<S extends string, E extends string>(

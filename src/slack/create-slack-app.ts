@@ -11,6 +11,7 @@
  * `bolt.start()` is never called: Sluice owns the HTTP server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readLimitedBody, refuseBody } from '../web/read-limited-body.ts';
 import { App, ErrorCode, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger } from '@slack/bolt';
 import type { SlackSettings } from '../config/read-settings.ts';
 import { APPROVE_ACTION, REJECT_ACTION } from './approval-card.ts';
@@ -42,6 +43,9 @@ export interface SlackApp {
   idle(): Promise<void>;
   readonly busy: boolean;
 }
+
+/** Bolt's own default limit on a request body; Slack's requests are a few KiB. */
+const SLACK_BODY_LIMIT = 10 * 1024 * 1024;
 
 export class SlackStartError extends SluiceError<'SLACK_START_FAILED'> {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -144,6 +148,15 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
       async route(req: IncomingMessage, res: ServerResponse) {
         const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
         if (!path.startsWith('/slack/')) return false;
+        // Bolt reads a body already read (`rawBody`); read here, it has Sluice's size limit and deadline.
+        if (req.method === 'POST') {
+          const read = await readLimitedBody(req, SLACK_BODY_LIMIT);
+          if (!read.ok) {
+            refuseBody(req, res, read.status, '10 MiB Sluice takes from Slack');
+            return true;
+          }
+          Object.assign(req, { rawBody: read.body });
+        }
         try {
           http.requestListener(req, res);
         } catch (error) {

@@ -4,9 +4,21 @@
  * which a commit cannot forge, and the pusher's e-mail), the head commit's
  * author and committer, the authors and committers of every commit between
  * what the environment runs and this one, and whoever started, re-ran or
- * retried the execution (from its recorded history). A commit's author
- * name and e-mail are whatever its writer typed, so they only add people,
- * never vouch for anyone.
+ * retried the execution (from its recorded history).
+ *
+ * Only identities GitHub tells are taken as logins: the sender, and the
+ * `username` (push) or `login` (compare, commit) GitHub gives a commit's
+ * author and committer. A commit's author *name* is free text, so it is
+ * never a login here: `git commit --author "alice <x@y>"` must not make the
+ * approver alice an author of the change, and so unable to approve it.
+ *
+ * A commit's e-mail is free text too, yet it counts: it is how an honest
+ * author without a GitHub login (or pushed by someone else) is known, and
+ * ignoring it would let them approve their own change. A forged e-mail can
+ * therefore make one approver count as an author. That fails closed — it
+ * takes an approver away for that change, never lets anyone approve — and
+ * the card says who is refused and which commit made them so, so another
+ * approver decides, seeing the forgery for what it is.
  */
 import type { CommitPerson } from '../github/compare-changes.ts';
 import type { ExecutionSummary, HistoryEntry } from '../store/store.ts';
@@ -27,8 +39,8 @@ export function listChangePeople(execution: ExecutionSummary, changes: ApprovalC
   const add = (did: string, login: string | undefined, email: string | undefined) => {
     if (login || email) people.push({ did, ...(login && { login }), ...(email && { email }) });
   };
-  add('wrote this change', revision.author, revision.authorEmail);
-  add('committed this change', revision.committer, revision.committerEmail);
+  add('wrote this change', revision.authorLogin, revision.authorEmail);
+  add('committed this change', revision.committerLogin, revision.committerEmail);
   add('pushed this change', revision.pusher?.login, revision.pusher?.email);
   for (const commit of changes?.commits ?? []) {
     for (const person of commit.people ?? ([] as CommitPerson[])) add(`${person.role === 'author' ? 'wrote' : 'committed'} ${commit.sha.slice(0, 7)}`, person.login, person.email);

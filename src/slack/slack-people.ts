@@ -38,7 +38,7 @@ export function slackPeople(api: SlackApi, mapping: Record<string, string> = {},
       }
       return false;
     },
-    authorOf: (revision) => slackUserOf({ ...(revision.author && { login: revision.author }), ...(revision.authorEmail && { email: revision.authorEmail }) }),
+    authorOf: (revision) => slackUserOf({ ...(revision.authorLogin && { login: revision.authorLogin }), ...(revision.authorEmail && { email: revision.authorEmail }) }),
     slackUserOf,
   };
 }

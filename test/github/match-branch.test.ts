@@ -28,7 +28,21 @@ describe('matchesBranch', () => {
       ['colou?r', 'colouur', false],
       ['a\\*b', 'a*b', true],
       ['a\\*b', 'axb', false],
-      ['fix+docs', 'fix+docs', true],
+      ['fix\\+docs', 'fix+docs', true],
+      ['fix+docs', 'fix+docs', false],
+      ['fix+docs', 'fixdocs', true],
+      ['fix+docs', 'fixxxdocs', true],
+      ['fix+docs', 'fidocs', false],
+      ['v[0-9]+', 'v2026', true],
+      ['v[0-9]+', 'v', false],
+      ['v[0-9]+?', 'v', true],
+      ['feature/🚀', 'feature/🚀', true],
+      ['feature/🚀+', 'feature/🚀🚀', true],
+      ['feature/?', 'feature/🚀', false],
+      ['feature/*', 'feature/🚀', true],
+      ['[🍏-🍓]', '🍒', true],
+      ['[🍏-🍓]', '🍔', false],
+      [`${'a+'.repeat(100)}c`, `${'a'.repeat(200)}b`, false],
       ['a.b', 'axb', false],
       [hostile, 'a'.repeat(50), false],
       [hostile, `${'a'.repeat(50)}c`, true],
@@ -53,6 +67,7 @@ describe('matchesBranch', () => {
     assert.match(branchPatternProblem('x'.repeat(MAX_BRANCH_PATTERN_LENGTH + 1)) ?? '', /is 257 characters long; a branch pattern may have at most 256/);
     assert.match(branchPatternProblem('v[0-9') ?? '', /without a closing \]; write \\\[ for a literal \[/);
     assert.match(branchPatternProblem('?x') ?? '', /starts with \?/);
+    assert.match(branchPatternProblem('+x') ?? '', /starts with \+, which repeats the character before it; write \\\+ for a literal \+/);
     assert.match(branchPatternProblem('[z-a]') ?? '', /whose end comes before its start/);
     assert.equal(branchPatternProblem('!release/*'), undefined);
   });

@@ -62,6 +62,8 @@ const ACTION = {
   'interrupted retry': 'pending',
   'interrupted cancel': 'cancelled',
   'cancelled retry': 'pending',
+  // An approval whose deploy is retried asks again.
+  'succeeded retry': 'pending',
 };
 
 function checkTable(

@@ -108,4 +108,21 @@ describe('host groups hold against a hostile repository', () => {
     assert.match(retried.stdout + retried.stderr, /host group "builder" holds local, the Sluice machine, which keeps Sluice's keys; acme\/shop may run there only if the operator adds it to local\.repos/);
     assert.equal(existsSync(marker), false);
   });
+
+  test("an environment's host written another way (case, trailing dot, ::ffff:, octal, user@, :22) is still its host", async () => {
+    const spellings = ['WEB1.example.com.', 'root@web1.example.com:22', '"[::ffff:10.0.1.11]"', '012.0.1.11', '{ name: other, address: "::FFFF:a00:10b", port: 22, user: x }'];
+    const config = (dir: string) => `${serverConfig(dir).replace('web: [{ name: web1, address: 10.0.1.11 }]', 'web: [{ name: web1, address: 10.0.1.11 }, web1.example.com]')}`.replace(
+      'builder: [local]',
+      `builder: [local]\n${spellings.map((s, i) => `  sneaky${i}: [${s}]`).join('\n')}`,
+    );
+    app = await startGithubSluice({ serverConfig: config });
+    const marker = join(app.dir, 'stolen');
+    for (const [i] of spellings.entries()) {
+      const check = await pushAs(`${EVIL}${i}`, { '.github/sluice.yml': pipeline(`sneaky${i}`, marker) });
+      assert.equal(check.conclusion, 'failure', spellings[i]);
+      assert.match(check.annotations[0]!.message, new RegExp(`^host group "sneaky${i}" holds \\S+ of environment "production", which takes only deploys`), spellings[i]);
+    }
+    assert.deepEqual(await app.sluice.store.listExecutions(), []);
+    assert.equal(existsSync(marker), false);
+  });
 });

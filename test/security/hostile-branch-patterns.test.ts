@@ -57,4 +57,36 @@ describe('hostile branch patterns', () => {
     assert.equal(only.code, 1);
     assert.match(only.stderr, /^sluice\.yml:3:15: on\.push\.branches: every pattern starts with !, so no branch is included; name at least one branch to run for\n$/);
   });
+
+  test('sluice validate refuses more than 100 patterns, or 4096 characters of them, at the list', async () => {
+    const write = (patterns: string[]) =>
+      writeFileSync(join(dir, 'sluice.yml'), `on:\n  push:\n    branches: [${patterns.map((p) => `"${p}"`).join(', ')}]\nstages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: local, run: ["true"] }\n`);
+    write(Array.from({ length: 101 }, (_, i) => `release/${i}`));
+    const many = await runSluice(['validate', 'sluice.yml'], { cwd: dir });
+    assert.equal(many.code, 1);
+    assert.match(many.stderr, /^sluice\.yml:3:15: on\.push\.branches: at most 100 branch patterns; name branches by a scheme \(release\/\*\*\) instead of one by one\n$/);
+
+    write(Array.from({ length: 20 }, (_, i) => `release/${i}/${'x'.repeat(240)}`));
+    const long = await runSluice(['validate', 'sluice.yml'], { cwd: dir });
+    assert.equal(long.code, 1);
+    assert.match(long.stderr, /^sluice\.yml:3:15: on\.push\.branches: the branch patterns are \d+ characters long together; they may have at most 4096, as each is tried on every push\n$/);
+  });
+
+  test('+ repeats the character before it, and a pattern of emoji matches a branch of them, through a signed push', async () => {
+    app = await startGithubSluice();
+    const pipeline = pipelineFile().replace('branches: [main, "release/*"]', 'branches: [main, "hotfix-[0-9]+", "🚀/*"]');
+    app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
+    app.github.setBranch(REPO, 'main', sha(1));
+    const branches = ['hotfix-', 'hotfix-12a', 'hotfix-2026', '🚀/launch', '🛸/launch'];
+    for (const [i, branch] of branches.entries()) {
+      const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, branch, after: sha(1) }), { delivery: `push-${i}` });
+      assert.equal(reply.status, 200, reply.text);
+    }
+    await app.sluice.idle();
+    for (const i of [0, 1, 4]) {
+      assert.equal((await app.sluice.store.getDelivery(`push-${i}`))?.note, `branch ${branches[i]} is not one the pipeline runs for`);
+    }
+    const executions = await app.sluice.store.listExecutions();
+    assert.deepEqual(executions.map((e) => e.revision.ref).sort(), ['hotfix-2026', '🚀/launch'].sort());
+  });
 });

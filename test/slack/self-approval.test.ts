@@ -65,6 +65,19 @@ describe('nobody approves their own push', () => {
     assert.equal(served(started), 'v1');
   });
 
+  test('a commit whose author *name* is an approver’s login does not make that approver an author: only logins GitHub tells count', async () => {
+    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann: ${ANN}\n`) }));
+    started.slack.emails.set('carol@example.com', CAROL);
+    // `git commit --author "ann <mallory@evil.example>"`: GitHub knows no account for it, so the push carries no username.
+    const forged = { name: 'ann', email: 'mallory@evil.example' };
+    await started.push(1, 'v1', { author: forged, committer: forged, sender: { login: 'carol', email: 'carol@example.com' } });
+    assert.doesNotMatch(cardText(started), /GitHub user @ann/, 'the forged name is not taken for a login');
+    await refused(started, CAROL, 'pushed this change', sha(1));
+    await started.click(started.card(), 'approve', ANN);
+    assert.equal(told(started, ANN).length, 0, 'ann was not refused');
+    assert.equal(served(started), 'v1', 'ann’s approval let it through');
+  });
+
   test('the authors and committers of every commit since what production runs are refused, not only the head commit’s', async () => {
     const started = (app = await startSlackSluice());
     started.slack.emails.set('carol@example.com', CAROL);
@@ -125,7 +138,7 @@ describe('nobody approves their own push', () => {
   });
 
   test('a retry keeps the original pusher and adds the one who retried', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`) }));
+    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir, 'github:\n  retry: [dave]\n').replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`) }));
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1', { author: { name: 'Build Bot', email: 'bot@example.com' }, sender: { login: 'carol', email: 'carol@example.com' } });
     await started.click(started.card(), 'reject', CAROL);

@@ -59,7 +59,7 @@ describe('/sluice', () => {
     assert.equal(answer.text, `<@${ANN}> started execution #2 of *acme/shop* at \`${sha(2).slice(0, 7)}\` (main).`);
     const [execution] = await started.sluice.store.listExecutions();
     assert.equal(execution?.trigger, `run from Slack by slack:${ANN}`);
-    assert.deepEqual(execution?.revision, { sha: sha(2), ref: 'main', message: 'Release v2', author: 'bob', authorEmail: 'bob@example.com' });
+    assert.deepEqual(execution?.revision, { sha: sha(2), ref: 'main', message: 'Release v2', author: 'bob', authorLogin: 'bob', authorEmail: 'bob@example.com', committerLogin: 'bob', committerEmail: 'bob@example.com' });
     assert.equal(execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status, 'awaiting_approval', 'it ran to the gate');
 
     const byCommit = await started.command(`run acme/shop ${sha(1).slice(0, 10)}`, ANN);
@@ -88,7 +88,7 @@ describe('/sluice', () => {
     assert.equal(started.github.calls.filter((c) => c.path === `/repos/${REPO}/installation`).length, 1);
   });
 
-  test('lock makes deploys to an environment fail until unlock, and retry carries the failed stage on', async () => {
+  test('lock makes deploys to an environment fail until unlock, and retry carries the failed stage on, asking its approval again', async () => {
     const started = (app = await startSlackSluice());
     assert.equal((await started.command('lock production', MALLORY)).text, `You may not run \`/sluice lock\`; ask <@${ANN}>.`);
     const locked = await started.command('lock production release freeze', ANN);
@@ -112,6 +112,13 @@ describe('/sluice', () => {
     assert.equal((await started.command('retry acme/shop', MALLORY)).text, 'You may not run `/sluice retry`; ask <!subteam^S0RELEASE>.');
     const retried = await started.command('retry acme/shop', CAROL);
     assert.equal(retried.text, `<@${CAROL}> is retrying stage *production* of *acme/shop* #1.`);
+    // The deploy runs again, so its approval asks again rather than let it out on the old decision.
+    await started.sluice.idle();
+    [execution] = await started.sluice.store.listExecutions();
+    const gate = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+    assert.deepEqual([gate?.status, gate?.attempt], ['awaiting_approval', 2]);
+    assert.equal(served(started), undefined);
+    await started.click(started.card(), 'approve', ANN);
     [execution] = await started.sluice.store.listExecutions();
     assert.equal(execution?.status, 'succeeded');
     assert.equal(served(started), 'v1');
