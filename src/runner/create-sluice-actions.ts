@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { ArtifactStore } from '../artifact/artifact-store.ts';
 import { deployTarget } from '../config/deploy-target.ts';
 import { recoveryRules } from '../config/recovery-rules.ts';
+import { rollbackLimitMs } from '../config/rollback-limit.ts';
 import { hostsFor } from '../config/check-host-access.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { ActiveRollouts } from '../deploy/active-rollouts.ts';
@@ -32,7 +33,7 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
     deploy: (context, spec) =>
       runDeployAction(
-        { store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs, rollouts },
+        { store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs, rollouts, rollbackTimeoutMs: rollbackLimitMs(server) },
         context,
         spec,
       ),
