@@ -132,7 +132,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
   const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
   try {
-    const { actions, rollouts } = createSluiceActions(store, server, settings.dataDir);
+    const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
@@ -169,6 +169,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const runner = new PipelineRunner({
       store,
       actions,
+      stopOrphans,
       actor: 'sluice',
       clock,
       leaseMs: recovery.leaseMs,
