@@ -40,6 +40,8 @@ import { startSlack } from './slack/start-slack.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
+import { diskFullLine, openStoreWhenSpace } from './web/open-store-when-space.ts';
+import { recoverWhenSpace } from './runner/recover-when-space.ts';
 import { createPageLinks } from './web/page-links.ts';
 import { instrumentOctokit } from './metrics/instrument-octokit.ts';
 import { observeExecutions } from './metrics/observe-executions.ts';
@@ -130,7 +132,15 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   const cwd = options.cwd ?? process.cwd();
   // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
   const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
-  const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
+  const address = options.host ?? settings.host ?? '::';
+  const fullLine = diskFullLine(settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir));
+  const store = await openStoreWhenSpace(() => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }), {
+    dir: settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir),
+    port: settings.port,
+    host: address,
+    log,
+  });
+  const stopping = new AbortController();
   try {
     const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
@@ -252,13 +262,12 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
 
     const http = createHttpServer(routes);
-    const address = options.host ?? settings.host ?? '::';
     await new Promise<void>((done, fail) => {
       http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
       http.listen(settings.port, address, () => done());
     });
     const port = (http.address() as AddressInfo).port;
-    await runner.recover();
+    const recovering = await recoverWhenSpace(() => runner.recover(), { log, fullLine, signal: stopping.signal });
     inbox?.start();
     await slack?.start();
     // Cards of gates that opened before a restart, or before Slack was configured.
@@ -312,6 +321,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       leftBehind: () => rollouts.leftBehind(),
       close(closeOptions = {}) {
         closed ??= (async () => {
+          stopping.abort();
+          await recovering.done;
           clearInterval(sweeper);
           clearInterval(pruner);
           await sweeping;
