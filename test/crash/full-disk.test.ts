@@ -3,7 +3,10 @@
  * crash and no unhandled rejection. Webhooks that cannot be stored are
  * answered 503, the running build fails with its log saying why, pages
  * still answer, and once there is space again the failure is recorded, the
- * stage can be retried from GitHub, and a redelivered push runs.
+ * stage can be retried from GitHub, and a redelivered push runs. Started
+ * on a disk that is full already, Sluice does not exit: it serves (or, when
+ * its database cannot be made, answers 503) and carries on by itself once
+ * there is space.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -150,6 +153,16 @@ async function startOn(t: TestContext, dataDir: string, ready?: RegExp): Promise
   return started;
 }
 
+/** `pgrep -f` of a pattern: pids, or '' when nothing matches. */
+function running(pattern: string): string {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim();
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return '';
+    throw error;
+  }
+}
+
 const fullLines = (process: SluiceProcess, dataDir: string) => process.output().split('\n').filter((line) => line.startsWith(`disk full at ${dataDir}: free space to go on`));
 
 test('killed mid-build and started again on a full disk, Sluice serves, refuses webhooks with 503, says so once, and recovers by itself once there is space', { timeout: 300_000 }, async (t) => {
@@ -189,6 +202,8 @@ test('killed mid-build and started again on a full disk, Sluice serves, refuses 
 
   rmSync(join(disk, 'filler'));
   await waitForSecond('the interrupted build on GitHub', () => checkRuns('Sluice: build', sha(11))[0]?.conclusion !== undefined);
+  // What the killed process's build left running on this machine was stopped before that.
+  assert.equal(running(`^sleep ${sleep.replace('.', '[.]')}$`), '', 'the orphaned build is stopped');
   const [build] = checkRuns('Sluice: build', sha(11));
   assert.equal((await sendWebhook(second.url, SECRET, 'check_run', rerunPayload(github, build!, repo, sha(11)))).status, 200);
   await waitForSecond('the re-run build', () => checkRuns('Sluice: build', sha(11)).at(-1)?.conclusion === 'success');
