@@ -133,9 +133,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
   const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
   const address = options.host ?? settings.host ?? '::';
-  const fullLine = diskFullLine(settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir));
+  // What fills up: the data directory, or PostgreSQL's disk.
+  const stateDir = settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir);
+  const fullLine = diskFullLine(stateDir);
   const store = await openStoreWhenSpace(() => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }), {
-    dir: settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir),
+    dir: stateDir,
     port: settings.port,
     host: address,
     log,
