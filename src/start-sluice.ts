@@ -41,6 +41,8 @@ import { openStore } from './store/open-store.ts';
 import { timerDelay } from './executor/timer-delay.ts';
 import type { Store } from './store/store.ts';
 import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
+import { diskFullLine, openStoreWhenSpace } from './web/open-store-when-space.ts';
+import { recoverWhenSpace } from './runner/recover-when-space.ts';
 import { createPageLinks } from './web/page-links.ts';
 import { instrumentOctokit } from './metrics/instrument-octokit.ts';
 import { paceOctokit } from './github/pace-octokit.ts';
@@ -138,9 +140,19 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   const cwd = options.cwd ?? process.cwd();
   // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
   const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
-  const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
+  const address = options.host ?? settings.host ?? '::';
+  // What fills up: the data directory, or PostgreSQL's disk.
+  const stateDir = settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir);
+  const fullLine = diskFullLine(stateDir);
+  const store = await openStoreWhenSpace(() => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }), {
+    dir: stateDir,
+    port: settings.port,
+    host: address,
+    log,
+  });
+  const stopping = new AbortController();
   try {
-    const { actions, rollouts } = createSluiceActions(store, server, settings.dataDir);
+    const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
@@ -173,6 +185,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const runner = new PipelineRunner({
       store,
       actions,
+      stopOrphans,
       actor: 'sluice',
       clock,
       leaseMs: recovery.leaseMs,
@@ -255,13 +268,12 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
 
     const http = createHttpServer(routes);
-    const address = options.host ?? settings.host ?? '::';
     await new Promise<void>((done, fail) => {
       http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
       http.listen(settings.port, address, () => done());
     });
     const port = (http.address() as AddressInfo).port;
-    await runner.recover();
+    const recovering = await recoverWhenSpace(() => runner.recover(), { log, fullLine, signal: stopping.signal });
     // What GitHub did not take before a restart (it was down) is sent now.
     await reporter?.resume().catch((error: unknown) => log(`Sluice could not read which GitHub reports wait: ${errorMessage(error)}`));
     inbox?.start();
@@ -317,6 +329,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       leftBehind: () => rollouts.leftBehind(),
       close(closeOptions = {}) {
         closed ??= (async () => {
+          stopping.abort();
+          await recovering.done;
           clearInterval(sweeper);
           clearInterval(pruner);
           await sweeping;

@@ -59,10 +59,11 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
       }
     });
   };
-  const { actions, rollouts } = createSluiceActions(store, server, dataDir);
+  const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, dataDir);
   const runner = new PipelineRunner({
     store,
     actions,
+    stopOrphans,
     actor: 'sluice',
     listener: {
       onChange: refresh,

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { hostTextProblem } from './host-entry.ts';
-import { DURATION_HINT } from './parse-duration.ts';
+import { DURATION_HINT, parseDuration } from './parse-duration.ts';
 import { duration } from './pipeline.schema.ts';
 
 const port = z.int().min(1).max(65535, { error: 'use a port number from 1 to 65535' });
@@ -166,6 +166,12 @@ export const serverSchema = z
         command_timeout: duration(
           'the longest any command may run on an SSH host: builds, command actions, deploy hooks and health checks are stopped at it whatever a pipeline asks, and `sluice validate` refuses a pipeline `timeout` above it for an action on SSH hosts (default: no limit beyond the pipeline’s)',
         ).optional(),
+        rollback_timeout: duration('the time limit for a rollback')
+          .refine((text) => (parseDuration(text) ?? 1000) >= 1000, { error: 'give the rollback at least 1s to put hosts back, such as 15m' })
+          .optional()
+          .describe(
+            `How long putting a stopped deploy’s touched hosts back may take (their hooks, health checks and undrain together), whatever stopped the rollout; hosts not back by then are reported as not rolled back. Default 15m, at least 1s; it holds for every environment, \`local\` hosts too. ${DURATION_HINT[0]!.toUpperCase()}${DURATION_HINT.slice(1)}.`,
+          ),
       })
       .optional()
       .describe('How Sluice reaches hosts over SSH. Needed unless every host is `local`.'),

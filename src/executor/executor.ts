@@ -46,7 +46,18 @@ export interface RunOptions {
   cwd?: string;
   /** Default `stop`. */
   leftovers?: Leftovers;
+  /**
+   * Put in the command's environment as SLUICE_COMMAND_MARK: a later Sluice
+   * process tells the command's process group by it from another that got
+   * the same id once the command was gone.
+   */
+  mark?: string;
+  /** Called with the command's process group id once it runs. */
+  onStarted?: (pgid: number) => void;
 }
+
+/** The environment variable that carries RunOptions.mark. */
+export const COMMAND_MARK_VARIABLE = 'SLUICE_COMMAND_MARK';
 
 export interface RunResult {
   /** The exit code, or null when the command was killed. */

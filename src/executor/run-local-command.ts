@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { DETACH_OUTPUT } from './detach-output.ts';
-import { ExecutorError, type OutputStream, type RunOptions, type RunResult } from './executor.ts';
+import { COMMAND_MARK_VARIABLE, ExecutorError, type OutputStream, type RunOptions, type RunResult } from './executor.ts';
 import { processGroupAlive, stopProcessGroup } from './process-group.ts';
 import { createLineSplitter } from './split-lines.ts';
 import { timerDelay } from './timer-delay.ts';
@@ -39,11 +39,14 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
   const args = keep ? ['-c', KEEP, 'sluice', `sluice-${randomBytes(8).toString('hex')}:end`, command] : ['-c', command];
   const child = spawn('bash', ['--norc', '--noprofile', ...args], {
     cwd: options.cwd,
-    env: cleanEnvironment(options.env),
+    // The mark last: the command's own variables cannot hide it.
+    env: { ...cleanEnvironment(options.env), ...(options.mark !== undefined && { [COMMAND_MARK_VARIABLE]: options.mark }) },
     // Own process group: one kill(-pgid) reaches grandchildren too.
     detached: true,
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+
+  if (child.pid !== undefined) options.onStarted?.(child.pid);
 
   return new Promise<RunResult>((resolve, reject) => {
     let timedOut = false;

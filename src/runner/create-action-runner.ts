@@ -12,13 +12,14 @@ import { type ActionDefinition, type DeploySpec, findStage } from '../pipeline/d
 import type { Store } from '../store/store.ts';
 import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
+import { trackCommands } from './track-commands.ts';
 
 export interface ActionRunnerDeps {
   store: Store;
   artifacts: ArtifactStore;
   /** The hosts of a host group (or `local`) for a repository's action; throws with a clear message if unknown or not open to it. */
   hostsOf(group: string, repo: string): HostRef[];
-  /** The executor that reaches a host. */
+  /** The executor that reaches a host (each action's sessions record what they run, see trackCommands). */
   executorFor(host: HostRef): Executor;
   /** Values of the secrets a repository was granted, by name. */
   secretsFor(repo: string, names: string[]): Record<string, string>;
@@ -33,7 +34,7 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
       switch (action.kind) {
         case 'build':
         case 'command':
-          return runOnHost(deps, context, action);
+          return runOnHost({ ...deps, executorFor: trackCommands(deps.executorFor, deps.store, context.ref) }, context, action);
         case 'deploy':
           if (!deps.deploy) {
             return { ok: false, reason: `no environment "${action.deploy.environment}" can be deployed to from here: give Sluice a server config that defines it` };

@@ -10,17 +10,28 @@ import { resolve } from 'node:path';
 import { ArtifactStore } from '../artifact/artifact-store.ts';
 import { deployTarget } from '../config/deploy-target.ts';
 import { recoveryRules } from '../config/recovery-rules.ts';
+import { rollbackLimitMs } from '../config/rollback-limit.ts';
 import { hostsFor } from '../config/check-host-access.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { ActiveRollouts } from '../deploy/active-rollouts.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
-import type { Store } from '../store/store.ts';
+import type { ActionRef, Store } from '../store/store.ts';
 import type { ActionRunner } from './action-runner.ts';
 import { createActionRunner } from './create-action-runner.ts';
 import { hostExecutors } from './host-executors.ts';
 import { resolveSecrets } from './resolve-secrets.ts';
+import { stopOrphans } from './stop-orphans.ts';
+import { trackCommands } from './track-commands.ts';
 
-export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): { actions: ActionRunner; artifacts: ArtifactStore; rollouts: ActiveRollouts } {
+export interface SluiceActions {
+  actions: ActionRunner;
+  artifacts: ArtifactStore;
+  rollouts: ActiveRollouts;
+  /** Stops what dead processes' commands left running: of one attempt, or of all (see stopOrphans). */
+  stopOrphans(ref?: ActionRef): Promise<void>;
+}
+
+export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): SluiceActions {
   const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
   const rollouts = new ActiveRollouts();
   const executorFor = hostExecutors(server, dataDir);
@@ -32,10 +43,10 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
     deploy: (context, spec) =>
       runDeployAction(
-        { store, artifacts, executorFor, targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs, rollouts },
+        { store, artifacts, executorFor: trackCommands(executorFor, store, context.ref), targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs, rollouts, rollbackTimeoutMs: rollbackLimitMs(server) },
         context,
         spec,
       ),
   });
-  return { actions, artifacts, rollouts };
+  return { actions, artifacts, rollouts, stopOrphans: (ref) => stopOrphans(store, executorFor, ref) };
 }

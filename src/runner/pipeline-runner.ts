@@ -50,6 +50,8 @@ export interface PipelineRunnerOptions {
   leaseMs?: number;
   /** Whether an action of this kind, interrupted because its process died, is retried at once (deploys never are). */
   retryInterrupted?: (kind: 'build' | 'command') => boolean;
+  /** Stops what a dead process's commands left running (of one attempt, or of all): done before they are marked interrupted. */
+  stopOrphans?: (ref?: ActionRef) => Promise<void>;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
@@ -64,6 +66,7 @@ export class PipelineRunner {
   readonly owner: string;
   readonly leaseMs: number;
   private readonly retryInterrupted: (kind: 'build' | 'command') => boolean;
+  private readonly stopOrphans: (ref?: ActionRef) => Promise<void>;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly closed = new AbortController();
 
@@ -76,6 +79,7 @@ export class PipelineRunner {
     this.owner = options.owner ?? `sluice-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.retryInterrupted = options.retryInterrupted ?? (() => false);
+    this.stopOrphans = options.stopOrphans ?? (() => Promise.resolve());
   }
 
   /** Create an execution and move it as far as it goes. */
@@ -96,6 +100,8 @@ export class PipelineRunner {
       await this.sweep();
       return [];
     }
+    // Nothing is retried while what the dead process left still runs: it would build beside it, or deploy under it.
+    await this.stopOrphans();
     const recovered = await recoverInterrupted(this.store, { actor: this.actor, now: this.clock, hold: false });
     for (const { pipelineId, commands, executionIds } of recovered) {
       this.listener.onChange?.(pipelineId, executionIds);
@@ -114,6 +120,7 @@ export class PipelineRunner {
     const expired = (await this.store.listExpiredClaims(now, now - this.leaseMs)).filter((ref) => !this.inFlight.has(keyOf(ref)));
     for (const ref of expired) {
       const reason = `the Sluice process running it${ref.owner ? ` (${ref.owner})` : ''} stopped: its claim ran out`;
+      await this.stopOrphans(ref);
       await this.dispatch(ref.pipelineId, { type: 'interrupt_action', executionId: ref.executionId, stage: ref.stage, action: ref.action, attempt: ref.attempt, reason }, this.actor);
       const execution = await this.store.getExecution(ref.executionId);
       const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;

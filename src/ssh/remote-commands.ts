@@ -38,7 +38,8 @@ stop_group() {
 }`;
 
 // $1 nonce, $2 cwd, $3 env file or '', $4 command, $5 grace (tenths of a
-// second), $6 leftovers: `stop` or `keep`.
+// second), $6 leftovers: `stop` or `keep`, $7 mark, $8 the host's own time
+// limit in seconds or '', $9 grace in seconds, $10 KEEP_WRAPPER.
 // The command runs under setsid as leader of its own process group and
 // prints that group id first, so the executor can stop all of it later
 // with a second exec. The env file (0600, values never on a command line)
@@ -48,6 +49,21 @@ stop_group() {
 // With `stop`, whatever the command leaves running is stopped once it
 // exits, as locally. With `keep` it runs on, and its output no longer
 // holds the channel open once the command has exited (DETACH_OUTPUT).
+// The mark goes into the environment after the env file, so no variable of
+// the pipeline's replaces it. With a host limit, coreutils' `timeout` (as
+// the group's leader) stops the whole group at it even when the Sluice
+// process that started the command is gone for good; its SIGKILL follows
+// the grace period. A host without GNU timeout runs the command without.
+// With `keep`, the end of the command's output is marked by its own parent
+// as it exits, not by this script once timeout has exited too: what a
+// daemon prints a moment later must not pass for the hook's.
+// $1 the command, $2 the end marker.
+const KEEP_WRAPPER = `bash --norc -c "$1"
+code=$?
+printf '%s\\n' "$2"
+printf '%s\\n' "$2" >&2
+exit "$code"`;
+
 const RUN = `if ! cd -- "$2" 2>/dev/null; then printf 'sluice-%s:no-cwd\\n' "$1"; exit 1; fi
 if [ "$6" = keep ]; then
 ${DETACH_OUTPUT}
@@ -55,7 +71,11 @@ detach_output "sluice-$1:end"
 fi
 setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s\\n" "$1" "$$"
 if [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
-exec bash --norc -c "$3"' sluice-command "$1" "$3" "$4" <&0 &
+export SLUICE_COMMAND_MARK="$4"
+limit=()
+if [ -n "$5" ] && timeout --version >/dev/null 2>&1; then limit=(timeout -k "$6" "$5"); fi
+if [ "$7" = keep ]; then exec "\${limit[@]}" bash --norc -c "$8" sluice-hook "$3" "sluice-$1:end"; fi
+exec "\${limit[@]}" bash --norc -c "$3"' sluice-command "$1" "$3" "$4" "$7" "$8" "$9" "$6" "\${10}" <&0 &
 pgid=$!
 wait "$pgid"
 code=$?
@@ -63,6 +83,39 @@ if [ "$6" = keep ]; then end_output "sluice-$1:end"; exit "$code"; fi
 ${STOP_GROUP}
 stop_group "$pgid" "$5"
 exit "$code"`;
+
+// $1 grace (tenths), then `PGID:MARK` per command (PGID empty when it was
+// never learnt), then `--`, then workspaces. A group is stopped only if one
+// of its processes still carries the command's mark in its environment:
+// process group ids are reused, and another program may have this one now.
+// Without /proc (not Linux) nothing can be told apart, so nothing is stopped.
+// Only the recorded group: a daemon that left it (setsid) is not this
+// command's to stop.
+const STOP_ORPHANS = `${STOP_GROUP}
+pgid_of() {
+  local s
+  read -r s < "/proc/$1/stat" 2>/dev/null || return 1
+  s=\${s##*) }
+  set -- $s
+  printf '%s\\n' "$3"
+}
+grace=$1; shift
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
+  want=\${1%%:*}; mark=\${1#*:}; shift
+  [ -d /proc/self ] || { echo "no /proc here: cannot tell the process group of mark $mark from another"; continue; }
+  groups=$(grep -lzxF -- "SLUICE_COMMAND_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null | while IFS=/ read -r _ _ pid _; do pgid_of "$pid"; done | sort -un)
+  for g in $groups; do
+    [ -z "$want" ] || [ "$g" = "$want" ] || continue
+    [ "$g" -gt 1 ] 2>/dev/null || continue
+    stop_group "$g" "$grace"
+    echo "stopped process group $g"
+  done
+done
+[ "$1" = -- ] && shift
+for ws; do
+  rm -rf -- "$ws" 2>/dev/null || { chmod -R u+w -- "$ws" 2>/dev/null; rm -rf -- "$ws"; }
+  echo "removed $ws"
+done`;
 
 const MAKE_WORKSPACE = `mkdir -p -- "$1" || exit 1
 if [ ! -O "$1" ]; then echo "$1 is not owned by $(id -un): refusing to make workspaces in it" >&2; exit 1; fi
@@ -82,17 +135,37 @@ export interface RunScriptOptions {
   killGraceMs: number;
   /** What happens to processes the command leaves running once it exits. */
   leftovers: Leftovers;
+  /** Put in the command's environment as SLUICE_COMMAND_MARK. */
+  mark: string;
+  /** The host stops the command's group after this long by itself; undefined: no limit there. */
+  hostLimitMs: number | undefined;
 }
 
 /** Runs `command` with bash in `cwd`, in its own process group. */
 export function buildRunCommand(options: RunScriptOptions): string {
-  return bashScript(RUN, [options.nonce, options.cwd, options.envFile ?? '', options.command, String(tenths(options.killGraceMs)), options.leftovers]);
+  const grace = tenths(options.killGraceMs);
+  const limit = options.hostLimitMs === undefined ? '' : String(Math.max(1, Math.ceil(options.hostLimitMs / 1000)));
+  return bashScript(RUN, [options.nonce, options.cwd, options.envFile ?? '', options.command, String(grace), options.leftovers, options.mark, limit, `${Math.max(1, Math.ceil(grace / 10))}s`, KEEP_WRAPPER]);
 }
 
 /** Stops a process group: SIGTERM, then SIGKILL after the grace period. */
 export function buildStopCommand(pgid: number, killGraceMs: number): string {
   if (!Number.isSafeInteger(pgid) || pgid <= 1) throw new RangeError(`not a process group id: ${pgid}`);
   return bashScript(`${STOP_GROUP}\nstop_group "$1" "$2"`, [String(pgid), String(tenths(killGraceMs))]);
+}
+
+/**
+ * Stops what commands of a dead Sluice process left running (their process
+ * groups, checked by mark) and removes their workspaces. Runs on any host,
+ * this machine included, with bash and /proc.
+ */
+export function buildStopOrphansCommand(killGraceMs: number, commands: ReadonlyArray<{ pgid: number | undefined; mark: string }>, workspaces: readonly string[]): string {
+  for (const { pgid, mark } of commands) {
+    if (pgid !== undefined && (!Number.isSafeInteger(pgid) || pgid <= 1)) throw new RangeError(`not a process group id: ${pgid}`);
+    if (!/^[0-9a-f]{8,64}$/.test(mark)) throw new RangeError(`not a command mark: ${mark}`);
+  }
+  const groups = commands.map(({ pgid, mark }) => `${pgid ?? ''}:${mark}`);
+  return bashScript(STOP_ORPHANS, [String(tenths(killGraceMs)), ...groups, '--', ...workspaces]);
 }
 
 /** Makes a fresh 0700 directory under `baseDir` and prints its physical path. */

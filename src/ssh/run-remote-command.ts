@@ -19,6 +19,8 @@ export interface RemoteRunOptions extends RunOptions {
   envFile?: string;
   /** How long processes get after SIGTERM before SIGKILL. */
   killGraceMs: number;
+  /** After this long the host stops the command by itself, should this process never come back to; default none. */
+  hostLimitMs?: number;
 }
 
 export async function runRemoteCommand(connection: SshConnection, command: string, options: RemoteRunOptions): Promise<RunResult> {
@@ -32,6 +34,8 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
       command,
       killGraceMs: options.killGraceMs,
       leftovers: options.leftovers ?? 'stop',
+      mark: options.mark ?? randomBytes(8).toString('hex'),
+      hostLimitMs: options.hostLimitMs,
     }),
   );
 
@@ -83,6 +87,7 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
         const match = markers.pgid.exec(line);
         if (match?.[1]) {
           pgid = Number(match[1]);
+          options.onStarted?.(pgid);
           if (stopWanted) stop();
           return;
         }

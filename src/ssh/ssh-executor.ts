@@ -32,7 +32,15 @@ export interface SshExecutorOptions {
   killGraceMs?: number;
   /** The longest any command may run (the operator's `ssh.command_timeout`), whatever its caller asks; default none. */
   maxCommandMs?: number | undefined;
+  /**
+   * How much longer than its own time limit the host lets a command run
+   * before it stops it by itself (when this process died or lost the
+   * connection and cannot); default 30000.
+   */
+  hostLimitMarginMs?: number;
 }
+
+export const DEFAULT_HOST_LIMIT_MARGIN_MS = 30_000;
 
 export class SshExecutor implements Executor {
   readonly #options: Required<Omit<SshExecutorOptions, 'maxCommandMs'>> & Pick<SshExecutorOptions, 'maxCommandMs'>;
@@ -50,6 +58,7 @@ export class SshExecutor implements Executor {
       baseDir: options.baseDir ?? '/tmp/sluice-workspaces',
       killGraceMs: options.killGraceMs ?? 1000,
       maxCommandMs: options.maxCommandMs,
+      hostLimitMarginMs: options.hostLimitMarginMs ?? DEFAULT_HOST_LIMIT_MARGIN_MS,
     };
     this.#pool = new ConnectionPool((target, signal) => this.#connect(target, signal));
   }
@@ -69,7 +78,8 @@ export class SshExecutor implements Executor {
       if (made.code !== 0 || !workspace.startsWith('/')) {
         throw new ExecutorError('WORKSPACE_FAILED', `could not make a workspace in ${this.#options.baseDir} on ${connection.describe()}: ${made.stderr.trim() || `exit code ${made.code}`}`);
       }
-      return new SshSession(host, workspace, connection, release, this.#options.killGraceMs, this.#options.maxCommandMs);
+      const { killGraceMs, maxCommandMs, hostLimitMarginMs } = this.#options;
+      return new SshSession(host, workspace, connection, release, { killGraceMs, maxCommandMs, hostLimitMarginMs });
     } catch (error) {
       release();
       throw error;

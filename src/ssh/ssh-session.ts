@@ -19,18 +19,20 @@ export class SshSession implements ExecSession {
   readonly #release: () => void;
   readonly #killGraceMs: number;
   readonly #maxCommandMs: number | undefined;
+  readonly #hostLimitMarginMs: number;
   // Aborted by close(): commands still running must not outlive the workspace.
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<RunResult>>();
   #closed: Promise<void> | undefined;
 
-  constructor(host: HostRef, workspace: string, connection: SshConnection, release: () => void, killGraceMs: number, maxCommandMs?: number) {
+  constructor(host: HostRef, workspace: string, connection: SshConnection, release: () => void, limits: { killGraceMs: number; maxCommandMs: number | undefined; hostLimitMarginMs: number }) {
     this.host = host;
     this.workspace = workspace;
     this.#connection = connection;
     this.#release = release;
-    this.#killGraceMs = killGraceMs;
-    this.#maxCommandMs = maxCommandMs;
+    this.#killGraceMs = limits.killGraceMs;
+    this.#maxCommandMs = limits.maxCommandMs;
+    this.#hostLimitMarginMs = limits.hostLimitMarginMs;
   }
 
   async run(command: string, options: RunOptions): Promise<RunResult> {
@@ -40,7 +42,8 @@ export class SshSession implements ExecSession {
     // The operator's limit holds whatever a pipeline asks.
     const limit = this.#maxCommandMs;
     const capped = limit !== undefined && options.timeoutMs > limit;
-    const run = this.#runWithEnv(command, { ...options, signal, timeoutMs: capped ? limit : options.timeoutMs });
+    const timeoutMs = capped ? limit : options.timeoutMs;
+    const run = this.#runWithEnv(command, { ...options, signal, timeoutMs, hostLimitMs: timeoutMs + this.#hostLimitMarginMs });
     this.#running.add(run);
     try {
       const result = await run;
@@ -65,7 +68,7 @@ export class SshSession implements ExecSession {
     return this.#closed;
   }
 
-  async #runWithEnv(command: string, options: RunOptions & { signal: AbortSignal }): Promise<RunResult> {
+  async #runWithEnv(command: string, options: RunOptions & { signal: AbortSignal; hostLimitMs: number }): Promise<RunResult> {
     const env = options.env ?? {};
     if (Object.keys(env).length === 0) {
       return runRemoteCommand(this.#connection, command, { ...options, cwd: this.#resolve(options.cwd ?? this.workspace), killGraceMs: this.#killGraceMs });

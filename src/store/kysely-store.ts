@@ -10,7 +10,7 @@ import { loadExecutionSummaries } from './load-executions.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
 import { selectExecutionById, selectExecutionByOrigin, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
-import { selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
+import { deleteRef, selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
 import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, releaseDeliveryClaims, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
 import { insertLogLines, type LogLineRow, selectLogLines, selectLogLinesAfter, selectLogLinesBefore } from './queries/log-lines.ts';
@@ -278,6 +278,10 @@ export class KyselyStore implements Store {
 
   async putRef(kind: string, key: string, value: unknown, now: number): Promise<void> {
     await upsertRef(this.#db, kind, key, JSON.stringify(value), now);
+  }
+
+  async deleteRef(kind: string, key: string): Promise<void> {
+    await deleteRef(this.#db, kind, key);
   }
 
   async listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>> {

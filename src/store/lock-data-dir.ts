@@ -11,6 +11,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { isDiskFull } from './is-disk-full.ts';
 import { StoreError } from './store.ts';
 
 /** A held data directory; `release` gives it up (process exit does too). */
@@ -32,16 +33,37 @@ export function lockDataDir(dataDir: string): DataDirLock {
     // other connection in any process can share.
     lock.exec('PRAGMA locking_mode = EXCLUSIVE');
     lock.exec('BEGIN EXCLUSIVE');
-    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)');
-    lock.exec('DELETE FROM holder');
-    lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
-    lock.exec('COMMIT');
   } catch (error) {
     lock.close();
     if (!isBusy(error)) throw error;
     throw new StoreError('DATA_DIR_LOCKED', describeHolder(dir, readPid(pidFile)), { cause: error });
   }
-  writeFileSync(pidFile, `${process.pid}\n`);
+  try {
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)');
+    lock.exec('DELETE FROM holder');
+    lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+    lock.exec('COMMIT');
+  } catch (error) {
+    // On a full disk the write fails, but the lock is taken and (exclusive mode) kept: the data directory is ours.
+    if (!isDiskFull(error)) {
+      lock.close();
+      throw error;
+    }
+    try {
+      lock.exec('ROLLBACK');
+    } catch {
+      // SQLite rolled it back by itself.
+    }
+  }
+  try {
+    writeFileSync(pidFile, `${process.pid}\n`);
+  } catch (error) {
+    // Only a hint for whoever finds the directory locked; not worth refusing to start over.
+    if (!isDiskFull(error)) {
+      lock.close();
+      throw error;
+    }
+  }
   return {
     release() {
       if (readPid(pidFile) === process.pid) rmSync(pidFile, { force: true });

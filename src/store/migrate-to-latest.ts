@@ -33,6 +33,9 @@ export async function migrateToLatest(db: Db, kind: DatabaseKind, where: string)
     migrationTableName: 'sluice_migration',
     migrationLockTableName: 'sluice_migration_lock',
   });
+  // Up to date, nothing is written (the migrator's own lock is a write): a database on a full disk still opens.
+  const known = await migrator.getMigrations().catch(() => undefined);
+  if (known?.every((migration) => migration.executedAt !== undefined)) return;
   const { error, results } = await migrator.migrateToLatest();
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

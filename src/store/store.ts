@@ -211,6 +211,7 @@ export interface Store {
   /** JSON values by kind and key: ids Sluice keeps of what it made elsewhere (check runs, Deployments). */
   getRef<T>(kind: string, key: string): Promise<T | undefined>;
   putRef(kind: string, key: string, value: unknown, now: number): Promise<void>;
+  deleteRef(kind: string, key: string): Promise<void>;
   /** Every ref of `kind` whose key starts with `prefix`. */
   listRefs<T>(kind: string, prefix: string): Promise<Array<{ key: string; value: T }>>;
 

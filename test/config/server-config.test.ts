@@ -5,6 +5,7 @@ import { formatProblem } from '../../src/config/config-problem.ts';
 import { deployTarget } from '../../src/config/deploy-target.ts';
 import { parseServerConfig } from '../../src/config/load-server-config.ts';
 import { retentionRules } from '../../src/config/retention-rules.ts';
+import { rollbackLimitMs } from '../../src/config/rollback-limit.ts';
 import { resolveHosts } from '../../src/config/resolve-hosts.ts';
 
 const example = readFileSync(new URL('../fixtures/config/product-server.yml', import.meta.url), 'utf8');
@@ -179,6 +180,17 @@ environments:
     assert.throws(() => deployTarget(ungranted, 'production', 'acme/shop'), /environment "production" holds local, the Sluice machine.*acme\/shop may deploy to it only if the operator adds it to local\.repos/);
     assert.throws(() => deployTarget(server, 'production', 'evil/shop'), /evil\/shop may not deploy to "production": the server config allows acme\/\*/);
     assert.throws(() => deployTarget(server, 'staging', 'acme/shop'), /environment "staging" is not defined in the server config/);
+  });
+
+  test('ssh.rollback_timeout: 15 minutes unless the operator says otherwise; a bad or zero duration says what to write', () => {
+    const ssh = 'ssh: { user: deploy, key: /etc/sluice/id, known_hosts: /etc/sluice/known_hosts';
+    assert.equal(rollbackLimitMs(load('environments: {}\n')), 15 * 60_000);
+    assert.equal(rollbackLimitMs(load(`${ssh} }\n`)), 15 * 60_000);
+    assert.equal(rollbackLimitMs(load(`${ssh}, rollback_timeout: 40m }\n`)), 40 * 60_000);
+    assert.deepEqual(problemsOf(`${ssh},\n  rollback_timeout: soon }\n`), [
+      'sluice.config.yml:2:21: ssh.rollback_timeout: write the time limit for a rollback as a duration such as 500ms, 30s, 5m, 1h30m or 24h',
+    ]);
+    assert.deepEqual(problemsOf(`${ssh},\n  rollback_timeout: 0s }\n`), ['sluice.config.yml:2:21: ssh.rollback_timeout: give the rollback at least 1s to put hosts back, such as 15m']);
   });
 
   test('retention: a month of executions and a week of artifacts unless the operator says otherwise; a bad duration says how to write one', () => {

@@ -27,7 +27,8 @@ export function githubAppEnv(github: GithubStandIn, webhookSecret: string): Reco
   return { APP_ID: String(github.appId), PRIVATE_KEY: github.privateKey, WEBHOOK_SECRET: webhookSecret, GHE_HOST: github.host, GHE_PROTOCOL: 'http' };
 }
 
-export async function startSluiceProcess(options: { cwd: string; port: number; env: Record<string, string> }): Promise<SluiceProcess> {
+/** Resolves once the process says it listens (or prints `ready`, for a start that waits). */
+export async function startSluiceProcess(options: { cwd: string; port: number; env: Record<string, string>; ready?: RegExp }): Promise<SluiceProcess> {
   const url = `http://127.0.0.1:${options.port}`;
   const child = spawn(process.execPath, [MAIN], {
     cwd: options.cwd,
@@ -45,6 +46,6 @@ export async function startSluiceProcess(options: { cwd: string; port: number; e
     await exited;
     clearTimeout(timer);
   };
-  await waitForOutput(child, /Sluice listening on port/, 30_000);
+  await waitForOutput(child, options.ready ?? /Sluice listening on port/, 30_000);
   return { child, pid: child.pid!, url, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }

@@ -52,3 +52,42 @@ test('a peer interrupts an action whose claim ran out; its holder then stops it,
   release();
   holder.stop();
 });
+
+test('the peer that finds a claim run out stops what that attempt left running before it marks the action interrupted, and only that attempt', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-claims-'));
+  const store = await openStore({ dataDir: dir });
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let release = () => {};
+  const slow: ActionRunner = {
+    run: (context) =>
+      new Promise<ActionOutcome>((done) => {
+        release = () => done({ ok: true });
+        context.signal.addEventListener('abort', () => done({ ok: false, reason: 'stopped' }), { once: true });
+      }),
+  };
+  const holder = new PipelineRunner({ store, actions: slow, actor: 'sluice', owner: 'replica-a', leaseMs: 300 });
+  const stopped: Array<{ ref: unknown; status: string | undefined }> = [];
+  const peer = new PipelineRunner({
+    store,
+    actions: slow,
+    actor: 'sluice',
+    owner: 'replica-b',
+    leaseMs: 300,
+    clock: () => Date.now() + 60_000,
+    stopOrphans: async (ref) => {
+      const execution = ref && (await store.getExecution(ref.executionId));
+      stopped.push({ ref, status: execution?.stages[0]?.actions[0]?.status });
+    },
+  });
+  const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+  const execution = await holder.start({ pipelineId, revision: { sha: 'abc1234' }, definition: pipeline({ build: ['compile'] }), trigger: 'test' }, 'test');
+
+  assert.equal(await peer.sweep(), 1);
+  assert.deepEqual(stopped, [{ ref: { executionId: execution.id, stage: 'build', action: 'compile', attempt: 1, pipelineId, owner: 'replica-a' }, status: 'running' }]);
+  await holder.idle();
+  release();
+  holder.stop();
+});

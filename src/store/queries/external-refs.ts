@@ -19,3 +19,7 @@ export async function selectRefsByPrefix(db: Db, kind: string, prefix: string): 
   const rows = await db.selectFrom('external_refs').select(['key', 'value']).where('kind', '=', kind).where('key', '>=', prefix).where('key', '<', `${prefix}\uffff`).orderBy('key').execute();
   return rows;
 }
+
+export async function deleteRef(db: Db, kind: string, key: string): Promise<void> {
+  await db.deleteFrom('external_refs').where('kind', '=', kind).where('key', '=', key).execute();
+}

@@ -48,7 +48,7 @@ export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
 }
 
 /** Kinds of external refs keyed `<execution id>/…`. */
-const EXECUTION_REF_KINDS = ['check_run', 'deployment', 'slack_card'];
+const EXECUTION_REF_KINDS = ['check_run', 'deployment', 'slack_card', 'live_command', 'live_workspace'];
 
 async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
   // By the length of the prefix (the same for all: execution ids are UUIDs), so the key's start is compared with `in`.
