@@ -1,24 +1,44 @@
 /**
  * Sluice's composition root (`npm start`): settings from the environment
  * (and `.env`), then `startSluice`, and a clean stop on SIGINT/SIGTERM.
+ * Every line goes through Sluice's logger (LOG_FORMAT, LOG_LEVEL).
  */
 import { existsSync } from 'node:fs';
-import { readSettings } from './config/read-settings.ts';
+import { readSettings, type Settings } from './config/read-settings.ts';
+import { createLogger, type Logger } from './log/create-logger.ts';
+import { settingsSecrets } from './log/log-secrets.ts';
 import { startSluice } from './start-sluice.ts';
+
+/** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
+function startLogger(settings: Settings | undefined): Logger {
+  const env = process.env;
+  const credentials = [env.WEBHOOK_SECRET, env.PRIVATE_KEY, env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
+  return createLogger({
+    format: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
+    levelInString: env.LOG_LEVEL_IN_STRING === 'true',
+    secrets: [...credentials.filter((value): value is string => Boolean(value)), ...(settings ? settingsSecrets(settings) : [])],
+  });
+}
+
+let logger: Logger | undefined;
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  logger = startLogger(undefined);
   const settings = readSettings(process.env);
+  logger = startLogger(settings);
   const sluice = await startSluice(settings);
+  logger = sluice.logger;
+  const log = sluice.logger;
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
   const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
-  console.log(`Sluice listening on port ${settings.port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
+  log.info(`Sluice listening on port ${settings.port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
   // The first signal cancels what runs here and waits for its rollbacks; a second exits at once.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       const left = sluice.leftBehind();
-      console.error(
+      log.error(
         left.length > 0
           ? `${signal} again: exiting now, before the rollback finished. Left behind:\n${left.map((line) => `  ${line}`).join('\n')}`
           : `${signal} again: exiting now; no host was left drained or half deployed.`,
@@ -27,11 +47,11 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const busy = sluice.runner.busy;
-    console.log(`${signal}: stopping${busy ? '; cancelling what runs here, whose deploys first put back the hosts they touched (send it again to exit at once)' : ''}`);
+    log.info(`${signal}: stopping${busy ? '; cancelling what runs here, whose deploys first put back the hosts they touched (send it again to exit at once)' : ''}`);
     sluice.close({ cancel: `Sluice was stopped (${signal})` }).then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`Sluice did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
+        log.error(`Sluice did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);
       },
     );
@@ -42,6 +62,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const coded = error instanceof Error && 'code' in error;
-  console.error(coded ? `Sluice cannot start: ${error.message}` : error);
+  const log = logger ?? startLogger(undefined);
+  if (coded) log.fatal(`Sluice cannot start: ${error.message}`);
+  else log.fatal(error instanceof Error ? error : { err: error }, 'Sluice cannot start');
   process.exit(1);
 });

@@ -45,6 +45,9 @@ import { instrumentOctokit } from './metrics/instrument-octokit.ts';
 import { observeExecutions } from './metrics/observe-executions.ts';
 import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
+import { createLogger, probotLogger, type Logger } from './log/create-logger.ts';
+import { serverSecrets, settingsSecrets } from './log/log-secrets.ts';
+import { logRunner } from './log/log-runner.ts';
 
 export interface StartOptions {
   /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
@@ -76,7 +79,10 @@ export interface StartOptions {
   pagePollMs?: number;
   /** How often a failed Slack API call is tried again (default 3). */
   slackRetries?: number;
+  /** Receives the message of each log line, masked, instead of stdout (tests read them). */
   log?: (line: string) => void;
+  /** The logger to use instead of one built from the settings. */
+  logger?: Logger;
 }
 
 export interface RunningSluice {
@@ -87,6 +93,8 @@ export interface RunningSluice {
   inbox?: WebhookInbox;
   reporter?: GithubReporter;
   slack?: SlackApp;
+  /** Every line Sluice and Probot log goes through it, masked. */
+  logger: Logger;
   /**
    * What the service does every `sweepMs`, now: interrupt the actions of
    * dead peers, expire the approvals that waited too long, and send Slack
@@ -126,10 +134,21 @@ function urlHost(host: string | undefined): string {
 }
 
 export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
-  const log = options.log ?? ((line: string) => console.log(line));
   const cwd = options.cwd ?? process.cwd();
   // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
   const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
+  const sink = options.log;
+  const logger =
+    options.logger ??
+    createLogger({
+      level: settings.logLevel ?? 'info',
+      format: settings.logFormat ?? 'pretty',
+      levelInString: settings.logLevelInString ?? false,
+      secrets: [...settingsSecrets(settings), ...serverSecrets(server)],
+      ...(sink && { record: (record) => sink(record.msg) }),
+    });
+  const log = (line: string) => logger.info(line);
+  const warn = (line: string) => logger.warn(line);
   const store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
   try {
     const { actions, rollouts } = createSluiceActions(store, server, settings.dataDir);
@@ -144,10 +163,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         : ProbotOctokit,
       metrics,
     );
-    // Probot's createProbot hands LOG_LEVEL to its logger as it is, `silent` too, though its option type leaves that out.
-    const logLevel = (settings.logLevel ?? 'warn') as NonNullable<ConstructorParameters<typeof Probot>[0]>['logLevel'];
+    // Probot logs through Sluice's logger, at LOG_LEVEL (default warn, as in Probot).
     const probot = github
-      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel, Octokit })
+      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, log: probotLogger(logger, settings.logLevel), Octokit })
       : undefined;
     const api = options.githubApi ?? (probot && github ? probotApi(probot, github.appId) : undefined);
     const reporter = api
@@ -157,7 +175,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           pageUrl: (id, stage) => links.executionUrl(id, stage),
           environmentInfo: (environment) => environmentInfo(server, environment),
           logIntervalMs: options.logIntervalMs,
-          onError: (error) => log(`Sluice could not update GitHub: ${describe(error)}`),
+          onError: (error) => warn(`Sluice could not update GitHub: ${describe(error)}`),
           log,
         })
       : undefined;
@@ -181,7 +199,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         },
         onLeaseRenewal: (outcome, count) => metrics.leaseRenewal(outcome, count),
         onLog: (ref) => reporter?.logged(ref),
-        onError: (error) => log(`Sluice error: ${describe(error)}`),
+        ...logRunner(logger),
+        onError: (error) => logger.error(`Sluice error: ${describe(error)}`),
       },
     });
 
@@ -198,8 +217,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         handle: (delivery) => handleDelivery(deps, delivery),
         ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
         ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
-        onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${describe(error)}`),
-        onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${describe(error)}`),
+        onError: (error, delivery) => logger.child({ delivery: delivery.id, event: delivery.event }).warn(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${describe(error)}`),
+        onHandled: (delivery, note) => logger.child({ delivery: delivery.id, event: delivery.event, ...repoOf(delivery.payload) }).info(`${delivery.event} delivery ${delivery.id}: ${note}`),
+        onStoreError: (error) => warn(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${describe(error)}`),
       });
       const wake = () => inbox?.wake();
       routes.github = await receiveWebhooks(probot, store, wake, { path: settings.webhookPath });
@@ -250,7 +270,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       return expired;
     };
 
-    const http = createHttpServer(routes);
+    const http = createHttpServer(routes, (error, req) => logger.child({ method: req.method, path: req.url?.split('?')[0] }).error(error instanceof Error ? error : { err: error }, 'Sluice could not answer a request'));
     const address = options.host ?? settings.host ?? '::';
     await new Promise<void>((done, fail) => {
       http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
@@ -264,10 +284,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     await slackReporter?.catchUp();
     let sweeping: Promise<unknown> = Promise.resolve();
     const sweeper = setInterval(() => {
-      sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
+      sweeping = sweeping.then(sweep).catch((error: unknown) => warn(`Sluice could not expire approvals or catch Slack up: ${describe(error)}`));
     }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
-    if (!settings.serverConfig) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
+    if (!settings.serverConfig) warn('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
     const retention = retentionRules(server);
     const prune = async () => {
       const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
@@ -277,7 +297,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     let pruning: Promise<unknown> = Promise.resolve();
     const pruneInBackground = () => {
-      pruning = pruning.then(prune).catch((error: unknown) => log(`Sluice could not prune old data (retention): ${describe(error)}`));
+      pruning = pruning.then(prune).catch((error: unknown) => warn(`Sluice could not prune old data (retention): ${describe(error)}`));
     };
     pruneInBackground();
     // At least a minute apart: a prune reads every pipeline's history.
@@ -293,6 +313,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       inbox,
       reporter,
       slack,
+      logger,
       sweep,
       prune: () => {
         const run = pruning.then(prune);
@@ -347,6 +368,16 @@ async function readServerConfig(file: string): Promise<ServerConfig> {
 function environmentInfo(server: ServerConfig | undefined, environment: string) {
   const env = server?.environments?.[environment];
   return { ...(env?.url && { url: env.url }), production: Boolean(env?.approval) };
+}
+
+/** The repository a webhook concerns, for its log line. */
+function repoOf(payload: string): { repo?: string } {
+  try {
+    const repo = (JSON.parse(payload) as { repository?: { full_name?: unknown } }).repository?.full_name;
+    return typeof repo === 'string' ? { repo } : {};
+  } catch {
+    return {};
+  }
 }
 
 function describe(error: unknown): string {

@@ -31,6 +31,10 @@ export interface Settings {
   metricsToken?: string;
   /** How much Probot logs (LOG_LEVEL, as in Probot); default `warn`. */
   logLevel?: LogLevel;
+  /** `LOG_FORMAT` (as in Probot): `json` writes one JSON object a line; the default is readable lines for a terminal. */
+  logFormat?: 'json' | 'pretty';
+  /** `LOG_LEVEL_IN_STRING=true` (as in Probot): JSON lines say `"level":"info"` instead of `30`. */
+  logLevelInString?: boolean;
   /** Where GitHub posts webhooks (WEBHOOK_PATH, as in Probot); default /api/github/webhooks. */
   webhookPath?: string;
 }
@@ -81,6 +85,10 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (as in Probot; the default is warn), not "${logLevel}".`);
   }
+  const logFormat = env.LOG_FORMAT || undefined;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new SettingsError(`LOG_FORMAT must be json (one JSON object a line) or pretty (the default, for a terminal), as in Probot, not "${logFormat}".`);
+  }
   const webhookPath = env.WEBHOOK_PATH || undefined;
   if (webhookPath !== undefined && !/^\/[^\s?#]*$/.test(webhookPath)) {
     throw new SettingsError(`WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`);
@@ -97,6 +105,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(env.SLUICE_METRICS_TOKEN ? { metricsToken: readMetricsToken(env.SLUICE_METRICS_TOKEN) } : {}),
     ...(logLevel && { logLevel: logLevel as LogLevel }),
     ...(webhookPath && { webhookPath }),
+    ...(logFormat && { logFormat }),
+    ...(env.LOG_LEVEL_IN_STRING === 'true' && { logLevelInString: true }),
   };
 }
 

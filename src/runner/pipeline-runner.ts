@@ -28,6 +28,10 @@ export interface RunnerListener {
   onApprovalRequested?(pipelineId: string, ref: ActionRef): void;
   /** An open gate closed without a decision (superseded, cancelled). */
   onApprovalWithdrawn?(pipelineId: string, ref: ActionRef, reason: string): void;
+  /** An action started running in this process. */
+  onActionStarted?(pipelineId: string, ref: ActionRef): void;
+  /** An action that ran here ended, with this outcome (before it is recorded). */
+  onActionEnded?(pipelineId: string, ref: ActionRef, outcome: ActionOutcome): void;
   /** An action runner threw instead of reporting an outcome. */
   onError?(error: unknown): void;
   /** The claims on running actions were renewed: how many held, how many a peer had taken, or that the store could not be reached. */
@@ -207,6 +211,7 @@ export class PipelineRunner {
             if (this.inFlight.size === 0) this.stop();
           });
         this.inFlight.set(key, { pipelineId, ref, controller, done });
+        this.listener.onActionStarted?.(pipelineId, ref);
         this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
         this.heartbeat.unref();
         return;
@@ -259,6 +264,7 @@ export class PipelineRunner {
       outcome = { ok: false, reason: `Sluice failed to run it: ${error instanceof Error ? error.message : String(error)}` };
     }
     if (!outcome.ok) logs.add({ stream: 'sluice', text: `✗ ${outcome.reason}`, at: this.clock() });
+    this.listener.onActionEnded?.(pipelineId, ref, outcome);
     const event: EngineEvent = outcome.ok
       ? { type: 'action_succeeded', ...ref }
       : { type: 'action_failed', ...ref, reason: outcome.reason };
