@@ -12,7 +12,7 @@ import { startSluice } from './start-sluice.ts';
 /** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
 function startLogger(settings: Settings | undefined): Logger {
   const env = process.env;
-  const credentials = [env.WEBHOOK_SECRET, env.PRIVATE_KEY, env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
+  const credentials = [env.WEBHOOK_SECRET, ...(env.PRIVATE_KEY ?? '').split(/\r?\n|\\n/), env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
   return createLogger({
     format: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
     levelInString: env.LOG_LEVEL_IN_STRING === 'true',

@@ -47,7 +47,7 @@ import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
 import { createLogger, probotLogger, type Logger } from './log/create-logger.ts';
 import { serverSecrets, settingsSecrets } from './log/log-secrets.ts';
-import { logRunner } from './log/log-runner.ts';
+import { logActionOutput, logRunner } from './log/log-runner.ts';
 
 export interface StartOptions {
   /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
@@ -198,7 +198,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           if (settings.metricsToken) observeExecutions(store, metrics, ids);
         },
         onLeaseRenewal: (outcome, count) => metrics.leaseRenewal(outcome, count),
-        onLog: (ref) => reporter?.logged(ref),
+        onLog: (ref, line) => {
+          reporter?.logged(ref);
+          logActionOutput(logger, ref, line);
+        },
         ...logRunner(logger),
         onError: (error) => logger.error(`Sluice error: ${describe(error)}`),
       },

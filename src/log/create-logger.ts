@@ -50,7 +50,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = prettyFactory({ ignore: PRETTY_IGNORE, errorProps: PRETTY_ERROR_PROPS });
   const destination = {
     write(line: string) {
-      const record = maskFields(JSON.parse(line), mask) as LogRecord;
+      let record: LogRecord;
+      try {
+        record = maskFields(JSON.parse(line), mask) as LogRecord;
+      } catch (error) {
+        // A log line must never break what logs it; this one says that it was held back, and why.
+        const parsed = JSON.parse(line) as LogRecord;
+        record = { level: parsed.level, time: parsed.time, msg: `(a log line was held back: it could not be masked: ${error instanceof Error ? error.message : String(error)})` };
+      }
       if (options.record) return options.record(record);
       if (options.format !== 'json') return write(pretty(record));
       const out = options.levelInString ? { ...record, level: pino.levels.labels[record.level] ?? record.level } : record;
