@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import { createLogger, probotLogger } from '../../src/log/create-logger.ts';
 
 const SECRET = 'hunter2-very-secret-token';
@@ -51,7 +52,7 @@ test('a secret is masked in the message, in every string field, however deep, an
 test('the default format is Probot’s readable line for a terminal, masked too', () => {
   const { logger, lines } = capture();
   logger.info(`Sluice listening with ${SECRET}`);
-  assert.equal(lines.join('').replace(/\x1b\[[0-9;]*m/g, ''), 'INFO (sluice): Sluice listening with ***\n');
+  assert.equal(stripVTControlCharacters(lines.join('')), 'INFO (sluice): Sluice listening with ***\n');
 });
 
 test('Probot’s child logs at its own level (warn unless LOG_LEVEL says), Sluice’s from info', () => {
