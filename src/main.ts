@@ -4,7 +4,7 @@
  * Every line goes through Sluice's logger (LOG_FORMAT, LOG_LEVEL).
  */
 import { existsSync } from 'node:fs';
-import { readSettings, type Settings } from './config/read-settings.ts';
+import { DEFAULT_STOP_GRACE_MS, readSettings, type Settings } from './config/read-settings.ts';
 import { createLogger, type Logger } from './log/create-logger.ts';
 import { settingsSecrets } from './log/log-secrets.ts';
 import { startSluice } from './start-sluice.ts';
@@ -12,11 +12,12 @@ import { startSluice } from './start-sluice.ts';
 /** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
 function startLogger(settings: Settings | undefined): Logger {
   const env = process.env;
-  const credentials = [env.WEBHOOK_SECRET, ...(env.PRIVATE_KEY ?? '').split(/\r?\n|\\n/), env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
+  const credentials = [env.WEBHOOK_SECRET, env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
   return createLogger({
     format: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
     levelInString: env.LOG_LEVEL_IN_STRING === 'true',
     secrets: [...credentials.filter((value): value is string => Boolean(value)), ...(settings ? settingsSecrets(settings) : [])],
+    keys: [env.PRIVATE_KEY, settings?.github?.privateKey].filter((value): value is string => Boolean(value)),
   });
 }
 
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
   const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
   log.info(`Sluice listening on port ${settings.port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
-  // The first signal cancels what runs here and waits for its rollbacks; a second exits at once.
+  // The first signal stops gracefully (what runs has the grace period, then is interrupted); a second exits at once.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -47,8 +48,9 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const busy = sluice.runner.busy;
-    log.info(`${signal}: stopping${busy ? '; cancelling what runs here, whose deploys first put back the hosts they touched (send it again to exit at once)' : ''}`);
-    sluice.close({ cancel: `Sluice was stopped (${signal})` }).then(
+    const graceMs = settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    log.info(`${signal}: stopping${busy ? `; no new action starts, and what runs has ${graceMs / 1000} s to end before it is interrupted — a deploy first puts back the hosts it touched (send it again to exit at once)` : ''}`);
+    sluice.close({ interrupt: { reason: `Sluice was stopped (${signal})`, graceMs } }).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error(`Sluice did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);

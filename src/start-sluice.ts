@@ -110,9 +110,13 @@ export interface RunningSluice {
   /**
    * Stops taking work, waits for what runs, and closes. With `cancel`, what
    * runs here is cancelled first (with that reason) and its deploys roll
-   * back the hosts they touched before the store closes.
+   * back the hosts they touched before the store closes. With `interrupt`
+   * (a graceful stop), no action starts any more, what runs has `graceMs` to
+   * end, and what still runs then is stopped — its deploys put back the
+   * hosts they touched — and left for the next start to mark interrupted,
+   * its claims released.
    */
-  close(options?: { cancel?: string }): Promise<void>;
+  close(options?: { cancel?: string; interrupt?: { reason: string; graceMs: number } }): Promise<void>;
 }
 
 export class StartError extends Error {
@@ -144,7 +148,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       level: settings.logLevel ?? 'info',
       format: settings.logFormat ?? 'pretty',
       levelInString: settings.logLevelInString ?? false,
-      secrets: [...settingsSecrets(settings), ...serverSecrets(server)],
+      // Many-line secrets (keys) are hidden line by line; see createLogger.
+      secrets: [...settingsSecrets(settings), ...serverSecrets(server)].filter((value) => !value.includes('\n')),
+      keys: [...(settings.github ? [settings.github.privateKey] : []), ...serverSecrets(server).filter((value) => value.includes('\n'))],
       ...(sink && { record: (record) => sink(record.msg) }),
     });
   const log = (line: string) => logger.info(line);
@@ -337,6 +343,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         closed ??= (async () => {
           clearInterval(sweeper);
           clearInterval(pruner);
+          const interrupt = closeOptions.interrupt;
+          if (interrupt) runner.drain(interrupt.reason);
+          const graceOver = interrupt ? Date.now() + interrupt.graceMs : 0;
           await sweeping;
           await pruning;
           await inbox?.stop();
@@ -344,9 +353,14 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           http.closeAllConnections();
           await new Promise<void>((done) => http.close(() => done()));
           if (closeOptions.cancel) await runner.cancelRunning('sluice', closeOptions.cancel);
+          if (interrupt && !(await idleWithin(runner, graceOver - Date.now()))) {
+            const stopped = runner.interruptRunning(interrupt.reason);
+            if (stopped.length > 0) warn(`The grace period (${interrupt.graceMs / 1000} s) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`);
+          }
           // From here an outcome the store refuses is not tried again: the process is going.
           runner.close();
           await runner.idle();
+          await runner.releaseClaims().catch((error: unknown) => warn(`Sluice could not release its claims on what it leaves running (peers take it up when the claims run out): ${describe(error)}`));
           runner.stop();
           await reporter?.idle();
           await slackReporter?.idle();
@@ -371,6 +385,16 @@ async function readServerConfig(file: string): Promise<ServerConfig> {
 function environmentInfo(server: ServerConfig | undefined, environment: string) {
   const env = server?.environments?.[environment];
   return { ...(env?.url && { url: env.url }), production: Boolean(env?.approval) };
+}
+
+/** Whether what runs ends within `ms`. */
+async function idleWithin(runner: PipelineRunner, ms: number): Promise<boolean> {
+  if (!runner.busy) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<false>((done) => (timer = setTimeout(() => done(false), Math.max(0, ms))));
+  const ended = await Promise.race([runner.idle().then(() => true as const), over]);
+  clearTimeout(timer);
+  return ended;
 }
 
 /** The repository a webhook concerns, for its log line. */

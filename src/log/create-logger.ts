@@ -10,7 +10,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
-import { createMasker } from '../executor/mask-secrets.ts';
+import { createMasker, MASK } from '../executor/mask-secrets.ts';
 import { maskFields } from './mask-fields.ts';
 
 export type { Logger };
@@ -25,8 +25,13 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** With `json`: `"level": "info"` instead of `30`. */
   levelInString?: boolean;
-  /** Values no line may show. */
+  /** Values no line may show, in any of the forms output may give them (base64, hex, URL- or JSON-escaped …). */
   secrets?: readonly string[];
+  /**
+   * Keys (PEM): no line may show any line of them as it is. Every form of
+   * every line of a key would make a pattern that takes seconds to run.
+   */
+  keys?: readonly string[];
   /** Where a finished line goes (default: stdout). */
   write?: (line: string) => void;
   /** Instead of formatting: each masked record, for a caller that prints only its message. */
@@ -45,7 +50,9 @@ const PRETTY_IGNORE = 'time,pid,hostname,req,res,responseTime';
 const PRETTY_ERROR_PROPS = 'event,status,headers,request,sentryEventId';
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const mask = createMasker(options.secrets ?? []);
+  const masker = createMasker(options.secrets ?? []);
+  const keyLines = (options.keys ?? []).flatMap((key) => key.split(/\r?\n|\\n/)).map((line) => line.trim()).filter((line) => line.length >= 16 && !line.startsWith('-----'));
+  const mask = (text: string) => keyLines.reduce((masked, line) => masked.replaceAll(line, MASK), masker(text));
   const write = options.write ?? ((line: string) => void process.stdout.write(line));
   const pretty = prettyFactory({ ignore: PRETTY_IGNORE, errorProps: PRETTY_ERROR_PROPS });
   const destination = {

@@ -8,9 +8,8 @@ import type { Settings } from '../config/read-settings.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 
 export function settingsSecrets(settings: Settings): string[] {
-  // A key is hidden line by line: in every form of its whole text it would make a pattern too large to build.
-  const keyLines = (settings.github?.privateKey ?? '').split(/\r?\n/).filter((line) => line.trim().length >= 16);
-  const secrets = [...keyLines, settings.github?.webhookSecret, settings.slack?.botToken, settings.slack?.signingSecret, settings.slack?.appToken, settings.metricsToken, databasePassword(settings.databaseUrl)];
+  // The GitHub App's key is not here: the logger hides keys line by line (its `keys`).
+  const secrets = [settings.github?.webhookSecret, settings.slack?.botToken, settings.slack?.signingSecret, settings.slack?.appToken, settings.metricsToken, databasePassword(settings.databaseUrl)];
   return secrets.filter((value): value is string => Boolean(value));
 }
 

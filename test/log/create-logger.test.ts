@@ -3,6 +3,7 @@
  * Probot's pretty lines otherwise, and no secret in any part of any line.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
 import { createLogger, probotLogger } from '../../src/log/create-logger.ts';
@@ -47,6 +48,16 @@ test('a secret is masked in the message, in every string field, however deep, an
   const second = JSON.parse(lines[1]!) as { err: { message: string; stack: string } };
   assert.equal(second.err.message, 'bad ***');
   assert.match(second.err.stack, /^Error: bad \*\*\*/);
+});
+
+test('a key is hidden line by line, quickly: a line of it shows nowhere', () => {
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const { logger, lines } = capture({ format: 'json', keys: [key] });
+  const body = key.split('\n')[3]!;
+  logger.info({ header: `Bearer ${body}` }, `key line ${body} here`);
+  const record = JSON.parse(lines[0]!) as { msg: string; header: string };
+  assert.equal(record.msg, 'key line *** here');
+  assert.equal(record.header, 'Bearer ***');
 });
 
 test('the default format is Probot’s readable line for a terminal, masked too', () => {
