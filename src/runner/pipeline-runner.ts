@@ -131,8 +131,7 @@ export class PipelineRunner {
   /** An interrupted build or command runs again when the operator wants that for its kind (deploys never do by themselves). */
   private async retryIfWanted(ref: ActionRef & { pipelineId: string }): Promise<void> {
     const execution = await this.store.getExecution(ref.executionId);
-    if (execution?.status !== 'running') return;
-    const kind = execution.definition.stages.find((s) => s.name === ref.stage)?.actions.find((a) => a.name === ref.action)?.kind;
+    const kind = execution?.definition.stages.find((s) => s.name === ref.stage)?.actions.find((a) => a.name === ref.action)?.kind;
     if ((kind !== 'build' && kind !== 'command') || !this.retryInterrupted(kind)) return;
     try {
       await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
