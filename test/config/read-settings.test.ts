@@ -88,7 +88,7 @@ describe('the GitHub App settings, as Probot reads them', () => {
     assert.equal(readSettings({ LOG_FORMAT: 'json' }).logFormat, 'json');
     assert.equal(readSettings({ LOG_LEVEL_IN_STRING: 'true' }).logLevelInString, true);
     assert.equal(readSettings({ LOG_LEVEL_IN_STRING: 'false' }).logLevelInString, undefined);
-    assert.throws(() => readSettings({ LOG_FORMAT: 'yaml' } as NodeJS.ProcessEnv), /^SettingsError: LOG_FORMAT must be json \(one JSON object a line\) or pretty \(the default, for a terminal\), as in Probot, not "yaml"\./);
+    assert.throws(() => readSettings(JSON.parse('{"LOG_FORMAT": "yaml"}') as NodeJS.ProcessEnv), /^SettingsError: LOG_FORMAT must be json \(one JSON object a line\) or pretty \(the default, for a terminal\), as in Probot, not "yaml"\./);
   });
 
   test('SLUICE_STOP_GRACE is a duration; anything else says how to write one', () => {
