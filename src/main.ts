@@ -1,25 +1,46 @@
 /**
  * Sluice's composition root (`npm start`): settings from the environment
  * (and `.env`), then `startSluice`, and a clean stop on SIGINT/SIGTERM.
+ * Every line goes through Sluice's logger (LOG_FORMAT, LOG_LEVEL).
  */
 import { existsSync } from 'node:fs';
-import { readSettings } from './config/read-settings.ts';
+import { DEFAULT_STOP_GRACE_MS, readSettings, type Settings } from './config/read-settings.ts';
+import { createLogger, type Logger } from './log/create-logger.ts';
+import { settingsSecrets } from './log/log-secrets.ts';
 import { startSluice } from './start-sluice.ts';
 import { errorMessage, messageForPeople } from './sluice-error.ts';
 
+/** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
+function startLogger(settings: Settings | undefined): Logger {
+  const env = process.env;
+  const credentials = [env.WEBHOOK_SECRET, env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
+  return createLogger({
+    format: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
+    levelInString: env.LOG_LEVEL_IN_STRING === 'true',
+    secrets: [...credentials.filter((value): value is string => Boolean(value)), ...(settings ? settingsSecrets(settings) : [])],
+    keys: [env.PRIVATE_KEY, settings?.github?.privateKey].filter((value): value is string => Boolean(value)),
+  });
+}
+
+let logger: Logger | undefined;
+
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  logger = startLogger(undefined);
   const settings = readSettings(process.env);
+  logger = startLogger(settings);
   const sluice = await startSluice(settings);
+  logger = sluice.logger;
+  const log = sluice.logger;
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
   const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
-  console.log(`Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
-  // The first signal cancels what runs here and waits for its rollbacks; a second exits at once.
+  log.info(`Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
+  // The first signal stops gracefully (what runs has the grace period, then is interrupted); a second exits at once.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       const left = sluice.leftBehind();
-      console.error(
+      log.error(
         left.length > 0
           ? `${signal} again: exiting now, before the rollback finished. Left behind:\n${left.map((line) => `  ${line}`).join('\n')}`
           : `${signal} again: exiting now; no host was left drained or half deployed.`,
@@ -28,11 +49,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const busy = sluice.runner.busy;
-    console.log(`${signal}: stopping${busy ? '; cancelling what runs here, whose deploys first put back the hosts they touched (send it again to exit at once)' : ''}`);
-    sluice.close({ cancel: `Sluice was stopped (${signal})` }).then(
+    const graceMs = settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    log.info(`${signal}: stopping${busy ? `; no new action starts, and what runs has ${graceMs / 1000} s to end before it is interrupted — a deploy first puts back the hosts it touched (send it again to exit at once)` : ''}`);
+    sluice.close({ interrupt: { reason: `Sluice was stopped (${signal})`, graceMs } }).then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`Sluice did not stop cleanly: ${errorMessage(error)}`);
+        log.error(`Sluice did not stop cleanly: ${errorMessage(error)}`);
         process.exit(1);
       },
     );
@@ -43,6 +65,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const forPeople = messageForPeople(error);
-  console.error(forPeople === undefined ? error : `Sluice cannot start: ${forPeople}`);
+  const log = logger ?? startLogger(undefined);
+  if (forPeople !== undefined) log.fatal(`Sluice cannot start: ${forPeople}`);
+  else log.fatal(error instanceof Error ? error : { err: error }, 'Sluice cannot start');
   process.exit(1);
 });

@@ -50,6 +50,9 @@ import { observeExecutions } from './metrics/observe-executions.ts';
 import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
 import { errorMessage, SluiceError } from './sluice-error.ts';
+import { createLogger, probotLogger, type Logger } from './log/create-logger.ts';
+import { serverSecrets, settingsSecrets } from './log/log-secrets.ts';
+import { logActionOutput, logRunner } from './log/log-runner.ts';
 
 export interface StartOptions {
   /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
@@ -84,7 +87,10 @@ export interface StartOptions {
   pagePollMs?: number;
   /** How often a failed Slack API call is tried again (default 3). */
   slackRetries?: number;
+  /** Receives the message of each log line, masked, instead of stdout (tests read them). */
   log?: (line: string) => void;
+  /** The logger to use instead of one built from the settings. */
+  logger?: Logger;
 }
 
 export interface RunningSluice {
@@ -95,6 +101,8 @@ export interface RunningSluice {
   inbox?: WebhookInbox;
   reporter?: GithubReporter;
   slack?: SlackApp;
+  /** Every line Sluice and Probot log goes through it, masked. */
+  logger: Logger;
   /**
    * What the service does every `sweepMs`, now: interrupt the actions of
    * dead peers, expire the approvals that waited too long, and send Slack
@@ -110,9 +118,13 @@ export interface RunningSluice {
   /**
    * Stops taking work, waits for what runs, and closes. With `cancel`, what
    * runs here is cancelled first (with that reason) and its deploys roll
-   * back the hosts they touched before the store closes.
+   * back the hosts they touched before the store closes. With `interrupt`
+   * (a graceful stop), no action starts any more, what runs has `graceMs` to
+   * end, and what still runs then is stopped — its deploys put back the
+   * hosts they touched — and left for the next start to mark interrupted,
+   * its claims released.
    */
-  close(options?: { cancel?: string }): Promise<void>;
+  close(options?: { cancel?: string; interrupt?: { reason: string; graceMs: number } }): Promise<void>;
 }
 
 export class StartError extends SluiceError<'START_FAILED'> {
@@ -136,10 +148,23 @@ function urlHost(host: string | undefined): string {
 }
 
 export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
-  const log = options.log ?? ((line: string) => console.log(line));
   const cwd = options.cwd ?? process.cwd();
   // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
   const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
+  const sink = options.log;
+  const logger =
+    options.logger ??
+    createLogger({
+      level: settings.logLevel ?? 'info',
+      format: settings.logFormat ?? 'pretty',
+      levelInString: settings.logLevelInString ?? false,
+      // Many-line secrets (keys) are hidden line by line; see createLogger.
+      secrets: [...settingsSecrets(settings), ...serverSecrets(server)].filter((value) => !value.includes('\n')),
+      keys: [...(settings.github ? [settings.github.privateKey] : []), ...serverSecrets(server).filter((value) => value.includes('\n'))],
+      ...(sink && { record: (record) => sink(record.msg) }),
+    });
+  const log = (line: string) => logger.info(line);
+  const warn = (line: string) => logger.warn(line);
   const address = options.host ?? settings.host ?? '::';
   // What fills up: the data directory, or PostgreSQL's disk.
   const stateDir = settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir);
@@ -158,11 +183,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
     const links = createPageLinks(settings.publicUrl, linkKey);
     const metrics = new SluiceMetrics(store);
-    const Octokit = instrumentOctokit(paceOctokit(options.githubPacing !== false, log), metrics);
-    // Probot's createProbot hands LOG_LEVEL to its logger as it is, `silent` too, though its option type leaves that out.
-    const logLevel = (settings.logLevel ?? 'warn') as NonNullable<ConstructorParameters<typeof Probot>[0]>['logLevel'];
+    const Octokit = instrumentOctokit(paceOctokit(options.githubPacing !== false, warn), metrics);
+    // Probot logs through Sluice's logger, at LOG_LEVEL (default warn, as in Probot).
     const probot = github
-      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, logLevel, Octokit })
+      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, log: probotLogger(logger, settings.logLevel), Octokit })
       : undefined;
     const api = options.githubApi ?? (probot && github ? probotApi(probot, github.appId) : undefined);
     const reporter = api
@@ -173,7 +197,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           environmentInfo: (environment) => environmentInfo(server, environment),
           logIntervalMs: options.logIntervalMs,
           ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
-          onError: (error) => log(`Sluice could not update GitHub: ${errorMessage(error)}`),
+          onError: (error) => warn(`Sluice could not update GitHub: ${errorMessage(error)}`),
           log,
         })
       : undefined;
@@ -197,8 +221,12 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           if (settings.metricsToken) observeExecutions(store, metrics, ids);
         },
         onLeaseRenewal: (outcome, count) => metrics.leaseRenewal(outcome, count),
-        onLog: (ref) => reporter?.logged(ref),
-        onError: (error) => log(`Sluice error: ${errorMessage(error)}`),
+        onLog: (ref, line) => {
+          reporter?.logged(ref);
+          logActionOutput(logger, ref, line);
+        },
+        ...logRunner(logger),
+        onError: (error) => logger.error(`Sluice error: ${errorMessage(error)}`),
       },
     });
 
@@ -215,8 +243,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         handle: (delivery) => handleDelivery(deps, delivery),
         ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
         ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
-        onError: (error, delivery) => log(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${errorMessage(error)}`),
-        onStoreError: (error) => log(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${errorMessage(error)}`),
+        onError: (error, delivery) => logger.child({ delivery: delivery.id, event: delivery.event }).warn(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${errorMessage(error)}`),
+        onHandled: (delivery, note) => logger.child({ delivery: delivery.id, event: delivery.event, ...repoOf(delivery.payload) }).info(`${delivery.event} delivery ${delivery.id}: ${note}`),
+        onStoreError: (error) => warn(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${errorMessage(error)}`),
       });
       const wake = () => inbox?.wake();
       routes.github = await receiveWebhooks(probot, store, wake, { path: settings.webhookPath });
@@ -267,7 +296,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       return expired;
     };
 
-    const http = createHttpServer(routes);
+    const http = createHttpServer(routes, (error, req) => logger.child({ method: req.method, path: req.url?.split('?')[0] }).error(error instanceof Error ? error : { err: error }, 'Sluice could not answer a request'));
     await new Promise<void>((done, fail) => {
       http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
       http.listen(settings.port, address, () => done());
@@ -282,10 +311,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     await slackReporter?.catchUp();
     let sweeping: Promise<unknown> = Promise.resolve();
     const sweeper = setInterval(() => {
-      sweeping = sweeping.then(sweep).catch((error: unknown) => log(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`));
+      sweeping = sweeping.then(sweep).catch((error: unknown) => warn(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`));
     }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
     sweeper.unref();
-    if (!settings.serverConfig) log('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
+    if (!settings.serverConfig) warn('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
     const retention = retentionRules(server);
     const prune = async () => {
       const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
@@ -295,7 +324,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     let pruning: Promise<unknown> = Promise.resolve();
     const pruneInBackground = () => {
-      pruning = pruning.then(prune).catch((error: unknown) => log(`Sluice could not prune old data (retention): ${errorMessage(error)}`));
+      pruning = pruning.then(prune).catch((error: unknown) => warn(`Sluice could not prune old data (retention): ${errorMessage(error)}`));
     };
     pruneInBackground();
     // At least a minute apart: a prune reads every pipeline's history.
@@ -311,6 +340,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       inbox,
       reporter,
       slack,
+      logger,
       sweep,
       prune: () => {
         const run = pruning.then(prune);
@@ -333,6 +363,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           await recovering.done;
           clearInterval(sweeper);
           clearInterval(pruner);
+          const interrupt = closeOptions.interrupt;
+          if (interrupt) runner.drain(interrupt.reason);
+          const graceOver = interrupt ? Date.now() + interrupt.graceMs : 0;
           await sweeping;
           await pruning;
           await inbox?.stop();
@@ -340,9 +373,14 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           http.closeAllConnections();
           await new Promise<void>((done) => http.close(() => done()));
           if (closeOptions.cancel) await runner.cancelRunning('sluice', closeOptions.cancel);
+          if (interrupt && !(await idleWithin(runner, graceOver - Date.now()))) {
+            const stopped = runner.interruptRunning(interrupt.reason);
+            if (stopped.length > 0) warn(`The grace period (${interrupt.graceMs / 1000} s) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`);
+          }
           // From here an outcome the store refuses is not tried again: the process is going.
           runner.close();
           await runner.idle();
+          await runner.releaseClaims().catch((error: unknown) => warn(`Sluice could not release its claims on what it leaves running (peers take it up when the claims run out): ${errorMessage(error)}`));
           runner.stop();
           await reporter?.idle();
           await slackReporter?.idle();
@@ -369,3 +407,22 @@ function environmentInfo(server: ServerConfig | undefined, environment: string) 
   return { ...(env?.url && { url: env.url }), production: Boolean(env?.approval) };
 }
 
+/** Whether what runs ends within `ms`. */
+async function idleWithin(runner: PipelineRunner, ms: number): Promise<boolean> {
+  if (!runner.busy) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<false>((done) => (timer = setTimeout(() => done(false), Math.max(0, ms))));
+  const ended = await Promise.race([runner.idle().then(() => true as const), over]);
+  clearTimeout(timer);
+  return ended;
+}
+
+/** The repository a webhook concerns, for its log line. */
+function repoOf(payload: string): { repo?: string } {
+  try {
+    const repo = (JSON.parse(payload) as { repository?: { full_name?: unknown } }).repository?.full_name;
+    return typeof repo === 'string' ? { repo } : {};
+  } catch {
+    return {};
+  }
+}

@@ -6,6 +6,10 @@
 import { resolve } from 'node:path';
 import { PrivateKeyError, readPrivateKey } from './read-private-key.ts';
 import { SluiceError } from '../sluice-error.ts';
+import { DURATION_HINT, parseDuration } from './parse-duration.ts';
+
+/** How long a SIGTERM lets running commands go on (systemd's TimeoutStopSec must leave room for it and a rollback). */
+export const DEFAULT_STOP_GRACE_MS = 30_000;
 
 /** Where GitHub posts webhooks unless WEBHOOK_PATH says otherwise (Probot's default). */
 export const DEFAULT_WEBHOOK_PATH = '/api/github/webhooks';
@@ -32,6 +36,12 @@ export interface Settings {
   metricsToken?: string;
   /** How much Probot logs (LOG_LEVEL, as in Probot); default `warn`. */
   logLevel?: LogLevel;
+  /** `LOG_FORMAT` (as in Probot): `json` writes one JSON object a line; the default is readable lines for a terminal. */
+  logFormat?: 'json' | 'pretty';
+  /** `LOG_LEVEL_IN_STRING=true` (as in Probot): JSON lines say `"level":"info"` instead of `30`. */
+  logLevelInString?: boolean;
+  /** `SLUICE_STOP_GRACE`: how long a SIGTERM lets running commands go on before it interrupts them (default 30 s). */
+  stopGraceMs?: number;
   /** Where GitHub posts webhooks (WEBHOOK_PATH, as in Probot); default /api/github/webhooks. */
   webhookPath?: string;
 }
@@ -85,6 +95,14 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (as in Probot; the default is warn), not "${logLevel}".`);
   }
+  const logFormat = env.LOG_FORMAT || undefined;
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new SettingsError(`LOG_FORMAT must be json (one JSON object a line) or pretty (the default, for a terminal), as in Probot, not "${logFormat}".`);
+  }
+  const stopGraceMs = env.SLUICE_STOP_GRACE ? parseDuration(env.SLUICE_STOP_GRACE) : undefined;
+  if (env.SLUICE_STOP_GRACE && stopGraceMs === undefined) {
+    throw new SettingsError(`SLUICE_STOP_GRACE must be ${DURATION_HINT} (how long a stop lets running commands finish; the default is 30s), not "${env.SLUICE_STOP_GRACE}".`);
+  }
   const webhookPath = env.WEBHOOK_PATH || undefined;
   if (webhookPath !== undefined && !/^\/[^\s?#]*$/.test(webhookPath)) {
     throw new SettingsError(`WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`);
@@ -105,6 +123,9 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(env.SLUICE_METRICS_TOKEN ? { metricsToken: readMetricsToken(env.SLUICE_METRICS_TOKEN) } : {}),
     ...(logLevel && { logLevel: logLevel as LogLevel }),
     ...(webhookPath && { webhookPath }),
+    ...(stopGraceMs !== undefined && { stopGraceMs }),
+    ...(logFormat && { logFormat }),
+    ...(env.LOG_LEVEL_IN_STRING === 'true' && { logLevelInString: true }),
   };
 }
 

@@ -25,6 +25,8 @@ export interface WebhookInboxOptions {
   retryAfterMs?: number;
   clock?: () => number;
   onError?(error: unknown, delivery: Delivery): void;
+  /** A delivery was handled: what its handler said of it. */
+  onHandled?(delivery: Delivery, note: string): void;
   /** The store itself failed; the inbox goes on at its next wake or poll. */
   onStoreError?(error: unknown): void;
 }
@@ -123,6 +125,7 @@ export class WebhookInbox {
     try {
       const note = await this.#options.handle(delivery);
       await store.finishDelivery(delivery.id, 'done', note, clock());
+      this.#options.onHandled?.(delivery, note);
     } catch (error) {
       this.#options.onError?.(error, delivery);
       const why = errorMessage(error);

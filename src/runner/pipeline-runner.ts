@@ -30,6 +30,10 @@ export interface RunnerListener {
   onApprovalRequested?(pipelineId: string, ref: ActionRef): void;
   /** An open gate closed without a decision (superseded, cancelled). */
   onApprovalWithdrawn?(pipelineId: string, ref: ActionRef, reason: string): void;
+  /** An action started running in this process. */
+  onActionStarted?(pipelineId: string, ref: ActionRef): void;
+  /** An action that ran here ended, with this outcome (before it is recorded). */
+  onActionEnded?(pipelineId: string, ref: ActionRef, outcome: ActionOutcome): void;
   /** An action runner threw instead of reporting an outcome. */
   onError?(error: unknown): void;
   /** The claims on running actions were renewed: how many held, how many a peer had taken, or that the store could not be reached. */
@@ -62,7 +66,10 @@ export class PipelineRunner {
   private readonly actor: string;
   private readonly clock: () => number;
   private readonly listener: RunnerListener;
-  private readonly inFlight = new Map<string, { pipelineId: string; ref: ActionRef; controller: AbortController; done: Promise<void> }>();
+  private readonly inFlight = new Map<string, { pipelineId: string; ref: ActionRef; controller: AbortController; done: Promise<void>; interrupted?: string }>();
+  /** Set when the process stops: actions the engine starts from now on are left to the next start, claims released. */
+  private draining: string | undefined;
+  private readonly leftToRecovery: ActionRef[] = [];
   readonly owner: string;
   readonly leaseMs: number;
   private readonly retryInterrupted: (kind: 'build' | 'command') => boolean;
@@ -102,11 +109,14 @@ export class PipelineRunner {
     }
     // Nothing is retried while what the dead process left still runs: it would build beside it, or deploy under it.
     await this.stopOrphans();
+    // Every action recorded as running, whatever its claim: each is interrupted now, and retried as its kind wants.
+    const running = await this.store.listExpiredClaims(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     const recovered = await recoverInterrupted(this.store, { actor: this.actor, now: this.clock, hold: false });
     for (const { pipelineId, commands, executionIds } of recovered) {
       this.listener.onChange?.(pipelineId, executionIds);
       for (const command of commands) this.carryOut(pipelineId, command);
     }
+    for (const ref of running) await this.retryIfWanted(ref);
     return recovered.map((r) => r.pipelineId);
   }
 
@@ -122,18 +132,58 @@ export class PipelineRunner {
       const reason = `the Sluice process running it${ref.owner ? ` (${ref.owner})` : ''} stopped: its claim ran out`;
       await this.stopOrphans(ref);
       await this.dispatch(ref.pipelineId, { type: 'interrupt_action', executionId: ref.executionId, stage: ref.stage, action: ref.action, attempt: ref.attempt, reason }, this.actor);
-      const execution = await this.store.getExecution(ref.executionId);
-      const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;
-      if ((kind === 'build' || kind === 'command') && this.retryInterrupted(kind)) {
-        try {
-          await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
-        } catch (error) {
-          // Its stage still runs other actions, or was retried already: a person retries it.
-          if (!(error instanceof EngineError)) throw error;
-        }
-      }
+      await this.retryIfWanted(ref);
     }
     return expired.length;
+  }
+
+  /** An interrupted build or command runs again when the operator wants that for its kind (deploys never do by themselves). */
+  private async retryIfWanted(ref: ActionRef & { pipelineId: string }): Promise<void> {
+    const execution = await this.store.getExecution(ref.executionId);
+    const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;
+    if ((kind !== 'build' && kind !== 'command') || !this.retryInterrupted(kind)) return;
+    try {
+      await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
+    } catch (error) {
+      // Its stage still runs other actions, or was retried already: a person retries it.
+      if (!(error instanceof EngineError)) throw error;
+    }
+  }
+
+  /**
+   * The process is stopping gracefully: no action starts from now on (one
+   * the engine starts is left recorded as running, for the next start).
+   */
+  drain(reason: string): void {
+    this.draining ??= reason;
+  }
+
+  /**
+   * The grace period is over: stop what still runs — a deploy first puts
+   * back the hosts it touched, as a cancel does — without recording an
+   * outcome, so it stays running in the store until the next start (or a
+   * peer) marks it interrupted, as after a crash. `idle` waits for the
+   * rollbacks. Returns what it stopped.
+   */
+  interruptRunning(reason: string): ActionRef[] {
+    this.drain(reason);
+    const stopped: ActionRef[] = [];
+    for (const flight of this.inFlight.values()) {
+      flight.interrupted = reason;
+      flight.controller.abort(new Error(reason));
+      stopped.push(flight.ref);
+    }
+    return stopped;
+  }
+
+  /**
+   * Frees the claims on what this process leaves to recovery (interrupted,
+   * or never started because it was draining), so a peer takes it up at its
+   * next sweep instead of when the lease runs out.
+   */
+  async releaseClaims(): Promise<void> {
+    if (this.leftToRecovery.length === 0) return;
+    await this.store.renewClaims(this.owner, this.leftToRecovery, 0);
   }
 
   /** The process is about to exit: an outcome that could not be recorded is no longer tried again. */
@@ -208,6 +258,10 @@ export class PipelineRunner {
     const key = keyOf(ref);
     switch (command.type) {
       case 'run': {
+        if (this.draining) {
+          this.leftToRecovery.push(ref);
+          return;
+        }
         const controller = new AbortController();
         const done = this.runAction(pipelineId, ref, controller.signal)
           .catch((error: unknown) => this.listener.onError?.(error))
@@ -216,6 +270,7 @@ export class PipelineRunner {
             if (this.inFlight.size === 0) this.stop();
           });
         this.inFlight.set(key, { pipelineId, ref, controller, done });
+        this.listener.onActionStarted?.(pipelineId, ref);
         this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
         this.heartbeat.unref();
         return;
@@ -269,7 +324,17 @@ export class PipelineRunner {
       this.listener.onError?.(error);
       outcome = { ok: false, reason: `Sluice failed to run it: ${errorMessage(error)}` };
     }
+    const interrupted = this.inFlight.get(keyOf(ref))?.interrupted;
+    if (interrupted) {
+      // Not an outcome: the action is left running in the store, for the next start to mark interrupted.
+      logs.add({ stream: 'sluice', text: `✗ ${interrupted}; the next start marks it interrupted`, at: this.clock() });
+      this.leftToRecovery.push(ref);
+      this.listener.onActionEnded?.(pipelineId, ref, { ok: false, reason: interrupted });
+      await logs.close().catch((error: unknown) => this.listener.onError?.(error));
+      return;
+    }
     if (!outcome.ok) logs.add({ stream: 'sluice', text: `✗ ${outcome.reason}`, at: this.clock() });
+    this.listener.onActionEnded?.(pipelineId, ref, outcome);
     const event: EngineEvent = outcome.ok
       ? { type: 'action_succeeded', ...ref }
       : { type: 'action_failed', ...ref, reason: outcome.reason };

@@ -21,10 +21,11 @@ export interface HttpRoutes {
   metrics?: RouteHandler;
 }
 
-export function createHttpServer(routes: HttpRoutes = {}): Server {
+/** `onError` hears of a request no handler could answer (default: stderr). */
+export function createHttpServer(routes: HttpRoutes = {}, onError: (error: unknown, req: IncomingMessage) => void = (error, req) => console.error('Sluice could not answer', req.method, req.url, error)): Server {
   return createServer((req, res) => {
     handle(routes, req, res).catch((error: unknown) => {
-      console.error('Sluice could not answer', req.method, req.url, error);
+      onError(error, req);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('Sluice failed to answer this request; its log says why.\n');
     });

@@ -114,6 +114,20 @@ describe('the GitHub App settings, as Probot reads them', () => {
     assert.throws(() => readSettings(env('verbose')), /^SettingsError: LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent \(as in Probot; the default is warn\), not "verbose"/);
   });
 
+  test('LOG_FORMAT is json or pretty, and LOG_LEVEL_IN_STRING true, as in Probot', () => {
+    assert.equal(readSettings({}).logFormat, undefined);
+    assert.equal(readSettings({ LOG_FORMAT: 'json' }).logFormat, 'json');
+    assert.equal(readSettings({ LOG_LEVEL_IN_STRING: 'true' }).logLevelInString, true);
+    assert.equal(readSettings({ LOG_LEVEL_IN_STRING: 'false' }).logLevelInString, undefined);
+    assert.throws(() => readSettings(JSON.parse('{"LOG_FORMAT": "yaml"}') as NodeJS.ProcessEnv), /^SettingsError: LOG_FORMAT must be json \(one JSON object a line\) or pretty \(the default, for a terminal\), as in Probot, not "yaml"\./);
+  });
+
+  test('SLUICE_STOP_GRACE is a duration; anything else says how to write one', () => {
+    assert.equal(readSettings({}).stopGraceMs, undefined);
+    assert.equal(readSettings({ SLUICE_STOP_GRACE: '2m' }).stopGraceMs, 120_000);
+    assert.throws(() => readSettings({ SLUICE_STOP_GRACE: '30' }), /^SettingsError: SLUICE_STOP_GRACE must be a duration such as 500ms, 30s, 5m, 1h30m or 24h \(how long a stop lets running commands finish; the default is 30s\), not "30"\./);
+  });
+
   test('WEBHOOK_PATH moves the webhook endpoint, as in Probot; it must be a path', () => {
     assert.equal(readSettings({}).webhookPath, undefined);
     assert.equal(readSettings({ WEBHOOK_PATH: '/hooks/github' }).webhookPath, '/hooks/github');

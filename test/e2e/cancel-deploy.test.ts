@@ -4,7 +4,9 @@
  * for a file nobody writes, so the rollout is reliably caught with host2
  * drained, switched and started on v2, before its health check. It is then
  * stopped — by `/sluice cancel` through the running app, by Ctrl-C of
- * `sluice run`, by SIGTERM of the service — while a monitor sends requests through the load balancer.
+ * `sluice run`, by SIGTERM of the service once its grace period is over
+ * (the deploy is then left for the next start to mark interrupted, not
+ * cancelled) — while a monitor sends requests through the load balancer.
  * Every host must end UP, on v1, serving, with no failed request.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +24,7 @@ import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts'
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../helpers/slack-requests.ts';
 import { ANN, MALLORY, REPO, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
 import { githubAppEnv, startSluiceProcess } from '../helpers/sluice-process.ts';
+import { heldCheckRuns } from '../helpers/fault-checks.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
@@ -220,12 +223,12 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
     await assertNoFailedRequest(monitor, 'v1');
   });
 
-  test('SIGTERM of the service (npm start) cancels the same way, waits for the rollback, then exits', async () => {
+  test('SIGTERM of the service (npm start) gives the deploy its grace period, then puts the hosts back the same way and exits, without cancelling the execution', async () => {
     const github = await new GithubStandIn().start();
     const sluice = await startSluiceProcess({
       cwd: checkout.scratch,
       port: await freeLoopbackPort(),
-      env: { SLUICE_CONFIG: configFile, SLUICE_DATA_DIR: join(checkout.scratch, 'service-data'), ...githubAppEnv(github, WEBHOOK_SECRET) },
+      env: { SLUICE_CONFIG: configFile, SLUICE_DATA_DIR: join(checkout.scratch, 'service-data'), SLUICE_STOP_GRACE: '1s', ...githubAppEnv(github, WEBHOOK_SECRET) },
     });
     try {
       const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
@@ -241,7 +244,11 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       const exit = new Promise<number | null>((resolve) => sluice.child.once('exit', (code) => resolve(code)));
       sluice.child.kill('SIGTERM');
       assert.equal(await exit, 0, sluice.output());
-      assert.match(sluice.output(), /SIGTERM: stopping; cancelling what runs here, whose deploys first put back the hosts they touched \(send it again to exit at once\)/);
+      assert.match(sluice.output(), /SIGTERM: stopping; no new action starts, and what runs has 1 s to end before it is interrupted — a deploy first puts back the hosts it touched \(send it again to exit at once\)/);
+      assert.match(sluice.output(), /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\); the next start marks it interrupted\./);
+      // Not cancelled: GitHub still shows the stage in progress, for the next start to mark interrupted.
+      const production = heldCheckRuns(github, 'Sluice: production', sha(4)).at(-1);
+      assert.notEqual(production?.conclusion, 'cancelled');
 
       await assertAllServe('v1', v1Release);
       await assertNoFailedRequest(monitor, 'v1');

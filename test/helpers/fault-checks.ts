@@ -18,7 +18,7 @@ export async function waitForSluice(sluice: SluiceProcess | undefined, what: str
   const until = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > until) {
-      const said = (sluice?.output() ?? '').split('\n').filter((line) => /^(Sluice|\(node)/.test(line));
+      const said = (sluice?.output() ?? '').split('\n').filter((line) => /^(\w+ \(sluice\): |\(node)/.test(line));
       throw new Error(`timed out waiting for ${what}; Sluice said:\n${said.join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -16,6 +16,8 @@ export interface SluiceProcess {
   url: string;
   /** Everything it printed. */
   output(): string;
+  /** What it printed on stdout alone. */
+  stdout(): string;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<void>;
   /** SIGTERM (a clean stop), SIGKILL after 10 s. */
@@ -36,7 +38,11 @@ export async function startSluiceProcess(options: { cwd: string; port: number; e
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const end = async (signal: NodeJS.Signals) => {
@@ -47,5 +53,5 @@ export async function startSluiceProcess(options: { cwd: string; port: number; e
     clearTimeout(timer);
   };
   await waitForOutput(child, options.ready ?? /Sluice listening on port/, 30_000);
-  return { child, pid: child.pid!, url, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return { child, pid: child.pid!, url, output: () => output, stdout: () => stdout, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }

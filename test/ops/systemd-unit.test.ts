@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseDuration } from '../../src/config/parse-duration.ts';
+import { DEFAULT_STOP_GRACE_MS } from '../../src/config/read-settings.ts';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -43,6 +45,12 @@ test('the unit keeps state in its StateDirectory, reads an EnvironmentFile, rest
   assert.deepEqual(settings('Restart'), ['on-failure']);
   assert.deepEqual(settings('KillSignal'), ['SIGTERM']);
   assert.deepEqual(settings('ExecStart'), ['/opt/sluice/node_modules/.bin/node /opt/sluice/src/main.ts']);
+});
+
+test('systemd waits longer than Sluice’s grace period on a stop, leaving room for a rollback', () => {
+  const [timeout] = [...unit.matchAll(/^TimeoutStopSec=(.*)$/gm)].map((m) => m[1]);
+  const ms = parseDuration(timeout?.replace(/min$/, 'm') ?? '');
+  assert.ok(ms !== undefined && ms >= 2 * DEFAULT_STOP_GRACE_MS, `TimeoutStopSec=${timeout} leaves no room after the ${DEFAULT_STOP_GRACE_MS / 1000} s grace period`);
 });
 
 test('the check catches a broken unit', async () => {
