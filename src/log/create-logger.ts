@@ -12,6 +12,7 @@ import pino, { type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import { createMasker, MASK } from '../executor/mask-secrets.ts';
 import { maskFields } from './mask-fields.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export type { Logger };
 
@@ -63,7 +64,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       } catch (error) {
         // A log line must never break what logs it; this one says that it was held back, and why.
         const parsed = JSON.parse(line) as LogRecord;
-        record = { level: parsed.level, time: parsed.time, msg: `(a log line was held back: it could not be masked: ${error instanceof Error ? error.message : String(error)})` };
+        record = { level: parsed.level, time: parsed.time, msg: `(a log line was held back: it could not be masked: ${errorMessage(error)})` };
       }
       if (options.record) return options.record(record);
       if (options.format !== 'json') return write(pretty(record));

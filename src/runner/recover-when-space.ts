@@ -7,6 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { isDiskFull } from '../store/is-disk-full.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export async function recoverWhenSpace(recover: () => Promise<unknown>, options: { log(line: string): void; fullLine: string; signal: AbortSignal; retryMs?: number; maxRetryMs?: number }): Promise<{ done: Promise<void> }> {
   try {
@@ -25,7 +26,7 @@ export async function recoverWhenSpace(recover: () => Promise<unknown>, options:
         options.log('there is space again: Sluice finished its start-up recovery');
         return;
       } catch (error) {
-        if (!isDiskFull(error)) options.log(`Sluice could not finish its start-up recovery: ${error instanceof Error ? error.message : String(error)}; it tries again`);
+        if (!isDiskFull(error)) options.log(`Sluice could not finish its start-up recovery: ${errorMessage(error)}; it tries again`);
       }
     }
   })();
