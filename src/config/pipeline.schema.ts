@@ -15,11 +15,18 @@ const NAME_HINT = 'letters, digits, "-" and "_", starting with a letter or digit
 export const name = (what: string) =>
   z.string().regex(NAME, { error: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} name uses ${NAME_HINT}` }).describe(`The ${what}'s name (${NAME_HINT}).`);
 
-export const duration = (what: string) =>
+/**
+ * `zero`, for a time limit: the error for `0s`. Written for "no limit", it
+ * would stop everything at once; refused, it says what to write instead.
+ */
+export const duration = (what: string, zero?: string) =>
   z
     .string()
     .refine((text) => parseDuration(text) !== undefined, { error: `write ${what} as ${DURATION_HINT}` })
+    .refine((text) => zero === undefined || parseDuration(text) !== 0, { error: zero })
     .describe(`${what[0]!.toUpperCase()}${what.slice(1)}: ${DURATION_HINT}.`);
+
+const EACH_COMMAND = 'give each command a time limit above 0, such as 30m (leave `timeout` out for the default)';
 
 const commands = (what: string) =>
   z.array(z.string().min(1, { error: 'a command cannot be empty' })).min(1, { error: `${what} needs at least one command` });
@@ -55,7 +62,7 @@ const build = z
     run: commands('a build').describe('Commands run one after another with bash in a fresh workspace holding the commit’s source.'),
     artifact: artifact.optional(),
     inputs: inputs.optional(),
-    timeout: duration('the time limit for each command').optional(),
+    timeout: duration('the time limit for each command', EACH_COMMAND).optional(),
     env: envVars.optional(),
     secrets: secretNames.optional(),
   })
@@ -66,7 +73,7 @@ const command = z
     host: hostGroup,
     run: commands('a command action').describe('Commands run one after another with bash in a fresh workspace holding the commit’s source.'),
     inputs: inputs.optional(),
-    timeout: duration('the time limit for each command').optional(),
+    timeout: duration('the time limit for each command', EACH_COMMAND).optional(),
     env: envVars.optional(),
     secrets: secretNames.optional(),
   })
@@ -133,7 +140,7 @@ const health = z
   .strictObject({
     http: z.url({ protocol: /^https?$/, error: 'use an http:// or https:// URL' }).optional().describe('A URL on the host that must answer 2xx, fetched on the host itself.'),
     command: z.string().min(1).optional().describe('A command run on the host that must exit 0.'),
-    timeout: duration('how long a host may take to become healthy').optional(),
+    timeout: duration('how long a host may take to become healthy', 'give the health check a time limit above 0, such as 60s').optional(),
     interval: duration('the time between two health checks').optional(),
   })
   .check((ctx) => {

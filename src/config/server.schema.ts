@@ -162,9 +162,10 @@ export const serverSchema = z
         key: z.string().min(1).describe('Path of the private key Sluice authenticates with.'),
         known_hosts: z.string().min(1).describe('Path of the known_hosts file; a host whose key is not in it is refused.'),
         port: port.optional().describe('The SSH port (default 22).'),
-        connect_timeout: duration('the time limit for connecting to a host').optional(),
+        connect_timeout: duration('the time limit for connecting to a host', 'give connecting a time limit above 0, such as 30s').optional(),
         command_timeout: duration(
           'the longest any command may run on an SSH host: builds, command actions, deploy hooks and health checks are stopped at it whatever a pipeline asks, and `sluice validate` refuses a pipeline `timeout` above it for an action on SSH hosts (default: no limit beyond the pipeline’s)',
+          'give SSH commands a time limit above 0, such as 2h (leave `command_timeout` out for no limit beyond the pipeline’s)',
         ).optional(),
         rollback_timeout: duration('the time limit for a rollback')
           .refine((text) => (parseDuration(text) ?? 1000) >= 1000, { error: 'give the rollback at least 1s to put hosts back, such as 15m' })

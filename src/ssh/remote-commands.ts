@@ -54,6 +54,11 @@ stop_group() {
 // the group's leader) stops the whole group at it even when the Sluice
 // process that started the command is gone for good; its SIGKILL follows
 // the grace period. A host without GNU timeout runs the command without.
+// timeout sends that SIGKILL only while its own child lives: a process of
+// the group that ignores SIGTERM outlives a command that does not. So once
+// the limit has been reached (timeout says 124, or 137, and the time has
+// passed) this script stops the group itself, for a hook too: a hook that
+// times out keeps nothing running.
 // With `keep`, the end of the command's output is marked by its own parent
 // as it exits, not by this script once timeout has exited too: what a
 // daemon prints a moment later must not pass for the hook's.
@@ -65,22 +70,26 @@ printf '%s\\n' "$2" >&2
 exit "$code"`;
 
 const RUN = `if ! cd -- "$2" 2>/dev/null; then printf 'sluice-%s:no-cwd\\n' "$1"; exit 1; fi
+${STOP_GROUP}
 if [ "$6" = keep ]; then
 ${DETACH_OUTPUT}
 detach_output "sluice-$1:end"
 fi
+limit=$8
+if [ -n "$limit" ] && ! timeout --version >/dev/null 2>&1; then limit=; fi
+start=$SECONDS
 setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s\\n" "$1" "$$"
 if [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
 export SLUICE_COMMAND_MARK="$4"
 limit=()
-if [ -n "$5" ] && timeout --version >/dev/null 2>&1; then limit=(timeout -k "$6" "$5"); fi
+if [ -n "$5" ]; then limit=(timeout -k "$6" "$5"); fi
 if [ "$7" = keep ]; then exec "\${limit[@]}" bash --norc -c "$8" sluice-hook "$3" "sluice-$1:end"; fi
-exec "\${limit[@]}" bash --norc -c "$3"' sluice-command "$1" "$3" "$4" "$7" "$8" "$9" "$6" "\${10}" <&0 &
+exec "\${limit[@]}" bash --norc -c "$3"' sluice-command "$1" "$3" "$4" "$7" "$limit" "$9" "$6" "\${10}" <&0 &
 pgid=$!
 wait "$pgid"
 code=$?
+if [ -n "$limit" ] && { [ "$code" = 124 ] || [ "$code" = 137 ]; } && [ $((SECONDS - start)) -ge "$limit" ]; then stop_group "$pgid" "$5"; fi
 if [ "$6" = keep ]; then end_output "sluice-$1:end"; exit "$code"; fi
-${STOP_GROUP}
 stop_group "$pgid" "$5"
 exit "$code"`;
 

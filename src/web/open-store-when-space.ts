@@ -1,14 +1,17 @@
 /**
- * Start-up on a full disk (PRODUCT R3): when the database cannot even be
- * opened because its disk is full, exiting would only have a supervisor
- * restart Sluice in a loop. Instead Sluice says so once, answers every
- * request on its port with 503 and the reason (GitHub redelivers a webhook
- * it was refused), and opens the database again, a little less often each
- * time, until it can; then the caller starts as usual.
+ * Start-up on a full disk, or before PostgreSQL is up (PRODUCT R3): when
+ * the database cannot even be opened because its disk is full or its
+ * server cannot be reached, exiting would only have a supervisor restart
+ * Sluice in a loop. Instead Sluice says so once, answers every request on
+ * its port with 503 and the reason (GitHub lists a refused webhook as
+ * failed, for the operator to redeliver), and opens the database again, a
+ * little less often each time, until it can; then the caller starts as usual.
  */
 import { createServer, type Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isDatabaseDown } from '../store/is-database-down.ts';
 import { isDiskFull } from '../store/is-disk-full.ts';
+import { errorMessage } from '../sluice-error.ts';
 import type { Store } from '../store/store.ts';
 
 export interface OpenWhenSpaceOptions {
@@ -27,21 +30,36 @@ export function diskFullLine(dir: string): string {
   return `disk full at ${dir}: free space to go on`;
 }
 
+/** Why the database cannot be opened for now, for the log and for callers; undefined: it will not clear up by itself. */
+function passing(error: unknown, dir: string): { line: string; reason: string } | undefined {
+  if (isDiskFull(error)) return { line: `${diskFullLine(dir)} (Sluice cannot open its database; it answers 503 until it can)`, reason: diskFullLine(dir) };
+  // The log names the server; the answer to anyone on the port does not.
+  if (isDatabaseDown(error)) return { line: `${errorMessage(error)} Sluice answers 503 and tries again until it can.`, reason: 'its PostgreSQL cannot be reached' };
+  return undefined;
+}
+
 export async function openStoreWhenSpace(open: () => Promise<Store>, options: OpenWhenSpaceOptions): Promise<Store> {
+  let why: ReturnType<typeof passing>;
   try {
     return await open();
   } catch (error) {
-    if (!isDiskFull(error)) throw error;
+    why = passing(error, options.dir);
+    if (!why) throw error;
   }
-  const server = await serveUnavailable(options);
-  options.log(`${diskFullLine(options.dir)} (Sluice cannot open its database; it answers 503 until it can)`);
+  let current = why;
+  const server = await serveUnavailable(options, () => current.reason);
+  options.log(current.line);
   try {
     for (let wait = options.retryMs ?? 1000; ; wait = Math.min(wait * 2, options.maxRetryMs ?? 10_000)) {
       await delay(wait);
       try {
         return await open();
       } catch (error) {
-        if (!isDiskFull(error)) throw error;
+        why = passing(error, options.dir);
+        if (!why) throw error;
+        // Once per spell: a new line only when the reason changes.
+        if (why.reason !== current.reason) options.log(why.line);
+        current = why;
       }
     }
   } finally {
@@ -50,9 +68,9 @@ export async function openStoreWhenSpace(open: () => Promise<Store>, options: Op
   }
 }
 
-async function serveUnavailable(options: OpenWhenSpaceOptions): Promise<Server> {
-  const reason = `Sluice cannot open its database: ${diskFullLine(options.dir)}. Nothing was stored or acknowledged; try again later.\n`;
+async function serveUnavailable(options: OpenWhenSpaceOptions, why: () => string): Promise<Server> {
   const server = createServer((request, response) => {
+    const reason = `Sluice cannot open its database: ${why()}. Nothing was stored or acknowledged; try again later.\n`;
     // Drain what was sent, so the answer is read and the connection not reset.
     request.resume();
     response.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '30', connection: 'close' });

@@ -185,6 +185,24 @@ ${build}      - name: again
     assert.match(problemsOf(text, granted, 'evil/fork')[0]!, /evil\/fork may run there only if the operator adds it to local\.repos/);
   });
 
+  test('a time limit of 0 (written for "no limit") is refused with what to write, not run as "stop at once"', () => {
+    const text = `app:
+  health: { command: "true", timeout: 0s }
+stages:
+  - name: s
+    actions:
+      - name: a
+        build: { host: local, run: [x], timeout: 0m }
+      - name: b
+        command: { host: local, run: [x], timeout: 0ms }
+`;
+    assert.deepEqual(problemsOf(text), [
+      'sluice.yml:2:39: app.health.timeout: give the health check a time limit above 0, such as 60s',
+      'sluice.yml:7:50: stages[0].actions[0].build.timeout: give each command a time limit above 0, such as 30m (leave `timeout` out for the default)',
+      'sluice.yml:9:52: stages[0].actions[1].command.timeout: give each command a time limit above 0, such as 30m (leave `timeout` out for the default)',
+    ]);
+  });
+
   test('durations are checked and turned into milliseconds', () => {
     const text = `app:
   health: { command: "true", timeout: 90s, interval: 250ms }

@@ -193,6 +193,14 @@ environments:
     assert.deepEqual(problemsOf(`${ssh},\n  rollback_timeout: 0s }\n`), ['sluice.config.yml:2:21: ssh.rollback_timeout: give the rollback at least 1s to put hosts back, such as 15m']);
   });
 
+  test('ssh.command_timeout and connect_timeout of 0 (written for "no limit") are refused with what to write', () => {
+    const ssh = 'ssh: { user: deploy, key: /etc/sluice/id, known_hosts: /etc/sluice/known_hosts';
+    assert.deepEqual(problemsOf(`${ssh},\n  command_timeout: 0s, connect_timeout: 0m }\n`), [
+      'sluice.config.yml:2:20: ssh.command_timeout: give SSH commands a time limit above 0, such as 2h (leave `command_timeout` out for no limit beyond the pipeline’s)',
+      'sluice.config.yml:2:41: ssh.connect_timeout: give connecting a time limit above 0, such as 30s',
+    ]);
+  });
+
   test('retention: a month of executions and a week of artifacts unless the operator says otherwise; a bad duration says how to write one', () => {
     assert.deepEqual(retentionRules(load('environments: {}\n')), {
       executionsMs: 30 * 86_400_000,

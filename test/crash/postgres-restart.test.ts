@@ -3,13 +3,15 @@
  * back: no crash and no unhandled rejection. While it is down, webhooks are
  * answered 503 and the build that ends cannot record its artifact and says
  * so; once it is back, that failure is recorded, the stage can be retried
- * from GitHub, and a redelivered push runs.
+ * from GitHub, and a redelivered push runs. Started while PostgreSQL is
+ * down (a machine booting with Sluice first), Sluice does not exit into a
+ * restart loop: it answers 503 and starts once the server is up.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { heldCheckRuns, rerunPayload, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
@@ -97,4 +99,32 @@ test('PostgreSQL going away mid-build fails the build with why, refuses webhooks
   assert.equal(sluice.child.exitCode, null, 'the process is still running');
   assert.equal(sluice.child.signalCode, null);
   assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+});
+
+test('started while PostgreSQL is down, Sluice answers 503 with the reason instead of exiting, and starts once PostgreSQL is up', { timeout: 300_000 }, async (t: TestContext) => {
+  const url = await postgres.freshDatabase();
+  await postgres.halt();
+  t.after(() => postgres.resume().catch(() => {}));
+  const waiting = await startSluiceProcess({
+    cwd: dir,
+    port: await freeLoopbackPort(),
+    env: { SLUICE_DATA_DIR: join(dir, 'data-down'), DATABASE_URL: url, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
+    ready: /Cannot connect to PostgreSQL/,
+  });
+  t.after(() => waiting.kill());
+  const said = waiting.output().split('\n').filter((line) => /Cannot connect to PostgreSQL/.test(line));
+  assert.equal(said.length, 1, waiting.output());
+  assert.match(said[0]!, /ECONNREFUSED.*Sluice answers 503 and tries again until it can\.$/);
+  const refused = await sendWebhook(waiting.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }), { delivery: 'down-push-1' });
+  assert.equal(refused.status, 503);
+  assert.match(refused.text, /cannot open its database: its PostgreSQL cannot be reached\. Nothing was stored or acknowledged/);
+  assert.doesNotMatch(refused.text, /postgres:\/\//, 'the answer to anyone on the port does not name the server');
+  assert.equal((await fetch(`${waiting.url}/healthz`)).status, 503);
+
+  await postgres.resume();
+  await waitForSluice(waiting, 'Sluice to start', () => /Sluice listening on port/.test(waiting.output()));
+  assert.equal((await fetch(`${waiting.url}/healthz`)).status, 200);
+  assert.equal(waiting.child.exitCode, null, 'it never exited');
+  assert.equal(waiting.output().split('\n').filter((line) => /Cannot connect to PostgreSQL/.test(line)).length, 1, 'one line for the spell, not one per try');
+  assert.doesNotMatch(waiting.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
 });

@@ -1,7 +1,9 @@
 /**
  * A command whose Sluice process is gone for good (here: its connection
  * killed, so nobody can send the stop) still ends: the host stops its whole
- * process group by itself at the command's time limit plus a margin.
+ * process group by itself at the command's time limit plus a margin,
+ * also what ignores SIGTERM, and for a deploy hook (whose leftovers may
+ * otherwise run on) too: a hook that times out keeps nothing running.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -66,3 +68,26 @@ test('the host stops a command at its own time limit when the connection that ra
   assert.ok(!stdout.split('\n').some((line) => line.trim().split(/\s+/)[0] === String(pgid) && !line.trim().split(/\s+/)[1]?.startsWith('Z')), `nothing of group ${pgid} runs on`);
   await session.close();
 });
+
+for (const leftovers of ['stop', 'keep'] as const) {
+  test(`the host stops at its limit a ${leftovers === 'keep' ? 'deploy hook' : 'command'} whose child ignores SIGTERM, when the connection is gone`, { timeout: 180_000 }, async () => {
+    const sleep = `6544.${process.pid}${leftovers === 'keep' ? 1 : 2}`;
+    const only = `^sleep ${sleep.replace('.', '\\.')}$`;
+    const executor = new SshExecutor({ user: hosts.user, privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, killGraceMs: 300, hostLimitMarginMs: 5000 });
+    const session = await executor.open(hosts.host('host1'));
+    let printed!: () => void;
+    const started = new Promise<void>((resolve) => (printed = resolve));
+    // The shell dies of timeout's SIGTERM; the sleep does not.
+    const running = session.run(`bash -c 'trap "" TERM; exec sleep ${sleep}' & echo started; wait`, {
+      timeoutMs: 15_000,
+      leftovers,
+      onLine: (line) => line === 'started' && printed(),
+    });
+    await started;
+    await hosts.signalConnections('host1', 'SIGKILL');
+    await assert.rejects(running, (error: unknown) => error instanceof ExecutorError && error.code === 'HOST_UNREACHABLE');
+    assert.equal((await processesMatching(only)).length, 1, 'the command outlived its connection');
+    await waitUntil('the host to stop the command at its limit', async () => (await processesMatching(only)).length === 0);
+    await session.close();
+  });
+}
