@@ -108,15 +108,32 @@ function checkLinkTarget(tree: Map<string, Member>, member: Member): void {
   const what = member.kind === 'symlink' ? 'symbolic link' : 'hard link';
   const outside = new UnsafeArchiveError(`${what} "${member.name}" points out of the release (to "${link}")`);
   if (link === '' || link.startsWith('/')) throw outside;
-  // A hard link to a symbolic link makes a second symbolic link with the same text in another
-  // directory (link(2) does not follow it), where that text may point out of the release.
-  if (member.kind === 'hardlink' && tree.get(normalize(link))?.kind === 'symlink') {
-    throw new UnsafeArchiveError(`hard link "${member.name}" points at the symbolic link "${normalize(link)}"; an artifact may not hard-link its own links`);
-  }
   // A symbolic link's target is relative to its directory; a hard link's to the archive's root.
   const from = member.kind === 'symlink' ? posix.dirname(normalize(member.name)) : '';
   const start = from === '.' ? [] : from.split('/').filter(Boolean);
   if (resolve(tree, start, link.split('/')) === undefined) throw outside;
+  if (member.kind === 'hardlink') checkHardLinkTarget(tree, member.name, link);
+}
+
+/**
+ * A hard link to a symbolic link makes a second symbolic link with the same
+ * text in another directory (link(2) does not follow the last component),
+ * where that text may point out of the release. The target is found as
+ * link(2) finds it: through the archive's links on the way (`s/sym` with
+ * `s -> d` is `d/sym`). A `..` in a hard link's target is refused outright,
+ * since tars read it differently (GNU tar cuts everything up to the last
+ * `..`, so `a/b/../c` is `c` to it and `a/c` to another).
+ */
+function checkHardLinkTarget(tree: Map<string, Member>, name: string, link: string): void {
+  const parts = link.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new UnsafeArchiveError(`hard link "${name}" has ".." in its target "${link}"; hard link targets must name a member directly`);
+  const last = parts.pop();
+  const parent = resolve(tree, [], parts);
+  if (last === undefined || parent === undefined) return;
+  const target = [...parent, last].join('/');
+  if (tree.get(target)?.kind === 'symlink') {
+    throw new UnsafeArchiveError(`hard link "${name}" points at the symbolic link "${target}"; an artifact may not hard-link its own links`);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -124,5 +124,22 @@ test('an archive the check passes unpacks with GNU tar into a fresh directory wi
   for (const link of ['dist/main.js', 'up']) {
     const target = realpathSync(join(release, link));
     assert.ok(target.startsWith(`${realpathSync(release)}/`), `${link} -> ${target}`);
+  }
+});
+
+test('a hard link to a symbolic link spelt through `..` or through another link is refused, though GNU tar would unpack it as a link leading out', async () => {
+  const deep: Crafted[] = [{ name: 'a', kind: 'dir' }, { name: 'a/b', kind: 'dir' }, { name: 'a/b/s', kind: 'symlink', link: '../../etc' }];
+  const cases: Array<[string, Crafted[], RegExp]> = [
+    ['hard-dotdot-spelling', [...deep, { name: 'h', kind: 'hardlink', link: 'a/../a/b/s' }], /hard link "h" has "\.\." in its target "a\/\.\.\/a\/b\/s"; hard link targets must name a member directly/],
+    ['hard-through-link', [...deep, { name: 'l', kind: 'symlink', link: 'a/b' }, { name: 'h', kind: 'hardlink', link: 'l/s' }], /hard link "h" points at the symbolic link "a\/b\/s"; an artifact may not hard-link its own links/],
+  ];
+  for (const [name, members, expected] of cases) {
+    const file = craftedArchive(name, members);
+    // What a host's tar makes of it, were it let through: `h` is a copy of `a/b/s`'s text at the top, two levels above `etc`.
+    const release = join(root, `${name}-unpacked`, 'release');
+    mkdirSync(release, { recursive: true });
+    execFileSync('tar', ['-xzf', file, '-C', release, '--no-same-owner'], { stdio: 'ignore' });
+    assert.equal(readlinkSync(join(release, 'h')), '../../etc', name);
+    await assert.rejects(checkArchive(file), unsafe(expected), name);
   }
 });
