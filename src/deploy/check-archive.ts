@@ -11,7 +11,9 @@
  * a large artifact is never held in memory.
  */
 import { posix } from 'node:path';
-import { list, type ReadEntry } from 'tar';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Parser, type ReadEntry } from 'tar';
 import { SluiceError } from '../sluice-error.ts';
 
 export class UnsafeArchiveError extends SluiceError<'UNSAFE_ARCHIVE'> {
@@ -36,20 +38,30 @@ export async function checkArchive(file: string): Promise<number> {
   const tree = new Map<string, Member>();
   let members = 0;
   let problem: UnsafeArchiveError | undefined;
+  let metas: string[] = [];
+  const refuse = (error: unknown) => {
+    problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
+  };
   try {
-    await list({
-      file,
+    const parser = new Parser({
       strict: true,
       onReadEntry: (entry: ReadEntry) => {
         members++;
         try {
-          if (!problem) addMember(tree, entry);
+          if (!problem) {
+            checkHeaders(entry.path, metas);
+            addMember(tree, entry);
+          }
         } catch (error) {
-          problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
+          refuse(error);
         }
+        metas = [];
         entry.resume();
       },
     });
+    parser.on('meta', (text: string) => metas.push(text));
+    parser.on('ignoredEntry', (entry: ReadEntry) => refuse(new UnsafeArchiveError(`the archive has an extended header of ${entry.size} bytes, more than the check reads, which a tar on the host would read and follow`)));
+    await pipeline(createReadStream(file), parser);
   } catch (error) {
     if (problem) throw problem;
     const message = (error as Error).message;
@@ -60,6 +72,36 @@ export async function checkArchive(file: string): Promise<number> {
   // A link may point through links that come after it: resolve them all again in the whole tree.
   for (const member of tree.values()) checkLinkTarget(tree, member);
   return members;
+}
+
+/**
+ * A member's name and link target may come from its own header, a pax
+ * header before it, or a GNU long-name header before it; tars differ in
+ * which wins when there is more than one (GNU tar takes the pax value over a
+ * later GNU one, node-tar the later one), so the check would judge another
+ * link than the host unpacks. No tar writes more than one pax header, or a
+ * pax header and a GNU long name, for one member, nor more than a long name
+ * and a long link: such a member is refused.
+ */
+function checkHeaders(name: string, metas: readonly string[]): void {
+  const pax = metas.filter(isPax).length;
+  const gnu = metas.length - pax;
+  if (pax > 1 || (pax > 0 && gnu > 0) || gnu > 2) {
+    throw new UnsafeArchiveError(`"${name}" comes with ${metas.length} extended headers (${pax} pax, ${gnu} GNU long names), which tars read differently; no tar writes that many for one member`);
+  }
+}
+
+/** Whether a meta header's text is pax records (`<length> <key>=<value>\n`…), not a GNU long name. */
+function isPax(text: string): boolean {
+  const bytes = Buffer.from(text);
+  let at = 0;
+  while (at < bytes.length) {
+    const record = /^(\d+) [^=\n]+=/.exec(bytes.subarray(at, at + 64).toString('latin1'));
+    const length = Number(record?.[1] ?? 0);
+    if (!record || length <= 0 || bytes[at + length - 1] !== 0x0a) return false;
+    at += length;
+  }
+  return at > 0;
 }
 
 function addMember(tree: Map<string, Member>, entry: ReadEntry): void {
