@@ -7,7 +7,8 @@
  * IPv4 written in IPv6 (`::ffff:10.0.1.11`) or in the short and octal forms
  * ssh accepts (`127.1`, `012.0.1.11`) are one host. Every loopback address
  * and `localhost` are taken as one machine, this one: ssh reaches the same
- * sshd through any of them. Names that only DNS can tell apart (an alias
+ * sshd through any of them, and through the unspecified address (`0.0.0.0`,
+ * `0`, `::`), which the kernel takes for this machine. Names that only DNS can tell apart (an alias
  * and its address) are not resolved here, on every push.
  */
 
@@ -24,7 +25,8 @@ export function canonicalAddress(address: string): string {
   if (plain === 'localhost' || plain.endsWith('.localhost')) return LOOPBACK;
   const ip = canonicalIp(plain);
   if (ip === undefined) return plain;
-  return ip === '::1' || ip.startsWith('127.') ? LOOPBACK : ip;
+  // Connecting to the unspecified address (`0.0.0.0`, `0`, `::`) reaches this machine too, as loopback does.
+  return ip === '::1' || ip === '::' || ip === '0.0.0.0' || ip.startsWith('127.') ? LOOPBACK : ip;
 }
 
 /** The WHATWG URL parser's canonical form of an IP address (as inet_aton and inet_pton read it), or undefined for a name. */

@@ -11,7 +11,9 @@
  * a large artifact is never held in memory.
  */
 import { posix } from 'node:path';
-import { list, type ReadEntry } from 'tar';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Parser, type ReadEntry } from 'tar';
 import { SluiceError } from '../sluice-error.ts';
 
 export class UnsafeArchiveError extends SluiceError<'UNSAFE_ARCHIVE'> {
@@ -36,20 +38,30 @@ export async function checkArchive(file: string): Promise<number> {
   const tree = new Map<string, Member>();
   let members = 0;
   let problem: UnsafeArchiveError | undefined;
+  let metas: string[] = [];
+  const refuse = (error: unknown) => {
+    problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
+  };
   try {
-    await list({
-      file,
+    const parser = new Parser({
       strict: true,
       onReadEntry: (entry: ReadEntry) => {
         members++;
         try {
-          if (!problem) addMember(tree, entry);
+          if (!problem) {
+            checkHeaders(entry.path, metas);
+            addMember(tree, entry);
+          }
         } catch (error) {
-          problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
+          refuse(error);
         }
+        metas = [];
         entry.resume();
       },
     });
+    parser.on('meta', (text: string) => metas.push(text));
+    parser.on('ignoredEntry', (entry: ReadEntry) => refuse(new UnsafeArchiveError(`the archive has an extended header of ${entry.size} bytes, more than the check reads, which a tar on the host would read and follow`)));
+    await pipeline(createReadStream(file), parser);
   } catch (error) {
     if (problem) throw problem;
     const message = (error as Error).message;
@@ -60,6 +72,36 @@ export async function checkArchive(file: string): Promise<number> {
   // A link may point through links that come after it: resolve them all again in the whole tree.
   for (const member of tree.values()) checkLinkTarget(tree, member);
   return members;
+}
+
+/**
+ * A member's name and link target may come from its own header, a pax
+ * header before it, or a GNU long-name header before it; tars differ in
+ * which wins when there is more than one (GNU tar takes the pax value over a
+ * later GNU one, node-tar the later one), so the check would judge another
+ * link than the host unpacks. No tar writes more than one pax header, or a
+ * pax header and a GNU long name, for one member, nor more than a long name
+ * and a long link: such a member is refused.
+ */
+function checkHeaders(name: string, metas: readonly string[]): void {
+  const pax = metas.filter(isPax).length;
+  const gnu = metas.length - pax;
+  if (pax > 1 || (pax > 0 && gnu > 0) || gnu > 2) {
+    throw new UnsafeArchiveError(`"${name}" comes with ${metas.length} extended headers (${pax} pax, ${gnu} GNU long names), which tars read differently; no tar writes that many for one member`);
+  }
+}
+
+/** Whether a meta header's text is pax records (`<length> <key>=<value>\n`…), not a GNU long name. */
+function isPax(text: string): boolean {
+  const bytes = Buffer.from(text);
+  let at = 0;
+  while (at < bytes.length) {
+    const record = /^(\d+) [^=\n]+=/.exec(bytes.subarray(at, at + 64).toString('latin1'));
+    const length = Number(record?.[1] ?? 0);
+    if (!record || length <= 0 || bytes[at + length - 1] !== 0x0a) return false;
+    at += length;
+  }
+  return at > 0;
 }
 
 function addMember(tree: Map<string, Member>, entry: ReadEntry): void {
@@ -108,15 +150,32 @@ function checkLinkTarget(tree: Map<string, Member>, member: Member): void {
   const what = member.kind === 'symlink' ? 'symbolic link' : 'hard link';
   const outside = new UnsafeArchiveError(`${what} "${member.name}" points out of the release (to "${link}")`);
   if (link === '' || link.startsWith('/')) throw outside;
-  // A hard link to a symbolic link makes a second symbolic link with the same text in another
-  // directory (link(2) does not follow it), where that text may point out of the release.
-  if (member.kind === 'hardlink' && tree.get(normalize(link))?.kind === 'symlink') {
-    throw new UnsafeArchiveError(`hard link "${member.name}" points at the symbolic link "${normalize(link)}"; an artifact may not hard-link its own links`);
-  }
   // A symbolic link's target is relative to its directory; a hard link's to the archive's root.
   const from = member.kind === 'symlink' ? posix.dirname(normalize(member.name)) : '';
   const start = from === '.' ? [] : from.split('/').filter(Boolean);
   if (resolve(tree, start, link.split('/')) === undefined) throw outside;
+  if (member.kind === 'hardlink') checkHardLinkTarget(tree, member.name, link);
+}
+
+/**
+ * A hard link to a symbolic link makes a second symbolic link with the same
+ * text in another directory (link(2) does not follow the last component),
+ * where that text may point out of the release. The target is found as
+ * link(2) finds it: through the archive's links on the way (`s/sym` with
+ * `s -> d` is `d/sym`). A `..` in a hard link's target is refused outright,
+ * since tars read it differently (GNU tar cuts everything up to the last
+ * `..`, so `a/b/../c` is `c` to it and `a/c` to another).
+ */
+function checkHardLinkTarget(tree: Map<string, Member>, name: string, link: string): void {
+  const parts = link.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new UnsafeArchiveError(`hard link "${name}" has ".." in its target "${link}"; hard link targets must name a member directly`);
+  const last = parts.pop();
+  const parent = resolve(tree, [], parts);
+  if (last === undefined || parent === undefined) return;
+  const target = [...parent, last].join('/');
+  if (tree.get(target)?.kind === 'symlink') {
+    throw new UnsafeArchiveError(`hard link "${name}" points at the symbolic link "${target}"; an artifact may not hard-link its own links`);
+  }
 }
 
 /**

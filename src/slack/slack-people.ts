@@ -18,6 +18,13 @@ export interface SlackPeople {
   authorOf(revision: Revision): Promise<string | undefined>;
   /** The Slack user someone is: their own id, the mapping by login or e-mail, else Slack's e-mail lookup. */
   slackUserOf(person: { slack?: string; login?: string; email?: string }): Promise<string | undefined>;
+  /**
+   * Every Slack user someone may be: their own id, the mapping by login and
+   * by e-mail, and Slack's e-mail lookup, all of them. A pusher mapped by
+   * login to one account whose e-mail is another's is both, so neither
+   * approves their change.
+   */
+  slackUsersOf(person: { slack?: string; login?: string; email?: string }): Promise<string[]>;
 }
 
 export function slackPeople(api: SlackApi, mapping: Record<string, string> = {}, clock: () => number = Date.now): SlackPeople {
@@ -30,6 +37,11 @@ export function slackPeople(api: SlackApi, mapping: Record<string, string> = {},
     if (mapped) return mapped;
     return person.email ? userOf(person.email) : undefined;
   };
+  const slackUsersOf: SlackPeople['slackUsersOf'] = async (person) => {
+    const mapped = [person.login, person.email].map((who) => who && lower[who.toLowerCase()]);
+    const looked = person.email ? await userOf(person.email) : undefined;
+    return [...new Set([person.slack, ...mapped, looked].filter((id): id is string => Boolean(id)))];
+  };
   return {
     async isAmong(user, allowed) {
       if (allowed.includes('*') || allowed.includes(user)) return true;
@@ -40,6 +52,7 @@ export function slackPeople(api: SlackApi, mapping: Record<string, string> = {},
     },
     authorOf: (revision) => slackUserOf({ ...(revision.authorLogin && { login: revision.authorLogin }), ...(revision.authorEmail && { email: revision.authorEmail }) }),
     slackUserOf,
+    slackUsersOf,
   };
 }
 

@@ -195,11 +195,11 @@ export class SlackReporter {
     for (const person of listChangePeople(execution, changes, await this.#options.store.listHistory(execution.id))) {
       // A lookup that failed (Slack refused or was out of reach) is no answer: the card is not
       // posted until it works, since whoever it could not look up could otherwise approve.
-      const user = await people.slackUserOf(person).catch((error: unknown) => {
+      const users = await people.slackUsersOf(person).catch((error: unknown) => {
         throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${errorMessage(error)}`, { cause: error });
       });
-      if (user) refused.push({ user, did: person.did });
-      else unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
+      for (const user of users) refused.push({ user, did: person.did });
+      if (users.length === 0) unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
     }
     return { refused, unchecked: [...new Set(unchecked)] };
   }

@@ -14,6 +14,10 @@ test('spellings of one host are one identity, and other hosts are not', () => {
     ['127.0.0.1', 2222, '::ffff:127.0.0.1', 2222],
     ['127.0.0.1', 2222, '127.1', 2222],
     ['::1', 22, '0:0:0:0:0:0:0:1', 22],
+    // ssh to the unspecified address reaches this machine's sshd, as loopback does.
+    ['127.0.0.1', 2222, '0.0.0.0', 2222],
+    ['127.0.0.1', 2222, '0', 2222],
+    ['::1', 22, '[::]', 22],
     ['2001:db8::1', 22, '[2001:DB8:0::1]', 22],
   ];
   for (const [a, pa, b, pb] of same) assert.equal(hostIdentity(a, pa), hostIdentity(b, pb), `${a}:${pa} and ${b}:${pb}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -124,5 +124,67 @@ test('an archive the check passes unpacks with GNU tar into a fresh directory wi
   for (const link of ['dist/main.js', 'up']) {
     const target = realpathSync(join(release, link));
     assert.ok(target.startsWith(`${realpathSync(release)}/`), `${link} -> ${target}`);
+  }
+});
+
+test('a hard link to a symbolic link spelt through `..` or through another link is refused, though GNU tar would unpack it as a link leading out', async () => {
+  const deep: Crafted[] = [{ name: 'a', kind: 'dir' }, { name: 'a/b', kind: 'dir' }, { name: 'a/b/s', kind: 'symlink', link: '../../etc' }];
+  const cases: Array<[string, Crafted[], RegExp]> = [
+    ['hard-dotdot-spelling', [...deep, { name: 'h', kind: 'hardlink', link: 'a/../a/b/s' }], /hard link "h" has "\.\." in its target "a\/\.\.\/a\/b\/s"; hard link targets must name a member directly/],
+    ['hard-through-link', [...deep, { name: 'l', kind: 'symlink', link: 'a/b' }, { name: 'h', kind: 'hardlink', link: 'l/s' }], /hard link "h" points at the symbolic link "a\/b\/s"; an artifact may not hard-link its own links/],
+  ];
+  for (const [name, members, expected] of cases) {
+    const file = craftedArchive(name, members);
+    // What a host's tar makes of it, were it let through: `h` is a copy of `a/b/s`'s text at the top, two levels above `etc`.
+    const release = join(root, `${name}-unpacked`, 'release');
+    mkdirSync(release, { recursive: true });
+    execFileSync('tar', ['-xzf', file, '-C', release, '--no-same-owner'], { stdio: 'ignore' });
+    assert.equal(readlinkSync(join(release, 'h')), '../../etc', name);
+    await assert.rejects(checkArchive(file), unsafe(expected), name);
+  }
+});
+
+/** A symbolic link `a` whose target is `inside` by its own header and `/etc` by the extended headers `before` it. */
+function twoHeaderArchive(name: string, before: string): string {
+  const file = join(root, `${name}.tar.gz`);
+  const script = `import sys, gzip
+def hdr(name, typ, size=0, link=b''):
+    h = bytearray(512); h[0:len(name)] = name
+    h[100:108] = b'0000644\\0'; h[108:116] = b'0000000\\0'; h[116:124] = b'0000000\\0'
+    h[124:136] = b'%011o\\0' % size; h[136:148] = b'00000000000\\0'
+    h[156:157] = typ; h[157:157 + len(link)] = link; h[257:263] = b'ustar\\0'; h[263:265] = b'00'
+    h[148:156] = b' ' * 8; h[148:156] = b'%06o\\0 ' % sum(h)
+    return bytes(h)
+def member(typ, body): return hdr(b'././@x', typ, len(body)) + body + b'\\0' * ((512 - len(body) % 512) % 512)
+def pax(kv):
+    out = b''
+    for k, v in kv:
+        rec = b' ' + k + b'=' + v + b'\\n'; n = len(rec) + 1
+        while len(rec) + len(str(n)) != n: n += 1
+        out += str(n).encode() + rec
+    return out
+kinds = {'x': member(b'x', pax([(b'linkpath', b'/etc')])), 'K': member(b'K', b'inside\\0'),
+         'big': member(b'x', pax([(b'comment', b'c' * 2000000), (b'linkpath', b'/etc')]))}
+out = b''.join(kinds[k] for k in sys.argv[2].split(',')) + hdr(b'a', b'2', 0, b'inside') + b'\\0' * 1024
+open(sys.argv[1], 'wb').write(gzip.compress(out))`;
+  execFileSync('python3', ['-c', script, file, before]);
+  return file;
+}
+
+test('a link whose target tars read differently from its headers is refused, though GNU tar would unpack it to /etc', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    // GNU tar takes the pax linkpath over the GNU long link after it; node-tar the later one.
+    ['pax-then-long-link', 'x,K', /"a" comes with 2 extended headers \(1 pax, 1 GNU long names\), which tars read differently/],
+    ['long-link-then-pax', 'K,x', /"a" comes with 2 extended headers|symbolic link "a" points out of the release \(to "\/etc"\)/],
+    // A pax header larger than the reader's limit is skipped by it, and read by GNU tar.
+    ['oversized-pax', 'big', /the archive has an extended header of 2000034 bytes, more than the check reads/],
+  ];
+  for (const [name, before, expected] of cases) {
+    const file = twoHeaderArchive(name, before);
+    const release = join(root, `${name}-unpacked`);
+    mkdirSync(release);
+    execFileSync('tar', ['-xzf', file, '-C', release, '--no-same-owner'], { stdio: 'ignore' });
+    assert.equal(readlinkSync(join(release, 'a')), '/etc', name);
+    await assert.rejects(checkArchive(file), unsafe(expected), name);
   }
 });

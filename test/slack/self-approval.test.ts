@@ -131,6 +131,19 @@ describe('nobody approves their own push', () => {
     assert.equal(served(started), undefined, 'nothing was deployed');
   });
 
+  test('a pusher mapped by login to one Slack account is also the account Slack finds by their e-mail: neither approves', async () => {
+    // The operator maps carol's login to her usual account; the pusher's e-mail belongs in Slack to another of hers, an approver.
+    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol: ${CAROL}\n`) }));
+    started.slack.emails.set('carol@example.com', ALICE);
+    await started.push(1, 'v1', { author: CAROL_GIT, committer: CAROL_GIT, sender: { login: 'carol', email: 'carol@example.com' } });
+
+    await refused(started, ALICE, 'wrote this change', sha(1));
+    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal(served(started), undefined, 'nothing was deployed');
+    await started.click(started.card(), 'approve', ANN);
+    assert.equal(served(started), 'v1');
+  });
+
   test('a pusher Slack cannot match is named on the card', async () => {
     const started = (app = await startSlackSluice());
     await started.push(1, 'v1', { author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' }, sender: { login: 'mallory-gh', email: 'mallory@evil.example' } });
