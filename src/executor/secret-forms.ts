@@ -5,13 +5,15 @@
  * dump escapes `/` and non-ASCII characters or every character as `\uXXXX`
  * (once, or twice when JSON sits in a JSON string), `xxd -p` prints hex,
  * `od -x` prints it in byte-swapped words, `printf %q` puts `\` before shell
- * characters, and `bash -x` quotes a value with `'` as `'\''`. Each form is a
+ * characters, `bash -x` quotes a value with `'` as `'\''`, Python's and C's
+ * byte escapes write non-ASCII bytes as `\xc3\xa9` (or every byte, as
+ * `xxd -i` and C string literals do), and HTML escapes `'` as `&#x27;`. Each form is a
  * list of positions, each position the characters allowed there (`aA` where
  * case does not matter, as in hex digits).
  *
  * Not covered, because no bounded list of forms describes them: encodings
  * of the secret mixed with other data by a key (encryption, compression,
- * hashes), encodings Sluice does not know (base32, octal dumps, `od -c`),
+ * hashes), encodings Sluice does not know (base32, octal dumps, `od -c`, `\uXXXX` of bytes),
  * and any output that spells a secret out in pieces of under 4 characters.
  */
 
@@ -42,6 +44,9 @@ export function secretForms(secret: string): SecretForm[] {
     ...[url, strictUrl].flatMap((text) => [percentForm(text), percentForm(text.replaceAll('%20', '+'))]),
     ...[url, strictUrl].map(doublePercentForm),
     percentForm([...bytes].map((byte) => `%${hexByte(byte)}`).join('')),
+    byteEscapedForm(bytes, (byte) => byte < 0x20 || byte > 0x7e),
+    byteEscapedForm(bytes, () => true),
+    ...htmlEscaped(secret).map(exact),
     hexForm([...bytes].map(hexByte).join('')),
     ...swappedHexForms(bytes),
     ...base64Forms(bytes),
@@ -192,4 +197,24 @@ function base64Forms(bytes: Buffer): SecretForm[] {
     forms.push(form);
   }
   return forms.flatMap((form) => [form, form.map((chars) => chars.replaceAll('+', '-').replaceAll('/', '_'))]);
+}
+
+/**
+ * `\xc3\xa9` (either case) for each byte `which` picks, `\\` for a
+ * backslash, the rest as it is: Python's bytes repr and C's escapes.
+ */
+function byteEscapedForm(bytes: Buffer, which: (byte: number) => boolean): SecretForm {
+  const form: string[] = [];
+  for (const byte of bytes) {
+    if (which(byte)) form.push('\\', 'x', ...hexForm(byte.toString(16).padStart(2, '0')));
+    else if (byte === 0x5c) form.push('\\', '\\');
+    else form.push(String.fromCharCode(byte));
+  }
+  return form;
+}
+
+/** The secret as HTML escapes it, `'` as `&#x27;` (Python, React) or `&#39;` (Go, PHP). */
+function htmlEscaped(text: string): string[] {
+  const escaped = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  return [escaped.replaceAll("'", '&#x27;'), escaped.replaceAll("'", '&#39;')];
 }

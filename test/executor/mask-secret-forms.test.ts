@@ -159,3 +159,14 @@ describe('masking: a secret cut apart', () => {
     for (let size = 1; size <= SHORT.length; size++) assert.equal(streamed([SHORT], `a${SHORT}`, size), 'a***', `size ${size}`);
   });
 });
+
+describe('byte escapes and HTML entities', () => {
+  it("masks Python's bytes repr, C escapes, xxd -i and HTML-escaped secrets", () => {
+    const python = run('python3', ['-c', 'import sys; s = sys.stdin.read(); print(repr(s.encode())); print("".join("\\\\x%02x" % b for b in s.encode())); import html; print(html.escape(s))'], SECRET);
+    assert.match(python, /\\xc3\\xa9/, 'the tool wrote byte escapes');
+    const masked = streamed([SECRET], python);
+    for (const line of masked.trimEnd().split('\n')) assert.match(line, /\*\*\*/, `masked: ${line}`);
+    assert.doesNotMatch(masked, /k3y/);
+    assert.equal(hexLeaks(streamed([SECRET], run('xxd', ['-i'], SECRET)), SECRET), false, 'xxd -i, read as a dump');
+  });
+});
