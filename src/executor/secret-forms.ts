@@ -13,7 +13,7 @@
  *
  * Not covered, because no bounded list of forms describes them: encodings
  * of the secret mixed with other data by a key (encryption, compression,
- * hashes), encodings Sluice does not know (base32, octal dumps, `od -c`, `\uXXXX` of bytes),
+ * hashes), encodings Sluice does not know (base32, octal dumps, `od -c`),
  * and any output that spells a secret out in pieces of under 4 characters.
  */
 
