@@ -29,7 +29,16 @@ async function main(): Promise<void> {
   logger = startLogger(undefined);
   const settings = readSettings(process.env);
   logger = startLogger(settings);
+  // A stop asked for while Sluice starts (it may wait for disk space, or for Slack) ends it at once, saying so.
+  const early = (signal: NodeJS.Signals) => {
+    logger?.warn(`${signal} during start-up: Sluice exits now, before it started; what it had begun is marked interrupted at the next start, as after a crash.`);
+    process.exit(0);
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
   const sluice = await startSluice(settings);
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
   logger = sluice.logger;
   const log = sluice.logger;
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
