@@ -24,6 +24,15 @@ function startLogger(settings: Settings | undefined): Logger {
 
 let logger: Logger | undefined;
 
+// An error nothing caught ends the process as Node would (exit 1), but told in the log's format, masked.
+process.on('uncaughtException', (error: unknown) => {
+  try {
+    (logger ?? startLogger(undefined)).fatal(error instanceof Error ? error : { err: error }, 'Sluice crashed on an error nothing caught');
+  } finally {
+    process.exit(1);
+  }
+});
+
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   logger = startLogger(undefined);
