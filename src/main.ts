@@ -1,6 +1,8 @@
 /**
  * Sluice's composition root (`npm start`): settings from the environment
- * (and `.env`), then `startSluice`, and a clean stop on SIGINT/SIGTERM.
+ * (and `.env`), then `startSluice`, and a clean stop on SIGINT/SIGTERM —
+ * and on SIGHUP, which a terminal that closes (an SSH session that drops)
+ * sends: Node would otherwise die at once, leaving a deploy's hosts drained.
  * Every line goes through Sluice's logger (LOG_FORMAT, LOG_LEVEL).
  */
 import { existsSync } from 'node:fs';
@@ -22,19 +24,33 @@ function startLogger(settings: Settings | undefined): Logger {
   });
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 let logger: Logger | undefined;
+
+// An error nothing caught ends the process as Node would (exit 1), but told in the log's format, masked.
+process.on('uncaughtException', (error: unknown) => {
+  try {
+    (logger ?? startLogger(undefined)).fatal(error instanceof Error ? error : { err: error }, 'Sluice crashed on an error nothing caught');
+  } finally {
+    process.exit(1);
+  }
+});
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   logger = startLogger(undefined);
   const settings = readSettings(process.env);
   logger = startLogger(settings);
+  // A stop asked for while Sluice starts (it may wait for disk space, or for Slack) ends it at once, saying so.
+  const early = (signal: NodeJS.Signals) => {
+    logger?.warn(`${signal} during start-up: Sluice exits now, before it started; what it had begun is marked interrupted at the next start, as after a crash.`);
+    process.exit(0);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, early);
   const sluice = await startSluice(settings);
   logger = sluice.logger;
   const log = sluice.logger;
-  const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
-  const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
-  log.info(`Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
   // The first signal stops gracefully (what runs has the grace period, then is interrupted); a second exits at once.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -59,8 +75,12 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // The stop's handlers are in place before the start-up's go: no signal finds none (and Node's default).
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  for (const signal of STOP_SIGNALS) process.off(signal, early);
+  const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
+  const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
+  log.info(`Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
 }
 
 main().catch((error: unknown) => {

@@ -282,6 +282,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         ...(web && { commitUrl: (repo, sha) => `${web}/${repo}/commit/${sha}` }),
         clock,
         log,
+        warn,
         ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
       });
       slack = started.app;

@@ -99,7 +99,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
     throw new SettingsError(`LOG_FORMAT must be json (one JSON object a line) or pretty (the default, for a terminal), as in Probot, not "${logFormat}".`);
   }
-  const stopGraceMs = env.SLUICE_STOP_GRACE ? parseDuration(env.SLUICE_STOP_GRACE) : undefined;
+  // 0 needs no unit (no grace: what runs is interrupted at once); any other number does.
+  const stopGraceMs = env.SLUICE_STOP_GRACE ? (env.SLUICE_STOP_GRACE.trim() === '0' ? 0 : parseDuration(env.SLUICE_STOP_GRACE)) : undefined;
   if (env.SLUICE_STOP_GRACE && stopGraceMs === undefined) {
     throw new SettingsError(`SLUICE_STOP_GRACE must be ${DURATION_HINT} (how long a stop lets running commands finish; the default is 30s), not "${env.SLUICE_STOP_GRACE}".`);
   }

@@ -54,7 +54,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const masker = createMasker(options.secrets ?? []);
   const keyLines = (options.keys ?? []).flatMap((key) => key.split(/\r?\n|\\n/)).map((line) => line.trim()).filter((line) => line.length >= 16 && !line.startsWith('-----'));
   const mask = (text: string) => keyLines.reduce((masked, line) => masked.replaceAll(line, MASK), masker(text));
-  const write = options.write ?? ((line: string) => void process.stdout.write(line));
+  const write = options.write ?? writeStdout;
   const pretty = prettyFactory({ ignore: PRETTY_IGNORE, errorProps: PRETTY_ERROR_PROPS });
   const destination = {
     write(line: string) {
@@ -74,6 +74,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   const logger = pino({ level: options.level ?? 'info', name: 'sluice', messageKey: 'msg' }, destination);
   return logger;
+}
+
+let stdoutWatched = false;
+let stdoutGone = false;
+
+/**
+ * Stdout, as long as it takes lines. When the reader of a pipe goes away
+ * (`npm start | head`, a log shipper that died), Node reports EPIPE as an
+ * 'error' event that would end the service in the middle of a deploy;
+ * instead the lines are dropped, and Sluice runs on.
+ */
+function writeStdout(line: string): void {
+  if (stdoutGone) return;
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    process.stdout.on('error', () => (stdoutGone = true));
+  }
+  process.stdout.write(line);
 }
 
 /** A child for Probot, at its own level: Probot's defaults stay quiet while Sluice's lines show. */

@@ -54,8 +54,8 @@ export class SlackStartError extends SluiceError<'SLACK_START_FAILED'> {
 }
 
 /** `handlersFor` gets the Web API, which the handlers use to look people up. */
-export async function createSlackApp(settings: SlackSettings, handlersFor: (api: SlackApi) => SlackHandlers, options: { log(line: string): void; retries?: number; counter?: SlackCallCounter }): Promise<SlackApp> {
-  const logger = boltLogger(options.log);
+export async function createSlackApp(settings: SlackSettings, handlersFor: (api: SlackApi) => SlackHandlers, options: { log(line: string): void; warn?(line: string): void; retries?: number; counter?: SlackCallCounter }): Promise<SlackApp> {
+  const logger = boltLogger(options.log, options.warn);
   const clientOptions = { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), retryConfig: { retries: options.retries ?? 3 }, logger };
   const socket = settings.appToken ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } }) : undefined;
   const http = socket ? undefined : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
@@ -85,7 +85,7 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     triggers.set(trigger, now);
     return true;
   };
-  const failed = (what: string, error: unknown) => options.log(`Sluice could not handle a Slack ${what}: ${errorMessage(error)}`);
+  const failed = (what: string, error: unknown) => (options.warn ?? options.log)(`Sluice could not handle a Slack ${what}: ${errorMessage(error)}`);
 
   app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, context }) => {
     await ack();
@@ -182,12 +182,12 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
   };
 }
 
-/** Bolt's and the Web API's warnings and errors, in Sluice's log. */
-function boltLogger(log: (line: string) => void): Logger {
+/** Bolt's and the Web API's warnings and errors, in Sluice's log: at warn level when `warn` is given, so a JSON log reader finds them. */
+export function boltLogger(log: (line: string) => void, warn: (line: string) => void = log): Logger {
   let level = LogLevel.WARN;
   const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
   const at = (which: LogLevel) => (...msg: unknown[]) => {
-    if (order.indexOf(which) >= order.indexOf(level)) log(`Slack ${which}: ${msg.map(String).join(' ')}`);
+    if (order.indexOf(which) >= order.indexOf(level)) (order.indexOf(which) >= order.indexOf(LogLevel.WARN) ? warn : log)(`Slack ${which}: ${msg.map(String).join(' ')}`);
   };
   return {
     debug: at(LogLevel.DEBUG),

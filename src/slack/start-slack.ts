@@ -29,6 +29,8 @@ export interface SlackDeps {
   startRun?: ChatDeps['startRun'];
   clock: () => number;
   log(line: string): void;
+  /** What went wrong (Bolt's warnings and errors, a Slack update that failed); `log` when not given. */
+  warn?(line: string): void;
   retries?: number;
   /** Counts Slack calls and rate-limit waits (the metrics). */
   counter?: SlackCallCounter;
@@ -49,7 +51,7 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
         chat: (user, text) => runChatCommand(chatDeps, user, text),
       };
     },
-    { log: deps.log, ...(deps.retries !== undefined && { retries: deps.retries }), ...(deps.counter && { counter: deps.counter }) },
+    { log: deps.log, ...(deps.warn && { warn: deps.warn }), ...(deps.retries !== undefined && { retries: deps.retries }), ...(deps.counter && { counter: deps.counter }) },
   );
   const reporter = new SlackReporter({
     store: deps.store,
@@ -59,7 +61,7 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
     ...(deps.changesFor && { changesFor: deps.changesFor }),
     ...(deps.commitUrl && { commitUrl: deps.commitUrl }),
     people: peopleOf(app.api),
-    onError: (error) => deps.log(`Sluice could not update Slack: ${errorMessage(error)}`),
+    onError: (error) => (deps.warn ?? deps.log)(`Sluice could not update Slack: ${errorMessage(error)}`),
   });
   return { app, reporter, people: peopleOf(app.api) };
 }

@@ -125,6 +125,8 @@ describe('the GitHub App settings, as Probot reads them', () => {
   test('SLUICE_STOP_GRACE is a duration; anything else says how to write one', () => {
     assert.equal(readSettings({}).stopGraceMs, undefined);
     assert.equal(readSettings({ SLUICE_STOP_GRACE: '2m' }).stopGraceMs, 120_000);
+    assert.equal(readSettings({ SLUICE_STOP_GRACE: '0' }).stopGraceMs, 0, 'no grace needs no unit');
+    assert.throws(() => readSettings({ SLUICE_STOP_GRACE: '-1' }), /^SettingsError: SLUICE_STOP_GRACE must be a duration/);
     assert.throws(() => readSettings({ SLUICE_STOP_GRACE: '30' }), /^SettingsError: SLUICE_STOP_GRACE must be a duration such as 500ms, 30s, 5m, 1h30m or 24h \(how long a stop lets running commands finish; the default is 30s\), not "30"\./);
   });
 

@@ -50,6 +50,14 @@ test('a secret is masked in the message, in every string field, however deep, an
   assert.match(second.err.stack, /^Error: bad \*\*\*/);
 });
 
+test('a secret is masked where it is a field’s name, and in an error’s cause', () => {
+  const { logger, lines } = capture({ format: 'json' });
+  logger.warn({ tokens: { [SECRET]: 'seen' } }, 'by token');
+  logger.error(new Error('Slack refused', { cause: new Error(`invalid_auth for ${SECRET}`) }), 'failed');
+  assert.doesNotMatch(lines.join(''), /hunter2/);
+  assert.deepEqual((JSON.parse(lines[0]!) as { tokens: unknown }).tokens, { '***': 'seen' });
+});
+
 test('a key is hidden line by line, quickly: a line of it shows nowhere', () => {
   const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const { logger, lines } = capture({ format: 'json', keys: [key] });
