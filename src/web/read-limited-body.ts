@@ -23,7 +23,7 @@ export function readLimitedBody(req: IncomingMessage, limit: number, deadlineMs 
     const finish = (result: LimitedBody) => {
       clearTimeout(timer);
       req.off('data', onData).off('end', onEnd).off('error', onError);
-      // What is left of a refused body is not read: the connection closes once the answer is out.
+      // What is left of a refused body is not read here (refuseBody decides).
       if (!result.ok) req.pause();
       resolve(result);
     };
@@ -40,11 +40,29 @@ export function readLimitedBody(req: IncomingMessage, limit: number, deadlineMs 
   });
 }
 
-/** Answers a refused body with why, then closes the connection (the rest of the body is never read). */
+/** How long a client refused for a body too large may go on sending before its connection is closed under it. */
+export const LINGER_MS = 2_000;
+
+/**
+ * Answers a refused body with why, then closes the connection. A client too
+ * slow is cut off once the answer is out. A client whose body is too large
+ * is likely still sending it, so what it sends is read and dropped for a
+ * moment first (a lingering close): closed at once, the socket would answer
+ * the bytes in flight with a reset, and a reset makes the client's system
+ * throw away the answer it had not read yet — the client would see
+ * "connection reset", not why. The rest of a body is never kept.
+ */
 export function refuseBody(req: IncomingMessage, res: ServerResponse, status: 408 | 413, what: string): void {
-  const text =
-    status === 413
-      ? `This body is larger than the ${what}; nothing was stored.\n`
-      : `This body did not arrive whole within ${BODY_DEADLINE_MS / 1000} s, so Sluice stopped waiting for it; nothing was stored. Send the whole body at once.\n`;
-  res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(text, () => req.destroy());
+  if (status === 408) {
+    const text = `This body did not arrive whole within ${BODY_DEADLINE_MS / 1000} s, so Sluice stopped waiting for it; nothing was stored. Send the whole body at once.\n`;
+    res.writeHead(408, { 'content-type': 'text/plain', connection: 'close' }).end(text, () => req.destroy());
+    return;
+  }
+  const socket = req.socket;
+  const close = setTimeout(() => socket.destroy(), LINGER_MS);
+  close.unref();
+  socket.once('close', () => clearTimeout(close));
+  req.on('end', () => socket.destroy()).resume();
+  // No `connection: close`: Node would close the socket as soon as the answer is out; the timer or the body's end does.
+  res.writeHead(413, { 'content-type': 'text/plain' }).end(`This body is larger than the ${what}; nothing was stored.\n`);
 }

@@ -16,8 +16,9 @@ afterEach(async () => {
 });
 
 /**
- * Opens a real socket, sends the head of a POST that promises `declared`
- * bytes and only a few of them, then one more byte each time the server
+ * Opens a real socket, sends the head of a POST that promises 1 MiB (more
+ * than any machine trickles within the deadline, a byte at a time) and only
+ * a few bytes of it, then one more byte each time the server
  * answers a health check (so the body keeps trickling while the server is
  * busy); resolves with all the server sent once it closes the socket.
  */
@@ -34,7 +35,7 @@ function trickle(url: string, path: string, headers: Record<string, string>, hea
       closed = true;
       resolve(answer);
     });
-    const head = Object.entries({ host: `${hostname}:${port}`, 'content-length': '4096', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries({ host: `${hostname}:${port}`, 'content-length': String(1024 * 1024), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n{"a":`);
     const more = async (): Promise<void> => {
       while (!closed && answer === '') {
