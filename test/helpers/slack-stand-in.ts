@@ -8,7 +8,11 @@
  *    refused with `invalid_blocks`; a top-level `text` over 40,000
  *    characters is cut, as Slack cuts it;
  *  - it knows which channels exist and which the bot is in:
- *    `channel_not_found` and `not_in_channel` otherwise;
+ *    `channel_not_found` and `not_in_channel` otherwise, and, where a test
+ *    lists a channel's users, `user_not_in_channel` for a private answer
+ *    to anyone else;
+ *  - the bot token has the scopes slack-manifest.yml asks for and no more
+ *    (`missing_scope` otherwise, ./slack-scopes.ts);
  *  - a method can be rate limited: HTTP 429 `ratelimited` with
  *    `Retry-After`, and every call of it before that time has passed is
  *    refused again (and counted in `earlyCalls`);
@@ -25,6 +29,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { blockKitErrors, invalidBlocksAnswer, MESSAGE_TEXT_LIMIT } from './slack-block-kit.ts';
 import { RateLimits, ResponseUrls } from './slack-limits.ts';
+import { manifestScopes, missingScope } from './slack-scopes.ts';
 import { SocketModeLink, type SlackEnvelope } from './slack-socket-link.ts';
 
 export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_USES } from './slack-limits.ts';
@@ -58,8 +63,14 @@ export class SlackStandIn {
   readonly groups = new Map<string, string[]>();
   /** Users by e-mail address. */
   readonly emails = new Map<string, string>();
-  /** Channels that exist, by id, and whether the bot is a member. */
-  readonly channels = new Map<string, { name: string; member: boolean }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  /**
+   * Channels that exist, by id, whether the bot is a member, and (when a
+   * test says) which users are: a private answer to anyone else is
+   * `user_not_in_channel`.
+   */
+  readonly channels = new Map<string, { name: string; member: boolean; users?: ReadonlySet<string> }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  /** The bot token's scopes: slack-manifest.yml's unless a test narrows them. */
+  readonly scopes: readonly string[];
   readonly #limits = new RateLimits();
   readonly #responseUrls: ResponseUrls;
   #server: Server | undefined;
@@ -71,8 +82,9 @@ export class SlackStandIn {
   #ts = 1_700_000_000;
 
   /** `clock`: Slack's time, for how long a `response_url` lives (tests move it on). */
-  constructor(options: { clock?: () => number } = {}) {
+  constructor(options: { clock?: () => number; scopes?: string[] } = {}) {
     this.#responseUrls = new ResponseUrls(options.clock ?? Date.now);
+    this.scopes = options.scopes ?? manifestScopes();
   }
 
   async start(): Promise<this> {
@@ -106,7 +118,7 @@ export class SlackStandIn {
               ? { ok: true, url: `${this.#root.replace(/^http/, 'ws')}/link/?ticket=${randomUUID()}` }
               : { ok: false, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type' }
             : token === BOT_TOKEN
-              ? this.#answer(method, args)
+              ? (missingScope(method, this.scopes) ?? this.#answer(method, args))
               : { ok: false, error: 'invalid_auth' };
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
         this.#answered.add(call);
@@ -261,7 +273,8 @@ export class SlackStandIn {
       case 'chat.postEphemeral': {
         const problem = this.#channelProblem(args.channel);
         if (problem) return { ok: false, error: problem };
-        if (typeof args.user !== 'string') return { ok: false, error: 'user_not_in_channel' };
+        const users = this.channels.get(String(args.channel))?.users;
+        if (typeof args.user !== 'string' || (users !== undefined && !users.has(args.user))) return { ok: false, error: 'user_not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);

@@ -91,6 +91,27 @@ describe('the Slack stand-in', () => {
     assert.equal((await call(slack, 'chat.postMessage', { channel: 'C0ELSEWHERE', text: 'hi' })).body.ok, true, 'once the bot is invited');
   });
 
+  test('answers user_not_in_channel for a private answer to a user who is not in the channel', async () => {
+    slack.channels.set('C0TEAM', { name: 'team', member: true, users: new Set(['U0ANN']) });
+    assert.equal((await call(slack, 'chat.postEphemeral', { channel: 'C0TEAM', user: 'U0BOB', text: 'hi' })).body.error, 'user_not_in_channel');
+    assert.equal((await call(slack, 'chat.postEphemeral', { channel: 'C0TEAM', user: 'U0ANN', text: 'hi' })).body.ok, true, 'a member gets it');
+  });
+
+  test('grants the bot token the scopes slack-manifest.yml asks for, and answers missing_scope for a method needing another', async () => {
+    assert.deepEqual([...slack.scopes].sort(), ['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);
+    const narrow = await new SlackStandIn({ scopes: ['chat:write', 'users:read'] }).start();
+    try {
+      slack.emails.set('ann@example.com', 'U0ANN');
+      narrow.emails.set('ann@example.com', 'U0ANN');
+      assert.deepEqual((await call(narrow, 'users.lookupByEmail', { email: 'ann@example.com' })).body, { ok: false, error: 'missing_scope', needed: 'users:read.email', provided: 'chat:write,users:read' });
+      assert.equal((await call(narrow, 'usergroups.users.list', { usergroup: 'S0OPS' })).body.error, 'missing_scope');
+      assert.equal((await call(narrow, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' })).body.ok, true, 'chat:write it has');
+      assert.equal((await call(slack, 'users.lookupByEmail', { email: 'ann@example.com' })).body.ok, true, 'the manifest asks for users:read.email');
+    } finally {
+      await narrow.stop();
+    }
+  });
+
   test('rate limits with HTTP 429 ratelimited and Retry-After, refuses a call before it has passed, and takes one after', async () => {
     slack.rateLimit('usergroups.users.list', 1);
     slack.groups.set('S0REL', ['U0CAROL']);
