@@ -51,6 +51,11 @@ describe('the Slack stand-in', () => {
       ['a block_id over 255', [{ type: 'divider', block_id: 'b'.repeat(256) }], 'must be less than 256 characters [json-pointer:/blocks/0/block_id]'],
       ['26 elements in an actions block', [{ type: 'actions', elements: Array.from({ length: 26 }, (_, i) => button(`a${i}`)) }], 'no more than 25 items allowed [json-pointer:/blocks/0/elements]'],
       ['51 blocks', Array.from({ length: 51 }, () => ({ type: 'divider' })), 'no more than 50 items allowed [json-pointer:/blocks]'],
+      ['emoji on mrkdwn', [{ type: 'section', text: { ...mrkdwn('*Deploy*'), emoji: true } }], 'invalid additional property: emoji [json-pointer:/blocks/0/text]'],
+      ['verbatim on plain_text', [{ type: 'header', text: { ...plain('Deploy'), verbatim: true } }], 'invalid additional property: verbatim [json-pointer:/blocks/0/text]'],
+      ['a property a section does not have', [{ type: 'section', text: mrkdwn('s'), elements: [] }], 'invalid additional property: elements [json-pointer:/blocks/0]'],
+      ['a property a button does not have', [{ type: 'actions', elements: [button('a', { label: 'Go' })] }], 'invalid additional property: label [json-pointer:/blocks/0/elements/0]'],
+      ['a property a confirm dialog does not have', [{ type: 'actions', elements: [button('a', { confirm: dialog({ ok: plain('Yes') }) })] }], 'invalid additional property: ok [json-pointer:/blocks/0/elements/0/confirm]'],
     ];
     for (const [what, blocks, error] of bad) {
       for (const method of ['chat.postMessage', 'chat.postEphemeral']) {
@@ -63,8 +68,8 @@ describe('the Slack stand-in', () => {
       }
     }
     const good = [
-      { type: 'header', text: plain('h'.repeat(150)) },
-      { type: 'section', text: mrkdwn('s'.repeat(3000)), fields: Array.from({ length: 10 }, () => mrkdwn('f')) },
+      { type: 'header', text: { ...plain('h'.repeat(150)), emoji: true } },
+      { type: 'section', text: { ...mrkdwn('s'.repeat(3000)), verbatim: false }, fields: Array.from({ length: 10 }, () => mrkdwn('f')) },
       { type: 'context', elements: Array.from({ length: 10 }, () => mrkdwn('c'.repeat(3000))) },
       { type: 'actions', block_id: 'b'.repeat(255), elements: Array.from({ length: 25 }, (_, i) => button(`a${i}`, { text: plain('t'.repeat(75)), value: 'v'.repeat(2000), confirm: dialog({ title: plain('t'.repeat(100)), text: plain('t'.repeat(300)) }) })) },
     ];
