@@ -12,7 +12,8 @@
  *    lists a channel's users, `user_not_in_channel` for a private answer
  *    to anyone else;
  *  - the bot token has the scopes slack-manifest.yml asks for and no more
- *    (`missing_scope` otherwise, ./slack-scopes.ts);
+ *    (`missing_scope` otherwise, ./slack-scopes.ts), and once revoked is
+ *    `token_revoked` for every method;
  *  - a method can be rate limited: HTTP 429 `ratelimited` with
  *    `Retry-After`, and every call of it before that time has passed is
  *    refused again (and counted in `earlyCalls`);
@@ -80,6 +81,7 @@ export class SlackStandIn {
   readonly #waiters: Array<{ match: (call: SlackCall) => boolean; done: (call: SlackCall) => void }> = [];
   #root = '';
   #ts = 1_700_000_000;
+  #revoked = false;
 
   /** `clock`: Slack's time, for how long a `response_url` lives (tests move it on). */
   constructor(options: { clock?: () => number; scopes?: string[] } = {}) {
@@ -118,7 +120,9 @@ export class SlackStandIn {
               ? { ok: true, url: `${this.#root.replace(/^http/, 'ws')}/link/?ticket=${randomUUID()}` }
               : { ok: false, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type' }
             : token === BOT_TOKEN
-              ? (missingScope(method, this.scopes) ?? this.#answer(method, args))
+              ? this.#revoked
+                ? { ok: false, error: 'token_revoked' }
+                : (missingScope(method, this.scopes) ?? this.#answer(method, args))
               : { ok: false, error: 'invalid_auth' };
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
         this.#answered.add(call);
@@ -132,6 +136,11 @@ export class SlackStandIn {
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /** The bot token is revoked (the app uninstalled, say): every call with it is `token_revoked`, as Slack answers; `false` puts it back. */
+  revokeToken(revoked = true): void {
+    this.#revoked = revoked;
   }
 
   /** The next `count` calls of `method` answer `{ ok: false, error }`, as Slack does when it is in trouble. */

@@ -117,6 +117,19 @@ describe('the Slack stand-in', () => {
     }
   });
 
+  test('answers token_revoked for every method once the bot token is revoked, and invalid_auth for a token it never gave', async () => {
+    slack.revokeToken();
+    try {
+      for (const method of ['auth.test', 'chat.postMessage', 'users.lookupByEmail']) {
+        assert.equal((await call(slack, method, { channel: DEFAULT_CHANNEL, text: 'hi', email: 'ann@example.com' })).body.error, 'token_revoked', method);
+      }
+    } finally {
+      slack.revokeToken(false);
+    }
+    assert.equal((await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' }, 'xoxb-wrong')).body.error, 'invalid_auth');
+    assert.equal((await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' })).body.ok, true, 'the token given back works');
+  });
+
   test('rate limits with HTTP 429 ratelimited and Retry-After, refuses a call before it has passed, and takes one after', async () => {
     slack.rateLimit('usergroups.users.list', 1);
     slack.groups.set('S0REL', ['U0CAROL']);
