@@ -10,7 +10,8 @@
  *  - it knows which channels exist and which the bot is in:
  *    `channel_not_found` and `not_in_channel` otherwise, and, where a test
  *    lists a channel's users, `user_not_in_channel` for a private answer
- *    to anyone else;
+ *    to anyone else; `chat.update` edits only the bot's own messages
+ *    (`cant_update_message` for a person's);
  *  - the bot token has the scopes slack-manifest.yml asks for and no more
  *    (`missing_scope` otherwise, ./slack-scopes.ts), and once revoked is
  *    `token_revoked` for every method;
@@ -53,6 +54,8 @@ export interface SlackMessage {
   text: string;
   blocks: Array<Record<string, unknown>>;
   thread_ts?: string;
+  /** Who posted it, when not the bot (a person's message the bot cannot edit). */
+  user?: string;
   /** Every version, oldest first. */
   history: Array<{ text: string; blocks: Array<Record<string, unknown>> }>;
 }
@@ -232,6 +235,13 @@ export class SlackStandIn {
     return this.calls.filter((c) => c.method === method);
   }
 
+  /** A message a person posted in a channel (not the bot): Slack lets the bot read it, not edit it. Returns its ts. */
+  postAsUser(channel: string, user: string, text: string): string {
+    const ts = `${this.#ts++}.000300`;
+    this.messages.set(ts, { channel, ts, text, blocks: [], user, history: [{ text, blocks: [] }] });
+    return ts;
+  }
+
   /** Top-level messages in a channel (not thread replies), oldest first. */
   cards(channel: string): SlackMessage[] {
     return [...this.messages.values()].filter((m) => m.channel === channel && !m.thread_ts);
@@ -272,6 +282,7 @@ export class SlackStandIn {
         if (problem) return { ok: false, error: problem };
         const message = this.messages.get(String(args.ts));
         if (!message || message.channel !== args.channel) return { ok: false, error: 'message_not_found' };
+        if (message.user !== undefined) return { ok: false, error: 'cant_update_message' };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
         message.text = String(args.text ?? message.text).slice(0, MESSAGE_TEXT_LIMIT);

@@ -96,6 +96,16 @@ describe('the Slack stand-in', () => {
     assert.equal((await call(slack, 'chat.postMessage', { channel: 'C0ELSEWHERE', text: 'hi' })).body.ok, true, 'once the bot is invited');
   });
 
+  test('answers cant_update_message for an update of a message the bot did not post, and message_not_found for a ts in another channel', async () => {
+    const theirs = slack.postAsUser(DEFAULT_CHANNEL, 'U0ANN', 'deploying by hand');
+    assert.equal((await call(slack, 'chat.update', { channel: DEFAULT_CHANNEL, ts: theirs, text: 'edited' })).body.error, 'cant_update_message');
+    assert.equal(slack.messages.get(theirs)?.text, 'deploying by hand');
+    slack.channels.set('C0OTHER', { name: 'other', member: true });
+    const ours = await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'card' });
+    assert.equal((await call(slack, 'chat.update', { channel: 'C0OTHER', ts: ours.body.ts, text: 'edited' })).body.error, 'message_not_found');
+    assert.equal((await call(slack, 'chat.update', { channel: DEFAULT_CHANNEL, ts: ours.body.ts, text: 'edited' })).body.ok, true, 'its own message it edits');
+  });
+
   test('answers user_not_in_channel for a private answer to a user who is not in the channel', async () => {
     slack.channels.set('C0TEAM', { name: 'team', member: true, users: new Set(['U0ANN']) });
     assert.equal((await call(slack, 'chat.postEphemeral', { channel: 'C0TEAM', user: 'U0BOB', text: 'hi' })).body.error, 'user_not_in_channel');
