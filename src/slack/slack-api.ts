@@ -41,6 +41,9 @@ export class SlackApiError extends SluiceError<'SLACK_API_ERROR'> {
 /** Slack's answers for a channel the bot cannot post in: the operator's to fix, not Slack's. */
 export const CHANNEL_ERRORS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
+/** Slack's answers for a bot token it no longer takes (revoked, the app uninstalled, a wrong token): every call fails alike until the operator acts. */
+export const TOKEN_ERRORS: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
+
 /** Where the outcome of each call, and each wait Slack asks for, is counted. */
 export interface SlackCallCounter {
   apiCall(service: 'slack', outcome: 'ok' | 'client_error' | 'server_error' | 'rate_limited' | 'network_error'): void;

@@ -13,7 +13,7 @@ import { type ExecutionSummary, findActionSummary, type HistoryEntry, type Store
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
-import { CHANNEL_ERRORS, SlackApiError, type SlackApi } from './slack-api.ts';
+import { CHANNEL_ERRORS, SlackApiError, TOKEN_ERRORS, type SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -63,6 +63,8 @@ export class SlackReporter {
   readonly #behind = new Set<string>();
   /** Channels the bot cannot post in, with what Slack said: told once, until a post there works again. */
   readonly #closedChannels = new Map<string, string>();
+  /** What Slack last said of the bot token itself, told once until a post works again. */
+  #tokenRefused: string | undefined;
 
   constructor(options: SlackReporterOptions) {
     this.#options = options;
@@ -107,6 +109,17 @@ export class SlackReporter {
    * than at every sweep; the executions stay behind and are sent once it can.
    */
   #tell(error: unknown): void {
+    const refused = tokenRefusal(error);
+    if (refused) {
+      if (this.#tokenRefused === refused.slackError) return;
+      this.#tokenRefused = refused.slackError;
+      return this.#options.onError?.(
+        new Error(
+          `${refused.message}: Slack no longer takes SLACK_BOT_TOKEN (the app was uninstalled, or its token revoked or replaced): reinstall the Slack app to the workspace ("OAuth & Permissions" → "Reinstall"), set SLACK_BOT_TOKEN to its bot token and restart Sluice. Cards are posted at the first sweep after that; meanwhile \`sluice approve <execution>\` on the Sluice machine decides a gate.`,
+          { cause: error },
+        ),
+      );
+    }
     const channel = error instanceof SlackApiError && error.slackError && CHANNEL_ERRORS.has(error.slackError) ? error.channel : undefined;
     if (!channel || !(error instanceof SlackApiError)) return this.#options.onError?.(error);
     if (this.#closedChannels.get(channel) === error.slackError) return;
@@ -122,6 +135,7 @@ export class SlackReporter {
 
   #opened(channel: string): void {
     this.#closedChannels.delete(channel);
+    this.#tokenRefused = undefined;
   }
 
   /** Resolves when every card update so far has been sent. */
@@ -253,4 +267,12 @@ export class SlackReporter {
 function endOf(history: HistoryEntry[], stage: string, action: string, attempt: number): Decision {
   const last = history.filter((h) => h.entity === 'action' && h.stage === stage && h.action === action && h.attempt === attempt).at(-1);
   return decisionFrom({ status: last?.to ?? 'cancelled', ...(last?.reason !== undefined && { reason: last.reason }), ...(last && { finishedAt: last.at }) });
+}
+
+/** The Slack error that says the bot token is refused, wherever it is in the error's causes (a lookup wraps it, say). */
+function tokenRefusal(error: unknown): SlackApiError | undefined {
+  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 10; at = at.cause, depth++) {
+    if (at instanceof SlackApiError && at.slackError && TOKEN_ERRORS.has(at.slackError)) return at;
+  }
+  return undefined;
 }

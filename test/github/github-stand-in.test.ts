@@ -22,6 +22,7 @@ const SHA = 'a'.repeat(40);
 /** The stand-in and a client holding one of its installation tokens, as Sluice gets one. */
 async function connect(permissions?: Permissions) {
   github = await new GithubStandIn(permissions && { permissions }).start();
+  github.addCommit(REPO, SHA, {}, { tarball: false });
   const now = Math.floor(Date.now() / 1000);
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const unsigned = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 30, exp: now + 300, iss: github.appId })}`;
@@ -74,6 +75,38 @@ describe('the GitHub stand-in refuses check runs as GitHub does', () => {
     assert.equal((await run([noPath])).status, 422);
   });
 
+  test('a check run for a commit the repository does not have is 422 "No commit found for SHA"', async () => {
+    const call = await connect();
+    const missing = 'b'.repeat(40);
+    const reply = await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: missing });
+    assert.equal(reply.status, 422);
+    assert.equal(reply.body.message, `No commit found for SHA: ${missing}`);
+    assert.equal((await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA })).status, 201, 'a commit it has');
+  });
+
+  test('a check run of another repository is 404 from this one’s path, though its id exists', async () => {
+    const call = await connect();
+    github!.addCommit('acme/other', SHA, {}, { tarball: false });
+    const other = await call('POST', '/repos/acme/other/check-runs', { name: 'Sluice: build', head_sha: SHA }, { absolute: true });
+    assert.equal(other.status, 201);
+    const reply = await call('PATCH', `/check-runs/${String(other.body.id)}`, { status: 'in_progress' });
+    assert.equal(reply.status, 404);
+    assert.equal(github!.checkRun(Number(other.body.id))?.status, 'queued', 'the other repository’s check run is unchanged');
+  });
+
+  test('a conclusion completes the check run, whatever status comes with it; completed_at without a conclusion is 422', async () => {
+    const call = await connect();
+    const created = await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA, conclusion: 'success' });
+    assert.equal(created.body.status, 'completed');
+    const running = await call('POST', '/check-runs', { name: 'Sluice: dev', head_sha: SHA, status: 'in_progress' });
+    const updated = await call('PATCH', `/check-runs/${String(running.body.id)}`, { status: 'in_progress', conclusion: 'failure' });
+    assert.equal(updated.body.status, 'completed');
+    assert.equal(github!.checkRun(Number(running.body.id))?.status, 'completed');
+    const early = await call('POST', '/check-runs', { name: 'Sluice: prod', head_sha: SHA, completed_at: new Date().toISOString() });
+    assert.equal(early.status, 422);
+    assert.match(String(early.body.message), /conclusion is required when completed_at is given/);
+  });
+
   test('an update of a check run that does not exist is 404', async () => {
     const call = await connect();
     const reply = await call('PATCH', '/check-runs/999999', { status: 'in_progress' });
@@ -94,6 +127,18 @@ describe('the GitHub stand-in keeps Deployments with their states, as GitHub doe
     assert.equal((await call('POST', `/deployments/${id}/statuses`, { state: 'success', description: 'x'.repeat(141) })).status, 422);
     assert.equal((await call('POST', `/deployments/${id}/statuses`, { state: 'success', description: 'x'.repeat(140) })).status, 201);
     assert.deepEqual(github!.deployments(REPO).map((d) => d.statuses.map((s) => s.state)), [['success']]);
+  });
+
+  test('a Deployment of a ref the repository does not have is 422 "No ref found for"; one of a branch gets the branch’s commit', async () => {
+    const call = await connect();
+    const missing = await call('POST', '/deployments', { ref: 'b'.repeat(40), environment: 'dev', required_contexts: [] });
+    assert.equal(missing.status, 422);
+    assert.equal(missing.body.message, `No ref found for: ${'b'.repeat(40)}`);
+    assert.equal(github!.deployments(REPO).length, 0);
+    github!.setBranch(REPO, 'main', SHA);
+    const branch = await call('POST', '/deployments', { ref: 'main', environment: 'dev', required_contexts: [] });
+    assert.equal(branch.status, 201);
+    assert.equal(branch.body.sha, SHA);
   });
 
   test('a Deployment without required_contexts while a check of its commit has not succeeded is 409, as GitHub answers', async () => {

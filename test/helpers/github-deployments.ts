@@ -1,6 +1,7 @@
 /**
  * The GitHub stand-in's Deployments: each kept with its statuses, as GitHub
- * keeps them, so a test can read what GitHub would show. A status of an
+ * keeps them, so a test can read what GitHub would show. A ref the
+ * repository does not have is 422 "No ref found for"; a status of an
  * unknown Deployment is 404; a success marks earlier ones inactive as
  * GitHub's `auto_inactive` does; a Deployment created without
  * `required_contexts` while a check of its commit has not succeeded is 409.
@@ -26,12 +27,17 @@ export interface CommitContext {
 export class DeploymentsStandIn {
   readonly #deployments = new Map<number, StoredDeployment>();
   readonly #nextId: () => number;
-  readonly #contexts: (repo: string, ref: string) => CommitContext[];
+  readonly #contexts: (repo: string, sha: string) => CommitContext[];
+  readonly #resolve: (repo: string, ref: string) => string | undefined;
 
-  /** `contexts`: the checks of a ref in a repository, for GitHub's check of `required_contexts`. */
-  constructor(nextId: () => number, contexts: (repo: string, ref: string) => CommitContext[]) {
+  /**
+   * `contexts`: the checks of a commit in a repository, for GitHub's check
+   * of `required_contexts`; `resolve`: the commit a ref names, if any.
+   */
+  constructor(nextId: () => number, contexts: (repo: string, sha: string) => CommitContext[], resolve: (repo: string, ref: string) => string | undefined) {
     this.#nextId = nextId;
     this.#contexts = contexts;
+    this.#resolve = resolve;
   }
 
   /** Every Deployment of `repo` (of every repository when omitted), oldest first. */
@@ -42,8 +48,11 @@ export class DeploymentsStandIn {
   /** `POST /repos/{owner}/{repo}/deployments` */
   create(repo: string, body: Record<string, unknown>): Refusal {
     if (typeof body.ref !== 'string') return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
+    // A ref the repository does not have is refused before anything else is looked at.
+    const sha = this.#resolve(repo, body.ref);
+    if (sha === undefined) return { status: 422, body: { message: `No ref found for: ${body.ref}`, documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment', status: '422' } };
     // Without required_contexts GitHub requires every check of the commit to have succeeded.
-    const contexts = body.required_contexts === undefined ? this.#contexts(repo, body.ref) : [];
+    const contexts = body.required_contexts === undefined ? this.#contexts(repo, sha) : [];
     if (contexts.some((c) => c.state !== 'success')) {
       return {
         status: 409,
@@ -60,7 +69,7 @@ export class DeploymentsStandIn {
     // GitHub's default: production_environment is true only for an environment named "production".
     const production = typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
     this.#deployments.set(id, { id, repo, environment, production, transient: body.transient_environment === true, statuses: [] });
-    return { status: 201, body: { id, sha: body.ref, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production } };
+    return { status: 201, body: { id, sha, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production } };
   }
 
   /** `POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses` */

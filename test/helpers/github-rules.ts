@@ -56,6 +56,8 @@ export function checkRunProblem(body: Record<string, unknown>): Refusal | undefi
   const conclusions = ['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'];
   if (body.conclusion !== undefined && !conclusions.includes(String(body.conclusion))) return invalid(`For 'properties/conclusion', "${String(body.conclusion)}" is not one of ${JSON.stringify(conclusions)}.`);
   if (body.status === 'completed' && body.conclusion === undefined) return invalid('conclusion is required when status is completed');
+  // GitHub's docs: conclusion is "Required if you provide completed_at or a status of completed".
+  if (body.completed_at !== undefined && body.conclusion === undefined) return invalid('conclusion is required when completed_at is given');
   const output = body.output as { title?: unknown; summary?: unknown; text?: unknown; annotations?: unknown } | undefined;
   if (output !== undefined) {
     if (typeof output.title !== 'string') return invalid('"title" wasn\'t supplied.');

@@ -64,7 +64,8 @@ export class GithubStandIn {
   readonly #checkRuns = new CheckRunsStandIn(() => this.#nextId++);
   readonly #deployments = new DeploymentsStandIn(
     () => this.#nextId++,
-    (repo, ref) => this.#checkRuns.contexts(repo, this.#repositories.sha(repo, ref) ?? ref),
+    (repo, sha) => this.#checkRuns.contexts(repo, sha),
+    (repo, ref) => this.#repositories.sha(repo, ref),
   );
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
@@ -208,8 +209,8 @@ export class GithubStandIn {
     // The description keeps compare's older template too; it matches first, having more literal text.
     'GET /repos/{owner}/{repo}/compare/{base}...{head}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, `${r.params.base}...${r.params.head}`, r.query, this.#urls()) },
     'GET /repos/{owner}/{repo}/tarball/{ref}': { auth: 'token', handle: (r) => this.#repositories.tarball(r.repo, r.params.ref ?? '', this.#urls()) },
-    'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#checkRuns.create(r.repo, r.body) },
-    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#checkRuns.update(Number(r.params.check_run_id), r.body) },
+    'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#checkRuns.create(r.repo, r.body, (sha) => this.#repositories.sha(r.repo, sha) !== undefined) },
+    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#checkRuns.update(r.repo, Number(r.params.check_run_id), r.body) },
     'POST /repos/{owner}/{repo}/deployments': { auth: 'token', handle: (r) => this.#deployments.create(r.repo, r.body) },
     'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': { auth: 'token', handle: (r) => this.#deployments.addStatus(r.repo, Number(r.params.deployment_id), r.body, `${this.apiUrl}/repos/${r.repo}`) },
   };

@@ -3,7 +3,9 @@
  * the blocks Sluice uses (header, section, context, actions with buttons,
  * divider), after Slack's Block Kit reference: which text objects must be
  * `plain_text`, how long each text may be, how many items each list holds,
- * and that `block_id` and `action_id` are unique in a message. Each problem
+ * that `block_id` and `action_id` are unique in a message, and that no
+ * object has a property its type does not take (Slack's `invalid
+ * additional property: emoji` for an `emoji` on mrkdwn). Each problem
  * reads as Slack words it: what is wrong, then the JSON pointer of where
  * (`must be less than 76 characters [json-pointer:/blocks/3/elements/0/text/text]`).
  */
@@ -35,10 +37,15 @@ export function blockKitErrors(blocks: unknown): string[] {
     if (seen.has(value)) return fail(pointer, `${what} must be unique in the message: ${value} is used twice`);
     seen.add(value);
   };
+  /** Slack refuses a property the object's type does not have, pointing at the object. */
+  const only = (pointer: string, value: Json, allowed: readonly string[]) => {
+    for (const key of Object.keys(value)) if (!allowed.includes(key)) fail(pointer, `invalid additional property: ${key}`);
+  };
   const text = (pointer: string, value: unknown, options: { plain?: boolean; max: number }) => {
     if (!isObject(value)) return fail(pointer, 'must provide an object');
     if (value.type !== 'plain_text' && value.type !== 'mrkdwn') return fail(`${pointer}/type`, 'must be one of plain_text, mrkdwn');
     if (options.plain && value.type !== 'plain_text') return fail(`${pointer}/type`, 'must be plain_text');
+    only(pointer, value, TEXT_PROPERTIES[value.type]);
     if (typeof value.text !== 'string') return fail(`${pointer}/text`, 'must provide a string');
     if (value.text.length === 0) return fail(`${pointer}/text`, 'must be more than 0 characters');
     if (value.text.length > options.max) fail(`${pointer}/text`, `must be less than ${options.max + 1} characters`);
@@ -57,6 +64,8 @@ export function blockKitErrors(blocks: unknown): string[] {
       continue;
     }
     id(`${at}/block_id`, block.block_id, blockIds, 'block_id');
+    const allowed = BLOCK_PROPERTIES[String(block.type)];
+    if (allowed) only(at, block, allowed);
     switch (block.type) {
       case 'header':
         text(`${at}/text`, block.text, { plain: true, max: 150 });
@@ -86,6 +95,7 @@ export function blockKitErrors(blocks: unknown): string[] {
   function button(at: string, element: unknown): void {
     if (!isObject(element)) return fail(at, 'must provide an object');
     if (element.type !== 'button') return fail(`${at}/type`, `element type ${JSON.stringify(element.type)} is not one Sluice's stand-in checks (button)`);
+    only(at, element, ['type', 'text', 'action_id', 'url', 'value', 'style', 'confirm', 'accessibility_label']);
     text(`${at}/text`, element.text, { plain: true, max: 75 });
     id(`${at}/action_id`, element.action_id, actionIds, 'action_id');
     if (element.value !== undefined && (typeof element.value !== 'string' || element.value.length > 2000)) fail(`${at}/value`, 'must be a string of less than 2001 characters');
@@ -96,6 +106,7 @@ export function blockKitErrors(blocks: unknown): string[] {
 
   function confirm(at: string, dialog: unknown): void {
     if (!isObject(dialog)) return fail(at, 'must provide an object');
+    only(at, dialog, ['title', 'text', 'confirm', 'deny', 'style']);
     text(`${at}/title`, dialog.title, { plain: true, max: 100 });
     text(`${at}/text`, dialog.text, { plain: true, max: 300 });
     text(`${at}/confirm`, dialog.confirm, { plain: true, max: 30 });
@@ -103,6 +114,21 @@ export function blockKitErrors(blocks: unknown): string[] {
     if (dialog.style !== undefined && dialog.style !== 'primary' && dialog.style !== 'danger') fail(`${at}/style`, 'must be one of primary, danger');
   }
 }
+
+/** What each text object takes, after the Block Kit reference (`emoji` is plain_text's, `verbatim` mrkdwn's). */
+const TEXT_PROPERTIES: Readonly<Record<'plain_text' | 'mrkdwn', readonly string[]>> = {
+  plain_text: ['type', 'text', 'emoji'],
+  mrkdwn: ['type', 'text', 'verbatim'],
+};
+
+/** What each block the stand-in checks takes, after the Block Kit reference. */
+const BLOCK_PROPERTIES: Readonly<Record<string, readonly string[] | undefined>> = {
+  header: ['type', 'text', 'block_id'],
+  section: ['type', 'text', 'block_id', 'fields', 'accessory', 'expand'],
+  context: ['type', 'elements', 'block_id'],
+  actions: ['type', 'elements', 'block_id'],
+  divider: ['type', 'block_id'],
+};
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -8,7 +8,13 @@
  *    refused with `invalid_blocks`; a top-level `text` over 40,000
  *    characters is cut, as Slack cuts it;
  *  - it knows which channels exist and which the bot is in:
- *    `channel_not_found` and `not_in_channel` otherwise;
+ *    `channel_not_found` and `not_in_channel` otherwise, and, where a test
+ *    lists a channel's users, `user_not_in_channel` for a private answer
+ *    to anyone else; `chat.update` edits only the bot's own messages
+ *    (`cant_update_message` for a person's);
+ *  - the bot token has the scopes slack-manifest.yml asks for and no more
+ *    (`missing_scope` otherwise, ./slack-scopes.ts), and once revoked is
+ *    `token_revoked` for every method;
  *  - a method can be rate limited: HTTP 429 `ratelimited` with
  *    `Retry-After`, and every call of it before that time has passed is
  *    refused again (and counted in `earlyCalls`);
@@ -25,6 +31,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { blockKitErrors, invalidBlocksAnswer, MESSAGE_TEXT_LIMIT } from './slack-block-kit.ts';
 import { RateLimits, ResponseUrls } from './slack-limits.ts';
+import { manifestScopes, missingScope } from './slack-scopes.ts';
 import { SocketModeLink, type SlackEnvelope } from './slack-socket-link.ts';
 
 export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_USES } from './slack-limits.ts';
@@ -47,6 +54,8 @@ export interface SlackMessage {
   text: string;
   blocks: Array<Record<string, unknown>>;
   thread_ts?: string;
+  /** Who posted it, when not the bot (a person's message the bot cannot edit). */
+  user?: string;
   /** Every version, oldest first. */
   history: Array<{ text: string; blocks: Array<Record<string, unknown>> }>;
 }
@@ -58,8 +67,14 @@ export class SlackStandIn {
   readonly groups = new Map<string, string[]>();
   /** Users by e-mail address. */
   readonly emails = new Map<string, string>();
-  /** Channels that exist, by id, and whether the bot is a member. */
-  readonly channels = new Map<string, { name: string; member: boolean }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  /**
+   * Channels that exist, by id, whether the bot is a member, and (when a
+   * test says) which users are: a private answer to anyone else is
+   * `user_not_in_channel`.
+   */
+  readonly channels = new Map<string, { name: string; member: boolean; users?: ReadonlySet<string> }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  /** The bot token's scopes: slack-manifest.yml's unless a test narrows them. */
+  readonly scopes: readonly string[];
   readonly #limits = new RateLimits();
   readonly #responseUrls: ResponseUrls;
   #server: Server | undefined;
@@ -69,10 +84,12 @@ export class SlackStandIn {
   readonly #waiters: Array<{ match: (call: SlackCall) => boolean; done: (call: SlackCall) => void }> = [];
   #root = '';
   #ts = 1_700_000_000;
+  #revoked = false;
 
   /** `clock`: Slack's time, for how long a `response_url` lives (tests move it on). */
-  constructor(options: { clock?: () => number } = {}) {
+  constructor(options: { clock?: () => number; scopes?: string[] } = {}) {
     this.#responseUrls = new ResponseUrls(options.clock ?? Date.now);
+    this.scopes = options.scopes ?? manifestScopes();
   }
 
   async start(): Promise<this> {
@@ -106,7 +123,9 @@ export class SlackStandIn {
               ? { ok: true, url: `${this.#root.replace(/^http/, 'ws')}/link/?ticket=${randomUUID()}` }
               : { ok: false, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type' }
             : token === BOT_TOKEN
-              ? this.#answer(method, args)
+              ? this.#revoked
+                ? { ok: false, error: 'token_revoked' }
+                : (missingScope(method, this.scopes) ?? this.#answer(method, args))
               : { ok: false, error: 'invalid_auth' };
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
         this.#answered.add(call);
@@ -120,6 +139,11 @@ export class SlackStandIn {
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /** The bot token is revoked (the app uninstalled, say): every call with it is `token_revoked`, as Slack answers; `false` puts it back. */
+  revokeToken(revoked = true): void {
+    this.#revoked = revoked;
   }
 
   /** The next `count` calls of `method` answer `{ ok: false, error }`, as Slack does when it is in trouble. */
@@ -211,6 +235,13 @@ export class SlackStandIn {
     return this.calls.filter((c) => c.method === method);
   }
 
+  /** A message a person posted in a channel (not the bot): Slack lets the bot read it, not edit it. Returns its ts. */
+  postAsUser(channel: string, user: string, text: string): string {
+    const ts = `${this.#ts++}.000300`;
+    this.messages.set(ts, { channel, ts, text, blocks: [], user, history: [{ text, blocks: [] }] });
+    return ts;
+  }
+
   /** Top-level messages in a channel (not thread replies), oldest first. */
   cards(channel: string): SlackMessage[] {
     return [...this.messages.values()].filter((m) => m.channel === channel && !m.thread_ts);
@@ -251,6 +282,7 @@ export class SlackStandIn {
         if (problem) return { ok: false, error: problem };
         const message = this.messages.get(String(args.ts));
         if (!message || message.channel !== args.channel) return { ok: false, error: 'message_not_found' };
+        if (message.user !== undefined) return { ok: false, error: 'cant_update_message' };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
         message.text = String(args.text ?? message.text).slice(0, MESSAGE_TEXT_LIMIT);
@@ -261,7 +293,8 @@ export class SlackStandIn {
       case 'chat.postEphemeral': {
         const problem = this.#channelProblem(args.channel);
         if (problem) return { ok: false, error: problem };
-        if (typeof args.user !== 'string') return { ok: false, error: 'user_not_in_channel' };
+        const users = this.channels.get(String(args.channel))?.users;
+        if (typeof args.user !== 'string' || (users !== undefined && !users.has(args.user))) return { ok: false, error: 'user_not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);

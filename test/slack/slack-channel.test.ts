@@ -47,3 +47,21 @@ test('a slack_channel that is no channel the bot can see: the log line says to p
   assert.equal(lines.length, 1, JSON.stringify(started.logs));
   assert.match(lines[0]!, /set the environment's slack_channel in the server config to the channel's id \(its details in Slack show it, starting with C\)/);
 });
+
+test('a bot token Slack no longer takes: one log line says to reinstall the app and set SLACK_BOT_TOKEN; once Slack takes it again the card comes', async () => {
+  const started = (app = await startSlackSluice());
+  started.slack.revokeToken();
+  await started.push(1, 'v1');
+  await started.sluice.sweep();
+  await started.sluice.idle();
+  const lines = started.logs.filter((line) => line.includes('failed: token_revoked'));
+  assert.equal(lines.length, 1, `said once, not at every sweep: ${JSON.stringify(started.logs)}`);
+  assert.match(lines[0]!, /Slack no longer takes SLACK_BOT_TOKEN .*: reinstall the Slack app to the workspace .*set SLACK_BOT_TOKEN to its bot token and restart Sluice/);
+  assert.deepEqual(started.slack.cards(CHANNEL), []);
+
+  started.slack.revokeToken(false);
+  await started.sluice.sweep();
+  await started.sluice.idle();
+  await started.click(started.card(), 'approve', ANN);
+  assert.equal(readFileSync(join(started.dir, 'srv-prod', 'current', 'started'), 'utf8'), 'v1\n');
+});

@@ -51,6 +51,11 @@ describe('the Slack stand-in', () => {
       ['a block_id over 255', [{ type: 'divider', block_id: 'b'.repeat(256) }], 'must be less than 256 characters [json-pointer:/blocks/0/block_id]'],
       ['26 elements in an actions block', [{ type: 'actions', elements: Array.from({ length: 26 }, (_, i) => button(`a${i}`)) }], 'no more than 25 items allowed [json-pointer:/blocks/0/elements]'],
       ['51 blocks', Array.from({ length: 51 }, () => ({ type: 'divider' })), 'no more than 50 items allowed [json-pointer:/blocks]'],
+      ['emoji on mrkdwn', [{ type: 'section', text: { ...mrkdwn('*Deploy*'), emoji: true } }], 'invalid additional property: emoji [json-pointer:/blocks/0/text]'],
+      ['verbatim on plain_text', [{ type: 'header', text: { ...plain('Deploy'), verbatim: true } }], 'invalid additional property: verbatim [json-pointer:/blocks/0/text]'],
+      ['a property a section does not have', [{ type: 'section', text: mrkdwn('s'), elements: [] }], 'invalid additional property: elements [json-pointer:/blocks/0]'],
+      ['a property a button does not have', [{ type: 'actions', elements: [button('a', { label: 'Go' })] }], 'invalid additional property: label [json-pointer:/blocks/0/elements/0]'],
+      ['a property a confirm dialog does not have', [{ type: 'actions', elements: [button('a', { confirm: dialog({ ok: plain('Yes') }) })] }], 'invalid additional property: ok [json-pointer:/blocks/0/elements/0/confirm]'],
     ];
     for (const [what, blocks, error] of bad) {
       for (const method of ['chat.postMessage', 'chat.postEphemeral']) {
@@ -63,8 +68,8 @@ describe('the Slack stand-in', () => {
       }
     }
     const good = [
-      { type: 'header', text: plain('h'.repeat(150)) },
-      { type: 'section', text: mrkdwn('s'.repeat(3000)), fields: Array.from({ length: 10 }, () => mrkdwn('f')) },
+      { type: 'header', text: { ...plain('h'.repeat(150)), emoji: true } },
+      { type: 'section', text: { ...mrkdwn('s'.repeat(3000)), verbatim: false }, fields: Array.from({ length: 10 }, () => mrkdwn('f')) },
       { type: 'context', elements: Array.from({ length: 10 }, () => mrkdwn('c'.repeat(3000))) },
       { type: 'actions', block_id: 'b'.repeat(255), elements: Array.from({ length: 25 }, (_, i) => button(`a${i}`, { text: plain('t'.repeat(75)), value: 'v'.repeat(2000), confirm: dialog({ title: plain('t'.repeat(100)), text: plain('t'.repeat(300)) }) })) },
     ];
@@ -89,6 +94,50 @@ describe('the Slack stand-in', () => {
     }
     slack.channels.set('C0ELSEWHERE', { name: 'elsewhere', member: true });
     assert.equal((await call(slack, 'chat.postMessage', { channel: 'C0ELSEWHERE', text: 'hi' })).body.ok, true, 'once the bot is invited');
+  });
+
+  test('answers cant_update_message for an update of a message the bot did not post, and message_not_found for a ts in another channel', async () => {
+    const theirs = slack.postAsUser(DEFAULT_CHANNEL, 'U0ANN', 'deploying by hand');
+    assert.equal((await call(slack, 'chat.update', { channel: DEFAULT_CHANNEL, ts: theirs, text: 'edited' })).body.error, 'cant_update_message');
+    assert.equal(slack.messages.get(theirs)?.text, 'deploying by hand');
+    slack.channels.set('C0OTHER', { name: 'other', member: true });
+    const ours = await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'card' });
+    assert.equal((await call(slack, 'chat.update', { channel: 'C0OTHER', ts: ours.body.ts, text: 'edited' })).body.error, 'message_not_found');
+    assert.equal((await call(slack, 'chat.update', { channel: DEFAULT_CHANNEL, ts: ours.body.ts, text: 'edited' })).body.ok, true, 'its own message it edits');
+  });
+
+  test('answers user_not_in_channel for a private answer to a user who is not in the channel', async () => {
+    slack.channels.set('C0TEAM', { name: 'team', member: true, users: new Set(['U0ANN']) });
+    assert.equal((await call(slack, 'chat.postEphemeral', { channel: 'C0TEAM', user: 'U0BOB', text: 'hi' })).body.error, 'user_not_in_channel');
+    assert.equal((await call(slack, 'chat.postEphemeral', { channel: 'C0TEAM', user: 'U0ANN', text: 'hi' })).body.ok, true, 'a member gets it');
+  });
+
+  test('grants the bot token the scopes slack-manifest.yml asks for, and answers missing_scope for a method needing another', async () => {
+    assert.deepEqual([...slack.scopes].sort(), ['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);
+    const narrow = await new SlackStandIn({ scopes: ['chat:write', 'users:read'] }).start();
+    try {
+      slack.emails.set('ann@example.com', 'U0ANN');
+      narrow.emails.set('ann@example.com', 'U0ANN');
+      assert.deepEqual((await call(narrow, 'users.lookupByEmail', { email: 'ann@example.com' })).body, { ok: false, error: 'missing_scope', needed: 'users:read.email', provided: 'chat:write,users:read' });
+      assert.equal((await call(narrow, 'usergroups.users.list', { usergroup: 'S0OPS' })).body.error, 'missing_scope');
+      assert.equal((await call(narrow, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' })).body.ok, true, 'chat:write it has');
+      assert.equal((await call(slack, 'users.lookupByEmail', { email: 'ann@example.com' })).body.ok, true, 'the manifest asks for users:read.email');
+    } finally {
+      await narrow.stop();
+    }
+  });
+
+  test('answers token_revoked for every method once the bot token is revoked, and invalid_auth for a token it never gave', async () => {
+    slack.revokeToken();
+    try {
+      for (const method of ['auth.test', 'chat.postMessage', 'users.lookupByEmail']) {
+        assert.equal((await call(slack, method, { channel: DEFAULT_CHANNEL, text: 'hi', email: 'ann@example.com' })).body.error, 'token_revoked', method);
+      }
+    } finally {
+      slack.revokeToken(false);
+    }
+    assert.equal((await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' }, 'xoxb-wrong')).body.error, 'invalid_auth');
+    assert.equal((await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' })).body.ok, true, 'the token given back works');
   });
 
   test('rate limits with HTTP 429 ratelimited and Retry-After, refuses a call before it has passed, and takes one after', async () => {

@@ -1,7 +1,9 @@
 /**
  * The GitHub stand-in's check runs: each kept as GitHub last took it, with
  * its repository, and read back as a commit's contexts for the Deployments'
- * `required_contexts` check.
+ * `required_contexts` check. A check run for a commit the repository does
+ * not have is 422, and one of another repository is not found from this
+ * one's path, as on GitHub.
  */
 import { checkRunProblem, notFound, type Answer } from '../github-rules.ts';
 import type { CommitContext } from '../github-deployments.ts';
@@ -27,24 +29,28 @@ export class CheckRunsStandIn {
     return id;
   }
 
-  /** `POST /repos/{owner}/{repo}/check-runs` */
-  create(repo: string, body: Record<string, unknown>): Answer {
+  /** `POST /repos/{owner}/{repo}/check-runs`; `hasCommit`: whether the repository has the commit `head_sha` names (GitHub's 422 otherwise). */
+  create(repo: string, body: Record<string, unknown>, hasCommit: (sha: string) => boolean): Answer {
     const problem = checkRunProblem(body);
     if (problem) return problem;
+    if (!hasCommit(String(body.head_sha))) return noCommit(String(body.head_sha));
     const id = this.#nextId();
-    const run = { id, ...body, status: body.status ?? 'queued' };
+    // As GitHub's docs say, providing a conclusion sets the status to completed.
+    const run = { id, ...body, status: body.conclusion !== undefined ? 'completed' : (body.status ?? 'queued') };
     this.#runs.set(id, run);
     this.#repos.set(id, repo);
     return { status: 201, body: run };
   }
 
   /** `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}` */
-  update(id: number, body: Record<string, unknown>): Answer {
+  update(repo: string, id: number, body: Record<string, unknown>): Answer {
     const run = this.#runs.get(id);
-    if (!run) return notFound('checks/runs#update-a-check-run');
+    // A check run of another repository is not there, seen from this one's path.
+    const owner = this.#repos.get(id);
+    if (!run || (owner !== undefined && owner !== repo)) return notFound('checks/runs#update-a-check-run');
     const problem = checkRunProblem(body);
     if (problem) return problem;
-    Object.assign(run, body);
+    Object.assign(run, body, body.conclusion !== undefined && { status: 'completed' });
     return { status: 200, body: run };
   }
 
@@ -57,4 +63,9 @@ export class CheckRunsStandIn {
         state: run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(String(run.conclusion)) ? 'success' : 'failure',
       }));
   }
+}
+
+/** GitHub's answer to a check run for a commit the repository does not have. */
+function noCommit(sha: string): Answer {
+  return { status: 422, body: { message: `No commit found for SHA: ${sha}`, documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run', status: '422' } };
 }
