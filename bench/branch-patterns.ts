@@ -8,7 +8,9 @@
 import { matchesBranch } from '../src/github/match-branch.ts';
 
 function regexFor(pattern: string): RegExp {
-  const source = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*\*|\*/g, (star) => (star === '**' ? '.*' : '[^/]*'));
+  const source = pattern
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*\*|\*/g, (star) => (star === '**' ? '.*' : '[^/]*'));
   return new RegExp(`^${source}$`);
 }
 
@@ -27,7 +29,11 @@ function time(run: () => boolean): { ms: number; result: boolean } {
 const hostile = `${'**a'.repeat(12)}**c`;
 const cases: Array<[string, string, string]> = [
   ['ordinary', 'release/**', 'release/2026/12/hotfix'],
-  ...[12, 16, 20, 24].map((length): [string, string, string] => [`hostile, ${length} characters`, hostile, 'a'.repeat(length)]),
+  ...[12, 16, 20, 24].map((length): [string, string, string] => [
+    `hostile, ${length} characters`,
+    hostile,
+    'a'.repeat(length),
+  ]),
 ];
 console.log('| case | matcher ms | regex ms | same answer |');
 console.log('|---|---|---|---|');

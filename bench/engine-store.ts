@@ -23,7 +23,10 @@ async function drive(store: Store): Promise<{ ms: number; changes: number }> {
   const pipelineId = await store.ensurePipeline('bench/app', `.github/sluice-${Math.random()}.yml`);
   const started = performance.now();
   for (let i = 0; i < EXECUTIONS; i++) {
-    await runner.start({ pipelineId, revision: { sha: `${i}`.padStart(40, '0') }, definition, trigger: 'bench' }, 'bench');
+    await runner.start(
+      { pipelineId, revision: { sha: `${i}`.padStart(40, '0') }, definition, trigger: 'bench' },
+      'bench',
+    );
   }
   await runner.idle();
   const ms = performance.now() - started;
@@ -43,13 +46,19 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const pg = await startPostgres();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const results: Record<string, { ms: number[]; changes: number }> = { sqlite: { ms: [], changes: 0 }, postgres: { ms: [], changes: 0 } };
+  const results: Record<string, { ms: number[]; changes: number }> = {
+    sqlite: { ms: [], changes: 0 },
+    postgres: { ms: [], changes: 0 },
+  };
   try {
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order so neither database always runs on a warmer machine.
       const order = round % 2 === 0 ? ['sqlite', 'postgres'] : ['postgres', 'sqlite'];
       for (const kind of order) {
-        const store = kind === 'sqlite' ? await openStore({ dataDir: join(dir, `r${round}`) }) : await openStore({ dataDir: dir, databaseUrl: pg.url });
+        const store =
+          kind === 'sqlite'
+            ? await openStore({ dataDir: join(dir, `r${round}`) })
+            : await openStore({ dataDir: dir, databaseUrl: pg.url });
         try {
           const { ms, changes } = await drive(store);
           results[kind]!.ms.push(ms);
@@ -65,12 +74,19 @@ async function main(): Promise<void> {
   }
   const sqlite = median(results.sqlite!.ms);
   const postgres = median(results.postgres!.ms);
-  console.log(`engine + store: ${EXECUTIONS} executions of a 3-stage, 4-action pipeline (queued mode), median of ${ROUNDS}`);
+  console.log(
+    `engine + store: ${EXECUTIONS} executions of a 3-stage, 4-action pipeline (queued mode), median of ${ROUNDS}`,
+  );
   console.log(`| store | wall time | executions/s | state changes/s |`);
   console.log(`|---|---|---|---|`);
-  for (const [kind, ms] of [['SQLite (node:sqlite, WAL, synchronous=FULL)', sqlite], ['PostgreSQL 15 (local)', postgres]] as const) {
+  for (const [kind, ms] of [
+    ['SQLite (node:sqlite, WAL, synchronous=FULL)', sqlite],
+    ['PostgreSQL 15 (local)', postgres],
+  ] as const) {
     const changes = results[kind.startsWith('SQLite') ? 'sqlite' : 'postgres']!.changes;
-    console.log(`| ${kind} | ${(ms / 1000).toFixed(2)} s | ${((EXECUTIONS * 1000) / ms).toFixed(0)} | ${((changes * 1000) / ms).toFixed(0)} |`);
+    console.log(
+      `| ${kind} | ${(ms / 1000).toFixed(2)} s | ${((EXECUTIONS * 1000) / ms).toFixed(0)} | ${((changes * 1000) / ms).toFixed(0)} |`,
+    );
   }
   console.log(`PostgreSQL / SQLite wall time ratio: ${(postgres / sqlite).toFixed(2)}`);
   console.log(`peak RSS of this process: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);

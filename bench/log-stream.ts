@@ -17,7 +17,13 @@ import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/open-store.ts';
 import type { ActionRef, LogLine, Store } from '../src/store/store.ts';
 
-const { values } = parseArgs({ options: { pages: { type: 'string', default: '20' }, batches: { type: 'string', default: '5' }, 'batch-lines': { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: {
+    pages: { type: 'string', default: '20' },
+    batches: { type: 'string', default: '5' },
+    'batch-lines': { type: 'string', default: '200' },
+  },
+});
 const PAGES = Number(values.pages);
 const BATCHES = Number(values.batches);
 const BATCH_LINES = Number(values['batch-lines']);
@@ -32,7 +38,12 @@ interface Reader {
 type Approach = 'whole log' | 'after cursor';
 
 /** One poll of one page: the new lines it gets and the rows the store returned for them. */
-async function poll(store: Store, ref: ActionRef, reader: Reader, approach: Approach): Promise<{ delivered: number; rows: number }> {
+async function poll(
+  store: Store,
+  ref: ActionRef,
+  reader: Reader,
+  approach: Approach,
+): Promise<{ delivered: number; rows: number }> {
   if (approach === 'whole log') {
     const lines = await store.readLog(ref);
     const delivered = lines.length - reader.count;
@@ -51,7 +62,11 @@ async function poll(store: Store, ref: ActionRef, reader: Reader, approach: Appr
 }
 
 function lines(from: number, count: number): LogLine[] {
-  return Array.from({ length: count }, (_, i) => ({ stream: 'stdout', text: `[${from + i}] 빌드 단계 ━━ compiling module ${from + i} of the shop 🚀`, at: from + i }));
+  return Array.from({ length: count }, (_, i) => ({
+    stream: 'stdout',
+    text: `[${from + i}] 빌드 단계 ━━ compiling module ${from + i} of the shop 🚀`,
+    at: from + i,
+  }));
 }
 
 async function measure(size: number, approach: Approach) {
@@ -59,7 +74,11 @@ async function measure(size: number, approach: Approach) {
   const store = await openStore({ dataDir: dir });
   try {
     const pipelineId = await store.ensurePipeline('bench/app', '.github/sluice.yml');
-    const { id } = await store.createExecution({ pipelineId, revision: { sha: '0'.repeat(40) }, definition: { mode: 'queued', stages: [] }, trigger: 'bench' }, 'bench', 0);
+    const { id } = await store.createExecution(
+      { pipelineId, revision: { sha: '0'.repeat(40) }, definition: { mode: 'queued', stages: [] }, trigger: 'bench' },
+      'bench',
+      0,
+    );
     const ref = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
     for (let i = 0; i < size; i += 5_000) await store.appendLog(ref, lines(i, Math.min(5_000, size - i)));
     // Every page has read what was there when it opened.
@@ -81,8 +100,15 @@ async function measure(size: number, approach: Approach) {
     }
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    if (delivered !== PAGES * BATCHES * BATCH_LINES) throw new Error(`${approach}: delivered ${delivered} lines, not ${PAGES * BATCHES * BATCH_LINES}`);
-    return { size, approach, rowsPerLine: rows / delivered, cpuUsPerLine: (used.user + used.system) / delivered, linesPerSecond: delivered / (ms / 1000) };
+    if (delivered !== PAGES * BATCHES * BATCH_LINES)
+      throw new Error(`${approach}: delivered ${delivered} lines, not ${PAGES * BATCHES * BATCH_LINES}`);
+    return {
+      size,
+      approach,
+      rowsPerLine: rows / delivered,
+      cpuUsPerLine: (used.user + used.system) / delivered,
+      linesPerSecond: delivered / (ms / 1000),
+    };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -94,16 +120,29 @@ for (const size of SIZES) {
   for (const approach of ['whole log', 'after cursor'] as const) results.push(await measure(size, approach));
 }
 
-console.log(`${PAGES} pages following one log; ${BATCHES} batches of ${BATCH_LINES} new lines after the first ${SIZES.join(' or ')}; SQLite\n`);
-console.log('| lines before | stream reads | store rows read per new line | CPU per new line | new lines delivered per second |');
+console.log(
+  `${PAGES} pages following one log; ${BATCHES} batches of ${BATCH_LINES} new lines after the first ${SIZES.join(' or ')}; SQLite\n`,
+);
+console.log(
+  '| lines before | stream reads | store rows read per new line | CPU per new line | new lines delivered per second |',
+);
 console.log('|---:|---|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.size.toLocaleString('en')} | ${r.approach} | ${r.rowsPerLine.toFixed(1)} | ${r.cpuUsPerLine.toFixed(1)} µs | ${Math.round(r.linesPerSecond).toLocaleString('en')} |`);
+  console.log(
+    `| ${r.size.toLocaleString('en')} | ${r.approach} | ${r.rowsPerLine.toFixed(1)} | ${r.cpuUsPerLine.toFixed(1)} µs | ${Math.round(r.linesPerSecond).toLocaleString('en')} |`,
+  );
 }
 for (const size of SIZES) {
-  const [whole, after] = [results.find((r) => r.size === size && r.approach === 'whole log')!, results.find((r) => r.size === size && r.approach === 'after cursor')!];
-  console.log(`\nat ${size.toLocaleString('en')} lines: after the cursor costs ${(after.cpuUsPerLine / whole.cpuUsPerLine).toFixed(3)}× the CPU per new line of reading the whole log`);
+  const [whole, after] = [
+    results.find((r) => r.size === size && r.approach === 'whole log')!,
+    results.find((r) => r.size === size && r.approach === 'after cursor')!,
+  ];
+  console.log(
+    `\nat ${size.toLocaleString('en')} lines: after the cursor costs ${(after.cpuUsPerLine / whole.cpuUsPerLine).toFixed(3)}× the CPU per new line of reading the whole log`,
+  );
 }
 const after10k = results.find((r) => r.size === 10_000 && r.approach === 'after cursor')!;
 const after100k = results.find((r) => r.size === 100_000 && r.approach === 'after cursor')!;
-console.log(`after the cursor, 100,000 lines beside 10,000: ${(after100k.cpuUsPerLine / after10k.cpuUsPerLine).toFixed(2)}× the CPU per new line (flat is 1×)`);
+console.log(
+  `after the cursor, 100,000 lines beside 10,000: ${(after100k.cpuUsPerLine / after10k.cpuUsPerLine).toFixed(2)}× the CPU per new line (flat is 1×)`,
+);

@@ -14,7 +14,14 @@ import { parseArgs } from 'node:util';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
 import { stepTable, summaryTable, type Measurement } from './rollout/report.ts';
 import { startTestBed, type TestBed } from './rollout/test-bed.ts';
-import { packArtifact, rollOutWithAnsible, rollOutWithScript, rollOutWithSluice, type Rollout, type Variant } from './rollout/variants.ts';
+import {
+  packArtifact,
+  rollOutWithAnsible,
+  rollOutWithScript,
+  rollOutWithSluice,
+  type Rollout,
+  type Variant,
+} from './rollout/variants.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,9 +40,17 @@ const chosen = values.variants.split(',');
 const startedAt = Date.now();
 const deadline = startedAt + Number(values['max-minutes']) * 60_000;
 const allVariants: Variant[] = ['sluice', 'bash', 'ansible', 'parallel'];
-if (hostCounts.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(runs) || runs < 1 || !(payloadBytes > 0) || !(deadline > startedAt) ||
-  chosen.some((v) => !allVariants.includes(v as Variant))) {
-  console.error('usage: node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]');
+if (
+  hostCounts.some((n) => !Number.isInteger(n) || n < 1) ||
+  !Number.isInteger(runs) ||
+  runs < 1 ||
+  !(payloadBytes > 0) ||
+  !(deadline > startedAt) ||
+  chosen.some((v) => !allVariants.includes(v as Variant))
+) {
+  console.error(
+    'usage: node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]',
+  );
   process.exit(2);
 }
 
@@ -48,7 +63,11 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
   const tarball = variant === 'sluice' ? '' : await packArtifact(bed, version);
   // Every rollout starts with every server UP, whatever the last one left behind.
   for (const host of bed.ssh.hosts) await bed.lb.waitUntilUp(host.name, 15_000);
-  const monitor = startMonitor({ url: `http://127.0.0.1:${bed.lb.port}/`, maxRequests: 50_000, maxDurationMs: 10 * 60_000 });
+  const monitor = startMonitor({
+    url: `http://127.0.0.1:${bed.lb.port}/`,
+    maxRequests: 50_000,
+    maxDurationMs: 10 * 60_000,
+  });
   let rollout: Rollout;
   try {
     await monitor.waitForMore(5);
@@ -62,9 +81,19 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
   const report = monitor.current();
   for (const host of bed.ssh.hosts) {
     const answer = await fetchText(`http://127.0.0.1:${bed.ports[host.name]}/`);
-    if (!answer.startsWith(`${version} `)) throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
+    if (!answer.startsWith(`${version} `))
+      throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
   }
-  return { hosts: bed.ssh.hosts.length, drain, variant, run, ms: rollout.ms, sent: report.sent, failed: report.failed, steps: rollout.steps };
+  return {
+    hosts: bed.ssh.hosts.length,
+    drain,
+    variant,
+    run,
+    ms: rollout.ms,
+    sent: report.sent,
+    failed: report.failed,
+    steps: rollout.steps,
+  };
 }
 
 function fetchText(url: string): Promise<string> {
@@ -105,8 +134,12 @@ for (const hosts of hostCounts) {
           }
           const m = await measure(bed, variant, drain, run);
           results.push(m);
-          const steps = Object.entries(m.steps).map(([step, s]) => `${step} ${s.toFixed(2)}`).join(', ');
-          console.error(`  run ${run} ${drain ? 'drain   ' : 'no drain'} ${variant.padEnd(8)} ${(m.ms / 1000).toFixed(2)} s, failed ${m.failed}/${m.sent}  (${steps})`);
+          const steps = Object.entries(m.steps)
+            .map(([step, s]) => `${step} ${s.toFixed(2)}`)
+            .join(', ');
+          console.error(
+            `  run ${run} ${drain ? 'drain   ' : 'no drain'} ${variant.padEnd(8)} ${(m.ms / 1000).toFixed(2)} s, failed ${m.failed}/${m.sent}  (${steps})`,
+          );
         }
       }
     }
@@ -116,7 +149,8 @@ for (const hosts of hostCounts) {
 }
 
 console.error(`\nTook ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`);
-if (cutShort) console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
+if (cutShort)
+  console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
 console.log(`\nRolling out a ${values['payload-mib']} MiB artifact, batch 1: median wall time of ${runs} runs\n`);
 console.log(summaryTable(results));
 console.log('\n¹ every host at once, no drain: the same in both rows of a host count.\n');

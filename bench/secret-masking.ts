@@ -13,15 +13,26 @@ import { createLineSplitter } from '../src/executor/split-lines.ts';
 const ALPHABET = `abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'"/\\*()!%+&<>@:;=?#$~ é`;
 let state = 1;
 const next = () => (state = (state * 16807) % 2147483647) / 2147483647;
-const secret = () => Array.from({ length: 12 + Math.floor(next() * 20) }, () => ALPHABET[Math.floor(next() * ALPHABET.length)]).join('');
+const secret = () =>
+  Array.from({ length: 12 + Math.floor(next() * 20) }, () => ALPHABET[Math.floor(next() * ALPHABET.length)]).join('');
 
 const outputs: Record<string, string> = {
-  'ordinary lines (2 MiB)': Array.from({ length: 30_000 }, (_, i) => `[${i}] compiling src/module-${i % 97}/index.ts (${i * 13} bytes) ok`).join('\n'),
+  'ordinary lines (2 MiB)': Array.from(
+    { length: 30_000 },
+    (_, i) => `[${i}] compiling src/module-${i % 97}/index.ts (${i * 13} bytes) ok`,
+  ).join('\n'),
   'one 4 MiB line': 'abcdefgh'.repeat(512 * 1024),
-  'hex dump (xxd of 64 KiB)': execFileSync('xxd', [], { input: Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919) % 251)), encoding: 'utf8' }),
+  'hex dump (xxd of 64 KiB)': execFileSync('xxd', [], {
+    input: Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919) % 251)),
+    encoding: 'utf8',
+  }),
 };
 
-function streamed(mask: (line: string, continues: boolean, emit: (line: string) => void) => void, flush: () => void, text: string): void {
+function streamed(
+  mask: (line: string, continues: boolean, emit: (line: string) => void) => void,
+  flush: () => void,
+  text: string,
+): void {
   const splitter = createLineSplitter((line, continues) => mask(line, continues, () => {}));
   for (let at = 0; at < text.length; at += 16 * 1024) splitter.push(text.slice(at, at + 16 * 1024));
   splitter.flush();
@@ -46,9 +57,19 @@ for (const count of [1, 10, 30]) {
   for (const [name, text] of Object.entries(outputs)) {
     const ours = time(() => {
       const lines = createMasker(secrets).lines(() => {});
-      streamed((line, continues) => lines.push(line, continues), () => lines.flush(), text);
+      streamed(
+        (line, continues) => lines.push(line, continues),
+        () => lines.flush(),
+        text,
+      );
     });
-    const floor = time(() => streamed((line, _continues, emit) => emit(secrets.reduce((out, value) => out.replaceAll(value, '***'), line)), () => {}, text));
+    const floor = time(() =>
+      streamed(
+        (line, _continues, emit) => emit(secrets.reduce((out, value) => out.replaceAll(value, '***'), line)),
+        () => {},
+        text,
+      ),
+    );
     console.log(`| ${name} | ${count} | ${ours.toFixed(0)} | ${floor.toFixed(0)} | ${(ours / floor).toFixed(1)} |`);
   }
 }

@@ -23,7 +23,13 @@ import { startPostgres } from '../test/helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
 import { sha } from '../test/helpers/slack-sluice.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, json: { type: 'string' }, event: { type: 'string', default: 'push' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    json: { type: 'string' },
+    event: { type: 'string', default: 'push' },
+  },
+});
 /** `push` (to feature branches; handled after the reply) or `ping` (an event Sluice does not act on). */
 const EVENT = values.event === 'ping' ? 'ping' : 'push';
 const SECONDS = Number(values.seconds);
@@ -46,11 +52,17 @@ interface Result {
 }
 
 const github = await new GithubStandIn().start();
-github.addCommit('bench/shop', sha(1), { '.github/sluice.yml': 'on:\n  push:\n    branches: [main]\nstages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["true"] }\n' });
+github.addCommit('bench/shop', sha(1), {
+  '.github/sluice.yml':
+    'on:\n  push:\n    branches: [main]\nstages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["true"] }\n',
+});
 const postgres = await startPostgres();
 const results: Result[] = [];
 try {
-  for (const backend of [{ name: 'SQLite' }, { name: 'PostgreSQL', databaseUrl: await postgres.freshDatabase() }] as Backend[]) {
+  for (const backend of [
+    { name: 'SQLite' },
+    { name: 'PostgreSQL', databaseUrl: await postgres.freshDatabase() },
+  ] as Backend[]) {
     results.push(await measure(backend));
   }
 } finally {
@@ -73,14 +85,18 @@ async function measure(backend: Backend): Promise<Result> {
       ...githubAppEnv(github, SECRET),
     },
   });
-  const observer = await openStore({ dataDir: join(dir, 'observer'), ...(backend.databaseUrl && { databaseUrl: backend.databaseUrl }) }).catch(() => undefined);
+  const observer = await openStore({
+    dataDir: join(dir, 'observer'),
+    ...(backend.databaseUrl && { databaseUrl: backend.databaseUrl }),
+  }).catch(() => undefined);
   try {
     await sleep(3000);
     const rssIdleMiB = rssMiB(sluice.pid);
     const ack = [];
     for (const rate of RATES) ack.push(await ackLatency(sluice, rate, backend, dir, observer));
     const toFirstCommandMs = [];
-    for (let i = 0; i < TO_FIRST_COMMAND_RUNS; i++) toFirstCommandMs.push(await toFirstCommand(sluice, dir, `${backend.name}-${i}`));
+    for (let i = 0; i < TO_FIRST_COMMAND_RUNS; i++)
+      toFirstCommandMs.push(await toFirstCommand(sluice, dir, `${backend.name}-${i}`));
     const rssInFlightMiB = await inFlight(sluice, dir, backend.name);
     console.error(`${backend.name}: done`);
     return { backend: backend.name, ack, rssIdleMiB, rssInFlightMiB, toFirstCommandMs };
@@ -97,7 +113,13 @@ async function measure(backend: Backend): Promise<Result> {
  * most common webhook there is. Each is stored, acknowledged, then handled
  * (its pipeline file read through the API, the branch found not to match).
  */
-async function ackLatency(sluice: SluiceProcess, rate: number, backend: Backend, dir: string, observer: Store | undefined) {
+async function ackLatency(
+  sluice: SluiceProcess,
+  rate: number,
+  backend: Backend,
+  dir: string,
+  observer: Store | undefined,
+) {
   const total = rate * SECONDS;
   const latencies: number[] = [];
   const ids: string[] = [];
@@ -108,21 +130,33 @@ async function ackLatency(sluice: SluiceProcess, rate: number, backend: Backend,
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     const id = `bench-${backend.name}-${rate}-${i}`;
-    const body = JSON.stringify(EVENT === 'push' ? pushPayload({ repo: 'bench/shop', branch: `feature/${rate}-${i}`, after: sha(1) }) : { zen: 'Keep it logically awesome.', hook_id: i });
+    const body = JSON.stringify(
+      EVENT === 'push'
+        ? pushPayload({ repo: 'bench/shop', branch: `feature/${rate}-${i}`, after: sha(1) })
+        : { zen: 'Keep it logically awesome.', hook_id: i },
+    );
     const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
     const sent = performance.now();
     pending.push(
       fetch(`${sluice.url}/api/github/webhooks`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-github-event': EVENT, 'x-github-delivery': id, 'x-hub-signature-256': signature },
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': EVENT,
+          'x-github-delivery': id,
+          'x-hub-signature-256': signature,
+        },
         body,
-      }).then(async (response) => {
-        await response.arrayBuffer();
-        if (response.status === 200) {
-          latencies.push(performance.now() - sent);
-          ids.push(id);
-        }
-      }, () => {}),
+      }).then(
+        async (response) => {
+          await response.arrayBuffer();
+          if (response.status === 200) {
+            latencies.push(performance.now() - sent);
+            ids.push(id);
+          }
+        },
+        () => {},
+      ),
     );
   }
   await Promise.all(pending);
@@ -135,7 +169,11 @@ async function ackLatency(sluice: SluiceProcess, rate: number, backend: Backend,
   } else {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(join(dir, 'data', 'sluice.db'), { readOnly: true });
-    const have = new Set((db.prepare("SELECT id FROM webhook_deliveries WHERE id LIKE 'bench-%'").all() as Array<{ id: string }>).map((r) => r.id));
+    const have = new Set(
+      (db.prepare("SELECT id FROM webhook_deliveries WHERE id LIKE 'bench-%'").all() as Array<{ id: string }>).map(
+        (r) => r.id,
+      ),
+    );
     db.close();
     stored = ids.filter((id) => have.has(id)).length;
   }
@@ -169,11 +207,22 @@ async function sqliteDelivery(dir: string, id: string): Promise<{ status: string
 async function toFirstCommand(sluice: SluiceProcess, dir: string, name: string): Promise<number> {
   const marker = join(dir, `${name}.started`);
   const repo = `bench/${name.toLowerCase()}`;
-  github.addCommit(repo, sha(1), { '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["date +%s%3N > ${marker}"] }\n` });
+  github.addCommit(repo, sha(1), {
+    '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["date +%s%3N > ${marker}"] }\n`,
+  });
   const body = JSON.stringify(pushPayload({ repo, after: sha(1) }));
   const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
   const sent = Date.now();
-  await fetch(`${sluice.url}/api/github/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `first-${name}`, 'x-hub-signature-256': signature }, body });
+  await fetch(`${sluice.url}/api/github/webhooks`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': `first-${name}`,
+      'x-hub-signature-256': signature,
+    },
+    body,
+  });
   const deadline = Date.now() + 60_000;
   while (!existsSync(marker) || readFileSync(marker, 'utf8') === '') {
     if (Date.now() > deadline) throw new Error(`the build of ${repo} never started:\n${sluice.output().slice(-2000)}`);
@@ -187,13 +236,26 @@ async function inFlight(sluice: SluiceProcess, dir: string, name: string): Promi
   for (let i = 0; i < IN_FLIGHT; i++) {
     const repo = `bench/flight-${name.toLowerCase()}-${i}`;
     const marker = join(dir, `flight-${i}`);
-    github.addCommit(repo, sha(2), { '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["touch ${marker}", "sleep 20"], timeout: 1m }\n` });
+    github.addCommit(repo, sha(2), {
+      '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["touch ${marker}", "sleep 20"], timeout: 1m }\n`,
+    });
     const body = JSON.stringify(pushPayload({ repo, after: sha(2) }));
     const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
-    await fetch(`${sluice.url}/api/github/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': `flight-${name}-${i}`, 'x-hub-signature-256': signature }, body });
+    await fetch(`${sluice.url}/api/github/webhooks`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': `flight-${name}-${i}`,
+        'x-hub-signature-256': signature,
+      },
+      body,
+    });
   }
   const deadline = Date.now() + 60_000;
-  while (Array.from({ length: IN_FLIGHT }, (_, i) => existsSync(join(dir, `flight-${i}`))).some((started) => !started)) {
+  while (
+    Array.from({ length: IN_FLIGHT }, (_, i) => existsSync(join(dir, `flight-${i}`))).some((started) => !started)
+  ) {
     if (Date.now() > deadline) throw new Error('not every build started');
     await sleep(100);
   }
@@ -212,20 +274,32 @@ function sleep(ms: number): Promise<void> {
 
 function report(all: Result[]): void {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—');
-  console.log(`\nWebhook acknowledgement (${EVENT}), ${SECONDS} s per rate (open loop; latency of the 200 answers, ms):\n`);
+  console.log(
+    `\nWebhook acknowledgement (${EVENT}), ${SECONDS} s per rate (open loop; latency of the 200 answers, ms):\n`,
+  );
   console.log('| database | rate | sent | stored | p50 | p99 | max | achieved rate |');
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of all) for (const a of r.ack) console.log(`| ${r.backend} | ${a.rate}/s | ${a.sent} | ${a.stored} | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} | ${a.achieved.toFixed(0)}/s |`);
+  for (const r of all)
+    for (const a of r.ack)
+      console.log(
+        `| ${r.backend} | ${a.rate}/s | ${a.sent} | ${a.stored} | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} | ${a.achieved.toFixed(0)}/s |`,
+      );
   console.log('\nMemory and the way to the first build command:\n');
-  console.log(`| database | RSS idle | RSS, ${IN_FLIGHT} executions in flight | push → first build command (median of ${TO_FIRST_COMMAND_RUNS}) | min | max |`);
+  console.log(
+    `| database | RSS idle | RSS, ${IN_FLIGHT} executions in flight | push → first build command (median of ${TO_FIRST_COMMAND_RUNS}) | min | max |`,
+  );
   console.log('|---|---|---|---|---|---|');
   for (const r of all) {
     const sorted = [...r.toFirstCommandMs].sort((a, b) => a - b);
-    console.log(`| ${r.backend} | ${r.rssIdleMiB.toFixed(0)} MiB | ${r.rssInFlightMiB.toFixed(0)} MiB | ${sorted[Math.floor(sorted.length / 2)]} ms | ${sorted[0]} ms | ${sorted.at(-1)} ms |`);
+    console.log(
+      `| ${r.backend} | ${r.rssIdleMiB.toFixed(0)} MiB | ${r.rssInFlightMiB.toFixed(0)} MiB | ${sorted[Math.floor(sorted.length / 2)]} ms | ${sorted[0]} ms | ${sorted.at(-1)} ms |`,
+    );
   }
   const [a, b] = all;
   if (a && b) {
     const ratio = (x: number, y: number) => (y / x).toFixed(2);
-    console.log(`\nPostgreSQL / SQLite p50 at ${RATES.join(' and ')}/s: ${a.ack.map((x, i) => ratio(x.p50, b.ack[i]!.p50)).join(', ')}`);
+    console.log(
+      `\nPostgreSQL / SQLite p50 at ${RATES.join(' and ')}/s: ${a.ack.map((x, i) => ratio(x.p50, b.ack[i]!.p50)).join(', ')}`,
+    );
   }
 }

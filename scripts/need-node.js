@@ -30,7 +30,11 @@ export function nodeAdvice(version = process.version) {
 }
 
 // Run as a script (not imported by bin/sluice.js); compared as real paths, as a checkout may be reached through a link.
-if (process.argv[1] && existsSync(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+if (
+  process.argv[1] &&
+  existsSync(process.argv[1]) &&
+  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+) {
   const advice = nodeAdvice();
   if (advice) {
     process.stderr.write(advice);

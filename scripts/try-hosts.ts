@@ -16,7 +16,9 @@ import { quoteArg } from '../src/executor/shell-quote.ts';
 import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
 import { startSshHosts } from '../test/helpers/ssh-hosts.ts';
 
-const { values } = parseArgs({ options: { hosts: { type: 'string', default: '2' }, dir: { type: 'string', default: 'try' } } });
+const { values } = parseArgs({
+  options: { hosts: { type: 'string', default: '2' }, dir: { type: 'string', default: 'try' } },
+});
 const count = Number(values.hosts);
 if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error('--hosts takes a number from 1 to 16');
 const dir = resolve(values.dir);
@@ -29,7 +31,10 @@ const ports: Record<string, number> = {};
 for (const host of ssh.hosts) {
   ports[host.name] = await freeLoopbackPort();
   mkdirSync(join(host.root, 'srv', 'shared'), { recursive: true });
-  writeFileSync(join(host.root, 'srv', 'shared', 'app.env'), `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`);
+  writeFileSync(
+    join(host.root, 'srv', 'shared', 'app.env'),
+    `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`,
+  );
 }
 const lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
 

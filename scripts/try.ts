@@ -38,10 +38,15 @@ for (const host of ssh.hosts) {
   appPorts[host.name] = { production: await freeLoopbackPort(), dev: await freeLoopbackPort() };
   for (const environment of ['production', 'dev'] as const) {
     mkdirSync(join(host.root, environment, 'shared'), { recursive: true });
-    writeFileSync(join(host.root, environment, 'shared', 'app.env'), `PORT=${appPorts[host.name]![environment]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`);
+    writeFileSync(
+      join(host.root, environment, 'shared', 'app.env'),
+      `PORT=${appPorts[host.name]![environment]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`,
+    );
   }
 }
-const lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: appPorts[h.name]!.production })) });
+const lb = await startHaproxy({
+  backends: ssh.hosts.map((h) => ({ name: h.name, port: appPorts[h.name]!.production })),
+});
 stops.unshift(() => lb.stop());
 stops.unshift(() => {
   for (const host of ssh.hosts) {
@@ -118,7 +123,11 @@ app:
     timeout: 10s
 `,
 );
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Sluice', '-c', 'user.email=sluice@localhost', ...args], { cwd: app, stdio: 'ignore' });
+const git = (...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=Sluice', '-c', 'user.email=sluice@localhost', ...args], {
+    cwd: app,
+    stdio: 'ignore',
+  });
 const commit = (version: string) => {
   writeFileSync(join(app, 'VERSION'), `${version}\n`);
   git('add', '-A');
@@ -136,16 +145,33 @@ const runs: Array<{ version: string; seq: number }> = [];
 for (const version of ['v1', 'v2']) {
   if (version !== 'v1') {
     say(`v1 serves; the monitor starts sending a request every 20 ms through HAProxy`);
-    monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, intervalMs: 20, maxRequests: 60_000, maxDurationMs: 20 * 60_000 });
+    monitor = startMonitor({
+      url: `http://127.0.0.1:${lb.port}/`,
+      intervalMs: 20,
+      maxRequests: 60_000,
+      maxDurationMs: 20 * 60_000,
+    });
     stops.unshift(() => void monitor?.stop());
     commit(version);
   }
   say(`sluice run: ${version} through build → dev → approval → production`);
-  const code = await sluice(['run', '--server', '../sluice.config.yml', '--data-dir', '../data', ...(process.stdin.isTTY ? [] : ['--approve', 'yes'])]);
-  const [latest] = JSON.parse(await capture(['status', '--json', '--limit', '1', '--data-dir', '../data'])) as Array<{ seq: number; status: string }>;
+  const code = await sluice([
+    'run',
+    '--server',
+    '../sluice.config.yml',
+    '--data-dir',
+    '../data',
+    ...(process.stdin.isTTY ? [] : ['--approve', 'yes']),
+  ]);
+  const [latest] = JSON.parse(await capture(['status', '--json', '--limit', '1', '--data-dir', '../data'])) as Array<{
+    seq: number;
+    status: string;
+  }>;
   if (latest) runs.push({ version, seq: latest.seq });
   if (code !== 0 || latest?.status !== 'succeeded') {
-    say(`${version} did not go out (${latest ? `execution #${latest.seq} ${latest.status}` : 'no execution started'}); stopping here.`);
+    say(
+      `${version} did not go out (${latest ? `execution #${latest.seq} ${latest.status}` : 'no execution started'}); stopping here.`,
+    );
     break;
   }
 }
@@ -154,7 +180,10 @@ const result = monitor ? await monitor.stop() : { sent: 0, failures: [] };
 // 4. The summary.
 say('summary');
 for (const run of runs) {
-  const execution = JSON.parse(await capture(['status', String(run.seq), '--json', '--data-dir', '../data'])) as { status: string; stages: Array<{ name: string; status: string; actions: Array<{ startedAt?: number; finishedAt?: number }> }> };
+  const execution = JSON.parse(await capture(['status', String(run.seq), '--json', '--data-dir', '../data'])) as {
+    status: string;
+    stages: Array<{ name: string; status: string; actions: Array<{ startedAt?: number; finishedAt?: number }> }>;
+  };
   const stages = execution.stages.map((s) => {
     const started = Math.min(...s.actions.map((a) => a.startedAt ?? Infinity));
     const finished = Math.max(...s.actions.map((a) => a.finishedAt ?? -Infinity));
@@ -167,8 +196,11 @@ for (const h of ssh.hosts) {
   const dev = h === ssh.hosts[0] ? `, dev: ${await get(appPorts[h.name]!.dev)}` : '';
   console.log(`  ${h.name} serves production: ${production}${dev}`);
 }
-console.log(`  the monitor sent ${result.sent} requests through HAProxy while v2 replaced v1: ${result.failures.length} failed`);
-for (const failure of result.failures.slice(0, 5)) console.log(`    failed at ${new Date(failure.at).toISOString()}: ${failure.status ?? failure.error}`);
+console.log(
+  `  the monitor sent ${result.sent} requests through HAProxy while v2 replaced v1: ${result.failures.length} failed`,
+);
+for (const failure of result.failures.slice(0, 5))
+  console.log(`    failed at ${new Date(failure.at).toISOString()}: ${failure.status ?? failure.error}`);
 
 if (values.keep) {
   console.log(`\nStill running: HAProxy at http://127.0.0.1:${lb.port}/, the app in ${app}. Ctrl-C stops everything.`);
@@ -190,7 +222,9 @@ function capture(args: string[]): Promise<string> {
     const child = spawn(process.execPath, [SLUICE, ...args], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`sluice ${args.join(' ')} exited with ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`sluice ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 

@@ -15,11 +15,20 @@ import { errorMessage, messageForPeople } from './sluice-error.ts';
 /** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
 function startLogger(settings: Settings | undefined): Logger {
   const env = process.env;
-  const credentials = [env.WEBHOOK_SECRET, env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.SLUICE_METRICS_TOKEN];
+  const credentials = [
+    env.WEBHOOK_SECRET,
+    env.SLACK_BOT_TOKEN,
+    env.SLACK_SIGNING_SECRET,
+    env.SLACK_APP_TOKEN,
+    env.SLUICE_METRICS_TOKEN,
+  ];
   return createLogger({
     format: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
     levelInString: env.LOG_LEVEL_IN_STRING === 'true',
-    secrets: [...credentials.filter((value): value is string => Boolean(value)), ...(settings ? settingsSecrets(settings) : [])],
+    secrets: [
+      ...credentials.filter((value): value is string => Boolean(value)),
+      ...(settings ? settingsSecrets(settings) : []),
+    ],
     keys: [env.PRIVATE_KEY, settings?.github?.privateKey].filter((value): value is string => Boolean(value)),
   });
 }
@@ -31,7 +40,10 @@ let logger: Logger | undefined;
 // An error nothing caught ends the process as Node would (exit 1), but told in the log's format, masked.
 process.on('uncaughtException', (error: unknown) => {
   try {
-    (logger ?? startLogger(undefined)).fatal(error instanceof Error ? error : { err: error }, 'Sluice crashed on an error nothing caught');
+    (logger ?? startLogger(undefined)).fatal(
+      error instanceof Error ? error : { err: error },
+      'Sluice crashed on an error nothing caught',
+    );
   } finally {
     process.exit(1);
   }
@@ -44,7 +56,9 @@ async function main(): Promise<void> {
   logger = startLogger(settings);
   // A stop asked for while Sluice starts (it may wait for disk space, or for Slack) ends it at once, saying so.
   const early = (signal: NodeJS.Signals) => {
-    logger?.warn(`${signal} during start-up: Sluice exits now, before it started; what it had begun is marked interrupted at the next start, as after a crash.`);
+    logger?.warn(
+      `${signal} during start-up: Sluice exits now, before it started; what it had begun is marked interrupted at the next start, as after a crash.`,
+    );
     process.exit(0);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, early);
@@ -66,7 +80,9 @@ async function main(): Promise<void> {
     stopping = true;
     const busy = sluice.runner.busy;
     const graceMs = settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-    log.info(`${signal}: stopping${busy ? `; no new action starts, and what runs has ${graceMs / 1000} s to end before it is interrupted — a deploy first puts back the hosts it touched (send it again to exit at once)` : ''}`);
+    log.info(
+      `${signal}: stopping${busy ? `; no new action starts, and what runs has ${graceMs / 1000} s to end before it is interrupted — a deploy first puts back the hosts it touched (send it again to exit at once)` : ''}`,
+    );
     sluice.close({ interrupt: { reason: `Sluice was stopped (${signal})`, graceMs } }).then(
       () => process.exit(0),
       (error: unknown) => {
@@ -79,8 +95,14 @@ async function main(): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
   for (const signal of STOP_SIGNALS) process.off(signal, early);
   const where = settings.databaseUrl ? 'PostgreSQL' : settings.dataDir;
-  const slack = settings.slack ? (settings.slack.appToken ? 'Slack in Socket Mode' : `Slack at ${settings.publicUrl}/slack/events`) : 'no Slack';
-  log.info(`Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`);
+  const slack = settings.slack
+    ? settings.slack.appToken
+      ? 'Slack in Socket Mode'
+      : `Slack at ${settings.publicUrl}/slack/events`
+    : 'no Slack';
+  log.info(
+    `Sluice listening on port ${new URL(sluice.url).port} as ${settings.publicUrl} (state in ${where}; ${slack})`,
+  );
 }
 
 main().catch((error: unknown) => {

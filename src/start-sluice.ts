@@ -136,9 +136,21 @@ export class StartError extends SluiceError<'START_FAILED'> {
 /** A listen failure in the operator's words: which setting to change. */
 function listenError(error: NodeJS.ErrnoException, port: number, address: string): Error {
   const where = address === '::' ? `port ${port}` : `${address} port ${port}`;
-  if (error.code === 'EADDRINUSE') return new StartError(`PORT ${port} is in use: another process listens on ${where}. Stop it, or set PORT to a free port.`, { cause: error });
-  if (error.code === 'EACCES') return new StartError(`PORT ${port} needs privileges this process lacks: use a port above 1023 (and a reverse proxy in front), or give Node the capability to bind it.`, { cause: error });
-  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return new StartError(`HOST ${address} is not an address of this machine: set HOST to one of its addresses (or leave it unset to listen on all).`, { cause: error });
+  if (error.code === 'EADDRINUSE')
+    return new StartError(
+      `PORT ${port} is in use: another process listens on ${where}. Stop it, or set PORT to a free port.`,
+      { cause: error },
+    );
+  if (error.code === 'EACCES')
+    return new StartError(
+      `PORT ${port} needs privileges this process lacks: use a port above 1023 (and a reverse proxy in front), or give Node the capability to bind it.`,
+      { cause: error },
+    );
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+    return new StartError(
+      `HOST ${address} is not an address of this machine: set HOST to one of its addresses (or leave it unset to listen on all).`,
+      { cause: error },
+    );
   return error;
 }
 
@@ -160,7 +172,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       levelInString: settings.logLevelInString ?? false,
       // Many-line secrets (keys) are hidden line by line; see createLogger.
       secrets: [...settingsSecrets(settings), ...serverSecrets(server)].filter((value) => !value.includes('\n')),
-      keys: [...(settings.github ? [settings.github.privateKey] : []), ...serverSecrets(server).filter((value) => value.includes('\n'))],
+      keys: [
+        ...(settings.github ? [settings.github.privateKey] : []),
+        ...serverSecrets(server).filter((value) => value.includes('\n')),
+      ],
       ...(sink && { record: (record) => sink(record.msg) }),
     });
   const log = (line: string) => logger.info(line);
@@ -169,24 +184,36 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   // What fills up: the data directory, or PostgreSQL's disk.
   const stateDir = settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir);
   const fullLine = diskFullLine(stateDir);
-  const store = await openStoreWhenSpace(() => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }), {
-    dir: stateDir,
-    port: settings.port,
-    host: address,
-    log,
-  });
+  const store = await openStoreWhenSpace(
+    () => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }),
+    {
+      dir: stateDir,
+      port: settings.port,
+      host: address,
+      log,
+    },
+  );
   const stopping = new AbortController();
   try {
     const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
-    const linkKey = github ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex') : randomBytes(32).toString('hex');
+    const linkKey = github
+      ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex')
+      : randomBytes(32).toString('hex');
     const links = createPageLinks(settings.publicUrl, linkKey);
     const metrics = new SluiceMetrics(store);
     const Octokit = instrumentOctokit(paceOctokit(options.githubPacing !== false, warn), metrics);
     // Probot logs through Sluice's logger, at LOG_LEVEL (default warn, as in Probot).
     const probot = github
-      ? new Probot({ appId: github.appId, privateKey: github.privateKey, secret: github.webhookSecret, baseUrl: github.baseUrl, log: probotLogger(logger, settings.logLevel), Octokit })
+      ? new Probot({
+          appId: github.appId,
+          privateKey: github.privateKey,
+          secret: github.webhookSecret,
+          baseUrl: github.baseUrl,
+          log: probotLogger(logger, settings.logLevel),
+          Octokit,
+        })
       : undefined;
     const api = options.githubApi ?? (probot && github ? probotApi(probot, github.appId) : undefined);
     const reporter = api
@@ -236,16 +263,34 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     let inbox: WebhookInbox | undefined;
     if (probot && api) {
-      const deps = { store, api, runner, server, sourcesDir: resolve(settings.dataDir, 'sources'), clock, appId: api.appId, people: () => slackPeopleOf };
+      const deps = {
+        store,
+        api,
+        runner,
+        server,
+        sourcesDir: resolve(settings.dataDir, 'sources'),
+        clock,
+        appId: api.appId,
+        people: () => slackPeopleOf,
+      };
       inbox = new WebhookInbox({
         store,
         owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
         handle: (delivery) => handleDelivery(deps, delivery),
         ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
         ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
-        onError: (error, delivery) => logger.child({ delivery: delivery.id, event: delivery.event }).warn(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${errorMessage(error)}`),
-        onHandled: (delivery, note) => logger.child({ delivery: delivery.id, event: delivery.event, ...repoOf(delivery.payload) }).info(`${delivery.event} delivery ${delivery.id}: ${note}`),
-        onStoreError: (error) => warn(`Sluice could not read or update its webhook inbox, and tries again at its next poll: ${errorMessage(error)}`),
+        onError: (error, delivery) =>
+          logger
+            .child({ delivery: delivery.id, event: delivery.event })
+            .warn(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${errorMessage(error)}`),
+        onHandled: (delivery, note) =>
+          logger
+            .child({ delivery: delivery.id, event: delivery.event, ...repoOf(delivery.payload) })
+            .info(`${delivery.event} delivery ${delivery.id}: ${note}`),
+        onStoreError: (error) =>
+          warn(
+            `Sluice could not read or update its webhook inbox, and tries again at its next poll: ${errorMessage(error)}`,
+          ),
       });
       const wake = () => inbox?.wake();
       routes.github = await receiveWebhooks(probot, store, wake, { path: settings.webhookPath });
@@ -255,8 +300,12 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         webhookUrl: `${settings.publicUrl}${settings.webhookPath ?? DEFAULT_WEBHOOK_PATH}`,
         manifestFile: resolve(cwd, 'app.yml'),
         envFile: resolve(cwd, '.env'),
-        webUrl: process.env.GHE_HOST ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}` : 'https://github.com',
-        apiUrl: process.env.GHE_HOST ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}/api/v3` : 'https://api.github.com',
+        webUrl: process.env.GHE_HOST
+          ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}`
+          : 'https://github.com',
+        apiUrl: process.env.GHE_HOST
+          ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}/api/v3`
+          : 'https://api.github.com',
         ...(process.env.GH_ORG && { org: process.env.GH_ORG }),
         log,
       });
@@ -275,8 +324,18 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         ...(api && {
           changesFor: (execution, environment) => changesSince(store, api, execution, environment),
           startRun: async (input) => {
-            const result = await startFromRef({ store, runner, server, api, sourcesDir: resolve(settings.dataDir, 'sources') }, { ...input, trigger: `run from Slack by ${input.by}` });
-            return result.ok ? { ok: true, seq: result.execution.seq, sha: result.execution.revision.sha, ...(result.execution.revision.ref && { ref: result.execution.revision.ref }) } : result;
+            const result = await startFromRef(
+              { store, runner, server, api, sourcesDir: resolve(settings.dataDir, 'sources') },
+              { ...input, trigger: `run from Slack by ${input.by}` },
+            );
+            return result.ok
+              ? {
+                  ok: true,
+                  seq: result.execution.seq,
+                  sha: result.execution.revision.sha,
+                  ...(result.execution.revision.ref && { ref: result.execution.revision.ref }),
+                }
+              : result;
           },
         }),
         ...(web && { commitUrl: (repo, sha) => `${web}/${repo}/commit/${sha}` }),
@@ -292,12 +351,21 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     }
     const sweep = async () => {
       await runner.sweep();
-      const expired = await expireApprovals(store, runner, (environment) => approvalRules(server, environment), clock());
+      const expired = await expireApprovals(
+        store,
+        runner,
+        (environment) => approvalRules(server, environment),
+        clock(),
+      );
       await slackReporter?.catchUp();
       return expired;
     };
 
-    const http = createHttpServer(routes, (error, req) => logger.child({ method: req.method, path: req.url?.split('?')[0] }).error(error instanceof Error ? error : { err: error }, 'Sluice could not answer a request'));
+    const http = createHttpServer(routes, (error, req) =>
+      logger
+        .child({ method: req.method, path: req.url?.split('?')[0] })
+        .error(error instanceof Error ? error : { err: error }, 'Sluice could not answer a request'),
+    );
     await new Promise<void>((done, fail) => {
       http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
       http.listen(settings.port, address, () => done());
@@ -305,17 +373,29 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     const port = (http.address() as AddressInfo).port;
     const recovering = await recoverWhenSpace(() => runner.recover(), { log, fullLine, signal: stopping.signal });
     // What GitHub did not take before a restart (it was down) is sent now.
-    await reporter?.resume().catch((error: unknown) => log(`Sluice could not read which GitHub reports wait: ${errorMessage(error)}`));
+    await reporter
+      ?.resume()
+      .catch((error: unknown) => log(`Sluice could not read which GitHub reports wait: ${errorMessage(error)}`));
     inbox?.start();
     await slack?.start();
     // Cards of gates that opened before a restart, or before Slack was configured.
     await slackReporter?.catchUp();
     let sweeping: Promise<unknown> = Promise.resolve();
-    const sweeper = setInterval(() => {
-      sweeping = sweeping.then(sweep).catch((error: unknown) => warn(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`));
-    }, options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)));
+    const sweeper = setInterval(
+      () => {
+        sweeping = sweeping
+          .then(sweep)
+          .catch((error: unknown) =>
+            warn(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`),
+          );
+      },
+      options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)),
+    );
     sweeper.unref();
-    if (!settings.serverConfig) warn('No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.');
+    if (!settings.serverConfig)
+      warn(
+        'No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.',
+      );
     const retention = retentionRules(server);
     const prune = async () => {
       const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
@@ -325,7 +405,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     };
     let pruning: Promise<unknown> = Promise.resolve();
     const pruneInBackground = () => {
-      pruning = pruning.then(prune).catch((error: unknown) => warn(`Sluice could not prune old data (retention): ${errorMessage(error)}`));
+      pruning = pruning
+        .then(prune)
+        .catch((error: unknown) => warn(`Sluice could not prune old data (retention): ${errorMessage(error)}`));
     };
     pruneInBackground();
     // At least a minute apart: a prune reads every pipeline's history.
@@ -376,12 +458,21 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           if (closeOptions.cancel) await runner.cancelRunning('sluice', closeOptions.cancel);
           if (interrupt && !(await idleWithin(runner, graceOver - Date.now()))) {
             const stopped = runner.interruptRunning(interrupt.reason);
-            if (stopped.length > 0) warn(`The grace period (${interrupt.graceMs / 1000} s) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`);
+            if (stopped.length > 0)
+              warn(
+                `The grace period (${interrupt.graceMs / 1000} s) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`,
+              );
           }
           // From here an outcome the store refuses is not tried again: the process is going.
           runner.close();
           await runner.idle();
-          await runner.releaseClaims().catch((error: unknown) => warn(`Sluice could not release its claims on what it leaves running (peers take it up when the claims run out): ${errorMessage(error)}`));
+          await runner
+            .releaseClaims()
+            .catch((error: unknown) =>
+              warn(
+                `Sluice could not release its claims on what it leaves running (peers take it up when the claims run out): ${errorMessage(error)}`,
+              ),
+            );
           runner.stop();
           await reporter?.idle();
           await slackReporter?.idle();
@@ -399,7 +490,10 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
 
 async function readServerConfig(file: string): Promise<ServerConfig> {
   const result = await loadServerConfig(file);
-  if (!result.ok) throw new StartError(`the server config (SLUICE_CONFIG) has problems:\n${result.problems.map(formatProblem).join('\n')}`);
+  if (!result.ok)
+    throw new StartError(
+      `the server config (SLUICE_CONFIG) has problems:\n${result.problems.map(formatProblem).join('\n')}`,
+    );
   return result.config;
 }
 

@@ -18,8 +18,26 @@ export interface Measurement {
   steps: StepTimes;
 }
 
-const STEPS = ['connect', 'prepare', 'upload', 'unpack', 'stage', 'drain', 'stop', 'switch', 'start', 'health', 'undrain', 'prune'];
-const LABEL: Record<Variant, string> = { sluice: 'Sluice', bash: 'bash script', ansible: 'Ansible', parallel: 'parallel floor' };
+const STEPS = [
+  'connect',
+  'prepare',
+  'upload',
+  'unpack',
+  'stage',
+  'drain',
+  'stop',
+  'switch',
+  'start',
+  'health',
+  'undrain',
+  'prune',
+];
+const LABEL: Record<Variant, string> = {
+  sluice: 'Sluice',
+  bash: 'bash script',
+  ansible: 'Ansible',
+  parallel: 'parallel floor',
+};
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,7 +49,9 @@ const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? '�
 
 function pick(results: Measurement[], hosts: number, drain: boolean, variant: Variant): Measurement[] {
   // The floor never drains: it belongs to both rows of its host count.
-  return results.filter((m) => m.hosts === hosts && m.variant === variant && (variant === 'parallel' || m.drain === drain));
+  return results.filter(
+    (m) => m.hosts === hosts && m.variant === variant && (variant === 'parallel' || m.drain === drain),
+  );
 }
 
 /** One row per host count and drain: median wall time, ratios to bash, failed requests of each run. */
@@ -43,7 +63,10 @@ export function summaryTable(results: Measurement[]): string {
   for (const hosts of [...new Set(results.map((m) => m.hosts))]) {
     for (const drain of [true, false]) {
       const ms = (variant: Variant) => median(pick(results, hosts, drain, variant).map((m) => m.ms));
-      const failed = (variant: Variant) => pick(results, hosts, drain, variant).map((m) => m.failed).join(', ') || '—';
+      const failed = (variant: Variant) =>
+        pick(results, hosts, drain, variant)
+          .map((m) => m.failed)
+          .join(', ') || '—';
       lines.push(
         `| ${hosts} | ${drain ? 'yes' : 'no'} | ${seconds(ms('sluice'))} | ${seconds(ms('bash'))} | ${seconds(ms('ansible'))} | ${seconds(ms('parallel'))} | ` +
           `${ratio(ms('sluice'), ms('bash'))} | ${ratio(ms('ansible'), ms('bash'))} | ${failed('sluice')} · ${failed('bash')} · ${failed('ansible')} · ${failed('parallel')} |`,
@@ -57,7 +80,10 @@ export function summaryTable(results: Measurement[]): string {
 export function stepTable(results: Measurement[], hosts: number, drain: boolean): string {
   const variants: Variant[] = drain ? ['sluice', 'bash', 'ansible'] : ['sluice', 'bash', 'ansible', 'parallel'];
   const used = STEPS.filter((step) => results.some((m) => m.hosts === hosts && step in m.steps));
-  const lines = [`| ${hosts} hosts, ${drain ? 'drain' : 'no drain'} | wall | ${used.join(' | ')} | other |`, `|---|---|${used.map(() => '---|').join('')}---|`];
+  const lines = [
+    `| ${hosts} hosts, ${drain ? 'drain' : 'no drain'} | wall | ${used.join(' | ')} | other |`,
+    `|---|---|${used.map(() => '---|').join('')}---|`,
+  ];
   for (const variant of variants) {
     const runs = pick(results, hosts, drain, variant);
     if (runs.length === 0) continue;
@@ -66,7 +92,9 @@ export function stepTable(results: Measurement[], hosts: number, drain: boolean)
     const unaccounted = median(runs.map((m) => m.ms / 1000 - Object.values(m.steps).reduce((a, b) => a + b, 0)));
     // Parallel hosts overlap: their sums can exceed the wall time.
     const other = variant === 'parallel' ? '—' : unaccounted.toFixed(2);
-    lines.push(`| ${LABEL[variant]} | ${wall.toFixed(2)} | ${cells.map((c) => (c === 0 ? '' : c.toFixed(2))).join(' | ')} | ${other} |`);
+    lines.push(
+      `| ${LABEL[variant]} | ${wall.toFixed(2)} | ${cells.map((c) => (c === 0 ? '' : c.toFixed(2))).join(' | ')} | ${other} |`,
+    );
   }
   return lines.join('\n');
 }

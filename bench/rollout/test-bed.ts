@@ -53,7 +53,10 @@ export async function startTestBed(hostCount: number, payloadBytes: number): Pro
       ports[host.name] = await freeLoopbackPort();
       const shared = join(host.root, 'srv', 'shared');
       mkdirSync(shared, { recursive: true });
-      writeFileSync(join(shared, 'app.env'), `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=${STARTUP_DELAY_MS}\n`);
+      writeFileSync(
+        join(shared, 'app.env'),
+        `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=${STARTUP_DELAY_MS}\n`,
+      );
     }
     lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
   } catch (error) {

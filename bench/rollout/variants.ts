@@ -76,16 +76,28 @@ environments:
 ${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend: app, timeout: 10s } }\n` : ''}`,
   );
   const dataDir = join(checkout.scratch, 'data');
-  const result = await runSluice(['run', '--server', server, '--data-dir', dataDir], { cwd: checkout.dir, timeoutMs: limitMs(bed) });
+  const result = await runSluice(['run', '--server', server, '--data-dir', dataDir], {
+    cwd: checkout.dir,
+    timeoutMs: limitMs(bed),
+  });
   if (result.code !== 0) throw new Error(`sluice run exited with ${result.code}:\n${result.stdout}${result.stderr}`);
 
   const store = await openStore({ dataDir });
   try {
     const [execution] = await store.listExecutions({ limit: 1 });
     const deploy = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
-    if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined) throw new Error('the store has no finished deploy action');
-    const log = await store.readLog({ executionId: execution.id, stage: 'production', action: 'deploy', attempt: deploy.attempt });
-    return { ms: deploy.finishedAt - deploy.startedAt, steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt) };
+    if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined)
+      throw new Error('the store has no finished deploy action');
+    const log = await store.readLog({
+      executionId: execution.id,
+      stage: 'production',
+      action: 'deploy',
+      attempt: deploy.attempt,
+    });
+    return {
+      ms: deploy.finishedAt - deploy.startedAt,
+      steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt),
+    };
   } finally {
     await store.close();
   }
@@ -95,30 +107,52 @@ ${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend
 export async function packArtifact(bed: TestBed, version: string): Promise<string> {
   bed.checkout.write('VERSION', `${version}\n`);
   const tarball = join(bed.checkout.scratch, `${version}.tar.gz`);
-  const { code, stderr } = await runChild('tar', ['-czf', tarball, '-C', bed.checkout.dir, '--', ...ARTIFACT_PATHS], { timeoutMs: 60_000 });
+  const { code, stderr } = await runChild('tar', ['-czf', tarball, '-C', bed.checkout.dir, '--', ...ARTIFACT_PATHS], {
+    timeoutMs: 60_000,
+  });
   if (code !== 0) throw new Error(`tar exited with ${code}: ${stderr}`);
   return tarball;
 }
 
 /** rolling-deploy.sh, host by host (or all at once with `parallel`). */
-export async function rollOutWithScript(bed: TestBed, tarball: string, version: string, options: { drain: boolean; parallel: boolean }): Promise<Rollout> {
+export async function rollOutWithScript(
+  bed: TestBed,
+  tarball: string,
+  version: string,
+  options: { drain: boolean; parallel: boolean },
+): Promise<Rollout> {
   const args = [
     script,
     ...(options.parallel ? ['--parallel'] : []),
     ...(options.drain ? ['--haproxy', bed.lb.socketPath] : []),
-    ...['--user', bed.ssh.user, '--key', bed.ssh.keyPath, '--known-hosts', bed.ssh.knownHostsPath, '--path', bed.deployPath],
+    ...[
+      '--user',
+      bed.ssh.user,
+      '--key',
+      bed.ssh.keyPath,
+      '--known-hosts',
+      bed.ssh.knownHostsPath,
+      '--path',
+      bed.deployPath,
+    ],
     ...['--release', releaseId(version), tarball],
     ...bed.ssh.hosts.map((h) => `${h.name}=127.0.0.1:${h.port}`),
   ];
   const started = performance.now();
   const result = await runChild('bash', args, { timeoutMs: limitMs(bed) });
   const ms = performance.now() - started;
-  if (result.code !== 0) throw new Error(`rolling-deploy.sh exited with ${result.code}:\n${result.stdout}${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`rolling-deploy.sh exited with ${result.code}:\n${result.stdout}${result.stderr}`);
   return { ms, steps: scriptStepTimes(result.stderr) };
 }
 
 /** ansible-playbook rollout.yml with an inventory of the test bed. */
-export async function rollOutWithAnsible(bed: TestBed, tarball: string, version: string, drain: boolean): Promise<Rollout> {
+export async function rollOutWithAnsible(
+  bed: TestBed,
+  tarball: string,
+  version: string,
+  drain: boolean,
+): Promise<Rollout> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-ansible-'));
   const controlDir = join(dir, 'cp');
   mkdirSync(controlDir);
@@ -158,18 +192,25 @@ export async function rollOutWithAnsible(bed: TestBed, tarball: string, version:
       ANSIBLE_NOCOLOR: '1',
     };
     const started = performance.now();
-    const result = await runChild('ansible-playbook', ['-i', join(dir, 'inventory.ini'), playbook, '-e', `@${join(dir, 'vars.json')}`], {
-      timeoutMs: limitMs(bed),
-      cwd: dir,
-      env,
-    });
+    const result = await runChild(
+      'ansible-playbook',
+      ['-i', join(dir, 'inventory.ini'), playbook, '-e', `@${join(dir, 'vars.json')}`],
+      {
+        timeoutMs: limitMs(bed),
+        cwd: dir,
+        env,
+      },
+    );
     const ms = performance.now() - started;
-    if (result.code !== 0) throw new Error(`ansible-playbook exited with ${result.code}:\n${result.stdout.slice(-4000)}${result.stderr}`);
+    if (result.code !== 0)
+      throw new Error(`ansible-playbook exited with ${result.code}:\n${result.stdout.slice(-4000)}${result.stderr}`);
     return { ms, steps: ansibleStepTimes(result.stdout) };
   } finally {
     // ControlPersist keeps a master per host alive after the play; end them.
     for (const socket of readdirSync(controlDir)) {
-      await runChild('ssh', ['-O', 'exit', '-o', `ControlPath=${join(controlDir, socket)}`, 'bench'], { timeoutMs: 5000 });
+      await runChild('ssh', ['-O', 'exit', '-o', `ControlPath=${join(controlDir, socket)}`, 'bench'], {
+        timeoutMs: 5000,
+      });
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -177,7 +218,10 @@ export async function rollOutWithAnsible(bed: TestBed, tarball: string, version:
 
 /** Sorts with Sluice's own release ids (`<UTC stamp>-<seq>-<sha>`), so pruning keeps the newest of either. */
 function releaseId(version: string): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-b-${version}`;
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-b-${version}`;
 }
 
 interface ChildResult {
@@ -187,9 +231,18 @@ interface ChildResult {
 }
 
 /** Runs a command in a process group of its own, killed whole when it overruns `timeoutMs`. */
-function runChild(command: string, args: string[], options: { timeoutMs: number; cwd?: string; env?: Record<string, string> }): Promise<ChildResult> {
+function runChild(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; cwd?: string; env?: Record<string, string> },
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -15,7 +15,11 @@ import { runHostStep } from './run-host-step.ts';
 import { hostSha256 } from './transfer-verified.ts';
 
 /** Collect `spec.paths` from the source directory into the artifact store. */
-export async function collectArtifact(context: ActionContext, spec: ArtifactSpec, artifacts: ArtifactStore): Promise<BuiltArtifact> {
+export async function collectArtifact(
+  context: ActionContext,
+  spec: ArtifactSpec,
+  artifacts: ArtifactStore,
+): Promise<BuiltArtifact> {
   const label = `artifact "${spec.name}"`;
   await assertPathsExist(context, spec, label);
 
@@ -33,17 +37,27 @@ export async function collectArtifact(context: ActionContext, spec: ArtifactSpec
   try {
     const local = join(localDir, 'artifact.tar.gz');
     await context.session.download(remote, local).catch((error: unknown) => {
-      throw new ActionFailure('artifact_failed', `could not download ${label}: ${(error as Error).message}`, { cause: error });
+      throw new ActionFailure('artifact_failed', `could not download ${label}: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     const localDigest = await sha256File(local);
     if (localDigest !== hostDigest) {
-      throw new ActionFailure('artifact_failed', `${label} changed in transfer: sha256 ${hostDigest} on the host, ${localDigest} after download`);
+      throw new ActionFailure(
+        'artifact_failed',
+        `${label} changed in transfer: sha256 ${hostDigest} on the host, ${localDigest} after download`,
+      );
     }
     const stored = await artifacts.put(local).catch((error: unknown) => {
-      throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, { cause: error });
+      throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     if (stored.sha256 !== localDigest) {
-      throw new ActionFailure('artifact_failed', `${label} changed while being stored: sha256 ${localDigest} downloaded, ${stored.sha256} stored`);
+      throw new ActionFailure(
+        'artifact_failed',
+        `${label} changed while being stored: sha256 ${localDigest} downloaded, ${stored.sha256} stored`,
+      );
     }
     return { name: spec.name, sha256: stored.sha256, size: stored.size };
   } finally {
@@ -56,12 +70,21 @@ async function assertPathsExist(context: ActionContext, spec: ArtifactSpec, labe
   for (const path of spec.paths) {
     // The config should already refuse these; the host must never be asked to pack /etc.
     if (path === '' || posix.isAbsolute(path) || path.split('/').includes('..')) {
-      throw new ActionFailure('artifact_failed', `${label}: path "${path}" must be relative to the workspace and stay inside it`);
+      throw new ActionFailure(
+        'artifact_failed',
+        `${label}: path "${path}" must be relative to the workspace and stay inside it`,
+      );
     }
     const test = `${shellCommand(['test', '-e', path])} || ${shellCommand(['test', '-L', path])}`;
-    const { result } = await runHostStep(context, `looking for ${path}`, test, { cwd: context.sourceDir, allowFailure: true });
+    const { result } = await runHostStep(context, `looking for ${path}`, test, {
+      cwd: context.sourceDir,
+      allowFailure: true,
+    });
     if (result.exitCode !== 0) {
-      throw new ActionFailure('artifact_failed', `${label}: path "${path}" does not exist in the workspace after the build`);
+      throw new ActionFailure(
+        'artifact_failed',
+        `${label}: path "${path}" does not exist in the workspace after the build`,
+      );
     }
   }
 }

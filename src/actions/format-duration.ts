@@ -11,5 +11,7 @@ export function formatDuration(ms: number): string {
 
 /** The limit that ended a command: the operator's, when it was shorter than the one asked for. */
 export function formatTimeLimit(askedMs: number, limitMs: number | undefined): string {
-  return limitMs === undefined ? formatDuration(askedMs) : `${formatDuration(limitMs)} (the operator's ssh.command_timeout)`;
+  return limitMs === undefined
+    ? formatDuration(askedMs)
+    : `${formatDuration(limitMs)} (the operator's ssh.command_timeout)`;
 }

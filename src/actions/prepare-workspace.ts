@@ -25,11 +25,19 @@ export async function prepareWorkspace(
   inputs: readonly InputArtifact[],
   sourceStrip = 0,
 ): Promise<void> {
-  await runHostStep(context, 'making the workspace', shellCommand(['mkdir', '-p', '--', context.sourceDir, context.transferDir]));
+  await runHostStep(
+    context,
+    'making the workspace',
+    shellCommand(['mkdir', '-p', '--', context.sourceDir, context.transferDir]),
+  );
 
   if (sourceTarball !== undefined) {
     const sha256 = await sha256File(sourceTarball).catch((error: unknown) => {
-      throw new ActionFailure('setup_failed', `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`, { cause: error });
+      throw new ActionFailure(
+        'setup_failed',
+        `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`,
+        { cause: error },
+      );
     });
     context.log(`unpacking the source (sha256 ${sha256})`, 'sluice');
     await unpack(context, sourceTarball, sha256, 'source.tar.gz', 'the source', sourceStrip);
@@ -42,7 +50,14 @@ export async function prepareWorkspace(
   }
 }
 
-async function unpack(context: ActionContext, localFile: string, sha256: string, fileName: string, label: string, strip = 0): Promise<void> {
+async function unpack(
+  context: ActionContext,
+  localFile: string,
+  sha256: string,
+  fileName: string,
+  label: string,
+  strip = 0,
+): Promise<void> {
   const remote = posix.join(context.transferDir, fileName);
   throwIfCancelled(context);
   await uploadVerified(context, localFile, remote, sha256, label);
@@ -50,7 +65,15 @@ async function unpack(context: ActionContext, localFile: string, sha256: string,
   await runHostStep(
     context,
     `unpacking ${label}`,
-    shellCommand(['tar', '-xzf', remote, '--no-same-owner', ...(strip > 0 ? [`--strip-components=${strip}`] : []), '-C', context.sourceDir]),
+    shellCommand([
+      'tar',
+      '-xzf',
+      remote,
+      '--no-same-owner',
+      ...(strip > 0 ? [`--strip-components=${strip}`] : []),
+      '-C',
+      context.sourceDir,
+    ]),
   );
   await runHostStep(context, `removing the tarball of ${label}`, shellCommand(['rm', '-f', '--', remote]));
 }

@@ -62,7 +62,8 @@ function commandEnvironment(spec: RunnableSpec, secrets: Record<string, string>)
   const env = { ...spec.env };
   for (const name of spec.secrets) {
     const value = secrets[name];
-    if (value === undefined) throw new ActionFailure('setup_failed', `secret "${name}" is not available to this action`);
+    if (value === undefined)
+      throw new ActionFailure('setup_failed', `secret "${name}" is not available to this action`);
     env[name] = value;
   }
   return env;

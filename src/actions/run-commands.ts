@@ -14,7 +14,11 @@ export interface CommandsOptions {
 }
 
 /** Run `commands` in the source directory; throws `ActionFailure` naming the one that failed. */
-export async function runCommands(context: ActionContext, commands: readonly string[], options: CommandsOptions): Promise<void> {
+export async function runCommands(
+  context: ActionContext,
+  commands: readonly string[],
+  options: CommandsOptions,
+): Promise<void> {
   for (const [index, command] of commands.entries()) {
     throwIfCancelled(context);
     const label = `command ${index + 1} of ${commands.length} "${context.mask(summarize(command))}"`;
@@ -40,8 +44,13 @@ export async function runCommands(context: ActionContext, commands: readonly str
       output.stderr.flush();
     }
     if (result.aborted) throw new ActionFailure('cancelled', `${label} was cancelled`);
-    if (result.timedOut) throw new ActionFailure('timed_out', `${label} timed out after ${formatTimeLimit(options.timeoutMs, result.limitMs)}`);
-    if (result.exitCode !== 0) throw new ActionFailure('command_failed', `${label} exited with code ${result.exitCode}`);
+    if (result.timedOut)
+      throw new ActionFailure(
+        'timed_out',
+        `${label} timed out after ${formatTimeLimit(options.timeoutMs, result.limitMs)}`,
+      );
+    if (result.exitCode !== 0)
+      throw new ActionFailure('command_failed', `${label} exited with code ${result.exitCode}`);
   }
 }
 

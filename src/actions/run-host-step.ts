@@ -49,7 +49,8 @@ export async function runHostStep(
     throw new ActionFailure('setup_failed', `${what} failed: ${(error as Error).message}`, { cause: error });
   }
   if (result.aborted) throw new ActionFailure('cancelled', `was cancelled while ${what}`);
-  if (result.timedOut) throw new ActionFailure('timed_out', `${what} timed out after ${formatDuration(HOST_STEP_TIMEOUT_MS)}`);
+  if (result.timedOut)
+    throw new ActionFailure('timed_out', `${what} timed out after ${formatDuration(HOST_STEP_TIMEOUT_MS)}`);
   if (result.exitCode !== 0 && !options.allowFailure) {
     const detail = stderr.slice(-3).join(' / ');
     throw new ActionFailure(

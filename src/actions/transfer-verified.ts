@@ -30,8 +30,15 @@ export async function uploadVerified(
 }
 
 /** The sha256 of a file on the host, computed there. */
-export async function hostSha256(context: ActionContext, remotePath: string, label: string, failure: FailureCode): Promise<string> {
-  const { stdout } = await runHostStep(context, `hashing ${label}`, shellCommand(['sha256sum', '--', remotePath]), { failure });
+export async function hostSha256(
+  context: ActionContext,
+  remotePath: string,
+  label: string,
+  failure: FailureCode,
+): Promise<string> {
+  const { stdout } = await runHostStep(context, `hashing ${label}`, shellCommand(['sha256sum', '--', remotePath]), {
+    failure,
+  });
   // GNU sha256sum prefixes the line with `\` when it had to escape the name.
   const digest = /^\\?([0-9a-f]{64})\s/.exec(stdout[0] ?? '')?.[1];
   if (!digest) throw new ActionFailure(failure, `hashing ${label} gave unexpected output: ${stdout[0] ?? '(nothing)'}`);

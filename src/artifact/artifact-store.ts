@@ -63,7 +63,9 @@ export class ArtifactStore {
       return { sha256, size, path };
     } catch (error) {
       await rm(temp, { force: true });
-      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, { cause: error });
+      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

@@ -32,12 +32,17 @@ export async function packSource(checkoutDir: string, outFile: string, options: 
   const excluded = [target, ...(options.exclude ?? []).map((path) => resolve(path))];
   const listed = await runGit(checkoutDir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
   const listedNames = splitNul(listed);
-  const names = await existingFiles(checkoutDir, listedNames, [...excluded, ...sluiceDataDirs(checkoutDir, listedNames)]);
+  const names = await existingFiles(checkoutDir, listedNames, [
+    ...excluded,
+    ...sluiceDataDirs(checkoutDir, listedNames),
+  ]);
   try {
     await runTar(checkoutDir, target, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
   } catch (error) {
     await rm(target, { force: true });
-    throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${(error as Error).message}`, { cause: error });
+    throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -80,7 +85,13 @@ async function existingFiles(dir: string, names: Buffer[], excluded: string[]): 
     const full = Buffer.concat([prefix, name]);
     const path = full.toString('utf8');
     if (excluded.some((skip) => path === skip || path.startsWith(`${skip}/`))) continue;
-    if (await lstat(full).then(() => true, () => false)) kept.push(name);
+    if (
+      await lstat(full).then(
+        () => true,
+        () => false,
+      )
+    )
+      kept.push(name);
   }
   return kept;
 }

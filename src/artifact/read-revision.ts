@@ -16,12 +16,18 @@ export interface Revision {
 /** Read HEAD of a git checkout: sha, branch, subject and author. */
 export async function readRevision(checkoutDir: string): Promise<Revision> {
   await assertGitCheckout(checkoutDir);
-  const sha = await gitLine(checkoutDir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch((error: unknown) => {
-    throw new ArtifactError('NO_COMMITS', `${checkoutDir} has no commits yet; commit something first`, { cause: error });
-  });
+  const sha = await gitLine(checkoutDir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(
+    (error: unknown) => {
+      throw new ArtifactError('NO_COMMITS', `${checkoutDir} has no commits yet; commit something first`, {
+        cause: error,
+      });
+    },
+  );
   // Exits 1 on a detached HEAD: that simply means "no branch".
   const ref = await gitLine(checkoutDir, ['symbolic-ref', '--short', '--quiet', 'HEAD']).catch(() => '');
-  const [message = '', author = ''] = (await gitLine(checkoutDir, ['log', '-1', '--format=%s%x00%an <%ae>', sha])).split('\0');
+  const [message = '', author = ''] = (
+    await gitLine(checkoutDir, ['log', '-1', '--format=%s%x00%an <%ae>', sha])
+  ).split('\0');
   return {
     sha,
     ...(ref ? { ref } : {}),

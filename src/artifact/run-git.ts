@@ -21,8 +21,12 @@ export async function assertGitCheckout(dir: string): Promise<void> {
     const inside = (await runGit(dir, ['rev-parse', '--is-inside-work-tree'])).toString('utf8').trim();
     if (inside === 'true') return;
   } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n')[0];
-    throw new ArtifactError('NOT_A_GIT_CHECKOUT', `${dir} is not a git checkout${stderr ? ` (git: ${stderr})` : ''}`, { cause: error });
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')[0];
+    throw new ArtifactError('NOT_A_GIT_CHECKOUT', `${dir} is not a git checkout${stderr ? ` (git: ${stderr})` : ''}`, {
+      cause: error,
+    });
   }
   throw new ArtifactError('NOT_A_GIT_CHECKOUT', `${dir} is not a git checkout (it is inside a .git directory)`);
 }

@@ -17,6 +17,7 @@ export function formatSource(ref: SourceRef): string {
 export function parseSource(text: string): SourceRef {
   if (!text.startsWith('{')) return { file: text, strip: 0 };
   const ref = JSON.parse(text) as Partial<SourceRef>;
-  if (typeof ref.file !== 'string' || typeof ref.strip !== 'number') throw new Error(`Unreadable source reference: ${text}`);
+  if (typeof ref.file !== 'string' || typeof ref.strip !== 'number')
+    throw new Error(`Unreadable source reference: ${text}`);
   return { file: ref.file, strip: ref.strip };
 }

@@ -18,7 +18,11 @@ export interface InterruptWatch {
   dispose(): void;
 }
 
-export function cancelOnInterrupt(ctx: CliContext, io: Io, exit: (code: number) => never = process.exit): InterruptWatch {
+export function cancelOnInterrupt(
+  ctx: CliContext,
+  io: Io,
+  exit: (code: number) => never = process.exit,
+): InterruptWatch {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -36,8 +40,12 @@ export function cancelOnInterrupt(ctx: CliContext, io: Io, exit: (code: number) 
       io.err(`\n${signal}: exiting; nothing was running here.\n`);
       exit(INTERRUPTED_EXIT_CODE);
     }
-    io.err(`\n${signal}: cancelling; a deploy puts the hosts it touched back on their previous release first. Press Ctrl-C again to exit at once.\n`);
-    ctx.runner.cancelRunning(ctx.actor, `${signal} in the terminal`).catch((error: unknown) => io.err(`Sluice could not cancel: ${errorMessage(error)}\n`));
+    io.err(
+      `\n${signal}: cancelling; a deploy puts the hosts it touched back on their previous release first. Press Ctrl-C again to exit at once.\n`,
+    );
+    ctx.runner
+      .cancelRunning(ctx.actor, `${signal} in the terminal`)
+      .catch((error: unknown) => io.err(`Sluice could not cancel: ${errorMessage(error)}\n`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -16,6 +16,8 @@ export async function detectRepo(checkout: string): Promise<string> {
   } catch {
     // No origin remote: a local-only repository.
   }
-  const { stdout } = await exec('git', ['rev-parse', '--show-toplevel'], { cwd: checkout }).catch(() => ({ stdout: checkout }));
+  const { stdout } = await exec('git', ['rev-parse', '--show-toplevel'], { cwd: checkout }).catch(() => ({
+    stdout: checkout,
+  }));
   return `local/${basename(stdout.trim())}`;
 }

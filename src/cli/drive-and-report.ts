@@ -9,7 +9,13 @@ import type { CliContext } from './open-cli-context.ts';
  * Send one event, keep the execution moving until it ends or waits on
  * someone, print the outcome. Exit code 0 only when it succeeded.
  */
-export async function driveAndReport(ctx: CliContext, io: Io, pipelineId: string, executionId: string, event: EngineEvent): Promise<number> {
+export async function driveAndReport(
+  ctx: CliContext,
+  io: Io,
+  pipelineId: string,
+  executionId: string,
+  event: EngineEvent,
+): Promise<number> {
   const before = await ctx.store.getExecution(executionId);
   if (before) ctx.printer.header(before);
   ctx.watch(executionId);

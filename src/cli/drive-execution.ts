@@ -66,7 +66,9 @@ export function explainStall(execution: ExecutionSummary): string {
       return `Execution #${execution.seq} waits for approval of ${stage.name}/${gate.name}. Decide with \`sluice approve ${execution.seq}\` or \`sluice reject ${execution.seq}\`.`;
     }
     if (stage.status === 'waiting') {
-      const hint = stage.reason?.includes('disabled') ? ` Enable it with \`sluice transition enable ${stage.name}\`.` : '';
+      const hint = stage.reason?.includes('disabled')
+        ? ` Enable it with \`sluice transition enable ${stage.name}\`.`
+        : '';
       return `Execution #${execution.seq} waits to enter stage "${stage.name}": ${stage.reason ?? 'the stage is busy'}.${hint}`;
     }
   }

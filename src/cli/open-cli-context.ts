@@ -73,12 +73,27 @@ export async function openCliContext(options: CliOptions, out: (text: string) =>
     },
   });
   const recovered = await runner.recover();
-  if (recovered.length > 0) out(`Marked actions that were running when Sluice last stopped as interrupted (${recovered.length} pipeline(s)).\n`);
+  if (recovered.length > 0)
+    out(
+      `Marked actions that were running when Sluice last stopped as interrupted (${recovered.length} pipeline(s)).\n`,
+    );
   const close = async () => {
     await printing;
     await store.close();
   };
-  return { store, runner, printer, server, dataDir, actor, answer: options.approve ?? 'leave', approvals, watch: (id) => watched.add(id), leftBehind: () => rollouts.leftBehind(), close };
+  return {
+    store,
+    runner,
+    printer,
+    server,
+    dataDir,
+    actor,
+    answer: options.approve ?? 'leave',
+    approvals,
+    watch: (id) => watched.add(id),
+    leftBehind: () => rollouts.leftBehind(),
+    close,
+  };
 }
 
 async function loadServerOrExplain(file: string): Promise<ServerConfig> {

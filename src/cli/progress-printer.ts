@@ -41,7 +41,8 @@ export class ProgressPrinter {
       for (const action of stage.actions) {
         this.note(`${execution.id}:${stage.name}/${action.name}:${action.attempt}`, action.status, () => {
           const attempt = action.attempt > 1 ? ` (attempt ${action.attempt})` : '';
-          const took = action.startedAt && action.finishedAt ? ` in ${formatDuration(action.finishedAt - action.startedAt)}` : '';
+          const took =
+            action.startedAt && action.finishedAt ? ` in ${formatDuration(action.finishedAt - action.startedAt)}` : '';
           const reason = action.reason ? ` — ${action.reason}` : '';
           return `  ${MARK[action.status] ?? ' '} ${stage.name}/${action.name} ${action.status.replace('_', ' ')}${attempt}${took}${reason}`;
         });

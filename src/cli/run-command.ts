@@ -56,7 +56,13 @@ export async function runRun(args: string[], io: Io): Promise<number> {
  */
 async function pruneAfterRun(ctx: CliContext, io: Io): Promise<void> {
   try {
-    const report = await pruneData({ store: ctx.store, server: ctx.server, dataDir: ctx.dataDir, now: Date.now(), rules: retentionRules(ctx.server) });
+    const report = await pruneData({
+      store: ctx.store,
+      server: ctx.server,
+      dataDir: ctx.dataDir,
+      now: Date.now(),
+      rules: retentionRules(ctx.server),
+    });
     const said = describePrune(report);
     if (said) io.out(`${said}\n`);
   } catch (error) {

@@ -40,7 +40,8 @@ export async function runStatus(args: string[], io: Io): Promise<number> {
       return 0;
     }
     const limit = values.limit ? Number(values.limit) : 20;
-    if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit takes a positive whole number, not "${values.limit}"`, 2);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new CliError(`--limit takes a positive whole number, not "${values.limit}"`, 2);
     const executions = await store.listExecutions({ limit });
     if (values.json) {
       io.out(`${JSON.stringify(executions, null, 2)}\n`);
@@ -65,15 +66,21 @@ function summaryLine(e: ExecutionSummary): string {
 function describeExecution(e: ExecutionSummary, history: HistoryEntry[]): string {
   const lines = [summaryLine(e).trimEnd(), `    started by ${e.trigger}`, ''];
   for (const stage of e.stages) {
-    lines.push(`  ${stage.name}: ${stage.status}${stage.attempt > 1 ? ` (attempt ${stage.attempt})` : ''}${stage.reason ? ` — ${stage.reason}` : ''}`);
+    lines.push(
+      `  ${stage.name}: ${stage.status}${stage.attempt > 1 ? ` (attempt ${stage.attempt})` : ''}${stage.reason ? ` — ${stage.reason}` : ''}`,
+    );
     for (const a of stage.actions) {
-      lines.push(`    ${a.name}: ${a.status}${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}${a.reason ? ` — ${a.reason}` : ''}`);
+      lines.push(
+        `    ${a.name}: ${a.status}${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}${a.reason ? ` — ${a.reason}` : ''}`,
+      );
     }
   }
   lines.push('', 'History:');
   for (const h of history) {
     const what = h.entity === 'execution' ? 'execution' : `${h.stage}${h.action ? `/${h.action}` : ''}`;
-    lines.push(`  ${new Date(h.at).toISOString()}  ${what}: ${h.from ?? '—'} → ${h.to}  by ${h.actor}${h.reason ? ` (${h.reason})` : ''}`);
+    lines.push(
+      `  ${new Date(h.at).toISOString()}  ${what}: ${h.from ?? '—'} → ${h.to}  by ${h.actor}${h.reason ? ` (${h.reason})` : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

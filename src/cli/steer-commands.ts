@@ -13,7 +13,11 @@ import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 
-async function withContext(values: Parameters<typeof openCliContext>[0], io: Io, run: (ctx: CliContext) => Promise<number>) {
+async function withContext(
+  values: Parameters<typeof openCliContext>[0],
+  io: Io,
+  run: (ctx: CliContext) => Promise<number>,
+) {
   const ctx = await openCliContext(values, io.out);
   try {
     return await run(ctx);
@@ -36,7 +40,12 @@ export async function runRetry(args: string[], io: Io): Promise<number> {
     const execution = await findExecution(ctx, positionals[0], usage);
     const stage = positionals[1] ?? execution.stages.find((s) => isStoppedShort(s.status))?.name;
     if (!stage) throw new CliError(`Execution #${execution.seq} has no failed stage to retry. Usage: ${usage}`, 2);
-    return driveAndReport(ctx, io, execution.pipelineId, execution.id, { type: 'retry_stage', executionId: execution.id, stage, by: ctx.actor });
+    return driveAndReport(ctx, io, execution.pipelineId, execution.id, {
+      type: 'retry_stage',
+      executionId: execution.id,
+      stage,
+      by: ctx.actor,
+    });
   });
 }
 
@@ -66,11 +75,20 @@ export async function runApprove(args: string[], io: Io, approved: boolean): Pro
     const verb = approved ? 'approve' : 'reject';
     const execution = await findExecution(ctx, positionals[0], `sluice ${verb} <execution> [--comment <text>]`);
     const open = execution.stages.flatMap((s) =>
-      s.actions.filter((a) => a.status === 'awaiting_approval').map((a) => ({ stage: s.name, action: a.name, attempt: a.attempt })),
+      s.actions
+        .filter((a) => a.status === 'awaiting_approval')
+        .map((a) => ({ stage: s.name, action: a.name, attempt: a.attempt })),
     );
     const gate = open[0];
     if (!gate) throw new CliError(`Execution #${execution.seq} has no approval waiting for a decision.`);
-    const event = { type: 'approval_decided' as const, executionId: execution.id, ...gate, approved, by: ctx.actor, comment: values.comment };
+    const event = {
+      type: 'approval_decided' as const,
+      executionId: execution.id,
+      ...gate,
+      approved,
+      by: ctx.actor,
+      comment: values.comment,
+    };
     return driveAndReport(ctx, io, execution.pipelineId, execution.id, event);
   });
 }
@@ -79,7 +97,12 @@ export async function runCancel(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseCliArgs(args, { reason: { type: 'string' } });
   return withContext(values, io, async (ctx) => {
     const execution = await findExecution(ctx, positionals[0], 'sluice cancel <execution>');
-    const event = { type: 'cancel_execution' as const, executionId: execution.id, by: ctx.actor, reason: values.reason };
+    const event = {
+      type: 'cancel_execution' as const,
+      executionId: execution.id,
+      by: ctx.actor,
+      reason: values.reason,
+    };
     await driveAndReport(ctx, io, execution.pipelineId, execution.id, event);
     return 0;
   });
@@ -97,11 +120,20 @@ export async function runTransition(args: string[], io: Io): Promise<number> {
   return withContext(values, io, async (ctx) => {
     const checkout = process.cwd();
     const repo = values.repo ?? (await detectRepo(checkout));
-    const pipelineId = await ctx.store.ensurePipeline(repo, relative(checkout, resolve(values.pipeline ?? '.github/sluice.yml')));
+    const pipelineId = await ctx.store.ensurePipeline(
+      repo,
+      relative(checkout, resolve(values.pipeline ?? '.github/sluice.yml')),
+    );
     const enabled = verb === 'enable';
     const before = (await ctx.store.listExecutions({ pipelineId })).filter((e) => e.status === 'running');
-    await ctx.runner.dispatch(pipelineId, { type: 'set_transition', stage, enabled, reason: values.reason, by: ctx.actor }, ctx.actor);
-    io.out(`The transition into "${stage}" of ${repo} is ${enabled ? 'enabled' : `disabled${values.reason ? ` (${values.reason})` : ''}`}.\n`);
+    await ctx.runner.dispatch(
+      pipelineId,
+      { type: 'set_transition', stage, enabled, reason: values.reason, by: ctx.actor },
+      ctx.actor,
+    );
+    io.out(
+      `The transition into "${stage}" of ${repo} is ${enabled ? 'enabled' : `disabled${values.reason ? ` (${values.reason})` : ''}`}.\n`,
+    );
     if (!enabled) return 0;
     // Executions that waited at it go on now, driven from here.
     let code = 0;

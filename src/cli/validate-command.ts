@@ -24,7 +24,10 @@ export interface LineIo {
 export async function runValidate(args: string[], io: LineIo): Promise<number> {
   const { positionals, values } = parseCliArgs(args, { repo: { type: 'string' } });
   if (positionals.length === 0 && !values.serverFile) {
-    throw new CliError('Say what to check: sluice validate <pipeline.yml> [--server <config.yml>], or sluice validate --server <config.yml>', 2);
+    throw new CliError(
+      'Say what to check: sluice validate <pipeline.yml> [--server <config.yml>], or sluice validate --server <config.yml>',
+      2,
+    );
   }
   let failed = false;
   let server: ServerConfig | undefined;
@@ -33,7 +36,9 @@ export async function runValidate(args: string[], io: LineIo): Promise<number> {
     if (loaded.ok) {
       server = loaded.config;
       const environments = Object.keys(server.environments ?? {});
-      io.out(`✓ ${displayPath(resolve(values.serverFile))} is a valid server config (${plural(environments.length, 'environment')}${environments.length ? `: ${environments.join(', ')}` : ''})`);
+      io.out(
+        `✓ ${displayPath(resolve(values.serverFile))} is a valid server config (${plural(environments.length, 'environment')}${environments.length ? `: ${environments.join(', ')}` : ''})`,
+      );
     } else {
       failed = true;
       for (const problem of loaded.problems) io.err(formatProblem(problem));
@@ -49,7 +54,9 @@ export async function runValidate(args: string[], io: LineIo): Promise<number> {
     if (loaded.ok) {
       const stages = loaded.definition.stages;
       const actions = stages.reduce((n, stage) => n + stage.actions.length, 0);
-      io.out(`✓ ${displayPath(resolve(file))} is a valid pipeline (${plural(stages.length, 'stage')}, ${plural(actions, 'action')})${server ? ` for this server config, as ${repo}` : ''}`);
+      io.out(
+        `✓ ${displayPath(resolve(file))} is a valid pipeline (${plural(stages.length, 'stage')}, ${plural(actions, 'action')})${server ? ` for this server config, as ${repo}` : ''}`,
+      );
     } else {
       failed = true;
       for (const problem of loaded.problems) io.err(formatProblem(problem));

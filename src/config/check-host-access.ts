@@ -24,7 +24,8 @@ export function checkHostAccess(server: ServerConfig, repo: string, group: strin
   const config = server.hosts?.[group];
   const entries = groupEntries(server, group);
   if (!config || !entries) return undefined;
-  const allowed = (patterns: readonly string[] | undefined) => (patterns ?? []).some((pattern) => matchesRepo(pattern, repo));
+  const allowed = (patterns: readonly string[] | undefined) =>
+    (patterns ?? []).some((pattern) => matchesRepo(pattern, repo));
 
   if (!Array.isArray(config) && config.repos && !allowed(config.repos)) {
     return `${repo} may not use host group "${group}": the server config allows ${config.repos.join(', ')}`;
@@ -35,7 +36,11 @@ export function checkHostAccess(server: ServerConfig, repo: string, group: strin
   }
   for (const [name, env] of Object.entries(server.environments ?? {})) {
     const envEntries = typeof env.hosts === 'string' ? (groupEntries(server, env.hosts) ?? []) : env.hosts;
-    const envKeys = new Set(toHostRefs(server, envEntries).filter((h) => !isLocal(h)).map(hostKey));
+    const envKeys = new Set(
+      toHostRefs(server, envEntries)
+        .filter((h) => !isLocal(h))
+        .map(hostKey),
+    );
     const shared = hosts.filter((h) => !isLocal(h) && envKeys.has(hostKey(h)));
     if (shared.length === 0 || allowed(env.allow_commands_from)) continue;
     return `host group "${group}" holds ${shared.map((h) => h.name).join(', ')} of environment "${name}", which takes only deploys (gated by its repos and approval rules); ${repo} may run build and command actions there only if the operator adds it to environments.${name}.allow_commands_from`;

@@ -29,7 +29,11 @@ interface ActionPlace {
 }
 
 /** `repo` is who the pipeline belongs to (owner/name); without one, only host groups open to every repository pass. */
-export function checkPipeline(config: PipelineConfig, server?: ServerConfig, repo = 'an unnamed repository'): RuleProblem[] {
+export function checkPipeline(
+  config: PipelineConfig,
+  server?: ServerConfig,
+  repo = 'an unnamed repository',
+): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const stageNeeds = checkStages(config, problems);
   const actionNeeds = config.stages.map((stage, s) => checkActions(stage.actions, s, problems));
@@ -38,14 +42,23 @@ export function checkPipeline(config: PipelineConfig, server?: ServerConfig, rep
   const produced = checkArtifacts(config, problems);
 
   const runsBefore = (producer: ActionPlace, stage: number, action: number) =>
-    producer.stage === stage ? actionBefore[stage]![action]!.has(producer.action) : stageBefore[stage]!.has(producer.stage);
+    producer.stage === stage
+      ? actionBefore[stage]![action]!.has(producer.action)
+      : stageBefore[stage]!.has(producer.stage);
 
   const checkInput = (name: string, path: ConfigPath, stage: number, action: number) => {
     const producer = produced.get(name);
     if (!producer) {
       const guess = closestWord(name, [...produced.keys()]);
-      const known = produced.size > 0 ? `; artifacts in this pipeline: ${[...produced.keys()].join(', ')}` : '; a build action produces one with `artifact: { name, paths }`';
-      problems.push({ path, at: 'value', message: `artifact "${name}" is not produced by any action${guess ? ` (did you mean "${guess}"?)` : known}` });
+      const known =
+        produced.size > 0
+          ? `; artifacts in this pipeline: ${[...produced.keys()].join(', ')}`
+          : '; a build action produces one with `artifact: { name, paths }`';
+      problems.push({
+        path,
+        at: 'value',
+        message: `artifact "${name}" is not produced by any action${guess ? ` (did you mean "${guess}"?)` : known}`,
+      });
       return;
     }
     if (runsBefore(producer, stage, action)) return;
@@ -55,19 +68,28 @@ export function checkPipeline(config: PipelineConfig, server?: ServerConfig, rep
       producer.stage === stage
         ? `add "${producer.config.name}" to this action's needs`
         : `make stage "${stageName}" need stage "${producerStage}"`;
-    problems.push({ path, at: 'value', message: `artifact "${name}" comes from ${producerStage}/${producer.config.name}, which does not run before this action; ${fix}` });
+    problems.push({
+      path,
+      at: 'value',
+      message: `artifact "${name}" comes from ${producerStage}/${producer.config.name}, which does not run before this action; ${fix}`,
+    });
   };
 
   config.stages.forEach((stage, s) =>
     stage.actions.forEach((action, a) => {
       const base = ['stages', s, 'actions', a];
       const spec = action.build ?? action.command;
-      spec?.inputs?.forEach((name, i) => checkInput(name, [...base, action.build ? 'build' : 'command', 'inputs', i], s, a));
+      spec?.inputs?.forEach((name, i) =>
+        checkInput(name, [...base, action.build ? 'build' : 'command', 'inputs', i], s, a),
+      );
       if (action.deploy) checkInput(action.deploy.artifact, [...base, 'deploy', 'artifact'], s, a);
     }),
   );
 
-  if (server) checkAgainstServer(config, server, repo, problems, (approvalPlace, stage, action) => runsBefore(approvalPlace, stage, action));
+  if (server)
+    checkAgainstServer(config, server, repo, problems, (approvalPlace, stage, action) =>
+      runsBefore(approvalPlace, stage, action),
+    );
   return problems;
 }
 
@@ -82,7 +104,13 @@ function checkStages(config: PipelineConfig, problems: RuleProblem[]): number[][
     if (stage.needs === undefined) return s === 0 ? [] : [s - 1];
     return resolveNeeds(stage.needs, index, s, ['stages', s, 'needs'], `stage "${stage.name}"`, 'a stage', problems);
   });
-  reportCycle(needs, (i) => config.stages[i]!.name, (i) => ['stages', i, 'needs'], 'stages', problems);
+  reportCycle(
+    needs,
+    (i) => config.stages[i]!.name,
+    (i) => ['stages', i, 'needs'],
+    'stages',
+    problems,
+  );
   return needs;
 }
 
@@ -94,16 +122,40 @@ function checkActions(actions: ActionConfig[], s: number, problems: RuleProblem[
     problems,
   );
   const needs = actions.map((action, a) =>
-    resolveNeeds(action.needs ?? [], index, a, ['stages', s, 'actions', a, 'needs'], `action "${action.name}"`, 'an action of this stage', problems),
+    resolveNeeds(
+      action.needs ?? [],
+      index,
+      a,
+      ['stages', s, 'actions', a, 'needs'],
+      `action "${action.name}"`,
+      'an action of this stage',
+      problems,
+    ),
   );
-  reportCycle(needs, (i) => actions[i]!.name, (i) => ['stages', s, 'actions', i, 'needs'], 'actions', problems);
+  reportCycle(
+    needs,
+    (i) => actions[i]!.name,
+    (i) => ['stages', s, 'actions', i, 'needs'],
+    'actions',
+    problems,
+  );
   return needs;
 }
 
-function uniqueNames(names: string[], pathOf: (i: number) => ConfigPath, what: string, problems: RuleProblem[]): Map<string, number> {
+function uniqueNames(
+  names: string[],
+  pathOf: (i: number) => ConfigPath,
+  what: string,
+  problems: RuleProblem[],
+): Map<string, number> {
   const index = new Map<string, number>();
   names.forEach((name, i) => {
-    if (index.has(name)) problems.push({ path: pathOf(i), at: 'value', message: `"${name}" is already the name of another ${what}; names must be unique` });
+    if (index.has(name))
+      problems.push({
+        path: pathOf(i),
+        at: 'value',
+        message: `"${name}" is already the name of another ${what}; names must be unique`,
+      });
     else index.set(name, i);
   });
   return index;
@@ -123,7 +175,11 @@ function resolveNeeds(
     const target = index.get(name);
     if (target === undefined) {
       const guess = closestWord(name, [...index.keys()]);
-      problems.push({ path: [...path, i], at: 'value', message: `${who} needs "${name}", which is not ${what}${guess ? ` (did you mean "${guess}"?)` : ''}` });
+      problems.push({
+        path: [...path, i],
+        at: 'value',
+        message: `${who} needs "${name}", which is not ${what}${guess ? ` (did you mean "${guess}"?)` : ''}`,
+      });
     } else if (target === self) {
       problems.push({ path: [...path, i], at: 'value', message: `${who} cannot need itself` });
     } else {
@@ -162,7 +218,11 @@ function reportCycle(
     const cycle = visit(i);
     if (cycle) {
       const names = cycle.map(nameOf).join(' → ');
-      problems.push({ path: pathOf(cycle[0]!), at: 'key', message: `${what} ${names} need each other in a cycle, so none of them can start; remove one of these needs` });
+      problems.push({
+        path: pathOf(cycle[0]!),
+        at: 'key',
+        message: `${what} ${names} need each other in a cycle, so none of them can start; remove one of these needs`,
+      });
       return;
     }
   }
@@ -195,7 +255,11 @@ function checkArtifacts(config: PipelineConfig, problems: RuleProblem[]): Map<st
       const earlier = produced.get(name);
       if (earlier) {
         const where = `${config.stages[earlier.stage]!.name}/${earlier.config.name}`;
-        problems.push({ path: ['stages', s, 'actions', a, 'build', 'artifact', 'name'], at: 'value', message: `artifact "${name}" is also produced by ${where}; artifact names are unique in a pipeline` });
+        problems.push({
+          path: ['stages', s, 'actions', a, 'build', 'artifact', 'name'],
+          at: 'value',
+          message: `artifact "${name}" is also produced by ${where}; artifact names are unique in a pipeline`,
+        });
       } else {
         produced.set(name, { stage: s, action: a, config: action });
       }
@@ -214,15 +278,22 @@ function checkAgainstServer(
   const environments = Object.keys(server.environments ?? {});
   const groups = Object.keys(server.hosts ?? {});
   const secrets = Object.keys(server.secrets ?? {});
-  const commandLimit = server.ssh?.command_timeout === undefined ? undefined : parseDuration(server.ssh.command_timeout);
+  const commandLimit =
+    server.ssh?.command_timeout === undefined ? undefined : parseDuration(server.ssh.command_timeout);
   const approvals: ActionPlace[] = [];
-  config.stages.forEach((stage, s) => stage.actions.forEach((action, a) => action.approval && approvals.push({ stage: s, action: a, config: action })));
+  config.stages.forEach((stage, s) =>
+    stage.actions.forEach((action, a) => action.approval && approvals.push({ stage: s, action: a, config: action })),
+  );
 
   const unknownEnvironment = (name: string, path: ConfigPath) => {
     if (environments.includes(name)) return false;
     const guess = closestWord(name, environments);
     const known = environments.length > 0 ? `; it defines: ${environments.join(', ')}` : '';
-    problems.push({ path, at: 'value', message: `environment "${name}" is not defined in the server config${guess ? ` (did you mean "${guess}"?)` : known}` });
+    problems.push({
+      path,
+      at: 'value',
+      message: `environment "${name}" is not defined in the server config${guess ? ` (did you mean "${guess}"?)` : known}`,
+    });
     return true;
   };
 
@@ -235,9 +306,15 @@ function checkAgainstServer(
         const onLocal = environments.includes(name) ? checkEnvironmentLocal(server, repo, name) : undefined;
         if (onLocal) problems.push({ path, at: 'value', message: onLocal });
         if (!unknownEnvironment(name, path) && server.environments?.[name]?.approval) {
-          const gated = approvals.some((place) => place.config.approval?.environment === name && runsBefore(place, s, a));
+          const gated = approvals.some(
+            (place) => place.config.approval?.environment === name && runsBefore(place, s, a),
+          );
           if (!gated) {
-            problems.push({ path, at: 'value', message: `deploys to "${name}" need an approval first (the server config sets approval rules for it); add an approval action for "${name}" that this deploy needs` });
+            problems.push({
+              path,
+              at: 'value',
+              message: `deploys to "${name}" need an approval first (the server config sets approval rules for it); add an approval action for "${name}" that this deploy needs`,
+            });
           }
         }
       }
@@ -245,7 +322,11 @@ function checkAgainstServer(
         const path = [...base, 'approval', 'environment'];
         const name = action.approval.environment;
         if (!unknownEnvironment(name, path) && !server.environments?.[name]?.approval) {
-          problems.push({ path, at: 'value', message: `environment "${name}" has no approval rules in the server config, so nobody could decide; the operator adds environments.${name}.approval` });
+          problems.push({
+            path,
+            at: 'value',
+            message: `environment "${name}" has no approval rules in the server config, so nobody could decide; the operator adds environments.${name}.approval`,
+          });
         }
       }
       const spec = action.build ?? action.command;
@@ -253,7 +334,10 @@ function checkAgainstServer(
       const kind = action.build ? 'build' : 'command';
       if (!groups.includes(spec.host)) {
         const guess = closestWord(spec.host, groups);
-        const local = spec.host === 'local' ? '; pipelines run on the Sluice machine only where the operator defines the group `local: [local]`' : '';
+        const local =
+          spec.host === 'local'
+            ? '; pipelines run on the Sluice machine only where the operator defines the group `local: [local]`'
+            : '';
         problems.push({
           path: [...base, kind, 'host'],
           at: 'value',
@@ -274,7 +358,11 @@ function checkAgainstServer(
       }
       spec.secrets?.forEach((name, i) => {
         if (!secrets.includes(name)) {
-          problems.push({ path: [...base, kind, 'secrets', i], at: 'value', message: `secret "${name}" is not defined in the server config; the operator adds it under secrets` });
+          problems.push({
+            path: [...base, kind, 'secrets', i],
+            at: 'value',
+            message: `secret "${name}" is not defined in the server config; the operator adds it under secrets`,
+          });
         }
       });
     }),

@@ -25,23 +25,45 @@ export function checkServer(server: ServerConfig): RuleProblem[] {
     if (typeof env.hosts === 'string') {
       if (!groups.includes(env.hosts)) {
         const guess = closestWord(env.hosts, groups);
-        problems.push({ path: [...path, 'hosts'], at: 'value', message: `host group "${env.hosts}" is not defined under hosts${guess ? ` (did you mean "${guess}"?)` : ''}` });
+        problems.push({
+          path: [...path, 'hosts'],
+          at: 'value',
+          message: `host group "${env.hosts}" is not defined under hosts${guess ? ` (did you mean "${guess}"?)` : ''}`,
+        });
         continue;
       }
     } else if (usesSsh(env.hosts)) {
       sshNeededAt ??= [...path, 'hosts'];
     }
     if (env.load_balancer && (env.drain || env.undrain)) {
-      problems.push({ path: [...path, 'load_balancer'], at: 'key', message: 'use either load_balancer or drain/undrain commands, not both' });
+      problems.push({
+        path: [...path, 'load_balancer'],
+        at: 'key',
+        message: 'use either load_balancer or drain/undrain commands, not both',
+      });
     }
-    if (env.drain && !env.undrain) problems.push({ path: [...path, 'drain'], at: 'key', message: 'drain without undrain would leave every host out of the load balancer after a deploy; add undrain' });
-    if (env.undrain && !env.drain) problems.push({ path: [...path, 'undrain'], at: 'key', message: 'undrain without drain: add the drain command that takes {host} out of the load balancer' });
+    if (env.drain && !env.undrain)
+      problems.push({
+        path: [...path, 'drain'],
+        at: 'key',
+        message: 'drain without undrain would leave every host out of the load balancer after a deploy; add undrain',
+      });
+    if (env.undrain && !env.drain)
+      problems.push({
+        path: [...path, 'undrain'],
+        at: 'key',
+        message: 'undrain without drain: add the drain command that takes {host} out of the load balancer',
+      });
 
     const target = environmentTarget(server, name);
     const seen = new Set<string>();
     target.hosts.forEach((host, i) => {
       if (seen.has(host.name)) {
-        problems.push({ path: typeof env.hosts === 'string' ? [...path, 'hosts'] : [...path, 'hosts', i], at: 'value', message: `two hosts of "${name}" are named "${host.name}"; give each a name of its own ({ name, address })` });
+        problems.push({
+          path: typeof env.hosts === 'string' ? [...path, 'hosts'] : [...path, 'hosts', i],
+          at: 'value',
+          message: `two hosts of "${name}" are named "${host.name}"; give each a name of its own ({ name, address })`,
+        });
       }
       seen.add(host.name);
     });
@@ -49,11 +71,19 @@ export function checkServer(server: ServerConfig): RuleProblem[] {
       planBatches(target.hosts, { batch: target.batch, minHealthy: target.minHealthy, environment: name });
     } catch (error) {
       if (!(error instanceof RolloutPlanError)) throw error;
-      problems.push({ path: env.rolling ? [...path, 'rolling'] : [...path, 'hosts'], at: 'key', message: error.message });
+      problems.push({
+        path: env.rolling ? [...path, 'rolling'] : [...path, 'hosts'],
+        at: 'key',
+        message: error.message,
+      });
     }
   }
   if (sshNeededAt && !server.ssh) {
-    problems.push({ path: sshNeededAt, at: 'key', message: 'hosts reached over SSH need an `ssh` section with user, key and known_hosts' });
+    problems.push({
+      path: sshNeededAt,
+      at: 'key',
+      message: 'hosts reached over SSH need an `ssh` section with user, key and known_hosts',
+    });
   }
   return problems;
 }

@@ -20,15 +20,22 @@ const SHORT = /^(?:(?<user>[a-z_][a-z0-9_.-]*)@)?(?<address>\[[0-9a-f:.]+\]|[A-Z
 export function hostTextProblem(text: string): string | undefined {
   if (text === 'local') return undefined;
   const match = SHORT.exec(text);
-  if (!match?.groups) return `"${text}" is not a host: write an address such as build1.internal, deploy@10.0.1.11:2222, or local`;
+  if (!match?.groups)
+    return `"${text}" is not a host: write an address such as build1.internal, deploy@10.0.1.11:2222, or local`;
   const port = match.groups.port === undefined ? undefined : Number(match.groups.port);
-  if (port !== undefined && (port < 1 || port > 65535)) return `port ${port} of "${text}" is not a port number (1 to 65535)`;
+  if (port !== undefined && (port < 1 || port > 65535))
+    return `port ${port} of "${text}" is not a port number (1 to 65535)`;
   return undefined;
 }
 
 export function toHostRef(entry: HostEntry, defaults: { user?: string; port?: number }): HostRef {
   if (typeof entry !== 'string') {
-    return { name: entry.name, address: entry.address, port: entry.port ?? defaults.port ?? 22, user: entry.user ?? defaults.user };
+    return {
+      name: entry.name,
+      address: entry.address,
+      port: entry.port ?? defaults.port ?? 22,
+      user: entry.user ?? defaults.user,
+    };
   }
   if (entry === 'local') return { name: 'local', address: 'local' };
   const groups = SHORT.exec(entry)?.groups;

@@ -21,7 +21,11 @@ export function hostIdentity(address: string, port: number | undefined): string 
 }
 
 export function canonicalAddress(address: string): string {
-  const plain = address.trim().toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  const plain = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.+$/, '');
   if (plain === 'localhost' || plain.endsWith('.localhost')) return LOOPBACK;
   const ip = canonicalIp(plain);
   if (ip === undefined) return plain;

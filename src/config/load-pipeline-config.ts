@@ -14,7 +14,8 @@ import type { ServerConfig } from './server.schema.ts';
 import { toPipelineDefinition } from './to-pipeline-definition.ts';
 import { errorMessage } from '../sluice-error.ts';
 
-export type PipelineLoad = { ok: true; config: PipelineConfig; definition: PipelineDefinition } | { ok: false; problems: ConfigProblem[] };
+export type PipelineLoad =
+  { ok: true; config: PipelineConfig; definition: PipelineDefinition } | { ok: false; problems: ConfigProblem[] };
 
 export interface PipelineCheckOptions {
   server?: ServerConfig;
@@ -26,7 +27,11 @@ export interface PipelineCheckOptions {
 export function parsePipelineConfig(text: string, options: PipelineCheckOptions & { file: string }): PipelineLoad {
   const read = readYamlConfig(text, options.file, pipelineSchema);
   if (!read.ok) return read;
-  const problems = checkPipeline(read.value, options.server, options.repo).map((rule) => ({ file: options.file, ...locate(read.source, rule.path, rule.at), message: rule.message }));
+  const problems = checkPipeline(read.value, options.server, options.repo).map((rule) => ({
+    file: options.file,
+    ...locate(read.source, rule.path, rule.at),
+    message: rule.message,
+  }));
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
   return { ok: true, config: read.value, definition: toPipelineDefinition(read.value) };
 }
@@ -37,7 +42,17 @@ export async function loadPipelineConfig(path: string, options: PipelineCheckOpt
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, message: unreadable(error, 'the pipeline file', 'create it (see README.md) or pass --pipeline <file>') }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: unreadable(error, 'the pipeline file', 'create it (see README.md) or pass --pipeline <file>'),
+        },
+      ],
+    };
   }
   return parsePipelineConfig(text, { ...options, file });
 }

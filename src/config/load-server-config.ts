@@ -15,7 +15,11 @@ export type ServerLoad = { ok: true; config: ServerConfig } | { ok: false; probl
 export function parseServerConfig(text: string, file: string): ServerLoad {
   const read = readYamlConfig(text, file, serverSchema);
   if (!read.ok) return read;
-  const problems = checkServer(read.value).map((rule) => ({ file, ...locate(read.source, rule.path, rule.at), message: rule.message }));
+  const problems = checkServer(read.value).map((rule) => ({
+    file,
+    ...locate(read.source, rule.path, rule.at),
+    message: rule.message,
+  }));
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
   return { ok: true, config: read.value };
 }
@@ -26,7 +30,21 @@ export async function loadServerConfig(path: string): Promise<ServerLoad> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, message: unreadable(error, 'the server config', 'create it (see README.md) or point SLUICE_CONFIG / --server at it') }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: unreadable(
+            error,
+            'the server config',
+            'create it (see README.md) or point SLUICE_CONFIG / --server at it',
+          ),
+        },
+      ],
+    };
   }
   return parseServerConfig(text, file);
 }

@@ -13,7 +13,10 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 const NAME_HINT = 'letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
 
 export const name = (what: string) =>
-  z.string().regex(NAME, { error: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} name uses ${NAME_HINT}` }).describe(`The ${what}'s name (${NAME_HINT}).`);
+  z
+    .string()
+    .regex(NAME, { error: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} name uses ${NAME_HINT}` })
+    .describe(`The ${what}'s name (${NAME_HINT}).`);
 
 /**
  * `zero`, for a time limit: the error for `0s`. Written for "no limit", it
@@ -29,17 +32,28 @@ export const duration = (what: string, zero?: string) =>
 const EACH_COMMAND = 'give each command a time limit above 0, such as 30m (leave `timeout` out for the default)';
 
 const commands = (what: string) =>
-  z.array(z.string().min(1, { error: 'a command cannot be empty' })).min(1, { error: `${what} needs at least one command` });
+  z
+    .array(z.string().min(1, { error: 'a command cannot be empty' }))
+    .min(1, { error: `${what} needs at least one command` });
 
 const envVars = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'an environment variable name uses letters, digits and "_"' }), z.string())
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'an environment variable name uses letters, digits and "_"' }),
+    z.string(),
+  )
   .describe('Plain environment variables for the commands. Never put secrets here: use `secrets`.');
 
 const secretNames = z
   .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'a secret name uses letters, digits and "_"' }))
-  .describe('Secrets the operator granted to this repository, by name; each reaches the commands as an environment variable of that name.');
+  .describe(
+    'Secrets the operator granted to this repository, by name; each reaches the commands as an environment variable of that name.',
+  );
 
-const inputs = z.array(z.string()).describe('Artifacts of earlier actions, unpacked into the workspace before the commands run.');
+const inputs = z
+  .array(z.string())
+  .describe('Artifacts of earlier actions, unpacked into the workspace before the commands run.');
 
 const hostGroup = z
   .string()
@@ -59,7 +73,9 @@ const artifact = z
 const build = z
   .strictObject({
     host: hostGroup,
-    run: commands('a build').describe('Commands run one after another with bash in a fresh workspace holding the commit’s source.'),
+    run: commands('a build').describe(
+      'Commands run one after another with bash in a fresh workspace holding the commit’s source.',
+    ),
     artifact: artifact.optional(),
     inputs: inputs.optional(),
     timeout: duration('the time limit for each command', EACH_COMMAND).optional(),
@@ -71,7 +87,9 @@ const build = z
 const command = z
   .strictObject({
     host: hostGroup,
-    run: commands('a command action').describe('Commands run one after another with bash in a fresh workspace holding the commit’s source.'),
+    run: commands('a command action').describe(
+      'Commands run one after another with bash in a fresh workspace holding the commit’s source.',
+    ),
     inputs: inputs.optional(),
     timeout: duration('the time limit for each command', EACH_COMMAND).optional(),
     env: envVars.optional(),
@@ -88,7 +106,10 @@ const deploy = z
 
 const approval = z
   .strictObject({
-    environment: z.string().min(1).describe('The environment whose approval rules (channel, approvers, timeout) apply.'),
+    environment: z
+      .string()
+      .min(1)
+      .describe('The environment whose approval rules (channel, approvers, timeout) apply.'),
   })
   .describe('Wait for a person to approve or reject, under the approval rules the operator set for the environment.');
 
@@ -97,7 +118,10 @@ const ACTION_KINDS = ['build', 'deploy', 'approval', 'command'] as const;
 export const actionSchema = z
   .strictObject({
     name: name('action'),
-    needs: z.array(z.string()).optional().describe('Actions of the same stage that must succeed first. Default: none, so actions run in parallel.'),
+    needs: z
+      .array(z.string())
+      .optional()
+      .describe('Actions of the same stage that must succeed first. Default: none, so actions run in parallel.'),
     build: build.optional(),
     deploy: deploy.optional(),
     approval: approval.optional(),
@@ -121,31 +145,55 @@ export const actionSchema = z
 export const stageSchema = z
   .strictObject({
     name: name('stage'),
-    needs: z.array(z.string()).optional().describe('Stages that must succeed before this one starts. Default: the stage listed before it.'),
-    actions: z.array(actionSchema).min(1, { error: 'a stage needs at least one action' }).describe('The stage’s actions; they run in parallel unless `needs` orders them.'),
+    needs: z
+      .array(z.string())
+      .optional()
+      .describe('Stages that must succeed before this one starts. Default: the stage listed before it.'),
+    actions: z
+      .array(actionSchema)
+      .min(1, { error: 'a stage needs at least one action' })
+      .describe('The stage’s actions; they run in parallel unless `needs` orders them.'),
   })
   .describe('A stage: a group of actions that holds one execution at a time.');
 
 const hooks = z
   .strictObject({
-    stop: commands('the stop hook').optional().describe('Stop the running release (run in the current release, before the switch).'),
-    before_install: commands('the before_install hook').optional().describe('Run in the new release before the switch.'),
-    after_install: commands('the after_install hook').optional().describe('Run in the new release before the switch, e.g. installing dependencies.'),
+    stop: commands('the stop hook')
+      .optional()
+      .describe('Stop the running release (run in the current release, before the switch).'),
+    before_install: commands('the before_install hook')
+      .optional()
+      .describe('Run in the new release before the switch.'),
+    after_install: commands('the after_install hook')
+      .optional()
+      .describe('Run in the new release before the switch, e.g. installing dependencies.'),
     start: commands('the start hook').optional().describe('Start the new release after `current` points at it.'),
-    validate: commands('the validate hook').optional().describe('Check the started release; a failure rolls the host back.'),
+    validate: commands('the validate hook')
+      .optional()
+      .describe('Check the started release; a failure rolls the host back.'),
   })
   .describe('Lifecycle hooks, run with bash on each host of a deploy in the release directory.');
 
 const health = z
   .strictObject({
-    http: z.url({ protocol: /^https?$/, error: 'use an http:// or https:// URL' }).optional().describe('A URL on the host that must answer 2xx, fetched on the host itself.'),
+    http: z
+      .url({ protocol: /^https?$/, error: 'use an http:// or https:// URL' })
+      .optional()
+      .describe('A URL on the host that must answer 2xx, fetched on the host itself.'),
     command: z.string().min(1).optional().describe('A command run on the host that must exit 0.'),
-    timeout: duration('how long a host may take to become healthy', 'give the health check a time limit above 0, such as 60s').optional(),
+    timeout: duration(
+      'how long a host may take to become healthy',
+      'give the health check a time limit above 0, such as 60s',
+    ).optional(),
     interval: duration('the time between two health checks').optional(),
   })
   .check((ctx) => {
     if (ctx.value.http === undefined && ctx.value.command === undefined) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'health needs `http` (a URL) or `command` (a command that exits 0 when healthy)' });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: 'health needs `http` (a URL) or `command` (a command that exits 0 when healthy)',
+      });
     }
   })
   .describe('How to tell a started host is healthy. Checked until it passes or the timeout runs out.');
@@ -167,18 +215,29 @@ export const pipelineSchema = z
                   }),
               )
               .min(1)
-              .max(MAX_BRANCH_PATTERNS, { error: `at most ${MAX_BRANCH_PATTERNS} branch patterns; name branches by a scheme (release/**) instead of one by one` })
+              .max(MAX_BRANCH_PATTERNS, {
+                error: `at most ${MAX_BRANCH_PATTERNS} branch patterns; name branches by a scheme (release/**) instead of one by one`,
+              })
               .check((ctx) => {
                 const total = ctx.value.reduce((sum, pattern) => sum + pattern.length, 0);
                 if (total > MAX_BRANCH_PATTERNS_LENGTH) {
-                  ctx.issues.push({ code: 'custom', input: ctx.value, message: `the branch patterns are ${total} characters long together; they may have at most ${MAX_BRANCH_PATTERNS_LENGTH}, as each is tried on every push` });
+                  ctx.issues.push({
+                    code: 'custom',
+                    input: ctx.value,
+                    message: `the branch patterns are ${total} characters long together; they may have at most ${MAX_BRANCH_PATTERNS_LENGTH}, as each is tried on every push`,
+                  });
                 }
                 if (ctx.value.every((pattern) => pattern.startsWith('!'))) {
-                  ctx.issues.push({ code: 'custom', input: ctx.value, message: 'every pattern starts with !, so no branch is included; name at least one branch to run for' });
+                  ctx.issues.push({
+                    code: 'custom',
+                    input: ctx.value,
+                    message:
+                      'every pattern starts with !, so no branch is included; name at least one branch to run for',
+                  });
                 }
               })
               .describe(
-                'Branches whose pushes start an execution, with GitHub Actions\' filter patterns: `*` (not across `/`), `**`, `?` (the character before is optional), `+` (the character before, once or more), `[0-9a-z]`, `\\` before a literal special character; `!` first excludes what the patterns before it included. At most 100 patterns, 256 characters a pattern and 4096 in all.',
+                "Branches whose pushes start an execution, with GitHub Actions' filter patterns: `*` (not across `/`), `**`, `?` (the character before is optional), `+` (the character before, once or more), `[0-9a-z]`, `\\` before a literal special character; `!` first excludes what the patterns before it included. At most 100 patterns, 256 characters a pattern and 4096 in all.",
               ),
           })
           .optional()
@@ -189,12 +248,17 @@ export const pipelineSchema = z
     mode: z
       .enum(['superseded', 'queued'], { error: 'use superseded or queued' })
       .optional()
-      .describe('superseded (default): a newer execution waiting for a stage replaces the older one. queued: executions wait in order.'),
+      .describe(
+        'superseded (default): a newer execution waiting for a stage replaces the older one. queued: executions wait in order.',
+      ),
     app: z
       .strictObject({ hooks: hooks.optional(), health: health.optional() })
       .optional()
       .describe('How the app installs and runs on a host (appspec-like).'),
-    stages: z.array(stageSchema).min(1, { error: 'a pipeline needs at least one stage' }).describe('The stages, in order; an execution moves through them as `needs` allows.'),
+    stages: z
+      .array(stageSchema)
+      .min(1, { error: 'a pipeline needs at least one stage' })
+      .describe('The stages, in order; an execution moves through them as `needs` allows.'),
   })
   .describe('A Sluice pipeline (.github/sluice.yml).');
 

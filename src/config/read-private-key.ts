@@ -31,17 +31,24 @@ export class PrivateKeyError extends SluiceError<'INVALID_PRIVATE_KEY'> {
   }
 }
 
-export function readPrivateKey(env: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PATH?: string | undefined }, cwd = process.cwd()): string {
+export function readPrivateKey(
+  env: { PRIVATE_KEY?: string | undefined; PRIVATE_KEY_PATH?: string | undefined },
+  cwd = process.cwd(),
+): string {
   const key = env.PRIVATE_KEY ? fromVariable(env.PRIVATE_KEY) : fromFile(env, cwd);
   // Markers around garbage would pass the checks above and fail only at the first call to GitHub.
   let type: string | undefined;
   try {
     type = createPrivateKey(key).asymmetricKeyType;
   } catch (error) {
-    throw new PrivateKeyError(`${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds no RSA private key that can be read (${(error as Error).message}): generate a new private key on the GitHub App's settings page and use its .pem file as it is.`);
+    throw new PrivateKeyError(
+      `${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds no RSA private key that can be read (${(error as Error).message}): generate a new private key on the GitHub App's settings page and use its .pem file as it is.`,
+    );
   }
   if (type !== 'rsa') {
-    throw new PrivateKeyError(`${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds a ${type ?? 'non-RSA'} key; a GitHub App signs with RSA: use the .pem file GitHub generated for the app.`);
+    throw new PrivateKeyError(
+      `${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds a ${type ?? 'non-RSA'} key; a GitHub App signs with RSA: use the .pem file GitHub generated for the app.`,
+    );
   }
   return key;
 }
@@ -52,10 +59,14 @@ function fromFile(env: { PRIVATE_KEY_PATH?: string | undefined }, cwd: string): 
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new PrivateKeyError(`PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${(error as Error).message}.`);
+    throw new PrivateKeyError(
+      `PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${(error as Error).message}.`,
+    );
   }
   if (!findKind(text)) {
-    throw new PrivateKeyError(`PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which is not a PEM private key: use the .pem file GitHub generated (it starts with "-----BEGIN RSA PRIVATE KEY-----").`);
+    throw new PrivateKeyError(
+      `PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which is not a PEM private key: use the .pem file GitHub generated (it starts with "-----BEGIN RSA PRIVATE KEY-----").`,
+    );
   }
   return text.replace(/\r\n/g, '\n').trim();
 }
@@ -63,13 +74,16 @@ function fromFile(env: { PRIVATE_KEY_PATH?: string | undefined }, cwd: string): 
 function fromVariable(value: string): string {
   // A Docker --env-file, or a unit's Environment= written by hand, keeps quotes a shell would have taken off.
   if (/^\s*(["'])[\s\S]*\1\s*$/.test(value) && value.trim().length > 1) {
-    throw new PrivateKeyError('PRIVATE_KEY is wrapped in quotes, which became part of its value: remove the quotes around it (only a shell or a .env file takes them off), or set PRIVATE_KEY_PATH to the .pem file.');
+    throw new PrivateKeyError(
+      'PRIVATE_KEY is wrapped in quotes, which became part of its value: remove the quotes around it (only a shell or a .env file takes them off), or set PRIVATE_KEY_PATH to the .pem file.',
+    );
   }
   let key = value.replace(/\r\n/g, '\n');
   // Probot's test: the value is base64 when decoding and encoding again gives it back. `base64`
   // wraps its output at 76 columns and files end in a newline, so whitespace is left out first.
   const compact = key.replace(/\s+/g, '');
-  if (compact && Buffer.from(compact, 'base64').toString('base64') === compact) key = Buffer.from(compact, 'base64').toString().replace(/\r\n/g, '\n');
+  if (compact && Buffer.from(compact, 'base64').toString('base64') === compact)
+    key = Buffer.from(compact, 'base64').toString().replace(/\r\n/g, '\n');
   key = key.replace(/\\n/g, '\n');
   const kind = findKind(key);
   if (!kind) {

@@ -79,38 +79,56 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (!Number.isInteger(port) || port > 65535 || (port === 0 && !env.SLUICE_URL)) {
     throw new SettingsError(
       port === 0
-        ? 'PORT is 0, a port the system picks at random, so Sluice\'s own links (http://localhost:0/…) would lead nowhere: set PORT to a port from 1 to 65535, or SLUICE_URL to the address a proxy in front of Sluice serves it at.'
+        ? "PORT is 0, a port the system picks at random, so Sluice's own links (http://localhost:0/…) would lead nowhere: set PORT to a port from 1 to 65535, or SLUICE_URL to the address a proxy in front of Sluice serves it at."
         : `PORT must be a port number from 1 to 65535, not "${env.PORT}".`,
     );
   }
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new SettingsError('DATABASE_URL must be a PostgreSQL URL such as postgres://sluice:secret@db.internal:5432/sluice.');
+    throw new SettingsError(
+      'DATABASE_URL must be a PostgreSQL URL such as postgres://sluice:secret@db.internal:5432/sluice.',
+    );
   }
   const publicUrl = (env.SLUICE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/.test(publicUrl)) {
-    throw new SettingsError(`SLUICE_URL must be the address people use to reach Sluice, such as https://sluice.example.com, not "${env.SLUICE_URL}".`);
+    throw new SettingsError(
+      `SLUICE_URL must be the address people use to reach Sluice, such as https://sluice.example.com, not "${env.SLUICE_URL}".`,
+    );
   }
   const logLevel = env.LOG_LEVEL || undefined;
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
-    throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (as in Probot; the default is warn), not "${logLevel}".`);
+    throw new SettingsError(
+      `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (as in Probot; the default is warn), not "${logLevel}".`,
+    );
   }
   const logFormat = env.LOG_FORMAT || undefined;
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
-    throw new SettingsError(`LOG_FORMAT must be json (one JSON object a line) or pretty (the default, for a terminal), as in Probot, not "${logFormat}".`);
+    throw new SettingsError(
+      `LOG_FORMAT must be json (one JSON object a line) or pretty (the default, for a terminal), as in Probot, not "${logFormat}".`,
+    );
   }
   // 0 needs no unit (no grace: what runs is interrupted at once); any other number does.
-  const stopGraceMs = env.SLUICE_STOP_GRACE ? (env.SLUICE_STOP_GRACE.trim() === '0' ? 0 : parseDuration(env.SLUICE_STOP_GRACE)) : undefined;
+  const stopGraceMs = env.SLUICE_STOP_GRACE
+    ? env.SLUICE_STOP_GRACE.trim() === '0'
+      ? 0
+      : parseDuration(env.SLUICE_STOP_GRACE)
+    : undefined;
   if (env.SLUICE_STOP_GRACE && stopGraceMs === undefined) {
-    throw new SettingsError(`SLUICE_STOP_GRACE must be ${DURATION_HINT} (how long a stop lets running commands finish; the default is 30s), not "${env.SLUICE_STOP_GRACE}".`);
+    throw new SettingsError(
+      `SLUICE_STOP_GRACE must be ${DURATION_HINT} (how long a stop lets running commands finish; the default is 30s), not "${env.SLUICE_STOP_GRACE}".`,
+    );
   }
   const webhookPath = env.WEBHOOK_PATH || undefined;
   if (webhookPath !== undefined && !/^\/[^\s?#]*$/.test(webhookPath)) {
-    throw new SettingsError(`WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`);
+    throw new SettingsError(
+      `WEBHOOK_PATH must be the path GitHub posts webhooks to, starting with "/" (as in Probot; the default is ${DEFAULT_WEBHOOK_PATH}), not "${webhookPath}".`,
+    );
   }
   const taken = webhookPath === undefined ? undefined : takenPath(webhookPath);
   if (taken) {
-    throw new SettingsError(`WEBHOOK_PATH ${webhookPath} is where Sluice serves ${taken}, so GitHub's webhooks would not reach it: choose another path, such as the default ${DEFAULT_WEBHOOK_PATH}.`);
+    throw new SettingsError(
+      `WEBHOOK_PATH ${webhookPath} is where Sluice serves ${taken}, so GitHub's webhooks would not reach it: choose another path, such as the default ${DEFAULT_WEBHOOK_PATH}.`,
+    );
   }
   return {
     port,
@@ -142,7 +160,9 @@ function takenPath(path: string): string | undefined {
 
 function readMetricsToken(token: string): string {
   if (token.length < 16 || /\s/.test(token)) {
-    throw new SettingsError('SLUICE_METRICS_TOKEN must be at least 16 characters without spaces (for example the output of `openssl rand -hex 32`): Prometheus sends it to read /metrics.');
+    throw new SettingsError(
+      'SLUICE_METRICS_TOKEN must be at least 16 characters without spaces (for example the output of `openssl rand -hex 32`): Prometheus sends it to read /metrics.',
+    );
   }
   return token;
 }
@@ -151,17 +171,35 @@ function readSlackSettings(env: NodeJS.ProcessEnv): SlackSettings | undefined {
   const botToken = env.SLACK_BOT_TOKEN;
   if (!botToken) {
     const stray = ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'].filter((name) => env[name]);
-    if (stray.length > 0) throw new SettingsError(`${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} set but SLACK_BOT_TOKEN is not: set the bot token (xoxb-…, from the Slack app's OAuth page) too.`);
+    if (stray.length > 0)
+      throw new SettingsError(
+        `${stray.join(' and ')} ${stray.length === 1 ? 'is' : 'are'} set but SLACK_BOT_TOKEN is not: set the bot token (xoxb-…, from the Slack app's OAuth page) too.`,
+      );
     return undefined;
   }
-  if (!botToken.startsWith('xoxb-')) throw new SettingsError('SLACK_BOT_TOKEN must be the bot token of the Slack app, which starts with "xoxb-" (its "OAuth & Permissions" page shows it).');
+  if (!botToken.startsWith('xoxb-'))
+    throw new SettingsError(
+      'SLACK_BOT_TOKEN must be the bot token of the Slack app, which starts with "xoxb-" (its "OAuth & Permissions" page shows it).',
+    );
   const appToken = env.SLACK_APP_TOKEN || undefined;
-  if (appToken && !appToken.startsWith('xapp-')) throw new SettingsError('SLACK_APP_TOKEN must be an app-level token with the connections:write scope, which starts with "xapp-" (the app\'s "Basic Information" page makes one).');
+  if (appToken && !appToken.startsWith('xapp-'))
+    throw new SettingsError(
+      'SLACK_APP_TOKEN must be an app-level token with the connections:write scope, which starts with "xapp-" (the app\'s "Basic Information" page makes one).',
+    );
   const signingSecret = env.SLACK_SIGNING_SECRET || undefined;
-  if (!appToken && !signingSecret) throw new SettingsError('Slack needs SLACK_SIGNING_SECRET (the app\'s "Basic Information" page shows it) to verify requests, or SLACK_APP_TOKEN for Socket Mode.');
+  if (!appToken && !signingSecret)
+    throw new SettingsError(
+      'Slack needs SLACK_SIGNING_SECRET (the app\'s "Basic Information" page shows it) to verify requests, or SLACK_APP_TOKEN for Socket Mode.',
+    );
   const apiUrl = env.SLACK_API_URL || undefined;
-  if (apiUrl && !/^https?:\/\//.test(apiUrl)) throw new SettingsError(`SLACK_API_URL must be a URL such as https://slack.com/api/, not "${apiUrl}".`);
-  return { botToken, ...(signingSecret && { signingSecret }), ...(appToken && { appToken }), ...(apiUrl && { apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }) };
+  if (apiUrl && !/^https?:\/\//.test(apiUrl))
+    throw new SettingsError(`SLACK_API_URL must be a URL such as https://slack.com/api/, not "${apiUrl}".`);
+  return {
+    botToken,
+    ...(signingSecret && { signingSecret }),
+    ...(appToken && { appToken }),
+    ...(apiUrl && { apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
+  };
 }
 
 function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined {
@@ -179,7 +217,10 @@ function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined 
     );
   }
   const appId = /^\d+$/.test(env.APP_ID ?? '') ? Number(env.APP_ID) : NaN;
-  if (!Number.isInteger(appId) || appId <= 0) throw new SettingsError(`APP_ID must be the GitHub App's numeric id (its settings page shows "App ID"), not "${env.APP_ID}".`);
+  if (!Number.isInteger(appId) || appId <= 0)
+    throw new SettingsError(
+      `APP_ID must be the GitHub App's numeric id (its settings page shows "App ID"), not "${env.APP_ID}".`,
+    );
   let privateKey: string;
   try {
     privateKey = readPrivateKey(env);

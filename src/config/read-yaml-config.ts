@@ -24,10 +24,30 @@ export type ReadResult<T> = { ok: true; value: T; source: YamlSource } | { ok: f
 
 export function readYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S): ReadResult<z.infer<S>> {
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, message: `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB; a config file this big is a mistake` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB; a config file this big is a mistake`,
+        },
+      ],
+    };
   }
   const deep = nestingProblem(text);
-  if (deep) return { ok: false, problems: [{ file, ...deep, message: `the YAML nests deeper than ${MAX_NESTING} levels here; a config file never needs that` }] };
+  if (deep)
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          ...deep,
+          message: `the YAML nests deeper than ${MAX_NESTING} levels here; a config file never needs that`,
+        },
+      ],
+    };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -44,10 +64,18 @@ export function readYamlConfig<S extends z.ZodType>(text: string, file: string, 
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, message: `the YAML cannot be read: ${errorMessage(error)}` }] };
+    return {
+      ok: false,
+      problems: [{ file, line: 1, col: 1, message: `the YAML cannot be read: ${errorMessage(error)}` }],
+    };
   }
   if (data === null || data === undefined) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, message: 'the file is empty; see the examples in README.md for what it holds' }] };
+    return {
+      ok: false,
+      problems: [
+        { file, line: 1, col: 1, message: 'the file is empty; see the examples in README.md for what it holds' },
+      ],
+    };
   }
   const parsed = schema.safeParse(data, { reportInput: true });
   if (parsed.success) return { ok: true, value: parsed.data, source };
@@ -95,7 +123,11 @@ function nestingProblem(text: string): { line: number; col: number } | undefined
 }
 
 /** The line and column of a key (`at: 'key'`) or its value, as far as the path exists. */
-export function locate(source: YamlSource, path: ConfigPath, at: 'key' | 'value' = 'value'): { line: number; col: number } {
+export function locate(
+  source: YamlSource,
+  path: ConfigPath,
+  at: 'key' | 'value' = 'value',
+): { line: number; col: number } {
   let node: unknown = source.doc.contents;
   let offset = rangeStart(node) ?? 0;
   for (const part of path) {
@@ -131,7 +163,12 @@ export function allowedKeys(schema: z.ZodType, path: ConfigPath): string[] {
     }
     if (!current) return [];
     if (part === undefined) break;
-    const def = current.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType };
+    const def = current.def as {
+      type: string;
+      shape?: Record<string, z.ZodType>;
+      element?: z.ZodType;
+      valueType?: z.ZodType;
+    };
     if (def.type === 'object') current = def.shape?.[String(part)];
     else if (def.type === 'array') current = def.element;
     else if (def.type === 'record') current = def.valueType;
@@ -155,13 +192,21 @@ function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
 function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$ZodIssue): ConfigProblem[] {
   const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
   const where = path.length > 0 ? `${formatPath(path)}: ` : '';
-  const problem = (at: ConfigPath, side: 'key' | 'value', message: string): ConfigProblem => ({ file: source.file, ...locate(source, at, side), message });
+  const problem = (at: ConfigPath, side: 'key' | 'value', message: string): ConfigProblem => ({
+    file: source.file,
+    ...locate(source, at, side),
+    message,
+  });
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeys(schema, path);
       return issue.keys.map((key) => {
         const guess = closestWord(key, allowed);
-        const hint = guess ? ` (did you mean "${guess}"?)` : allowed.length > 0 ? ` (allowed here: ${allowed.join(', ')})` : '';
+        const hint = guess
+          ? ` (did you mean "${guess}"?)`
+          : allowed.length > 0
+            ? ` (allowed here: ${allowed.join(', ')})`
+            : '';
         return problem([...path, key], 'key', `${where}unknown key "${key}"${hint}`);
       });
     }
@@ -169,16 +214,22 @@ function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$Zod
       const input = (issue as { input?: unknown }).input;
       if (input === undefined) {
         const key = path.at(-1);
-        return [problem(path.slice(0, -1), 'key', `${formatPath(path.slice(0, -1)) || 'the file'}: missing "${String(key)}"`)];
+        return [
+          problem(path.slice(0, -1), 'key', `${formatPath(path.slice(0, -1)) || 'the file'}: missing "${String(key)}"`),
+        ];
       }
       return [problem(path, 'value', `${where}expected ${article(issue.expected)}, not ${describeValue(input)}`)];
     }
     case 'invalid_union': {
       // A list or a map that fits the shape of one form only: say what is wrong inside it, where it is.
       const input = (issue as { input?: unknown }).input;
-      const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'));
+      const fitting = issue.errors.filter(
+        (branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'invalid_type'),
+      );
       if (typeof input === 'object' && input !== null && fitting.length === 1) {
-        return fitting[0]!.flatMap((inner) => issueProblems(source, schema, { ...inner, path: [...issue.path, ...inner.path] }));
+        return fitting[0]!.flatMap((inner) =>
+          issueProblems(source, schema, { ...inner, path: [...issue.path, ...inner.path] }),
+        );
       }
       return [problem(path, 'value', `${where}${issue.message}`)];
     }
@@ -192,7 +243,14 @@ function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$Zod
 }
 
 function article(expected: string): string {
-  const names: Record<string, string> = { object: 'a map of keys', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+  const names: Record<string, string> = {
+    object: 'a map of keys',
+    array: 'a list',
+    string: 'text',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+  };
   return names[expected] ?? expected;
 }
 

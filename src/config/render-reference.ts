@@ -30,17 +30,30 @@ interface Row {
   description: string;
 }
 
-export function renderReference(sections: Array<{ title: string; file: string; intro: string; schema: object }>): string {
+export function renderReference(
+  sections: Array<{ title: string; file: string; intro: string; schema: object }>,
+): string {
   const parts = [
     '# Configuration reference',
     '',
     'Every field of the two config files, generated from their schemas by `npm run schema` (do not edit by hand). `<name>` stands for a key you choose; `[]` for each item of a list.',
   ];
   for (const section of sections) {
-    parts.push('', `## ${section.title}`, '', section.intro, '', `JSON Schema for editors: [\`${section.file}\`](../${section.file}).`, '', '| field | type | required | what it is |', '|---|---|---|---|');
+    parts.push(
+      '',
+      `## ${section.title}`,
+      '',
+      section.intro,
+      '',
+      `JSON Schema for editors: [\`${section.file}\`](../${section.file}).`,
+      '',
+      '| field | type | required | what it is |',
+      '|---|---|---|---|',
+    );
     const rows: Row[] = [];
     walk(section.schema as JsonSchema, '', false, rows);
-    for (const row of rows) parts.push(`| \`${row.path}\` | ${row.type} | ${row.required ? 'yes' : ''} | ${cell(row.description)} |`);
+    for (const row of rows)
+      parts.push(`| \`${row.path}\` | ${row.type} | ${row.required ? 'yes' : ''} | ${cell(row.description)} |`);
   }
   return `${parts.join('\n')}\n`;
 }
@@ -50,10 +63,14 @@ function walk(schema: JsonSchema, path: string, required: boolean, rows: Row[]):
   // A map's plain values (`env.<name>`) say nothing their map does not.
   const plain = path.endsWith('.<name>') && !description && !['object', 'array'].includes(String(schema.type));
   if (path && !plain) rows.push({ path, type: typeOf(schema), required, description });
-  const objects = [schema, ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])].filter((s) => s.properties || (typeof s.additionalProperties === 'object' && s.additionalProperties));
+  const objects = [schema, ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])].filter(
+    (s) => s.properties || (typeof s.additionalProperties === 'object' && s.additionalProperties),
+  );
   for (const object of objects) {
-    for (const [key, inner] of Object.entries(object.properties ?? {})) walk(inner, path ? `${path}.${key}` : key, object.required?.includes(key) ?? false, rows);
-    if (typeof object.additionalProperties === 'object') walk(object.additionalProperties, `${path}.<name>`, false, rows);
+    for (const [key, inner] of Object.entries(object.properties ?? {}))
+      walk(inner, path ? `${path}.${key}` : key, object.required?.includes(key) ?? false, rows);
+    if (typeof object.additionalProperties === 'object')
+      walk(object.additionalProperties, `${path}.<name>`, false, rows);
   }
   const items = schema.items ?? [...(schema.anyOf ?? [])].find((s) => s.items)?.items;
   if (items && (items.properties || items.anyOf?.some((s) => s.properties))) walk(items, `${path}[]`, false, rows);

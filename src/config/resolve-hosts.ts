@@ -16,12 +16,16 @@ export const LOCAL_HOST: HostRef = { name: 'local', address: 'local' };
 export function resolveHosts(server: ServerConfig | undefined, group: string): HostRef[] {
   if (!server) {
     if (group === 'local') return [LOCAL_HOST];
-    throw new Error(`host group "${group}" needs a server config that defines it; pass --server <config.yml> (or set SLUICE_CONFIG), or use host "local"`);
+    throw new Error(
+      `host group "${group}" needs a server config that defines it; pass --server <config.yml> (or set SLUICE_CONFIG), or use host "local"`,
+    );
   }
   const entries = groupEntries(server, group);
   if (!entries) {
     const known = Object.keys(server.hosts ?? {});
-    throw new Error(`host group "${group}" is not defined in the server config${known.length > 0 ? ` (it defines: ${known.join(', ')})` : ''}`);
+    throw new Error(
+      `host group "${group}" is not defined in the server config${known.length > 0 ? ` (it defines: ${known.join(', ')})` : ''}`,
+    );
   }
   return toHostRefs(server, entries);
 }

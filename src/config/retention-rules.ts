@@ -31,7 +31,8 @@ export const DEFAULT_RETENTION: RetentionRules = {
 
 export function retentionRules(server: ServerConfig | undefined): RetentionRules {
   const r = server?.retention;
-  const ms = (text: string | undefined, fallback: number) => (text === undefined ? fallback : (parseDuration(text) ?? fallback));
+  const ms = (text: string | undefined, fallback: number) =>
+    text === undefined ? fallback : (parseDuration(text) ?? fallback);
   return {
     executionsMs: ms(r?.executions, DEFAULT_RETENTION.executionsMs),
     artifactsMs: ms(r?.artifacts, DEFAULT_RETENTION.artifactsMs),

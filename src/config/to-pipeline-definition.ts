@@ -11,7 +11,8 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 export const DEFAULT_HEALTH_INTERVAL_MS = 500;
 
-const ms = (text: string | undefined, fallback: number) => (text === undefined ? fallback : (parseDuration(text) ?? fallback));
+const ms = (text: string | undefined, fallback: number) =>
+  text === undefined ? fallback : (parseDuration(text) ?? fallback);
 
 export function toPipelineDefinition(config: PipelineConfig): PipelineDefinition {
   return {
@@ -32,12 +33,31 @@ function toAction(action: ActionConfig): ActionDefinition {
     return {
       ...base,
       kind: 'build',
-      build: { host, run, ...(artifact ? { artifact } : {}), inputs: inputs ?? [], timeoutMs: ms(timeout, DEFAULT_COMMAND_TIMEOUT_MS), env: env ?? {}, secrets: secrets ?? [] },
+      build: {
+        host,
+        run,
+        ...(artifact ? { artifact } : {}),
+        inputs: inputs ?? [],
+        timeoutMs: ms(timeout, DEFAULT_COMMAND_TIMEOUT_MS),
+        env: env ?? {},
+        secrets: secrets ?? [],
+      },
     };
   }
   if (action.command) {
     const { host, run, inputs, timeout, env, secrets } = action.command;
-    return { ...base, kind: 'command', command: { host, run, inputs: inputs ?? [], timeoutMs: ms(timeout, DEFAULT_COMMAND_TIMEOUT_MS), env: env ?? {}, secrets: secrets ?? [] } };
+    return {
+      ...base,
+      kind: 'command',
+      command: {
+        host,
+        run,
+        inputs: inputs ?? [],
+        timeoutMs: ms(timeout, DEFAULT_COMMAND_TIMEOUT_MS),
+        env: env ?? {},
+        secrets: secrets ?? [],
+      },
+    };
   }
   if (action.deploy) return { ...base, kind: 'deploy', deploy: { ...action.deploy } };
   if (action.approval) return { ...base, kind: 'approval', approval: { ...action.approval } };

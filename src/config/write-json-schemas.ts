@@ -21,10 +21,25 @@ export function renderSchemas(): Record<string, string> {
   const pipeline = jsonSchemaText(pipelineSchema, 'Sluice pipeline (.github/sluice.yml)');
   const server = jsonSchemaText(serverSchema, 'Sluice server config');
   const reference = renderReference([
-    { title: 'The pipeline file: `.github/sluice.yml`', file: 'schema/pipeline.schema.json', intro: 'The repository’s own file: stages, actions, build commands, artifacts, the app’s hooks and health check.', schema: JSON.parse(pipeline) as object },
-    { title: 'The server config: `SLUICE_CONFIG`', file: 'schema/server.schema.json', intro: 'The operator’s file: SSH, hosts, environments, approvals, secrets and Slack. A repository can never widen what it sets.', schema: JSON.parse(server) as object },
+    {
+      title: 'The pipeline file: `.github/sluice.yml`',
+      file: 'schema/pipeline.schema.json',
+      intro: 'The repository’s own file: stages, actions, build commands, artifacts, the app’s hooks and health check.',
+      schema: JSON.parse(pipeline) as object,
+    },
+    {
+      title: 'The server config: `SLUICE_CONFIG`',
+      file: 'schema/server.schema.json',
+      intro:
+        'The operator’s file: SSH, hosts, environments, approvals, secrets and Slack. A repository can never widen what it sets.',
+      schema: JSON.parse(server) as object,
+    },
   ]);
-  return { 'schema/pipeline.schema.json': pipeline, 'schema/server.schema.json': server, 'docs/reference.md': reference };
+  return {
+    'schema/pipeline.schema.json': pipeline,
+    'schema/server.schema.json': server,
+    'docs/reference.md': reference,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -27,7 +27,9 @@ export class ActiveRollouts {
     for (const { environment, releaseId, hosts } of this.#rollouts) {
       for (const h of hosts) {
         if (!h.drained && !h.switched) continue;
-        const release = h.switched ? `on the new release ${releaseId}${h.previous ? ` (it ran ${h.previous})` : ''}` : `on release ${h.previous ?? '(none)'}`;
+        const release = h.switched
+          ? `on the new release ${releaseId}${h.previous ? ` (it ran ${h.previous})` : ''}`
+          : `on release ${h.previous ?? '(none)'}`;
         const balancer = h.drained ? 'drained from the load balancer (its app may be stopped)' : 'in service';
         lines.push(`${h.session.host.name} (${environment}): ${balancer}, ${release}`);
       }

@@ -60,12 +60,19 @@ export async function checkArchive(file: string): Promise<number> {
       },
     });
     parser.on('meta', (text: string) => metas.push(text));
-    parser.on('ignoredEntry', (entry: ReadEntry) => refuse(new UnsafeArchiveError(`the archive has an extended header of ${entry.size} bytes, more than the check reads, which a tar on the host would read and follow`)));
+    parser.on('ignoredEntry', (entry: ReadEntry) =>
+      refuse(
+        new UnsafeArchiveError(
+          `the archive has an extended header of ${entry.size} bytes, more than the check reads, which a tar on the host would read and follow`,
+        ),
+      ),
+    );
     await pipeline(createReadStream(file), parser);
   } catch (error) {
     if (problem) throw problem;
     const message = (error as Error).message;
-    if (/truncated/i.test(message)) throw new UnsafeArchiveError(`the archive ends in the middle of a member (${message})`);
+    if (/truncated/i.test(message))
+      throw new UnsafeArchiveError(`the archive ends in the middle of a member (${message})`);
     throw new UnsafeArchiveError(`the archive cannot be read: ${message}`);
   }
   if (problem) throw problem;
@@ -87,7 +94,9 @@ function checkHeaders(name: string, metas: readonly string[]): void {
   const pax = metas.filter(isPax).length;
   const gnu = metas.length - pax;
   if (pax > 1 || (pax > 0 && gnu > 0) || gnu > 2) {
-    throw new UnsafeArchiveError(`"${name}" comes with ${metas.length} extended headers (${pax} pax, ${gnu} GNU long names), which tars read differently; no tar writes that many for one member`);
+    throw new UnsafeArchiveError(
+      `"${name}" comes with ${metas.length} extended headers (${pax} pax, ${gnu} GNU long names), which tars read differently; no tar writes that many for one member`,
+    );
   }
 }
 
@@ -107,13 +116,23 @@ function isPax(text: string): boolean {
 function addMember(tree: Map<string, Member>, entry: ReadEntry): void {
   const name = entry.path;
   if (!ALLOWED.has(entry.type)) {
-    const what = ['CharacterDevice', 'BlockDevice', 'FIFO'].includes(entry.type) ? 'a device or FIFO' : `of the kind ${entry.type}`;
+    const what = ['CharacterDevice', 'BlockDevice', 'FIFO'].includes(entry.type)
+      ? 'a device or FIFO'
+      : `of the kind ${entry.type}`;
     throw new UnsafeArchiveError(`"${name}" is ${what}, which an artifact may not hold`);
   }
-  if (name.startsWith('/')) throw new UnsafeArchiveError(`"${name}" is an absolute path; artifact paths must be relative`);
+  if (name.startsWith('/'))
+    throw new UnsafeArchiveError(`"${name}" is an absolute path; artifact paths must be relative`);
   if (name.split('/').includes('..')) throw new UnsafeArchiveError(`"${name}" climbs out of the release with ".."`);
   const key = normalize(name);
-  const kind = entry.type === 'Directory' ? 'directory' : entry.type === 'SymbolicLink' ? 'symlink' : entry.type === 'Link' ? 'hardlink' : 'file';
+  const kind =
+    entry.type === 'Directory'
+      ? 'directory'
+      : entry.type === 'SymbolicLink'
+        ? 'symlink'
+        : entry.type === 'Link'
+          ? 'hardlink'
+          : 'file';
   const member: Member = { kind, name, ...(entry.linkpath !== undefined && { link: entry.linkpath }) };
   if (key === '') {
     if (kind !== 'directory') throw new UnsafeArchiveError(`"${name}" would replace the release directory itself`);
@@ -123,9 +142,12 @@ function addMember(tree: Map<string, Member>, entry: ReadEntry): void {
   for (let i = 1; i < parts.length; i++) {
     const parent = tree.get(parts.slice(0, i).join('/'));
     if (parent?.kind === 'symlink') {
-      throw new UnsafeArchiveError(`"${name}" is written through the symbolic link "${parent.name}"; an artifact may not put members under its own links`);
+      throw new UnsafeArchiveError(
+        `"${name}" is written through the symbolic link "${parent.name}"; an artifact may not put members under its own links`,
+      );
     }
-    if (parent && parent.kind !== 'directory') throw new UnsafeArchiveError(`"${name}" is under "${parent.name}", which is not a directory`);
+    if (parent && parent.kind !== 'directory')
+      throw new UnsafeArchiveError(`"${name}" is under "${parent.name}", which is not a directory`);
   }
   const earlier = tree.get(key);
   // Overlapping artifact paths pack a file or directory twice, which is harmless; a link given twice is not.
@@ -168,13 +190,18 @@ function checkLinkTarget(tree: Map<string, Member>, member: Member): void {
  */
 function checkHardLinkTarget(tree: Map<string, Member>, name: string, link: string): void {
   const parts = link.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw new UnsafeArchiveError(`hard link "${name}" has ".." in its target "${link}"; hard link targets must name a member directly`);
+  if (parts.includes('..'))
+    throw new UnsafeArchiveError(
+      `hard link "${name}" has ".." in its target "${link}"; hard link targets must name a member directly`,
+    );
   const last = parts.pop();
   const parent = resolve(tree, [], parts);
   if (last === undefined || parent === undefined) return;
   const target = [...parent, last].join('/');
   if (tree.get(target)?.kind === 'symlink') {
-    throw new UnsafeArchiveError(`hard link "${name}" points at the symbolic link "${target}"; an artifact may not hard-link its own links`);
+    throw new UnsafeArchiveError(
+      `hard link "${name}" points at the symbolic link "${target}"; an artifact may not hard-link its own links`,
+    );
   }
 }
 

@@ -37,12 +37,20 @@ export function haproxyCommand(socketPath: string, line: string, timeoutMs = 500
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let answer = '';
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`HAProxy's runtime API at ${socketPath} did not answer "${line}" within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(
+        new Error(`HAProxy's runtime API at ${socketPath} did not answer "${line}" within ${timeoutMs} ms`),
+      ),
+    );
     socket.on('connect', () => socket.write(`${line}\n`));
     socket.on('data', (chunk) => (answer += chunk.toString()));
     socket.on('end', () => resolve(answer));
     socket.on('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot reach HAProxy's runtime API at ${socketPath} (${error.code ?? error.message}); check stats socket … level admin in haproxy.cfg`)),
+      reject(
+        new Error(
+          `cannot reach HAProxy's runtime API at ${socketPath} (${error.code ?? error.message}); check stats socket … level admin in haproxy.cfg`,
+        ),
+      ),
     );
   });
 }
@@ -69,34 +77,59 @@ export function parseStats(csv: string): HaproxyStat[] {
 export async function serverStat(target: HaproxyTarget, host: string): Promise<HaproxyStat> {
   const name = `${target.backend}/${host}`;
   const row = parseStats(await haproxyCommand(target.socket, 'show stat')).find((stat) => stat.name === name);
-  if (!row) throw new Error(`HAProxy has no server ${name}; name the servers of backend ${target.backend} after the environment's hosts`);
+  if (!row)
+    throw new Error(
+      `HAProxy has no server ${name}; name the servers of backend ${target.backend} after the environment's hosts`,
+    );
   return row;
 }
 
 async function setState(target: HaproxyTarget, host: string, state: 'ready' | 'drain'): Promise<void> {
   const answer = (await haproxyCommand(target.socket, `set server ${target.backend}/${host} state ${state}`)).trim();
-  if (answer !== '') throw new Error(`HAProxy refused "set server ${target.backend}/${host} state ${state}": ${answer}`);
+  if (answer !== '')
+    throw new Error(`HAProxy refused "set server ${target.backend}/${host} state ${state}": ${answer}`);
 }
 
 /** No new requests to the host; returns once those in flight are done. */
 export async function haproxyDrain(target: HaproxyTarget, host: string): Promise<void> {
   await setState(target, host, 'drain');
-  await waitFor(target, host, (stat) => stat.currentSessions === 0 && Number(stat.fields.qcur || 0) === 0, (stat) => `still had ${stat.currentSessions} open sessions`);
+  await waitFor(
+    target,
+    host,
+    (stat) => stat.currentSessions === 0 && Number(stat.fields.qcur || 0) === 0,
+    (stat) => `still had ${stat.currentSessions} open sessions`,
+  );
 }
 
 /** Requests to the host again; returns once HAProxy's health check sees it UP. */
 export async function haproxyUndrain(target: HaproxyTarget, host: string): Promise<void> {
   await setState(target, host, 'ready');
   // Exactly UP with a passed check: "UP 1/3" means checks are failing already.
-  await waitFor(target, host, (stat) => stat.status === 'UP' && (stat.checkStatus === '' || stat.checkStatus.startsWith('L7OK') || stat.checkStatus.startsWith('L4OK') || stat.checkStatus.startsWith('L6OK')), (stat) => `was ${stat.status} (last check ${stat.checkStatus || 'none'})`);
+  await waitFor(
+    target,
+    host,
+    (stat) =>
+      stat.status === 'UP' &&
+      (stat.checkStatus === '' ||
+        stat.checkStatus.startsWith('L7OK') ||
+        stat.checkStatus.startsWith('L4OK') ||
+        stat.checkStatus.startsWith('L6OK')),
+    (stat) => `was ${stat.status} (last check ${stat.checkStatus || 'none'})`,
+  );
 }
 
-async function waitFor(target: HaproxyTarget, host: string, done: (stat: HaproxyStat) => boolean, describe: (stat: HaproxyStat) => string): Promise<void> {
+async function waitFor(
+  target: HaproxyTarget,
+  host: string,
+  done: (stat: HaproxyStat) => boolean,
+  describe: (stat: HaproxyStat) => string,
+): Promise<void> {
   const deadline = Date.now() + target.timeoutMs;
   for (;;) {
     const stat = await serverStat(target, host);
     if (done(stat)) return;
-    if (Date.now() >= deadline) throw new Error(`${target.backend}/${host} ${describe(stat)} after ${target.timeoutMs} ms`);
+    if (Date.now() >= deadline)
+      throw new Error(`${target.backend}/${host} ${describe(stat)} after ${target.timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -101,12 +101,16 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
   const [line] = await sh(ctx, h, 'hashing the uploaded artifact', shellCommand(['sha256sum', '--', remote]));
   const digest = /^\\?([0-9a-f]{64})\s/.exec(line ?? '')?.[1];
   if (digest !== sha256) {
-    throw new DeployFailure(`${name}: the artifact arrived corrupted: expected sha256 ${sha256}, got ${digest ?? line ?? 'nothing'}`);
+    throw new DeployFailure(
+      `${name}: the artifact arrived corrupted: expected sha256 ${sha256}, got ${digest ?? line ?? 'nothing'}`,
+    );
   }
   await sh(ctx, h, 'unpacking the release', unpackCommand(h.paths, ctx.releaseId, remote), formatReleaseApp(ctx.app));
   const [notLink] = await sh(ctx, h, 'looking at current', currentNotLinkCommand(h.paths));
   if (notLink === 'not-a-link') {
-    throw new DeployFailure(`${name}: ${h.paths.current} is not a link to a release (a directory or file put there by hand?), so no deploy can switch it; no host was taken out of service: move it away, then deploy again`);
+    throw new DeployFailure(
+      `${name}: ${h.paths.current} is not a link to a release (a directory or file put there by hand?), so no deploy can switch it; no host was taken out of service: move it away, then deploy again`,
+    );
   }
   const [current] = await sh(ctx, h, 'reading the current release', readCurrentCommand(h.paths));
   h.previous = parseCurrent(current ?? '');
@@ -118,15 +122,34 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
         `${name}: current points at releases/${h.previous}, which is not on the host (removed by hand?), so its stop hook cannot run and nothing could be rolled back to; no host was taken out of service: point current at a release that is there, then deploy again`,
       );
     }
-    const kept = parseReleaseApp((await sh(ctx, h, `reading the hooks of release ${h.previous}`, readReleaseAppCommand(h.paths, h.previous))).join('\n'));
-    if (!kept) ctx.log(name, `release ${h.previous} kept no hooks of its own; a rollback to it would use this deploy's`, 'sluice');
+    const kept = parseReleaseApp(
+      (await sh(ctx, h, `reading the hooks of release ${h.previous}`, readReleaseAppCommand(h.paths, h.previous))).join(
+        '\n',
+      ),
+    );
+    if (!kept)
+      ctx.log(
+        name,
+        `release ${h.previous} kept no hooks of its own; a rollback to it would use this deploy's`,
+        'sluice',
+      );
     h.previousApp = kept ?? ctx.app;
   }
-  ctx.log(name, `release ${ctx.releaseId} staged${h.previous ? ` (current: ${h.previous})` : ' (first release)'}`, 'sluice');
+  ctx.log(
+    name,
+    `release ${ctx.releaseId} staged${h.previous ? ` (current: ${h.previous})` : ' (first release)'}`,
+    'sluice',
+  );
 }
 
 /** Run one lifecycle hook's commands (of `app`: this deploy's unless said) in a release directory, output in the log. */
-export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleHook, releaseId: string, app: AppSpec = ctx.app): Promise<void> {
+export async function runHook(
+  ctx: StepContext,
+  h: HostRollout,
+  hook: LifecycleHook,
+  releaseId: string,
+  app: AppSpec = ctx.app,
+): Promise<void> {
   const name = h.session.host.name;
   const cwd = posix.join(h.paths.releases, releaseId);
   for (const command of app.hooks[hook] ?? []) {
@@ -141,8 +164,12 @@ export async function runHook(ctx: StepContext, h: HostRollout, hook: LifecycleH
       onLine: (line, stream) => ctx.log(name, line, stream),
     });
     if (result.aborted) throw new DeployFailure(`${name}: cancelled during the ${hook} hook`);
-    if (result.timedOut) throw new DeployFailure(`${name}: ${hook} hook "${command}" timed out after ${formatTimeLimit(ctx.hookTimeoutMs, result.limitMs)}`);
-    if (result.exitCode !== 0) throw new DeployFailure(`${name}: ${hook} hook "${command}" exited with code ${result.exitCode}`);
+    if (result.timedOut)
+      throw new DeployFailure(
+        `${name}: ${hook} hook "${command}" timed out after ${formatTimeLimit(ctx.hookTimeoutMs, result.limitMs)}`,
+      );
+    if (result.exitCode !== 0)
+      throw new DeployFailure(`${name}: ${hook} hook "${command}" exited with code ${result.exitCode}`);
   }
 }
 

@@ -16,9 +16,20 @@ const commands = z.array(z.string()).optional();
 const releaseApp = z.object({
   format: z.literal(1),
   app: z.object({
-    hooks: z.object({ stop: commands, before_install: commands, after_install: commands, start: commands, validate: commands }),
+    hooks: z.object({
+      stop: commands,
+      before_install: commands,
+      after_install: commands,
+      start: commands,
+      validate: commands,
+    }),
     health: z
-      .object({ http: z.string().optional(), command: z.string().optional(), timeoutMs: z.number().positive(), intervalMs: z.number().nonnegative() })
+      .object({
+        http: z.string().optional(),
+        command: z.string().optional(),
+        timeoutMs: z.number().positive(),
+        intervalMs: z.number().nonnegative(),
+      })
       .optional(),
   }),
 });

@@ -31,7 +31,10 @@ export function releasePaths(root: string): ReleasePaths {
 
 /** Release ids sort by time, so "the newest N" is a sort by name. */
 export function releaseId(at: Date, executionSeq: number, sha: string): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${executionSeq}-${sha.slice(0, 7)}`;
 }
 

@@ -8,7 +8,15 @@
 import { formatDuration } from '../actions/format-duration.ts';
 import { ExecutorError } from '../executor/executor.ts';
 import { timerDelay } from '../executor/timer-delay.ts';
-import { DeployFailure, checkHealth, runHook, stageRelease, switchTo, type HostRollout, type StepContext } from './host-steps.ts';
+import {
+  DeployFailure,
+  checkHealth,
+  runHook,
+  stageRelease,
+  switchTo,
+  type HostRollout,
+  type StepContext,
+} from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
 import { errorMessage } from '../sluice-error.ts';
@@ -36,7 +44,11 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
   const names = (hs: HostRollout[]) => hs.map((h) => h.session.host.name).join(', ');
   let batches: HostRollout[][];
   try {
-    batches = planBatches(options.hosts, { batch: options.batch, minHealthy: options.minHealthy, environment: options.environment });
+    batches = planBatches(options.hosts, {
+      batch: options.batch,
+      minHealthy: options.minHealthy,
+      environment: options.environment,
+    });
     await Promise.all(options.hosts.map((h) => stageRelease(ctx, h, options.tarball, options.sha256)));
   } catch (error) {
     return { ok: false, reason: errorMessage(error) };
@@ -47,7 +59,10 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
     if (ctx.signal?.aborted) {
       // Stopped between batches: the hosts done so far run the new release, the rest the old one.
       const rolledBack = await rollBackOnItsOwn(ctx, options, touched);
-      return { ok: false, reason: `${stopReason(ctx.signal)} before batch ${i + 1} of ${batches.length}; ${rolledBack}` };
+      return {
+        ok: false,
+        reason: `${stopReason(ctx.signal)} before batch ${i + 1} of ${batches.length}; ${rolledBack}`,
+      };
     }
     ctx.log('*', `batch ${i + 1} of ${batches.length}: ${names(batch)}`, 'sluice');
     const results = await Promise.allSettled(batch.map((h) => deployHost(ctx, options, h, touched)));
@@ -64,7 +79,12 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
   return { ok: true };
 }
 
-async function deployHost(ctx: StepContext, options: RolloutOptions, h: HostRollout, touched: HostRollout[]): Promise<void> {
+async function deployHost(
+  ctx: StepContext,
+  options: RolloutOptions,
+  h: HostRollout,
+  touched: HostRollout[],
+): Promise<void> {
   const name = h.session.host.name;
   if (ctx.signal?.aborted) throw new DeployFailure(`${name}: ${stopReason(ctx.signal)} before it was drained`);
   touched.push(h);
@@ -101,7 +121,9 @@ async function rollBackOnItsOwn(ctx: StepContext, options: RolloutOptions, touch
   const timer = setTimeout(() => limit.abort(), timerDelay(limitMs));
   try {
     const sentence = await rollBack({ ...ctx, signal: limit.signal }, options, touched);
-    return limit.signal.aborted ? `${sentence} (the rollback ran out of its time limit of ${formatDuration(limitMs)})` : sentence;
+    return limit.signal.aborted
+      ? `${sentence} (the rollback ran out of its time limit of ${formatDuration(limitMs)})`
+      : sentence;
   } finally {
     clearTimeout(timer);
   }
@@ -126,7 +148,9 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
       continue;
     }
     if (options.drain && !h.drained && inService() - 1 < minHealthy) {
-      stuck.push(`${name} (kept on release ${ctx.releaseId}: taking it out would leave fewer than ${minHealthy} host${minHealthy === 1 ? '' : 's'} in service)`);
+      stuck.push(
+        `${name} (kept on release ${ctx.releaseId}: taking it out would leave fewer than ${minHealthy} host${minHealthy === 1 ? '' : 's'} in service)`,
+      );
       continue;
     }
     try {
@@ -211,11 +235,17 @@ function rollbackPlan(touched: HostRollout[]): string {
   }
   const parts = [...byTarget].map(([id, names]) => `${names.join(', ')} to ${id}`);
   const back = parts.length > 0 ? `rolling back ${parts.join('; ')}` : '';
-  const first = none.length > 0 ? `${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no earlier release to go back to` : '';
+  const first =
+    none.length > 0 ? `${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no earlier release to go back to` : '';
   return [back, first].filter(Boolean).join('; ');
 }
 
-async function lbCommand(ctx: StepContext, host: string, what: 'drain' | 'undrain', run: (host: string) => Promise<void>): Promise<void> {
+async function lbCommand(
+  ctx: StepContext,
+  host: string,
+  what: 'drain' | 'undrain',
+  run: (host: string) => Promise<void>,
+): Promise<void> {
   try {
     await run(host);
     ctx.log(host, what === 'drain' ? 'drained from the load balancer' : 'back in the load balancer', 'sluice');
@@ -229,11 +259,15 @@ async function prune(ctx: StepContext, h: HostRollout, keep: number): Promise<vo
   const name = h.session.host.name;
   try {
     const ids: string[] = [];
-    await h.session.run(listReleasesCommand(h.paths), { timeoutMs: 60_000, onLine: (line, stream) => stream === 'stdout' && ids.push(line) });
+    await h.session.run(listReleasesCommand(h.paths), {
+      timeoutMs: 60_000,
+      onLine: (line, stream) => stream === 'stdout' && ids.push(line),
+    });
     const old = releasesToPrune(ids, keep, [ctx.releaseId, h.previous]);
     if (old.length === 0) return;
     const result = await h.session.run(removeReleasesCommand(h.paths, old), { timeoutMs: 5 * 60_000 });
-    if (result.exitCode === 0) ctx.log(name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
+    if (result.exitCode === 0)
+      ctx.log(name, `removed ${old.length} old release${old.length === 1 ? '' : 's'}`, 'sluice');
     else ctx.log(name, `could not remove old releases (exit code ${result.exitCode})`, 'sluice');
   } catch (error) {
     ctx.log(name, `could not remove old releases: ${errorMessage(error)}`, 'sluice');
@@ -245,4 +279,3 @@ function stopReason(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   return reason instanceof Error && reason.name !== 'AbortError' ? `stopped (${reason.message})` : 'cancelled';
 }
-

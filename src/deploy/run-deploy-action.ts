@@ -73,13 +73,19 @@ async function takeEnvironmentLock(
     const taken = await deps.store.acquireLock({ ...lock, now: Date.now() });
     if (taken.ok) return taken;
     const { held } = taken;
-    if (held.expiresAt === null) return { ok: false, reason: `environment "${environment}" is locked by ${held.owner}: ${held.reason}` };
-    if (Date.now() >= deadline) return { ok: false, reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${Math.round((deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS) / 60_000)} min` };
+    if (held.expiresAt === null)
+      return { ok: false, reason: `environment "${environment}" is locked by ${held.owner}: ${held.reason}` };
+    if (Date.now() >= deadline)
+      return {
+        ok: false,
+        reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${Math.round((deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS) / 60_000)} min`,
+      };
     if (told !== held.owner) {
       context.log(`waiting for environment "${environment}": ${held.owner} is ${held.reason}`, 'sluice');
       told = held.owner;
     }
-    if (!(await pause(1000, context.signal))) return { ok: false, reason: `cancelled while waiting for environment "${environment}"` };
+    if (!(await pause(1000, context.signal)))
+      return { ok: false, reason: `cancelled while waiting for environment "${environment}"` };
   }
 }
 
@@ -111,7 +117,11 @@ export function environmentLockOwner(context: Pick<ActionContext, 'execution' | 
   return `execution #${execution.seq} of ${execution.repo} (${ref.stage}/${ref.action}, attempt ${ref.attempt}${by})`;
 }
 
-export async function runDeployAction(deps: DeployDeps, context: ActionContext, spec: DeploySpec): Promise<ActionOutcome> {
+export async function runDeployAction(
+  deps: DeployDeps,
+  context: ActionContext,
+  spec: DeploySpec,
+): Promise<ActionOutcome> {
   const { execution } = context;
   let target: DeployTarget;
   try {
@@ -120,12 +130,16 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
     return { ok: false, reason: errorMessage(error) };
   }
   const artifact = await deps.store.findArtifact(execution.id, spec.artifact);
-  if (!artifact) return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
+  if (!artifact)
+    return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
   const unbound = await checkApprovalBinding(deps.store, context, spec, artifact.sha256);
   if (unbound) return { ok: false, reason: unbound };
   const tarball = deps.artifacts.path(artifact.sha256);
   if (!(await deps.artifacts.verify(artifact.sha256))) {
-    return { ok: false, reason: `artifact "${spec.artifact}" in the artifact store no longer matches its sha256 ${artifact.sha256}` };
+    return {
+      ok: false,
+      reason: `artifact "${spec.artifact}" in the artifact store no longer matches its sha256 ${artifact.sha256}`,
+    };
   }
   await checkArchive(tarball);
 
@@ -145,16 +159,19 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
   const loseLock = () => lost.abort(new Error(`lost the lock on environment "${target.environment}"`));
   const signal = AbortSignal.any([context.signal, lost.signal]);
   let lostWhy = 'its lease ran out and another holder may have it';
-  const heartbeat = setInterval(() => {
-    deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
-      (held) => held || loseLock(),
-      (error: unknown) => {
-        // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
-        lostWhy = `Sluice's database failed as it renewed the lock: ${errorMessage(error)}`;
-        loseLock();
-      },
-    );
-  }, Math.max(1000, Math.floor(lease / 3)));
+  const heartbeat = setInterval(
+    () => {
+      deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
+        (held) => held || loseLock(),
+        (error: unknown) => {
+          // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
+          lostWhy = `Sluice's database failed as it renewed the lock: ${errorMessage(error)}`;
+          loseLock();
+        },
+      );
+    },
+    Math.max(1000, Math.floor(lease / 3)),
+  );
 
   const sessions: ExecSession[] = [];
   let untrack: (() => void) | undefined;
@@ -181,12 +198,17 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       async beforeSwitch() {
         if (!(await deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()))) {
           loseLock();
-          throw new DeployFailure(`lost the lock on environment "${target.environment}" (its lease ran out and another holder may have it), so no more hosts are switched`);
+          throw new DeployFailure(
+            `lost the lock on environment "${target.environment}" (its lease ran out and another holder may have it), so no more hosts are switched`,
+          );
         }
       },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
-    context.log(`deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`, 'sluice');
+    context.log(
+      `deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`,
+      'sluice',
+    );
     // A rollback may connect again to a host whose connection dropped; those sessions are closed with the rest.
     const hosts = sessions.map((s) =>
       hostRollout(s, target.path, async (again) => {
@@ -207,7 +229,11 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
       ...loadBalancerSteps(target),
       ...(deps.rollbackTimeoutMs !== undefined && { rollbackTimeoutMs: deps.rollbackTimeoutMs }),
     });
-    if (!result.ok && lost.signal.aborted) return { ok: false, reason: `lost the lock on environment "${target.environment}" (${lostWhy}): ${result.reason}` };
+    if (!result.ok && lost.signal.aborted)
+      return {
+        ok: false,
+        reason: `lost the lock on environment "${target.environment}" (${lostWhy}): ${result.reason}`,
+      };
     return result;
   } finally {
     untrack?.();
@@ -215,7 +241,10 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
     await Promise.allSettled(sessions.map((s) => s.close()));
     // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now()).catch((error: unknown) => {
-      context.log(`could not release the lock on environment "${target.environment}" (${errorMessage(error)}); it frees itself when its lease runs out`, 'sluice');
+      context.log(
+        `could not release the lock on environment "${target.environment}" (${errorMessage(error)}); it frees itself when its lease runs out`,
+        'sluice',
+      );
     });
   }
 }
@@ -225,15 +254,24 @@ export async function runDeployAction(deps: DeployDeps, context: ActionContext, 
  * gates it was bound to when it was approved. A record swapped since (a
  * retried build, a changed row) is refused, and nothing is deployed.
  */
-async function checkApprovalBinding(store: Store, context: ActionContext, spec: DeploySpec, sha256: string): Promise<string | undefined> {
+async function checkApprovalBinding(
+  store: Store,
+  context: ActionContext,
+  spec: DeploySpec,
+  sha256: string,
+): Promise<string | undefined> {
   const { execution, ref } = context;
   for (const gate of gatingApprovals(execution.definition, ref.stage, ref.action)) {
     const definition = findAction(execution.definition, gate.stage, gate.action);
     if (definition?.kind !== 'approval' || definition.approval.environment !== spec.environment) continue;
     const attempt = findActionSummary(execution, gate.stage, gate.action)?.attempt ?? 1;
-    const binding = await store.getRef<ApprovalBinding>(APPROVAL_BINDING, bindingKey(execution.id, gate.stage, gate.action, attempt));
+    const binding = await store.getRef<ApprovalBinding>(
+      APPROVAL_BINDING,
+      bindingKey(execution.id, gate.stage, gate.action, attempt),
+    );
     const approved = binding?.artifacts[spec.artifact];
-    if (!approved) return `the approval ${gate.stage}/${gate.action} is bound to no artifact "${spec.artifact}", so nothing is deployed; retry the stage of the approval to approve it again`;
+    if (!approved)
+      return `the approval ${gate.stage}/${gate.action} is bound to no artifact "${spec.artifact}", so nothing is deployed; retry the stage of the approval to approve it again`;
     if (approved !== sha256) {
       return `artifact "${spec.artifact}" is now sha256 ${sha256}, but the approval ${gate.stage}/${gate.action} (by ${binding.by}) let through sha256 ${approved}, so nothing is deployed`;
     }
@@ -241,9 +279,13 @@ async function checkApprovalBinding(store: Store, context: ActionContext, spec: 
   return undefined;
 }
 
-function loadBalancerSteps(target: DeployTarget): { drain?: (host: string) => Promise<void>; undrain?: (host: string) => Promise<void> } {
+function loadBalancerSteps(target: DeployTarget): {
+  drain?: (host: string) => Promise<void>;
+  undrain?: (host: string) => Promise<void>;
+} {
   const { haproxy, drain, undrain } = target;
-  if (haproxy) return { drain: (host) => haproxyDrain(haproxy, host), undrain: (host) => haproxyUndrain(haproxy, host) };
+  if (haproxy)
+    return { drain: (host) => haproxyDrain(haproxy, host), undrain: (host) => haproxyUndrain(haproxy, host) };
   return {
     ...(drain ? { drain: (host: string) => runOperatorCommand(drain, host) } : {}),
     ...(undrain ? { undrain: (host: string) => runOperatorCommand(undrain, host) } : {}),
@@ -264,6 +306,8 @@ async function runOperatorCommand(template: string, host: string): Promise<void>
     onLine: (line) => lines.push(line),
   });
   if (result.exitCode !== 0) {
-    throw new Error(`${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}${lines.length ? `: ${lines.slice(-2).join(' / ')}` : ''}`);
+    throw new Error(
+      `${result.timedOut ? 'timed out' : `exit code ${result.exitCode}`}${lines.length ? `: ${lines.slice(-2).join(' / ')}` : ''}`,
+    );
   }
 }

@@ -89,4 +89,6 @@ export interface Executor {
   open(host: HostRef, options?: { signal?: AbortSignal }): Promise<ExecSession>;
 }
 
-export class ExecutorError extends SluiceError<'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED'> {}
+export class ExecutorError extends SluiceError<
+  'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED'
+> {}

@@ -44,7 +44,10 @@ export class LocalExecutor implements Executor {
 
   async open(host: HostRef, options: { signal?: AbortSignal } = {}): Promise<ExecSession> {
     if (host.address !== 'local') {
-      throw new ExecutorError('HOST_UNREACHABLE', `the local executor only runs on host "local", not ${host.name} (${host.address})`);
+      throw new ExecutorError(
+        'HOST_UNREACHABLE',
+        `the local executor only runs on host "local", not ${host.name} (${host.address})`,
+      );
     }
     options.signal?.throwIfAborted();
     try {
@@ -54,7 +57,11 @@ export class LocalExecutor implements Executor {
       openWorkspaces.add(workspace);
       return new LocalSession(host, workspace, this.#killGraceMs);
     } catch (error) {
-      throw new ExecutorError('WORKSPACE_FAILED', `could not make a workspace in ${this.#baseDir}: ${(error as Error).message}`, { cause: error });
+      throw new ExecutorError(
+        'WORKSPACE_FAILED',
+        `could not make a workspace in ${this.#baseDir}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 }
@@ -130,6 +137,8 @@ async function copy(from: string, to: string): Promise<void> {
   try {
     await copyFile(from, to);
   } catch (error) {
-    throw new ExecutorError('TRANSFER_FAILED', `could not copy ${from} to ${to}: ${(error as Error).message}`, { cause: error });
+    throw new ExecutorError('TRANSFER_FAILED', `could not copy ${from} to ${to}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

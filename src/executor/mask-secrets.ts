@@ -54,7 +54,9 @@ export function createMasker(secrets: readonly string[]): Masker {
   }
   // A leading position that many characters may fill (a base64 character shared with the byte before) is
   // checked after a match, not tried at every place of the output: that would make each place cost much more.
-  const split = forms.map((form): { lead: string | undefined; core: SecretForm } => ((form[0]?.length ?? 0) > 2 ? { lead: form[0], core: form.slice(1) } : { lead: undefined, core: form }));
+  const split = forms.map((form): { lead: string | undefined; core: SecretForm } =>
+    (form[0]?.length ?? 0) > 2 ? { lead: form[0], core: form.slice(1) } : { lead: undefined, core: form },
+  );
   split.sort((a, b) => b.core.length - a.core.length);
   const byFirst = new Map<string, SecretForm[]>();
   for (const { core } of split) {
@@ -67,7 +69,9 @@ export function createMasker(secrets: readonly string[]): Masker {
     leads: split.filter((form): form is { lead: string; core: SecretForm } => form.lead !== undefined),
   };
   const mask = (text: string) => maskRange(text, 0, text.length, findRanges(matching, readOutputViews(text)));
-  return Object.assign(mask, { lines: (emit: (line: string, continues: boolean) => void) => maskedLines(matching, emit) });
+  return Object.assign(mask, {
+    lines: (emit: (line: string, continues: boolean) => void) => maskedLines(matching, emit),
+  });
 }
 
 function collectForms(secrets: readonly string[]): SecretForm[] {
@@ -100,7 +104,11 @@ function maskMatch(match: string): string {
 }
 
 function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replaceAll('\n', '\\n').replaceAll('\r', '\\r').replaceAll('\0', '\\x00');
+  return text
+    .replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\r', '\\r')
+    .replaceAll('\0', '\\x00');
 }
 
 function passThrough(emit: (line: string, continues: boolean) => void): MaskedLines {
@@ -187,12 +195,19 @@ function findRanges(matching: Matching, views: readonly OutputView[]): Range[] {
 function leadBefore(matching: Matching, text: string, index: number, match: string): number {
   if (index === 0) return 0;
   const before = text[index - 1] ?? '';
-  const fits = ({ lead, core }: { lead: string; core: SecretForm }) => lead.includes(before) && core.length === match.length && core.every((chars, k) => chars.includes(match[k] ?? ''));
+  const fits = ({ lead, core }: { lead: string; core: SecretForm }) =>
+    lead.includes(before) && core.length === match.length && core.every((chars, k) => chars.includes(match[k] ?? ''));
   return matching.leads.some(fits) ? 1 : 0;
 }
 
 /** Where to stop emitting: the earliest place from which some view could still become a form. */
-function holdPoint(matching: Matching, text: string, shown: number, views: readonly OutputView[], ranges: readonly Range[]): number {
+function holdPoint(
+  matching: Matching,
+  text: string,
+  shown: number,
+  views: readonly OutputView[],
+  ranges: readonly Range[],
+): number {
   let cut = text.length;
   const lastBreak = text.lastIndexOf('\n');
   for (const view of views) {

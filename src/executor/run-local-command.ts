@@ -7,7 +7,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { DETACH_OUTPUT } from './detach-output.ts';
-import { COMMAND_MARK_VARIABLE, ExecutorError, type OutputStream, type RunOptions, type RunResult } from './executor.ts';
+import {
+  COMMAND_MARK_VARIABLE,
+  ExecutorError,
+  type OutputStream,
+  type RunOptions,
+  type RunResult,
+} from './executor.ts';
 import { processGroupAlive, stopProcessGroup } from './process-group.ts';
 import { createLineSplitter } from './split-lines.ts';
 import { timerDelay } from './timer-delay.ts';
@@ -40,7 +46,10 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
   const child = spawn('bash', ['--norc', '--noprofile', ...args], {
     cwd: options.cwd,
     // The mark last: the command's own variables cannot hide it.
-    env: { ...cleanEnvironment(options.env), ...(options.mark !== undefined && { [COMMAND_MARK_VARIABLE]: options.mark }) },
+    env: {
+      ...cleanEnvironment(options.env),
+      ...(options.mark !== undefined && { [COMMAND_MARK_VARIABLE]: options.mark }),
+    },
     // Own process group: one kill(-pgid) reaches grandchildren too.
     detached: true,
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -110,10 +119,12 @@ export async function runLocalCommand(command: string, options: LocalRunOptions)
     });
     child.on('close', () => {
       for (const splitter of splitters) splitter.flush();
-      void leftovers.then(() => stopping).then(() => {
-        const killed = timedOut || aborted;
-        resolve({ exitCode: killed ? null : exitCode, timedOut, aborted });
-      });
+      void leftovers
+        .then(() => stopping)
+        .then(() => {
+          const killed = timedOut || aborted;
+          resolve({ exitCode: killed ? null : exitCode, timedOut, aborted });
+        });
     });
   });
 }

@@ -34,7 +34,9 @@ export function secretForms(secret: string): SecretForm[] {
   const forms: SecretForm[] = [
     exact(secret),
     exact(json),
-    ...jsonForms(json).flatMap((text) => [text, JSON.stringify(text).slice(1, -1)]).map(unicodeForm),
+    ...jsonForms(json)
+      .flatMap((text) => [text, JSON.stringify(text).slice(1, -1)])
+      .map(unicodeForm),
     unicodeForm(unicodeEscaped(secret, () => true)),
     exact(backslashQuoted(secret, true)),
     exact(backslashQuoted(secret, false)),
@@ -107,7 +109,14 @@ function unicodeEscaped(text: string, which: (code: number) => boolean): string 
  * non-ASCII character as `\ooo`.
  */
 function ansiCQuoted(text: string, octalBytes: boolean): string {
-  const names: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\n': '\\n', '\t': '\\t', '\r': '\\r', '\x1b': '\\E' };
+  const names: Record<string, string> = {
+    '\\': '\\\\',
+    "'": "\\'",
+    '\n': '\\n',
+    '\t': '\\t',
+    '\r': '\\r',
+    '\x1b': '\\E',
+  };
   let out = '';
   for (const char of text) {
     const named = names[char];
@@ -160,7 +169,8 @@ function swappedHexForms(bytes: Buffer): SecretForm[] {
     if (cells.length % 2 === 1) cells.push(undefined);
     const form: string[] = [];
     for (let i = 0; i < cells.length; i += 2) {
-      for (const cell of [cells[i + 1], cells[i]]) form.push(...(cell === undefined ? [HEX_DIGIT, HEX_DIGIT] : hexForm(hexByte(cell))));
+      for (const cell of [cells[i + 1], cells[i]])
+        form.push(...(cell === undefined ? [HEX_DIGIT, HEX_DIGIT] : hexForm(hexByte(cell))));
     }
     while (form[0] === HEX_DIGIT) form.shift();
     while (form.at(-1) === HEX_DIGIT) form.pop();
@@ -188,7 +198,8 @@ function base64Forms(bytes: Buffer): SecretForm[] {
         let fits = true;
         for (let b = 0; b < 6 && fits; b++) {
           const bit = 6 * c + b - from;
-          if (bit >= 0 && bit < bits) fits = ((value >> (5 - b)) & 1) === (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+          if (bit >= 0 && bit < bits)
+            fits = ((value >> (5 - b)) & 1) === (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
         }
         if (fits) chars += BASE64[value];
       }
@@ -215,6 +226,10 @@ function byteEscapedForm(bytes: Buffer, which: (byte: number) => boolean): Secre
 
 /** The secret as HTML escapes it, `'` as `&#x27;` (Python, React) or `&#39;` (Go, PHP). */
 function htmlEscaped(text: string): string[] {
-  const escaped = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  const escaped = text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
   return [escaped.replaceAll("'", '&#x27;'), escaped.replaceAll("'", '&#39;')];
 }

@@ -17,7 +17,10 @@ export interface LineSplitter {
  * the buffer without bound; `continues` tells a piece that the line goes on
  * in the next call (masking looks across the cut).
  */
-export function createLineSplitter(onLine: (line: string, continues: boolean) => void, maxLineLength = 64 * 1024): LineSplitter {
+export function createLineSplitter(
+  onLine: (line: string, continues: boolean) => void,
+  maxLineLength = 64 * 1024,
+): LineSplitter {
   let pending = '';
 
   /** `ends`: the last piece ends the line; otherwise the line goes on after these pieces. */

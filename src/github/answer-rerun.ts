@@ -37,7 +37,11 @@ export async function answerCheckRunRerun(
   });
 }
 
-export async function answerSuiteRerun(api: GithubApi, where: Where & { headSha: string }, why: string): Promise<string> {
+export async function answerSuiteRerun(
+  api: GithubApi,
+  where: Where & { headSha: string },
+  why: string,
+): Promise<string> {
   return write(api, where, why, async (octokit, params) => {
     await octokit.rest.checks.create({
       ...params,
@@ -61,13 +65,16 @@ async function write(api: GithubApi, where: Where, why: string, send: Write): Pr
     return `${why} (said so on GitHub)`;
   } catch (error) {
     const status = (error as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) return `${why} (GitHub refused the answer: ${status} ${(error as Error).message})`;
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return `${why} (GitHub refused the answer: ${status} ${(error as Error).message})`;
     throw error;
   }
 }
 
 /** The check run's conclusion as it was, or `neutral`: GitHub's conclusion for "nothing to say either way". */
-function toConclusion(conclusion: string | null): 'action_required' | 'cancelled' | 'failure' | 'neutral' | 'success' | 'skipped' | 'stale' | 'timed_out' {
+function toConclusion(
+  conclusion: string | null,
+): 'action_required' | 'cancelled' | 'failure' | 'neutral' | 'success' | 'skipped' | 'stale' | 'timed_out' {
   const known = ['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'timed_out'] as const;
   return known.find((c) => c === conclusion) ?? 'neutral';
 }

@@ -9,8 +9,15 @@ import { compareChanges, type Changes } from './compare-changes.ts';
 import type { GithubApi } from './github-api.ts';
 
 /** Undefined on a first deploy; `total: 0` when the environment runs this commit already; no total when GitHub cannot be asked. */
-export async function changesSince(store: Store, api: GithubApi, execution: ExecutionSummary, environment: string): Promise<Changes | undefined> {
-  const running = (await successfulDeploys(store, execution.pipelineId, environment)).find((d) => d.execution.id !== execution.id);
+export async function changesSince(
+  store: Store,
+  api: GithubApi,
+  execution: ExecutionSummary,
+  environment: string,
+): Promise<Changes | undefined> {
+  const running = (await successfulDeploys(store, execution.pipelineId, environment)).find(
+    (d) => d.execution.id !== execution.id,
+  );
   if (!running) return undefined;
   const base = running.execution.revision.sha;
   if (base === execution.revision.sha) return { base, commits: [], total: 0 };

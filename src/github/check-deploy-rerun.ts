@@ -29,7 +29,12 @@ export interface DeployRerunDeps {
 }
 
 /** Why `login` may not re-run `stage` of `execution` from GitHub, or undefined when they may. */
-export async function checkDeployRerun(deps: DeployRerunDeps, execution: ExecutionSummary, stage: string, login: string | undefined): Promise<string | undefined> {
+export async function checkDeployRerun(
+  deps: DeployRerunDeps,
+  execution: ExecutionSummary,
+  stage: string,
+  login: string | undefined,
+): Promise<string | undefined> {
   const definition = execution.definition.stages.find((s) => s.name === stage);
   const state = execution.stages.find((s) => s.name === stage);
   for (const action of definition?.actions ?? []) {

@@ -17,7 +17,12 @@ export type GithubCommand = 'rollback' | 'retry';
 const DOING: Record<GithubCommand, string> = { rollback: 'roll back', retry: 're-run a deploy to' };
 
 /** Why `login` may not roll back `environment`, or undefined when they may. */
-export function checkRollbackPermission(server: ServerConfig | undefined, people: SlackPeople | undefined, login: string | undefined, environment: string): Promise<string | undefined> {
+export function checkRollbackPermission(
+  server: ServerConfig | undefined,
+  people: SlackPeople | undefined,
+  login: string | undefined,
+  environment: string,
+): Promise<string | undefined> {
   return checkGithubPermission(server, people, login, 'rollback', environment);
 }
 

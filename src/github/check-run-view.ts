@@ -57,7 +57,13 @@ export interface CheckRunViewOptions {
   outputLimit?: number;
 }
 
-export function checkRunView(execution: ExecutionSummary, stageName: string, logs: StageLogs, detailsUrl: string, options: CheckRunViewOptions = {}): CheckRunView {
+export function checkRunView(
+  execution: ExecutionSummary,
+  stageName: string,
+  logs: StageLogs,
+  detailsUrl: string,
+  options: CheckRunViewOptions = {},
+): CheckRunView {
   const stage = findStageSummary(execution, stageName);
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${stageName}".`);
   const started = Math.min(...stage.actions.map((a) => a.startedAt ?? Infinity));
@@ -66,11 +72,19 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
   const where = `Execution #${execution.seq} of ${execution.repo}, commit ${sha}${execution.revision.ref ? ` on ${execution.revision.ref}` : ''}.`;
   const actionLines = stage.actions.map((a) => {
     const state = a.status === 'awaiting_approval' ? 'waiting for approval' : a.status;
-    const time = a.startedAt !== undefined && a.finishedAt !== undefined ? ` in ${formatDuration(a.finishedAt - a.startedAt)}` : '';
+    const time =
+      a.startedAt !== undefined && a.finishedAt !== undefined
+        ? ` in ${formatDuration(a.finishedAt - a.startedAt)}`
+        : '';
     return `- ${ICON[a.status] ?? '·'} **${a.name}** ${state}${time}${a.reason ? `: ${a.reason}` : ''}`;
   });
 
-  const view: CheckRunView = { name: checkRunName(stageName), status: 'queued', output: { title: '', summary: '' }, actions: [] };
+  const view: CheckRunView = {
+    name: checkRunName(stageName),
+    status: 'queued',
+    output: { title: '', summary: '' },
+    actions: [],
+  };
   if (Number.isFinite(started)) view.started_at = new Date(started).toISOString();
   const done = (conclusion: CheckConclusion, title: string) => {
     view.status = 'completed';
@@ -84,13 +98,23 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
   switch (stage.status) {
     case 'succeeded':
       done('success', `${stageName} succeeded`);
-      if (options.rollback) view.actions.push({ label: 'Roll back', description: 'Deploy the release before this one', identifier: 'rollback' });
+      if (options.rollback)
+        view.actions.push({
+          label: 'Roll back',
+          description: 'Deploy the release before this one',
+          identifier: 'rollback',
+        });
       break;
     case 'failed':
     case 'interrupted': {
       const failed = stage.actions.find((a) => a.status === 'failed' || a.status === 'interrupted');
       done('failure', `${stageName} ${stage.status}${failed ? `: ${failed.name}` : ''}`);
-      if (retryable) view.actions.push({ label: 'Retry', description: 'Run this stage’s failed actions again', identifier: 'retry' });
+      if (retryable)
+        view.actions.push({
+          label: 'Retry',
+          description: 'Run this stage’s failed actions again',
+          identifier: 'retry',
+        });
       break;
     }
     case 'superseded':
@@ -99,15 +123,21 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
       break;
     case 'running':
       view.status = 'in_progress';
-      view.output.title = stage.actions.some((a) => a.status === 'awaiting_approval') ? 'Waiting for approval' : `${stageName} is running`;
+      view.output.title = stage.actions.some((a) => a.status === 'awaiting_approval')
+        ? 'Waiting for approval'
+        : `${stageName} is running`;
       break;
     case 'pending':
     case 'waiting':
       if (executionOver) {
-        if (execution.status === 'superseded' || execution.status === 'cancelled') done('cancelled', capitalize(execution.reason ?? `execution ${execution.status}`));
+        if (execution.status === 'superseded' || execution.status === 'cancelled')
+          done('cancelled', capitalize(execution.reason ?? `execution ${execution.status}`));
         else done('skipped', `Not run: the execution ${execution.status}`);
       } else {
-        view.output.title = stage.status === 'waiting' ? `Waiting to enter ${stageName}${stage.reason ? `: ${stage.reason}` : ''}` : 'Queued';
+        view.output.title =
+          stage.status === 'waiting'
+            ? `Waiting to enter ${stageName}${stage.reason ? `: ${stage.reason}` : ''}`
+            : 'Queued';
       }
       break;
   }
@@ -115,7 +145,11 @@ export function checkRunView(execution: ExecutionSummary, stageName: string, log
   const summary = [where, '', ...actionLines, '', `[Full log on Sluice](${detailsUrl})`].join('\n');
   const limit = Math.min(options.outputLimit ?? OUTPUT_LIMIT, OUTPUT_LIMIT);
   view.output.summary = cutStart(summary, limit);
-  const text = logText(stage.actions.map((a) => a.name), logs, limit);
+  const text = logText(
+    stage.actions.map((a) => a.name),
+    logs,
+    limit,
+  );
   if (text) view.output.text = text;
   return view;
 }

@@ -33,9 +33,16 @@ const PER_PAGE = 100;
 /** Pages of older commits asked for at most: 2,000 more than the newest 250. */
 export const MAX_OLDER_PAGES = 20;
 
-type CompareCommit = Awaited<ReturnType<InstallationOctokit['rest']['repos']['compareCommitsWithBasehead']>>['data']['commits'][number];
+type CompareCommit = Awaited<
+  ReturnType<InstallationOctokit['rest']['repos']['compareCommitsWithBasehead']>
+>['data']['commits'][number];
 
-export async function compareChanges(octokit: InstallationOctokit, repo: string, base: string, head: string): Promise<Changes> {
+export async function compareChanges(
+  octokit: InstallationOctokit,
+  repo: string,
+  base: string,
+  head: string,
+): Promise<Changes> {
   const basehead = `${base}...${head}`;
   const { data } = await octokit.rest.repos.compareCommitsWithBasehead({ ...repoParams(repo), basehead });
   let listed: CompareCommit[] = data.commits;
@@ -43,7 +50,12 @@ export async function compareChanges(octokit: InstallationOctokit, repo: string,
     const older: CompareCommit[] = [];
     const pages = Math.min(Math.ceil((data.total_commits - data.commits.length) / PER_PAGE), MAX_OLDER_PAGES);
     for (let page = 1; page <= pages; page++) {
-      const { data: more } = await octokit.rest.repos.compareCommitsWithBasehead({ ...repoParams(repo), basehead, per_page: PER_PAGE, page });
+      const { data: more } = await octokit.rest.repos.compareCommitsWithBasehead({
+        ...repoParams(repo),
+        basehead,
+        per_page: PER_PAGE,
+        page,
+      });
       older.push(...more.commits);
       if (more.commits.length < PER_PAGE) break;
     }
@@ -57,7 +69,10 @@ export async function compareChanges(octokit: InstallationOctokit, repo: string,
       sha: c.sha,
       message: c.commit.message,
       ...((c.author?.login ?? c.commit.author?.name) && { author: c.author?.login ?? c.commit.author?.name }),
-      people: [person('author', c.author?.login, c.commit.author?.email), person('committer', c.committer?.login, c.commit.committer?.email)],
+      people: [
+        person('author', c.author?.login, c.commit.author?.email),
+        person('committer', c.committer?.login, c.commit.committer?.email),
+      ],
     })),
     total: data.total_commits,
   };

@@ -22,11 +22,19 @@ export interface DeploymentTarget {
 }
 
 /** `created`: the Deployment exists on GitHub already. Undefined: nothing to report (yet). */
-export function deploymentTarget(execution: ExecutionSummary, stageName: string, actionName: string, created: boolean): DeploymentTarget | undefined {
+export function deploymentTarget(
+  execution: ExecutionSummary,
+  stageName: string,
+  actionName: string,
+  created: boolean,
+): DeploymentTarget | undefined {
   const stage = findStageSummary(execution, stageName);
   const action = stage?.actions.find((a) => a.name === actionName);
   if (!stage || !action) return undefined;
-  const withReason = (state: DeploymentState): DeploymentTarget => ({ state, ...(action.reason && { description: action.reason }) });
+  const withReason = (state: DeploymentState): DeploymentTarget => ({
+    state,
+    ...(action.reason && { description: action.reason }),
+  });
   switch (action.status) {
     case 'pending':
       if (stage.status === 'running') return { state: 'queued' };
@@ -51,7 +59,10 @@ type Stage = ExecutionSummary['stages'][number];
 
 /** The end of a Deployment whose deploy never ran: why, and whether that was a decision (inactive) or a fault (error). */
 function notDeployed(execution: ExecutionSummary, stage: Stage): DeploymentTarget {
-  const why = stage.reason ?? execution.reason ?? `the execution ${execution.status === 'failed' ? 'failed' : `was ${execution.status}`}`;
+  const why =
+    stage.reason ??
+    execution.reason ??
+    `the execution ${execution.status === 'failed' ? 'failed' : `was ${execution.status}`}`;
   return { state: decidedAgainst(execution, stage) ? 'inactive' : 'error', description: `Not deployed: ${why}` };
 }
 

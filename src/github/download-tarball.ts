@@ -14,17 +14,27 @@ import { formatSource } from '../artifact/source-ref.ts';
 import type { InstallationOctokit } from './github-api.ts';
 
 /** Returns the source reference for the execution (see `formatSource`). */
-export async function downloadTarball(octokit: InstallationOctokit, params: { owner: string; repo: string; ref: string }, dir: string): Promise<string> {
+export async function downloadTarball(
+  octokit: InstallationOctokit,
+  params: { owner: string; repo: string; ref: string },
+  dir: string,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${randomUUID()}.tar.gz`);
-  const response = await octokit.request('GET /repos/{owner}/{repo}/tarball/{ref}', { ...params, request: { parseSuccessResponseBody: false } });
+  const response = await octokit.request('GET /repos/{owner}/{repo}/tarball/{ref}', {
+    ...params,
+    request: { parseSuccessResponseBody: false },
+  });
   const body = response.data as unknown as ReadableStream<Uint8Array> | null;
   if (!body) throw new Error(`GitHub sent no tarball for ${params.owner}/${params.repo}@${params.ref}`);
   try {
     await pipeline(Readable.fromWeb(body), createWriteStream(file, { mode: 0o600 }));
   } catch (error) {
     await rm(file, { force: true });
-    throw new Error(`Downloading the source of ${params.owner}/${params.repo}@${params.ref} failed: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `Downloading the source of ${params.owner}/${params.repo}@${params.ref} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   // GitHub puts every file under `<owner>-<repo>-<sha>/`.
   return formatSource({ file, strip: 1 });

@@ -19,7 +19,8 @@ export function refusalOf(error: unknown): GithubRefusal | undefined {
   if (!error || typeof error !== 'object') return undefined;
   const status = (error as { status?: unknown }).status;
   if (typeof status !== 'number' || !REFUSED.includes(status)) return undefined;
-  const response = (error as { response?: { data?: unknown; headers?: Record<string, string | number | undefined> } }).response;
+  const response = (error as { response?: { data?: unknown; headers?: Record<string, string | number | undefined> } })
+    .response;
   const headers = response?.headers ?? {};
   // A secondary rate limit is a 403 too; it says when to come back, and Sluice does.
   if (headers['retry-after'] !== undefined || String(headers['x-ratelimit-remaining']) === '0') return undefined;
@@ -32,7 +33,13 @@ function describeAnswer(data: unknown): string | undefined {
   if (!data || typeof data !== 'object') return typeof data === 'string' && data ? data : undefined;
   const { message, errors } = data as { message?: unknown; errors?: unknown };
   const details = (Array.isArray(errors) ? errors : [])
-    .map((e: unknown) => (typeof e === 'string' ? e : e && typeof e === 'object' ? String((e as { message?: unknown; code?: unknown }).message ?? (e as { code?: unknown }).code ?? '') : ''))
+    .map((e: unknown) =>
+      typeof e === 'string'
+        ? e
+        : e && typeof e === 'object'
+          ? String((e as { message?: unknown; code?: unknown }).message ?? (e as { code?: unknown }).code ?? '')
+          : '',
+    )
     .filter(Boolean);
   const head = typeof message === 'string' ? message.replace(/\s+/g, ' ').trim() : undefined;
   if (!head && details.length === 0) return undefined;

@@ -119,7 +119,12 @@ export class GithubReporter {
     const delayMs = retry ? Math.min(retry.delayMs * 2, first * 20) : first;
     if (!retry) await this.#markDue(executionId, true);
     const message = errorMessage(error);
-    this.#options.onError?.(new Error(`${message} (Sluice tries again in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`})`, { cause: error }));
+    this.#options.onError?.(
+      new Error(
+        `${message} (Sluice tries again in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`})`,
+        { cause: error },
+      ),
+    );
     if (this.#stopped) return;
     clearTimeout(retry?.timer);
     const timer = setTimeout(() => {
@@ -143,10 +148,17 @@ export class GithubReporter {
     if (!execution) return;
     const installation = await store.getRef<{ id: number }>('installation', execution.repo);
     if (!installation) return; // not a repository of the GitHub App
-    const ctx: ReportContext = { store, octokit: await api.installation(installation.id), now, refusals: this.#refusals };
+    const ctx: ReportContext = {
+      store,
+      octokit: await api.installation(installation.id),
+      now,
+      refusals: this.#refusals,
+    };
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
-    const deploys = new Set(execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name));
+    const deploys = new Set(
+      execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name),
+    );
     // A production deploy offers *Roll back* while it is the release its environment runs;
     // once a newer one succeeds, the older check run loses the button.
     const current = new Set<string>();

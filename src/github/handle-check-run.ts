@@ -39,13 +39,23 @@ export interface CheckRunDeps {
 export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayload): Promise<string> {
   if (payload.check_run.app.id !== deps.appId) return 'a check run of another app';
   const wants =
-    payload.action === 'rerequested' ? 'retry' : payload.action === 'requested_action' ? payload.requested_action?.identifier : undefined;
+    payload.action === 'rerequested'
+      ? 'retry'
+      : payload.action === 'requested_action'
+        ? payload.requested_action?.identifier
+        : undefined;
   if (wants === undefined) return `nothing to do for check_run.${payload.action}`;
   // A check run still in progress is Sluice's to update as its stage goes on: only a completed one is answered.
   const cannot = async (why: string): Promise<string> => {
     const run = payload.check_run;
     if (run.status !== 'completed') return why;
-    const where = { repo: payload.repository.full_name, installation: payload.installation?.id, checkRunId: run.id, conclusion: run.conclusion, summary: run.output.summary };
+    const where = {
+      repo: payload.repository.full_name,
+      installation: payload.installation?.id,
+      checkRunId: run.id,
+      conclusion: run.conclusion,
+      summary: run.output.summary,
+    };
     return answerCheckRunRerun(deps.api, where, why);
   };
   const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
@@ -60,7 +70,11 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
   const refused = execution && (await checkDeployRerun(deps, execution, owner.stage, payload.sender.login));
   if (refused) return cannot(`not retried: ${refused}`);
   try {
-    await deps.runner.dispatch(owner.pipelineId, { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by }, by);
+    await deps.runner.dispatch(
+      owner.pipelineId,
+      { type: 'retry_stage', executionId: owner.executionId, stage: owner.stage, by },
+      by,
+    );
     return `retried stage ${owner.stage}`;
   } catch (error) {
     if (error instanceof EngineError) return cannot(`not retried: ${error.message}`);
@@ -84,7 +98,13 @@ async function rollBack(deps: CheckRunDeps, owner: CheckRunOwner, login: string 
   }
   const rules = approvalRules(deps.server, environment);
   const by = `github:${login}`;
-  const result = await startRollback(deps.store, deps.runner, { pipelineId: owner.pipelineId, environment, by, from: execution.id, approve: !!rules && !rules.skipForRollbacks });
+  const result = await startRollback(deps.store, deps.runner, {
+    pipelineId: owner.pipelineId,
+    environment,
+    by,
+    from: execution.id,
+    approve: !!rules && !rules.skipForRollbacks,
+  });
   if (!result.ok) return `not rolled back: ${result.reason}`;
   const waits = rules && !rules.skipForRollbacks ? ', once approved' : '';
   return `rolling ${environment} back to #${result.to.seq} in execution #${result.execution.seq}${waits}`;

@@ -49,7 +49,11 @@ export async function handleCheckSuite(deps: CheckSuiteDeps, payload: CheckSuite
       continue;
     }
     try {
-      await deps.runner.dispatch(execution.pipelineId, { type: 'retry_stage', executionId: execution.id, stage: stage.name, by }, by);
+      await deps.runner.dispatch(
+        execution.pipelineId,
+        { type: 'retry_stage', executionId: execution.id, stage: stage.name, by },
+        by,
+      );
       retried.push(`stage ${stage.name} of execution #${execution.seq}`);
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;

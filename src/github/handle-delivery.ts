@@ -20,8 +20,12 @@ export function ignoredEventNote(event: string): string {
 }
 
 export async function handleDelivery(deps: DeliveryDeps, delivery: Delivery): Promise<string> {
-  const payload = JSON.parse(delivery.payload) as { installation?: { id?: unknown }; repository?: { full_name?: unknown } } | null;
-  if (!payload || typeof payload !== 'object') return `not a ${delivery.event} Sluice can read: the payload is not an object`;
+  const payload = JSON.parse(delivery.payload) as {
+    installation?: { id?: unknown };
+    repository?: { full_name?: unknown };
+  } | null;
+  if (!payload || typeof payload !== 'object')
+    return `not a ${delivery.event} Sluice can read: the payload is not an object`;
   const installation = payload.installation?.id;
   const repo = payload.repository?.full_name;
   // Kept for reports on executions started elsewhere (Slack); only what looks like GitHub's.

@@ -67,7 +67,10 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
   const head = payload.head_commit;
   const author = head?.author?.username ?? head?.author?.name;
   const committer = head?.committer?.username ?? head?.committer?.name;
-  const pusher = { ...(payload.sender?.login && { login: payload.sender.login }), ...(payload.pusher?.email && { email: payload.pusher.email }) };
+  const pusher = {
+    ...(payload.sender?.login && { login: payload.sender.login }),
+    ...(payload.pusher?.email && { email: payload.pusher.email }),
+  };
   const started = await startCommit(deps, octokit, {
     repo: repoName,
     defaultBranch,
@@ -99,16 +102,31 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
  * on its branch (by the push time GitHub records, then by the `before` chain
  * within one second) is recorded and skipped, so it never replaces a newer one.
  */
-async function checkOrder(store: Store, repo: string, branch: string, deliveryId: string, payload: PushPayload, now: number): Promise<string | undefined> {
+async function checkOrder(
+  store: Store,
+  repo: string,
+  branch: string,
+  deliveryId: string,
+  payload: PushPayload,
+  now: number,
+): Promise<string | undefined> {
   const key = `${repo}:${branch}`;
   const pushedAt = toSeconds(payload.repository.pushed_at) ?? Math.floor(now / 1000);
   const seen = await store.getRef<BranchHead>('branch_head', key);
   if (seen?.delivery === deliveryId) return undefined;
   if (seen) {
-    const older = pushedAt < seen.pushedAt || (pushedAt === seen.pushedAt && seen.before === payload.after) || seen.sha === payload.after;
+    const older =
+      pushedAt < seen.pushedAt ||
+      (pushedAt === seen.pushedAt && seen.before === payload.after) ||
+      seen.sha === payload.after;
     if (older) return `older than ${seen.sha.slice(0, 7)}, already seen on ${branch}`;
   }
-  await store.putRef('branch_head', key, { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt } satisfies BranchHead, now);
+  await store.putRef(
+    'branch_head',
+    key,
+    { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt } satisfies BranchHead,
+    now,
+  );
   return undefined;
 }
 
@@ -122,7 +140,13 @@ function toSeconds(value: number | string | null): number | undefined {
 }
 
 /** A failed check run with the problems as annotations, 50 per request (G3); says what GitHub refused, if it did. */
-async function failPipelineCheck(octokit: InstallationOctokit, owner: string, repo: string, sha: string, problems: Parameters<typeof toAnnotations>[0]): Promise<string | undefined> {
+async function failPipelineCheck(
+  octokit: InstallationOctokit,
+  owner: string,
+  repo: string,
+  sha: string,
+  problems: Parameters<typeof toAnnotations>[0],
+): Promise<string | undefined> {
   const batches = toAnnotations(problems, PIPELINE_FILE);
   const list = problems
     .slice(0, 100)
@@ -130,7 +154,10 @@ async function failPipelineCheck(octokit: InstallationOctokit, owner: string, re
     .join('\n');
   const output = (annotations: ReturnType<typeof toAnnotations>[number] | undefined) => ({
     title: `${PIPELINE_FILE} is invalid`,
-    summary: keepHead(`Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${list}`, OUTPUT_LIMIT),
+    summary: keepHead(
+      `Sluice did not start a pipeline for this commit: ${PIPELINE_FILE} has ${problems.length} problem${problems.length === 1 ? '' : 's'}.\n\n${list}`,
+      OUTPUT_LIMIT,
+    ),
     ...(annotations && { annotations }),
   });
   const create = (annotations: ReturnType<typeof toAnnotations>[number] | undefined) =>

@@ -42,7 +42,9 @@ export class BranchPatternError extends SluiceError<'INVALID_BRANCH_PATTERN'> {
  */
 export function parseBranchPattern(pattern: string): Token[] {
   if (pattern.length > MAX_BRANCH_PATTERN_LENGTH) {
-    throw new BranchPatternError(`is ${pattern.length} characters long; a branch pattern may have at most ${MAX_BRANCH_PATTERN_LENGTH}`);
+    throw new BranchPatternError(
+      `is ${pattern.length} characters long; a branch pattern may have at most ${MAX_BRANCH_PATTERN_LENGTH}`,
+    );
   }
   const chars = [...pattern];
   const tokens: Token[] = [];
@@ -60,7 +62,8 @@ export function parseBranchPattern(pattern: string): Token[] {
       else previous.repeats = true;
     } else if (c === '[') {
       const close = chars.indexOf(']', i + 2);
-      if (close === -1) throw new BranchPatternError(`has a [ at character ${i + 1} without a closing ]; write \\[ for a literal [`);
+      if (close === -1)
+        throw new BranchPatternError(`has a [ at character ${i + 1} without a closing ]; write \\[ for a literal [`);
       tokens.push({ matches: characterSet(chars.slice(i + 1, close)), repeats: false, optional: false });
       i = close;
     } else {
@@ -79,7 +82,8 @@ function characterSet(body: readonly string[]): (char: string) => boolean {
     const from = body[i] ?? '';
     if (body[i + 1] === '-' && i + 2 < body.length) {
       const to = body[i + 2] ?? '';
-      if (code(to) < code(from)) throw new BranchPatternError(`has the range [${from}-${to}], whose end comes before its start`);
+      if (code(to) < code(from))
+        throw new BranchPatternError(`has the range [${from}-${to}], whose end comes before its start`);
       ranges.push([code(from), code(to)]);
       i += 2;
     } else ranges.push([code(from), code(from)]);
@@ -123,7 +127,11 @@ function skipOptional(tokens: readonly Token[], active: Uint8Array): void {
  * branch. As on GitHub, a pattern starting with `!` excludes what the
  * patterns before it included, and the last pattern that matches decides.
  */
-export function isPipelineBranch(patterns: readonly string[] | undefined, branch: string, defaultBranch: string): boolean {
+export function isPipelineBranch(
+  patterns: readonly string[] | undefined,
+  branch: string,
+  defaultBranch: string,
+): boolean {
   if (!patterns) return branch === defaultBranch;
   let included = false;
   for (const pattern of patterns) {
@@ -139,7 +147,8 @@ export function branchPatternProblem(pattern: string): string | undefined {
     parseBranchPattern(pattern.startsWith('!') ? pattern.slice(1) : pattern);
     return undefined;
   } catch (error) {
-    if (error instanceof BranchPatternError) return `branch pattern "${pattern.slice(0, 40)}${pattern.length > 40 ? '…' : ''}" ${error.message}`;
+    if (error instanceof BranchPatternError)
+      return `branch pattern "${pattern.slice(0, 40)}${pattern.length > 40 ? '…' : ''}" ${error.message}`;
     throw error;
   }
 }

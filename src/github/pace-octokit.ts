@@ -19,14 +19,21 @@ interface ThrottledRequest {
 }
 
 export function paceOctokit(pacing: boolean, log: (line: string) => void): typeof ProbotOctokit {
-  if (!pacing) return ProbotOctokit.defaults((given: { throttle?: object }) => ({ ...given, throttle: { ...given.throttle, enabled: false }, retry: { enabled: false } }));
+  if (!pacing)
+    return ProbotOctokit.defaults((given: { throttle?: object }) => ({
+      ...given,
+      throttle: { ...given.throttle, enabled: false },
+      retry: { enabled: false },
+    }));
   return ProbotOctokit.defaults((given: { throttle?: object }) => ({
     ...given,
     throttle: {
       ...given.throttle,
       onSecondaryRateLimit: (retryAfter: number, request: ThrottledRequest) => {
         const again = request.request.retryCount < SECONDARY_RETRIES;
-        log(`GitHub's secondary rate limit refused ${request.method} ${request.url}; ${again ? `Sluice tries again in ${retryAfter} s, as GitHub asked` : `Sluice gave up after ${SECONDARY_RETRIES + 1} tries`}.`);
+        log(
+          `GitHub's secondary rate limit refused ${request.method} ${request.url}; ${again ? `Sluice tries again in ${retryAfter} s, as GitHub asked` : `Sluice gave up after ${SECONDARY_RETRIES + 1} tries`}.`,
+        );
         return again;
       },
     },

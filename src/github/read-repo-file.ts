@@ -6,7 +6,10 @@
  */
 import type { InstallationOctokit } from './github-api.ts';
 
-export async function readRepoFile(octokit: InstallationOctokit, params: { owner: string; repo: string; path: string; ref: string }): Promise<string | undefined> {
+export async function readRepoFile(
+  octokit: InstallationOctokit,
+  params: { owner: string; repo: string; path: string; ref: string },
+): Promise<string | undefined> {
   try {
     const { data } = await octokit.rest.repos.getContent(params);
     if (Array.isArray(data) || data.type !== 'file') return undefined;

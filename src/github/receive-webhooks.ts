@@ -48,7 +48,12 @@ export class DeliveryNotStoredError extends SluiceError<'DELIVERY_NOT_STORED'> {
   }
 }
 
-export async function receiveWebhooks(probot: Probot, store: Store, stored: () => void, options: ReceiveWebhooksOptions = {}): Promise<RouteHandler> {
+export async function receiveWebhooks(
+  probot: Probot,
+  store: Store,
+  stored: () => void,
+  options: ReceiveWebhooksOptions = {},
+): Promise<RouteHandler> {
   const webhookPath = options.path ?? DEFAULT_WEBHOOK_PATH;
   const clock = options.clock ?? Date.now;
   const deadlineMs = options.storeDeadlineMs ?? STORE_DEADLINE_MS;
@@ -85,7 +90,15 @@ export async function receiveWebhooks(probot: Probot, store: Store, stored: () =
     Object.assign(req, { body: read.body.toString('utf8') });
     // Started before the middleware's own 9 s timer, so it fires first.
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new DeliveryNotStoredError(`Sluice could not store this delivery within ${deadlineMs / 1000} s (its database is slow or unreachable); nothing was acknowledged, so redeliver it.`)), deadlineMs);
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new DeliveryNotStoredError(
+            `Sluice could not store this delivery within ${deadlineMs / 1000} s (its database is slow or unreachable); nothing was acknowledged, so redeliver it.`,
+          ),
+        ),
+      deadlineMs,
+    );
     try {
       return (await deadlines.run(deadline.signal, () => middleware(req, res))) === true;
     } finally {
@@ -100,7 +113,12 @@ export async function receiveWebhooks(probot: Probot, store: Store, stored: () =
  * under way at the deadline may still be stored after its 503: `onStored`
  * then wakes the inbox, and GitHub's redelivery is de-duplicated by its id.
  */
-async function storeInTime(batcher: DeliveryBatcher, delivery: NewDelivery, signal: AbortSignal | undefined, onStored: (isNew: boolean) => void): Promise<void> {
+async function storeInTime(
+  batcher: DeliveryBatcher,
+  delivery: NewDelivery,
+  signal: AbortSignal | undefined,
+  onStored: (isNew: boolean) => void,
+): Promise<void> {
   const recording = batcher.record(delivery, signal);
   recording.then(onStored, () => {});
   try {
@@ -108,7 +126,10 @@ async function storeInTime(batcher: DeliveryBatcher, delivery: NewDelivery, sign
   } catch (error) {
     if (error instanceof DeliveryNotStoredError) throw error;
     const why = errorMessage(error);
-    throw new DeliveryNotStoredError(`Sluice could not store this delivery (${why}); nothing was acknowledged, so redeliver it once its database is back.`, { cause: error });
+    throw new DeliveryNotStoredError(
+      `Sluice could not store this delivery (${why}); nothing was acknowledged, so redeliver it once its database is back.`,
+      { cause: error },
+    );
   }
 }
 

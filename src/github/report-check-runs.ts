@@ -52,10 +52,14 @@ export async function syncCheckRuns(
     const logs: StageLogs = {};
     for (const action of stage.actions) {
       // The newest lines that fill the output and one byte more, so that a log longer than that is shown cut.
-      logs[action.name] = await store.readLogTail({ executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt }, OUTPUT_LIMIT + 1);
+      logs[action.name] = await store.readLogTail(
+        { executionId: execution.id, stage: stage.name, action: action.name, attempt: action.attempt },
+        OUTPUT_LIMIT + 1,
+      );
     }
     const url = detailsUrl(stage.name);
-    const viewOf = (outputLimit: number) => checkRunView(execution, stage.name, logs, url, { rollback: canRollBack(stage.name), outputLimit });
+    const viewOf = (outputLimit: number) =>
+      checkRunView(execution, stage.name, logs, url, { rollback: canRollBack(stage.name), outputLimit });
     const view = viewOf(OUTPUT_LIMIT);
     const sent = JSON.stringify(view);
     const key = `${execution.id}/${stage.name}`;
@@ -63,14 +67,38 @@ export async function syncCheckRuns(
     if (known?.sent === sent) continue;
     const fresh = known?.id === undefined || (known.completed && view.status !== 'completed');
     const what = `check run "${view.name}" of ${execution.repo} execution #${execution.seq}`;
-    const written = await writeAdapting(ctx, execution, key, stage.name, viewOf, fresh ? undefined : known?.id, known?.level ?? 0, url, what);
+    const written = await writeAdapting(
+      ctx,
+      execution,
+      key,
+      stage.name,
+      viewOf,
+      fresh ? undefined : known?.id,
+      known?.level ?? 0,
+      url,
+      what,
+    );
     if (written === undefined) {
       // Refused for good: remember what was refused, so the same is not sent again; keep the check run it had.
-      await store.putRef('check_run', key, { ...(known?.id !== undefined && { id: known.id }), sent, completed: known?.completed ?? false } satisfies CheckRunRef, ctx.now);
+      await store.putRef(
+        'check_run',
+        key,
+        {
+          ...(known?.id !== undefined && { id: known.id }),
+          sent,
+          completed: known?.completed ?? false,
+        } satisfies CheckRunRef,
+        ctx.now,
+      );
       continue;
     }
     const { id, level } = written;
-    await store.putRef('check_run', key, { id, sent, completed: view.status === 'completed', ...(level > 0 && { level }) } satisfies CheckRunRef, ctx.now);
+    await store.putRef(
+      'check_run',
+      key,
+      { id, sent, completed: view.status === 'completed', ...(level > 0 && { level }) } satisfies CheckRunRef,
+      ctx.now,
+    );
   }
 }
 
@@ -93,8 +121,21 @@ async function writeAdapting(
     // The last try is the state alone: no log text and no buttons, which GitHub may be refusing too.
     const bare = level === OUTPUT_LIMITS.length - 1;
     try {
-      const written = await writeCheckRun(ctx, execution, key, stage, bare ? { ...view, output: { title: view.output.title, summary: view.output.summary }, actions: [] } : view, id, url);
-      if (refused) ctx.refusals.note(what, refused, refused.status === 404 ? 'Sluice created it anew' : 'Sluice sent it with less of the log');
+      const written = await writeCheckRun(
+        ctx,
+        execution,
+        key,
+        stage,
+        bare ? { ...view, output: { title: view.output.title, summary: view.output.summary }, actions: [] } : view,
+        id,
+        url,
+      );
+      if (refused)
+        ctx.refusals.note(
+          what,
+          refused,
+          refused.status === 404 ? 'Sluice created it anew' : 'Sluice sent it with less of the log',
+        );
       return { id: written, level };
     } catch (error) {
       const refusal = refusalOf(error);
@@ -113,7 +154,15 @@ async function writeAdapting(
   return undefined;
 }
 
-async function writeCheckRun(ctx: ReportContext, execution: ExecutionSummary, key: string, stage: string, view: CheckRunView, id: number | undefined, url: string): Promise<number> {
+async function writeCheckRun(
+  ctx: ReportContext,
+  execution: ExecutionSummary,
+  key: string,
+  stage: string,
+  view: CheckRunView,
+  id: number | undefined,
+  url: string,
+): Promise<number> {
   const { owner, repo } = repoParams(execution.repo);
   const body = {
     owner,
@@ -133,6 +182,11 @@ async function writeCheckRun(ctx: ReportContext, execution: ExecutionSummary, ke
     return id;
   }
   const created = await ctx.octokit.rest.checks.create({ ...body, head_sha: execution.revision.sha });
-  await ctx.store.putRef('check_run_id', String(created.data.id), { executionId: execution.id, pipelineId: execution.pipelineId, stage } satisfies CheckRunOwner, ctx.now);
+  await ctx.store.putRef(
+    'check_run_id',
+    String(created.data.id),
+    { executionId: execution.id, pipelineId: execution.pipelineId, stage } satisfies CheckRunOwner,
+    ctx.now,
+  );
   return created.data.id;
 }

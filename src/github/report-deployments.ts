@@ -61,11 +61,20 @@ export async function syncDeployments(
             auto_merge: false,
             // Sluice's own check runs are still running; they must not block it.
             required_contexts: [],
-            payload: { sluice: { execution: execution.id, seq: execution.seq, stage: stage.name, action: action.name, attempt: action.attempt } },
+            payload: {
+              sluice: {
+                execution: execution.id,
+                seq: execution.seq,
+                stage: stage.name,
+                action: action.name,
+                attempt: action.attempt,
+              },
+            },
             production_environment: info.production,
             transient_environment: false,
           });
-          if (!('id' in created.data)) throw new Error(`GitHub did not create the Deployment: ${created.data.message ?? 'no id in its answer'}`);
+          if (!('id' in created.data))
+            throw new Error(`GitHub did not create the Deployment: ${created.data.message ?? 'no id in its answer'}`);
           id = created.data.id;
         } catch (error) {
           const refusal = refusalOf(error);
@@ -79,7 +88,8 @@ export async function syncDeployments(
       // Every Deployment shows the whole way, even when Sluice reports after a fast deploy already ended.
       const steps: DeploymentState[] = [];
       if (last === undefined) steps.push('queued');
-      if ((wanted === 'success' || wanted === 'failure') && (last === undefined || last === 'queued')) steps.push('in_progress');
+      if ((wanted === 'success' || wanted === 'failure') && (last === undefined || last === 'queued'))
+        steps.push('in_progress');
       if (!steps.includes(wanted)) steps.push(wanted);
       let gone = false;
       for (const state of steps) {
@@ -99,7 +109,11 @@ export async function syncDeployments(
           const refusal = refusalOf(error);
           if (!refusal) throw error;
           gone = refusal.status === 404;
-          ctx.refusals.note(`${state} status of the ${what}`, refusal, gone ? 'the Deployment is gone, so Sluice reports no more of it' : 'Sluice goes on with its next status');
+          ctx.refusals.note(
+            `${state} status of the ${what}`,
+            refusal,
+            gone ? 'the Deployment is gone, so Sluice reports no more of it' : 'Sluice goes on with its next status',
+          );
           if (gone) break;
         }
       }
@@ -122,7 +136,14 @@ export function shorten(text: string, limit = 140): string {
 }
 
 function describe(state: DeploymentState): string {
-  return { queued: 'Waiting for its turn', in_progress: 'Deploying', success: 'Deployed', failure: 'Deploy failed', error: 'Stopped', inactive: 'Replaced by a newer deploy' }[state];
+  return {
+    queued: 'Waiting for its turn',
+    in_progress: 'Deploying',
+    success: 'Deployed',
+    failure: 'Deploy failed',
+    error: 'Stopped',
+    inactive: 'Replaced by a newer deploy',
+  }[state];
 }
 
 async function retirePrevious(ctx: ReportContext, fullName: string, environment: string, id: number): Promise<void> {
@@ -130,11 +151,20 @@ async function retirePrevious(ctx: ReportContext, fullName: string, environment:
   const previous = await ctx.store.getRef<{ id: number }>('deployment_active', key);
   if (previous && previous.id !== id) {
     try {
-      await ctx.octokit.rest.repos.createDeploymentStatus({ ...repoParams(fullName), deployment_id: previous.id, state: 'inactive', description: describe('inactive') });
+      await ctx.octokit.rest.repos.createDeploymentStatus({
+        ...repoParams(fullName),
+        deployment_id: previous.id,
+        state: 'inactive',
+        description: describe('inactive'),
+      });
     } catch (error) {
       const refusal = refusalOf(error);
       if (!refusal) throw error;
-      ctx.refusals.note(`inactive status of the previous Deployment to ${environment} of ${fullName}`, refusal, 'Sluice goes on');
+      ctx.refusals.note(
+        `inactive status of the previous Deployment to ${environment} of ${fullName}`,
+        refusal,
+        'Sluice goes on',
+      );
     }
   }
   await ctx.store.putRef('deployment_active', key, { id }, ctx.now);

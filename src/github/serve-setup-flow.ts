@@ -41,7 +41,9 @@ const STATE_LIFETIME_MS = 60 * 60 * 1000;
 export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
   const token = randomBytes(24).toString('base64url');
   const states = new Map<string, number>();
-  options.log(`No GitHub App is configured. To create one, open ${options.publicUrl}/probot?token=${token} (only this address works, so only someone who can read this log can set Sluice up), or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.`);
+  options.log(
+    `No GitHub App is configured. To create one, open ${options.publicUrl}/probot?token=${token} (only this address works, so only someone who can read this log can set Sluice up), or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.`,
+  );
   const issueState = () => {
     const now = Date.now();
     for (const [state, expires] of states) if (expires <= now) states.delete(state);
@@ -66,28 +68,42 @@ export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
       if (!sameText(url.searchParams.get('token') ?? '', token)) {
         res
           .writeHead(403, { 'content-type': 'text/plain; charset=utf-8' })
-          .end('Setting up Sluice needs the address Sluice printed to its log when it started (/probot?token=…). Open that address.\n');
+          .end(
+            'Setting up Sluice needs the address Sluice printed to its log when it started (/probot?token=…). Open that address.\n',
+          );
         return true;
       }
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(setupPage(options, issueState()));
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(setupPage(options, issueState()));
       return true;
     }
     if (url.pathname === '/probot/setup') {
       const code = url.searchParams.get('code');
       if (!code) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('GitHub sends a code to this page after the app is created; there was none. Start again at /probot.\n');
+        res
+          .writeHead(400, { 'content-type': 'text/plain' })
+          .end('GitHub sends a code to this page after the app is created; there was none. Start again at /probot.\n');
         return true;
       }
       if (!takeState(url.searchParams.get('state'))) {
         res
           .writeHead(403, { 'content-type': 'text/plain; charset=utf-8' })
-          .end("GitHub sent back no state, or one this Sluice did not issue (or issued more than an hour ago, or already used); nothing was changed. Start again at the address in Sluice's log.\n");
+          .end(
+            "GitHub sent back no state, or one this Sluice did not issue (or issued more than an hour ago, or already used); nothing was changed. Start again at the address in Sluice's log.\n",
+          );
         return true;
       }
       const github = new Octokit({ baseUrl: options.apiUrl });
       const { data } = await github.request('POST /app-manifests/{code}/conversions', { code });
-      updateEnvFile(options.envFile, { APP_ID: String(data.id), PRIVATE_KEY: data.pem, WEBHOOK_SECRET: data.webhook_secret ?? '' });
-      options.log(`GitHub App "${data.name}" created (id ${data.id}); its settings are in ${options.envFile}. Restart Sluice to run as it.`);
+      updateEnvFile(options.envFile, {
+        APP_ID: String(data.id),
+        PRIVATE_KEY: data.pem,
+        WEBHOOK_SECRET: data.webhook_secret ?? '',
+      });
+      options.log(
+        `GitHub App "${data.name}" created (id ${data.id}); its settings are in ${options.envFile}. Restart Sluice to run as it.`,
+      );
       res.writeHead(302, { location: `${data.html_url}/installations/new` }).end();
       return true;
     }
@@ -95,7 +111,9 @@ export function serveSetupFlow(options: SetupFlowOptions): RouteHandler {
   };
 }
 
-export function appManifest(options: Pick<SetupFlowOptions, 'publicUrl' | 'webhookUrl' | 'manifestFile'>): Record<string, unknown> {
+export function appManifest(
+  options: Pick<SetupFlowOptions, 'publicUrl' | 'webhookUrl' | 'manifestFile'>,
+): Record<string, unknown> {
   const manifest = (parse(readFileSync(options.manifestFile, 'utf8')) ?? {}) as Record<string, unknown>;
   return {
     ...manifest,

@@ -42,14 +42,29 @@ export interface CommitToStart {
 
 export type StartResult = { ok: true; execution: ExecutionState } | { ok: false; reason: string };
 
-export async function startCommit(deps: StartDeps, octokit: InstallationOctokit, input: CommitToStart): Promise<StartResult> {
+export async function startCommit(
+  deps: StartDeps,
+  octokit: InstallationOctokit,
+  input: CommitToStart,
+): Promise<StartResult> {
   const { owner, repo } = repoParams(input.repo);
-  const text = input.pipelineText ?? (await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: `refs/heads/${input.defaultBranch}` }));
-  if (text === undefined) return { ok: false, reason: `no ${PIPELINE_FILE} on the default branch ${input.defaultBranch}` };
+  const text =
+    input.pipelineText ??
+    (await readRepoFile(octokit, { owner, repo, path: PIPELINE_FILE, ref: `refs/heads/${input.defaultBranch}` }));
+  if (text === undefined)
+    return { ok: false, reason: `no ${PIPELINE_FILE} on the default branch ${input.defaultBranch}` };
   const pipeline = parsePipelineConfig(text, { file: PIPELINE_FILE, server: deps.server, repo: input.repo });
-  if (!pipeline.ok) return { ok: false, reason: `the default branch's ${PIPELINE_FILE} is invalid: ${pipeline.problems.map(formatProblem).join('; ')}` };
+  if (!pipeline.ok)
+    return {
+      ok: false,
+      reason: `the default branch's ${PIPELINE_FILE} is invalid: ${pipeline.problems.map(formatProblem).join('; ')}`,
+    };
   const branch = input.revision.ref;
-  if (input.pushed && branch !== undefined && !isPipelineBranch(pipeline.config.on?.push?.branches, branch, input.defaultBranch)) {
+  if (
+    input.pushed &&
+    branch !== undefined &&
+    !isPipelineBranch(pipeline.config.on?.push?.branches, branch, input.defaultBranch)
+  ) {
     return { ok: false, reason: `branch ${branch} is not one the pipeline runs for` };
   }
   const source = await downloadTarball(octokit, { owner, repo, ref: input.revision.sha }, deps.sourcesDir);

@@ -14,7 +14,11 @@ export async function startFromRef(
   input: { repo: string; ref?: string; by: string; trigger: string },
 ): Promise<StartResult> {
   const installation = await findInstallation(deps, input.repo);
-  if (installation === undefined) return { ok: false, reason: `the GitHub App is not installed on ${input.repo}: install it there from the app's page on GitHub (Install App), then run again` };
+  if (installation === undefined)
+    return {
+      ok: false,
+      reason: `the GitHub App is not installed on ${input.repo}: install it there from the app's page on GitHub (Install App), then run again`,
+    };
   const octokit = await deps.api.installation(installation);
   const params = repoParams(input.repo);
   const { data: repository } = await octokit.rest.repos.get(params);
@@ -22,10 +26,13 @@ export async function startFromRef(
   let commit;
   try {
     // The default branch by its full name: a tag called `main` is not it.
-    commit = (await octokit.rest.repos.getCommit({ ...params, ref: input.ref ?? `refs/heads/${repository.default_branch}` })).data;
+    commit = (
+      await octokit.rest.repos.getCommit({ ...params, ref: input.ref ?? `refs/heads/${repository.default_branch}` })
+    ).data;
   } catch (error) {
     const status = (error as { status?: number }).status;
-    if (status === 404 || status === 422) return { ok: false, reason: `${input.repo} has no branch, tag or commit "${ref}"` };
+    if (status === 404 || status === 422)
+      return { ok: false, reason: `${input.repo} has no branch, tag or commit "${ref}"` };
     throw error;
   }
   // A ref that is the commit itself (full or short sha) names no branch.

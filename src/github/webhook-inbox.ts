@@ -113,7 +113,10 @@ export class WebhookInbox {
       try {
         await this.#handleOne(delivery);
       } catch (error) {
-        this.#unrecorded.set(delivery.id, `the store failed as it was handled, so it is handled again: ${errorMessage(error)}`);
+        this.#unrecorded.set(
+          delivery.id,
+          `the store failed as it was handled, so it is handled again: ${errorMessage(error)}`,
+        );
         throw error;
       }
     }
@@ -130,7 +133,12 @@ export class WebhookInbox {
       this.#options.onError?.(error, delivery);
       const why = errorMessage(error);
       // GitHub may be down for a while: try again later, a few times, before giving up.
-      if (delivery.attempts < MAX_ATTEMPTS) await store.postponeDelivery(delivery.id, why, clock() + (this.#options.retryAfterMs ?? RETRY_AFTER_MS) * 2 ** (delivery.attempts - 1));
+      if (delivery.attempts < MAX_ATTEMPTS)
+        await store.postponeDelivery(
+          delivery.id,
+          why,
+          clock() + (this.#options.retryAfterMs ?? RETRY_AFTER_MS) * 2 ** (delivery.attempts - 1),
+        );
       else await store.finishDelivery(delivery.id, 'failed', why, clock());
     }
   }

@@ -91,6 +91,8 @@ export function readCheckSuite(payload: unknown): Readable<CheckSuitePayload> {
 function read<T>(event: string, schema: z.ZodType<T>, payload: unknown): Readable<T> {
   const parsed = schema.safeParse(payload);
   if (parsed.success) return { ok: true, payload: parsed.data };
-  const issues = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(the payload)'}: ${issue.message}`);
+  const issues = parsed.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || '(the payload)'}: ${issue.message}`);
   return { ok: false, why: `not a ${event} Sluice can read: ${issues.join('; ')}` };
 }

@@ -52,7 +52,10 @@ const PRETTY_ERROR_PROPS = 'event,status,headers,request,sentryEventId';
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const masker = createMasker(options.secrets ?? []);
-  const keyLines = (options.keys ?? []).flatMap((key) => key.split(/\r?\n|\\n/)).map((line) => line.trim()).filter((line) => line.length >= 16 && !line.startsWith('-----'));
+  const keyLines = (options.keys ?? [])
+    .flatMap((key) => key.split(/\r?\n|\\n/))
+    .map((line) => line.trim())
+    .filter((line) => line.length >= 16 && !line.startsWith('-----'));
   const mask = (text: string) => keyLines.reduce((masked, line) => masked.replaceAll(line, MASK), masker(text));
   const write = options.write ?? writeStdout;
   const pretty = prettyFactory({ ignore: PRETTY_IGNORE, errorProps: PRETTY_ERROR_PROPS });
@@ -64,11 +67,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       } catch (error) {
         // A log line must never break what logs it; this one says that it was held back, and why.
         const parsed = JSON.parse(line) as LogRecord;
-        record = { level: parsed.level, time: parsed.time, msg: `(a log line was held back: it could not be masked: ${errorMessage(error)})` };
+        record = {
+          level: parsed.level,
+          time: parsed.time,
+          msg: `(a log line was held back: it could not be masked: ${errorMessage(error)})`,
+        };
       }
       if (options.record) return options.record(record);
       if (options.format !== 'json') return write(pretty(record));
-      const out = options.levelInString ? { ...record, level: pino.levels.labels[record.level] ?? record.level } : record;
+      const out = options.levelInString
+        ? { ...record, level: pino.levels.labels[record.level] ?? record.level }
+        : record;
       write(`${JSON.stringify(out)}\n`);
     },
   };

@@ -9,7 +9,14 @@ import type { ServerConfig } from '../config/server.schema.ts';
 
 export function settingsSecrets(settings: Settings): string[] {
   // The GitHub App's key is not here: the logger hides keys line by line (its `keys`).
-  const secrets = [settings.github?.webhookSecret, settings.slack?.botToken, settings.slack?.signingSecret, settings.slack?.appToken, settings.metricsToken, databasePassword(settings.databaseUrl)];
+  const secrets = [
+    settings.github?.webhookSecret,
+    settings.slack?.botToken,
+    settings.slack?.signingSecret,
+    settings.slack?.appToken,
+    settings.metricsToken,
+    databasePassword(settings.databaseUrl),
+  ];
   return secrets.filter((value): value is string => Boolean(value));
 }
 

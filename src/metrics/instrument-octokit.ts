@@ -9,15 +9,21 @@ import { outcomeOfStatus, type SluiceMetrics } from './sluice-metrics.ts';
 
 type OctokitClass = typeof ProbotOctokit;
 type Octokit = InstanceType<OctokitClass>;
-type RateLimitHandler = (retryAfter: number, options: { method?: string; url?: string }, octokit: Pick<Octokit, 'log'>) => boolean;
+type RateLimitHandler = (
+  retryAfter: number,
+  options: { method?: string; url?: string },
+  octokit: Pick<Octokit, 'log'>,
+) => boolean;
 
 export function instrumentOctokit(Octokit: OctokitClass, metrics: SluiceMetrics): OctokitClass {
-  const counted = (kind: string): RateLimitHandler => (retryAfter, options, octokit) => {
-    metrics.apiCall('github', 'rate_limited');
-    metrics.rateLimitWait('github', retryAfter);
-    octokit.log.warn(`${kind} hit with "${options.method} ${options.url}", retrying in ${retryAfter} seconds.`);
-    return true;
-  };
+  const counted =
+    (kind: string): RateLimitHandler =>
+    (retryAfter, options, octokit) => {
+      metrics.apiCall('github', 'rate_limited');
+      metrics.rateLimitWait('github', retryAfter);
+      octokit.log.warn(`${kind} hit with "${options.method} ${options.url}", retrying in ${retryAfter} seconds.`);
+      return true;
+    };
   return Octokit.plugin((octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
       try {
@@ -29,5 +35,12 @@ export function instrumentOctokit(Octokit: OctokitClass, metrics: SluiceMetrics)
         throw error;
       }
     });
-  }).defaults((given: { throttle?: object }) => ({ ...given, throttle: { ...given.throttle, onRateLimit: counted('Rate limit'), onSecondaryRateLimit: counted('Secondary rate limit') } }));
+  }).defaults((given: { throttle?: object }) => ({
+    ...given,
+    throttle: {
+      ...given.throttle,
+      onRateLimit: counted('Rate limit'),
+      onSecondaryRateLimit: counted('Secondary rate limit'),
+    },
+  }));
 }

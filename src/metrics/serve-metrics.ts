@@ -13,7 +13,11 @@ export function serveMetrics(metrics: SluiceMetrics | undefined, token: string |
     const path = new URL(req.url ?? '/', 'http://sluice.invalid').pathname;
     if (path !== '/metrics') return false;
     if (!metrics || !token) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Metrics are off: set SLUICE_METRICS_TOKEN and give Prometheus that token (authorization: { credentials: … }).\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(
+          'Metrics are off: set SLUICE_METRICS_TOKEN and give Prometheus that token (authorization: { credentials: … }).\n',
+        );
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -21,11 +25,15 @@ export function serveMetrics(metrics: SluiceMetrics | undefined, token: string |
       return true;
     }
     if (!sameToken(/^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1], token)) {
-      res.writeHead(401, { 'www-authenticate': 'Bearer realm="sluice metrics"', 'content-type': 'text/plain' }).end('Send the metrics token as "Authorization: Bearer <SLUICE_METRICS_TOKEN>".\n');
+      res
+        .writeHead(401, { 'www-authenticate': 'Bearer realm="sluice metrics"', 'content-type': 'text/plain' })
+        .end('Send the metrics token as "Authorization: Bearer <SLUICE_METRICS_TOKEN>".\n');
       return true;
     }
     const { contentType, body } = await metrics.render();
-    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+    res
+      .writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' })
+      .end(req.method === 'HEAD' ? undefined : body);
     return true;
   };
 }

@@ -46,7 +46,14 @@ function settleStage(draft: Draft, execution: ExecutionState, name: string, hold
       if (action.status !== 'awaiting_approval') continue;
       const reason = `closed because action "${broken[0]}" ${broken[1].status}`;
       draft.moveAction(execution, name, actionName, 'cancel', reason);
-      draft.commands.push({ type: 'withdraw_approval', executionId: execution.id, stage: name, action: actionName, attempt: action.attempt, reason });
+      draft.commands.push({
+        type: 'withdraw_approval',
+        executionId: execution.id,
+        stage: name,
+        action: actionName,
+        attempt: action.attempt,
+        reason,
+      });
     }
     if (actions.some(([, a]) => a.status === 'running')) return;
     const [brokenName, brokenAction] = broken;
@@ -123,7 +130,8 @@ function admitWaiting(draft: Draft): void {
       const stage = execution.stages[name];
       if (!stage || isHalted(execution)) continue;
       if (stage.status === 'waiting') candidates.push({ execution, stage, since: stage.waitingSince ?? draft.now });
-      else if (stage.status === 'pending' && isReady(execution, name)) candidates.push({ execution, stage, since: draft.now });
+      else if (stage.status === 'pending' && isReady(execution, name))
+        candidates.push({ execution, stage, since: draft.now });
     }
     if (candidates.length === 0) continue;
 
@@ -178,7 +186,14 @@ function supersede(draft: Draft, execution: ExecutionState, name: string, by: Ex
   for (const [actionName, action] of Object.entries(stage.actions)) {
     if (action.status !== 'awaiting_approval') continue;
     draft.moveAction(execution, name, actionName, 'supersede', reason);
-    draft.commands.push({ type: 'withdraw_approval', executionId: execution.id, stage: name, action: actionName, attempt: action.attempt, reason });
+    draft.commands.push({
+      type: 'withdraw_approval',
+      executionId: execution.id,
+      stage: name,
+      action: actionName,
+      attempt: action.attempt,
+      reason,
+    });
   }
   draft.moveStage(execution, name, 'supersede', reason);
 }

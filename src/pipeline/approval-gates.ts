@@ -45,18 +45,30 @@ function actionsBefore(stage: StageDefinition, action: string): Set<string> {
 }
 
 /** The approvals (stage, action) that must let this deploy through. */
-export function gatingApprovals(definition: PipelineDefinition, stage: string, action: string): Array<{ stage: string; action: string }> {
+export function gatingApprovals(
+  definition: PipelineDefinition,
+  stage: string,
+  action: string,
+): Array<{ stage: string; action: string }> {
   const gates: Array<{ stage: string; action: string }> = [];
   const own = findStage(definition, stage);
-  if (own) for (const name of actionsBefore(own, action)) if (own.actions.find((a) => a.name === name)?.kind === 'approval') gates.push({ stage, action: name });
+  if (own)
+    for (const name of actionsBefore(own, action))
+      if (own.actions.find((a) => a.name === name)?.kind === 'approval') gates.push({ stage, action: name });
   for (const before of stagesBefore(definition, stage)) {
-    for (const a of findStage(definition, before)?.actions ?? []) if (a.kind === 'approval') gates.push({ stage: before, action: a.name });
+    for (const a of findStage(definition, before)?.actions ?? [])
+      if (a.kind === 'approval') gates.push({ stage: before, action: a.name });
   }
   return gates;
 }
 
 /** The deploys this approval gates, to its environment. */
-export function deploysGatedBy(definition: PipelineDefinition, stage: string, action: string, environment: string): GatedDeploy[] {
+export function deploysGatedBy(
+  definition: PipelineDefinition,
+  stage: string,
+  action: string,
+  environment: string,
+): GatedDeploy[] {
   const deploys: GatedDeploy[] = [];
   for (const s of definition.stages) {
     for (const a of s.actions) {

@@ -94,6 +94,10 @@ export function findStage(definition: PipelineDefinition, name: string): StageDe
 }
 
 /** The action `action` of stage `stage`, if the pipeline has one. */
-export function findAction(definition: PipelineDefinition, stage: string, action: string): ActionDefinition | undefined {
+export function findAction(
+  definition: PipelineDefinition,
+  stage: string,
+  action: string,
+): ActionDefinition | undefined {
   return findStage(definition, stage)?.actions.find((a) => a.name === action);
 }

@@ -4,14 +4,7 @@
  * illegal move throws instead of being saved.
  */
 import { type ActionDefinition, findStage, type StageDefinition } from './definition.ts';
-import type {
-  ActionState,
-  Command,
-  ExecutionState,
-  PipelineSnapshot,
-  StageState,
-  StateChange,
-} from './snapshot.ts';
+import type { ActionState, Command, ExecutionState, PipelineSnapshot, StageState, StateChange } from './snapshot.ts';
 import {
   transitionAction,
   transitionExecution,

@@ -28,7 +28,14 @@ export type EngineEvent =
       comment?: string;
     }
   /** An approval gate was open longer than its environment allows: it fails, as a rejection does. */
-  | { type: 'approval_expired'; executionId: string; stage: string; action: string; attempt: number; /** e.g. `24 h` */ after: string }
+  | {
+      type: 'approval_expired';
+      executionId: string;
+      stage: string;
+      action: string;
+      attempt: number;
+      /** e.g. `24 h` */ after: string;
+    }
   | { type: 'cancel_execution'; executionId: string; by: string; reason?: string }
   | { type: 'retry_stage'; executionId: string; stage: string; by: string }
   /** After a crash: whatever was running has no process any more (R3). */
@@ -46,7 +53,8 @@ export interface EngineResult {
   commands: Command[];
 }
 
-export type EngineErrorCode = 'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_MISSING' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
+export type EngineErrorCode =
+  'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_MISSING' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
 
 /** A request the engine refuses; the message is for the person who asked. */
 export class EngineError extends SluiceError<EngineErrorCode> {}
@@ -60,7 +68,12 @@ export interface StepOptions {
   hold?: boolean;
 }
 
-export function step(snapshot: PipelineSnapshot, event: EngineEvent, now: number, options: StepOptions = {}): EngineResult {
+export function step(
+  snapshot: PipelineSnapshot,
+  event: EngineEvent,
+  now: number,
+  options: StepOptions = {},
+): EngineResult {
   const draft = new Draft(snapshot, now);
   apply(draft, event);
   advance(draft, { hold: options.hold ?? false });
@@ -75,7 +88,12 @@ function apply(draft: Draft, event: EngineEvent): void {
     case 'action_failed': {
       const execution = draft.execution(event.executionId);
       const action = execution?.stages[event.stage]?.actions[event.action];
-      if (execution && action?.status === 'interrupted' && action.attempt === event.attempt && event.type === 'action_failed') {
+      if (
+        execution &&
+        action?.status === 'interrupted' &&
+        action.attempt === event.attempt &&
+        event.type === 'action_failed'
+      ) {
         // A peer took this process for dead, but it went on and stopped the action itself: say how (a deploy: what it rolled back).
         action.reason = `${action.reason ?? 'interrupted'}; its process was still running it, and stopped it: ${event.reason}`;
         return;
@@ -84,8 +102,16 @@ function apply(draft: Draft, event: EngineEvent): void {
       if (!execution || !action || action.status !== 'running' || action.attempt !== event.attempt) return;
       if (execution.status !== 'running') {
         // The execution was cancelled while the action ran: it ends now, saying how it stopped (a deploy: what it rolled back).
-        if (event.type === 'action_succeeded') draft.moveAction(execution, event.stage, event.action, 'succeed', 'finished before the cancel reached it');
-        else draft.moveAction(execution, event.stage, event.action, 'cancel', `${execution.reason ?? 'cancelled'}; ${event.reason}`);
+        if (event.type === 'action_succeeded')
+          draft.moveAction(execution, event.stage, event.action, 'succeed', 'finished before the cancel reached it');
+        else
+          draft.moveAction(
+            execution,
+            event.stage,
+            event.action,
+            'cancel',
+            `${execution.reason ?? 'cancelled'}; ${event.reason}`,
+          );
         settleStoppedStage(draft, execution, event.stage);
         return;
       }
@@ -100,7 +126,13 @@ function apply(draft: Draft, event: EngineEvent): void {
       const action = execution?.stages[event.stage]?.actions[event.action];
       // A decision that came first wins; an expiry of an older gate changes nothing.
       if (!execution || action?.status !== 'awaiting_approval' || action.attempt !== event.attempt) return;
-      draft.moveAction(execution, event.stage, event.action, 'fail', `${APPROVAL_EXPIRED}: nobody decided within ${event.after}`);
+      draft.moveAction(
+        execution,
+        event.stage,
+        event.action,
+        'fail',
+        `${APPROVAL_EXPIRED}: nobody decided within ${event.after}`,
+      );
       return;
     }
     case 'cancel_execution':
@@ -112,7 +144,8 @@ function apply(draft: Draft, event: EngineEvent): void {
       for (const execution of draft.snapshot.executions) {
         for (const [stageName, stage] of Object.entries(execution.stages)) {
           for (const [actionName, action] of Object.entries(stage.actions)) {
-            if (action.status === 'running') draft.moveAction(execution, stageName, actionName, 'interrupt', event.reason);
+            if (action.status === 'running')
+              draft.moveAction(execution, stageName, actionName, 'interrupt', event.reason);
           }
           if (execution.status !== 'running') settleStoppedStage(draft, execution, stageName);
         }
@@ -146,18 +179,25 @@ function decide(draft: Draft, event: Extract<EngineEvent, { type: 'approval_deci
   }
   const action = actionOf(execution, event.stage, event.action);
   if (action.status !== 'awaiting_approval' || (event.attempt !== undefined && event.attempt !== action.attempt)) {
-    const what = action.status === 'awaiting_approval' ? 'a newer approval request' : `${action.status}${action.reason ? ` (${action.reason})` : ''}`;
+    const what =
+      action.status === 'awaiting_approval'
+        ? 'a newer approval request'
+        : `${action.status}${action.reason ? ` (${action.reason})` : ''}`;
     throw new EngineError('GATE_CLOSED', `This approval is no longer open: it is ${what}.`);
   }
   const comment = event.comment ? `: ${event.comment}` : '';
-  if (event.approved) draft.moveAction(execution, event.stage, event.action, 'succeed', `approved by ${event.by}${comment}`);
+  if (event.approved)
+    draft.moveAction(execution, event.stage, event.action, 'succeed', `approved by ${event.by}${comment}`);
   else draft.moveAction(execution, event.stage, event.action, 'fail', `rejected by ${event.by}${comment}`);
 }
 
 function cancel(draft: Draft, executionId: string, by: string, why?: string): void {
   const execution = found(draft, executionId);
   if (execution.status !== 'running') {
-    throw new EngineError('NOT_RUNNING', `Execution #${execution.seq} is already ${execution.status}; there is nothing to cancel.`);
+    throw new EngineError(
+      'NOT_RUNNING',
+      `Execution #${execution.seq} is already ${execution.status}; there is nothing to cancel.`,
+    );
   }
   const reason = `cancelled by ${by}${why ? `: ${why}` : ''}`;
   for (const [stageName, stage] of Object.entries(execution.stages)) {
@@ -171,7 +211,8 @@ function cancel(draft: Draft, executionId: string, by: string, why?: string): vo
         draft.commands.push({ type: 'withdraw_approval', ...ref, reason });
       }
     }
-    if (stage.status === 'running' && !Object.values(stage.actions).some((a) => a.status === 'running')) draft.moveStage(execution, stageName, 'cancel', reason);
+    if (stage.status === 'running' && !Object.values(stage.actions).some((a) => a.status === 'running'))
+      draft.moveStage(execution, stageName, 'cancel', reason);
     else if (stage.status === 'waiting') draft.moveStage(execution, stageName, 'reset', reason);
   }
   draft.moveExecution(execution, 'cancel', reason);
@@ -188,7 +229,9 @@ function settleStoppedStage(draft: Draft, execution: ExecutionState, stageName: 
   if (stage.status !== 'running' || actions.some(([, a]) => a.status === 'running')) return;
   if (actions.every(([, a]) => a.status === 'succeeded')) return draft.moveStage(execution, stageName, 'succeed');
   const stopped = actions.find(([, a]) => isStoppedShort(a.status));
-  const reason = stopped ? `action "${stopped[0]}" ${stopped[1].status}${stopped[1].reason ? `: ${stopped[1].reason}` : ''}` : execution.reason;
+  const reason = stopped
+    ? `action "${stopped[0]}" ${stopped[1].status}${stopped[1].reason ? `: ${stopped[1].reason}` : ''}`
+    : execution.reason;
   draft.moveStage(execution, stageName, stopped?.[1].status === 'interrupted' ? 'interrupt' : 'cancel', reason);
 }
 
@@ -196,7 +239,10 @@ function retry(draft: Draft, executionId: string, stageName: string, by: string)
   const execution = found(draft, executionId);
   if (!execution.stages[stageName]) {
     const names = execution.definition.stages.map((s) => s.name).join(', ');
-    throw new EngineError('UNKNOWN_STAGE', `Execution #${execution.seq} has no stage "${stageName}" (its stages: ${names}).`);
+    throw new EngineError(
+      'UNKNOWN_STAGE',
+      `Execution #${execution.seq} has no stage "${stageName}" (its stages: ${names}).`,
+    );
   }
   const stage = stageOf(execution, stageName);
   const executionOk = isStoppedShort(execution.status) || (execution.status === 'running' && isHalted(execution));
@@ -246,7 +292,9 @@ function approvalsToAskAgain(execution: ExecutionState, stageName: string): stri
 function passedApproval(execution: ExecutionState, stageName: string): { stage: string; action: string } | undefined {
   for (const [name, action] of Object.entries(stageOf(execution, stageName).actions)) {
     if (action.status === 'succeeded' || actionDefinition(execution, stageName, name).kind !== 'deploy') continue;
-    const gate = gatingApprovals(execution.definition, stageName, name).find((g) => g.stage !== stageName && execution.stages[g.stage]?.actions[g.action]?.status === 'succeeded');
+    const gate = gatingApprovals(execution.definition, stageName, name).find(
+      (g) => g.stage !== stageName && execution.stages[g.stage]?.actions[g.action]?.status === 'succeeded',
+    );
     if (gate) return gate;
   }
   return undefined;

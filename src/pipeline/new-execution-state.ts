@@ -2,7 +2,12 @@ import type { PipelineDefinition } from './definition.ts';
 import type { ExecutionState, Revision, StageState } from './snapshot.ts';
 
 /** A fresh execution: running, with every stage and action pending on attempt 1. */
-export function newExecutionState(id: string, seq: number, revision: Revision, definition: PipelineDefinition): ExecutionState {
+export function newExecutionState(
+  id: string,
+  seq: number,
+  revision: Revision,
+  definition: PipelineDefinition,
+): ExecutionState {
   const stages: Record<string, StageState> = {};
   for (const stage of definition.stages) {
     stages[stage.name] = {

@@ -40,7 +40,17 @@ export type StageStatus = (typeof STAGE_STATUSES)[number];
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
 export const EXECUTION_EVENTS = ['succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'] as const;
-export const STAGE_EVENTS = ['wait', 'reset', 'enter', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'] as const;
+export const STAGE_EVENTS = [
+  'wait',
+  'reset',
+  'enter',
+  'succeed',
+  'fail',
+  'interrupt',
+  'supersede',
+  'cancel',
+  'retry',
+] as const;
 export const ACTION_EVENTS = ['start', 'gate', 'succeed', 'fail', 'interrupt', 'supersede', 'cancel', 'retry'] as const;
 
 export type ExecutionEvent = (typeof EXECUTION_EVENTS)[number];

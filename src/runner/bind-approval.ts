@@ -33,8 +33,16 @@ export interface BoundArtifacts {
   missing: string[];
 }
 
-export async function boundArtifacts(store: Store, execution: ExecutionSummary, stage: string, action: string, environment: string): Promise<BoundArtifacts> {
-  const names = [...new Set(deploysGatedBy(execution.definition, stage, action, environment).map((d) => d.artifact))].sort();
+export async function boundArtifacts(
+  store: Store,
+  execution: ExecutionSummary,
+  stage: string,
+  action: string,
+  environment: string,
+): Promise<BoundArtifacts> {
+  const names = [
+    ...new Set(deploysGatedBy(execution.definition, stage, action, environment).map((d) => d.artifact)),
+  ].sort();
   const artifacts: Record<string, string> = {};
   const missing: string[] = [];
   for (const name of names) {
@@ -61,7 +69,15 @@ export function notBuiltYet(missing: readonly string[]): string {
  * The first binding of an attempt stands: a doubled click after the artifact
  * was swapped cannot rebind a gate that is already decided.
  */
-export async function bindApproval(store: Store, execution: ExecutionSummary, stage: string, action: string, attempt: number, by: string, now: number): Promise<void> {
+export async function bindApproval(
+  store: Store,
+  execution: ExecutionSummary,
+  stage: string,
+  action: string,
+  attempt: number,
+  by: string,
+  now: number,
+): Promise<void> {
   const definition = findAction(execution.definition, stage, action);
   if (definition?.kind !== 'approval') return;
   const bound = await boundArtifacts(store, execution, stage, action, definition.approval.environment);

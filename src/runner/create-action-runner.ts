@@ -34,10 +34,17 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
       switch (action.kind) {
         case 'build':
         case 'command':
-          return runOnHost({ ...deps, executorFor: trackCommands(deps.executorFor, deps.store, context.ref) }, context, action);
+          return runOnHost(
+            { ...deps, executorFor: trackCommands(deps.executorFor, deps.store, context.ref) },
+            context,
+            action,
+          );
         case 'deploy':
           if (!deps.deploy) {
-            return { ok: false, reason: `no environment "${action.deploy.environment}" can be deployed to from here: give Sluice a server config that defines it` };
+            return {
+              ok: false,
+              reason: `no environment "${action.deploy.environment}" can be deployed to from here: give Sluice a server config that defines it`,
+            };
           }
           return deps.deploy(context, action.deploy);
         case 'approval':
@@ -50,7 +57,10 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
 function findAction(context: ActionContext): ActionDefinition {
   const stage = findStage(context.execution.definition, context.ref.stage);
   const action = stage?.actions.find((a) => a.name === context.ref.action);
-  if (!action) throw new Error(`The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`);
+  if (!action)
+    throw new Error(
+      `The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`,
+    );
   return action;
 }
 
@@ -76,7 +86,8 @@ async function runOnHost(
   const inputs = [];
   for (const name of spec.inputs) {
     const artifact = await deps.store.findArtifact(execution.id, name);
-    if (!artifact) return { ok: false, reason: `input artifact "${name}" was not produced in execution #${execution.seq}` };
+    if (!artifact)
+      return { ok: false, reason: `input artifact "${name}" was not produced in execution #${execution.seq}` };
     inputs.push({ name, sha256: artifact.sha256, file: deps.artifacts.path(artifact.sha256) });
   }
   const secrets = deps.secretsFor(execution.repo, spec.secrets);
@@ -86,7 +97,16 @@ async function runOnHost(
   try {
     session = await deps.executorFor(host).open(host, { signal });
     const source = parseSource(execution.source);
-    const input = { session, sourceTarball: source.file, sourceStrip: source.strip, inputs, secrets, artifacts: deps.artifacts, signal, log: context.log };
+    const input = {
+      session,
+      sourceTarball: source.file,
+      sourceStrip: source.strip,
+      inputs,
+      secrets,
+      artifacts: deps.artifacts,
+      signal,
+      log: context.log,
+    };
     if (action.kind === 'command') return await runCommandAction({ ...input, spec: action.command });
     const result = await runBuildAction({ ...input, spec: action.build });
     if (!result.ok) return result;
@@ -94,7 +114,11 @@ async function runOnHost(
       const artifact = result.artifact;
       try {
         if (context.holdsClaim && !(await context.holdsClaim())) {
-          return { ok: false, reason: 'this Sluice process lost its claim on the action (another took it for dead), so its artifact was not recorded' };
+          return {
+            ok: false,
+            reason:
+              'this Sluice process lost its claim on the action (another took it for dead), so its artifact was not recorded',
+          };
         }
         await deps.store.recordArtifact({
           executionId: execution.id,
@@ -107,7 +131,10 @@ async function runOnHost(
         });
       } catch (error) {
         const why = errorMessage(error);
-        return { ok: false, reason: `the build succeeded, but Sluice's database failed as it recorded the artifact (${why}); retry the stage once the database is back` };
+        return {
+          ok: false,
+          reason: `the build succeeded, but Sluice's database failed as it recorded the artifact (${why}); retry the stage once the database is back`,
+        };
       }
       context.log(`artifact ${artifact.name} sha256:${artifact.sha256} (${artifact.size} bytes)`, 'sluice');
     }

@@ -43,7 +43,15 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
     deploy: (context, spec) =>
       runDeployAction(
-        { store, artifacts, executorFor: trackCommands(executorFor, store, context.ref), targetFor: (environment, repo) => deployTarget(server, environment, repo), lockLeaseMs: recoveryRules(server).leaseMs, rollouts, rollbackTimeoutMs: rollbackLimitMs(server) },
+        {
+          store,
+          artifacts,
+          executorFor: trackCommands(executorFor, store, context.ref),
+          targetFor: (environment, repo) => deployTarget(server, environment, repo),
+          lockLeaseMs: recoveryRules(server).leaseMs,
+          rollouts,
+          rollbackTimeoutMs: rollbackLimitMs(server),
+        },
         context,
         spec,
       ),

@@ -38,9 +38,17 @@ function deploysOf(execution: ExecutionSummary, environment?: string): Array<Dep
   const done: Array<DeployDone & { environment: string }> = [];
   for (const stage of execution.definition.stages) {
     for (const action of stage.actions) {
-      if (action.kind !== 'deploy' || (environment !== undefined && action.deploy.environment !== environment)) continue;
+      if (action.kind !== 'deploy' || (environment !== undefined && action.deploy.environment !== environment))
+        continue;
       const state = findActionSummary(execution, stage.name, action.name);
-      if (state?.status === 'succeeded') done.push({ execution, stage: stage.name, action: action.name, artifact: action.deploy.artifact, environment: action.deploy.environment });
+      if (state?.status === 'succeeded')
+        done.push({
+          execution,
+          stage: stage.name,
+          action: action.name,
+          artifact: action.deploy.artifact,
+          environment: action.deploy.environment,
+        });
     }
   }
   return done;

@@ -27,6 +27,11 @@ export function hostExecutors(server: ServerConfig | undefined, dataDir: string)
 /** Without an `ssh` section nothing but `local` can be reached; the server config's checks say so first. */
 const unreachable: Executor = {
   open(host): Promise<ExecSession> {
-    return Promise.reject(new ExecutorError('HOST_UNREACHABLE', `host ${host.name} is reached over SSH, but the server config has no ssh section (user, key, known_hosts)`));
+    return Promise.reject(
+      new ExecutorError(
+        'HOST_UNREACHABLE',
+        `host ${host.name} is reached over SSH, but the server config has no ssh section (user, key, known_hosts)`,
+      ),
+    );
   },
 };

@@ -54,13 +54,19 @@ export class LogBuffer {
         await this.store.appendLog(this.ref, lines);
         this.failure = undefined;
       } catch (error) {
-        if (this.failure === undefined) process.emitWarning(`Could not store ${lines.length} log lines, and keeps them for the next try: ${String(error)}`);
+        if (this.failure === undefined)
+          process.emitWarning(
+            `Could not store ${lines.length} log lines, and keeps them for the next try: ${String(error)}`,
+          );
         this.failure = error;
         this.pending = [...lines, ...this.pending];
         if (this.pending.length > MAX_UNSAVED) {
           this.dropped += this.pending.length - MAX_UNSAVED;
           this.pending = this.pending.slice(-MAX_UNSAVED);
-          this.pending[0] = { ...this.pending[0]!, text: `[${this.dropped} earlier log lines were lost while the store failed] ${this.pending[0]!.text}` };
+          this.pending[0] = {
+            ...this.pending[0]!,
+            text: `[${this.dropped} earlier log lines were lost while the store failed] ${this.pending[0]!.text}`,
+          };
         }
       }
     });

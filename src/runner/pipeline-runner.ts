@@ -66,7 +66,10 @@ export class PipelineRunner {
   private readonly actor: string;
   private readonly clock: () => number;
   private readonly listener: RunnerListener;
-  private readonly inFlight = new Map<string, { pipelineId: string; ref: ActionRef; controller: AbortController; done: Promise<void>; interrupted?: string }>();
+  private readonly inFlight = new Map<
+    string,
+    { pipelineId: string; ref: ActionRef; controller: AbortController; done: Promise<void>; interrupted?: string }
+  >();
   /** Set when the process stops: actions the engine starts from now on are left to the next start, claims released. */
   private draining: string | undefined;
   private readonly leftToRecovery: ActionRef[] = [];
@@ -127,11 +130,24 @@ export class PipelineRunner {
    */
   async sweep(): Promise<number> {
     const now = this.clock();
-    const expired = (await this.store.listExpiredClaims(now, now - this.leaseMs)).filter((ref) => !this.inFlight.has(keyOf(ref)));
+    const expired = (await this.store.listExpiredClaims(now, now - this.leaseMs)).filter(
+      (ref) => !this.inFlight.has(keyOf(ref)),
+    );
     for (const ref of expired) {
       const reason = `the Sluice process running it${ref.owner ? ` (${ref.owner})` : ''} stopped: its claim ran out`;
       await this.stopOrphans(ref);
-      await this.dispatch(ref.pipelineId, { type: 'interrupt_action', executionId: ref.executionId, stage: ref.stage, action: ref.action, attempt: ref.attempt, reason }, this.actor);
+      await this.dispatch(
+        ref.pipelineId,
+        {
+          type: 'interrupt_action',
+          executionId: ref.executionId,
+          stage: ref.stage,
+          action: ref.action,
+          attempt: ref.attempt,
+          reason,
+        },
+        this.actor,
+      );
       await this.retryIfWanted(ref);
     }
     return expired.length;
@@ -143,7 +159,16 @@ export class PipelineRunner {
     const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;
     if ((kind !== 'build' && kind !== 'command') || !this.retryInterrupted(kind)) return;
     try {
-      await this.dispatch(ref.pipelineId, { type: 'retry_stage', executionId: ref.executionId, stage: ref.stage, by: `${this.actor} (after an interrupted ${kind})` }, this.actor);
+      await this.dispatch(
+        ref.pipelineId,
+        {
+          type: 'retry_stage',
+          executionId: ref.executionId,
+          stage: ref.stage,
+          by: `${this.actor} (after an interrupted ${kind})`,
+        },
+        this.actor,
+      );
     } catch (error) {
       // Its stage still runs other actions, or was retried already: a person retries it.
       if (!(error instanceof EngineError)) throw error;
@@ -225,11 +250,15 @@ export class PipelineRunner {
     const changed = new Set(ids);
     const claim = { owner: this.owner, until: this.clock() + this.leaseMs };
     if (event.type === 'approval_decided' && event.approved) await this.bind(event);
-    const commands = await this.store.updatePipeline(pipelineId, { actor, now: this.clock(), include: ids, claim }, (snapshot) => {
-      const result = step(snapshot, event, this.clock());
-      for (const change of result.changes) changed.add(change.executionId);
-      return result;
-    });
+    const commands = await this.store.updatePipeline(
+      pipelineId,
+      { actor, now: this.clock(), include: ids, claim },
+      (snapshot) => {
+        const result = step(snapshot, event, this.clock());
+        for (const change of result.changes) changed.add(change.executionId);
+        return result;
+      },
+    );
     this.listener.onChange?.(pipelineId, [...changed]);
     for (const command of commands) this.carryOut(pipelineId, command);
   }
@@ -254,7 +283,12 @@ export class PipelineRunner {
   }
 
   private carryOut(pipelineId: string, command: Command): void {
-    const ref: ActionRef = { executionId: command.executionId, stage: command.stage, action: command.action, attempt: command.attempt };
+    const ref: ActionRef = {
+      executionId: command.executionId,
+      stage: command.stage,
+      action: command.action,
+      attempt: command.attempt,
+    };
     const key = keyOf(ref);
     switch (command.type) {
       case 'run': {
@@ -292,7 +326,11 @@ export class PipelineRunner {
     const running = [...this.inFlight.values()];
     let lost: ActionRef[];
     try {
-      lost = await this.store.renewClaims(this.owner, running.map((r) => r.ref), this.clock() + this.leaseMs);
+      lost = await this.store.renewClaims(
+        this.owner,
+        running.map((r) => r.ref),
+        this.clock() + this.leaseMs,
+      );
     } catch (error) {
       this.listener.onLeaseRenewal?.('failed', running.length);
       // Said with what failed: a bare "connect ECONNREFUSED" tells an operator nothing.
@@ -302,7 +340,8 @@ export class PipelineRunner {
     }
     this.listener.onLeaseRenewal?.('renewed', running.length - lost.length);
     this.listener.onLeaseRenewal?.('lost', lost.length);
-    for (const ref of lost) this.inFlight.get(keyOf(ref))?.controller.abort(new Error('a peer took over this action: its claim ran out'));
+    for (const ref of lost)
+      this.inFlight.get(keyOf(ref))?.controller.abort(new Error('a peer took over this action: its claim ran out'));
     // A cancel sent to another process (a replica that took the Slack command) reaches its actions here.
     const unaborted = running.filter((r) => !r.controller.signal.aborted);
     for (const executionId of new Set(unaborted.map((r) => r.ref.executionId))) {
@@ -318,8 +357,16 @@ export class PipelineRunner {
     try {
       const execution = await this.store.getExecution(ref.executionId);
       if (!execution) throw new Error(`Execution ${ref.executionId} vanished from the store.`);
-      const holdsClaim = async () => (await this.store.renewClaims(this.owner, [ref], this.clock() + this.leaseMs)).length === 0;
-      outcome = await this.actions.run({ execution, ref, signal, log: (text, stream) => logs.add({ stream, text, at: this.clock() }), holdsClaim, claimOwner: this.owner });
+      const holdsClaim = async () =>
+        (await this.store.renewClaims(this.owner, [ref], this.clock() + this.leaseMs)).length === 0;
+      outcome = await this.actions.run({
+        execution,
+        ref,
+        signal,
+        log: (text, stream) => logs.add({ stream, text, at: this.clock() }),
+        holdsClaim,
+        claimOwner: this.owner,
+      });
     } catch (error) {
       this.listener.onError?.(error);
       outcome = { ok: false, reason: `Sluice failed to run it: ${errorMessage(error)}` };
@@ -357,7 +404,12 @@ export class PipelineRunner {
         await this.dispatch(pipelineId, event, this.actor);
         return;
       } catch (error) {
-        this.listener.onError?.(new Error(`could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${errorMessage(error)}`, { cause: error }));
+        this.listener.onError?.(
+          new Error(
+            `could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${errorMessage(error)}`,
+            { cause: error },
+          ),
+        );
         if (error instanceof EngineError || this.closed.signal.aborted) return;
       }
       await delay(wait, undefined, { signal: this.closed.signal }).catch(() => {});

@@ -53,8 +53,11 @@ export async function pruneData(input: PruneInput): Promise<PruneReport> {
   const old = await store.listFinishedExecutions(now - rules.executionsMs);
   const executions = await store.deleteExecutions(old.filter((id) => !kept.has(id)));
 
-  const recent = (use: { status: string; updatedAt: number }) => use.status === 'running' || use.updatedAt >= now - rules.artifactsMs;
-  const digests = new Set((await store.listArtifactUses()).filter((use) => recent(use) || kept.has(use.executionId)).map((use) => use.sha256));
+  const recent = (use: { status: string; updatedAt: number }) =>
+    use.status === 'running' || use.updatedAt >= now - rules.artifactsMs;
+  const digests = new Set(
+    (await store.listArtifactUses()).filter((use) => recent(use) || kept.has(use.executionId)).map((use) => use.sha256),
+  );
   const artifactsDir = resolve(input.dataDir, 'artifacts');
   const artifacts = await removeFiles(artifactsDir, now, (name) => {
     const digest = ARTIFACT_FILE.exec(name)?.[1];
@@ -62,7 +65,9 @@ export async function pruneData(input: PruneInput): Promise<PruneReport> {
   });
 
   const sourcesDir = resolve(input.dataDir, 'sources');
-  const sourceFiles = new Set((await store.listSourceUses()).filter(recent).map((use) => resolve(parseSource(use.source).file)));
+  const sourceFiles = new Set(
+    (await store.listSourceUses()).filter(recent).map((use) => resolve(parseSource(use.source).file)),
+  );
   const sources = await removeFiles(sourcesDir, now, (name) => !sourceFiles.has(join(sourcesDir, name)));
 
   const { payloads, deliveries } = await store.pruneDeliveries(now - rules.webhookPayloadsMs, now - rules.webhookIdsMs);

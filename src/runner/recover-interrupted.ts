@@ -22,13 +22,21 @@ export async function recoverInterrupted(
   for (const pipelineId of await store.listPipelinesWithRunningActions()) {
     const changed = new Set<string>();
     // A cancelled execution whose deploy was still rolling back is not running, but its action was.
-    const stopping = (await store.listExecutions({ pipelineId })).filter((e) => e.status !== 'running' && e.stages.some((s) => s.actions.some((a) => a.status === 'running')));
+    const stopping = (await store.listExecutions({ pipelineId })).filter(
+      (e) => e.status !== 'running' && e.stages.some((s) => s.actions.some((a) => a.status === 'running')),
+    );
     const include = stopping.map((e) => e.id);
-    const commands = await store.updatePipeline(pipelineId, { actor: options.actor, now: options.now(), include }, (snapshot) => {
-      const result = step(snapshot, { type: 'interrupt_running', reason: INTERRUPTED_REASON }, options.now(), { hold: options.hold });
-      for (const change of result.changes) changed.add(change.executionId);
-      return result;
-    });
+    const commands = await store.updatePipeline(
+      pipelineId,
+      { actor: options.actor, now: options.now(), include },
+      (snapshot) => {
+        const result = step(snapshot, { type: 'interrupt_running', reason: INTERRUPTED_REASON }, options.now(), {
+          hold: options.hold,
+        });
+        for (const change of result.changes) changed.add(change.executionId);
+        return result;
+      },
+    );
     recovered.push({ pipelineId, commands, executionIds: [...changed] });
   }
   if (store.kind === 'sqlite') {

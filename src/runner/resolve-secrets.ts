@@ -8,17 +8,24 @@ import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { matchesRepo } from '../config/match-repo.ts';
 
-export function resolveSecrets(server: ServerConfig | undefined, repo: string, names: string[]): Record<string, string> {
+export function resolveSecrets(
+  server: ServerConfig | undefined,
+  repo: string,
+  names: string[],
+): Record<string, string> {
   const values: Record<string, string> = {};
   for (const name of names) {
     const secret = server?.secrets?.[name];
     if (!secret) throw new Error(`secret "${name}" is not defined in the server config`);
     if (!secret.repos.some((pattern) => matchesRepo(pattern, repo))) {
-      throw new Error(`secret "${name}" is not granted to ${repo} (the server config grants it to: ${secret.repos.join(', ')})`);
+      throw new Error(
+        `secret "${name}" is not granted to ${repo} (the server config grants it to: ${secret.repos.join(', ')})`,
+      );
     }
     if ('env' in secret && secret.env) {
       const value = process.env[secret.env];
-      if (value === undefined) throw new Error(`secret "${name}" reads environment variable ${secret.env}, which is not set`);
+      if (value === undefined)
+        throw new Error(`secret "${name}" reads environment variable ${secret.env}, which is not set`);
       values[name] = value;
     } else if ('file' in secret && secret.file) {
       values[name] = readFileSync(secret.file, 'utf8').replace(/\r?\n$/, '');

@@ -15,7 +15,8 @@ import type { PipelineRunner } from './pipeline-runner.ts';
 /** The approval action of a rollback that needs one. */
 export const ROLLBACK_APPROVAL = 'approve-rollback';
 
-export type RollbackResult = { ok: true; execution: ExecutionState; to: ExecutionSummary } | { ok: false; reason: string };
+export type RollbackResult =
+  { ok: true; execution: ExecutionState; to: ExecutionSummary } | { ok: false; reason: string };
 
 export async function startRollback(
   store: Store,
@@ -32,7 +33,11 @@ export async function startRollback(
 ): Promise<RollbackResult> {
   const deploys = await successfulDeploys(store, input.pipelineId, input.environment);
   const fromIndex = input.from === undefined ? 0 : deploys.findIndex((d) => d.execution.id === input.from);
-  if (deploys.length === 0 || fromIndex === -1) return { ok: false, reason: `nothing has been deployed to ${input.environment} by this pipeline yet, so there is nothing to roll back` };
+  if (deploys.length === 0 || fromIndex === -1)
+    return {
+      ok: false,
+      reason: `nothing has been deployed to ${input.environment} by this pipeline yet, so there is nothing to roll back`,
+    };
   const current = deploys[fromIndex]!;
   for (const target of deploys.slice(fromIndex + 1)) {
     if (target.execution.revision.sha === current.execution.revision.sha) continue;
@@ -50,18 +55,43 @@ export async function startRollback(
               name: target.stage,
               needs: [],
               actions: [
-                ...(input.approve ? [{ kind: 'approval' as const, name: ROLLBACK_APPROVAL, needs: [], approval: { environment: input.environment } }] : []),
-                { kind: 'deploy', name: target.action, needs: input.approve ? [ROLLBACK_APPROVAL] : [], deploy: { environment: input.environment, artifact: target.artifact } },
+                ...(input.approve
+                  ? [
+                      {
+                        kind: 'approval' as const,
+                        name: ROLLBACK_APPROVAL,
+                        needs: [],
+                        approval: { environment: input.environment },
+                      },
+                    ]
+                  : []),
+                {
+                  kind: 'deploy',
+                  name: target.action,
+                  needs: input.approve ? [ROLLBACK_APPROVAL] : [],
+                  deploy: { environment: input.environment, artifact: target.artifact },
+                },
               ],
             },
           ],
         },
         trigger: `rollback of ${input.environment} to #${target.execution.seq} (${target.execution.revision.sha.slice(0, 7)}) by ${input.by}`,
-        artifacts: [{ name: artifact.name, sha256: artifact.sha256, size: artifact.size, stage: artifact.stage, action: artifact.action }],
+        artifacts: [
+          {
+            name: artifact.name,
+            sha256: artifact.sha256,
+            size: artifact.size,
+            stage: artifact.stage,
+            action: artifact.action,
+          },
+        ],
       },
       input.by,
     );
     return { ok: true, execution, to: target.execution };
   }
-  return { ok: false, reason: `no earlier release of ${input.environment} (before #${current.execution.seq}) is left to roll back to` };
+  return {
+    ok: false,
+    reason: `no earlier release of ${input.environment} (before #${current.execution.seq}) is left to roll back to`,
+  };
 }

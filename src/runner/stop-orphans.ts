@@ -17,7 +17,11 @@ const KILL_GRACE_MS = 2000;
 const STOP_TIMEOUT_MS = 120_000;
 
 /** Stops the orphans of one attempt, or (without `ref`) of every attempt recorded. Never rejects. */
-export async function stopOrphans(store: Store, executorFor: (host: HostRef) => Executor, ref?: ActionRef): Promise<void> {
+export async function stopOrphans(
+  store: Store,
+  executorFor: (host: HostRef) => Executor,
+  ref?: ActionRef,
+): Promise<void> {
   const prefix = ref ? liveKeyPrefix(ref) : '';
   let commands: Array<{ key: string; value: LiveCommand }>;
   let workspaces: Array<{ key: string; value: LiveWorkspace }>;
@@ -37,22 +41,38 @@ export async function stopOrphans(store: Store, executorFor: (host: HostRef) => 
   for (const command of commands) entry(command.value.host).commands.push(command);
   for (const workspace of workspaces) entry(workspace.value.host).workspaces.push(workspace);
 
-  await Promise.all([...byHost.values()].map(async ({ host, commands: hostCommands, workspaces: hostWorkspaces }) => {
-    const said = await stopOnHost(executorFor, host, hostCommands.map((c) => c.value), hostWorkspaces.map((w) => w.value.workspace));
-    for (const attempt of attemptsOf([...hostCommands, ...hostWorkspaces].map((r) => r.value.ref))) {
-      await store.appendLog(attempt, [{ stream: 'sluice', text: said, at: Date.now() }]).catch(() => {});
-    }
-    for (const { key } of hostCommands) await store.deleteRef(LIVE_COMMAND, key).catch(() => {});
-    for (const { key } of hostWorkspaces) await store.deleteRef(LIVE_WORKSPACE, key).catch(() => {});
-  }));
+  await Promise.all(
+    [...byHost.values()].map(async ({ host, commands: hostCommands, workspaces: hostWorkspaces }) => {
+      const said = await stopOnHost(
+        executorFor,
+        host,
+        hostCommands.map((c) => c.value),
+        hostWorkspaces.map((w) => w.value.workspace),
+      );
+      for (const attempt of attemptsOf([...hostCommands, ...hostWorkspaces].map((r) => r.value.ref))) {
+        await store.appendLog(attempt, [{ stream: 'sluice', text: said, at: Date.now() }]).catch(() => {});
+      }
+      for (const { key } of hostCommands) await store.deleteRef(LIVE_COMMAND, key).catch(() => {});
+      for (const { key } of hostWorkspaces) await store.deleteRef(LIVE_WORKSPACE, key).catch(() => {});
+    }),
+  );
 }
 
 /** One sentence for the log of each attempt that ran there. */
-async function stopOnHost(executorFor: (host: HostRef) => Executor, host: HostRef, commands: LiveCommand[], workspaces: string[]): Promise<string> {
+async function stopOnHost(
+  executorFor: (host: HostRef) => Executor,
+  host: HostRef,
+  commands: LiveCommand[],
+  workspaces: string[],
+): Promise<string> {
   const where = `on ${host.name}`;
   let script: string;
   try {
-    script = buildStopOrphansCommand(KILL_GRACE_MS, commands.map(({ pgid, mark }) => ({ pgid, mark })), workspaces);
+    script = buildStopOrphansCommand(
+      KILL_GRACE_MS,
+      commands.map(({ pgid, mark }) => ({ pgid, mark })),
+      workspaces,
+    );
   } catch (error) {
     return `could not stop what Sluice left running ${where}: ${(error as Error).message}`;
   }
@@ -61,7 +81,8 @@ async function stopOnHost(executorFor: (host: HostRef) => Executor, host: HostRe
     const session = await executorFor(host).open(host);
     try {
       const result = await session.run(script, { timeoutMs: STOP_TIMEOUT_MS, onLine: (line) => lines.push(line) });
-      if (result.exitCode !== 0) return `could not stop what Sluice left running ${where} (${result.timedOut ? 'it took too long' : `exit code ${result.exitCode}`}): ${lines.join('; ')}`;
+      if (result.exitCode !== 0)
+        return `could not stop what Sluice left running ${where} (${result.timedOut ? 'it took too long' : `exit code ${result.exitCode}`}): ${lines.join('; ')}`;
     } finally {
       await session.close();
     }
@@ -71,7 +92,10 @@ async function stopOnHost(executorFor: (host: HostRef) => Executor, host: HostRe
   const stopped = lines.flatMap((line) => /^stopped process group (\d+)$/.exec(line)?.[1] ?? []);
   const removed = lines.filter((line) => line.startsWith('removed ')).length;
   const notes = lines.filter((line) => !/^(stopped process group \d+|removed .*)$/.test(line));
-  const what = stopped.length > 0 ? `stopped what Sluice left running ${where} when it stopped (process group ${stopped.join(', ')})` : `found nothing Sluice left running ${where}`;
+  const what =
+    stopped.length > 0
+      ? `stopped what Sluice left running ${where} when it stopped (process group ${stopped.join(', ')})`
+      : `found nothing Sluice left running ${where}`;
   return `${what}${removed > 0 ? `, removed ${removed === 1 ? 'its workspace' : `${removed} workspaces`}` : ''}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
 }
 

@@ -33,7 +33,11 @@ export function liveKeyPrefix(ref: ActionRef): string {
 }
 
 /** Executors whose sessions record, for one attempt of an action, what they run. */
-export function trackCommands(executorFor: (host: HostRef) => Executor, store: Store, ref: ActionRef): (host: HostRef) => Executor {
+export function trackCommands(
+  executorFor: (host: HostRef) => Executor,
+  store: Store,
+  ref: ActionRef,
+): (host: HostRef) => Executor {
   return (host) => {
     const executor = executorFor(host);
     return {
@@ -41,7 +45,14 @@ export function trackCommands(executorFor: (host: HostRef) => Executor, store: S
         const session = await executor.open(target, options);
         const key = `${liveKeyPrefix(ref)}ws-${randomBytes(8).toString('hex')}`;
         // A record the store does not take (a full disk) leaves only recovery short of it: the action goes on.
-        await store.putRef(LIVE_WORKSPACE, key, { ref, host: target, workspace: session.workspace } satisfies LiveWorkspace, Date.now()).catch(() => {});
+        await store
+          .putRef(
+            LIVE_WORKSPACE,
+            key,
+            { ref, host: target, workspace: session.workspace } satisfies LiveWorkspace,
+            Date.now(),
+          )
+          .catch(() => {});
         return new TrackedSession(session, store, ref, key);
       },
     };
@@ -82,7 +93,9 @@ class TrackedSession implements ExecSession {
         ...options,
         mark,
         onStarted: (pgid) => {
-          recorded = recorded.then(() => this.#store.putRef(LIVE_COMMAND, key, { ...record, pgid }, Date.now())).catch(() => {});
+          recorded = recorded
+            .then(() => this.#store.putRef(LIVE_COMMAND, key, { ...record, pgid }, Date.now()))
+            .catch(() => {});
           options.onStarted?.(pgid);
         },
       });

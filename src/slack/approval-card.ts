@@ -69,7 +69,10 @@ export function decisionOf(execution: ExecutionSummary, stage: string, action: s
 
 /** What a gate's action state means for the card. */
 export function decisionFrom(state: { status: string; reason?: string; finishedAt?: number } | undefined): Decision {
-  const base = { ...(state?.reason !== undefined && { reason: state.reason }), ...(state?.finishedAt !== undefined && { at: state.finishedAt }) };
+  const base = {
+    ...(state?.reason !== undefined && { reason: state.reason }),
+    ...(state?.finishedAt !== undefined && { at: state.finishedAt }),
+  };
   switch (state?.status) {
     case 'succeeded':
       return { state: 'approved', ...base };
@@ -95,7 +98,10 @@ const HEADLINE: Record<DecisionState, string> = {
 };
 
 /** `decision` overrides the gate's current state (for the card of an earlier attempt). */
-export function approvalCard(input: ApprovalCardInput, decision: Decision = decisionOf(input.execution, input.stage, input.action)): { text: string; blocks: SlackBlock[] } {
+export function approvalCard(
+  input: ApprovalCardInput,
+  decision: Decision = decisionOf(input.execution, input.stage, input.action),
+): { text: string; blocks: SlackBlock[] } {
   const { execution } = input;
   const sha7 = execution.revision.sha.slice(0, 7);
   const title = `${HEADLINE[decision.state].replace('{env}', input.environment)} · ${execution.repo} ${sha7}`;
@@ -116,7 +122,14 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
   ];
   const before = execution.stages.filter((s) => s.name !== input.stage && s.status !== 'pending');
   if (before.length > 0) {
-    blocks.push({ type: 'context', elements: [mrkdwn(before.map((s) => `${s.status === 'succeeded' ? '✓' : '•'} ${escapeText(s.name)} ${s.status}`).join(' · '))] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          before.map((s) => `${s.status === 'succeeded' ? '✓' : '•'} ${escapeText(s.name)} ${s.status}`).join(' · '),
+        ),
+      ],
+    });
   }
   if (input.unchecked && input.unchecked.length > 0 && decision.state === 'open') {
     const lines = input.unchecked.slice(0, 10).map((line) => `⚠ ${escapeText(line)}`);
@@ -126,13 +139,28 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
   const more = input.approvers.length > 100 ? ` and ${input.approvers.length - 100} more` : '';
   const who = `${input.approvers.slice(0, 100).map(approverMention).join(', ')}${more}`;
   const digests = input.digest?.split(',') ?? [];
-  const bound = digests.length > 0 ? ` · artifact${digests.length > 1 ? 's' : ''} ${digests.map((d) => `\`sha256:${d.slice(0, 12)}\``).join(', ')}` : '';
+  const bound =
+    digests.length > 0
+      ? ` · artifact${digests.length > 1 ? 's' : ''} ${digests.map((d) => `\`sha256:${d.slice(0, 12)}\``).join(', ')}`
+      : '';
   if (input.waitingFor && input.waitingFor.length > 0 && decision.state === 'open') {
     const names = input.waitingFor.map((n) => `\`${escapeText(n)}\``).join(', ');
-    blocks.push({ type: 'context', elements: [mrkdwn(`⏳ Waits for the build to produce ${names}: it can be approved once it has, and is bound to that artifact.`)] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          `⏳ Waits for the build to produce ${names}: it can be approved once it has, and is bound to that artifact.`,
+        ),
+      ],
+    });
   }
   const until = decision.state === 'open' ? 'expires' : 'was open until';
-  blocks.push({ type: 'context', elements: [mrkdwn(`Approvers: ${who} · ${until} ${slackDate(input.expiresAt)}${bound} · <${input.pageUrl}|pipeline>`)] });
+  blocks.push({
+    type: 'context',
+    elements: [
+      mrkdwn(`Approvers: ${who} · ${until} ${slackDate(input.expiresAt)}${bound} · <${input.pageUrl}|pipeline>`),
+    ],
+  });
   if (decision.state === 'open') {
     blocks.push(buttons(input, sha7));
   } else {
@@ -149,13 +177,18 @@ export function approvalCard(input: ApprovalCardInput, decision: Decision = deci
 function changesBlock(input: ApprovalCardInput): SlackBlock {
   const { changes, environment } = input;
   if (!changes) return { type: 'section', text: mrkdwn(`*First deploy of this pipeline to ${environment}.*`) };
-  if (changes.total === undefined) return { type: 'section', text: mrkdwn(`*${environment} runs \`${changes.base.slice(0, 7)}\` now.*`) };
-  if (changes.total === 0) return { type: 'section', text: mrkdwn(`*${environment} runs \`${changes.base.slice(0, 7)}\`: no new commits.*`) };
+  if (changes.total === undefined)
+    return { type: 'section', text: mrkdwn(`*${environment} runs \`${changes.base.slice(0, 7)}\` now.*`) };
+  if (changes.total === 0)
+    return { type: 'section', text: mrkdwn(`*${environment} runs \`${changes.base.slice(0, 7)}\`: no new commits.*`) };
   const link = changes.compareUrl ? ` (<${changes.compareUrl}|compare>)` : '';
   const list = changes.commits
     .slice(-10)
     .reverse()
-    .map((c) => `• \`${c.sha.slice(0, 7)}\` ${escapeText(c.message.split('\n')[0] ?? '').slice(0, 120)}${c.author ? ` — ${escapeText(c.author)}` : ''}`)
+    .map(
+      (c) =>
+        `• \`${c.sha.slice(0, 7)}\` ${escapeText(c.message.split('\n')[0] ?? '').slice(0, 120)}${c.author ? ` — ${escapeText(c.author)}` : ''}`,
+    )
     .join('\n');
   const more = changes.total > 10 ? `\n…and ${changes.total - 10} more` : '';
   const heading = `*${changes.total} commit${changes.total === 1 ? '' : 's'} since what ${environment} runs, \`${changes.base.slice(0, 7)}\`*${link}`;
@@ -165,11 +198,21 @@ function changesBlock(input: ApprovalCardInput): SlackBlock {
 function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {
   const { execution } = input;
   const attempt = findActionSummary(execution, input.stage, input.action)?.attempt ?? 1;
-  const value: ApprovalButtonValue = { e: execution.id, s: input.stage, a: input.action, n: attempt, sha: execution.revision.sha, ...(input.digest && { d: input.digest }) };
+  const value: ApprovalButtonValue = {
+    e: execution.id,
+    s: input.stage,
+    a: input.action,
+    n: attempt,
+    sha: execution.revision.sha,
+    ...(input.digest && { d: input.digest }),
+  };
   // Slack takes only plain text in a confirmation dialog (no mrkdwn), of at most 300 characters.
   const confirm = (verb: string) => ({
     title: { type: 'plain_text', text: `${verb} this deploy?` },
-    text: { type: 'plain_text', text: `${verb} deploying ${sha7} of ${execution.repo} to ${input.environment}.`.slice(0, 300) },
+    text: {
+      type: 'plain_text',
+      text: `${verb} deploying ${sha7} of ${execution.repo} to ${input.environment}.`.slice(0, 300),
+    },
     confirm: { type: 'plain_text', text: verb },
     deny: { type: 'plain_text', text: 'Cancel' },
   });
@@ -177,8 +220,22 @@ function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {
     type: 'actions',
     block_id: 'sluice_approval',
     elements: [
-      { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: JSON.stringify(value), confirm: confirm('Approve') },
-      { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: JSON.stringify(value), confirm: confirm('Reject') },
+      {
+        type: 'button',
+        action_id: APPROVE_ACTION,
+        style: 'primary',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: JSON.stringify(value),
+        confirm: confirm('Approve'),
+      },
+      {
+        type: 'button',
+        action_id: REJECT_ACTION,
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Reject' },
+        value: JSON.stringify(value),
+        confirm: confirm('Reject'),
+      },
     ],
   };
 }
@@ -186,7 +243,9 @@ function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {
 /** How the deploys behind this gate went: running, succeeded, failed. */
 function deployLine(input: ApprovalCardInput): string | undefined {
   const deploys = gatedDeploys(input.execution, input.stage, input.environment);
-  const states = deploys.map((name) => findActionSummary(input.execution, input.stage, name)).filter((a) => a !== undefined);
+  const states = deploys
+    .map((name) => findActionSummary(input.execution, input.stage, name))
+    .filter((a) => a !== undefined);
   if (states.length === 0 || states.every((a) => a.status === 'pending')) return undefined;
   if (states.some((a) => a.status === 'running')) return `🚀 Deploying to ${input.environment}…`;
   if (states.every((a) => a.status === 'succeeded')) return `✅ Deployed to ${input.environment}`;
@@ -197,7 +256,9 @@ function deployLine(input: ApprovalCardInput): string | undefined {
 /** The deploy actions of a stage that go to the gate's environment. */
 export function gatedDeploys(execution: ExecutionSummary, stage: string, environment: string): string[] {
   const definition = findStage(execution.definition, stage);
-  return (definition?.actions ?? []).filter((a) => a.kind === 'deploy' && a.deploy.environment === environment).map((a) => a.name);
+  return (definition?.actions ?? [])
+    .filter((a) => a.kind === 'deploy' && a.deploy.environment === environment)
+    .map((a) => a.name);
 }
 
 export function approverMention(id: string): string {

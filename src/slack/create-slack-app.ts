@@ -54,13 +54,31 @@ export class SlackStartError extends SluiceError<'SLACK_START_FAILED'> {
 }
 
 /** `handlersFor` gets the Web API, which the handlers use to look people up. */
-export async function createSlackApp(settings: SlackSettings, handlersFor: (api: SlackApi) => SlackHandlers, options: { log(line: string): void; warn?(line: string): void; retries?: number; counter?: SlackCallCounter }): Promise<SlackApp> {
+export async function createSlackApp(
+  settings: SlackSettings,
+  handlersFor: (api: SlackApi) => SlackHandlers,
+  options: { log(line: string): void; warn?(line: string): void; retries?: number; counter?: SlackCallCounter },
+): Promise<SlackApp> {
   const logger = boltLogger(options.log, options.warn);
-  const clientOptions = { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), retryConfig: { retries: options.retries ?? 3 }, logger };
-  const socket = settings.appToken ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } }) : undefined;
-  const http = socket ? undefined : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
+  const clientOptions = {
+    ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }),
+    retryConfig: { retries: options.retries ?? 3 },
+    logger,
+  };
+  const socket = settings.appToken
+    ? new SocketModeReceiver({ appToken: settings.appToken, logger, installerOptions: { clientOptions } })
+    : undefined;
+  const http = socket
+    ? undefined
+    : new HTTPReceiver({ signingSecret: settings.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger });
   // Sluice's own calls wait out `ratelimited` themselves (webClientApi), however many retries are set.
-  const app = new App({ token: settings.botToken, receiver: socket ?? http, clientOptions: { ...clientOptions, rejectRateLimitedCalls: true }, logger, deferInitialization: true });
+  const app = new App({
+    token: settings.botToken,
+    receiver: socket ?? http,
+    clientOptions: { ...clientOptions, rejectRateLimitedCalls: true },
+    logger,
+    deferInitialization: true,
+  });
   const api = webClientApi(app.client, options.counter);
   const handlers = handlersFor(api);
 
@@ -79,13 +97,16 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
     for (const [id, at] of triggers) if (now - at > TRIGGER_MEMORY_MS || triggers.size > 10_000) triggers.delete(id);
     if (trigger === undefined) return true;
     if (triggers.has(trigger)) {
-      options.log(`Slack delivered a ${what} again${retryNum ? ` (retry ${retryNum})` : ''}; Sluice took it the first time and ignores this one.`);
+      options.log(
+        `Slack delivered a ${what} again${retryNum ? ` (retry ${retryNum})` : ''}; Sluice took it the first time and ignores this one.`,
+      );
       return false;
     }
     triggers.set(trigger, now);
     return true;
   };
-  const failed = (what: string, error: unknown) => (options.warn ?? options.log)(`Sluice could not handle a Slack ${what}: ${errorMessage(error)}`);
+  const failed = (what: string, error: unknown) =>
+    (options.warn ?? options.log)(`Sluice could not handle a Slack ${what}: ${errorMessage(error)}`);
 
   app.action(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, action, context }) => {
     await ack();
@@ -97,10 +118,17 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
       (async () => {
         let answer: ClickAnswer;
         try {
-          answer = await handlers.decide({ user, approved: action.action_id === APPROVE_ACTION, value: action.value ?? '' });
+          answer = await handlers.decide({
+            user,
+            approved: action.action_id === APPROVE_ACTION,
+            value: action.value ?? '',
+          });
         } catch (error) {
           failed('button click', error);
-          answer = { ok: false, text: 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.' };
+          answer = {
+            ok: false,
+            text: 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.',
+          };
         }
         if (!answer.ok && channel) await api.postEphemeral({ channel, user, text: answer.text });
       })(),
@@ -124,7 +152,9 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
         } catch (error) {
           // A response URL takes 5 posts within 30 minutes (then Slack answers 404
           // used_url or expired_url): the answer goes with the bot token instead.
-          options.log(`Slack refused the answer to /sluice ${command.text.split(/\s/)[0] ?? ''} at its response URL (${errorMessage(error)}), so it goes to ${command.channel_id} with the bot token.`);
+          options.log(
+            `Slack refused the answer to /sluice ${command.text.split(/\s/)[0] ?? ''} at its response URL (${errorMessage(error)}), so it goes to ${command.channel_id} with the bot token.`,
+          );
           if (answer.inChannel) await api.postMessage({ channel: command.channel_id, text: answer.text });
           else await api.postEphemeral({ channel: command.channel_id, user: command.user_id, text: answer.text });
         }
@@ -161,7 +191,11 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
           http.requestListener(req, res);
         } catch (error) {
           if ((error as { code?: string }).code !== ErrorCode.HTTPReceiverDeferredRequestError) throw error;
-          res.writeHead(404, { 'content-type': 'text/plain' }).end(`Sluice takes Slack's requests (events, interactivity, ${SLASH_COMMAND}) at POST ${SLACK_EVENTS_PATH}.\n`);
+          res
+            .writeHead(404, { 'content-type': 'text/plain' })
+            .end(
+              `Sluice takes Slack's requests (events, interactivity, ${SLASH_COMMAND}) at POST ${SLACK_EVENTS_PATH}.\n`,
+            );
         }
         return true;
       },
@@ -186,9 +220,14 @@ export async function createSlackApp(settings: SlackSettings, handlersFor: (api:
 export function boltLogger(log: (line: string) => void, warn: (line: string) => void = log): Logger {
   let level = LogLevel.WARN;
   const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
-  const at = (which: LogLevel) => (...msg: unknown[]) => {
-    if (order.indexOf(which) >= order.indexOf(level)) (order.indexOf(which) >= order.indexOf(LogLevel.WARN) ? warn : log)(`Slack ${which}: ${msg.map(String).join(' ')}`);
-  };
+  const at =
+    (which: LogLevel) =>
+    (...msg: unknown[]) => {
+      if (order.indexOf(which) >= order.indexOf(level))
+        (order.indexOf(which) >= order.indexOf(LogLevel.WARN) ? warn : log)(
+          `Slack ${which}: ${msg.map(String).join(' ')}`,
+        );
+    };
   return {
     debug: at(LogLevel.DEBUG),
     info: at(LogLevel.INFO),
@@ -208,7 +247,12 @@ export function boltLogger(log: (line: string) => void, warn: (line: string) => 
  * network or SLACK_API_URL; the token was never checked).
  */
 export function slackStartMessage(error: unknown, apiUrl: string): string {
-  const e = error as { code?: string; data?: { error?: string }; statusCode?: number; original?: { message?: string; cause?: { code?: string; message?: string } } };
+  const e = error as {
+    code?: string;
+    data?: { error?: string };
+    statusCode?: number;
+    original?: { message?: string; cause?: { code?: string; message?: string } };
+  };
   if (e.code === 'slack_webapi_platform_error') {
     return `Slack refused SLACK_BOT_TOKEN (auth.test: ${e.data?.error ?? 'refused'}); copy the bot token from the Slack app's "OAuth & Permissions" page.`;
   }

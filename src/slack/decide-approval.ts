@@ -47,7 +47,10 @@ export type ClickAnswer = { ok: true } | { ok: false; text: string };
 
 export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Promise<ClickAnswer> {
   const value = parseValue(click.value);
-  const unknown = { ok: false as const, text: 'This card is not one Sluice can match to an approval; nothing was decided.' };
+  const unknown = {
+    ok: false as const,
+    text: 'This card is not one Sluice can match to an approval; nothing was decided.',
+  };
   if (!value) return unknown;
   const execution = await deps.store.getExecution(value.e);
   const definition = execution && findAction(execution.definition, value.s, value.a);
@@ -57,27 +60,48 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
   const verb = click.approved ? 'approve' : 'reject';
   const refuse = async (why: string, text: string): Promise<ClickAnswer> => {
     const at = (deps.clock ?? Date.now)();
-    await deps.store.appendLog(ref, [{ stream: 'sluice', text: `slack:${click.user} tried to ${verb} and was refused: ${why}`, at }]);
+    await deps.store.appendLog(ref, [
+      { stream: 'sluice', text: `slack:${click.user} tried to ${verb} and was refused: ${why}`, at },
+    ]);
     return { ok: false, text };
   };
 
-  if (value.sha !== execution.revision.sha) return refuse('the card was for another commit', 'This card is for another commit than the execution; nothing was decided.');
+  if (value.sha !== execution.revision.sha)
+    return refuse(
+      'the card was for another commit',
+      'This card is for another commit than the execution; nothing was decided.',
+    );
   const bound = await boundArtifacts(deps.store, execution, value.s, value.a, environment);
   if (click.approved && bound.missing.length > 0) {
-    return refuse(`the build has not produced ${bound.missing.join(', ')} yet`, `${notBuiltYet(bound.missing)}; nothing was decided.`);
+    return refuse(
+      `the build has not produced ${bound.missing.join(', ')} yet`,
+      `${notBuiltYet(bound.missing)}; nothing was decided.`,
+    );
   }
   if (value.d !== bound.digest) {
-    return refuse('the artifact changed since the card was posted', `The artifact changed since this card was posted, so this approval no longer holds; nothing was decided.`);
+    return refuse(
+      'the artifact changed since the card was posted',
+      `The artifact changed since this card was posted, so this approval no longer holds; nothing was decided.`,
+    );
   }
   const rules = deps.rulesFor(environment);
-  if (!rules) return refuse(`${environment} has no approval rules any more`, `*${environment}* has no approval rules in Sluice's server config any more; nothing was decided.`);
+  if (!rules)
+    return refuse(
+      `${environment} has no approval rules any more`,
+      `*${environment}* has no approval rules in Sluice's server config any more; nothing was decided.`,
+    );
   if (!(await deps.people.isAmong(click.user, rules.approvers))) {
     const who = rules.approvers.map(approverMention).join(', ');
-    return refuse(`not an approver of ${environment}`, `You are not one of the approvers of *${environment}* (${who}), so nothing was decided. Ask one of them, or the operator to add you.`);
+    return refuse(
+      `not an approver of ${environment}`,
+      `You are not one of the approvers of *${environment}* (${who}), so nothing was decided. Ask one of them, or the operator to add you.`,
+    );
   }
   if (click.approved && !rules.allowSelfApproval) {
     const card = await deps.store.getRef<CardRef>(CARD_REF, `${execution.id}/${value.s}/${value.a}/${value.n}`);
-    const own = card?.refused?.find((r) => r.user === click.user) ?? ((await deps.people.authorOf(execution.revision)) === click.user ? { did: 'wrote this change' } : undefined);
+    const own =
+      card?.refused?.find((r) => r.user === click.user) ??
+      ((await deps.people.authorOf(execution.revision)) === click.user ? { did: 'wrote this change' } : undefined);
     if (own) {
       return refuse(
         `they ${own.did}, so someone else must approve it`,
@@ -89,7 +113,15 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
   try {
     await deps.runner.dispatch(
       execution.pipelineId,
-      { type: 'approval_decided', executionId: execution.id, stage: value.s, action: value.a, attempt: value.n, approved: click.approved, by: `slack:${click.user}` },
+      {
+        type: 'approval_decided',
+        executionId: execution.id,
+        stage: value.s,
+        action: value.a,
+        attempt: value.n,
+        approved: click.approved,
+        by: `slack:${click.user}`,
+      },
       `slack:${click.user}`,
     );
     return { ok: true };
@@ -105,7 +137,12 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
 function parseValue(text: string): ApprovalButtonValue | undefined {
   try {
     const value = JSON.parse(text) as Partial<ApprovalButtonValue>;
-    const ok = typeof value.e === 'string' && typeof value.s === 'string' && typeof value.a === 'string' && Number.isInteger(value.n) && typeof value.sha === 'string';
+    const ok =
+      typeof value.e === 'string' &&
+      typeof value.s === 'string' &&
+      typeof value.a === 'string' &&
+      Number.isInteger(value.n) &&
+      typeof value.sha === 'string';
     return ok && (value.d === undefined || typeof value.d === 'string') ? (value as ApprovalButtonValue) : undefined;
   } catch {
     return undefined;

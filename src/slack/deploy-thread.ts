@@ -14,7 +14,12 @@ export interface ThreadReply {
   text: string;
 }
 
-export function deployThread(execution: ExecutionSummary, stage: string, environment: string, pageUrl: string): ThreadReply[] {
+export function deployThread(
+  execution: ExecutionSummary,
+  stage: string,
+  environment: string,
+  pageUrl: string,
+): ThreadReply[] {
   const replies: ThreadReply[] = [];
   const sha7 = execution.revision.sha.slice(0, 7);
   const stageState = findStageSummary(execution, stage);
@@ -22,13 +27,25 @@ export function deployThread(execution: ExecutionSummary, stage: string, environ
     const action = stageState?.actions.find((a) => a.name === name);
     if (!action || action.status === 'pending') continue;
     const key = (what: string) => `${name}/${action.attempt}/${what}`;
-    replies.push({ key: key('started'), text: `🚀 Deploying \`${sha7}\` to *${environment}*${action.attempt > 1 ? ` (attempt ${action.attempt})` : ''}…` });
-    const took = action.startedAt !== undefined && action.finishedAt !== undefined ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s` : '';
+    replies.push({
+      key: key('started'),
+      text: `🚀 Deploying \`${sha7}\` to *${environment}*${action.attempt > 1 ? ` (attempt ${action.attempt})` : ''}…`,
+    });
+    const took =
+      action.startedAt !== undefined && action.finishedAt !== undefined
+        ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s`
+        : '';
     if (action.status === 'succeeded') {
-      replies.push({ key: key('done'), text: `✅ *${environment}* runs \`${sha7}\` now (deployed${took}). <${pageUrl}|Pipeline>` });
+      replies.push({
+        key: key('done'),
+        text: `✅ *${environment}* runs \`${sha7}\` now (deployed${took}). <${pageUrl}|Pipeline>`,
+      });
     } else if (isStoppedShort(action.status)) {
       const why = action.reason ? `: ${escapeText(action.reason)}` : '';
-      replies.push({ key: key('done'), text: `❌ The deploy of \`${sha7}\` to *${environment}* ${action.status}${why}. <${pageUrl}|Logs>` });
+      replies.push({
+        key: key('done'),
+        text: `❌ The deploy of \`${sha7}\` to *${environment}* ${action.status}${why}. <${pageUrl}|Logs>`,
+      });
     }
   }
   return replies;

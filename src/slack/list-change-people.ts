@@ -33,7 +33,11 @@ export interface ChangePerson {
   slack?: string;
 }
 
-export function listChangePeople(execution: ExecutionSummary, changes: ApprovalCardInput['changes'], history: readonly HistoryEntry[]): ChangePerson[] {
+export function listChangePeople(
+  execution: ExecutionSummary,
+  changes: ApprovalCardInput['changes'],
+  history: readonly HistoryEntry[],
+): ChangePerson[] {
   const { revision } = execution;
   const people: ChangePerson[] = [];
   const add = (did: string, login: string | undefined, email: string | undefined) => {
@@ -43,11 +47,16 @@ export function listChangePeople(execution: ExecutionSummary, changes: ApprovalC
   add('committed this change', revision.committerLogin, revision.committerEmail);
   add('pushed this change', revision.pusher?.login, revision.pusher?.email);
   for (const commit of changes?.commits ?? []) {
-    for (const person of commit.people ?? ([] as CommitPerson[])) add(`${person.role === 'author' ? 'wrote' : 'committed'} ${commit.sha.slice(0, 7)}`, person.login, person.email);
+    for (const person of commit.people ?? ([] as CommitPerson[]))
+      add(`${person.role === 'author' ? 'wrote' : 'committed'} ${commit.sha.slice(0, 7)}`, person.login, person.email);
   }
   const actors = [
-    ...history.filter((h) => h.entity === 'execution' && h.from === null).map((h) => ({ did: 'started this run', actor: h.actor })),
-    ...history.filter((h) => h.reason?.startsWith('retried by ')).map((h) => ({ did: 'retried this run', actor: h.actor })),
+    ...history
+      .filter((h) => h.entity === 'execution' && h.from === null)
+      .map((h) => ({ did: 'started this run', actor: h.actor })),
+    ...history
+      .filter((h) => h.reason?.startsWith('retried by '))
+      .map((h) => ({ did: 'retried this run', actor: h.actor })),
   ];
   for (const { did, actor } of actors) {
     const [kind, id] = [actor.slice(0, actor.indexOf(':')), actor.slice(actor.indexOf(':') + 1)];
@@ -71,6 +80,7 @@ function dedupe(people: ChangePerson[]): ChangePerson[] {
 /** How a person is named where they cannot be matched: "GitHub user @x", or their e-mail. */
 export function describePerson(person: ChangePerson): string {
   const email = person.email ? ` (${person.email})` : '';
-  if (person.login) return /^[A-Za-z0-9-]+$/.test(person.login) ? `GitHub user @${person.login}${email}` : `"${person.login}"${email}`;
+  if (person.login)
+    return /^[A-Za-z0-9-]+$/.test(person.login) ? `GitHub user @${person.login}${email}` : `"${person.login}"${email}`;
   return person.email ?? `Slack user ${person.slack}`;
 }

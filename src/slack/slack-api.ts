@@ -42,7 +42,13 @@ export class SlackApiError extends SluiceError<'SLACK_API_ERROR'> {
 export const CHANNEL_ERRORS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
 /** Slack's answers for a bot token it no longer takes (revoked, the app uninstalled, a wrong token): every call fails alike until the operator acts. */
-export const TOKEN_ERRORS: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
+export const TOKEN_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_auth',
+  'not_authed',
+  'token_revoked',
+  'token_expired',
+  'account_inactive',
+]);
 
 /** Where the outcome of each call, and each wait Slack asks for, is counted. */
 export interface SlackCallCounter {
@@ -61,7 +67,11 @@ export const RATE_LIMIT_WAITS = 5;
  * when they are off).
  */
 export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounter): SlackApi {
-  if (counter) client.on(webApi.WebClientEvent.RATE_LIMITED, (seconds: number) => (counter.apiCall('slack', 'rate_limited'), counter.rateLimitWait('slack', seconds)));
+  if (counter)
+    client.on(
+      webApi.WebClientEvent.RATE_LIMITED,
+      (seconds: number) => (counter.apiCall('slack', 'rate_limited'), counter.rateLimitWait('slack', seconds)),
+    );
   const attempt = async <T>(run: () => Promise<T>): Promise<T> => {
     for (let waits = 0; ; waits++) {
       try {
@@ -69,7 +79,10 @@ export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounte
         counter?.apiCall('slack', 'ok');
         return answer;
       } catch (error) {
-        const retryAfter = (error as { code?: string; retryAfter?: number }).code === 'slack_webapi_rate_limited_error' ? (error as { retryAfter?: number }).retryAfter : undefined;
+        const retryAfter =
+          (error as { code?: string; retryAfter?: number }).code === 'slack_webapi_rate_limited_error'
+            ? (error as { retryAfter?: number }).retryAfter
+            : undefined;
         // Counted by the RATE_LIMITED event above.
         if (retryAfter !== undefined && waits < RATE_LIMIT_WAITS) {
           await new Promise((done) => setTimeout(done, retryAfter * 1000));
@@ -89,7 +102,11 @@ export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounte
   };
   return {
     async postMessage(message) {
-      const answer = await call('chat.postMessage', () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }), message.channel);
+      const answer = await call(
+        'chat.postMessage',
+        () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }),
+        message.channel,
+      );
       return { channel: answer.channel ?? message.channel, ts: answer.ts ?? '' };
     },
     async updateMessage(message) {

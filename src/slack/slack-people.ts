@@ -27,7 +27,11 @@ export interface SlackPeople {
   slackUsersOf(person: { slack?: string; login?: string; email?: string }): Promise<string[]>;
 }
 
-export function slackPeople(api: SlackApi, mapping: Record<string, string> = {}, clock: () => number = Date.now): SlackPeople {
+export function slackPeople(
+  api: SlackApi,
+  mapping: Record<string, string> = {},
+  clock: () => number = Date.now,
+): SlackPeople {
   const membersOf = remembered((group: string) => api.groupMembers(group), clock);
   const userOf = remembered((email: string) => api.userByEmail(email), clock);
   const lower = Object.fromEntries(Object.entries(mapping).map(([who, id]) => [who.toLowerCase(), id]));
@@ -50,7 +54,11 @@ export function slackPeople(api: SlackApi, mapping: Record<string, string> = {},
       }
       return false;
     },
-    authorOf: (revision) => slackUserOf({ ...(revision.authorLogin && { login: revision.authorLogin }), ...(revision.authorEmail && { email: revision.authorEmail }) }),
+    authorOf: (revision) =>
+      slackUserOf({
+        ...(revision.authorLogin && { login: revision.authorLogin }),
+        ...(revision.authorEmail && { email: revision.authorEmail }),
+      }),
     slackUserOf,
     slackUsersOf,
   };

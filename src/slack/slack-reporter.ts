@@ -120,7 +120,10 @@ export class SlackReporter {
         ),
       );
     }
-    const channel = error instanceof SlackApiError && error.slackError && CHANNEL_ERRORS.has(error.slackError) ? error.channel : undefined;
+    const channel =
+      error instanceof SlackApiError && error.slackError && CHANNEL_ERRORS.has(error.slackError)
+        ? error.channel
+        : undefined;
     if (!channel || !(error instanceof SlackApiError)) return this.#options.onError?.(error);
     if (this.#closedChannels.get(channel) === error.slackError) return;
     this.#closedChannels.set(channel, error.slackError!);
@@ -130,7 +133,12 @@ export class SlackReporter {
         : error.slackError === 'is_archived'
           ? `channel ${channel} is archived: unarchive it, or give the environment another slack_channel in the server config`
           : `Slack knows no channel ${channel} the bot can see: set the environment's slack_channel in the server config to the channel's id (its details in Slack show it, starting with C)`;
-    this.#options.onError?.(new Error(`${error.message}: ${fix}. Sluice posts the card at its next sweep (within 30 s) once it can; meanwhile \`sluice approve <execution>\` on the Sluice machine decides it.`, { cause: error }));
+    this.#options.onError?.(
+      new Error(
+        `${error.message}: ${fix}. Sluice posts the card at its next sweep (within 30 s) once it can; meanwhile \`sluice approve <execution>\` on the Sluice machine decides it.`,
+        { cause: error },
+      ),
+    );
   }
 
   #opened(channel: string): void {
@@ -162,7 +170,15 @@ export class SlackReporter {
           const attempt = Number(key.slice(prefix.length));
           if (attempt === state.attempt) continue;
           history ??= await store.listHistory(execution.id);
-          await this.#render(key, value, execution, stage.name, action.name, rules, endOf(history, stage.name, action.name, attempt));
+          await this.#render(
+            key,
+            value,
+            execution,
+            stage.name,
+            action.name,
+            rules,
+            endOf(history, stage.name, action.name, attempt),
+          );
         }
         const key = `${prefix}${state.attempt}`;
         const card = cards.find((c) => c.key === key)?.value;
@@ -172,7 +188,13 @@ export class SlackReporter {
     }
   }
 
-  async #post(key: string, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules): Promise<void> {
+  async #post(
+    key: string,
+    execution: ExecutionSummary,
+    stage: string,
+    action: string,
+    rules: ApprovalRules,
+  ): Promise<void> {
     const { store, api } = this.#options;
     const { digest, missing } = await boundArtifacts(store, execution, stage, action, rules.environment);
     let changes: ApprovalCardInput['changes'];
@@ -183,7 +205,17 @@ export class SlackReporter {
       this.#options.onError?.(error);
     }
     const who = rules.allowSelfApproval ? { refused: [], unchecked: [] } : await this.#whoBrought(execution, changes);
-    const base: CardRef = { channel: '', ts: '', sent: '', ...(digest && { digest }), ...(missing.length > 0 && { waitingFor: missing }), ...(changes && { changes }), refused: who.refused, unchecked: who.unchecked, replies: [] };
+    const base: CardRef = {
+      channel: '',
+      ts: '',
+      sent: '',
+      ...(digest && { digest }),
+      ...(missing.length > 0 && { waitingFor: missing }),
+      ...(changes && { changes }),
+      refused: who.refused,
+      unchecked: who.unchecked,
+      replies: [],
+    };
     const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
     this.#opened(rules.channel);
@@ -196,29 +228,51 @@ export class SlackReporter {
    * name. Worked out when the card is posted, from the pusher, the commits
    * and the execution's history so far; a retry posts a new card.
    */
-  async #whoBrought(execution: ExecutionSummary, changes: ApprovalCardInput['changes']): Promise<{ refused: RefusedApprover[]; unchecked: string[] }> {
+  async #whoBrought(
+    execution: ExecutionSummary,
+    changes: ApprovalCardInput['changes'],
+  ): Promise<{ refused: RefusedApprover[]; unchecked: string[] }> {
     const people = this.#options.people;
     if (!people) return { refused: [], unchecked: [] };
     const refused: RefusedApprover[] = [];
     const unchecked: string[] = [];
     const since = changes && `the commits since ${changes.base.slice(0, 7)}`;
-    if (changes && changes.total === undefined) unchecked.push(`GitHub could not list ${since}: approvers cannot be checked against their authors and committers`);
+    if (changes && changes.total === undefined)
+      unchecked.push(
+        `GitHub could not list ${since}: approvers cannot be checked against their authors and committers`,
+      );
     else if (changes?.total !== undefined && changes.total > changes.commits.length) {
-      unchecked.push(`GitHub listed ${changes.commits.length} of the ${changes.total} commits since ${changes.base.slice(0, 7)}: approvers cannot be checked against the authors and committers of the others`);
+      unchecked.push(
+        `GitHub listed ${changes.commits.length} of the ${changes.total} commits since ${changes.base.slice(0, 7)}: approvers cannot be checked against the authors and committers of the others`,
+      );
     }
     for (const person of listChangePeople(execution, changes, await this.#options.store.listHistory(execution.id))) {
       // A lookup that failed (Slack refused or was out of reach) is no answer: the card is not
       // posted until it works, since whoever it could not look up could otherwise approve.
       const users = await people.slackUsersOf(person).catch((error: unknown) => {
-        throw new Error(`could not look up ${describePerson(person)} in Slack, so the approval card waits: ${errorMessage(error)}`, { cause: error });
+        throw new Error(
+          `could not look up ${describePerson(person)} in Slack, so the approval card waits: ${errorMessage(error)}`,
+          { cause: error },
+        );
       });
       for (const user of users) refused.push({ user, did: person.did });
-      if (users.length === 0) unchecked.push(`Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`);
+      if (users.length === 0)
+        unchecked.push(
+          `Could not match ${describePerson(person)} to a Slack user: approvers cannot be checked against them`,
+        );
     }
     return { refused, unchecked: [...new Set(unchecked)] };
   }
 
-  async #render(key: string, ref: CardRef, execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, decision?: Decision): Promise<void> {
+  async #render(
+    key: string,
+    ref: CardRef,
+    execution: ExecutionSummary,
+    stage: string,
+    action: string,
+    rules: ApprovalRules,
+    decision?: Decision,
+  ): Promise<void> {
     const { store, api } = this.#options;
     if (!decision && ref.waitingFor && ref.waitingFor.length > 0) {
       // The build beside the gate has gone on: the card binds to what it produced.
@@ -242,7 +296,13 @@ export class SlackReporter {
     }
   }
 
-  #input(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules, ref: Pick<CardRef, 'digest' | 'waitingFor' | 'changes' | 'unchecked'>): ApprovalCardInput {
+  #input(
+    execution: ExecutionSummary,
+    stage: string,
+    action: string,
+    rules: ApprovalRules,
+    ref: Pick<CardRef, 'digest' | 'waitingFor' | 'changes' | 'unchecked'>,
+  ): ApprovalCardInput {
     const { digest, waitingFor, changes, unchecked } = ref;
     const openedAt = findActionSummary(execution, stage, action)?.startedAt ?? execution.updatedAt;
     const commitUrl = this.#options.commitUrl?.(execution.repo, execution.revision.sha);
@@ -265,8 +325,14 @@ export class SlackReporter {
 
 /** How an earlier attempt of a gate ended, from the recorded history. */
 function endOf(history: HistoryEntry[], stage: string, action: string, attempt: number): Decision {
-  const last = history.filter((h) => h.entity === 'action' && h.stage === stage && h.action === action && h.attempt === attempt).at(-1);
-  return decisionFrom({ status: last?.to ?? 'cancelled', ...(last?.reason !== undefined && { reason: last.reason }), ...(last && { finishedAt: last.at }) });
+  const last = history
+    .filter((h) => h.entity === 'action' && h.stage === stage && h.action === action && h.attempt === attempt)
+    .at(-1);
+  return decisionFrom({
+    status: last?.to ?? 'cancelled',
+    ...(last?.reason !== undefined && { reason: last.reason }),
+    ...(last && { finishedAt: last.at }),
+  });
 }
 
 /** The Slack error that says the bot token is refused, wherever it is in the error's causes (a lookup wraps it, say). */

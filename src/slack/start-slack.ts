@@ -36,7 +36,9 @@ export interface SlackDeps {
   counter?: SlackCallCounter;
 }
 
-export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; reporter: SlackReporter; people: SlackPeople }> {
+export async function startSlack(
+  deps: SlackDeps,
+): Promise<{ app: SlackApp; reporter: SlackReporter; people: SlackPeople }> {
   const rulesFor = (environment: string) => approvalRules(deps.server, environment);
   // One for the cards and the clicks, so both share Slack's answers.
   let shared: SlackPeople | undefined;
@@ -45,13 +47,27 @@ export async function startSlack(deps: SlackDeps): Promise<{ app: SlackApp; repo
     deps.settings,
     (api) => {
       const people = peopleOf(api);
-      const chatDeps: ChatDeps = { store: deps.store, runner: deps.runner, server: deps.server, people, pageUrl: (id) => deps.pageUrl(id), clock: deps.clock, ...(deps.startRun && { startRun: deps.startRun }) };
+      const chatDeps: ChatDeps = {
+        store: deps.store,
+        runner: deps.runner,
+        server: deps.server,
+        people,
+        pageUrl: (id) => deps.pageUrl(id),
+        clock: deps.clock,
+        ...(deps.startRun && { startRun: deps.startRun }),
+      };
       return {
-        decide: (click) => decideApproval({ store: deps.store, runner: deps.runner, rulesFor, people, clock: deps.clock }, click),
+        decide: (click) =>
+          decideApproval({ store: deps.store, runner: deps.runner, rulesFor, people, clock: deps.clock }, click),
         chat: (user, text) => runChatCommand(chatDeps, user, text),
       };
     },
-    { log: deps.log, ...(deps.warn && { warn: deps.warn }), ...(deps.retries !== undefined && { retries: deps.retries }), ...(deps.counter && { counter: deps.counter }) },
+    {
+      log: deps.log,
+      ...(deps.warn && { warn: deps.warn }),
+      ...(deps.retries !== undefined && { retries: deps.retries }),
+      ...(deps.counter && { counter: deps.counter }),
+    },
   );
   const reporter = new SlackReporter({
     store: deps.store,

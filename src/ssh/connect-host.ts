@@ -59,17 +59,28 @@ export async function connectHost(target: SshTarget, options: ConnectOptions): P
   return new SshConnection(target, client, { intervalMs: options.keepaliveIntervalMs, countMax: ssh2CountMax + 1 });
 }
 
-function explainConnectError(error: Ssh2Error, target: SshTarget, options: ConnectOptions, policy: HostKeyPolicy): ExecutorError {
+function explainConnectError(
+  error: Ssh2Error,
+  target: SshTarget,
+  options: ConnectOptions,
+  policy: HostKeyPolicy,
+): ExecutorError {
   if (policy.rejection) return policy.rejection;
   const host = `host ${target.name} (${target.address} port ${target.port})`;
   const fail = (message: string) => new ExecutorError('HOST_UNREACHABLE', message, { cause: error });
   if (error.level === 'client-authentication') {
-    return fail(`could not log in to ${host} as ${target.user}: it refused the key ${options.privateKeyPath}. ` +
-      `Add its public key (${options.privateKeyPath}.pub) to ~${target.user}/.ssh/authorized_keys on the host`);
+    return fail(
+      `could not log in to ${host} as ${target.user}: it refused the key ${options.privateKeyPath}. ` +
+        `Add its public key (${options.privateKeyPath}.pub) to ~${target.user}/.ssh/authorized_keys on the host`,
+    );
   }
-  if (error.code === 'ECONNREFUSED') return fail(`cannot reach ${host}: connection refused; is sshd listening on port ${target.port}?`);
-  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return fail(`cannot reach ${host}: the name ${target.address} does not resolve`);
-  if (error.level === 'client-timeout') return fail(`cannot reach ${host}: no SSH handshake within ${options.connectTimeoutMs} ms`);
-  if (/privateKey/i.test(error.message)) return fail(`cannot use the SSH key ${options.privateKeyPath}: ${error.message}`);
+  if (error.code === 'ECONNREFUSED')
+    return fail(`cannot reach ${host}: connection refused; is sshd listening on port ${target.port}?`);
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN')
+    return fail(`cannot reach ${host}: the name ${target.address} does not resolve`);
+  if (error.level === 'client-timeout')
+    return fail(`cannot reach ${host}: no SSH handshake within ${options.connectTimeoutMs} ms`);
+  if (/privateKey/i.test(error.message))
+    return fail(`cannot use the SSH key ${options.privateKeyPath}: ${error.message}`);
   return fail(`cannot reach ${host}: ${error.message}`);
 }

@@ -7,7 +7,15 @@
 import { readFile } from 'node:fs/promises';
 import { ExecutorError } from '../executor/executor.ts';
 import { quoteArg } from '../executor/shell-quote.ts';
-import { checkHostKey, fingerprintOf, keyTypeOf, knownKeyTypes, parseKnownHosts, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.ts';
+import {
+  checkHostKey,
+  fingerprintOf,
+  keyTypeOf,
+  knownKeyTypes,
+  parseKnownHosts,
+  type HostKeyVerdict,
+  type KnownHostEntry,
+} from './known-hosts.ts';
 
 export interface HostKeyTarget {
   name: string;
@@ -39,15 +47,25 @@ export async function loadHostKeyPolicy(knownHostsPath: string, target: HostKeyT
   try {
     text = await readFile(knownHostsPath, 'utf8');
   } catch (error) {
-    throw new ExecutorError('HOST_KEY_REJECTED', `cannot check the host key of ${describe(target)}: known_hosts file ${knownHostsPath} cannot be read (${(error as Error).message})`, { cause: error });
+    throw new ExecutorError(
+      'HOST_KEY_REJECTED',
+      `cannot check the host key of ${describe(target)}: known_hosts file ${knownHostsPath} cannot be read (${(error as Error).message})`,
+      { cause: error },
+    );
   }
   return createHostKeyPolicy(parseKnownHosts(text), knownHostsPath, target);
 }
 
-export function createHostKeyPolicy(entries: readonly KnownHostEntry[], knownHostsPath: string, target: HostKeyTarget): HostKeyPolicy {
+export function createHostKeyPolicy(
+  entries: readonly KnownHostEntry[],
+  knownHostsPath: string,
+  target: HostKeyTarget,
+): HostKeyPolicy {
   // ssh2's `prepend` skips algorithms already in its default list, so they
   // are removed first to move them to the front.
-  const preferred = knownKeyTypes(entries, target.address, target.port).flatMap((type) => ALGORITHMS_BY_KEY_TYPE[type] ?? []);
+  const preferred = knownKeyTypes(entries, target.address, target.port).flatMap(
+    (type) => ALGORITHMS_BY_KEY_TYPE[type] ?? [],
+  );
   let rejection: ExecutorError | undefined;
   return {
     verify(key) {
@@ -64,18 +82,27 @@ export function createHostKeyPolicy(entries: readonly KnownHostEntry[], knownHos
 }
 
 /** What happened and what the operator does about it. */
-export function describeRejection(verdict: Exclude<HostKeyVerdict, { kind: 'trusted' }>, key: Buffer, knownHostsPath: string, target: HostKeyTarget): string {
+export function describeRejection(
+  verdict: Exclude<HostKeyVerdict, { kind: 'trusted' }>,
+  key: Buffer,
+  knownHostsPath: string,
+  target: HostKeyTarget,
+): string {
   const presented = `${keyTypeOf(key) ?? 'unknown-type'} key ${fingerprintOf(key)}`;
   const scan = `ssh-keyscan -p ${target.port} ${quoteArg(target.address)} >> ${quoteArg(knownHostsPath)}`;
   const who = `refused to connect to ${describe(target)} before logging in`;
   switch (verdict.kind) {
     case 'unknown':
-      return `${who}: its host key is not in known_hosts ${knownHostsPath}. It presented ${presented}. ` +
-        `If that fingerprint is the host's (check on the host with \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\`), add it: ${scan}`;
+      return (
+        `${who}: its host key is not in known_hosts ${knownHostsPath}. It presented ${presented}. ` +
+        `If that fingerprint is the host's (check on the host with \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\`), add it: ${scan}`
+      );
     case 'changed':
-      return `${who}: its host key has changed. It presented ${presented}, which is not the key on line ${verdict.lines.join(', ')} of ${knownHostsPath}. ` +
+      return (
+        `${who}: its host key has changed. It presented ${presented}, which is not the key on line ${verdict.lines.join(', ')} of ${knownHostsPath}. ` +
         `Someone may be intercepting the connection, or the host was reinstalled. If the change is expected, check the new fingerprint on the host, ` +
-        `remove the old key (ssh-keygen -R ${quoteArg(target.port === 22 ? target.address : `[${target.address}]:${target.port}`)} -f ${quoteArg(knownHostsPath)}), then: ${scan}`;
+        `remove the old key (ssh-keygen -R ${quoteArg(target.port === 22 ? target.address : `[${target.address}]:${target.port}`)} -f ${quoteArg(knownHostsPath)}), then: ${scan}`
+      );
     case 'revoked':
       return `${who}: it presented ${presented}, which line ${verdict.line} of ${knownHostsPath} marks @revoked`;
   }

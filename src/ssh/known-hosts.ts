@@ -54,7 +54,12 @@ export function knownHostsName(address: string, port: number): string {
 }
 
 /** Decide about the key a host presented. */
-export function checkHostKey(entries: readonly KnownHostEntry[], address: string, port: number, key: Buffer): HostKeyVerdict {
+export function checkHostKey(
+  entries: readonly KnownHostEntry[],
+  address: string,
+  port: number,
+  key: Buffer,
+): HostKeyVerdict {
   const forHost = entries.filter((entry) => entryMatchesHost(entry, knownHostsName(address, port)));
   const revoked = forHost.find((entry) => entry.marker === 'revoked' && entry.key.equals(key));
   if (revoked) return { kind: 'revoked', line: revoked.line };
@@ -67,7 +72,9 @@ export function checkHostKey(entries: readonly KnownHostEntry[], address: string
 /** Key types known for the host, in file order, without duplicates. */
 export function knownKeyTypes(entries: readonly KnownHostEntry[], address: string, port: number): string[] {
   const name = knownHostsName(address, port);
-  const types = entries.filter((entry) => entry.marker === undefined && entryMatchesHost(entry, name)).map((entry) => entry.keyType);
+  const types = entries
+    .filter((entry) => entry.marker === undefined && entryMatchesHost(entry, name))
+    .map((entry) => entry.keyType);
   return [...new Set(types)];
 }
 
@@ -107,6 +114,8 @@ function hashedNameMatches(field: string, name: string): boolean {
 
 /** OpenSSH's pattern match: `*` any run, `?` one character, case-insensitive. */
 function globMatches(pattern: string, name: string): boolean {
-  const source = [...pattern].map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = [...pattern]
+    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`, 'i').test(name);
 }

@@ -154,7 +154,18 @@ export interface RunScriptOptions {
 export function buildRunCommand(options: RunScriptOptions): string {
   const grace = tenths(options.killGraceMs);
   const limit = options.hostLimitMs === undefined ? '' : String(Math.max(1, Math.ceil(options.hostLimitMs / 1000)));
-  return bashScript(RUN, [options.nonce, options.cwd, options.envFile ?? '', options.command, String(grace), options.leftovers, options.mark, limit, `${Math.max(1, Math.ceil(grace / 10))}s`, KEEP_WRAPPER]);
+  return bashScript(RUN, [
+    options.nonce,
+    options.cwd,
+    options.envFile ?? '',
+    options.command,
+    String(grace),
+    options.leftovers,
+    options.mark,
+    limit,
+    `${Math.max(1, Math.ceil(grace / 10))}s`,
+    KEEP_WRAPPER,
+  ]);
 }
 
 /** Stops a process group: SIGTERM, then SIGKILL after the grace period. */
@@ -168,9 +179,14 @@ export function buildStopCommand(pgid: number, killGraceMs: number): string {
  * groups, checked by mark) and removes their workspaces. Runs on any host,
  * this machine included, with bash and /proc.
  */
-export function buildStopOrphansCommand(killGraceMs: number, commands: ReadonlyArray<{ pgid: number | undefined; mark: string }>, workspaces: readonly string[]): string {
+export function buildStopOrphansCommand(
+  killGraceMs: number,
+  commands: ReadonlyArray<{ pgid: number | undefined; mark: string }>,
+  workspaces: readonly string[],
+): string {
   for (const { pgid, mark } of commands) {
-    if (pgid !== undefined && (!Number.isSafeInteger(pgid) || pgid <= 1)) throw new RangeError(`not a process group id: ${pgid}`);
+    if (pgid !== undefined && (!Number.isSafeInteger(pgid) || pgid <= 1))
+      throw new RangeError(`not a process group id: ${pgid}`);
     if (!/^[0-9a-f]{8,64}$/.test(mark)) throw new RangeError(`not a command mark: ${mark}`);
   }
   const groups = commands.map(({ pgid, mark }) => `${pgid ?? ''}:${mark}`);
@@ -190,7 +206,8 @@ export function buildRemoveWorkspaceCommand(workspace: string): string {
 export function buildEnvFile(env: Record<string, string>): string {
   return Object.entries(env)
     .map(([name, value]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RangeError(`"${name}" is not an environment variable name (letters, digits and "_")`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw new RangeError(`"${name}" is not an environment variable name (letters, digits and "_")`);
       return `export ${name}=${quoteArg(value)}\n`;
     })
     .join('');

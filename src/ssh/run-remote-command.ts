@@ -23,11 +23,16 @@ export interface RemoteRunOptions extends RunOptions {
   hostLimitMs?: number;
 }
 
-export async function runRemoteCommand(connection: SshConnection, command: string, options: RemoteRunOptions): Promise<RunResult> {
+export async function runRemoteCommand(
+  connection: SshConnection,
+  command: string,
+  options: RemoteRunOptions,
+): Promise<RunResult> {
   if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true };
   const nonce = randomBytes(8).toString('hex');
   const markers = runMarkers(nonce);
-  const channel = await connection.exec(buildRunCommand({
+  const channel = await connection.exec(
+    buildRunCommand({
       nonce,
       cwd: options.cwd,
       envFile: options.envFile,
@@ -119,13 +124,25 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
       void stopping.then(() => {
         if (connection.lost) return finish(() => reject(lostWhileRunning(connection.lost as ExecutorError)));
         if (cwdMissing) {
-          return finish(() => reject(new ExecutorError('WORKSPACE_FAILED', `working directory ${options.cwd} does not exist on ${connection.describe()}`)));
+          return finish(() =>
+            reject(
+              new ExecutorError(
+                'WORKSPACE_FAILED',
+                `working directory ${options.cwd} does not exist on ${connection.describe()}`,
+              ),
+            ),
+          );
         }
         const exit = exitStatusOf(channel);
         const exitCode = exit?.code ?? null;
         const exitSignal = exit?.signal;
         const killed = timedOut || aborted;
-        const lostExit = !killed && exitCode === null ? (exitSignal ? `killed by ${exitSignal}` : 'the host closed the session without an exit status') : undefined;
+        const lostExit =
+          !killed && exitCode === null
+            ? exitSignal
+              ? `killed by ${exitSignal}`
+              : 'the host closed the session without an exit status'
+            : undefined;
         finish(() => resolve({ exitCode: killed ? null : exitCode, timedOut, aborted, ...(lostExit && { lostExit }) }));
       });
     };
@@ -135,5 +152,7 @@ export async function runRemoteCommand(connection: SshConnection, command: strin
 }
 
 function lostWhileRunning(error: ExecutorError): ExecutorError {
-  return new ExecutorError('HOST_UNREACHABLE', `${error.message}; the command may still be running there`, { cause: error });
+  return new ExecutorError('HOST_UNREACHABLE', `${error.message}; the command may still be running there`, {
+    cause: error,
+  });
 }

@@ -73,7 +73,12 @@ export class SshConnection {
           });
           return resolve(channel);
         }
-        reject(this.#lost ?? new ExecutorError('WORKSPACE_FAILED', `could not start a command on ${this.describe()}: ${error.message}`, { cause: error }));
+        reject(
+          this.#lost ??
+            new ExecutorError('WORKSPACE_FAILED', `could not start a command on ${this.describe()}: ${error.message}`, {
+              cause: error,
+            }),
+        );
       });
     });
   }
@@ -89,7 +94,12 @@ export class SshConnection {
           return resolve(sftp);
         }
         this.#sftp = undefined;
-        reject(this.#lost ?? new ExecutorError('TRANSFER_FAILED', `could not start SFTP on ${this.describe()}: ${error.message}`, { cause: error }));
+        reject(
+          this.#lost ??
+            new ExecutorError('TRANSFER_FAILED', `could not start SFTP on ${this.describe()}: ${error.message}`, {
+              cause: error,
+            }),
+        );
       });
     });
     return this.#sftp;
@@ -116,14 +126,17 @@ export class SshConnection {
 
   #failIfUnusable(reject: (error: Error) => void): boolean {
     if (this.#lost) reject(this.#lost);
-    else if (this.#closed) reject(new ExecutorError('HOST_UNREACHABLE', `the connection to ${this.describe()} is closed`));
+    else if (this.#closed)
+      reject(new ExecutorError('HOST_UNREACHABLE', `the connection to ${this.describe()} is closed`));
     else return false;
     return true;
   }
 
   #markLost(): void {
     if (this.#closed || this.#lost) return;
-    this.#lost = new ExecutorError('HOST_UNREACHABLE', `lost connection to ${this.describe()}: ${this.#why()}`, { cause: this.#lastError });
+    this.#lost = new ExecutorError('HOST_UNREACHABLE', `lost connection to ${this.describe()}: ${this.#why()}`, {
+      cause: this.#lastError,
+    });
     for (const listener of this.#lostListeners) listener(this.#lost);
     this.#lostListeners.clear();
   }

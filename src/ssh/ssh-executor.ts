@@ -66,9 +66,17 @@ export class SshExecutor implements Executor {
   async open(host: HostRef, options: { signal?: AbortSignal } = {}): Promise<ExecSession> {
     options.signal?.throwIfAborted();
     if (host.address === 'local') {
-      throw new ExecutorError('HOST_UNREACHABLE', `host ${host.name} is local: run it with the local executor, not over SSH`);
+      throw new ExecutorError(
+        'HOST_UNREACHABLE',
+        `host ${host.name} is local: run it with the local executor, not over SSH`,
+      );
     }
-    const target: SshTarget = { name: host.name, address: host.address, port: host.port ?? 22, user: host.user ?? this.#options.user };
+    const target: SshTarget = {
+      name: host.name,
+      address: host.address,
+      port: host.port ?? 22,
+      user: host.user ?? this.#options.user,
+    };
     const connection = await this.#pool.acquire(target, options.signal);
     const release = () => this.#pool.release(connection);
     try {
@@ -76,7 +84,10 @@ export class SshExecutor implements Executor {
       // The last line: a chatty login shell may print before it.
       const workspace = made.stdout.trim().split('\n').at(-1) ?? '';
       if (made.code !== 0 || !workspace.startsWith('/')) {
-        throw new ExecutorError('WORKSPACE_FAILED', `could not make a workspace in ${this.#options.baseDir} on ${connection.describe()}: ${made.stderr.trim() || `exit code ${made.code}`}`);
+        throw new ExecutorError(
+          'WORKSPACE_FAILED',
+          `could not make a workspace in ${this.#options.baseDir} on ${connection.describe()}: ${made.stderr.trim() || `exit code ${made.code}`}`,
+        );
       }
       const { killGraceMs, maxCommandMs, hostLimitMarginMs } = this.#options;
       return new SshSession(host, workspace, connection, release, { killGraceMs, maxCommandMs, hostLimitMarginMs });
@@ -103,7 +114,9 @@ export class SshExecutor implements Executor {
     const path = this.#options.privateKeyPath;
     this.#privateKey ??= readFile(path, 'utf8').catch((error: Error) => {
       this.#privateKey = undefined;
-      throw new ExecutorError('HOST_UNREACHABLE', `cannot read the SSH key ${path}: ${error.message}`, { cause: error });
+      throw new ExecutorError('HOST_UNREACHABLE', `cannot read the SSH key ${path}: ${error.message}`, {
+        cause: error,
+      });
     });
     return this.#privateKey;
   }

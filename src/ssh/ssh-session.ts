@@ -5,7 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { ExecutorError, type ExecSession, type HostRef, type RunOptions, type RunResult } from '../executor/executor.ts';
+import {
+  ExecutorError,
+  type ExecSession,
+  type HostRef,
+  type RunOptions,
+  type RunResult,
+} from '../executor/executor.ts';
 import { captureRemoteCommand } from './capture-remote-command.ts';
 import { buildEnvFile, buildRemoveWorkspaceCommand } from './remote-commands.ts';
 import { runRemoteCommand } from './run-remote-command.ts';
@@ -25,7 +31,13 @@ export class SshSession implements ExecSession {
   readonly #running = new Set<Promise<RunResult>>();
   #closed: Promise<void> | undefined;
 
-  constructor(host: HostRef, workspace: string, connection: SshConnection, release: () => void, limits: { killGraceMs: number; maxCommandMs: number | undefined; hostLimitMarginMs: number }) {
+  constructor(
+    host: HostRef,
+    workspace: string,
+    connection: SshConnection,
+    release: () => void,
+    limits: { killGraceMs: number; maxCommandMs: number | undefined; hostLimitMarginMs: number },
+  ) {
     this.host = host;
     this.workspace = workspace;
     this.#connection = connection;
@@ -43,7 +55,12 @@ export class SshSession implements ExecSession {
     const limit = this.#maxCommandMs;
     const capped = limit !== undefined && options.timeoutMs > limit;
     const timeoutMs = capped ? limit : options.timeoutMs;
-    const run = this.#runWithEnv(command, { ...options, signal, timeoutMs, hostLimitMs: timeoutMs + this.#hostLimitMarginMs });
+    const run = this.#runWithEnv(command, {
+      ...options,
+      signal,
+      timeoutMs,
+      hostLimitMs: timeoutMs + this.#hostLimitMarginMs,
+    });
     this.#running.add(run);
     try {
       const result = await run;
@@ -68,16 +85,27 @@ export class SshSession implements ExecSession {
     return this.#closed;
   }
 
-  async #runWithEnv(command: string, options: RunOptions & { signal: AbortSignal; hostLimitMs: number }): Promise<RunResult> {
+  async #runWithEnv(
+    command: string,
+    options: RunOptions & { signal: AbortSignal; hostLimitMs: number },
+  ): Promise<RunResult> {
     const env = options.env ?? {};
     if (Object.keys(env).length === 0) {
-      return runRemoteCommand(this.#connection, command, { ...options, cwd: this.#resolve(options.cwd ?? this.workspace), killGraceMs: this.#killGraceMs });
+      return runRemoteCommand(this.#connection, command, {
+        ...options,
+        cwd: this.#resolve(options.cwd ?? this.workspace),
+        killGraceMs: this.#killGraceMs,
+      });
     }
     let text: string;
     try {
       text = buildEnvFile(env);
     } catch (error) {
-      throw new ExecutorError('WORKSPACE_FAILED', `cannot pass the environment to ${this.host.name}: ${(error as Error).message}`, { cause: error });
+      throw new ExecutorError(
+        'WORKSPACE_FAILED',
+        `cannot pass the environment to ${this.host.name}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     // Secret values go into a file only the SSH user can read, never onto a
     // command line where `ps` on the host would show them.
@@ -105,14 +133,16 @@ export class SshSession implements ExecSession {
     try {
       // A host that is gone keeps its workspace: nothing to do about it here,
       // and close() runs in `finally` blocks where it must not hide the real error.
-      if (!this.#connection.closed) await captureRemoteCommand(this.#connection, buildRemoveWorkspaceCommand(this.workspace)).catch(() => {});
+      if (!this.#connection.closed)
+        await captureRemoteCommand(this.#connection, buildRemoveWorkspaceCommand(this.workspace)).catch(() => {});
     } finally {
       this.#release();
     }
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ExecutorError('WORKSPACE_FAILED', `the session for ${this.workspace} on ${this.host.name} is closed`);
+    if (this.#closed)
+      throw new ExecutorError('WORKSPACE_FAILED', `the session for ${this.workspace} on ${this.host.name} is closed`);
   }
 
   /** Paths relative to the workspace, as LocalExecutor resolves them. */

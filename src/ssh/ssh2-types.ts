@@ -24,7 +24,12 @@ export type Ssh2Callback = (error?: Error | null) => void;
 export interface Ssh2Sftp extends EventEmitter {
   fastPut(localPath: string, remotePath: string, options: Ssh2TransferOptions, callback: Ssh2Callback): void;
   fastGet(localPath: string, remotePath: string, options: Ssh2TransferOptions, callback: Ssh2Callback): void;
-  writeFile(remotePath: string, data: string | Buffer, options: { mode?: number; flag?: string }, callback: Ssh2Callback): void;
+  writeFile(
+    remotePath: string,
+    data: string | Buffer,
+    options: { mode?: number; flag?: string },
+    callback: Ssh2Callback,
+  ): void;
   unlink(remotePath: string, callback: Ssh2Callback): void;
   stat(remotePath: string, callback: (error: Error | undefined, stats: { mode: number; size: number }) => void): void;
   end(): void;

@@ -12,14 +12,18 @@ import type { Ssh2Callback, Ssh2Sftp } from './ssh2-types.ts';
 const TRANSFER = { concurrency: 16, chunkSize: 261120 };
 
 export function uploadFile(connection: SshConnection, localPath: string, remotePath: string): Promise<void> {
-  return transfer(connection, `could not upload ${localPath} to ${remotePath} on ${connection.describe()}`, (sftp, done) =>
-    sftp.fastPut(localPath, remotePath, TRANSFER, done),
+  return transfer(
+    connection,
+    `could not upload ${localPath} to ${remotePath} on ${connection.describe()}`,
+    (sftp, done) => sftp.fastPut(localPath, remotePath, TRANSFER, done),
   );
 }
 
 export function downloadFile(connection: SshConnection, remotePath: string, localPath: string): Promise<void> {
-  return transfer(connection, `could not download ${remotePath} from ${connection.describe()} to ${localPath}`, (sftp, done) =>
-    sftp.fastGet(remotePath, localPath, TRANSFER, done),
+  return transfer(
+    connection,
+    `could not download ${remotePath} from ${connection.describe()} to ${localPath}`,
+    (sftp, done) => sftp.fastGet(remotePath, localPath, TRANSFER, done),
   );
 }
 
@@ -38,9 +42,14 @@ export async function removeFile(connection: SshConnection, remotePath: string):
   );
 }
 
-function transfer(connection: SshConnection, what: string, start: (sftp: Ssh2Sftp, done: Ssh2Callback) => void): Promise<void> {
+function transfer(
+  connection: SshConnection,
+  what: string,
+  start: (sftp: Ssh2Sftp, done: Ssh2Callback) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const fail = (error: Error) => reject(new ExecutorError('TRANSFER_FAILED', `${what}: ${error.message}`, { cause: error }));
+    const fail = (error: Error) =>
+      reject(new ExecutorError('TRANSFER_FAILED', `${what}: ${error.message}`, { cause: error }));
     // ssh2 may not call back at all when the connection drops mid-transfer.
     const unsubscribe = connection.onLost(fail);
     connection.sftp().then(

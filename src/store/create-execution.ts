@@ -13,7 +13,12 @@ import { insertStateChanges } from './queries/state-changes.ts';
 import { StoreError, type NewExecution } from './store.ts';
 
 /** Run inside a transaction: the seq, the rows and the history land together or not at all. */
-export async function createExecution(db: Db, input: NewExecution, actor: string, now: number): Promise<ExecutionState> {
+export async function createExecution(
+  db: Db,
+  input: NewExecution,
+  actor: string,
+  now: number,
+): Promise<ExecutionState> {
   const seq = await takeNextSeq(db, input.pipelineId);
   if (seq === undefined) {
     throw new StoreError('NOT_FOUND', `There is no pipeline ${input.pipelineId} to start an execution of.`);
@@ -45,16 +50,45 @@ export async function createExecution(db: Db, input: NewExecution, actor: string
   }
   await insertRuns(
     db,
-    input.definition.stages.map((s) => ({ execution_id: id, stage: s.name, status: 'pending', attempt: 1, updated_at: now })),
+    input.definition.stages.map((s) => ({
+      execution_id: id,
+      stage: s.name,
+      status: 'pending',
+      attempt: 1,
+      updated_at: now,
+    })),
     input.definition.stages.flatMap((s) =>
-      s.actions.map((a) => ({ execution_id: id, stage: s.name, action: a.name, status: 'pending', attempt: 1, updated_at: now })),
+      s.actions.map((a) => ({
+        execution_id: id,
+        stage: s.name,
+        action: a.name,
+        status: 'pending',
+        attempt: 1,
+        updated_at: now,
+      })),
     ),
   );
   for (const artifact of input.artifacts ?? []) {
-    await saveArtifact(db, { execution_id: id, name: artifact.name, sha256: artifact.sha256, size: artifact.size, stage: artifact.stage, action: artifact.action, created_at: now });
+    await saveArtifact(db, {
+      execution_id: id,
+      name: artifact.name,
+      sha256: artifact.sha256,
+      size: artifact.size,
+      stage: artifact.stage,
+      action: artifact.action,
+      created_at: now,
+    });
   }
   await insertStateChanges(db, [
-    { execution_id: id, entity: 'execution', from_status: null, to_status: 'running', reason: input.trigger, actor, at: now },
+    {
+      execution_id: id,
+      entity: 'execution',
+      from_status: null,
+      to_status: 'running',
+      reason: input.trigger,
+      actor,
+      at: now,
+    },
   ]);
   return { id, seq, status: 'running', revision: input.revision, definition: input.definition, stages };
 }

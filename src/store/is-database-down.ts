@@ -7,7 +7,15 @@
  * A refused login, a wrong password or a missing database does not: those
  * still fail the start with what to fix.
  */
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 // admin_shutdown, crash_shutdown, cannot_connect_now (starting up), and class 08 (connection exception).
 const SERVER = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
 
@@ -18,7 +26,13 @@ export function isDatabaseDown(error: unknown): boolean {
     // A Unix socket that is not there: the server is not running.
     if (code === 'ENOENT' && syscall === 'connect') return true;
     // node-postgres' own words for a connect that timed out or a server that hung up.
-    if (typeof message === 'string' && /^(timeout exceeded when trying to connect|Connection terminated (unexpectedly|due to connection timeout))$/.test(message)) return true;
+    if (
+      typeof message === 'string' &&
+      /^(timeout exceeded when trying to connect|Connection terminated (unexpectedly|due to connection timeout))$/.test(
+        message,
+      )
+    )
+      return true;
   }
   return false;
 }

@@ -13,7 +13,8 @@ export function isDiskFull(error: unknown): boolean {
     const { code, errcode, message } = cause as { code?: unknown; errcode?: unknown; message?: unknown };
     if (code === 'ENOSPC' || code === POSTGRES_DISK_FULL) return true;
     // Extended result codes keep the primary code in the low byte.
-    if (typeof errcode === 'number' && ((errcode & 0xff) === SQLITE_FULL || errcode === SQLITE_IOERR_SHMSIZE)) return true;
+    if (typeof errcode === 'number' && ((errcode & 0xff) === SQLITE_FULL || errcode === SQLITE_IOERR_SHMSIZE))
+      return true;
     if (typeof message === 'string' && /database or disk is full|no space left on device/i.test(message)) return true;
   }
   return false;

@@ -9,13 +9,44 @@ import type { DatabaseKind, Db } from './database.ts';
 import { loadExecutionSummaries } from './load-executions.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { selectArtifact, saveArtifact } from './queries/artifacts.ts';
-import { selectExecutionById, selectExecutionByOrigin, selectExecutionBySeq, selectExecutions } from './queries/executions.ts';
+import {
+  selectExecutionById,
+  selectExecutionByOrigin,
+  selectExecutionBySeq,
+  selectExecutions,
+} from './queries/executions.ts';
 import { deleteRef, selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
-import { claimDelivery, finishDelivery, insertDelivery, postponeDelivery, releaseDeliveryClaims, selectDelivery, type DeliveryRow } from './queries/webhook-deliveries.ts';
+import {
+  claimDelivery,
+  finishDelivery,
+  insertDelivery,
+  postponeDelivery,
+  releaseDeliveryClaims,
+  selectDelivery,
+  type DeliveryRow,
+} from './queries/webhook-deliveries.ts';
 import { acquireLock, findLock, releaseLeases, releaseLock, renewLock } from './queries/locks.ts';
-import { insertLogLines, type LogLineRow, selectLogLines, selectLogLinesAfter, selectLogLinesBefore } from './queries/log-lines.ts';
-import { ensurePipeline, lockPipeline, selectPipelines, selectPipelinesAwaitingApproval, selectPipelinesWithRunningActions } from './queries/pipelines.ts';
-import { deleteExecutions, pruneDeliveries, selectArtifactUses, selectFinishedExecutionIds, selectSourceUses } from './queries/retention.ts';
+import {
+  insertLogLines,
+  type LogLineRow,
+  selectLogLines,
+  selectLogLinesAfter,
+  selectLogLinesBefore,
+} from './queries/log-lines.ts';
+import {
+  ensurePipeline,
+  lockPipeline,
+  selectPipelines,
+  selectPipelinesAwaitingApproval,
+  selectPipelinesWithRunningActions,
+} from './queries/pipelines.ts';
+import {
+  deleteExecutions,
+  pruneDeliveries,
+  selectArtifactUses,
+  selectFinishedExecutionIds,
+  selectSourceUses,
+} from './queries/retention.ts';
 import { renewClaims, selectExpiredClaims } from './queries/runs.ts';
 import { selectStateChanges } from './queries/state-changes.ts';
 import { readStoreMetrics, type StoreMetrics } from './queries/metrics.ts';
@@ -75,7 +106,11 @@ export class KyselyStore implements Store {
       const before = await loadSnapshot(trx, pipelineId, options.include ?? []);
       // The step gets its own copy: whatever it mutates, `before` stays what the database holds.
       const result = step(structuredClone(before));
-      await saveStep(trx, before, result, { actor: options.actor, now: options.now, ...(options.claim && { claim: options.claim }) });
+      await saveStep(trx, before, result, {
+        actor: options.actor,
+        now: options.now,
+        ...(options.claim && { claim: options.claim }),
+      });
       return result.commands;
     });
   }
@@ -86,9 +121,19 @@ export class KyselyStore implements Store {
     return lost.map((i) => refs[i]!);
   }
 
-  async listExpiredClaims(now: number, staleBefore: number): Promise<Array<ActionRef & { pipelineId: string; owner: string | null }>> {
+  async listExpiredClaims(
+    now: number,
+    staleBefore: number,
+  ): Promise<Array<ActionRef & { pipelineId: string; owner: string | null }>> {
     const rows = await selectExpiredClaims(this.#db, now, staleBefore);
-    return rows.map((r) => ({ executionId: r.execution_id, stage: r.stage, action: r.action, attempt: r.attempt, pipelineId: r.pipeline_id, owner: r.claimed_by ?? null }));
+    return rows.map((r) => ({
+      executionId: r.execution_id,
+      stage: r.stage,
+      action: r.action,
+      attempt: r.attempt,
+      pipelineId: r.pipeline_id,
+      owner: r.claimed_by ?? null,
+    }));
   }
 
   async acquireLock(input: { name: string; owner: string; reason: string; ttlMs: number | null; now: number }) {
@@ -112,7 +157,10 @@ export class KyselyStore implements Store {
   }
 
   async listExecutions(options: { pipelineId?: string; limit?: number } = {}): Promise<ExecutionSummary[]> {
-    const rows = await selectExecutions(this.#db, { pipelineId: options.pipelineId, limit: options.limit ?? DEFAULT_LIST_LIMIT });
+    const rows = await selectExecutions(this.#db, {
+      pipelineId: options.pipelineId,
+      limit: options.limit ?? DEFAULT_LIST_LIMIT,
+    });
     return loadExecutionSummaries(this.#db, rows);
   }
 
@@ -176,7 +224,10 @@ export class KyselyStore implements Store {
   }
 
   async readLogAfter(ref: ActionRef, afterSeq: number, limit: number): Promise<NumberedLogLine[]> {
-    return (await selectLogLinesAfter(this.#db, ref, afterSeq, limit)).map((row) => ({ ...toLogLine(row), seq: row.seq }));
+    return (await selectLogLinesAfter(this.#db, ref, afterSeq, limit)).map((row) => ({
+      ...toLogLine(row),
+      seq: row.seq,
+    }));
   }
 
   async readLogTail(ref: ActionRef, bytes: number): Promise<LogLine[]> {
@@ -232,7 +283,15 @@ export class KyselyStore implements Store {
     return this.#db.transaction().execute(async (trx) => {
       const results: boolean[] = [];
       for (const d of deliveries) {
-        results.push(await insertDelivery(trx, { id: d.id, event: d.event, payload: d.payload, received_at: d.receivedAt, ...(d.done !== undefined && { done: d.done }) }));
+        results.push(
+          await insertDelivery(trx, {
+            id: d.id,
+            event: d.event,
+            payload: d.payload,
+            received_at: d.receivedAt,
+            ...(d.done !== undefined && { done: d.done }),
+          }),
+        );
       }
       return results;
     });
@@ -300,12 +359,22 @@ export class KyselyStore implements Store {
 
   async listArtifactUses(): Promise<ArtifactUse[]> {
     const rows = await selectArtifactUses(this.#db);
-    return rows.map((r) => ({ executionId: r.execution_id, sha256: r.sha256, status: r.status as ExecutionStatus, updatedAt: Number(r.updated_at) }));
+    return rows.map((r) => ({
+      executionId: r.execution_id,
+      sha256: r.sha256,
+      status: r.status as ExecutionStatus,
+      updatedAt: Number(r.updated_at),
+    }));
   }
 
   async listSourceUses(): Promise<SourceUse[]> {
     const rows = await selectSourceUses(this.#db);
-    return rows.map((r) => ({ executionId: r.id, source: r.source, status: r.status as ExecutionStatus, updatedAt: Number(r.updated_at) }));
+    return rows.map((r) => ({
+      executionId: r.id,
+      source: r.source,
+      status: r.status as ExecutionStatus,
+      updatedAt: Number(r.updated_at),
+    }));
   }
 
   async pruneDeliveries(payloadsBefore: number, idsBefore: number): Promise<{ payloads: number; deliveries: number }> {

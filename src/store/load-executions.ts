@@ -29,12 +29,16 @@ export async function loadExecutionSummaries(db: Db, rows: ExecutionRow[]): Prom
 }
 
 async function loadRuns(db: Db, rows: ExecutionRow[]): Promise<Loaded[]> {
-  const runs = await selectRuns(db, rows.map((r) => r.id));
+  const runs = await selectRuns(
+    db,
+    rows.map((r) => r.id),
+  );
   const loaded = new Map<string, Loaded>(
     rows.map((row) => [row.id, { row, definition: JSON.parse(row.definition), stages: new Map(), actions: new Map() }]),
   );
   for (const stage of runs.stages) loaded.get(stage.execution_id)?.stages.set(stage.stage, stage);
-  for (const action of runs.actions) loaded.get(action.execution_id)?.actions.set(`${action.stage}\0${action.action}`, action);
+  for (const action of runs.actions)
+    loaded.get(action.execution_id)?.actions.set(`${action.stage}\0${action.action}`, action);
   return [...loaded.values()];
 }
 

@@ -36,7 +36,11 @@ async function openSqlite(dataDir: string): Promise<Store> {
   });
   const path = join(dir, 'sluice.db');
   try {
-    const db = await ready(new Kysely<Database>({ dialect: new NodeSqliteDialect(usable(dir, () => openSqliteFile(path))) }), 'sqlite', path);
+    const db = await ready(
+      new Kysely<Database>({ dialect: new NodeSqliteDialect(usable(dir, () => openSqliteFile(path))) }),
+      'sqlite',
+      path,
+    );
     return new KyselyStore(db, 'sqlite', async () => lock.release());
   } catch (error) {
     lock.release();
@@ -88,7 +92,9 @@ async function openPostgres(url: string): Promise<Store> {
     connectionTimeoutMillis: 30_000,
     keepAlive: true,
     // Times and counts are int8; pg hands those over as strings unless told otherwise.
-    types: { getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) },
+    types: {
+      getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)),
+    },
   });
   // An idle connection dropped by the server must not crash the process; the next query reports it.
   pool.on('error', () => {});

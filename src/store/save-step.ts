@@ -24,7 +24,12 @@ export interface StepContext {
 }
 
 /** Writes `step` over the `before` snapshot it was computed from. */
-export async function saveStep(db: Db, before: PipelineSnapshot, step: EngineStep, context: StepContext): Promise<void> {
+export async function saveStep(
+  db: Db,
+  before: PipelineSnapshot,
+  step: EngineStep,
+  context: StepContext,
+): Promise<void> {
   const { now } = context;
   const named = nameChangedEntities(step.changes);
   const touched = new Set<string>();
@@ -59,7 +64,14 @@ export async function saveStep(db: Db, before: PipelineSnapshot, step: EngineSte
         touched.add(execution.id);
         // The statuses it passed through in this step decide its start and end times.
         const passed = named.get(actionKey) ?? (oldAction?.status === action.status ? [] : [action.status]);
-        const values = { status: action.status, attempt: action.attempt, reason: action.reason ?? null, updated_at: now, ...times(passed, now), ...claimOf(action.status, passed, context) };
+        const values = {
+          status: action.status,
+          attempt: action.attempt,
+          reason: action.reason ?? null,
+          updated_at: now,
+          ...times(passed, now),
+          ...claimOf(action.status, passed, context),
+        };
         if (!(await updateActionRun(db, { executionId: execution.id, stage: stageName, action: actionName }, values))) {
           missing(`action "${actionName}" of stage "${stageName}" of execution #${execution.seq}`);
         }
@@ -128,10 +140,16 @@ function nameChangedEntities(changes: StateChange[]): Map<string, string[]> {
  * (unclaimed without one: a peer then treats it as abandoned once a lease
  * would have run out); an action that stopped running is held by nobody.
  */
-function claimOf(status: ActionStatus, passed: string[], context: StepContext): { claimed_by?: string | null; lease_until?: number | null } {
+function claimOf(
+  status: ActionStatus,
+  passed: string[],
+  context: StepContext,
+): { claimed_by?: string | null; lease_until?: number | null } {
   if (status !== 'running') return { claimed_by: null, lease_until: null };
   if (!passed.includes('running')) return {};
-  return context.claim ? { claimed_by: context.claim.owner, lease_until: context.claim.until } : { claimed_by: null, lease_until: null };
+  return context.claim
+    ? { claimed_by: context.claim.owner, lease_until: context.claim.until }
+    : { claimed_by: null, lease_until: null };
 }
 
 /** started_at when an action becomes active (running, or an approval gate opens); finished_at when it ends. */
@@ -156,7 +174,9 @@ function stageDiffers(old: StageState | undefined, stage: StageState): boolean {
 }
 
 function actionDiffers(old: ActionState | undefined, action: ActionState): boolean {
-  return old === undefined || old.status !== action.status || old.attempt !== action.attempt || old.reason !== action.reason;
+  return (
+    old === undefined || old.status !== action.status || old.attempt !== action.attempt || old.reason !== action.reason
+  );
 }
 
 /** A change the returned snapshot cannot account for is an engine bug; saving half of it would hide that. */
@@ -167,10 +187,13 @@ function requireInSnapshot(snapshot: PipelineSnapshot, change: StateChange): voi
     (change.entity === 'execution' ||
       (change.stage !== undefined &&
         execution.stages[change.stage] !== undefined &&
-        (change.entity === 'stage' || (change.action !== undefined && execution.stages[change.stage]?.actions[change.action] !== undefined))));
+        (change.entity === 'stage' ||
+          (change.action !== undefined && execution.stages[change.stage]?.actions[change.action] !== undefined))));
   if (!found) {
     const what = [change.entity, change.executionId, change.stage, change.action].filter(Boolean).join(' ');
-    throw new Error(`The step recorded a change of ${what} (${change.from} → ${change.to}) that is not in the snapshot it returned; nothing was saved.`);
+    throw new Error(
+      `The step recorded a change of ${what} (${change.from} → ${change.to}) that is not in the snapshot it returned; nothing was saved.`,
+    );
   }
 }
 

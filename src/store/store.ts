@@ -5,13 +5,7 @@
  */
 import type { StoreMetrics } from './queries/metrics.ts';
 import type { PipelineDefinition } from '../pipeline/definition.ts';
-import type {
-  Command,
-  ExecutionState,
-  PipelineSnapshot,
-  Revision,
-  StateChange,
-} from '../pipeline/snapshot.ts';
+import type { Command, ExecutionState, PipelineSnapshot, Revision, StateChange } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
 import { SluiceError } from '../sluice-error.ts';
 
@@ -86,7 +80,11 @@ export function findStageSummary(execution: Pick<ExecutionSummary, 'stages'>, na
 }
 
 /** The action `action` of stage `stage` in an execution's summary, if it has one. */
-export function findActionSummary(execution: Pick<ExecutionSummary, 'stages'>, stage: string, action: string): ActionSummary | undefined {
+export function findActionSummary(
+  execution: Pick<ExecutionSummary, 'stages'>,
+  stage: string,
+  action: string,
+): ActionSummary | undefined {
   return findStageSummary(execution, stage)?.actions.find((a) => a.name === action);
 }
 
@@ -133,7 +131,12 @@ export interface Store {
    */
   updatePipeline(
     pipelineId: string,
-    options: { actor: string; now: number; include?: string[]; /** Actions the step starts are claimed for this process (R2). */ claim?: { owner: string; until: number } },
+    options: {
+      actor: string;
+      now: number;
+      include?: string[];
+      /** Actions the step starts are claimed for this process (R2). */ claim?: { owner: string; until: number };
+    },
     step: (snapshot: PipelineSnapshot) => EngineStep,
   ): Promise<Command[]>;
 
@@ -143,7 +146,10 @@ export interface Store {
    * Running actions whose holder is gone: its claim ran out before `now`, or
    * it was never claimed and has not moved since `staleBefore`.
    */
-  listExpiredClaims(now: number, staleBefore: number): Promise<Array<ActionRef & { pipelineId: string; owner: string | null }>>;
+  listExpiredClaims(
+    now: number,
+    staleBefore: number,
+  ): Promise<Array<ActionRef & { pipelineId: string; owner: string | null }>>;
 
   /** Newest first. */
   listExecutions(options?: { pipelineId?: string; limit?: number }): Promise<ExecutionSummary[]>;
@@ -176,7 +182,13 @@ export interface Store {
    * `ttlMs` (null: until released, for locks taken by hand). The same owner
    * may take it again. Refused while someone else's lease runs.
    */
-  acquireLock(input: { name: string; owner: string; reason: string; ttlMs: number | null; now: number }): Promise<{ ok: true; lock: LockState } | { ok: false; held: LockState }>;
+  acquireLock(input: {
+    name: string;
+    owner: string;
+    reason: string;
+    ttlMs: number | null;
+    now: number;
+  }): Promise<{ ok: true; lock: LockState } | { ok: false; held: LockState }>;
   /** Extend a lease; false if the token no longer holds the lock (it expired and was taken). */
   renewLock(name: string, token: number, ttlMs: number, now: number): Promise<boolean>;
   /** Release by token (the holder) or by owner (a person unlocking by hand); true if it was held. */
@@ -281,4 +293,6 @@ export interface LockState {
   expiresAt: number | null;
 }
 
-export class StoreError extends SluiceError<'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'> {}
+export class StoreError extends SluiceError<
+  'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'
+> {}

@@ -22,7 +22,11 @@ export interface HttpRoutes {
 }
 
 /** `onError` hears of a request no handler could answer (default: stderr). */
-export function createHttpServer(routes: HttpRoutes = {}, onError: (error: unknown, req: IncomingMessage) => void = (error, req) => console.error('Sluice could not answer', req.method, req.url, error)): Server {
+export function createHttpServer(
+  routes: HttpRoutes = {},
+  onError: (error: unknown, req: IncomingMessage) => void = (error, req) =>
+    console.error('Sluice could not answer', req.method, req.url, error),
+): Server {
   return createServer((req, res) => {
     handle(routes, req, res).catch((error: unknown) => {
       onError(error, req);
@@ -42,12 +46,18 @@ async function handle(routes: HttpRoutes, req: IncomingMessage, res: ServerRespo
   // The webhook path is the operator's (WEBHOOK_PATH): the GitHub route says whether a request is its own.
   if (routes.github && (await routes.github(req, res))) return;
   if (!routes.github && path.startsWith('/api/github/')) {
-    res.writeHead(503, { 'content-type': 'text/plain' }).end('The GitHub App is not configured yet: open this server’s / page to create it, or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.\n');
+    res
+      .writeHead(503, { 'content-type': 'text/plain' })
+      .end(
+        'The GitHub App is not configured yet: open this server’s / page to create it, or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET.\n',
+      );
     return;
   }
   if (path.startsWith('/slack/')) {
     if (routes.slack && (await routes.slack(req, res))) return;
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('Slack is not configured here (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET), or it uses Socket Mode.\n');
+    res
+      .writeHead(404, { 'content-type': 'text/plain' })
+      .end('Slack is not configured here (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET), or it uses Socket Mode.\n');
     return;
   }
   if (routes.pages && req.method === 'GET' && path.startsWith('/executions/')) {

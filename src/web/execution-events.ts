@@ -24,7 +24,8 @@ export function decodeCursor(text: string | undefined): Cursor {
     if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
     const cursor: Cursor = {};
     for (const [key, pair] of Object.entries(value)) {
-      if (Array.isArray(pair) && pair.length === 3 && pair.every((n) => Number.isInteger(n) && n >= 0)) cursor[key] = [pair[0], pair[1], pair[2]];
+      if (Array.isArray(pair) && pair.length === 3 && pair.every((n) => Number.isInteger(n) && n >= 0))
+        cursor[key] = [pair[0], pair[1], pair[2]];
     }
     return cursor;
   } catch {

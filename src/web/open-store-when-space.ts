@@ -32,9 +32,17 @@ export function diskFullLine(dir: string): string {
 
 /** Why the database cannot be opened for now, for the log and for callers; undefined: it will not clear up by itself. */
 function passing(error: unknown, dir: string): { line: string; reason: string } | undefined {
-  if (isDiskFull(error)) return { line: `${diskFullLine(dir)} (Sluice cannot open its database; it answers 503 until it can)`, reason: diskFullLine(dir) };
+  if (isDiskFull(error))
+    return {
+      line: `${diskFullLine(dir)} (Sluice cannot open its database; it answers 503 until it can)`,
+      reason: diskFullLine(dir),
+    };
   // The log names the server; the answer to anyone on the port does not.
-  if (isDatabaseDown(error)) return { line: `${errorMessage(error)} Sluice answers 503 and tries again until it can.`, reason: 'its PostgreSQL cannot be reached' };
+  if (isDatabaseDown(error))
+    return {
+      line: `${errorMessage(error)} Sluice answers 503 and tries again until it can.`,
+      reason: 'its PostgreSQL cannot be reached',
+    };
   return undefined;
 }
 

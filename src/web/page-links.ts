@@ -14,7 +14,8 @@ export interface PageLinks {
 }
 
 export function createPageLinks(baseUrl: string, key: string): PageLinks {
-  const sign = (executionId: string) => createHmac('sha256', key).update(`execution:${executionId}`).digest('base64url').slice(0, 32);
+  const sign = (executionId: string) =>
+    createHmac('sha256', key).update(`execution:${executionId}`).digest('base64url').slice(0, 32);
   return {
     executionUrl(executionId, stage) {
       const url = `${baseUrl}/executions/${encodeURIComponent(executionId)}?sig=${sign(executionId)}`;

@@ -14,7 +14,11 @@ export const BODY_DEADLINE_MS = 10_000;
 
 export type LimitedBody = { ok: true; body: Buffer } | { ok: false; status: 408 | 413 };
 
-export function readLimitedBody(req: IncomingMessage, limit: number, deadlineMs = BODY_DEADLINE_MS): Promise<LimitedBody> {
+export function readLimitedBody(
+  req: IncomingMessage,
+  limit: number,
+  deadlineMs = BODY_DEADLINE_MS,
+): Promise<LimitedBody> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ ok: false, status: 413 });
   return new Promise((resolve) => {
@@ -64,5 +68,7 @@ export function refuseBody(req: IncomingMessage, res: ServerResponse, status: 40
   socket.once('close', () => clearTimeout(close));
   req.on('end', () => socket.destroy()).resume();
   // No `connection: close`: Node would close the socket as soon as the answer is out; the timer or the body's end does.
-  res.writeHead(413, { 'content-type': 'text/plain' }).end(`This body is larger than the ${what}; nothing was stored.\n`);
+  res
+    .writeHead(413, { 'content-type': 'text/plain' })
+    .end(`This body is larger than the ${what}; nothing was stored.\n`);
 }

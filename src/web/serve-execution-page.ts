@@ -31,16 +31,23 @@ export async function serveExecutionPage(routes: PageRoutes, req: IncomingMessag
   const executionId = decodeURIComponent(id);
   const signature = url.searchParams.get('sig') ?? '';
   // The same answer for a wrong link and an unknown execution: a link tells nothing unless it is real.
-  const execution = routes.links.verify(executionId, signature) ? await routes.store.getExecution(executionId) : undefined;
+  const execution = routes.links.verify(executionId, signature)
+    ? await routes.store.getExecution(executionId)
+    : undefined;
   if (!execution || execution.id !== executionId || (rest !== undefined && rest !== 'events')) {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('No such page. Links to executions come from their check runs and Slack cards.\n');
+    res
+      .writeHead(404, { 'content-type': 'text/plain' })
+      .end('No such page. Links to executions come from their check runs and Slack cards.\n');
     return;
   }
   if (rest === 'events') return streamEvents(routes, execution, req, res, url);
 
   const logs = await readLogs(routes.store, execution);
   const nonce = randomBytes(16).toString('base64');
-  const live = execution.status === 'running' ? `${routes.links.eventsPath(execution.id)}&cursor=${encodeCursor(cursorOf(execution, logs))}` : undefined;
+  const live =
+    execution.status === 'running'
+      ? `${routes.links.eventsPath(execution.id)}&cursor=${encodeCursor(cursorOf(execution, logs))}`
+      : undefined;
   res
     .writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
@@ -67,7 +74,7 @@ async function readLogs(store: Store, execution: ExecutionSummary): Promise<Map<
 
 /** The lines of `ref` after number `afterSeq`, a page of at most `LINES_PER_EVENT` at a time. */
 async function* pagesAfter(store: Store, ref: ActionRef, afterSeq: number): AsyncGenerator<NumberedLogLine[]> {
-  for (let after = afterSeq; ; ) {
+  for (let after = afterSeq; ;) {
     const page = await store.readLogAfter(ref, after, LINES_PER_EVENT);
     if (page.length > 0) yield page;
     if (page.length < LINES_PER_EVENT) return;
@@ -75,9 +82,22 @@ async function* pagesAfter(store: Store, ref: ActionRef, afterSeq: number): Asyn
   }
 }
 
-function streamEvents(routes: PageRoutes, first: ExecutionSummary, req: IncomingMessage, res: ServerResponse, url: URL): void {
-  const cursor = decodeCursor((req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('cursor') ?? undefined);
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+function streamEvents(
+  routes: PageRoutes,
+  first: ExecutionSummary,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): void {
+  const cursor = decodeCursor(
+    (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('cursor') ?? undefined,
+  );
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+  });
   res.write('retry: 2000\n\n');
   let lastState = '';
   let closed = false;
@@ -105,7 +125,11 @@ function streamEvents(routes: PageRoutes, first: ExecutionSummary, req: Incoming
         const key = `${stage.name}/${action.name}`;
         const [attempt, had, lastSeq] = cursor[key]?.[0] === action.attempt ? cursor[key] : [action.attempt, 0, 0];
         let count = had;
-        for await (const chunk of pagesAfter(routes.store, { executionId: execution.id, stage: stage.name, action: action.name, attempt }, lastSeq)) {
+        for await (const chunk of pagesAfter(
+          routes.store,
+          { executionId: execution.id, stage: stage.name, action: action.name, attempt },
+          lastSeq,
+        )) {
           if (closed) return;
           count += chunk.length;
           cursor[key] = [attempt, count, chunk.at(-1)!.seq];

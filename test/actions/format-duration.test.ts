@@ -10,7 +10,7 @@ it('formatDuration writes durations as a reason reads them', () => {
   assert.equal(formatDuration(5_400_000), '1h 30m');
 });
 
-it('formatTimeLimit names the operator\'s limit when that is what stopped a command', () => {
+it("formatTimeLimit names the operator's limit when that is what stopped a command", () => {
   assert.equal(formatTimeLimit(30 * 60_000, undefined), '30m');
   assert.equal(formatTimeLimit(30 * 60_000, 10 * 60_000), "10m (the operator's ssh.command_timeout)");
 });

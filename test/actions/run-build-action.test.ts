@@ -70,14 +70,22 @@ describe('runBuildAction on the local executor', () => {
 
   it('stops at the first failing command and runs none after it', async () => {
     const result = await build({ run: ['echo one', 'echo two >&2; exit 4', 'touch should-not-run'] });
-    assert.deepEqual(result, { ok: false, code: 'command_failed', reason: 'command 2 of 3 "echo two >&2; exit 4" exited with code 4' });
+    assert.deepEqual(result, {
+      ok: false,
+      code: 'command_failed',
+      reason: 'command 2 of 3 "echo two >&2; exit 4" exited with code 4',
+    });
     assert.ok(!output.lines().includes('$ touch should-not-run'));
     await assert.rejects(stat(join(session.workspace, 'source', 'should-not-run')));
   });
 
   it('kills a command at its timeout and says so', async () => {
     const result = await build({ run: ['sleep 5'], timeoutMs: 300 });
-    assert.deepEqual(result, { ok: false, code: 'timed_out', reason: 'command 1 of 1 "sleep 5" timed out after 300ms' });
+    assert.deepEqual(result, {
+      ok: false,
+      code: 'timed_out',
+      reason: 'command 1 of 1 "sleep 5" timed out after 300ms',
+    });
   });
 
   it('stops when cancelled', async () => {
@@ -89,7 +97,11 @@ describe('runBuildAction on the local executor', () => {
 
   it('fails clearly when an artifact path was not produced', async () => {
     const result = await build({ run: ['mkdir -p dist'], artifact: { name: 'app', paths: ['dist', 'deploy'] } });
-    assert.deepEqual(result, { ok: false, code: 'artifact_failed', reason: 'artifact "app": path "deploy" does not exist in the workspace after the build' });
+    assert.deepEqual(result, {
+      ok: false,
+      code: 'artifact_failed',
+      reason: 'artifact "app": path "deploy" does not exist in the workspace after the build',
+    });
   });
 
   it('refuses artifact paths that leave the workspace', async () => {
@@ -100,7 +112,10 @@ describe('runBuildAction on the local executor', () => {
 
   it('masks secrets printed by a command, in every form, and exposes only granted ones', async () => {
     const result = await build(
-      { run: ['echo "token is $API_TOKEN"', 'printf %s "$API_TOKEN" | base64', 'echo "other=${OTHER:-unset}"'], secrets: ['API_TOKEN'] },
+      {
+        run: ['echo "token is $API_TOKEN"', 'printf %s "$API_TOKEN" | base64', 'echo "other=${OTHER:-unset}"'],
+        secrets: ['API_TOKEN'],
+      },
       { secrets: { API_TOKEN: 's3cr3t-value', OTHER: 'another-secret' } },
     );
     assert.deepEqual(result, { ok: true });
@@ -110,13 +125,19 @@ describe('runBuildAction on the local executor', () => {
 
   it('fails before running anything when a granted secret has no value', async () => {
     const result = await build({ run: ['touch ran'], secrets: ['MISSING'] });
-    assert.deepEqual(result, { ok: false, code: 'setup_failed', reason: 'secret "MISSING" is not available to this action' });
+    assert.deepEqual(result, {
+      ok: false,
+      code: 'setup_failed',
+      reason: 'secret "MISSING" is not available to this action',
+    });
     assert.deepEqual(output.lines(), []);
   });
 
   it('unpacks an input artifact into the workspace before the commands', async () => {
     const dir = await mkdtemp(join(fixture.root, 'input-'));
-    await run('bash', ['-c', 'mkdir -p lib && echo from-an-earlier-action > lib/dep.txt && tar -czf deps.tar.gz lib'], { cwd: dir });
+    await run('bash', ['-c', 'mkdir -p lib && echo from-an-earlier-action > lib/dep.txt && tar -czf deps.tar.gz lib'], {
+      cwd: dir,
+    });
     const stored = await fixture.artifacts.put(join(dir, 'deps.tar.gz'));
     const result = await build(
       { run: ['cat lib/dep.txt', 'cat README.md'], inputs: ['deps'] },
@@ -130,7 +151,10 @@ describe('runBuildAction on the local executor', () => {
   it('refuses an input artifact whose bytes do not match its digest', async () => {
     const wrong = 'a'.repeat(64);
     const actual = await sha256File(fixture.sourceTarball);
-    const result = await build({ run: ['touch ran'], inputs: ['deps'] }, { inputs: [{ name: 'deps', sha256: wrong, file: fixture.sourceTarball }] });
+    const result = await build(
+      { run: ['touch ran'], inputs: ['deps'] },
+      { inputs: [{ name: 'deps', sha256: wrong, file: fixture.sourceTarball }] },
+    );
     assert.deepEqual(result, {
       ok: false,
       code: 'setup_failed',
@@ -150,9 +174,15 @@ describe('runBuildAction on the local executor', () => {
       },
       close: () => session.close(),
     };
-    const result = await build({ run: ['mkdir -p dist', 'echo hi > dist/a'], artifact: { name: 'app', paths: ['dist'] } }, { session: corrupting });
+    const result = await build(
+      { run: ['mkdir -p dist', 'echo hi > dist/a'], artifact: { name: 'app', paths: ['dist'] } },
+      { session: corrupting },
+    );
     assert.equal(result.ok, false);
-    assert.match(!result.ok ? result.reason : '', /^artifact "app" changed in transfer: sha256 [0-9a-f]{64} on the host, [0-9a-f]{64} after download$/);
+    assert.match(
+      !result.ok ? result.reason : '',
+      /^artifact "app" changed in transfer: sha256 [0-9a-f]{64} on the host, [0-9a-f]{64} after download$/,
+    );
   });
 
   it('packs the whole workspace with paths: [.] without packing its own tarball', async () => {

@@ -45,7 +45,11 @@ describe('runCommandAction on the local executor', () => {
         secrets: {},
         log: output.log,
       });
-      assert.deepEqual(result, { ok: false, code: 'command_failed', reason: 'command 2 of 2 "exit 2" exited with code 2' });
+      assert.deepEqual(result, {
+        ok: false,
+        code: 'command_failed',
+        reason: 'command 2 of 2 "exit 2" exited with code 2',
+      });
       assert.deepEqual(output.lines('stdout'), ['0']);
     } finally {
       await session.close();

@@ -26,7 +26,11 @@ describe('ArtifactStore', () => {
 
   it('stores a file under its sha256 and reports digest and size', async () => {
     const stored = await store.put(file);
-    assert.deepEqual(stored, { sha256: DIGEST, size: CONTENT.length, path: join(root, 'data', 'artifacts', `${DIGEST}.tar.gz`) });
+    assert.deepEqual(stored, {
+      sha256: DIGEST,
+      size: CONTENT.length,
+      path: join(root, 'data', 'artifacts', `${DIGEST}.tar.gz`),
+    });
     assert.deepEqual(await readFile(stored.path), CONTENT);
     assert.equal(await store.has(DIGEST), true);
     assert.equal(store.path(DIGEST), stored.path);
@@ -56,13 +60,23 @@ describe('ArtifactStore', () => {
 
   it('refuses anything that is not a sha256 as a name', () => {
     for (const bad of ['../../etc/passwd', 'ABC', DIGEST.toUpperCase(), `${DIGEST}0`]) {
-      assert.throws(() => store.path(bad), (error: unknown) => error instanceof ArtifactError && error.code === 'INVALID_DIGEST');
+      assert.throws(
+        () => store.path(bad),
+        (error: unknown) => error instanceof ArtifactError && error.code === 'INVALID_DIGEST',
+      );
     }
   });
 
   it('fails clearly for a missing file and leaves nothing half-written', async () => {
-    await assert.rejects(store.put(join(root, 'missing.tar.gz')), (error: unknown) => error instanceof ArtifactError && error.code === 'STORE_FAILED' && /missing\.tar\.gz/.test(error.message));
-    assert.deepEqual((await readdir(store.dir)).filter((name) => name.startsWith('.')), []);
+    await assert.rejects(
+      store.put(join(root, 'missing.tar.gz')),
+      (error: unknown) =>
+        error instanceof ArtifactError && error.code === 'STORE_FAILED' && /missing\.tar\.gz/.test(error.message),
+    );
+    assert.deepEqual(
+      (await readdir(store.dir)).filter((name) => name.startsWith('.')),
+      [],
+    );
   });
 
   it('sha256File hashes a file as sha256sum does', async () => {

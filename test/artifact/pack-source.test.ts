@@ -85,7 +85,11 @@ describe('packSource', () => {
     const plain = await mkdtemp(join(tmpdir(), 'sluice-plain-'));
     try {
       await assert.rejects(packSource(plain, out), (error: unknown) => {
-        return error instanceof ArtifactError && error.code === 'NOT_A_GIT_CHECKOUT' && error.message.startsWith(`${plain} is not a git checkout`);
+        return (
+          error instanceof ArtifactError &&
+          error.code === 'NOT_A_GIT_CHECKOUT' &&
+          error.message.startsWith(`${plain} is not a git checkout`)
+        );
       });
     } finally {
       await rm(plain, { recursive: true, force: true });
@@ -126,7 +130,10 @@ describe('readRevision', () => {
   it('says so when the repository has no commits', async () => {
     const empty = await makeGitCheckout();
     try {
-      await assert.rejects(readRevision(empty.dir), (error: unknown) => error instanceof ArtifactError && error.code === 'NO_COMMITS');
+      await assert.rejects(
+        readRevision(empty.dir),
+        (error: unknown) => error instanceof ArtifactError && error.code === 'NO_COMMITS',
+      );
     } finally {
       await empty.remove();
     }

@@ -27,7 +27,10 @@ after(() => checkout.remove());
 
 test('a build whose timeout is 30 days runs its commands instead of timing them out at once', async () => {
   writeFileSync(join(checkout.scratch, 'server.yml'), `hosts:\n  local: [local]\nlocal: { repos: ['*'] }\n`);
-  const result = await runSluice(['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')], { cwd: checkout.dir, timeoutMs: 120_000 });
+  const result = await runSluice(
+    ['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')],
+    { cwd: checkout.dir, timeoutMs: 120_000 },
+  );
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.match(result.stdout, /build\/compile │ built/);
   assert.doesNotMatch(result.stdout + result.stderr, /timed out|TimeoutOverflowWarning/);

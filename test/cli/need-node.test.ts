@@ -20,7 +20,8 @@ const SYSTEM_NPM = '/usr/bin/npm';
 /** A copy of the checkout's start-up files, without node_modules (or with an empty one). */
 function checkout(withNodeModules: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice checkout '));
-  for (const path of ['package.json', 'bin', 'scripts', 'src']) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  for (const path of ['package.json', 'bin', 'scripts', 'src'])
+    cpSync(join(ROOT, path), join(dir, path), { recursive: true });
   if (withNodeModules) mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
   return dir;
 }
@@ -44,7 +45,12 @@ test('without node_modules, npm start and the sluice command say to run npm ci',
   ] as const) {
     const { status, output } = run(command, [...args], dir);
     assert.equal(status, 1, output);
-    assert.match(output, new RegExp(`Sluice needs Node 24 or newer, and this is Node v\\d+\\.[\\s\\S]*Run \`npm ci\` in ${dir}/: it brings Node 24 into node_modules/\\.bin\\.`));
+    assert.match(
+      output,
+      new RegExp(
+        `Sluice needs Node 24 or newer, and this is Node v\\d+\\.[\\s\\S]*Run \`npm ci\` in ${dir}/: it brings Node 24 into node_modules/\\.bin\\.`,
+      ),
+    );
     assert.doesNotMatch(output, /ERR_UNKNOWN_FILE_EXTENSION|at .*:\d+:\d+/, 'no stack');
   }
 });
@@ -60,7 +66,11 @@ test('with node_modules installed without its Node (--ignore-scripts), npm start
   ] as const) {
     const { status, output } = run(command, [...args], dir);
     assert.equal(status, 1, output);
-    assert.match(output, /node_modules in .* has no Node 24: it was installed with --ignore-scripts, or before Sluice brought its own Node\. Run `npm rebuild node` \(or `npm ci`, with its install scripts\) there\./, `${args.join(' ')}: ${output}`);
+    assert.match(
+      output,
+      /node_modules in .* has no Node 24: it was installed with --ignore-scripts, or before Sluice brought its own Node\. Run `npm rebuild node` \(or `npm ci`, with its install scripts\) there\./,
+      `${args.join(' ')}: ${output}`,
+    );
     assert.doesNotMatch(output, /ERR_UNKNOWN_FILE_EXTENSION|at .*:\d+:\d+/, 'no stack');
   }
 });

@@ -16,7 +16,11 @@ import { SLUICE_BIN } from '../helpers/run-sluice.ts';
 const SYSTEM_NODE = '/usr/bin/node';
 
 function run(args: string[], cwd: string) {
-  return spawnSync(SYSTEM_NODE, [SLUICE_BIN, ...args], { cwd, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: cwd } });
+  return spawnSync(SYSTEM_NODE, [SLUICE_BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', HOME: cwd },
+  });
 }
 
 test('started by the system Node, the sluice command runs on the project Node 24 and ends as it ends', (t) => {
@@ -33,7 +37,10 @@ test('started by the system Node, the sluice command runs on the project Node 24
   writeFileSync(join(dir, 'bad.yml'), 'retention: { executions: forever }\n');
   const invalid = run(['validate', '--server', 'bad.yml'], dir);
   assert.equal(invalid.status, 1, invalid.stdout + invalid.stderr);
-  assert.match(invalid.stdout + invalid.stderr, /bad\.yml:1:26: retention\.executions: write how long finished executions are kept as a duration/);
+  assert.match(
+    invalid.stdout + invalid.stderr,
+    /bad\.yml:1:26: retention\.executions: write how long finished executions are kept as a duration/,
+  );
 
   const unknown = run(['nosuch'], dir);
   assert.equal(unknown.status, 2);
@@ -45,8 +52,14 @@ test('a SIGTERM to the sluice command started by the system Node reaches the com
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // A command that runs until stopped: `validate` of a FIFO that nobody writes to.
   spawnSync('mkfifo', [join(dir, 'server.yml')]);
-  const child = spawn(SYSTEM_NODE, [SLUICE_BIN, 'validate', '--server', 'server.yml'], { cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: dir }, stdio: 'ignore' });
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const child = spawn(SYSTEM_NODE, [SLUICE_BIN, 'validate', '--server', 'server.yml'], {
+    cwd: dir,
+    env: { PATH: '/usr/bin:/bin', HOME: dir },
+    stdio: 'ignore',
+  });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   // Wait until the Node 24 child has opened the FIFO: then it, not only its parent, is running.
   await new Promise<void>((resolve) => {
     const poll = () => {

@@ -32,12 +32,16 @@ app:
 function setUp(): TempCheckout {
   const c = (checkout = makeCheckout({ VERSION: 'v1\n', 'deploy/start.sh': 'cat dist/VERSION > started\n' }));
   c.write('.github/sluice.yml', pipeline);
-  c.write('sluice.config.yml', `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n    keep_releases: 2\n`);
+  c.write(
+    'sluice.config.yml',
+    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n    keep_releases: 2\n`,
+  );
   c.commit('pipeline');
   return c;
 }
 
-const sluice = (c: TempCheckout, ...args: string[]) => runSluice([...args, '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], { cwd: c.dir });
+const sluice = (c: TempCheckout, ...args: string[]) =>
+  runSluice([...args, '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], { cwd: c.dir });
 
 describe('sluice run with a server config', () => {
   test('deploys each revision as a release, switches current, and keeps the last releases', async () => {
@@ -63,11 +67,17 @@ describe('sluice run with a server config', () => {
   test('what a start hook leaves running on the Sluice machine keeps running after sluice run exits', async () => {
     const c = setUp();
     const marker = `1000.${process.pid}7`;
-    c.write('.github/sluice.yml', pipeline.replace('start: ["sh deploy/start.sh"]', `start: ["sh deploy/start.sh", "nohup sleep ${marker} &"]`));
+    c.write(
+      '.github/sluice.yml',
+      pipeline.replace('start: ["sh deploy/start.sh"]', `start: ["sh deploy/start.sh", "nohup sleep ${marker} &"]`),
+    );
     c.commit('a daemon');
     const pids = () => {
       try {
-        return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .map(Number);
       } catch {
         return [];
       }
@@ -84,7 +94,10 @@ describe('sluice run with a server config', () => {
 
   test('a deploy to an environment the server config does not define fails the stage and says so', async () => {
     const c = setUp();
-    c.write('sluice.config.yml', `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  staging:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n`);
+    c.write(
+      'sluice.config.yml',
+      `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  staging:\n    hosts: [local]\n    path: ${join(c.scratch, 'srv')}\n`,
+    );
     c.commit('no dev');
     const result = await sluice(c, 'run');
     assert.equal(result.code, 1);

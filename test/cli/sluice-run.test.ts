@@ -7,7 +7,10 @@ import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts';
 
 /** The seed's pipeline shape, on this machine: build → check → approval → release. */
-function pipelineFile(scratch: string, build: string[] = ['mkdir -p dist', 'echo "built $(cat VERSION)" > dist/app.txt', 'echo compiled']): string {
+function pipelineFile(
+  scratch: string,
+  build: string[] = ['mkdir -p dist', 'echo "built $(cat VERSION)" > dist/app.txt', 'echo compiled'],
+): string {
   return `on:
   push:
     branches: [main]
@@ -58,7 +61,14 @@ describe('sluice run', () => {
     const result = await sluice(c, 'run', '--approve', 'yes');
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const out = result.stdout;
-    const order = ['▶ build running', 'build/compile │ compiled', '✓ build succeeded', 'check/smoke │ built 1.0', '✓ production/approve succeeded', '✓ Execution #1 succeeded'];
+    const order = [
+      '▶ build running',
+      'build/compile │ compiled',
+      '✓ build succeeded',
+      'check/smoke │ built 1.0',
+      '✓ production/approve succeeded',
+      '✓ Execution #1 succeeded',
+    ];
     let at = -1;
     for (const line of order) {
       const next = out.indexOf(line, at + 1);
@@ -74,15 +84,23 @@ describe('sluice run', () => {
 
     const status = await statusJson(c, '1');
     assert.equal(status.status, 'succeeded');
-    assert.deepEqual(status.stages.map((s: { status: string }) => s.status), ['succeeded', 'succeeded', 'succeeded']);
-    assert.ok(status.history.some((h: { actor: string; to: string }) => h.to === 'succeeded' && h.actor.startsWith('cli:')));
+    assert.deepEqual(
+      status.stages.map((s: { status: string }) => s.status),
+      ['succeeded', 'succeeded', 'succeeded'],
+    );
+    assert.ok(
+      status.history.some((h: { actor: string; to: string }) => h.to === 'succeeded' && h.actor.startsWith('cli:')),
+    );
   });
 
   test('a rejected approval fails the execution and releases nothing', async () => {
     const c = setUp();
     const result = await sluice(c, 'run', '--approve', 'no');
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /✗ Execution #1 failed after .*: stage "production" failed: action "approve" failed: rejected by cli:/);
+    assert.match(
+      result.stdout,
+      /✗ Execution #1 failed after .*: stage "production" failed: action "approve" failed: rejected by cli:/,
+    );
     assert.equal(existsSync(join(c.scratch, 'released.txt')), false);
   });
 
@@ -90,7 +108,10 @@ describe('sluice run', () => {
     const c = setUp();
     const first = await sluice(c, 'run');
     assert.equal(first.code, 1);
-    assert.match(first.stdout, /Execution #1 waits for approval of production\/approve\. Decide with `sluice approve 1`/);
+    assert.match(
+      first.stdout,
+      /Execution #1 waits for approval of production\/approve\. Decide with `sluice approve 1`/,
+    );
     assert.equal(existsSync(join(c.scratch, 'released.txt')), false);
     const approved = await sluice(c, 'approve', '1');
     assert.equal(approved.code, 0, approved.stdout + approved.stderr);
@@ -99,9 +120,16 @@ describe('sluice run', () => {
   });
 
   test('a failed build halts the execution, and retry runs only that stage onward', async () => {
-    const c = checkout = makeCheckout({ VERSION: '1.0\n' });
+    const c = (checkout = makeCheckout({ VERSION: '1.0\n' }));
     const flag = join(c.scratch, 'fixed');
-    c.write('.github/sluice.yml', pipelineFile(c.scratch, ['mkdir -p dist', `test -f ${flag} || { echo "flaky test failed" >&2; exit 3; }`, 'echo ok > dist/app.txt']));
+    c.write(
+      '.github/sluice.yml',
+      pipelineFile(c.scratch, [
+        'mkdir -p dist',
+        `test -f ${flag} || { echo "flaky test failed" >&2; exit 3; }`,
+        'echo ok > dist/app.txt',
+      ]),
+    );
     c.commit('pipeline');
     const failed = await sluice(c, 'run', '--approve', 'yes');
     assert.equal(failed.code, 1);
@@ -125,16 +153,26 @@ describe('sluice run', () => {
     assert.equal(disabled.code, 0, disabled.stderr);
     const held = await sluice(c, 'run', '--approve', 'yes');
     assert.equal(held.code, 1);
-    assert.match(held.stdout, /waits to enter stage "check": the transition into "check" is disabled: smoke tests broken\. Enable it with `sluice transition enable check`/);
+    assert.match(
+      held.stdout,
+      /waits to enter stage "check": the transition into "check" is disabled: smoke tests broken\. Enable it with `sluice transition enable check`/,
+    );
     const enabled = await sluice(c, 'transition', 'enable', 'check', '--approve', 'yes');
     assert.equal(enabled.code, 0, enabled.stdout + enabled.stderr);
     assert.match(enabled.stdout, /✓ Execution #1 succeeded/);
   });
 
   test('after kill -9 mid-action the execution is interrupted, not running, and can be retried', async (t) => {
-    const c = checkout = makeCheckout({ VERSION: '1.0\n' });
+    const c = (checkout = makeCheckout({ VERSION: '1.0\n' }));
     const go = join(c.scratch, 'go');
-    c.write('.github/sluice.yml', pipelineFile(c.scratch, ['mkdir -p dist', `echo started; until test -f ${go}; do sleep 0.1; done`, 'echo ok > dist/app.txt']));
+    c.write(
+      '.github/sluice.yml',
+      pipelineFile(c.scratch, [
+        'mkdir -p dist',
+        `echo started; until test -f ${go}; do sleep 0.1; done`,
+        'echo ok > dist/app.txt',
+      ]),
+    );
     c.commit('pipeline');
     const child = startSluice(['run', '--approve', 'yes', '--data-dir', dataDirOf(c)], { cwd: c.dir });
     t.after(() => {
@@ -145,7 +183,12 @@ describe('sluice run', () => {
 
     const busy = await sluice(c, 'status');
     assert.equal(busy.code, 1);
-    assert.match(busy.stderr, new RegExp(`is in use by another process \\(pid ${child.pid}\\); only one Sluice process may use a data directory`));
+    assert.match(
+      busy.stderr,
+      new RegExp(
+        `is in use by another process \\(pid ${child.pid}\\); only one Sluice process may use a data directory`,
+      ),
+    );
 
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('close', resolve));
@@ -189,7 +232,10 @@ describe('the state of the sluice command', () => {
 
     const empty = await runSluice(['status'], { cwd: c.dir, env });
     assert.equal(empty.code, 0, empty.stderr);
-    assert.match(empty.stdout, new RegExp(`No executions yet: Sluice keeps its state in ${expected}, and nothing is there yet`));
+    assert.match(
+      empty.stdout,
+      new RegExp(`No executions yet: Sluice keeps its state in ${expected}, and nothing is there yet`),
+    );
     assert.ok(!existsSync(expected), 'looking creates nothing');
     assert.ok(!existsSync(join(c.dir, 'data')), 'nothing in the checkout');
 

@@ -20,12 +20,14 @@ test('spellings of one host are one identity, and other hosts are not', () => {
     ['::1', 22, '[::]', 22],
     ['2001:db8::1', 22, '[2001:DB8:0::1]', 22],
   ];
-  for (const [a, pa, b, pb] of same) assert.equal(hostIdentity(a, pa), hostIdentity(b, pb), `${a}:${pa} and ${b}:${pb}`);
+  for (const [a, pa, b, pb] of same)
+    assert.equal(hostIdentity(a, pa), hostIdentity(b, pb), `${a}:${pa} and ${b}:${pb}`);
   const apart: Array<[string, number | undefined, string, number | undefined]> = [
     ['web1.example.com', 22, 'web2.example.com', 22],
     ['10.0.1.11', 22, '10.0.1.11', 2222],
     ['10.0.1.11', 22, '10.0.1.12', 22],
     ['face.bad', 22, 'face.bad.example', 22],
   ];
-  for (const [a, pa, b, pb] of apart) assert.notEqual(hostIdentity(a, pa), hostIdentity(b, pb), `${a}:${pa} and ${b}:${pb}`);
+  for (const [a, pa, b, pb] of apart)
+    assert.notEqual(hostIdentity(a, pa), hostIdentity(b, pb), `${a}:${pa} and ${b}:${pb}`);
 });

@@ -37,13 +37,29 @@ describe('the pipeline file', () => {
       assert.ok(loaded.ok, JSON.stringify(loaded));
       const { definition } = loaded;
       assert.equal(definition.mode, 'superseded');
-      assert.deepEqual(definition.stages.map((s) => [s.name, s.needs]), [['build', []], ['dev', ['build']], ['production', ['dev']]]);
+      assert.deepEqual(
+        definition.stages.map((s) => [s.name, s.needs]),
+        [
+          ['build', []],
+          ['dev', ['build']],
+          ['production', ['dev']],
+        ],
+      );
       const production = definition.stages[2]!;
-      assert.deepEqual(production.actions.map((a) => [a.name, a.kind, a.needs]), [['approve', 'approval', []], ['real-deploy', 'deploy', ['approve']]]);
+      assert.deepEqual(
+        production.actions.map((a) => [a.name, a.kind, a.needs]),
+        [
+          ['approve', 'approval', []],
+          ['real-deploy', 'deploy', ['approve']],
+        ],
+      );
       const compile = definition.stages[0]!.actions[0]!;
       assert.equal(compile.kind, 'build');
       if (compile.kind === 'build') {
-        assert.deepEqual(compile.build.artifact, { name: 'app', paths: ['dist', 'deploy', 'package.json', 'package-lock.json'] });
+        assert.deepEqual(compile.build.artifact, {
+          name: 'app',
+          paths: ['dist', 'deploy', 'package.json', 'package-lock.json'],
+        });
         assert.equal(compile.build.timeoutMs, 30 * 60_000);
       }
       assert.deepEqual(definition.app?.hooks.start, ['./deploy/start.sh']);
@@ -73,7 +89,9 @@ stages:
   test('YAML syntax errors and duplicate keys are reported where they are', () => {
     assert.match(problemsOf('stages:\n  - name: a\n    name: b\n    actions: []\n')[0]!, /^sluice\.yml:3:5: .*unique/);
     assert.match(problemsOf('stages: [\n')[0]!, /^sluice\.yml:\d+:\d+: YAML: /);
-    assert.deepEqual(problemsOf(''), ['sluice.yml:1:1: the file is empty; see the examples in README.md for what it holds']);
+    assert.deepEqual(problemsOf(''), [
+      'sluice.yml:1:1: the file is empty; see the examples in README.md for what it holds',
+    ]);
   });
 
   test('an action does exactly one thing', () => {
@@ -176,13 +194,19 @@ ${build}      - name: again
   test('`local` is this machine without a server config, and with one only a group the operator defines and grants to the repository', () => {
     const text = `stages:\n${build}`;
     assert.deepEqual(problemsOf(text), []);
-    assert.match(problemsOf(text, productServer())[0]!, /host group "local" is not defined in the server config; pipelines run on the Sluice machine only where the operator defines the group `local: \[local\]`/);
+    assert.match(
+      problemsOf(text, productServer())[0]!,
+      /host group "local" is not defined in the server config; pipelines run on the Sluice machine only where the operator defines the group `local: \[local\]`/,
+    );
     const granted = { ...productServer(), hosts: { local: ['local'] }, local: { repos: ['acme/*'] } };
     assert.deepEqual(problemsOf(text, granted, 'acme/shop'), []);
     assert.deepEqual(problemsOf(text, { ...granted, local: undefined }, 'acme/shop'), [
       'sluice.yml:6:17: host group "local" holds local, the Sluice machine, which keeps Sluice\'s keys; acme/shop may run there only if the operator adds it to local.repos in the server config',
     ]);
-    assert.match(problemsOf(text, granted, 'evil/fork')[0]!, /evil\/fork may run there only if the operator adds it to local\.repos/);
+    assert.match(
+      problemsOf(text, granted, 'evil/fork')[0]!,
+      /evil\/fork may run there only if the operator adds it to local\.repos/,
+    );
   });
 
   test('a time limit of 0 (written for "no limit") is refused with what to write, not run as "stop at once"', () => {
@@ -227,13 +251,19 @@ stages:
 
   test('an enormous file is refused without being parsed', () => {
     const text = `stages:\n${'  # padding padding padding padding padding padding padding\n'.repeat(5000)}`;
-    assert.deepEqual(problemsOf(text), ['sluice.yml:1:1: the file is larger than 256 KiB; a config file this big is a mistake']);
+    assert.deepEqual(problemsOf(text), [
+      'sluice.yml:1:1: the file is larger than 256 KiB; a config file this big is a mistake',
+    ]);
   });
 
   test('nesting too deep for any pipeline is refused before the parser recurses into it, by brackets or by indentation', () => {
-    assert.deepEqual(problemsOf(`stages: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`), ['sluice.yml:1:73: the YAML nests deeper than 64 levels here; a config file never needs that']);
+    assert.deepEqual(problemsOf(`stages: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`), [
+      'sluice.yml:1:73: the YAML nests deeper than 64 levels here; a config file never needs that',
+    ]);
     const indented = `stages:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(2 * (i + 1))}a:`).join('\n')}\n`;
-    assert.deepEqual(problemsOf(indented), ['sluice.yml:66:129: the YAML nests deeper than 64 levels here; a config file never needs that']);
+    assert.deepEqual(problemsOf(indented), [
+      'sluice.yml:66:129: the YAML nests deeper than 64 levels here; a config file never needs that',
+    ]);
     // Brackets in quotes and comments are text, not nesting.
     const quoted = `stages:\n  - name: build # ${'['.repeat(100)}\n    actions:\n      - name: compile\n        build: { host: local, run: ["echo '${'{'.repeat(100)}'"] }\n`;
     assert.deepEqual(problemsOf(quoted), []);
@@ -241,8 +271,11 @@ stages:
 
   test('an alias bomb is refused, and names with invisible or reversing characters are not names', () => {
     const bomb = `a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\nstages: [*d]\n`;
-    assert.deepEqual(problemsOf(bomb), ['sluice.yml:1:1: the YAML cannot be read: Excessive alias count indicates a resource exhaustion attack']);
-    const sneaky = 'stages:\n  - name: "bu\u202eild"\n    actions:\n      - name: "c\u200bompile"\n        build: { host: local, run: ["echo done"] }\n';
+    assert.deepEqual(problemsOf(bomb), [
+      'sluice.yml:1:1: the YAML cannot be read: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+    const sneaky =
+      'stages:\n  - name: "bu\u202eild"\n    actions:\n      - name: "c\u200bompile"\n        build: { host: local, run: ["echo done"] }\n';
     assert.deepEqual(problemsOf(sneaky), [
       'sluice.yml:2:11: stages[0].name: a stage name uses letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters',
       'sluice.yml:4:15: stages[0].actions[0].name: an action name uses letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters',

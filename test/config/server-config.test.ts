@@ -24,7 +24,9 @@ function load(text: string) {
 describe('the server config', () => {
   test('the example of PRODUCT.md is valid and resolves to hosts and deploy targets', () => {
     const server = load(example);
-    assert.deepEqual(resolveHosts(server, 'builder'), [{ name: 'build1.internal', address: 'build1.internal', port: 22, user: 'deploy' }]);
+    assert.deepEqual(resolveHosts(server, 'builder'), [
+      { name: 'build1.internal', address: 'build1.internal', port: 22, user: 'deploy' },
+    ]);
     const production = deployTarget(server, 'production', 'acme/shop');
     assert.deepEqual(production.hosts, [
       { name: 'web1', address: '10.0.1.11', port: 22, user: 'deploy' },
@@ -35,7 +37,10 @@ describe('the server config', () => {
     assert.equal(production.minHealthy, 1);
     assert.equal(production.keepReleases, 5);
     assert.match(production.drain!, /set server app\/\{host\} state drain/);
-    assert.deepEqual(deployTarget(server, 'dev', 'acme/shop').hosts.map((h) => h.name), ['dev1.internal']);
+    assert.deepEqual(
+      deployTarget(server, 'dev', 'acme/shop').hosts.map((h) => h.name),
+      ['dev1.internal'],
+    );
   });
 
   test('short host forms: local, user@address:port', () => {
@@ -49,7 +54,10 @@ hosts:
       { name: '10.0.0.6', address: '10.0.0.6', port: 2200, user: 'deploy' },
       { name: '::1', address: '::1', port: 22, user: 'deploy' },
     ]);
-    assert.throws(() => resolveHosts(server, 'web'), /host group "web" is not defined in the server config \(it defines: mixed\)/);
+    assert.throws(
+      () => resolveHosts(server, 'web'),
+      /host group "web" is not defined in the server config \(it defines: mixed\)/,
+    );
     assert.deepEqual(resolveHosts(undefined, 'local'), [{ name: 'local', address: 'local' }]);
     assert.throws(() => resolveHosts(undefined, 'builder'), /needs a server config that defines it; pass --server/);
   });
@@ -90,7 +98,10 @@ secrets:
     run: [U0ANN, S0RELEASE]
     status: ["*"]
 `);
-    assert.deepEqual(server.slack, { people: { alice: 'U0ALICE', 'bob@example.com': 'W0BOB' }, commands: { run: ['U0ANN', 'S0RELEASE'], status: ['*'] } });
+    assert.deepEqual(server.slack, {
+      people: { alice: 'U0ALICE', 'bob@example.com': 'W0BOB' },
+      commands: { run: ['U0ANN', 'S0RELEASE'], status: ['*'] },
+    });
     assert.deepEqual(
       problemsOf(`slack:
   people:
@@ -110,13 +121,19 @@ secrets:
   });
 
   test('a host group is a list, or { hosts, repos }; a mistake inside the object form is reported where it is', () => {
-    const server = load(`hosts:\n  builder: [local]\n  shared: { hosts: [local], repos: [acme/*] }\nlocal: { repos: [acme/ops] }\n`);
+    const server = load(
+      `hosts:\n  builder: [local]\n  shared: { hosts: [local], repos: [acme/*] }\nlocal: { repos: [acme/ops] }\n`,
+    );
     assert.deepEqual(server.hosts, { builder: ['local'], shared: { hosts: ['local'], repos: ['acme/*'] } });
-    assert.deepEqual(problemsOf(`hosts:\n  shared: { hosts: [local], repo: [acme/*] }\n`), ['sluice.config.yml:2:29: hosts.shared: unknown key "repo" (did you mean "repos"?)']);
+    assert.deepEqual(problemsOf(`hosts:\n  shared: { hosts: [local], repo: [acme/*] }\n`), [
+      'sluice.config.yml:2:29: hosts.shared: unknown key "repo" (did you mean "repos"?)',
+    ]);
     assert.deepEqual(problemsOf(`hosts:\n  shared: { hosts: ["not a host"] }\n`), [
       'sluice.config.yml:2:21: hosts.shared.hosts[0]: a host is `local`, an address such as deploy@10.0.1.11:2222, or { name, address, port, user }',
     ]);
-    assert.deepEqual(problemsOf(`local: { repos: [] }\n`), ['sluice.config.yml:1:17: local.repos: repos names who may run on the Sluice machine: owner/name, owner/* or *']);
+    assert.deepEqual(problemsOf(`local: { repos: [] }\n`), [
+      'sluice.config.yml:1:17: local.repos: repos names who may run on the Sluice machine: owner/name, owner/* or *',
+    ]);
   });
 
   test('rules across fields: host groups, ssh, drain pairs, feasible rolling plans, distinct host names', () => {
@@ -152,7 +169,11 @@ environments:
     path: /srv/app
     load_balancer: { haproxy: { socket: /run/haproxy.sock, backend: app, timeout: 30s } }
 `);
-    assert.deepEqual(deployTarget(server, 'production', 'acme/shop').haproxy, { socket: '/run/haproxy.sock', backend: 'app', timeoutMs: 30_000 });
+    assert.deepEqual(deployTarget(server, 'production', 'acme/shop').haproxy, {
+      socket: '/run/haproxy.sock',
+      backend: 'app',
+      timeoutMs: 30_000,
+    });
     assert.deepEqual(
       problemsOf(`environments:
   production:
@@ -176,10 +197,21 @@ environments:
 `);
     assert.equal(deployTarget(server, 'production', 'acme/shop').path, '/srv/app');
     // An environment on the Sluice machine also needs the machine's own grant.
-    const ungranted = load(`local: { repos: [acme/ops] }\nenvironments:\n  production:\n    hosts: [local]\n    path: /srv/app\n`);
-    assert.throws(() => deployTarget(ungranted, 'production', 'acme/shop'), /environment "production" holds local, the Sluice machine.*acme\/shop may deploy to it only if the operator adds it to local\.repos/);
-    assert.throws(() => deployTarget(server, 'production', 'evil/shop'), /evil\/shop may not deploy to "production": the server config allows acme\/\*/);
-    assert.throws(() => deployTarget(server, 'staging', 'acme/shop'), /environment "staging" is not defined in the server config/);
+    const ungranted = load(
+      `local: { repos: [acme/ops] }\nenvironments:\n  production:\n    hosts: [local]\n    path: /srv/app\n`,
+    );
+    assert.throws(
+      () => deployTarget(ungranted, 'production', 'acme/shop'),
+      /environment "production" holds local, the Sluice machine.*acme\/shop may deploy to it only if the operator adds it to local\.repos/,
+    );
+    assert.throws(
+      () => deployTarget(server, 'production', 'evil/shop'),
+      /evil\/shop may not deploy to "production": the server config allows acme\/\*/,
+    );
+    assert.throws(
+      () => deployTarget(server, 'staging', 'acme/shop'),
+      /environment "staging" is not defined in the server config/,
+    );
   });
 
   test('ssh.rollback_timeout: 15 minutes unless the operator says otherwise; a bad or zero duration says what to write', () => {
@@ -190,7 +222,9 @@ environments:
     assert.deepEqual(problemsOf(`${ssh},\n  rollback_timeout: soon }\n`), [
       'sluice.config.yml:2:21: ssh.rollback_timeout: write the time limit for a rollback as a duration such as 500ms, 30s, 5m, 1h30m or 24h',
     ]);
-    assert.deepEqual(problemsOf(`${ssh},\n  rollback_timeout: 0s }\n`), ['sluice.config.yml:2:21: ssh.rollback_timeout: give the rollback at least 1s to put hosts back, such as 15m']);
+    assert.deepEqual(problemsOf(`${ssh},\n  rollback_timeout: 0s }\n`), [
+      'sluice.config.yml:2:21: ssh.rollback_timeout: give the rollback at least 1s to put hosts back, such as 15m',
+    ]);
   });
 
   test('ssh.command_timeout and connect_timeout of 0 (written for "no limit") are refused with what to write', () => {
@@ -210,7 +244,11 @@ environments:
       workspacesMs: 86_400_000,
       intervalMs: 3_600_000,
     });
-    const rules = retentionRules(load('retention: { executions: 90d, artifacts: 2d, webhook_payloads: 1d, webhook_ids: 14d, workspaces: 6h, interval: 15m }\n'));
+    const rules = retentionRules(
+      load(
+        'retention: { executions: 90d, artifacts: 2d, webhook_payloads: 1d, webhook_ids: 14d, workspaces: 6h, interval: 15m }\n',
+      ),
+    );
     assert.deepEqual(rules, {
       executionsMs: 90 * 86_400_000,
       artifactsMs: 2 * 86_400_000,

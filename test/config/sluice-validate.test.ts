@@ -25,7 +25,10 @@ describe('sluice validate', () => {
   });
 
   test('an invalid pipeline: exit 1 and one file:line:col line per problem on stderr', async () => {
-    writeFileSync(join(dir, 'sluice.yml'), 'stages:\n  - name: build\n    actions:\n      - name: a\n        deploy: { environment: prod, artifact: app }\n');
+    writeFileSync(
+      join(dir, 'sluice.yml'),
+      'stages:\n  - name: build\n    actions:\n      - name: a\n        deploy: { environment: prod, artifact: app }\n',
+    );
     const result = await validate('sluice.yml', '--server', join(fixtures, 'product-server.yml'));
     assert.equal(result.code, 1);
     assert.deepEqual(result.stderr.trimEnd().split('\n'), [
@@ -34,7 +37,7 @@ describe('sluice validate', () => {
     ]);
   });
 
-  test('a pipeline timeout above the operator\'s ssh.command_timeout is refused where the action runs on SSH hosts', async () => {
+  test("a pipeline timeout above the operator's ssh.command_timeout is refused where the action runs on SSH hosts", async () => {
     writeFileSync(
       join(dir, 'limits-server.yml'),
       'ssh: { user: deploy, key: /etc/sluice/id_ed25519, known_hosts: /etc/sluice/known_hosts, command_timeout: 20m }\nhosts:\n  builders: [build1.internal]\n  local: [local]\nlocal: { repos: ["*"] }\n',
@@ -67,7 +70,10 @@ describe('sluice validate', () => {
     assert.equal(result.code, 1);
     const lines = result.stderr.trimEnd().split('\n');
     assert.equal(lines[0], 'server.yml:2:42: environments.dev: unknown key "keep" (did you mean "keep_releases"?)');
-    assert.match(lines[1]!, /product-pipeline\.yml: not checked, since the server config it is checked against has problems/);
+    assert.match(
+      lines[1]!,
+      /product-pipeline\.yml: not checked, since the server config it is checked against has problems/,
+    );
   });
 
   test('a host group is no way around an environment or onto the Sluice machine: refused unless the operator grants it to the repository', async () => {
@@ -83,13 +89,23 @@ environments:
     path: /srv/app
     repos: [acme/site]
 ${extra}`;
-    const action = (host: string) => `stages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: ${host}, run: ["cat /srv/app/current/.env"] }\n`;
+    const action = (host: string) =>
+      `stages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: ${host}, run: ["cat /srv/app/current/.env"] }\n`;
     writeFileSync(join(dir, 'server-groups.yml'), server());
     for (const [host, why] of [
-      ['web', 'host group "web" holds web1.internal of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from'],
-      ['alias', 'host group "alias" holds w1 of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from'],
+      [
+        'web',
+        'host group "web" holds web1.internal of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from',
+      ],
+      [
+        'alias',
+        'host group "alias" holds w1 of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from',
+      ],
       ['builder', 'evil/tool may not use host group "builder": the server config allows acme/*'],
-      ['here', "host group \"here\" holds local, the Sluice machine, which keeps Sluice's keys; evil/tool may run there only if the operator adds it to local.repos in the server config"],
+      [
+        'here',
+        'host group "here" holds local, the Sluice machine, which keeps Sluice\'s keys; evil/tool may run there only if the operator adds it to local.repos in the server config',
+      ],
     ]) {
       writeFileSync(join(dir, `evil-${host}.yml`), action(host!));
       const result = await validate(`evil-${host}.yml`, '--server', 'server-groups.yml', '--repo', 'evil/tool');
@@ -97,7 +113,10 @@ ${extra}`;
       assert.equal(result.stderr, `evil-${host}.yml:5:26: ${why}\n`);
     }
     // What the operator grants, and only that, passes.
-    writeFileSync(join(dir, 'server-granted.yml'), server('    allow_commands_from: [acme/ops]\nlocal: { repos: [acme/ops] }\n'));
+    writeFileSync(
+      join(dir, 'server-granted.yml'),
+      server('    allow_commands_from: [acme/ops]\nlocal: { repos: [acme/ops] }\n'),
+    );
     for (const host of ['web', 'alias', 'builder', 'here']) {
       const granted = await validate(`evil-${host}.yml`, '--server', 'server-granted.yml', '--repo', 'acme/ops');
       assert.equal(granted.code, 0, granted.stderr);
@@ -112,11 +131,17 @@ ${extra}`;
     const server = (extra = '') => `environments:\n  dev:\n    hosts: [local]\n    path: /srv/dev\n${extra}`;
     writeFileSync(join(dir, 'server-local-env.yml'), server());
     writeFileSync(join(dir, 'server-local-env-granted.yml'), server('local: { repos: [acme/ops] }\n'));
-    writeFileSync(join(dir, 'deploy-dev.yml'), 'stages:\n  - name: dev\n    actions:\n      - name: ship\n        deploy: { environment: dev, artifact: app }\n');
+    writeFileSync(
+      join(dir, 'deploy-dev.yml'),
+      'stages:\n  - name: dev\n    actions:\n      - name: ship\n        deploy: { environment: dev, artifact: app }\n',
+    );
     // The artifact is checked too; here only the environment's line matters.
     const refused = await validate('deploy-dev.yml', '--server', 'server-local-env.yml', '--repo', 'evil/tool');
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^deploy-dev\.yml:5:32: environment "dev" holds local, the Sluice machine, which keeps Sluice's keys, and its deploy hooks would run there; evil\/tool may deploy to it only if the operator adds it to local\.repos in the server config$/m);
+    assert.match(
+      refused.stderr,
+      /^deploy-dev\.yml:5:32: environment "dev" holds local, the Sluice machine, which keeps Sluice's keys, and its deploy hooks would run there; evil\/tool may deploy to it only if the operator adds it to local\.repos in the server config$/m,
+    );
     const granted = await validate('deploy-dev.yml', '--server', 'server-local-env-granted.yml', '--repo', 'acme/ops');
     assert.doesNotMatch(granted.stderr, /holds local/);
   });
@@ -124,7 +149,10 @@ ${extra}`;
   test('a missing file and a usage mistake say what to do', async () => {
     const missing = await validate('nope.yml');
     assert.equal(missing.code, 1);
-    assert.equal(missing.stderr, 'nope.yml:1:1: the pipeline file does not exist; create it (see README.md) or pass --pipeline <file>\n');
+    assert.equal(
+      missing.stderr,
+      'nope.yml:1:1: the pipeline file does not exist; create it (see README.md) or pass --pipeline <file>\n',
+    );
     const usage = await validate();
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /Say what to check: sluice validate <pipeline\.yml>/);

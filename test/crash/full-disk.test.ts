@@ -35,7 +35,10 @@ before(async () => {
   data = join(dir, 'data');
   mkdirSync(data);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', data]);
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
+  writeFileSync(
+    join(dir, 'server.yml'),
+    `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`,
+  );
 });
 
 after(async () => {
@@ -45,7 +48,8 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const waitFor = (what: string, check: () => boolean | Promise<boolean>, ms?: number) => waitForSluice(sluice, what, check, ms);
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, ms?: number) =>
+  waitForSluice(sluice, what, check, ms);
 
 /** Writes zeros into the tmpfs until it has no space left. */
 function fill(file: string): void {
@@ -62,10 +66,13 @@ function fill(file: string): void {
 
 const checkRuns = (name: string, commit: string) => heldCheckRuns(github, name, commit);
 
-test('a full data directory fails the running build and refuses webhooks with 503, and Sluice carries on once there is space', { timeout: 300_000 }, async () => {
-  const gate = join(dir, 'gate');
-  const started = join(dir, 'started');
-  const pipeline = `stages:
+test(
+  'a full data directory fails the running build and refuses webhooks with 503, and Sluice carries on once there is space',
+  { timeout: 300_000 },
+  async () => {
+    const gate = join(dir, 'gate');
+    const started = join(dir, 'started');
+    const pipeline = `stages:
   - name: build
     actions:
       - name: compile
@@ -78,59 +85,94 @@ test('a full data directory fails the running build and refuses webhooks with 50
       - name: ship
         deploy: { environment: dev, artifact: app }
 `;
-  github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
-  github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
-  github.setBranch(REPO, 'main', sha(1));
-  sluice = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: { SLUICE_DATA_DIR: data, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
-  });
+    github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
+    github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
+    github.setBranch(REPO, 'main', sha(1));
+    sluice = await startSluiceProcess({
+      cwd: dir,
+      port: await freeLoopbackPort(),
+      env: { SLUICE_DATA_DIR: data, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
+    });
 
-  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'push-1' })).status, 200);
-  await waitFor('the build to start', () => existsSync(started));
+    assert.equal(
+      (
+        await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), {
+          delivery: 'push-1',
+        })
+      ).status,
+      200,
+    );
+    await waitFor('the build to start', () => existsSync(started));
 
-  fill(join(data, 'filler'));
-  // SQLite may still have room in its write-ahead log; a few large pings use it up.
-  let refused: { status: number; text: string } | undefined;
-  for (let i = 0; i < 20 && !refused; i++) {
-    const reply = await sendWebhook(sluice.url, SECRET, 'ping', { zen: 'x'.repeat(512 * 1024), hook_id: i, installation: { id: 77 } }, { delivery: `ping-${i}` });
-    if (reply.status !== 200) refused = reply;
-  }
-  assert.equal(refused?.status, 503, 'a webhook that cannot be stored is not acknowledged');
-  assert.match(refused?.text ?? '', /could not store this delivery \(.*full.*\); nothing was acknowledged/);
-  const push2 = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' });
-  assert.equal(push2.status, 503, push2.text);
+    fill(join(data, 'filler'));
+    // SQLite may still have room in its write-ahead log; a few large pings use it up.
+    let refused: { status: number; text: string } | undefined;
+    for (let i = 0; i < 20 && !refused; i++) {
+      const reply = await sendWebhook(
+        sluice.url,
+        SECRET,
+        'ping',
+        { zen: 'x'.repeat(512 * 1024), hook_id: i, installation: { id: 77 } },
+        { delivery: `ping-${i}` },
+      );
+      if (reply.status !== 200) refused = reply;
+    }
+    assert.equal(refused?.status, 503, 'a webhook that cannot be stored is not acknowledged');
+    assert.match(refused?.text ?? '', /could not store this delivery \(.*full.*\); nothing was acknowledged/);
+    const push2 = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), {
+      delivery: 'push-2',
+    });
+    assert.equal(push2.status, 503, push2.text);
 
-  // The process keeps serving: its health check and the build's page.
-  assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200);
-  const page = String(checkRuns('Sluice: build', sha(1))[0]?.details_url);
-  assert.equal((await fetch(page)).status, 200, page);
+    // The process keeps serving: its health check and the build's page.
+    assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200);
+    const page = String(checkRuns('Sluice: build', sha(1))[0]?.details_url);
+    assert.equal((await fetch(page)).status, 200, page);
 
-  // The build goes on and fails on the full disk; its end cannot be recorded yet.
-  writeFileSync(gate, '');
-  await waitFor('Sluice to say it cannot record the build', () => /could not record how build\/compile ended/.test(sluice!.output()));
-  rmSync(join(data, 'filler'));
+    // The build goes on and fails on the full disk; its end cannot be recorded yet.
+    writeFileSync(gate, '');
+    await waitFor('Sluice to say it cannot record the build', () =>
+      /could not record how build\/compile ended/.test(sluice!.output()),
+    );
+    rmSync(join(data, 'filler'));
 
-  await waitFor('the failed build on GitHub', () => checkRuns('Sluice: build', sha(1))[0]?.conclusion === 'failure');
-  const [build] = checkRuns('Sluice: build', sha(1));
-  assert.match(`${build?.output?.summary}\n${build?.output?.text}`, /No space left on device/i, 'the check run says what happened');
+    await waitFor('the failed build on GitHub', () => checkRuns('Sluice: build', sha(1))[0]?.conclusion === 'failure');
+    const [build] = checkRuns('Sluice: build', sha(1));
+    assert.match(
+      `${build?.output?.summary}\n${build?.output?.text}`,
+      /No space left on device/i,
+      'the check run says what happened',
+    );
 
-  // Retried from GitHub, the stage builds and deploys.
-  const rerun = rerunPayload(github, build!, REPO, sha(1));
+    // Retried from GitHub, the stage builds and deploys.
+    const rerun = rerunPayload(github, build!, REPO, sha(1));
 
-  assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
-  await waitFor('the retried build and its deploy', () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success');
-  assert.equal(checkRuns('Sluice: build', sha(1)).at(-1)?.conclusion, 'success');
+    assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
+    await waitFor(
+      'the retried build and its deploy',
+      () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success',
+    );
+    assert.equal(checkRuns('Sluice: build', sha(1)).at(-1)?.conclusion, 'success');
 
-  // GitHub's redelivery of the refused push runs.
-  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' })).status, 200);
-  await waitFor('the redelivered push to deploy', () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success');
+    // GitHub's redelivery of the refused push runs.
+    assert.equal(
+      (
+        await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), {
+          delivery: 'push-2',
+        })
+      ).status,
+      200,
+    );
+    await waitFor(
+      'the redelivered push to deploy',
+      () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success',
+    );
 
-  assert.equal(sluice.child.exitCode, null, 'the process is still running');
-  assert.equal(sluice.child.signalCode, null);
-  assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
-});
+    assert.equal(sluice.child.exitCode, null, 'the process is still running');
+    assert.equal(sluice.child.signalCode, null);
+    assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+  },
+);
 
 /** A tmpfs of its own for a test that starts on a full disk, unmounted (lazily) after it. */
 function mountSmall(t: TestContext, name: string): string {
@@ -163,14 +205,21 @@ function running(pattern: string): string {
   }
 }
 
-const fullLines = (process: SluiceProcess, dataDir: string) => process.output().split('\n').filter((line) => line.startsWith(`disk full at ${dataDir}: free space to go on`));
+const fullLines = (process: SluiceProcess, dataDir: string) =>
+  process
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith(`disk full at ${dataDir}: free space to go on`));
 
-test('killed mid-build and started again on a full disk, Sluice serves, refuses webhooks with 503, says so once, and recovers by itself once there is space', { timeout: 300_000 }, async (t) => {
-  const repo = 'acme/restart';
-  const disk = mountSmall(t, 'restart-data');
-  const started = join(dir, 'restart-started');
-  const sleep = `8888.${process.pid}`;
-  const pipeline = `stages:
+test(
+  'killed mid-build and started again on a full disk, Sluice serves, refuses webhooks with 503, says so once, and recovers by itself once there is space',
+  { timeout: 300_000 },
+  async (t) => {
+    const repo = 'acme/restart';
+    const disk = mountSmall(t, 'restart-data');
+    const started = join(dir, 'restart-started');
+    const sleep = `8888.${process.pid}`;
+    const pipeline = `stages:
   - name: build
     actions:
       - name: compile
@@ -179,53 +228,77 @@ test('killed mid-build and started again on a full disk, Sluice serves, refuses 
           run: ["test -f ${started} || { touch ${started}; sleep ${sleep}; }", "mkdir -p dist", "cp VERSION dist/"]
           artifact: { name: app, paths: [dist] }
 `;
-  github.addCommit(repo, sha(11), { '.github/sluice.yml': pipeline, VERSION: 'v11\n' });
-  github.addCommit(repo, sha(12), { '.github/sluice.yml': pipeline, VERSION: 'v12\n' });
-  github.setBranch(repo, 'main', sha(11));
-  const first = await startOn(t, disk);
-  assert.equal((await sendWebhook(first.url, SECRET, 'push', pushPayload({ repo, after: sha(11) }), { delivery: 'restart-push-11' })).status, 200);
-  await waitForSluice(first, 'the build to start', () => existsSync(started));
-  await first.kill();
+    github.addCommit(repo, sha(11), { '.github/sluice.yml': pipeline, VERSION: 'v11\n' });
+    github.addCommit(repo, sha(12), { '.github/sluice.yml': pipeline, VERSION: 'v12\n' });
+    github.setBranch(repo, 'main', sha(11));
+    const first = await startOn(t, disk);
+    assert.equal(
+      (
+        await sendWebhook(first.url, SECRET, 'push', pushPayload({ repo, after: sha(11) }), {
+          delivery: 'restart-push-11',
+        })
+      ).status,
+      200,
+    );
+    await waitForSluice(first, 'the build to start', () => existsSync(started));
+    await first.kill();
 
-  fill(join(disk, 'filler'));
-  const second = await startOn(t, disk);
-  const waitForSecond = (what: string, check: () => boolean | Promise<boolean>) => waitForSluice(second, what, check);
-  assert.equal(fullLines(second, disk).length, 1, second.output());
-  assert.equal((await fetch(`${second.url}/healthz`)).status, 200);
-  // The page the check run links to, from the process up now.
-  const link = new URL(String(checkRuns('Sluice: build', sha(11))[0]?.details_url));
-  const page = `${second.url}${link.pathname}${link.search}`;
-  assert.equal((await fetch(page)).status, 200, page);
-  const refused = await sendWebhook(second.url, SECRET, 'push', pushPayload({ repo, after: sha(12) }), { delivery: 'restart-push-12' });
-  assert.equal(refused.status, 503);
-  assert.match(refused.text, /full/);
+    fill(join(disk, 'filler'));
+    const second = await startOn(t, disk);
+    const waitForSecond = (what: string, check: () => boolean | Promise<boolean>) => waitForSluice(second, what, check);
+    assert.equal(fullLines(second, disk).length, 1, second.output());
+    assert.equal((await fetch(`${second.url}/healthz`)).status, 200);
+    // The page the check run links to, from the process up now.
+    const link = new URL(String(checkRuns('Sluice: build', sha(11))[0]?.details_url));
+    const page = `${second.url}${link.pathname}${link.search}`;
+    assert.equal((await fetch(page)).status, 200, page);
+    const refused = await sendWebhook(second.url, SECRET, 'push', pushPayload({ repo, after: sha(12) }), {
+      delivery: 'restart-push-12',
+    });
+    assert.equal(refused.status, 503);
+    assert.match(refused.text, /full/);
 
-  rmSync(join(disk, 'filler'));
-  await waitForSecond('the interrupted build on GitHub', () => checkRuns('Sluice: build', sha(11))[0]?.conclusion !== undefined);
-  // What the killed process's build left running on this machine was stopped before that.
-  assert.equal(running(`^sleep ${sleep.replace('.', '[.]')}$`), '', 'the orphaned build is stopped');
-  const [build] = checkRuns('Sluice: build', sha(11));
-  assert.equal((await sendWebhook(second.url, SECRET, 'check_run', rerunPayload(github, build!, repo, sha(11)))).status, 200);
-  await waitForSecond('the re-run build', () => checkRuns('Sluice: build', sha(11)).at(-1)?.conclusion === 'success');
-  assert.equal(fullLines(second, disk).length, 1, 'one line for the spell, not one per try');
-  assert.equal(second.child.exitCode, null);
-  assert.doesNotMatch(second.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
-});
+    rmSync(join(disk, 'filler'));
+    await waitForSecond(
+      'the interrupted build on GitHub',
+      () => checkRuns('Sluice: build', sha(11))[0]?.conclusion !== undefined,
+    );
+    // What the killed process's build left running on this machine was stopped before that.
+    assert.equal(running(`^sleep ${sleep.replace('.', '[.]')}$`), '', 'the orphaned build is stopped');
+    const [build] = checkRuns('Sluice: build', sha(11));
+    assert.equal(
+      (await sendWebhook(second.url, SECRET, 'check_run', rerunPayload(github, build!, repo, sha(11)))).status,
+      200,
+    );
+    await waitForSecond('the re-run build', () => checkRuns('Sluice: build', sha(11)).at(-1)?.conclusion === 'success');
+    assert.equal(fullLines(second, disk).length, 1, 'one line for the spell, not one per try');
+    assert.equal(second.child.exitCode, null);
+    assert.doesNotMatch(second.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+  },
+);
 
-test('started on a disk too full to make its database, Sluice answers 503 with the reason instead of exiting, and starts once there is space', { timeout: 300_000 }, async (t) => {
-  // Full before Sluice ever ran there: its database cannot be made.
-  const disk = mountSmall(t, 'closed-data');
-  fill(join(disk, 'filler'));
+test(
+  'started on a disk too full to make its database, Sluice answers 503 with the reason instead of exiting, and starts once there is space',
+  { timeout: 300_000 },
+  async (t) => {
+    // Full before Sluice ever ran there: its database cannot be made.
+    const disk = mountSmall(t, 'closed-data');
+    fill(join(disk, 'filler'));
 
-  const waiting = await startOn(t, disk, /disk full at .*: free space to go on/);
-  assert.deepEqual(fullLines(waiting, disk), [`disk full at ${disk}: free space to go on (Sluice cannot open its database; it answers 503 until it can)`]);
-  const refused = await sendWebhook(waiting.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'closed-push-1' });
-  assert.equal(refused.status, 503);
-  assert.match(refused.text, new RegExp(`disk full at ${disk}: free space to go on`));
-  assert.equal((await fetch(`${waiting.url}/healthz`)).status, 503);
+    const waiting = await startOn(t, disk, /disk full at .*: free space to go on/);
+    assert.deepEqual(fullLines(waiting, disk), [
+      `disk full at ${disk}: free space to go on (Sluice cannot open its database; it answers 503 until it can)`,
+    ]);
+    const refused = await sendWebhook(waiting.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), {
+      delivery: 'closed-push-1',
+    });
+    assert.equal(refused.status, 503);
+    assert.match(refused.text, new RegExp(`disk full at ${disk}: free space to go on`));
+    assert.equal((await fetch(`${waiting.url}/healthz`)).status, 503);
 
-  rmSync(join(disk, 'filler'));
-  await waitForSluice(waiting, 'Sluice to start', () => /Sluice listening on port/.test(waiting.output()));
-  assert.equal((await fetch(`${waiting.url}/healthz`)).status, 200);
-  assert.equal(waiting.child.exitCode, null, 'it never exited');
-});
+    rmSync(join(disk, 'filler'));
+    await waitForSluice(waiting, 'Sluice to start', () => /Sluice listening on port/.test(waiting.output()));
+    assert.equal((await fetch(`${waiting.url}/healthz`)).status, 200);
+    assert.equal(waiting.child.exitCode, null, 'it never exited');
+  },
+);

@@ -82,8 +82,13 @@ function checkReleases(): void {
 before(async () => {
   github = await new GithubStandIn().start();
   dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
-  const environments = REPOS.map((_, i) => `  env${i}:\n    hosts: [local]\n    path: ${join(dir, `srv${i}`)}\n`).join('');
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n${environments}`);
+  const environments = REPOS.map((_, i) => `  env${i}:\n    hosts: [local]\n    path: ${join(dir, `srv${i}`)}\n`).join(
+    '',
+  );
+  writeFileSync(
+    join(dir, 'server.yml'),
+    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n${environments}`,
+  );
 });
 
 after(async () => {
@@ -92,60 +97,100 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test(`${KILLS} kills with SIGKILL at random moments lose nothing acknowledged and leave nothing half done`, { timeout: 600_000 }, async (t) => {
-  const acknowledged: string[] = [];
-  let n = 0;
-  for (let kill = 1; kill <= KILLS; kill++) {
-    const sluice = await start();
-    for (let i = 0; i < 2; i++) {
-      n++;
-      const r = n % REPOS.length;
-      const repo = REPOS[r]!;
-      github.addCommit(repo, sha(n), { '.github/sluice.yml': pipeline(`env${r}`), VERSION: `v${n}\n` });
-      const delivery = `delivery-${n}`;
-      const reply = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo, after: sha(n) }), { delivery });
-      if (reply.status === 200) acknowledged.push(delivery);
-    }
-    await new Promise((done) => setTimeout(done, 100 + Math.floor(Math.random() * 1400)));
-    await sluice.kill();
-
-    withDatabase((db) => {
-      assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok', `after kill ${kill}`);
-      const stored = new Set((db.prepare('SELECT id FROM webhook_deliveries').all() as Array<{ id: string }>).map((row) => row.id));
-      assert.deepEqual(acknowledged.filter((id) => !stored.has(id)), [], `after kill ${kill}: acknowledged webhooks are stored`);
-      // Whatever GitHub was told a stage ended as, the database says too.
-      for (const call of github.calls.filter((c) => c.method === 'PATCH' && c.body?.status === 'completed')) {
-        const [executionId, stage] = String(call.body?.external_id).split('/');
-        const row = db.prepare('SELECT status FROM stage_runs WHERE execution_id = ? AND stage = ?').get(executionId!, stage!) as { status: string } | undefined;
-        const told = call.body?.conclusion === 'success' ? 'succeeded' : undefined;
-        if (told) assert.equal(row?.status, told, `after kill ${kill}: GitHub was told ${stage} of ${executionId} succeeded`);
+test(
+  `${KILLS} kills with SIGKILL at random moments lose nothing acknowledged and leave nothing half done`,
+  { timeout: 600_000 },
+  async (t) => {
+    const acknowledged: string[] = [];
+    let n = 0;
+    for (let kill = 1; kill <= KILLS; kill++) {
+      const sluice = await start();
+      for (let i = 0; i < 2; i++) {
+        n++;
+        const r = n % REPOS.length;
+        const repo = REPOS[r]!;
+        github.addCommit(repo, sha(n), { '.github/sluice.yml': pipeline(`env${r}`), VERSION: `v${n}\n` });
+        const delivery = `delivery-${n}`;
+        const reply = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo, after: sha(n) }), { delivery });
+        if (reply.status === 200) acknowledged.push(delivery);
       }
+      await new Promise((done) => setTimeout(done, 100 + Math.floor(Math.random() * 1400)));
+      await sluice.kill();
+
+      withDatabase((db) => {
+        assert.equal(
+          (db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check,
+          'ok',
+          `after kill ${kill}`,
+        );
+        const stored = new Set(
+          (db.prepare('SELECT id FROM webhook_deliveries').all() as Array<{ id: string }>).map((row) => row.id),
+        );
+        assert.deepEqual(
+          acknowledged.filter((id) => !stored.has(id)),
+          [],
+          `after kill ${kill}: acknowledged webhooks are stored`,
+        );
+        // Whatever GitHub was told a stage ended as, the database says too.
+        for (const call of github.calls.filter((c) => c.method === 'PATCH' && c.body?.status === 'completed')) {
+          const [executionId, stage] = String(call.body?.external_id).split('/');
+          const row = db
+            .prepare('SELECT status FROM stage_runs WHERE execution_id = ? AND stage = ?')
+            .get(executionId!, stage!) as { status: string } | undefined;
+          const told = call.body?.conclusion === 'success' ? 'succeeded' : undefined;
+          if (told)
+            assert.equal(row?.status, told, `after kill ${kill}: GitHub was told ${stage} of ${executionId} succeeded`);
+        }
+      });
+      checkReleases();
+    }
+    t.diagnostic(`${acknowledged.length} webhooks acknowledged over ${KILLS} kills`);
+
+    // A clean start finishes what can be finished; nothing stays running.
+    await start();
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const left = withDatabase((db) => {
+        const running = (
+          db.prepare("SELECT count(*) AS n FROM executions WHERE status = 'running'").get() as { n: number }
+        ).n;
+        const waiting = (
+          db
+            .prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status IN ('received', 'processing')")
+            .get() as { n: number }
+        ).n;
+        return running + waiting;
+      });
+      if (left === 0) break;
+      if (Date.now() > deadline)
+        throw new Error(`still ${left} running executions or waiting deliveries:\n${current?.output().slice(-3000)}`);
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    withDatabase((db) => {
+      assert.equal(
+        (db.prepare("SELECT count(*) AS n FROM action_runs WHERE status = 'running'").get() as { n: number }).n,
+        0,
+        'no action is left running',
+      );
+      const deliveries = db
+        .prepare('SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status')
+        .all() as Array<{ status: string; n: number }>;
+      assert.deepEqual(
+        deliveries.map((d) => d.status),
+        ['done'],
+        JSON.stringify(deliveries),
+      );
+      const ends = db.prepare('SELECT status, count(*) AS n FROM executions GROUP BY status').all() as Array<{
+        status: string;
+        n: number;
+      }>;
+      t.diagnostic(`executions: ${JSON.stringify(ends)}`);
+      assert.ok(
+        ends.every((e) => ['succeeded', 'superseded', 'interrupted', 'failed'].includes(e.status)),
+        JSON.stringify(ends),
+      );
+      assert.ok((ends.find((e) => e.status === 'succeeded')?.n ?? 0) > 0, 'some executions went all the way');
     });
     checkReleases();
-  }
-  t.diagnostic(`${acknowledged.length} webhooks acknowledged over ${KILLS} kills`);
-
-  // A clean start finishes what can be finished; nothing stays running.
-  await start();
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const left = withDatabase((db) => {
-      const running = (db.prepare("SELECT count(*) AS n FROM executions WHERE status = 'running'").get() as { n: number }).n;
-      const waiting = (db.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status IN ('received', 'processing')").get() as { n: number }).n;
-      return running + waiting;
-    });
-    if (left === 0) break;
-    if (Date.now() > deadline) throw new Error(`still ${left} running executions or waiting deliveries:\n${current?.output().slice(-3000)}`);
-    await new Promise((done) => setTimeout(done, 200));
-  }
-  withDatabase((db) => {
-    assert.equal((db.prepare("SELECT count(*) AS n FROM action_runs WHERE status = 'running'").get() as { n: number }).n, 0, 'no action is left running');
-    const deliveries = db.prepare('SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status').all() as Array<{ status: string; n: number }>;
-    assert.deepEqual(deliveries.map((d) => d.status), ['done'], JSON.stringify(deliveries));
-    const ends = db.prepare('SELECT status, count(*) AS n FROM executions GROUP BY status').all() as Array<{ status: string; n: number }>;
-    t.diagnostic(`executions: ${JSON.stringify(ends)}`);
-    assert.ok(ends.every((e) => ['succeeded', 'superseded', 'interrupted', 'failed'].includes(e.status)), JSON.stringify(ends));
-    assert.ok((ends.find((e) => e.status === 'succeeded')?.n ?? 0) > 0, 'some executions went all the way');
-  });
-  checkReleases();
-});
+  },
+);

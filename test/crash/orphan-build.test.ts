@@ -54,7 +54,11 @@ async function start(): Promise<SluiceProcess> {
   sluice = await startSluiceProcess({
     cwd: dir,
     port: await freeLoopbackPort(),
-    env: { SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
+    env: {
+      SLUICE_DATA_DIR: join(dir, 'data'),
+      SLUICE_CONFIG: join(dir, 'server.yml'),
+      ...githubAppEnv(github, SECRET),
+    },
   });
   return sluice;
 }
@@ -71,16 +75,21 @@ async function orphans(): Promise<number[]> {
 function logOf(attempt: number): string[] {
   const db = new DatabaseSync(join(dir, 'data', 'sluice.db'), { readOnly: true });
   try {
-    const rows = db.prepare("SELECT text FROM log_lines WHERE stage = 'build' AND action = 'compile' AND attempt = ? ORDER BY seq").all(attempt) as Array<{ text: string }>;
+    const rows = db
+      .prepare("SELECT text FROM log_lines WHERE stage = 'build' AND action = 'compile' AND attempt = ? ORDER BY seq")
+      .all(attempt) as Array<{ text: string }>;
     return rows.map((row) => row.text);
   } finally {
     db.close();
   }
 }
 
-test('after a kill -9 mid-build, the restarted Sluice stops the orphaned build before the retried one starts', { timeout: 300_000 }, async () => {
-  const gate = join(dir, 'gate');
-  const pipeline = `stages:
+test(
+  'after a kill -9 mid-build, the restarted Sluice stops the orphaned build before the retried one starts',
+  { timeout: 300_000 },
+  async () => {
+    const gate = join(dir, 'gate');
+    const pipeline = `stages:
   - name: build
     actions:
       - name: compile
@@ -92,32 +101,56 @@ test('after a kill -9 mid-build, the restarted Sluice stops the orphaned build b
             - |
               if [ ! -f ${gate} ]; then sleep ${SLEEP}; fi
 `;
-  github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
-  github.setBranch(REPO, 'main', sha(1));
-  await start();
-  const waitFor = (what: string, check: () => boolean | Promise<boolean>) => waitForSluice(sluice, what, check);
+    github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
+    github.setBranch(REPO, 'main', sha(1));
+    await start();
+    const waitFor = (what: string, check: () => boolean | Promise<boolean>) => waitForSluice(sluice, what, check);
 
-  assert.equal((await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'push-1' })).status, 200);
-  await waitFor('the build to run on the host', async () => (await orphans()).length === 1);
-  const [pid] = await orphans();
-  const workspace = dirname(readlinkSync(`/proc/${pid}/cwd`));
-  assert.match(workspace, /\/sluice-ws-/);
+    assert.equal(
+      (
+        await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), {
+          delivery: 'push-1',
+        })
+      ).status,
+      200,
+    );
+    await waitFor('the build to run on the host', async () => (await orphans()).length === 1);
+    const [pid] = await orphans();
+    const workspace = dirname(readlinkSync(`/proc/${pid}/cwd`));
+    assert.match(workspace, /\/sluice-ws-/);
 
-  await sluice!.kill();
-  assert.equal((await orphans()).length, 1, 'the build outlives the Sluice that started it');
-  assert.ok(existsSync(workspace));
+    await sluice!.kill();
+    assert.equal((await orphans()).length, 1, 'the build outlives the Sluice that started it');
+    assert.ok(existsSync(workspace));
 
-  // Up again only once recovery is done: by then the orphan is gone, and its workspace.
-  await start();
-  assert.deepEqual(await orphans(), [], 'the orphaned build is stopped');
-  assert.equal(existsSync(workspace), false, `${workspace} is removed`);
-  assert.ok(logOf(1).some((line) => /^stopped what Sluice left running on host1 when it stopped \(process group \d+\), removed its workspace$/.test(line)), logOf(1).join('\n'));
+    // Up again only once recovery is done: by then the orphan is gone, and its workspace.
+    await start();
+    assert.deepEqual(await orphans(), [], 'the orphaned build is stopped');
+    assert.equal(existsSync(workspace), false, `${workspace} is removed`);
+    assert.ok(
+      logOf(1).some((line) =>
+        /^stopped what Sluice left running on host1 when it stopped \(process group \d+\), removed its workspace$/.test(
+          line,
+        ),
+      ),
+      logOf(1).join('\n'),
+    );
 
-  await waitFor('the interrupted build on GitHub', () => heldCheckRuns(github, 'Sluice: build', sha(1))[0]?.conclusion !== undefined);
-  const [build] = heldCheckRuns(github, 'Sluice: build', sha(1));
-  writeFileSync(gate, '');
-  assert.equal((await sendWebhook(sluice!.url, SECRET, 'check_run', rerunPayload(github, build!, REPO, sha(1)))).status, 200);
-  await waitFor('the retried build to succeed', () => heldCheckRuns(github, 'Sluice: build', sha(1)).at(-1)?.conclusion === 'success');
-  assert.ok(logOf(2).includes('running before me: 0'), `the retried build ran alone:\n${logOf(2).join('\n')}`);
-  assert.doesNotMatch(sluice!.output(), /unhandled|ERR_UNHANDLED_REJECTION/i);
-});
+    await waitFor(
+      'the interrupted build on GitHub',
+      () => heldCheckRuns(github, 'Sluice: build', sha(1))[0]?.conclusion !== undefined,
+    );
+    const [build] = heldCheckRuns(github, 'Sluice: build', sha(1));
+    writeFileSync(gate, '');
+    assert.equal(
+      (await sendWebhook(sluice!.url, SECRET, 'check_run', rerunPayload(github, build!, REPO, sha(1)))).status,
+      200,
+    );
+    await waitFor(
+      'the retried build to succeed',
+      () => heldCheckRuns(github, 'Sluice: build', sha(1)).at(-1)?.conclusion === 'success',
+    );
+    assert.ok(logOf(2).includes('running before me: 0'), `the retried build ran alone:\n${logOf(2).join('\n')}`);
+    assert.doesNotMatch(sluice!.output(), /unhandled|ERR_UNHANDLED_REJECTION/i);
+  },
+);

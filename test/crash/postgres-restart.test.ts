@@ -31,7 +31,10 @@ before(async () => {
   github = await new GithubStandIn().start();
   postgres = await startPostgres();
   dir = mkdtempSync(join(tmpdir(), 'sluice-pg-restart-'));
-  writeFileSync(join(dir, 'server.yml'), `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`);
+  writeFileSync(
+    join(dir, 'server.yml'),
+    `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`,
+  );
 });
 
 after(async () => {
@@ -41,14 +44,18 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const waitFor = (what: string, check: () => boolean | Promise<boolean>, ms?: number) => waitForSluice(sluice, what, check, ms);
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, ms?: number) =>
+  waitForSluice(sluice, what, check, ms);
 
 const checkRuns = (name: string, commit: string) => heldCheckRuns(github, name, commit);
 
-test('PostgreSQL going away mid-build fails the build with why, refuses webhooks with 503, and Sluice carries on once it is back', { timeout: 300_000 }, async () => {
-  const gate = join(dir, 'gate');
-  const started = join(dir, 'started');
-  const pipeline = `stages:
+test(
+  'PostgreSQL going away mid-build fails the build with why, refuses webhooks with 503, and Sluice carries on once it is back',
+  { timeout: 300_000 },
+  async () => {
+    const gate = join(dir, 'gate');
+    const started = join(dir, 'started');
+    const pipeline = `stages:
   - name: build
     actions:
       - name: compile
@@ -61,70 +68,127 @@ test('PostgreSQL going away mid-build fails the build with why, refuses webhooks
       - name: ship
         deploy: { environment: dev, artifact: app }
 `;
-  github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
-  github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
-  github.setBranch(REPO, 'main', sha(1));
-  sluice = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: { SLUICE_DATA_DIR: join(dir, 'data'), DATABASE_URL: postgres.url, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
-  });
+    github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
+    github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
+    github.setBranch(REPO, 'main', sha(1));
+    sluice = await startSluiceProcess({
+      cwd: dir,
+      port: await freeLoopbackPort(),
+      env: {
+        SLUICE_DATA_DIR: join(dir, 'data'),
+        DATABASE_URL: postgres.url,
+        SLUICE_CONFIG: join(dir, 'server.yml'),
+        ...githubAppEnv(github, SECRET),
+      },
+    });
 
-  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'push-1' })).status, 200);
-  await waitFor('the build to start', () => existsSync(started));
+    assert.equal(
+      (
+        await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), {
+          delivery: 'push-1',
+        })
+      ).status,
+      200,
+    );
+    await waitFor('the build to start', () => existsSync(started));
 
-  await postgres.halt();
-  const push2 = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' });
-  assert.equal(push2.status, 503, push2.text);
-  assert.match(push2.text, /could not store this delivery .*nothing was acknowledged/);
-  assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200, 'the process keeps serving');
+    await postgres.halt();
+    const push2 = await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), {
+      delivery: 'push-2',
+    });
+    assert.equal(push2.status, 503, push2.text);
+    assert.match(push2.text, /could not store this delivery .*nothing was acknowledged/);
+    assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200, 'the process keeps serving');
 
-  // The build ends while the database is away: it cannot record its artifact, nor yet that it failed.
-  writeFileSync(gate, '');
-  await waitFor('Sluice to say it cannot record the build', () => /could not record how build\/compile ended/.test(sluice!.output()));
-  await postgres.resume();
+    // The build ends while the database is away: it cannot record its artifact, nor yet that it failed.
+    writeFileSync(gate, '');
+    await waitFor('Sluice to say it cannot record the build', () =>
+      /could not record how build\/compile ended/.test(sluice!.output()),
+    );
+    await postgres.resume();
 
-  await waitFor('the failed build on GitHub', () => checkRuns('Sluice: build', sha(1))[0]?.conclusion === 'failure');
-  const [build] = checkRuns('Sluice: build', sha(1));
-  assert.match(`${build?.output?.summary}\n${build?.output?.text}`, /the build succeeded, but Sluice's database failed as it recorded the artifact/);
+    await waitFor('the failed build on GitHub', () => checkRuns('Sluice: build', sha(1))[0]?.conclusion === 'failure');
+    const [build] = checkRuns('Sluice: build', sha(1));
+    assert.match(
+      `${build?.output?.summary}\n${build?.output?.text}`,
+      /the build succeeded, but Sluice's database failed as it recorded the artifact/,
+    );
 
-  const rerun = rerunPayload(github, build!, REPO, sha(1));
+    const rerun = rerunPayload(github, build!, REPO, sha(1));
 
-  assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
-  await waitFor('the retried build and its deploy', () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success');
+    assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
+    await waitFor(
+      'the retried build and its deploy',
+      () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success',
+    );
 
-  assert.equal((await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'push-2' })).status, 200);
-  await waitFor('the redelivered push to deploy', () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success');
+    assert.equal(
+      (
+        await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), {
+          delivery: 'push-2',
+        })
+      ).status,
+      200,
+    );
+    await waitFor(
+      'the redelivered push to deploy',
+      () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success',
+    );
 
-  assert.equal(sluice.child.exitCode, null, 'the process is still running');
-  assert.equal(sluice.child.signalCode, null);
-  assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
-});
+    assert.equal(sluice.child.exitCode, null, 'the process is still running');
+    assert.equal(sluice.child.signalCode, null);
+    assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+  },
+);
 
-test('started while PostgreSQL is down, Sluice answers 503 with the reason instead of exiting, and starts once PostgreSQL is up', { timeout: 300_000 }, async (t: TestContext) => {
-  const url = await postgres.freshDatabase();
-  await postgres.halt();
-  t.after(() => postgres.resume().catch(() => {}));
-  const waiting = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: { SLUICE_DATA_DIR: join(dir, 'data-down'), DATABASE_URL: url, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
-    ready: /Cannot connect to PostgreSQL/,
-  });
-  t.after(() => waiting.kill());
-  const said = waiting.output().split('\n').filter((line) => /Cannot connect to PostgreSQL/.test(line));
-  assert.equal(said.length, 1, waiting.output());
-  assert.match(said[0]!, /ECONNREFUSED.*Sluice answers 503 and tries again until it can\.$/);
-  const refused = await sendWebhook(waiting.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }), { delivery: 'down-push-1' });
-  assert.equal(refused.status, 503);
-  assert.match(refused.text, /cannot open its database: its PostgreSQL cannot be reached\. Nothing was stored or acknowledged/);
-  assert.doesNotMatch(refused.text, /postgres:\/\//, 'the answer to anyone on the port does not name the server');
-  assert.equal((await fetch(`${waiting.url}/healthz`)).status, 503);
+test(
+  'started while PostgreSQL is down, Sluice answers 503 with the reason instead of exiting, and starts once PostgreSQL is up',
+  { timeout: 300_000 },
+  async (t: TestContext) => {
+    const url = await postgres.freshDatabase();
+    await postgres.halt();
+    t.after(() => postgres.resume().catch(() => {}));
+    const waiting = await startSluiceProcess({
+      cwd: dir,
+      port: await freeLoopbackPort(),
+      env: {
+        SLUICE_DATA_DIR: join(dir, 'data-down'),
+        DATABASE_URL: url,
+        SLUICE_CONFIG: join(dir, 'server.yml'),
+        ...githubAppEnv(github, SECRET),
+      },
+      ready: /Cannot connect to PostgreSQL/,
+    });
+    t.after(() => waiting.kill());
+    const said = waiting
+      .output()
+      .split('\n')
+      .filter((line) => /Cannot connect to PostgreSQL/.test(line));
+    assert.equal(said.length, 1, waiting.output());
+    assert.match(said[0]!, /ECONNREFUSED.*Sluice answers 503 and tries again until it can\.$/);
+    const refused = await sendWebhook(waiting.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }), {
+      delivery: 'down-push-1',
+    });
+    assert.equal(refused.status, 503);
+    assert.match(
+      refused.text,
+      /cannot open its database: its PostgreSQL cannot be reached\. Nothing was stored or acknowledged/,
+    );
+    assert.doesNotMatch(refused.text, /postgres:\/\//, 'the answer to anyone on the port does not name the server');
+    assert.equal((await fetch(`${waiting.url}/healthz`)).status, 503);
 
-  await postgres.resume();
-  await waitForSluice(waiting, 'Sluice to start', () => /Sluice listening on port/.test(waiting.output()));
-  assert.equal((await fetch(`${waiting.url}/healthz`)).status, 200);
-  assert.equal(waiting.child.exitCode, null, 'it never exited');
-  assert.equal(waiting.output().split('\n').filter((line) => /Cannot connect to PostgreSQL/.test(line)).length, 1, 'one line for the spell, not one per try');
-  assert.doesNotMatch(waiting.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
-});
+    await postgres.resume();
+    await waitForSluice(waiting, 'Sluice to start', () => /Sluice listening on port/.test(waiting.output()));
+    assert.equal((await fetch(`${waiting.url}/healthz`)).status, 200);
+    assert.equal(waiting.child.exitCode, null, 'it never exited');
+    assert.equal(
+      waiting
+        .output()
+        .split('\n')
+        .filter((line) => /Cannot connect to PostgreSQL/.test(line)).length,
+      1,
+      'one line for the spell, not one per try',
+    );
+    assert.doesNotMatch(waiting.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+  },
+);

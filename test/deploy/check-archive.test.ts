@@ -19,7 +19,8 @@ function archive(name: string, make: (dir: string) => void, members: string[] = 
   return file;
 }
 
-const unsafe = (pattern: RegExp) => (error: unknown) => error instanceof UnsafeArchiveError && pattern.test(error.message);
+const unsafe = (pattern: RegExp) => (error: unknown) =>
+  error instanceof UnsafeArchiveError && pattern.test(error.message);
 
 test('an ordinary artifact with files, directories, inner links and long names passes', async () => {
   const file = archive('ok', (d) => {
@@ -34,7 +35,10 @@ test('an ordinary artifact with files, directories, inner links and long names p
 
 test('a link that points out of the release is refused, naming the member', async () => {
   const file = archive('escape', (d) => symlinkSync('../../etc/passwd', join(d, 'passwd')));
-  await assert.rejects(checkArchive(file), unsafe(/symbolic link "\.\/passwd" points out of the release \(to "\.\.\/\.\.\/etc\/passwd"\)/));
+  await assert.rejects(
+    checkArchive(file),
+    unsafe(/symbolic link "\.\/passwd" points out of the release \(to "\.\.\/\.\.\/etc\/passwd"\)/),
+  );
 });
 
 test('an absolute link is refused', async () => {
@@ -54,8 +58,14 @@ with tarfile.open(sys.argv[1], 'w:gz') as t:
 }
 
 test('members with ../ or absolute paths are refused', async () => {
-  await assert.rejects(checkArchive(hostileArchive('dotdot', 'dist/../../outside.txt')), unsafe(/"dist\/\.\.\/\.\.\/outside\.txt" climbs out of the release with "\.\."/));
-  await assert.rejects(checkArchive(hostileArchive('absolute', '/tmp/pwned')), unsafe(/"\/tmp\/pwned" is an absolute path; artifact paths must be relative/));
+  await assert.rejects(
+    checkArchive(hostileArchive('dotdot', 'dist/../../outside.txt')),
+    unsafe(/"dist\/\.\.\/\.\.\/outside\.txt" climbs out of the release with "\.\."/),
+  );
+  await assert.rejects(
+    checkArchive(hostileArchive('absolute', '/tmp/pwned')),
+    unsafe(/"\/tmp\/pwned" is an absolute path; artifact paths must be relative/),
+  );
 });
 
 test('a truncated archive is refused rather than half-checked', async () => {
@@ -85,24 +95,105 @@ with tarfile.open(sys.argv[1], 'w:gz', format=tarfile.PAX_FORMAT) as t:
 
 test('links are resolved through the archive’s own links: chains that climb out are refused', async () => {
   const cases: Array<[string, Crafted[], RegExp]> = [
-    ['chain', [{ name: 'p', kind: 'symlink', link: '.' }, { name: 'p/p/p/x', kind: 'symlink', link: '../../..' }], /"p\/p\/p\/x" is written through the symbolic link "p"/],
-    ['through-inner-link', [{ name: 'dist', kind: 'dir' }, { name: 'lib', kind: 'symlink', link: 'dist' }, { name: 'lib/app.js', kind: 'file' }], /"lib\/app\.js" is written through the symbolic link "lib"/],
-    ['looks-inside', [{ name: 'd', kind: 'symlink', link: '.' }, { name: 'e', kind: 'symlink', link: 'd/d/..' }], /symbolic link "e" points out of the release \(to "d\/d\/\.\."\)/],
-    ['later-link', [{ name: 'a', kind: 'dir' }, { name: 'l', kind: 'symlink', link: 'b/..' }, { name: 'b', kind: 'symlink', link: '.' }], /symbolic link "l" points out of the release \(to "b\/\.\."\)/],
-    ['deep-chain', [{ name: 'a', kind: 'symlink', link: 'b/c' }, { name: 'b', kind: 'dir' }, { name: 'b/c', kind: 'symlink', link: '../..' }], /symbolic link "b\/c" points out of the release/],
-    ['loop', [{ name: 'a', kind: 'symlink', link: 'b' }, { name: 'b', kind: 'symlink', link: 'a' }], /symbolic link "[ab]" points out of the release/],
-    ['twice', [{ name: 'x', kind: 'file' }, { name: 'x', kind: 'symlink', link: '.' }], /"x" is in the archive twice; the second would replace the first/],
-    ['hard-out', [{ name: 'h', kind: 'hardlink', link: '../outside' }], /"h" climbs out|hard link "h" points out of the release \(to "\.\.\/outside"\)/],
-    ['hard-through', [{ name: 'up', kind: 'symlink', link: '.' }, { name: 'h', kind: 'hardlink', link: 'up/../../etc/passwd' }], /hard link "h" points out of the release/],
+    [
+      'chain',
+      [
+        { name: 'p', kind: 'symlink', link: '.' },
+        { name: 'p/p/p/x', kind: 'symlink', link: '../../..' },
+      ],
+      /"p\/p\/p\/x" is written through the symbolic link "p"/,
+    ],
+    [
+      'through-inner-link',
+      [
+        { name: 'dist', kind: 'dir' },
+        { name: 'lib', kind: 'symlink', link: 'dist' },
+        { name: 'lib/app.js', kind: 'file' },
+      ],
+      /"lib\/app\.js" is written through the symbolic link "lib"/,
+    ],
+    [
+      'looks-inside',
+      [
+        { name: 'd', kind: 'symlink', link: '.' },
+        { name: 'e', kind: 'symlink', link: 'd/d/..' },
+      ],
+      /symbolic link "e" points out of the release \(to "d\/d\/\.\."\)/,
+    ],
+    [
+      'later-link',
+      [
+        { name: 'a', kind: 'dir' },
+        { name: 'l', kind: 'symlink', link: 'b/..' },
+        { name: 'b', kind: 'symlink', link: '.' },
+      ],
+      /symbolic link "l" points out of the release \(to "b\/\.\."\)/,
+    ],
+    [
+      'deep-chain',
+      [
+        { name: 'a', kind: 'symlink', link: 'b/c' },
+        { name: 'b', kind: 'dir' },
+        { name: 'b/c', kind: 'symlink', link: '../..' },
+      ],
+      /symbolic link "b\/c" points out of the release/,
+    ],
+    [
+      'loop',
+      [
+        { name: 'a', kind: 'symlink', link: 'b' },
+        { name: 'b', kind: 'symlink', link: 'a' },
+      ],
+      /symbolic link "[ab]" points out of the release/,
+    ],
+    [
+      'twice',
+      [
+        { name: 'x', kind: 'file' },
+        { name: 'x', kind: 'symlink', link: '.' },
+      ],
+      /"x" is in the archive twice; the second would replace the first/,
+    ],
+    [
+      'hard-out',
+      [{ name: 'h', kind: 'hardlink', link: '../outside' }],
+      /"h" climbs out|hard link "h" points out of the release \(to "\.\.\/outside"\)/,
+    ],
+    [
+      'hard-through',
+      [
+        { name: 'up', kind: 'symlink', link: '.' },
+        { name: 'h', kind: 'hardlink', link: 'up/../../etc/passwd' },
+      ],
+      /hard link "h" points out of the release/,
+    ],
     // A hard link to a symbolic link copies the link's text to another directory, where it climbs out.
     [
       'hard-to-symlink',
-      [{ name: 'a', kind: 'dir' }, { name: 'a/b', kind: 'dir' }, { name: 'a/b/c', kind: 'dir' }, { name: 'a/b/c/s', kind: 'symlink', link: '../../..' }, { name: 'h', kind: 'hardlink', link: 'a/b/c/s' }],
+      [
+        { name: 'a', kind: 'dir' },
+        { name: 'a/b', kind: 'dir' },
+        { name: 'a/b/c', kind: 'dir' },
+        { name: 'a/b/c/s', kind: 'symlink', link: '../../..' },
+        { name: 'h', kind: 'hardlink', link: 'a/b/c/s' },
+      ],
       /hard link "h" points at the symbolic link "a\/b\/c\/s"; an artifact may not hard-link its own links/,
     ],
-    ['hard-to-symlink-sluice', [{ name: 'a', kind: 'dir' }, { name: 'a/s', kind: 'symlink', link: '..' }, { name: '.sluice', kind: 'hardlink', link: 'a/s' }], /hard link "\.sluice" points at the symbolic link "a\/s"/],
+    [
+      'hard-to-symlink-sluice',
+      [
+        { name: 'a', kind: 'dir' },
+        { name: 'a/s', kind: 'symlink', link: '..' },
+        { name: '.sluice', kind: 'hardlink', link: 'a/s' },
+      ],
+      /hard link "\.sluice" points at the symbolic link "a\/s"/,
+    ],
     ['fifo', [{ name: 'pipe', kind: 'fifo' }], /"pipe" is a device or FIFO/],
-    ['replace-root', [{ name: '.', kind: 'symlink', link: '/srv' }], /points out of the release|would replace the release directory itself/],
+    [
+      'replace-root',
+      [{ name: '.', kind: 'symlink', link: '/srv' }],
+      /points out of the release|would replace the release directory itself/,
+    ],
   ];
   for (const [name, members, expected] of cases) {
     await assert.rejects(checkArchive(craftedArchive(name, members)), unsafe(expected), name);
@@ -128,10 +219,22 @@ test('an archive the check passes unpacks with GNU tar into a fresh directory wi
 });
 
 test('a hard link to a symbolic link spelt through `..` or through another link is refused, though GNU tar would unpack it as a link leading out', async () => {
-  const deep: Crafted[] = [{ name: 'a', kind: 'dir' }, { name: 'a/b', kind: 'dir' }, { name: 'a/b/s', kind: 'symlink', link: '../../etc' }];
+  const deep: Crafted[] = [
+    { name: 'a', kind: 'dir' },
+    { name: 'a/b', kind: 'dir' },
+    { name: 'a/b/s', kind: 'symlink', link: '../../etc' },
+  ];
   const cases: Array<[string, Crafted[], RegExp]> = [
-    ['hard-dotdot-spelling', [...deep, { name: 'h', kind: 'hardlink', link: 'a/../a/b/s' }], /hard link "h" has "\.\." in its target "a\/\.\.\/a\/b\/s"; hard link targets must name a member directly/],
-    ['hard-through-link', [...deep, { name: 'l', kind: 'symlink', link: 'a/b' }, { name: 'h', kind: 'hardlink', link: 'l/s' }], /hard link "h" points at the symbolic link "a\/b\/s"; an artifact may not hard-link its own links/],
+    [
+      'hard-dotdot-spelling',
+      [...deep, { name: 'h', kind: 'hardlink', link: 'a/../a/b/s' }],
+      /hard link "h" has "\.\." in its target "a\/\.\.\/a\/b\/s"; hard link targets must name a member directly/,
+    ],
+    [
+      'hard-through-link',
+      [...deep, { name: 'l', kind: 'symlink', link: 'a/b' }, { name: 'h', kind: 'hardlink', link: 'l/s' }],
+      /hard link "h" points at the symbolic link "a\/b\/s"; an artifact may not hard-link its own links/,
+    ],
   ];
   for (const [name, members, expected] of cases) {
     const file = craftedArchive(name, members);
@@ -174,8 +277,16 @@ open(sys.argv[1], 'wb').write(gzip.compress(out))`;
 test('a link whose target tars read differently from its headers is refused, though GNU tar would unpack it to /etc', async () => {
   const cases: Array<[string, string, RegExp]> = [
     // GNU tar takes the pax linkpath over the GNU long link after it; node-tar the later one.
-    ['pax-then-long-link', 'x,K', /"a" comes with 2 extended headers \(1 pax, 1 GNU long names\), which tars read differently/],
-    ['long-link-then-pax', 'K,x', /"a" comes with 2 extended headers|symbolic link "a" points out of the release \(to "\/etc"\)/],
+    [
+      'pax-then-long-link',
+      'x,K',
+      /"a" comes with 2 extended headers \(1 pax, 1 GNU long names\), which tars read differently/,
+    ],
+    [
+      'long-link-then-pax',
+      'K,x',
+      /"a" comes with 2 extended headers|symbolic link "a" points out of the release \(to "\/etc"\)/,
+    ],
     // A pax header larger than the reader's limit is skipped by it, and read by GNU tar.
     ['oversized-pax', 'big', /the archive has an extended header of 2000034 bytes, more than the check reads/],
   ];

@@ -84,7 +84,10 @@ before(async () => {
   for (const form of FORMS) {
     ports[form] = await freeLoopbackPort();
     mkdirSync(join(host.root, form, 'shared'), { recursive: true });
-    writeFileSync(join(host.root, form, 'shared', 'app.env'), `PORT=${ports[form]}\nFORM=${form}\nNODE=${process.execPath}\n`);
+    writeFileSync(
+      join(host.root, form, 'shared', 'app.env'),
+      `PORT=${ports[form]}\nFORM=${form}\nNODE=${process.execPath}\n`,
+    );
   }
   writeFileSync(
     join(checkout.scratch, 'server.yml'),
@@ -128,20 +131,24 @@ async function answer(form: string): Promise<string> {
 }
 
 test('apps started by start hooks in the four usual ways keep answering after sluice run exits; what a build or command leaves is stopped', async () => {
-  const result = await runSluice(['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')], { cwd: checkout.dir, timeoutMs: 180_000 });
+  const result = await runSluice(
+    ['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')],
+    { cwd: checkout.dir, timeoutMs: 180_000 },
+  );
   const exitedAt = Date.now();
   assert.equal(result.code, 0, result.stdout + result.stderr);
   for (const form of FORMS) assert.match(result.stdout, new RegExp(`\\[host1\\] starting the ${form} way`));
   assert.match(result.stdout, /left behind/);
-  assert.deepEqual(await processesMatching(`sleep ${buildLeftover}`), [], 'the build\'s leftover is stopped');
-  assert.deepEqual(await processesMatching(`sleep ${commandLeftover}`), [], 'the command action\'s leftover is stopped');
+  assert.deepEqual(await processesMatching(`sleep ${buildLeftover}`), [], "the build's leftover is stopped");
+  assert.deepEqual(await processesMatching(`sleep ${commandLeftover}`), [], "the command action's leftover is stopped");
 
   // Every app answers, as the same process, on every round until 15 s after the exit.
   const first = Object.fromEntries(await Promise.all(FORMS.map(async (form) => [form, await answer(form)] as const)));
   for (const form of FORMS) assert.match(first[form]!, new RegExp(`^${form} \\d+$`));
   let rounds = 0;
   while (Date.now() - exitedAt < 15_000) {
-    for (const form of FORMS) assert.equal(await answer(form), first[form], `${form} after ${Date.now() - exitedAt} ms`);
+    for (const form of FORMS)
+      assert.equal(await answer(form), first[form], `${form} after ${Date.now() - exitedAt} ms`);
     rounds++;
     await delay(250);
   }

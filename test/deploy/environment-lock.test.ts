@@ -33,7 +33,11 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     stages: [{ name: 'dev', needs: [], actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: spec }] }],
   };
   const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-  const state = await store.createExecution({ pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' }, 'test', Date.now());
+  const state = await store.createExecution(
+    { pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' },
+    'test',
+    Date.now(),
+  );
   const execution = (await store.getExecution(state.id))!;
 
   const src = join(root, 'src');
@@ -43,7 +47,15 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
   execFileSync('tar', ['-czf', tarball, '-C', src, '.']);
   const artifacts = new ArtifactStore(join(root, 'artifacts'));
   const stored = await artifacts.put(tarball);
-  await store.recordArtifact({ executionId: execution.id, name: 'app', sha256: stored.sha256, size: stored.size, stage: 'dev', action: 'deploy', createdAt: Date.now() });
+  await store.recordArtifact({
+    executionId: execution.id,
+    name: 'app',
+    sha256: stored.sha256,
+    size: stored.size,
+    stage: 'dev',
+    action: 'deploy',
+    createdAt: Date.now(),
+  });
 
   const path = join(root, 'srv');
   const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
@@ -51,7 +63,14 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     store,
     artifacts,
     executorFor: () => executor,
-    targetFor: (environment) => ({ environment, hosts: [{ name: 'local', address: 'local' }], path, batch: 1, minHealthy: 0, keepReleases: 5 }),
+    targetFor: (environment) => ({
+      environment,
+      hosts: [{ name: 'local', address: 'local' }],
+      path,
+      batch: 1,
+      minHealthy: 0,
+      keepReleases: 5,
+    }),
     lockLeaseMs: 2_000,
     lockWaitMs: 1_500,
   };
@@ -76,13 +95,27 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
   const secondLines: string[] = [];
   const second = await runDeployAction(deps, attempt(2, secondLines), spec);
   assert.equal(second.ok, false);
-  assert.match((second as { reason: string }).reason, /still locked by execution #1 of acme\/web \(dev\/deploy, attempt 1 by replica-a\)/);
-  assert.ok(secondLines.some((line) => /waiting for environment "dev": execution #1 .*attempt 1/.test(line)), secondLines.join('\n'));
-  assert.equal(readdirSync(join(path, 'releases')).length, 1, 'the retry made no release of its own while the first attempt ran');
+  assert.match(
+    (second as { reason: string }).reason,
+    /still locked by execution #1 of acme\/web \(dev\/deploy, attempt 1 by replica-a\)/,
+  );
+  assert.ok(
+    secondLines.some((line) => /waiting for environment "dev": execution #1 .*attempt 1/.test(line)),
+    secondLines.join('\n'),
+  );
+  assert.equal(
+    readdirSync(join(path, 'releases')).length,
+    1,
+    'the retry made no release of its own while the first attempt ran',
+  );
 
   writeFileSync(gate, '');
   assert.deepEqual(await first, { ok: true });
-  assert.equal(await store.findLock('environment:dev', Date.now()), undefined, 'the first attempt released the lock when it ended');
+  assert.equal(
+    await store.findLock('environment:dev', Date.now()),
+    undefined,
+    'the first attempt released the lock when it ended',
+  );
 });
 
 test('the lock owner names the attempt and the process that claimed it', () => {

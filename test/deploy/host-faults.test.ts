@@ -49,7 +49,10 @@ test('the connection drops during the start hook: the rollback connects again an
   const v1 = readlinkSync(join(srv, 'current')).split('/').at(-1)!;
 
   // A start hook that hangs; the test drops the connection while it runs.
-  const child = startSluice(commit('v2', 'echo $$ > "$SLUICE_DEPLOY_PATH/shared/hook.pid"; echo v2-start-hangs; exec sleep 600'), { cwd: bed.checkout.dir });
+  const child = startSluice(
+    commit('v2', 'echo $$ > "$SLUICE_DEPLOY_PATH/shared/hook.pid"; echo v2-start-hangs; exec sleep 600'),
+    { cwd: bed.checkout.dir },
+  );
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -89,7 +92,10 @@ test('current is a directory, not a link: the deploy is refused before any host 
 
   const refused = await runSluice(commit('v4', 'sh deploy/start.sh'), { cwd: bed.checkout.dir, timeoutMs: 120_000 });
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-  assert.match(refused.stdout, /host1: .*\/srv\/current is not a link to a release \(a directory or file put there by hand\?\), so no deploy can switch it; no host was taken out of service: move it away, then deploy again/);
+  assert.match(
+    refused.stdout,
+    /host1: .*\/srv\/current is not a link to a release \(a directory or file put there by hand\?\), so no deploy can switch it; no host was taken out of service: move it away, then deploy again/,
+  );
   assert.doesNotMatch(refused.stdout, /drained from the load balancer/);
   assert.equal((await bed.lb.serverStat('host1')).status, 'UP');
   assert.equal(await throughLoadBalancer(), 'v1');

@@ -60,7 +60,10 @@ after(async () => {
 for (const branch of [`$(touch\${IFS}${marker})`, ';id;#', `\`touch\${IFS}${marker}\``]) {
   test(`branch ${branch} reaches the host's hooks literally and runs nothing`, async () => {
     execFileSync('git', ['checkout', '-q', '-b', branch], { cwd: checkout.dir });
-    const result = await runSluice(['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')], { cwd: checkout.dir });
+    const result = await runSluice(
+      ['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')],
+      { cwd: checkout.dir },
+    );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.ok(result.stdout.includes(`[host1] ref=${branch}`), result.stdout);
     assert.ok(result.stdout.includes(`(${branch})`), 'the header names the branch as it is');

@@ -14,7 +14,14 @@ describe('the hooks a release keeps', () => {
   });
 
   it('takes a release without one, or with one it cannot read, as keeping none', () => {
-    for (const text of ['', '\n', '{', 'null', '{"format":2,"app":{"hooks":{}}}', '{"format":1,"app":{"hooks":{"start":"not a list"}}}']) {
+    for (const text of [
+      '',
+      '\n',
+      '{',
+      'null',
+      '{"format":2,"app":{"hooks":{}}}',
+      '{"format":1,"app":{"hooks":{"start":"not a list"}}}',
+    ]) {
       assert.equal(parseReleaseApp(text), undefined, text);
     }
   });

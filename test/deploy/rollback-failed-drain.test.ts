@@ -27,7 +27,8 @@ function rollOut(version: string) {
 }
 
 async function inFlight(): Promise<void> {
-  while ((await bed.lb.serverStat('host1')).currentSessions === 0) await new Promise((resolve) => setImmediate(resolve));
+  while ((await bed.lb.serverStat('host1')).currentSessions === 0)
+    await new Promise((resolve) => setImmediate(resolve));
 }
 
 test('a drain that runs out of time puts the host back in service on the release it still runs, UP', async () => {

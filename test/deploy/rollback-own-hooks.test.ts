@@ -41,7 +41,11 @@ test('a new release whose start hook is broken is rolled back, and the previous 
 
   const broken = await rollOut('v2', 'nohup node no-such-server.js & exit 1');
   assert.equal(broken.code, 1, broken.stdout + broken.stderr);
-  const why = broken.stdout.search(new RegExp(`host1: start hook "nohup node no-such-server\\.js & exit 1" exited with code 1; rolling back host1 to ${v1}`));
+  const why = broken.stdout.search(
+    new RegExp(
+      `host1: start hook "nohup node no-such-server\\.js & exit 1" exited with code 1; rolling back host1 to ${v1}`,
+    ),
+  );
   assert.ok(why >= 0, broken.stdout);
   assert.ok(why < broken.stdout.indexOf(`[host1] rolling back to ${v1}`), 'the log says why before it rolls back');
   assert.match(broken.stdout, new RegExp(`rolled back host1 to ${v1}`));

@@ -73,7 +73,10 @@ before(async () => {
     const shared = join(host.root, 'srv', 'shared');
     mkdirSync(shared, { recursive: true });
     // The seed's app took seconds to boot; 400 ms is longer than HAProxy needs to see it DOWN.
-    writeFileSync(join(shared, 'app.env'), `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`);
+    writeFileSync(
+      join(shared, 'app.env'),
+      `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`,
+    );
   }
   lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
 });
@@ -97,7 +100,10 @@ async function rollOut(version: string, options: { drain: boolean }) {
   checkout.write('VERSION', `${version}\n`);
   checkout.commit(version);
   writeFileSync(join(checkout.scratch, 'server.yml'), serverConfig(options.drain));
-  return runSluice(['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')], { cwd: checkout.dir, timeoutMs: 90_000 });
+  return runSluice(
+    ['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', join(checkout.scratch, 'data')],
+    { cwd: checkout.dir, timeoutMs: 90_000 },
+  );
 }
 
 async function monitored<T>(work: () => Promise<T>): Promise<{ result: T; report: MonitorReport; doneAt: number }> {
@@ -124,7 +130,10 @@ describe('the seed’s rolling deploy, run by Sluice over SSH behind HAProxy', (
     const { result, report, doneAt } = await monitored(() => rollOut('v2', { drain: true }));
     t.diagnostic(`sent ${report.sent}, failed ${report.failed}, versions ${JSON.stringify(report.versions)}`);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /\[host1\] drained from the load balancer[\s\S]*\[host1\] back in the load balancer[\s\S]*\[host2\] drained/);
+    assert.match(
+      result.stdout,
+      /\[host1\] drained from the load balancer[\s\S]*\[host1\] back in the load balancer[\s\S]*\[host2\] drained/,
+    );
     assert.deepEqual(report.failures, []);
     assert.ok((report.versions.v1 ?? 0) > 0 && (report.versions.v2 ?? 0) > 0);
     assert.deepEqual(versionsAfter(report, doneAt), new Set(['v2']));

@@ -93,7 +93,10 @@ ${extra}`;
 }
 
 const served = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/`)).text()).split(' ')[0];
-const currentRelease = (name: string) => readlinkSync(join(ssh.host(name).root, 'srv', 'current')).split('/').at(-1);
+const currentRelease = (name: string) =>
+  readlinkSync(join(ssh.host(name).root, 'srv', 'current'))
+    .split('/')
+    .at(-1);
 
 /** What a user checks afterwards: every host UP in HAProxy (not drained), on one release, serving `version`. */
 async function assertAllServe(version: string, release: string): Promise<void> {
@@ -130,13 +133,19 @@ before(async () => {
     appPorts[name] = await freeLoopbackPort();
     const shared = join(ssh.host(name).root, 'srv', 'shared');
     mkdirSync(shared, { recursive: true });
-    writeFileSync(join(shared, 'app.env'), `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=200\n`);
+    writeFileSync(
+      join(shared, 'app.env'),
+      `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=200\n`,
+    );
   }
   lb = await startHaproxy({ backends: APP_HOSTS.map((name) => ({ name, port: appPorts[name]! })) });
   checkout = makeCheckout(appFiles('v1'));
   configFile = join(checkout.scratch, 'sluice.config.yml');
   writeFileSync(configFile, serverConfig());
-  const first = await runSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], { cwd: checkout.dir, timeoutMs: 120_000 });
+  const first = await runSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], {
+    cwd: checkout.dir,
+    timeoutMs: 120_000,
+  });
   assert.equal(first.code, 0, first.stdout + first.stderr);
   v1Release = currentRelease('host2')!;
   await assertAllServe('v1', v1Release);
@@ -163,23 +172,39 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
       await monitor.waitForMore(10);
       app.github.addCommit(REPO, sha(2), appFiles('v2'), { message: 'Release v2' });
-      const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(2), message: 'Release v2' }));
+      const reply = await sendWebhook(
+        app.sluice.url,
+        WEBHOOK_SECRET,
+        'push',
+        pushPayload({ repo: REPO, after: sha(2), message: 'Release v2' }),
+      );
       assert.equal(reply.status, 200);
 
       const ref = { stage: 'production', action: 'deploy', attempt: 1 };
       const execution = await until('the execution', async () => (await app.sluice.store.listExecutions())[0]);
-      const log = async () => (await app.sluice.store.readLog({ executionId: execution.id, ...ref })).map((l) => l.text);
+      const log = async () =>
+        (await app.sluice.store.readLog({ executionId: execution.id, ...ref })).map((l) => l.text);
       // The window: host2 drained and on v2, its validate hook waiting, no health check yet.
-      await until('host2 to be drained and waiting in its validate hook', async () => ((await log()).includes('[host2] v2 waits for a go') ? true : undefined)).catch(async (error: unknown) => {
-        throw new Error(`${String(error)}; the deploy logged:\n${(await log()).join('\n')}\nSluice logged:\n${app.logs.join('\n')}\n${JSON.stringify(await app.sluice.store.getExecution(execution.id))}`);
+      await until('host2 to be drained and waiting in its validate hook', async () =>
+        (await log()).includes('[host2] v2 waits for a go') ? true : undefined,
+      ).catch(async (error: unknown) => {
+        throw new Error(
+          `${String(error)}; the deploy logged:\n${(await log()).join('\n')}\nSluice logged:\n${app.logs.join('\n')}\n${JSON.stringify(await app.sluice.store.getExecution(execution.id))}`,
+        );
       });
       assert.ok((await log()).includes('[host2] drained from the load balancer'));
       assert.equal((await lb.serverStat('host2')).status, 'DRAIN');
 
-      assert.equal((await commandNow(app, 'cancel acme/shop', MALLORY)).text, `You may not run \`/sluice cancel\`; ask <@${ANN}>.`);
+      assert.equal(
+        (await commandNow(app, 'cancel acme/shop', MALLORY)).text,
+        `You may not run \`/sluice cancel\`; ask <@${ANN}>.`,
+      );
       const answer = await commandNow(app, 'cancel acme/shop', ANN);
       assert.equal(answer.response_type, 'in_channel');
-      assert.equal(answer.text, `⊘ <@${ANN}> cancelled execution #1 of *acme/shop* (\`${sha(2).slice(0, 7)}\`). Its deploy stops and first puts the hosts it touched back on their previous release.`);
+      assert.equal(
+        answer.text,
+        `⊘ <@${ANN}> cancelled execution #1 of *acme/shop* (\`${sha(2).slice(0, 7)}\`). Its deploy stops and first puts the hosts it touched back on their previous release.`,
+      );
 
       // Once Sluice is idle, the rollback has run to its end.
       await app.sluice.idle();
@@ -187,7 +212,10 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       assert.equal(done?.status, 'cancelled');
       const deploy = done?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
       assert.equal(deploy?.status, 'cancelled');
-      assert.equal(deploy?.reason, `cancelled by slack:${ANN}; host2: cancelled during the validate hook; rolled back host2 to ${v1Release}`);
+      assert.equal(
+        deploy?.reason,
+        `cancelled by slack:${ANN}; host2: cancelled during the validate hook; rolled back host2 to ${v1Release}`,
+      );
       const lines = await log();
       assert.ok(lines.includes(`[host2] rolling back to ${v1Release}`), lines.join('\n'));
       assert.ok(lines.includes('[host2] back in the load balancer'), lines.join('\n'));
@@ -205,7 +233,9 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
     checkout.commit('v2');
     const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
     await monitor.waitForMore(10);
-    const child = startSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], { cwd: checkout.dir });
+    const child = startSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], {
+      cwd: checkout.dir,
+    });
     const output = collect(child);
     await waitForOutput(child, /\[host2\] v2 waits for a go/, 120_000);
     assert.match(output.text(), /\[host2\] drained from the load balancer/);
@@ -214,9 +244,17 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 
     const text = output.text();
     assert.equal(code, 130, text);
-    assert.match(text, /SIGINT: cancelling; a deploy puts the hosts it touched back on their previous release first\. Press Ctrl-C again to exit at once\./);
+    assert.match(
+      text,
+      /SIGINT: cancelling; a deploy puts the hosts it touched back on their previous release first\. Press Ctrl-C again to exit at once\./,
+    );
     assert.match(text, new RegExp(`\\[host2\\] rolling back to ${v1Release}`));
-    assert.match(text, new RegExp(`■ production/deploy cancelled in [^\\n]* — cancelled by cli:[^:]+: SIGINT in the terminal; host2: cancelled during the validate hook; rolled back host2 to ${v1Release}\\n`));
+    assert.match(
+      text,
+      new RegExp(
+        `■ production/deploy cancelled in [^\\n]* — cancelled by cli:[^:]+: SIGINT in the terminal; host2: cancelled during the validate hook; rolled back host2 to ${v1Release}\\n`,
+      ),
+    );
     assert.match(text, /✗ Execution #2 cancelled after /);
 
     await assertAllServe('v1', v1Release);
@@ -228,13 +266,23 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
     const sluice = await startSluiceProcess({
       cwd: checkout.scratch,
       port: await freeLoopbackPort(),
-      env: { SLUICE_CONFIG: configFile, SLUICE_DATA_DIR: join(checkout.scratch, 'service-data'), SLUICE_STOP_GRACE: '1s', ...githubAppEnv(github, WEBHOOK_SECRET) },
+      env: {
+        SLUICE_CONFIG: configFile,
+        SLUICE_DATA_DIR: join(checkout.scratch, 'service-data'),
+        SLUICE_STOP_GRACE: '1s',
+        ...githubAppEnv(github, WEBHOOK_SECRET),
+      },
     });
     try {
       const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
       await monitor.waitForMore(10);
       github.addCommit(REPO, sha(4), appFiles('v4'), { message: 'Release v4' });
-      const reply = await sendWebhook(sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(4), message: 'Release v4' }));
+      const reply = await sendWebhook(
+        sluice.url,
+        WEBHOOK_SECRET,
+        'push',
+        pushPayload({ repo: REPO, after: sha(4), message: 'Release v4' }),
+      );
       assert.equal(reply.status, 200);
       // The window again: host2's validate hook has started (it marks that on the host), after its drain.
       const marker = join(ssh.host('host2').root, 'srv', 'shared', 'validating-v4');
@@ -244,8 +292,14 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       const exit = new Promise<number | null>((resolve) => sluice.child.once('exit', (code) => resolve(code)));
       sluice.child.kill('SIGTERM');
       assert.equal(await exit, 0, sluice.output());
-      assert.match(sluice.output(), /SIGTERM: stopping; no new action starts, and what runs has 1 s to end before it is interrupted — a deploy first puts back the hosts it touched \(send it again to exit at once\)/);
-      assert.match(sluice.output(), /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\); the next start marks it interrupted\./);
+      assert.match(
+        sluice.output(),
+        /SIGTERM: stopping; no new action starts, and what runs has 1 s to end before it is interrupted — a deploy first puts back the hosts it touched \(send it again to exit at once\)/,
+      );
+      assert.match(
+        sluice.output(),
+        /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\); the next start marks it interrupted\./,
+      );
       // Not cancelled: GitHub still shows the stage in progress, for the next start to mark interrupted.
       const production = heldCheckRuns(github, 'Sluice: production', sha(4)).at(-1);
       assert.notEqual(production?.conclusion, 'cancelled');
@@ -261,9 +315,14 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
   test('a second Ctrl-C exits at once and says which hosts it leaves drained and on which release', async () => {
     // v3's own stop script (which the rollback runs) waits too, so the second Ctrl-C comes mid-rollback.
     checkout.write('VERSION', 'v3\n');
-    checkout.write('deploy/stop.sh', `if [ "$(cat VERSION)" = v3 ]; then echo "v3 stop waits"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/go" ]; do sleep 0.1; done; fi\n${readFileSync(join(FIXTURE_APP, 'deploy/stop.sh'), 'utf8')}`);
+    checkout.write(
+      'deploy/stop.sh',
+      `if [ "$(cat VERSION)" = v3 ]; then echo "v3 stop waits"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/go" ]; do sleep 0.1; done; fi\n${readFileSync(join(FIXTURE_APP, 'deploy/stop.sh'), 'utf8')}`,
+    );
     const v3Sha = checkout.commit('v3');
-    const child = startSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], { cwd: checkout.dir });
+    const child = startSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], {
+      cwd: checkout.dir,
+    });
     const output = collect(child);
     await waitForOutput(child, /\[host2\] v3 waits for a go/, 120_000);
     child.kill('SIGINT');
@@ -273,8 +332,15 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 
     const text = output.text();
     assert.equal(code, 130, text);
-    const v3Release = readdirSync(join(ssh.host('host2').root, 'srv', 'releases')).find((id) => id.endsWith(`-${v3Sha.slice(0, 7)}`));
-    assert.match(text, new RegExp(`SIGINT again: exiting now, before the rollback finished\\. Left behind:\\n  host2 \\(production\\): drained from the load balancer \\(its app may be stopped\\), on the new release ${v3Release ?? 'v3'} \\(it ran ${v1Release}\\)\\n`));
+    const v3Release = readdirSync(join(ssh.host('host2').root, 'srv', 'releases')).find((id) =>
+      id.endsWith(`-${v3Sha.slice(0, 7)}`),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `SIGINT again: exiting now, before the rollback finished\\. Left behind:\\n  host2 \\(production\\): drained from the load balancer \\(its app may be stopped\\), on the new release ${v3Release ?? 'v3'} \\(it ran ${v1Release}\\)\\n`,
+      ),
+    );
     assert.equal((await lb.serverStat('host2')).status, 'DRAIN', 'as it said: host2 is still drained');
     assert.equal((await lb.serverStat('host3')).status, 'UP', 'host3 was never touched');
     // Let the stop hook end, so nothing waits on the host after the test.
@@ -285,7 +351,10 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 /** `/sluice <text>` as a signed Slack request; resolves with the answer, without waiting for what it started. */
 async function commandNow(app: SlackSluice, text: string, user: string): Promise<Record<string, unknown>> {
   const id = `now-${++commands}`;
-  const reply = await sendSlackRequest(app.sluice.url, signSlackRequest(slashCommand(text, user, app.slack.responseUrl(id))));
+  const reply = await sendSlackRequest(
+    app.sluice.url,
+    signSlackRequest(slashCommand(text, user, app.slack.responseUrl(id))),
+  );
   assert.equal(reply.status, 200);
   return until(`the answer to /sluice ${text}`, async () => app.slack.responses.find((r) => r.id === id)?.body, 30_000);
 }

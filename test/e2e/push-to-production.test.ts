@@ -108,12 +108,19 @@ environments:
 `;
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Sluice said:\n${sluice?.output().slice(-4000)}\nGitHub was last told:\n${lastCheckRuns()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; Sluice said:\n${sluice?.output().slice(-4000)}\nGitHub was last told:\n${lastCheckRuns()}`,
+      );
     await new Promise((done) => setTimeout(done, 100));
   }
 }
@@ -123,12 +130,18 @@ function checkRunHistory(commit: string): Record<string, string[]> {
   const names = new Map<number, string>();
   const history: Record<string, string[]> = {};
   for (const call of github.calls) {
-    if (call.method === 'POST' && call.path === `/repos/${REPO}/check-runs` && call.body?.head_sha === commit && call.status === 201) {
+    if (
+      call.method === 'POST' &&
+      call.path === `/repos/${REPO}/check-runs` &&
+      call.body?.head_sha === commit &&
+      call.status === 201
+    ) {
       names.set(Number(call.response?.id), String(call.body.name));
       history[String(call.body.name)] = [state(call)];
     }
     const update = /\/check-runs\/(\d+)$/.exec(call.path);
-    if (call.method === 'PATCH' && update && names.has(Number(update[1]))) history[names.get(Number(update[1]))!]!.push(state(call));
+    if (call.method === 'PATCH' && update && names.has(Number(update[1])))
+      history[names.get(Number(update[1]))!]!.push(state(call));
   }
   for (const [name, states] of Object.entries(history)) history[name] = states.filter((s, i) => s !== states[i - 1]);
   return history;
@@ -139,20 +152,27 @@ function lastCheckRuns(): string {
   const runs = new Map<string, string>();
   for (const call of github.calls) {
     const output = call.body?.output as { title?: string; summary?: string; text?: string } | undefined;
-    if (call.body?.name && output) runs.set(`${String(call.body.name)} ${String(call.body.head_sha ?? '').slice(0, 7)}`, `${output.title}\n${output.summary}\n${(output.text ?? '').slice(-1500)}`);
+    if (call.body?.name && output)
+      runs.set(
+        `${String(call.body.name)} ${String(call.body.head_sha ?? '').slice(0, 7)}`,
+        `${output.title}\n${output.summary}\n${(output.text ?? '').slice(-1500)}`,
+      );
   }
   return [...runs].map(([name, text]) => `--- ${name}: ${text}`).join('\n');
 }
 
-const state = (call: RecordedCall) => `${String(call.body?.status)}${call.body?.conclusion ? `:${String(call.body.conclusion)}` : ''}`;
+const state = (call: RecordedCall) =>
+  `${String(call.body?.status)}${call.body?.conclusion ? `:${String(call.body.conclusion)}` : ''}`;
 
 /** The Deployments of a commit: environment, then each status in order. */
 function deploymentsOf(commit: string): string[] {
   const byId = new Map<number, string[]>();
   for (const call of github.calls) {
-    if (call.method === 'POST' && call.path === `/repos/${REPO}/deployments` && call.body?.ref === commit) byId.set(Number(call.response?.id), [String(call.body.environment)]);
+    if (call.method === 'POST' && call.path === `/repos/${REPO}/deployments` && call.body?.ref === commit)
+      byId.set(Number(call.response?.id), [String(call.body.environment)]);
     const status = /\/deployments\/(\d+)\/statuses$/.exec(call.path);
-    if (call.method === 'POST' && status && byId.has(Number(status[1]))) byId.get(Number(status[1]))!.push(String(call.body?.state));
+    if (call.method === 'POST' && status && byId.has(Number(status[1])))
+      byId.get(Number(status[1]))!.push(String(call.body?.state));
   }
   return [...byId.values()].map((d) => d.join(' → '));
 }
@@ -164,11 +184,19 @@ function completed(commit: string, name: string): string | undefined {
 }
 
 /** Pushes version n, approves its card in Slack, and watches the load balancer until production is done. */
-async function pushAndRelease(n: number, version: string): Promise<{ report: MonitorReport; card: SlackMessage; doneAt: number }> {
+async function pushAndRelease(
+  n: number,
+  version: string,
+): Promise<{ report: MonitorReport; card: SlackMessage; doneAt: number }> {
   github.addCommit(REPO, sha(n), appFiles(version), { message: `Release ${version}` });
   const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
   await monitor.waitForMore(10);
-  const reply = await sendWebhook(sluiceUrl, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, ...(n > 1 && { before: sha(n - 1) }), after: sha(n), message: `Release ${version}` }));
+  const reply = await sendWebhook(
+    sluiceUrl,
+    WEBHOOK_SECRET,
+    'push',
+    pushPayload({ repo: REPO, ...(n > 1 && { before: sha(n - 1) }), after: sha(n), message: `Release ${version}` }),
+  );
   assert.equal(reply.status, 200);
   const card = await until(`the approval card of ${version}`, () => {
     const found = slack.cards(CHANNEL).find((m) => m.text.includes(sha(n).slice(0, 7)));
@@ -187,13 +215,25 @@ const served = async (port: number) => (await (await fetch(`http://127.0.0.1:${p
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
   ssh = await startSshHosts(3);
-  for (const [name, dir] of [['host1', 'dev'], ['host2', 'srv'], ['host3', 'srv']] as const) {
+  for (const [name, dir] of [
+    ['host1', 'dev'],
+    ['host2', 'srv'],
+    ['host3', 'srv'],
+  ] as const) {
     appPorts[name] = await freeLoopbackPort();
     const shared = join(ssh.host(name).root, dir, 'shared');
     mkdirSync(shared, { recursive: true });
-    writeFileSync(join(shared, 'app.env'), `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`);
+    writeFileSync(
+      join(shared, 'app.env'),
+      `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`,
+    );
   }
-  lb = await startHaproxy({ backends: [{ name: 'host2', port: appPorts.host2! }, { name: 'host3', port: appPorts.host3! }] });
+  lb = await startHaproxy({
+    backends: [
+      { name: 'host2', port: appPorts.host2! },
+      { name: 'host3', port: appPorts.host3! },
+    ],
+  });
   github = await new GithubStandIn().start();
   slack = await new SlackStandIn().start();
   // The releases channel, with Sluice's bot invited to it.
@@ -204,7 +244,11 @@ before(async () => {
 
 after(async () => {
   await sluice?.stop();
-  for (const [name, dir] of [['host1', 'dev'], ['host2', 'srv'], ['host3', 'srv']] as const) {
+  for (const [name, dir] of [
+    ['host1', 'dev'],
+    ['host2', 'srv'],
+    ['host3', 'srv'],
+  ] as const) {
     try {
       process.kill(Number(readFileSync(join(ssh.host(name).root, dir, 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
     } catch {
@@ -221,10 +265,20 @@ after(async () => {
 
 describe('from git push to production', { timeout: 420_000 }, () => {
   test('sluice run puts v0 out from a local checkout, printing each stage as it goes', async () => {
-    const result = await runSluice(['run', '--server', join(work, 'sluice.config.yml'), '--data-dir', join(work, 'cli-data'), '--approve', 'yes'], { cwd: checkout.dir, timeoutMs: 120_000 });
+    const result = await runSluice(
+      ['run', '--server', join(work, 'sluice.config.yml'), '--data-dir', join(work, 'cli-data'), '--approve', 'yes'],
+      { cwd: checkout.dir, timeoutMs: 120_000 },
+    );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const stages = [...result.stdout.matchAll(/^(?:✓|▶|\?) (\w+) (running|succeeded)/gm)].map((m) => `${m[1]} ${m[2]}`);
-    assert.deepEqual(stages, ['build running', 'build succeeded', 'dev running', 'dev succeeded', 'production running', 'production succeeded']);
+    assert.deepEqual(stages, [
+      'build running',
+      'build succeeded',
+      'dev running',
+      'dev succeeded',
+      'production running',
+      'production succeeded',
+    ]);
     assert.match(result.stdout, /build\/package │ built v0/);
     for (const host of ['host2', 'host3']) await lb.waitUntilUp(host);
     assert.equal(await served(appPorts.host2!), 'v0');
@@ -245,7 +299,12 @@ describe('from git push to production', { timeout: 420_000 }, () => {
       },
     });
     sluiceUrl = sluice.url;
-    assert.match(sluice.output(), new RegExp(`Sluice listening on port ${port} as ${sluiceUrl} \\(state in .*data; Slack at ${sluiceUrl}/slack/events\\)`));
+    assert.match(
+      sluice.output(),
+      new RegExp(
+        `Sluice listening on port ${port} as ${sluiceUrl} \\(state in .*data; Slack at ${sluiceUrl}/slack/events\\)`,
+      ),
+    );
   });
 
   test('v1: pushed, built on the build host, deployed to dev, approved in Slack, rolled out with zero failed requests', async (t) => {
@@ -265,19 +324,33 @@ describe('from git push to production', { timeout: 420_000 }, () => {
     assert.equal(await served(appPorts.host1!), 'v2', 'dev serves v2');
 
     // GitHub: a check run per stage, queued → in progress → success; a Deployment per environment.
-    await until('the last GitHub writes', () => (deploymentsOf(sha(2)).every((d) => d.endsWith('success')) && deploymentsOf(sha(2)).length === 2 ? true : undefined));
+    await until('the last GitHub writes', () =>
+      deploymentsOf(sha(2)).every((d) => d.endsWith('success')) && deploymentsOf(sha(2)).length === 2
+        ? true
+        : undefined,
+    );
     const runs = checkRunHistory(sha(2));
     assert.deepEqual(Object.keys(runs).sort(), ['Sluice: build', 'Sluice: dev', 'Sluice: production']);
     for (const [name, states] of Object.entries(runs)) {
       // Created when the execution starts, then moved on. GitHub hears of each state at most once a second,
       // so a state that passed in between is skipped — never one out of order, never a failure.
       const order = ['queued', 'in_progress', 'completed:success'];
-      assert.deepEqual(states, order.filter((s) => states.includes(s)), `${name} moves forward: ${states.join(', ')}`);
+      assert.deepEqual(
+        states,
+        order.filter((s) => states.includes(s)),
+        `${name} moves forward: ${states.join(', ')}`,
+      );
       assert.equal(states.at(-1), 'completed:success', `${name} ends green: ${states.join(', ')}`);
     }
     assert.equal(runs['Sluice: production']?.[0], 'queued', 'production was shown queued before it ran');
-    assert.deepEqual(deploymentsOf(sha(2)), ['dev → queued → in_progress → success', 'production → queued → in_progress → success']);
-    assert.ok(github.calls.some((c) => c.method === 'POST' && c.body?.state === 'inactive'), 'the v1 Deployments were retired');
+    assert.deepEqual(deploymentsOf(sha(2)), [
+      'dev → queued → in_progress → success',
+      'production → queued → in_progress → success',
+    ]);
+    assert.ok(
+      github.calls.some((c) => c.method === 'POST' && c.body?.state === 'inactive'),
+      'the v1 Deployments were retired',
+    );
 
     // Slack: the card was posted open, then approved, then the deploy reported in its thread.
     const final = slack.messages.get(card.ts)!;
@@ -285,13 +358,20 @@ describe('from git push to production', { timeout: 420_000 }, () => {
     assert.equal(headers[0], 'Deploy to production?');
     assert.equal(headers.at(-1), '✅ Approved for production');
     assert.match(JSON.stringify(final.blocks), new RegExp(`Approved by <@${APPROVER}>`));
-    assert.match(JSON.stringify(final.history[0]!.blocks), new RegExp(`1 commit since what production runs, \`${sha(1).slice(0, 7)}\``));
+    assert.match(
+      JSON.stringify(final.history[0]!.blocks),
+      new RegExp(`1 commit since what production runs, \`${sha(1).slice(0, 7)}\``),
+    );
     const thread = slack.replies(card.ts).map((m) => m.text);
     assert.match(thread[0] ?? '', /^🚀 Deploying/);
     assert.match(thread.at(-1) ?? '', /^✅ \*production\* runs `[0-9a-f]{7}` now/);
 
     // The pipeline page, from the check run's Details link: the execution is green.
-    const details = String(github.calls.find((c) => c.body?.name === 'Sluice: production' && c.body.head_sha === sha(2) && c.body.details_url)?.body?.details_url);
+    const details = String(
+      github.calls.find(
+        (c) => c.body?.name === 'Sluice: production' && c.body.head_sha === sha(2) && c.body.details_url,
+      )?.body?.details_url,
+    );
     assert.ok(details.startsWith(`${sluiceUrl}/executions/`), details);
     const page = await (await fetch(details)).text();
     assert.match(page, /id="execution-status">succeeded</);

@@ -20,8 +20,14 @@ after(async () => {
 });
 
 test('SIGHUP: Sluice says it stops, and exits 0', { timeout: 120_000 }, async () => {
-  sluice = await startSluiceProcess({ cwd: dir, port: await freeLoopbackPort(), env: { SLUICE_DATA_DIR: join(dir, 'data'), LOG_FORMAT: 'json' } });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => sluice!.child.once('exit', (code, signal) => resolve({ code, signal })));
+  sluice = await startSluiceProcess({
+    cwd: dir,
+    port: await freeLoopbackPort(),
+    env: { SLUICE_DATA_DIR: join(dir, 'data'), LOG_FORMAT: 'json' },
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    sluice!.child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   sluice.child.kill('SIGHUP');
   assert.deepEqual(await exit, { code: 0, signal: null });
   const messages = sluice

@@ -8,7 +8,17 @@
  * `npm start` runs it, stopped and started again on the same data.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -95,12 +105,20 @@ recovery:
 `;
 }
 
-const env = () => ({ SLUICE_CONFIG: join(work, 'server.yml'), SLUICE_DATA_DIR: join(work, 'data'), SLUICE_STOP_GRACE: '1s', ...githubAppEnv(github, SECRET) });
+const env = () => ({
+  SLUICE_CONFIG: join(work, 'server.yml'),
+  SLUICE_DATA_DIR: join(work, 'data'),
+  SLUICE_STOP_GRACE: '1s',
+  ...githubAppEnv(github, SECRET),
+});
 const start = async () => (sluice = await startSluiceProcess({ cwd: work, port, env: env() }));
 const waitFor = (what: string, check: () => boolean | Promise<boolean>) => waitForSluice(sluice, what, check, 180_000);
 const concluded = (name: string, commit: string) => heldCheckRuns(github, name, commit).at(-1)?.conclusion;
 const served = async (appPort: number) => (await (await fetch(`http://127.0.0.1:${appPort}/`)).text()).split(' ')[0];
-const currentRelease = (name: string) => readlinkSync(join(ssh.host(name).root, 'srv', 'current')).split('/').at(-1);
+const currentRelease = (name: string) =>
+  readlinkSync(join(ssh.host(name).root, 'srv', 'current'))
+    .split('/')
+    .at(-1);
 
 async function assertAllServe(version: string): Promise<void> {
   for (const name of APP_HOSTS) {
@@ -135,7 +153,10 @@ before(async () => {
     appPorts[name] = await freeLoopbackPort();
     const shared = join(ssh.host(name).root, 'srv', 'shared');
     mkdirSync(shared, { recursive: true });
-    writeFileSync(join(shared, 'app.env'), `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=200\n`);
+    writeFileSync(
+      join(shared, 'app.env'),
+      `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=200\n`,
+    );
   }
   lb = await startHaproxy({ backends: APP_HOSTS.map((name) => ({ name, port: appPorts[name]! })) });
   github = await new GithubStandIn().start();
@@ -143,7 +164,10 @@ before(async () => {
   port = await freeLoopbackPort();
   await start();
   github.addCommit(REPO, sha(1), appFiles('v1'));
-  assert.equal((await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }))).status, 200);
+  assert.equal(
+    (await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }))).status,
+    200,
+  );
   await waitFor('v1 in production', () => concluded('Sluice: production', sha(1)) === 'success');
   await assertAllServe('v1');
 });
@@ -166,19 +190,33 @@ after(async () => {
 describe('SIGTERM of the service', { timeout: 600_000 }, () => {
   test('mid-build: the build is stopped after the grace period with its claim released, and the next start retries it to the end', async () => {
     github.addCommit(REPO, sha(2), appFiles('v2'));
-    assert.equal((await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }))).status, 200);
+    assert.equal(
+      (await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }))).status,
+      200,
+    );
     await waitFor('the v2 build to be running', () => existsSync(join(work, 'build-started')));
 
     assert.equal(await sigterm(), 0, sluice!.output());
-    assert.match(sluice!.output(), /The grace period \(1 s\) is over: stopping build\/package .*; the next start marks it interrupted\./);
-    assert.deepEqual(await releasedClaims(), ['build/package'], 'its claim is released: a peer could take it up at once');
+    assert.match(
+      sluice!.output(),
+      /The grace period \(1 s\) is over: stopping build\/package .*; the next start marks it interrupted\./,
+    );
+    assert.deepEqual(
+      await releasedClaims(),
+      ['build/package'],
+      'its claim is released: a peer could take it up at once',
+    );
     assert.notEqual(concluded('Sluice: build', sha(2)), 'cancelled');
 
     writeFileSync(join(work, 'build-go'), '');
     await start();
     await waitFor('the retried v2 build and its deploy', () => concluded('Sluice: production', sha(2)) === 'success');
     assert.equal(concluded('Sluice: build', sha(2)), 'success');
-    assert.match(sluice!.output(), /build\/package started \(attempt 2\)/, 'the build ran again, as retry_interrupted_builds asks');
+    assert.match(
+      sluice!.output(),
+      /build\/package started \(attempt 2\)/,
+      'the build ran again, as retry_interrupted_builds asks',
+    );
     await assertAllServe('v2');
   });
 
@@ -187,12 +225,20 @@ describe('SIGTERM of the service', { timeout: 600_000 }, () => {
     const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
     await monitor.waitForMore(10);
     github.addCommit(REPO, sha(3), appFiles('v3'));
-    assert.equal((await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }))).status, 200);
-    await waitFor('host2 to be validating v3', () => existsSync(join(ssh.host('host2').root, 'srv', 'shared', 'validating')));
+    assert.equal(
+      (await sendWebhook(sluice!.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }))).status,
+      200,
+    );
+    await waitFor('host2 to be validating v3', () =>
+      existsSync(join(ssh.host('host2').root, 'srv', 'shared', 'validating')),
+    );
     assert.equal((await lb.serverStat('host2')).status, 'DRAIN');
 
     assert.equal(await sigterm(), 0, sluice!.output());
-    assert.match(sluice!.output(), /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\)/);
+    assert.match(
+      sluice!.output(),
+      /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\)/,
+    );
     await assertAllServe('v2');
     for (const name of APP_HOSTS) assert.equal(currentRelease(name), v2Release, `${name} is back on ${v2Release}`);
     await monitor.waitForMore(25);
@@ -208,7 +254,10 @@ describe('SIGTERM of the service', { timeout: 600_000 }, () => {
     assert.notEqual(production.conclusion, 'success');
     assert.match(`${production.output?.summary}\n${production.output?.text}`, /interrupted/i);
     for (const name of APP_HOSTS) writeFileSync(join(ssh.host(name).root, 'srv', 'shared', 'go'), '');
-    assert.equal((await sendWebhook(sluice!.url, SECRET, 'check_run', rerunPayload(github, production, REPO, sha(3)))).status, 200);
+    assert.equal(
+      (await sendWebhook(sluice!.url, SECRET, 'check_run', rerunPayload(github, production, REPO, sha(3)))).status,
+      200,
+    );
     await waitFor('the re-run v3 deploy', () => concluded('Sluice: production', sha(3)) === 'success');
     await assertAllServe('v3');
   });

@@ -39,7 +39,10 @@ const errors: [string, SluiceError][] = [
   ['EngineError', new EngineError('NOT_RETRYABLE', 'not retryable')],
   ['IllegalTransitionError', new IllegalTransitionError('stage', 'succeeded', 'start')],
   ['SlackStartError', new SlackStartError('Slack refused', { cause })],
-  ['SlackApiError', new SlackApiError('chat.postMessage', Object.assign(new Error('x'), { data: { error: 'not_in_channel' } }))],
+  [
+    'SlackApiError',
+    new SlackApiError('chat.postMessage', Object.assign(new Error('x'), { data: { error: 'not_in_channel' } })),
+  ],
   ['StartError', new StartError('PORT 3000 is in use', { cause })],
   ['StoreError', new StoreError('NOT_FOUND', 'no such execution')],
 ];

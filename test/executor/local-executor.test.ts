@@ -62,10 +62,13 @@ describe('LocalExecutor', () => {
   it('streams output line by line, in order, as it is printed', async () => {
     const out = recorder();
     const started = Date.now();
-    const result = await session.run("echo one; printf 'two\\r\\nthr'; printf 'ee\\n'; echo oops >&2; sleep 0.4; printf 'last, no newline'", {
-      timeoutMs: 5000,
-      onLine: out.onLine,
-    });
+    const result = await session.run(
+      "echo one; printf 'two\\r\\nthr'; printf 'ee\\n'; echo oops >&2; sleep 0.4; printf 'last, no newline'",
+      {
+        timeoutMs: 5000,
+        onLine: out.onLine,
+      },
+    );
     assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
     assert.deepEqual(out.of('stdout'), ['one', 'two', 'three', 'last, no newline']);
     assert.deepEqual(out.of('stderr'), ['oops']);
@@ -81,11 +84,14 @@ describe('LocalExecutor', () => {
   it('runs in the workspace with a clean environment plus the given variables', async () => {
     process.env.SLUICE_TEST_LEAK = 'from-the-sluice-process';
     const out = recorder();
-    await session.run('pwd; echo "leak=${SLUICE_TEST_LEAK:-none}"; echo "token=$TOKEN"; command -v bash >/dev/null && echo path-ok', {
-      timeoutMs: 5000,
-      env: { TOKEN: 'abc' },
-      onLine: out.onLine,
-    });
+    await session.run(
+      'pwd; echo "leak=${SLUICE_TEST_LEAK:-none}"; echo "token=$TOKEN"; command -v bash >/dev/null && echo path-ok',
+      {
+        timeoutMs: 5000,
+        env: { TOKEN: 'abc' },
+        onLine: out.onLine,
+      },
+    );
     delete process.env.SLUICE_TEST_LEAK;
     assert.deepEqual(out.of('stdout'), [session.workspace, 'leak=none', 'token=abc', 'path-ok']);
   });
@@ -107,9 +113,15 @@ describe('LocalExecutor', () => {
     assert.deepEqual(out.of('stdout'), [join(session.workspace, 'sub')]);
     await assert.rejects(
       session.run('touch should-not-exist', { timeoutMs: 5000, cwd: join(session.workspace, 'missing') }),
-      (error: unknown) => error instanceof ExecutorError && error.code === 'WORKSPACE_FAILED' && /missing does not exist/.test(error.message),
+      (error: unknown) =>
+        error instanceof ExecutorError &&
+        error.code === 'WORKSPACE_FAILED' &&
+        /missing does not exist/.test(error.message),
     );
-    assert.deepEqual(await readdir(session.workspace).then((names) => names.filter((n) => n === 'should-not-exist')), []);
+    assert.deepEqual(
+      await readdir(session.workspace).then((names) => names.filter((n) => n === 'should-not-exist')),
+      [],
+    );
   });
 
   it('kills a command that hangs at its timeout, children and grandchildren included', async () => {
@@ -134,7 +146,10 @@ describe('LocalExecutor', () => {
     const marker = uniqueSleep();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
-    const result = await session.run(`bash -c 'sleep ${marker}' & wait`, { timeoutMs: 10_000, signal: controller.signal });
+    const result = await session.run(`bash -c 'sleep ${marker}' & wait`, {
+      timeoutMs: 10_000,
+      signal: controller.signal,
+    });
     assert.deepEqual(result, { exitCode: null, timedOut: false, aborted: true });
     assert.deepEqual(await processesMatching(`sleep ${marker}`), []);
   });
@@ -154,10 +169,14 @@ describe('LocalExecutor', () => {
     assert.deepEqual(await processesMatching(`sleep ${marker}`), []);
   });
 
-  it('with leftovers kept, ends at the command\'s exit while a background process holds its output, and that process runs on', async () => {
+  it("with leftovers kept, ends at the command's exit while a background process holds its output, and that process runs on", async () => {
     const marker = uniqueSleep();
     const out: string[] = [];
-    const result = await session.run(`nohup sleep ${marker} & echo started`, { timeoutMs: 10_000, leftovers: 'keep', onLine: (line) => out.push(line) });
+    const result = await session.run(`nohup sleep ${marker} & echo started`, {
+      timeoutMs: 10_000,
+      leftovers: 'keep',
+      onLine: (line) => out.push(line),
+    });
     try {
       assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
       assert.deepEqual(out, ['started']);
@@ -184,7 +203,10 @@ describe('LocalExecutor', () => {
       await session.run('tr a-z A-Z < in.txt > out.txt', { timeoutMs: 5000 });
       await session.download(join(session.workspace, 'out.txt'), join(local, 'out.txt'));
       assert.equal(await readFile(join(local, 'out.txt'), 'utf8'), 'PAYLOAD\n');
-      await assert.rejects(session.download('nope.txt', join(local, 'x')), (error: unknown) => error instanceof ExecutorError && error.code === 'TRANSFER_FAILED');
+      await assert.rejects(
+        session.download('nope.txt', join(local, 'x')),
+        (error: unknown) => error instanceof ExecutorError && error.code === 'TRANSFER_FAILED',
+      );
     } finally {
       await rm(local, { recursive: true, force: true });
     }
@@ -204,6 +226,9 @@ describe('LocalExecutor', () => {
   });
 
   it('refuses a host that is not local', async () => {
-    await assert.rejects(executor.open({ name: 'web1', address: '10.0.1.11' }), (error: unknown) => error instanceof ExecutorError && error.code === 'HOST_UNREACHABLE');
+    await assert.rejects(
+      executor.open({ name: 'web1', address: '10.0.1.11' }),
+      (error: unknown) => error instanceof ExecutorError && error.code === 'HOST_UNREACHABLE',
+    );
   });
 });

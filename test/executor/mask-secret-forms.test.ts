@@ -22,7 +22,8 @@ function streamed(secrets: string[], output: string, size = Infinity): string {
   lines.forEach((line, i) => {
     const open = i === lines.length - 1 && !ends;
     if (line === '' && !open) stream.push('', false);
-    for (let start = 0; start < line.length; start += size) stream.push(line.slice(start, start + size), start + size < line.length || open);
+    for (let start = 0; start < line.length; start += size)
+      stream.push(line.slice(start, start + size), start + size < line.length || open);
   });
   stream.flush();
   return out.join('');
@@ -42,7 +43,10 @@ function hexLeaks(shown: string, secret: string): boolean {
 describe('masking: base64', () => {
   it('unpadded base64 and base64url of a short secret', () => {
     const mask = createMasker([SHORT]);
-    for (const encoded of [Buffer.from(SHORT).toString('base64').replace(/=+$/, ''), Buffer.from(SHORT).toString('base64url')]) {
+    for (const encoded of [
+      Buffer.from(SHORT).toString('base64').replace(/=+$/, ''),
+      Buffer.from(SHORT).toString('base64url'),
+    ]) {
       assert.equal(mask(`token=${encoded};`), 'token=***;', encoded);
     }
   });
@@ -57,7 +61,11 @@ describe('masking: base64', () => {
         // What is left decodes to the neighbours only: no character of the secret's own bits survives.
         const [head, tail] = shown.split('***');
         const kept = Math.ceil((8 * (before + 1)) / 6) - 1;
-        assert.ok((head ?? '').length <= kept + 1 && (tail ?? '').length <= encoded.length - Math.floor((8 * (before + 1 + Buffer.byteLength(secret))) / 6), `${before}: ${shown}`);
+        assert.ok(
+          (head ?? '').length <= kept + 1 &&
+            (tail ?? '').length <= encoded.length - Math.floor((8 * (before + 1 + Buffer.byteLength(secret))) / 6),
+          `${before}: ${shown}`,
+        );
       }
     }
   });
@@ -67,21 +75,33 @@ describe('masking: hex', () => {
   const bytes = Buffer.from(SECRET);
   it('upper and lower case, whole and inside other bytes', () => {
     const mask = createMasker([SECRET]);
-    for (const hex of [bytes.toString('hex'), bytes.toString('hex').toUpperCase()]) assert.equal(mask(`ab${hex}cd`), 'ab***cd');
+    for (const hex of [bytes.toString('hex'), bytes.toString('hex').toUpperCase()])
+      assert.equal(mask(`ab${hex}cd`), 'ab***cd');
   });
 
   it('as xxd, hexdump -C, od -An -tx1 and od -x print it, across 16-byte lines, with no byte left in the text column', () => {
     const long = `${SECRET}${SECRET}`;
     for (const pad of [0, 1, 5, 9, 15]) {
       const input = Buffer.concat([Buffer.alloc(pad, 0x2e), Buffer.from(long), Buffer.from('.tail')]);
-      const dumps = { xxd: run('xxd', [], input), 'xxd -g1': run('xxd', ['-g1'], input), 'hexdump -C': run('hexdump', ['-C'], input), 'od -An -tx1': run('od', ['-An', '-tx1'], input), 'od -x': run('od', ['-x'], input), 'od -Ax -tx1': run('od', ['-Ax', '-tx1'], input) };
+      const dumps = {
+        xxd: run('xxd', [], input),
+        'xxd -g1': run('xxd', ['-g1'], input),
+        'hexdump -C': run('hexdump', ['-C'], input),
+        'od -An -tx1': run('od', ['-An', '-tx1'], input),
+        'od -x': run('od', ['-x'], input),
+        'od -Ax -tx1': run('od', ['-Ax', '-tx1'], input),
+      };
       for (const [tool, dump] of Object.entries(dumps)) {
         for (const shown of [createMasker([long])(dump), streamed([long], dump)]) {
           assert.match(shown, /\*\*\*/, `${tool} pad ${pad}:\n${shown}`);
           assert.ok(!hexLeaks(shown, long), `${tool} pad ${pad}:\n${shown}`);
           // hexdump -C and xxd write the bytes as text too: not one run of 4 of the secret's characters stays.
           const text = shown.replace(/^[^|]*\||\|$/gm, '').replaceAll('\n', '');
-          for (let i = 0; i + 4 <= long.length; i++) assert.ok(!text.includes(long.slice(i, i + 4)), `${tool} pad ${pad} shows ${long.slice(i, i + 4)}:\n${shown}`);
+          for (let i = 0; i + 4 <= long.length; i++)
+            assert.ok(
+              !text.includes(long.slice(i, i + 4)),
+              `${tool} pad ${pad} shows ${long.slice(i, i + 4)}:\n${shown}`,
+            );
         }
       }
     }
@@ -116,7 +136,10 @@ describe('masking: quoting and escaping', () => {
   it('printf %q and bash -x, in a UTF-8 and in the C locale, alone and inside a word', () => {
     for (const locale of ['C.UTF-8', 'C']) {
       const script = 'exec 2>&1; printf "%q\\n" "$1" "x=$1"; set -x; : "$1" "a$1"';
-      const printed = execFileSync('bash', ['--norc', '-c', script, 'bash', SECRET], { encoding: 'utf8', env: { PATH: process.env.PATH, LC_ALL: locale } });
+      const printed = execFileSync('bash', ['--norc', '-c', script, 'bash', SECRET], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, LC_ALL: locale },
+      });
       assert.doesNotMatch(mask(printed), /k3y/, `${locale}: ${mask(printed)}`);
     }
   });
@@ -124,9 +147,17 @@ describe('masking: quoting and escaping', () => {
 
 describe('masking: a secret cut apart', () => {
   it('by \\r (a progress bar) and by colour escapes inside it, whole or streamed', () => {
-    const cut = [`${SECRET.slice(0, 5)}\r${SECRET.slice(5)}`, `\x1b[1;31m${SECRET.slice(0, 3)}\x1b[0m${SECRET.slice(3, 8)}\x1b[32m${SECRET.slice(8)}\x1b[0m`, `${SECRET.slice(0, 4)}\x1b[2K\r${SECRET.slice(4)}`];
+    const cut = [
+      `${SECRET.slice(0, 5)}\r${SECRET.slice(5)}`,
+      `\x1b[1;31m${SECRET.slice(0, 3)}\x1b[0m${SECRET.slice(3, 8)}\x1b[32m${SECRET.slice(8)}\x1b[0m`,
+      `${SECRET.slice(0, 4)}\x1b[2K\r${SECRET.slice(4)}`,
+    ];
     for (const output of cut) {
-      for (const shown of [createMasker([SECRET])(output), streamed([SECRET], `${output}\n`), streamed([SECRET], `${output}\n`, 3)]) {
+      for (const shown of [
+        createMasker([SECRET])(output),
+        streamed([SECRET], `${output}\n`),
+        streamed([SECRET], `${output}\n`, 3),
+      ]) {
         assert.ok(!shown.includes(SECRET.slice(3, 8)) && !shown.includes(SECRET.slice(-5)), JSON.stringify(shown));
         assert.match(shown, /\*\*\*/);
       }
@@ -136,8 +167,12 @@ describe('masking: a secret cut apart', () => {
   it('over three or more lines, begun a character or two before a line ends (base64 of a long secret, a dump)', () => {
     const secret = `${SECRET}-${'0123456789abcdef'.repeat(8)}`;
     for (let pad = 0; pad < 80; pad++) {
-      const wrapped = Buffer.from(`${'x'.repeat(pad)}${secret}.`).toString('base64').replace(/.{76}/g, '$&\n');
-      const decoded = Buffer.from(streamed([secret], `${wrapped}\n`).replace(/[\n*]/g, ''), 'base64').toString('latin1');
+      const wrapped = Buffer.from(`${'x'.repeat(pad)}${secret}.`)
+        .toString('base64')
+        .replace(/.{76}/g, '$&\n');
+      const decoded = Buffer.from(streamed([secret], `${wrapped}\n`).replace(/[\n*]/g, ''), 'base64').toString(
+        'latin1',
+      );
       assert.doesNotMatch(decoded, /0123456789ab|89abcdef01/, `pad ${pad}`);
     }
     for (let pad = 0; pad < 16; pad++) {
@@ -148,7 +183,8 @@ describe('masking: a secret cut apart', () => {
 
   it('across chunk boundaries at every place', () => {
     const output = `before ${SECRET} after\n`;
-    for (let size = 1; size < output.length; size++) assert.equal(streamed([SECRET], output, size), 'before *** after\n', `size ${size}`);
+    for (let size = 1; size < output.length; size++)
+      assert.equal(streamed([SECRET], output, size), 'before *** after\n', `size ${size}`);
   });
 
   it('on a short line, on a line without a trailing newline, and as the only output', () => {
@@ -156,13 +192,21 @@ describe('masking: a secret cut apart', () => {
     assert.equal(streamed([SHORT], SHORT), '***');
     assert.equal(streamed([SHORT], `ok\n${SHORT}`), 'ok\n***');
     assert.equal(streamed([SHORT], `${SHORT.slice(0, 2)}`, 1), SHORT.slice(0, 2));
-    for (let size = 1; size <= SHORT.length; size++) assert.equal(streamed([SHORT], `a${SHORT}`, size), 'a***', `size ${size}`);
+    for (let size = 1; size <= SHORT.length; size++)
+      assert.equal(streamed([SHORT], `a${SHORT}`, size), 'a***', `size ${size}`);
   });
 });
 
 describe('byte escapes and HTML entities', () => {
   it("masks Python's bytes repr, C escapes, xxd -i and HTML-escaped secrets", () => {
-    const python = run('python3', ['-c', 'import sys; s = sys.stdin.read(); print(repr(s.encode())); print("".join("\\\\x%02x" % b for b in s.encode())); import html; print(html.escape(s))'], SECRET);
+    const python = run(
+      'python3',
+      [
+        '-c',
+        'import sys; s = sys.stdin.read(); print(repr(s.encode())); print("".join("\\\\x%02x" % b for b in s.encode())); import html; print(html.escape(s))',
+      ],
+      SECRET,
+    );
     assert.match(python, /\\xc3\\xa9/, 'the tool wrote byte escapes');
     const masked = streamed([SECRET], python);
     for (const line of masked.trimEnd().split('\n')) assert.match(line, /\*\*\*/, `masked: ${line}`);

@@ -83,13 +83,19 @@ describe('createMasker: every shape a secret is printed in', () => {
   it('base64 wrapped at 76 columns, at every place the wrap can fall', () => {
     const long = createMasker(['a-long-secret-value-that-base64-wraps-0123456789']);
     for (let pad = 0; pad < 80; pad++) {
-      const wrapped = Buffer.from(`${'x'.repeat(pad)}a-long-secret-value-that-base64-wraps-0123456789 tail`).toString('base64').replace(/.{76}/g, '$&\n');
+      const wrapped = Buffer.from(`${'x'.repeat(pad)}a-long-secret-value-that-base64-wraps-0123456789 tail`)
+        .toString('base64')
+        .replace(/.{76}/g, '$&\n');
       const lines: string[] = [];
       const stream = long.lines((line) => lines.push(line));
       for (const line of wrapped.split('\n')) stream.push(line);
       stream.flush();
       const shown = lines.join('\n');
-      assert.doesNotMatch(Buffer.from(shown.replaceAll('\n', ''), 'base64').toString(), /secret-value-that-base64-wraps/, `pad ${pad}: ${shown}`);
+      assert.doesNotMatch(
+        Buffer.from(shown.replaceAll('\n', ''), 'base64').toString(),
+        /secret-value-that-base64-wraps/,
+        `pad ${pad}: ${shown}`,
+      );
     }
   });
 

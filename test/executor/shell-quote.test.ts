@@ -54,7 +54,10 @@ describe('quoteArg', () => {
 
 describe('shellCommand', () => {
   it('joins quoted arguments with spaces', () => {
-    assert.equal(shellCommand(['tar', '-czf', '/w/out.tar.gz', '--', 'dist', 'my file']), "tar -czf /w/out.tar.gz -- dist 'my file'");
+    assert.equal(
+      shellCommand(['tar', '-czf', '/w/out.tar.gz', '--', 'dist', 'my file']),
+      "tar -czf /w/out.tar.gz -- dist 'my file'",
+    );
     assert.equal(shellCommand(['echo', '']), "echo ''");
   });
 

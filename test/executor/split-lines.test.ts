@@ -33,7 +33,12 @@ describe('createLineSplitter', () => {
     const splitter = createLineSplitter((line, continues) => pieces.push([line, continues]), 4);
     for (const chunk of ['abcdefgh', 'ij\nkl\n']) splitter.push(chunk);
     splitter.flush();
-    assert.deepEqual(pieces, [['abcd', true], ['efgh', true], ['ij', false], ['kl', false]]);
+    assert.deepEqual(pieces, [
+      ['abcd', true],
+      ['efgh', true],
+      ['ij', false],
+      ['kl', false],
+    ]);
   });
 
   it('cuts a line that never ends into pieces', () => {

@@ -20,17 +20,22 @@ describe('the GitHub App from start to restart', () => {
     process.env.GHE_HOST = github.host;
     process.env.GHE_PROTOCOL = 'http';
     const logged: string[] = [];
-    const sluice = await startSluice(readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com' }), {
-      host: '127.0.0.1',
-      cwd: dir,
-      log: (line) => logged.push(line),
-    });
+    const sluice = await startSluice(
+      readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com' }),
+      {
+        host: '127.0.0.1',
+        cwd: dir,
+        log: (line) => logged.push(line),
+      },
+    );
     try {
       const root = await fetch(`${sluice.url}/`, { redirect: 'manual' });
       assert.equal(root.status, 302);
       assert.equal(root.headers.get('location'), '/probot');
       // The page opens only at the address Sluice printed to its log.
-      const address = logged.map((line) => /open https:\/\/sluice\.example\.com(\/probot\?token=[\w-]+)/.exec(line)?.[1]).find(Boolean);
+      const address = logged
+        .map((line) => /open https:\/\/sluice\.example\.com(\/probot\?token=[\w-]+)/.exec(line)?.[1])
+        .find(Boolean);
       assert.ok(address, `the log says where to set Sluice up: ${logged.join('\n')}`);
       for (const wrong of ['/probot', '/probot?token=guess']) {
         const refused = await fetch(`${sluice.url}${wrong}`);
@@ -40,11 +45,25 @@ describe('the GitHub App from start to restart', () => {
       const page = await (await fetch(`${sluice.url}${address}`)).text();
       const state = new RegExp(`action="http://${github.host}/settings/apps/new\\?state=([\\w-]+)"`).exec(page)?.[1];
       assert.ok(state, 'the form sends GitHub a state to send back');
-      const manifest = JSON.parse(/name="manifest" value="([^"]*)"/.exec(page)![1]!.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<string, unknown>;
-      assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/api/github/webhooks', active: true });
+      const manifest = JSON.parse(
+        /name="manifest" value="([^"]*)"/
+          .exec(page)![1]!
+          .replaceAll('&quot;', '"')
+          .replaceAll('&#39;', "'")
+          .replaceAll('&amp;', '&'),
+      ) as Record<string, unknown>;
+      assert.deepEqual(manifest.hook_attributes, {
+        url: 'https://sluice.example.com/api/github/webhooks',
+        active: true,
+      });
       assert.equal(manifest.redirect_url, 'https://sluice.example.com/probot/setup');
       assert.deepEqual(manifest.default_events, ['push', 'check_run', 'check_suite']);
-      assert.deepEqual(manifest.default_permissions, { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' });
+      assert.deepEqual(manifest.default_permissions, {
+        checks: 'write',
+        contents: 'read',
+        deployments: 'write',
+        metadata: 'read',
+      });
 
       // Someone else's code, without the state or with another, changes nothing.
       for (const query of ['code=their-code', 'code=their-code&state=made-up']) {
@@ -66,7 +85,10 @@ describe('the GitHub App from start to restart', () => {
       assert.equal(env.PRIVATE_KEY, github.privateKey);
       assert.equal(env.WEBHOOK_SECRET, 'secret-from-the-manifest-flow');
       // …and with them, the settings describe a configured app.
-      assert.equal(readSettings({ ...env, GHE_HOST: github.host, GHE_PROTOCOL: 'http' }).github?.baseUrl, `${github.apiUrl}`);
+      assert.equal(
+        readSettings({ ...env, GHE_HOST: github.host, GHE_PROTOCOL: 'http' }).github?.baseUrl,
+        `${github.apiUrl}`,
+      );
 
       // A state is good for one way back.
       const replay = await fetch(`${sluice.url}/probot/setup?code=their-code&state=${state}`, { redirect: 'manual' });
@@ -88,10 +110,22 @@ describe('the GitHub App from start to restart', () => {
   });
 
   test('a half-configured app stops start-up with a message that says what is missing', () => {
-    assert.throws(() => readSettings({ APP_ID: '12' }), /APP_ID is set but PRIVATE_KEY or PRIVATE_KEY_PATH and WEBHOOK_SECRET are not/);
-    assert.throws(() => readSettings({ APP_ID: 'twelve', PRIVATE_KEY: 'x', WEBHOOK_SECRET: 's' }), /APP_ID must be the GitHub App's numeric id/);
-    assert.throws(() => readSettings({ APP_ID: '12', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 's' }), /must be the PEM file GitHub generated/);
-    assert.throws(() => readSettings({ APP_ID: '12', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 's' }), /PRIVATE_KEY_PATH names \/nonexistent\/key\.pem, which cannot be read/);
+    assert.throws(
+      () => readSettings({ APP_ID: '12' }),
+      /APP_ID is set but PRIVATE_KEY or PRIVATE_KEY_PATH and WEBHOOK_SECRET are not/,
+    );
+    assert.throws(
+      () => readSettings({ APP_ID: 'twelve', PRIVATE_KEY: 'x', WEBHOOK_SECRET: 's' }),
+      /APP_ID must be the GitHub App's numeric id/,
+    );
+    assert.throws(
+      () => readSettings({ APP_ID: '12', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 's' }),
+      /must be the PEM file GitHub generated/,
+    );
+    assert.throws(
+      () => readSettings({ APP_ID: '12', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 's' }),
+      /PRIVATE_KEY_PATH names \/nonexistent\/key\.pem, which cannot be read/,
+    );
   });
 
   test('a delivery stored but not yet handled when Sluice stops is handled after the restart', async () => {
@@ -99,7 +133,13 @@ describe('the GitHub App from start to restart', () => {
     first.github.addCommit(REPO, sha(1), appFiles('v1'));
     // Stop handling, as a crash right after the reply would.
     await first.sluice.inbox?.stop();
-    const reply = await sendWebhook(first.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'kept' });
+    const reply = await sendWebhook(
+      first.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, after: sha(1) }),
+      { delivery: 'kept' },
+    );
     assert.equal(reply.status, 200);
     assert.equal((await first.sluice.store.getDelivery('kept'))?.status, 'received');
     assert.deepEqual(await first.sluice.store.listExecutions(), []);
@@ -111,7 +151,12 @@ describe('the GitHub App from start to restart', () => {
         dataDir: join(first.dir, 'data'),
         serverConfig: join(first.dir, 'server.yml'),
         publicUrl: 'http://sluice.test',
-        github: { appId: first.github.appId, privateKey: first.github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: first.github.apiUrl },
+        github: {
+          appId: first.github.appId,
+          privateKey: first.github.privateKey,
+          webhookSecret: WEBHOOK_SECRET,
+          baseUrl: first.github.apiUrl,
+        },
       },
       { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
     );
@@ -135,10 +180,18 @@ describe('the GitHub App from start to restart', () => {
       app.github.addCommit(REPO, sha(2), appFiles('v2'));
       await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
       await app.sluice.idle();
-      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
+      await sendWebhook(
+        app.sluice.url,
+        WEBHOOK_SECRET,
+        'push',
+        pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
+      );
       await app.sluice.idle();
       const deployments = app.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/deployments'));
-      assert.deepEqual(deployments.map((d) => d.body?.ref), [sha(1), sha(2)]);
+      assert.deepEqual(
+        deployments.map((d) => d.body?.ref),
+        [sha(1), sha(2)],
+      );
       const [firstId, secondId] = deployments.map((d) => Number(d.response?.id));
       const statuses = app.github.calls
         .filter((c) => c.path.endsWith('/statuses'))

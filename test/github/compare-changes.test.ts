@@ -32,7 +32,13 @@ async function installationOctokit(stand: GithubStandIn): Promise<InstallationOc
 
 async function history(commits: number): Promise<InstallationOctokit> {
   github = await new GithubStandIn().start();
-  for (let n = 1; n <= commits; n++) github.addCommit(REPO, shaOf(n), {}, { tarball: false, author: { name: `Dev ${n}`, email: `dev${n}@example.com` } });
+  for (let n = 1; n <= commits; n++)
+    github.addCommit(
+      REPO,
+      shaOf(n),
+      {},
+      { tarball: false, author: { name: `Dev ${n}`, email: `dev${n}@example.com` } },
+    );
   return installationOctokit(github);
 }
 
@@ -41,8 +47,14 @@ const compares = () => github!.calls.filter((c) => c.path.includes('/compare/'))
 test('300 commits: the newest 250, then the older by pages of 100; every commit once, oldest first', async () => {
   const changes = await compareChanges(await history(301), REPO, shaOf(1), shaOf(301));
   assert.equal(changes.total, 300);
-  assert.deepEqual(changes.commits.map((c) => c.sha), Array.from({ length: 300 }, (_, i) => shaOf(i + 2)));
-  assert.deepEqual(changes.commits[0]?.people, [{ role: 'author', email: 'dev2@example.com' }, { role: 'committer', email: 'dev2@example.com' }]);
+  assert.deepEqual(
+    changes.commits.map((c) => c.sha),
+    Array.from({ length: 300 }, (_, i) => shaOf(i + 2)),
+  );
+  assert.deepEqual(changes.commits[0]?.people, [
+    { role: 'author', email: 'dev2@example.com' },
+    { role: 'committer', email: 'dev2@example.com' },
+  ]);
   assert.deepEqual(compares(), ['unpaged', '1']);
 });
 

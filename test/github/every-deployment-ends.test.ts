@@ -36,7 +36,10 @@ async function seqs(started: SlackSluice): Promise<Map<string, number>> {
 
 function assertAllEnded(started: SlackSluice, lines: string[]): void {
   for (const deployment of started.github.deployments(REPO)) {
-    assert.ok(TERMINAL.includes(deployment.statuses.at(-1)?.state ?? ''), `every Deployment ended:\n${lines.join('\n')}`);
+    assert.ok(
+      TERMINAL.includes(deployment.statuses.at(-1)?.state ?? ''),
+      `every Deployment ended:\n${lines.join('\n')}`,
+    );
   }
 }
 
@@ -92,10 +95,17 @@ describe('every Deployment ends', () => {
     await started.push(5, 'v5');
     await started.push(6, 'v6');
     const sixth = (await started.sluice.store.listExecutions()).find((e) => e.seq === 6)!;
-    await started.sluice.runner.dispatch(sixth.pipelineId, { type: 'cancel_execution', executionId: sixth.id, by: 'cli:ann', reason: 'release freeze' }, 'cli:ann');
+    await started.sluice.runner.dispatch(
+      sixth.pipelineId,
+      { type: 'cancel_execution', executionId: sixth.id, by: 'cli:ann', reason: 'release freeze' },
+      'cli:ann',
+    );
     await started.sluice.idle();
     const rollback = await started.command(`rollback ${REPO} production`, ANN);
-    assert.match(String(rollback.text), /is rolling \*production\* of \*acme\/shop\* back to #1 .* in execution #7; it waits for an approval in <#C0DEPLOYS>\.$/);
+    assert.match(
+      String(rollback.text),
+      /is rolling \*production\* of \*acme\/shop\* back to #1 .* in execution #7; it waits for an approval in <#C0DEPLOYS>\.$/,
+    );
     // Another approver lets the rollback through, as the environment's approval rules ask.
     await started.sluice.idle();
     await started.click(started.card(), 'approve', CAROL);
@@ -113,7 +123,11 @@ describe('every Deployment ends', () => {
       'production #6: inactive (Not deployed: cancelled by cli:ann: release freeze)',
       'production #7: success (Deployed)',
     ]);
-    assert.equal(lines.filter((l) => l.startsWith('dev')).every((l) => /: (success|inactive) /.test(l)), true, lines.join('\n'));
+    assert.equal(
+      lines.filter((l) => l.startsWith('dev')).every((l) => /: (success|inactive) /.test(l)),
+      true,
+      lines.join('\n'),
+    );
   });
 
   test('a failed build, a failed sibling action and an interrupted deploy: each Deployment’s latest status is terminal and says why', async () => {
@@ -122,13 +136,23 @@ describe('every Deployment ends', () => {
     const file = (name: string) => join(started.dir, name);
     const send = async (n: number) => {
       // The start hook waits for `release`, so a deploy stays running until the test lets it go.
-      const files = { ...shopFiles(`v${n}`, pipeline), 'deploy/start.sh': `while [ ! -f ${file('release')} ]; do sleep 0.05; done\ncat dist/VERSION > started\n` };
+      const files = {
+        ...shopFiles(`v${n}`, pipeline),
+        'deploy/start.sh': `while [ ! -f ${file('release')} ]; do sleep 0.05; done\ncat dist/VERSION > started\n`,
+      };
       started.github.addCommit(REPO, sha(n), files);
-      const reply = await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(n), ...(n > 1 && { before: sha(n - 1) }) }));
+      const reply = await sendWebhook(
+        started.sluice.url,
+        WEBHOOK_SECRET,
+        'push',
+        pushPayload({ repo: REPO, after: sha(n), ...(n > 1 && { before: sha(n - 1) }) }),
+      );
       assert.equal(reply.status, 200, reply.text);
     };
     const statusOf = (state: string, deployment: number) => (c: RecordedCall) =>
-      c.status === 201 && c.body?.state === state && c.path.endsWith(`/deployments/${started.github.deployments(REPO)[deployment]?.id ?? -1}/statuses`);
+      c.status === 201 &&
+      c.body?.state === state &&
+      c.path.endsWith(`/deployments/${started.github.deployments(REPO)[deployment]?.id ?? -1}/statuses`);
 
     // 1: the build fails, so nothing deploys, and no Deployment is created.
     writeFileSync(file('break-build'), '');
@@ -149,7 +173,11 @@ describe('every Deployment ends', () => {
     await send(3);
     await started.github.waitForCall(statusOf('in_progress', 1));
     const third = (await started.sluice.store.listExecutions()).find((e) => e.seq === 3)!;
-    await started.sluice.runner.dispatch(third.pipelineId, { type: 'interrupt_running', reason: 'the Sluice process running it stopped' }, 'sluice');
+    await started.sluice.runner.dispatch(
+      third.pipelineId,
+      { type: 'interrupt_running', reason: 'the Sluice process running it stopped' },
+      'sluice',
+    );
     writeFileSync(file('release'), '');
     await started.sluice.idle();
 

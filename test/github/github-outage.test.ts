@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { startSluice } from '../../src/start-sluice.ts';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import {
+  appFiles,
+  pipelineFile,
+  startGithubSluice,
+  WEBHOOK_SECRET,
+  type GithubSluice,
+} from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 let app: GithubSluice | undefined;
@@ -32,16 +38,29 @@ test('reports GitHub could not take while it was down arrive once it is back, th
   const [execution] = await sluice.store.listExecutions({ limit: 1 });
   assert.equal(execution?.status, 'succeeded', 'the execution ended while GitHub was down');
   assert.deepEqual(github.deployments(REPO), [], 'GitHub took nothing yet');
-  assert.ok(started.logs.some((l) => /^Sluice could not update GitHub: .*\(Sluice tries again in \d+ ms\)$/.test(l)), started.logs.join('\n'));
+  assert.ok(
+    started.logs.some((l) => /^Sluice could not update GitHub: .*\(Sluice tries again in \d+ ms\)$/.test(l)),
+    started.logs.join('\n'),
+  );
 
   github.recover();
-  const deployEnded = await github.waitForCall((c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success');
+  const deployEnded = await github.waitForCall(
+    (c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success',
+  );
   assert.equal(deployEnded.body?.state, 'success');
-  await github.waitForCall((c) => c.path.includes('/check-runs') && c.status < 300 && c.body?.name === 'Sluice: dev' && c.body?.conclusion === 'success');
+  await github.waitForCall(
+    (c) =>
+      c.path.includes('/check-runs') &&
+      c.status < 300 &&
+      c.body?.name === 'Sluice: dev' &&
+      c.body?.conclusion === 'success',
+  );
   await sluice.idle();
   const latest = github.deployments(REPO).map((d) => `${d.environment}: ${d.statuses.at(-1)?.state}`);
   assert.deepEqual(latest, ['dev: success']);
-  const checks = github.calls.filter((c) => c.path.includes('/check-runs') && c.status < 300 && c.body?.status === 'completed').map((c) => `${String(c.body?.name)}: ${String(c.body?.conclusion)}`);
+  const checks = github.calls
+    .filter((c) => c.path.includes('/check-runs') && c.status < 300 && c.body?.status === 'completed')
+    .map((c) => `${String(c.body?.name)}: ${String(c.body?.conclusion)}`);
   assert.deepEqual([...new Set(checks)].sort(), ['Sluice: build: success', 'Sluice: dev: success']);
 });
 
@@ -50,7 +69,12 @@ test('a restart while GitHub is down does not lose the reports: the next start s
   const { github } = started;
   github.failNext(/\/(check-runs|deployments)/, Number.MAX_SAFE_INTEGER);
   github.addCommit(REPO, sha(2), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));
-  const reply = await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }));
+  const reply = await sendWebhook(
+    started.sluice.url,
+    WEBHOOK_SECRET,
+    'push',
+    pushPayload({ repo: REPO, after: sha(2) }),
+  );
   assert.equal(reply.status, 200, reply.text);
   await started.sluice.idle();
   assert.equal((await started.sluice.store.listExecutions({ limit: 1 }))[0]?.status, 'succeeded');
@@ -64,15 +88,31 @@ test('a restart while GitHub is down does not lose the reports: the next start s
       dataDir: join(started.dir, 'data'),
       serverConfig: join(started.dir, 'server.yml'),
       publicUrl: 'http://sluice.test',
-      github: { appId: github.appId, privateKey: github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.apiUrl },
+      github: {
+        appId: github.appId,
+        privateKey: github.privateKey,
+        webhookSecret: WEBHOOK_SECRET,
+        baseUrl: github.apiUrl,
+      },
     },
     { host: '127.0.0.1', githubPacing: false, cwd: started.dir, log: (line) => started.logs.push(line) },
   );
   try {
-    await github.waitForCall((c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success');
-    await github.waitForCall((c) => c.path.includes('/check-runs') && c.status < 300 && c.body?.name === 'Sluice: dev' && c.body?.conclusion === 'success');
+    await github.waitForCall(
+      (c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success',
+    );
+    await github.waitForCall(
+      (c) =>
+        c.path.includes('/check-runs') &&
+        c.status < 300 &&
+        c.body?.name === 'Sluice: dev' &&
+        c.body?.conclusion === 'success',
+    );
     await again.idle();
-    assert.deepEqual(github.deployments(REPO).map((d) => `${d.environment}: ${d.statuses.at(-1)?.state}`), ['dev: success']);
+    assert.deepEqual(
+      github.deployments(REPO).map((d) => `${d.environment}: ${d.statuses.at(-1)?.state}`),
+      ['dev: success'],
+    );
   } finally {
     await again.close();
   }

@@ -27,7 +27,10 @@ async function connect(permissions?: Permissions) {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const unsigned = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 30, exp: now + 300, iss: github.appId })}`;
   const jwt = `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(github.privateKey, 'base64url')}`;
-  const tokens = await fetch(`${github.apiUrl}/app/installations/77/access_tokens`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` } });
+  const tokens = await fetch(`${github.apiUrl}/app/installations/77/access_tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${jwt}` },
+  });
   assert.equal(tokens.status, 201);
   const { token } = (await tokens.json()) as { token: string };
   const stand = github;
@@ -38,7 +41,11 @@ async function connect(permissions?: Permissions) {
       ...(body !== undefined && { body: JSON.stringify(body) }),
       ...(options.raw !== undefined && { body: options.raw }),
     });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    };
   };
 }
 
@@ -47,30 +54,59 @@ const hangul = (bytes: number) => '한'.repeat(Math.floor(bytes / 3));
 describe('the GitHub stand-in refuses check runs as GitHub does', () => {
   test('a summary or text over 65,535 bytes of UTF-8 is refused with 422, though it has far fewer characters', async () => {
     const call = await connect();
-    const run = (output: Record<string, string>) => call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA, output: { title: 'build', ...output } });
+    const run = (output: Record<string, string>) =>
+      call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA, output: { title: 'build', ...output } });
     const summary = await run({ summary: hangul(65_538) });
     assert.equal(summary.status, 422);
-    assert.deepEqual(summary.body.errors, [{ resource: 'CheckRun', code: 'custom', field: 'summary', message: 'summary exceeds a maximum bytesize of 65535' }]);
+    assert.deepEqual(summary.body.errors, [
+      {
+        resource: 'CheckRun',
+        code: 'custom',
+        field: 'summary',
+        message: 'summary exceeds a maximum bytesize of 65535',
+      },
+    ]);
     assert.equal(summary.body.message, 'Validation Failed');
     const text = await run({ summary: 'ok', text: `${'🚀'.repeat(16_383)}abcd` });
     assert.equal(text.status, 422, 'four bytes an emoji: 65,532 bytes and four more');
     assert.match(JSON.stringify(text.body.errors), /text exceeds a maximum bytesize of 65535/);
-    assert.equal((await run({ summary: hangul(65_535), text: `${'🚀'.repeat(16_383)}abc` })).status, 201, 'exactly at the limit is fine');
+    assert.equal(
+      (await run({ summary: hangul(65_535), text: `${'🚀'.repeat(16_383)}abc` })).status,
+      201,
+      'exactly at the limit is fine',
+    );
 
     const created = await run({ summary: 'ok' });
-    const update = await call('PATCH', `/check-runs/${String(created.body.id)}`, { output: { title: 'build', summary: hangul(65_538) } });
+    const update = await call('PATCH', `/check-runs/${String(created.body.id)}`, {
+      output: { title: 'build', summary: hangul(65_538) },
+    });
     assert.equal(update.status, 422);
   });
 
   test('annotations: at most 50 a request, each with its path, lines, level and message', async () => {
     const call = await connect();
-    const annotation = { path: '.github/sluice.yml', start_line: 1, end_line: 1, annotation_level: 'failure', message: 'no' };
-    const run = (annotations: unknown[]) => call('POST', '/check-runs', { name: 'Sluice: pipeline', head_sha: SHA, output: { title: 't', summary: 's', annotations } });
+    const annotation = {
+      path: '.github/sluice.yml',
+      start_line: 1,
+      end_line: 1,
+      annotation_level: 'failure',
+      message: 'no',
+    };
+    const run = (annotations: unknown[]) =>
+      call('POST', '/check-runs', {
+        name: 'Sluice: pipeline',
+        head_sha: SHA,
+        output: { title: 't', summary: 's', annotations },
+      });
     assert.equal((await run(Array(50).fill(annotation))).status, 201);
     assert.equal((await run(Array(51).fill(annotation))).status, 422);
     assert.equal((await run([{ ...annotation, annotation_level: 'error' }])).status, 422);
     assert.equal((await run([{ ...annotation, title: 'x'.repeat(256) }])).status, 422);
-    assert.equal((await run([{ ...annotation, end_line: 2, start_column: 1 }])).status, 422, 'columns only on one line');
+    assert.equal(
+      (await run([{ ...annotation, end_line: 2, start_column: 1 }])).status,
+      422,
+      'columns only on one line',
+    );
     const { path: _path, ...noPath } = annotation;
     assert.equal((await run([noPath])).status, 422);
   });
@@ -81,17 +117,30 @@ describe('the GitHub stand-in refuses check runs as GitHub does', () => {
     const reply = await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: missing });
     assert.equal(reply.status, 422);
     assert.equal(reply.body.message, `No commit found for SHA: ${missing}`);
-    assert.equal((await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA })).status, 201, 'a commit it has');
+    assert.equal(
+      (await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA })).status,
+      201,
+      'a commit it has',
+    );
   });
 
   test('a check run of another repository is 404 from this one’s path, though its id exists', async () => {
     const call = await connect();
     github!.addCommit('acme/other', SHA, {}, { tarball: false });
-    const other = await call('POST', '/repos/acme/other/check-runs', { name: 'Sluice: build', head_sha: SHA }, { absolute: true });
+    const other = await call(
+      'POST',
+      '/repos/acme/other/check-runs',
+      { name: 'Sluice: build', head_sha: SHA },
+      { absolute: true },
+    );
     assert.equal(other.status, 201);
     const reply = await call('PATCH', `/check-runs/${String(other.body.id)}`, { status: 'in_progress' });
     assert.equal(reply.status, 404);
-    assert.equal(github!.checkRun(Number(other.body.id))?.status, 'queued', 'the other repository’s check run is unchanged');
+    assert.equal(
+      github!.checkRun(Number(other.body.id))?.status,
+      'queued',
+      'the other repository’s check run is unchanged',
+    );
   });
 
   test('a conclusion completes the check run, whatever status comes with it; completed_at without a conclusion is 422', async () => {
@@ -99,10 +148,17 @@ describe('the GitHub stand-in refuses check runs as GitHub does', () => {
     const created = await call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA, conclusion: 'success' });
     assert.equal(created.body.status, 'completed');
     const running = await call('POST', '/check-runs', { name: 'Sluice: dev', head_sha: SHA, status: 'in_progress' });
-    const updated = await call('PATCH', `/check-runs/${String(running.body.id)}`, { status: 'in_progress', conclusion: 'failure' });
+    const updated = await call('PATCH', `/check-runs/${String(running.body.id)}`, {
+      status: 'in_progress',
+      conclusion: 'failure',
+    });
     assert.equal(updated.body.status, 'completed');
     assert.equal(github!.checkRun(Number(running.body.id))?.status, 'completed');
-    const early = await call('POST', '/check-runs', { name: 'Sluice: prod', head_sha: SHA, completed_at: new Date().toISOString() });
+    const early = await call('POST', '/check-runs', {
+      name: 'Sluice: prod',
+      head_sha: SHA,
+      completed_at: new Date().toISOString(),
+    });
     assert.equal(early.status, 422);
     assert.match(String(early.body.message), /conclusion is required when completed_at is given/);
   });
@@ -124,14 +180,27 @@ describe('the GitHub stand-in keeps Deployments with their states, as GitHub doe
     const deployment = await call('POST', '/deployments', { ref: SHA, environment: 'dev', required_contexts: [] });
     const id = String(deployment.body.id);
     assert.equal((await call('POST', `/deployments/${id}/statuses`, { state: 'done' })).status, 422);
-    assert.equal((await call('POST', `/deployments/${id}/statuses`, { state: 'success', description: 'x'.repeat(141) })).status, 422);
-    assert.equal((await call('POST', `/deployments/${id}/statuses`, { state: 'success', description: 'x'.repeat(140) })).status, 201);
-    assert.deepEqual(github!.deployments(REPO).map((d) => d.statuses.map((s) => s.state)), [['success']]);
+    assert.equal(
+      (await call('POST', `/deployments/${id}/statuses`, { state: 'success', description: 'x'.repeat(141) })).status,
+      422,
+    );
+    assert.equal(
+      (await call('POST', `/deployments/${id}/statuses`, { state: 'success', description: 'x'.repeat(140) })).status,
+      201,
+    );
+    assert.deepEqual(
+      github!.deployments(REPO).map((d) => d.statuses.map((s) => s.state)),
+      [['success']],
+    );
   });
 
   test('a Deployment of a ref the repository does not have is 422 "No ref found for"; one of a branch gets the branch’s commit', async () => {
     const call = await connect();
-    const missing = await call('POST', '/deployments', { ref: 'b'.repeat(40), environment: 'dev', required_contexts: [] });
+    const missing = await call('POST', '/deployments', {
+      ref: 'b'.repeat(40),
+      environment: 'dev',
+      required_contexts: [],
+    });
     assert.equal(missing.status, 422);
     assert.equal(missing.body.message, `No ref found for: ${'b'.repeat(40)}`);
     assert.equal(github!.deployments(REPO).length, 0);
@@ -147,17 +216,40 @@ describe('the GitHub stand-in keeps Deployments with their states, as GitHub doe
     const conflict = await call('POST', '/deployments', { ref: SHA, environment: 'dev' });
     assert.equal(conflict.status, 409);
     assert.equal(conflict.body.message, `Conflict: Commit status checks failed for ${SHA}.`);
-    assert.deepEqual(conflict.body.errors, [{ contexts: [{ context: 'Sluice: build', state: 'pending' }], resource: 'Deployment', field: 'required_contexts', code: 'invalid' }]);
-    assert.equal((await call('POST', '/deployments', { ref: SHA, environment: 'dev', required_contexts: [] })).status, 201, 'required_contexts: [] checks nothing');
+    assert.deepEqual(conflict.body.errors, [
+      {
+        contexts: [{ context: 'Sluice: build', state: 'pending' }],
+        resource: 'Deployment',
+        field: 'required_contexts',
+        code: 'invalid',
+      },
+    ]);
+    assert.equal(
+      (await call('POST', '/deployments', { ref: SHA, environment: 'dev', required_contexts: [] })).status,
+      201,
+      'required_contexts: [] checks nothing',
+    );
     await call('PATCH', `/check-runs/${String(run.body.id)}`, { status: 'completed', conclusion: 'success' });
-    assert.equal((await call('POST', '/deployments', { ref: SHA, environment: 'dev' })).status, 201, 'every check succeeded');
+    assert.equal(
+      (await call('POST', '/deployments', { ref: SHA, environment: 'dev' })).status,
+      201,
+      'every check succeeded',
+    );
   });
 
   test('a new success marks earlier successful Deployments of the environment inactive, unless auto_inactive is off, they are production or transient', async () => {
     const call = await connect();
-    const deploy = async (environment: string, options: Record<string, unknown> = {}, status: Record<string, unknown> = {}) => {
+    const deploy = async (
+      environment: string,
+      options: Record<string, unknown> = {},
+      status: Record<string, unknown> = {},
+    ) => {
       const created = await call('POST', '/deployments', { ref: SHA, environment, required_contexts: [], ...options });
-      assert.equal((await call('POST', `/deployments/${String(created.body.id)}/statuses`, { state: 'success', ...status })).status, 201);
+      assert.equal(
+        (await call('POST', `/deployments/${String(created.body.id)}/statuses`, { state: 'success', ...status }))
+          .status,
+        201,
+      );
     };
     await deploy('dev');
     await deploy('dev', { transient_environment: true });
@@ -165,16 +257,34 @@ describe('the GitHub stand-in keeps Deployments with their states, as GitHub doe
     await deploy('dev', {}, { auto_inactive: false });
     await deploy('production');
     await deploy('dev');
-    const latest = github!.deployments(REPO).map((d) => `${d.environment}${d.transient ? ' (transient)' : ''}: ${d.statuses.at(-1)?.state}`);
-    assert.deepEqual(latest, ['dev: inactive', 'dev (transient): success', 'production: success', 'dev: inactive', 'production: success', 'dev: success']);
-    assert.deepEqual(github!.deployments(REPO)[0]!.statuses.map((s) => `${s.state} by ${s.by}`), ['success by app', 'inactive by auto_inactive'], 'an inactive one stays inactive');
+    const latest = github!
+      .deployments(REPO)
+      .map((d) => `${d.environment}${d.transient ? ' (transient)' : ''}: ${d.statuses.at(-1)?.state}`);
+    assert.deepEqual(latest, [
+      'dev: inactive',
+      'dev (transient): success',
+      'production: success',
+      'dev: inactive',
+      'production: success',
+      'dev: success',
+    ]);
+    assert.deepEqual(
+      github!.deployments(REPO)[0]!.statuses.map((s) => `${s.state} by ${s.by}`),
+      ['success by app', 'inactive by auto_inactive'],
+      'an inactive one stays inactive',
+    );
   });
 });
 
 describe('the GitHub stand-in grants an installation what the app manifest asks for, and no more', () => {
   test('the token carries app.yml’s permissions; an endpoint needing another is 403 "Resource not accessible by integration"', async () => {
     const call = await connect();
-    assert.deepEqual(github!.permissions, { checks: 'write', contents: 'read', deployments: 'write', metadata: 'read' });
+    assert.deepEqual(github!.permissions, {
+      checks: 'write',
+      contents: 'read',
+      deployments: 'write',
+      metadata: 'read',
+    });
     const status = await call('POST', `/statuses/${SHA}`, { state: 'success', context: 'sluice' });
     assert.equal(status.status, 403);
     assert.equal(status.body.message, 'Resource not accessible by integration');
@@ -194,13 +304,19 @@ describe('the GitHub stand-in takes only what GitHub’s OpenAPI description tak
   test('every route it serves is an operation of the description', async () => {
     github = new GithubStandIn();
     assert.ok(github.routes.length >= 12);
-    assert.deepEqual(github.routes.filter((key) => !hasRoute(key)), []);
+    assert.deepEqual(
+      github.routes.filter((key) => !hasRoute(key)),
+      [],
+    );
   });
 
   test('a path or method GitHub does not have is 404 "Not Found", as GitHub answers (not 405)', async () => {
     const call = await connect();
     const unknown = await call('GET', '/check-runz');
-    assert.deepEqual([unknown.status, unknown.body.message, unknown.body.documentation_url], [404, 'Not Found', 'https://docs.github.com/rest']);
+    assert.deepEqual(
+      [unknown.status, unknown.body.message, unknown.body.documentation_url],
+      [404, 'Not Found', 'https://docs.github.com/rest'],
+    );
     assert.equal((await call('DELETE', '/check-runs', {})).status, 404, 'check-runs takes POST only');
     assert.equal((await call('GET', '/check-runs/abc')).status, 404, 'check_run_id is an integer');
     assert.equal((await call('GET', '/nowhere', undefined, { absolute: true })).status, 404);
@@ -211,19 +327,38 @@ describe('the GitHub stand-in takes only what GitHub’s OpenAPI description tak
     const create = (body: Record<string, unknown>) => call('POST', '/check-runs', body);
     const missing = await create({ head_sha: SHA });
     assert.deepEqual([missing.status, missing.body.message], [422, 'Invalid request.\n\n"name" wasn\'t supplied.']);
-    assert.match(String(missing.body.documentation_url), /^https:\/\/docs\.github\.com\/rest\/.*#create-a-check-run$/, 'the operation’s page, as the description links it');
+    assert.match(
+      String(missing.body.documentation_url),
+      /^https:\/\/docs\.github\.com\/rest\/.*#create-a-check-run$/,
+      'the operation’s page, as the description links it',
+    );
     const extra = await create({ name: 'Sluice: build', head_sha: SHA, colour: 'green' });
     assert.deepEqual([extra.status, extra.body.message], [422, 'Invalid request.\n\n"colour" is not a permitted key.']);
-    const nested = await create({ name: 'Sluice: build', head_sha: SHA, output: { title: 't', summary: 's', footer: 'f' } });
+    const nested = await create({
+      name: 'Sluice: build',
+      head_sha: SHA,
+      output: { title: 't', summary: 's', footer: 'f' },
+    });
     assert.equal(nested.body.message, 'Invalid request.\n\n"footer" is not a permitted key.');
     const wrongType = await create({ name: 'Sluice: build', head_sha: 42 });
     assert.equal(wrongType.body.message, "Invalid request.\n\nFor 'properties/head_sha', 42 is not a string.");
     const badDate = await create({ name: 'Sluice: build', head_sha: SHA, started_at: 'yesterday' });
     assert.equal(badDate.status, 422, 'started_at is a date-time');
     const state = await call('POST', '/deployments', { ref: SHA, required_contexts: 'none' });
-    assert.equal(state.body.message, "Invalid request.\n\nFor 'properties/required_contexts', \"none\" is not an array.");
-    assert.equal((await call('POST', '/deployments', { ref: SHA, required_contexts: [], description: null })).status, 201, 'nullable fields take null');
-    assert.equal((await call('POST', '/deployments', { ref: SHA, required_contexts: [], payload: { any: { thing: 1 } } })).status, 201, 'payload allows any keys, as its schema says');
+    assert.equal(
+      state.body.message,
+      'Invalid request.\n\nFor \'properties/required_contexts\', "none" is not an array.',
+    );
+    assert.equal(
+      (await call('POST', '/deployments', { ref: SHA, required_contexts: [], description: null })).status,
+      201,
+      'nullable fields take null',
+    );
+    assert.equal(
+      (await call('POST', '/deployments', { ref: SHA, required_contexts: [], payload: { any: { thing: 1 } } })).status,
+      201,
+      'payload allows any keys, as its schema says',
+    );
   });
 
   test('a body that is not JSON is 400 "Problems parsing JSON"; query parameters are checked against their schemas', async () => {
@@ -232,7 +367,10 @@ describe('the GitHub stand-in takes only what GitHub’s OpenAPI description tak
     assert.deepEqual([broken.status, broken.body.message], [400, 'Problems parsing JSON']);
     github!.addCommit(REPO, SHA, { 'a.txt': 'a' }, { tarball: false });
     const paged = await call('GET', `/compare/${SHA}...${SHA}?per_page=many`);
-    assert.deepEqual([paged.status, paged.body.message], [422, 'Invalid request.\n\nFor \'per_page\', "many" is not an integer.']);
+    assert.deepEqual(
+      [paged.status, paged.body.message],
+      [422, 'Invalid request.\n\nFor \'per_page\', "many" is not an integer.'],
+    );
   });
 });
 
@@ -244,11 +382,19 @@ describe('the GitHub stand-in compares as GitHub does', () => {
     for (let n = 1; n <= 301; n++) github!.addCommit(REPO, shaOf(n), {}, { tarball: false });
     const basehead = `${shaOf(1)}...${shaOf(301)}`;
     const unpaged = await call('GET', `/compare/${basehead}`);
-    const shas = (answer: { body: Record<string, unknown> }) => (answer.body.commits as Array<{ sha: string }>).map((c) => c.sha);
+    const shas = (answer: { body: Record<string, unknown> }) =>
+      (answer.body.commits as Array<{ sha: string }>).map((c) => c.sha);
     assert.equal(unpaged.body.total_commits, 300);
-    assert.deepEqual(shas(unpaged), Array.from({ length: 250 }, (_, i) => shaOf(i + 52)), 'the last is the newest of the whole comparison');
+    assert.deepEqual(
+      shas(unpaged),
+      Array.from({ length: 250 }, (_, i) => shaOf(i + 52)),
+      'the last is the newest of the whole comparison',
+    );
     const first = await call('GET', `/compare/${basehead}?per_page=100&page=1`);
-    assert.deepEqual(shas(first), Array.from({ length: 100 }, (_, i) => shaOf(i + 2)));
+    assert.deepEqual(
+      shas(first),
+      Array.from({ length: 100 }, (_, i) => shaOf(i + 2)),
+    );
     assert.match(String(first.headers.get('link')), /[?&]page=2>; rel="next"/);
     const last = await call('GET', `/compare/${basehead}?per_page=100&page=3`);
     assert.deepEqual([shas(last).length, last.headers.get('link')], [100, null]);
@@ -262,7 +408,10 @@ describe('the GitHub stand-in keeps GitHub’s secondary rate limit when a test 
     const run = () => call('POST', '/check-runs', { name: 'Sluice: build', head_sha: SHA });
     assert.deepEqual([(await run()).status, (await run()).status], [201, 201]);
     const refused = await run();
-    assert.deepEqual([refused.status, refused.headers.get('retry-after'), refused.body.message], [429, '1', SECONDARY_RATE_LIMIT_MESSAGE]);
+    assert.deepEqual(
+      [refused.status, refused.headers.get('retry-after'), refused.body.message],
+      [429, '1', SECONDARY_RATE_LIMIT_MESSAGE],
+    );
     assert.equal((await call('GET', '/check-runs/abc')).status, 404, 'reads are not content-creating');
     const refusedAt = github!.calls.findLast((c) => c.status === 429)!.at;
     let again = await run();

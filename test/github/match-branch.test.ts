@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { branchPatternProblem, isPipelineBranch, matchesBranch, MAX_BRANCH_PATTERN_LENGTH } from '../../src/github/match-branch.ts';
+import {
+  branchPatternProblem,
+  isPipelineBranch,
+  matchesBranch,
+  MAX_BRANCH_PATTERN_LENGTH,
+} from '../../src/github/match-branch.ts';
 
 describe('matchesBranch', () => {
   test('ordinary globs and the pathological ones, side by side', () => {
@@ -64,10 +69,16 @@ describe('matchesBranch', () => {
   });
 
   test('patterns Sluice cannot read say what to fix', () => {
-    assert.match(branchPatternProblem('x'.repeat(MAX_BRANCH_PATTERN_LENGTH + 1)) ?? '', /is 257 characters long; a branch pattern may have at most 256/);
+    assert.match(
+      branchPatternProblem('x'.repeat(MAX_BRANCH_PATTERN_LENGTH + 1)) ?? '',
+      /is 257 characters long; a branch pattern may have at most 256/,
+    );
     assert.match(branchPatternProblem('v[0-9') ?? '', /without a closing \]; write \\\[ for a literal \[/);
     assert.match(branchPatternProblem('?x') ?? '', /starts with \?/);
-    assert.match(branchPatternProblem('+x') ?? '', /starts with \+, which repeats the character before it; write \\\+ for a literal \+/);
+    assert.match(
+      branchPatternProblem('+x') ?? '',
+      /starts with \+, which repeats the character before it; write \\\+ for a literal \+/,
+    );
     assert.match(branchPatternProblem('[z-a]') ?? '', /whose end comes before its start/);
     assert.equal(branchPatternProblem('!release/*'), undefined);
   });

@@ -41,33 +41,64 @@ describe('Probot’s settings', () => {
     const again = (app = await startGithubSluice({ settings: fromEnv }));
     again.github.addCommit(REPO, sha(1), appFiles('v1'));
 
-    const elsewhere = await sendWebhook(again.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'default-path' });
+    const elsewhere = await sendWebhook(
+      again.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, after: sha(1) }),
+      { delivery: 'default-path' },
+    );
     assert.equal(elsewhere.status, 404);
     assert.equal(await again.sluice.store.getDelivery('default-path'), undefined);
 
-    const reply = await sendWebhook(again.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), { delivery: 'moved', path: '/hooks/github' });
+    const reply = await sendWebhook(
+      again.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, after: sha(1) }),
+      { delivery: 'moved', path: '/hooks/github' },
+    );
     assert.equal(reply.status, 200, reply.text);
     await again.sluice.idle();
     const [execution] = await again.sluice.store.listExecutions();
     assert.equal(execution?.status, 'succeeded');
-    assert.ok(again.github.calls.some((c) => c.path.endsWith('/access_tokens') && c.status === 201), 'a token for a JWT signed with the decoded key');
+    assert.ok(
+      again.github.calls.some((c) => c.path.endsWith('/access_tokens') && c.status === 201),
+      'a token for a JWT signed with the decoded key',
+    );
   });
 
   test('the setup flow asks GitHub to send webhooks to WEBHOOK_PATH', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-setup-path-'));
     cpSync('app.yml', join(dir, 'app.yml'));
     const logged: string[] = [];
-    const sluice = await startSluice(readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com', WEBHOOK_PATH: '/hooks/github' }), {
-      host: '127.0.0.1',
-      cwd: dir,
-      log: (line) => logged.push(line),
-    });
+    const sluice = await startSluice(
+      readSettings({
+        PORT: '0',
+        SLUICE_DATA_DIR: join(dir, 'data'),
+        SLUICE_URL: 'https://sluice.example.com',
+        WEBHOOK_PATH: '/hooks/github',
+      }),
+      {
+        host: '127.0.0.1',
+        cwd: dir,
+        log: (line) => logged.push(line),
+      },
+    );
     try {
       // The setup page opens with the one-time token Sluice prints.
-      const address = logged.map((line) => /open https:\/\/sluice\.example\.com(\/probot\?token=[\w-]+)/.exec(line)?.[1]).find(Boolean);
+      const address = logged
+        .map((line) => /open https:\/\/sluice\.example\.com(\/probot\?token=[\w-]+)/.exec(line)?.[1])
+        .find(Boolean);
       assert.ok(address, logged.join('\n'));
       const page = await (await fetch(`${sluice.url}${address}`)).text();
-      const manifest = JSON.parse(/name="manifest" value="([^"]*)"/.exec(page)![1]!.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<string, unknown>;
+      const manifest = JSON.parse(
+        /name="manifest" value="([^"]*)"/
+          .exec(page)![1]!
+          .replaceAll('&quot;', '"')
+          .replaceAll('&#39;', "'")
+          .replaceAll('&amp;', '&'),
+      ) as Record<string, unknown>;
       assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/hooks/github', active: true });
       assert.match(page, /GitHub will send webhooks to <code>https:\/\/sluice\.example\.com\/hooks\/github<\/code>/);
     } finally {

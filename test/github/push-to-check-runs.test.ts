@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
-import { appFiles, CANARY, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import {
+  appFiles,
+  CANARY,
+  pipelineFile,
+  startGithubSluice,
+  WEBHOOK_SECRET,
+  type GithubSluice,
+} from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 let app: GithubSluice | undefined;
@@ -23,7 +30,8 @@ function story(calls: RecordedCall[]): string[] {
     const state = `${String(body.status ?? '')}${body.conclusion ? `/${String(body.conclusion)}` : ''}`;
     if (call.method === 'POST' && call.path.endsWith('/check-runs')) {
       lines.push(`create "${String(body.name)}" ${state}`);
-      if (call.response?.id !== undefined) names.set(Number(call.response.id), String(body.name).replace('Sluice: ', ''));
+      if (call.response?.id !== undefined)
+        names.set(Number(call.response.id), String(body.name).replace('Sluice: ', ''));
     } else if (call.method === 'PATCH' && call.path.includes('/check-runs/')) {
       const id = Number(call.path.split('/').at(-1));
       if (body.status !== undefined) lines.push(`update ${names.get(id) ?? id} ${state}`);
@@ -56,7 +64,10 @@ describe('a push, as GitHub shows it', () => {
 
     const lines = story(app.github.writes());
     // Both check runs appear when the execution starts, before anything else is reported.
-    assert.deepEqual(lines.slice(0, 2).map((l) => l.replace(/ \S+$/, '')), ['create "Sluice: build"', 'create "Sluice: dev"']);
+    assert.deepEqual(
+      lines.slice(0, 2).map((l) => l.replace(/ \S+$/, '')),
+      ['create "Sluice: build"', 'create "Sluice: dev"'],
+    );
     assert.equal(lines[1], 'create "Sluice: dev" queued');
     const order = (line: string) => {
       const at = lines.findIndex((l) => l.includes(line));
@@ -98,12 +109,17 @@ describe('a push, as GitHub shows it', () => {
     const sent = JSON.stringify(app.github.calls.filter((c) => !c.path.endsWith('/access_tokens')));
     const everything = sent + app.logs.join('\n') + html + database;
     assert.equal(everything.includes(CANARY), false, 'the secret leaked');
-    for (const token of app.github.tokens) assert.equal(everything.includes(token), false, 'an installation token leaked');
+    for (const token of app.github.tokens)
+      assert.equal(everything.includes(token), false, 'an installation token leaked');
   });
 
   test('a failing build: the build check run fails with the log tail and a Retry button; later stages are skipped, nothing is deployed', async () => {
     app = await startGithubSluice();
-    app.github.addCommit(REPO, sha(2), appFiles('v1', pipelineFile(['echo compiling the shop', 'echo "no such file: src/main.c" >&2', 'exit 3'])));
+    app.github.addCommit(
+      REPO,
+      sha(2),
+      appFiles('v1', pipelineFile(['echo compiling the shop', 'echo "no such file: src/main.c" >&2', 'exit 3'])),
+    );
     await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }));
     await app.sluice.idle();
 
@@ -115,26 +131,46 @@ describe('a push, as GitHub shows it', () => {
     assert.match(output.title, /build failed: compile/);
     assert.match(output.summary, /command 3 of 3 "exit 3" exited with code 3/);
     assert.match(output.text, /compiling the shop\n(.*\n)*no such file: src\/main\.c/);
-    assert.deepEqual((build.actions as Array<{ identifier: string }>).map((a) => a.identifier), ['retry']);
+    assert.deepEqual(
+      (build.actions as Array<{ identifier: string }>).map((a) => a.identifier),
+      ['retry'],
+    );
     const dev = checks.get('Sluice: dev')!;
     assert.equal(dev.conclusion, 'skipped');
-    assert.equal(app.github.calls.some((c) => c.path.endsWith('/deployments')), false);
+    assert.equal(
+      app.github.calls.some((c) => c.path.endsWith('/deployments')),
+      false,
+    );
   });
 
   test('an invalid pipeline file fails a check run with annotations at its lines, 50 per request', async () => {
     app = await startGithubSluice();
-    const stages = Array.from({ length: 55 }, (_, i) => `  - name: s${i}\n    actions:\n      - name: a${i}\n        colour: blue\n        command: { host: builder, run: ["true"] }\n`).join('');
+    const stages = Array.from(
+      { length: 55 },
+      (_, i) =>
+        `  - name: s${i}\n    actions:\n      - name: a${i}\n        colour: blue\n        command: { host: builder, run: ["true"] }\n`,
+    ).join('');
     app.github.addCommit(REPO, sha(3), { '.github/sluice.yml': `stages:\n${stages}` });
     await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }));
     await app.sluice.idle();
 
     const writes = app.github.writes();
     assert.deepEqual(story(writes), ['create "Sluice: pipeline" completed/failure']);
-    const annotations = writes.map((c) => (c.body?.output as { annotations?: Array<{ path: string; start_line: number; message: string }> }).annotations ?? []);
-    assert.deepEqual(annotations.map((a) => a.length), [50, 5]);
+    const annotations = writes.map(
+      (c) =>
+        (c.body?.output as { annotations?: Array<{ path: string; start_line: number; message: string }> })
+          .annotations ?? [],
+    );
+    assert.deepEqual(
+      annotations.map((a) => a.length),
+      [50, 5],
+    );
     const all = annotations.flat();
     assert.equal(all[0]?.path, '.github/sluice.yml');
-    assert.deepEqual(all.slice(0, 3).map((a) => a.start_line), [5, 10, 15]);
+    assert.deepEqual(
+      all.slice(0, 3).map((a) => a.start_line),
+      [5, 10, 15],
+    );
     assert.match(all[0]?.message ?? '', /colour/);
     assert.deepEqual(await app.sluice.store.listExecutions(), []);
   });
@@ -143,7 +179,12 @@ describe('a push, as GitHub shows it', () => {
     app = await startGithubSluice();
     app.github.addCommit(REPO, sha(4), appFiles('v1'));
     app.github.setBranch(REPO, 'main', sha(4));
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, branch: 'feature/login', after: sha(4) }));
+    const reply = await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, branch: 'feature/login', after: sha(4) }),
+    );
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     assert.deepEqual(app.github.writes(), []);

@@ -3,7 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import {
+  appFiles,
+  pipelineFile,
+  startGithubSluice,
+  WEBHOOK_SECRET,
+  type GithubSluice,
+} from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 let app: GithubSluice | undefined;
@@ -15,7 +21,13 @@ afterEach(async () => {
 const REPO = 'acme/shop';
 
 /** A check_run event with what GitHub sends of the run: its conclusion and output as they are. */
-function checkRunEvent(action: string, id: number, appId: number, identifier?: string, run: { status?: string; conclusion?: string | null; summary?: string | null } = {}) {
+function checkRunEvent(
+  action: string,
+  id: number,
+  appId: number,
+  identifier?: string,
+  run: { status?: string; conclusion?: string | null; summary?: string | null } = {},
+) {
   return {
     action,
     check_run: {
@@ -24,7 +36,12 @@ function checkRunEvent(action: string, id: number, appId: number, identifier?: s
       head_sha: sha(1),
       status: run.status ?? 'completed',
       conclusion: run.conclusion === undefined ? 'failure' : run.conclusion,
-      output: { title: 'Build', summary: run.summary === undefined ? 'The build log' : run.summary, text: null, annotations_count: 0 },
+      output: {
+        title: 'Build',
+        summary: run.summary === undefined ? 'The build log' : run.summary,
+        text: null,
+        annotations_count: 0,
+      },
       app: { id: appId, slug: 'sluice' },
     },
     requested_action: identifier ? { identifier } : null,
@@ -37,7 +54,16 @@ function checkRunEvent(action: string, id: number, appId: number, identifier?: s
 function checkSuiteEvent(action: string, appId: number, headSha = sha(1)) {
   return {
     action,
-    check_suite: { id: 5150, head_branch: 'main', head_sha: headSha, status: 'queued', conclusion: null, before: sha(0), after: headSha, app: { id: appId, slug: 'sluice' } },
+    check_suite: {
+      id: 5150,
+      head_branch: 'main',
+      head_sha: headSha,
+      status: 'queued',
+      conclusion: null,
+      before: sha(0),
+      after: headSha,
+      app: { id: appId, slug: 'sluice' },
+    },
     repository: { full_name: REPO, default_branch: 'main' },
     installation: { id: 77 },
     sender: { login: 'bob' },
@@ -48,7 +74,11 @@ function checkSuiteEvent(action: string, appId: number, headSha = sha(1)) {
 async function failedBuild(): Promise<{ app: GithubSluice; flag: string; buildRun: number }> {
   const started = (app = await startGithubSluice());
   const flag = join(started.dir, 'fixed');
-  started.github.addCommit(REPO, sha(1), appFiles('v1', pipelineFile([`test -f ${flag}`, 'mkdir -p dist', 'cp VERSION dist/VERSION'])));
+  started.github.addCommit(
+    REPO,
+    sha(1),
+    appFiles('v1', pipelineFile([`test -f ${flag}`, 'mkdir -p dist', 'cp VERSION dist/VERSION'])),
+  );
   await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
   await started.sluice.idle();
   const create = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build');
@@ -57,14 +87,20 @@ async function failedBuild(): Promise<{ app: GithubSluice; flag: string; buildRu
   return { app: started, flag, buildRun };
 }
 
-const createdAfter = (calls: RecordedCall[], from: number) => calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
+const createdAfter = (calls: RecordedCall[], from: number) =>
+  calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
 
 describe('re-running from GitHub', () => {
   test('“Re-run” on a failed stage’s check run retries that stage in a new check run, and the pipeline goes on', async () => {
     const { app, flag, buildRun } = await failedBuild();
     writeFileSync(flag, '');
     const before = app.github.calls.length;
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, app.github.appId));
+    const reply = await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'check_run',
+      checkRunEvent('rerequested', buildRun, app.github.appId),
+    );
     assert.equal(reply.status, 200);
     await app.sluice.idle();
 
@@ -82,7 +118,12 @@ describe('re-running from GitHub', () => {
   test('the Retry button (requested_action) retries the stage too', async () => {
     const { app, flag, buildRun } = await failedBuild();
     writeFileSync(flag, '');
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', buildRun, app.github.appId, 'retry'));
+    await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'check_run',
+      checkRunEvent('requested_action', buildRun, app.github.appId, 'retry'),
+    );
     await app.sluice.idle();
     assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'succeeded');
   });
@@ -91,29 +132,67 @@ describe('re-running from GitHub', () => {
     const { app, flag, buildRun } = await failedBuild();
     writeFileSync(flag, '');
     const before = app.github.calls.length;
-    const stray = app.github.addCheckRun({ name: 'Sluice: build', head_sha: sha(1), status: 'completed', conclusion: 'failure' });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, 999), { delivery: 'other-app' });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', stray, app.github.appId, undefined, { conclusion: null, summary: null }), { delivery: 'unknown-run' });
+    const stray = app.github.addCheckRun({
+      name: 'Sluice: build',
+      head_sha: sha(1),
+      status: 'completed',
+      conclusion: 'failure',
+    });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, 999), {
+      delivery: 'other-app',
+    });
+    await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'check_run',
+      checkRunEvent('rerequested', stray, app.github.appId, undefined, { conclusion: null, summary: null }),
+      { delivery: 'unknown-run' },
+    );
     await app.sluice.idle();
     assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'failed');
     assert.deepEqual(
-      app.github.writes().filter((c) => app.github.calls.indexOf(c) >= before).map((c) => `${c.method} ${c.path}`),
+      app.github
+        .writes()
+        .filter((c) => app.github.calls.indexOf(c) >= before)
+        .map((c) => `${c.method} ${c.path}`),
       [`PATCH /repos/${REPO}/check-runs/${stray}`],
     );
     assert.equal((await app.sluice.store.getDelivery('other-app'))?.note, 'a check run of another app');
-    assert.match((await app.sluice.store.getDelivery('unknown-run'))?.note ?? '', /not one of Sluice's executions.*\(said so on GitHub\)/);
-    const answered = app.github.checkRun(stray) as { status: string; conclusion: string; output: { title: string; summary: string } };
+    assert.match(
+      (await app.sluice.store.getDelivery('unknown-run'))?.note ?? '',
+      /not one of Sluice's executions.*\(said so on GitHub\)/,
+    );
+    const answered = app.github.checkRun(stray) as {
+      status: string;
+      conclusion: string;
+      output: { title: string; summary: string };
+    };
     assert.equal(answered.status, 'completed');
     assert.equal(answered.conclusion, 'neutral');
     assert.equal(answered.output.title, 'Not re-run');
-    assert.match(answered.output.summary, /^\*\*Not re-run:\*\* check run \d+ is not one of Sluice's executions: Sluice has no record of it/);
+    assert.match(
+      answered.output.summary,
+      /^\*\*Not re-run:\*\* check run \d+ is not one of Sluice's executions: Sluice has no record of it/,
+    );
 
     // One still in progress is not completed from here: whoever runs it finishes it.
     const running = app.github.addCheckRun({ name: 'Sluice: build', head_sha: sha(1), status: 'in_progress' });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', running, app.github.appId, 'retry', { status: 'in_progress', conclusion: null }), { delivery: 'in-progress' });
+    await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'check_run',
+      checkRunEvent('requested_action', running, app.github.appId, 'retry', {
+        status: 'in_progress',
+        conclusion: null,
+      }),
+      { delivery: 'in-progress' },
+    );
     await app.sluice.idle();
     assert.equal(app.github.checkRun(running)?.status, 'in_progress');
-    assert.match((await app.sluice.store.getDelivery('in-progress'))?.note ?? '', /not one of Sluice's executions: Sluice has no record of it\.$/);
+    assert.match(
+      (await app.sluice.store.getDelivery('in-progress'))?.note ?? '',
+      /not one of Sluice's executions: Sluice has no record of it\.$/,
+    );
   });
 
   test('“Re-run” on a stage that succeeded completes its check run again, still a success, saying why nothing ran', async () => {
@@ -121,12 +200,27 @@ describe('re-running from GitHub', () => {
     started.github.addCommit(REPO, sha(1), appFiles('v1'));
     await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     await started.sluice.idle();
-    const buildRun = Number(started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build')?.response?.id);
+    const buildRun = Number(
+      started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build')?.response?.id,
+    );
     const summary = String((started.github.checkRun(buildRun)?.output as { summary: string }).summary);
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, started.github.appId, undefined, { conclusion: 'success', summary }), { delivery: 'again' });
+    await sendWebhook(
+      started.sluice.url,
+      WEBHOOK_SECRET,
+      'check_run',
+      checkRunEvent('rerequested', buildRun, started.github.appId, undefined, { conclusion: 'success', summary }),
+      { delivery: 'again' },
+    );
     await started.sluice.idle();
-    assert.match((await started.sluice.store.getDelivery('again'))?.note ?? '', /not retried: Stage "build" of execution #1 is succeeded/);
-    const run = started.github.checkRun(buildRun) as { status: string; conclusion: string; output: { summary: string } };
+    assert.match(
+      (await started.sluice.store.getDelivery('again'))?.note ?? '',
+      /not retried: Stage "build" of execution #1 is succeeded/,
+    );
+    const run = started.github.checkRun(buildRun) as {
+      status: string;
+      conclusion: string;
+      output: { summary: string };
+    };
     assert.equal(run.status, 'completed');
     assert.equal(run.conclusion, 'success');
     assert.match(run.output.summary, /^\*\*Not re-run:\*\* not retried: Stage "build" of execution #1 is succeeded/);
@@ -140,13 +234,24 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
     const { app, flag } = await failedBuild();
     writeFileSync(flag, '');
     const before = app.github.calls.length;
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', app.github.appId), { delivery: 'suite' });
+    const reply = await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'check_suite',
+      checkSuiteEvent('rerequested', app.github.appId),
+      { delivery: 'suite' },
+    );
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     assert.equal((await app.sluice.store.getDelivery('suite'))?.note, 'retried stage build of execution #1');
     const execution = (await app.sluice.store.listExecutions())[0];
     assert.equal(execution?.status, 'succeeded');
-    assert.deepEqual(createdAfter(app.github.calls, before).map((c) => String(c.body?.name)).sort(), ['Sluice: build', 'Sluice: dev']);
+    assert.deepEqual(
+      createdAfter(app.github.calls, before)
+        .map((c) => String(c.body?.name))
+        .sort(),
+      ['Sluice: build', 'Sluice: dev'],
+    );
     const history = await app.sluice.store.listHistory(execution!.id);
     assert.ok(history.some((h) => h.entity === 'stage' && h.stage === 'build' && h.reason === 'retried by github:bob'));
   });
@@ -157,25 +262,50 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
     await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     await started.sluice.idle();
     const before = started.github.calls.length;
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', started.github.appId), { delivery: 'all-good' });
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', started.github.appId, sha(9)), { delivery: 'unknown-commit' });
+    await sendWebhook(
+      started.sluice.url,
+      WEBHOOK_SECRET,
+      'check_suite',
+      checkSuiteEvent('rerequested', started.github.appId),
+      { delivery: 'all-good' },
+    );
+    await sendWebhook(
+      started.sluice.url,
+      WEBHOOK_SECRET,
+      'check_suite',
+      checkSuiteEvent('rerequested', started.github.appId, sha(9)),
+      { delivery: 'unknown-commit' },
+    );
     await started.sluice.idle();
     const answers = createdAfter(started.github.calls, before);
-    assert.deepEqual(answers.map((c) => [c.body?.name, c.body?.head_sha, c.body?.status, c.body?.conclusion]), [
-      ['Sluice: re-run', sha(1), 'completed', 'neutral'],
-      ['Sluice: re-run', sha(9), 'completed', 'neutral'],
-    ]);
+    assert.deepEqual(
+      answers.map((c) => [c.body?.name, c.body?.head_sha, c.body?.status, c.body?.conclusion]),
+      [
+        ['Sluice: re-run', sha(1), 'completed', 'neutral'],
+        ['Sluice: re-run', sha(9), 'completed', 'neutral'],
+      ],
+    );
     const summaries = answers.map((c) => (c.body?.output as { summary: string }).summary);
-    assert.match(summaries[0] ?? '', /^\*\*Nothing re-run:\*\* Sluice has nothing of aaaaaaa to run again: execution #1 is succeeded and has no failed stage/);
-    assert.match(summaries[1] ?? '', /^\*\*Nothing re-run:\*\* Sluice has no execution of aaaaaaa in acme\/shop to run again/);
+    assert.match(
+      summaries[0] ?? '',
+      /^\*\*Nothing re-run:\*\* Sluice has nothing of aaaaaaa to run again: execution #1 is succeeded and has no failed stage/,
+    );
+    assert.match(
+      summaries[1] ?? '',
+      /^\*\*Nothing re-run:\*\* Sluice has no execution of aaaaaaa in acme\/shop to run again/,
+    );
     assert.equal((await started.sluice.store.listExecutions()).length, 1);
   });
 
   test('check_suite events of another app, and other actions, change nothing', async () => {
     const { app } = await failedBuild();
     const before = app.github.calls.length;
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', 999), { delivery: 'other-app' });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('completed', app.github.appId), { delivery: 'completed' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', 999), {
+      delivery: 'other-app',
+    });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('completed', app.github.appId), {
+      delivery: 'completed',
+    });
     await app.sluice.idle();
     assert.deepEqual(app.github.calls.slice(before), []);
     assert.equal((await app.sluice.store.getDelivery('other-app'))?.note, 'a check suite of another app');
@@ -225,7 +355,18 @@ github:
   async function approve(started: GithubSluice, seq: number): Promise<void> {
     const execution = await started.sluice.store.getExecution(seq);
     assert.equal(execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status, 'awaiting_approval');
-    await started.sluice.runner.dispatch(execution!.pipelineId, { type: 'approval_decided', executionId: execution!.id, stage: 'production', action: 'approve', approved: true, by: 'test' }, 'test');
+    await started.sluice.runner.dispatch(
+      execution!.pipelineId,
+      {
+        type: 'approval_decided',
+        executionId: execution!.id,
+        stage: 'production',
+        action: 'approve',
+        approved: true,
+        by: 'test',
+      },
+      'test',
+    );
     await started.sluice.idle();
   }
 
@@ -240,24 +381,48 @@ github:
     assert.equal(waiting?.body?.status, 'in_progress');
     assert.equal((waiting?.body?.output as { title: string }).title, 'Waiting for approval');
     await approve(started, 1);
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
+    await sendWebhook(
+      started.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
+    );
     await started.sluice.idle();
     await approve(started, 2);
     const prod = join(started.dir, 'srv-prod', 'current', 'started');
     assert.equal(readFileSync(prod, 'utf8'), 'v2\n');
 
-    const v2Production = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(2));
+    const v2Production = started.github.calls.find(
+      (c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(2),
+    );
     const id = Number(v2Production?.response?.id);
-    assert.deepEqual((started.github.checkRun(id)?.actions as Array<{ identifier: string }>).map((a) => a.identifier), ['rollback']);
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('requested_action', id, started.github.appId, 'rollback'), { delivery: 'roll-back' });
+    assert.deepEqual(
+      (started.github.checkRun(id)?.actions as Array<{ identifier: string }>).map((a) => a.identifier),
+      ['rollback'],
+    );
+    await sendWebhook(
+      started.sluice.url,
+      WEBHOOK_SECRET,
+      'check_run',
+      checkRunEvent('requested_action', id, started.github.appId, 'rollback'),
+      { delivery: 'roll-back' },
+    );
     await started.sluice.idle();
 
     assert.equal(readFileSync(prod, 'utf8'), 'v1\n');
     const [rollback] = await started.sluice.store.listExecutions();
     assert.equal(rollback?.status, 'succeeded');
     assert.equal(rollback?.trigger, `rollback of production to #1 (${sha(1).slice(0, 7)}) by github:bob`);
-    assert.match((await started.sluice.store.getDelivery('roll-back'))?.note ?? '', /rolling production back to #1 in execution #3/);
-    const deployments = started.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/deployments') && c.body?.environment === 'production');
-    assert.deepEqual(deployments.map((d) => d.body?.ref), [sha(1), sha(2), sha(1)]);
+    assert.match(
+      (await started.sluice.store.getDelivery('roll-back'))?.note ?? '',
+      /rolling production back to #1 in execution #3/,
+    );
+    const deployments = started.github.calls.filter(
+      (c) => c.method === 'POST' && c.path.endsWith('/deployments') && c.body?.environment === 'production',
+    );
+    assert.deepEqual(
+      deployments.map((d) => d.body?.ref),
+      [sha(1), sha(2), sha(1)],
+    );
   });
 });

@@ -20,7 +20,10 @@ test('the service prunes handled webhooks and old sources, and keeps the release
   t.after(() => app.close());
   app.github.addCommit(REPO, sha(1), appFiles('v1'));
   const payload = pushPayload({ repo: REPO, after: sha(1) });
-  assert.equal((await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'push-1' })).status, 200);
+  assert.equal(
+    (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'push-1' })).status,
+    200,
+  );
   await app.sluice.idle();
   const [execution] = await app.sluice.store.listExecutions();
   assert.equal(execution?.status, 'succeeded');
@@ -31,17 +34,34 @@ test('the service prunes handled webhooks and old sources, and keeps the release
   assert.equal(artifactFiles.length, 1);
 
   offset = 8 * DAY;
-  assert.deepEqual(await app.sluice.prune(), { executions: 0, artifacts: 0, sources: 1, payloads: 1, deliveries: 0, workspaces: 0 });
+  assert.deepEqual(await app.sluice.prune(), {
+    executions: 0,
+    artifacts: 0,
+    sources: 1,
+    payloads: 1,
+    deliveries: 0,
+    workspaces: 0,
+  });
   assert.ok(app.logs.includes('Sluice pruned 1 source file, 1 webhook payload (retention).'), app.logs.join('\n'));
   assert.equal((await app.sluice.store.getDelivery('push-1'))?.payload, '');
   assert.deepEqual(readdirSync(sources), []);
   // GitHub sending the same delivery again starts nothing: its id is still known.
-  assert.equal((await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'push-1' })).status, 200);
+  assert.equal(
+    (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'push-1' })).status,
+    200,
+  );
   await app.sluice.idle();
   assert.equal((await app.sluice.store.listExecutions()).length, 1);
 
   offset = 31 * DAY;
-  assert.deepEqual(await app.sluice.prune(), { executions: 0, artifacts: 0, sources: 0, payloads: 0, deliveries: 1, workspaces: 0 });
+  assert.deepEqual(await app.sluice.prune(), {
+    executions: 0,
+    artifacts: 0,
+    sources: 0,
+    payloads: 0,
+    deliveries: 1,
+    workspaces: 0,
+  });
   assert.equal(await app.sluice.store.getDelivery('push-1'), undefined);
   // What dev runs stays, however old: its execution and its artifact.
   assert.equal((await app.sluice.store.getExecution(execution.id))?.status, 'succeeded');

@@ -34,7 +34,14 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
   try {
     app.github.addCommit('acme/shop', sha(1), appFiles('v1'));
     // The test secret is acme/shop's only.
-    app.github.addCommit('acme/site', sha(2), appFiles('v2', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION']).replace('          secrets: [API_TOKEN]\n', '')));
+    app.github.addCommit(
+      'acme/site',
+      sha(2),
+      appFiles(
+        'v2',
+        pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION']).replace('          secrets: [API_TOKEN]\n', ''),
+      ),
+    );
     const first = pushPayload({ repo: 'acme/shop', after: sha(1) });
     const second = pushPayload({ repo: 'acme/site', after: sha(2) });
 
@@ -43,7 +50,9 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
     const firstReply = sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', first, { delivery: 'slow-1' });
     // The first delivery's write waits for the lock; the second waits behind it for its batch.
     await waitFor('a write waiting for the lock', async () => {
-      const { rows } = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
+      const { rows } = await holder.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+      );
       return (rows[0] as { n: number }).n > 0;
     });
     const secondReply = sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', second, { delivery: 'slow-2' });
@@ -54,15 +63,32 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
     await holder.query('ROLLBACK');
 
     // The write under way at the deadline goes on; the one still waiting was withdrawn.
-    await waitFor('the first delivery to be stored', async () => (await app.sluice.store.getDelivery('slow-1')) !== undefined);
-    assert.equal(await app.sluice.store.getDelivery('slow-2'), undefined, 'a delivery answered 503 before its write began is not stored');
+    await waitFor(
+      'the first delivery to be stored',
+      async () => (await app.sluice.store.getDelivery('slow-1')) !== undefined,
+    );
+    assert.equal(
+      await app.sluice.store.getDelivery('slow-2'),
+      undefined,
+      'a delivery answered 503 before its write began is not stored',
+    );
 
     // GitHub's "Redeliver" sends the same ids again.
-    assert.equal((await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', first, { delivery: 'slow-1' })).status, 200);
-    assert.equal((await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', second, { delivery: 'slow-2' })).status, 200);
+    assert.equal(
+      (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', first, { delivery: 'slow-1' })).status,
+      200,
+    );
+    assert.equal(
+      (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', second, { delivery: 'slow-2' })).status,
+      200,
+    );
     await app.sluice.idle();
     const executions = await app.sluice.store.listExecutions();
-    assert.deepEqual(executions.map((e) => `${e.repo} ${e.status}`).sort(), ['acme/shop succeeded', 'acme/site succeeded'], 'each push ran once');
+    assert.deepEqual(
+      executions.map((e) => `${e.repo} ${e.status}`).sort(),
+      ['acme/shop succeeded', 'acme/site succeeded'],
+      'each push ran once',
+    );
   } finally {
     await holder.end().catch(() => {});
     await app.close();

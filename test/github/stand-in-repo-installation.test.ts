@@ -23,7 +23,9 @@ function appJwt(key: string, appId: number): string {
 }
 
 const ask = (repo: string, authorization?: string) =>
-  fetch(`${github.apiUrl}/repos/${repo}/installation`, { headers: { accept: 'application/vnd.github+json', ...(authorization && { authorization }) } });
+  fetch(`${github.apiUrl}/repos/${repo}/installation`, {
+    headers: { accept: 'application/vnd.github+json', ...(authorization && { authorization }) },
+  });
 
 describe('the stand-in’s repository installation', () => {
   test('the app’s JWT finds the installation of a repository it is installed on', async () => {
@@ -43,7 +45,10 @@ describe('the stand-in’s repository installation', () => {
 
   test('no JWT, an installation token, or a JWT signed by another key is refused with 401', async () => {
     const token = (await (
-      await fetch(`${github.apiUrl}/app/installations/77/access_tokens`, { method: 'POST', headers: { authorization: `Bearer ${appJwt(github.privateKey, github.appId)}` } })
+      await fetch(`${github.apiUrl}/app/installations/77/access_tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${appJwt(github.privateKey, github.appId)}` },
+      })
     ).json()) as { token: string };
     const stranger = new GithubStandIn().privateKey;
     for (const authorization of [undefined, `token ${token.token}`, `Bearer ${appJwt(stranger, github.appId)}`]) {

@@ -20,7 +20,10 @@ interface Example {
   check_suite?: { app: { id: number } };
 }
 
-const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{ name: string; examples: Example[] }>;
+const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{
+  name: string;
+  examples: Example[];
+}>;
 const of = (event: string): Example[] => examples.find((e) => e.name === event)?.examples ?? [];
 
 let app: GithubSluice | undefined;
@@ -82,7 +85,10 @@ describe('GitHub’s published webhook examples, through the app', () => {
       const running = (app = await startGithubSluice({ serverConfig }));
       const branch = example.ref?.replace(/^refs\/heads\//, '') ?? '';
       if (example.after && !/^0+$/.test(example.after)) {
-        running.github.addCommit(example.repository.full_name, example.after, { '.github/sluice.yml': pipeline(branch), VERSION: 'v1\n' });
+        running.github.addCommit(example.repository.full_name, example.after, {
+          '.github/sluice.yml': pipeline(branch),
+          VERSION: 'v1\n',
+        });
       }
       const note = await deliver(running, 'push', example, `push-${n}`);
       const executions = await running.sluice.store.listExecutions();

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import {
+  appFiles,
+  pipelineFile,
+  startGithubSluice,
+  WEBHOOK_SECRET,
+  type GithubSluice,
+} from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 let app: GithubSluice | undefined;
@@ -26,8 +32,13 @@ describe('the webhook inbox', () => {
     app = await startGithubSluice();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
     const payload = pushPayload({ repo: REPO, after: sha(1) });
-    const replies = await Promise.all([1, 2, 3].map(() => sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'delivery-1' })));
-    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+    const replies = await Promise.all(
+      [1, 2, 3].map(() => sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'delivery-1' })),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200],
+    );
     await app.sluice.idle();
     const executions = await app.sluice.store.listExecutions();
     assert.equal(executions.length, 1);
@@ -38,10 +49,22 @@ describe('the webhook inbox', () => {
   test('a webhook with a tampered signature is refused and nothing is stored', async () => {
     app = await startGithubSluice();
     app.github.addCommit(REPO, sha(2), appFiles('v1'));
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'tampered', tamper: true });
+    const reply = await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, after: sha(2) }),
+      { delivery: 'tampered', tamper: true },
+    );
     assert.ok(reply.status >= 400 && reply.status < 500, `status ${reply.status}`);
     assert.match(reply.text, /signature does not match/);
-    const wrongSecret = await sendWebhook(app.sluice.url, 'not-the-secret', 'push', pushPayload({ repo: REPO, after: sha(2) }), { delivery: 'wrong-secret' });
+    const wrongSecret = await sendWebhook(
+      app.sluice.url,
+      'not-the-secret',
+      'push',
+      pushPayload({ repo: REPO, after: sha(2) }),
+      { delivery: 'wrong-secret' },
+    );
     assert.ok(wrongSecret.status >= 400 && wrongSecret.status < 500);
     await app.sluice.idle();
     assert.equal(await app.sluice.store.getDelivery('tampered'), undefined);
@@ -53,18 +76,35 @@ describe('the webhook inbox', () => {
   test('the reply does not wait for the build; a newer push supersedes the one waiting, and its check runs say by which commit', async () => {
     app = await startGithubSluice();
     const gate = join(app.dir, 'gate');
-    const slow = pipelineFile([`while [ ! -f ${gate} ]; do sleep 0.05; done`, 'mkdir -p dist', 'cp VERSION dist/VERSION']);
+    const slow = pipelineFile([
+      `while [ ! -f ${gate} ]; do sleep 0.05; done`,
+      'mkdir -p dist',
+      'cp VERSION dist/VERSION',
+    ]);
     for (const n of [1, 2, 3]) app.github.addCommit(REPO, sha(n), appFiles(`v${n}`, slow));
 
     const first = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     assert.equal(first.status, 200);
     const store = app.sluice.store;
-    await waitFor('the first build to run', async () => (await store.listExecutions())[0]?.stages[0]?.status === 'running');
+    await waitFor(
+      'the first build to run',
+      async () => (await store.listExecutions())[0]?.stages[0]?.status === 'running',
+    );
     // The reply came while the build still waits at its gate: processing is not part of the request.
     assert.equal(existsSync(gate), false);
 
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(2), after: sha(3) }));
+    await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
+    );
+    await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, before: sha(2), after: sha(3) }),
+    );
     await waitFor('three executions', async () => (await store.listExecutions()).length === 3);
     await waitFor('#2 to be superseded', async () => (await store.getExecution(2))?.status === 'superseded');
     writeFileSync(gate, '');
@@ -75,11 +115,15 @@ describe('the webhook inbox', () => {
     const checks = app.github.calls.filter((c) => c.path.includes('/check-runs'));
     const running = checks.find((c) => c.body?.name === 'Sluice: build' && c.body.status === 'in_progress');
     assert.ok(running, 'the first build was reported in progress while it ran');
-    const superseded = checks.filter((c) => String(c.body?.external_id ?? '').length > 0 && c.body?.conclusion === 'cancelled');
+    const superseded = checks.filter(
+      (c) => String(c.body?.external_id ?? '').length > 0 && c.body?.conclusion === 'cancelled',
+    );
     const titles = superseded.map((c) => (c.body?.output as { title: string }).title);
     assert.ok(titles.length >= 1, 'the superseded execution’s check runs were completed');
     for (const title of titles) assert.equal(title, `Superseded by execution #3 (${sha(3).slice(0, 7)})`);
-    const sha2Runs = checks.filter((c) => c.method === 'POST' && c.body?.head_sha === sha(2)).map((c) => c.response?.id);
+    const sha2Runs = checks
+      .filter((c) => c.method === 'POST' && c.body?.head_sha === sha(2))
+      .map((c) => c.response?.id);
     assert.equal(sha2Runs.length, 2);
     for (const id of sha2Runs) assert.equal(app.github.checkRun(Number(id))?.conclusion, 'cancelled');
   });
@@ -95,7 +139,10 @@ describe('the webhook inbox', () => {
     await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', older, { delivery: 'older' });
     await app.sluice.idle();
     const executions = await app.sluice.store.listExecutions();
-    assert.deepEqual(executions.map((e) => e.revision.sha), [sha(5)]);
+    assert.deepEqual(
+      executions.map((e) => e.revision.sha),
+      [sha(5)],
+    );
     assert.match((await app.sluice.store.getDelivery('older'))?.note ?? '', /older than aaaaaaa, already seen on main/);
   });
 });
@@ -105,12 +152,17 @@ describe('when GitHub fails', () => {
     app = await startGithubSluice();
     app.github.addCommit(REPO, sha(6), appFiles('v1'));
     app.github.failNext(/\/contents\//, 2);
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }), { delivery: 'flaky' });
+    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }), {
+      delivery: 'flaky',
+    });
     const store = app.sluice.store;
     await waitFor('the delivery to be handled', async () => (await store.getDelivery('flaky'))?.status === 'done');
     await app.sluice.idle();
     assert.equal((await store.getDelivery('flaky'))?.attempts, 3);
     assert.equal((await store.listExecutions())[0]?.status, 'succeeded');
-    assert.ok(app.logs.some((line) => /could not handle push delivery flaky: Server Error/.test(line)), app.logs.join('\n'));
+    assert.ok(
+      app.logs.some((line) => /could not handle push delivery flaky: Server Error/.test(line)),
+      app.logs.join('\n'),
+    );
   });
 });

@@ -76,8 +76,18 @@ function publishedField(event: string, path: string[]): Field | undefined {
 }
 
 /** Every field Sluice's schema reads, with its types and whether it may be left out. */
-function sluiceFields(schema: z.ZodType, path: string[] = [], optional = false, nullable = false): Array<{ path: string[]; field: Field }> {
-  const def = schema.def as unknown as { type: string; innerType?: z.ZodType; options?: z.ZodType[]; shape?: Record<string, z.ZodType> };
+function sluiceFields(
+  schema: z.ZodType,
+  path: string[] = [],
+  optional = false,
+  nullable = false,
+): Array<{ path: string[]; field: Field }> {
+  const def = schema.def as unknown as {
+    type: string;
+    innerType?: z.ZodType;
+    options?: z.ZodType[];
+    shape?: Record<string, z.ZodType>;
+  };
   switch (def.type) {
     case 'optional':
       return sluiceFields(def.innerType!, path, true, nullable);
@@ -85,11 +95,18 @@ function sluiceFields(schema: z.ZodType, path: string[] = [], optional = false, 
       return sluiceFields(def.innerType!, path, optional, true);
     case 'object': {
       const here = { path, field: { types: [...(nullable ? ['null'] : []), 'object'].sort(), optional } };
-      const children = Object.entries((schema as z.ZodObject).shape).flatMap(([key, child]) => sluiceFields(child as z.ZodType, [...path, key]));
+      const children = Object.entries((schema as z.ZodObject).shape).flatMap(([key, child]) =>
+        sluiceFields(child as z.ZodType, [...path, key]),
+      );
       return [...(path.length > 0 ? [here] : []), ...children];
     }
     default:
-      return [{ path, field: { types: [...new Set([...leafTypes(schema), ...(nullable ? ['null'] : [])])].sort(), optional } }];
+      return [
+        {
+          path,
+          field: { types: [...new Set([...leafTypes(schema), ...(nullable ? ['null'] : [])])].sort(), optional },
+        },
+      ];
   }
 }
 
@@ -121,8 +138,14 @@ describe('webhook payloads as GitHub publishes them', () => {
   }
 
   test('the walk sees what GitHub’s schema says of a null e-mail, push time and head commit', () => {
-    assert.deepEqual(publishedField('push$event', ['head_commit', 'author', 'email']), { types: ['null', 'string'], optional: false });
-    assert.deepEqual(publishedField('push$event', ['repository', 'pushed_at']), { types: ['integer', 'null', 'string'], optional: false });
+    assert.deepEqual(publishedField('push$event', ['head_commit', 'author', 'email']), {
+      types: ['null', 'string'],
+      optional: false,
+    });
+    assert.deepEqual(publishedField('push$event', ['repository', 'pushed_at']), {
+      types: ['integer', 'null', 'string'],
+      optional: false,
+    });
     assert.deepEqual(publishedField('push$event', ['head_commit']), { types: ['null', 'object'], optional: false });
     assert.deepEqual(publishedField('push$event', ['installation']), { types: ['object'], optional: true });
   });
@@ -134,7 +157,12 @@ describe('webhook payloads as GitHub publishes them', () => {
       after: 'b'.repeat(40),
       deleted: false,
       repository: { full_name: 'acme/shop', default_branch: 'main', pushed_at: null },
-      head_commit: { id: 'b'.repeat(40), message: 'Change', author: { name: 'Alice', email: null }, committer: { name: 'Alice', email: null } },
+      head_commit: {
+        id: 'b'.repeat(40),
+        message: 'Change',
+        author: { name: 'Alice', email: null },
+        committer: { name: 'Alice', email: null },
+      },
       pusher: { name: 'alice', email: null },
       sender: { login: 'alice' },
     };
@@ -143,7 +171,15 @@ describe('webhook payloads as GitHub publishes them', () => {
   });
 
   test('a field GitHub always sends, missing, is still unreadable, with where', () => {
-    const read = readPush({ ref: 'refs/heads/main', before: 'a', after: 'b', deleted: false, head_commit: null, pusher: { name: 'a' }, sender: { login: 'a' } });
+    const read = readPush({
+      ref: 'refs/heads/main',
+      before: 'a',
+      after: 'b',
+      deleted: false,
+      head_commit: null,
+      pusher: { name: 'a' },
+      sender: { login: 'a' },
+    });
     assert.equal(read.ok, false);
     assert.match(read.ok ? '' : read.why, /^not a push Sluice can read: repository: /);
   });

@@ -76,7 +76,9 @@ export interface AppBed {
   stop(): Promise<void>;
 }
 
-export async function startAppBed(options: { hosts?: number; haproxy?: Partial<HaproxyOptions>; appEnv?: string } = {}): Promise<AppBed> {
+export async function startAppBed(
+  options: { hosts?: number; haproxy?: Partial<HaproxyOptions>; appEnv?: string } = {},
+): Promise<AppBed> {
   const ssh = await startSshHosts(options.hosts ?? 1);
   const ports: Record<string, number> = {};
   const shared = (name = ssh.hosts[0]!.name) => join(ssh.host(name).root, 'srv', 'shared');
@@ -93,9 +95,15 @@ export async function startAppBed(options: { hosts?: number; haproxy?: Partial<H
     for (const host of ssh.hosts) {
       ports[host.name] = await freeLoopbackPort();
       mkdirSync(shared(host.name), { recursive: true });
-      writeFileSync(join(shared(host.name), 'app.env'), `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE="${process.execPath}"\n${options.appEnv ?? ''}`);
+      writeFileSync(
+        join(shared(host.name), 'app.env'),
+        `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE="${process.execPath}"\n${options.appEnv ?? ''}`,
+      );
     }
-    lb = await startHaproxy({ ...options.haproxy, backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
+    lb = await startHaproxy({
+      ...options.haproxy,
+      backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })),
+    });
   } catch (error) {
     await stop();
     throw error;

@@ -29,7 +29,11 @@ function toAction(a: { name: string; needs?: string[]; kind?: ActionDefinition['
   const base = { name: a.name, needs: a.needs ?? [] };
   const kind = a.kind ?? (a.name.startsWith('approve') ? 'approval' : 'build');
   if (kind === 'approval') return { ...base, kind, approval: { environment: 'production' } };
-  return { ...base, kind: 'build', build: { host: 'local', run: ['true'], inputs: [], timeoutMs: 1000, env: {}, secrets: [] } };
+  return {
+    ...base,
+    kind: 'build',
+    build: { host: 'local', run: ['true'], inputs: [], timeoutMs: 1000, env: {}, secrets: [] },
+  };
 }
 
 export class EngineHarness {

@@ -14,7 +14,12 @@ export interface HeldCheckRun {
 }
 
 /** Polls `check` until it holds; on time-out the error quotes what Sluice said (without Probot's payload dumps). */
-export async function waitForSluice(sluice: SluiceProcess | undefined, what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+export async function waitForSluice(
+  sluice: SluiceProcess | undefined,
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms = 60_000,
+): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > until) {
@@ -28,12 +33,20 @@ export async function waitForSluice(sluice: SluiceProcess | undefined, what: str
 /** The check runs of one name on one commit, oldest first, as GitHub holds them now. */
 export function heldCheckRuns(github: GithubStandIn, name: string, commit: string): Array<HeldCheckRun | undefined> {
   return github.calls
-    .filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === name && c.body?.head_sha === commit)
+    .filter(
+      (c) =>
+        c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === name && c.body?.head_sha === commit,
+    )
     .map((c) => github.checkRun(Number(c.response?.id)) as HeldCheckRun | undefined);
 }
 
 /** GitHub's `check_run.rerequested` for a failed build check run, with the fields GitHub always sends. */
-export function rerunPayload(github: GithubStandIn, build: HeldCheckRun, repo: string, commit: string): Record<string, unknown> {
+export function rerunPayload(
+  github: GithubStandIn,
+  build: HeldCheckRun,
+  repo: string,
+  commit: string,
+): Record<string, unknown> {
   return {
     action: 'rerequested',
     check_run: {

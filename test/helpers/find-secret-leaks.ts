@@ -17,15 +17,27 @@ export interface Readings {
 }
 
 export function readAsAReader(text: string): Readings {
-  // eslint-disable-next-line no-control-regex -- colour escapes are what is taken out
-  const lines = decodeEntities(text).replace(/\\r|\r|\x1b\[[0-9;?]*[A-Za-z]|\\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\\n/g, '\n');
+  const lines = decodeEntities(text)
+    // eslint-disable-next-line no-control-regex -- colour escapes are what is taken out
+    .replace(/\\r|\r|\x1b\[[0-9;?]*[A-Za-z]|\\u001b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\\n/g, '\n');
   const joined = lines.replaceAll('\n', '');
   let unescaped = joined;
   for (let round = 0; round < 3; round++) unescaped = unescape(unescaped);
-  const texts = { 'as is': text, 'without line breaks and escapes': joined, unescaped, 'URL-decoded': urlDecode(urlDecode(joined)), 'unescaped and URL-decoded': urlDecode(urlDecode(unescaped)) };
+  const texts = {
+    'as is': text,
+    'without line breaks and escapes': joined,
+    unescaped,
+    'URL-decoded': urlDecode(urlDecode(joined)),
+    'unescaped and URL-decoded': urlDecode(urlDecode(unescaped)),
+  };
   const hexLines = lines.split('\n').map((line) => line.replace(/[^0-9a-fA-F]/g, ''));
-  const swapped = lines.split('\n').map((line) => (line.match(/\b[0-9a-f]{4}\b/g) ?? []).map((word) => word.slice(2) + word.slice(0, 2)).join(''));
-  const base64Runs = [...joined.matchAll(/[A-Za-z0-9+/_-]{8,}/g)].map((m) => m[0].replaceAll('-', '+').replaceAll('_', '/'));
+  const swapped = lines
+    .split('\n')
+    .map((line) => (line.match(/\b[0-9a-f]{4}\b/g) ?? []).map((word) => word.slice(2) + word.slice(0, 2)).join(''));
+  const base64Runs = [...joined.matchAll(/[A-Za-z0-9+/_-]{8,}/g)].map((m) =>
+    m[0].replaceAll('-', '+').replaceAll('_', '/'),
+  );
   return {
     texts,
     bytes: {
@@ -40,7 +52,8 @@ export function readAsAReader(text: string): Readings {
 export function findSecret(readings: Readings, secret: string): string[] {
   const found: string[] = [];
   const chars = pieces(secret);
-  for (const [name, text] of Object.entries(readings.texts)) if (chars.some((piece) => text.includes(piece))) found.push(name);
+  for (const [name, text] of Object.entries(readings.texts))
+    if (chars.some((piece) => text.includes(piece))) found.push(name);
   const bytes = pieces(Buffer.from(secret));
   for (const [name, buffers] of Object.entries(readings.bytes)) {
     if (buffers.some((buffer) => bytes.some((piece) => buffer.includes(piece)))) found.push(name);
@@ -70,7 +83,14 @@ function unescape(text: string): string {
   return text
     .replaceAll("'\\''", "'")
     .replace(/\\u([0-9a-fA-F]{4})/g, (_, code: string) => String.fromCharCode(parseInt(code, 16)))
-    .replace(/(?:\\[0-7]{3})+/g, (run) => Buffer.from(run.split('\\').slice(1).map((octal) => parseInt(octal, 8))).toString())
+    .replace(/(?:\\[0-7]{3})+/g, (run) =>
+      Buffer.from(
+        run
+          .split('\\')
+          .slice(1)
+          .map((octal) => parseInt(octal, 8)),
+      ).toString(),
+    )
     .replace(/\\(.)/g, '$1');
 }
 

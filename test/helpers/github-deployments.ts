@@ -34,7 +34,11 @@ export class DeploymentsStandIn {
    * `contexts`: the checks of a commit in a repository, for GitHub's check
    * of `required_contexts`; `resolve`: the commit a ref names, if any.
    */
-  constructor(nextId: () => number, contexts: (repo: string, sha: string) => CommitContext[], resolve: (repo: string, ref: string) => string | undefined) {
+  constructor(
+    nextId: () => number,
+    contexts: (repo: string, sha: string) => CommitContext[],
+    resolve: (repo: string, ref: string) => string | undefined,
+  ) {
     this.#nextId = nextId;
     this.#contexts = contexts;
     this.#resolve = resolve;
@@ -47,10 +51,19 @@ export class DeploymentsStandIn {
 
   /** `POST /repos/{owner}/{repo}/deployments` */
   create(repo: string, body: Record<string, unknown>): Refusal {
-    if (typeof body.ref !== 'string') return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
+    if (typeof body.ref !== 'string')
+      return invalidRequest('"ref" wasn\'t supplied.', 'deployments/deployments#create-a-deployment');
     // A ref the repository does not have is refused before anything else is looked at.
     const sha = this.#resolve(repo, body.ref);
-    if (sha === undefined) return { status: 422, body: { message: `No ref found for: ${body.ref}`, documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment', status: '422' } };
+    if (sha === undefined)
+      return {
+        status: 422,
+        body: {
+          message: `No ref found for: ${body.ref}`,
+          documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+          status: '422',
+        },
+      };
     // Without required_contexts GitHub requires every check of the commit to have succeeded.
     const contexts = body.required_contexts === undefined ? this.#contexts(repo, sha) : [];
     if (contexts.some((c) => c.state !== 'success')) {
@@ -67,9 +80,28 @@ export class DeploymentsStandIn {
     const id = this.#nextId();
     const environment = typeof body.environment === 'string' ? body.environment : 'production';
     // GitHub's default: production_environment is true only for an environment named "production".
-    const production = typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
-    this.#deployments.set(id, { id, repo, environment, production, transient: body.transient_environment === true, statuses: [] });
-    return { status: 201, body: { id, sha, ref: body.ref, environment, payload: body.payload ?? {}, description: body.description ?? null, production_environment: production } };
+    const production =
+      typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
+    this.#deployments.set(id, {
+      id,
+      repo,
+      environment,
+      production,
+      transient: body.transient_environment === true,
+      statuses: [],
+    });
+    return {
+      status: 201,
+      body: {
+        id,
+        sha,
+        ref: body.ref,
+        environment,
+        payload: body.payload ?? {},
+        description: body.description ?? null,
+        production_environment: production,
+      },
+    };
   }
 
   /** `POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses` */
@@ -79,9 +111,21 @@ export class DeploymentsStandIn {
     const problem = deploymentStatusProblem(body);
     if (problem) return problem;
     const state = String(body.state);
-    deployment.statuses.push({ state, description: typeof body.description === 'string' ? body.description : '', by: 'app' });
+    deployment.statuses.push({
+      state,
+      description: typeof body.description === 'string' ? body.description : '',
+      by: 'app',
+    });
     if (state === 'success' && body.auto_inactive !== false) this.#retireEarlier(deployment);
-    return { status: 201, body: { id: this.#nextId(), state, description: body.description ?? '', deployment_url: `${repoUrl}/deployments/${deployment.id}` } };
+    return {
+      status: 201,
+      body: {
+        id: this.#nextId(),
+        state,
+        description: body.description ?? '',
+        deployment_url: `${repoUrl}/deployments/${deployment.id}`,
+      },
+    };
   }
 
   /**
@@ -91,7 +135,8 @@ export class DeploymentsStandIn {
    */
   #retireEarlier(current: StoredDeployment): void {
     for (const earlier of this.#deployments.values()) {
-      if (earlier.id >= current.id || earlier.repo !== current.repo || earlier.environment !== current.environment) continue;
+      if (earlier.id >= current.id || earlier.repo !== current.repo || earlier.environment !== current.environment)
+        continue;
       if (earlier.transient || earlier.production || earlier.statuses.at(-1)?.state !== 'success') continue;
       earlier.statuses.push({ state: 'inactive', description: '', by: 'auto_inactive' });
     }

@@ -35,7 +35,9 @@ export interface GithubSluiceOptions {
 
 export async function startGithubSluice(options: GithubSluiceOptions = {}): Promise<GithubSluice> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-github-'));
-  const github = await new GithubStandIn(options.githubPermissions && { permissions: options.githubPermissions }).start();
+  const github = await new GithubStandIn(
+    options.githubPermissions && { permissions: options.githubPermissions },
+  ).start();
   process.env.SLUICE_TEST_CANARY = CANARY;
   const config = options.serverConfig?.(dir) ?? defaultServerConfig(dir);
   writeFileSync(join(dir, 'server.yml'), config);
@@ -46,10 +48,24 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
       dataDir: join(dir, 'data'),
       serverConfig: join(dir, 'server.yml'),
       publicUrl: 'http://sluice.test',
-      github: { appId: github.appId, privateKey: github.privateKey, webhookSecret: WEBHOOK_SECRET, baseUrl: github.apiUrl },
+      github: {
+        appId: github.appId,
+        privateKey: github.privateKey,
+        webhookSecret: WEBHOOK_SECRET,
+        baseUrl: github.apiUrl,
+      },
       ...(typeof options.settings === 'function' ? options.settings(github) : options.settings),
     },
-    { host: '127.0.0.1', logIntervalMs: 50, githubPacing: false, inboxPollMs: 50, inboxRetryMs: 100, cwd: dir, log: (line) => logs.push(line), ...options.start },
+    {
+      host: '127.0.0.1',
+      logIntervalMs: 50,
+      githubPacing: false,
+      inboxPollMs: 50,
+      inboxRetryMs: 100,
+      cwd: dir,
+      log: (line) => logs.push(line),
+      ...options.start,
+    },
   );
   return {
     sluice,
@@ -81,7 +97,9 @@ secrets:
 }
 
 /** A pipeline that builds VERSION into an artifact and deploys it to dev; `build` replaces the build commands. */
-export function pipelineFile(build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"']): string {
+export function pipelineFile(
+  build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"'],
+): string {
   return `on:
   push:
     branches: [main, "release/*"]

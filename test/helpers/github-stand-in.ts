@@ -15,7 +15,16 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
-import { allows, manifestPermissions, notAccessible, notFound, requiredPermission, type Answer, type Permissions, type Refusal } from './github-rules.ts';
+import {
+  allows,
+  manifestPermissions,
+  notAccessible,
+  notFound,
+  requiredPermission,
+  type Answer,
+  type Permissions,
+  type Refusal,
+} from './github-rules.ts';
 import { checkJwt } from './github-stand-in/check-jwt.ts';
 import { checkRequest, documentation, prepareChecks } from './github-stand-in/check-request.ts';
 import { CheckRunsStandIn } from './github-stand-in/github-check-runs.ts';
@@ -122,7 +131,12 @@ export class GithubStandIn {
    * `<owner>-<repo>-<sha7>/`, as GitHub's does. Commits follow one another
    * in the order they are added (for compares); `main` points at the last.
    */
-  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {}): void {
+  addCommit(
+    repo: string,
+    sha: string,
+    files: Record<string, string>,
+    details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {},
+  ): void {
     this.#repositories.addCommit(repo, sha, files, details);
   }
 
@@ -203,16 +217,44 @@ export class GithubStandIn {
     'POST /app/installations/{installation_id}/access_tokens': { auth: 'jwt', handle: () => this.#issueToken() },
     'GET /repos/{owner}/{repo}/installation': { auth: 'jwt', handle: (r) => this.#repoInstallation(r.repo) },
     'GET /repos/{owner}/{repo}': { auth: 'token', handle: (r) => this.#repositories.repository(r.repo, this.#urls()) },
-    'GET /repos/{owner}/{repo}/contents/{path}': { auth: 'token', handle: (r) => this.#repositories.contents(r.repo, r.params.path ?? '', r.query.ref) },
-    'GET /repos/{owner}/{repo}/commits/{ref}': { auth: 'token', handle: (r) => this.#repositories.commit(r.repo, r.params.ref ?? '', this.#urls()) },
-    'GET /repos/{owner}/{repo}/compare/{basehead}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, r.params.basehead ?? '', r.query, this.#urls()) },
+    'GET /repos/{owner}/{repo}/contents/{path}': {
+      auth: 'token',
+      handle: (r) => this.#repositories.contents(r.repo, r.params.path ?? '', r.query.ref),
+    },
+    'GET /repos/{owner}/{repo}/commits/{ref}': {
+      auth: 'token',
+      handle: (r) => this.#repositories.commit(r.repo, r.params.ref ?? '', this.#urls()),
+    },
+    'GET /repos/{owner}/{repo}/compare/{basehead}': {
+      auth: 'token',
+      handle: (r) => this.#repositories.compare(r.repo, r.params.basehead ?? '', r.query, this.#urls()),
+    },
     // The description keeps compare's older template too; it matches first, having more literal text.
-    'GET /repos/{owner}/{repo}/compare/{base}...{head}': { auth: 'token', handle: (r) => this.#repositories.compare(r.repo, `${r.params.base}...${r.params.head}`, r.query, this.#urls()) },
-    'GET /repos/{owner}/{repo}/tarball/{ref}': { auth: 'token', handle: (r) => this.#repositories.tarball(r.repo, r.params.ref ?? '', this.#urls()) },
-    'POST /repos/{owner}/{repo}/check-runs': { auth: 'token', handle: (r) => this.#checkRuns.create(r.repo, r.body, (sha) => this.#repositories.sha(r.repo, sha) !== undefined) },
-    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': { auth: 'token', handle: (r) => this.#checkRuns.update(r.repo, Number(r.params.check_run_id), r.body) },
-    'POST /repos/{owner}/{repo}/deployments': { auth: 'token', handle: (r) => this.#deployments.create(r.repo, r.body) },
-    'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': { auth: 'token', handle: (r) => this.#deployments.addStatus(r.repo, Number(r.params.deployment_id), r.body, `${this.apiUrl}/repos/${r.repo}`) },
+    'GET /repos/{owner}/{repo}/compare/{base}...{head}': {
+      auth: 'token',
+      handle: (r) => this.#repositories.compare(r.repo, `${r.params.base}...${r.params.head}`, r.query, this.#urls()),
+    },
+    'GET /repos/{owner}/{repo}/tarball/{ref}': {
+      auth: 'token',
+      handle: (r) => this.#repositories.tarball(r.repo, r.params.ref ?? '', this.#urls()),
+    },
+    'POST /repos/{owner}/{repo}/check-runs': {
+      auth: 'token',
+      handle: (r) => this.#checkRuns.create(r.repo, r.body, (sha) => this.#repositories.sha(r.repo, sha) !== undefined),
+    },
+    'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': {
+      auth: 'token',
+      handle: (r) => this.#checkRuns.update(r.repo, Number(r.params.check_run_id), r.body),
+    },
+    'POST /repos/{owner}/{repo}/deployments': {
+      auth: 'token',
+      handle: (r) => this.#deployments.create(r.repo, r.body),
+    },
+    'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': {
+      auth: 'token',
+      handle: (r) =>
+        this.#deployments.addStatus(r.repo, Number(r.params.deployment_id), r.body, `${this.apiUrl}/repos/${r.repo}`),
+    },
   };
 
   /** The `METHOD /template` of every route the stand-in serves. */
@@ -223,14 +265,22 @@ export class GithubStandIn {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.#root);
     const raw = await readBody(req);
-    const call: RecordedCall = { method: req.method ?? 'GET', path: url.pathname.replace(/^\/api\/v3/, ''), query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
+    const call: RecordedCall = {
+      method: req.method ?? 'GET',
+      path: url.pathname.replace(/^\/api\/v3/, ''),
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      at: Date.now(),
+    };
     const reply = ({ status, body, headers = {} }: Answer) => {
       call.status = status;
       res.once('finish', () => this.#notify(call));
       if (Buffer.isBuffer(body)) res.writeHead(status, headers).end(body);
       else {
         call.response = body as Record<string, unknown>;
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+        res
+          .writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+          .end(JSON.stringify(body));
       }
     };
     let parsed: unknown;
@@ -238,11 +288,16 @@ export class GithubStandIn {
       parsed = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
     } catch {
       this.calls.push(call);
-      return reply({ status: 400, body: { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest', status: '400' } });
+      return reply({
+        status: 400,
+        body: { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest', status: '400' },
+      });
     }
     if (parsed !== undefined) call.body = parsed as Record<string, unknown>;
     this.calls.push(call);
-    const failure = this.#failures.find((f) => f.count > 0 && f.path.test(call.path) && (f.refusal.status >= 500 || call.method !== 'GET'));
+    const failure = this.#failures.find(
+      (f) => f.count > 0 && f.path.test(call.path) && (f.refusal.status >= 500 || call.method !== 'GET'),
+    );
     if (failure) {
       failure.count--;
       return reply(failure.refusal);
@@ -259,14 +314,25 @@ export class GithubStandIn {
     const matched = url.pathname.startsWith('/api/v3/') ? matchRoute(call.method, call.path) : undefined;
     if (!matched) return reply(notFound(''));
     const route = this.#routes[matched.key];
-    const repo = matched.params.owner !== undefined && matched.params.repo !== undefined ? `${matched.params.owner}/${matched.params.repo}` : '';
+    const repo =
+      matched.params.owner !== undefined && matched.params.repo !== undefined
+        ? `${matched.params.owner}/${matched.params.repo}`
+        : '';
     const auth = route?.auth ?? 'token';
     if (auth === 'jwt') {
       const problem = checkJwt(req.headers.authorization, this.#publicKey, this.appId);
-      if (problem) return reply({ status: 401, body: { message: problem, documentation_url: 'https://docs.github.com/rest', status: '401' } });
+      if (problem)
+        return reply({
+          status: 401,
+          body: { message: problem, documentation_url: 'https://docs.github.com/rest', status: '401' },
+        });
     } else if (auth === 'token') {
       const given = req.headers.authorization ?? '';
-      if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(given))) return reply({ status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' } });
+      if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(given)))
+        return reply({
+          status: 401,
+          body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
+        });
       const needed = repo ? requiredPermission(call.method, call.path.slice(`/repos/${repo}`.length)) : undefined;
       if (needed && !allows(this.permissions, needed)) return reply(notAccessible(needed.docs));
     }
@@ -284,14 +350,31 @@ export class GithubStandIn {
   #convertManifest(): Answer {
     return {
       status: 201,
-      body: { id: this.appId, slug: 'sluice', name: 'Sluice', html_url: `${this.#root}/apps/sluice`, pem: this.privateKey, webhook_secret: 'secret-from-the-manifest-flow', client_id: 'Iv1.standin', client_secret: 'client-secret' },
+      body: {
+        id: this.appId,
+        slug: 'sluice',
+        name: 'Sluice',
+        html_url: `${this.#root}/apps/sluice`,
+        pem: this.privateKey,
+        webhook_secret: 'secret-from-the-manifest-flow',
+        client_id: 'Iv1.standin',
+        client_secret: 'client-secret',
+      },
     };
   }
 
   #issueToken(): Answer {
     const token = `ghs_${randomBytes(18).toString('base64url')}`;
     this.tokens.push(token);
-    return { status: 201, body: { token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: this.permissions, repository_selection: 'all' } };
+    return {
+      status: 201,
+      body: {
+        token,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        permissions: this.permissions,
+        repository_selection: 'all',
+      },
+    };
   }
 
   /** The app's installation on a repository: asked with the app's JWT, not an installation token. */
@@ -331,7 +414,6 @@ export class GithubStandIn {
   get webUrl(): string {
     return `${this.#root}/web`;
   }
-
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

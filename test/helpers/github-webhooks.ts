@@ -12,10 +12,16 @@ export async function sendWebhook(
   secret: string,
   event: string,
   payload: unknown,
-  options: { delivery?: string; tamper?: boolean; /** Where Sluice takes webhooks (WEBHOOK_PATH). */ path?: string } = {},
+  options: {
+    delivery?: string;
+    tamper?: boolean;
+    /** Where Sluice takes webhooks (WEBHOOK_PATH). */ path?: string;
+  } = {},
 ): Promise<SentWebhook> {
   const body = JSON.stringify(payload);
-  const signature = `sha256=${createHmac('sha256', secret).update(options.tamper ? `${body} ` : body).digest('hex')}`;
+  const signature = `sha256=${createHmac('sha256', secret)
+    .update(options.tamper ? `${body} ` : body)
+    .digest('hex')}`;
   const started = performance.now();
   const response = await fetch(`${url}${options.path ?? '/api/github/webhooks'}`, {
     method: 'POST',
@@ -48,7 +54,11 @@ export function pushPayload(input: {
   committer?: { name: string; email: string; login?: string };
   sender?: { login: string; email: string };
 }) {
-  const gitActor = (who: { name: string; email: string; login?: string }) => ({ name: who.name, email: who.email, ...(who.login && { username: who.login }) });
+  const gitActor = (who: { name: string; email: string; login?: string }) => ({
+    name: who.name,
+    email: who.email,
+    ...(who.login && { username: who.login }),
+  });
   const author = input.author ?? { name: 'Alice', email: 'alice@example.com', login: 'alice' };
   const [owner = '', name = ''] = input.repo.split('/');
   pushedAt += 1;
@@ -59,11 +69,24 @@ export function pushPayload(input: {
     created: false,
     deleted: false,
     forced: false,
-    repository: { id: 1, name, full_name: input.repo, owner: { login: owner }, default_branch: input.defaultBranch ?? 'main', pushed_at: input.pushedAt ?? pushedAt },
+    repository: {
+      id: 1,
+      name,
+      full_name: input.repo,
+      owner: { login: owner },
+      default_branch: input.defaultBranch ?? 'main',
+      pushed_at: input.pushedAt ?? pushedAt,
+    },
     pusher: { name: input.sender?.login ?? 'alice', email: input.sender?.email ?? 'alice@example.com' },
     sender: { login: input.sender?.login ?? 'alice', id: 7 },
     installation: { id: input.installation ?? 77 },
-    head_commit: { id: input.after, message: input.message ?? 'Change things', timestamp: new Date().toISOString(), author: gitActor(author), committer: gitActor(input.committer ?? author) },
+    head_commit: {
+      id: input.after,
+      message: input.message ?? 'Change things',
+      timestamp: new Date().toISOString(),
+      author: gitActor(author),
+      committer: gitActor(input.committer ?? author),
+    },
   };
 }
 

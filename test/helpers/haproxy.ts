@@ -99,12 +99,16 @@ export async function startHaproxy(options: HaproxyOptions): Promise<RunningHapr
   };
 
   try {
-    await waitUntil(5000, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`haproxy exited (${child.exitCode ?? child.signalCode}) while starting:\n${output}`);
-      }
-      return existsSync(socketPath) && (await accepts(port));
-    }, () => `haproxy did not accept on 127.0.0.1:${port} within 5 s:\n${output}`);
+    await waitUntil(
+      5000,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`haproxy exited (${child.exitCode ?? child.signalCode}) while starting:\n${output}`);
+        }
+        return existsSync(socketPath) && (await accepts(port));
+      },
+      () => `haproxy did not accept on 127.0.0.1:${port} within 5 s:\n${output}`,
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -132,19 +136,28 @@ export async function startHaproxy(options: HaproxyOptions): Promise<RunningHapr
     },
     async waitUntilIdle(name, timeoutMs = 10_000) {
       let last: HaproxyStat | undefined;
-      await waitUntil(timeoutMs, async () => {
-        last = await serverStat(name);
-        return last.currentSessions === 0 && Number(last.fields.qcur || 0) === 0;
-      }, () => `${serverName(name)} still had ${last?.currentSessions} sessions after ${timeoutMs} ms`);
+      await waitUntil(
+        timeoutMs,
+        async () => {
+          last = await serverStat(name);
+          return last.currentSessions === 0 && Number(last.fields.qcur || 0) === 0;
+        },
+        () => `${serverName(name)} still had ${last?.currentSessions} sessions after ${timeoutMs} ms`,
+      );
     },
     async waitUntilUp(name, timeoutMs = 10_000) {
       let last: HaproxyStat | undefined;
       // Exactly UP (or DRAIN: up but drained) with a passed last check; "UP 1/3"
       // means checks are already failing.
-      await waitUntil(timeoutMs, async () => {
-        last = await serverStat(name);
-        return (last.status === 'UP' || last.status === 'DRAIN') && last.checkStatus.startsWith('L7OK');
-      }, () => `${serverName(name)} was not UP after ${timeoutMs} ms (status ${last?.status}, check ${last?.checkStatus})`);
+      await waitUntil(
+        timeoutMs,
+        async () => {
+          last = await serverStat(name);
+          return (last.status === 'UP' || last.status === 'DRAIN') && last.checkStatus.startsWith('L7OK');
+        },
+        () =>
+          `${serverName(name)} was not UP after ${timeoutMs} ms (status ${last?.status}, check ${last?.checkStatus})`,
+      );
     },
   };
 }

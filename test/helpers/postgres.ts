@@ -65,7 +65,9 @@ function useServer(url: string): Server {
     return parsed.toString();
   };
   const refuse = async () => {
-    throw new Error('SLUICE_TEST_DATABASE_URL points at a server these tests do not own, so they cannot stop and start it: unset it to use a throwaway cluster.');
+    throw new Error(
+      'SLUICE_TEST_DATABASE_URL points at a server these tests do not own, so they cannot stop and start it: unset it to use a throwaway cluster.',
+    );
   };
   return { urlOf, admin: (sql) => runAdmin(url, sql), halt: refuse, resume: refuse, stop: async () => {} };
 }
@@ -99,7 +101,9 @@ async function startCluster(): Promise<Server> {
     return { urlOf, admin: (sql) => runAdmin(urlOf('postgres'), sql), halt, resume: start, stop };
   } catch (error) {
     await stop();
-    throw new Error(`Could not start a throwaway PostgreSQL cluster in ${dir}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`Could not start a throwaway PostgreSQL cluster in ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -137,7 +141,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

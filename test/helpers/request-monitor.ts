@@ -104,7 +104,8 @@ export function startMonitor(options: MonitorOptions): RunningMonitor {
       void finished.then(() => (over = true));
       while (timeline.length < target) {
         if (over) throw new Error(`the monitor stopped after ${timeline.length} requests, before ${target}`);
-        if (Date.now() > deadline) throw new Error(`the monitor sent ${timeline.length} of ${target} requests within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`the monitor sent ${timeline.length} of ${target} requests within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
@@ -152,7 +153,15 @@ function describe(error: Error & { code?: string }): string {
 }
 
 function summarize(timeline: MonitorSample[]): MonitorReport {
-  const report: MonitorReport = { sent: timeline.length, ok: 0, failed: 0, failures: [], versions: {}, hosts: {}, timeline: [...timeline] };
+  const report: MonitorReport = {
+    sent: timeline.length,
+    ok: 0,
+    failed: 0,
+    failures: [],
+    versions: {},
+    hosts: {},
+    timeline: [...timeline],
+  };
   for (const sample of timeline) {
     if (!sample.ok) {
       report.failed += 1;

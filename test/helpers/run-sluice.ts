@@ -20,7 +20,10 @@ export function startSluice(args: string[], options: { cwd: string; env?: Record
   });
 }
 
-export function runSluice(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<SluiceResult> {
+export function runSluice(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<SluiceResult> {
   const child = startSluice(args, options);
   let stdout = '';
   let stderr = '';
@@ -40,7 +43,10 @@ export function runSluice(args: string[], options: { cwd: string; env?: Record<s
 export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
   let seen = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       seen += d.toString();
       if (pattern.test(seen)) {

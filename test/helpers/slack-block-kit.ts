@@ -14,7 +14,12 @@ type Json = Record<string, unknown>;
 
 /** What Slack answers for blocks it refuses: `errors`, and the same lines in `response_metadata`. */
 export function invalidBlocksAnswer(errors: string[]): Json {
-  return { ok: false, error: 'invalid_blocks', errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } };
+  return {
+    ok: false,
+    error: 'invalid_blocks',
+    errors,
+    response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) },
+  };
 }
 
 /** Slack's limit on a message's top-level `text`: longer text is cut to it. */
@@ -39,11 +44,13 @@ export function blockKitErrors(blocks: unknown): string[] {
   };
   /** Slack refuses a property the object's type does not have, pointing at the object. */
   const only = (pointer: string, value: Json, allowed: readonly string[]) => {
-    for (const key of Object.keys(value)) if (!allowed.includes(key)) fail(pointer, `invalid additional property: ${key}`);
+    for (const key of Object.keys(value))
+      if (!allowed.includes(key)) fail(pointer, `invalid additional property: ${key}`);
   };
   const text = (pointer: string, value: unknown, options: { plain?: boolean; max: number }) => {
     if (!isObject(value)) return fail(pointer, 'must provide an object');
-    if (value.type !== 'plain_text' && value.type !== 'mrkdwn') return fail(`${pointer}/type`, 'must be one of plain_text, mrkdwn');
+    if (value.type !== 'plain_text' && value.type !== 'mrkdwn')
+      return fail(`${pointer}/type`, 'must be one of plain_text, mrkdwn');
     if (options.plain && value.type !== 'plain_text') return fail(`${pointer}/type`, 'must be plain_text');
     only(pointer, value, TEXT_PROPERTIES[value.type]);
     if (typeof value.text !== 'string') return fail(`${pointer}/text`, 'must provide a string');
@@ -73,7 +80,10 @@ export function blockKitErrors(blocks: unknown): string[] {
       case 'section':
         if (block.text === undefined && block.fields === undefined) fail(at, 'must provide text or fields');
         if (block.text !== undefined) text(`${at}/text`, block.text, { max: 3000 });
-        if (block.fields !== undefined) list(`${at}/fields`, block.fields, 10)?.forEach((field, j) => text(`${at}/fields/${j}`, field, { max: 2000 }));
+        if (block.fields !== undefined)
+          list(`${at}/fields`, block.fields, 10)?.forEach((field, j) =>
+            text(`${at}/fields/${j}`, field, { max: 2000 }),
+          );
         break;
       case 'context':
         list(`${at}/elements`, block.elements, 10)?.forEach((element, j) => {
@@ -94,13 +104,20 @@ export function blockKitErrors(blocks: unknown): string[] {
 
   function button(at: string, element: unknown): void {
     if (!isObject(element)) return fail(at, 'must provide an object');
-    if (element.type !== 'button') return fail(`${at}/type`, `element type ${JSON.stringify(element.type)} is not one Sluice's stand-in checks (button)`);
+    if (element.type !== 'button')
+      return fail(
+        `${at}/type`,
+        `element type ${JSON.stringify(element.type)} is not one Sluice's stand-in checks (button)`,
+      );
     only(at, element, ['type', 'text', 'action_id', 'url', 'value', 'style', 'confirm', 'accessibility_label']);
     text(`${at}/text`, element.text, { plain: true, max: 75 });
     id(`${at}/action_id`, element.action_id, actionIds, 'action_id');
-    if (element.value !== undefined && (typeof element.value !== 'string' || element.value.length > 2000)) fail(`${at}/value`, 'must be a string of less than 2001 characters');
-    if (element.url !== undefined && (typeof element.url !== 'string' || element.url.length > 3000)) fail(`${at}/url`, 'must be a string of less than 3001 characters');
-    if (element.style !== undefined && element.style !== 'primary' && element.style !== 'danger') fail(`${at}/style`, 'must be one of primary, danger');
+    if (element.value !== undefined && (typeof element.value !== 'string' || element.value.length > 2000))
+      fail(`${at}/value`, 'must be a string of less than 2001 characters');
+    if (element.url !== undefined && (typeof element.url !== 'string' || element.url.length > 3000))
+      fail(`${at}/url`, 'must be a string of less than 3001 characters');
+    if (element.style !== undefined && element.style !== 'primary' && element.style !== 'danger')
+      fail(`${at}/style`, 'must be one of primary, danger');
     if (element.confirm !== undefined) confirm(`${at}/confirm`, element.confirm);
   }
 
@@ -111,7 +128,8 @@ export function blockKitErrors(blocks: unknown): string[] {
     text(`${at}/text`, dialog.text, { plain: true, max: 300 });
     text(`${at}/confirm`, dialog.confirm, { plain: true, max: 30 });
     text(`${at}/deny`, dialog.deny, { plain: true, max: 30 });
-    if (dialog.style !== undefined && dialog.style !== 'primary' && dialog.style !== 'danger') fail(`${at}/style`, 'must be one of primary, danger');
+    if (dialog.style !== undefined && dialog.style !== 'primary' && dialog.style !== 'danger')
+      fail(`${at}/style`, 'must be one of primary, danger');
   }
 }
 

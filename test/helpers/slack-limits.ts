@@ -61,7 +61,10 @@ export class ResponseUrls {
   post(id: string, raw: string): [number, Record<string, unknown>] {
     const url = this.#urls.get(id);
     if (!url) return [404, { ok: false, error: 'invalid_url' }];
-    const refuse = (error: string): [number, Record<string, unknown>] => (this.refused.push({ id, error }), [404, { ok: false, error }]);
+    const refuse = (error: string): [number, Record<string, unknown>] => (
+      this.refused.push({ id, error }),
+      [404, { ok: false, error }]
+    );
     if (this.#clock() - url.issued > RESPONSE_URL_LIFETIME_MS) return refuse('expired_url');
     if (url.uses >= RESPONSE_URL_USES) return refuse('used_url');
     const body = JSON.parse(raw || '{}') as Record<string, unknown>;

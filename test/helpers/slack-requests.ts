@@ -14,9 +14,14 @@ export interface SignedRequest {
   headers: Record<string, string>;
 }
 
-export function signSlackRequest(body: string, options: { secret?: string; timestamp?: number; tamper?: boolean } = {}): SignedRequest {
+export function signSlackRequest(
+  body: string,
+  options: { secret?: string; timestamp?: number; tamper?: boolean } = {},
+): SignedRequest {
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET).update(`v0:${timestamp}:${options.tamper ? `${body}x` : body}`).digest('hex')}`;
+  const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET)
+    .update(`v0:${timestamp}:${options.tamper ? `${body}x` : body}`)
+    .digest('hex')}`;
   return {
     body,
     headers: {
@@ -34,13 +39,24 @@ export async function sendSlackRequest(url: string, request: SignedRequest): Pro
 }
 
 /** A click on one of a card's buttons, as Slack sends it over HTTP once the user confirmed. */
-export function buttonClick(card: SlackMessage, actionId: string, user: string, options: { responseUrl?: string } = {}): string {
+export function buttonClick(
+  card: SlackMessage,
+  actionId: string,
+  user: string,
+  options: { responseUrl?: string } = {},
+): string {
   return new URLSearchParams({ payload: JSON.stringify(buttonClickPayload(card, actionId, user, options)) }).toString();
 }
 
 /** The `block_actions` payload of a click (the envelope's payload in Socket Mode). */
-export function buttonClickPayload(card: SlackMessage, actionId: string, user: string, options: { responseUrl?: string } = {}): Record<string, unknown> {
-  const actions = card.blocks.find((b) => b.type === 'actions') as { block_id: string; elements: Array<Record<string, unknown>> } | undefined;
+export function buttonClickPayload(
+  card: SlackMessage,
+  actionId: string,
+  user: string,
+  options: { responseUrl?: string } = {},
+): Record<string, unknown> {
+  const actions = card.blocks.find((b) => b.type === 'actions') as
+    { block_id: string; elements: Array<Record<string, unknown>> } | undefined;
   const button = actions?.elements.find((e) => e.action_id === actionId);
   if (!actions || !button) throw new Error(`the card has no ${actionId} button: ${JSON.stringify(card.blocks)}`);
   const payload = {
@@ -54,10 +70,27 @@ export function buttonClickPayload(card: SlackMessage, actionId: string, user: s
     enterprise: null,
     is_enterprise_install: false,
     channel: { id: card.channel, name: 'deploys' },
-    message: { type: 'message', subtype: 'bot_message', text: card.text, ts: card.ts, bot_id: 'B0SLUICE', blocks: card.blocks },
+    message: {
+      type: 'message',
+      subtype: 'bot_message',
+      text: card.text,
+      ts: card.ts,
+      bot_id: 'B0SLUICE',
+      blocks: card.blocks,
+    },
     state: { values: {} },
     response_url: options.responseUrl ?? 'https://hooks.slack.com/actions/T0TEAM/1/standin',
-    actions: [{ action_id: actionId, block_id: actions.block_id, text: button.text, value: button.value, style: button.style, type: 'button', action_ts: `${Date.now() / 1000}` }],
+    actions: [
+      {
+        action_id: actionId,
+        block_id: actions.block_id,
+        text: button.text,
+        value: button.value,
+        style: button.style,
+        type: 'button',
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
   };
   return payload;
 }

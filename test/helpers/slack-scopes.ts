@@ -20,7 +20,9 @@ export const METHOD_SCOPES: Readonly<Record<string, string | undefined>> = {
 
 /** The bot scopes slack-manifest.yml requests. */
 export function manifestScopes(): string[] {
-  const manifest = parse(readFileSync(fileURLToPath(new URL('../../slack-manifest.yml', import.meta.url)), 'utf8')) as { oauth_config?: { scopes?: { bot?: string[] } } };
+  const manifest = parse(readFileSync(fileURLToPath(new URL('../../slack-manifest.yml', import.meta.url)), 'utf8')) as {
+    oauth_config?: { scopes?: { bot?: string[] } };
+  };
   return [...(manifest.oauth_config?.scopes?.bot ?? [])];
 }
 

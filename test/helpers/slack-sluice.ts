@@ -34,7 +34,18 @@ export interface SlackSluice extends GithubSluice {
   later(ms: number): void;
   /** Pushes commit `n` (sha(n)) of `version` after commit n-1, and waits until Sluice is idle. */
   /** `author`/`committer`: of the commit (as `git commit --author` sets them); `sender`: who pushed it (GitHub login and e-mail). */
-  push(n: number, version: string, options?: { message?: string; branch?: string; pipeline?: string; author?: CommitAuthor; committer?: CommitAuthor; sender?: { login: string; email: string } }): Promise<void>;
+  push(
+    n: number,
+    version: string,
+    options?: {
+      message?: string;
+      branch?: string;
+      pipeline?: string;
+      author?: CommitAuthor;
+      committer?: CommitAuthor;
+      sender?: { login: string; email: string };
+    },
+  ): Promise<void>;
   /** The newest approval card in the channel, as it reads now (a copy: later updates do not change it). */
   card(): SlackMessage;
   /** A user clicks Approve or Reject on a card and confirms; waits until Sluice is idle. */
@@ -75,7 +86,9 @@ ${extra}`;
 }
 
 /** The build prints the granted secret on purpose: it must reach no Slack message. */
-export function productionPipeline(build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"']): string {
+export function productionPipeline(
+  build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"'],
+): string {
   return `on:
   push:
     branches: [main]
@@ -113,14 +126,26 @@ export function shopFiles(version: string, pipeline = productionPipeline()): Rec
 }
 
 /** `socketMode`: Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
-export async function startSlackSluice(options: { serverConfig?: (dir: string) => string; socketMode?: boolean; start?: Partial<StartOptions>; settings?: Partial<Settings> } = {}): Promise<SlackSluice> {
+export async function startSlackSluice(
+  options: {
+    serverConfig?: (dir: string) => string;
+    socketMode?: boolean;
+    start?: Partial<StartOptions>;
+    settings?: Partial<Settings>;
+  } = {},
+): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
   slack.groups.set(RELEASE_GROUP, [CAROL]);
   slack.emails.set('alice@example.com', ALICE);
   let offset = 0;
   const app = await startGithubSluice({
     serverConfig: options.serverConfig ?? ((dir) => serverConfig(dir)),
-    settings: { slack: options.socketMode ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl } : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl }, ...options.settings },
+    settings: {
+      slack: options.socketMode
+        ? { botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: slack.apiUrl }
+        : { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl },
+      ...options.settings,
+    },
     start: { clock: () => Date.now() + offset, sweepMs: 3_600_000, slackRetries: 0, ...options.start },
     cleanup: () => slack.stop(),
   });
@@ -133,7 +158,11 @@ export async function startSlackSluice(options: { serverConfig?: (dir: string) =
     },
     async push(n, version, pushOptions = {}) {
       const { author, committer, sender } = pushOptions;
-      app.github.addCommit(REPO, sha(n), shopFiles(version, pushOptions.pipeline), { message: pushOptions.message ?? `Release ${version}`, ...(author && { author }), ...(committer && { committer }) });
+      app.github.addCommit(REPO, sha(n), shopFiles(version, pushOptions.pipeline), {
+        message: pushOptions.message ?? `Release ${version}`,
+        ...(author && { author }),
+        ...(committer && { committer }),
+      });
       const payload = pushPayload({
         repo: REPO,
         ...(n > 1 && { before: sha(n - 1) }),
@@ -150,17 +179,24 @@ export async function startSlackSluice(options: { serverConfig?: (dir: string) =
     },
     card() {
       const card = slack.cards(CHANNEL).at(-1);
-      if (!card) throw new Error(`no card in ${CHANNEL}; Slack was sent ${JSON.stringify(slack.calls.map((c) => c.method))}`);
+      if (!card)
+        throw new Error(`no card in ${CHANNEL}; Slack was sent ${JSON.stringify(slack.calls.map((c) => c.method))}`);
       return structuredClone(card);
     },
     async click(card, button, user) {
-      const reply = await sendSlackRequest(app.sluice.url, signSlackRequest(buttonClick(card, `sluice_${button}`, user)));
+      const reply = await sendSlackRequest(
+        app.sluice.url,
+        signSlackRequest(buttonClick(card, `sluice_${button}`, user)),
+      );
       await app.sluice.idle();
       return reply;
     },
     async command(text, user) {
       const id = `command-${++responses}`;
-      const reply = await sendSlackRequest(app.sluice.url, signSlackRequest(slashCommand(text, user, slack.responseUrl(id))));
+      const reply = await sendSlackRequest(
+        app.sluice.url,
+        signSlackRequest(slashCommand(text, user, slack.responseUrl(id))),
+      );
       if (reply.status !== 200) throw new Error(`/sluice ${text} was refused: ${reply.status}`);
       await app.sluice.idle();
       const answer = slack.responses.find((r) => r.id === id);

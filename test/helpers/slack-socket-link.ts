@@ -35,7 +35,14 @@ export class SocketModeLink {
         if (message.envelope_id) this.#acks.get(message.envelope_id)?.(message.payload);
       });
       socket.on('close', () => this.#connected.delete(socket));
-      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'applink-standin', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0SLUICE' } }));
+      socket.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: 1,
+          debug_info: { host: 'applink-standin', approximate_connection_time: 18060 },
+          connection_info: { app_id: 'A0SLUICE' },
+        }),
+      );
       this.#connected.add(socket);
     });
   }
@@ -44,15 +51,29 @@ export class SocketModeLink {
     return this.#connected.size;
   }
 
-  async send(type: SlackEnvelope['type'], payload: Record<string, unknown>, redeliver?: { of: SlackEnvelope; reason?: string }): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
+  async send(
+    type: SlackEnvelope['type'],
+    payload: Record<string, unknown>,
+    redeliver?: { of: SlackEnvelope; reason?: string },
+  ): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
     const [socket] = this.#connected;
     if (!socket) throw new Error('no Socket Mode connection');
     const envelope: SlackEnvelope = redeliver
-      ? { ...redeliver.of, retry_attempt: (redeliver.of.retry_attempt ?? 0) + 1, retry_reason: redeliver.reason ?? 'timeout' }
+      ? {
+          ...redeliver.of,
+          retry_attempt: (redeliver.of.retry_attempt ?? 0) + 1,
+          retry_reason: redeliver.reason ?? 'timeout',
+        }
       : { envelope_id: randomUUID(), payload, type, accepts_response_payload: type === 'slash_commands' };
     const id = envelope.envelope_id;
     const acked = new Promise<unknown>((done, fail) => {
-      const timer = setTimeout(() => (this.#acks.delete(id), fail(new Error(`the app did not acknowledge envelope ${id} within ${ACK_WITHIN_MS} ms`))), ACK_WITHIN_MS);
+      const timer = setTimeout(
+        () => (
+          this.#acks.delete(id),
+          fail(new Error(`the app did not acknowledge envelope ${id} within ${ACK_WITHIN_MS} ms`))
+        ),
+        ACK_WITHIN_MS,
+      );
       this.#acks.set(id, (ack) => (clearTimeout(timer), this.#acks.delete(id), done(ack)));
     });
     socket.send(JSON.stringify(envelope));

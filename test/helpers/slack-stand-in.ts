@@ -72,7 +72,9 @@ export class SlackStandIn {
    * test says) which users are: a private answer to anyone else is
    * `user_not_in_channel`.
    */
-  readonly channels = new Map<string, { name: string; member: boolean; users?: ReadonlySet<string> }>([[DEFAULT_CHANNEL, { name: 'deploys', member: true }]]);
+  readonly channels = new Map<string, { name: string; member: boolean; users?: ReadonlySet<string> }>([
+    [DEFAULT_CHANNEL, { name: 'deploys', member: true }],
+  ]);
   /** The bot token's scopes: slack-manifest.yml's unless a test narrows them. */
   readonly scopes: readonly string[];
   readonly #limits = new RateLimits();
@@ -107,13 +109,17 @@ export class SlackStandIn {
         this.calls.push(call);
         const retryAfter = this.#limits.check(method, call.at);
         if (retryAfter !== undefined) {
-          res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) }).end('{"ok":false,"error":"ratelimited"}');
+          res
+            .writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) })
+            .end('{"ok":false,"error":"ratelimited"}');
           return;
         }
         const failure = this.#failures.find((f) => f.method === method && f.count > 0);
         if (failure) {
           failure.count--;
-          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ok: false, error: failure.error }));
+          res
+            .writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+            .end(JSON.stringify({ ok: false, error: failure.error }));
           return;
         }
         const token = req.headers.authorization?.replace(/^Bearer /, '') ?? String(args.token ?? '');
@@ -191,7 +197,11 @@ export class SlackStandIn {
    * longer than 3 seconds. `redeliver`: the same envelope again, as Slack
    * sends one it got no acknowledgement for.
    */
-  sendEnvelope(type: SlackEnvelope['type'], payload: Record<string, unknown>, redeliver?: { of: SlackEnvelope; reason?: string }): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
+  sendEnvelope(
+    type: SlackEnvelope['type'],
+    payload: Record<string, unknown>,
+    redeliver?: { of: SlackEnvelope; reason?: string },
+  ): Promise<{ ack: unknown; envelope: SlackEnvelope }> {
     if (!this.#link) throw new Error('the stand-in is not started');
     return this.#link.send(type, payload, redeliver);
   }
@@ -261,14 +271,23 @@ export class SlackStandIn {
   #answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'sluice', team_id: 'T0TEAM', user_id: 'U0SLUICE', bot_id: 'B0SLUICE' };
+        return {
+          ok: true,
+          url: 'https://acme.slack.com/',
+          team: 'Acme',
+          user: 'sluice',
+          team_id: 'T0TEAM',
+          user_id: 'U0SLUICE',
+          bot_id: 'B0SLUICE',
+        };
       case 'chat.postMessage': {
         const problem = this.#channelProblem(args.channel);
         if (problem) return { ok: false, error: problem };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
-        if (typeof args.thread_ts === 'string' && !this.messages.has(args.thread_ts)) return { ok: false, error: 'thread_not_found' };
+        if (typeof args.thread_ts === 'string' && !this.messages.has(args.thread_ts))
+          return { ok: false, error: 'thread_not_found' };
         const ts = `${this.#ts++}.000100`;
         const blocks = parseBlocks(args.blocks);
         const text = String(args.text ?? '').slice(0, MESSAGE_TEXT_LIMIT);
@@ -294,7 +313,8 @@ export class SlackStandIn {
         const problem = this.#channelProblem(args.channel);
         if (problem) return { ok: false, error: problem };
         const users = this.channels.get(String(args.channel))?.users;
-        if (typeof args.user !== 'string' || (users !== undefined && !users.has(args.user))) return { ok: false, error: 'user_not_in_channel' };
+        if (typeof args.user !== 'string' || (users !== undefined && !users.has(args.user)))
+          return { ok: false, error: 'user_not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
@@ -306,7 +326,9 @@ export class SlackStandIn {
       }
       case 'users.lookupByEmail': {
         const id = this.emails.get(String(args.email));
-        return id ? { ok: true, user: { id, profile: { email: args.email } } } : { ok: false, error: 'users_not_found' };
+        return id
+          ? { ok: true, user: { id, profile: { email: args.email } } }
+          : { ok: false, error: 'users_not_found' };
       }
       default:
         return { ok: false, error: 'unknown_method' };

@@ -26,15 +26,32 @@ export interface SluiceProcess {
 
 /** The settings of a GitHub App at the stand-in, as an operator's `.env` would hold them (GitHub Enterprise style). */
 export function githubAppEnv(github: GithubStandIn, webhookSecret: string): Record<string, string> {
-  return { APP_ID: String(github.appId), PRIVATE_KEY: github.privateKey, WEBHOOK_SECRET: webhookSecret, GHE_HOST: github.host, GHE_PROTOCOL: 'http' };
+  return {
+    APP_ID: String(github.appId),
+    PRIVATE_KEY: github.privateKey,
+    WEBHOOK_SECRET: webhookSecret,
+    GHE_HOST: github.host,
+    GHE_PROTOCOL: 'http',
+  };
 }
 
 /** Resolves once the process says it listens (or prints `ready`, for a start that waits). */
-export async function startSluiceProcess(options: { cwd: string; port: number; env: Record<string, string>; ready?: RegExp }): Promise<SluiceProcess> {
+export async function startSluiceProcess(options: {
+  cwd: string;
+  port: number;
+  env: Record<string, string>;
+  ready?: RegExp;
+}): Promise<SluiceProcess> {
   const url = `http://127.0.0.1:${options.port}`;
   const child = spawn(process.execPath, [MAIN], {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(options.port), SLUICE_URL: url, ...options.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(options.port),
+      SLUICE_URL: url,
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -53,5 +70,13 @@ export async function startSluiceProcess(options: { cwd: string; port: number; e
     clearTimeout(timer);
   };
   await waitForOutput(child, options.ready ?? /Sluice listening on port/, 30_000);
-  return { child, pid: child.pid!, url, output: () => output, stdout: () => stdout, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return {
+    child,
+    pid: child.pid!,
+    url,
+    output: () => output,
+    stdout: () => stdout,
+    kill: () => end('SIGKILL'),
+    stop: () => end('SIGTERM'),
+  };
 }

@@ -103,7 +103,13 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
       const hostDir = join(dir, name);
       const root = join(hostDir, 'root');
       await mkdir(root, { recursive: true });
-      const state: HostState = { host: { name, address: '127.0.0.1', port: 0, root }, dir: hostDir, configPath: join(hostDir, 'sshd_config'), knownHostsLine: '', log: '' };
+      const state: HostState = {
+        host: { name, address: '127.0.0.1', port: 0, root },
+        dir: hostDir,
+        configPath: join(hostDir, 'sshd_config'),
+        knownHostsLine: '',
+        log: '',
+      };
       states.set(name, state);
       await generateKey(join(hostDir, 'ssh_host_ed25519_key'), name);
       await startOnFreePort(sshd, state, dir);
@@ -148,7 +154,8 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
       while (true) {
         const part = stateOf(name).log.slice(from);
         if (pattern.test(part)) return part;
-        if (Date.now() > deadline) throw new Error(`sshd of ${name} did not log ${pattern} within ${timeoutMs} ms; it logged:\n${part}`);
+        if (Date.now() > deadline)
+          throw new Error(`sshd of ${name} did not log ${pattern} within ${timeoutMs} ms; it logged:\n${part}`);
         await delay(25);
       }
     },
@@ -159,7 +166,9 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
     async signalConnections(name, signal) {
       const tree = await processTree();
       // The privileged monitor and the user's network process: both sshd.
-      const pids = (await connectionProcesses(name)).flatMap((pid) => [pid, ...descendantsOf(tree, pid)]).filter((pid) => tree.get(pid)?.comm === 'sshd');
+      const pids = (await connectionProcesses(name))
+        .flatMap((pid) => [pid, ...descendantsOf(tree, pid)])
+        .filter((pid) => tree.get(pid)?.comm === 'sshd');
       for (const pid of pids) process.kill(pid, signal);
       return pids;
     },
@@ -228,7 +237,20 @@ async function startSshd(sshd: string, state: HostState, dir: string): Promise<v
   // A mount namespace of its own, where deploy-root is this host's root; unshare and sh exec, so the pid is sshd's.
   const child = spawn(
     'unshare',
-    ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && exec "$3" -D -e -f "$4"', 'sh', host.root, join(dir, 'deploy-root'), sshd, state.configPath],
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount --bind "$1" "$2" && exec "$3" -D -e -f "$4"',
+      'sh',
+      host.root,
+      join(dir, 'deploy-root'),
+      sshd,
+      state.configPath,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   state.process = child;
@@ -237,13 +259,17 @@ async function startSshd(sshd: string, state: HostState, dir: string): Promise<v
 
   const listening = `Server listening on ${host.address} port ${host.port}`;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`sshd for ${host.name} did not start listening within 10 s:\n${state.log}`)), 10_000);
+    const timer = setTimeout(
+      () => fail(new Error(`sshd for ${host.name} did not start listening within 10 s:\n${state.log}`)),
+      10_000,
+    );
     const onData = () => {
       if (!state.log.includes(listening)) return;
       cleanup();
       resolve();
     };
-    const onExit = (code: number | null) => fail(new Error(`sshd for ${host.name} exited (${code}) before listening:\n${state.log}`));
+    const onExit = (code: number | null) =>
+      fail(new Error(`sshd for ${host.name} exited (${code}) before listening:\n${state.log}`));
     const onError = (error: Error) => fail(new Error(`could not start ${sshd}: ${error.message}`, { cause: error }));
     function fail(error: Error) {
       cleanup();
@@ -322,7 +348,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -352,7 +380,7 @@ function childrenOf(tree: ProcessTree, pid: number | undefined): number[] {
 
 function descendantsOf(tree: ProcessTree, pid: number): number[] {
   const found: number[] = [];
-  for (let queue = childrenOf(tree, pid); queue.length > 0; ) {
+  for (let queue = childrenOf(tree, pid); queue.length > 0;) {
     const next = queue.shift() as number;
     found.push(next);
     queue = queue.concat(childrenOf(tree, next));

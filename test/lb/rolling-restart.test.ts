@@ -25,13 +25,23 @@ describe('restarting both hosts one by one, v1 to v2, with a request every 20 ms
     });
     const report = await monitor.stop();
     const perRestart = windows.map((window) => failuresIn(report, window));
-    t.diagnostic(`sent ${report.sent}, failed ${report.failed} (${windows.map((w, i) => `${w.host}: ${perRestart[i]}`).join(', ')})`);
+    t.diagnostic(
+      `sent ${report.sent}, failed ${report.failed} (${windows.map((w, i) => `${w.host}: ${perRestart[i]}`).join(', ')})`,
+    );
 
-    for (const [i, window] of windows.entries()) assert.ok(perRestart[i]! > 0, `no request failed while ${window.host} restarted`);
-    assert.equal(report.failed, perRestart.reduce((a, b) => a + b), 'requests failed outside the restarts');
+    for (const [i, window] of windows.entries())
+      assert.ok(perRestart[i]! > 0, `no request failed while ${window.host} restarted`);
+    assert.equal(
+      report.failed,
+      perRestart.reduce((a, b) => a + b),
+      'requests failed outside the restarts',
+    );
     // HAProxy's own answers, with no retry and no redispatch: 503 when the server it picked refuses
     // the connection, 502 when the server dies while answering.
-    assert.ok(report.failures.every((failure) => failure.status === 503 || failure.status === 502), JSON.stringify(report.failures));
+    assert.ok(
+      report.failures.every((failure) => failure.status === 503 || failure.status === 502),
+      JSON.stringify(report.failures),
+    );
   });
 
   it('loses none when each host is drained, restarted, seen UP and undrained, and ends on v2 everywhere', async (t) => {

@@ -36,11 +36,18 @@ test('LOG_LEVEL_IN_STRING writes the level as its name', () => {
 
 test('a secret is masked in the message, in every string field, however deep, and in an error’s stack', () => {
   const { logger, lines } = capture({ format: 'json' });
-  logger.child({ repo: `acme/${SECRET}` }).error({ request: { headers: { authorization: `token ${SECRET}` } }, list: [SECRET] }, `token ${SECRET} refused`);
+  logger
+    .child({ repo: `acme/${SECRET}` })
+    .error({ request: { headers: { authorization: `token ${SECRET}` } }, list: [SECRET] }, `token ${SECRET} refused`);
   logger.error(new Error(`bad ${SECRET}`), 'failed');
   const text = lines.join('');
   assert.doesNotMatch(text, /hunter2/);
-  const first = JSON.parse(lines[0]!) as { msg: string; repo: string; request: { headers: { authorization: string } }; list: string[] };
+  const first = JSON.parse(lines[0]!) as {
+    msg: string;
+    repo: string;
+    request: { headers: { authorization: string } };
+    list: string[];
+  };
   assert.equal(first.msg, 'token *** refused');
   assert.equal(first.repo, 'acme/***');
   assert.equal(first.request.headers.authorization, 'token ***');
@@ -59,7 +66,9 @@ test('a secret is masked where it is a field’s name, and in an error’s cause
 });
 
 test('a key is hidden line by line, quickly: a line of it shows nowhere', () => {
-  const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs1', format: 'pem' })
+    .toString();
   const { logger, lines } = capture({ format: 'json', keys: [key] });
   const body = key.split('\n')[3]!;
   logger.info({ header: `Bearer ${body}` }, `key line ${body} here`);
@@ -80,7 +89,10 @@ test('Probot’s child logs at its own level (warn unless LOG_LEVEL says), Sluic
   probot.info('probot chatter');
   probot.warn('probot warning');
   logger.info('sluice line');
-  assert.deepEqual(lines.map((line) => (JSON.parse(line) as { msg: string }).msg), ['probot warning', 'sluice line']);
+  assert.deepEqual(
+    lines.map((line) => (JSON.parse(line) as { msg: string }).msg),
+    ['probot warning', 'sluice line'],
+  );
   const verbose = capture({ format: 'json', level: 'debug' });
   probotLogger(verbose.logger, 'debug').debug('probot detail');
   assert.equal(verbose.lines.length, 1);

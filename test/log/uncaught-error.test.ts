@@ -27,7 +27,13 @@ test('an uncaught error: a masked JSON fatal line, exit 1, and nothing on stderr
   sluice = await startSluiceProcess({
     cwd: dir,
     port: await freeLoopbackPort(),
-    env: { SLUICE_DATA_DIR: join(dir, 'data'), LOG_FORMAT: 'json', SLUICE_CONFIG: join(dir, 'server.yml'), SLUICE_TEST_CANARY: SECRET, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(bug)}` },
+    env: {
+      SLUICE_DATA_DIR: join(dir, 'data'),
+      LOG_FORMAT: 'json',
+      SLUICE_CONFIG: join(dir, 'server.yml'),
+      SLUICE_TEST_CANARY: SECRET,
+      NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(bug)}`,
+    },
   });
   let stderr = '';
   sluice.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -35,8 +41,13 @@ test('an uncaught error: a masked JSON fatal line, exit 1, and nothing on stderr
   sluice.child.kill('SIGUSR2');
   assert.equal(await exit, 1);
   assert.equal(stderr, '');
-  const lines = sluice.stdout().split('\n').filter((line) => line !== '');
-  const records = lines.map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message: string; stack: string } });
+  const lines = sluice
+    .stdout()
+    .split('\n')
+    .filter((line) => line !== '');
+  const records = lines.map(
+    (line) => JSON.parse(line) as { level: number; msg: string; err?: { message: string; stack: string } },
+  );
   const fatal = records.find((r) => r.level === 60);
   assert.ok(fatal, `a fatal line:\n${sluice.stdout()}`);
   assert.equal(fatal.msg, 'Sluice crashed on an error nothing caught');

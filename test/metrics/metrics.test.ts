@@ -27,7 +27,13 @@ async function scrape(token = TOKEN): Promise<Response> {
 }
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `) ? Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)) : false);
+  const line = text
+    .split('\n')
+    .find((l) =>
+      l.startsWith(`${name}{`) || l.startsWith(`${name} `)
+        ? Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))
+        : false,
+    );
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -36,16 +42,34 @@ test('the metrics say what the store holds and what this process did', async () 
   assert.equal(reply.status, 200);
   assert.match(String(reply.headers.get('content-type')), /^text\/plain; version=0\.0\.4/);
   const text = await reply.text();
-  assert.equal(sample(text, 'sluice_executions', { repo: 'acme/shop', pipeline: '.github/sluice.yml', state: 'running' }), 1);
+  assert.equal(
+    sample(text, 'sluice_executions', { repo: 'acme/shop', pipeline: '.github/sluice.yml', state: 'running' }),
+    1,
+  );
   assert.equal(sample(text, 'sluice_approvals_waiting', { repo: 'acme/shop' }), 1);
-  assert.ok(Number.isFinite(sample(text, 'sluice_approval_oldest_wait_seconds', { repo: 'acme/shop' })), 'the waiting approval has an age');
+  assert.ok(
+    Number.isFinite(sample(text, 'sluice_approval_oldest_wait_seconds', { repo: 'acme/shop' })),
+    'the waiting approval has an age',
+  );
   assert.equal(sample(text, 'sluice_webhook_inbox_depth'), 0);
   assert.equal(sample(text, 'sluice_store_up'), 1);
   assert.equal(sample(text, 'sluice_deploys_total', { environment: 'dev', outcome: 'succeeded' }), 1);
-  assert.equal(sample(text, 'sluice_action_duration_seconds_count', { repo: 'acme/shop', kind: 'build', outcome: 'succeeded' }), 1);
-  assert.equal(sample(text, 'sluice_stage_duration_seconds_count', { repo: 'acme/shop', stage: 'dev', outcome: 'succeeded' }), 1);
-  assert.ok((sample(text, 'sluice_api_calls_total', { service: 'github', outcome: 'ok' }) ?? 0) > 0, 'GitHub calls counted');
-  assert.ok((sample(text, 'sluice_api_calls_total', { service: 'slack', outcome: 'ok' }) ?? 0) > 0, 'Slack calls counted');
+  assert.equal(
+    sample(text, 'sluice_action_duration_seconds_count', { repo: 'acme/shop', kind: 'build', outcome: 'succeeded' }),
+    1,
+  );
+  assert.equal(
+    sample(text, 'sluice_stage_duration_seconds_count', { repo: 'acme/shop', stage: 'dev', outcome: 'succeeded' }),
+    1,
+  );
+  assert.ok(
+    (sample(text, 'sluice_api_calls_total', { service: 'github', outcome: 'ok' }) ?? 0) > 0,
+    'GitHub calls counted',
+  );
+  assert.ok(
+    (sample(text, 'sluice_api_calls_total', { service: 'slack', outcome: 'ok' }) ?? 0) > 0,
+    'Slack calls counted',
+  );
   assert.ok(sample(text, 'sluice_process_resident_memory_bytes') !== undefined, "the process's own metrics");
 });
 
@@ -65,52 +89,68 @@ test('promtool accepts the text as Prometheus exposition format', async () => {
   promtool.stderr.on('data', (d: Buffer) => (output += d.toString()));
   promtool.stdin.end(text);
   const code = await new Promise<number | null>((resolve, reject) => {
-    promtool.on('error', (error) => reject(new Error(`promtool is missing: install Debian's prometheus package (.ci/run does): ${error.message}`)));
+    promtool.on('error', (error) =>
+      reject(new Error(`promtool is missing: install Debian's prometheus package (.ci/run does): ${error.message}`)),
+    );
     promtool.on('close', resolve);
   });
   assert.equal(code, 0, output);
   assert.equal(output.trim(), '', 'no lint complaint');
 });
 
-test('a real Prometheus scrapes Sluice with the bearer token and sees the approval waiting', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-prometheus-'));
-  const port = await freePort();
-  const target = new URL(app.sluice.url).host;
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s, evaluation_interval: 1s }
+test(
+  'a real Prometheus scrapes Sluice with the bearer token and sees the approval waiting',
+  { timeout: 120_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-prometheus-'));
+    const port = await freePort();
+    const target = new URL(app.sluice.url).host;
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: sluice
     authorization: { credentials: ${TOKEN} }
     static_configs: [{ targets: ["${target}"] }]
 `,
-  );
-  const prometheus: ChildProcess = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  prometheus.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  try {
-    const query = async (expr: string) => {
-      const reply = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
-      if (!reply?.ok) return undefined;
-      const body = (await reply.json()) as { data: { result: Array<{ value: [number, string] }> } };
-      return body.data.result[0]?.value[1];
-    };
-    let up: string | undefined;
-    let waiting: string | undefined;
-    const deadline = Date.now() + 90_000;
-    while ((up !== '1' || waiting !== '1') && Date.now() < deadline && prometheus.exitCode === null) {
-      up = await query('up{job="sluice"}');
-      waiting = await query('sluice_approvals_waiting{job="sluice",repo="acme/shop"}');
-      if (up !== '1' || waiting !== '1') await new Promise((resolve) => setTimeout(resolve, 250));
+    );
+    const prometheus: ChildProcess = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    prometheus.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      const query = async (expr: string) => {
+        const reply = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(
+          () => undefined,
+        );
+        if (!reply?.ok) return undefined;
+        const body = (await reply.json()) as { data: { result: Array<{ value: [number, string] }> } };
+        return body.data.result[0]?.value[1];
+      };
+      let up: string | undefined;
+      let waiting: string | undefined;
+      const deadline = Date.now() + 90_000;
+      while ((up !== '1' || waiting !== '1') && Date.now() < deadline && prometheus.exitCode === null) {
+        up = await query('up{job="sluice"}');
+        waiting = await query('sluice_approvals_waiting{job="sluice",repo="acme/shop"}');
+        if (up !== '1' || waiting !== '1') await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.equal(up, '1', `Prometheus reached Sluice; its log:\n${log.slice(-2000)}`);
+      assert.equal(waiting, '1');
+    } finally {
+      prometheus.kill('SIGTERM');
+      await new Promise((resolve) => prometheus.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(up, '1', `Prometheus reached Sluice; its log:\n${log.slice(-2000)}`);
-    assert.equal(waiting, '1');
-  } finally {
-    prometheus.kill('SIGTERM');
-    await new Promise((resolve) => prometheus.once('exit', resolve));
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

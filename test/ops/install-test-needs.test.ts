@@ -16,8 +16,13 @@ test('as root with everything installed it says nothing and lets the tests run',
 });
 
 test('as another user it installs nothing and says in one line to run the tests as root', () => {
-  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', script], { encoding: 'utf8' });
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', script], {
+    encoding: 'utf8',
+  });
   assert.equal(run.status, 1);
   assert.equal(run.stdout, '');
-  assert.equal(run.stderr, "The tests need root (each test host is an sshd in a mount namespace of its own): run 'sudo npm test'.\n");
+  assert.equal(
+    run.stderr,
+    "The tests need root (each test host is an sshd in a mount namespace of its own): run 'sudo npm test'.\n",
+  );
 });

@@ -26,7 +26,8 @@ async function verify(text: string): Promise<{ code: number; output: string }> {
     return { code: 0, output: stdout + stderr };
   } catch (error) {
     const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('systemd-analyze is missing: install Debian\'s systemd package (.ci/run does)', { cause: error });
+    if (e.code === 'ENOENT')
+      throw new Error("systemd-analyze is missing: install Debian's systemd package (.ci/run does)", { cause: error });
     return { code: Number(e.code), output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -40,7 +41,10 @@ test('systemd verifies the unit without a word of complaint', async () => {
 test('the unit keeps state in its StateDirectory, reads an EnvironmentFile, restarts on failure and stops with SIGTERM', () => {
   const settings = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]);
   assert.deepEqual(settings('StateDirectory'), ['sluice']);
-  assert.deepEqual(settings('Environment').filter((e) => e?.startsWith('SLUICE_DATA_DIR=')), ['SLUICE_DATA_DIR=%S/sluice']);
+  assert.deepEqual(
+    settings('Environment').filter((e) => e?.startsWith('SLUICE_DATA_DIR=')),
+    ['SLUICE_DATA_DIR=%S/sluice'],
+  );
   assert.deepEqual(settings('EnvironmentFile'), ['/etc/sluice/sluice.env']);
   assert.deepEqual(settings('Restart'), ['on-failure']);
   assert.deepEqual(settings('KillSignal'), ['SIGTERM']);
@@ -50,7 +54,10 @@ test('the unit keeps state in its StateDirectory, reads an EnvironmentFile, rest
 test('systemd waits longer than Sluice’s grace period on a stop, leaving room for a rollback', () => {
   const [timeout] = [...unit.matchAll(/^TimeoutStopSec=(.*)$/gm)].map((m) => m[1]);
   const ms = parseDuration(timeout?.replace(/min$/, 'm') ?? '');
-  assert.ok(ms !== undefined && ms >= 2 * DEFAULT_STOP_GRACE_MS, `TimeoutStopSec=${timeout} leaves no room after the ${DEFAULT_STOP_GRACE_MS / 1000} s grace period`);
+  assert.ok(
+    ms !== undefined && ms >= 2 * DEFAULT_STOP_GRACE_MS,
+    `TimeoutStopSec=${timeout} leaves no room after the ${DEFAULT_STOP_GRACE_MS / 1000} s grace period`,
+  );
 });
 
 test('the check catches a broken unit', async () => {

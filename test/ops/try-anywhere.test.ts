@@ -17,12 +17,18 @@ test('npm run try from a path with a space, with PATH=/usr/bin:/bin and an empty
   const base = mkdtempSync(join(tmpdir(), 'sluice try '));
   t.after(() => rmSync(base, { recursive: true, force: true }));
   const checkout = join(base, 'my checkout');
-  for (const path of ['package.json', 'bin', 'scripts', 'src', 'test/helpers', 'test/fixtures', 'schema', 'app.yml']) cpSync(join(ROOT, path), join(checkout, path), { recursive: true });
+  for (const path of ['package.json', 'bin', 'scripts', 'src', 'test/helpers', 'test/fixtures', 'schema', 'app.yml'])
+    cpSync(join(ROOT, path), join(checkout, path), { recursive: true });
   // The dependencies as `npm ci` left them (Node 24 in node_modules/.bin among them).
   symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
   const home = join(base, 'home');
   mkdirSync(home);
-  const result = spawnSync('/usr/bin/npm', ['run', 'try'], { cwd: checkout, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: home }, timeout: 600_000 });
+  const result = spawnSync('/usr/bin/npm', ['run', 'try'], {
+    cwd: checkout,
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', HOME: home },
+    timeout: 600_000,
+  });
   const output = result.stdout + result.stderr;
   assert.equal(result.status, 0, output.slice(-3000));
   assert.match(output, /host1 serves production: v2, dev: v2\n/);

@@ -21,9 +21,25 @@ describe('a pipeline run', () => {
     h.finish(e, 'build/sample-build');
     assert.deepEqual(h.started().at(-1), 'e1 dev/dev-deploy');
     h.finish(e, 'dev/dev-deploy');
-    assert.equal(h.status(e), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
-    assert.deepEqual(h.commands.at(-1), { type: 'request_approval', executionId: e, stage: 'production', action: 'approve', attempt: 1 });
-    h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', approved: true, by: 'alice' });
+    assert.equal(
+      h.status(e),
+      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
+    );
+    assert.deepEqual(h.commands.at(-1), {
+      type: 'request_approval',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      attempt: 1,
+    });
+    h.send({
+      type: 'approval_decided',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      approved: true,
+      by: 'alice',
+    });
     assert.deepEqual(h.started().at(-1), 'e1 production/real-deploy');
     h.finish(e, 'production/real-deploy');
     assert.equal(h.status(e), 'succeeded · build:succeeded dev:succeeded production:succeeded');
@@ -102,9 +118,15 @@ describe('a failure', () => {
     h.finish(e, 'build/sample-build');
     assert.throws(
       () => h.send({ type: 'retry_stage', executionId: e, stage: 'build', by: 'bob' }),
-      (err: unknown) => err instanceof EngineError && err.code === 'NOT_RETRYABLE' && /only a failed, interrupted or cancelled stage/.test(err.message),
+      (err: unknown) =>
+        err instanceof EngineError &&
+        err.code === 'NOT_RETRYABLE' &&
+        /only a failed, interrupted or cancelled stage/.test(err.message),
     );
-    assert.throws(() => h.send({ type: 'retry_stage', executionId: e, stage: 'nope', by: 'bob' }), /has no stage "nope" \(its stages: build, dev, production\)/);
+    assert.throws(
+      () => h.send({ type: 'retry_stage', executionId: e, stage: 'nope', by: 'bob' }),
+      /has no stage "nope" \(its stages: build, dev, production\)/,
+    );
   });
 
   test('a result for an older attempt changes nothing', () => {
@@ -123,9 +145,23 @@ describe('approval gates', () => {
     const e = h.push();
     h.finish(e, 'build/sample-build');
     h.finish(e, 'dev/dev-deploy');
-    h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', approved: false, by: 'carol', comment: 'not today' });
-    assert.equal(h.status(e), 'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)');
-    assert.equal(h.execution(e).reason, 'stage "production" failed: action "approve" failed: rejected by carol: not today');
+    h.send({
+      type: 'approval_decided',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      approved: false,
+      by: 'carol',
+      comment: 'not today',
+    });
+    assert.equal(
+      h.status(e),
+      'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)',
+    );
+    assert.equal(
+      h.execution(e).reason,
+      'stage "production" failed: action "approve" failed: rejected by carol: not today',
+    );
     assert.ok(!h.started().includes('e1 production/real-deploy'));
   });
 
@@ -134,10 +170,28 @@ describe('approval gates', () => {
     const e = h.push();
     h.finish(e, 'build/sample-build');
     h.finish(e, 'dev/dev-deploy');
-    h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', approved: true, by: 'alice' });
+    h.send({
+      type: 'approval_decided',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      approved: true,
+      by: 'alice',
+    });
     assert.throws(
-      () => h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', approved: false, by: 'bob' }),
-      (err: unknown) => err instanceof EngineError && err.code === 'GATE_CLOSED' && err.message === 'This approval is no longer open: it is succeeded (approved by alice).',
+      () =>
+        h.send({
+          type: 'approval_decided',
+          executionId: e,
+          stage: 'production',
+          action: 'approve',
+          approved: false,
+          by: 'bob',
+        }),
+      (err: unknown) =>
+        err instanceof EngineError &&
+        err.code === 'GATE_CLOSED' &&
+        err.message === 'This approval is no longer open: it is succeeded (approved by alice).',
     );
   });
 
@@ -146,9 +200,22 @@ describe('approval gates', () => {
     const e = h.push();
     h.finish(e, 'build/sample-build');
     h.finish(e, 'dev/dev-deploy');
-    h.send({ type: 'approval_expired', executionId: e, stage: 'production', action: 'approve', attempt: 1, after: '24 h' });
-    assert.equal(h.status(e), 'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)');
-    assert.equal(h.execution(e).reason, 'stage "production" failed: action "approve" failed: expired: nobody decided within 24 h');
+    h.send({
+      type: 'approval_expired',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      attempt: 1,
+      after: '24 h',
+    });
+    assert.equal(
+      h.status(e),
+      'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)',
+    );
+    assert.equal(
+      h.execution(e).reason,
+      'stage "production" failed: action "approve" failed: expired: nobody decided within 24 h',
+    );
     assert.ok(!h.started().includes('e1 production/real-deploy'));
   });
 
@@ -157,11 +224,38 @@ describe('approval gates', () => {
     const e = h.push();
     h.finish(e, 'build/sample-build');
     h.finish(e, 'dev/dev-deploy');
-    h.send({ type: 'approval_expired', executionId: e, stage: 'production', action: 'approve', attempt: 2, after: '24 h' });
-    assert.equal(h.status(e), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
-    h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', approved: true, by: 'alice' });
-    h.send({ type: 'approval_expired', executionId: e, stage: 'production', action: 'approve', attempt: 1, after: '24 h' });
-    assert.equal(h.status(e), 'running · build:succeeded dev:succeeded production:running(approve:succeeded,real-deploy:running)');
+    h.send({
+      type: 'approval_expired',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      attempt: 2,
+      after: '24 h',
+    });
+    assert.equal(
+      h.status(e),
+      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
+    );
+    h.send({
+      type: 'approval_decided',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      approved: true,
+      by: 'alice',
+    });
+    h.send({
+      type: 'approval_expired',
+      executionId: e,
+      stage: 'production',
+      action: 'approve',
+      attempt: 1,
+      after: '24 h',
+    });
+    assert.equal(
+      h.status(e),
+      'running · build:succeeded dev:succeeded production:running(approve:succeeded,real-deploy:running)',
+    );
   });
 
   test('a newer revision reaching the gate supersedes the waiting approval', () => {
@@ -178,7 +272,10 @@ describe('approval gates', () => {
       h.commands.filter((c) => c.type === 'withdraw_approval').map((c) => c.executionId),
       ['e1'],
     );
-    assert.equal(h.status(b), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
+    assert.equal(
+      h.status(b),
+      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
+    );
   });
 });
 
@@ -249,12 +346,29 @@ describe('cancel and crashes', () => {
     const e = h.push();
     const commands = h.send({ type: 'cancel_execution', executionId: e, by: 'alice' });
     assert.deepEqual(commands, [{ type: 'abort', executionId: e, stage: 'build', action: 'sample-build', attempt: 1 }]);
-    assert.equal(h.status(e), 'cancelled · build:running(sample-build:running) dev:pending production:pending', 'still stopping');
-    assert.throws(() => h.send({ type: 'retry_stage', executionId: e, stage: 'build', by: 'bob' }), /Stage "build" of execution #1 is running/);
-    h.send({ type: 'action_failed', executionId: e, stage: 'build', action: 'sample-build', attempt: 1, reason: 'rolled back host2' });
+    assert.equal(
+      h.status(e),
+      'cancelled · build:running(sample-build:running) dev:pending production:pending',
+      'still stopping',
+    );
+    assert.throws(
+      () => h.send({ type: 'retry_stage', executionId: e, stage: 'build', by: 'bob' }),
+      /Stage "build" of execution #1 is running/,
+    );
+    h.send({
+      type: 'action_failed',
+      executionId: e,
+      stage: 'build',
+      action: 'sample-build',
+      attempt: 1,
+      reason: 'rolled back host2',
+    });
     assert.equal(h.status(e), 'cancelled · build:cancelled dev:pending production:pending');
     assert.equal(h.execution(e).stages.build!.actions['sample-build']!.reason, 'cancelled by alice; rolled back host2');
-    assert.equal(h.execution(e).stages.build!.reason, 'action "sample-build" cancelled: cancelled by alice; rolled back host2');
+    assert.equal(
+      h.execution(e).stages.build!.reason,
+      'action "sample-build" cancelled: cancelled by alice; rolled back host2',
+    );
     assert.throws(() => h.send({ type: 'cancel_execution', executionId: e, by: 'alice' }), /already cancelled/);
   });
 
@@ -287,24 +401,55 @@ describe('cancel and crashes', () => {
     gate.finish(g, 'build/sample-build');
     gate.finish(g, 'dev/dev-deploy');
     gate.send({ type: 'interrupt_running', reason: 'Sluice stopped while it ran' });
-    assert.equal(gate.status(g), 'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)');
+    assert.equal(
+      gate.status(g),
+      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
+    );
   });
 
   test('one running action whose process is gone is interrupted; its siblings and other executions go on', () => {
     const h = new EngineHarness(pipeline({ build: ['compile', 'lint'] }));
     const a = h.push();
     const b = h.push();
-    h.send({ type: 'interrupt_action', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'its replica stopped answering' });
+    h.send({
+      type: 'interrupt_action',
+      executionId: a,
+      stage: 'build',
+      action: 'compile',
+      attempt: 1,
+      reason: 'its replica stopped answering',
+    });
     assert.equal(h.status(a), 'running · build:running(compile:interrupted,lint:running)');
     h.finish(a, 'build/lint');
     assert.equal(h.status(a), 'interrupted · build:interrupted');
     assert.equal(h.execution(a).stages.build!.actions.lint!.status, 'succeeded', 'the sibling finished');
     assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering');
-    h.send({ type: 'interrupt_action', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'again' });
-    assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering', 'a second interrupt changes nothing');
+    h.send({
+      type: 'interrupt_action',
+      executionId: a,
+      stage: 'build',
+      action: 'compile',
+      attempt: 1,
+      reason: 'again',
+    });
+    assert.equal(
+      h.execution(a).stages.build!.actions.compile!.reason,
+      'its replica stopped answering',
+      'a second interrupt changes nothing',
+    );
     // Its process was alive after all: what it reports as it stops is added to the reason, and nothing else moves.
-    h.send({ type: 'action_failed', executionId: a, stage: 'build', action: 'compile', attempt: 1, reason: 'rolled back host2' });
-    assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering; its process was still running it, and stopped it: rolled back host2');
+    h.send({
+      type: 'action_failed',
+      executionId: a,
+      stage: 'build',
+      action: 'compile',
+      attempt: 1,
+      reason: 'rolled back host2',
+    });
+    assert.equal(
+      h.execution(a).stages.build!.actions.compile!.reason,
+      'its replica stopped answering; its process was still running it, and stopped it: rolled back host2',
+    );
     assert.equal(h.status(a), 'interrupted · build:interrupted');
     assert.match(h.status(b), /^running · build:running/);
   });
@@ -328,7 +473,9 @@ describe('cancel and crashes', () => {
     const e = h.push();
     h.finish(e, 'build/compile');
     assert.deepEqual(
-      h.changes.map((c) => `${c.entity}${c.stage ? ` ${c.stage}` : ''}${c.action ? `/${c.action}` : ''}: ${c.from} → ${c.to}`),
+      h.changes.map(
+        (c) => `${c.entity}${c.stage ? ` ${c.stage}` : ''}${c.action ? `/${c.action}` : ''}: ${c.from} → ${c.to}`,
+      ),
       [
         'stage build: pending → running',
         'action build/compile: pending → running',

@@ -78,14 +78,22 @@ function checkTable(
     for (const event of events) {
       const want = expected[`${from} ${event}`];
       if (want === undefined) {
-        assert.throws(() => move(from as never, event as never), IllegalTransitionError, `${machine}: ${from} --${event}--> should be illegal`);
+        assert.throws(
+          () => move(from as never, event as never),
+          IllegalTransitionError,
+          `${machine}: ${from} --${event}--> should be illegal`,
+        );
       } else {
         assert.equal(move(from as never, event as never), want, `${machine}: ${from} --${event}-->`);
         legal++;
       }
     }
   }
-  assert.equal(legal, Object.keys(expected).length, `${machine}: the table names a status or event that does not exist`);
+  assert.equal(
+    legal,
+    Object.keys(expected).length,
+    `${machine}: the table names a status or event that does not exist`,
+  );
 }
 
 test('executions move exactly as the transition table says', () => {
@@ -114,10 +122,25 @@ test('the stopped-short statuses are exactly those a retry starts from, in all t
       throw error;
     }
   };
-  for (const status of EXECUTION_STATUSES) assert.equal(retries(() => transitionExecution(status, 'retry')), isStoppedShort(status), `execution ${status}`);
-  for (const status of STAGE_STATUSES) assert.equal(retries(() => transitionStage(status, 'retry')), isStoppedShort(status), `stage ${status}`);
+  for (const status of EXECUTION_STATUSES)
+    assert.equal(
+      retries(() => transitionExecution(status, 'retry')),
+      isStoppedShort(status),
+      `execution ${status}`,
+    );
+  for (const status of STAGE_STATUSES)
+    assert.equal(
+      retries(() => transitionStage(status, 'retry')),
+      isStoppedShort(status),
+      `stage ${status}`,
+    );
   // And a succeeded action: an approval whose deploy runs again asks again.
-  for (const status of ACTION_STATUSES) assert.equal(retries(() => transitionAction(status, 'retry')), isStoppedShort(status) || status === 'succeeded', `action ${status}`);
+  for (const status of ACTION_STATUSES)
+    assert.equal(
+      retries(() => transitionAction(status, 'retry')),
+      isStoppedShort(status) || status === 'succeeded',
+      `action ${status}`,
+    );
 });
 
 test('an ended stage or action moves only by a retry (or, interrupted, by a cancel)', () => {

@@ -71,7 +71,12 @@ async function push(repo: string, pipeline: string): Promise<string> {
   const commit = sha(++pushes);
   github.addCommit(repo, commit, files(pipeline));
   const alive = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
-  const reply = await sendWebhook(alive[pushes % alive.length]!.url, SECRET, 'push', pushPayload({ repo, after: commit }));
+  const reply = await sendWebhook(
+    alive[pushes % alive.length]!.url,
+    SECRET,
+    'push',
+    pushPayload({ repo, after: commit }),
+  );
   assert.equal(reply.status, 200);
   return commit;
 }
@@ -81,13 +86,18 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
+      );
     await new Promise((done) => setTimeout(done, 50));
   }
 }
 
-const execution = async (commit: string) => (await store.listExecutions({ limit: 100 })).find((e) => e.revision.sha === commit);
-const actionOf = async (commit: string, stage: string, action: string) => (await execution(commit))?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
+const execution = async (commit: string) =>
+  (await store.listExecutions({ limit: 100 })).find((e) => e.revision.sha === commit);
+const actionOf = async (commit: string, stage: string, action: string) =>
+  (await execution(commit))?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
 
 /** The replica whose claim holds this running action. */
 async function holderOf(commit: string, stage: string): Promise<SluiceProcess> {
@@ -140,20 +150,32 @@ describe('kill -9 of a replica', { timeout: 120_000 }, () => {
   test('mid-build: the peer marks the build interrupted within the lease bound and runs it again, once', async () => {
     // The first run hangs (and says so); a second run finds the marker and passes.
     const build = `if [ ! -e ${join(dir, 'built-once')} ]; then touch ${join(dir, 'built-once')}; echo $$ > ${join(dir, 'build.pid')}; exec sleep 60; fi`;
-    const commit = await push('acme/api', `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: [${JSON.stringify(build)}] }\n`);
+    const commit = await push(
+      'acme/api',
+      `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: [${JSON.stringify(build)}] }\n`,
+    );
     const holder = await holderOf(commit, 'build');
     await until('the build to hang', async () => (existsSync(join(dir, 'build.pid')) ? true : undefined));
     await holder.kill();
 
-    await until('the build to be interrupted and retried', async () => ((await actionOf(commit, 'build', 'compile'))?.attempt === 2 ? true : undefined), BOUND_MS);
+    await until(
+      'the build to be interrupted and retried',
+      async () => ((await actionOf(commit, 'build', 'compile'))?.attempt === 2 ? true : undefined),
+      BOUND_MS,
+    );
     const done = await until('the retried build to finish', async () => {
       const e = await execution(commit);
       return e && e.status !== 'running' ? e : undefined;
     });
     assert.equal(done.status, 'succeeded');
     const history = await store.listHistory(done.id);
-    assert.match(history.find((h) => h.to === 'interrupted' && h.entity === 'action')?.reason ?? '', /^the Sluice process running it \(sluice-\d+-\w+\) stopped: its claim ran out$/);
-    assert.ok(history.some((h) => h.entity === 'stage' && h.reason === 'retried by sluice (after an interrupted build)'));
+    assert.match(
+      history.find((h) => h.to === 'interrupted' && h.entity === 'action')?.reason ?? '',
+      /^the Sluice process running it \(sluice-\d+-\w+\) stopped: its claim ran out$/,
+    );
+    assert.ok(
+      history.some((h) => h.entity === 'stage' && h.reason === 'retried by sluice (after an interrupted build)'),
+    );
     await startReplica();
   });
 
@@ -161,16 +183,26 @@ describe('kill -9 of a replica', { timeout: 120_000 }, () => {
     const start = `echo started >> ${join(dir, 'starts.log')}; echo $$ > ${join(dir, 'deploy.pid')}; exec sleep 60`;
     const commit = await push('acme/shop', deployPipeline(start));
     const holder = await holderOf(commit, 'deploy');
-    await until('the deploy to reach its start hook', async () => (existsSync(join(dir, 'deploy.pid')) ? true : undefined));
+    await until('the deploy to reach its start hook', async () =>
+      existsSync(join(dir, 'deploy.pid')) ? true : undefined,
+    );
     assert.ok(await store.findLock('environment:production', Date.now()), 'the deploy holds the environment');
     await holder.kill();
 
-    const interrupted = await until('the deploy to be interrupted', async () => {
-      const ship = await actionOf(commit, 'deploy', 'ship');
-      return ship?.status === 'interrupted' ? ship : undefined;
-    }, BOUND_MS);
+    const interrupted = await until(
+      'the deploy to be interrupted',
+      async () => {
+        const ship = await actionOf(commit, 'deploy', 'ship');
+        return ship?.status === 'interrupted' ? ship : undefined;
+      },
+      BOUND_MS,
+    );
     assert.match(interrupted.reason ?? '', /its claim ran out/);
-    await until('the environment lock to free itself', async () => ((await store.findLock('environment:production', Date.now())) ? undefined : true), BOUND_MS);
+    await until(
+      'the environment lock to free itself',
+      async () => ((await store.findLock('environment:production', Date.now())) ? undefined : true),
+      BOUND_MS,
+    );
 
     // Another repository deploys to the same environment through the surviving replica.
     const other = await push('acme/web', deployPipeline('true'));

@@ -34,9 +34,19 @@ test('a peer interrupts an action whose claim ran out; its holder then stops it,
     },
   };
   const holder = new PipelineRunner({ store, actions: slow, actor: 'sluice', owner: 'replica-a', leaseMs: 300 });
-  const peer = new PipelineRunner({ store, actions: slow, actor: 'sluice', owner: 'replica-b', leaseMs: 300, clock: () => Date.now() + 60_000 });
+  const peer = new PipelineRunner({
+    store,
+    actions: slow,
+    actor: 'sluice',
+    owner: 'replica-b',
+    leaseMs: 300,
+    clock: () => Date.now() + 60_000,
+  });
   const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-  const execution = await holder.start({ pipelineId, revision: { sha: 'abc1234' }, definition: pipeline({ build: ['compile'] }), trigger: 'test' }, 'test');
+  const execution = await holder.start(
+    { pipelineId, revision: { sha: 'abc1234' }, definition: pipeline({ build: ['compile'] }), trigger: 'test' },
+    'test',
+  );
 
   // Alive and renewing: a peer whose clock agrees finds nothing to take over.
   await new Promise((done) => setTimeout(done, 400));
@@ -48,7 +58,10 @@ test('a peer interrupts an action whose claim ran out; its holder then stops it,
   assert.deepEqual(seen, { aborted: true, holds: false }, 'the holder stopped the action and knows it lost it');
   const after = await store.getExecution(execution.id);
   assert.equal(after?.status, 'interrupted');
-  assert.equal(after?.stages[0]?.actions[0]?.reason, 'the Sluice process running it (replica-a) stopped: its claim ran out');
+  assert.equal(
+    after?.stages[0]?.actions[0]?.reason,
+    'the Sluice process running it (replica-a) stopped: its claim ran out',
+  );
   release();
   holder.stop();
 });
@@ -83,10 +96,18 @@ test('the peer that finds a claim run out stops what that attempt left running b
     },
   });
   const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-  const execution = await holder.start({ pipelineId, revision: { sha: 'abc1234' }, definition: pipeline({ build: ['compile'] }), trigger: 'test' }, 'test');
+  const execution = await holder.start(
+    { pipelineId, revision: { sha: 'abc1234' }, definition: pipeline({ build: ['compile'] }), trigger: 'test' },
+    'test',
+  );
 
   assert.equal(await peer.sweep(), 1);
-  assert.deepEqual(stopped, [{ ref: { executionId: execution.id, stage: 'build', action: 'compile', attempt: 1, pipelineId, owner: 'replica-a' }, status: 'running' }]);
+  assert.deepEqual(stopped, [
+    {
+      ref: { executionId: execution.id, stage: 'build', action: 'compile', attempt: 1, pipelineId, owner: 'replica-a' },
+      status: 'running',
+    },
+  ]);
   await holder.idle();
   release();
   holder.stop();

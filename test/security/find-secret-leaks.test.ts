@@ -14,7 +14,16 @@ const SECRETS = { TOKEN_A: "k3y'%/\\*(é)!~x€-long-enough", TOKEN_B: 'short/é
 
 test('the leak finder finds unmasked secrets in every reading, and nothing in ordinary output', () => {
   const env = { ...process.env, ...SECRETS };
-  const printed = execFileSync(process.execPath, [join(FIXTURES, 'print-forms.js'), ...Object.keys(SECRETS)], { env, encoding: 'utf8' }) + execFileSync('bash', [join(FIXTURES, 'print-forms.sh'), ...Object.keys(SECRETS)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const printed =
+    execFileSync(process.execPath, [join(FIXTURES, 'print-forms.js'), ...Object.keys(SECRETS)], {
+      env,
+      encoding: 'utf8',
+    }) +
+    execFileSync('bash', [join(FIXTURES, 'print-forms.sh'), ...Object.keys(SECRETS)], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   const readings = readAsAReader(printed);
   const all = [...Object.keys(readings.texts), ...Object.keys(readings.bytes)];
   for (const secret of Object.values(SECRETS)) assert.deepEqual(findSecret(readings, secret), all, secret);
@@ -27,6 +36,13 @@ test('the leak finder finds unmasked secrets in every reading, and nothing in or
     'hex in byte-swapped words': execFileSync('od', ['-x'], { input: `.${SECRETS.TOKEN_A}`, encoding: 'utf8' }),
     base64: Buffer.from(`.${SECRETS.TOKEN_A}`).toString('base64').replace(/.{20}/g, '$&\n'),
   };
-  for (const [reading, form] of Object.entries(forms)) assert.ok(findSecret(readAsAReader(form), SECRETS.TOKEN_A).includes(reading), `${reading}: ${form}`);
-  assert.deepEqual(findSecret(readAsAReader(printed.replaceAll('k3y', 'abc').replaceAll('6b3379', '616263')), 'nothing like it, 0123456789'), []);
+  for (const [reading, form] of Object.entries(forms))
+    assert.ok(findSecret(readAsAReader(form), SECRETS.TOKEN_A).includes(reading), `${reading}: ${form}`);
+  assert.deepEqual(
+    findSecret(
+      readAsAReader(printed.replaceAll('k3y', 'abc').replaceAll('6b3379', '616263')),
+      'nothing like it, 0123456789',
+    ),
+    [],
+  );
 });

@@ -26,7 +26,9 @@ afterEach(async () => {
 
 const EVIL = 'evil/tool';
 
-const serverConfig = (dir: string) => `ssh: { user: deploy, key: ${join(dir, 'key')}, known_hosts: ${join(dir, 'known_hosts')} }
+const serverConfig = (
+  dir: string,
+) => `ssh: { user: deploy, key: ${join(dir, 'key')}, known_hosts: ${join(dir, 'known_hosts')} }
 hosts:
   web: [{ name: web1, address: 10.0.1.11 }]
   builder: [local]
@@ -55,12 +57,18 @@ interface Annotation {
   message: string;
 }
 
-async function pushAs(repo: string, files: Record<string, string>): Promise<{ conclusion: unknown; annotations: Annotation[] }> {
+async function pushAs(
+  repo: string,
+  files: Record<string, string>,
+): Promise<{ conclusion: unknown; annotations: Annotation[] }> {
   app!.github.addCommit(repo, sha(1), files);
   await sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo, after: sha(1) }));
   await app!.sluice.idle();
   const created = app!.github.writes().filter((c) => c.method === 'POST' && c.path === `/repos/${repo}/check-runs`);
-  assert.deepEqual(created.map((c) => c.body?.name), ['Sluice: pipeline']);
+  assert.deepEqual(
+    created.map((c) => c.body?.name),
+    ['Sluice: pipeline'],
+  );
   const body = created[0]!.body!;
   return { conclusion: body.conclusion, annotations: (body.output as { annotations: Annotation[] }).annotations };
 }
@@ -71,7 +79,10 @@ describe('host groups hold against a hostile repository', () => {
     const marker = join(app.dir, 'stolen');
     const check = await pushAs(EVIL, { '.github/sluice.yml': pipeline('web', marker) });
     assert.equal(check.conclusion, 'failure');
-    assert.deepEqual(check.annotations.map((a) => [a.path, a.start_line, a.start_column]), [['.github/sluice.yml', 6, 17]]);
+    assert.deepEqual(
+      check.annotations.map((a) => [a.path, a.start_line, a.start_column]),
+      [['.github/sluice.yml', 6, 17]],
+    );
     assert.equal(
       check.annotations[0]!.message,
       'host group "web" holds web1 of environment "production", which takes only deploys (gated by its repos and approval rules); evil/tool may run build and command actions there only if the operator adds it to environments.production.allow_commands_from',
@@ -84,7 +95,10 @@ describe('host groups hold against a hostile repository', () => {
     const marker = join(app.dir, 'stolen');
     const check = await pushAs(EVIL, { '.github/sluice.yml': pipeline('builder', marker) });
     assert.equal(check.conclusion, 'failure');
-    assert.match(check.annotations[0]!.message, /host group "builder" holds local, the Sluice machine, which keeps Sluice's keys; evil\/tool may run there only if the operator adds it to local\.repos/);
+    assert.match(
+      check.annotations[0]!.message,
+      /host group "builder" holds local, the Sluice machine, which keeps Sluice's keys; evil\/tool may run there only if the operator adds it to local\.repos/,
+    );
     assert.deepEqual(await app.sluice.store.listExecutions(), []);
     assert.equal(existsSync(marker), false);
   });
@@ -92,35 +106,53 @@ describe('host groups hold against a hostile repository', () => {
   test('the rule holds when an action starts: a retry after the operator took the grant back fails and runs nothing', async () => {
     checkout = makeCheckout({ VERSION: '1\n' });
     const marker = join(checkout.scratch, 'ran');
-    checkout.write('.github/sluice.yml', `stages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: builder, run: ["test -f ${join(checkout.scratch, 'go')}", "touch ${marker}"] }\n`);
+    checkout.write(
+      '.github/sluice.yml',
+      `stages:\n  - name: build\n    actions:\n      - name: a\n        command: { host: builder, run: ["test -f ${join(checkout.scratch, 'go')}", "touch ${marker}"] }\n`,
+    );
     const granted = join(checkout.scratch, 'granted.yml');
     const revoked = join(checkout.scratch, 'revoked.yml');
     checkout.write('../scratch/granted.yml', 'hosts:\n  builder: [local]\nlocal:\n  repos: [acme/shop]\n');
     checkout.write('../scratch/revoked.yml', 'hosts:\n  builder: [local]\n');
     checkout.commit('pipeline');
-    const sluice = (...args: string[]) => runSluice([...args, '--data-dir', join(checkout!.scratch, 'data')], { cwd: checkout!.dir });
+    const sluice = (...args: string[]) =>
+      runSluice([...args, '--data-dir', join(checkout!.scratch, 'data')], { cwd: checkout!.dir });
 
     const first = await sluice('run', '--server', granted, '--repo', 'acme/shop');
     assert.equal(first.code, 1, first.stdout + first.stderr);
     checkout.write('../scratch/go', '');
     const retried = await sluice('retry', '1', 'build', '--server', revoked);
     assert.equal(retried.code, 1, retried.stdout + retried.stderr);
-    assert.match(retried.stdout + retried.stderr, /host group "builder" holds local, the Sluice machine, which keeps Sluice's keys; acme\/shop may run there only if the operator adds it to local\.repos/);
+    assert.match(
+      retried.stdout + retried.stderr,
+      /host group "builder" holds local, the Sluice machine, which keeps Sluice's keys; acme\/shop may run there only if the operator adds it to local\.repos/,
+    );
     assert.equal(existsSync(marker), false);
   });
 
   test("an environment's host written another way (case, trailing dot, ::ffff:, octal, user@, :22) is still its host", async () => {
-    const spellings = ['WEB1.example.com.', 'root@web1.example.com:22', '"[::ffff:10.0.1.11]"', '012.0.1.11', '{ name: other, address: "::FFFF:a00:10b", port: 22, user: x }'];
-    const config = (dir: string) => `${serverConfig(dir).replace('web: [{ name: web1, address: 10.0.1.11 }]', 'web: [{ name: web1, address: 10.0.1.11 }, web1.example.com]')}`.replace(
-      'builder: [local]',
-      `builder: [local]\n${spellings.map((s, i) => `  sneaky${i}: [${s}]`).join('\n')}`,
-    );
+    const spellings = [
+      'WEB1.example.com.',
+      'root@web1.example.com:22',
+      '"[::ffff:10.0.1.11]"',
+      '012.0.1.11',
+      '{ name: other, address: "::FFFF:a00:10b", port: 22, user: x }',
+    ];
+    const config = (dir: string) =>
+      `${serverConfig(dir).replace('web: [{ name: web1, address: 10.0.1.11 }]', 'web: [{ name: web1, address: 10.0.1.11 }, web1.example.com]')}`.replace(
+        'builder: [local]',
+        `builder: [local]\n${spellings.map((s, i) => `  sneaky${i}: [${s}]`).join('\n')}`,
+      );
     app = await startGithubSluice({ serverConfig: config });
     const marker = join(app.dir, 'stolen');
     for (const [i] of spellings.entries()) {
       const check = await pushAs(`${EVIL}${i}`, { '.github/sluice.yml': pipeline(`sneaky${i}`, marker) });
       assert.equal(check.conclusion, 'failure', spellings[i]);
-      assert.match(check.annotations[0]!.message, new RegExp(`^host group "sneaky${i}" holds \\S+ of environment "production", which takes only deploys`), spellings[i]);
+      assert.match(
+        check.annotations[0]!.message,
+        new RegExp(`^host group "sneaky${i}" holds \\S+ of environment "production", which takes only deploys`),
+        spellings[i],
+      );
     }
     assert.deepEqual(await app.sluice.store.listExecutions(), []);
     assert.equal(existsSync(marker), false);

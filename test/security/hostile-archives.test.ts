@@ -59,13 +59,25 @@ test('a chain of links that climbs out of the release is refused before anything
 `,
   );
   const srv = join(c.scratch, 'srv');
-  c.write('sluice.config.yml', `hosts:\n  local: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`);
+  c.write(
+    'sluice.config.yml',
+    `hosts:\n  local: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`,
+  );
   c.commit('pipeline');
 
-  const result = await runSluice(['run', '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], { cwd: c.dir });
+  const result = await runSluice(['run', '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], {
+    cwd: c.dir,
+  });
   assert.equal(result.code, 1, result.stdout + result.stderr);
-  assert.match(result.stdout + result.stderr, /"p\/p\/p\/x" is written through the symbolic link "p"; an artifact may not put members under its own links/);
-  assert.deepEqual(existsSync(join(srv, 'releases')) ? readdirSync(join(srv, 'releases')) : [], [], 'no release was unpacked');
+  assert.match(
+    result.stdout + result.stderr,
+    /"p\/p\/p\/x" is written through the symbolic link "p"; an artifact may not put members under its own links/,
+  );
+  assert.deepEqual(
+    existsSync(join(srv, 'releases')) ? readdirSync(join(srv, 'releases')) : [],
+    [],
+    'no release was unpacked',
+  );
   assert.equal(existsSync(join(srv, 'current')), false);
   assert.deepEqual(linksOut(c.scratch), []);
 });

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import {
+  appFiles,
+  pipelineFile,
+  startGithubSluice,
+  WEBHOOK_SECRET,
+  type GithubSluice,
+} from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 const REPO = 'acme/shop';
@@ -26,7 +32,9 @@ describe('a tag named like the default branch', () => {
       github.setTag(REPO, 'main', sha(2));
       github.tokens.push('read-token');
       const read = async (ref: string) => {
-        const response = await fetch(`${github.apiUrl}/repos/${REPO}/contents/f.txt?ref=${encodeURIComponent(ref)}`, { headers: { authorization: 'token read-token' } });
+        const response = await fetch(`${github.apiUrl}/repos/${REPO}/contents/f.txt?ref=${encodeURIComponent(ref)}`, {
+          headers: { authorization: 'token read-token' },
+        });
         return Buffer.from(((await response.json()) as { content: string }).content, 'base64').toString();
       };
       assert.equal(await read('main'), 'tag');
@@ -45,10 +53,19 @@ describe('a tag named like the default branch', () => {
     app.github.setBranch(REPO, 'main', sha(1));
     app.github.setTag(REPO, 'main', sha(2));
 
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, branch: 'feature/x', after: sha(2) }), { delivery: 'feature' });
+    const reply = await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, branch: 'feature/x', after: sha(2) }),
+      { delivery: 'feature' },
+    );
     assert.equal(reply.status, 200, reply.text);
     await app.sluice.idle();
-    assert.equal((await app.sluice.store.getDelivery('feature'))?.note, 'branch feature/x is not one the pipeline runs for');
+    assert.equal(
+      (await app.sluice.store.getDelivery('feature'))?.note,
+      'branch feature/x is not one the pipeline runs for',
+    );
     assert.deepEqual(await app.sluice.store.listExecutions(), []);
     assert.deepEqual(app.github.writes(), []);
   });

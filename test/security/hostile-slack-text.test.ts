@@ -34,9 +34,15 @@ describe('hostile text in Slack', () => {
 
     // A transition reason, in the answer and in status.
     const disabled = await say('disable acme/shop production <!channel> freeze <@U0EVERY>');
-    assert.match(disabled, /disabled the transition into \*production\* of \*acme\/shop\*: &lt;!channel&gt; freeze &lt;@U0EVERY&gt;\./);
+    assert.match(
+      disabled,
+      /disabled the transition into \*production\* of \*acme\/shop\*: &lt;!channel&gt; freeze &lt;@U0EVERY&gt;\./,
+    );
     await started.push(2, 'v2');
-    assert.match(await say('status acme/shop', MALLORY), /waiting to enter production \(the transition into "production" is disabled: &lt;!channel&gt; freeze &lt;@U0EVERY&gt;\)/);
+    assert.match(
+      await say('status acme/shop', MALLORY),
+      /waiting to enter production \(the transition into "production" is disabled: &lt;!channel&gt; freeze &lt;@U0EVERY&gt;\)/,
+    );
     // Command arguments.
     assert.equal(await say('<!here>'), `Sluice has no command "&lt;!here&gt;".\n${(await say('help')).trim()}`);
     assert.match(await say('run <!everyone>'), /^"&lt;!everyone&gt;" is not a repository/);

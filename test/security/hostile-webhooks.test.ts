@@ -8,7 +8,13 @@ import { createHmac } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, describe, test } from 'node:test';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import {
+  appFiles,
+  pipelineFile,
+  startGithubSluice,
+  WEBHOOK_SECRET,
+  type GithubSluice,
+} from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 let app: GithubSluice | undefined;
@@ -20,11 +26,22 @@ afterEach(async () => {
 const REPO = 'acme/shop';
 
 /** A body signed as GitHub signs it, whatever it holds. */
-async function sendRaw(url: string, event: string, body: string | Buffer, delivery: string): Promise<{ status: number; text: string }> {
+async function sendRaw(
+  url: string,
+  event: string,
+  body: string | Buffer,
+  delivery: string,
+): Promise<{ status: number; text: string }> {
   const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
   const response = await fetch(`${url}/api/github/webhooks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': delivery, 'x-hub-signature-256': signature, 'user-agent': 'GitHub-Hookshot/test' },
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': delivery,
+      'x-hub-signature-256': signature,
+      'user-agent': 'GitHub-Hookshot/test',
+    },
     body,
   });
   return { status: response.status, text: await response.text() };
@@ -51,7 +68,12 @@ describe('hostile webhooks', () => {
 
   test('every path Probot accepts has the 25 MiB limit, and a body over it gets 413 before it is sent whole', async () => {
     app = await startGithubSluice();
-    for (const path of ['/api/github/webhooks/', '/api/github/webhooks?x=1', '/api/github/webhooks//', '/api/github/./webhooks']) {
+    for (const path of [
+      '/api/github/webhooks/',
+      '/api/github/webhooks?x=1',
+      '/api/github/webhooks//',
+      '/api/github/./webhooks',
+    ]) {
       for (const declared of [true, false]) {
         const delivery = `huge-${path}-${declared}`;
         const reply = await sendUnfinished(app.sluice.url, path, delivery, declared);
@@ -67,9 +89,30 @@ describe('hostile webhooks', () => {
     app = await startGithubSluice();
     const cases: Array<[string, string, unknown]> = [
       ['star', 'unknown-event', { action: 'created', repository: { full_name: REPO }, installation: { id: 77 } }],
-      ['push', 'no-repository', { ref: 'refs/heads/main', before: sha(0), after: sha(1), deleted: false, head_commit: null, pusher: { name: 'alice' }, sender: { login: 'alice' }, installation: { id: 77 } }],
-      ['push', 'wrong-types', { ref: 42, after: ['x'], repository: { full_name: REPO, default_branch: 'main' }, installation: { id: '77' } }],
-      ['check_run', 'no-check-run', { action: 'rerequested', repository: { full_name: REPO }, installation: { id: 77 } }],
+      [
+        'push',
+        'no-repository',
+        {
+          ref: 'refs/heads/main',
+          before: sha(0),
+          after: sha(1),
+          deleted: false,
+          head_commit: null,
+          pusher: { name: 'alice' },
+          sender: { login: 'alice' },
+          installation: { id: 77 },
+        },
+      ],
+      [
+        'push',
+        'wrong-types',
+        { ref: 42, after: ['x'], repository: { full_name: REPO, default_branch: 'main' }, installation: { id: '77' } },
+      ],
+      [
+        'check_run',
+        'no-check-run',
+        { action: 'rerequested', repository: { full_name: REPO }, installation: { id: 77 } },
+      ],
     ];
     for (const [event, delivery, payload] of cases) {
       const reply = await sendRaw(app.sluice.url, event, JSON.stringify(payload), delivery);
@@ -77,7 +120,11 @@ describe('hostile webhooks', () => {
     }
     await app.sluice.idle();
     const notes = await Promise.all(cases.map(async ([, delivery]) => app!.sluice.store.getDelivery(delivery)));
-    assert.deepEqual(notes.map((d) => d?.status), ['done', 'done', 'done', 'done'], 'handled once, not retried');
+    assert.deepEqual(
+      notes.map((d) => d?.status),
+      ['done', 'done', 'done', 'done'],
+      'handled once, not retried',
+    );
     assert.equal(notes[0]?.note, 'star is not an event Sluice acts on');
     assert.match(notes[1]?.note ?? '', /^not a push Sluice can read: repository: /);
     assert.match(notes[2]?.note ?? '', /^not a push Sluice can read: /);
@@ -95,7 +142,12 @@ describe('hostile webhooks', () => {
     const pipeline = pipelineFile().replace('branches: [main, "release/*"]', 'branches: [main, "release/**"]');
     app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
     app.github.setBranch(REPO, 'main', sha(1));
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, branch, after: sha(1), message }));
+    const reply = await sendWebhook(
+      app.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, branch, after: sha(1), message }),
+    );
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     const [execution] = await app.sluice.store.listExecutions();
@@ -104,7 +156,10 @@ describe('hostile webhooks', () => {
     assert.equal(execution?.revision.message, message);
     assert.equal(existsSync(pwned), false, 'nothing ran what the branch or message contained');
     const runs = app.github.writes().filter((c) => c.path.endsWith('/check-runs'));
-    assert.ok(runs.some((c) => String((c.body?.output as { summary: string }).summary).includes(`on ${branch}`)), 'check runs show the branch literally');
+    assert.ok(
+      runs.some((c) => String((c.body?.output as { summary: string }).summary).includes(`on ${branch}`)),
+      'check runs show the branch literally',
+    );
   });
 });
 
@@ -114,7 +169,12 @@ describe('hostile webhooks', () => {
  * bit sent. The answer arrives while the request is still open, so the
  * server refused it before reading it whole.
  */
-function sendUnfinished(url: string, path: string, delivery: string, declared: boolean): Promise<{ status: number; text: string }> {
+function sendUnfinished(
+  url: string,
+  path: string,
+  delivery: string,
+  declared: boolean,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}${path}`, {
       method: 'POST',

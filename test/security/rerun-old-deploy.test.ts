@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
-import { ANN, CAROL, CHANNEL, productionPipeline, REPO, serverConfig, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import {
+  ANN,
+  CAROL,
+  CHANNEL,
+  productionPipeline,
+  REPO,
+  serverConfig,
+  sha,
+  startSlackSluice,
+  type SlackSluice,
+} from '../helpers/slack-sluice.ts';
 
 let app: SlackSluice | undefined;
 afterEach(async () => {
@@ -19,7 +29,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-const withPeople = (dir: string) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol-gh: ${CAROL}\n    ann-gh: ${ANN}\n`);
+const withPeople = (dir: string) =>
+  serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol-gh: ${CAROL}\n    ann-gh: ${ANN}\n`);
 
 const served = (started: SlackSluice) => {
   const file = join(started.dir, 'srv-prod', 'current', 'started');
@@ -27,7 +38,10 @@ const served = (started: SlackSluice) => {
 };
 
 function productionRunId(started: SlackSluice, commit: string): number {
-  const created = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit && c.status === 201);
+  const created = started.github.calls.find(
+    (c) =>
+      c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit && c.status === 201,
+  );
   return Number(created?.response?.id);
 }
 
@@ -62,7 +76,10 @@ async function rerun(started: SlackSluice, commit: string, login: string): Promi
   return (await started.sluice.store.getDelivery(delivery))?.note ?? '';
 }
 
-const summaryOf = (started: SlackSluice, commit: string) => String((started.github.checkRun(productionRunId(started, commit))?.output as { summary?: string } | undefined)?.summary);
+const summaryOf = (started: SlackSluice, commit: string) =>
+  String(
+    (started.github.checkRun(productionRunId(started, commit))?.output as { summary?: string } | undefined)?.summary,
+  );
 
 test('a re-run of an old production deploy is refused once a newer release runs there, on the check run and for Re-run all checks', async () => {
   const started = (app = await startSlackSluice({ serverConfig: withPeople }));
@@ -75,18 +92,36 @@ test('a re-run of an old production deploy is refused once a newer release runs 
 
   const why = '#1 is no longer the current release of production (production runs #2 now); push or roll back instead';
   assert.equal(await rerun(started, sha(1), 'carol-gh'), `not retried: ${why} (said so on GitHub)`);
-  assert.match(summaryOf(started, sha(1)), new RegExp(`^\\*\\*Not re-run:\\*\\* not retried: ${why.replace(/[()#]/g, '\\$&')}`));
+  assert.match(
+    summaryOf(started, sha(1)),
+    new RegExp(`^\\*\\*Not re-run:\\*\\* not retried: ${why.replace(/[()#]/g, '\\$&')}`),
+  );
 
   const suite = {
     action: 'rerequested',
-    check_suite: { id: 5150, head_branch: 'main', head_sha: sha(1), status: 'queued', conclusion: null, before: sha(0), after: sha(1), app: { id: started.github.appId, slug: 'sluice' } },
+    check_suite: {
+      id: 5150,
+      head_branch: 'main',
+      head_sha: sha(1),
+      status: 'queued',
+      conclusion: null,
+      before: sha(0),
+      after: sha(1),
+      app: { id: started.github.appId, slug: 'sluice' },
+    },
     repository: { full_name: REPO, default_branch: 'main' },
     installation: { id: 77 },
     sender: { login: 'carol-gh' },
   };
-  assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', suite, { delivery: 'suite' })).status, 200);
+  assert.equal(
+    (await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', suite, { delivery: 'suite' })).status,
+    200,
+  );
   await started.sluice.idle();
-  assert.match((await started.sluice.store.getDelivery('suite'))?.note ?? '', /stage production of execution #1 is not re-run: #1 is no longer the current release of production/);
+  assert.match(
+    (await started.sluice.store.getDelivery('suite'))?.note ?? '',
+    /stage production of execution #1 is not re-run: #1 is no longer the current release of production/,
+  );
 
   assert.equal((await gate(started, 1))?.status, 'failed', 'the old approval stays decided');
   assert.equal(started.slack.cards(CHANNEL).length, cards, 'no approval was asked');
@@ -99,9 +134,16 @@ test('a GitHub user the operator did not let retry cannot re-run a production de
   await started.click(started.card(), 'reject', ANN);
   const cards = started.slack.cards(CHANNEL).length;
 
-  const rule = 'the server config lets the logins of github.retry do it, and the Slack users of slack.commands.retry whose login slack.people maps';
-  assert.equal(await rerun(started, sha(1), 'mallory-gh'), `not retried: GitHub user @mallory-gh may not re-run a deploy to production: ${rule} (said so on GitHub)`);
-  assert.equal(await rerun(started, sha(1), 'ann-gh'), `not retried: GitHub user @ann-gh may not re-run a deploy to production: ${rule} (@ann-gh is Slack user ${ANN}, whom slack.commands.retry does not list) (said so on GitHub)`);
+  const rule =
+    'the server config lets the logins of github.retry do it, and the Slack users of slack.commands.retry whose login slack.people maps';
+  assert.equal(
+    await rerun(started, sha(1), 'mallory-gh'),
+    `not retried: GitHub user @mallory-gh may not re-run a deploy to production: ${rule} (said so on GitHub)`,
+  );
+  assert.equal(
+    await rerun(started, sha(1), 'ann-gh'),
+    `not retried: GitHub user @ann-gh may not re-run a deploy to production: ${rule} (@ann-gh is Slack user ${ANN}, whom slack.commands.retry does not list) (said so on GitHub)`,
+  );
   assert.equal((await gate(started, 1))?.status, 'failed');
   assert.equal(started.slack.cards(CHANNEL).length, cards);
 
@@ -115,7 +157,10 @@ test('a production deploy that failed after its approval asks again on re-run in
   const started = (app = await startSlackSluice({ serverConfig: withPeople }));
   const fixed = join(started.dir, 'fixed');
   // Production's health check fails until `fixed` exists; dev's passes.
-  const pipeline = productionPipeline().replace('command: "test -f started"', `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`);
+  const pipeline = productionPipeline().replace(
+    'command: "test -f started"',
+    `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`,
+  );
   await started.push(1, 'v1', { pipeline });
   await started.click(started.card(), 'approve', ANN);
   const execution = await started.sluice.store.getExecution(1);
@@ -123,9 +168,20 @@ test('a production deploy that failed after its approval asks again on re-run in
   writeFileSync(fixed, '');
 
   assert.equal(await rerun(started, sha(1), 'carol-gh'), 'retried stage production');
-  assert.deepEqual([(await gate(started, 1))?.status, (await gate(started, 1))?.attempt], ['awaiting_approval', 2], 'the approval asks again');
-  const deploy = async () => (await started.sluice.store.getExecution(1))?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'prod-deploy');
-  assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['pending', 2], 'nothing deploys on the old approval');
+  assert.deepEqual(
+    [(await gate(started, 1))?.status, (await gate(started, 1))?.attempt],
+    ['awaiting_approval', 2],
+    'the approval asks again',
+  );
+  const deploy = async () =>
+    (await started.sluice.store.getExecution(1))?.stages
+      .find((s) => s.name === 'production')
+      ?.actions.find((a) => a.name === 'prod-deploy');
+  assert.deepEqual(
+    [(await deploy())?.status, (await deploy())?.attempt],
+    ['pending', 2],
+    'nothing deploys on the old approval',
+  );
   await started.click(started.card(), 'approve', ANN);
   assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['succeeded', 2]);
   assert.equal(served(started), 'v1');
@@ -147,10 +203,14 @@ test('a re-run of a deploy whose approval is in an earlier stage is refused, as 
         deploy: { environment: production, artifact: app }
 `,
     )
-    .replace('command: "test -f started"', `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`);
+    .replace(
+      'command: "test -f started"',
+      `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`,
+    );
   await started.push(1, 'v1', { pipeline });
   await started.click(started.card(), 'approve', ANN);
-  const deploy = async () => (await started.sluice.store.getExecution(1))?.stages.find((s) => s.name === 'production')?.actions[0];
+  const deploy = async () =>
+    (await started.sluice.store.getExecution(1))?.stages.find((s) => s.name === 'production')?.actions[0];
   assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['failed', 1]);
   writeFileSync(fixed, '');
 
@@ -158,5 +218,9 @@ test('a re-run of a deploy whose approval is in an earlier stage is refused, as 
     await rerun(started, sha(1), 'carol-gh'),
     'not retried: Stage "production" of execution #1 deploys on the approval "approve" of stage "approval", which has passed; a retry does not reuse an old approval, so push again or roll back instead. (said so on GitHub)',
   );
-  assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['failed', 1], 'nothing deployed on the old approval');
+  assert.deepEqual(
+    [(await deploy())?.status, (await deploy())?.attempt],
+    ['failed', 1],
+    'nothing deployed on the old approval',
+  );
 });

@@ -48,7 +48,9 @@ test('a secret printed by a build in every shape appears nowhere Sluice writes',
   assert.equal(execution?.status, 'succeeded', execution?.reason);
 
   // The build did print it, five ways: each line is there, masked.
-  const log = (await app.sluice.store.readLog({ executionId: execution!.id, stage: 'build', action: 'compile', attempt: 1 })).map((l) => l.text);
+  const log = (
+    await app.sluice.store.readLog({ executionId: execution!.id, stage: 'build', action: 'compile', attempt: 1 })
+  ).map((l) => l.text);
   assert.ok(log.includes('raw: ***'), log.join('\n'));
   assert.ok(log.includes('url: ***'));
   assert.ok(log.includes('{"token":"***"}'));
@@ -58,19 +60,29 @@ test('a secret printed by a build in every shape appears nowhere Sluice writes',
   found.push(...leaks('Sluice’s own log', app.logs.join('\n')));
   found.push(...leaks('calls to GitHub', JSON.stringify(app.github.calls)));
   found.push(...leaks('calls to Slack', JSON.stringify([app.slack.calls, app.slack.responses])));
-  const details = String(app.github.calls.find((c) => c.body?.name === 'Sluice: build' && c.body.details_url)?.body?.details_url);
+  const details = String(
+    app.github.calls.find((c) => c.body?.name === 'Sluice: build' && c.body.details_url)?.body?.details_url,
+  );
   const page = await (await fetch(details.replace('http://sluice.test', app.sluice.url))).text();
   assert.match(page, /raw: \*\*\*/, 'the page shows the masked log');
   found.push(...leaks('the execution page', page));
-  const events = await (await fetch(`${app.sluice.url}/executions/${execution!.id}/events?sig=${new URL(details).searchParams.get('sig')}`, { signal: AbortSignal.timeout(10_000) })).text();
+  const events = await (
+    await fetch(
+      `${app.sluice.url}/executions/${execution!.id}/events?sig=${new URL(details).searchParams.get('sig')}`,
+      { signal: AbortSignal.timeout(10_000) },
+    )
+  ).text();
   found.push(...leaks('the page’s event stream', events));
 
   // Every text of every row of every table.
   const db = new DatabaseSync(join(app.dir, 'data', 'sluice.db'), { readOnly: true });
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
+    ).map((t) => t.name);
     for (const table of tables) {
-      for (const row of db.prepare(`SELECT * FROM "${table}"`).all()) found.push(...leaks(`table ${table}`, JSON.stringify(row)));
+      for (const row of db.prepare(`SELECT * FROM "${table}"`).all())
+        found.push(...leaks(`table ${table}`, JSON.stringify(row)));
     }
   } finally {
     db.close();

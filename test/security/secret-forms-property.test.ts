@@ -59,7 +59,12 @@ const NAMES = Array.from({ length: COUNT }, (_, i) => `TOKEN_${String(i + 1).pad
 const SECRETS = secretsFor(SEED, COUNT);
 
 function pipeline(): string {
-  const run = ['mkdir -p dist', 'cp VERSION dist/VERSION', `${process.execPath} print-forms.js ${NAMES.join(' ')}`, `bash print-forms.sh ${NAMES.join(' ')}`];
+  const run = [
+    'mkdir -p dist',
+    'cp VERSION dist/VERSION',
+    `${process.execPath} print-forms.js ${NAMES.join(' ')}`,
+    `bash print-forms.sh ${NAMES.join(' ')}`,
+  ];
   const build = (name: string, host: string, paths: string) => `      - name: ${name}
         build:
           host: ${host}
@@ -120,8 +125,22 @@ after(async () => {
 });
 
 test(`random secrets printed in every shape on a local and an SSH host appear nowhere Sluice writes (seed ${SEED})`, async () => {
-  app.github.addCommit(REPO, sha(1), { ...shopFiles('v1', pipeline()), 'print-forms.js': readFileSync(join(FIXTURES, 'print-forms.js'), 'utf8'), 'print-forms.sh': readFileSync(join(FIXTURES, 'print-forms.sh'), 'utf8') }, { message: 'Release v1' });
-  const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }));
+  app.github.addCommit(
+    REPO,
+    sha(1),
+    {
+      ...shopFiles('v1', pipeline()),
+      'print-forms.js': readFileSync(join(FIXTURES, 'print-forms.js'), 'utf8'),
+      'print-forms.sh': readFileSync(join(FIXTURES, 'print-forms.sh'), 'utf8'),
+    },
+    { message: 'Release v1' },
+  );
+  const reply = await sendWebhook(
+    app.sluice.url,
+    WEBHOOK_SECRET,
+    'push',
+    pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }),
+  );
   assert.equal(reply.status, 200, reply.text);
   await app.sluice.idle();
   const [waiting] = await app.sluice.store.listExecutions();
@@ -133,21 +152,42 @@ test(`random secrets printed in every shape on a local and an SSH host appear no
 
   const sinks: Record<string, string> = {};
   for (const action of ['app', 'remote']) {
-    const log = (await app.sluice.store.readLog({ executionId: execution!.id, stage: 'build', action, attempt: 1 })).map((l) => l.text);
-    assert.ok(log.filter((line) => line === 'raw: ***').length === NAMES.length, `${action} printed the secrets: ${log.slice(0, 5).join('\n')}`);
-    assert.ok(log.some((line) => line.endsWith('*** after the cut')), `${action}: the long line is there, masked across its cut`);
+    const log = (
+      await app.sluice.store.readLog({ executionId: execution!.id, stage: 'build', action, attempt: 1 })
+    ).map((l) => l.text);
+    assert.ok(
+      log.filter((line) => line === 'raw: ***').length === NAMES.length,
+      `${action} printed the secrets: ${log.slice(0, 5).join('\n')}`,
+    );
+    assert.ok(
+      log.some((line) => line.endsWith('*** after the cut')),
+      `${action}: the long line is there, masked across its cut`,
+    );
     sinks[`${action} log`] = log.join('\n');
   }
   sinks['Sluice’s own log'] = app.logs.join('\n');
   sinks['calls to GitHub'] = JSON.stringify(app.github.calls);
   sinks['calls to Slack'] = JSON.stringify([app.slack.calls, app.slack.responses]);
-  const details = String(app.github.calls.find((c) => c.body?.name === 'Sluice: build' && c.body.details_url)?.body?.details_url);
+  const details = String(
+    app.github.calls.find((c) => c.body?.name === 'Sluice: build' && c.body.details_url)?.body?.details_url,
+  );
   sinks['the execution page'] = await (await fetch(details.replace('http://sluice.test', app.sluice.url))).text();
-  sinks['the page’s event stream'] = await (await fetch(`${app.sluice.url}/executions/${execution!.id}/events?sig=${new URL(details).searchParams.get('sig')}`, { signal: AbortSignal.timeout(10_000) })).text();
+  sinks['the page’s event stream'] = await (
+    await fetch(
+      `${app.sluice.url}/executions/${execution!.id}/events?sig=${new URL(details).searchParams.get('sig')}`,
+      { signal: AbortSignal.timeout(10_000) },
+    )
+  ).text();
   const db = new DatabaseSync(join(app.dir, 'data', 'sluice.db'), { readOnly: true });
   try {
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>) {
-      sinks[`table ${name}`] = db.prepare(`SELECT * FROM "${name}"`).all().map((row) => JSON.stringify(row)).join('\n');
+    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{
+      name: string;
+    }>) {
+      sinks[`table ${name}`] = db
+        .prepare(`SELECT * FROM "${name}"`)
+        .all()
+        .map((row) => JSON.stringify(row))
+        .join('\n');
     }
   } finally {
     db.close();
@@ -157,7 +197,8 @@ test(`random secrets printed in every shape on a local and an SSH host appear no
   for (const [where, text] of Object.entries(sinks)) {
     const readings = readAsAReader(text);
     for (const [i, secret] of SECRETS.entries()) {
-      for (const reading of findSecret(readings, secret)) found.push(`${where}: secret ${i + 1} (${JSON.stringify(secret)}), read ${reading}`);
+      for (const reading of findSecret(readings, secret))
+        found.push(`${where}: secret ${i + 1} (${JSON.stringify(secret)}), read ${reading}`);
     }
   }
   assert.deepEqual(found, [], `seed ${SEED} (SLUICE_TEST_SEED=${SEED} repeats it)`);

@@ -22,7 +22,12 @@ afterEach(async () => {
  * answers a health check (so the body keeps trickling while the server is
  * busy); resolves with all the server sent once it closes the socket.
  */
-function trickle(url: string, path: string, headers: Record<string, string>, healthz: () => Promise<void>): Promise<string> {
+function trickle(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  healthz: () => Promise<void>,
+): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -35,7 +40,9 @@ function trickle(url: string, path: string, headers: Record<string, string>, hea
       closed = true;
       resolve(answer);
     });
-    const head = Object.entries({ host: `${hostname}:${port}`, 'content-length': String(1024 * 1024), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries({ host: `${hostname}:${port}`, 'content-length': String(1024 * 1024), ...headers })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n{"a":`);
     const more = async (): Promise<void> => {
       while (!closed && answer === '') {
@@ -56,8 +63,27 @@ test('a webhook or Slack body trickled a byte at a time is answered 408 within i
     answered++;
   };
   const [github, slack] = await Promise.all([
-    trickle(url, '/api/github/webhooks', { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'slow-loris', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, healthz),
-    trickle(url, '/slack/events', { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': `v0=${'0'.repeat(64)}`, 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) }, healthz),
+    trickle(
+      url,
+      '/api/github/webhooks',
+      {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'slow-loris',
+        'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+      },
+      healthz,
+    ),
+    trickle(
+      url,
+      '/slack/events',
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-signature': `v0=${'0'.repeat(64)}`,
+        'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+      },
+      healthz,
+    ),
   ]);
   for (const answer of [github, slack]) {
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);

@@ -8,7 +8,16 @@ import { APPROVAL_BINDING, type ApprovalBinding } from '../../src/runner/bind-ap
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
-import { ANN, CAROL, CHANNEL, REPO, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import {
+  ANN,
+  CAROL,
+  CHANNEL,
+  REPO,
+  sha,
+  shopFiles,
+  startSlackSluice,
+  type SlackSluice,
+} from '../helpers/slack-sluice.ts';
 import type { SlackMessage } from '../helpers/slack-stand-in.ts';
 
 let app: SlackSluice | undefined;
@@ -103,7 +112,10 @@ describe('an approval is bound to what it lets through', () => {
     const execution = await started.sluice.store.getExecution(1);
     const artifact = await started.sluice.store.findArtifact(execution!.id, 'app');
     const card = started.card();
-    assert.ok(textOf(card).includes(`artifact \`sha256:${artifact!.sha256.slice(0, 12)}\``), `the card names the artifact:\n${textOf(card)}`);
+    assert.ok(
+      textOf(card).includes(`artifact \`sha256:${artifact!.sha256.slice(0, 12)}\``),
+      `the card names the artifact:\n${textOf(card)}`,
+    );
 
     await started.click(card, 'approve', ANN);
     assert.equal(served(started), 'v1');
@@ -116,8 +128,15 @@ describe('an approval is bound to what it lets through', () => {
     const fifo = join(started.dir, 'hold-build');
     execFileSync('mkfifo', [fifo]);
     started.github.addCommit(REPO, sha(1), shopFiles('v1', besideTheBuild(fifo)), { message: 'Release v1' });
-    const posted = started.slack.waitForCall((c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL && c.args.blocks !== undefined);
-    const reply = await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }));
+    const posted = started.slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL && c.args.blocks !== undefined,
+    );
+    const reply = await sendWebhook(
+      started.sluice.url,
+      WEBHOOK_SECRET,
+      'push',
+      pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }),
+    );
     assert.equal(reply.status, 200);
     await posted;
     const waiting = started.card();
@@ -126,7 +145,10 @@ describe('an approval is bound to what it lets through', () => {
 
     const told = started.slack.waitForCall((c) => c.method === 'chat.postEphemeral' && c.args.user === ANN);
     await sendSlackRequest(started.sluice.url, signSlackRequest(buttonClick(waiting, 'sluice_approve', ANN)));
-    assert.equal(String((await told).args.text), 'The build has not produced "app" yet, so there is nothing to approve; wait for it and approve again; nothing was decided.');
+    assert.equal(
+      String((await told).args.text),
+      'The build has not produced "app" yet, so there is nothing to approve; wait for it and approve again; nothing was decided.',
+    );
     assert.equal((await state(started, 'release', 'approve'))?.status, 'awaiting_approval');
     assert.equal(served(started), undefined);
 
@@ -135,7 +157,10 @@ describe('an approval is bound to what it lets through', () => {
     const execution = await started.sluice.store.getExecution(1);
     const artifact = await started.sluice.store.findArtifact(execution!.id, 'app');
     const bound: SlackMessage = structuredClone(started.slack.messages.get(waiting.ts)!);
-    assert.ok(textOf(bound).includes(`artifact \`sha256:${artifact!.sha256.slice(0, 12)}\``), `the card now names the artifact:\n${textOf(bound)}`);
+    assert.ok(
+      textOf(bound).includes(`artifact \`sha256:${artifact!.sha256.slice(0, 12)}\``),
+      `the card now names the artifact:\n${textOf(bound)}`,
+    );
     assert.doesNotMatch(textOf(bound), /Waits for the build/);
 
     await started.click(bound, 'approve', CAROL);
@@ -146,7 +171,10 @@ describe('an approval is bound to what it lets through', () => {
   test('a deploy whose artifact record was swapped after the approval is refused, naming both digests, and nothing is deployed', async () => {
     const started = (app = await startSlackSluice());
     await started.push(1, 'v1', { pipeline: OWN_STAGE });
-    assert.match(String((await started.command(`disable ${REPO} production holding the deploy`, ANN)).text), /disabled the transition into \*production\*/);
+    assert.match(
+      String((await started.command(`disable ${REPO} production holding the deploy`, ANN)).text),
+      /disabled the transition into \*production\*/,
+    );
     await started.click(started.card(), 'approve', ANN);
     const execution = await started.sluice.store.getExecution(1);
     const approved = await started.sluice.store.findArtifact(execution!.id, 'app');
@@ -158,7 +186,10 @@ describe('an approval is bound to what it lets through', () => {
 
     const deploy = await state(started, 'production', 'prod-deploy');
     assert.equal(deploy?.status, 'failed');
-    assert.equal(deploy?.reason, `artifact "app" is now sha256 ${other}, but the approval sign-off/approve (by slack:${ANN}) let through sha256 ${approved!.sha256}, so nothing is deployed`);
+    assert.equal(
+      deploy?.reason,
+      `artifact "app" is now sha256 ${other}, but the approval sign-off/approve (by slack:${ANN}) let through sha256 ${approved!.sha256}, so nothing is deployed`,
+    );
     assert.equal(served(started), undefined);
     assert.equal(existsSync(join(started.dir, 'srv-prod', 'current')), false, 'no release was switched to');
   });

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { ALICE, ANN, CAROL, CHANNEL, MALLORY, REPO, serverConfig, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import {
+  ALICE,
+  ANN,
+  CAROL,
+  CHANNEL,
+  MALLORY,
+  REPO,
+  serverConfig,
+  sha,
+  startSlackSluice,
+  type SlackSluice,
+} from '../helpers/slack-sluice.ts';
 import { CANARY } from '../helpers/github-sluice.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
 
@@ -29,12 +40,18 @@ function textOf(version: { blocks: Array<Record<string, unknown>> }): string {
 }
 
 const buttons = (version: { blocks: Array<Record<string, unknown>> }) =>
-  version.blocks.filter((b) => b.type === 'actions').flatMap((b) => (b.elements as Array<{ action_id: string }>).map((e) => e.action_id));
+  version.blocks
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => (b.elements as Array<{ action_id: string }>).map((e) => e.action_id));
 
-const header = (version: { blocks: Array<Record<string, unknown>> }) => (version.blocks[0]?.text as { text: string }).text;
+const header = (version: { blocks: Array<Record<string, unknown>> }) =>
+  (version.blocks[0]?.text as { text: string }).text;
 
 function ephemerals(slack: SlackSluice['slack'], user: string): string[] {
-  return slack.called('chat.postEphemeral').filter((c) => c.args.user === user && c.args.channel === CHANNEL).map((c) => String(c.args.text));
+  return slack
+    .called('chat.postEphemeral')
+    .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
+    .map((c) => String(c.args.text));
 }
 
 async function gate(started: SlackSluice, seq: number) {
@@ -48,7 +65,9 @@ const served = (started: SlackSluice) => {
 };
 
 function productionCheckRun(started: SlackSluice, commit: string): Record<string, unknown> | undefined {
-  const created = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit);
+  const created = started.github.calls.find(
+    (c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit,
+  );
   return created && started.github.checkRun(Number(created.response?.id));
 }
 
@@ -65,12 +84,25 @@ describe('the approval card', () => {
     const card = cards[1]!;
     const open = textOf(card);
     assert.equal(header(card), `Deploy to production? · ${REPO} ${sha(2).slice(0, 7)}`);
-    for (const part of [REPO, '*Branch*\nmain', 'Release v2', '*Author*\nalice', `1 commit since what production runs, \`${sha(1).slice(0, 7)}\``, `/${REPO}/compare/${sha(1)}...${sha(2)}|compare>`, '✓ dev succeeded', `<@${ANN}>, <@${ALICE}>, <!subteam^S0RELEASE>`, 'expires <!date^']) {
+    for (const part of [
+      REPO,
+      '*Branch*\nmain',
+      'Release v2',
+      '*Author*\nalice',
+      `1 commit since what production runs, \`${sha(1).slice(0, 7)}\``,
+      `/${REPO}/compare/${sha(1)}...${sha(2)}|compare>`,
+      '✓ dev succeeded',
+      `<@${ANN}>, <@${ALICE}>, <!subteam^S0RELEASE>`,
+      'expires <!date^',
+    ]) {
       assert.ok(open.includes(part), `the open card shows ${JSON.stringify(part)}:\n${open}`);
     }
     const [execution] = await started.sluice.store.listExecutions();
     const artifact = await started.sluice.store.findArtifact(execution!.id, 'app');
-    assert.ok(open.includes(`artifact \`sha256:${artifact!.sha256.slice(0, 12)}\``), 'the card names the artifact it is bound to');
+    assert.ok(
+      open.includes(`artifact \`sha256:${artifact!.sha256.slice(0, 12)}\``),
+      'the card names the artifact it is bound to',
+    );
     assert.ok(open.includes('http://sluice.test/executions/'), 'the card links to the pipeline page');
     assert.deepEqual(buttons(card), ['sluice_approve', 'sluice_reject']);
     const waiting = productionCheckRun(started, sha(2));
@@ -92,17 +124,37 @@ describe('the approval card', () => {
     const thread = started.slack.replies(card.ts).map((m) => m.text);
     assert.equal(thread.length, 2, JSON.stringify(thread));
     assert.match(thread[0]!, new RegExp(`^🚀 Deploying \`${sha(2).slice(0, 7)}\` to \\*production\\*…$`));
-    assert.match(thread[1]!, new RegExp(`^✅ \\*production\\* runs \`${sha(2).slice(0, 7)}\` now \\(deployed in \\d+ s\\)\\. <http://sluice\\.test/executions/`));
+    assert.match(
+      thread[1]!,
+      new RegExp(
+        `^✅ \\*production\\* runs \`${sha(2).slice(0, 7)}\` now \\(deployed in \\d+ s\\)\\. <http://sluice\\.test/executions/`,
+      ),
+    );
 
     // GitHub shows the same decision.
     const run = productionCheckRun(started, sha(2));
     assert.equal(run?.conclusion, 'success');
-    assert.match(String((run?.output as { summary: string }).summary), new RegExp(`\\*\\*approve\\*\\* succeeded.*: approved by slack:${CAROL}`));
+    assert.match(
+      String((run?.output as { summary: string }).summary),
+      new RegExp(`\\*\\*approve\\*\\* succeeded.*: approved by slack:${CAROL}`),
+    );
     const [done] = await started.sluice.store.listExecutions();
     assert.equal(done?.status, 'succeeded');
-    const log = await started.sluice.store.readLog({ executionId: done!.id, stage: 'build', action: 'compile', attempt: 1 });
-    assert.ok(log.some((l) => l.text === 'token is ***'), 'the build printed the secret, masked');
-    assert.equal(JSON.stringify([started.slack.calls, started.slack.responses]).includes(CANARY), false, 'the secret reached Slack');
+    const log = await started.sluice.store.readLog({
+      executionId: done!.id,
+      stage: 'build',
+      action: 'compile',
+      attempt: 1,
+    });
+    assert.ok(
+      log.some((l) => l.text === 'token is ***'),
+      'the build printed the secret, masked',
+    );
+    assert.equal(
+      JSON.stringify([started.slack.calls, started.slack.responses]).includes(CANARY),
+      false,
+      'the secret reached Slack',
+    );
   });
 
   test('reject: the execution fails, nothing is deployed, and the card says who rejected it', async () => {
@@ -132,12 +184,23 @@ describe('the approval card', () => {
     assert.equal(reply.status, 200);
 
     const [told] = ephemerals(started.slack, MALLORY);
-    assert.match(told ?? '', /You are not one of the approvers of \*production\* \(<@U0ANN>, <@U0ALICE>, <!subteam\^S0RELEASE>\), so nothing was decided/);
+    assert.match(
+      told ?? '',
+      /You are not one of the approvers of \*production\* \(<@U0ANN>, <@U0ALICE>, <!subteam\^S0RELEASE>\), so nothing was decided/,
+    );
     assert.equal(started.slack.messages.get(card.ts)?.history.length, 1, 'the card was not touched');
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
     const [execution] = await started.sluice.store.listExecutions();
-    const log = await started.sluice.store.readLog({ executionId: execution!.id, stage: 'production', action: 'approve', attempt: 1 });
-    assert.deepEqual(log.map((l) => l.text), [`slack:${MALLORY} tried to approve and was refused: not an approver of production`]);
+    const log = await started.sluice.store.readLog({
+      executionId: execution!.id,
+      stage: 'production',
+      action: 'approve',
+      attempt: 1,
+    });
+    assert.deepEqual(
+      log.map((l) => l.text),
+      [`slack:${MALLORY} tried to approve and was refused: not an approver of production`],
+    );
   });
 
   test('the author of the change may not approve it (matched by e-mail), but may reject it', async () => {
@@ -147,7 +210,12 @@ describe('the approval card', () => {
     await started.click(card, 'approve', ALICE);
 
     const [told] = ephemerals(started.slack, ALICE);
-    assert.match(told ?? '', new RegExp(`You wrote this change \\(\`${sha(1).slice(0, 7)}\`\\), and \\*production\\* needs someone else to approve it`));
+    assert.match(
+      told ?? '',
+      new RegExp(
+        `You wrote this change \\(\`${sha(1).slice(0, 7)}\`\\), and \\*production\\* needs someone else to approve it`,
+      ),
+    );
     assert.deepEqual(
       started.slack.called('users.lookupByEmail').map((c) => c.args.email),
       ['alice@example.com'],
@@ -159,13 +227,18 @@ describe('the approval card', () => {
   });
 
   test('the operator’s mapping of GitHub logins to Slack users tells authors apart when e-mail does not', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    alice: ${ANN}\n`) }));
+    const started = (app = await startSlackSluice({
+      serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    alice: ${ANN}\n`),
+    }));
     started.slack.emails.clear();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
     assert.match(ephemerals(started.slack, ANN)[0] ?? '', /You wrote this change/);
     // Slack is asked by e-mail as well (an account it finds there would be refused too); here it finds nobody, and the mapping decides.
-    assert.deepEqual([...new Set(started.slack.called('users.lookupByEmail').map((c) => c.args.email))], ['alice@example.com']);
+    assert.deepEqual(
+      [...new Set(started.slack.called('users.lookupByEmail').map((c) => c.args.email))],
+      ['alice@example.com'],
+    );
     await started.click(started.card(), 'approve', CAROL);
     assert.equal(served(started), 'v1');
   });
@@ -190,7 +263,10 @@ describe('the approval card', () => {
     assert.equal(served(started), undefined);
 
     await started.click(card, 'approve', ANN);
-    assert.match(ephemerals(started.slack, ANN)[0] ?? '', /Nothing changed: this approval is already closed \(expired: nobody decided within 24h\)/);
+    assert.match(
+      ephemerals(started.slack, ANN)[0] ?? '',
+      /Nothing changed: this approval is already closed \(expired: nobody decided within 24h\)/,
+    );
     assert.equal(served(started), undefined);
   });
 
@@ -209,7 +285,10 @@ describe('the approval card', () => {
     assert.equal(header(second), `Deploy to production? · ${REPO} ${sha(2).slice(0, 7)}`);
 
     await started.click(first, 'approve', ANN);
-    assert.match(ephemerals(started.slack, ANN)[0] ?? '', /Nothing changed: this approval is already closed \(superseded by execution #2/);
+    assert.match(
+      ephemerals(started.slack, ANN)[0] ?? '',
+      /Nothing changed: this approval is already closed \(superseded by execution #2/,
+    );
     await started.click(second, 'approve', ANN);
     assert.equal(served(started), 'v2');
   });
@@ -224,16 +303,24 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       sendSlackRequest(started.sluice.url, signSlackRequest(buttonClick(card, 'sluice_approve', ANN))),
       sendSlackRequest(started.sluice.url, signSlackRequest(buttonClick(card, 'sluice_reject', CAROL))),
     ]);
-    assert.deepEqual(replies.map((r) => r.status), [200, 200]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200],
+    );
     await started.sluice.idle();
 
     const [execution] = await started.sluice.store.listExecutions();
-    const decisions = (await started.sluice.store.listHistory(execution!.id)).filter((h) => h.entity === 'action' && h.action === 'approve' && h.from === 'awaiting_approval');
+    const decisions = (await started.sluice.store.listHistory(execution!.id)).filter(
+      (h) => h.entity === 'action' && h.action === 'approve' && h.from === 'awaiting_approval',
+    );
     assert.equal(decisions.length, 1, JSON.stringify(decisions));
     const winner = decisions[0]!.to === 'succeeded' ? ANN : CAROL;
     const loser = winner === ANN ? CAROL : ANN;
     assert.deepEqual(ephemerals(started.slack, winner), []);
-    assert.match(ephemerals(started.slack, loser)[0] ?? '', new RegExp(`Nothing changed: this approval is already closed \\((approved|rejected) by <@${winner}>\\)`));
+    assert.match(
+      ephemerals(started.slack, loser)[0] ?? '',
+      new RegExp(`Nothing changed: this approval is already closed \\((approved|rejected) by <@${winner}>\\)`),
+    );
     assert.match(textOf(started.slack.messages.get(card.ts)!), new RegExp(`by <@${winner}>\\*`));
     assert.equal(served(started), winner === ANN ? 'v1' : undefined);
   });
@@ -252,12 +339,21 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     await started.sluice.idle();
     assert.deepEqual(await started.sluice.store.listHistory(execution!.id), history, 'the replay changed no state');
     // The same request is the same delivery (its trigger_id too), as when Slack sends a click again: taken once.
-    assert.deepEqual(started.slack.calls.slice(calls).map((c) => c.method), [], 'the replay was not answered again');
-    assert.ok(started.logs.some((line) => line.startsWith('Slack delivered a button click again;')), JSON.stringify(started.logs));
+    assert.deepEqual(
+      started.slack.calls.slice(calls).map((c) => c.method),
+      [],
+      'the replay was not answered again',
+    );
+    assert.ok(
+      started.logs.some((line) => line.startsWith('Slack delivered a button click again;')),
+      JSON.stringify(started.logs),
+    );
     assert.equal(served(started), 'v1');
 
     await started.push(2, 'v2');
-    const stale = signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN), { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    const stale = signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN), {
+      timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
     assert.equal((await sendSlackRequest(started.sluice.url, stale)).status, 401);
     await started.sluice.idle();
     assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
@@ -270,7 +366,10 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     for (const request of [
       signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN), { tamper: true }),
       signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN), { secret: 'another-apps-secret' }),
-      { ...signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN)), headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      {
+        ...signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN)),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
     ]) {
       assert.equal((await sendSlackRequest(started.sluice.url, request)).status, 401);
     }
@@ -285,18 +384,27 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     const card = started.card();
     const forged = (change: (value: Record<string, unknown>) => void) => {
       const copy = structuredClone(card);
-      const button = (copy.blocks.find((b) => b.type === 'actions')!.elements as Array<{ action_id: string; value: string }>).find((e) => e.action_id === 'sluice_approve')!;
+      const button = (
+        copy.blocks.find((b) => b.type === 'actions')!.elements as Array<{ action_id: string; value: string }>
+      ).find((e) => e.action_id === 'sluice_approve')!;
       const value = JSON.parse(button.value) as Record<string, unknown>;
       change(value);
       button.value = JSON.stringify(value);
       return signSlackRequest(buttonClick(copy, 'sluice_approve', ANN));
     };
-    for (const request of [forged((v) => (v.d = 'f'.repeat(64))), forged((v) => (v.e = 'no-such-execution')), forged((v) => (v.n = 'one'))]) {
+    for (const request of [
+      forged((v) => (v.d = 'f'.repeat(64))),
+      forged((v) => (v.e = 'no-such-execution')),
+      forged((v) => (v.n = 'one')),
+    ]) {
       assert.equal((await sendSlackRequest(started.sluice.url, request)).status, 200);
       await started.sluice.idle();
     }
     const told = ephemerals(started.slack, ANN);
-    assert.match(told[0] ?? '', /The artifact changed since this card was posted, so this approval no longer holds; nothing was decided/);
+    assert.match(
+      told[0] ?? '',
+      /The artifact changed since this card was posted, so this approval no longer holds; nothing was decided/,
+    );
     assert.match(told[1] ?? '', /This card is not one Sluice can match to an approval; nothing was decided/);
     assert.match(told[2] ?? '', /This card is not one Sluice can match to an approval/);
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
@@ -309,7 +417,10 @@ describe('when Slack fails', () => {
     started.slack.failNext('chat.postMessage');
     await started.push(1, 'v1');
     assert.deepEqual(started.slack.cards(CHANNEL), []);
-    assert.match(started.logs.join('\n'), /Sluice could not update Slack: Slack's chat\.postMessage failed: fatal_error/);
+    assert.match(
+      started.logs.join('\n'),
+      /Sluice could not update Slack: Slack's chat\.postMessage failed: fatal_error/,
+    );
 
     await started.sluice.sweep();
     await started.sluice.idle();
@@ -318,7 +429,10 @@ describe('when Slack fails', () => {
 
     started.slack.failNext('usergroups.users.list');
     await started.click(card, 'approve', CAROL);
-    assert.equal(ephemerals(started.slack, CAROL)[0], 'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.');
+    assert.equal(
+      ephemerals(started.slack, CAROL)[0],
+      'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.',
+    );
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
     await started.click(card, 'approve', CAROL);
     assert.equal(served(started), 'v1');

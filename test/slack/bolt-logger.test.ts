@@ -13,7 +13,10 @@ import { boltLogger } from '../../src/slack/create-slack-app.ts';
 test('Bolt’s errors and warnings are logged at warn level, its info at info', () => {
   const lines: string[] = [];
   const logger = createLogger({ format: 'json', write: (line) => lines.push(line) });
-  const bolt = boltLogger((line) => logger.info(line), (line) => logger.warn(line));
+  const bolt = boltLogger(
+    (line) => logger.info(line),
+    (line) => logger.warn(line),
+  );
   bolt.error('socket-mode: failed to connect');
   bolt.warn('http request failed');
   bolt.info('not shown at Bolt’s default level');

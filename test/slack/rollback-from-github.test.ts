@@ -12,7 +12,16 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
-import { ANN, CAROL, CHANNEL, REPO, serverConfig, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import {
+  ANN,
+  CAROL,
+  CHANNEL,
+  REPO,
+  serverConfig,
+  sha,
+  startSlackSluice,
+  type SlackSluice,
+} from '../helpers/slack-sluice.ts';
 
 let app: SlackSluice | undefined;
 afterEach(async () => {
@@ -27,7 +36,10 @@ const served = (started: SlackSluice) => {
 
 /** The production check run of a commit, as GitHub shows it now. */
 function productionRun(started: SlackSluice, commit: string): { id: number; actions: string[] } {
-  const created = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit && c.status === 201);
+  const created = started.github.calls.find(
+    (c) =>
+      c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit && c.status === 201,
+  );
   const id = Number(created?.response?.id);
   const actions = (started.github.checkRun(id)?.actions as Array<{ identifier: string }> | undefined) ?? [];
   return { id, actions: actions.map((a) => a.identifier) };
@@ -63,7 +75,8 @@ async function release(started: SlackSluice, n: number, version: string): Promis
   assert.equal(served(started), version);
 }
 
-const withPeople = (dir: string) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann-gh: ${ANN}\n    carol-gh: ${CAROL}\n`);
+const withPeople = (dir: string) =>
+  serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann-gh: ${ANN}\n    carol-gh: ${CAROL}\n`);
 
 describe('Roll back from GitHub', () => {
   test('the button is only on the release production runs now; older check runs lose it', async () => {
@@ -76,7 +89,10 @@ describe('Roll back from GitHub', () => {
 
     // A request for the old check run's button anyway: refused, nothing starts.
     const executions = (await started.sluice.store.listExecutions()).length;
-    assert.equal(await pressRollBack(started, sha(1), 'ann-gh'), 'not rolled back: this check run is of #1, not of the release production runs now (production runs #2 now; roll back from its check run)');
+    assert.equal(
+      await pressRollBack(started, sha(1), 'ann-gh'),
+      'not rolled back: this check run is of #1, not of the release production runs now (production runs #2 now; roll back from its check run)',
+    );
     assert.equal((await started.sluice.store.listExecutions()).length, executions);
     assert.equal(served(started), 'v2');
   });
@@ -86,9 +102,16 @@ describe('Roll back from GitHub', () => {
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     const executions = (await started.sluice.store.listExecutions()).length;
-    const rule = 'the server config lets the logins of github.rollback do it, and the Slack users of slack.commands.rollback whose login slack.people maps';
-    assert.equal(await pressRollBack(started, sha(2), 'mallory'), `not rolled back: GitHub user @mallory may not roll back production: ${rule}`);
-    assert.equal(await pressRollBack(started, sha(2), 'carol-gh'), `not rolled back: GitHub user @carol-gh may not roll back production: ${rule} (@carol-gh is Slack user ${CAROL}, whom slack.commands.rollback does not list)`);
+    const rule =
+      'the server config lets the logins of github.rollback do it, and the Slack users of slack.commands.rollback whose login slack.people maps';
+    assert.equal(
+      await pressRollBack(started, sha(2), 'mallory'),
+      `not rolled back: GitHub user @mallory may not roll back production: ${rule}`,
+    );
+    assert.equal(
+      await pressRollBack(started, sha(2), 'carol-gh'),
+      `not rolled back: GitHub user @carol-gh may not roll back production: ${rule} (@carol-gh is Slack user ${CAROL}, whom slack.commands.rollback does not list)`,
+    );
     assert.equal((await started.sluice.store.listExecutions()).length, executions);
     assert.equal(served(started), 'v2');
   });
@@ -97,13 +120,22 @@ describe('Roll back from GitHub', () => {
     const started = (app = await startSlackSluice({ serverConfig: withPeople }));
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
-    assert.equal(await pressRollBack(started, sha(2), 'ann-gh'), 'rolling production back to #1 in execution #3, once approved');
+    assert.equal(
+      await pressRollBack(started, sha(2), 'ann-gh'),
+      'rolling production back to #1 in execution #3, once approved',
+    );
     assert.equal(served(started), 'v2', 'nothing deployed before the approval');
 
     const card = started.card();
     assert.match(JSON.stringify(card.blocks), /Deploy to production\? · acme\/shop/);
     await started.click(card, 'approve', ANN);
-    assert.match(started.slack.called('chat.postEphemeral').filter((c) => c.args.user === ANN && c.args.channel === CHANNEL).at(-1)?.args.text as string, /^You started this run/);
+    assert.match(
+      started.slack
+        .called('chat.postEphemeral')
+        .filter((c) => c.args.user === ANN && c.args.channel === CHANNEL)
+        .at(-1)?.args.text as string,
+      /^You started this run/,
+    );
     assert.equal(served(started), 'v2');
     await started.click(started.card(), 'approve', CAROL);
     assert.equal(served(started), 'v1');
@@ -114,7 +146,8 @@ describe('Roll back from GitHub', () => {
 
   test('with skip_for_rollbacks, an allowed login of github.rollback rolls back at once', async () => {
     const started = (app = await startSlackSluice({
-      serverConfig: (dir) => `${withPeople(dir).replace('      timeout: 24h\n', '      timeout: 24h\n      skip_for_rollbacks: true\n')}github:\n  rollback: [dave]\n`,
+      serverConfig: (dir) =>
+        `${withPeople(dir).replace('      timeout: 24h\n', '      timeout: 24h\n      skip_for_rollbacks: true\n')}github:\n  rollback: [dave]\n`,
     }));
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');

@@ -11,7 +11,18 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { ALICE, ANN, CAROL, CHANNEL, REPO, serverConfig, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import {
+  ALICE,
+  ANN,
+  CAROL,
+  CHANNEL,
+  REPO,
+  serverConfig,
+  sha,
+  shopFiles,
+  startSlackSluice,
+  type SlackSluice,
+} from '../helpers/slack-sluice.ts';
 
 let app: SlackSluice | undefined;
 afterEach(async () => {
@@ -23,7 +34,10 @@ const CAROL_GIT = { name: 'Carol', email: 'carol@example.com', login: 'carol' };
 const ANN_GIT = { name: 'Ann', email: 'ann@example.com', login: 'ann' };
 
 function told(started: SlackSluice, user: string): string[] {
-  return started.slack.called('chat.postEphemeral').filter((c) => c.args.user === user && c.args.channel === CHANNEL).map((c) => String(c.args.text));
+  return started.slack
+    .called('chat.postEphemeral')
+    .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
+    .map((c) => String(c.args.text));
 }
 
 async function gate(started: SlackSluice, seq: number) {
@@ -40,7 +54,10 @@ const cardText = (started: SlackSluice) => JSON.stringify(started.card().blocks)
 
 async function refused(started: SlackSluice, user: string, why: string, commit: string): Promise<void> {
   await started.click(started.card(), 'approve', user);
-  assert.equal(told(started, user).at(-1), `You ${why} (\`${commit.slice(0, 7)}\`), and *production* needs someone else to approve it; nothing was decided. You may still reject it.`);
+  assert.equal(
+    told(started, user).at(-1),
+    `You ${why} (\`${commit.slice(0, 7)}\`), and *production* needs someone else to approve it; nothing was decided. You may still reject it.`,
+  );
 }
 
 describe('nobody approves their own push', () => {
@@ -55,22 +72,36 @@ describe('nobody approves their own push', () => {
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
     assert.equal(served(started), undefined, 'nothing was deployed');
     const execution = (await started.sluice.store.listExecutions())[0]!;
-    const log = await started.sluice.store.readLog({ executionId: execution.id, stage: 'production', action: 'approve', attempt: 1 });
-    assert.deepEqual(log.map((l) => l.text), [
-      `slack:${CAROL} tried to approve and was refused: they pushed this change, so someone else must approve it`,
-      `slack:${ANN} tried to approve and was refused: they wrote this change, so someone else must approve it`,
-    ]);
+    const log = await started.sluice.store.readLog({
+      executionId: execution.id,
+      stage: 'production',
+      action: 'approve',
+      attempt: 1,
+    });
+    assert.deepEqual(
+      log.map((l) => l.text),
+      [
+        `slack:${CAROL} tried to approve and was refused: they pushed this change, so someone else must approve it`,
+        `slack:${ANN} tried to approve and was refused: they wrote this change, so someone else must approve it`,
+      ],
+    );
 
     await started.click(started.card(), 'approve', ALICE);
     assert.equal(served(started), 'v1');
   });
 
   test('a commit whose author *name* is an approver’s login does not make that approver an author: only logins GitHub tells count', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann: ${ANN}\n`) }));
+    const started = (app = await startSlackSluice({
+      serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann: ${ANN}\n`),
+    }));
     started.slack.emails.set('carol@example.com', CAROL);
     // `git commit --author "ann <mallory@evil.example>"`: GitHub knows no account for it, so the push carries no username.
     const forged = { name: 'ann', email: 'mallory@evil.example' };
-    await started.push(1, 'v1', { author: forged, committer: forged, sender: { login: 'carol', email: 'carol@example.com' } });
+    await started.push(1, 'v1', {
+      author: forged,
+      committer: forged,
+      sender: { login: 'carol', email: 'carol@example.com' },
+    });
     assert.doesNotMatch(cardText(started), /GitHub user @ann/, 'the forged name is not taken for a login');
     await refused(started, CAROL, 'pushed this change', sha(1));
     await started.click(started.card(), 'approve', ANN);
@@ -106,10 +137,17 @@ describe('nobody approves their own push', () => {
     started.slack.emails.set('ann@example.com', ANN);
     // 300 commits come in with commit 302's push; Carol wrote only the oldest, which an unpaged compare leaves out.
     started.github.addCommit(REPO, sha(2), shopFiles('v2'), { author: CAROL_GIT, tarball: false });
-    for (let n = 3; n <= 301; n++) started.github.addCommit(REPO, sha(n), shopFiles(`v${n}`), { author: ANN_GIT, tarball: false });
+    for (let n = 3; n <= 301; n++)
+      started.github.addCommit(REPO, sha(n), shopFiles(`v${n}`), { author: ANN_GIT, tarball: false });
     await started.push(302, 'v302');
-    const compares = started.github.calls.filter((c) => c.path.startsWith(`/repos/${REPO}/compare/`) && c.path.endsWith(sha(302)));
-    assert.deepEqual(compares.map((c) => c.query), [{}, { per_page: '100', page: '1' }], 'the newest 250 first, then the 51 older by page');
+    const compares = started.github.calls.filter(
+      (c) => c.path.startsWith(`/repos/${REPO}/compare/`) && c.path.endsWith(sha(302)),
+    );
+    assert.deepEqual(
+      compares.map((c) => c.query),
+      [{}, { per_page: '100', page: '1' }],
+      'the newest 250 first, then the 51 older by page',
+    );
     assert.match(cardText(started), /301 commits since what production runs/);
     assert.doesNotMatch(cardText(started), /GitHub listed/);
     await refused(started, CAROL, `wrote ${sha(2).slice(0, 7)}`, sha(302));
@@ -133,9 +171,15 @@ describe('nobody approves their own push', () => {
 
   test('a pusher mapped by login to one Slack account is also the account Slack finds by their e-mail: neither approves', async () => {
     // The operator maps carol's login to her usual account; the pusher's e-mail belongs in Slack to another of hers, an approver.
-    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol: ${CAROL}\n`) }));
+    const started = (app = await startSlackSluice({
+      serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol: ${CAROL}\n`),
+    }));
     started.slack.emails.set('carol@example.com', ALICE);
-    await started.push(1, 'v1', { author: CAROL_GIT, committer: CAROL_GIT, sender: { login: 'carol', email: 'carol@example.com' } });
+    await started.push(1, 'v1', {
+      author: CAROL_GIT,
+      committer: CAROL_GIT,
+      sender: { login: 'carol', email: 'carol@example.com' },
+    });
 
     await refused(started, ALICE, 'wrote this change', sha(1));
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
@@ -146,19 +190,33 @@ describe('nobody approves their own push', () => {
 
   test('a pusher Slack cannot match is named on the card', async () => {
     const started = (app = await startSlackSluice());
-    await started.push(1, 'v1', { author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' }, sender: { login: 'mallory-gh', email: 'mallory@evil.example' } });
-    assert.match(cardText(started), /⚠ Could not match GitHub user @mallory-gh \(mallory@evil\.example\) to a Slack user: approvers cannot be checked against them/);
+    await started.push(1, 'v1', {
+      author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' },
+      sender: { login: 'mallory-gh', email: 'mallory@evil.example' },
+    });
+    assert.match(
+      cardText(started),
+      /⚠ Could not match GitHub user @mallory-gh \(mallory@evil\.example\) to a Slack user: approvers cannot be checked against them/,
+    );
   });
 
   test('a retry keeps the original pusher and adds the one who retried', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: (dir) => serverConfig(dir, 'github:\n  retry: [dave]\n').replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`) }));
+    const started = (app = await startSlackSluice({
+      serverConfig: (dir) =>
+        serverConfig(dir, 'github:\n  retry: [dave]\n').replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`),
+    }));
     started.slack.emails.set('carol@example.com', CAROL);
-    await started.push(1, 'v1', { author: { name: 'Build Bot', email: 'bot@example.com' }, sender: { login: 'carol', email: 'carol@example.com' } });
+    await started.push(1, 'v1', {
+      author: { name: 'Build Bot', email: 'bot@example.com' },
+      sender: { login: 'carol', email: 'carol@example.com' },
+    });
     await started.click(started.card(), 'reject', CAROL);
     assert.equal((await gate(started, 1))?.status, 'failed');
 
     // Dave re-runs the production check run from GitHub: a new approval.
-    const run = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(1));
+    const run = started.github.calls.find(
+      (c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === sha(1),
+    );
     const rerun = {
       action: 'rerequested',
       check_run: {

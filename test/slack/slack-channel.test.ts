@@ -16,7 +16,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-const channelLines = (started: SlackSluice, error: string) => started.logs.filter((line) => line.includes(`Slack's chat.postMessage failed: ${error}`));
+const channelLines = (started: SlackSluice, error: string) =>
+  started.logs.filter((line) => line.includes(`Slack's chat.postMessage failed: ${error}`));
 
 test('a channel the bot is not in: one log line says to invite it, the pipeline waits at the gate, and once invited the card comes at the next sweep and is approved', async () => {
   const started = (app = await startSlackSluice());
@@ -27,8 +28,17 @@ test('a channel the bot is not in: one log line says to invite it, the pipeline 
   await started.sluice.idle();
   const lines = channelLines(started, 'not_in_channel');
   assert.equal(lines.length, 1, `said once, not at every sweep: ${JSON.stringify(started.logs)}`);
-  assert.match(lines[0]!, new RegExp(`the bot is not in channel ${CHANNEL}: invite it there \\(/invite @Sluice in that channel\\)\\. Sluice posts the card at its next sweep`));
-  const gate = (await started.sluice.store.getExecution((await started.sluice.store.listExecutions({ limit: 1 }))[0]!.id))?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `the bot is not in channel ${CHANNEL}: invite it there \\(/invite @Sluice in that channel\\)\\. Sluice posts the card at its next sweep`,
+    ),
+  );
+  const gate = (
+    await started.sluice.store.getExecution((await started.sluice.store.listExecutions({ limit: 1 }))[0]!.id)
+  )?.stages
+    .find((s) => s.name === 'production')
+    ?.actions.find((a) => a.name === 'approve');
   assert.equal(gate?.status, 'awaiting_approval', 'the gate is still open, for when the card arrives');
 
   started.slack.channels.set(CHANNEL, { name: 'deploys', member: true });
@@ -45,7 +55,10 @@ test('a slack_channel that is no channel the bot can see: the log line says to p
   await started.push(1, 'v1');
   const lines = channelLines(started, 'channel_not_found');
   assert.equal(lines.length, 1, JSON.stringify(started.logs));
-  assert.match(lines[0]!, /set the environment's slack_channel in the server config to the channel's id \(its details in Slack show it, starting with C\)/);
+  assert.match(
+    lines[0]!,
+    /set the environment's slack_channel in the server config to the channel's id \(its details in Slack show it, starting with C\)/,
+  );
 });
 
 test('a bot token Slack no longer takes: one log line says to reinstall the app and set SLACK_BOT_TOKEN; once Slack takes it again the card comes', async () => {
@@ -56,7 +69,10 @@ test('a bot token Slack no longer takes: one log line says to reinstall the app 
   await started.sluice.idle();
   const lines = started.logs.filter((line) => line.includes('failed: token_revoked'));
   assert.equal(lines.length, 1, `said once, not at every sweep: ${JSON.stringify(started.logs)}`);
-  assert.match(lines[0]!, /Slack no longer takes SLACK_BOT_TOKEN .*: reinstall the Slack app to the workspace .*set SLACK_BOT_TOKEN to its bot token and restart Sluice/);
+  assert.match(
+    lines[0]!,
+    /Slack no longer takes SLACK_BOT_TOKEN .*: reinstall the Slack app to the workspace .*set SLACK_BOT_TOKEN to its bot token and restart Sluice/,
+  );
   assert.deepEqual(started.slack.cards(CHANNEL), []);
 
   started.slack.revokeToken(false);

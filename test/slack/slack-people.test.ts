@@ -52,7 +52,10 @@ test('a failed lookup is not remembered: the next click asks again', async () =>
 test('the author: the operator’s mapping by the GitHub login GitHub tells or e-mail (any case) first, then Slack’s e-mail lookup; never by the commit’s name', async () => {
   const { api, calls } = countingApi({}, { 'bob@example.com': 'U0BOB' });
   const people = slackPeople(api, { Alice: 'U0ALICE', 'dave@corp.example': 'U0DAVE' });
-  assert.equal(await people.authorOf({ sha: 'a', author: 'alice', authorLogin: 'alice', authorEmail: 'alice@elsewhere.example' }), 'U0ALICE');
+  assert.equal(
+    await people.authorOf({ sha: 'a', author: 'alice', authorLogin: 'alice', authorEmail: 'alice@elsewhere.example' }),
+    'U0ALICE',
+  );
   assert.equal(await people.authorOf({ sha: 'a', author: 'dave', authorEmail: 'Dave@Corp.example' }), 'U0DAVE');
   // A commit's free-text name is no login: `git commit --author "Alice <x@y>"` names nobody.
   assert.equal(await people.authorOf({ sha: 'a', author: 'Alice' }), undefined);

@@ -30,8 +30,14 @@ test('a rate-limited card and a rate-limited answer to a click are sent once Ret
   assert.ok(refused && told && told.at - refused.at >= 1000);
   assert.match(String(told.args.text), /^You are not one of the approvers/);
   assert.equal(started.slack.earlyCalls, 0, 'Sluice never called before Retry-After had passed');
-  assert.deepEqual(started.slack.rateLimited.map((r) => r.method), ['chat.postMessage', 'chat.postEphemeral']);
-  assert.ok(started.logs.every((line) => !/ratelimited|rate limit/i.test(line) || !/could not/.test(line)), `nothing failed: ${JSON.stringify(started.logs)}`);
+  assert.deepEqual(
+    started.slack.rateLimited.map((r) => r.method),
+    ['chat.postMessage', 'chat.postEphemeral'],
+  );
+  assert.ok(
+    started.logs.every((line) => !/ratelimited|rate limit/i.test(line) || !/could not/.test(line)),
+    `nothing failed: ${JSON.stringify(started.logs)}`,
+  );
   await started.click(card, 'approve', ANN);
   assert.match(started.slack.messages.get(card.ts)?.text ?? '', /^✅ Approved for production/);
 });

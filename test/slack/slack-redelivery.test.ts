@@ -35,8 +35,15 @@ test('over HTTP, a click Slack sends again with X-Slack-Retry-Num is answered 20
     }
   }
   assert.equal(served(started), 'v1\n');
-  assert.deepEqual(started.slack.called('chat.postEphemeral').map((c) => c.args.user), [MALLORY], 'Mallory is told once, and Ann is not told the gate is closed');
-  assert.equal(started.logs.filter((line) => /^Slack delivered a button click again \(retry [12]\)/.test(line)).length, 4);
+  assert.deepEqual(
+    started.slack.called('chat.postEphemeral').map((c) => c.args.user),
+    [MALLORY],
+    'Mallory is told once, and Ann is not told the gate is closed',
+  );
+  assert.equal(
+    started.logs.filter((line) => /^Slack delivered a button click again \(retry [12]\)/.test(line)).length,
+    4,
+  );
 });
 
 test('in Socket Mode, a redelivered envelope is acknowledged and does nothing twice, and after a disconnect envelope Sluice connects again', async () => {

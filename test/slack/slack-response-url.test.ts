@@ -19,10 +19,19 @@ test('each command is answered with one post to its response URL; an answer Slac
   const started = (app = await startSlackSluice());
   await started.command('help', ANN);
   await started.command('status', ANN);
-  assert.deepEqual(started.slack.responses.map((r) => r.id), ['command-1', 'command-2'], 'one post per command');
+  assert.deepEqual(
+    started.slack.responses.map((r) => r.id),
+    ['command-1', 'command-2'],
+    'one post per command',
+  );
 
   const spent = started.slack.responseUrl('spent');
-  for (let i = 0; i < 5; i++) await fetch(spent, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `earlier ${i}` }) });
+  for (let i = 0; i < 5; i++)
+    await fetch(spent, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: `earlier ${i}` }),
+    });
   const reply = await sendSlackRequest(started.sluice.url, signSlackRequest(slashCommand('help', ANN, spent)));
   assert.equal(reply.status, 200);
   await started.sluice.idle();
@@ -31,5 +40,8 @@ test('each command is answered with one post to its response URL; an answer Slac
   assert.equal(ephemeral?.args.channel, CHANNEL);
   assert.equal(ephemeral?.args.user, ANN);
   assert.match(String(ephemeral?.args.text), /^\*Sluice commands\*/);
-  assert.ok(started.logs.some((line) => line.startsWith('Slack refused the answer to /sluice help at its response URL')), JSON.stringify(started.logs));
+  assert.ok(
+    started.logs.some((line) => line.startsWith('Slack refused the answer to /sluice help at its response URL')),
+    JSON.stringify(started.logs),
+  );
 });

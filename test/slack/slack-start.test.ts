@@ -22,12 +22,21 @@ describe('Slack at start-up', () => {
     const slack = await new SlackStandIn().start();
     try {
       await withDir(async (dir) => {
-        const settings = { port: 0, dataDir: join(dir, 'data'), publicUrl: 'http://sluice.test', slack: { botToken: 'xoxb-revoked', signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } };
+        const settings = {
+          port: 0,
+          dataDir: join(dir, 'data'),
+          publicUrl: 'http://sluice.test',
+          slack: { botToken: 'xoxb-revoked', signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl },
+        };
         await assert.rejects(startSluice(settings, { host: '127.0.0.1', log: () => {}, slackRetries: 0 }), {
           code: 'SLACK_START_FAILED',
-          message: 'Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth); copy the bot token from the Slack app\'s "OAuth & Permissions" page.',
+          message:
+            'Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth); copy the bot token from the Slack app\'s "OAuth & Permissions" page.',
         });
-        const again = await startSluice({ ...settings, slack: { ...settings.slack, botToken: BOT_TOKEN } }, { host: '127.0.0.1', log: () => {}, slackRetries: 0 });
+        const again = await startSluice(
+          { ...settings, slack: { ...settings.slack, botToken: BOT_TOKEN } },
+          { host: '127.0.0.1', log: () => {}, slackRetries: 0 },
+        );
         await again.close();
       });
     } finally {
@@ -44,12 +53,23 @@ describe('Slack at start-up', () => {
     });
     const apiUrl = `http://127.0.0.1:${closed}/api/`;
     await withDir(async (dir) => {
-      const settings = { port: 0, dataDir: join(dir, 'data'), publicUrl: 'http://sluice.test', slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl } };
-      await assert.rejects(startSluice(settings, { host: '127.0.0.1', log: () => {}, slackRetries: 0 }), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'SLACK_START_FAILED');
-        assert.equal(error.message, `Slack could not be reached at ${apiUrl} (ECONNREFUSED), so SLACK_BOT_TOKEN could not be checked: check this machine's network and proxy, and SLACK_API_URL, then start Sluice again.`);
-        return true;
-      });
+      const settings = {
+        port: 0,
+        dataDir: join(dir, 'data'),
+        publicUrl: 'http://sluice.test',
+        slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl },
+      };
+      await assert.rejects(
+        startSluice(settings, { host: '127.0.0.1', log: () => {}, slackRetries: 0 }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'SLACK_START_FAILED');
+          assert.equal(
+            error.message,
+            `Slack could not be reached at ${apiUrl} (ECONNREFUSED), so SLACK_BOT_TOKEN could not be checked: check this machine's network and proxy, and SLACK_API_URL, then start Sluice again.`,
+          );
+          return true;
+        },
+      );
     });
   });
 
@@ -58,25 +78,43 @@ describe('Slack at start-up', () => {
     try {
       await withDir(async (dir) => {
         const running = await startSluice(
-          { port: 0, dataDir: join(dir, 'data'), publicUrl: 'http://sluice.test', slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl } },
+          {
+            port: 0,
+            dataDir: join(dir, 'data'),
+            publicUrl: 'http://sluice.test',
+            slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl },
+          },
           { host: '127.0.0.1', log: () => {}, slackRetries: 0 },
         );
         try {
           const other = await fetch(`${running.url}/slack/install`);
           assert.equal(other.status, 404);
-          assert.match(await other.text(), /Sluice takes Slack's requests \(events, interactivity, \/sluice\) at POST \/slack\/events/);
-          const unsigned = await fetch(`${running.url}/slack/events`, { method: 'POST', body: 'payload=%7B%7D', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+          assert.match(
+            await other.text(),
+            /Sluice takes Slack's requests \(events, interactivity, \/sluice\) at POST \/slack\/events/,
+          );
+          const unsigned = await fetch(`${running.url}/slack/events`, {
+            method: 'POST',
+            body: 'payload=%7B%7D',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          });
           assert.equal(unsigned.status, 401);
         } finally {
           await running.close();
         }
       });
       await withDir(async (dir) => {
-        const running = await startSluice({ port: 0, dataDir: join(dir, 'data'), publicUrl: 'http://sluice.test' }, { host: '127.0.0.1', log: () => {} });
+        const running = await startSluice(
+          { port: 0, dataDir: join(dir, 'data'), publicUrl: 'http://sluice.test' },
+          { host: '127.0.0.1', log: () => {} },
+        );
         try {
           const answer = await fetch(`${running.url}/slack/events`, { method: 'POST', body: '' });
           assert.equal(answer.status, 404);
-          assert.match(await answer.text(), /Slack is not configured here \(set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET\)/);
+          assert.match(
+            await answer.text(),
+            /Slack is not configured here \(set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET\)/,
+          );
         } finally {
           await running.close();
         }

@@ -20,7 +20,10 @@ test('in Socket Mode Sluice connects out to Slack, and a click and a command arr
     assert.equal(readFileSync(join(app.dir, 'srv-prod', 'current', 'started'), 'utf8'), 'v1\n');
     assert.match(app.slack.messages.get(card.ts)?.text ?? '', /^✅ Approved for production/);
 
-    await app.slack.sendEnvelope('slash_commands', slashCommandFields('status', ANN, app.slack.responseUrl('over-the-socket')));
+    await app.slack.sendEnvelope(
+      'slash_commands',
+      slashCommandFields('status', ANN, app.slack.responseUrl('over-the-socket')),
+    );
     await app.sluice.idle();
     const answer = app.slack.responses.find((r) => r.id === 'over-the-socket');
     assert.match(String(answer?.body.text), /^\*acme\/shop\* <[^|]+\|#1> `[0-9a-f]{7}` main — ✅ succeeded$/);

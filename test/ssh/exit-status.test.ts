@@ -18,7 +18,13 @@ let session: ExecSession;
 
 before(async () => {
   hosts = await startSshHosts(1);
-  const executor = new SshExecutor({ user: hosts.user, privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, baseDir: join(hosts.host('host1').root, 'workspaces'), killGraceMs: 300 });
+  const executor = new SshExecutor({
+    user: hosts.user,
+    privateKeyPath: hosts.keyPath,
+    knownHostsPath: hosts.knownHostsPath,
+    baseDir: join(hosts.host('host1').root, 'workspaces'),
+    killGraceMs: 300,
+  });
   session = await executor.open(hosts.host('host1'));
 });
 after(async () => {
@@ -49,5 +55,8 @@ test('exit codes arrive whole while the event loop is held up', async () => {
     if (result.lostExit) lost.push(result.lostExit);
   }
   assert.deepEqual(lost, []);
-  assert.deepEqual(codes, Array.from({ length: 20 }, (_, i) => i % 4));
+  assert.deepEqual(
+    codes,
+    Array.from({ length: 20 }, (_, i) => i % 4),
+  );
 });

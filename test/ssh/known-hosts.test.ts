@@ -33,7 +33,9 @@ describe('known_hosts', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('trusts a key listed for the host, by plain name on port 22 and by [host]:port elsewhere', () => {
-    const entries = parseKnownHosts(`# comment\n\nweb1.internal,10.0.1.11 ${ed.join(' ')} root@web1\n[10.0.1.12]:2222 ${other.join(' ')}\n`);
+    const entries = parseKnownHosts(
+      `# comment\n\nweb1.internal,10.0.1.11 ${ed.join(' ')} root@web1\n[10.0.1.12]:2222 ${other.join(' ')}\n`,
+    );
     assert.deepEqual(checkHostKey(entries, '10.0.1.11', 22, blob(ed)), { kind: 'trusted' });
     assert.deepEqual(checkHostKey(entries, 'WEB1.internal', 22, blob(ed)), { kind: 'trusted' });
     assert.deepEqual(checkHostKey(entries, '10.0.1.12', 2222, blob(other)), { kind: 'trusted' });
@@ -67,7 +69,9 @@ describe('known_hosts', () => {
   });
 
   it('refuses a revoked key even when another line trusts it, and skips @cert-authority lines', () => {
-    const entries = parseKnownHosts(`@revoked * ${ed.join(' ')}\nweb1 ${ed.join(' ')}\n@cert-authority * ${other.join(' ')}\n`);
+    const entries = parseKnownHosts(
+      `@revoked * ${ed.join(' ')}\nweb1 ${ed.join(' ')}\n@cert-authority * ${other.join(' ')}\n`,
+    );
     assert.deepEqual(checkHostKey(entries, 'web1', 22, blob(ed)), { kind: 'revoked', line: 1 });
     assert.deepEqual(checkHostKey(entries, 'web2', 22, blob(other)), { kind: 'unknown' });
   });
@@ -90,7 +94,11 @@ describe('known_hosts', () => {
   });
 
   it('explains a refusal with the fingerprint and the command that adds the key', () => {
-    const policy = createHostKeyPolicy([], '/etc/sluice/known hosts', { name: 'web1', address: '10.0.1.11', port: 2222 });
+    const policy = createHostKeyPolicy([], '/etc/sluice/known hosts', {
+      name: 'web1',
+      address: '10.0.1.11',
+      port: 2222,
+    });
     assert.equal(policy.verify(blob(ed)), false);
     assert.equal(policy.rejection?.code, 'HOST_KEY_REJECTED');
     const message = policy.rejection?.message ?? '';

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { buildEnvFile, buildRemoveWorkspaceCommand, buildRunCommand, buildStopCommand } from '../../src/ssh/remote-commands.ts';
+import {
+  buildEnvFile,
+  buildRemoveWorkspaceCommand,
+  buildRunCommand,
+  buildStopCommand,
+} from '../../src/ssh/remote-commands.ts';
 
 const run = promisify(execFile);
 
@@ -34,19 +39,37 @@ describe('remote commands', () => {
   });
 
   it('runs the command in bash with its arguments intact, after the group id line', async () => {
-    const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile: undefined, command: `printf '%s\\n' "$0" '$(id)' ';id;#'`, killGraceMs: 100, leftovers: 'stop', mark: 'm1', hostLimitMs: undefined });
+    const command = buildRunCommand({
+      nonce: 'abc',
+      cwd: '/',
+      envFile: undefined,
+      command: `printf '%s\\n' "$0" '$(id)' ';id;#'`,
+      killGraceMs: 100,
+      leftovers: 'stop',
+      mark: 'm1',
+      hostLimitMs: undefined,
+    });
     const { stdout } = await run('bash', ['-c', command]);
     const [marker, ...rest] = stdout.split('\n');
     assert.match(marker ?? '', /^sluice-abc:pgid:\d+$/);
     assert.deepEqual(rest, ['bash', '$(id)', ';id;#', '']);
   });
 
-  it('puts the mark in the command\'s environment, after the env file, so no variable of the pipeline hides it', async () => {
+  it("puts the mark in the command's environment, after the env file, so no variable of the pipeline hides it", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-mark-'));
     try {
       const envFile = join(dir, 'env');
       await writeFile(envFile, buildEnvFile({ SLUICE_COMMAND_MARK: 'forged', OTHER: 'x' }));
-      const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile, command: 'echo "$SLUICE_COMMAND_MARK $OTHER"', killGraceMs: 100, leftovers: 'stop', mark: 'f00d', hostLimitMs: undefined });
+      const command = buildRunCommand({
+        nonce: 'abc',
+        cwd: '/',
+        envFile,
+        command: 'echo "$SLUICE_COMMAND_MARK $OTHER"',
+        killGraceMs: 100,
+        leftovers: 'stop',
+        mark: 'f00d',
+        hostLimitMs: undefined,
+      });
       const { stdout } = await run('bash', ['-c', command]);
       assert.equal(stdout.split('\n')[1], 'f00d x');
     } finally {
@@ -56,18 +79,41 @@ describe('remote commands', () => {
 
   it('with a host limit, the host stops the whole group at it by itself, what the command started included', async () => {
     const marker = `4322.${process.pid}`;
-    const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile: undefined, command: `sleep ${marker} & echo started; wait`, killGraceMs: 100, leftovers: 'keep', mark: 'm3', hostLimitMs: 1000 });
+    const command = buildRunCommand({
+      nonce: 'abc',
+      cwd: '/',
+      envFile: undefined,
+      command: `sleep ${marker} & echo started; wait`,
+      killGraceMs: 100,
+      leftovers: 'keep',
+      mark: 'm3',
+      hostLimitMs: 1000,
+    });
     const ran = await run('bash', ['-c', command]).catch((error: { code: number; stdout: string }) => error);
     assert.equal((ran as { code?: number }).code, 124, 'timeout(1) says the limit stopped it');
     assert.deepEqual(ran.stdout.split('\n').slice(1), ['started', '']);
-    const left = await run('pgrep', ['-f', `sleep ${marker}`]).then((r) => r.stdout.trim(), () => '');
+    const left = await run('pgrep', ['-f', `sleep ${marker}`]).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    );
     assert.equal(left, '', 'nothing of the group runs on');
   });
 
   it('with leftovers kept, ends when the command exits although a background process holds its output, and that process runs on', async () => {
     const marker = `4321.${process.pid}`;
-    const command = buildRunCommand({ nonce: 'abc', cwd: '/', envFile: undefined, command: `sleep ${marker} & echo started; echo oops >&2; printf 'no newline'; exit 3`, killGraceMs: 100, leftovers: 'keep', mark: 'm2', hostLimitMs: undefined });
-    const ran = await run('bash', ['-c', command]).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    const command = buildRunCommand({
+      nonce: 'abc',
+      cwd: '/',
+      envFile: undefined,
+      command: `sleep ${marker} & echo started; echo oops >&2; printf 'no newline'; exit 3`,
+      killGraceMs: 100,
+      leftovers: 'keep',
+      mark: 'm2',
+      hostLimitMs: undefined,
+    });
+    const ran = await run('bash', ['-c', command]).catch(
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
     try {
       assert.equal((ran as { code?: number }).code, 3);
       assert.deepEqual(ran.stdout.split('\n').slice(1), ['started', 'no newline', '']);

@@ -68,7 +68,13 @@ describe('SshExecutor against real OpenSSH hosts', () => {
   before(async () => {
     hosts = await startSshHosts(3);
     base = join(hosts.host('host1').root, 'workspaces');
-    options = { user: hosts.user, privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, baseDir: base, killGraceMs: 300 };
+    options = {
+      user: hosts.user,
+      privateKeyPath: hosts.keyPath,
+      knownHostsPath: hosts.knownHostsPath,
+      baseDir: base,
+      killGraceMs: 300,
+    };
     executor = new SshExecutor(options);
     session = await executor.open(hosts.host('host1'));
   });
@@ -94,17 +100,25 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     await chown(foreign, 65534, 65534);
     await assert.rejects(
       new SshExecutor({ ...options, baseDir: foreign }).open(hosts.host('host1')),
-      isCode('WORKSPACE_FAILED', new RegExp(`could not make a workspace in ${foreign} on host host1 .*: ${foreign} is not owned by ${hosts.user}`)),
+      isCode(
+        'WORKSPACE_FAILED',
+        new RegExp(
+          `could not make a workspace in ${foreign} on host host1 .*: ${foreign} is not owned by ${hosts.user}`,
+        ),
+      ),
     );
     assert.deepEqual(await readdir(foreign), []);
   });
 
   it('streams output line by line, in order, as it is printed', async () => {
     const out = recorder();
-    const result = await session.run("echo one; printf 'two\\r\\nthr'; printf 'ee\\n'; echo oops >&2; sleep 0.5; printf 'last, no newline'", {
-      timeoutMs: 5000,
-      onLine: out.onLine,
-    });
+    const result = await session.run(
+      "echo one; printf 'two\\r\\nthr'; printf 'ee\\n'; echo oops >&2; sleep 0.5; printf 'last, no newline'",
+      {
+        timeoutMs: 5000,
+        onLine: out.onLine,
+      },
+    );
     assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
     assert.deepEqual(out.of('stdout'), ['one', 'two', 'three', 'last, no newline']);
     assert.deepEqual(out.of('stderr'), ['oops']);
@@ -143,18 +157,32 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     });
     assert.equal(result.exitCode, 0);
     assert.equal(out.of('stdout')[0], `token=${secret}`);
-    assert.deepEqual(out.of('stdout').filter((name) => name.startsWith('.sluice-env')), [], 'the env file was gone before the command started');
+    assert.deepEqual(
+      out.of('stdout').filter((name) => name.startsWith('.sluice-env')),
+      [],
+      'the env file was gone before the command started',
+    );
     const ps = await readFile(join(session.workspace, 'ps.txt'), 'utf8');
     assert.ok(ps.includes('ps -eww -o args'), 'ps saw the command lines');
     assert.ok(!ps.includes(secret), 'the secret is on no command line');
     assert.ok(!hosts.log('host1').includes(secret), 'nor in sshd’s log');
-    assert.deepEqual((await readdir(session.workspace)).filter((name) => name.startsWith('.sluice-env')), []);
+    assert.deepEqual(
+      (await readdir(session.workspace)).filter((name) => name.startsWith('.sluice-env')),
+      [],
+    );
   });
 
   it('writes the environment file with mode 0600, and never through an existing file', async () => {
     const connection = await connectHost(
       { name: 'host1', address: '127.0.0.1', port: hosts.host('host1').port, user: hosts.user },
-      { privateKey: await readFile(hosts.keyPath, 'utf8'), privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, keepaliveIntervalMs: 5000, keepaliveCountMax: 3, connectTimeoutMs: 5000 },
+      {
+        privateKey: await readFile(hosts.keyPath, 'utf8'),
+        privateKeyPath: hosts.keyPath,
+        knownHostsPath: hosts.knownHostsPath,
+        keepaliveIntervalMs: 5000,
+        keepaliveCountMax: 3,
+        connectTimeoutMs: 5000,
+      },
     );
     try {
       const path = join(session.workspace, '.sluice-env-test');
@@ -180,14 +208,20 @@ describe('SshExecutor against real OpenSSH hosts', () => {
 
   it('copies a few MiB in and out unchanged, and reports a missing file as a transfer failure', async () => {
     const local = await mkdtemp(join(tmpdir(), 'sluice-ssh-copy-'));
-    const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+    const sha256 = async (path: string) =>
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
     try {
       await writeFile(join(local, 'in.bin'), randomBytes(5 * 1024 * 1024 + 123));
       await session.upload(join(local, 'in.bin'), 'in.bin');
       await session.run('cp in.bin back.bin', { timeoutMs: 5000 });
       await session.download(join(session.workspace, 'back.bin'), join(local, 'out.bin'));
       assert.equal(await sha256(join(local, 'out.bin')), await sha256(join(local, 'in.bin')));
-      await assert.rejects(session.download('nope.bin', join(local, 'x')), isCode('TRANSFER_FAILED', /could not download .*nope\.bin from host host1/));
+      await assert.rejects(
+        session.download('nope.bin', join(local, 'x')),
+        isCode('TRANSFER_FAILED', /could not download .*nope\.bin from host host1/),
+      );
       await assert.rejects(session.upload(join(local, 'nope.bin'), 'x'), isCode('TRANSFER_FAILED'));
     } finally {
       await rm(local, { recursive: true, force: true });
@@ -216,7 +250,10 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     const marker = uniqueSleep();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
-    const result = await session.run(`bash -c 'sleep ${marker}' & sleep ${marker} & wait`, { timeoutMs: 10_000, signal: controller.signal });
+    const result = await session.run(`bash -c 'sleep ${marker}' & sleep ${marker} & wait`, {
+      timeoutMs: 10_000,
+      signal: controller.signal,
+    });
     assert.deepEqual(result, { exitCode: null, timedOut: false, aborted: true });
     assert.deepEqual(await processesMatching(marker), []);
   });
@@ -236,9 +273,12 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(await processesMatching(marker), []);
   });
 
-  it('with leftovers kept, ends at the command\'s exit while a background process holds its output, and that process outlives the connection', async () => {
+  it("with leftovers kept, ends at the command's exit while a background process holds its output, and that process outlives the connection", async () => {
     const host2 = hosts.host('host2');
-    await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0);
+    await eventually(
+      () => hosts.connectionPids('host2'),
+      (pids) => pids.length === 0,
+    );
     const own = new SshExecutor(options);
     const other = await own.open(host2);
     const marker = uniqueSleep();
@@ -246,17 +286,34 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     const out = recorder();
     // No redirection: the loop writes into the command's stdout after the command, the session and the connection are gone.
     const daemon = `while :; do echo tick; echo tick >> ${quoteArg(ticks)}; sleep 0.1; done`;
-    const result = await other.run(`nohup bash -c ${quoteArg(daemon)} ${marker} & echo started`, { timeoutMs: 10_000, leftovers: 'keep', onLine: out.onLine });
+    const result = await other.run(`nohup bash -c ${quoteArg(daemon)} ${marker} & echo started`, {
+      timeoutMs: 10_000,
+      leftovers: 'keep',
+      onLine: out.onLine,
+    });
     try {
       assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
       // A tick the daemon printed before the command exited is the command's output; nothing after it is.
-      assert.deepEqual(out.of('stdout').filter((line) => line !== 'tick'), ['started']);
+      assert.deepEqual(
+        out.of('stdout').filter((line) => line !== 'tick'),
+        ['started'],
+      );
       const relayed = out.of('stdout').length;
       await other.close();
-      assert.deepEqual(await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0), [], 'the connection closed');
+      assert.deepEqual(
+        await eventually(
+          () => hosts.connectionPids('host2'),
+          (pids) => pids.length === 0,
+        ),
+        [],
+        'the connection closed',
+      );
       const count = async () => (await readFile(ticks, 'utf8').catch(() => '')).split('\n').length;
       const before = await count();
-      assert.ok((await eventually(count, (n) => n >= before + 5)) >= before + 5, 'it still writes, its stdout included');
+      assert.ok(
+        (await eventually(count, (n) => n >= before + 5)) >= before + 5,
+        'it still writes, its stdout included',
+      );
       assert.equal((await processesMatching(marker)).length, 1);
       assert.equal(out.of('stdout').length, relayed, 'what it printed after the command ended went to no log');
     } finally {
@@ -273,7 +330,7 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(await processesMatching(b), []);
   });
 
-  it('stops every command at the operator\'s limit, whatever its caller asks, and says that limit ended it', async () => {
+  it("stops every command at the operator's limit, whatever its caller asks, and says that limit ended it", async () => {
     const capped = new SshExecutor({ ...options, maxCommandMs: 300 });
     const other = await capped.open(hosts.host('host1'));
     try {
@@ -281,8 +338,16 @@ describe('SshExecutor against real OpenSSH hosts', () => {
       const result = await other.run(`sleep ${marker}`, { timeoutMs: 60_000, leftovers: 'keep' });
       assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false, limitMs: 300 });
       assert.deepEqual(await processesMatching(marker), []);
-      assert.deepEqual(await other.run(`sleep ${uniqueSleep()}`, { timeoutMs: 100 }), { exitCode: null, timedOut: true, aborted: false }, 'a shorter limit of its own is its own');
-      assert.deepEqual(await other.run('true', { timeoutMs: 60_000 }), { exitCode: 0, timedOut: false, aborted: false });
+      assert.deepEqual(
+        await other.run(`sleep ${uniqueSleep()}`, { timeoutMs: 100 }),
+        { exitCode: null, timedOut: true, aborted: false },
+        'a shorter limit of its own is its own',
+      );
+      assert.deepEqual(await other.run('true', { timeoutMs: 60_000 }), {
+        exitCode: 0,
+        timedOut: false,
+        aborted: false,
+      });
     } finally {
       await other.close();
     }
@@ -292,9 +357,17 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     const pwned = `/tmp/pwned-${process.pid}-${randomBytes(4).toString('hex')}`;
     const evil = [`$(touch ${pwned})`, ';id;#', "it's `touch " + pwned + '`'];
     const out = recorder();
-    await session.run(`printf '%s\\n' ${evil.map(quoteArg).join(' ')}; mkdir -p -- ${quoteArg(evil[0] as string)}`, { timeoutMs: 5000, onLine: out.onLine });
+    await session.run(`printf '%s\\n' ${evil.map(quoteArg).join(' ')}; mkdir -p -- ${quoteArg(evil[0] as string)}`, {
+      timeoutMs: 5000,
+      onLine: out.onLine,
+    });
     // The executor's own quoting: the same value as cwd and in the environment.
-    await session.run('pwd; printf "%s\\n" "$BRANCH"', { timeoutMs: 5000, cwd: evil[0], env: { BRANCH: evil[1] as string }, onLine: out.onLine });
+    await session.run('pwd; printf "%s\\n" "$BRANCH"', {
+      timeoutMs: 5000,
+      cwd: evil[0],
+      env: { BRANCH: evil[1] as string },
+      onLine: out.onLine,
+    });
     assert.deepEqual(out.of('stdout'), [...evil, join(session.workspace, evil[0] as string), evil[1]]);
     assert.deepEqual(out.of('stderr'), []);
     await assert.rejects(stat(pwned), 'no command substitution ran');
@@ -315,7 +388,10 @@ describe('SshExecutor against real OpenSSH hosts', () => {
 
   it('shares one connection among the sessions on a host and closes it with the last one', async () => {
     const host2 = hosts.host('host2');
-    await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0);
+    await eventually(
+      () => hosts.connectionPids('host2'),
+      (pids) => pids.length === 0,
+    );
     const first = new SshExecutor(options);
     const a = await first.open(host2);
     const b = await first.open(host2);
@@ -330,7 +406,13 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.equal((await hosts.connectionPids('host2')).length, 2, 'still in use by the other session');
     await b.close();
     await c.close();
-    assert.deepEqual(await eventually(() => hosts.connectionPids('host2'), (pids) => pids.length === 0), []);
+    assert.deepEqual(
+      await eventually(
+        () => hosts.connectionPids('host2'),
+        (pids) => pids.length === 0,
+      ),
+      [],
+    );
   });
 
   it('detects a connection that stops answering within the keepalive bound, and connects anew afterwards', async () => {
@@ -351,11 +433,20 @@ describe('SshExecutor against real OpenSSH hosts', () => {
       },
     });
     try {
-      await assert.rejects(running, isCode('HOST_UNREACHABLE', /lost connection to host host2 \(127\.0\.0\.1 port \d+\): no answer to keepalives .*the command may still be running there/));
+      await assert.rejects(
+        running,
+        isCode(
+          'HOST_UNREACHABLE',
+          /lost connection to host host2 \(127\.0\.0\.1 port \d+\): no answer to keepalives .*the command may still be running there/,
+        ),
+      );
       const detectedAfter = Date.now() - stoppedAt;
       assert.ok(frozen.length >= 1, 'the connection was frozen');
       assert.ok(detectedAfter <= 200 * 3 + 400, `detected ${detectedAfter} ms after the host stopped answering`);
-      await assert.rejects(dropped.run('true', { timeoutMs: 1000 }), isCode('HOST_UNREACHABLE', /lost connection to host host2/));
+      await assert.rejects(
+        dropped.run('true', { timeoutMs: 1000 }),
+        isCode('HOST_UNREACHABLE', /lost connection to host host2/),
+      );
       await dropped.close();
 
       const again = await watched.open(host2);
@@ -377,7 +468,12 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     const from = hosts.log('host3').length;
     await assert.rejects(
       new SshExecutor({ ...options, knownHostsPath }).open(host3),
-      isCode('HOST_KEY_REJECTED', new RegExp(`refused to connect to host host3 \\(127\\.0\\.0\\.1 port ${host3.port}\\) before logging in: its host key is not in known_hosts .* SHA256:.*ssh-keyscan -p ${host3.port} 127\\.0\\.0\\.1 >> `)),
+      isCode(
+        'HOST_KEY_REJECTED',
+        new RegExp(
+          `refused to connect to host host3 \\(127\\.0\\.0\\.1 port ${host3.port}\\) before logging in: its host key is not in known_hosts .* SHA256:.*ssh-keyscan -p ${host3.port} 127\\.0\\.0\\.1 >> `,
+        ),
+      ),
     );
     const log = await hosts.waitForLog('host3', /Disconnected from .* \[preauth\]/, from);
     assert.doesNotMatch(log, AUTH_ATTEMPT);
@@ -398,7 +494,12 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     const from = hosts.log('host3').length;
     await assert.rejects(
       new SshExecutor(options).open(host3),
-      isCode('HOST_KEY_REJECTED', new RegExp(`host host3 \\(127\\.0\\.0\\.1 port ${host3.port}\\) before logging in: its host key has changed.*line 3 of ${hosts.knownHostsPath}.*ssh-keyscan -p ${host3.port} 127\\.0\\.0\\.1`)),
+      isCode(
+        'HOST_KEY_REJECTED',
+        new RegExp(
+          `host host3 \\(127\\.0\\.0\\.1 port ${host3.port}\\) before logging in: its host key has changed.*line 3 of ${hosts.knownHostsPath}.*ssh-keyscan -p ${host3.port} 127\\.0\\.0\\.1`,
+        ),
+      ),
     );
     const log = await hosts.waitForLog('host3', /Disconnected from .* \[preauth\]/, from);
     assert.doesNotMatch(log, AUTH_ATTEMPT);
@@ -409,10 +510,16 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
     await assert.rejects(
       new SshExecutor({ ...options, privateKeyPath: otherKey }).open(hosts.host('host1')),
-      isCode('HOST_UNREACHABLE', new RegExp(`could not log in to host host1 .* as ${hosts.user}: it refused the key ${otherKey}`)),
+      isCode(
+        'HOST_UNREACHABLE',
+        new RegExp(`could not log in to host host1 .* as ${hosts.user}: it refused the key ${otherKey}`),
+      ),
     );
     const closedPort = { name: 'gone', address: '127.0.0.1', port: 1 };
-    await assert.rejects(executor.open(closedPort), isCode('HOST_UNREACHABLE', /cannot reach host gone \(127\.0\.0\.1 port 1\): connection refused/));
+    await assert.rejects(
+      executor.open(closedPort),
+      isCode('HOST_UNREACHABLE', /cannot reach host gone \(127\.0\.0\.1 port 1\): connection refused/),
+    );
   });
 
   it('gives up on a host that accepts TCP but never speaks SSH: at the connect timeout, or when aborted', async () => {
@@ -422,7 +529,10 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     try {
       const mute = { name: 'mute', address: '127.0.0.1', port };
       let started = Date.now();
-      await assert.rejects(new SshExecutor({ ...options, connectTimeoutMs: 300 }).open(mute), isCode('HOST_UNREACHABLE', /cannot reach host mute .*: no SSH handshake within 300 ms/));
+      await assert.rejects(
+        new SshExecutor({ ...options, connectTimeoutMs: 300 }).open(mute),
+        isCode('HOST_UNREACHABLE', /cannot reach host mute .*: no SSH handshake within 300 ms/),
+      );
       assert.ok(Date.now() - started < 2000);
       started = Date.now();
       await assert.rejects(executor.open(mute, { signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' });

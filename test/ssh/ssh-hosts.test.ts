@@ -36,11 +36,18 @@ describe('the sshd test harness', () => {
       assert.match(hosts.knownHostsLine('host1'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${host1.port} ssh-ed25519 AAAA`));
 
       // A logged-in connection with a command running: sshd children and grandchildren.
-      const executor = new SshExecutor({ user: hosts.user, privateKeyPath: hosts.keyPath, knownHostsPath: hosts.knownHostsPath, baseDir: host1.root });
+      const executor = new SshExecutor({
+        user: hosts.user,
+        privateKeyPath: hosts.keyPath,
+        knownHostsPath: hosts.knownHostsPath,
+        baseDir: host1.root,
+      });
       const session = await executor.open(host1);
       let started!: () => void;
       const isStarted = new Promise<void>((resolve) => (started = resolve));
-      const running = session.run('echo started; sleep 300', { timeoutMs: 60_000, onLine: started }).catch((error: unknown) => error);
+      const running = session
+        .run('echo started; sleep 300', { timeoutMs: 60_000, onLine: started })
+        .catch((error: unknown) => error);
       await isStarted;
       const pids = await hosts.processIds();
       assert.ok(pids.length >= 5, `listeners, connection processes and the command: ${pids.join(' ')}`);

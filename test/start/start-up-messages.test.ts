@@ -63,7 +63,12 @@ test('a port in use stops start-up with a message that names PORT', async (t) =>
   const sluice = start({ PORT: String(port) });
   t.after(() => sluice.stop());
   assert.equal(await sluice.exited, 1);
-  assert.match(sluice.output(), new RegExp(`Sluice cannot start: PORT ${port} is in use: another process listens on port ${port}\\. Stop it, or set PORT to a free port\\.`));
+  assert.match(
+    sluice.output(),
+    new RegExp(
+      `Sluice cannot start: PORT ${port} is in use: another process listens on port ${port}\\. Stop it, or set PORT to a free port\\.`,
+    ),
+  );
   assert.doesNotMatch(sluice.output(), /EADDRINUSE|at .*\.ts:\d+/, 'no stack');
 });
 
@@ -71,7 +76,10 @@ test('without SLUICE_CONFIG it says that it runs with no hosts and no environmen
   const sluice = start({ PORT: String(await freePort()) });
   t.after(() => sluice.stop());
   await waitForOutput(sluice.child, /Sluice listening on port/);
-  assert.match(sluice.output(), /No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails\./);
+  assert.match(
+    sluice.output(),
+    /No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails\./,
+  );
 });
 
 test('HOST binds the listener to that address only', async (t) => {
@@ -87,7 +95,10 @@ test('a HOST that is not an address of this machine is named', async (t) => {
   const sluice = start({ PORT: String(await freePort()), HOST: '192.0.2.1' });
   t.after(() => sluice.stop());
   assert.equal(await sluice.exited, 1);
-  assert.match(sluice.output(), /Sluice cannot start: HOST 192\.0\.2\.1 is not an address of this machine: set HOST to one of its addresses/);
+  assert.match(
+    sluice.output(),
+    /Sluice cannot start: HOST 192\.0\.2\.1 is not an address of this machine: set HOST to one of its addresses/,
+  );
 });
 
 test('a SLUICE_DATA_DIR that is a file is named, with what to do', async (t) => {
@@ -98,6 +109,11 @@ test('a SLUICE_DATA_DIR that is a file is named, with what to do', async (t) => 
   const sluice = start({ PORT: String(await freePort()), SLUICE_DATA_DIR: file });
   t.after(() => sluice.stop());
   assert.equal(await sluice.exited, 1);
-  assert.match(sluice.output(), new RegExp(`Sluice cannot start: The data directory ${file} cannot be used \\(EEXIST: .*\\): it must be a directory this user \\(uid \\d+\\) can write to\\. Create it or fix its owner, or choose another with SLUICE_DATA_DIR`));
+  assert.match(
+    sluice.output(),
+    new RegExp(
+      `Sluice cannot start: The data directory ${file} cannot be used \\(EEXIST: .*\\): it must be a directory this user \\(uid \\d+\\) can write to\\. Create it or fix its owner, or choose another with SLUICE_DATA_DIR`,
+    ),
+  );
   assert.doesNotMatch(sluice.output(), /at .*\.ts:\d+/, 'no stack');
 });

@@ -45,11 +45,23 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     assert.equal((await store.getExecution(2, web))?.id, second.id);
     assert.equal((await store.getExecution('2', web))?.id, second.id);
     assert.equal((await store.getExecution(1, api))?.id, other.id);
-    assert.equal((await store.getExecution(1))?.id, other.id, 'without a pipeline, the newest execution with that number');
+    assert.equal(
+      (await store.getExecution(1))?.id,
+      other.id,
+      'without a pipeline, the newest execution with that number',
+    );
     assert.equal(await store.getExecution(3, web), undefined);
     assert.equal(await store.getExecution(other.id, web), undefined, 'an id of another pipeline');
     assert.deepEqual(await store.listHistory(first.id), [
-      { executionId: first.id, entity: 'execution', from: null, to: 'running', reason: 'push', actor: 'github', at: 1_000 },
+      {
+        executionId: first.id,
+        entity: 'execution',
+        from: null,
+        to: 'running',
+        reason: 'push',
+        actor: 'github',
+        at: 1_000,
+      },
     ]);
   });
 
@@ -58,18 +70,49 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
 
-    const commands = await store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, moveAction(execution.id, 'build', 'compile', 'running'));
-    assert.deepEqual(commands, [{ type: 'run', executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }]);
-    await store.updatePipeline(pipeline, { actor: 'builder', now: 3_000 }, moveAction(execution.id, 'build', 'compile', 'failed', 'exit 2'));
+    const commands = await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 2_000 },
+      moveAction(execution.id, 'build', 'compile', 'running'),
+    );
+    assert.deepEqual(commands, [
+      { type: 'run', executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 },
+    ]);
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'builder', now: 3_000 },
+      moveAction(execution.id, 'build', 'compile', 'failed', 'exit 2'),
+    );
 
     const saved = await store.getExecution(execution.id);
     const build = saved?.stages.find((s) => s.name === 'build');
     assert.equal(build?.status, 'running');
-    assert.deepEqual(build?.actions, [{ name: 'compile', status: 'failed', attempt: 1, reason: 'exit 2', startedAt: 2_000, finishedAt: 3_000 }]);
+    assert.deepEqual(build?.actions, [
+      { name: 'compile', status: 'failed', attempt: 1, reason: 'exit 2', startedAt: 2_000, finishedAt: 3_000 },
+    ]);
     assert.equal(saved?.updatedAt, 3_000);
     assert.deepEqual((await store.listHistory(execution.id)).slice(1), [
-      { executionId: execution.id, entity: 'stage', stage: 'build', from: 'pending', to: 'running', attempt: 1, actor: 'engine', at: 2_000 },
-      { executionId: execution.id, entity: 'action', stage: 'build', action: 'compile', from: 'pending', to: 'running', attempt: 1, actor: 'engine', at: 2_000 },
+      {
+        executionId: execution.id,
+        entity: 'stage',
+        stage: 'build',
+        from: 'pending',
+        to: 'running',
+        attempt: 1,
+        actor: 'engine',
+        at: 2_000,
+      },
+      {
+        executionId: execution.id,
+        entity: 'action',
+        stage: 'build',
+        action: 'compile',
+        from: 'pending',
+        to: 'running',
+        attempt: 1,
+        actor: 'engine',
+        at: 2_000,
+      },
       {
         executionId: execution.id,
         entity: 'action',
@@ -91,7 +134,10 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
     const before = await store.getExecution(execution.id);
 
-    await assert.rejects(store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, failHalfway(execution.id)), /the engine gave up/);
+    await assert.rejects(
+      store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, failHalfway(execution.id)),
+      /the engine gave up/,
+    );
     assert.deepEqual(await store.getExecution(execution.id), before);
     assert.equal((await store.listHistory(execution.id)).length, 1);
     await assert.rejects(
@@ -105,7 +151,11 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const done = await store.createExecution(pushOf(pipeline, 'old'), 'github', 1_000);
     const running = await store.createExecution(pushOf(pipeline, 'new'), 'github', 2_000);
-    await store.updatePipeline(pipeline, { actor: 'alice', now: 3_000 }, moveExecution(done.id, 'cancelled', 'cancelled by alice'));
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'alice', now: 3_000 },
+      moveExecution(done.id, 'cancelled', 'cancelled by alice'),
+    );
 
     const seen: string[][] = [];
     const look = (snapshot: Parameters<Parameters<typeof store.updatePipeline>[2]>[0]) => {
@@ -116,7 +166,11 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     await store.updatePipeline(pipeline, { actor: 'engine', now: 4_000, include: [done.id] }, look);
     assert.deepEqual(seen, [['#2 running'], ['#1 cancelled (cancelled by alice)', '#2 running']]);
 
-    await store.updatePipeline(pipeline, { actor: 'bob', now: 5_000, include: [done.id] }, moveExecution(done.id, 'running', 'retried by bob'));
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'bob', now: 5_000, include: [done.id] },
+      moveExecution(done.id, 'running', 'retried by bob'),
+    );
     assert.equal((await store.getExecution(done.id))?.status, 'running');
     assert.equal((await store.getExecution(running.id))?.status, 'running');
   });
@@ -135,7 +189,11 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     assert.deepEqual(seen, { production: disabled });
 
     // A step that leaves transitions alone writes no audit row; enabling writes one.
-    await store.updatePipeline(pipeline, { actor: 'slack', now: 4_000 }, setTransition('production', { enabled: true }));
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'slack', now: 4_000 },
+      setTransition('production', { enabled: true }),
+    );
     const audit = await place.peek('SELECT stage, enabled, reason, actor, at FROM transition_changes ORDER BY id');
     assert.deepEqual(audit, [
       { stage: 'production', enabled: 0, reason: 'freeze for the launch', actor: 'carol', at: 1_500 },
@@ -152,13 +210,20 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     const increments = 24;
     await Promise.all(
       Array.from({ length: increments }, (_, i) =>
-        (i % 2 === 0 ? store : other).updatePipeline(pipeline, { actor: `worker-${i}`, now: 2_000 + i }, bumpStageAttempt(execution.id, 'build')),
+        (i % 2 === 0 ? store : other).updatePipeline(
+          pipeline,
+          { actor: `worker-${i}`, now: 2_000 + i },
+          bumpStageAttempt(execution.id, 'build'),
+        ),
       ),
     );
     const build = (await store.getExecution(execution.id))?.stages.find((s) => s.name === 'build');
     assert.equal(build?.attempt, 1 + increments);
     const attempts = (await store.listHistory(execution.id)).filter((h) => h.entity === 'stage').map((h) => h.attempt);
-    assert.deepEqual(attempts, Array.from({ length: increments }, (_, i) => i + 2));
+    assert.deepEqual(
+      attempts,
+      Array.from({ length: increments }, (_, i) => i + 2),
+    );
   });
 
   it(`gives concurrent new executions distinct numbers${backend.replicas ? ', across replicas' : ''}`, async (t) => {
@@ -166,7 +231,9 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     const other = backend.replicas ? await open() : store;
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const created = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? store : other).createExecution(pushOf(pipeline, `sha${i}`), 'github', 1_000 + i)),
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? store : other).createExecution(pushOf(pipeline, `sha${i}`), 'github', 1_000 + i),
+      ),
     );
     assert.deepEqual(
       created.map((e) => e.seq).sort((a, b) => a - b),

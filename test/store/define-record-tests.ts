@@ -21,7 +21,11 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     await store.appendLog(second, [{ stream: 'stdout', text: 'second try', at: 20 }]);
     await store.appendLog(first, [{ stream: 'stderr', text: 'main.c:3: error: expected ;', at: 12 }]);
     await store.appendLog(first, []);
-    const many = Array.from({ length: 1_200 }, (_, i) => ({ stream: 'stdout' as const, text: `line ${i}`, at: 30 + i }));
+    const many = Array.from({ length: 1_200 }, (_, i) => ({
+      stream: 'stdout' as const,
+      text: `line ${i}`,
+      at: 30 + i,
+    }));
     await store.appendLog(second, many);
 
     assert.deepEqual(await store.readLog(first), [
@@ -39,7 +43,11 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
     const mine = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
     const other = { ...mine, action: 'lint' };
-    const lines = Array.from({ length: 1_234 }, (_, i) => ({ stream: 'stdout' as const, text: `빌드 ${String(i).padStart(4, '0')} ━━ 🚀`, at: i }));
+    const lines = Array.from({ length: 1_234 }, (_, i) => ({
+      stream: 'stdout' as const,
+      text: `빌드 ${String(i).padStart(4, '0')} ━━ 🚀`,
+      at: i,
+    }));
     for (let i = 0; i < lines.length; i += 100) {
       await store.appendLog(mine, lines.slice(i, i + 100));
       await store.appendLog(other, [{ stream: 'stderr', text: `other ${i}`, at: i }]);
@@ -52,11 +60,17 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
       const page = await store.readLogAfter(mine, after, 500);
       if (page.length === 0) break;
       assert.ok(page.length <= 500);
-      assert.ok(page.every((line, i) => line.seq > (i === 0 ? after : page[i - 1]!.seq)), 'numbers grow');
+      assert.ok(
+        page.every((line, i) => line.seq > (i === 0 ? after : page[i - 1]!.seq)),
+        'numbers grow',
+      );
       read.push(...page.map((line) => line.text));
       after = page.at(-1)!.seq;
     }
-    assert.deepEqual(read, lines.map((line) => line.text));
+    assert.deepEqual(
+      read,
+      lines.map((line) => line.text),
+    );
     assert.deepEqual(await store.readLogAfter(mine, after, 500), []);
 
     // The tail holds the newest lines that fill the bytes asked for, oldest of them first.
@@ -72,7 +86,15 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     const { store } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
-    const artifact = { executionId: id, name: 'app', sha256: 'a'.repeat(64), size: 5_000_000_000, stage: 'build', action: 'compile', createdAt: 2_000 };
+    const artifact = {
+      executionId: id,
+      name: 'app',
+      sha256: 'a'.repeat(64),
+      size: 5_000_000_000,
+      stage: 'build',
+      action: 'compile',
+      createdAt: 2_000,
+    };
 
     await store.recordArtifact(artifact);
     assert.deepEqual(await store.findArtifact(id, 'app'), artifact);
@@ -91,9 +113,18 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     await store.createExecution(pushOf(web, 'w2'), 'github', 3_000);
     await store.createExecution(pushOf(web, 'w3'), 'github', 3_000);
 
-    const label = (e: { repo: string; seq: number; revision: { sha: string } }) => `${e.repo}#${e.seq} ${e.revision.sha}`;
-    assert.deepEqual((await store.listExecutions()).map(label), ['acme/web#3 w3', 'acme/web#2 w2', 'acme/api#1 a1', 'acme/web#1 w1']);
-    assert.deepEqual((await store.listExecutions({ pipelineId: web, limit: 2 })).map(label), ['acme/web#3 w3', 'acme/web#2 w2']);
+    const label = (e: { repo: string; seq: number; revision: { sha: string } }) =>
+      `${e.repo}#${e.seq} ${e.revision.sha}`;
+    assert.deepEqual((await store.listExecutions()).map(label), [
+      'acme/web#3 w3',
+      'acme/web#2 w2',
+      'acme/api#1 a1',
+      'acme/web#1 w1',
+    ]);
+    assert.deepEqual((await store.listExecutions({ pipelineId: web, limit: 2 })).map(label), [
+      'acme/web#3 w3',
+      'acme/web#2 w2',
+    ]);
     assert.deepEqual((await store.listExecutions({ pipelineId: api })).map(label), ['acme/api#1 a1']);
   });
 
@@ -121,11 +152,25 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     const a = await store.createExecution(pushOf(api), 'github', 1_000);
     assert.deepEqual(await store.listPipelinesAwaitingApproval(), []);
 
-    await store.updatePipeline(web, { actor: 'engine', now: 2_000 }, moveAction(w.id, 'production', 'approve', 'awaiting_approval'));
-    await store.updatePipeline(api, { actor: 'engine', now: 2_000 }, moveAction(a.id, 'production', 'approve', 'awaiting_approval'));
-    await store.updatePipeline(api, { actor: 'alice', now: 3_000 }, moveExecution(a.id, 'cancelled', 'cancelled by alice'));
+    await store.updatePipeline(
+      web,
+      { actor: 'engine', now: 2_000 },
+      moveAction(w.id, 'production', 'approve', 'awaiting_approval'),
+    );
+    await store.updatePipeline(
+      api,
+      { actor: 'engine', now: 2_000 },
+      moveAction(a.id, 'production', 'approve', 'awaiting_approval'),
+    );
+    await store.updatePipeline(
+      api,
+      { actor: 'alice', now: 3_000 },
+      moveExecution(a.id, 'cancelled', 'cancelled by alice'),
+    );
     assert.deepEqual(await store.listPipelinesAwaitingApproval(), [web]);
-    const gate = (await store.getExecution(w.id))?.stages.find((s) => s.name === 'production')?.actions.find((x) => x.name === 'approve');
+    const gate = (await store.getExecution(w.id))?.stages
+      .find((s) => s.name === 'production')
+      ?.actions.find((x) => x.name === 'approve');
     assert.equal(gate?.startedAt, 2_000, 'an open gate keeps when it opened');
   });
 
@@ -137,7 +182,9 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
       { id: api, repo: 'acme/api', file: '.github/sluice.yml' },
       { id: web, repo: 'acme/web', file: '.github/sluice.yml' },
     ]);
-    assert.deepEqual(await store.listPipelines('acme/web'), [{ id: web, repo: 'acme/web', file: '.github/sluice.yml' }]);
+    assert.deepEqual(await store.listPipelines('acme/web'), [
+      { id: web, repo: 'acme/web', file: '.github/sluice.yml' },
+    ]);
     assert.deepEqual(await store.listPipelines('acme/none'), []);
   });
 
@@ -145,19 +192,33 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     const { store, open } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
-    await store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, moveAction(execution.id, 'build', 'compile', 'running'));
-    await store.updatePipeline(pipeline, { actor: 'alice', now: 3_000 }, moveExecution(execution.id, 'cancelled', 'cancelled by alice'));
-    await store.appendLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }, [{ stream: 'stdout', text: 'hi', at: 5 }]);
-    const before = { execution: await store.getExecution(execution.id), history: await store.listHistory(execution.id) };
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 2_000 },
+      moveAction(execution.id, 'build', 'compile', 'running'),
+    );
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'alice', now: 3_000 },
+      moveExecution(execution.id, 'cancelled', 'cancelled by alice'),
+    );
+    await store.appendLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }, [
+      { stream: 'stdout', text: 'hi', at: 5 },
+    ]);
+    const before = {
+      execution: await store.getExecution(execution.id),
+      history: await store.listHistory(execution.id),
+    };
     await store.close();
 
     const reopened = await open();
     assert.equal(await reopened.ensurePipeline('acme/web', '.github/sluice.yml'), pipeline);
     assert.deepEqual(await reopened.getExecution(execution.id), before.execution);
     assert.deepEqual(await reopened.listHistory(execution.id), before.history);
-    assert.deepEqual(await reopened.readLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }), [
-      { stream: 'stdout', text: 'hi', at: 5 },
-    ]);
+    assert.deepEqual(
+      await reopened.readLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }),
+      [{ stream: 'stdout', text: 'hi', at: 5 }],
+    );
     assert.equal((await reopened.createExecution(pushOf(pipeline), 'github', 4_000)).seq, 2);
   });
 }

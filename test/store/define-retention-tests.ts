@@ -11,15 +11,43 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
     const { store, place } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const old = await store.createExecution(pushOf(pipeline, 'old'), 'github', 1_000);
-    const running = await store.createExecution({ ...pushOf(pipeline, 'running'), source: '/data/sources/r.tar.gz' }, 'github', 1_000);
+    const running = await store.createExecution(
+      { ...pushOf(pipeline, 'running'), source: '/data/sources/r.tar.gz' },
+      'github',
+      1_000,
+    );
     const recent = await store.createExecution(pushOf(pipeline, 'recent'), 'github', 1_000);
-    await store.updatePipeline(pipeline, { actor: 'engine', now: 1_500 }, moveAction(running.id, 'build', 'compile', 'running'));
-    await store.updatePipeline(pipeline, { actor: 'engine', now: 2_000 }, moveExecution(old.id, 'failed', 'make failed'));
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 1_500 },
+      moveAction(running.id, 'build', 'compile', 'running'),
+    );
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 2_000 },
+      moveExecution(old.id, 'failed', 'make failed'),
+    );
     await store.updatePipeline(pipeline, { actor: 'engine', now: 5_000 }, moveExecution(recent.id, 'succeeded'));
     const ref = { executionId: old.id, stage: 'build', action: 'compile', attempt: 1 };
     await store.appendLog(ref, [{ stream: 'stdout', text: 'cc main.c', at: 1_200 }]);
-    await store.recordArtifact({ executionId: old.id, name: 'app', sha256: 'a'.repeat(64), size: 10, stage: 'build', action: 'compile', createdAt: 1_300 });
-    await store.recordArtifact({ executionId: running.id, name: 'app', sha256: 'b'.repeat(64), size: 10, stage: 'build', action: 'compile', createdAt: 1_510 });
+    await store.recordArtifact({
+      executionId: old.id,
+      name: 'app',
+      sha256: 'a'.repeat(64),
+      size: 10,
+      stage: 'build',
+      action: 'compile',
+      createdAt: 1_300,
+    });
+    await store.recordArtifact({
+      executionId: running.id,
+      name: 'app',
+      sha256: 'b'.repeat(64),
+      size: 10,
+      stage: 'build',
+      action: 'compile',
+      createdAt: 1_510,
+    });
 
     // The ids Sluice kept of what it made elsewhere for the old execution go with it; others stay.
     await store.putRef('check_run', `${old.id}/build`, { id: 501, sent: 1, completed: true }, 1_400);
@@ -32,14 +60,15 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
 
     assert.deepEqual(await store.listFinishedExecutions(3_000), [old.id]);
     assert.deepEqual(await store.listFinishedExecutions(6_000), [old.id, recent.id]);
-    assert.deepEqual(
-      (await store.listArtifactUses()).map((u) => `${u.sha256[0]} ${u.status} ${u.updatedAt}`).sort(),
-      ['a failed 2000', 'b running 1500'],
-    );
-    assert.deepEqual(
-      (await store.listSourceUses()).map((u) => `${u.source} ${u.status}`).sort(),
-      ['/data/sources/r.tar.gz running', 'github failed', 'github succeeded'],
-    );
+    assert.deepEqual((await store.listArtifactUses()).map((u) => `${u.sha256[0]} ${u.status} ${u.updatedAt}`).sort(), [
+      'a failed 2000',
+      'b running 1500',
+    ]);
+    assert.deepEqual((await store.listSourceUses()).map((u) => `${u.source} ${u.status}`).sort(), [
+      '/data/sources/r.tar.gz running',
+      'github failed',
+      'github succeeded',
+    ]);
 
     // The running one is asked for too, and stays: only finished executions go.
     assert.equal(await store.deleteExecutions([old.id, running.id]), 1);
@@ -48,13 +77,23 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
     assert.deepEqual(await store.listHistory(old.id), []);
     assert.equal(await store.findArtifact(old.id, 'app'), undefined);
     for (const table of ['stage_runs', 'action_runs', 'state_changes', 'log_lines', 'artifacts']) {
-      assert.deepEqual(await place.peek(`SELECT execution_id FROM ${table} WHERE execution_id = '${old.id}'`), [], table);
+      assert.deepEqual(
+        await place.peek(`SELECT execution_id FROM ${table} WHERE execution_id = '${old.id}'`),
+        [],
+        table,
+      );
     }
     assert.deepEqual((await store.listExecutions()).map((e) => e.revision.sha).sort(), ['recent', 'running']);
     assert.equal((await store.findArtifact(running.id, 'app'))?.sha256, 'b'.repeat(64));
     assert.deepEqual(
-      (await place.peek('SELECT kind, value FROM external_refs ORDER BY kind, key')).map((r) => `${r.kind as string} ${r.value as string}`),
-      ['check_run {"id":502}', `check_run_id {"executionId":"${running.id}","pipelineId":"${pipeline}","stage":"build"}`, 'installation {"id":9}'],
+      (await place.peek('SELECT kind, value FROM external_refs ORDER BY kind, key')).map(
+        (r) => `${r.kind as string} ${r.value as string}`,
+      ),
+      [
+        'check_run {"id":502}',
+        `check_run_id {"executionId":"${running.id}","pipelineId":"${pipeline}","stage":"build"}`,
+        'installation {"id":9}',
+      ],
     );
     assert.equal(await store.deleteExecutions([]), 0);
   });
@@ -63,11 +102,16 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
     const { store } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     const ids: string[] = [];
-    for (let i = 0; i < 510; i++) ids.push((await store.createExecution(pushOf(pipeline, `s${i}`), 'github', 1_000)).id);
+    for (let i = 0; i < 510; i++)
+      ids.push((await store.createExecution(pushOf(pipeline, `s${i}`), 'github', 1_000)).id);
     // Created but never started: not running, so they may go.
     await store.updatePipeline(pipeline, { actor: 'engine', now: 1_000, include: ids }, (snapshot) => {
       for (const id of ids) snapshot.executions.find((e) => e.id === id)!.status = 'cancelled';
-      return { snapshot, changes: ids.map((id) => ({ executionId: id, entity: 'execution' as const, from: 'running', to: 'cancelled' })), commands: [] };
+      return {
+        snapshot,
+        changes: ids.map((id) => ({ executionId: id, entity: 'execution' as const, from: 'running', to: 'cancelled' })),
+        commands: [],
+      };
     });
     assert.equal((await store.listFinishedExecutions(2_000)).length, 510);
     assert.equal(await store.deleteExecutions(ids), 510);
@@ -76,7 +120,13 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
 
   it('empties the payloads of handled deliveries, later forgets their ids, and never touches one not yet handled', async (t) => {
     const { store } = await fresh(t);
-    const delivery = (id: string, receivedAt: number, done?: string) => ({ id, event: 'push', payload: `{"n":"${id}"}`, receivedAt, ...(done && { done }) });
+    const delivery = (id: string, receivedAt: number, done?: string) => ({
+      id,
+      event: 'push',
+      payload: `{"n":"${id}"}`,
+      receivedAt,
+      ...(done && { done }),
+    });
     await store.recordDelivery(delivery('handled', 1_000));
     const claimed = await store.claimDelivery('me', 510, 60_000);
     assert.equal(claimed?.id, 'handled');

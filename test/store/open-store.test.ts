@@ -19,11 +19,17 @@ it('says which PostgreSQL it cannot reach, without the password', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-data-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  await assert.rejects(openStore({ dataDir, databaseUrl: `postgres://sluice:hunter2@127.0.0.1:${port}/sluice` }), (error) => {
-    assert.ok(error instanceof StoreError);
-    assert.equal(error.code, 'DATABASE_UNREACHABLE');
-    assert.match(error.message, new RegExp(`PostgreSQL at postgres://sluice:\\*\\*\\*@127\\.0\\.0\\.1:${port}/sluice \\(DATABASE_URL\\)`));
-    assert.doesNotMatch(error.message, /hunter2/);
-    return true;
-  });
+  await assert.rejects(
+    openStore({ dataDir, databaseUrl: `postgres://sluice:hunter2@127.0.0.1:${port}/sluice` }),
+    (error) => {
+      assert.ok(error instanceof StoreError);
+      assert.equal(error.code, 'DATABASE_UNREACHABLE');
+      assert.match(
+        error.message,
+        new RegExp(`PostgreSQL at postgres://sluice:\\*\\*\\*@127\\.0\\.0\\.1:${port}/sluice \\(DATABASE_URL\\)`),
+      );
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    },
+  );
 });

@@ -37,7 +37,8 @@ function start(t: TestContext, dataDir: string, ...args: string[]): Child {
     for (;;) {
       const found = lines.find((l) => pattern.test(l));
       if (found) return found;
-      if (child.exitCode !== null) throw new Error(`the child exited (${child.exitCode}) without printing ${pattern}: ${lines.join('\n')}`);
+      if (child.exitCode !== null)
+        throw new Error(`the child exited (${child.exitCode}) without printing ${pattern}: ${lines.join('\n')}`);
       await new Promise<void>((resolve) => {
         waiters.push(resolve);
         setTimeout(resolve, 100);
@@ -67,7 +68,10 @@ describe('the SQLite data directory', () => {
     assert.match(refusal.message, new RegExp(`pid ${holder.process.pid}\\b`));
     assert.match(refusal.message, /stop that process.*or give this one another --data-dir \/ SLUICE_DATA_DIR/);
 
-    await assert.rejects(openStore({ dataDir }), (error) => error instanceof StoreError && error.code === 'DATA_DIR_LOCKED');
+    await assert.rejects(
+      openStore({ dataDir }),
+      (error) => error instanceof StoreError && error.code === 'DATA_DIR_LOCKED',
+    );
   });
 
   it('is free again once its holder is killed with SIGKILL', async (t) => {
@@ -95,7 +99,11 @@ describe('the SQLite data directory', () => {
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
     for (const seq of acked) {
       const execution = await store.getExecution(seq, pipeline);
-      assert.equal(execution?.stages[0]?.actions[0]?.status, 'running', `execution #${seq} was acknowledged as running`);
+      assert.equal(
+        execution?.stages[0]?.actions[0]?.status,
+        'running',
+        `execution #${seq} was acknowledged as running`,
+      );
     }
     await store.close();
 

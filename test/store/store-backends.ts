@@ -42,7 +42,10 @@ export function sqliteBackend(): StoreBackend {
         peek: async (sql) => {
           const db = new DatabaseSync(join(dataDir, 'sluice.db'));
           try {
-            return db.prepare(sql).all().map((row) => ({ ...row }));
+            return db
+              .prepare(sql)
+              .all()
+              .map((row) => ({ ...row }));
           } finally {
             db.close();
           }
@@ -73,7 +76,10 @@ export function postgresBackend(): StoreBackend {
         peek: async (sql) => {
           const client = new pg.Client({
             connectionString: databaseUrl,
-            types: { getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) },
+            types: {
+              getTypeParser: (oid, format) =>
+                oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format),
+            },
           });
           await client.connect();
           try {

@@ -4,13 +4,35 @@ import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import type { ExecutionSummary } from '../../src/store/store.ts';
 import { layoutPipeline, renderDiagram } from '../../src/web/pipeline-diagram.ts';
 
-const build = (name: string) => ({ name, needs: [], kind: 'build' as const, build: { host: 'local', run: ['true'], inputs: [], timeoutMs: 1, env: {}, secrets: [] } });
+const build = (name: string) => ({
+  name,
+  needs: [],
+  kind: 'build' as const,
+  build: { host: 'local', run: ['true'], inputs: [], timeoutMs: 1, env: {}, secrets: [] },
+});
 
 function executionOf(stages: Array<{ name: string; needs: string[]; actions: string[] }>): ExecutionSummary {
-  const definition: PipelineDefinition = { mode: 'superseded', stages: stages.map((s) => ({ name: s.name, needs: s.needs, actions: s.actions.map(build) })) };
+  const definition: PipelineDefinition = {
+    mode: 'superseded',
+    stages: stages.map((s) => ({ name: s.name, needs: s.needs, actions: s.actions.map(build) })),
+  };
   return {
-    id: 'e1', pipelineId: 'p', repo: 'acme/shop', seq: 1, status: 'running', revision: { sha: 'abc' }, trigger: 'push', createdAt: 0, updatedAt: 0, definition,
-    stages: stages.map((s, i) => ({ name: s.name, status: i === 0 ? 'succeeded' : 'pending', attempt: 1, actions: s.actions.map((a) => ({ name: a, status: i === 0 ? 'succeeded' : 'pending', attempt: 1 })) })),
+    id: 'e1',
+    pipelineId: 'p',
+    repo: 'acme/shop',
+    seq: 1,
+    status: 'running',
+    revision: { sha: 'abc' },
+    trigger: 'push',
+    createdAt: 0,
+    updatedAt: 0,
+    definition,
+    stages: stages.map((s, i) => ({
+      name: s.name,
+      status: i === 0 ? 'succeeded' : 'pending',
+      attempt: 1,
+      actions: s.actions.map((a) => ({ name: a, status: i === 0 ? 'succeeded' : 'pending', attempt: 1 })),
+    })),
   };
 }
 
@@ -26,7 +48,10 @@ test('stages stand in columns by what they need, with an arrow from each stage t
   assert.deepEqual(['build', 'test', 'docs', 'production'].map(column), [0, 320, 320, 640]);
   const [test1, docs] = [layout.boxes.find((b) => b.stage === 'test')!, layout.boxes.find((b) => b.stage === 'docs')!];
   assert.ok(docs.y >= test1.y + test1.height, 'boxes of one column do not overlap');
-  assert.deepEqual(layout.arrows.map((a) => `${a.from}→${a.to}`), ['build→test', 'build→docs', 'test→production', 'docs→production']);
+  assert.deepEqual(
+    layout.arrows.map((a) => `${a.from}→${a.to}`),
+    ['build→test', 'build→docs', 'test→production', 'docs→production'],
+  );
 
   const html = renderDiagram(execution);
   assert.equal((html.match(/class="arrow done"/g) ?? []).length, 2, 'arrows out of a finished stage are drawn as done');

@@ -25,7 +25,8 @@ export function executionState(execution: ExecutionSummary): string {
     const running = execution.stages.filter((s) => s.status === 'running').map((s) => escapeText(s.name));
     if (running.length > 0) return `▶️ running ${running.join(', ')}`;
     const waiting = execution.stages.find((s) => s.status === 'waiting');
-    if (waiting) return `⏳ waiting to enter ${escapeText(waiting.name)}${waiting.reason ? ` (${escapeText(waiting.reason)})` : ''}`;
+    if (waiting)
+      return `⏳ waiting to enter ${escapeText(waiting.name)}${waiting.reason ? ` (${escapeText(waiting.reason)})` : ''}`;
     const failed = execution.stages.find((s) => s.status === 'failed' || s.status === 'interrupted');
     if (failed) return `❌ ${failed.status} in ${escapeText(failed.name)}`;
     return '▶️ running';
@@ -41,14 +42,24 @@ function headline(execution: ExecutionSummary, pageUrl: string): string {
 
 export function overviewText(newest: ExecutionSummary[], locks: LockState[], pageUrl: (id: string) => string): string {
   const lines = newest.map((e) => `*${escapeText(e.repo)}* ${headline(e, pageUrl(e.id))} — ${executionState(e)}`);
-  for (const lock of locks) lines.push(`🔒 *${lock.name.replace(/^environment:/, '')}* is locked by ${mentionActors(escapeText(lock.owner))}: ${escapeText(lock.reason)}`);
-  return lines.length > 0 ? lines.join('\n') : 'Sluice has run no pipeline yet. Push to a repository with the GitHub App installed, or `/sluice run <repo>`.';
+  for (const lock of locks)
+    lines.push(
+      `🔒 *${lock.name.replace(/^environment:/, '')}* is locked by ${mentionActors(escapeText(lock.owner))}: ${escapeText(lock.reason)}`,
+    );
+  return lines.length > 0
+    ? lines.join('\n')
+    : 'Sluice has run no pipeline yet. Push to a repository with the GitHub App installed, or `/sluice run <repo>`.';
 }
 
 export function repoText(repo: string, executions: ExecutionSummary[], pageUrl: (id: string) => string): string {
   if (executions.length === 0) return `*${escapeText(repo)}* has no executions yet.`;
   const lines = executions.map((e) => {
-    const stages = e.stages.map((s) => `${escapeText(s.name)} ${s.actions.some((a) => a.status === 'awaiting_approval') ? '⏸' : (ICON[s.status] ?? s.status)}`).join(' · ');
+    const stages = e.stages
+      .map(
+        (s) =>
+          `${escapeText(s.name)} ${s.actions.some((a) => a.status === 'awaiting_approval') ? '⏸' : (ICON[s.status] ?? s.status)}`,
+      )
+      .join(' · ');
     return `${headline(e, pageUrl(e.id))} — ${executionState(e)}\n      ${stages}`;
   });
   return [`*${escapeText(repo)}*`, ...lines].join('\n');

@@ -26,7 +26,11 @@ export interface ChatDeps {
   people: SlackPeople;
   pageUrl(executionId: string): string;
   /** Starts a run of a repository's ref through GitHub; absent when no GitHub App is configured. */
-  startRun?(input: { repo: string; ref?: string; by: string }): Promise<{ ok: true; seq: number; sha: string; ref?: string } | { ok: false; reason: string }>;
+  startRun?(input: {
+    repo: string;
+    ref?: string;
+    by: string;
+  }): Promise<{ ok: true; seq: number; sha: string; ref?: string } | { ok: false; reason: string }>;
   clock?: () => number;
 }
 
@@ -51,17 +55,27 @@ export async function runChatCommand(deps: ChatDeps, user: string, text: string)
   }
 }
 
-async function permission(deps: ChatDeps, user: string, name: Exclude<ChatCommand['name'], 'help'>): Promise<string | undefined> {
+async function permission(
+  deps: ChatDeps,
+  user: string,
+  name: Exclude<ChatCommand['name'], 'help'>,
+): Promise<string | undefined> {
   const allowed = deps.server?.slack?.commands?.[name];
   if (allowed === undefined) {
-    return name === 'status' ? undefined : `Nobody may run \`/sluice ${name}\` yet: the operator lists who may in Sluice's server config, under \`slack.commands.${name}\`.`;
+    return name === 'status'
+      ? undefined
+      : `Nobody may run \`/sluice ${name}\` yet: the operator lists who may in Sluice's server config, under \`slack.commands.${name}\`.`;
   }
   if (await deps.people.isAmong(user, allowed)) return undefined;
   const who = allowed.length > 0 ? `; ask ${allowed.map(approverMention).join(', ')}` : '';
   return `You may not run \`/sluice ${name}\`${who}.`;
 }
 
-async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand, { name: 'help' }>): Promise<ChatAnswer> {
+async function carryOut(
+  deps: ChatDeps,
+  by: string,
+  command: Exclude<ChatCommand, { name: 'help' }>,
+): Promise<ChatAnswer> {
   const { store } = deps;
   const now = (deps.clock ?? Date.now)();
   switch (command.name) {
@@ -69,7 +83,13 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       if (command.repo) {
         const pipeline = await findPipeline(store, command.repo);
         if (typeof pipeline === 'string') return { text: pipeline };
-        return { text: repoText(pipeline.repo, await store.listExecutions({ pipelineId: pipeline.id, limit: 5 }), deps.pageUrl) };
+        return {
+          text: repoText(
+            pipeline.repo,
+            await store.listExecutions({ pipelineId: pipeline.id, limit: 5 }),
+            deps.pageUrl,
+          ),
+        };
       }
       const newest = [];
       for (const pipeline of (await store.listPipelines()).slice(0, 30)) {
@@ -84,10 +104,16 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       return { text: overviewText(newest, locks, deps.pageUrl) };
     }
     case 'run': {
-      if (!deps.startRun) return { text: 'Sluice runs pipelines from Slack through its GitHub App, which is not configured yet (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET).' };
+      if (!deps.startRun)
+        return {
+          text: 'Sluice runs pipelines from Slack through its GitHub App, which is not configured yet (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET).',
+        };
       const started = await deps.startRun({ repo: command.repo, ...(command.ref && { ref: command.ref }), by });
       if (!started.ok) return { text: `Not started: ${escapeText(started.reason)}.` };
-      return { text: `${mention(by)} started execution #${started.seq} of *${escapeText(command.repo)}* at \`${started.sha.slice(0, 7)}\`${started.ref ? ` (${escapeText(started.ref)})` : ''}.`, inChannel: true };
+      return {
+        text: `${mention(by)} started execution #${started.seq} of *${escapeText(command.repo)}* at \`${started.sha.slice(0, 7)}\`${started.ref ? ` (${escapeText(started.ref)})` : ''}.`,
+        inChannel: true,
+      };
     }
     case 'retry': {
       const pipeline = await findPipeline(store, command.repo);
@@ -95,10 +121,21 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       const [newest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
       const stage = newest?.stages.find((s) => isStoppedShort(s.status));
       if (!newest || !stage || !(isStoppedShort(newest.status) || newest.status === 'running')) {
-        return { text: newest ? `The newest execution of *${escapeText(pipeline.repo)}* (#${newest.seq}, ${newest.status}) has no failed stage to retry.` : `*${escapeText(pipeline.repo)}* has no executions yet.` };
+        return {
+          text: newest
+            ? `The newest execution of *${escapeText(pipeline.repo)}* (#${newest.seq}, ${newest.status}) has no failed stage to retry.`
+            : `*${escapeText(pipeline.repo)}* has no executions yet.`,
+        };
       }
-      await deps.runner.dispatch(pipeline.id, { type: 'retry_stage', executionId: newest.id, stage: stage.name, by }, by);
-      return { text: `${mention(by)} is retrying stage *${escapeText(stage.name)}* of *${escapeText(pipeline.repo)}* #${newest.seq}.`, inChannel: true };
+      await deps.runner.dispatch(
+        pipeline.id,
+        { type: 'retry_stage', executionId: newest.id, stage: stage.name, by },
+        by,
+      );
+      return {
+        text: `${mention(by)} is retrying stage *${escapeText(stage.name)}* of *${escapeText(pipeline.repo)}* #${newest.seq}.`,
+        inChannel: true,
+      };
     }
     case 'cancel': {
       const pipeline = await findPipeline(store, command.repo);
@@ -108,12 +145,26 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
           ? (await store.listExecutions({ pipelineId: pipeline.id })).find((e) => e.status === 'running')
           : await store.getExecution(command.seq, pipeline.id);
       if (!execution) {
-        return { text: command.seq === undefined ? `*${escapeText(pipeline.repo)}* has no running execution to cancel.` : `*${escapeText(pipeline.repo)}* has no execution #${command.seq}.` };
+        return {
+          text:
+            command.seq === undefined
+              ? `*${escapeText(pipeline.repo)}* has no running execution to cancel.`
+              : `*${escapeText(pipeline.repo)}* has no execution #${command.seq}.`,
+        };
       }
       await deps.runner.dispatch(pipeline.id, { type: 'cancel_execution', executionId: execution.id, by }, by);
-      const deploying = execution.stages.some((s) => s.status === 'running' && s.actions.some((a) => a.status === 'running' && isDeploy(execution, s.name, a.name)));
-      const then = deploying ? ' Its deploy stops and first puts the hosts it touched back on their previous release.' : '';
-      return { text: `⊘ ${mention(by)} cancelled execution #${execution.seq} of *${escapeText(pipeline.repo)}* (\`${execution.revision.sha.slice(0, 7)}\`).${then}`, inChannel: true };
+      const deploying = execution.stages.some(
+        (s) =>
+          s.status === 'running' &&
+          s.actions.some((a) => a.status === 'running' && isDeploy(execution, s.name, a.name)),
+      );
+      const then = deploying
+        ? ' Its deploy stops and first puts the hosts it touched back on their previous release.'
+        : '';
+      return {
+        text: `⊘ ${mention(by)} cancelled execution #${execution.seq} of *${escapeText(pipeline.repo)}* (\`${execution.revision.sha.slice(0, 7)}\`).${then}`,
+        inChannel: true,
+      };
     }
     case 'rollback': {
       const unknown = unknownEnvironment(deps.server, command.environment);
@@ -122,7 +173,12 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       if (typeof pipeline === 'string') return { text: pipeline };
       const rules = approvalRules(deps.server, command.environment);
       const approve = !!rules && !rules.skipForRollbacks;
-      const result = await startRollback(store, deps.runner, { pipelineId: pipeline.id, environment: command.environment, by, approve });
+      const result = await startRollback(store, deps.runner, {
+        pipelineId: pipeline.id,
+        environment: command.environment,
+        by,
+        approve,
+      });
       if (!result.ok) return { text: `Not rolled back: ${escapeText(result.reason)}.` };
       const waits = approve ? `; it waits for an approval in <#${rules.channel}>` : '';
       return {
@@ -134,9 +190,21 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       const unknown = unknownEnvironment(deps.server, command.environment);
       if (unknown) return { text: unknown };
       const reason = command.reason ?? 'locked from Slack';
-      const taken = await store.acquireLock({ name: `environment:${command.environment}`, owner: by, reason, ttlMs: null, now });
-      if (!taken.ok) return { text: `*${command.environment}* is already locked by ${mention(taken.held.owner)}: ${escapeText(taken.held.reason)}.` };
-      return { text: `🔒 ${mention(by)} locked *${command.environment}*: ${escapeText(reason)}. Deploys to it fail until \`/sluice unlock ${command.environment}\`.`, inChannel: true };
+      const taken = await store.acquireLock({
+        name: `environment:${command.environment}`,
+        owner: by,
+        reason,
+        ttlMs: null,
+        now,
+      });
+      if (!taken.ok)
+        return {
+          text: `*${command.environment}* is already locked by ${mention(taken.held.owner)}: ${escapeText(taken.held.reason)}.`,
+        };
+      return {
+        text: `🔒 ${mention(by)} locked *${command.environment}*: ${escapeText(reason)}. Deploys to it fail until \`/sluice unlock ${command.environment}\`.`,
+        inChannel: true,
+      };
     }
     case 'unlock': {
       const unknown = unknownEnvironment(deps.server, command.environment);
@@ -144,9 +212,15 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       const name = `environment:${command.environment}`;
       const lock = await store.findLock(name, now);
       if (!lock) return { text: `*${command.environment}* is not locked.` };
-      if (lock.expiresAt !== null) return { text: `*${command.environment}* is held by a deploy (${escapeText(lock.owner)}: ${escapeText(lock.reason)}); that lock frees itself when the deploy ends.` };
+      if (lock.expiresAt !== null)
+        return {
+          text: `*${command.environment}* is held by a deploy (${escapeText(lock.owner)}: ${escapeText(lock.reason)}); that lock frees itself when the deploy ends.`,
+        };
       await store.releaseLock(name, { token: lock.token }, now);
-      return { text: `🔓 ${mention(by)} unlocked *${command.environment}* (locked by ${mention(lock.owner)}: ${escapeText(lock.reason)}).`, inChannel: true };
+      return {
+        text: `🔓 ${mention(by)} unlocked *${command.environment}* (locked by ${mention(lock.owner)}: ${escapeText(lock.reason)}).`,
+        inChannel: true,
+      };
     }
     case 'disable':
     case 'enable': {
@@ -154,10 +228,17 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
       if (typeof pipeline === 'string') return { text: pipeline };
       const [newest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
       const stages = newest?.definition.stages.map((s) => s.name) ?? [];
-      if (!stages.includes(command.stage)) return { text: `*${escapeText(pipeline.repo)}* has no stage "${escapeText(command.stage)}"${stages.length ? ` (its stages: ${escapeText(stages.join(', '))})` : ''}.` };
+      if (!stages.includes(command.stage))
+        return {
+          text: `*${escapeText(pipeline.repo)}* has no stage "${escapeText(command.stage)}"${stages.length ? ` (its stages: ${escapeText(stages.join(', '))})` : ''}.`,
+        };
       const enabled = command.name === 'enable';
       const reason = command.name === 'disable' ? command.reason : undefined;
-      await deps.runner.dispatch(pipeline.id, { type: 'set_transition', stage: command.stage, enabled, ...(reason && { reason }), by }, by);
+      await deps.runner.dispatch(
+        pipeline.id,
+        { type: 'set_transition', stage: command.stage, enabled, ...(reason && { reason }), by },
+        by,
+      );
       const into = `the transition into *${escapeText(command.stage)}* of *${escapeText(pipeline.repo)}*`;
       const text = enabled
         ? `${mention(by)} enabled ${into}; executions waiting at it go on.`
@@ -170,9 +251,12 @@ async function carryOut(deps: ChatDeps, by: string, command: Exclude<ChatCommand
 /** A repository's pipeline by `owner/name`, or by `name` when only one owner has it. A string says what was wrong. */
 async function findPipeline(store: Store, repo: string): Promise<PipelineRecord | string> {
   const all = await store.listPipelines();
-  const matches = repo.includes('/') ? all.filter((p) => p.repo.toLowerCase() === repo.toLowerCase()) : all.filter((p) => p.repo.split('/')[1]?.toLowerCase() === repo.toLowerCase());
+  const matches = repo.includes('/')
+    ? all.filter((p) => p.repo.toLowerCase() === repo.toLowerCase())
+    : all.filter((p) => p.repo.split('/')[1]?.toLowerCase() === repo.toLowerCase());
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) return `"${escapeText(repo)}" could be ${escapeText(matches.map((p) => p.repo).join(' or '))}; write owner/name.`;
+  if (matches.length > 1)
+    return `"${escapeText(repo)}" could be ${escapeText(matches.map((p) => p.repo).join(' or '))}; write owner/name.`;
   const known = all.map((p) => p.repo).slice(0, 10);
   return `Sluice has no pipeline for "${escapeText(repo)}"${known.length ? ` (it knows ${escapeText(known.join(', '))})` : ''}.`;
 }

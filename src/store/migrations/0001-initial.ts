@@ -46,7 +46,11 @@ export function initialMigration(kind: DatabaseKind): Migration {
         .addUniqueConstraint('executions_pipeline_seq', ['pipeline_id', 'seq'])
         .execute();
       // The snapshot loads a pipeline's running executions; listings go newest first.
-      await db.schema.createIndex('executions_pipeline_status').on('executions').columns(['pipeline_id', 'status']).execute();
+      await db.schema
+        .createIndex('executions_pipeline_status')
+        .on('executions')
+        .columns(['pipeline_id', 'status'])
+        .execute();
       await db.schema.createIndex('executions_created').on('executions').columns(['created_at']).execute();
       await db.schema.createIndex('executions_seq').on('executions').columns(['seq']).execute();
 
@@ -74,7 +78,10 @@ export function initialMigration(kind: DatabaseKind): Migration {
         .addColumn('finished_at', 'bigint')
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('action_runs_pk', ['execution_id', 'stage', 'action'])
-        .addForeignKeyConstraint('action_runs_stage', ['execution_id', 'stage'], 'stage_runs', ['execution_id', 'stage'])
+        .addForeignKeyConstraint('action_runs_stage', ['execution_id', 'stage'], 'stage_runs', [
+          'execution_id',
+          'stage',
+        ])
         .execute();
       // Crash recovery looks for running actions across all pipelines.
       await db.schema.createIndex('action_runs_status').on('action_runs').columns(['status']).execute();
@@ -93,7 +100,11 @@ export function initialMigration(kind: DatabaseKind): Migration {
         .addColumn('actor', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('state_changes_execution').on('state_changes').columns(['execution_id', 'id']).execute();
+      await db.schema
+        .createIndex('state_changes_execution')
+        .on('state_changes')
+        .columns(['execution_id', 'id'])
+        .execute();
 
       await db.schema
         .createTable('transitions')
@@ -116,7 +127,11 @@ export function initialMigration(kind: DatabaseKind): Migration {
         .addColumn('actor', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('transition_changes_pipeline').on('transition_changes').columns(['pipeline_id', 'id']).execute();
+      await db.schema
+        .createIndex('transition_changes_pipeline')
+        .on('transition_changes')
+        .columns(['pipeline_id', 'id'])
+        .execute();
 
       await db.schema
         .createTable('log_lines')

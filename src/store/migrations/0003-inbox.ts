@@ -27,7 +27,11 @@ export function inboxMigration(): Migration {
         .addColumn('note', 'text')
         .addColumn('finished_at', 'bigint')
         .execute();
-      await db.schema.createIndex('webhook_deliveries_status').on('webhook_deliveries').columns(['status', 'received_at']).execute();
+      await db.schema
+        .createIndex('webhook_deliveries_status')
+        .on('webhook_deliveries')
+        .columns(['status', 'received_at'])
+        .execute();
 
       await db.schema
         .createTable('external_refs')

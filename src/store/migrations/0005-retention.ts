@@ -14,8 +14,16 @@ type AnyDb = Kysely<any>;
 export function retentionMigration(): Migration {
   return {
     async up(db: AnyDb) {
-      await db.schema.createIndex('executions_status_updated').on('executions').columns(['status', 'updated_at']).execute();
-      await db.schema.createIndex('webhook_deliveries_finished').on('webhook_deliveries').columns(['status', 'finished_at']).execute();
+      await db.schema
+        .createIndex('executions_status_updated')
+        .on('executions')
+        .columns(['status', 'updated_at'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_finished')
+        .on('webhook_deliveries')
+        .columns(['status', 'finished_at'])
+        .execute();
       await db.schema.createIndex('artifacts_sha256').on('artifacts').columns(['sha256']).execute();
     },
     async down(db: AnyDb) {

@@ -32,7 +32,10 @@ export async function selectSnapshotExecutions(db: Db, pipelineId: string, inclu
 }
 
 /** Newest first: by creation time, then by seq for executions created in the same millisecond. */
-export async function selectExecutions(db: Db, options: { pipelineId?: string; limit: number }): Promise<ExecutionRow[]> {
+export async function selectExecutions(
+  db: Db,
+  options: { pipelineId?: string; limit: number },
+): Promise<ExecutionRow[]> {
   let query = selectWithRepo(db);
   if (options.pipelineId !== undefined) query = query.where('executions.pipeline_id', '=', options.pipelineId);
   return query
@@ -49,7 +52,11 @@ export async function selectExecutionById(db: Db, id: string): Promise<Execution
 }
 
 /** Execution `seq` of a pipeline, or of the pipeline that most recently started one with that number. */
-export async function selectExecutionBySeq(db: Db, seq: number, pipelineId?: string): Promise<ExecutionRow | undefined> {
+export async function selectExecutionBySeq(
+  db: Db,
+  seq: number,
+  pipelineId?: string,
+): Promise<ExecutionRow | undefined> {
   let query = selectWithRepo(db).where('executions.seq', '=', seq);
   if (pipelineId !== undefined) query = query.where('executions.pipeline_id', '=', pipelineId);
   return query.orderBy('executions.created_at', 'desc').limit(1).executeTakeFirst();

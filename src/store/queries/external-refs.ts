@@ -2,7 +2,12 @@
 import type { Db } from '../database.ts';
 
 export async function selectRef(db: Db, kind: string, key: string): Promise<string | undefined> {
-  const row = await db.selectFrom('external_refs').select('value').where('kind', '=', kind).where('key', '=', key).executeTakeFirst();
+  const row = await db
+    .selectFrom('external_refs')
+    .select('value')
+    .where('kind', '=', kind)
+    .where('key', '=', key)
+    .executeTakeFirst();
   return row?.value;
 }
 
@@ -15,8 +20,19 @@ export async function upsertRef(db: Db, kind: string, key: string, value: string
 }
 
 /** Every ref of a kind whose key starts with `prefix`, by key. */
-export async function selectRefsByPrefix(db: Db, kind: string, prefix: string): Promise<Array<{ key: string; value: string }>> {
-  const rows = await db.selectFrom('external_refs').select(['key', 'value']).where('kind', '=', kind).where('key', '>=', prefix).where('key', '<', `${prefix}\uffff`).orderBy('key').execute();
+export async function selectRefsByPrefix(
+  db: Db,
+  kind: string,
+  prefix: string,
+): Promise<Array<{ key: string; value: string }>> {
+  const rows = await db
+    .selectFrom('external_refs')
+    .select(['key', 'value'])
+    .where('kind', '=', kind)
+    .where('key', '>=', prefix)
+    .where('key', '<', `${prefix}\uffff`)
+    .orderBy('key')
+    .execute();
   return rows;
 }
 

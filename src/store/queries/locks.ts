@@ -2,8 +2,22 @@
 import type { Db, DatabaseKind } from '../database.ts';
 import type { LockState } from '../store.ts';
 
-function toState(row: { name: string; owner: string; reason: string; token: number; acquired_at: number; expires_at: number | null }): LockState {
-  return { name: row.name, owner: row.owner, reason: row.reason, token: Number(row.token), acquiredAt: Number(row.acquired_at), expiresAt: row.expires_at === null ? null : Number(row.expires_at) };
+function toState(row: {
+  name: string;
+  owner: string;
+  reason: string;
+  token: number;
+  acquired_at: number;
+  expires_at: number | null;
+}): LockState {
+  return {
+    name: row.name,
+    owner: row.owner,
+    reason: row.reason,
+    token: Number(row.token),
+    acquiredAt: Number(row.acquired_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  };
 }
 
 async function selectLock(db: Db, kind: DatabaseKind, name: string) {
@@ -38,15 +52,32 @@ export async function acquireLock(
 }
 
 /** Extends the lease if `token` still holds the lock; false when it was lost. */
-export async function renewLock(db: Db, kind: DatabaseKind, name: string, token: number, ttlMs: number, now: number): Promise<boolean> {
+export async function renewLock(
+  db: Db,
+  kind: DatabaseKind,
+  name: string,
+  token: number,
+  ttlMs: number,
+  now: number,
+): Promise<boolean> {
   const row = await selectLock(db, kind, name);
   if (!row || Number(row.token) !== token || isFree(row, now)) return false;
-  await db.updateTable('locks').set({ expires_at: now + ttlMs }).where('name', '=', name).execute();
+  await db
+    .updateTable('locks')
+    .set({ expires_at: now + ttlMs })
+    .where('name', '=', name)
+    .execute();
   return true;
 }
 
 /** Releases the lock if `token` (or, without one, `owner`) holds it; true when it did. */
-export async function releaseLock(db: Db, kind: DatabaseKind, name: string, holder: { token?: number; owner?: string }, now: number): Promise<boolean> {
+export async function releaseLock(
+  db: Db,
+  kind: DatabaseKind,
+  name: string,
+  holder: { token?: number; owner?: string },
+  now: number,
+): Promise<boolean> {
   const row = await selectLock(db, kind, name);
   if (!row || isFree(row, now)) return false;
   if (holder.token !== undefined && Number(row.token) !== holder.token) return false;
@@ -61,7 +92,22 @@ export async function findLock(db: Db, name: string, now: number): Promise<LockS
 }
 
 export async function releaseLeases(db: Db, now: number): Promise<LockState[]> {
-  const rows = await db.selectFrom('locks').selectAll().where('released', '=', 0).where('expires_at', 'is not', null).where('expires_at', '>', now).execute();
-  if (rows.length > 0) await db.updateTable('locks').set({ released: 1 }).where('name', 'in', rows.map((row) => row.name)).execute();
+  const rows = await db
+    .selectFrom('locks')
+    .selectAll()
+    .where('released', '=', 0)
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '>', now)
+    .execute();
+  if (rows.length > 0)
+    await db
+      .updateTable('locks')
+      .set({ released: 1 })
+      .where(
+        'name',
+        'in',
+        rows.map((row) => row.name),
+      )
+      .execute();
   return rows.map(toState);
 }

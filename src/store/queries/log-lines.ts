@@ -18,19 +18,35 @@ const ROWS_PER_INSERT = 500;
 /** Appends log lines, in the order given. */
 export async function insertLogLines(db: Db, rows: Insertable<LogLinesTable>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    await db.insertInto('log_lines').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+    await db
+      .insertInto('log_lines')
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
+      .execute();
   }
 }
 
 /** At most `limit` of one attempt's lines numbered above `afterSeq`, oldest first. */
-export async function selectLogLinesAfter(db: Db, key: ActionKey, afterSeq: number, limit: number): Promise<LogLineRow[]> {
+export async function selectLogLinesAfter(
+  db: Db,
+  key: ActionKey,
+  afterSeq: number,
+  limit: number,
+): Promise<LogLineRow[]> {
   return whereAction(db, key).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
 }
 
 /** At most `limit` of one attempt's lines numbered below `beforeSeq` (all, if undefined), newest first. */
-export async function selectLogLinesBefore(db: Db, key: ActionKey, beforeSeq: number | undefined, limit: number): Promise<LogLineRow[]> {
+export async function selectLogLinesBefore(
+  db: Db,
+  key: ActionKey,
+  beforeSeq: number | undefined,
+  limit: number,
+): Promise<LogLineRow[]> {
   const query = whereAction(db, key);
-  return (beforeSeq === undefined ? query : query.where('seq', '<', beforeSeq)).orderBy('seq', 'desc').limit(limit).execute();
+  return (beforeSeq === undefined ? query : query.where('seq', '<', beforeSeq))
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 function whereAction(db: Db, key: ActionKey) {

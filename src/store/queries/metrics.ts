@@ -27,12 +27,23 @@ export async function readStoreMetrics(db: Db): Promise<StoreMetrics> {
     .execute();
   const inbox = await db
     .selectFrom('webhook_deliveries')
-    .select((eb) => [eb.fn.countAll<number | string>().as('depth'), eb.fn.min<number | string | null>('received_at').as('oldest')])
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('depth'),
+      eb.fn.min<number | string | null>('received_at').as('oldest'),
+    ])
     .where('status', 'in', ['received', 'processing'])
     .executeTakeFirst();
   return {
-    executions: executions.map((row) => ({ repo: row.repo, file: row.file, status: row.status, count: Number(row.count) })),
+    executions: executions.map((row) => ({
+      repo: row.repo,
+      file: row.file,
+      status: row.status,
+      count: Number(row.count),
+    })),
     approvals: approvals.map((row) => ({ repo: row.repo, since: Number(row.started_at ?? row.updated_at) })),
-    inbox: { depth: Number(inbox?.depth ?? 0), oldestReceivedAt: inbox?.oldest === null || inbox?.oldest === undefined ? null : Number(inbox.oldest) },
+    inbox: {
+      depth: Number(inbox?.depth ?? 0),
+      oldestReceivedAt: inbox?.oldest === null || inbox?.oldest === undefined ? null : Number(inbox.oldest),
+    },
   };
 }

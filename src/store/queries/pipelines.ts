@@ -74,7 +74,10 @@ export async function selectPipelinesAwaitingApproval(db: Db): Promise<string[]>
 }
 
 /** Every pipeline, or those of one repository, by repo and file. */
-export async function selectPipelines(db: Db, repo?: string): Promise<Array<{ id: string; repo: string; file: string }>> {
+export async function selectPipelines(
+  db: Db,
+  repo?: string,
+): Promise<Array<{ id: string; repo: string; file: string }>> {
   let query = db.selectFrom('pipelines').select(['id', 'repo', 'file']);
   if (repo !== undefined) query = query.where('repo', '=', repo);
   const rows = await query.orderBy('repo').orderBy('file').execute();

@@ -33,7 +33,14 @@ export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
   for (let i = 0; i < ids.length; i += IDS_PER_DELETE) {
     const wanted = ids.slice(i, i + IDS_PER_DELETE);
     // A retry may have made one running again since it was selected.
-    const chunk = (await db.selectFrom('executions').select('id').where('id', 'in', wanted).where('status', '!=', 'running').execute()).map((r) => r.id);
+    const chunk = (
+      await db
+        .selectFrom('executions')
+        .select('id')
+        .where('id', 'in', wanted)
+        .where('status', '!=', 'running')
+        .execute()
+    ).map((r) => r.id);
     if (chunk.length === 0) continue;
     await deleteRefsOf(db, chunk);
     await db.deleteFrom('log_lines').where('execution_id', 'in', chunk).execute();
@@ -52,18 +59,33 @@ const EXECUTION_REF_KINDS = ['check_run', 'deployment', 'slack_card', 'live_comm
 
 async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
   // By the length of the prefix (the same for all: execution ids are UUIDs), so the key's start is compared with `in`.
-  const byLength = Map.groupBy(executionIds.map((id) => `${id}/`), (prefix) => prefix.length);
+  const byLength = Map.groupBy(
+    executionIds.map((id) => `${id}/`),
+    (prefix) => prefix.length,
+  );
   for (const [length, prefixes] of byLength) {
     const keyPrefix = sql<string>`substr(${sql.ref('key')}, 1, ${sql.lit(length)})`;
-    const checkRuns = await db.selectFrom('external_refs').select('value').where('kind', '=', 'check_run').where(keyPrefix, 'in', prefixes).execute();
+    const checkRuns = await db
+      .selectFrom('external_refs')
+      .select('value')
+      .where('kind', '=', 'check_run')
+      .where(keyPrefix, 'in', prefixes)
+      .execute();
     const checkRunIds = checkRuns.map((r) => String((JSON.parse(r.value) as { id?: unknown }).id));
-    if (checkRunIds.length > 0) await db.deleteFrom('external_refs').where('kind', '=', 'check_run_id').where('key', 'in', checkRunIds).execute();
-    await db.deleteFrom('external_refs').where('kind', 'in', EXECUTION_REF_KINDS).where(keyPrefix, 'in', prefixes).execute();
+    if (checkRunIds.length > 0)
+      await db.deleteFrom('external_refs').where('kind', '=', 'check_run_id').where('key', 'in', checkRunIds).execute();
+    await db
+      .deleteFrom('external_refs')
+      .where('kind', 'in', EXECUTION_REF_KINDS)
+      .where(keyPrefix, 'in', prefixes)
+      .execute();
   }
 }
 
 /** Every artifact record with the status of its execution and when that last changed. */
-export async function selectArtifactUses(db: Db): Promise<Array<{ execution_id: string; sha256: string; status: string; updated_at: number }>> {
+export async function selectArtifactUses(
+  db: Db,
+): Promise<Array<{ execution_id: string; sha256: string; status: string; updated_at: number }>> {
   return db
     .selectFrom('artifacts')
     .innerJoin('executions', 'executions.id', 'artifacts.execution_id')
@@ -72,8 +94,14 @@ export async function selectArtifactUses(db: Db): Promise<Array<{ execution_id: 
 }
 
 /** Every execution that names a source, with its status and when it last changed. */
-export async function selectSourceUses(db: Db): Promise<Array<{ id: string; source: string; status: string; updated_at: number }>> {
-  const rows = await db.selectFrom('executions').select(['id', 'source', 'status', 'updated_at']).where('source', 'is not', null).execute();
+export async function selectSourceUses(
+  db: Db,
+): Promise<Array<{ id: string; source: string; status: string; updated_at: number }>> {
+  const rows = await db
+    .selectFrom('executions')
+    .select(['id', 'source', 'status', 'updated_at'])
+    .where('source', 'is not', null)
+    .execute();
   return rows.map((r) => ({ id: r.id, source: r.source!, status: r.status, updated_at: r.updated_at }));
 }
 
@@ -82,7 +110,11 @@ export async function selectSourceUses(db: Db): Promise<Array<{ id: string; sour
  * deletes those handled before `idsBefore`. A delivery still waiting or
  * being handled is never touched.
  */
-export async function pruneDeliveries(db: Db, payloadsBefore: number, idsBefore: number): Promise<{ payloads: number; deliveries: number }> {
+export async function pruneDeliveries(
+  db: Db,
+  payloadsBefore: number,
+  idsBefore: number,
+): Promise<{ payloads: number; deliveries: number }> {
   const gone = await db
     .deleteFrom('webhook_deliveries')
     .where('status', 'in', ['done', 'failed'])

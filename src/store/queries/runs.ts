@@ -16,7 +16,10 @@ export async function insertRuns(
 }
 
 /** Every stage and action run of the given executions. */
-export async function selectRuns(db: Db, executionIds: string[]): Promise<{ stages: StageRunRow[]; actions: ActionRunRow[] }> {
+export async function selectRuns(
+  db: Db,
+  executionIds: string[],
+): Promise<{ stages: StageRunRow[]; actions: ActionRunRow[] }> {
   if (executionIds.length === 0) return { stages: [], actions: [] };
   const stages = await db.selectFrom('stage_runs').selectAll().where('execution_id', 'in', executionIds).execute();
   const actions = await db.selectFrom('action_runs').selectAll().where('execution_id', 'in', executionIds).execute();
@@ -58,7 +61,12 @@ export async function updateActionRun(
  * Extends `owner`'s claims on these running actions; returns those it no
  * longer holds (finished, interrupted by a peer, or claimed by another).
  */
-export async function renewClaims(db: Db, owner: string, refs: Array<{ executionId: string; stage: string; action: string; attempt: number }>, until: number): Promise<number[]> {
+export async function renewClaims(
+  db: Db,
+  owner: string,
+  refs: Array<{ executionId: string; stage: string; action: string; attempt: number }>,
+  until: number,
+): Promise<number[]> {
   const lost: number[] = [];
   for (const [i, ref] of refs.entries()) {
     const result = await db
@@ -81,9 +89,21 @@ export async function selectExpiredClaims(db: Db, now: number, staleBefore: numb
   return db
     .selectFrom('action_runs')
     .innerJoin('executions', 'executions.id', 'action_runs.execution_id')
-    .select(['action_runs.execution_id', 'action_runs.stage', 'action_runs.action', 'action_runs.attempt', 'action_runs.claimed_by', 'executions.pipeline_id'])
+    .select([
+      'action_runs.execution_id',
+      'action_runs.stage',
+      'action_runs.action',
+      'action_runs.attempt',
+      'action_runs.claimed_by',
+      'executions.pipeline_id',
+    ])
     .where('action_runs.status', '=', 'running')
-    .where((eb) => eb.or([eb('action_runs.lease_until', '<', now), eb.and([eb('action_runs.lease_until', 'is', null), eb('action_runs.updated_at', '<', staleBefore)])]))
+    .where((eb) =>
+      eb.or([
+        eb('action_runs.lease_until', '<', now),
+        eb.and([eb('action_runs.lease_until', 'is', null), eb('action_runs.updated_at', '<', staleBefore)]),
+      ]),
+    )
     .orderBy('executions.pipeline_id')
     .execute();
 }

@@ -10,7 +10,10 @@ const ROWS_PER_INSERT = 500;
 /** Appends history rows. */
 export async function insertStateChanges(db: Db, rows: Insertable<StateChangesTable>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    await db.insertInto('state_changes').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+    await db
+      .insertInto('state_changes')
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
+      .execute();
   }
 }
 

@@ -25,4 +25,3 @@ export async function saveTransition(db: Db, row: TransitionRow): Promise<void> 
     .execute();
   await db.insertInto('transition_changes').values(row).execute();
 }
-

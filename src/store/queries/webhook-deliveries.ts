@@ -9,11 +9,19 @@ export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
  * With `done`, it is stored as handled already, with that note (an event
  * Sluice does not act on needs no handling).
  */
-export async function insertDelivery(db: Db, row: { id: string; event: string; payload: string; received_at: number; done?: string }): Promise<boolean> {
+export async function insertDelivery(
+  db: Db,
+  row: { id: string; event: string; payload: string; received_at: number; done?: string },
+): Promise<boolean> {
   const { done, ...values } = row;
   const result = await db
     .insertInto('webhook_deliveries')
-    .values({ ...values, status: done === undefined ? 'received' : 'done', attempts: 0, ...(done !== undefined && { note: done, finished_at: row.received_at }) })
+    .values({
+      ...values,
+      status: done === undefined ? 'received' : 'done',
+      attempts: 0,
+      ...(done !== undefined && { note: done, finished_at: row.received_at }),
+    })
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
@@ -23,11 +31,19 @@ export async function insertDelivery(db: Db, row: { id: string; event: string; p
  * Takes the oldest delivery nobody works on (new, or claimed by a holder
  * whose lease ran out) for `owner` until `leaseUntil`. Run in a transaction.
  */
-export async function claimDelivery(db: Db, kind: DatabaseKind, owner: string, now: number, leaseUntil: number): Promise<DeliveryRow | undefined> {
+export async function claimDelivery(
+  db: Db,
+  kind: DatabaseKind,
+  owner: string,
+  now: number,
+  leaseUntil: number,
+): Promise<DeliveryRow | undefined> {
   const query = db
     .selectFrom('webhook_deliveries')
     .selectAll()
-    .where((eb) => eb.or([eb('status', '=', 'received'), eb.and([eb('status', '=', 'processing'), eb('lease_until', '<', now)])]))
+    .where((eb) =>
+      eb.or([eb('status', '=', 'received'), eb.and([eb('status', '=', 'processing'), eb('lease_until', '<', now)])]),
+    )
     .orderBy('received_at')
     .orderBy('id')
     .limit(1);
@@ -39,7 +55,13 @@ export async function claimDelivery(db: Db, kind: DatabaseKind, owner: string, n
 }
 
 /** Records how a claimed delivery ended. */
-export async function finishDelivery(db: Db, id: string, status: 'done' | 'failed', note: string | undefined, now: number): Promise<void> {
+export async function finishDelivery(
+  db: Db,
+  id: string,
+  status: 'done' | 'failed',
+  note: string | undefined,
+  now: number,
+): Promise<void> {
   await db
     .updateTable('webhook_deliveries')
     .set({ status, note: note ?? null, finished_at: now, lease_until: null })
@@ -53,7 +75,11 @@ export async function selectDelivery(db: Db, id: string): Promise<DeliveryRow | 
 
 /** Gives a delivery back to be taken again after `retryAt` (a handler failed, perhaps for a while). */
 export async function postponeDelivery(db: Db, id: string, note: string, retryAt: number): Promise<void> {
-  await db.updateTable('webhook_deliveries').set({ status: 'processing', claimed_by: null, lease_until: retryAt, note }).where('id', '=', id).execute();
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'processing', claimed_by: null, lease_until: retryAt, note })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Lets every delivery a (dead) process was handling be taken again now; postponed ones keep their time. */

@@ -11,9 +11,14 @@ export function checkJwt(header: string | undefined, publicKey: KeyObject, appId
   const [head = '', claims = '', signature = ''] = jwt.split('.');
   const verifier = createVerify('RSA-SHA256').update(`${head}.${claims}`);
   if (!verifier.verify(publicKey, Buffer.from(signature, 'base64url'))) return 'A JSON web token could not be decoded';
-  const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { iss?: unknown; iat?: number; exp?: number };
+  const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as {
+    iss?: unknown;
+    iat?: number;
+    exp?: number;
+  };
   const now = Math.floor(Date.now() / 1000);
   if (String(payload.iss) !== String(appId)) return "'Issuer' claim ('iss') must be an Integer";
-  if (!payload.exp || !payload.iat || payload.exp < now || payload.exp - payload.iat > 600) return "'Expiration time' claim ('exp') is too far in the future";
+  if (!payload.exp || !payload.iat || payload.exp < now || payload.exp - payload.iat > 600)
+    return "'Expiration time' claim ('exp') is too far in the future";
   return undefined;
 }

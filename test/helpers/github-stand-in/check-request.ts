@@ -11,7 +11,13 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { invalidRequest, notFound, type Refusal } from '../github-rules.ts';
-import { githubDescription, resolveRef, type MatchedRoute, type OpenApiDocument, type OpenApiOperation } from './match-route.ts';
+import {
+  githubDescription,
+  resolveRef,
+  type MatchedRoute,
+  type OpenApiDocument,
+  type OpenApiOperation,
+} from './match-route.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -30,7 +36,8 @@ export function checkRequest(route: MatchedRoute, query: Record<string, string>,
     if (parameter.in !== 'path' && parameter.in !== 'query') continue;
     const value = parameter.in === 'path' ? route.params[parameter.name] : query[parameter.name];
     if (value === undefined) {
-      if (parameter.required) return parameter.in === 'path' ? notFound(docs) : invalidRequest(`"${parameter.name}" wasn't supplied.`, docs);
+      if (parameter.required)
+        return parameter.in === 'path' ? notFound(docs) : invalidRequest(`"${parameter.name}" wasn't supplied.`, docs);
       continue;
     }
     const validate = compile(`${route.key} ${parameter.in} ${parameter.name}`, params, parameter.schema ?? {});
@@ -40,9 +47,13 @@ export function checkRequest(route: MatchedRoute, query: Record<string, string>,
     }
   }
   const requestBody = route.operation.requestBody && resolveRef(githubDescription(), route.operation.requestBody);
-  const schema = requestBody && 'content' in requestBody ? requestBody.content?.['application/json']?.schema : undefined;
+  const schema =
+    requestBody && 'content' in requestBody ? requestBody.content?.['application/json']?.schema : undefined;
   if (!schema) return undefined;
-  if (body === undefined) return requestBody && 'required' in requestBody && requestBody.required ? invalidRequest('Invalid input: a JSON body is required.', docs) : undefined;
+  if (body === undefined)
+    return requestBody && 'required' in requestBody && requestBody.required
+      ? invalidRequest('Invalid input: a JSON body is required.', docs)
+      : undefined;
   const validate = compile(`${route.key} body`, bodies, schema, false);
   if (validate({ value: body }) || !validate.errors?.[0]) return undefined;
   return invalidRequest(describeError(validate.errors[0]), docs);
@@ -55,10 +66,12 @@ export function checkRequest(route: MatchedRoute, query: Record<string, string>,
  */
 export function prepareChecks(route: MatchedRoute): void {
   for (const parameter of route.parameters) {
-    if (parameter.in === 'path' || parameter.in === 'query') compile(`${route.key} ${parameter.in} ${parameter.name}`, params, parameter.schema ?? {});
+    if (parameter.in === 'path' || parameter.in === 'query')
+      compile(`${route.key} ${parameter.in} ${parameter.name}`, params, parameter.schema ?? {});
   }
   const requestBody = route.operation.requestBody && resolveRef(githubDescription(), route.operation.requestBody);
-  const schema = requestBody && 'content' in requestBody ? requestBody.content?.['application/json']?.schema : undefined;
+  const schema =
+    requestBody && 'content' in requestBody ? requestBody.content?.['application/json']?.schema : undefined;
   if (schema) compile(`${route.key} body`, bodies, schema, false);
 }
 
@@ -91,10 +104,13 @@ function inline(doc: OpenApiDocument, schema: unknown, open: boolean, depth: num
   for (const [key, value] of Object.entries(source)) {
     if (key === 'example' || key === 'examples' || key === 'description' || key.startsWith('x-')) continue;
     if (key === 'properties' && value && typeof value === 'object') {
-      out.properties = Object.fromEntries(Object.entries(value).map(([name, property]) => [name, inline(doc, property, open, depth + 1)]));
+      out.properties = Object.fromEntries(
+        Object.entries(value).map(([name, property]) => [name, inline(doc, property, open, depth + 1)]),
+      );
     } else out[key] = inline(doc, value, open, depth + 1);
   }
-  if (!open && out.properties && out.additionalProperties === undefined && out.patternProperties === undefined) out.additionalProperties = false;
+  if (!open && out.properties && out.additionalProperties === undefined && out.patternProperties === undefined)
+    out.additionalProperties = false;
   if (out.nullable === true && out.type === undefined) {
     const { nullable: _nullable, ...rest } = out;
     return { anyOf: [rest, { type: 'null' }] };
@@ -104,7 +120,10 @@ function inline(doc: OpenApiDocument, schema: unknown, open: boolean, depth: num
 
 /** An Ajv error as GitHub words its schema's refusals. */
 function describeError(error: ErrorObject, parameter?: string): string {
-  const segments = error.instancePath.split('/').slice(2).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = error.instancePath
+    .split('/')
+    .slice(2)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const at = parameter ?? (segments.length > 0 ? `properties/${segments.join('/')}` : 'body');
   const value = JSON.stringify(error.data);
   const detail = error.params as Record<string, unknown>;

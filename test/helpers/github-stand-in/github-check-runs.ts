@@ -60,12 +60,24 @@ export class CheckRunsStandIn {
       .filter((run) => this.#repos.get(Number(run.id)) === repo && run.head_sha === sha)
       .map((run) => ({
         context: String(run.name),
-        state: run.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(String(run.conclusion)) ? 'success' : 'failure',
+        state:
+          run.status !== 'completed'
+            ? 'pending'
+            : ['success', 'neutral', 'skipped'].includes(String(run.conclusion))
+              ? 'success'
+              : 'failure',
       }));
   }
 }
 
 /** GitHub's answer to a check run for a commit the repository does not have. */
 function noCommit(sha: string): Answer {
-  return { status: 422, body: { message: `No commit found for SHA: ${sha}`, documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run', status: '422' } };
+  return {
+    status: 422,
+    body: {
+      message: `No commit found for SHA: ${sha}`,
+      documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run',
+      status: '422',
+    },
+  };
 }

@@ -47,8 +47,20 @@ export class RepositoriesStandIn {
   readonly #history = new Map<string, string[]>();
 
   /** See GithubStandIn.addCommit. */
-  addCommit(repo: string, sha: string, files: Record<string, string>, details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {}): void {
-    const commit = { sha, files, tarball: details.tarball === false ? Buffer.alloc(0) : packTarball(repo, sha, files), message: details.message ?? `Commit ${sha.slice(0, 7)}`, author: details.author ?? DEFAULT_AUTHOR, committer: details.committer ?? details.author ?? DEFAULT_AUTHOR };
+  addCommit(
+    repo: string,
+    sha: string,
+    files: Record<string, string>,
+    details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {},
+  ): void {
+    const commit = {
+      sha,
+      files,
+      tarball: details.tarball === false ? Buffer.alloc(0) : packTarball(repo, sha, files),
+      message: details.message ?? `Commit ${sha.slice(0, 7)}`,
+      author: details.author ?? DEFAULT_AUTHOR,
+      committer: details.committer ?? details.author ?? DEFAULT_AUTHOR,
+    };
     this.#commits.set(`${repo}@${sha}`, commit);
     this.#commits.set(`${repo}@main`, commit);
     this.#history.set(repo, [...(this.#history.get(repo) ?? []), sha]);
@@ -66,20 +78,50 @@ export class RepositoriesStandIn {
   repository(repo: string, urls: StandInUrls): Answer {
     if (!this.#history.has(repo)) return notFound('repos/repos#get-a-repository');
     const [owner = '', name = ''] = repo.split('/');
-    return { status: 200, body: { id: 1, name, full_name: repo, owner: { login: owner }, private: true, default_branch: 'main', html_url: `${urls.web}/${repo}` } };
+    return {
+      status: 200,
+      body: {
+        id: 1,
+        name,
+        full_name: repo,
+        owner: { login: owner },
+        private: true,
+        default_branch: 'main',
+        html_url: `${urls.web}/${repo}`,
+      },
+    };
   }
 
   /** `GET /repos/{owner}/{repo}/contents/{path}` */
   contents(repo: string, path: string, ref: string | undefined): Answer {
     const text = this.#readRef(repo, ref ?? 'main')?.files[path];
     if (text === undefined) return notFound('repos/contents#get-repository-content');
-    return { status: 200, body: { type: 'file', encoding: 'base64', name: path.split('/').at(-1), path, size: Buffer.byteLength(text), sha: 'blob', content: Buffer.from(text).toString('base64') } };
+    return {
+      status: 200,
+      body: {
+        type: 'file',
+        encoding: 'base64',
+        name: path.split('/').at(-1),
+        path,
+        size: Buffer.byteLength(text),
+        sha: 'blob',
+        content: Buffer.from(text).toString('base64'),
+      },
+    };
   }
 
   /** `GET /repos/{owner}/{repo}/commits/{ref}` */
   commit(repo: string, ref: string, urls: StandInUrls): Answer {
     const commit = this.#resolve(repo, ref);
-    if (!commit) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit', status: '422' } };
+    if (!commit)
+      return {
+        status: 422,
+        body: {
+          message: `No commit found for SHA: ${ref}`,
+          documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit',
+          status: '422',
+        },
+      };
     return { status: 200, body: commitJson(repo, commit, urls) };
   }
 
@@ -103,7 +145,8 @@ export class RepositoriesStandIn {
     const url = `${urls.api}/repos/${repo}/compare/${basehead}`;
     const headers: Record<string, string> = {};
     const last = Math.max(Math.ceil(ahead.length / perPage), 1);
-    if (paged && page < last) headers.link = `<${url}?per_page=${perPage}&page=${page + 1}>; rel="next", <${url}?per_page=${perPage}&page=${last}>; rel="last"`;
+    if (paged && page < last)
+      headers.link = `<${url}?per_page=${perPage}&page=${page + 1}>; rel="next", <${url}?per_page=${perPage}&page=${last}>; rel="last"`;
     const body = {
       url,
       html_url: `${urls.web}/${repo}/compare/${basehead}`,
@@ -120,7 +163,13 @@ export class RepositoriesStandIn {
   /** `GET /repos/{owner}/{repo}/tarball/{ref}`: a redirect to codeload, as GitHub answers. */
   tarball(repo: string, ref: string, urls: StandInUrls): Answer {
     if (!this.#commits.has(`${repo}@${ref}`)) return notFound('repos/contents#download-a-repository-archive-tar');
-    return { status: 302, body: Buffer.alloc(0), headers: { location: `${urls.root}/_codeload/${repo}/legacy.tar.gz/${encodeURIComponent(ref)}?token=${randomBytes(8).toString('hex')}` } };
+    return {
+      status: 302,
+      body: Buffer.alloc(0),
+      headers: {
+        location: `${urls.root}/_codeload/${repo}/legacy.tar.gz/${encodeURIComponent(ref)}?token=${randomBytes(8).toString('hex')}`,
+      },
+    };
   }
 
   /** The tarball codeload serves, or undefined. */
@@ -181,7 +230,11 @@ function commitJson(repo: string, commit: Commit, urls: StandInUrls): Record<str
   return {
     sha: commit.sha,
     html_url: `${urls.web}/${repo}/commit/${commit.sha}`,
-    commit: { message: commit.message, author: { name: commit.author.name, email: commit.author.email, date }, committer: { name: commit.committer.name, email: commit.committer.email, date } },
+    commit: {
+      message: commit.message,
+      author: { name: commit.author.name, email: commit.author.email, date },
+      committer: { name: commit.committer.name, email: commit.committer.email, date },
+    },
     author: commit.author.login ? { login: commit.author.login, id: 7, type: 'User' } : null,
     committer: commit.committer.login ? { login: commit.committer.login, id: 8, type: 'User' } : null,
     parents: [],

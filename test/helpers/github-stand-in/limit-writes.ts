@@ -18,7 +18,8 @@ export interface WriteLimit {
   status?: 403 | 429;
 }
 
-export const SECONDARY_RATE_LIMIT_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.';
+export const SECONDARY_RATE_LIMIT_MESSAGE =
+  'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.';
 
 export class WriteBudget {
   readonly #limit: WriteLimit;
@@ -26,7 +27,8 @@ export class WriteBudget {
   #blockedUntil = 0;
 
   constructor(limit: WriteLimit) {
-    if (!(limit.writes >= 0 && limit.perMs > 0 && limit.retryAfterSeconds > 0)) throw new Error('a write limit needs writes ≥ 0, perMs > 0 and retryAfterSeconds > 0');
+    if (!(limit.writes >= 0 && limit.perMs > 0 && limit.retryAfterSeconds > 0))
+      throw new Error('a write limit needs writes ≥ 0, perMs > 0 and retryAfterSeconds > 0');
     this.#limit = limit;
   }
 
@@ -48,7 +50,12 @@ export class WriteBudget {
     return {
       status: this.#limit.status ?? 403,
       headers: { 'retry-after': String(seconds), 'x-ratelimit-remaining': '4999' },
-      body: { message: SECONDARY_RATE_LIMIT_MESSAGE, documentation_url: 'https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits', status: String(this.#limit.status ?? 403) },
+      body: {
+        message: SECONDARY_RATE_LIMIT_MESSAGE,
+        documentation_url:
+          'https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+        status: String(this.#limit.status ?? 403),
+      },
     };
   }
 }

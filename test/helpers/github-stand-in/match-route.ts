@@ -25,7 +25,8 @@ export interface OpenApiParameter {
 export interface OpenApiOperation {
   operationId: string;
   parameters?: Array<OpenApiParameter | { $ref: string }>;
-  requestBody?: { required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> } | { $ref: string };
+  requestBody?:
+    { required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> } | { $ref: string };
   externalDocs?: { url: string };
 }
 
@@ -78,7 +79,8 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
     if (match && (!best || template.literals > best.template.literals)) best = { template, match };
   }
   if (!best) return undefined;
-  const operation = githubDescription().paths[best.template.path]?.[method.toLowerCase()] as OpenApiOperation | undefined;
+  const operation = githubDescription().paths[best.template.path]?.[method.toLowerCase()] as
+    OpenApiOperation | undefined;
   if (!operation || !METHODS.includes(method.toLowerCase())) return undefined;
   const params: Record<string, string> = {};
   best.template.names.forEach((name, i) => {
@@ -91,10 +93,15 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
 export function describeRoute(key: string): MatchedRoute | undefined {
   const doc = githubDescription();
   const [method = '', path = ''] = key.split(' ');
-  const pathItem = doc.paths[path] as ({ parameters?: OpenApiOperation['parameters'] } & Record<string, unknown>) | undefined;
-  const operation = METHODS.includes(method.toLowerCase()) ? (pathItem?.[method.toLowerCase()] as OpenApiOperation | undefined) : undefined;
+  const pathItem = doc.paths[path] as
+    ({ parameters?: OpenApiOperation['parameters'] } & Record<string, unknown>) | undefined;
+  const operation = METHODS.includes(method.toLowerCase())
+    ? (pathItem?.[method.toLowerCase()] as OpenApiOperation | undefined)
+    : undefined;
   if (!pathItem || !operation) return undefined;
-  const parameters = [...(pathItem.parameters ?? []), ...(operation.parameters ?? [])].map((p) => resolveRef<OpenApiParameter>(doc, p));
+  const parameters = [...(pathItem.parameters ?? []), ...(operation.parameters ?? [])].map((p) =>
+    resolveRef<OpenApiParameter>(doc, p),
+  );
   return { key, operation, params: {}, parameters };
 }
 
@@ -120,7 +127,8 @@ export function hasRoute(key: string): boolean {
 export function resolveRef<T>(doc: OpenApiDocument, value: T | { $ref: string }): T {
   let current: unknown = value;
   for (let depth = 0; depth < 10 && current && typeof current === 'object' && '$ref' in current; depth++) {
-    const [, kind = '', name = ''] = /^#\/components\/([^/]+)\/(.+)$/.exec(String((current as { $ref: string }).$ref)) ?? [];
+    const [, kind = '', name = ''] =
+      /^#\/components\/([^/]+)\/(.+)$/.exec(String((current as { $ref: string }).$ref)) ?? [];
     current = doc.components[kind]?.[name.replace(/~1/g, '/').replace(/~0/g, '~')];
   }
   return current as T;
@@ -152,9 +160,18 @@ function compileTemplate(doc: OpenApiDocument, path: string): Template {
     )
     .join('/');
   const segments = path.split('/');
-  const fixed = segments.flatMap((segment, i): Array<[number, string]> => (segment.includes('{') ? [] : [[i, segment]]));
+  const fixed = segments.flatMap((segment, i): Array<[number, string]> =>
+    segment.includes('{') ? [] : [[i, segment]],
+  );
   const multiSegment = names.some((name) => multi.has(name));
-  return { path, pattern: new RegExp(`^${source}$`), names, literals, fixed, ...(!multiSegment && { segments: segments.length }) };
+  return {
+    path,
+    pattern: new RegExp(`^${source}$`),
+    names,
+    literals,
+    fixed,
+    ...(!multiSegment && { segments: segments.length }),
+  };
 }
 
 function safeDecode(value: string): string {
