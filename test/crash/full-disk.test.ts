@@ -209,6 +209,8 @@ const fullLines = (process: SluiceProcess, dataDir: string) =>
   process
     .output()
     .split('\n')
+    // A line as the logger prints it for a terminal: `INFO (sluice): …`.
+    .map((line) => line.replace(/^\w+ \(sluice\): /, ''))
     .filter((line) => line.startsWith(`disk full at ${dataDir}: free space to go on`));
 
 test(
