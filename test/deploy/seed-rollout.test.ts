@@ -11,6 +11,7 @@ import { cpSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { fixturePipeline } from '../helpers/app-bed.ts';
 import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
 import { startMonitor, type MonitorReport } from '../helpers/request-monitor.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
@@ -19,27 +20,11 @@ import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
 const fixtureApp = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
 
-const pipeline = `stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: local
-          run: ["node --check server.js"]
-          artifact: { name: app, paths: [server.js, deploy, VERSION, package.json] }
-  - name: production
-    actions:
-      - name: deploy
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: ["sh deploy/start.sh"]
-  health:
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; test ! -e "$SLUICE_DEPLOY_PATH/shared/unhealthy-$(cat VERSION)" && curl -fsS "http://127.0.0.1:$PORT/health"'
-    timeout: 3s
-    interval: 100ms
-`;
+/** The fixture pipeline, with a health check a test can fail per version (`shared/unhealthy-<version>`). */
+const pipeline = fixturePipeline({
+  health: `. "$SLUICE_DEPLOY_PATH/shared/app.env"; test ! -e "$SLUICE_DEPLOY_PATH/shared/unhealthy-$(cat VERSION)" && curl -fsS "http://127.0.0.1:$PORT/health"`,
+  healthTimeout: '3s',
+});
 
 let ssh: SshHosts;
 let lb: RunningHaproxy;
