@@ -311,7 +311,7 @@ test('a cancel during the stop hook: the rollback stops the release it runs agai
   const guarded: AppSpec = {
     hooks: {
       stop: [
-        `echo "stop $(cat VERSION)" >> ../../events.log; echo stopping; if [ ! -e ${slowOnce} ]; then touch ${slowOnce}; while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done; fi; rm -f ${running}`,
+        `echo "stop $(cat VERSION)" >> ../../events.log; if [ ! -e ${slowOnce} ]; then touch ${slowOnce}; echo stopping; while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done; fi; rm -f ${running}`,
       ],
       start: [
         `if [ -e ${running} ]; then echo "already running"; exit 1; fi; touch ${running}; echo "start $(cat VERSION)" >> ../../events.log`,
