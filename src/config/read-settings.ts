@@ -89,6 +89,11 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
       'DATABASE_URL must be a PostgreSQL URL such as postgres://sluice:secret@db.internal:5432/sluice.',
     );
   }
+  if (databaseUrl && !readsAsUrl(databaseUrl)) {
+    throw new SettingsError(
+      'DATABASE_URL cannot be read as a URL: a user name or password with any of # ? / : [ ] % in it must be percent-encoded (# as %23, ? as %3F, / as %2F, : as %3A, % as %25), as in postgres://sluice:p%23ss@db.internal:5432/sluice.',
+    );
+  }
   const publicUrl = (env.SLUICE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/.test(publicUrl)) {
     throw new SettingsError(
@@ -231,4 +236,13 @@ function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined 
   const host = env.GHE_HOST;
   const baseUrl = host ? `${env.GHE_PROTOCOL || 'https'}://${host}/api/v3` : 'https://api.github.com';
   return { appId, privateKey, webhookSecret: env.WEBHOOK_SECRET ?? '', baseUrl };
+}
+
+/** Whether a URL parses whole: an unencoded `#`, `?` or `/` in a password cuts it short or breaks it. */
+function readsAsUrl(url: string): boolean {
+  try {
+    return new URL(url).hash === '';
+  } catch {
+    return false;
+  }
 }

@@ -249,3 +249,23 @@ describe('the GitHub App settings, as Probot reads them', () => {
     assert.equal(readSettings({ WEBHOOK_PATH: '/metrics-hooks' }).webhookPath, '/metrics-hooks');
   });
 });
+
+test('DATABASE_URL with a password in its reserved characters says to percent-encode them; encoded, it is taken as it is', () => {
+  for (const url of [
+    'postgres://sluice:pa#ss@db:5432/sluice',
+    'postgres://sluice:pa?ss@db/sluice',
+    'postgres://sluice:a/b@db/sluice',
+  ]) {
+    assert.throws(
+      () => readSettings({ DATABASE_URL: url }),
+      /^SettingsError: DATABASE_URL cannot be read as a URL: a user name or password with any of # \? \/ : \[ \] % in it must be percent-encoded \(# as %23/,
+    );
+  }
+  for (const url of [
+    'postgres://sluice:pa%23ss@db:5432/sluice',
+    'postgres://sluice:p@ss@db/sluice',
+    'postgresql:///sluice?host=/var/run/postgresql',
+  ]) {
+    assert.equal(readSettings({ DATABASE_URL: url }).databaseUrl, url);
+  }
+});
