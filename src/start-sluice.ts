@@ -195,7 +195,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   );
   const stopping = new AbortController();
   try {
-    const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
+    const { actions, rollouts, stopOrphans, retryUnreachable } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
     const linkKey = github
@@ -351,6 +351,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     }
     const sweep = async () => {
       await runner.sweep();
+      await retryUnreachable();
       const expired = await expireApprovals(
         store,
         runner,

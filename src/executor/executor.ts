@@ -52,8 +52,12 @@ export interface RunOptions {
    * the same id once the command was gone.
    */
   mark?: string;
-  /** Called with the command's process group id once it runs. */
-  onStarted?: (pgid: number) => void;
+  /**
+   * Called with the command's process group id once it runs, and with the
+   * time limit the host itself stops it at (even with this process gone),
+   * when the host holds it to one.
+   */
+  onStarted?: (pgid: number, hostLimitMs?: number) => void;
 }
 
 /** The environment variable that carries RunOptions.mark. */

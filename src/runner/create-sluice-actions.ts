@@ -20,7 +20,8 @@ import type { ActionRunner } from './action-runner.ts';
 import { createActionRunner } from './create-action-runner.ts';
 import { hostExecutors } from './host-executors.ts';
 import { resolveSecrets } from './resolve-secrets.ts';
-import { stopOrphans } from './stop-orphans.ts';
+import { holdingForOrphans } from './hold-for-orphans.ts';
+import { retryUnreachable, stopOrphans } from './stop-orphans.ts';
 import { trackCommands } from './track-commands.ts';
 
 export interface SluiceActions {
@@ -29,13 +30,16 @@ export interface SluiceActions {
   rollouts: ActiveRollouts;
   /** Stops what dead processes' commands left running: of one attempt, or of all (see stopOrphans). */
   stopOrphans(ref?: ActionRef): Promise<void>;
+  /** Tries again the hosts recovery could not reach, those whose turn it is (the service's sweep). */
+  retryUnreachable(): Promise<void>;
 }
 
 export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): SluiceActions {
   const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
   const rollouts = new ActiveRollouts();
   const executorFor = hostExecutors(server, dataDir);
-  const actions = createActionRunner({
+  const stop = (ref?: ActionRef) => stopOrphans(store, executorFor, ref);
+  const run = createActionRunner({
     store,
     artifacts,
     hostsOf: (group, repo) => hostsFor(server, repo, group),
@@ -56,5 +60,13 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
         spec,
       ),
   });
-  return { actions, artifacts, rollouts, stopOrphans: (ref) => stopOrphans(store, executorFor, ref) };
+  // A retry starts only once what an earlier attempt left on a host recovery could not reach is gone.
+  const actions = holdingForOrphans(run, store, stop);
+  return {
+    actions,
+    artifacts,
+    rollouts,
+    stopOrphans: stop,
+    retryUnreachable: () => retryUnreachable(store, executorFor),
+  };
 }

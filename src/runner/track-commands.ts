@@ -19,12 +19,30 @@ export interface LiveCommand {
   mark: string;
   /** Unset until the host said it. */
   pgid?: number;
+  /** When this process learnt the group id (the command ran by then), by its clock. */
+  startedAt?: number;
+  /** The time limit the host itself stops the command at, counted from its start; unset when it holds none. */
+  hostLimitMs?: number;
+  /** Set by recovery while the host cannot be reached: the record stays, for the next try. */
+  unreachable?: Unreachable;
+}
+
+/** A host recovery could not reach, for the records it keeps. */
+export interface Unreachable {
+  /** When recovery first failed to reach it. */
+  since: number;
+  /** When the periodic sweep tries it again (backing off). */
+  nextTryAt: number;
+  tries: number;
+  /** Why, as the last try said it. */
+  error: string;
 }
 
 export interface LiveWorkspace {
   ref: ActionRef;
   host: HostRef;
   workspace: string;
+  unreachable?: Unreachable;
 }
 
 /** Keys of an attempt's records start with this: they are pruned with the execution. */
@@ -92,11 +110,16 @@ class TrackedSession implements ExecSession {
       return await this.#session.run(command, {
         ...options,
         mark,
-        onStarted: (pgid) => {
-          recorded = recorded
-            .then(() => this.#store.putRef(LIVE_COMMAND, key, { ...record, pgid }, Date.now()))
-            .catch(() => {});
-          options.onStarted?.(pgid);
+        onStarted: (pgid, hostLimitMs) => {
+          const startedAt = Date.now();
+          const started: LiveCommand = {
+            ...record,
+            pgid,
+            startedAt,
+            ...(hostLimitMs !== undefined && { hostLimitMs }),
+          };
+          recorded = recorded.then(() => this.#store.putRef(LIVE_COMMAND, key, started, startedAt)).catch(() => {});
+          options.onStarted?.(pgid, hostLimitMs);
         },
       });
     } finally {

@@ -8,9 +8,13 @@ import { DETACH_OUTPUT } from '../executor/detach-output.ts';
 import type { Leftovers } from '../executor/executor.ts';
 import { quoteArg } from '../executor/shell-quote.ts';
 
-/** Marker lines the run script prints on stdout before the command starts. */
+/**
+ * Marker lines the run script prints on stdout before the command starts.
+ * The group id line ends with the time limit (seconds) the host itself
+ * holds the command to, empty when it holds none (no GNU timeout there).
+ */
 export function runMarkers(nonce: string): { pgid: RegExp; noCwd: string } {
-  return { pgid: new RegExp(`^sluice-${nonce}:pgid:(\\d+)$`), noCwd: `sluice-${nonce}:no-cwd` };
+  return { pgid: new RegExp(`^sluice-${nonce}:pgid:(\\d+):(\\d*)$`), noCwd: `sluice-${nonce}:no-cwd` };
 }
 
 // SIGTERM to the group; SIGKILL to what is left after $2 tenths of a second;
@@ -78,7 +82,7 @@ fi
 limit=$8
 if [ -n "$limit" ] && ! timeout --version >/dev/null 2>&1; then limit=; fi
 start=$SECONDS
-setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s\\n" "$1" "$$"
+setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s:%s\\n" "$1" "$$" "$5"
 if [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
 export SLUICE_COMMAND_MARK="$4"
 limit=()

@@ -92,7 +92,7 @@ export async function runRemoteCommand(
         const match = markers.pgid.exec(line);
         if (match?.[1]) {
           pgid = Number(match[1]);
-          options.onStarted?.(pgid);
+          options.onStarted?.(pgid, match[2] ? Number(match[2]) * 1000 : undefined);
           if (stopWanted) stop();
           return;
         }

@@ -51,8 +51,23 @@ describe('remote commands', () => {
     });
     const { stdout } = await run('bash', ['-c', command]);
     const [marker, ...rest] = stdout.split('\n');
-    assert.match(marker ?? '', /^sluice-abc:pgid:\d+$/);
+    assert.match(marker ?? '', /^sluice-abc:pgid:\d+:$/);
     assert.deepEqual(rest, ['bash', '$(id)', ';id;#', '']);
+  });
+
+  it('ends the group id line with the time limit the host holds the command to', async () => {
+    const command = buildRunCommand({
+      nonce: 'abc',
+      cwd: '/',
+      envFile: undefined,
+      command: 'true',
+      killGraceMs: 100,
+      leftovers: 'stop',
+      mark: 'm1',
+      hostLimitMs: 4500,
+    });
+    const { stdout } = await run('bash', ['-c', command]);
+    assert.match(stdout.split('\n')[0] ?? '', /^sluice-abc:pgid:\d+:5$/);
   });
 
   it("puts the mark in the command's environment, after the env file, so no variable of the pipeline hides it", async () => {
