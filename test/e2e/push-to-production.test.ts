@@ -235,6 +235,7 @@ before(async () => {
     ],
   });
   github = await new GithubStandIn().start();
+  github.install(REPO);
   slack = await new SlackStandIn().start();
   // The releases channel, with Sluice's bot invited to it.
   slack.channels.set(CHANNEL, { name: 'releases', member: true });
