@@ -238,7 +238,9 @@ before(async () => {
   github.install(REPO);
   slack = await new SlackStandIn().start();
   // The releases channel, with Sluice's bot invited to it.
-  slack.channels.set(CHANNEL, { name: 'releases', member: true });
+  slack.channels.set(CHANNEL, { name: 'releases', member: false });
+  slack.invite(CHANNEL);
+  slack.join(CHANNEL, [APPROVER]);
   writeFileSync(join(work, 'sluice.config.yml'), serverConfig());
   checkout = makeCheckout(appFiles('v0'));
 });
