@@ -8,8 +8,10 @@
  * matched against the description (404 when GitHub has no such route) and
  * checked against the operation's schema, then against what GitHub checks
  * beyond it (JWT signature, token, permissions, byte limits, a secondary
- * rate limit a test may set), with GitHub's status codes and messages. It
- * records every call.
+ * rate limit a test may set), with GitHub's status codes and messages. An
+ * installation token reaches only its installation's repositories, for an
+ * hour (./github-stand-in/github-installations.ts): a test installs the app
+ * on the repositories it uses. It records every call.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
