@@ -146,9 +146,18 @@ function describe(state: DeploymentState): string {
   }[state];
 }
 
+/**
+ * Marks the environment's previous Deployment inactive. GitHub's environment
+ * names ignore case ("Dev" and "dev" are one environment there), so the
+ * active Deployment is kept under the lower-cased name; one kept by an
+ * earlier version under the name as written is still found.
+ */
 async function retirePrevious(ctx: ReportContext, fullName: string, environment: string, id: number): Promise<void> {
-  const key = `${fullName}:${environment}`;
-  const previous = await ctx.store.getRef<{ id: number }>('deployment_active', key);
+  const key = `${fullName}:${environment.toLowerCase()}`;
+  const asWritten = `${fullName}:${environment}`;
+  const previous =
+    (await ctx.store.getRef<{ id: number }>('deployment_active', key)) ??
+    (await ctx.store.getRef<{ id: number }>('deployment_active', asWritten));
   if (previous && previous.id !== id) {
     try {
       await ctx.octokit.rest.repos.createDeploymentStatus({

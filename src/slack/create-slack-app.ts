@@ -18,6 +18,7 @@ import { APPROVE_ACTION, REJECT_ACTION } from './approval-card.ts';
 import type { ChatAnswer } from './chat-ops/run-chat-command.ts';
 import type { ApprovalClick, ClickAnswer } from './decide-approval.ts';
 import { webClientApi, type SlackApi, type SlackCallCounter } from './slack-api.ts';
+import { fitMessageText } from './slack-text.ts';
 import { errorMessage, SluiceError } from '../sluice-error.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -148,7 +149,10 @@ export async function createSlackApp(
           answer = { text: 'Sluice failed to carry out that command; its log says why.' };
         }
         try {
-          await respond({ response_type: answer.inChannel ? 'in_channel' : 'ephemeral', text: answer.text });
+          await respond({
+            response_type: answer.inChannel ? 'in_channel' : 'ephemeral',
+            text: fitMessageText(answer.text),
+          });
         } catch (error) {
           // A response URL takes 5 posts within 30 minutes (then Slack answers 404
           // used_url or expired_url): the answer goes with the bot token instead.

@@ -6,7 +6,10 @@
  */
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
-import { escapeText } from './slack-text.ts';
+import { escapeText, fitMessageText } from './slack-text.ts';
+
+/** How much of a failure's reason a thread reply quotes: enough to read, short enough that the link to the logs stays. */
+export const REASON_LIMIT = 3000;
 import { isStoppedShort } from '../pipeline/states.ts';
 
 export interface ThreadReply {
@@ -41,7 +44,7 @@ export function deployThread(
         text: `✅ *${environment}* runs \`${sha7}\` now (deployed${took}). <${pageUrl}|Pipeline>`,
       });
     } else if (isStoppedShort(action.status)) {
-      const why = action.reason ? `: ${escapeText(action.reason)}` : '';
+      const why = action.reason ? `: ${escapeText(fitMessageText(action.reason, REASON_LIMIT))}` : '';
       replies.push({
         key: key('done'),
         text: `❌ The deploy of \`${sha7}\` to *${environment}* ${action.status}${why}. <${pageUrl}|Logs>`,

@@ -2,10 +2,13 @@
  * The part of Slack's Web API Sluice uses, over Bolt's WebClient: what the
  * reporter, the approval clicks and chat-ops call, and nothing else. Slack
  * answers errors as `{ ok: false, error }`; WebClient throws them, with the
- * method's name added here so a log line says what failed.
+ * method's name added here so a log line says what failed. A text over
+ * Slack's 40,000 characters is cut here, whatever sent it, so a long
+ * answer or reason is shortened rather than refused.
  */
 import { webApi } from '@slack/bolt';
 import { errorMessage, SluiceError } from '../sluice-error.ts';
+import { fitMessageText } from './slack-text.ts';
 
 export type SlackBlock = Record<string, unknown>;
 
@@ -104,16 +107,30 @@ export function webClientApi(client: webApi.WebClient, counter?: SlackCallCounte
     async postMessage(message) {
       const answer = await call(
         'chat.postMessage',
-        () => client.chat.postMessage({ ...message, unfurl_links: false, unfurl_media: false }),
+        () =>
+          client.chat.postMessage({
+            ...message,
+            text: fitMessageText(message.text),
+            unfurl_links: false,
+            unfurl_media: false,
+          }),
         message.channel,
       );
       return { channel: answer.channel ?? message.channel, ts: answer.ts ?? '' };
     },
     async updateMessage(message) {
-      await call('chat.update', () => client.chat.update(message), message.channel);
+      await call(
+        'chat.update',
+        () => client.chat.update({ ...message, text: fitMessageText(message.text) }),
+        message.channel,
+      );
     },
     async postEphemeral(message) {
-      await call('chat.postEphemeral', () => client.chat.postEphemeral(message), message.channel);
+      await call(
+        'chat.postEphemeral',
+        () => client.chat.postEphemeral({ ...message, text: fitMessageText(message.text) }),
+        message.channel,
+      );
     },
     async groupMembers(group) {
       const answer = await call('usergroups.users.list', () => client.usergroups.users.list({ usergroup: group }));

@@ -22,3 +22,20 @@ export function slackDate(ms: number): string {
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/**
+ * Slack's most characters in a message's top-level `text`. Over it Slack
+ * cuts the message or refuses it (`msg_too_long`), so Sluice cuts first,
+ * where it can say so.
+ */
+export const MESSAGE_TEXT_LIMIT = 40_000;
+
+const CUT_NOTE = '\n… (cut short: the rest is on Sluice’s page)';
+
+/** `text` within Slack's limit (counted in UTF-16 units, as JavaScript counts): whole, or cut on a character with a note. */
+export function fitMessageText(text: string, limit = MESSAGE_TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
+  let cut = text.slice(0, limit - CUT_NOTE.length);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}${CUT_NOTE}`;
+}

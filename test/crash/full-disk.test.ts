@@ -31,6 +31,7 @@ let sluice: SluiceProcess | undefined;
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs: run it as root');
   github = await new GithubStandIn().start();
+  github.install([REPO, 'acme/restart']);
   dir = mkdtempSync(join(tmpdir(), 'sluice-full-'));
   data = join(dir, 'data');
   mkdirSync(data);

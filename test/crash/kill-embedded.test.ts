@@ -81,6 +81,7 @@ function checkReleases(): void {
 
 before(async () => {
   github = await new GithubStandIn().start();
+  github.install(REPOS);
   dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
   const environments = REPOS.map((_, i) => `  env${i}:\n    hosts: [local]\n    path: ${join(dir, `srv${i}`)}\n`).join(
     '',

@@ -34,6 +34,7 @@ let sluice: SluiceProcess | undefined;
 
 before(async () => {
   github = await new GithubStandIn().start();
+  github.install(REPO);
   ssh = await startSshHosts(1);
   dir = mkdtempSync(join(tmpdir(), 'sluice-orphan-'));
   const host = ssh.hosts[0]!;

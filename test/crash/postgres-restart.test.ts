@@ -29,6 +29,7 @@ let sluice: SluiceProcess | undefined;
 
 before(async () => {
   github = await new GithubStandIn().start();
+  github.install(REPO);
   postgres = await startPostgres();
   dir = mkdtempSync(join(tmpdir(), 'sluice-pg-restart-'));
   writeFileSync(

@@ -263,6 +263,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 
   test('SIGTERM of the service (npm start) gives the deploy its grace period, then puts the hosts back the same way and exits, without cancelling the execution', async () => {
     const github = await new GithubStandIn().start();
+    github.install(REPO);
     const sluice = await startSluiceProcess({
       cwd: checkout.scratch,
       port: await freeLoopbackPort(),

@@ -235,9 +235,12 @@ before(async () => {
     ],
   });
   github = await new GithubStandIn().start();
+  github.install(REPO);
   slack = await new SlackStandIn().start();
   // The releases channel, with Sluice's bot invited to it.
-  slack.channels.set(CHANNEL, { name: 'releases', member: true });
+  slack.channels.set(CHANNEL, { name: 'releases', member: false });
+  slack.invite(CHANNEL);
+  slack.join(CHANNEL, [APPROVER]);
   writeFileSync(join(work, 'sluice.config.yml'), serverConfig());
   checkout = makeCheckout(appFiles('v0'));
 });

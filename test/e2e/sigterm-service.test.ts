@@ -160,6 +160,7 @@ before(async () => {
   }
   lb = await startHaproxy({ backends: APP_HOSTS.map((name) => ({ name, port: appPorts[name]! })) });
   github = await new GithubStandIn().start();
+  github.install(REPO);
   writeFileSync(join(work, 'server.yml'), serverConfig());
   port = await freeLoopbackPort();
   await start();

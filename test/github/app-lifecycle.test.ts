@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 const REPO = 'acme/shop';
@@ -206,6 +206,49 @@ describe('the GitHub App from start to restart', () => {
         `${firstId} inactive`,
       ]);
       assert.equal(readFileSync(join(app.dir, 'srv-dev', 'current', 'started'), 'utf8'), 'v2\n');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a deploy to "Dev" retires the last one to "dev": GitHub sees one environment, whatever the case', async () => {
+    // The operator named the environment two ways; on GitHub they are one, so the newer deploy retires the older.
+    const app = await startGithubSluice({
+      serverConfig: (dir) => `hosts:
+  builder: [local]
+local:
+  repos: [acme/*]
+environments:
+  dev:
+    hosts: [local]
+    path: ${join(dir, 'srv-dev')}
+  Dev:
+    hosts: [local]
+    path: ${join(dir, 'srv-Dev')}
+`,
+    });
+    try {
+      const pipeline = (environment: string) =>
+        pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])
+          .replace('          secrets: [API_TOKEN]\n', '')
+          .replace('environment: dev', `environment: ${environment}`);
+      app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline('dev')));
+      app.github.addCommit(REPO, sha(2), appFiles('v2', pipeline('Dev')));
+      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+      await app.sluice.idle();
+      await sendWebhook(
+        app.sluice.url,
+        WEBHOOK_SECRET,
+        'push',
+        pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
+      );
+      await app.sluice.idle();
+      assert.deepEqual(
+        app.github
+          .deployments(REPO)
+          .map((d) => `${d.environment}: ${d.statuses.map((s) => `${s.state} by ${s.by}`).at(-1)}`),
+        ['dev: inactive by app', 'Dev: success by app'],
+      );
     } finally {
       await app.close();
     }

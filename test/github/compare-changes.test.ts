@@ -32,6 +32,7 @@ async function installationOctokit(stand: GithubStandIn): Promise<InstallationOc
 
 async function history(commits: number): Promise<InstallationOctokit> {
   github = await new GithubStandIn().start();
+  github.install(REPO);
   for (let n = 1; n <= commits; n++)
     github.addCommit(
       REPO,

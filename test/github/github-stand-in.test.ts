@@ -23,6 +23,7 @@ const SHA = 'a'.repeat(40);
 async function connect(permissions?: Permissions) {
   github = await new GithubStandIn(permissions && { permissions }).start();
   github.addCommit(REPO, SHA, {}, { tarball: false });
+  github.install(REPO);
   const now = Math.floor(Date.now() / 1000);
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const unsigned = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 30, exp: now + 300, iss: github.appId })}`;
@@ -127,6 +128,7 @@ describe('the GitHub stand-in refuses check runs as GitHub does', () => {
   test('a check run of another repository is 404 from this one’s path, though its id exists', async () => {
     const call = await connect();
     github!.addCommit('acme/other', SHA, {}, { tarball: false });
+    github!.install('acme/other');
     const other = await call(
       'POST',
       '/repos/acme/other/check-runs',
@@ -273,6 +275,34 @@ describe('the GitHub stand-in keeps Deployments with their states, as GitHub doe
       ['success by app', 'inactive by auto_inactive'],
       'an inactive one stays inactive',
     );
+  });
+
+  test('environment names compare without case, as on GitHub: a success in "Dev" retires the last one in "dev"', async () => {
+    const call = await connect();
+    const deploy = async (environment: string) => {
+      const created = await call('POST', '/deployments', { ref: SHA, environment, required_contexts: [] });
+      const status = await call('POST', `/deployments/${String(created.body.id)}/statuses`, { state: 'success' });
+      assert.equal(status.status, 201);
+      return created.body;
+    };
+    await deploy('dev');
+    await deploy('Dev');
+    await deploy('staging');
+    await deploy('DEV');
+    assert.deepEqual(
+      github!
+        .deployments(REPO)
+        .map((d) => `${d.environment}: ${d.statuses.map((s) => `${s.state} by ${s.by}`).join(', ')}`),
+      [
+        'dev: success by app, inactive by auto_inactive',
+        'Dev: success by app, inactive by auto_inactive',
+        'staging: success by app',
+        'DEV: success by app',
+      ],
+    );
+    // "Production" is GitHub's production environment too, and so is left alone by auto_inactive.
+    const production = await deploy('Production');
+    assert.equal(production.production_environment, true);
   });
 });
 

@@ -28,7 +28,10 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 30_000)
 }
 
 test('a delivery that cannot be stored in time is answered 503, not 202, and its redelivery runs once', async () => {
-  const app = await startGithubSluice({ settings: { databaseUrl: postgres.url } });
+  const app = await startGithubSluice({
+    settings: { databaseUrl: postgres.url },
+    installed: ['acme/shop', 'acme/site'],
+  });
   const holder = new pg.Client({ connectionString: postgres.url });
   await holder.connect();
   try {

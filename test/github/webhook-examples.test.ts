@@ -16,6 +16,7 @@ interface Example {
   ref?: string;
   after?: string;
   repository: { full_name: string; default_branch: string };
+  installation?: { id: number };
   check_run?: { app: { id: number } };
   check_suite?: { app: { id: number } };
 }
@@ -84,6 +85,7 @@ describe('GitHub’s published webhook examples, through the app', () => {
       // A fresh Sluice for each: the examples repeat one push, which a second time is rightly seen as old.
       const running = (app = await startGithubSluice({ serverConfig }));
       const branch = example.ref?.replace(/^refs\/heads\//, '') ?? '';
+      if (example.installation) running.github.install(example.repository.full_name, example.installation.id);
       if (example.after && !/^0+$/.test(example.after)) {
         running.github.addCommit(example.repository.full_name, example.after, {
           '.github/sluice.yml': pipeline(branch),
@@ -110,6 +112,7 @@ describe('GitHub’s published webhook examples, through the app', () => {
       const sent = of(event);
       assert.ok(sent.length > 0);
       for (const [n, example] of sent.entries()) {
+        if (example.installation) running.github.install(example.repository.full_name, example.installation.id);
         assert.match(await deliver(running, event, example, `${event}-${n}`), /another app/);
         const own = structuredClone(example);
         own[event]!.app.id = running.github.appId;

@@ -5,6 +5,9 @@
  * unknown Deployment is 404; a success marks earlier ones inactive as
  * GitHub's `auto_inactive` does; a Deployment created without
  * `required_contexts` while a check of its commit has not succeeded is 409.
+ * Environment names are compared as GitHub compares them, ignoring case
+ * ("Environment names are not case sensitive", GitHub's docs on managing
+ * environments): `Dev` and `dev` are one environment.
  */
 import { deploymentStatusProblem, invalidRequest, notFound, type Refusal } from './github-rules.ts';
 
@@ -81,7 +84,9 @@ export class DeploymentsStandIn {
     const environment = typeof body.environment === 'string' ? body.environment : 'production';
     // GitHub's default: production_environment is true only for an environment named "production".
     const production =
-      typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production';
+      typeof body.production_environment === 'boolean'
+        ? body.production_environment
+        : sameEnvironment(environment, 'production');
     this.#deployments.set(id, {
       id,
       repo,
@@ -135,10 +140,19 @@ export class DeploymentsStandIn {
    */
   #retireEarlier(current: StoredDeployment): void {
     for (const earlier of this.#deployments.values()) {
-      if (earlier.id >= current.id || earlier.repo !== current.repo || earlier.environment !== current.environment)
+      if (
+        earlier.id >= current.id ||
+        earlier.repo !== current.repo ||
+        !sameEnvironment(earlier.environment, current.environment)
+      )
         continue;
       if (earlier.transient || earlier.production || earlier.statuses.at(-1)?.state !== 'success') continue;
       earlier.statuses.push({ state: 'inactive', description: '', by: 'auto_inactive' });
     }
   }
+}
+
+/** Whether two environment names name one environment on GitHub: case does not count. */
+export function sameEnvironment(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }

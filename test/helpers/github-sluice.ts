@@ -27,6 +27,12 @@ export interface GithubSluiceOptions {
   /** More settings (Slack's), added to the GitHub App's; a function gets the stand-in (for its key or id). */
   settings?: Partial<Settings> | ((github: GithubStandIn) => Partial<Settings>);
   start?: Partial<StartOptions>;
+  /**
+   * The repositories the app is installed on (installation 77); its tokens
+   * reach these only, as on GitHub. Default: acme/shop, the repository the
+   * default server config and pipelines are written for.
+   */
+  installed?: string[];
   /** What the app's installation may do (default: what app.yml asks for). */
   githubPermissions?: Permissions;
   /** Runs when everything else has stopped. */
@@ -38,6 +44,7 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
   const github = await new GithubStandIn(
     options.githubPermissions && { permissions: options.githubPermissions },
   ).start();
+  github.install(options.installed ?? ['acme/shop']);
   process.env.SLUICE_TEST_CANARY = CANARY;
   const config = options.serverConfig?.(dir) ?? defaultServerConfig(dir);
   writeFileSync(join(dir, 'server.yml'), config);

@@ -8,10 +8,12 @@
  * matched against the description (404 when GitHub has no such route) and
  * checked against the operation's schema, then against what GitHub checks
  * beyond it (JWT signature, token, permissions, byte limits, a secondary
- * rate limit a test may set), with GitHub's status codes and messages. It
- * records every call.
+ * rate limit a test may set), with GitHub's status codes and messages. An
+ * installation token reaches only its installation's repositories, for an
+ * hour (./github-stand-in/github-installations.ts): a test installs the app
+ * on the repositories it uses. It records every call.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeploymentsStandIn, type StoredDeployment } from './github-deployments.ts';
@@ -28,6 +30,7 @@ import {
 import { checkJwt } from './github-stand-in/check-jwt.ts';
 import { checkRequest, documentation, prepareChecks } from './github-stand-in/check-request.ts';
 import { CheckRunsStandIn } from './github-stand-in/github-check-runs.ts';
+import { InstallationsStandIn } from './github-stand-in/github-installations.ts';
 import { RepositoriesStandIn, type CommitAuthor, type StandInUrls } from './github-stand-in/github-repositories.ts';
 import { WriteBudget, type WriteLimit } from './github-stand-in/limit-writes.ts';
 import { describeRoute, loadRoutes, matchRoute } from './github-stand-in/match-route.ts';
@@ -78,8 +81,13 @@ export class GithubStandIn {
   );
   /** What an installation token may do: the manifest's permissions unless a test narrows them. */
   readonly permissions: Permissions;
-  /** Repositories the app is installed on, and the installation's id. */
-  readonly #installations = new Map<string, number>();
+  /** Installations, each with its repositories, and the tokens made for them. */
+  readonly #installations = new InstallationsStandIn(
+    (repo) => this.#repositories.id(repo),
+    () => this.now(),
+  );
+  /** How far the stand-in's clock is ahead of the machine's (passTime). */
+  #clockAhead = 0;
   #nextId = 1000;
   readonly #waiters: Array<{ match: (call: RecordedCall) => boolean; done: (call: RecordedCall) => void }> = [];
   readonly #failures: Array<{ path: RegExp; count: number; refusal: Refusal }> = [];
@@ -140,9 +148,30 @@ export class GithubStandIn {
     this.#repositories.addCommit(repo, sha, files, details);
   }
 
-  /** Installs the app on `repo` (GET /repos/{owner}/{repo}/installation finds it; otherwise 404, as on GitHub). */
-  install(repo: string, installationId = 77): void {
-    this.#installations.set(repo, installationId);
+  /**
+   * Installs the app on these repositories, in installation `installationId`
+   * (77 unless a test needs two). Only an installation's repositories are
+   * reached by its tokens; GET /repos/{owner}/{repo}/installation finds it
+   * (for any other repository: 404, as on GitHub).
+   */
+  install(repos: string | string[], installationId = 77): void {
+    for (const repo of [repos].flat()) this.#installations.install(repo, installationId);
+  }
+
+  /** A token of installation `installationId` that the stand-in accepts, as if made by a token exchange. */
+  grantToken(token: string, installationId = 77): void {
+    this.tokens.push(token);
+    this.#installations.grant(installationId, token);
+  }
+
+  /** The stand-in's clock (ms since the epoch): the machine's, plus what passTime added. */
+  now(): number {
+    return Date.now() + this.#clockAhead;
+  }
+
+  /** Moves the stand-in's clock on, so that its tokens age (one expires an hour after it was made). */
+  passTime(ms: number): void {
+    this.#clockAhead += ms;
   }
 
   /** Points a branch name at a commit (for reads `?ref=<branch>` and `?ref=refs/heads/<branch>`). */
@@ -214,7 +243,10 @@ export class GithubStandIn {
    */
   readonly #routes: Record<string, Route> = {
     'POST /app-manifests/{code}/conversions': { auth: 'none', handle: () => this.#convertManifest() },
-    'POST /app/installations/{installation_id}/access_tokens': { auth: 'jwt', handle: () => this.#issueToken() },
+    'POST /app/installations/{installation_id}/access_tokens': {
+      auth: 'jwt',
+      handle: (r) => this.#issueToken(Number(r.params.installation_id), r.body),
+    },
     'GET /repos/{owner}/{repo}/installation': { auth: 'jwt', handle: (r) => this.#repoInstallation(r.repo) },
     'GET /repos/{owner}/{repo}': { auth: 'token', handle: (r) => this.#repositories.repository(r.repo, this.#urls()) },
     'GET /repos/{owner}/{repo}/contents/{path}': {
@@ -327,12 +359,8 @@ export class GithubStandIn {
           body: { message: problem, documentation_url: 'https://docs.github.com/rest', status: '401' },
         });
     } else if (auth === 'token') {
-      const given = req.headers.authorization ?? '';
-      if (!this.tokens.some((t) => new RegExp(`^(token|bearer) ${t}$`, 'i').test(given)))
-        return reply({
-          status: 401,
-          body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
-        });
+      const refused = this.#installations.check(req.headers.authorization ?? '', repo);
+      if (refused) return reply(refused);
       const needed = repo ? requiredPermission(call.method, call.path.slice(`/repos/${repo}`.length)) : undefined;
       if (needed && !allows(this.permissions, needed)) return reply(notAccessible(needed.docs));
     }
@@ -363,23 +391,16 @@ export class GithubStandIn {
     };
   }
 
-  #issueToken(): Answer {
-    const token = `ghs_${randomBytes(18).toString('base64url')}`;
-    this.tokens.push(token);
-    return {
-      status: 201,
-      body: {
-        token,
-        expires_at: new Date(Date.now() + 3600_000).toISOString(),
-        permissions: this.permissions,
-        repository_selection: 'all',
-      },
-    };
+  #issueToken(installation: number, body: Record<string, unknown>): Answer {
+    const answer = this.#installations.issue(installation, body, this.permissions);
+    const token = (answer.body as { token?: unknown }).token;
+    if (typeof token === 'string') this.tokens.push(token);
+    return answer;
   }
 
   /** The app's installation on a repository: asked with the app's JWT, not an installation token. */
   #repoInstallation(repo: string): Answer {
-    const id = this.#installations.get(repo);
+    const id = this.#installations.installationOf(repo);
     if (id === undefined) return notFound('apps/apps#get-a-repository-installation-for-the-authenticated-app');
     const owner = repo.split('/')[0] ?? '';
     return {

@@ -22,8 +22,21 @@ export function invalidBlocksAnswer(errors: string[]): Json {
   };
 }
 
-/** Slack's limit on a message's top-level `text`: longer text is cut to it. */
+/**
+ * Slack's limit on a message's top-level `text`, in characters. Slack's
+ * reference lists `msg_too_long` ("Message text is too long") among the
+ * errors of chat.postMessage, chat.update and chat.postEphemeral, and its
+ * changelog says longer text is cut to 40,000 with a `message_truncated`
+ * warning: the stand-in refuses it, the stricter of the two, so a sender
+ * must keep under the limit itself (counting UTF-16 units, which are never
+ * fewer than characters).
+ */
 export const MESSAGE_TEXT_LIMIT = 40_000;
+
+/** `msg_too_long` for a text over Slack's limit, or undefined. */
+export function textTooLong(text: unknown): string | undefined {
+  return typeof text === 'string' && text.length > MESSAGE_TEXT_LIMIT ? 'msg_too_long' : undefined;
+}
 
 export function blockKitErrors(blocks: unknown): string[] {
   const errors: string[] = [];

@@ -2,9 +2,15 @@
  * Two of Slack's limits, kept for the Slack stand-in: rate limits per
  * method (HTTP 429 `ratelimited` with `Retry-After`, and every call before
  * that time has passed refused again), and a `response_url`'s 5 posts
- * within 30 minutes of being issued (then 404 `used_url` or `expired_url`).
+ * within 30 minutes of being issued (then 404 `used_url` or `expired_url`),
+ * each with a `response_type` Slack knows (`ephemeral`, `in_channel`;
+ * Slack documents no other, so anything else is refused with 400) and a
+ * text of at most 40,000 characters.
  */
-import { blockKitErrors, invalidBlocksAnswer } from './slack-block-kit.ts';
+import { blockKitErrors, invalidBlocksAnswer, textTooLong } from './slack-block-kit.ts';
+
+/** The visibilities Slack's docs give a `response_url` post: only the user who asked (the default), or the channel. */
+export const RESPONSE_TYPES: readonly string[] = ['ephemeral', 'in_channel'];
 
 /** How often and how long Slack takes posts to one `response_url`. */
 export const RESPONSE_URL_USES = 5;
@@ -69,6 +75,10 @@ export class ResponseUrls {
     if (url.uses >= RESPONSE_URL_USES) return refuse('used_url');
     const body = JSON.parse(raw || '{}') as Record<string, unknown>;
     if (!body.text && !body.blocks) return [400, { ok: false, error: 'no_text' }];
+    if (body.response_type !== undefined && !RESPONSE_TYPES.includes(String(body.response_type)))
+      return [400, { ok: false, error: 'invalid_response_type' }];
+    const tooLong = textTooLong(body.text);
+    if (tooLong) return [400, { ok: false, error: tooLong }];
     if (body.blocks !== undefined) {
       const errors = blockKitErrors(typeof body.blocks === 'string' ? JSON.parse(body.blocks) : body.blocks);
       if (errors.length > 0) return [400, invalidBlocksAnswer(errors)];

@@ -135,6 +135,9 @@ export async function startSlackSluice(
   } = {},
 ): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
+  // The deploys channel, with Sluice's bot invited to it and the workspace's people in it.
+  slack.invite(CHANNEL);
+  slack.join(CHANNEL, [ANN, ALICE, CAROL, MALLORY]);
   slack.groups.set(RELEASE_GROUP, [CAROL]);
   slack.emails.set('alice@example.com', ALICE);
   let offset = 0;

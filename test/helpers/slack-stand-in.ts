@@ -6,12 +6,13 @@
  * records every call. As strict as Slack where Sluice could trip:
  *  - Block Kit is checked on every message and update (./slack-block-kit.ts),
  *    refused with `invalid_blocks`; a top-level `text` over 40,000
- *    characters is cut, as Slack cuts it;
- *  - it knows which channels exist and which the bot is in:
- *    `channel_not_found` and `not_in_channel` otherwise, and, where a test
- *    lists a channel's users, `user_not_in_channel` for a private answer
- *    to anyone else; `chat.update` edits only the bot's own messages
- *    (`cant_update_message` for a person's);
+ *    characters is `msg_too_long` (./slack-block-kit.ts says why);
+ *  - it knows which channels exist, which the bot was invited to and who
+ *    is in each: `channel_not_found` for a channel that does not exist,
+ *    `not_in_channel` for one the bot is not in (until `invite`), and
+ *    `user_not_in_channel` for a private answer to someone who is not in
+ *    the channel (until `join`); `chat.update` edits only the bot's own
+ *    messages (`cant_update_message` for a person's);
  *  - the bot token has the scopes slack-manifest.yml asks for and no more
  *    (`missing_scope` otherwise, ./slack-scopes.ts), and once revoked is
  *    `token_revoked` for every method;
@@ -19,7 +20,8 @@
  *    `Retry-After`, and every call of it before that time has passed is
  *    refused again (and counted in `earlyCalls`);
  *  - a `response_url` takes 5 posts within 30 minutes of being issued, then
- *    404 `used_url` or `expired_url`.
+ *    404 `used_url` or `expired_url`; its `response_type` is `ephemeral`
+ *    or `in_channel` (or absent), its text at most 40,000 characters.
  * For Socket Mode it answers `apps.connections.open` (with the app-level
  * token) with a WebSocket URL of its own, says `hello` to the app that
  * connects, sends it envelopes it must acknowledge within 3 seconds, can
@@ -29,7 +31,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { blockKitErrors, invalidBlocksAnswer, MESSAGE_TEXT_LIMIT } from './slack-block-kit.ts';
+import { blockKitErrors, invalidBlocksAnswer, textTooLong } from './slack-block-kit.ts';
 import { RateLimits, ResponseUrls } from './slack-limits.ts';
 import { manifestScopes, missingScope } from './slack-scopes.ts';
 import { SocketModeLink, type SlackEnvelope } from './slack-socket-link.ts';
@@ -46,7 +48,7 @@ export interface SlackCall {
   at: number;
 }
 
-/** The channel every test's approvals go to; the bot is in it. */
+/** The channel every test's approvals go to: it exists, and a test invites the bot (and its people) to it. */
 export const DEFAULT_CHANNEL = 'C0DEPLOYS';
 export interface SlackMessage {
   channel: string;
@@ -68,12 +70,12 @@ export class SlackStandIn {
   /** Users by e-mail address. */
   readonly emails = new Map<string, string>();
   /**
-   * Channels that exist, by id, whether the bot is a member, and (when a
-   * test says) which users are: a private answer to anyone else is
-   * `user_not_in_channel`.
+   * Channels that exist, by id, whether the bot is a member, and which
+   * users are (none unless a test says): a private answer to anyone else
+   * is `user_not_in_channel`, as on Slack.
    */
   readonly channels = new Map<string, { name: string; member: boolean; users?: ReadonlySet<string> }>([
-    [DEFAULT_CHANNEL, { name: 'deploys', member: true }],
+    [DEFAULT_CHANNEL, { name: 'deploys', member: false }],
   ]);
   /** The bot token's scopes: slack-manifest.yml's unless a test narrows them. */
   readonly scopes: readonly string[];
@@ -145,6 +147,22 @@ export class SlackStandIn {
     await new Promise<void>((done) => this.#server!.listen(0, '127.0.0.1', () => done()));
     this.#root = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /**
+   * `/invite @sluice` in a channel (one that exists, or a new one named
+   * after its id): the bot may post there from now on.
+   */
+  invite(channel: string): void {
+    const known = this.channels.get(channel);
+    this.channels.set(channel, { ...(known ?? { name: channel.toLowerCase() }), member: true });
+  }
+
+  /** People join a channel: they can get private answers (chat.postEphemeral) in it. */
+  join(channel: string, users: string[]): void {
+    const known = this.channels.get(channel);
+    if (!known) throw new Error(`no channel ${channel} in the stand-in`);
+    this.channels.set(channel, { ...known, users: new Set([...(known.users ?? []), ...users]) });
   }
 
   /** The bot token is revoked (the app uninstalled, say): every call with it is `token_revoked`, as Slack answers; `false` puts it back. */
@@ -284,13 +302,15 @@ export class SlackStandIn {
         const problem = this.#channelProblem(args.channel);
         if (problem) return { ok: false, error: problem };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        const tooLong = textTooLong(args.text);
+        if (tooLong) return { ok: false, error: tooLong };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
         if (typeof args.thread_ts === 'string' && !this.messages.has(args.thread_ts))
           return { ok: false, error: 'thread_not_found' };
         const ts = `${this.#ts++}.000100`;
         const blocks = parseBlocks(args.blocks);
-        const text = String(args.text ?? '').slice(0, MESSAGE_TEXT_LIMIT);
+        const text = String(args.text ?? '');
         const message: SlackMessage = { channel: String(args.channel), ts, text, blocks, history: [{ text, blocks }] };
         if (typeof args.thread_ts === 'string') message.thread_ts = args.thread_ts;
         this.messages.set(ts, message);
@@ -302,9 +322,11 @@ export class SlackStandIn {
         const message = this.messages.get(String(args.ts));
         if (!message || message.channel !== args.channel) return { ok: false, error: 'message_not_found' };
         if (message.user !== undefined) return { ok: false, error: 'cant_update_message' };
+        const tooLong = textTooLong(args.text);
+        if (tooLong) return { ok: false, error: tooLong };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
-        message.text = String(args.text ?? message.text).slice(0, MESSAGE_TEXT_LIMIT);
+        message.text = String(args.text ?? message.text);
         message.blocks = parseBlocks(args.blocks);
         message.history.push({ text: message.text, blocks: message.blocks });
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
@@ -313,9 +335,10 @@ export class SlackStandIn {
         const problem = this.#channelProblem(args.channel);
         if (problem) return { ok: false, error: problem };
         const users = this.channels.get(String(args.channel))?.users;
-        if (typeof args.user !== 'string' || (users !== undefined && !users.has(args.user)))
-          return { ok: false, error: 'user_not_in_channel' };
+        if (typeof args.user !== 'string' || !users?.has(args.user)) return { ok: false, error: 'user_not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        const tooLong = textTooLong(args.text);
+        if (tooLong) return { ok: false, error: tooLong };
         const errors = args.blocks === undefined ? [] : blockKitErrors(parseBlocks(args.blocks));
         if (errors.length > 0) return invalidBlocksAnswer(errors);
         return { ok: true, message_ts: `${this.#ts++}.000200` };

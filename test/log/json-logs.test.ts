@@ -37,6 +37,7 @@ test(
   { timeout: 240_000 },
   async () => {
     github = await new GithubStandIn().start();
+    github.install(REPO);
     writeFileSync(
       join(dir, 'server.yml'),
       `hosts:\n  builder: [local]\nlocal:\n  repos: [acme/*]\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv-dev')}\nsecrets:\n  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }\n`,

@@ -117,6 +117,7 @@ async function holderOf(commit: string, stage: string): Promise<SluiceProcess> {
 before(async () => {
   postgres = await startPostgres();
   github = await new GithubStandIn().start();
+  github.install(['acme/api', 'acme/shop', 'acme/web']);
   dir = mkdtempSync(join(tmpdir(), 'sluice-killed-'));
   writeFileSync(
     join(dir, 'server.yml'),

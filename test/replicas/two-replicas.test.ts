@@ -54,6 +54,7 @@ echo "end $(cat dist/VERSION)" >> "$SLUICE_DEPLOY_PATH/../deploys.log"
 before(async () => {
   postgres = await startPostgres();
   github = await new GithubStandIn().start();
+  github.install(Array.from({ length: REPOS }, (_, r) => `acme/repo${r}`));
   dir = mkdtempSync(join(tmpdir(), 'sluice-replicas-'));
   const environments = Array.from(
     { length: ENVIRONMENTS },

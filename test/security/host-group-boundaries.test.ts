@@ -61,6 +61,7 @@ async function pushAs(
   repo: string,
   files: Record<string, string>,
 ): Promise<{ conclusion: unknown; annotations: Annotation[] }> {
+  app!.github.install(repo);
   app!.github.addCommit(repo, sha(1), files);
   await sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo, after: sha(1) }));
   await app!.sluice.idle();

@@ -30,7 +30,8 @@ describe('a tag named like the default branch', () => {
       github.addCommit(REPO, sha(2), { 'f.txt': 'tag' });
       github.setBranch(REPO, 'main', sha(1));
       github.setTag(REPO, 'main', sha(2));
-      github.tokens.push('read-token');
+      github.install(REPO);
+      github.grantToken('read-token');
       const read = async (ref: string) => {
         const response = await fetch(`${github.apiUrl}/repos/${REPO}/contents/f.txt?ref=${encodeURIComponent(ref)}`, {
           headers: { authorization: 'token read-token' },

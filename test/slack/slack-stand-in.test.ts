@@ -49,6 +49,8 @@ describe('the Slack stand-in', () => {
   let now = Date.now();
   before(async () => {
     slack = await new SlackStandIn({ clock: () => now }).start();
+    slack.invite(DEFAULT_CHANNEL);
+    slack.join(DEFAULT_CHANNEL, ['U0ANN']);
   });
   after(() => slack.stop());
 
@@ -243,10 +245,37 @@ describe('the Slack stand-in', () => {
     assert.equal(slack.messages.get(String(posted.body.ts))?.blocks.length, 4, 'a refused update changes nothing');
   });
 
-  test('cuts a top-level text over 40,000 characters, as Slack does', async () => {
-    const { body } = await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 't'.repeat(40_001) });
-    assert.equal(body.ok, true);
-    assert.equal(slack.messages.get(String(body.ts))?.text.length, 40_000);
+  test('refuses a top-level text over 40,000 characters with msg_too_long, on every chat method, and takes 40,000', async () => {
+    const posted = await call(slack, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'card' });
+    const args = { channel: DEFAULT_CHANNEL, user: 'U0ANN', ts: posted.body.ts };
+    for (const method of ['chat.postMessage', 'chat.update', 'chat.postEphemeral']) {
+      const refused = await call(slack, method, { ...args, text: 't'.repeat(40_001) });
+      assert.deepEqual([refused.status, refused.body], [200, { ok: false, error: 'msg_too_long' }], method);
+      // Characters outside the BMP count twice (UTF-16), never fewer than Slack counts.
+      assert.equal((await call(slack, method, { ...args, text: '😀'.repeat(20_001) })).body.error, 'msg_too_long');
+      assert.equal((await call(slack, method, { ...args, text: 't'.repeat(40_000) })).body.ok, true, method);
+    }
+    assert.equal(slack.messages.get(String(posted.body.ts))?.text.length, 40_000, 'the update that fits is kept whole');
+  });
+
+  test('out of the box, the bot is in no channel and nobody is in any: not_in_channel and user_not_in_channel until invite and join', async () => {
+    const fresh = await new SlackStandIn().start();
+    try {
+      const post = () => call(fresh, 'chat.postMessage', { channel: DEFAULT_CHANNEL, text: 'hi' });
+      const whisper = () =>
+        call(fresh, 'chat.postEphemeral', { channel: DEFAULT_CHANNEL, user: 'U0ANN', text: 'just you' });
+      assert.equal((await post()).body.error, 'not_in_channel');
+      assert.equal((await whisper()).body.error, 'not_in_channel');
+      fresh.invite(DEFAULT_CHANNEL);
+      assert.equal((await post()).body.ok, true, 'invited');
+      assert.equal((await whisper()).body.error, 'user_not_in_channel', 'Ann is not in the channel yet');
+      fresh.join(DEFAULT_CHANNEL, ['U0ANN']);
+      assert.equal((await whisper()).body.ok, true, 'Ann joined');
+      fresh.invite('C0NEW');
+      assert.equal((await call(fresh, 'chat.postMessage', { channel: 'C0NEW', text: 'hi' })).body.ok, true);
+    } finally {
+      await fresh.stop();
+    }
   });
 
   test('answers channel_not_found for a channel that does not exist and not_in_channel for one the bot is not in', async () => {
@@ -316,6 +345,7 @@ describe('the Slack stand-in', () => {
     try {
       slack.emails.set('ann@example.com', 'U0ANN');
       narrow.emails.set('ann@example.com', 'U0ANN');
+      narrow.invite(DEFAULT_CHANNEL);
       assert.deepEqual((await call(narrow, 'users.lookupByEmail', { email: 'ann@example.com' })).body, {
         ok: false,
         error: 'missing_scope',
@@ -413,6 +443,30 @@ describe('the Slack stand-in', () => {
       'Block Kit is checked there too',
     );
     assert.equal((await post(fresh, {})).body.error, 'no_text');
+  });
+
+  test('a response_url takes response_type ephemeral or in_channel (or none), and refuses any other, and a text over 40,000 characters', async () => {
+    const post = async (body: unknown) => {
+      const url = slack.responseUrl(`type-${Math.random()}`);
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    for (const response_type of ['ephemeral', 'in_channel', undefined])
+      assert.equal((await post({ response_type, text: 'ok' })).status, 200, String(response_type));
+    for (const response_type of ['channel', 'In_Channel', 'public', ''])
+      assert.deepEqual(
+        await post({ response_type, text: 'no' }),
+        { status: 400, body: { ok: false, error: 'invalid_response_type' } },
+        response_type,
+      );
+    assert.deepEqual(await post({ response_type: 'ephemeral', text: 'x'.repeat(40_001) }), {
+      status: 400,
+      body: { ok: false, error: 'msg_too_long' },
+    });
   });
 
   test('in Socket Mode, gives up on an envelope not acknowledged within 3 seconds, redelivers with retry_attempt, and asks for a reconnect with disconnect', async () => {

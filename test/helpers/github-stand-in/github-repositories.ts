@@ -45,6 +45,14 @@ export class RepositoriesStandIn {
   readonly #tags = new Map<string, Commit>();
   /** Each repository's commits in the order they were added: a straight history, oldest first. */
   readonly #history = new Map<string, string[]>();
+  /** Each repository's id, in the order they were first named (GitHub's ids differ by repository). */
+  readonly #ids = new Map<string, number>();
+
+  /** The repository's id, as `GET /repos/{owner}/{repo}` gives it and `repository_ids` names it. */
+  id(repo: string): number {
+    if (!this.#ids.has(repo)) this.#ids.set(repo, 1000 + this.#ids.size + 1);
+    return this.#ids.get(repo)!;
+  }
 
   /** See GithubStandIn.addCommit. */
   addCommit(
@@ -81,7 +89,7 @@ export class RepositoriesStandIn {
     return {
       status: 200,
       body: {
-        id: 1,
+        id: this.id(repo),
         name,
         full_name: repo,
         owner: { login: owner },
