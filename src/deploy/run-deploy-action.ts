@@ -10,7 +10,7 @@ import { runLocalCommand } from '../executor/run-local-command.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { type DeploySpec, findAction } from '../pipeline/definition.ts';
 import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
-import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
+import type { ActionRun, ActionOutcome } from '../runner/action-runner.ts';
 import { findActionSummary, type LockState, type Store } from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
@@ -63,7 +63,7 @@ const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
  */
 async function takeEnvironmentLock(
   deps: DeployDeps,
-  context: ActionContext,
+  context: ActionRun,
   lock: { name: string; owner: string; reason: string; ttlMs: number },
 ): Promise<{ ok: true; lock: LockState } | { ok: false; reason: string }> {
   const environment = lock.name.replace(/^environment:/, '');
@@ -111,17 +111,13 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
  * attempt taken over by another process, is another owner, so it waits for
  * the lease of attempt N instead of being handed a lock that is still in use.
  */
-export function environmentLockOwner(context: Pick<ActionContext, 'execution' | 'ref' | 'claimOwner'>): string {
+export function environmentLockOwner(context: Pick<ActionRun, 'execution' | 'ref' | 'claimOwner'>): string {
   const { execution, ref } = context;
   const by = context.claimOwner ? ` by ${context.claimOwner}` : '';
   return `execution #${execution.seq} of ${execution.repo} (${ref.stage}/${ref.action}, attempt ${ref.attempt}${by})`;
 }
 
-export async function runDeployAction(
-  deps: DeployDeps,
-  context: ActionContext,
-  spec: DeploySpec,
-): Promise<ActionOutcome> {
+export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec: DeploySpec): Promise<ActionOutcome> {
   const { execution } = context;
   let target: DeployTarget;
   try {
@@ -256,7 +252,7 @@ export async function runDeployAction(
  */
 async function checkApprovalBinding(
   store: Store,
-  context: ActionContext,
+  context: ActionRun,
   spec: DeploySpec,
   sha256: string,
 ): Promise<string | undefined> {
