@@ -15,7 +15,7 @@ import { findActionSummary, type LockState, type Store } from '../store/store.ts
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
-import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
+import { DeployFailure, hostRollout, type HostStepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
@@ -177,7 +177,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
     for (const o of opened) if (o.status === 'fulfilled') sessions.push(o.value);
     const failed = opened.find((o) => o.status === 'rejected');
     if (failed) throw failed.reason;
-    const step: StepContext = {
+    const step: HostStepContext = {
       app: execution.definition.app ?? { hooks: {} },
       releaseId: releaseId(new Date(), execution.seq, execution.revision.sha),
       env: {
