@@ -5,7 +5,7 @@
 import type { ExecSession } from '../executor/executor.ts';
 import { createMasker } from '../executor/mask-secrets.ts';
 import { createActionWorkspace, throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
-import { ActionFailure, type ActionLog, type ActionResult, type BuiltArtifact } from './action-result.ts';
+import { ActionFailure, type ActionLog, type HostActionResult, type BuiltArtifact } from './action-result.ts';
 import { prepareWorkspace, type InputArtifact } from './prepare-workspace.ts';
 import { runCommands } from './run-commands.ts';
 
@@ -40,7 +40,7 @@ export async function runAction(
   input: ActionInput,
   spec: RunnableSpec,
   finish?: (context: ActionWorkspace) => Promise<BuiltArtifact>,
-): Promise<ActionResult> {
+): Promise<HostActionResult> {
   const mask = createMasker(Object.values(input.secrets));
   const context = createActionWorkspace(input.session, mask, input.log, input.signal);
   try {
