@@ -4,7 +4,7 @@
  */
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure } from './action-result.ts';
-import { formatTimeLimit } from './format-duration.ts';
+import { formatTimeLimit } from '../format-duration.ts';
 
 export interface CommandsOptions {
   /** Per-command timeout. */

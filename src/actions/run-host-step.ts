@@ -5,7 +5,7 @@
 import type { RunResult } from '../executor/executor.ts';
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type FailureCode } from './action-result.ts';
-import { formatDuration } from './format-duration.ts';
+import { formatDuration } from '../format-duration.ts';
 
 /** Generous: unpacking a large artifact on a slow disk takes a while. */
 export const HOST_STEP_TIMEOUT_MS = 10 * 60 * 1000;

@@ -5,7 +5,7 @@
  * which host and which step, in plain words.
  */
 import { posix } from 'node:path';
-import { formatDuration, formatTimeLimit } from '../actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../format-duration.ts';
 import type { ExecSession, OutputStream } from '../executor/executor.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { AppSpec, LifecycleHook } from '../pipeline/definition.ts';

@@ -5,7 +5,7 @@
  * On a failure every host already touched goes back to its previous
  * release and the rollout stops with a reason that names host and step.
  */
-import { formatDuration } from '../actions/format-duration.ts';
+import { formatDuration } from '../format-duration.ts';
 import { ExecutorError } from '../executor/executor.ts';
 import { timerDelay } from '../executor/timer-delay.ts';
 import {

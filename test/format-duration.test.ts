@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { formatDuration, formatTimeLimit } from '../../src/actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../src/format-duration.ts';
 
 it('formatDuration writes durations as a reason reads them', () => {
   assert.equal(formatDuration(300), '300ms');
