@@ -8,6 +8,7 @@ import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
 import { escapeText } from './slack-text.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
+import { formatDuration } from '../format-duration.ts';
 
 export interface ThreadReply {
   key: string;
@@ -33,7 +34,7 @@ export function deployThread(
     });
     const took =
       action.startedAt !== undefined && action.finishedAt !== undefined
-        ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s`
+        ? ` in ${formatDuration(action.finishedAt - action.startedAt)}`
         : '';
     if (action.status === 'succeeded') {
       replies.push({
