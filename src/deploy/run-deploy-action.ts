@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
+import { formatDuration } from '../format-duration.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { type DeploySpec, findAction } from '../pipeline/definition.ts';
 import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
@@ -78,7 +79,7 @@ async function takeEnvironmentLock(
     if (Date.now() >= deadline)
       return {
         ok: false,
-        reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${Math.round((deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS) / 60_000)} min`,
+        reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${formatDuration(deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS)}`,
       };
     if (told !== held.owner) {
       context.log(`waiting for environment "${environment}": ${held.owner} is ${held.reason}`, 'sluice');

@@ -99,6 +99,8 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     (second as { reason: string }).reason,
     /still locked by execution #1 of acme\/web \(dev\/deploy, attempt 1 by replica-a\)/,
   );
+  // The wait reads as every duration does: a lockWaitMs of 1_500 is "2s", not "0 min".
+  assert.match((second as { reason: string }).reason, / after waiting 2s$/);
   assert.ok(
     secondLines.some((line) => /waiting for environment "dev": execution #1 .*attempt 1/.test(line)),
     secondLines.join('\n'),
