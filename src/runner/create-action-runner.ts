@@ -8,7 +8,7 @@ import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
-import { type ActionDefinition, type DeploySpec, findStage } from '../pipeline/definition.ts';
+import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
 import type { Store } from '../store/store.ts';
 import type { ActionRun, ActionOutcome, ActionRunner } from './action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
@@ -30,7 +30,7 @@ export interface ActionRunnerDeps {
 export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
   return {
     async run(context) {
-      const action = findAction(context);
+      const action = requireAction(context);
       switch (action.kind) {
         case 'build':
         case 'command':
@@ -54,9 +54,9 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
   };
 }
 
-function findAction(context: ActionRun): ActionDefinition {
-  const stage = findStage(context.execution.definition, context.ref.stage);
-  const action = stage?.actions.find((a) => a.name === context.ref.action);
+/** The definition of the action to run, which the execution's own pipeline must have. */
+function requireAction(context: ActionRun): ActionDefinition {
+  const action = findAction(context.execution.definition, context.ref.stage, context.ref.action);
   if (!action)
     throw new Error(
       `The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`,
