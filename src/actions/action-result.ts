@@ -1,11 +1,11 @@
 /**
- * What an action runner hands back to the engine, and the one error type
- * its steps throw to end the action early.
+ * What a build or command action hands back to the action runner, and the
+ * one error type its steps throw to end the action early.
  */
 import type { OutputStream } from '../executor/executor.ts';
 import { SluiceError } from '../sluice-error.ts';
 
-/** Why an action failed, for the engine to pick a state (timed out, cancelled…). */
+/** Why a build or command failed (timed out, cancelled…); the engine hears only the reason. */
 export type FailureCode = 'command_failed' | 'timed_out' | 'cancelled' | 'setup_failed' | 'artifact_failed';
 
 /** The artifact a build produced, as kept in the artifact store. */
@@ -15,8 +15,13 @@ export interface BuiltArtifact {
   size: number;
 }
 
-/** The outcome of an action; `reason` is a sentence for a user, secrets masked. */
-export type ActionResult = { ok: true; artifact?: BuiltArtifact } | { ok: false; reason: string; code: FailureCode };
+/**
+ * How a build or command ended on its host: with the artifact it built, or
+ * with why it failed. The action runner records the artifact and tells the
+ * engine an `ActionOutcome`; `reason` is a sentence for a user, secrets masked.
+ */
+export type HostActionResult =
+  { ok: true; artifact?: BuiltArtifact } | { ok: false; reason: string; code: FailureCode };
 
 /** `sluice` lines are Sluice's own narration; the others are the command's output. */
 export type LogStream = OutputStream | 'sluice';

@@ -9,14 +9,14 @@ import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { sha256File } from '../artifact/sha256-file.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { ArtifactSpec } from '../pipeline/definition.ts';
-import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type BuiltArtifact } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
 import { hostSha256 } from './transfer-verified.ts';
 
 /** Collect `spec.paths` from the source directory into the artifact store. */
 export async function collectArtifact(
-  context: ActionContext,
+  context: ActionWorkspace,
   spec: ArtifactSpec,
   artifacts: ArtifactStore,
 ): Promise<BuiltArtifact> {
@@ -65,7 +65,7 @@ export async function collectArtifact(
   }
 }
 
-async function assertPathsExist(context: ActionContext, spec: ArtifactSpec, label: string): Promise<void> {
+async function assertPathsExist(context: ActionWorkspace, spec: ArtifactSpec, label: string): Promise<void> {
   if (spec.paths.length === 0) throw new ActionFailure('artifact_failed', `${label} lists no paths`);
   for (const path of spec.paths) {
     // The config should already refuse these; the host must never be asked to pack /etc.

@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { sha256File } from '../artifact/sha256-file.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
-import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
 import { uploadVerified } from './transfer-verified.ts';
@@ -20,7 +20,7 @@ export interface InputArtifact {
 
 /** Upload and unpack the source tarball (if any) and each input, in order. */
 export async function prepareWorkspace(
-  context: ActionContext,
+  context: ActionWorkspace,
   sourceTarball: string | undefined,
   inputs: readonly InputArtifact[],
   sourceStrip = 0,
@@ -51,7 +51,7 @@ export async function prepareWorkspace(
 }
 
 async function unpack(
-  context: ActionContext,
+  context: ActionWorkspace,
   localFile: string,
   sha256: string,
   fileName: string,

@@ -4,8 +4,8 @@
  */
 import type { ExecSession } from '../executor/executor.ts';
 import { createMasker } from '../executor/mask-secrets.ts';
-import { createActionContext, throwIfCancelled, type ActionContext } from './action-context.ts';
-import { ActionFailure, type ActionLog, type ActionResult, type BuiltArtifact } from './action-result.ts';
+import { createActionWorkspace, throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
+import { ActionFailure, type ActionLog, type HostActionResult, type BuiltArtifact } from './action-result.ts';
 import { prepareWorkspace, type InputArtifact } from './prepare-workspace.ts';
 import { runCommands } from './run-commands.ts';
 
@@ -39,10 +39,10 @@ export interface ActionInput {
 export async function runAction(
   input: ActionInput,
   spec: RunnableSpec,
-  finish?: (context: ActionContext) => Promise<BuiltArtifact>,
-): Promise<ActionResult> {
+  finish?: (context: ActionWorkspace) => Promise<BuiltArtifact>,
+): Promise<HostActionResult> {
   const mask = createMasker(Object.values(input.secrets));
-  const context = createActionContext(input.session, mask, input.log, input.signal);
+  const context = createActionWorkspace(input.session, mask, input.log, input.signal);
   try {
     const env = commandEnvironment(spec, input.secrets);
     assertInputsGiven(spec, input.inputs);

@@ -1,6 +1,6 @@
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { BuildSpec } from '../pipeline/definition.ts';
-import type { ActionResult } from './action-result.ts';
+import type { HostActionResult } from './action-result.ts';
 import { collectArtifact } from './collect-artifact.ts';
 import { runAction, type ActionInput } from './run-action.ts';
 
@@ -18,7 +18,7 @@ export interface BuildActionInput extends ActionInput {
  * host, verify it after download and store it. Never throws; the caller
  * closes the session.
  */
-export function runBuildAction(input: BuildActionInput): Promise<ActionResult> {
+export function runBuildAction(input: BuildActionInput): Promise<HostActionResult> {
   const { spec, artifacts } = input;
   const artifact = spec.artifact;
   return runAction(input, spec, artifact ? (context) => collectArtifact(context, artifact, artifacts) : undefined);

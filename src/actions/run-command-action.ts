@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../pipeline/definition.ts';
-import type { ActionResult } from './action-result.ts';
+import type { HostActionResult } from './action-result.ts';
 import { runAction, type ActionInput } from './run-action.ts';
 
 export interface CommandActionInput extends ActionInput {
@@ -11,6 +11,6 @@ export interface CommandActionInput extends ActionInput {
  * unpacked, `spec.run` in order) but nothing is collected. Never throws; the
  * caller closes the session.
  */
-export function runCommandAction(input: CommandActionInput): Promise<ActionResult> {
+export function runCommandAction(input: CommandActionInput): Promise<HostActionResult> {
   return runAction(input, input.spec);
 }

@@ -2,9 +2,9 @@
  * The user's own commands, one after another, each announced in the log and
  * stopped at the first that does not succeed.
  */
-import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure } from './action-result.ts';
-import { formatTimeLimit } from './format-duration.ts';
+import { formatTimeLimit } from '../format-duration.ts';
 
 export interface CommandsOptions {
   /** Per-command timeout. */
@@ -15,7 +15,7 @@ export interface CommandsOptions {
 
 /** Run `commands` in the source directory; throws `ActionFailure` naming the one that failed. */
 export async function runCommands(
-  context: ActionContext,
+  context: ActionWorkspace,
   commands: readonly string[],
   options: CommandsOptions,
 ): Promise<void> {

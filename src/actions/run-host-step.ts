@@ -3,9 +3,9 @@
  * their output kept for the failure reason instead of the build log.
  */
 import type { RunResult } from '../executor/executor.ts';
-import { throwIfCancelled, type ActionContext } from './action-context.ts';
+import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type FailureCode } from './action-result.ts';
-import { formatDuration } from './format-duration.ts';
+import { formatDuration } from '../format-duration.ts';
 
 /** Generous: unpacking a large artifact on a slow disk takes a while. */
 export const HOST_STEP_TIMEOUT_MS = 10 * 60 * 1000;
@@ -29,7 +29,7 @@ export interface HostStepOptions {
  * gerund ("unpacking the source") for the reason if it fails.
  */
 export async function runHostStep(
-  context: ActionContext,
+  context: ActionWorkspace,
   what: string,
   command: string,
   options: HostStepOptions = {},

@@ -3,13 +3,13 @@
  * (PRODUCT P4), with tools any build host has.
  */
 import { shellCommand } from '../executor/shell-quote.ts';
-import type { ActionContext } from './action-context.ts';
+import type { ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type FailureCode } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
 
 /** Upload a file and fail unless its sha256 on the host is `expectedSha256`. */
 export async function uploadVerified(
-  context: ActionContext,
+  context: ActionWorkspace,
   localFile: string,
   remotePath: string,
   expectedSha256: string,
@@ -31,7 +31,7 @@ export async function uploadVerified(
 
 /** The sha256 of a file on the host, computed there. */
 export async function hostSha256(
-  context: ActionContext,
+  context: ActionWorkspace,
   remotePath: string,
   label: string,
   failure: FailureCode,

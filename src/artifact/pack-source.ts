@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { ArtifactError } from './artifact-error.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
 
-export { readRevision, type Revision } from './read-revision.ts';
+export { readRevision } from './read-revision.ts';
 
 export interface PackSourceOptions {
   /**

@@ -1,20 +1,13 @@
 import { ArtifactError } from './artifact-error.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
+import type { Revision } from '../pipeline/snapshot.ts';
 
-/** The commit a local checkout is at, as a pipeline execution records it. */
-export interface Revision {
-  /** Full sha of HEAD. */
-  sha: string;
-  /** Branch name, e.g. `main`; absent when HEAD is detached. */
-  ref?: string;
-  /** Subject line of the commit message. */
-  message?: string;
-  /** `Name <email>` of the commit's author. */
-  author?: string;
-}
-
-/** Read HEAD of a git checkout: sha, branch, subject and author. */
-export async function readRevision(checkoutDir: string): Promise<Revision> {
+/**
+ * Read HEAD of a git checkout as an execution records it, with what git
+ * tells: full sha, branch (absent when HEAD is detached), subject line and
+ * `Name <email>` of its author. Logins and the pusher are GitHub's to tell.
+ */
+export async function readRevision(checkoutDir: string): Promise<Pick<Revision, 'sha' | 'ref' | 'message' | 'author'>> {
   await assertGitCheckout(checkoutDir);
   const sha = await gitLine(checkoutDir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(
     (error: unknown) => {

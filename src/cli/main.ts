@@ -6,7 +6,7 @@ import { runValidate } from './validate-command.ts';
 import { CliError } from './cli-error.ts';
 import { type Io, stdio } from './io.ts';
 import { messageForPeople } from '../sluice-error.ts';
-import { runRun } from './run-command.ts';
+import { runPipeline } from './run-command.ts';
 import { runStatus } from './status-command.ts';
 import { runApprove, runCancel, runRerun, runRetry, runTransition } from './steer-commands.ts';
 
@@ -40,7 +40,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'validate':
         return await runValidate(args, { out: (s) => io.out(`${s}\n`), err: (s) => io.err(`${s}\n`) });
       case 'run':
-        return await runRun(args, io);
+        return await runPipeline(args, io);
       case 'status':
         return await runStatus(args, io);
       case 'retry':

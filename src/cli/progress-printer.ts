@@ -3,6 +3,7 @@
  * and each action's output prefixed with its name (parallel actions
  * interleave). Compares what the store says now with what it said last.
  */
+import { formatDuration } from '../format-duration.ts';
 import type { ActionRef, ExecutionSummary, LogLine } from '../store/store.ts';
 
 const MARK: Record<string, string> = {
@@ -66,11 +67,4 @@ export class ProgressPrinter {
     this.seen.set(key, status);
     this.write(`${line()}\n`);
   }
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${Math.round((ms % 60_000) / 1000)}s`;
 }

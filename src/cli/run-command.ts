@@ -16,7 +16,7 @@ import type { Io } from './io.ts';
 import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 
-export async function runRun(args: string[], io: Io): Promise<number> {
+export async function runPipeline(args: string[], io: Io): Promise<number> {
   const { values } = parseCliArgs(args, {
     pipeline: { type: 'string' },
     repo: { type: 'string' },

@@ -12,7 +12,7 @@ import { cliDataDir } from './cli-data-dir.ts';
 import { CliError } from './cli-error.ts';
 import type { Io } from './io.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
-import { formatDuration } from './progress-printer.ts';
+import { formatDuration } from '../format-duration.ts';
 
 export async function runStatus(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseCliArgs(args, { json: { type: 'boolean' }, limit: { type: 'string' } });

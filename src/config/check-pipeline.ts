@@ -7,7 +7,7 @@
  * command time limit above the operator's (a repository cannot widen what
  * the operator set).
  */
-import { formatDuration } from '../actions/format-duration.ts';
+import { formatDuration } from '../format-duration.ts';
 import { checkEnvironmentLocal, checkHostAccess } from './check-host-access.ts';
 import { groupEntries } from './resolve-hosts.ts';
 import { closestWord } from './closest-word.ts';

@@ -5,7 +5,7 @@
  * which host and which step, in plain words.
  */
 import { posix } from 'node:path';
-import { formatDuration, formatTimeLimit } from '../actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../format-duration.ts';
 import type { ExecSession, OutputStream } from '../executor/executor.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { AppSpec, LifecycleHook } from '../pipeline/definition.ts';
@@ -51,7 +51,8 @@ export interface HostRollout {
   reopen?: (signal?: AbortSignal) => Promise<ExecSession>;
 }
 
-export interface StepContext {
+/** What every host step of one rollout shares: the release and its app, the hooks' variables and limit, the log. */
+export interface HostStepContext {
   app: AppSpec;
   releaseId: string;
   /** Variables every hook sees (SLUICE_ENVIRONMENT, SLUICE_RELEASE …). */
@@ -70,7 +71,13 @@ export function hostRollout(session: ExecSession, path: string, reopen?: HostRol
 }
 
 /** Quiet helper for Sluice's own commands; returns stdout lines or throws with stderr. */
-async function sh(ctx: StepContext, h: HostRollout, what: string, command: string, stdin?: string): Promise<string[]> {
+async function sh(
+  ctx: HostStepContext,
+  h: HostRollout,
+  what: string,
+  command: string,
+  stdin?: string,
+): Promise<string[]> {
   const out: string[] = [];
   const err: string[] = [];
   const result = await h.session.run(command, {
@@ -89,7 +96,12 @@ async function sh(ctx: StepContext, h: HostRollout, what: string, command: strin
 }
 
 /** Upload, verify and unpack the artifact into `releases/<id>`; learn the current release. */
-export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: string, sha256: string): Promise<void> {
+export async function stageRelease(
+  ctx: HostStepContext,
+  h: HostRollout,
+  tarball: string,
+  sha256: string,
+): Promise<void> {
   const name = h.session.host.name;
   await sh(ctx, h, 'preparing the deploy directory', prepareCommand(h.paths));
   const remote = posix.join(h.paths.incoming, `${ctx.releaseId}.tar.gz`);
@@ -144,7 +156,7 @@ export async function stageRelease(ctx: StepContext, h: HostRollout, tarball: st
 
 /** Run one lifecycle hook's commands (of `app`: this deploy's unless said) in a release directory, output in the log. */
 export async function runHook(
-  ctx: StepContext,
+  ctx: HostStepContext,
   h: HostRollout,
   hook: LifecycleHook,
   releaseId: string,
@@ -174,13 +186,13 @@ export async function runHook(
 }
 
 /** Point `current` at a release (atomic rename). */
-export async function switchTo(ctx: StepContext, h: HostRollout, releaseId: string): Promise<void> {
+export async function switchTo(ctx: HostStepContext, h: HostRollout, releaseId: string): Promise<void> {
   await sh(ctx, h, `switching current to ${releaseId}`, switchCommand(h.paths, releaseId));
   ctx.log(h.session.host.name, `current → releases/${releaseId}`, 'sluice');
 }
 
 /** Probe `app`'s health check (this deploy's unless said) until healthy or out of time; the failure names the check and its last answer. */
-export async function checkHealth(ctx: StepContext, h: HostRollout, app: AppSpec = ctx.app): Promise<void> {
+export async function checkHealth(ctx: HostStepContext, h: HostRollout, app: AppSpec = ctx.app): Promise<void> {
   const health = app.health;
   if (!health) return;
   const name = h.session.host.name;

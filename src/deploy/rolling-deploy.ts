@@ -5,7 +5,7 @@
  * On a failure every host already touched goes back to its previous
  * release and the rollout stops with a reason that names host and step.
  */
-import { formatDuration } from '../actions/format-duration.ts';
+import { formatDuration } from '../format-duration.ts';
 import { ExecutorError } from '../executor/executor.ts';
 import { timerDelay } from '../executor/timer-delay.ts';
 import {
@@ -15,7 +15,7 @@ import {
   stageRelease,
   switchTo,
   type HostRollout,
-  type StepContext,
+  type HostStepContext,
 } from './host-steps.ts';
 import { planBatches, resolveAmount, type Amount } from './plan-batches.ts';
 import { listReleasesCommand, releasesToPrune, removeReleasesCommand } from './release-commands.ts';
@@ -40,7 +40,7 @@ export const DEFAULT_ROLLBACK_TIMEOUT_MS = 15 * 60_000;
 
 export type RolloutResult = { ok: true } | { ok: false; reason: string };
 
-export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): Promise<RolloutResult> {
+export async function rollingDeploy(ctx: HostStepContext, options: RolloutOptions): Promise<RolloutResult> {
   const names = (hs: HostRollout[]) => hs.map((h) => h.session.host.name).join(', ');
   let batches: HostRollout[][];
   try {
@@ -80,7 +80,7 @@ export async function rollingDeploy(ctx: StepContext, options: RolloutOptions): 
 }
 
 async function deployHost(
-  ctx: StepContext,
+  ctx: HostStepContext,
   options: RolloutOptions,
   h: HostRollout,
   touched: HostRollout[],
@@ -115,7 +115,11 @@ async function deployHost(
  * worse than a rollback that finishes. It gets a signal of its own that only
  * its time limit aborts.
  */
-async function rollBackOnItsOwn(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
+async function rollBackOnItsOwn(
+  ctx: HostStepContext,
+  options: RolloutOptions,
+  touched: HostRollout[],
+): Promise<string> {
   const limitMs = options.rollbackTimeoutMs ?? DEFAULT_ROLLBACK_TIMEOUT_MS;
   const limit = new AbortController();
   const timer = setTimeout(() => limit.abort(), timerDelay(limitMs));
@@ -135,7 +139,7 @@ async function rollBackOnItsOwn(ctx: StepContext, options: RolloutOptions, touch
  * in service on the new release is not taken out if that would leave fewer
  * than the minimum of healthy hosts: a working new release beats an outage.
  */
-async function rollBack(ctx: StepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
+async function rollBack(ctx: HostStepContext, options: RolloutOptions, touched: HostRollout[]): Promise<string> {
   const back: string[] = [];
   const stuck: string[] = [];
   const minHealthy = Math.max(1, resolveAmount(options.minHealthy, options.hosts.length));
@@ -171,7 +175,7 @@ async function rollBack(ctx: StepContext, options: RolloutOptions, touched: Host
  * back a moment later: its rollback connects once more and carries on where
  * it stopped, rather than leaving it drained with its app stopped.
  */
-async function rollBackReconnecting(ctx: StepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
+async function rollBackReconnecting(ctx: HostStepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
   try {
     await rollBackHost(ctx, options, h);
   } catch (error) {
@@ -183,7 +187,7 @@ async function rollBackReconnecting(ctx: StepContext, options: RolloutOptions, h
 }
 
 /** One host back on its previous release and in service; each step is skipped once done, so it can be tried again. */
-async function rollBackHost(ctx: StepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
+async function rollBackHost(ctx: HostStepContext, options: RolloutOptions, h: HostRollout): Promise<void> {
   const name = h.session.host.name;
   const previous = h.previous!;
   ctx.log(name, `rolling back to ${previous}`, 'sluice');
@@ -241,7 +245,7 @@ function rollbackPlan(touched: HostRollout[]): string {
 }
 
 async function lbCommand(
-  ctx: StepContext,
+  ctx: HostStepContext,
   host: string,
   what: 'drain' | 'undrain',
   run: (host: string) => Promise<void>,
@@ -255,7 +259,7 @@ async function lbCommand(
 }
 
 /** Housekeeping after every host succeeded: a failure here (a lost connection) is said, never the deploy's outcome. */
-async function prune(ctx: StepContext, h: HostRollout, keep: number): Promise<void> {
+async function prune(ctx: HostStepContext, h: HostRollout, keep: number): Promise<void> {
   const name = h.session.host.name;
   try {
     const ids: string[] = [];

@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
+import { formatDuration } from '../format-duration.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { type DeploySpec, findAction } from '../pipeline/definition.ts';
 import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
-import type { ActionContext, ActionOutcome } from '../runner/action-runner.ts';
+import type { ActionRun, ActionOutcome } from '../runner/action-runner.ts';
 import { findActionSummary, type LockState, type Store } from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
-import { DeployFailure, hostRollout, type StepContext } from './host-steps.ts';
+import { DeployFailure, hostRollout, type HostStepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
@@ -63,7 +64,7 @@ const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
  */
 async function takeEnvironmentLock(
   deps: DeployDeps,
-  context: ActionContext,
+  context: ActionRun,
   lock: { name: string; owner: string; reason: string; ttlMs: number },
 ): Promise<{ ok: true; lock: LockState } | { ok: false; reason: string }> {
   const environment = lock.name.replace(/^environment:/, '');
@@ -78,7 +79,7 @@ async function takeEnvironmentLock(
     if (Date.now() >= deadline)
       return {
         ok: false,
-        reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${Math.round((deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS) / 60_000)} min`,
+        reason: `environment "${environment}" is still locked by ${held.owner} (${held.reason}) after waiting ${formatDuration(deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS)}`,
       };
     if (told !== held.owner) {
       context.log(`waiting for environment "${environment}": ${held.owner} is ${held.reason}`, 'sluice');
@@ -111,17 +112,13 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
  * attempt taken over by another process, is another owner, so it waits for
  * the lease of attempt N instead of being handed a lock that is still in use.
  */
-export function environmentLockOwner(context: Pick<ActionContext, 'execution' | 'ref' | 'claimOwner'>): string {
+export function environmentLockOwner(context: Pick<ActionRun, 'execution' | 'ref' | 'claimOwner'>): string {
   const { execution, ref } = context;
   const by = context.claimOwner ? ` by ${context.claimOwner}` : '';
   return `execution #${execution.seq} of ${execution.repo} (${ref.stage}/${ref.action}, attempt ${ref.attempt}${by})`;
 }
 
-export async function runDeployAction(
-  deps: DeployDeps,
-  context: ActionContext,
-  spec: DeploySpec,
-): Promise<ActionOutcome> {
+export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec: DeploySpec): Promise<ActionOutcome> {
   const { execution } = context;
   let target: DeployTarget;
   try {
@@ -181,7 +178,7 @@ export async function runDeployAction(
     for (const o of opened) if (o.status === 'fulfilled') sessions.push(o.value);
     const failed = opened.find((o) => o.status === 'rejected');
     if (failed) throw failed.reason;
-    const step: StepContext = {
+    const step: HostStepContext = {
       app: execution.definition.app ?? { hooks: {} },
       releaseId: releaseId(new Date(), execution.seq, execution.revision.sha),
       env: {
@@ -256,7 +253,7 @@ export async function runDeployAction(
  */
 async function checkApprovalBinding(
   store: Store,
-  context: ActionContext,
+  context: ActionRun,
   spec: DeploySpec,
   sha256: string,
 ): Promise<string | undefined> {

@@ -5,6 +5,7 @@
 import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
 import { byteLength, keepHead, keepTail } from './cut-to-bytes.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
+import { formatDuration } from '../format-duration.ts';
 
 /** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
 export const OUTPUT_LIMIT = 65_535;
@@ -191,10 +192,4 @@ function cutTitle(title: string): string {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  return `${Math.floor(s / 60)} min ${s % 60} s`;
 }

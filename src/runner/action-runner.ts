@@ -5,9 +5,15 @@
  */
 import type { ActionRef, ExecutionSummary, LogLine } from '../store/store.ts';
 
+/** How an action ended, as the engine records it; `reason` is a sentence for a user, secrets masked. */
 export type ActionOutcome = { ok: true } | { ok: false; reason: string };
 
-export interface ActionContext {
+/**
+ * One attempt at one action, as the pipeline runner hands it to an action
+ * runner: which execution and action, the signal that cancels it, where its
+ * output goes and the claim it runs under.
+ */
+export interface ActionRun {
   execution: ExecutionSummary;
   ref: ActionRef;
   signal: AbortSignal;
@@ -24,5 +30,5 @@ export interface ActionContext {
 }
 
 export interface ActionRunner {
-  run(context: ActionContext): Promise<ActionOutcome>;
+  run(run: ActionRun): Promise<ActionOutcome>;
 }

@@ -8,9 +8,9 @@ import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
-import { type ActionDefinition, type DeploySpec, findStage } from '../pipeline/definition.ts';
+import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
 import type { Store } from '../store/store.ts';
-import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner.ts';
+import type { ActionRun, ActionOutcome, ActionRunner } from './action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { trackCommands } from './track-commands.ts';
 
@@ -24,13 +24,13 @@ export interface ActionRunnerDeps {
   /** Values of the secrets a repository was granted, by name. */
   secretsFor(repo: string, names: string[]): Record<string, string>;
   /** Deploys; absent until an environment can be reached. */
-  deploy?(context: ActionContext, spec: DeploySpec): Promise<ActionOutcome>;
+  deploy?(context: ActionRun, spec: DeploySpec): Promise<ActionOutcome>;
 }
 
 export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
   return {
     async run(context) {
-      const action = findAction(context);
+      const action = requireAction(context);
       switch (action.kind) {
         case 'build':
         case 'command':
@@ -54,9 +54,9 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
   };
 }
 
-function findAction(context: ActionContext): ActionDefinition {
-  const stage = findStage(context.execution.definition, context.ref.stage);
-  const action = stage?.actions.find((a) => a.name === context.ref.action);
+/** The definition of the action to run, which the execution's own pipeline must have. */
+function requireAction(context: ActionRun): ActionDefinition {
+  const action = findAction(context.execution.definition, context.ref.stage, context.ref.action);
   if (!action)
     throw new Error(
       `The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`,
@@ -66,7 +66,7 @@ function findAction(context: ActionContext): ActionDefinition {
 
 async function runOnHost(
   deps: ActionRunnerDeps,
-  context: ActionContext,
+  context: ActionRun,
   action: Extract<ActionDefinition, { kind: 'build' | 'command' }>,
 ): Promise<ActionOutcome> {
   const spec = action.kind === 'build' ? action.build : action.command;

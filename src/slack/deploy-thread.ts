@@ -11,6 +11,7 @@ import { escapeText, fitMessageText } from './slack-text.ts';
 /** How much of a failure's reason a thread reply quotes: enough to read, short enough that the link to the logs stays. */
 export const REASON_LIMIT = 3000;
 import { isStoppedShort } from '../pipeline/states.ts';
+import { formatDuration } from '../format-duration.ts';
 
 export interface ThreadReply {
   key: string;
@@ -36,7 +37,7 @@ export function deployThread(
     });
     const took =
       action.startedAt !== undefined && action.finishedAt !== undefined
-        ? ` in ${Math.max(1, Math.round((action.finishedAt - action.startedAt) / 1000))} s`
+        ? ` in ${formatDuration(action.finishedAt - action.startedAt)}`
         : '';
     if (action.status === 'succeeded') {
       replies.push({

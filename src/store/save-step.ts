@@ -16,7 +16,8 @@ import { insertStateChanges } from './queries/state-changes.ts';
 import { saveTransition } from './queries/transitions.ts';
 import type { EngineStep } from './store.ts';
 
-export interface StepContext {
+/** Who took an engine step and when: every row and history entry it writes carries them. */
+export interface StepStamp {
   actor: string;
   now: number;
   /** Actions this step starts are claimed for `owner` until `until` (PRODUCT R2). */
@@ -24,13 +25,8 @@ export interface StepContext {
 }
 
 /** Writes `step` over the `before` snapshot it was computed from. */
-export async function saveStep(
-  db: Db,
-  before: PipelineSnapshot,
-  step: EngineStep,
-  context: StepContext,
-): Promise<void> {
-  const { now } = context;
+export async function saveStep(db: Db, before: PipelineSnapshot, step: EngineStep, stamp: StepStamp): Promise<void> {
+  const { now } = stamp;
   const named = nameChangedEntities(step.changes);
   const touched = new Set<string>();
   for (const change of step.changes) requireInSnapshot(step.snapshot, change);
@@ -70,7 +66,7 @@ export async function saveStep(
           reason: action.reason ?? null,
           updated_at: now,
           ...times(passed, now),
-          ...claimOf(action.status, passed, context),
+          ...claimOf(action.status, passed, stamp),
         };
         if (!(await updateActionRun(db, { executionId: execution.id, stage: stageName, action: actionName }, values))) {
           missing(`action "${actionName}" of stage "${stageName}" of execution #${execution.seq}`);
@@ -90,7 +86,7 @@ export async function saveStep(
       to_status: c.to,
       attempt: c.attempt ?? null,
       reason: c.reason ?? null,
-      actor: context.actor,
+      actor: stamp.actor,
       at: now,
     })),
   );
@@ -110,7 +106,7 @@ export async function saveStep(
       stage,
       enabled: transition.enabled ? 1 : 0,
       reason: transition.reason ?? null,
-      actor: transition.actor ?? context.actor,
+      actor: transition.actor ?? stamp.actor,
       at: transition.at ?? now,
     });
   }
@@ -143,12 +139,12 @@ function nameChangedEntities(changes: StateChange[]): Map<string, string[]> {
 function claimOf(
   status: ActionStatus,
   passed: string[],
-  context: StepContext,
+  stamp: StepStamp,
 ): { claimed_by?: string | null; lease_until?: number | null } {
   if (status !== 'running') return { claimed_by: null, lease_until: null };
   if (!passed.includes('running')) return {};
-  return context.claim
-    ? { claimed_by: context.claim.owner, lease_until: context.claim.until }
+  return stamp.claim
+    ? { claimed_by: stamp.claim.owner, lease_until: stamp.claim.until }
     : { claimed_by: null, lease_until: null };
 }
 

@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { ActionResult } from '../../src/actions/action-result.ts';
+import type { HostActionResult } from '../../src/actions/action-result.ts';
 import { runBuildAction, type BuildActionInput } from '../../src/actions/run-build-action.ts';
 import { sha256File } from '../../src/artifact/sha256-file.ts';
 import type { ExecSession } from '../../src/executor/executor.ts';
@@ -29,7 +29,7 @@ describe('runBuildAction on the local executor', () => {
   });
   afterEach(() => session.close());
 
-  function build(spec: Partial<BuildSpec>, extra: Partial<BuildActionInput> = {}): Promise<ActionResult> {
+  function build(spec: Partial<BuildSpec>, extra: Partial<BuildActionInput> = {}): Promise<HostActionResult> {
     return runBuildAction({
       session,
       spec: buildSpec(spec),

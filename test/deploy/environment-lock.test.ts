@@ -13,7 +13,7 @@ import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { environmentLockOwner, runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-action.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
-import type { ActionContext } from '../../src/runner/action-runner.ts';
+import type { ActionRun } from '../../src/runner/action-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
 
 test('a retry racing a still-alive first attempt waits for its lock and deploys nothing while it runs', async (t) => {
@@ -74,7 +74,7 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     lockLeaseMs: 2_000,
     lockWaitMs: 1_500,
   };
-  const attempt = (n: number, lines: string[]): ActionContext => ({
+  const attempt = (n: number, lines: string[]): ActionRun => ({
     execution,
     ref: { executionId: execution.id, stage: 'dev', action: 'deploy', attempt: n },
     signal: new AbortController().signal,
@@ -99,6 +99,8 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     (second as { reason: string }).reason,
     /still locked by execution #1 of acme\/web \(dev\/deploy, attempt 1 by replica-a\)/,
   );
+  // The wait reads as every duration does: a lockWaitMs of 1_500 is "2s", not "0 min".
+  assert.match((second as { reason: string }).reason, / after waiting 2s$/);
   assert.ok(
     secondLines.some((line) => /waiting for environment "dev": execution #1 .*attempt 1/.test(line)),
     secondLines.join('\n'),
@@ -119,7 +121,7 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
 });
 
 test('the lock owner names the attempt and the process that claimed it', () => {
-  const execution = { seq: 7, repo: 'acme/web' } as ActionContext['execution'];
+  const execution = { seq: 7, repo: 'acme/web' } as ActionRun['execution'];
   const ref = { executionId: 'e', stage: 'production', action: 'deploy', attempt: 1 };
   const one = environmentLockOwner({ execution, ref, claimOwner: 'replica-a' });
   const two = environmentLockOwner({ execution, ref: { ...ref, attempt: 2 }, claimOwner: 'replica-a' });

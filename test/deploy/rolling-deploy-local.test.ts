@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { hostRollout, type StepContext } from '../../src/deploy/host-steps.ts';
+import { hostRollout, type HostStepContext } from '../../src/deploy/host-steps.ts';
 import { rollingDeploy } from '../../src/deploy/rolling-deploy.ts';
 import { ExecutorError } from '../../src/executor/executor.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
@@ -60,7 +60,7 @@ async function deploy(
 ) {
   const lines: string[] = [];
   const session = await executor.open(local);
-  const ctx: StepContext = {
+  const ctx: HostStepContext = {
     app: spec,
     releaseId: `2026112${version.replace('v', '')}T000000Z-1-abcdef0`,
     env: { SLUICE_ENVIRONMENT: 'dev' },
@@ -274,7 +274,7 @@ test('an artifact that arrives corrupted is not unpacked', async () => {
   const session = await executor.open(local);
   try {
     const { tarball } = artifact('v9');
-    const ctx: StepContext = {
+    const ctx: HostStepContext = {
       app: app(),
       releaseId: 'r1',
       env: {},
@@ -352,7 +352,7 @@ test('a deploy that succeeded on every host stays a success when the host is los
     close: () => session.close(),
   };
   const lines: string[] = [];
-  const ctx: StepContext = {
+  const ctx: HostStepContext = {
     app: app(),
     releaseId: '20261129T000000Z-1-abcdef0',
     env: {},

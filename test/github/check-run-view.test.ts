@@ -118,7 +118,7 @@ describe('a stage as a check run', () => {
       'u',
     );
     assert.equal(failed.conclusion, 'failure');
-    assert.match(failed.output.summary, /✗ \*\*compile\*\* failed in 1 min 1 s: exit code 2/);
+    assert.match(failed.output.summary, /✗ \*\*compile\*\* failed in 1m 1s: exit code 2/);
     assert.deepEqual(
       failed.actions.map((a) => a.label),
       ['Retry'],

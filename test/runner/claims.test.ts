@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { ActionContext, ActionOutcome, ActionRunner } from '../../src/runner/action-runner.ts';
+import type { ActionRun, ActionOutcome, ActionRunner } from '../../src/runner/action-runner.ts';
 import { PipelineRunner } from '../../src/runner/pipeline-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { pipeline } from '../helpers/engine-harness.ts';
@@ -23,7 +23,7 @@ test('a peer interrupts an action whose claim ran out; its holder then stops it,
   const seen: { aborted?: boolean; holds?: boolean } = {};
   let release = () => {};
   const slow: ActionRunner = {
-    async run(context: ActionContext): Promise<ActionOutcome> {
+    async run(context: ActionRun): Promise<ActionOutcome> {
       await new Promise<void>((done) => {
         release = done;
         context.signal.addEventListener('abort', () => done(), { once: true });

@@ -127,7 +127,7 @@ describe('the approval card', () => {
     assert.match(
       thread[1]!,
       new RegExp(
-        `^✅ \\*production\\* runs \`${sha(2).slice(0, 7)}\` now \\(deployed in \\d+ s\\)\\. <http://sluice\\.test/executions/`,
+        `^✅ \\*production\\* runs \`${sha(2).slice(0, 7)}\` now \\(deployed in \\d+(?:ms|s|m(?: \\d+s)?)\\)\\. <http://sluice\\.test/executions/`,
       ),
     );
 

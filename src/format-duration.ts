@@ -1,7 +1,13 @@
-/** A duration as people write it in config and read it in a reason: `500ms`, `30s`, `2m 5s`, `1h 30m`. */
+/**
+ * The one way Sluice prints a duration, on every surface — the CLI, Slack,
+ * GitHub check runs and the reasons the page shows: as people write it in
+ * config (`500ms`, `30s`, `2m 5s`, `1h 30m`), so a limit reads back as it
+ * was set. At most two units: `1h 30m` leaves out the seconds.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const seconds = Math.round(ms / 1000);
+  const whole = Math.max(0, Math.round(ms));
+  if (whole < 1000) return `${whole}ms`;
+  const seconds = Math.round(whole / 1000);
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;

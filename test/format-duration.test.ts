@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { formatDuration, formatTimeLimit } from '../../src/actions/format-duration.ts';
+import { formatDuration, formatTimeLimit } from '../src/format-duration.ts';
 
 it('formatDuration writes durations as a reason reads them', () => {
   assert.equal(formatDuration(300), '300ms');
@@ -8,6 +8,15 @@ it('formatDuration writes durations as a reason reads them', () => {
   assert.equal(formatDuration(90_000), '1m 30s');
   assert.equal(formatDuration(10 * 60_000), '10m');
   assert.equal(formatDuration(5_400_000), '1h 30m');
+});
+
+it('formatDuration prints whole units, the same on every surface, and never less than 0ms', () => {
+  assert.equal(formatDuration(61_000), '1m 1s');
+  assert.equal(formatDuration(65_400), '1m 5s');
+  assert.equal(formatDuration(1_499), '1s');
+  assert.equal(formatDuration(999.6), '1s');
+  assert.equal(formatDuration(12.3), '12ms');
+  assert.equal(formatDuration(-40), '0ms');
 });
 
 it("formatTimeLimit names the operator's limit when that is what stopped a command", () => {

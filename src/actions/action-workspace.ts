@@ -1,13 +1,14 @@
 /**
- * What every step of an action shares: the session, where things live in
- * the workspace, the masked log and the cancel signal.
+ * What every step of a build or command action shares: the open session,
+ * where things live in its workspace, the masked log and the cancel signal.
+ * (What the pipeline runner hands an action runner is an `ActionRun`.)
  */
 import { posix } from 'node:path';
 import type { ExecSession } from '../executor/executor.ts';
 import type { Masker } from '../executor/mask-secrets.ts';
 import { ActionFailure, type ActionLog } from './action-result.ts';
 
-export interface ActionContext {
+export interface ActionWorkspace {
   session: ExecSession;
   /** The source tree: commands run here and artifact paths are relative to it. */
   sourceDir: string;
@@ -20,12 +21,12 @@ export interface ActionContext {
 }
 
 /** Lay out an action's directories inside a session's workspace (host paths are POSIX). */
-export function createActionContext(
+export function createActionWorkspace(
   session: ExecSession,
   mask: Masker,
   log: ActionLog,
   signal?: AbortSignal,
-): ActionContext {
+): ActionWorkspace {
   return {
     session,
     sourceDir: posix.join(session.workspace, 'source'),
@@ -37,6 +38,6 @@ export function createActionContext(
 }
 
 /** Stop between steps once the action has been cancelled. */
-export function throwIfCancelled(context: ActionContext): void {
+export function throwIfCancelled(context: ActionWorkspace): void {
   if (context.signal?.aborted) throw new ActionFailure('cancelled', 'was cancelled');
 }
