@@ -11,7 +11,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ActionRef, Store } from '../store/store.ts';
-import type { ActionContext, ActionOutcome, ActionRunner } from './action-runner.ts';
+import type { ActionOutcome, ActionRun, ActionRunner } from './action-runner.ts';
 import { hasHostLimit, MAX_HOLD_MS, orphanDeadline } from './orphan-deadline.ts';
 import { LIVE_COMMAND, LIVE_WORKSPACE, type LiveCommand, type LiveWorkspace } from './track-commands.ts';
 
@@ -36,7 +36,7 @@ export function holdingForOrphans(
 export async function holdForOrphans(
   store: Store,
   stop: (ref: ActionRef) => Promise<void>,
-  context: Pick<ActionContext, 'ref' | 'signal' | 'log'>,
+  context: Pick<ActionRun, 'ref' | 'signal' | 'log'>,
 ): Promise<ActionOutcome | undefined> {
   const { ref, signal } = context;
   const say = (text: string) => context.log(text, 'sluice');
