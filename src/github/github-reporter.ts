@@ -14,7 +14,7 @@
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { ActionRef, ExecutionStore, LogStore, RefStore } from '../store/store.ts';
 import type { GithubApi } from './github-api.ts';
 import { RefusalLog } from './github-refusal.ts';
 import { syncCheckRuns, type ReportContext } from './report-check-runs.ts';
@@ -22,7 +22,7 @@ import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
 import { errorMessage } from '../sluice-error.ts';
 
 export interface GithubReporterOptions {
-  store: Store;
+  store: ExecutionStore & LogStore & RefStore;
   api: GithubApi;
   /** The page of an execution (a stage's log when `stage` is given). */
   pageUrl(executionId: string, stage?: string): string;
@@ -38,6 +38,12 @@ export interface GithubReporterOptions {
 
 /** The store's record of executions whose GitHub report failed and waits to be sent. */
 const DUE = 'github_report_due';
+
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    github_report_due: { due: boolean };
+  }
+}
 
 export class GithubReporter {
   readonly #options: GithubReporterOptions;
@@ -83,7 +89,7 @@ export class GithubReporter {
 
   /** Reports what a failed report left waiting before this process started. */
   async resume(): Promise<void> {
-    for (const { key, value } of await this.#options.store.listRefs<{ due: boolean }>(DUE, '')) {
+    for (const { key, value } of await this.#options.store.listRefs(DUE, '')) {
       if (!value.due) continue;
       this.#resumed.add(key);
       this.#enqueue(key);
@@ -146,7 +152,7 @@ export class GithubReporter {
     const now = (this.#options.clock ?? Date.now)();
     const execution = await store.getExecution(executionId);
     if (!execution) return;
-    const installation = await store.getRef<{ id: number }>('installation', execution.repo);
+    const installation = await store.getRef('installation', execution.repo);
     if (!installation) return; // not a repository of the GitHub App
     const ctx: ReportContext = {
       store,

@@ -7,7 +7,7 @@
  * smaller (a shorter log, then the state alone); one it will not take at
  * all is logged and left, and the other stages are reported all the same.
  */
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { LogStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { checkRunView, OUTPUT_LIMIT, type CheckRunView, type StageLogs } from './check-run-view.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { refusalOf, type GithubRefusal, type RefusalLog } from './github-refusal.ts';
@@ -29,9 +29,17 @@ export interface CheckRunOwner {
   stage: string;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    check_run: CheckRunRef;
+    /** A check run's id, to find what it reports when a person asks for it again. */
+    check_run_id: CheckRunOwner;
+  }
+}
+
 /** What both reports need: the store, an installation's client, the time and where refusals are told. */
 export interface ReportContext {
-  store: Store;
+  store: LogStore & RefStore;
   octokit: InstallationOctokit;
   now: number;
   refusals: RefusalLog;
@@ -63,7 +71,7 @@ export async function syncCheckRuns(
     const view = viewOf(OUTPUT_LIMIT);
     const sent = JSON.stringify(view);
     const key = `${execution.id}/${stage.name}`;
-    const known = await store.getRef<CheckRunRef>('check_run', key);
+    const known = await store.getRef('check_run', key);
     if (known?.sent === sent) continue;
     const fresh = known?.id === undefined || (known.completed && view.status !== 'completed');
     const what = `check run "${view.name}" of ${execution.repo} execution #${execution.seq}`;

@@ -18,6 +18,16 @@ export interface DeploymentRef {
   state: DeploymentState;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    deployment: DeploymentRef;
+    /** A Deployment GitHub would not take (or lost): not tried again. */
+    deployment_refused: { status: number };
+    /** The Deployment an environment of a repository runs, by `<repo>:<environment>`: made inactive when a newer one succeeds. */
+    deployment_active: { id: number };
+  }
+}
+
 export interface EnvironmentInfo {
   url?: string;
   /** Guarded by an approval: shown on GitHub as a production environment. */
@@ -41,7 +51,7 @@ export async function syncDeployments(
       if (!action) continue;
       const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
       if (await store.getRef('deployment_refused', key)) continue;
-      const known = await store.getRef<DeploymentRef>('deployment', key);
+      const known = await store.getRef('deployment', key);
       const target = deploymentTarget(execution, stage.name, action.name, known !== undefined);
       if (!target || known?.state === target.state) continue;
       const wanted = target.state;
@@ -148,7 +158,7 @@ function describe(state: DeploymentState): string {
 
 async function retirePrevious(ctx: ReportContext, fullName: string, environment: string, id: number): Promise<void> {
   const key = `${fullName}:${environment}`;
-  const previous = await ctx.store.getRef<{ id: number }>('deployment_active', key);
+  const previous = await ctx.store.getRef('deployment_active', key);
   if (previous && previous.id !== id) {
     try {
       await ctx.octokit.rest.repos.createDeploymentStatus({

@@ -10,7 +10,7 @@
  */
 import type { Executor, HostRef } from '../executor/executor.ts';
 import { buildStopOrphansCommand } from '../ssh/remote-commands.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { LogStore, RefStore, ActionRef } from '../store/store.ts';
 import { LIVE_COMMAND, LIVE_WORKSPACE, liveKeyPrefix, type LiveCommand, type LiveWorkspace } from './track-commands.ts';
 
 const KILL_GRACE_MS = 2000;
@@ -18,7 +18,7 @@ const STOP_TIMEOUT_MS = 120_000;
 
 /** Stops the orphans of one attempt, or (without `ref`) of every attempt recorded. Never rejects. */
 export async function stopOrphans(
-  store: Store,
+  store: LogStore & RefStore,
   executorFor: (host: HostRef) => Executor,
   ref?: ActionRef,
 ): Promise<void> {
@@ -26,8 +26,8 @@ export async function stopOrphans(
   let commands: Array<{ key: string; value: LiveCommand }>;
   let workspaces: Array<{ key: string; value: LiveWorkspace }>;
   try {
-    commands = await store.listRefs<LiveCommand>(LIVE_COMMAND, prefix);
-    workspaces = await store.listRefs<LiveWorkspace>(LIVE_WORKSPACE, prefix);
+    commands = await store.listRefs(LIVE_COMMAND, prefix);
+    workspaces = await store.listRefs(LIVE_WORKSPACE, prefix);
   } catch {
     return; // The store is failing: the host's own time limit still holds.
   }

@@ -9,7 +9,14 @@
 import { boundArtifacts } from '../runner/bind-approval.ts';
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
-import { type ExecutionSummary, findActionSummary, type HistoryEntry, type Store } from '../store/store.ts';
+import {
+  type ArtifactRecordStore,
+  type ExecutionStore,
+  type RefStore,
+  type ExecutionSummary,
+  findActionSummary,
+  type HistoryEntry,
+} from '../store/store.ts';
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
@@ -18,7 +25,7 @@ import type { SlackPeople } from './slack-people.ts';
 import { errorMessage } from '../sluice-error.ts';
 
 export interface SlackReporterOptions {
-  store: Store;
+  store: ExecutionStore & ArtifactRecordStore & RefStore;
   api: SlackApi;
   rulesFor(environment: string): ApprovalRules | undefined;
   pageUrl(executionId: string, stage?: string): string;
@@ -49,6 +56,12 @@ export interface CardRef {
 }
 
 export const CARD_REF = 'slack_card';
+
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    slack_card: CardRef;
+  }
+}
 
 export interface RefusedApprover {
   user: string;
@@ -164,7 +177,7 @@ export class SlackReporter {
         const state = findActionSummary(execution, stage.name, action.name);
         if (!state) continue;
         const prefix = `${execution.id}/${stage.name}/${action.name}/`;
-        const cards = await store.listRefs<CardRef>(CARD_REF, prefix);
+        const cards = await store.listRefs(CARD_REF, prefix);
         // Cards of earlier attempts close with what their attempt ended as.
         for (const { key, value } of cards) {
           const attempt = Number(key.slice(prefix.length));
