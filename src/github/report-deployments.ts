@@ -51,16 +51,33 @@ export async function syncDeployments(
       if (!action) continue;
       const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
       if (await store.getRef('deployment_refused', key)) continue;
-      const known = await store.getRef('deployment', key);
-      const target = deploymentTarget(execution, stage.name, action.name, known !== undefined);
-      if (!target || known?.state === target.state) continue;
-      const wanted = target.state;
+      let known = await store.getRef('deployment', key);
+      let target = deploymentTarget(execution, stage.name, action.name, known !== undefined);
+      if (!target) continue;
       const environment = definition.deploy.environment;
-      const info = environmentInfo(environment);
       const what = `Deployment of ${stage.name}/${action.name} to ${environment} for ${execution.repo} execution #${execution.seq}`;
+      let token: string | undefined;
+      if (known === undefined) {
+        // Claimed before GitHub is asked, so two replicas reporting the same deploy create one Deployment.
+        const claimed = await store.claimCreation('deployment', key, { ...ctx.claim, now }, (ref) => ref === undefined);
+        if (claimed.decision === 'claimed-elsewhere') {
+          ctx.claimedElsewhere.push(what);
+          continue;
+        }
+        if (claimed.decision === 'create') token = claimed.token;
+        else {
+          known = claimed.value;
+          target = deploymentTarget(execution, stage.name, action.name, true);
+          if (!target) continue;
+        }
+      }
+      if (known?.state === target.state) continue;
+      const wanted = target.state;
+      const info = environmentInfo(environment);
       let id = known?.id;
       const last = known?.state;
       if (id === undefined) {
+        const finish = (ref: DeploymentRef | undefined) => store.finishCreation('deployment', key, token!, ref, now);
         try {
           const created = await octokit.rest.repos.createDeployment({
             owner,
@@ -88,12 +105,16 @@ export async function syncDeployments(
           id = created.data.id;
         } catch (error) {
           const refusal = refusalOf(error);
-          if (!refusal) throw error;
+          if (!refusal) {
+            await finish(undefined).catch(() => {});
+            throw error;
+          }
           ctx.refusals.note(what, refusal, 'the deploy shows on its check run only');
           await store.putRef('deployment_refused', key, { status: refusal.status }, now);
+          await finish(undefined);
           continue;
         }
-        await store.putRef('deployment', key, { id, environment, state: 'queued' } satisfies DeploymentRef, now);
+        await finish({ id, environment, state: 'queued' });
       }
       // Every Deployment shows the whole way, even when Sluice reports after a fast deploy already ended.
       const steps: DeploymentState[] = [];

@@ -13,6 +13,16 @@
  * value of the wrong shape, does not type-check.
  */
 
+/**
+ * How long a claim on a creation holds: longer than any one call to GitHub or
+ * Slack takes, so that a live holder keeps it; once it runs out, the holder is
+ * taken for dead and another reporter creates the thing in its place.
+ */
+export const CREATION_LEASE_MS = 120_000;
+
+/** The pause before a reporter looks again at a creation another one has claimed. */
+export const CLAIM_RETRY_MS = 1_000;
+
 // Merged into by the owner of each kind (see above): an interface, not a type.
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface RefKinds {}
