@@ -47,7 +47,7 @@ let github: GithubStandIn;
 let slack: SlackStandIn;
 let store: Store;
 let dir = '';
-const replicas: SluiceProcess[] = [];
+let replicas: SluiceProcess[] = [];
 
 async function until<T>(
   what: string,
@@ -60,23 +60,17 @@ async function until<T>(
     if (value !== undefined) return value;
     if (Date.now() > deadline)
       throw new Error(
-        `not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
+        `not within ${timeoutMs} ms: ${what}\n${(await store.listExecutions({ limit: 100 })).map((e) => `${e.repo}#${e.seq} ${e.status} ${e.stages.map((st) => `${st.name}:${st.status}`).join(' ')}`).join('\n')}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
       );
     await new Promise((done) => setTimeout(done, 100));
   }
 }
 
-before(async () => {
-  postgres = await startPostgres();
-  github = await new GithubStandIn().start();
-  slack = await new SlackStandIn().start();
-  dir = mkdtempSync(join(tmpdir(), 'sluice-reports-once-'));
-  writeFileSync(
-    join(dir, 'server.yml'),
-    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv-dev')}\n  production:\n    hosts: [local]\n    path: ${join(dir, 'srv-prod')}\n    approval:\n      slack_channel: ${CHANNEL}\n      approvers: [U0ANN]\n      timeout: 24h\n`,
-  );
+/** Two replicas on the test's database; a test stops them to have everything they had to report sent. */
+async function startReplicas(): Promise<void> {
+  const started: SluiceProcess[] = [];
   for (let r = 0; r < 2; r++) {
-    replicas.push(
+    started.push(
       await startSluiceProcess({
         cwd: dir,
         port: await freeLoopbackPort(),
@@ -93,6 +87,18 @@ before(async () => {
       }),
     );
   }
+  replicas = started;
+}
+
+before(async () => {
+  postgres = await startPostgres();
+  github = await new GithubStandIn().start();
+  slack = await new SlackStandIn().start();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-reports-once-'));
+  writeFileSync(
+    join(dir, 'server.yml'),
+    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv-dev')}\n  production:\n    hosts: [local]\n    path: ${join(dir, 'srv-prod')}\n    approval:\n      slack_channel: ${CHANNEL}\n      approvers: [U0ANN]\n      timeout: 24h\n`,
+  );
   store = await openStore({ dataDir: join(dir, 'observer'), databaseUrl: postgres.url });
 });
 
@@ -109,6 +115,7 @@ test(
   'ten pushes, each delivered to both replicas: one check run per stage per commit, one Deployment per deploy, one card per gate',
   { timeout: 300_000 },
   async () => {
+    await startReplicas();
     const repos = Array.from({ length: PUSHES }, (_, n) => `acme/app${n}`);
     for (const [n, repo] of repos.entries())
       github.addCommit(repo, sha(n + 1), { '.github/sluice.yml': PIPELINE, VERSION: `v${n}\n` });
@@ -155,5 +162,65 @@ test(
       'one Deployment per deploy',
     );
     assert.equal(slack.cards(CHANNEL).length, PUSHES, 'one card per gate');
+  },
+);
+
+test(
+  'ten pushes to one branch, each delivered to both replicas as they step the same pipeline: no check run, Deployment or card twice',
+  { timeout: 400_000 },
+  async () => {
+    await startReplicas();
+    const cardsBefore = slack.cards(CHANNEL).length;
+    const repo = 'acme/shop';
+    const shas = Array.from({ length: PUSHES }, (_, n) => sha(1000 + n));
+    for (const [n, commit] of shas.entries())
+      github.addCommit(repo, commit, { '.github/sluice.yml': PIPELINE, VERSION: `v${n}\n` });
+    for (const [n, commit] of shas.entries()) {
+      const payload = pushPayload({ repo, ...(n > 0 && { before: shas[n - 1] }), after: commit });
+      const replies = await Promise.all(
+        replicas.map((replica) => sendWebhook(replica.url, SECRET, 'push', payload, { delivery: `shop-${n}` })),
+      );
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 200],
+      );
+    }
+
+    // Newer pushes supersede older ones; the newest ends at its gate, the others finished.
+    const ours = async () => (await store.listExecutions({ limit: 100 })).filter((e) => e.repo === repo);
+    await until(
+      'the newest push at its gate and every other execution finished',
+      async () => {
+        for (let n = 0; n < PUSHES; n++)
+          if ((await store.getDelivery(`shop-${n}`))?.status !== 'done') return undefined;
+        const running = (await ours()).filter((e) => e.status === 'running');
+        const gate = running[0]?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+        return running.length === 1 && running[0]!.revision.sha === shas.at(-1) && gate?.status === 'awaiting_approval'
+          ? true
+          : undefined;
+      },
+      240_000,
+    );
+    for (const replica of replicas) await replica.stop();
+
+    const runs = github.checkRuns(repo).map((run) => `${String(run.head_sha).slice(0, 7)} ${String(run.name)}`);
+    assert.deepEqual(
+      runs.filter((run, i) => runs.indexOf(run) !== i),
+      [],
+      'no stage of a commit has two check runs',
+    );
+    const deployments = github.deployments(repo).map((d) => `${d.sha.slice(0, 7)} ${d.environment}`);
+    assert.deepEqual(
+      deployments.filter((d, i) => deployments.indexOf(d) !== i),
+      [],
+      'no deploy has two Deployments',
+    );
+    let gates = 0;
+    for (const e of await ours()) {
+      const history = await store.listHistory(e.id);
+      if (history.some((h) => h.action === 'approve' && h.to === 'awaiting_approval')) gates++;
+    }
+    const cards = slack.cards(CHANNEL).length - cardsBefore;
+    assert.equal(cards, gates, 'one card per gate that opened');
   },
 );
