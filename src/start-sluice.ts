@@ -478,6 +478,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           await reporter?.idle();
           await slackReporter?.idle();
           reporter?.stop();
+          slackReporter?.stop();
           await store.close();
         })();
         return closed;

@@ -4,13 +4,13 @@
  * when it ends or when only someone else can move it on.
  */
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { ActionRef, ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionStore, ActionRef, ExecutionSummary } from '../store/store.ts';
 import type { ProgressPrinter } from './progress-printer.ts';
 
 export type ApprovalAnswer = 'yes' | 'no' | 'ask' | 'leave';
 
 export interface DriveOptions {
-  store: Store;
+  store: ExecutionStore;
   runner: PipelineRunner;
   printer: ProgressPrinter;
   pipelineId: string;

@@ -12,7 +12,13 @@ import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { type DeploySpec, findAction } from '../pipeline/definition.ts';
 import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
 import type { ActionRun, ActionOutcome } from '../runner/action-runner.ts';
-import { findActionSummary, type LockState, type Store } from '../store/store.ts';
+import {
+  type ClaimStore,
+  type ArtifactRecordStore,
+  type RefStore,
+  findActionSummary,
+  type LockState,
+} from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
@@ -38,7 +44,7 @@ export interface DeployTarget {
 }
 
 export interface DeployDeps {
-  store: Store;
+  store: ClaimStore & ArtifactRecordStore & RefStore;
   artifacts: ArtifactStore;
   executorFor(host: HostRef): Executor;
   /** The environment, if the repository may deploy there; throws a plain reason otherwise. */
@@ -252,7 +258,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
  * retried build, a changed row) is refused, and nothing is deployed.
  */
 async function checkApprovalBinding(
-  store: Store,
+  store: ClaimStore & ArtifactRecordStore & RefStore,
   context: ActionRun,
   spec: DeploySpec,
   sha256: string,
@@ -262,10 +268,7 @@ async function checkApprovalBinding(
     const definition = findAction(execution.definition, gate.stage, gate.action);
     if (definition?.kind !== 'approval' || definition.approval.environment !== spec.environment) continue;
     const attempt = findActionSummary(execution, gate.stage, gate.action)?.attempt ?? 1;
-    const binding = await store.getRef<ApprovalBinding>(
-      APPROVAL_BINDING,
-      bindingKey(execution.id, gate.stage, gate.action, attempt),
-    );
+    const binding = await store.getRef(APPROVAL_BINDING, bindingKey(execution.id, gate.stage, gate.action, attempt));
     const approved = binding?.artifacts[spec.artifact];
     if (!approved)
       return `the approval ${gate.stage}/${gate.action} is bound to no artifact "${spec.artifact}", so nothing is deployed; retry the stage of the approval to approve it again`;

@@ -4,13 +4,13 @@
  * there) to the execution's commit, through GitHub's compare API.
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { compareChanges, type Changes } from './compare-changes.ts';
 import type { GithubApi } from './github-api.ts';
 
 /** Undefined on a first deploy; `total: 0` when the environment runs this commit already; no total when GitHub cannot be asked. */
 export async function changesSince(
-  store: Store,
+  store: ExecutionStore & RefStore,
   api: GithubApi,
   execution: ExecutionSummary,
   environment: string,
@@ -21,7 +21,7 @@ export async function changesSince(
   if (!running) return undefined;
   const base = running.execution.revision.sha;
   if (base === execution.revision.sha) return { base, commits: [], total: 0 };
-  const installation = await store.getRef<{ id: number }>('installation', execution.repo);
+  const installation = await store.getRef('installation', execution.repo);
   if (!installation) return { base, commits: [] };
   return compareChanges(await api.installation(installation.id), execution.repo, base, execution.revision.sha);
 }

@@ -19,11 +19,11 @@ import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import type { SlackPeople } from '../slack/slack-people.ts';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
 import { checkGithubPermission } from './check-rollback-permission.ts';
 
 export interface DeployRerunDeps {
-  store: Store;
+  store: ExecutionStore;
   server?: ServerConfig | undefined;
   people?(): SlackPeople | undefined;
 }

@@ -4,7 +4,7 @@
  * few commits (a few disk syncs) instead of one each. Each delivery's reply
  * still waits until its own batch is on disk (PRODUCT G1).
  */
-import type { NewDelivery, Store } from '../store/store.ts';
+import type { InboxStore, NewDelivery } from '../store/store.ts';
 
 /** Enough rows per transaction to keep one commit short. */
 const MAX_BATCH = 200;
@@ -16,11 +16,11 @@ interface Waiting {
 }
 
 export class DeliveryBatcher {
-  readonly #store: Store;
+  readonly #store: InboxStore;
   #queue: Waiting[] = [];
   #writing = false;
 
-  constructor(store: Store) {
+  constructor(store: InboxStore) {
     this.#store = store;
   }
 

@@ -14,15 +14,17 @@
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { ActionRef, ExecutionStore, LogStore, RefStore } from '../store/store.ts';
 import type { GithubApi } from './github-api.ts';
 import { RefusalLog } from './github-refusal.ts';
 import { syncCheckRuns, type ReportContext } from './report-check-runs.ts';
 import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
 import { errorMessage } from '../sluice-error.ts';
+import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
+import { randomUUID } from 'node:crypto';
 
 export interface GithubReporterOptions {
-  store: Store;
+  store: ExecutionStore & LogStore & RefStore;
   api: GithubApi;
   /** The page of an execution (a stage's log when `stage` is given). */
   pageUrl(executionId: string, stage?: string): string;
@@ -34,10 +36,22 @@ export interface GithubReporterOptions {
   onError?(error: unknown): void;
   /** Where a write GitHub refused is told, once (default: onError). */
   log?(line: string): void;
+  /** Who claims the check runs and Deployments this reporter creates (one per replica), so two replicas create one. */
+  owner?: string;
+  /** How long a claim on a creation holds before another replica may take it over (its holder died). */
+  creationLeaseMs?: number;
+  /** The pause before a creation another replica has claimed is looked at again. */
+  claimRetryMs?: number;
 }
 
 /** The store's record of executions whose GitHub report failed and waits to be sent. */
 const DUE = 'github_report_due';
+
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    github_report_due: { due: boolean };
+  }
+}
 
 export class GithubReporter {
   readonly #options: GithubReporterOptions;
@@ -49,10 +63,14 @@ export class GithubReporter {
   #stopped = false;
   /** Executions `resume` found waiting: once reported, the store's record of them is cleared. */
   readonly #resumed = new Set<string>();
+  readonly #owner: string;
+  /** Executions waiting for a creation another replica has claimed, with the timer that looks again. */
+  readonly #lookAgain = new Map<string, NodeJS.Timeout>();
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
     this.#queues = new SerialQueues();
+    this.#owner = options.owner ?? `sluice-${randomUUID()}`;
     this.#refusals = new RefusalLog(options.log ?? ((line) => options.onError?.(new Error(line))));
   }
 
@@ -83,7 +101,7 @@ export class GithubReporter {
 
   /** Reports what a failed report left waiting before this process started. */
   async resume(): Promise<void> {
-    for (const { key, value } of await this.#options.store.listRefs<{ due: boolean }>(DUE, '')) {
+    for (const { key, value } of await this.#options.store.listRefs(DUE, '')) {
       if (!value.due) continue;
       this.#resumed.add(key);
       this.#enqueue(key);
@@ -95,13 +113,15 @@ export class GithubReporter {
     this.#logTimers.clear();
     for (const retry of this.#retries.values()) clearTimeout(retry.timer);
     this.#retries.clear();
+    for (const timer of this.#lookAgain.values()) clearTimeout(timer);
+    this.#lookAgain.clear();
     this.#stopped = true;
   }
 
   #enqueue(executionId: string): void {
     this.#queues.add(executionId, async () => {
       try {
-        await this.#sync(executionId);
+        if (await this.#sync(executionId)) this.#waitForPeer(executionId);
         const retry = this.#retries.get(executionId);
         clearTimeout(retry?.timer);
         this.#retries.delete(executionId);
@@ -110,6 +130,17 @@ export class GithubReporter {
         await this.#retryLater(executionId, error);
       }
     });
+  }
+
+  /** Another replica is creating a check run or Deployment of this execution: report again once it has recorded it. */
+  #waitForPeer(executionId: string): void {
+    if (this.#stopped || this.#lookAgain.has(executionId)) return;
+    const timer = setTimeout(() => {
+      this.#lookAgain.delete(executionId);
+      this.#enqueue(executionId);
+    }, this.#options.claimRetryMs ?? CLAIM_RETRY_MS);
+    timer.unref();
+    this.#lookAgain.set(executionId, timer);
   }
 
   async #retryLater(executionId: string, error: unknown): Promise<void> {
@@ -141,18 +172,21 @@ export class GithubReporter {
     await this.#options.store.putRef(DUE, executionId, { due }, (this.#options.clock ?? Date.now)()).catch(() => {});
   }
 
-  async #sync(executionId: string): Promise<void> {
+  /** Reports the execution; true when a creation was left to another replica that claimed it. */
+  async #sync(executionId: string): Promise<boolean> {
     const { store, api, pageUrl, environmentInfo } = this.#options;
     const now = (this.#options.clock ?? Date.now)();
     const execution = await store.getExecution(executionId);
-    if (!execution) return;
-    const installation = await store.getRef<{ id: number }>('installation', execution.repo);
-    if (!installation) return; // not a repository of the GitHub App
+    if (!execution) return false;
+    const installation = await store.getRef('installation', execution.repo);
+    if (!installation) return false; // not a repository of the GitHub App
     const ctx: ReportContext = {
       store,
       octokit: await api.installation(installation.id),
       now,
       refusals: this.#refusals,
+      claim: { owner: this.#owner, leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS },
+      claimedElsewhere: [],
     };
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
@@ -175,5 +209,6 @@ export class GithubReporter {
     await syncCheckRuns(ctx, execution, url, (stage) => !deploys.has(stage), canRollBack);
     await syncDeployments(ctx, execution, environmentInfo, url);
     await syncCheckRuns(ctx, execution, url, (stage) => deploys.has(stage), canRollBack);
+    return ctx.claimedElsewhere.length > 0;
   }
 }

@@ -16,7 +16,7 @@ import { EngineError } from '../pipeline/engine.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import type { SlackPeople } from '../slack/slack-people.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { Store } from '../store/store.ts';
+import type { ArtifactRecordStore, ExecutionStore, RefStore } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
 import { checkRollbackPermission } from './check-rollback-permission.ts';
 import { answerCheckRunRerun } from './answer-rerun.ts';
@@ -27,7 +27,7 @@ import type { CheckRunPayload } from './webhook-payloads.ts';
 import { findStage } from '../pipeline/definition.ts';
 
 export interface CheckRunDeps {
-  store: Store;
+  store: ExecutionStore & ArtifactRecordStore & RefStore;
   runner: PipelineRunner;
   appId: number;
   api: GithubApi;
@@ -58,7 +58,7 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
     };
     return answerCheckRunRerun(deps.api, where, why);
   };
-  const owner = await deps.store.getRef<CheckRunOwner>('check_run_id', String(payload.check_run.id));
+  const owner = await deps.store.getRef('check_run_id', String(payload.check_run.id));
   if (!owner) {
     const why = `check run ${payload.check_run.id} is not one of Sluice's executions: Sluice has no record of it.`;
     return wants === 'retry' ? cannot(why) : why;

@@ -11,7 +11,7 @@
 import { EngineError } from '../pipeline/engine.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
 import { answerSuiteRerun } from './answer-rerun.ts';
 import { checkDeployRerun, type DeployRerunDeps } from './check-deploy-rerun.ts';
 import type { GithubApi } from './github-api.ts';
@@ -21,7 +21,7 @@ import type { CheckSuitePayload } from './webhook-payloads.ts';
 const SEARCHED = 50;
 
 export interface CheckSuiteDeps extends DeployRerunDeps {
-  store: Store;
+  store: ExecutionStore;
   runner: PipelineRunner;
   appId: number;
   api: GithubApi;
@@ -70,7 +70,7 @@ export async function handleCheckSuite(deps: CheckSuiteDeps, payload: CheckSuite
 }
 
 /** The newest execution of `sha` in each of the repository's pipelines. */
-async function newestOf(store: Store, repo: string, sha: string): Promise<ExecutionSummary[]> {
+async function newestOf(store: ExecutionStore, repo: string, sha: string): Promise<ExecutionSummary[]> {
   const found: ExecutionSummary[] = [];
   for (const pipeline of await store.listPipelines(repo)) {
     const executions = await store.listExecutions({ pipelineId: pipeline.id, limit: SEARCHED });

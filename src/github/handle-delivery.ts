@@ -19,6 +19,13 @@ export function ignoredEventNote(event: string): string {
   return `${event} is not an event Sluice acts on`;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    /** The GitHub App's installation on a repository, by `<owner>/<repo>`: how Sluice gets a token for it. */
+    installation: { id: number };
+  }
+}
+
 export async function handleDelivery(deps: DeliveryDeps, delivery: Delivery): Promise<string> {
   const payload = JSON.parse(delivery.payload) as {
     installation?: { id?: unknown };

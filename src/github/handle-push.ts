@@ -11,7 +11,7 @@
  * Returns a sentence for the inbox's record of the delivery.
  */
 import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
-import type { Store } from '../store/store.ts';
+import type { ExecutionStore, RefStore } from '../store/store.ts';
 import { OUTPUT_LIMIT } from './check-run-view.ts';
 import { toAnnotations } from './config-annotations.ts';
 import { keepHead } from './cut-to-bytes.ts';
@@ -24,16 +24,23 @@ import type { PushPayload } from './webhook-payloads.ts';
 export { PIPELINE_FILE } from './start-commit.ts';
 
 export interface PushDeps extends StartDeps {
+  store: ExecutionStore & RefStore;
   api: GithubApi;
   clock: () => number;
 }
 
-interface BranchHead {
+export interface BranchHead {
   /** The delivery that recorded it: processing that delivery again goes on. */
   delivery: string;
   sha: string;
   before: string;
   pushedAt: number;
+}
+
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    branch_head: BranchHead;
+  }
 }
 
 export async function handlePush(deps: PushDeps, deliveryId: string, payload: PushPayload): Promise<string> {
@@ -103,7 +110,7 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
  * within one second) is recorded and skipped, so it never replaces a newer one.
  */
 async function checkOrder(
-  store: Store,
+  store: ExecutionStore & RefStore,
   repo: string,
   branch: string,
   deliveryId: string,
@@ -112,7 +119,7 @@ async function checkOrder(
 ): Promise<string | undefined> {
   const key = `${repo}:${branch}`;
   const pushedAt = toSeconds(payload.repository.pushed_at) ?? Math.floor(now / 1000);
-  const seen = await store.getRef<BranchHead>('branch_head', key);
+  const seen = await store.getRef('branch_head', key);
   if (seen?.delivery === deliveryId) return undefined;
   if (seen) {
     const older =

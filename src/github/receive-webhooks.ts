@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { DEFAULT_WEBHOOK_PATH } from '../config/read-settings.ts';
-import type { NewDelivery, Store } from '../store/store.ts';
+import type { InboxStore, NewDelivery } from '../store/store.ts';
 import type { RouteHandler } from '../web/create-http-server.ts';
 import { readLimitedBody, refuseBody } from '../web/read-limited-body.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
@@ -50,7 +50,7 @@ export class DeliveryNotStoredError extends SluiceError<'DELIVERY_NOT_STORED'> {
 
 export async function receiveWebhooks(
   probot: Probot,
-  store: Store,
+  store: InboxStore,
   stored: () => void,
   options: ReceiveWebhooksOptions = {},
 ): Promise<RouteHandler> {

@@ -7,7 +7,7 @@
  * smaller (a shorter log, then the state alone); one it will not take at
  * all is logged and left, and the other stages are reported all the same.
  */
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { LogStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { checkRunView, OUTPUT_LIMIT, type CheckRunView, type StageLogs } from './check-run-view.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { refusalOf, type GithubRefusal, type RefusalLog } from './github-refusal.ts';
@@ -29,12 +29,24 @@ export interface CheckRunOwner {
   stage: string;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    check_run: CheckRunRef;
+    /** A check run's id, to find what it reports when a person asks for it again. */
+    check_run_id: CheckRunOwner;
+  }
+}
+
 /** What both reports need: the store, an installation's client, the time and where refusals are told. */
 export interface ReportContext {
-  store: Store;
+  store: LogStore & RefStore;
   octokit: InstallationOctokit;
   now: number;
   refusals: RefusalLog;
+  /** Who claims the creations of this report (one per replica), and for how long a claim holds. */
+  claim: { owner: string; leaseMs: number };
+  /** Where a creation another replica has claimed is noted: the report is made again once it has recorded it. */
+  claimedElsewhere: string[];
 }
 
 /** The output sizes tried in turn when GitHub refuses a check run (422): GitHub's limit, a shorter log, the state alone. */
@@ -63,43 +75,78 @@ export async function syncCheckRuns(
     const view = viewOf(OUTPUT_LIMIT);
     const sent = JSON.stringify(view);
     const key = `${execution.id}/${stage.name}`;
-    const known = await store.getRef<CheckRunRef>('check_run', key);
+    let known = await store.getRef('check_run', key);
     if (known?.sent === sent) continue;
-    const fresh = known?.id === undefined || (known.completed && view.status !== 'completed');
     const what = `check run "${view.name}" of ${execution.repo} execution #${execution.seq}`;
-    const written = await writeAdapting(
-      ctx,
-      execution,
-      key,
-      stage.name,
-      viewOf,
-      fresh ? undefined : known?.id,
-      known?.level ?? 0,
-      url,
-      what,
-    );
-    if (written === undefined) {
-      // Refused for good: remember what was refused, so the same is not sent again; keep the check run it had.
-      await store.putRef(
-        'check_run',
-        key,
-        {
-          ...(known?.id !== undefined && { id: known.id }),
-          sent,
-          completed: known?.completed ?? false,
-        } satisfies CheckRunRef,
-        ctx.now,
-      );
-      continue;
+    // A new check run (the first, or one for a stage that runs again) is claimed first, so that two
+    // replicas reporting the same change create one; whoever lost finds it made and updates it.
+    const replaced = known?.id;
+    const wantsNew = (ref: CheckRunRef | undefined) =>
+      ref?.id === undefined || (ref.completed && view.status !== 'completed' && ref.id === replaced);
+    let token: string | undefined;
+    if (wantsNew(known)) {
+      const claimed = await store.claimCreation('check_run', key, { ...ctx.claim, now: ctx.now }, wantsNew);
+      if (claimed.decision === 'claimed-elsewhere') {
+        ctx.claimedElsewhere.push(what);
+        continue;
+      }
+      if (claimed.decision === 'create') token = claimed.token;
+      known = claimed.value;
+      if (known?.sent === sent) {
+        if (token) await store.finishCreation('check_run', key, token, undefined, ctx.now);
+        continue;
+      }
     }
-    const { id, level } = written;
-    await store.putRef(
-      'check_run',
-      key,
-      { id, sent, completed: view.status === 'completed', ...(level > 0 && { level }) } satisfies CheckRunRef,
-      ctx.now,
-    );
+    try {
+      await writeStage(ctx, execution, key, stage.name, viewOf, view, sent, known, token, url, what);
+    } catch (error) {
+      if (token) await store.finishCreation('check_run', key, token, undefined, ctx.now).catch(() => {});
+      throw error;
+    }
   }
+}
+
+/** Writes one stage's check run and records it (ending the claim `token` on its creation, if one was made). */
+async function writeStage(
+  ctx: ReportContext,
+  execution: ExecutionSummary,
+  key: string,
+  stage: string,
+  viewOf: (outputLimit: number) => CheckRunView,
+  view: CheckRunView,
+  sent: string,
+  known: CheckRunRef | undefined,
+  token: string | undefined,
+  url: string,
+  what: string,
+): Promise<void> {
+  const { store } = ctx;
+  const save = (ref: CheckRunRef) =>
+    token ? store.finishCreation('check_run', key, token, ref, ctx.now) : store.putRef('check_run', key, ref, ctx.now);
+  // Created only under a claim: otherwise someone else made it and it is updated.
+  const fresh = token !== undefined;
+  const written = await writeAdapting(
+    ctx,
+    execution,
+    key,
+    stage,
+    viewOf,
+    fresh ? undefined : known?.id,
+    known?.level ?? 0,
+    url,
+    what,
+  );
+  if (written === undefined) {
+    // Refused for good: remember what was refused, so the same is not sent again; keep the check run it had.
+    await save({
+      ...(known?.id !== undefined && { id: known.id }),
+      sent,
+      completed: known?.completed ?? false,
+    });
+    return;
+  }
+  const { id, level } = written;
+  await save({ id, sent, completed: view.status === 'completed', ...(level > 0 && { level }) });
 }
 
 /** Creates or updates the check run, smaller after each 422, anew after a 404; its id and size, or undefined when GitHub took none. */

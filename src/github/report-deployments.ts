@@ -18,6 +18,16 @@ export interface DeploymentRef {
   state: DeploymentState;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    deployment: DeploymentRef;
+    /** A Deployment GitHub would not take (or lost): not tried again. */
+    deployment_refused: { status: number };
+    /** The Deployment an environment of a repository runs, by `<repo>:<environment>`: made inactive when a newer one succeeds. */
+    deployment_active: { id: number };
+  }
+}
+
 export interface EnvironmentInfo {
   url?: string;
   /** Guarded by an approval: shown on GitHub as a production environment. */
@@ -41,16 +51,33 @@ export async function syncDeployments(
       if (!action) continue;
       const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
       if (await store.getRef('deployment_refused', key)) continue;
-      const known = await store.getRef<DeploymentRef>('deployment', key);
-      const target = deploymentTarget(execution, stage.name, action.name, known !== undefined);
-      if (!target || known?.state === target.state) continue;
-      const wanted = target.state;
+      let known = await store.getRef('deployment', key);
+      let target = deploymentTarget(execution, stage.name, action.name, known !== undefined);
+      if (!target) continue;
       const environment = definition.deploy.environment;
-      const info = environmentInfo(environment);
       const what = `Deployment of ${stage.name}/${action.name} to ${environment} for ${execution.repo} execution #${execution.seq}`;
+      let token: string | undefined;
+      if (known === undefined) {
+        // Claimed before GitHub is asked, so two replicas reporting the same deploy create one Deployment.
+        const claimed = await store.claimCreation('deployment', key, { ...ctx.claim, now }, (ref) => ref === undefined);
+        if (claimed.decision === 'claimed-elsewhere') {
+          ctx.claimedElsewhere.push(what);
+          continue;
+        }
+        if (claimed.decision === 'create') token = claimed.token;
+        else {
+          known = claimed.value;
+          target = deploymentTarget(execution, stage.name, action.name, true);
+          if (!target) continue;
+        }
+      }
+      if (known?.state === target.state) continue;
+      const wanted = target.state;
+      const info = environmentInfo(environment);
       let id = known?.id;
       const last = known?.state;
       if (id === undefined) {
+        const finish = (ref: DeploymentRef | undefined) => store.finishCreation('deployment', key, token!, ref, now);
         try {
           const created = await octokit.rest.repos.createDeployment({
             owner,
@@ -78,12 +105,16 @@ export async function syncDeployments(
           id = created.data.id;
         } catch (error) {
           const refusal = refusalOf(error);
-          if (!refusal) throw error;
+          if (!refusal) {
+            await finish(undefined).catch(() => {});
+            throw error;
+          }
           ctx.refusals.note(what, refusal, 'the deploy shows on its check run only');
           await store.putRef('deployment_refused', key, { status: refusal.status }, now);
+          await finish(undefined);
           continue;
         }
-        await store.putRef('deployment', key, { id, environment, state: 'queued' } satisfies DeploymentRef, now);
+        await finish({ id, environment, state: 'queued' });
       }
       // Every Deployment shows the whole way, even when Sluice reports after a fast deploy already ended.
       const steps: DeploymentState[] = [];
@@ -156,8 +187,7 @@ async function retirePrevious(ctx: ReportContext, fullName: string, environment:
   const key = `${fullName}:${environment.toLowerCase()}`;
   const asWritten = `${fullName}:${environment}`;
   const previous =
-    (await ctx.store.getRef<{ id: number }>('deployment_active', key)) ??
-    (await ctx.store.getRef<{ id: number }>('deployment_active', asWritten));
+    (await ctx.store.getRef('deployment_active', key)) ?? (await ctx.store.getRef('deployment_active', asWritten));
   if (previous && previous.id !== id) {
     try {
       await ctx.octokit.rest.repos.createDeploymentStatus({

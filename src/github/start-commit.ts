@@ -11,7 +11,7 @@ import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import type { ExecutionState, Revision } from '../pipeline/snapshot.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { Store } from '../store/store.ts';
+import type { ExecutionStore } from '../store/store.ts';
 import { downloadTarball } from './download-tarball.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { isPipelineBranch } from './match-branch.ts';
@@ -20,7 +20,7 @@ import { readRepoFile } from './read-repo-file.ts';
 export const PIPELINE_FILE = '.github/sluice.yml';
 
 export interface StartDeps {
-  store: Store;
+  store: ExecutionStore;
   runner: PipelineRunner;
   server?: ServerConfig;
   /** Where downloaded source tarballs are kept. */

@@ -7,10 +7,11 @@
  */
 import type { GithubApi } from './github-api.ts';
 import { repoParams } from './github-api.ts';
+import type { ExecutionStore, RefStore } from '../store/store.ts';
 import { startCommit, type StartDeps, type StartResult } from './start-commit.ts';
 
 export async function startFromRef(
-  deps: StartDeps & { api: GithubApi },
+  deps: StartDeps & { api: GithubApi; store: ExecutionStore & RefStore },
   input: { repo: string; ref?: string; by: string; trigger: string },
 ): Promise<StartResult> {
   const installation = await findInstallation(deps, input.repo);
@@ -57,8 +58,11 @@ export async function startFromRef(
 }
 
 /** The installation last seen on the repository's webhooks, else GitHub's answer to the app (kept, as a webhook's would be). */
-async function findInstallation(deps: StartDeps & { api: GithubApi }, repo: string): Promise<number | undefined> {
-  const known = await deps.store.getRef<{ id: number }>('installation', repo);
+async function findInstallation(
+  deps: StartDeps & { api: GithubApi; store: ExecutionStore & RefStore },
+  repo: string,
+): Promise<number | undefined> {
+  const known = await deps.store.getRef('installation', repo);
   if (known) return known.id;
   const found = await deps.api.repoInstallation(repo);
   if (found !== undefined) await deps.store.putRef('installation', repo, { id: found }, Date.now());

@@ -5,7 +5,7 @@
  * out, and handlers are idempotent (an execution per delivery, ids kept).
  * A handler that fails (GitHub unreachable) is tried again later.
  */
-import type { Delivery, Store } from '../store/store.ts';
+import type { InboxStore, Delivery } from '../store/store.ts';
 import { errorMessage } from '../sluice-error.ts';
 
 /** A delivery whose handler keeps failing is tried this often, 10 s, 20 s, 40 s … apart. */
@@ -13,7 +13,7 @@ const MAX_ATTEMPTS = 6;
 const RETRY_AFTER_MS = 10_000;
 
 export interface WebhookInboxOptions {
-  store: Store;
+  store: InboxStore;
   /** Handles one delivery; returns a sentence recorded with it. Throwing records a failure. */
   handle(delivery: Delivery): Promise<string>;
   /** This process, as the holder of claims. */

@@ -8,7 +8,7 @@
  * `_seconds` units, a `sluice_` prefix.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
 import { findStage } from '../pipeline/definition.ts';
 
 export type ApiService = 'github' | 'slack';
@@ -37,7 +37,7 @@ export class SluiceMetrics {
   /** Stage and action runs already counted, so a change seen twice counts once. */
   readonly #seen = new Set<string>();
 
-  constructor(store: Store, now: () => number = Date.now) {
+  constructor(store: ExecutionStore, now: () => number = Date.now) {
     const registers = [this.registry];
     // The process's own figures, by hand: prom-client's default set has names Prometheus's linter refuses.
     const startedAt = Date.now() / 1000 - process.uptime();
@@ -167,7 +167,7 @@ export class SluiceMetrics {
     });
   }
 
-  async #readStore(store: Store, now: () => number, g: StoreGauges): Promise<void> {
+  async #readStore(store: ExecutionStore, now: () => number, g: StoreGauges): Promise<void> {
     try {
       const m = await store.readMetrics();
       g.executions.reset();

@@ -12,7 +12,7 @@
  */
 import { deploysGatedBy } from '../pipeline/approval-gates.ts';
 import { EngineError } from '../pipeline/engine.ts';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ArtifactRecordStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { findAction } from '../pipeline/definition.ts';
 
 /** Where an approval's binding is recorded when it is approved, keyed `executionId/stage/action`. */
@@ -25,6 +25,12 @@ export interface ApprovalBinding {
   at: number;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    'approval-binding': ApprovalBinding;
+  }
+}
+
 export interface BoundArtifacts {
   /** The digests, in artifact-name order, joined by `,`; absent while one is missing or nothing is gated. */
   digest?: string;
@@ -34,7 +40,7 @@ export interface BoundArtifacts {
 }
 
 export async function boundArtifacts(
-  store: Store,
+  store: ArtifactRecordStore & RefStore,
   execution: ExecutionSummary,
   stage: string,
   action: string,
@@ -70,7 +76,7 @@ export function notBuiltYet(missing: readonly string[]): string {
  * was swapped cannot rebind a gate that is already decided.
  */
 export async function bindApproval(
-  store: Store,
+  store: ArtifactRecordStore & RefStore,
   execution: ExecutionSummary,
   stage: string,
   action: string,
@@ -83,7 +89,7 @@ export async function bindApproval(
   const bound = await boundArtifacts(store, execution, stage, action, definition.approval.environment);
   if (bound.missing.length > 0) throw new EngineError('ARTIFACT_MISSING', `${notBuiltYet(bound.missing)}.`);
   const key = bindingKey(execution.id, stage, action, attempt);
-  if (await store.getRef<ApprovalBinding>(APPROVAL_BINDING, key)) return;
+  if (await store.getRef(APPROVAL_BINDING, key)) return;
   const binding: ApprovalBinding = { artifacts: bound.artifacts, by, at: now };
   await store.putRef(APPROVAL_BINDING, key, binding, now);
 }

@@ -8,14 +8,14 @@ import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
-import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
-import type { Store } from '../store/store.ts';
+import { type ActionDefinition, type DeploySpec, findAction, findStage } from '../pipeline/definition.ts';
+import type { RefStore, ArtifactRecordStore } from '../store/store.ts';
 import type { ActionRun, ActionOutcome, ActionRunner } from './action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { trackCommands } from './track-commands.ts';
 
 export interface ActionRunnerDeps {
-  store: Store;
+  store: ArtifactRecordStore & RefStore;
   artifacts: ArtifactStore;
   /** The hosts of a host group (or `local`) for a repository's action; throws with a clear message if unknown or not open to it. */
   hostsOf(group: string, repo: string): HostRef[];

@@ -15,7 +15,7 @@ import { hostsFor } from '../config/check-host-access.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { ActiveRollouts } from '../deploy/active-rollouts.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { ActionRef, ArtifactRecordStore, ClaimStore, LogStore, RefStore } from '../store/store.ts';
 import type { ActionRunner } from './action-runner.ts';
 import { createActionRunner } from './create-action-runner.ts';
 import { hostExecutors } from './host-executors.ts';
@@ -34,7 +34,11 @@ export interface SluiceActions {
   retryUnreachable(): Promise<void>;
 }
 
-export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): SluiceActions {
+export function createSluiceActions(
+  store: ClaimStore & LogStore & ArtifactRecordStore & RefStore,
+  server: ServerConfig | undefined,
+  dataDir: string,
+): SluiceActions {
   const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
   const rollouts = new ActiveRollouts();
   const executorFor = hostExecutors(server, dataDir);

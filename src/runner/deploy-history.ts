@@ -3,7 +3,7 @@
  * successful deploys, newest first. Rollbacks deploy an older one again;
  * approval cards compare against the newest one.
  */
-import { type ExecutionSummary, findActionSummary, type Store } from '../store/store.ts';
+import { type ExecutionStore, type ExecutionSummary, findActionSummary } from '../store/store.ts';
 
 export interface DeployDone {
   execution: ExecutionSummary;
@@ -16,7 +16,11 @@ export interface DeployDone {
 const HISTORY = 200;
 
 /** Successful deploys to `environment` by this pipeline, newest first. */
-export async function successfulDeploys(store: Store, pipelineId: string, environment: string): Promise<DeployDone[]> {
+export async function successfulDeploys(
+  store: ExecutionStore,
+  pipelineId: string,
+  environment: string,
+): Promise<DeployDone[]> {
   const executions = await store.listExecutions({ pipelineId, limit: HISTORY });
   return executions.flatMap((execution) => deploysOf(execution, environment));
 }

@@ -5,12 +5,12 @@
  * expiry that races a decision loses to it in the engine.
  */
 import type { ApprovalRules } from '../config/approval-rules.ts';
-import type { Store } from '../store/store.ts';
+import type { ExecutionStore } from '../store/store.ts';
 import type { PipelineRunner } from './pipeline-runner.ts';
 import { findAction } from '../pipeline/definition.ts';
 
 export async function expireApprovals(
-  store: Store,
+  store: ExecutionStore,
   runner: PipelineRunner,
   rulesFor: (environment: string) => ApprovalRules | undefined,
   now: number,

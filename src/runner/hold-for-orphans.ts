@@ -10,7 +10,7 @@
  * waits for, and the check run shows that log.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { ActionRef, RefStore } from '../store/store.ts';
 import type { ActionOutcome, ActionRun, ActionRunner } from './action-runner.ts';
 import { hasHostLimit, MAX_HOLD_MS, orphanDeadline } from './orphan-deadline.ts';
 import { LIVE_COMMAND, LIVE_WORKSPACE, type LiveCommand, type LiveWorkspace } from './track-commands.ts';
@@ -21,7 +21,7 @@ const MAX_WAIT_MS = 30_000;
 /** Runs each action once what earlier attempts of it left running is gone (see holdForOrphans). */
 export function holdingForOrphans(
   actions: ActionRunner,
-  store: Store,
+  store: RefStore,
   stop: (ref: ActionRef) => Promise<void>,
 ): ActionRunner {
   return {
@@ -34,7 +34,7 @@ export function holdingForOrphans(
 
 /** Resolves when the action may start; with an outcome when it was cancelled while it waited. */
 export async function holdForOrphans(
-  store: Store,
+  store: RefStore,
   stop: (ref: ActionRef) => Promise<void>,
   context: Pick<ActionRun, 'ref' | 'signal' | 'log'>,
 ): Promise<ActionOutcome | undefined> {
@@ -85,12 +85,12 @@ interface Earlier {
 }
 
 /** What recovery kept of this action's earlier attempts. */
-async function earlierRecords(store: Store, ref: ActionRef): Promise<Earlier | undefined> {
+async function earlierRecords(store: RefStore, ref: ActionRef): Promise<Earlier | undefined> {
   const prefix = `${ref.executionId}/${ref.stage}/${ref.action}/`;
   const earlier = (r: { value: { ref: ActionRef } }) => r.value.ref.attempt < ref.attempt;
   try {
-    const commands = (await store.listRefs<LiveCommand>(LIVE_COMMAND, prefix)).filter(earlier);
-    const workspaces = (await store.listRefs<LiveWorkspace>(LIVE_WORKSPACE, prefix)).filter(earlier);
+    const commands = (await store.listRefs(LIVE_COMMAND, prefix)).filter(earlier);
+    const workspaces = (await store.listRefs(LIVE_WORKSPACE, prefix)).filter(earlier);
     return { commands: commands.map((c) => c.value), workspaces: workspaces.map((w) => w.value) };
   } catch {
     return undefined;

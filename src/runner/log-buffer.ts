@@ -1,4 +1,4 @@
-import type { ActionRef, LogLine, Store } from '../store/store.ts';
+import type { LogStore, ActionRef, LogLine } from '../store/store.ts';
 
 /** Enough lines per insert to keep a chatty build from becoming a write per line. */
 const BATCH = 200;
@@ -18,11 +18,11 @@ export class LogBuffer {
   private timer: NodeJS.Timeout | undefined;
   private failure: unknown;
   private dropped = 0;
-  private readonly store: Store;
+  private readonly store: LogStore;
   private readonly ref: ActionRef;
   private readonly onLine: (line: LogLine) => void;
 
-  constructor(store: Store, ref: ActionRef, onLine: (line: LogLine) => void) {
+  constructor(store: LogStore, ref: ActionRef, onLine: (line: LogLine) => void) {
     this.store = store;
     this.ref = ref;
     this.onLine = onLine;

@@ -13,7 +13,14 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
-import { type ActionRef, findActionSummary, type LogLine, type NewExecution, type Store } from '../store/store.ts';
+import {
+  type StoreConcerns,
+  type Store,
+  type ActionRef,
+  findActionSummary,
+  type LogLine,
+  type NewExecution,
+} from '../store/store.ts';
 import type { ActionRunner, ActionOutcome } from './action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
@@ -41,7 +48,7 @@ export interface RunnerListener {
 }
 
 export interface PipelineRunnerOptions {
-  store: Store;
+  store: StoreConcerns & Pick<Store, 'kind'>;
   /** Runs build, command and deploy actions. */
   actions: ActionRunner;
   /** Recorded as the actor of changes the runner makes itself. */
@@ -61,7 +68,7 @@ export interface PipelineRunnerOptions {
 export const DEFAULT_LEASE_MS = 30_000;
 
 export class PipelineRunner {
-  private readonly store: Store;
+  private readonly store: StoreConcerns & Pick<Store, 'kind'>;
   private readonly actions: ActionRunner;
   private readonly actor: string;
   private readonly clock: () => number;

@@ -17,7 +17,7 @@ import { DEFAULT_RETENTION, type RetentionRules } from '../config/retention-rule
 import type { ServerConfig } from '../config/server.schema.ts';
 import { openLocalWorkspaces } from '../executor/local-executor.ts';
 import { removeTree } from '../executor/remove-tree.ts';
-import type { Store } from '../store/store.ts';
+import type { ExecutionStore, InboxStore, ArtifactRecordStore } from '../store/store.ts';
 import { deploysByEnvironment } from './deploy-history.ts';
 
 export interface PruneReport {
@@ -30,7 +30,7 @@ export interface PruneReport {
 }
 
 export interface PruneInput {
-  store: Store;
+  store: ExecutionStore & InboxStore & ArtifactRecordStore;
   server: ServerConfig | undefined;
   dataDir: string;
   now: number;
@@ -95,7 +95,10 @@ export function describePrune(report: PruneReport): string | undefined {
  * Ids of the executions that hold each environment's newest releases, up to
  * its keep_releases distinct revisions and never fewer than two.
  */
-async function keptReleases(store: Store, server: ServerConfig | undefined): Promise<Set<string>> {
+async function keptReleases(
+  store: ExecutionStore & InboxStore & ArtifactRecordStore,
+  server: ServerConfig | undefined,
+): Promise<Set<string>> {
   const kept = new Set<string>();
   for (const pipeline of await store.listPipelines()) {
     const executions = await store.listExecutions({ pipelineId: pipeline.id, limit: ALL });

@@ -1,6 +1,6 @@
 import { step } from '../pipeline/engine.ts';
 import type { Command } from '../pipeline/snapshot.ts';
-import type { Store } from '../store/store.ts';
+import type { ExecutionStore, ClaimStore, InboxStore, Store } from '../store/store.ts';
 
 /** What a crash leaves behind, in words a person reads in the history. */
 export const INTERRUPTED_REASON = 'Sluice stopped while it ran';
@@ -15,7 +15,7 @@ export const INTERRUPTED_REASON = 'Sluice stopped while it ran';
  * commands that only look).
  */
 export async function recoverInterrupted(
-  store: Store,
+  store: ExecutionStore & ClaimStore & InboxStore & Pick<Store, 'kind'>,
   options: { actor: string; now: () => number; hold: boolean },
 ): Promise<Array<{ pipelineId: string; commands: Command[]; executionIds: string[] }>> {
   const recovered = [];

@@ -8,7 +8,7 @@
  * `skip_for_rollbacks`.
  */
 import type { ExecutionState } from '../pipeline/snapshot.ts';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionStore, ArtifactRecordStore, ExecutionSummary } from '../store/store.ts';
 import { successfulDeploys } from './deploy-history.ts';
 import type { PipelineRunner } from './pipeline-runner.ts';
 
@@ -19,7 +19,7 @@ export type RollbackResult =
   { ok: true; execution: ExecutionState; to: ExecutionSummary } | { ok: false; reason: string };
 
 export async function startRollback(
-  store: Store,
+  store: ExecutionStore & ArtifactRecordStore,
   runner: PipelineRunner,
   input: {
     pipelineId: string;

@@ -11,7 +11,7 @@
  */
 import type { Executor, HostRef } from '../executor/executor.ts';
 import { buildStopOrphansCommand } from '../ssh/remote-commands.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { LogStore, RefStore, ActionRef } from '../store/store.ts';
 import { orphanDeadline } from './orphan-deadline.ts';
 import {
   LIVE_COMMAND,
@@ -30,7 +30,7 @@ const MAX_RETRY_MS = 10 * 60_000;
 
 /** Stops the orphans of one attempt, or (without `ref`) of every attempt recorded. Never rejects. */
 export async function stopOrphans(
-  store: Store,
+  store: LogStore & RefStore,
   executorFor: (host: HostRef) => Executor,
   ref?: ActionRef,
   only?: (record: LiveCommand | LiveWorkspace) => boolean,
@@ -39,8 +39,8 @@ export async function stopOrphans(
   let commands: Array<{ key: string; value: LiveCommand }>;
   let workspaces: Array<{ key: string; value: LiveWorkspace }>;
   try {
-    commands = await store.listRefs<LiveCommand>(LIVE_COMMAND, prefix);
-    workspaces = await store.listRefs<LiveWorkspace>(LIVE_WORKSPACE, prefix);
+    commands = await store.listRefs(LIVE_COMMAND, prefix);
+    workspaces = await store.listRefs(LIVE_WORKSPACE, prefix);
   } catch {
     return; // The store is failing: the host's own time limit still holds.
   }
@@ -94,14 +94,17 @@ export async function stopOrphans(
  * not a retry waits for them: what runs there is still stopped, and its
  * workspace removed, once the host answers.
  */
-export async function retryUnreachable(store: Store, executorFor: (host: HostRef) => Executor): Promise<void> {
+export async function retryUnreachable(
+  store: LogStore & RefStore,
+  executorFor: (host: HostRef) => Executor,
+): Promise<void> {
   const now = Date.now();
   const due = (record: LiveCommand | LiveWorkspace) =>
     record.unreachable !== undefined && record.unreachable.nextTryAt <= now;
   let refs: ActionRef[];
   try {
-    const commands = await store.listRefs<LiveCommand>(LIVE_COMMAND, '');
-    const workspaces = await store.listRefs<LiveWorkspace>(LIVE_WORKSPACE, '');
+    const commands = await store.listRefs(LIVE_COMMAND, '');
+    const workspaces = await store.listRefs(LIVE_WORKSPACE, '');
     refs = attemptsOf([...commands, ...workspaces].filter((r) => due(r.value)).map((r) => r.value.ref));
   } catch {
     return; // Tried at the next sweep.
@@ -110,7 +113,7 @@ export async function retryUnreachable(store: Store, executorFor: (host: HostRef
 }
 
 async function keepUnreachable(
-  store: Store,
+  store: RefStore,
   commands: Array<{ key: string; value: LiveCommand }>,
   workspaces: Array<{ key: string; value: LiveWorkspace }>,
   error: string,

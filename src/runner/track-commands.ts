@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ExecSession, Executor, HostRef, RunOptions, RunResult } from '../executor/executor.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { RefStore, ActionRef } from '../store/store.ts';
 
 export const LIVE_COMMAND = 'live_command';
 export const LIVE_WORKSPACE = 'live_workspace';
@@ -45,6 +45,13 @@ export interface LiveWorkspace {
   unreachable?: Unreachable;
 }
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    live_command: LiveCommand;
+    live_workspace: LiveWorkspace;
+  }
+}
+
 /** Keys of an attempt's records start with this: they are pruned with the execution. */
 export function liveKeyPrefix(ref: ActionRef): string {
   return `${ref.executionId}/${ref.stage}/${ref.action}/${ref.attempt}/`;
@@ -53,7 +60,7 @@ export function liveKeyPrefix(ref: ActionRef): string {
 /** Executors whose sessions record, for one attempt of an action, what they run. */
 export function trackCommands(
   executorFor: (host: HostRef) => Executor,
-  store: Store,
+  store: RefStore,
   ref: ActionRef,
 ): (host: HostRef) => Executor {
   return (host) => {
@@ -79,11 +86,11 @@ export function trackCommands(
 
 class TrackedSession implements ExecSession {
   readonly #session: ExecSession;
-  readonly #store: Store;
+  readonly #store: RefStore;
   readonly #ref: ActionRef;
   readonly #key: string;
 
-  constructor(session: ExecSession, store: Store, ref: ActionRef, key: string) {
+  constructor(session: ExecSession, store: RefStore, ref: ActionRef, key: string) {
     this.#session = session;
     this.#store = store;
     this.#ref = ref;

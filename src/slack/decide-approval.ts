@@ -19,10 +19,10 @@ import type { ApprovalRules } from '../config/approval-rules.ts';
 import { EngineError } from '../pipeline/engine.ts';
 import { boundArtifacts, notBuiltYet } from '../runner/bind-approval.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { ArtifactRecordStore, ExecutionStore, LogStore, RefStore, ActionRef } from '../store/store.ts';
 import { approverMention, decisionOf, type ApprovalButtonValue } from './approval-card.ts';
 import type { SlackPeople } from './slack-people.ts';
-import { CARD_REF, type CardRef } from './slack-reporter.ts';
+import { CARD_REF } from './slack-reporter.ts';
 import { escapeText, mentionActors } from './slack-text.ts';
 import { findAction } from '../pipeline/definition.ts';
 
@@ -35,7 +35,7 @@ export interface ApprovalClick {
 }
 
 export interface DecideDeps {
-  store: Store;
+  store: ExecutionStore & LogStore & ArtifactRecordStore & RefStore;
   runner: PipelineRunner;
   rulesFor(environment: string): ApprovalRules | undefined;
   people: SlackPeople;
@@ -98,7 +98,7 @@ export async function decideApproval(deps: DecideDeps, click: ApprovalClick): Pr
     );
   }
   if (click.approved && !rules.allowSelfApproval) {
-    const card = await deps.store.getRef<CardRef>(CARD_REF, `${execution.id}/${value.s}/${value.a}/${value.n}`);
+    const card = await deps.store.getRef(CARD_REF, `${execution.id}/${value.s}/${value.a}/${value.n}`);
     const own =
       card?.refused?.find((r) => r.user === click.user) ??
       ((await deps.people.authorOf(execution.revision)) === click.user ? { did: 'wrote this change' } : undefined);

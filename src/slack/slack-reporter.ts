@@ -9,16 +9,25 @@
 import { boundArtifacts } from '../runner/bind-approval.ts';
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
-import { type ExecutionSummary, findActionSummary, type HistoryEntry, type Store } from '../store/store.ts';
+import {
+  type ArtifactRecordStore,
+  type ExecutionStore,
+  type RefStore,
+  type ExecutionSummary,
+  findActionSummary,
+  type HistoryEntry,
+} from '../store/store.ts';
 import { approvalCard, decisionFrom, type ApprovalCardInput, type Decision } from './approval-card.ts';
 import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
 import { CHANNEL_ERRORS, SlackApiError, TOKEN_ERRORS, type SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
 import { errorMessage } from '../sluice-error.ts';
+import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
+import { randomUUID } from 'node:crypto';
 
 export interface SlackReporterOptions {
-  store: Store;
+  store: ExecutionStore & ArtifactRecordStore & RefStore;
   api: SlackApi;
   rulesFor(environment: string): ApprovalRules | undefined;
   pageUrl(executionId: string, stage?: string): string;
@@ -28,6 +37,12 @@ export interface SlackReporterOptions {
   /** Who is who in Slack: to tell who brought a change, so they cannot approve it. */
   people?: SlackPeople;
   onError?(error: unknown): void;
+  /** Who claims the cards this reporter posts (one per replica), so that two replicas post one card per gate. */
+  owner?: string;
+  /** How long a claim on posting a card holds before another replica may take it over (its holder died). */
+  creationLeaseMs?: number;
+  /** The pause before a card another replica is posting is looked at again. */
+  claimRetryMs?: number;
 }
 
 /** A posted card, by `<execution>/<stage>/<action>/<attempt>`. */
@@ -50,6 +65,12 @@ export interface CardRef {
 
 export const CARD_REF = 'slack_card';
 
+declare module '../store/ref-store.ts' {
+  interface RefKinds {
+    slack_card: CardRef;
+  }
+}
+
 export interface RefusedApprover {
   user: string;
   /** "pushed this change", "wrote 1a2b3c4". */
@@ -65,10 +86,21 @@ export class SlackReporter {
   readonly #closedChannels = new Map<string, string>();
   /** What Slack last said of the bot token itself, told once until a post works again. */
   #tokenRefused: string | undefined;
+  readonly #owner: string;
+  #stopped = false;
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
 
   constructor(options: SlackReporterOptions) {
     this.#options = options;
     this.#queues = new SerialQueues(options.onError);
+    this.#owner = options.owner ?? `sluice-${randomUUID()}`;
+  }
+
+  /** No more retries of cards other replicas were posting. */
+  stop(): void {
+    this.#stopped = true;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
   }
 
   executionsChanged(executionIds: readonly string[]): void {
@@ -76,7 +108,7 @@ export class SlackReporter {
       this.#queues.add(id, async () => {
         this.#behind.add(id);
         try {
-          await this.#sync(id);
+          if ((await this.#sync(id)) === 'claimed-elsewhere') this.#lookAgain(id);
         } catch (error) {
           this.#tell(error);
           return;
@@ -141,6 +173,17 @@ export class SlackReporter {
     );
   }
 
+  /** A card of this execution is being posted by another replica: sync again once it will have recorded it. */
+  #lookAgain(executionId: string): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      this.executionsChanged([executionId]);
+    }, this.#options.claimRetryMs ?? CLAIM_RETRY_MS);
+    timer.unref();
+    this.#retryTimers.add(timer);
+  }
+
   #opened(channel: string): void {
     this.#closedChannels.delete(channel);
     this.#tokenRefused = undefined;
@@ -151,10 +194,11 @@ export class SlackReporter {
     return this.#queues.idle();
   }
 
-  async #sync(executionId: string): Promise<void> {
+  async #sync(executionId: string): Promise<'claimed-elsewhere' | undefined> {
     const { store } = this.#options;
     const execution = await store.getExecution(executionId);
     if (!execution) return;
+    let waiting: 'claimed-elsewhere' | undefined;
     let history: HistoryEntry[] | undefined;
     for (const stage of execution.definition.stages) {
       for (const action of stage.actions) {
@@ -164,7 +208,7 @@ export class SlackReporter {
         const state = findActionSummary(execution, stage.name, action.name);
         if (!state) continue;
         const prefix = `${execution.id}/${stage.name}/${action.name}/`;
-        const cards = await store.listRefs<CardRef>(CARD_REF, prefix);
+        const cards = await store.listRefs(CARD_REF, prefix);
         // Cards of earlier attempts close with what their attempt ended as.
         for (const { key, value } of cards) {
           const attempt = Number(key.slice(prefix.length));
@@ -183,9 +227,11 @@ export class SlackReporter {
         const key = `${prefix}${state.attempt}`;
         const card = cards.find((c) => c.key === key)?.value;
         if (card) await this.#render(key, card, execution, stage.name, action.name, rules);
-        else if (state.status === 'awaiting_approval') await this.#post(key, execution, stage.name, action.name, rules);
+        else if (state.status === 'awaiting_approval')
+          waiting ??= await this.#post(key, execution, stage.name, action.name, rules);
       }
     }
+    return waiting;
   }
 
   async #post(
@@ -194,7 +240,29 @@ export class SlackReporter {
     stage: string,
     action: string,
     rules: ApprovalRules,
-  ): Promise<void> {
+  ): Promise<'claimed-elsewhere' | undefined> {
+    const { store } = this.#options;
+    // Claimed before anything is asked of Slack, so that two replicas reporting the same gate post one card.
+    const claim = {
+      owner: this.#owner,
+      now: Date.now(),
+      leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS,
+    };
+    const claimed = await store.claimCreation(CARD_REF, key, claim, (card) => card === undefined);
+    if (claimed.decision === 'claimed-elsewhere') return 'claimed-elsewhere';
+    if (claimed.decision === 'made') {
+      await this.#render(key, claimed.value!, execution, stage, action, rules);
+      return;
+    }
+    let ref: CardRef | undefined;
+    try {
+      ref = await this.#postCard(execution, stage, action, rules);
+    } finally {
+      await store.finishCreation(CARD_REF, key, claimed.token, ref, Date.now());
+    }
+  }
+
+  async #postCard(execution: ExecutionSummary, stage: string, action: string, rules: ApprovalRules): Promise<CardRef> {
     const { store, api } = this.#options;
     const { digest, missing } = await boundArtifacts(store, execution, stage, action, rules.environment);
     let changes: ApprovalCardInput['changes'];
@@ -219,8 +287,7 @@ export class SlackReporter {
     const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
     this.#opened(rules.channel);
-    const ref: CardRef = { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
-    await store.putRef(CARD_REF, key, ref, Date.now());
+    return { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
   }
 
   /**

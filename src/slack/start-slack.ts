@@ -7,7 +7,7 @@ import { approvalRules } from '../config/approval-rules.ts';
 import type { SlackSettings } from '../config/read-settings.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { ExecutionSummary, Store } from '../store/store.ts';
+import type { ExecutionSummary, StoreConcerns } from '../store/store.ts';
 import type { ApprovalCardInput } from './approval-card.ts';
 import { runChatCommand, type ChatDeps } from './chat-ops/run-chat-command.ts';
 import { createSlackApp, type SlackApp } from './create-slack-app.ts';
@@ -20,7 +20,7 @@ import { errorMessage } from '../sluice-error.ts';
 
 export interface SlackDeps {
   settings: SlackSettings;
-  store: Store;
+  store: StoreConcerns;
   runner: PipelineRunner;
   server?: ServerConfig;
   pageUrl(executionId: string, stage?: string): string;

@@ -9,7 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseKind, Database } from './database.ts';
-import { KyselyStore } from './kysely-store.ts';
+import { makeKyselyStore } from './make-kysely-store.ts';
 import { lockDataDir } from './lock-data-dir.ts';
 import { migrateToLatest } from './migrate-to-latest.ts';
 import { NodeSqliteDialect } from './node-sqlite-dialect.ts';
@@ -41,7 +41,7 @@ async function openSqlite(dataDir: string): Promise<Store> {
       'sqlite',
       path,
     );
-    return new KyselyStore(db, 'sqlite', async () => lock.release());
+    return makeKyselyStore(db, 'sqlite', async () => lock.release());
   } catch (error) {
     lock.release();
     throw error;
@@ -110,7 +110,7 @@ async function openPostgres(url: string): Promise<Store> {
     );
   }
   const db = await ready(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', where);
-  return new KyselyStore(db, 'postgres');
+  return makeKyselyStore(db, 'postgres');
 }
 
 /** Migrates; on failure closes the database before passing the error on. */

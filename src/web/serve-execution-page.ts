@@ -9,13 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ActionRef, ExecutionSummary, NumberedLogLine, Store } from '../store/store.ts';
+import type { ExecutionStore, LogStore, ActionRef, ExecutionSummary, NumberedLogLine } from '../store/store.ts';
 import { cursorOf, decodeCursor, encodeCursor, stateEvent } from './execution-events.ts';
 import type { PageLinks } from './page-links.ts';
 import { renderExecutionPage } from './render-execution-page.ts';
 
 export interface PageRoutes {
-  store: Store;
+  store: ExecutionStore & LogStore;
   links: PageLinks;
   /** How often the event stream looks for news (default 500 ms). */
   pollMs?: number;
@@ -59,7 +59,10 @@ export async function serveExecutionPage(routes: PageRoutes, req: IncomingMessag
     .end(renderExecutionPage({ execution, logs, nonce, ...(live && { eventsUrl: live }) }));
 }
 
-async function readLogs(store: Store, execution: ExecutionSummary): Promise<Map<string, readonly NumberedLogLine[]>> {
+async function readLogs(
+  store: ExecutionStore & LogStore,
+  execution: ExecutionSummary,
+): Promise<Map<string, readonly NumberedLogLine[]>> {
   const logs = new Map<string, readonly NumberedLogLine[]>();
   for (const stage of execution.stages) {
     for (const action of stage.actions) {
@@ -73,7 +76,11 @@ async function readLogs(store: Store, execution: ExecutionSummary): Promise<Map<
 }
 
 /** The lines of `ref` after number `afterSeq`, a page of at most `LINES_PER_EVENT` at a time. */
-async function* pagesAfter(store: Store, ref: ActionRef, afterSeq: number): AsyncGenerator<NumberedLogLine[]> {
+async function* pagesAfter(
+  store: ExecutionStore & LogStore,
+  ref: ActionRef,
+  afterSeq: number,
+): AsyncGenerator<NumberedLogLine[]> {
   for (let after = afterSeq; ;) {
     const page = await store.readLogAfter(ref, after, LINES_PER_EVENT);
     if (page.length > 0) yield page;

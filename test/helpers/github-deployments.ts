@@ -15,6 +15,8 @@ import { deploymentStatusProblem, invalidRequest, notFound, type Refusal } from 
 export interface StoredDeployment {
   id: number;
   repo: string;
+  /** The commit it deploys. */
+  sha: string;
   environment: string;
   production: boolean;
   transient: boolean;
@@ -90,6 +92,7 @@ export class DeploymentsStandIn {
     this.#deployments.set(id, {
       id,
       repo,
+      sha,
       environment,
       production,
       transient: body.transient_environment === true,

@@ -226,6 +226,11 @@ export class GithubStandIn {
     return new Promise((done) => this.#waiters.push({ match, done }));
   }
 
+  /** Every check run Sluice created for `repo` (for every repository when omitted), as GitHub last took it, oldest first. */
+  checkRuns(repo?: string): Array<Record<string, unknown>> {
+    return this.#checkRuns.list(repo);
+  }
+
   /** Every Deployment of `repo` (of every repository when omitted), oldest first. */
   deployments(repo?: string): StoredDeployment[] {
     return this.#deployments.list(repo);

@@ -102,7 +102,7 @@ async function state(started: SlackSluice, stage: string, action: string) {
 
 async function bindingOf(started: SlackSluice, stage: string): Promise<ApprovalBinding | undefined> {
   const execution = await started.sluice.store.getExecution(1);
-  return started.sluice.store.getRef<ApprovalBinding>(APPROVAL_BINDING, `${execution!.id}/${stage}/approve/1`);
+  return started.sluice.store.getRef(APPROVAL_BINDING, `${execution!.id}/${stage}/approve/1`);
 }
 
 describe('an approval is bound to what it lets through', () => {

@@ -50,13 +50,29 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
     });
 
     // The ids Sluice kept of what it made elsewhere for the old execution go with it; others stay.
-    await store.putRef('check_run', `${old.id}/build`, { id: 501, sent: 1, completed: true }, 1_400);
+    await store.putRef('check_run', `${old.id}/build`, { id: 501, sent: '1', completed: true }, 1_400);
     await store.putRef('check_run_id', '501', { executionId: old.id, pipelineId: pipeline, stage: 'build' }, 1_400);
-    await store.putRef('deployment', `${old.id}/production/deploy/1`, { id: 7 }, 1_400);
-    await store.putRef('slack_card', `${old.id}/production/approve/1`, { ts: '1.2' }, 1_400);
-    await store.putRef('check_run', `${running.id}/build`, { id: 502 }, 1_600);
+    await store.putRef(
+      'deployment',
+      `${old.id}/production/deploy/1`,
+      { id: 7, environment: 'production', state: 'success' },
+      1_400,
+    );
+    await store.putRef(
+      'slack_card',
+      `${old.id}/production/approve/1`,
+      { channel: 'C1', ts: '1.2', sent: '', replies: [] },
+      1_400,
+    );
+    await store.putRef('check_run', `${running.id}/build`, { id: 502, sent: '', completed: false }, 1_600);
     await store.putRef('check_run_id', '502', { executionId: running.id, pipelineId: pipeline, stage: 'build' }, 1_600);
     await store.putRef('installation', 'acme/web', { id: 9 }, 1_000);
+    // A creation claimed and never finished (its holder died) goes with its execution too.
+    const claim = { owner: 'replica-a', now: 1_400, leaseMs: 60_000 };
+    assert.equal(
+      (await store.claimCreation('deployment', `${old.id}/production/deploy/2`, claim, () => true)).decision,
+      'create',
+    );
 
     assert.deepEqual(await store.listFinishedExecutions(3_000), [old.id]);
     assert.deepEqual(await store.listFinishedExecutions(6_000), [old.id, recent.id]);
@@ -90,7 +106,7 @@ export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void
         (r) => `${r.kind as string} ${r.value as string}`,
       ),
       [
-        'check_run {"id":502}',
+        'check_run {"id":502,"sent":"","completed":false}',
         `check_run_id {"executionId":"${running.id}","pipelineId":"${pipeline}","stage":"build"}`,
         'installation {"id":9}',
       ],

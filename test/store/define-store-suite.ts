@@ -8,6 +8,7 @@ import { defineClaimTests } from './define-claim-tests.ts';
 import { defineExecutionTests } from './define-execution-tests.ts';
 import { defineLockTests } from './define-lock-tests.ts';
 import { defineRecordTests } from './define-record-tests.ts';
+import { defineRefTests } from './define-ref-tests.ts';
 import { defineRetentionTests } from './define-retention-tests.ts';
 import type { Place, StoreBackend } from './store-backends.ts';
 
@@ -38,6 +39,7 @@ export function defineStoreSuite(backend: StoreBackend): void {
     defineRecordTests(backend, fresh);
     defineLockTests(backend, fresh);
     defineClaimTests(backend, fresh);
+    defineRefTests(backend, fresh);
     defineRetentionTests(backend, fresh);
   });
 }

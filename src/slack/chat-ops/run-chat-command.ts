@@ -11,7 +11,14 @@ import { isStoppedShort } from '../../pipeline/states.ts';
 import type { PipelineRunner } from '../../runner/pipeline-runner.ts';
 import { approvalRules } from '../../config/approval-rules.ts';
 import { startRollback } from '../../runner/start-rollback.ts';
-import type { ExecutionSummary, LockState, PipelineRecord, Store } from '../../store/store.ts';
+import type {
+  ArtifactRecordStore,
+  ExecutionStore,
+  ClaimStore,
+  ExecutionSummary,
+  LockState,
+  PipelineRecord,
+} from '../../store/store.ts';
 import type { SlackPeople } from '../slack-people.ts';
 import { approverMention } from '../approval-card.ts';
 import { escapeText, mentionActors } from '../slack-text.ts';
@@ -20,7 +27,7 @@ import { helpText, parseChatCommand, type ChatCommand } from './parse-chat-comma
 import { findAction } from '../../pipeline/definition.ts';
 
 export interface ChatDeps {
-  store: Store;
+  store: ExecutionStore & ClaimStore & ArtifactRecordStore;
   runner: PipelineRunner;
   server?: ServerConfig;
   people: SlackPeople;
@@ -249,7 +256,10 @@ async function carryOut(
 }
 
 /** A repository's pipeline by `owner/name`, or by `name` when only one owner has it. A string says what was wrong. */
-async function findPipeline(store: Store, repo: string): Promise<PipelineRecord | string> {
+async function findPipeline(
+  store: ExecutionStore & ClaimStore & ArtifactRecordStore,
+  repo: string,
+): Promise<PipelineRecord | string> {
   const all = await store.listPipelines();
   const matches = repo.includes('/')
     ? all.filter((p) => p.repo.toLowerCase() === repo.toLowerCase())

@@ -39,3 +39,41 @@ export async function selectRefsByPrefix(
 export async function deleteRef(db: Db, kind: string, key: string): Promise<void> {
   await db.deleteFrom('external_refs').where('kind', '=', kind).where('key', '=', key).execute();
 }
+
+/** The kind of the rows that claim a creation; keyed `<ref key>#<ref kind>`, so they are pruned with their execution. */
+export const CREATION_CLAIM = 'creating';
+
+/**
+ * Inserts the claim `value` on `key` unless another claim is there that was
+ * made at `staleBefore` or later (one older is its dead holder's, and taken
+ * over). Returns the claim that stands now, as JSON.
+ */
+export async function upsertCreationClaim(
+  db: Db,
+  key: string,
+  value: string,
+  now: number,
+  staleBefore: number,
+): Promise<string | undefined> {
+  await db
+    .insertInto('external_refs')
+    .values({ kind: CREATION_CLAIM, key, value, updated_at: now })
+    .onConflict((oc) =>
+      oc
+        .columns(['kind', 'key'])
+        .doUpdateSet({ value, updated_at: now })
+        .where('external_refs.updated_at', '<', staleBefore),
+    )
+    .execute();
+  return selectRef(db, CREATION_CLAIM, key);
+}
+
+/** Drops the claim on `key` if it is still `value` (taken over, it is its new holder's). */
+export async function deleteCreationClaim(db: Db, key: string, value: string): Promise<void> {
+  await db
+    .deleteFrom('external_refs')
+    .where('kind', '=', CREATION_CLAIM)
+    .where('key', '=', key)
+    .where('value', '=', value)
+    .execute();
+}

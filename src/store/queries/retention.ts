@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../database.ts';
+import { CREATION_CLAIM } from './external-refs.ts';
 
 /** Ids of executions that are no longer running and have not changed since `before`, oldest first. */
 export async function selectFinishedExecutionIds(db: Db, before: number): Promise<string[]> {
@@ -55,7 +56,7 @@ export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
 }
 
 /** Kinds of external refs keyed `<execution id>/…`. */
-const EXECUTION_REF_KINDS = ['check_run', 'deployment', 'slack_card', 'live_command', 'live_workspace'];
+const EXECUTION_REF_KINDS = ['check_run', 'deployment', 'slack_card', 'live_command', 'live_workspace', CREATION_CLAIM];
 
 async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
   // By the length of the prefix (the same for all: execution ids are UUIDs), so the key's start is compared with `in`.

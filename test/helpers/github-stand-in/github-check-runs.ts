@@ -22,6 +22,14 @@ export class CheckRunsStandIn {
     return this.#runs.get(id);
   }
 
+  /** Every check run made through the API, of `repo` (of every repository when omitted), oldest first. */
+  list(repo?: string): Array<Record<string, unknown>> {
+    return [...this.#runs.values()].filter((run) => {
+      const owner = this.#repos.get(Number(run.id));
+      return owner !== undefined && (repo === undefined || owner === repo);
+    });
+  }
+
   /** A check run made without the API (one from before Sluice's records, say); returns its id. */
   add(fields: Record<string, unknown>): number {
     const id = this.#nextId();

@@ -1,0 +1,25 @@
+/** Every action's log, line by line, numbered in the order the store took them. */
+import type { ActionRef } from './execution-store.ts';
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr' | 'sluice';
+  text: string;
+  at: number;
+}
+
+/** A log line with its number in the store, which orders every line and only grows. */
+export interface NumberedLogLine extends LogLine {
+  seq: number;
+}
+
+export interface LogStore {
+  appendLog(ref: ActionRef, lines: LogLine[]): Promise<void>;
+  readLog(ref: ActionRef): Promise<LogLine[]>;
+  /**
+   * At most `limit` lines appended after the line numbered `afterSeq` (0:
+   * from the start), by the index: what a reader that has the rest asks for.
+   */
+  readLogAfter(ref: ActionRef, afterSeq: number, limit: number): Promise<NumberedLogLine[]>;
+  /** The newest lines whose text, a newline each, fills `bytes` of UTF-8 (the last may overflow it): a log's tail. */
+  readLogTail(ref: ActionRef, bytes: number): Promise<LogLine[]>;
+}

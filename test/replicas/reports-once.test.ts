@@ -1,0 +1,226 @@
+/**
+ * Two Sluice processes on one PostgreSQL, and every push delivered to both
+ * (GitHub redelivers, a load balancer retries): each commit gets one check
+ * run per stage, each deploy one Deployment, each approval gate one Slack
+ * card, whichever replica reports (PRODUCT R2, G2, G4, K1).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { GithubStandIn } from '../helpers/github-stand-in.ts';
+import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
+import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { SIGNING_SECRET } from '../helpers/slack-requests.ts';
+import { CHANNEL, sha } from '../helpers/slack-sluice.ts';
+import { BOT_TOKEN, SlackStandIn } from '../helpers/slack-stand-in.ts';
+import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+
+const SECRET = 'reports-once-secret';
+const PUSHES = 10;
+const STAGES = ['build', 'dev', 'production'];
+
+const PIPELINE = `stages:
+  - name: build
+    actions:
+      - name: compile
+        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
+  - name: dev
+    actions:
+      - name: ship
+        deploy: { environment: dev, artifact: app }
+  - name: production
+    actions:
+      - name: approve
+        approval: { environment: production }
+      - name: prod-deploy
+        needs: [approve]
+        deploy: { environment: production, artifact: app }
+`;
+
+let postgres: TestPostgres;
+let github: GithubStandIn;
+let slack: SlackStandIn;
+let store: Store;
+let dir = '';
+let replicas: SluiceProcess[] = [];
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(
+        `not within ${timeoutMs} ms: ${what}\n${(await store.listExecutions({ limit: 100 })).map((e) => `${e.repo}#${e.seq} ${e.status} ${e.stages.map((st) => `${st.name}:${st.status}`).join(' ')}`).join('\n')}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
+      );
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** Two replicas on the test's database; a test stops them to have everything they had to report sent. */
+async function startReplicas(): Promise<void> {
+  const started: SluiceProcess[] = [];
+  for (let r = 0; r < 2; r++) {
+    started.push(
+      await startSluiceProcess({
+        cwd: dir,
+        port: await freeLoopbackPort(),
+        env: {
+          DATABASE_URL: postgres.url,
+          // Shared, as the replicas' artifacts still live in the data directory.
+          SLUICE_DATA_DIR: join(dir, 'data'),
+          SLUICE_CONFIG: join(dir, 'server.yml'),
+          SLACK_BOT_TOKEN: BOT_TOKEN,
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+          SLACK_API_URL: slack.apiUrl,
+          ...githubAppEnv(github, SECRET),
+        },
+      }),
+    );
+  }
+  replicas = started;
+}
+
+before(async () => {
+  postgres = await startPostgres();
+  github = await new GithubStandIn().start();
+  slack = await new SlackStandIn().start();
+  dir = mkdtempSync(join(tmpdir(), 'sluice-reports-once-'));
+  writeFileSync(
+    join(dir, 'server.yml'),
+    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv-dev')}\n  production:\n    hosts: [local]\n    path: ${join(dir, 'srv-prod')}\n    approval:\n      slack_channel: ${CHANNEL}\n      approvers: [U0ANN]\n      timeout: 24h\n`,
+  );
+  store = await openStore({ dataDir: join(dir, 'observer'), databaseUrl: postgres.url });
+});
+
+after(async () => {
+  for (const replica of replicas) await replica.stop();
+  await store?.close();
+  await slack?.stop();
+  await github?.stop();
+  await postgres?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test(
+  'ten pushes, each delivered to both replicas: one check run per stage per commit, one Deployment per deploy, one card per gate',
+  { timeout: 300_000 },
+  async () => {
+    await startReplicas();
+    const repos = Array.from({ length: PUSHES }, (_, n) => `acme/app${n}`);
+    for (const [n, repo] of repos.entries())
+      github.addCommit(repo, sha(n + 1), { '.github/sluice.yml': PIPELINE, VERSION: `v${n}\n` });
+    const replies = await Promise.all(
+      repos.flatMap((repo, n) =>
+        replicas.map((replica) =>
+          sendWebhook(replica.url, SECRET, 'push', pushPayload({ repo, after: sha(n + 1) }), { delivery: `push-${n}` }),
+        ),
+      ),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status).filter((s) => s !== 200),
+      [],
+    );
+
+    // Every execution deploys to dev and stops at its gate; both replicas report what they see on the way.
+    await until('every execution at its gate, its card posted and its dev deploy reported', async () => {
+      const executions = await store.listExecutions({ limit: 100 });
+      const atGate = executions.filter(
+        (e) =>
+          e.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve')?.status ===
+          'awaiting_approval',
+      );
+      const deployed = github.deployments().filter((d) => d.statuses.at(-1)?.state === 'success');
+      return atGate.length === PUSHES && slack.cards(CHANNEL).length >= PUSHES && deployed.length >= PUSHES
+        ? true
+        : undefined;
+    });
+    // A clean stop sends what each replica still has to report before it exits.
+    for (const replica of replicas) await replica.stop();
+
+    const executions = await store.listExecutions({ limit: 100 });
+    assert.equal(executions.length, PUSHES, 'one execution per push');
+    const runs = github.checkRuns().map((run) => `${String(run.head_sha).slice(0, 7)} ${String(run.name)}`);
+    const expected = executions.flatMap((e) => STAGES.map((stage) => `${e.revision.sha.slice(0, 7)} Sluice: ${stage}`));
+    assert.deepEqual(runs.sort(), expected.sort(), 'one check run per stage per commit');
+    assert.deepEqual(
+      github
+        .deployments()
+        .map((d) => `${d.repo} ${d.environment}`)
+        .sort(),
+      // The production Deployment is made, queued, when its stage starts at the gate.
+      repos.flatMap((repo) => [`${repo} dev`, `${repo} production`]).sort(),
+      'one Deployment per deploy',
+    );
+    assert.equal(slack.cards(CHANNEL).length, PUSHES, 'one card per gate');
+  },
+);
+
+test(
+  'ten pushes to one branch, each delivered to both replicas as they step the same pipeline: no check run, Deployment or card twice',
+  { timeout: 400_000 },
+  async () => {
+    await startReplicas();
+    const cardsBefore = slack.cards(CHANNEL).length;
+    const repo = 'acme/shop';
+    const shas = Array.from({ length: PUSHES }, (_, n) => sha(1000 + n));
+    for (const [n, commit] of shas.entries())
+      github.addCommit(repo, commit, { '.github/sluice.yml': PIPELINE, VERSION: `v${n}\n` });
+    for (const [n, commit] of shas.entries()) {
+      const payload = pushPayload({ repo, ...(n > 0 && { before: shas[n - 1] }), after: commit });
+      const replies = await Promise.all(
+        replicas.map((replica) => sendWebhook(replica.url, SECRET, 'push', payload, { delivery: `shop-${n}` })),
+      );
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [200, 200],
+      );
+    }
+
+    // Newer pushes supersede older ones; the newest ends at its gate, the others finished.
+    const ours = async () => (await store.listExecutions({ limit: 100 })).filter((e) => e.repo === repo);
+    await until(
+      'the newest push at its gate and every other execution finished',
+      async () => {
+        for (let n = 0; n < PUSHES; n++)
+          if ((await store.getDelivery(`shop-${n}`))?.status !== 'done') return undefined;
+        const running = (await ours()).filter((e) => e.status === 'running');
+        const gate = running[0]?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+        return running.length === 1 && running[0]!.revision.sha === shas.at(-1) && gate?.status === 'awaiting_approval'
+          ? true
+          : undefined;
+      },
+      240_000,
+    );
+    for (const replica of replicas) await replica.stop();
+
+    const runs = github.checkRuns(repo).map((run) => `${String(run.head_sha).slice(0, 7)} ${String(run.name)}`);
+    assert.deepEqual(
+      runs.filter((run, i) => runs.indexOf(run) !== i),
+      [],
+      'no stage of a commit has two check runs',
+    );
+    const deployments = github.deployments(repo).map((d) => `${d.sha.slice(0, 7)} ${d.environment}`);
+    assert.deepEqual(
+      deployments.filter((d, i) => deployments.indexOf(d) !== i),
+      [],
+      'no deploy has two Deployments',
+    );
+    let gates = 0;
+    for (const e of await ours()) {
+      const history = await store.listHistory(e.id);
+      if (history.some((h) => h.action === 'approve' && h.to === 'awaiting_approval')) gates++;
+    }
+    const cards = slack.cards(CHANNEL).length - cardsBefore;
+    assert.equal(cards, gates, 'one card per gate that opened');
+  },
+);

@@ -1,0 +1,173 @@
+/**
+ * Refs (what Sluice made elsewhere) and the claims on making them: two
+ * reporters deciding to create the same check run, Deployment or card
+ * create one; a claim whose holder died is taken over; a transaction spans
+ * every concern.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { Fresh } from './define-store-suite.ts';
+import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import type { StoreBackend } from './store-backends.ts';
+
+const LEASE = 60_000;
+const absent = (value: unknown) => value === undefined;
+
+export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
+  it('keeps refs as JSON by kind and key, lists them by key prefix and deletes them', async (t) => {
+    const { store } = await fresh(t);
+    await store.putRef('check_run', 'e1/build', { id: 5, sent: 'a', completed: false }, 1_000);
+    await store.putRef('check_run', 'e1/test', { id: 6, sent: 'b', completed: true }, 1_000);
+    await store.putRef('check_run', 'e2/build', { id: 7, sent: 'c', completed: false }, 1_000);
+    await store.putRef('check_run', 'e1/build', { id: 5, sent: 'd', completed: true }, 2_000);
+    assert.deepEqual(await store.getRef('check_run', 'e1/build'), { id: 5, sent: 'd', completed: true });
+    assert.equal(await store.getRef('deployment', 'e1/build'), undefined, 'kinds do not share keys');
+    assert.deepEqual(
+      (await store.listRefs('check_run', 'e1/')).map((r) => `${r.key} ${r.value.id}`),
+      ['e1/build 5', 'e1/test 6'],
+    );
+    await store.deleteRef('check_run', 'e1/test');
+    assert.deepEqual(
+      (await store.listRefs('check_run', '')).map((r) => r.key),
+      ['e1/build', 'e2/build'],
+    );
+  });
+
+  it('gives the creation of a ref to one claimant; the other is told it is claimed, then what was made', async (t) => {
+    const { store } = await fresh(t);
+    const a = await store.claimCreation(
+      'deployment',
+      'e1/deploy/ship/1',
+      { owner: 'a', now: 1_000, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(a.decision, 'create');
+    const b = await store.claimCreation(
+      'deployment',
+      'e1/deploy/ship/1',
+      { owner: 'b', now: 1_100, leaseMs: LEASE },
+      absent,
+    );
+    assert.deepEqual(b, { decision: 'claimed-elsewhere', value: undefined });
+    assert.ok(a.decision === 'create');
+    const made = { id: 41, environment: 'production', state: 'queued' } as const;
+    await store.finishCreation('deployment', 'e1/deploy/ship/1', a.token, made, 1_200);
+    assert.deepEqual(await store.getRef('deployment', 'e1/deploy/ship/1'), made);
+    assert.deepEqual(
+      await store.claimCreation('deployment', 'e1/deploy/ship/1', { owner: 'b', now: 1_300, leaseMs: LEASE }, absent),
+      { decision: 'made', value: made },
+    );
+    // Nothing was left claimed: a claim is gone once finished, and one not needed is not kept.
+    assert.equal((await store.listRefs('deployment', '')).length, 1);
+    const again = await store.claimCreation(
+      'deployment',
+      'e1/deploy/ship/2',
+      { owner: 'b', now: 1_400, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(again.decision, 'create', 'another key is claimed on its own');
+  });
+
+  it('lets a claim whose holder did not finish within the lease be taken over, and the late holder not end it', async (t) => {
+    const { store } = await fresh(t);
+    const key = 'e1/production/approve/1';
+    const dead = await store.claimCreation('slack_card', key, { owner: 'a', now: 1_000, leaseMs: LEASE }, absent);
+    assert.equal(dead.decision, 'create');
+    const early = await store.claimCreation(
+      'slack_card',
+      key,
+      { owner: 'b', now: 1_000 + LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(early.decision, 'claimed-elsewhere', 'held until the lease has run out');
+    const late = await store.claimCreation(
+      'slack_card',
+      key,
+      { owner: 'b', now: 1_001 + LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(late.decision, 'create');
+    assert.ok(dead.decision === 'create' && late.decision === 'create');
+    // The first holder ends its claim after all, having made nothing: the new holder's claim stands.
+    await store.finishCreation('slack_card', key, dead.token, undefined, 1_002 + LEASE);
+    const third = await store.claimCreation(
+      'slack_card',
+      key,
+      { owner: 'c', now: 1_003 + LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(third.decision, 'claimed-elsewhere');
+    const card = { channel: 'C1', ts: '1.2', sent: '', replies: [] };
+    await store.finishCreation('slack_card', key, late.token, card, 1_004 + LEASE);
+    assert.deepEqual(await store.getRef('slack_card', key), card);
+  });
+
+  it('asks whether the ref still needs making only once the claim stands, so a re-creation is claimed too', async (t) => {
+    const { store } = await fresh(t);
+    const key = 'e1/build';
+    await store.putRef('check_run', key, { id: 5, sent: 'done', completed: true }, 1_000);
+    // A completed check run is replaced when its stage runs again: needed while the ref still names it.
+    const replaces = (id: number) => (value: { id?: number } | undefined) => value?.id === id;
+    const a = await store.claimCreation('check_run', key, { owner: 'a', now: 1_100, leaseMs: LEASE }, replaces(5));
+    assert.equal(a.decision, 'create');
+    assert.ok(a.decision === 'create');
+    await store.finishCreation('check_run', key, a.token, { id: 9, sent: 'new', completed: false }, 1_200);
+    assert.deepEqual(
+      await store.claimCreation('check_run', key, { owner: 'b', now: 1_300, leaseMs: LEASE }, replaces(5)),
+      {
+        decision: 'made',
+        value: { id: 9, sent: 'new', completed: false },
+      },
+    );
+  });
+
+  if (backend.replicas) {
+    it('gives each creation to one of two replicas claiming it at once', async (t) => {
+      const { store, open } = await fresh(t);
+      const other = await open();
+      const decisions = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? store : other).claimCreation(
+            'check_run',
+            `e${i >> 1}/build`,
+            { owner: `r${i % 2}`, now: 1_000, leaseMs: LEASE },
+            absent,
+          ),
+        ),
+      );
+      for (let e = 0; e < 10; e++) {
+        assert.deepEqual(
+          [decisions[2 * e]!.decision, decisions[2 * e + 1]!.decision].sort(),
+          ['claimed-elsewhere', 'create'],
+          `e${e}/build`,
+        );
+      }
+    });
+  }
+
+  it('commits every concern written in a transaction together, or none of them when it throws', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const execution = await store.createExecution(pushOf(pipeline, 'abc'), 'github', 1_000);
+    const ref = { executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 };
+    await assert.rejects(
+      store.transaction(async (trx) => {
+        await trx.appendLog(ref, [{ stream: 'stdout', text: 'lost', at: 1_100 }]);
+        await trx.putRef('installation', 'acme/web', { id: 1 }, 1_100);
+        throw new Error('changed its mind');
+      }),
+      /changed its mind/,
+    );
+    assert.deepEqual(await store.readLog(ref), []);
+    assert.equal(await store.getRef('installation', 'acme/web'), undefined);
+    await store.transaction(async (trx) => {
+      await trx.appendLog(ref, [{ stream: 'stdout', text: 'kept', at: 1_200 }]);
+      await trx.putRef('installation', 'acme/web', { id: 2 }, 1_200);
+    });
+    assert.deepEqual(
+      (await store.readLog(ref)).map((l) => l.text),
+      ['kept'],
+    );
+    assert.deepEqual(await store.getRef('installation', 'acme/web'), { id: 2 });
+  });
+}
