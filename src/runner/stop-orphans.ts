@@ -98,15 +98,9 @@ export async function retryUnreachable(store: Store, executorFor: (host: HostRef
   const now = Date.now();
   const due = (record: LiveCommand | LiveWorkspace) =>
     record.unreachable !== undefined && record.unreachable.nextTryAt <= now;
-  let refs: ActionRef[];
-  try {
-    const commands = await store.listRefs<LiveCommand>(LIVE_COMMAND, '');
-    const workspaces = await store.listRefs<LiveWorkspace>(LIVE_WORKSPACE, '');
-    refs = attemptsOf([...commands, ...workspaces].filter((r) => due(r.value)).map((r) => r.value.ref));
-  } catch {
-    return; // Tried at the next sweep.
-  }
-  for (const ref of refs) await stopOrphans(store, executorFor, ref, due);
+  // One pass over every attempt: each host is tried once, all hosts at a time. A host that takes
+  // the connection and never answers costs a connect timeout per try, and the sweep waits for this.
+  await stopOrphans(store, executorFor, undefined, due);
 }
 
 async function keepUnreachable(
