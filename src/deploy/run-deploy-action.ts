@@ -10,7 +10,7 @@ import { runLocalCommand } from '../executor/run-local-command.ts';
 import { formatDuration } from '../format-duration.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { type DeploySpec, findAction } from '../pipeline/definition.ts';
-import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../runner/bind-approval.ts';
+import { APPROVAL_BINDING, bindingKey } from '../runner/bind-approval.ts';
 import type { ActionRun, ActionOutcome } from '../runner/action-runner.ts';
 import {
   type ClaimStore,

@@ -8,7 +8,7 @@ import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
-import { type ActionDefinition, type DeploySpec, findAction, findStage } from '../pipeline/definition.ts';
+import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
 import type { RefStore, ArtifactRecordStore } from '../store/store.ts';
 import type { ActionRun, ActionOutcome, ActionRunner } from './action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';

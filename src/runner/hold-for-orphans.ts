@@ -45,7 +45,11 @@ export async function holdForOrphans(
   let said = false;
   for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
     const attempts = attemptsOf(left);
-    for (const attempt of attempts) await stop({ ...ref, attempt });
+    for (const attempt of attempts) {
+      // A try may take the whole connect timeout (a host that takes the connection and never answers): a cancel does not wait for it.
+      if (await cancelledFirst(stop({ ...ref, attempt }), signal))
+        return { ok: false, reason: `cancelled while it waited for ${hostsOf(left)}` };
+    }
     left = await earlierRecords(store, ref);
     if (left === undefined) return undefined; // The store fails: the action's own run says so.
     const running = left.commands;
@@ -95,6 +99,26 @@ async function earlierRecords(store: RefStore, ref: ActionRef): Promise<Earlier 
   } catch {
     return undefined;
   }
+}
+
+/** Whether the signal aborts before `work` ends; the work goes on by itself, and records what it finds. */
+async function cancelledFirst(work: Promise<void>, signal: AbortSignal): Promise<boolean> {
+  work.catch(() => {}); // Not waited for once cancelled: its failure is no one's to hear.
+  if (signal.aborted) return true;
+  let onAbort = () => {};
+  const aborted = new Promise<boolean>((resolve) => {
+    onAbort = () => resolve(true);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => false), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function hostsOf(left: Earlier): string {
+  return [...new Set([...left.commands, ...left.workspaces].map((r) => r.host.name))].join(', ');
 }
 
 function attemptsOf(left: Earlier): number[] {

@@ -5,7 +5,7 @@
  * replica's claim run out, for that attempt only. On each host the recorded
  * process groups that still carry their command's mark are stopped and the
  * workspaces removed; the attempt's log says what was found. The records
- * of a host that cannot be reached stay, marked: a retry of the attempt
+ * of a host that cannot be reached, or where the stop was cut short, stay, marked: a retry of the attempt
  * waits for them (holdForOrphans), and the service's sweep tries the host
  * again, backing off, until it is reached or the execution is pruned.
  */
@@ -101,15 +101,9 @@ export async function retryUnreachable(
   const now = Date.now();
   const due = (record: LiveCommand | LiveWorkspace) =>
     record.unreachable !== undefined && record.unreachable.nextTryAt <= now;
-  let refs: ActionRef[];
-  try {
-    const commands = await store.listRefs(LIVE_COMMAND, '');
-    const workspaces = await store.listRefs(LIVE_WORKSPACE, '');
-    refs = attemptsOf([...commands, ...workspaces].filter((r) => due(r.value)).map((r) => r.value.ref));
-  } catch {
-    return; // Tried at the next sweep.
-  }
-  for (const ref of refs) await stopOrphans(store, executorFor, ref, due);
+  // One pass over every attempt: each host is tried once, all hosts at a time. A host that takes
+  // the connection and never answers costs a connect timeout per try, and the sweep waits for this.
+  await stopOrphans(store, executorFor, undefined, due);
 }
 
 async function keepUnreachable(
@@ -167,10 +161,14 @@ async function stopOnHost(
     const session = await executorFor(host).open(host);
     try {
       const result = await session.run(script, { timeoutMs: STOP_TIMEOUT_MS, onLine: (line) => lines.push(line) });
-      if (result.exitCode !== 0)
+      if (result.exitCode !== 0) {
+        // Cut short (killed, timed out): what it had to stop may run on, so the records stay, as for a host away.
+        const why = result.timedOut ? 'it took too long' : (result.lostExit ?? `exit code ${result.exitCode}`);
         return {
-          said: `could not stop what Sluice left running ${where} (${result.timedOut ? 'it took too long' : `exit code ${result.exitCode}`}): ${lines.join('; ')}`,
+          said: `could not stop what Sluice left running ${where} (${why})${lines.length > 0 ? `: ${lines.join('; ')}` : ''}`,
+          unreachable: `the stop there ended early: ${why}`,
         };
+      }
     } finally {
       await session.close();
     }

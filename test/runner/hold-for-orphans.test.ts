@@ -1,14 +1,21 @@
 /**
  * A retry whose earlier attempt left a command on a host recovery could not
  * reach (PRODUCT R3): it waits and says why, a cancel ends the wait, and it
- * goes on once the host's own limit for that command has passed.
+ * goes on once the host's own limit for that command has passed. A cancel
+ * does not wait for a try of a host that takes the connection and never answers.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { serverSchema } from '../../src/config/server.schema.ts';
 import { holdForOrphans } from '../../src/runner/hold-for-orphans.ts';
+import { hostExecutors } from '../../src/runner/host-executors.ts';
+import { stopOrphans } from '../../src/runner/stop-orphans.ts';
 import { LIVE_COMMAND, liveKeyPrefix, type LiveCommand } from '../../src/runner/track-commands.ts';
 import type { ActionRef } from '../../src/store/store.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -83,3 +90,41 @@ test('an action with nothing left by earlier attempts starts at once, without a 
   assert.equal(held, undefined);
   assert.deepEqual(lines, []);
 });
+
+test('a cancel ends the wait while Sluice still tries a host that takes the connection and never answers', async (t) => {
+  const store = await storeWith(t, { startedAt: Date.now(), hostLimitMs: 3_600_000 });
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    controller.abort();
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-hold-key-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+  writeFileSync(join(dir, 'known_hosts'), '');
+  // Longer than the test may take: the cancel must not wait for it.
+  const server = serverSchema.parse({
+    ssh: { user: 'deploy', key: join(dir, 'key'), known_hosts: join(dir, 'known_hosts'), connect_timeout: '10m' },
+  });
+  const executorFor = hostExecutors(server, dir);
+  const [record] = await store.listRefs(LIVE_COMMAND, '');
+  await store.putRef(LIVE_COMMAND, record!.key, { ...record!.value, host: { ...host, port: address(silent) } }, 0);
+  const controller = new AbortController();
+  const held = await holdForOrphans(store, (ref) => stopOrphans(store, executorFor, ref), {
+    ref: retry,
+    signal: controller.signal,
+    log: () => {},
+  });
+  assert.deepEqual(held, { ok: false, reason: 'cancelled while it waited for host1' });
+  assert.equal(sockets.size, 1, 'the host was being tried');
+});
+
+function address(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
