@@ -14,7 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EngineError, step, type EngineEvent } from '../pipeline/engine.ts';
 import type { Command, ExecutionState } from '../pipeline/snapshot.ts';
 import { type ActionRef, findActionSummary, type LogLine, type NewExecution, type Store } from '../store/store.ts';
-import type { ActionRunner, ActionOutcome } from './action-runner.ts';
+import type { ActionRunner, ActionOutcome } from '../actions/action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';

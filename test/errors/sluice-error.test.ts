@@ -12,7 +12,7 @@ import { UnsafeArchiveError } from '../../src/deploy/check-archive.ts';
 import { DeployFailure } from '../../src/deploy/host-steps.ts';
 import { RolloutPlanError } from '../../src/deploy/plan-batches.ts';
 import { ExecutorError } from '../../src/executor/executor.ts';
-import { BranchPatternError } from '../../src/github/match-branch.ts';
+import { BranchPatternError } from '../../src/config/match-branch.ts';
 import { DeliveryNotStoredError } from '../../src/github/receive-webhooks.ts';
 import { EngineError } from '../../src/pipeline/engine.ts';
 import { IllegalTransitionError } from '../../src/pipeline/states.ts';
