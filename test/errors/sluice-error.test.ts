@@ -18,7 +18,7 @@ import { EngineError } from '../../src/pipeline/engine.ts';
 import { IllegalTransitionError } from '../../src/pipeline/states.ts';
 import { SlackStartError } from '../../src/slack/create-slack-app.ts';
 import { SlackApiError } from '../../src/slack/slack-api.ts';
-import { StartError } from '../../src/start-sluice.ts';
+import { StartError } from '../../src/service/start-error.ts';
 import { StoreError } from '../../src/store/store.ts';
 
 const cause = new Error('underneath');
