@@ -15,19 +15,15 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { approvalRules } from './config/approval-rules.ts';
 import type { Settings } from './config/read-settings.ts';
-import { retentionRules } from './config/retention-rules.ts';
-import { timerDelay } from './executor/timer-delay.ts';
 import type { GithubApi } from './github/github-api.ts';
 import type { GithubReporter } from './github/github-reporter.ts';
 import type { WebhookInbox } from './github/webhook-inbox.ts';
 import type { Logger } from './log/create-logger.ts';
 import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
-import { expireApprovals } from './runner/expire-approvals.ts';
 import type { PipelineRunner } from './runner/pipeline-runner.ts';
-import { describePrune, pruneData, type PruneReport } from './runner/prune-data.ts';
+import type { PruneReport } from './runner/prune-data.ts';
 import { connectGithub } from './service/connect-github.ts';
 import { connectSlack, type ServiceSlack } from './service/connect-slack.ts';
 import { createRunner } from './service/create-runner.ts';
@@ -35,11 +31,10 @@ import { createServiceLogger } from './service/create-service-logger.ts';
 import { openServiceStore, stateDir } from './service/open-service-store.ts';
 import { NO_SERVER_CONFIG, readServerConfig } from './service/read-server-config.ts';
 import { recoverAtStart } from './service/recover-at-start.ts';
-import { repeatInBackground } from './service/repeat-in-background.ts';
+import { scheduleUpkeep } from './service/schedule-upkeep.ts';
 import { serveHttp } from './service/serve-http.ts';
 import { ServiceParts, type ServicePart } from './service/service-part.ts';
 import type { SlackApp } from './slack/create-slack-app.ts';
-import { errorMessage } from './sluice-error.ts';
 import type { Store } from './store/store.ts';
 import { createPageLinks } from './web/page-links.ts';
 
@@ -186,7 +181,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       runner.watchers.push(slack.reporter);
     }
 
-    // 6. The HTTP server; the sweep and the prune.
+    // 6. The HTTP server, and the upkeep on timers.
     const http = serveHttp(
       {
         ...github.routes,
@@ -197,35 +192,19 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       { port: settings.port, address },
       logger,
     );
-    const sweep = async () => {
-      await runner.runner.sweep();
-      const rules = (environment: string) => approvalRules(server, environment);
-      const expired = await expireApprovals(store, runner.runner, rules, clock());
-      await slack?.reporter.catchUp();
-      return expired;
-    };
-    const sweeper = repeatInBackground({
-      task: sweep,
-      everyMs: options.sweepMs ?? Math.min(30_000, Math.floor(runner.runner.leaseMs / 2)),
-      onError: (error) => warn(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`),
-      signal: stopping.signal,
-    });
-    const retention = retentionRules(server);
-    const pruner = repeatInBackground({
-      task: async () => {
-        const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
-        const said = describePrune(report);
-        if (said) log(said);
-        return report;
-      },
-      // At least a minute apart: a prune reads every pipeline's history.
-      everyMs: timerDelay(Math.max(60_000, retention.intervalMs)),
-      atStart: true,
-      onError: (error) => warn(`Sluice could not prune old data (retention): ${errorMessage(error)}`),
+    const { sweep, sweeper, pruner } = scheduleUpkeep({
+      store,
+      server,
+      runner: runner.runner,
+      slackReporter: slack?.reporter,
+      dataDir: settings.dataDir,
+      clock,
+      logger,
+      ...(options.sweepMs !== undefined && { sweepMs: options.sweepMs }),
       signal: stopping.signal,
     });
 
-    // 7. The parts in the order they start. They stop in reverse: what reports outlives the runner, the store all.
+    // 7. The parts in the order they start. They stop in reverse: what reports outlives the runner, the store them all.
     const recovery = recoverAtStart({
       runner: runner.runner,
       reporter: github.reporter,
