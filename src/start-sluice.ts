@@ -139,18 +139,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       countExecutions: Boolean(settings.metricsToken),
     });
     const links = createPageLinks(settings.publicUrl, pageLinkKey(settings));
+    const context = { settings, store, server, runner: runner.runner, links, metrics, logger, clock };
 
     // 4. GitHub.
     let slack: ServiceSlack | undefined;
-    const github = await connectGithub({
-      settings,
-      store,
-      server,
-      runner: runner.runner,
-      links,
-      metrics,
-      logger,
-      clock,
+    const github = await connectGithub(context, {
       cwd: options.cwd ?? process.cwd(),
       people: () => slack?.people,
       ...(options.githubApi && { api: options.githubApi }),
@@ -164,18 +157,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
 
     // 5. Slack.
     if (settings.slack) {
-      slack = await connectSlack({
+      slack = await connectSlack(context, {
         settings: settings.slack,
-        store,
-        server,
-        runner: runner.runner,
-        links,
-        metrics,
-        logger,
-        clock,
-        dataDir: settings.dataDir,
         ...(github.api && { api: github.api }),
-        ...(settings.github && { githubBaseUrl: settings.github.baseUrl }),
         ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
       });
       runner.watchers.push(slack.reporter);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Probot } from 'probot';
-import { DEFAULT_WEBHOOK_PATH, GITHUB_COM, type Settings } from '../config/read-settings.ts';
+import { DEFAULT_WEBHOOK_PATH, GITHUB_COM } from '../config/read-settings.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import type { SlackMembership } from '../github/check-rollback-permission.ts';
 import { probotApi, type GithubApi } from '../github/github-api.ts';
@@ -18,25 +18,14 @@ import { paceOctokit } from '../github/pace-octokit.ts';
 import { receiveWebhooks } from '../github/receive-webhooks.ts';
 import { serveSetupFlow } from '../github/serve-setup-flow.ts';
 import { WebhookInbox } from '../github/webhook-inbox.ts';
-import { probotLogger, type Logger } from '../log/create-logger.ts';
+import { probotLogger } from '../log/create-logger.ts';
 import { instrumentOctokit } from '../metrics/instrument-octokit.ts';
-import type { SluiceMetrics } from '../metrics/sluice-metrics.ts';
-import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
-import type { Store } from '../store/store.ts';
 import type { HttpRoutes } from '../web/create-http-server.ts';
-import type { PageLinks } from '../web/page-links.ts';
+import type { ServiceContext } from './service-context.ts';
 import type { ServicePart } from './service-part.ts';
 
-export interface GithubDeps {
-  settings: Settings;
-  store: Store;
-  server: ServerConfig;
-  runner: PipelineRunner;
-  links: PageLinks;
-  metrics: SluiceMetrics;
-  logger: Logger;
-  clock: () => number;
+export interface GithubOptions {
   /** Where the app manifest and `.env` of the setup flow are. */
   cwd: string;
   /** Slack's view of who is who, once Slack runs (for *Roll back* and *Re-run* on GitHub). */
@@ -60,12 +49,12 @@ export interface ServiceGithub {
   routes: Pick<HttpRoutes, 'github' | 'setup'>;
 }
 
-export async function connectGithub(deps: GithubDeps): Promise<ServiceGithub> {
-  const { settings, store, logger } = deps;
+export async function connectGithub(context: ServiceContext, options: GithubOptions): Promise<ServiceGithub> {
+  const { settings, store, logger } = context;
   const log = (line: string) => logger.info(line);
   const warn = (line: string) => logger.warn(line);
   const app = settings.github;
-  const Octokit = instrumentOctokit(paceOctokit(deps.pacing !== false, warn), deps.metrics);
+  const Octokit = instrumentOctokit(paceOctokit(options.pacing !== false, warn), context.metrics);
   // Probot logs through Sluice's logger, at LOG_LEVEL (default warn, as in Probot).
   const probot = app
     ? new Probot({
@@ -77,16 +66,16 @@ export async function connectGithub(deps: GithubDeps): Promise<ServiceGithub> {
         Octokit,
       })
     : undefined;
-  const api = deps.api ?? (probot && app ? probotApi(probot, app.appId) : undefined);
+  const api = options.api ?? (probot && app ? probotApi(probot, app.appId) : undefined);
   const reporter = api
     ? new GithubReporter({
         store,
         api,
-        pageUrl: (id, stage) => deps.links.executionUrl(id, stage),
-        environmentInfo: (environment) => environmentInfo(deps.server, environment),
-        logIntervalMs: deps.logIntervalMs,
-        ...(deps.retryMs !== undefined && { retryMs: deps.retryMs }),
-        clock: deps.clock,
+        pageUrl: (id, stage) => context.links.executionUrl(id, stage),
+        environmentInfo: (environment) => environmentInfo(context.server, environment),
+        logIntervalMs: options.logIntervalMs,
+        ...(options.retryMs !== undefined && { retryMs: options.retryMs }),
+        clock: context.clock,
         onError: (error) => warn(`Sluice could not update GitHub: ${errorMessage(error)}`),
         log,
       })
@@ -106,8 +95,8 @@ export async function connectGithub(deps: GithubDeps): Promise<ServiceGithub> {
     const setup = serveSetupFlow({
       publicUrl: settings.publicUrl,
       webhookUrl: `${settings.publicUrl}${settings.webhookPath ?? DEFAULT_WEBHOOK_PATH}`,
-      manifestFile: resolve(deps.cwd, 'app.yml'),
-      envFile: resolve(deps.cwd, '.env'),
+      manifestFile: resolve(options.cwd, 'app.yml'),
+      envFile: resolve(options.cwd, '.env'),
       webUrl: server.webUrl,
       apiUrl: server.apiUrl,
       ...(settings.githubOrg && { org: settings.githubOrg }),
@@ -118,19 +107,19 @@ export async function connectGithub(deps: GithubDeps): Promise<ServiceGithub> {
   const handling = {
     store,
     api,
-    runner: deps.runner,
-    server: deps.server,
+    runner: context.runner,
+    server: context.server,
     sourcesDir: resolve(settings.dataDir, 'sources'),
-    clock: deps.clock,
+    clock: context.clock,
     appId: api.appId,
-    people: deps.people,
+    people: options.people,
   };
   const inbox = new WebhookInbox({
     store,
     owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
     handle: (delivery) => handleDelivery(handling, delivery),
-    ...(deps.inboxPollMs !== undefined && { pollMs: deps.inboxPollMs }),
-    ...(deps.inboxRetryMs !== undefined && { retryAfterMs: deps.inboxRetryMs }),
+    ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
+    ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
     onError: (error, delivery) =>
       logger
         .child({ delivery: delivery.id, event: delivery.event })

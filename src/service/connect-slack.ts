@@ -7,35 +7,20 @@
  */
 import { resolve } from 'node:path';
 import type { SlackSettings } from '../config/read-settings.ts';
-import type { ServerConfig } from '../config/server.schema.ts';
 import { changesSince, githubWebUrl } from '../github/changes-since.ts';
 import type { GithubApi } from '../github/github-api.ts';
 import { startFromRef } from '../github/start-from-ref.ts';
-import type { Logger } from '../log/create-logger.ts';
-import type { SluiceMetrics } from '../metrics/sluice-metrics.ts';
-import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { SlackApp } from '../slack/create-slack-app.ts';
 import type { SlackPeople } from '../slack/slack-people.ts';
 import type { SlackReporter } from '../slack/slack-reporter.ts';
 import { startSlack } from '../slack/start-slack.ts';
-import type { Store } from '../store/store.ts';
-import type { PageLinks } from '../web/page-links.ts';
+import type { ServiceContext } from './service-context.ts';
 import type { ServicePart } from './service-part.ts';
 
-export interface SlackDeps {
+export interface SlackOptions {
   settings: SlackSettings;
-  store: Store;
-  server: ServerConfig;
-  runner: PipelineRunner;
-  links: PageLinks;
-  metrics: SluiceMetrics;
-  logger: Logger;
-  clock: () => number;
-  dataDir: string;
   /** GitHub, when the app is configured: the changes an approval card lists, and runs started from Slack. */
   api?: GithubApi;
-  /** The REST API root of the GitHub App, for links to commits. */
-  githubBaseUrl?: string;
   retries?: number;
 }
 
@@ -49,21 +34,24 @@ export interface ServiceSlack {
   reporterPart: ServicePart;
 }
 
-export async function connectSlack(deps: SlackDeps): Promise<ServiceSlack> {
-  const { store, runner, server, api } = deps;
-  const web = deps.githubBaseUrl ? githubWebUrl(deps.githubBaseUrl) : undefined;
+export async function connectSlack(context: ServiceContext, options: SlackOptions): Promise<ServiceSlack> {
+  const { store, runner, server, logger } = context;
+  const api = options.api;
+  const githubApp = context.settings.github;
+  // Links to commits, on the GitHub the app is on.
+  const web = githubApp ? githubWebUrl(githubApp.baseUrl) : undefined;
   const { app, reporter, people } = await startSlack({
-    settings: deps.settings,
-    counter: deps.metrics,
+    settings: options.settings,
+    counter: context.metrics,
     store,
     runner,
     server,
-    pageUrl: (id, stage) => deps.links.executionUrl(id, stage),
+    pageUrl: (id, stage) => context.links.executionUrl(id, stage),
     ...(api && {
       changesFor: (execution, environment) => changesSince(store, api, execution, environment),
       startRun: async (input) => {
         const result = await startFromRef(
-          { store, runner, server, api, sourcesDir: resolve(deps.dataDir, 'sources') },
+          { store, runner, server, api, sourcesDir: resolve(context.settings.dataDir, 'sources') },
           { ...input, trigger: `run from Slack by ${input.by}` },
         );
         return result.ok
@@ -77,10 +65,10 @@ export async function connectSlack(deps: SlackDeps): Promise<ServiceSlack> {
       },
     }),
     ...(web && { commitUrl: (repo, sha) => `${web}/${repo}/commit/${sha}` }),
-    clock: deps.clock,
-    log: (line) => deps.logger.info(line),
-    warn: (line) => deps.logger.warn(line),
-    ...(deps.retries !== undefined && { retries: deps.retries }),
+    clock: context.clock,
+    log: (line) => logger.info(line),
+    warn: (line) => logger.warn(line),
+    ...(options.retries !== undefined && { retries: options.retries }),
   });
   return {
     app,
