@@ -5,7 +5,7 @@
  * match. The regex's time grows steeply with the branch length; the
  * matcher's stays bounded by pattern × branch length.
  */
-import { matchesBranch } from '../src/github/match-branch.ts';
+import { matchesBranch } from '../src/config/match-branch.ts';
 
 function regexFor(pattern: string): RegExp {
   const source = pattern

@@ -1,58 +1,42 @@
 /**
  * Starts Sluice as a service — what `npm start` runs, and what tests start
- * on a loopback port. Wiring only, in order:
- *  1. the server config and the store (the data directory is locked, R1);
- *  2. the action runner and the pipeline runner;
- *  3. GitHub: Probot's webhook middleware, the inbox, the reporter — or the
+ * on a loopback port. Wiring only, told in order:
+ *  1. the operator's server config, and the logger that masks its secrets;
+ *  2. the store (the data directory is locked, R1; a full disk or a
+ *     PostgreSQL that is down is waited out);
+ *  3. the runner with its actions, and the links to execution pages;
+ *  4. GitHub: Probot's webhooks into the inbox, and the reporter — or the
  *     setup flow while no app is configured;
- *  4. Slack, when configured: approval cards, clicks and `/sluice` commands;
- *  5. the HTTP server; then what a crash left running is marked interrupted
- *     (R3), the inbox handles what waits, and open approvals expire on time.
+ *  5. Slack, when configured: approval cards, clicks and `/sluice` commands;
+ *  6. the HTTP server, and the sweep and the prune on their timers;
+ *  7. every part started in order: the server listens, what the last
+ *     process left is recovered (R3), Slack connects, the inbox handles
+ *     what waits, the timers run. They stop in reverse order.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Probot } from 'probot';
-import { loadServerConfig } from './config/load-server-config.ts';
-import { formatProblem } from './config/config-problem.ts';
-import { DEFAULT_WEBHOOK_PATH, type Settings } from './config/read-settings.ts';
-import type { ServerConfig } from './config/server.schema.ts';
-import { probotApi, type GithubApi } from './github/github-api.ts';
-import { GithubReporter } from './github/github-reporter.ts';
-import { handleDelivery } from './github/handle-delivery.ts';
-import { receiveWebhooks } from './github/receive-webhooks.ts';
-import { serveSetupFlow } from './github/serve-setup-flow.ts';
-import { WebhookInbox } from './github/webhook-inbox.ts';
-import { approvalRules } from './config/approval-rules.ts';
-import { recoveryRules } from './config/recovery-rules.ts';
-import { retentionRules } from './config/retention-rules.ts';
-import { changesSince, githubWebUrl } from './github/changes-since.ts';
-import { startFromRef } from './github/start-from-ref.ts';
-import { createSluiceActions } from './runner/create-sluice-actions.ts';
-import { expireApprovals } from './runner/expire-approvals.ts';
-import { describePrune, pruneData, type PruneReport } from './runner/prune-data.ts';
-import { PipelineRunner } from './runner/pipeline-runner.ts';
-import type { SlackApp } from './slack/create-slack-app.ts';
-import type { SlackReporter } from './slack/slack-reporter.ts';
-import type { SlackPeople } from './slack/slack-people.ts';
-import { startSlack } from './slack/start-slack.ts';
-import { openStore } from './store/open-store.ts';
-import { timerDelay } from './executor/timer-delay.ts';
-import type { Store } from './store/store.ts';
-import { createHttpServer, type HttpRoutes } from './web/create-http-server.ts';
-import { diskFullLine, openStoreWhenSpace } from './web/open-store-when-space.ts';
-import { recoverWhenSpace } from './runner/recover-when-space.ts';
-import { createPageLinks } from './web/page-links.ts';
-import { instrumentOctokit } from './metrics/instrument-octokit.ts';
-import { paceOctokit } from './github/pace-octokit.ts';
-import { observeExecutions } from './metrics/observe-executions.ts';
+import type { Settings } from './config/read-settings.ts';
+import type { GithubApi } from './github/github-api.ts';
+import type { GithubReporter } from './github/github-reporter.ts';
+import type { WebhookInbox } from './github/webhook-inbox.ts';
+import type { Logger } from './log/create-logger.ts';
 import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
-import { errorMessage, SluiceError } from './sluice-error.ts';
-import { createLogger, probotLogger, type Logger } from './log/create-logger.ts';
-import { serverSecrets, settingsSecrets } from './log/log-secrets.ts';
-import { logActionOutput, logRunner } from './log/log-runner.ts';
+import type { PipelineRunner } from './runner/pipeline-runner.ts';
+import type { PruneReport } from './runner/prune-data.ts';
+import { connectGithub } from './service/connect-github.ts';
+import { connectSlack, type ServiceSlack } from './service/connect-slack.ts';
+import { createRunner } from './service/create-runner.ts';
+import { createServiceLogger } from './service/create-service-logger.ts';
+import { openServiceStore, stateDir } from './service/open-service-store.ts';
+import { NO_SERVER_CONFIG, readServerConfig } from './service/read-server-config.ts';
+import { recoverAtStart } from './service/recover-at-start.ts';
+import { scheduleUpkeep } from './service/schedule-upkeep.ts';
+import { serveHttp } from './service/serve-http.ts';
+import { ServiceParts, type ServicePart } from './service/service-part.ts';
+import type { SlackApp } from './slack/create-slack-app.ts';
+import type { Store } from './store/store.ts';
+import { createPageLinks } from './web/page-links.ts';
 
 export interface StartOptions {
   /** Replaces the GitHub API client (tests that need no JWT); defaults to Probot's. */
@@ -127,31 +111,158 @@ export interface RunningSluice {
   close(options?: { cancel?: string; interrupt?: { reason: string; graceMs: number } }): Promise<void>;
 }
 
-export class StartError extends SluiceError<'START_FAILED'> {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('START_FAILED', message, options);
+export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
+  const clock = options.clock ?? Date.now;
+  const address = options.host ?? settings.host ?? '::';
+
+  // 1. The server config, and the logger.
+  const server = await readServerConfig(settings.serverConfig);
+  const logger = options.logger ?? createServiceLogger(settings, server, options.log);
+  const log = (line: string) => logger.info(line);
+  const warn = (line: string) => logger.warn(line);
+  if (!settings.serverConfig) warn(NO_SERVER_CONFIG);
+
+  // 2. The store.
+  const store = await openServiceStore(settings, address, log);
+  const stopping = new AbortController();
+  let wired: Wired;
+  try {
+    // 3. The runner, and the links to execution pages in check runs and Slack.
+    const metrics = new SluiceMetrics(store);
+    const runner = createRunner({
+      store,
+      server,
+      dataDir: settings.dataDir,
+      clock,
+      logger,
+      metrics,
+      countExecutions: Boolean(settings.metricsToken),
+    });
+    const links = createPageLinks(settings.publicUrl, pageLinkKey(settings));
+    const context = { settings, store, server, runner: runner.runner, links, metrics, logger, clock };
+
+    // 4. GitHub.
+    let slack: ServiceSlack | undefined;
+    const github = await connectGithub(context, {
+      cwd: options.cwd ?? process.cwd(),
+      people: () => slack?.people,
+      ...(options.githubApi && { api: options.githubApi }),
+      ...(options.githubPacing !== undefined && { pacing: options.githubPacing }),
+      ...(options.inboxPollMs !== undefined && { inboxPollMs: options.inboxPollMs }),
+      ...(options.inboxRetryMs !== undefined && { inboxRetryMs: options.inboxRetryMs }),
+      ...(options.logIntervalMs !== undefined && { logIntervalMs: options.logIntervalMs }),
+      ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
+    });
+    if (github.reporter) runner.watchers.push(github.reporter);
+
+    // 5. Slack.
+    if (settings.slack) {
+      slack = await connectSlack(context, {
+        settings: settings.slack,
+        ...(github.api && { api: github.api }),
+        ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
+      });
+      runner.watchers.push(slack.reporter);
+    }
+
+    // 6. The HTTP server, and the upkeep on timers.
+    const http = serveHttp(
+      {
+        ...github.routes,
+        pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) },
+        metrics: serveMetrics(metrics, settings.metricsToken),
+        ...(slack?.app.route && { slack: slack.app.route }),
+      },
+      { port: settings.port, address },
+      logger,
+    );
+    const { sweep, sweeper, pruner } = scheduleUpkeep({
+      store,
+      server,
+      runner: runner.runner,
+      slackReporter: slack?.reporter,
+      retryUnreachable: () => runner.retryUnreachable(),
+      dataDir: settings.dataDir,
+      clock,
+      logger,
+      ...(options.sweepMs !== undefined && { sweepMs: options.sweepMs }),
+      signal: stopping.signal,
+    });
+
+    // 7. The parts in the order they start. They stop in reverse: what reports outlives the runner, the store them all.
+    const recovery = recoverAtStart({
+      runner: runner.runner,
+      reporter: github.reporter,
+      logger,
+      stateDir: stateDir(settings),
+      signal: stopping.signal,
+    });
+    const closeStore: ServicePart = { stop: () => store.close() };
+    const parts = new ServiceParts(
+      [
+        closeStore,
+        ...present(github.reporterPart, slack?.reporterPart),
+        runner,
+        http,
+        recovery,
+        ...present(slack?.part, github.inbox),
+        sweeper,
+        pruner,
+      ],
+      (request) => {
+        // Said at once: no action starts any more; the timers, and a recovery that waits for space, end.
+        stopping.abort();
+        if (request.interrupt) runner.runner.drain(request.interrupt.reason);
+      },
+    );
+    wired = {
+      parts,
+      port: () => http.port(),
+      sluice: {
+        server: http.server,
+        store,
+        runner: runner.runner,
+        inbox: github.inbox,
+        reporter: github.reporter,
+        slack: slack?.app,
+        logger,
+        sweep,
+        prune: () => pruner.runNow(),
+        leftBehind: () => runner.leftBehind(),
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
   }
+  const { parts, sluice } = wired;
+  // A part that fails to start stops those started before it, the store last.
+  await parts.start();
+  return {
+    ...sluice,
+    url: `http://${urlHost(options.host ?? settings.host)}:${wired.port()}`,
+    idle: () => parts.idle(),
+    close: ({ cancel, interrupt } = {}) =>
+      parts.stop({
+        ...(cancel !== undefined && { cancel }),
+        ...(interrupt && { interrupt }),
+        graceOver: interrupt ? Date.now() + interrupt.graceMs : 0,
+      }),
+  };
 }
 
-/** A listen failure in the operator's words: which setting to change. */
-function listenError(error: NodeJS.ErrnoException, port: number, address: string): Error {
-  const where = address === '::' ? `port ${port}` : `${address} port ${port}`;
-  if (error.code === 'EADDRINUSE')
-    return new StartError(
-      `PORT ${port} is in use: another process listens on ${where}. Stop it, or set PORT to a free port.`,
-      { cause: error },
-    );
-  if (error.code === 'EACCES')
-    return new StartError(
-      `PORT ${port} needs privileges this process lacks: use a port above 1023 (and a reverse proxy in front), or give Node the capability to bind it.`,
-      { cause: error },
-    );
-  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
-    return new StartError(
-      `HOST ${address} is not an address of this machine: set HOST to one of its addresses (or leave it unset to listen on all).`,
-      { cause: error },
-    );
-  return error;
+/** What the story wires, before any part starts. */
+interface Wired {
+  parts: ServiceParts;
+  port(): number;
+  sluice: Omit<RunningSluice, 'url' | 'idle' | 'close'>;
+}
+
+/** Page links are signed with a key derived from the webhook secret: every replica makes the same links. */
+function pageLinkKey(settings: Settings): string {
+  return settings.github
+    ? createHmac('sha256', settings.github.webhookSecret).update('sluice page links').digest('hex')
+    : randomBytes(32).toString('hex');
 }
 
 function urlHost(host: string | undefined): string {
@@ -159,367 +270,6 @@ function urlHost(host: string | undefined): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
-  const cwd = options.cwd ?? process.cwd();
-  // Without a config the app still judges pipelines against one: an empty one, so no repository reaches this machine.
-  const server: ServerConfig = settings.serverConfig ? await readServerConfig(settings.serverConfig) : {};
-  const sink = options.log;
-  const logger =
-    options.logger ??
-    createLogger({
-      level: settings.logLevel ?? 'info',
-      format: settings.logFormat ?? 'pretty',
-      levelInString: settings.logLevelInString ?? false,
-      // Many-line secrets (keys) are hidden line by line; see createLogger.
-      secrets: [...settingsSecrets(settings), ...serverSecrets(server)].filter((value) => !value.includes('\n')),
-      keys: [
-        ...(settings.github ? [settings.github.privateKey] : []),
-        ...serverSecrets(server).filter((value) => value.includes('\n')),
-      ],
-      ...(sink && { record: (record) => sink(record.msg) }),
-    });
-  const log = (line: string) => logger.info(line);
-  const warn = (line: string) => logger.warn(line);
-  const address = options.host ?? settings.host ?? '::';
-  // What fills up: the data directory, or PostgreSQL's disk.
-  const stateDir = settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir);
-  const fullLine = diskFullLine(stateDir);
-  const store = await openStoreWhenSpace(
-    () => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }),
-    {
-      dir: stateDir,
-      port: settings.port,
-      host: address,
-      log,
-    },
-  );
-  const stopping = new AbortController();
-  try {
-    const { actions, rollouts, stopOrphans, retryUnreachable } = createSluiceActions(store, server, settings.dataDir);
-    const github = settings.github;
-    // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
-    const linkKey = github
-      ? createHmac('sha256', github.webhookSecret).update('sluice page links').digest('hex')
-      : randomBytes(32).toString('hex');
-    const links = createPageLinks(settings.publicUrl, linkKey);
-    const metrics = new SluiceMetrics(store);
-    const Octokit = instrumentOctokit(paceOctokit(options.githubPacing !== false, warn), metrics);
-    // Probot logs through Sluice's logger, at LOG_LEVEL (default warn, as in Probot).
-    const probot = github
-      ? new Probot({
-          appId: github.appId,
-          privateKey: github.privateKey,
-          secret: github.webhookSecret,
-          baseUrl: github.baseUrl,
-          log: probotLogger(logger, settings.logLevel),
-          Octokit,
-        })
-      : undefined;
-    const api = options.githubApi ?? (probot && github ? probotApi(probot, github.appId) : undefined);
-    const reporter = api
-      ? new GithubReporter({
-          store,
-          api,
-          pageUrl: (id, stage) => links.executionUrl(id, stage),
-          environmentInfo: (environment) => environmentInfo(server, environment),
-          logIntervalMs: options.logIntervalMs,
-          ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
-          onError: (error) => warn(`Sluice could not update GitHub: ${errorMessage(error)}`),
-          log,
-        })
-      : undefined;
-    const clock = options.clock ?? Date.now;
-    let slackReporter: SlackReporter | undefined;
-    // Slack's view of who is who, for *Roll back* on GitHub; set once Slack starts.
-    let slackPeopleOf: SlackPeople | undefined;
-    const recovery = recoveryRules(server);
-    const runner = new PipelineRunner({
-      store,
-      actions,
-      stopOrphans,
-      actor: 'sluice',
-      clock,
-      leaseMs: recovery.leaseMs,
-      retryInterrupted: () => recovery.retryInterruptedBuilds,
-      listener: {
-        onChange: (_pipeline, ids) => {
-          reporter?.executionsChanged(ids);
-          slackReporter?.executionsChanged(ids);
-          if (settings.metricsToken) observeExecutions(store, metrics, ids);
-        },
-        onLeaseRenewal: (outcome, count) => metrics.leaseRenewal(outcome, count),
-        onLog: (ref, line) => {
-          reporter?.logged(ref);
-          logActionOutput(logger, ref, line);
-        },
-        ...logRunner(logger),
-        onError: (error) => logger.error(`Sluice error: ${errorMessage(error)}`),
-      },
-    });
-
-    const routes: HttpRoutes = {
-      pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) },
-      metrics: serveMetrics(metrics, settings.metricsToken),
-    };
-    let inbox: WebhookInbox | undefined;
-    if (probot && api) {
-      const deps = {
-        store,
-        api,
-        runner,
-        server,
-        sourcesDir: resolve(settings.dataDir, 'sources'),
-        clock,
-        appId: api.appId,
-        people: () => slackPeopleOf,
-      };
-      inbox = new WebhookInbox({
-        store,
-        owner: `sluice-${process.pid}-${randomBytes(4).toString('hex')}`,
-        handle: (delivery) => handleDelivery(deps, delivery),
-        ...(options.inboxPollMs !== undefined && { pollMs: options.inboxPollMs }),
-        ...(options.inboxRetryMs !== undefined && { retryAfterMs: options.inboxRetryMs }),
-        onError: (error, delivery) =>
-          logger
-            .child({ delivery: delivery.id, event: delivery.event })
-            .warn(`Sluice could not handle ${delivery.event} delivery ${delivery.id}: ${errorMessage(error)}`),
-        onHandled: (delivery, note) =>
-          logger
-            .child({ delivery: delivery.id, event: delivery.event, ...repoOf(delivery.payload) })
-            .info(`${delivery.event} delivery ${delivery.id}: ${note}`),
-        onStoreError: (error) =>
-          warn(
-            `Sluice could not read or update its webhook inbox, and tries again at its next poll: ${errorMessage(error)}`,
-          ),
-      });
-      const wake = () => inbox?.wake();
-      routes.github = await receiveWebhooks(probot, store, wake, { path: settings.webhookPath });
-    } else {
-      routes.setup = serveSetupFlow({
-        publicUrl: settings.publicUrl,
-        webhookUrl: `${settings.publicUrl}${settings.webhookPath ?? DEFAULT_WEBHOOK_PATH}`,
-        manifestFile: resolve(cwd, 'app.yml'),
-        envFile: resolve(cwd, '.env'),
-        webUrl: process.env.GHE_HOST
-          ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}`
-          : 'https://github.com',
-        apiUrl: process.env.GHE_HOST
-          ? `${process.env.GHE_PROTOCOL || 'https'}://${process.env.GHE_HOST}/api/v3`
-          : 'https://api.github.com',
-        ...(process.env.GH_ORG && { org: process.env.GH_ORG }),
-        log,
-      });
-    }
-
-    let slack: SlackApp | undefined;
-    if (settings.slack) {
-      const web = github ? githubWebUrl(github.baseUrl) : undefined;
-      const started = await startSlack({
-        settings: settings.slack,
-        counter: metrics,
-        store,
-        runner,
-        server,
-        pageUrl: (id, stage) => links.executionUrl(id, stage),
-        ...(api && {
-          changesFor: (execution, environment) => changesSince(store, api, execution, environment),
-          startRun: async (input) => {
-            const result = await startFromRef(
-              { store, runner, server, api, sourcesDir: resolve(settings.dataDir, 'sources') },
-              { ...input, trigger: `run from Slack by ${input.by}` },
-            );
-            return result.ok
-              ? {
-                  ok: true,
-                  seq: result.execution.seq,
-                  sha: result.execution.revision.sha,
-                  ...(result.execution.revision.ref && { ref: result.execution.revision.ref }),
-                }
-              : result;
-          },
-        }),
-        ...(web && { commitUrl: (repo, sha) => `${web}/${repo}/commit/${sha}` }),
-        clock,
-        log,
-        warn,
-        ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
-      });
-      slack = started.app;
-      slackReporter = started.reporter;
-      slackPeopleOf = started.people;
-      if (slack.route) routes.slack = slack.route;
-    }
-    const sweep = async () => {
-      await runner.sweep();
-      await retryUnreachable();
-      const expired = await expireApprovals(
-        store,
-        runner,
-        (environment) => approvalRules(server, environment),
-        clock(),
-      );
-      await slackReporter?.catchUp();
-      return expired;
-    };
-
-    const http = createHttpServer(routes, (error, req) =>
-      logger
-        .child({ method: req.method, path: req.url?.split('?')[0] })
-        .error(error instanceof Error ? error : { err: error }, 'Sluice could not answer a request'),
-    );
-    await new Promise<void>((done, fail) => {
-      http.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, settings.port, address)));
-      http.listen(settings.port, address, () => done());
-    });
-    const port = (http.address() as AddressInfo).port;
-    const recovering = await recoverWhenSpace(() => runner.recover(), { log, fullLine, signal: stopping.signal });
-    // What GitHub did not take before a restart (it was down) is sent now.
-    await reporter
-      ?.resume()
-      .catch((error: unknown) => log(`Sluice could not read which GitHub reports wait: ${errorMessage(error)}`));
-    inbox?.start();
-    await slack?.start();
-    // Cards of gates that opened before a restart, or before Slack was configured.
-    await slackReporter?.catchUp();
-    let sweeping: Promise<unknown> = Promise.resolve();
-    const sweeper = setInterval(
-      () => {
-        sweeping = sweeping
-          .then(sweep)
-          .catch((error: unknown) =>
-            warn(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`),
-          );
-      },
-      options.sweepMs ?? Math.min(30_000, Math.floor(recovery.leaseMs / 2)),
-    );
-    sweeper.unref();
-    if (!settings.serverConfig)
-      warn(
-        'No server config: SLUICE_CONFIG is not set, so Sluice knows no hosts and no environments, and every deploy fails. Write one (README, "The server config") and set SLUICE_CONFIG to its path.',
-      );
-    const retention = retentionRules(server);
-    const prune = async () => {
-      const report = await pruneData({ store, server, dataDir: settings.dataDir, now: clock(), rules: retention });
-      const said = describePrune(report);
-      if (said) log(said);
-      return report;
-    };
-    let pruning: Promise<unknown> = Promise.resolve();
-    const pruneInBackground = () => {
-      pruning = pruning
-        .then(prune)
-        .catch((error: unknown) => warn(`Sluice could not prune old data (retention): ${errorMessage(error)}`));
-    };
-    pruneInBackground();
-    // At least a minute apart: a prune reads every pipeline's history.
-    const pruner = setInterval(pruneInBackground, timerDelay(Math.max(60_000, retention.intervalMs)));
-    pruner.unref();
-
-    let closed: Promise<void> | undefined;
-    return {
-      server: http,
-      url: `http://${urlHost(options.host ?? settings.host)}:${port}`,
-      store,
-      runner,
-      inbox,
-      reporter,
-      slack,
-      logger,
-      sweep,
-      prune: () => {
-        const run = pruning.then(prune);
-        pruning = run.catch(() => {});
-        return run;
-      },
-      async idle() {
-        do {
-          await slack?.idle();
-          await inbox?.idle();
-          await runner.idle();
-          await reporter?.idle();
-          await slackReporter?.idle();
-        } while (runner.busy || inbox?.busy || reporter?.busy || slack?.busy || slackReporter?.busy);
-      },
-      leftBehind: () => rollouts.leftBehind(),
-      close(closeOptions = {}) {
-        closed ??= (async () => {
-          stopping.abort();
-          await recovering.done;
-          clearInterval(sweeper);
-          clearInterval(pruner);
-          const interrupt = closeOptions.interrupt;
-          if (interrupt) runner.drain(interrupt.reason);
-          const graceOver = interrupt ? Date.now() + interrupt.graceMs : 0;
-          await sweeping;
-          await pruning;
-          await inbox?.stop();
-          await slack?.stop();
-          http.closeAllConnections();
-          await new Promise<void>((done) => http.close(() => done()));
-          if (closeOptions.cancel) await runner.cancelRunning('sluice', closeOptions.cancel);
-          if (interrupt && !(await idleWithin(runner, graceOver - Date.now()))) {
-            const stopped = runner.interruptRunning(interrupt.reason);
-            if (stopped.length > 0)
-              warn(
-                `The grace period (${interrupt.graceMs / 1000} s) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`,
-              );
-          }
-          // From here an outcome the store refuses is not tried again: the process is going.
-          runner.close();
-          await runner.idle();
-          await runner
-            .releaseClaims()
-            .catch((error: unknown) =>
-              warn(
-                `Sluice could not release its claims on what it leaves running (peers take it up when the claims run out): ${errorMessage(error)}`,
-              ),
-            );
-          runner.stop();
-          await reporter?.idle();
-          await slackReporter?.idle();
-          reporter?.stop();
-          slackReporter?.stop();
-          await store.close();
-        })();
-        return closed;
-      },
-    };
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-}
-
-async function readServerConfig(file: string): Promise<ServerConfig> {
-  const result = await loadServerConfig(file);
-  if (!result.ok)
-    throw new StartError(
-      `the server config (SLUICE_CONFIG) has problems:\n${result.problems.map(formatProblem).join('\n')}`,
-    );
-  return result.config;
-}
-
-function environmentInfo(server: ServerConfig | undefined, environment: string) {
-  const env = server?.environments?.[environment];
-  return { ...(env?.url && { url: env.url }), production: Boolean(env?.approval) };
-}
-
-/** Whether what runs ends within `ms`. */
-async function idleWithin(runner: PipelineRunner, ms: number): Promise<boolean> {
-  if (!runner.busy) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const over = new Promise<false>((done) => (timer = setTimeout(() => done(false), Math.max(0, ms))));
-  const ended = await Promise.race([runner.idle().then(() => true as const), over]);
-  clearTimeout(timer);
-  return ended;
-}
-
-/** The repository a webhook concerns, for its log line. */
-function repoOf(payload: string): { repo?: string } {
-  try {
-    const repo = (JSON.parse(payload) as { repository?: { full_name?: unknown } }).repository?.full_name;
-    return typeof repo === 'string' ? { repo } : {};
-  } catch {
-    return {};
-  }
+function present(...parts: Array<ServicePart | undefined>): ServicePart[] {
+  return parts.filter((part): part is ServicePart => part !== undefined);
 }

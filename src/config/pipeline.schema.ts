@@ -6,7 +6,7 @@
  * for editors and the field reference.
  */
 import { z } from 'zod';
-import { branchPatternProblem, MAX_BRANCH_PATTERNS, MAX_BRANCH_PATTERNS_LENGTH } from '../github/match-branch.ts';
+import { branchPatternProblem, MAX_BRANCH_PATTERNS, MAX_BRANCH_PATTERNS_LENGTH } from './match-branch.ts';
 import { DURATION_HINT, parseDuration } from './parse-duration.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;

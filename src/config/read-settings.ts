@@ -30,6 +30,10 @@ export interface Settings {
   publicUrl: string;
   /** The GitHub App; absent until it is created (then Sluice serves the setup flow). */
   github?: GithubSettings;
+  /** Where GitHub is (`GHE_HOST`, `GHE_PROTOCOL`, as in Probot); absent: github.com. The setup flow creates the app there. */
+  githubServer?: GithubServer;
+  /** `GH_ORG` (as in Probot): the organization the setup flow creates the app in, instead of the person's own account. */
+  githubOrg?: string;
   /** The Slack app; absent: no Slack (approvals are decided with `sluice approve`). */
   slack?: SlackSettings;
   /** The bearer token Prometheus sends for `/metrics` (`SLUICE_METRICS_TOKEN`); absent: metrics are off. */
@@ -56,6 +60,14 @@ export interface SlackSettings {
   /** Slack's Web API root, e.g. https://slack.com/api/. */
   apiUrl?: string;
 }
+
+/** GitHub's web address and REST API root: github.com's, or a GitHub Enterprise Server's. */
+export interface GithubServer {
+  webUrl: string;
+  apiUrl: string;
+}
+
+export const GITHUB_COM: GithubServer = { webUrl: 'https://github.com', apiUrl: 'https://api.github.com' };
 
 /** Probot's own variable names: APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, GHE_PROTOCOL. */
 export interface GithubSettings {
@@ -143,6 +155,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     serverConfig: env.SLUICE_CONFIG || undefined,
     publicUrl,
     github: readGithubSettings(env),
+    githubServer: readGithubServer(env),
+    ...(env.GH_ORG && { githubOrg: env.GH_ORG }),
     slack: readSlackSettings(env),
     ...(env.SLUICE_METRICS_TOKEN ? { metricsToken: readMetricsToken(env.SLUICE_METRICS_TOKEN) } : {}),
     ...(logLevel && { logLevel: logLevel as LogLevel }),
@@ -233,9 +247,15 @@ function readGithubSettings(env: NodeJS.ProcessEnv): GithubSettings | undefined 
     if (error instanceof PrivateKeyError) throw new SettingsError(error.message);
     throw error;
   }
+  return { appId, privateKey, webhookSecret: env.WEBHOOK_SECRET ?? '', baseUrl: readGithubServer(env).apiUrl };
+}
+
+/** GHE_HOST names a GitHub Enterprise Server (its API under /api/v3), reached over GHE_PROTOCOL (default https). */
+function readGithubServer(env: NodeJS.ProcessEnv): GithubServer {
   const host = env.GHE_HOST;
-  const baseUrl = host ? `${env.GHE_PROTOCOL || 'https'}://${host}/api/v3` : 'https://api.github.com';
-  return { appId, privateKey, webhookSecret: env.WEBHOOK_SECRET ?? '', baseUrl };
+  if (!host) return GITHUB_COM;
+  const webUrl = `${env.GHE_PROTOCOL || 'https'}://${host}`;
+  return { webUrl, apiUrl: `${webUrl}/api/v3` };
 }
 
 /** Whether a URL parses whole: an unencoded `#`, `?` or `/` in a password cuts it short or breaks it. */

@@ -5,8 +5,7 @@
  */
 import { parseDuration } from './parse-duration.ts';
 import type { ServerConfig } from './server.schema.ts';
-
-export const DEFAULT_LEASE = '30s';
+import { DEFAULT_LEASE_MS } from '../store/keep-lease.ts';
 
 export interface RecoveryRules {
   leaseMs: number;
@@ -14,8 +13,9 @@ export interface RecoveryRules {
 }
 
 export function recoveryRules(server: ServerConfig | undefined): RecoveryRules {
+  const lease = server?.recovery?.lease;
   return {
-    leaseMs: parseDuration(server?.recovery?.lease ?? DEFAULT_LEASE) ?? 30_000,
+    leaseMs: (lease === undefined ? undefined : parseDuration(lease)) ?? DEFAULT_LEASE_MS,
     retryInterruptedBuilds: server?.recovery?.retry_interrupted_builds ?? false,
   };
 }

@@ -10,8 +10,8 @@ import { runLocalCommand } from '../executor/run-local-command.ts';
 import { formatDuration } from '../format-duration.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
 import { type DeploySpec, findAction } from '../pipeline/definition.ts';
-import { APPROVAL_BINDING, bindingKey } from '../runner/bind-approval.ts';
-import type { ActionRun, ActionOutcome } from '../runner/action-runner.ts';
+import { APPROVAL_BINDING, bindingKey } from '../pipeline/approval-binding.ts';
+import type { ActionRun, ActionOutcome } from '../actions/action-runner.ts';
 import {
   type ClaimStore,
   type ArtifactRecordStore,
@@ -27,6 +27,7 @@ import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
 import { errorMessage } from '../sluice-error.ts';
+import { DEFAULT_LEASE_MS, keepLease } from '../store/keep-lease.ts';
 
 /** An environment as the operator configured it, resolved. */
 export interface DeployTarget {
@@ -60,7 +61,6 @@ export interface DeployDeps {
   rollouts?: ActiveRollouts;
 }
 
-const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
 
 /**
@@ -162,18 +162,17 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
   const loseLock = () => lost.abort(new Error(`lost the lock on environment "${target.environment}"`));
   const signal = AbortSignal.any([context.signal, lost.signal]);
   let lostWhy = 'its lease ran out and another holder may have it';
-  const heartbeat = setInterval(
-    () => {
-      deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
-        (held) => held || loseLock(),
-        (error: unknown) => {
-          // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
-          lostWhy = `Sluice's database failed as it renewed the lock: ${errorMessage(error)}`;
-          loseLock();
-        },
-      );
-    },
-    Math.max(1000, Math.floor(lease / 3)),
+  const stopHeartbeat = keepLease(lease, () =>
+    deps.store.renewLock(lockName, taken.lock.token, lease, Date.now()).then(
+      (held) => {
+        if (!held) loseLock();
+      },
+      (error: unknown) => {
+        // Without a renewal the lease may run out mid-rollout; a deploy stops rather than risk two at once.
+        lostWhy = `Sluice's database failed as it renewed the lock: ${errorMessage(error)}`;
+        loseLock();
+      },
+    ),
   );
 
   const sessions: ExecSession[] = [];
@@ -240,7 +239,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
     return result;
   } finally {
     untrack?.();
-    clearInterval(heartbeat);
+    stopHeartbeat();
     await Promise.allSettled(sessions.map((s) => s.close()));
     // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now()).catch((error: unknown) => {

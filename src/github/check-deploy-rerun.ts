@@ -18,14 +18,13 @@
 import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
-import type { SlackPeople } from '../slack/slack-people.ts';
 import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
-import { checkGithubPermission } from './check-rollback-permission.ts';
+import { checkGithubPermission, type SlackMembership } from './check-rollback-permission.ts';
 
 export interface DeployRerunDeps {
   store: ExecutionStore;
   server?: ServerConfig | undefined;
-  people?(): SlackPeople | undefined;
+  people?(): SlackMembership | undefined;
 }
 
 /** Why `login` may not re-run `stage` of `execution` from GitHub, or undefined when they may. */

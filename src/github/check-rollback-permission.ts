@@ -10,7 +10,15 @@
  * alone does not let every GitHub user in.
  */
 import type { ServerConfig } from '../config/server.schema.ts';
-import type { SlackPeople } from '../slack/slack-people.ts';
+
+/**
+ * Whether a Slack user is among a rule's users and groups. Slack's view of
+ * who is who answers it once Slack runs; declared here, it leaves GitHub's
+ * handlers free of the Slack code that builds on them.
+ */
+export interface SlackMembership {
+  isAmong(user: string, allowed: readonly string[]): Promise<boolean>;
+}
 
 export type GithubCommand = 'rollback' | 'retry';
 
@@ -19,7 +27,7 @@ const DOING: Record<GithubCommand, string> = { rollback: 'roll back', retry: 're
 /** Why `login` may not roll back `environment`, or undefined when they may. */
 export function checkRollbackPermission(
   server: ServerConfig | undefined,
-  people: SlackPeople | undefined,
+  people: SlackMembership | undefined,
   login: string | undefined,
   environment: string,
 ): Promise<string | undefined> {
@@ -29,7 +37,7 @@ export function checkRollbackPermission(
 /** Why `login` may not do `command` to `environment` from GitHub, or undefined when they may. */
 export async function checkGithubPermission(
   server: ServerConfig | undefined,
-  people: SlackPeople | undefined,
+  people: SlackMembership | undefined,
   login: string | undefined,
   command: GithubCommand,
   environment: string,

@@ -14,11 +14,10 @@ import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { EngineError } from '../pipeline/engine.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
-import type { SlackPeople } from '../slack/slack-people.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { ArtifactRecordStore, ExecutionStore, RefStore } from '../store/store.ts';
 import { startRollback } from '../runner/start-rollback.ts';
-import { checkRollbackPermission } from './check-rollback-permission.ts';
+import { checkRollbackPermission, type SlackMembership } from './check-rollback-permission.ts';
 import { answerCheckRunRerun } from './answer-rerun.ts';
 import { checkDeployRerun } from './check-deploy-rerun.ts';
 import type { GithubApi } from './github-api.ts';
@@ -33,7 +32,7 @@ export interface CheckRunDeps {
   api: GithubApi;
   server?: ServerConfig;
   /** Slack's view of who is who, once Slack is connected (user groups in slack.commands). */
-  people?(): SlackPeople | undefined;
+  people?(): SlackMembership | undefined;
 }
 
 export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayload): Promise<string> {

@@ -14,7 +14,7 @@ import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import type { ExecutionStore } from '../store/store.ts';
 import { downloadTarball } from './download-tarball.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
-import { isPipelineBranch } from './match-branch.ts';
+import { isPipelineBranch } from '../config/match-branch.ts';
 import { readRepoFile } from './read-repo-file.ts';
 
 export const PIPELINE_FILE = '.github/sluice.yml';

@@ -3,7 +3,7 @@
  * ids it concerns (pipeline, execution, stage, action, attempt), so a log
  * search finds every line of one execution.
  */
-import type { ActionOutcome } from '../runner/action-runner.ts';
+import type { ActionOutcome } from '../actions/action-runner.ts';
 import type { RunnerListener } from '../runner/pipeline-runner.ts';
 import type { ActionRef, LogLine } from '../store/store.ts';
 import type { Logger } from './create-logger.ts';

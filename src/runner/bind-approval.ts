@@ -14,16 +14,7 @@ import { deploysGatedBy } from '../pipeline/approval-gates.ts';
 import { EngineError } from '../pipeline/engine.ts';
 import type { ArtifactRecordStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { findAction } from '../pipeline/definition.ts';
-
-/** Where an approval's binding is recorded when it is approved, keyed `executionId/stage/action`. */
-export const APPROVAL_BINDING = 'approval-binding';
-
-export interface ApprovalBinding {
-  /** The sha256 of each artifact name the gated deploys use. */
-  artifacts: Record<string, string>;
-  by: string;
-  at: number;
-}
+import { APPROVAL_BINDING, bindingKey, type ApprovalBinding } from '../pipeline/approval-binding.ts';
 
 declare module '../store/ref-store.ts' {
   interface RefKinds {
@@ -58,10 +49,6 @@ export async function boundArtifacts(
   }
   const digest = names.length > 0 && missing.length === 0 ? names.map((n) => artifacts[n]).join(',') : undefined;
   return { ...(digest && { digest }), artifacts, missing };
-}
-
-export function bindingKey(executionId: string, stage: string, action: string, attempt: number): string {
-  return `${executionId}/${stage}/${action}/${attempt}`;
 }
 
 /** Why an approval cannot be bound yet, as the person who approves reads it. */

@@ -10,7 +10,7 @@ import { parseSource } from '../artifact/source-ref.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
 import type { RefStore, ArtifactRecordStore } from '../store/store.ts';
-import type { ActionRun, ActionOutcome, ActionRunner } from './action-runner.ts';
+import type { ActionRun, ActionOutcome, ActionRunner } from '../actions/action-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { trackCommands } from './track-commands.ts';
 

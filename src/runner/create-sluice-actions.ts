@@ -16,7 +16,7 @@ import type { ServerConfig } from '../config/server.schema.ts';
 import { ActiveRollouts } from '../deploy/active-rollouts.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
 import type { ActionRef, ArtifactRecordStore, ClaimStore, LogStore, RefStore } from '../store/store.ts';
-import type { ActionRunner } from './action-runner.ts';
+import type { ActionRunner } from '../actions/action-runner.ts';
 import { createActionRunner } from './create-action-runner.ts';
 import { hostExecutors } from './host-executors.ts';
 import { resolveSecrets } from './resolve-secrets.ts';

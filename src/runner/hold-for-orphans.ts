@@ -11,7 +11,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ActionRef, RefStore } from '../store/store.ts';
-import type { ActionOutcome, ActionRun, ActionRunner } from './action-runner.ts';
+import type { ActionOutcome, ActionRun, ActionRunner } from '../actions/action-runner.ts';
 import { hasHostLimit, MAX_HOLD_MS, orphanDeadline } from './orphan-deadline.ts';
 import { LIVE_COMMAND, LIVE_WORKSPACE, type LiveCommand, type LiveWorkspace } from './track-commands.ts';
 

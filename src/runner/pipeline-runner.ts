@@ -21,11 +21,12 @@ import {
   type LogLine,
   type NewExecution,
 } from '../store/store.ts';
-import type { ActionRunner, ActionOutcome } from './action-runner.ts';
+import type { ActionRunner, ActionOutcome } from '../actions/action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
 import { errorMessage } from '../sluice-error.ts';
+import { DEFAULT_LEASE_MS, keepLease } from '../store/keep-lease.ts';
 import { findAction } from '../pipeline/definition.ts';
 
 export interface RunnerListener {
@@ -65,8 +66,6 @@ export interface PipelineRunnerOptions {
   stopOrphans?: (ref?: ActionRef) => Promise<void>;
 }
 
-export const DEFAULT_LEASE_MS = 30_000;
-
 export class PipelineRunner {
   private readonly store: StoreConcerns & Pick<Store, 'kind'>;
   private readonly actions: ActionRunner;
@@ -84,7 +83,8 @@ export class PipelineRunner {
   readonly leaseMs: number;
   private readonly retryInterrupted: (kind: 'build' | 'command') => boolean;
   private readonly stopOrphans: (ref?: ActionRef) => Promise<void>;
-  private heartbeat: NodeJS.Timeout | undefined;
+  /** Stops the heartbeat that renews the claims of what runs here, while something does. */
+  private stopHeartbeat: (() => void) | undefined;
   private readonly closed = new AbortController();
 
   constructor(options: PipelineRunnerOptions) {
@@ -247,8 +247,8 @@ export class PipelineRunner {
 
   /** Stops renewing claims (the process is about to exit). */
   stop(): void {
-    clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    this.stopHeartbeat?.();
+    this.stopHeartbeat = undefined;
   }
 
   /** Save what the engine makes of an event, then carry out its commands. */
@@ -312,8 +312,7 @@ export class PipelineRunner {
           });
         this.inFlight.set(key, { pipelineId, ref, controller, done });
         this.listener.onActionStarted?.(pipelineId, ref);
-        this.heartbeat ??= setInterval(() => void this.renew(), Math.max(250, Math.floor(this.leaseMs / 3)));
-        this.heartbeat.unref();
+        this.stopHeartbeat ??= keepLease(this.leaseMs, () => this.renew());
         return;
       }
       case 'abort':

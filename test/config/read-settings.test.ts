@@ -269,3 +269,21 @@ test('DATABASE_URL with a password in its reserved characters says to percent-en
     assert.equal(readSettings({ DATABASE_URL: url }).databaseUrl, url);
   }
 });
+
+describe('where GitHub is', () => {
+  test('github.com unless GHE_HOST names a GitHub Enterprise Server; GH_ORG is the organization the setup flow creates the app in', () => {
+    const none = readSettings({});
+    assert.deepEqual(none.githubServer, { webUrl: 'https://github.com', apiUrl: 'https://api.github.com' });
+    assert.equal(none.githubOrg, undefined);
+    const enterprise = readSettings({ GHE_HOST: 'github.acme.test', GH_ORG: 'acme' });
+    assert.deepEqual(enterprise.githubServer, {
+      webUrl: 'https://github.acme.test',
+      apiUrl: 'https://github.acme.test/api/v3',
+    });
+    assert.equal(enterprise.githubOrg, 'acme');
+    assert.equal(
+      readSettings({ GHE_HOST: 'localhost:8080', GHE_PROTOCOL: 'http' }).githubServer?.apiUrl,
+      'http://localhost:8080/api/v3',
+    );
+  });
+});

@@ -13,7 +13,7 @@ import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { environmentLockOwner, runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-action.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
-import type { ActionRun } from '../../src/runner/action-runner.ts';
+import type { ActionRun } from '../../src/actions/action-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
 
 test('a retry racing a still-alive first attempt waits for its lock and deploys nothing while it runs', async (t) => {

@@ -12,13 +12,13 @@ import { UnsafeArchiveError } from '../../src/deploy/check-archive.ts';
 import { DeployFailure } from '../../src/deploy/host-steps.ts';
 import { RolloutPlanError } from '../../src/deploy/plan-batches.ts';
 import { ExecutorError } from '../../src/executor/executor.ts';
-import { BranchPatternError } from '../../src/github/match-branch.ts';
+import { BranchPatternError } from '../../src/config/match-branch.ts';
 import { DeliveryNotStoredError } from '../../src/github/receive-webhooks.ts';
 import { EngineError } from '../../src/pipeline/engine.ts';
 import { IllegalTransitionError } from '../../src/pipeline/states.ts';
 import { SlackStartError } from '../../src/slack/create-slack-app.ts';
 import { SlackApiError } from '../../src/slack/slack-api.ts';
-import { StartError } from '../../src/start-sluice.ts';
+import { StartError } from '../../src/service/start-error.ts';
 import { StoreError } from '../../src/store/store.ts';
 
 const cause = new Error('underneath');

@@ -16,12 +16,15 @@ describe('the GitHub App from start to restart', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-setup-'));
     cpSync('app.yml', join(dir, 'app.yml'));
     const github = await new GithubStandIn().start();
-    const saved = { GHE_HOST: process.env.GHE_HOST, GHE_PROTOCOL: process.env.GHE_PROTOCOL };
-    process.env.GHE_HOST = github.host;
-    process.env.GHE_PROTOCOL = 'http';
     const logged: string[] = [];
     const sluice = await startSluice(
-      readSettings({ PORT: '0', SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_URL: 'https://sluice.example.com' }),
+      readSettings({
+        PORT: '0',
+        SLUICE_DATA_DIR: join(dir, 'data'),
+        SLUICE_URL: 'https://sluice.example.com',
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: 'http',
+      }),
       {
         host: '127.0.0.1',
         cwd: dir,
@@ -100,9 +103,6 @@ describe('the GitHub App from start to restart', () => {
       assert.match(await hook.text(), /not configured yet/);
     } finally {
       for (const name of ['APP_ID', 'PRIVATE_KEY', 'WEBHOOK_SECRET']) delete process.env[name];
-      Object.assign(process.env, saved);
-      if (saved.GHE_HOST === undefined) delete process.env.GHE_HOST;
-      if (saved.GHE_PROTOCOL === undefined) delete process.env.GHE_PROTOCOL;
       await sluice.close();
       await github.stop();
       rmSync(dir, { recursive: true, force: true });

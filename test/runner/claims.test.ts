@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { ActionRun, ActionOutcome, ActionRunner } from '../../src/runner/action-runner.ts';
+import type { ActionRun, ActionOutcome, ActionRunner } from '../../src/actions/action-runner.ts';
 import { PipelineRunner } from '../../src/runner/pipeline-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { pipeline } from '../helpers/engine-harness.ts';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { APPROVAL_BINDING, type ApprovalBinding } from '../../src/runner/bind-approval.ts';
+import { APPROVAL_BINDING, type ApprovalBinding } from '../../src/pipeline/approval-binding.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';

@@ -1,7 +1,8 @@
 /**
  * What runs one build, command or deploy action. The pipeline runner knows
  * only this interface; `createActionRunner` picks the executor for the host
- * and the code for the kind.
+ * and the code for the kind. It lives with the actions, below the runner
+ * and the deploy, which both speak it, so imports run one way.
  */
 import type { ActionRef, ExecutionSummary, LogLine } from '../store/store.ts';
 

@@ -11,7 +11,7 @@ import {
   isPipelineBranch,
   matchesBranch,
   MAX_BRANCH_PATTERN_LENGTH,
-} from '../../src/github/match-branch.ts';
+} from '../../src/config/match-branch.ts';
 
 describe('matchesBranch', () => {
   test('ordinary globs and the pathological ones, side by side', () => {

@@ -1,0 +1,23 @@
+/**
+ * What the service's GitHub and Slack sides are built from: the settings,
+ * the store, the operator's server config, the runner, the page links, the
+ * metrics, the logger and the clock — one object, handed to each.
+ */
+import type { Settings } from '../config/read-settings.ts';
+import type { ServerConfig } from '../config/server.schema.ts';
+import type { Logger } from '../log/create-logger.ts';
+import type { SluiceMetrics } from '../metrics/sluice-metrics.ts';
+import type { PipelineRunner } from '../runner/pipeline-runner.ts';
+import type { Store } from '../store/store.ts';
+import type { PageLinks } from '../web/page-links.ts';
+
+export interface ServiceContext {
+  settings: Settings;
+  store: Store;
+  server: ServerConfig;
+  runner: PipelineRunner;
+  links: PageLinks;
+  metrics: SluiceMetrics;
+  logger: Logger;
+  clock: () => number;
+}
