@@ -4,6 +4,7 @@
  * approval in a Slack channel. The clock can be moved on (for expiry).
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
 import type { Settings } from '../../src/config/read-settings.ts';
@@ -92,6 +93,12 @@ export function productionPipeline(build?: string[]): string {
   return pipelineFixture('shop-to-production', (pipeline) => {
     buildOf(pipeline).run = build;
   });
+}
+
+/** The version production serves now (what its start script wrote), or undefined before the first deploy. */
+export function productionVersion(started: SlackSluice): string | undefined {
+  const file = join(started.dir, 'srv-prod', 'current', 'started');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
 export function shopFiles(version: string, pipeline = productionPipeline()): Record<string, string> {
