@@ -19,6 +19,7 @@ import type { Store } from '../src/store/store.ts';
 import { GithubStandIn } from '../test/helpers/github-stand-in.ts';
 import { pushPayload } from '../test/helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../test/helpers/haproxy.ts';
+import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
 import { sha } from '../test/helpers/slack-sluice.ts';
@@ -53,8 +54,10 @@ interface Result {
 
 const github = await new GithubStandIn().start();
 github.addCommit('bench/shop', sha(1), {
-  '.github/sluice.yml':
-    'on:\n  push:\n    branches: [main]\nstages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["true"] }\n',
+  // Pushes to other branches (most of the load) only reach the inbox.
+  '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
+    pipeline.on = { push: { branches: ['main'] } };
+  }),
 });
 const postgres = await startPostgres();
 const results: Result[] = [];
@@ -208,7 +211,9 @@ async function toFirstCommand(sluice: SluiceProcess, dir: string, name: string):
   const marker = join(dir, `${name}.started`);
   const repo = `bench/${name.toLowerCase()}`;
   github.addCommit(repo, sha(1), {
-    '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["date +%s%3N > ${marker}"] }\n`,
+    '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
+      buildOf(pipeline).run = [`date +%s%3N > ${marker}`];
+    }),
   });
   const body = JSON.stringify(pushPayload({ repo, after: sha(1) }));
   const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
@@ -237,7 +242,9 @@ async function inFlight(sluice: SluiceProcess, dir: string, name: string): Promi
     const repo = `bench/flight-${name.toLowerCase()}-${i}`;
     const marker = join(dir, `flight-${i}`);
     github.addCommit(repo, sha(2), {
-      '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["touch ${marker}", "sleep 20"], timeout: 1m }\n`,
+      '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
+        Object.assign(buildOf(pipeline), { run: [`touch ${marker}`, 'sleep 20'], timeout: '1m' });
+      }),
     });
     const body = JSON.stringify(pushPayload({ repo, after: sha(2) }));
     const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { quoteArg } from '../src/executor/shell-quote.ts';
 import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
+import { pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startSshHosts } from '../test/helpers/ssh-hosts.ts';
 
 const { values } = parseArgs({
@@ -58,26 +59,9 @@ cpSync(fileURLToPath(new URL('../test/fixtures/app/', import.meta.url)), app, { 
 mkdirSync(join(app, '.github'), { recursive: true });
 writeFileSync(
   join(app, '.github', 'sluice.yml'),
-  `stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: local
-          run: ["node --check server.js"]
-          artifact: { name: app, paths: [server.js, deploy, VERSION, package.json] }
-  - name: production
-    actions:
-      - name: deploy
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: ["sh deploy/start.sh"]
-  health:
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS "http://127.0.0.1:$PORT/health"'
-    timeout: 10s
-`,
+  pipelineFixture('app-to-production', (pipeline) => {
+    pipeline.app!.health!.timeout = '10s';
+  }),
 );
 writeFileSync(join(app, 'VERSION'), 'v1\n');
 const git = (...args: string[]) => execFileSync('git', args, { cwd: app, stdio: 'ignore' });

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { quoteArg } from '../src/executor/shell-quote.ts';
 import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
+import { pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
 import { startSshHosts } from '../test/helpers/ssh-hosts.ts';
 
@@ -93,36 +94,7 @@ environments:
 );
 cpSync(fileURLToPath(new URL('../test/fixtures/app/', import.meta.url)), app, { recursive: true });
 mkdirSync(join(app, '.github'), { recursive: true });
-writeFileSync(
-  join(app, '.github', 'sluice.yml'),
-  `stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: local
-          run: ["node --check server.js"]
-          artifact: { name: app, paths: [server.js, deploy, VERSION, package.json] }
-  - name: dev
-    actions:
-      - name: dev-deploy
-        deploy: { environment: dev, artifact: app }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: ["sh deploy/start.sh"]
-  health:
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS "http://127.0.0.1:$PORT/health"'
-    timeout: 10s
-`,
-);
+writeFileSync(join(app, '.github', 'sluice.yml'), pipelineFixture('app-through-dev'));
 const git = (...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=Sluice', '-c', 'user.email=sluice@localhost', ...args], {
     cwd: app,

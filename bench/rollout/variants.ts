@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open-store.ts';
 import { runSluice } from '../../test/helpers/run-sluice.ts';
+import { buildOf, pipelineFixture } from '../../test/helpers/pipeline-fixture.ts';
 import { ansibleStepTimes, scriptStepTimes, sluiceStepTimes, type StepTimes } from './step-times.ts';
 import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
 
@@ -31,27 +32,14 @@ function limitMs(bed: TestBed): number {
   return 60_000 + 20_000 * bed.ssh.hosts.length;
 }
 
-const pipeline = `stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: local
-          run: ["node --check server.js"]
-          artifact: { name: app, paths: [${ARTIFACT_PATHS.join(', ')}] }
-  - name: production
-    actions:
-      - name: deploy
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: ["sh deploy/start.sh"]
-  health:
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health"'
-    timeout: 3s
-    interval: 100ms
-`;
+const pipeline = pipelineFixture('app-to-production', (p) => {
+  buildOf(p).artifact!.paths = [...ARTIFACT_PATHS];
+  p.app!.health = {
+    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health"',
+    timeout: '3s',
+    interval: '100ms',
+  };
+});
 
 /** `sluice run` for a commit of `version`; the build is not timed, the deploy action is. */
 export async function rollOutWithSluice(bed: TestBed, version: string, drain: boolean): Promise<Rollout> {

@@ -8,20 +8,15 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { makeCheckout } from '../helpers/temp-checkout.ts';
 
 const checkout = makeCheckout({
   'README.md': 'A repository with a patient build.\n',
-  '.github/sluice.yml': `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          timeout: 30d
-          run: ["sleep 0.2", "echo built"]
-`,
+  '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
+    Object.assign(buildOf(pipeline), { timeout: '30d', run: ['sleep 0.2', 'echo built'] });
+  }),
 });
 after(() => checkout.remove());
 

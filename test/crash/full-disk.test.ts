@@ -15,9 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { heldCheckRuns, rerunPayload, waitForSluice } from '../helpers/fault-checks.ts';
+import {
+  assertCarriesOn,
+  builderDevConfig,
+  gatedBuildToDev,
+  heldCheckRuns,
+  pushGatedBuild,
+  rerunPayload,
+  waitForSluice,
+} from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 
 const SECRET = 'full-disk-webhook-secret';
@@ -36,10 +45,7 @@ before(async () => {
   data = join(dir, 'data');
   mkdirSync(data);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', data]);
-  writeFileSync(
-    join(dir, 'server.yml'),
-    `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`,
-  );
+  writeFileSync(join(dir, 'server.yml'), builderDevConfig(dir));
 });
 
 after(async () => {
@@ -73,37 +79,14 @@ test(
   async () => {
     const gate = join(dir, 'gate');
     const started = join(dir, 'started');
-    const pipeline = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run: ["touch ${started}", "while [ ! -f ${gate} ]; do sleep 0.05; done", "mkdir -p dist", "head -c 1048576 /dev/zero > dist/blob", "cp VERSION dist/"]
-          artifact: { name: app, paths: [dist] }
-  - name: dev
-    actions:
-      - name: ship
-        deploy: { environment: dev, artifact: app }
-`;
-    github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
-    github.addCommit(REPO, sha(2), { '.github/sluice.yml': pipeline, VERSION: 'v2\n' });
-    github.setBranch(REPO, 'main', sha(1));
+    const pipeline = gatedBuildToDev(started, gate, ['head -c 1048576 /dev/zero > dist/blob']);
     sluice = await startSluiceProcess({
       cwd: dir,
       port: await freeLoopbackPort(),
       env: { SLUICE_DATA_DIR: data, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
     });
-
-    assert.equal(
-      (
-        await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }), {
-          delivery: 'push-1',
-        })
-      ).status,
-      200,
-    );
-    await waitFor('the build to start', () => existsSync(started));
+    const bed = { github, sluice, secret: SECRET, repo: REPO };
+    await pushGatedBuild(bed, pipeline, started);
 
     fill(join(data, 'filler'));
     // SQLite may still have room in its write-ahead log; a few large pings use it up.
@@ -145,33 +128,8 @@ test(
       'the check run says what happened',
     );
 
-    // Retried from GitHub, the stage builds and deploys.
-    const rerun = rerunPayload(github, build!, REPO, sha(1));
-
-    assert.equal((await sendWebhook(sluice.url, SECRET, 'check_run', rerun)).status, 200);
-    await waitFor(
-      'the retried build and its deploy',
-      () => checkRuns('Sluice: dev', sha(1)).at(-1)?.conclusion === 'success',
-    );
-    assert.equal(checkRuns('Sluice: build', sha(1)).at(-1)?.conclusion, 'success');
-
-    // GitHub's redelivery of the refused push runs.
-    assert.equal(
-      (
-        await sendWebhook(sluice.url, SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }), {
-          delivery: 'push-2',
-        })
-      ).status,
-      200,
-    );
-    await waitFor(
-      'the redelivered push to deploy',
-      () => checkRuns('Sluice: dev', sha(2)).at(-1)?.conclusion === 'success',
-    );
-
-    assert.equal(sluice.child.exitCode, null, 'the process is still running');
-    assert.equal(sluice.child.signalCode, null);
-    assert.doesNotMatch(sluice.output(), /unhandled|ERR_UNHANDLED_REJECTION|triggerUncaughtException/i);
+    // Retried from GitHub, the stage builds and deploys; GitHub's redelivery of the refused push runs.
+    await assertCarriesOn(bed, build!);
   },
 );
 
@@ -222,15 +180,10 @@ test(
     const disk = mountSmall(t, 'restart-data');
     const started = join(dir, 'restart-started');
     const sleep = `8888.${process.pid}`;
-    const pipeline = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run: ["test -f ${started} || { touch ${started}; sleep ${sleep}; }", "mkdir -p dist", "cp VERSION dist/"]
-          artifact: { name: app, paths: [dist] }
-`;
+    const pipeline = pipelineFixture('build-to-dev', (p) => {
+      p.stages = p.stages.filter((stage) => stage.name === 'build');
+      buildOf(p).run.unshift(`test -f ${started} || { touch ${started}; sleep ${sleep}; }`);
+    });
     github.addCommit(repo, sha(11), { '.github/sluice.yml': pipeline, VERSION: 'v11\n' });
     github.addCommit(repo, sha(12), { '.github/sluice.yml': pipeline, VERSION: 'v12\n' });
     github.setBranch(repo, 'main', sha(11));

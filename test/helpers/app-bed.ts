@@ -3,54 +3,40 @@
  * git checkout, N real sshd hosts with its `shared/app.env` written, HAProxy
  * in front of them, and a server config for `sluice run` that puts the hosts
  * in a `production` environment drained through that HAProxy. The fixture
- * pipeline builds the app locally and deploys it with its own hook scripts;
- * a test changes only the hook or health check it is about.
+ * pipeline (test/fixtures/pipelines/app-to-production.yml) builds the app
+ * locally and deploys it with its own hook scripts; a test changes only the
+ * hook or health check it is about.
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort, startHaproxy, type HaproxyOptions, type RunningHaproxy } from './haproxy.ts';
+import { pipelineFixture } from './pipeline-fixture.ts';
 import { startSshHosts, type SshHosts } from './ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from './temp-checkout.ts';
 
 const fixtureApp = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
-
-/** The fixture app's health check, through its own port on the host. */
-export const APP_HEALTH = `. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS "http://127.0.0.1:$PORT/health"`;
 
 export interface FixturePipelineOptions {
   /** The start hook (default the app's `sh deploy/start.sh`). */
   start?: string;
   /** A validate hook, if any. */
   validate?: string;
-  /** The health command (default `APP_HEALTH`) and its timeout. */
+  /** The health command (default: the app answers on its port) and its timeout. */
   health?: string;
   healthTimeout?: string;
 }
 
 /** Build the fixture app on this machine, deploy it to `production` with its own stop and start scripts. */
 export function fixturePipeline(options: FixturePipelineOptions = {}): string {
-  return `stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: local
-          run: ["node --check server.js"]
-          artifact: { name: app, paths: [server.js, deploy, VERSION, package.json] }
-  - name: production
-    actions:
-      - name: deploy
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: [${JSON.stringify(options.start ?? 'sh deploy/start.sh')}]
-${options.validate ? `    validate: [${JSON.stringify(options.validate)}]\n` : ''}  health:
-    command: ${JSON.stringify(options.health ?? APP_HEALTH)}
-    timeout: ${options.healthTimeout ?? '5s'}
-    interval: 100ms
-`;
+  if (Object.keys(options).length === 0) return pipelineFixture('app-to-production');
+  return pipelineFixture('app-to-production', (pipeline) => {
+    const app = pipeline.app!;
+    if (options.start) app.hooks.start = [options.start];
+    if (options.validate) app.hooks.validate = [options.validate];
+    if (options.health) app.health!.command = options.health;
+    if (options.healthTimeout) app.health!.timeout = options.healthTimeout;
+  });
 }
 
 export interface ServerOptions {

@@ -10,6 +10,7 @@ import type { Settings } from '../../src/config/read-settings.ts';
 import { startSluice, type RunningSluice, type StartOptions } from '../../src/start-sluice.ts';
 import type { Permissions } from './github-rules.ts';
 import { GithubStandIn } from './github-stand-in.ts';
+import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 export const CANARY = 'canary-S3cr3t-value-8c1f';
@@ -104,32 +105,12 @@ secrets:
 }
 
 /** A pipeline that builds VERSION into an artifact and deploys it to dev; `build` replaces the build commands. */
-export function pipelineFile(
-  build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"'],
-): string {
-  return `on:
-  push:
-    branches: [main, "release/*"]
-stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run: ${JSON.stringify(build)}
-          secrets: [API_TOKEN]
-          artifact: { name: app, paths: [dist, deploy] }
-  - name: dev
-    actions:
-      - name: dev-deploy
-        deploy: { environment: dev, artifact: app }
-app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-  health:
-    command: "test -f started"
-    timeout: 5s
-`;
+export function pipelineFile(build?: string[]): string {
+  return pipelineFixture('shop-to-production', (pipeline) => {
+    pipeline.on!.push!.branches.push('release/*');
+    pipeline.stages = pipeline.stages.filter((stage) => stage.name !== 'production');
+    if (build) buildOf(pipeline).run = build;
+  });
 }
 
 export function appFiles(version: string, pipeline = pipelineFile()): Record<string, string> {

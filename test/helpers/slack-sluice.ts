@@ -4,12 +4,14 @@
  * approval in a Slack channel. The clock can be moved on (for expiry).
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
 import type { Settings } from '../../src/config/read-settings.ts';
 import type { CommitAuthor } from './github-stand-in.ts';
 import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
 import { pushPayload, sendWebhook } from './github-webhooks.ts';
+import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
 import { APP_TOKEN, BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
 
@@ -86,39 +88,17 @@ ${extra}`;
 }
 
 /** The build prints the granted secret on purpose: it must reach no Slack message. */
-export function productionPipeline(
-  build: string[] = ['mkdir -p dist', 'cp VERSION dist/VERSION', 'echo "token is $API_TOKEN"'],
-): string {
-  return `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run: ${JSON.stringify(build)}
-          secrets: [API_TOKEN]
-          artifact: { name: app, paths: [dist, deploy] }
-  - name: dev
-    actions:
-      - name: dev-deploy
-        deploy: { environment: dev, artifact: app }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-  health:
-    command: "test -f started"
-    timeout: 5s
-`;
+export function productionPipeline(build?: string[]): string {
+  if (!build) return pipelineFixture('shop-to-production');
+  return pipelineFixture('shop-to-production', (pipeline) => {
+    buildOf(pipeline).run = build;
+  });
+}
+
+/** The version production serves now (what its start script wrote), or undefined before the first deploy. */
+export function productionVersion(started: SlackSluice): string | undefined {
+  const file = join(started.dir, 'srv-prod', 'current', 'started');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
 export function shopFiles(version: string, pipeline = productionPipeline()): Record<string, string> {

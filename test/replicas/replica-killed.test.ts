@@ -16,6 +16,7 @@ import type { Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
@@ -153,7 +154,9 @@ describe('kill -9 of a replica', { timeout: 120_000 }, () => {
     const build = `if [ ! -e ${join(dir, 'built-once')} ]; then touch ${join(dir, 'built-once')}; echo $$ > ${join(dir, 'build.pid')}; exec sleep 60; fi`;
     const commit = await push(
       'acme/api',
-      `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: [${JSON.stringify(build)}] }\n`,
+      pipelineFixture('one-build', (pipeline) => {
+        buildOf(pipeline).run = [build];
+      }),
     );
     const holder = await holderOf(commit, 'build');
     await until('the build to hang', async () => (existsSync(join(dir, 'build.pid')) ? true : undefined));

@@ -6,7 +6,7 @@
  * refusal completes the check run saying why, and nothing deploys.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
@@ -16,6 +16,7 @@ import {
   CAROL,
   CHANNEL,
   productionPipeline,
+  productionVersion,
   REPO,
   serverConfig,
   sha,
@@ -31,11 +32,6 @@ afterEach(async () => {
 
 const withPeople = (dir: string) =>
   serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol-gh: ${CAROL}\n    ann-gh: ${ANN}\n`);
-
-const served = (started: SlackSluice) => {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
 
 function productionRunId(started: SlackSluice, commit: string): number {
   const created = started.github.calls.find(
@@ -87,7 +83,7 @@ test('a re-run of an old production deploy is refused once a newer release runs 
   await started.click(started.card(), 'reject', ANN);
   await started.push(2, 'v2');
   await started.click(started.card(), 'approve', ANN);
-  assert.equal(served(started), 'v2');
+  assert.equal(productionVersion(started), 'v2');
   const cards = started.slack.cards(CHANNEL).length;
 
   const why = '#1 is no longer the current release of production (production runs #2 now); push or roll back instead';
@@ -125,7 +121,7 @@ test('a re-run of an old production deploy is refused once a newer release runs 
 
   assert.equal((await gate(started, 1))?.status, 'failed', 'the old approval stays decided');
   assert.equal(started.slack.cards(CHANNEL).length, cards, 'no approval was asked');
-  assert.equal(served(started), 'v2');
+  assert.equal(productionVersion(started), 'v2');
 });
 
 test('a GitHub user the operator did not let retry cannot re-run a production deploy; one it did gets a fresh approval', async () => {
@@ -150,7 +146,7 @@ test('a GitHub user the operator did not let retry cannot re-run a production de
   assert.equal(await rerun(started, sha(1), 'carol-gh'), 'retried stage production');
   assert.deepEqual([(await gate(started, 1))?.status, (await gate(started, 1))?.attempt], ['awaiting_approval', 2]);
   await started.click(started.card(), 'approve', ANN);
-  assert.equal(served(started), 'v1');
+  assert.equal(productionVersion(started), 'v1');
 });
 
 test('a production deploy that failed after its approval asks again on re-run instead of reusing the old approval', async () => {
@@ -184,7 +180,7 @@ test('a production deploy that failed after its approval asks again on re-run in
   );
   await started.click(started.card(), 'approve', ANN);
   assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['succeeded', 2]);
-  assert.equal(served(started), 'v1');
+  assert.equal(productionVersion(started), 'v1');
 });
 
 test('a re-run of a deploy whose approval is in an earlier stage is refused, as that approval cannot ask again', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import {
   ANN,
   CAROL,
   CHANNEL,
+  productionVersion,
   REPO,
   sha,
   shopFiles,
@@ -90,11 +91,6 @@ function textOf(card: { blocks: Array<Record<string, unknown>> }): string {
   return texts.join('\n');
 }
 
-const served = (started: SlackSluice) => {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
-
 async function state(started: SlackSluice, stage: string, action: string) {
   const execution = await started.sluice.store.getExecution(1);
   return execution?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
@@ -118,7 +114,7 @@ describe('an approval is bound to what it lets through', () => {
     );
 
     await started.click(card, 'approve', ANN);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
     assert.deepEqual((await bindingOf(started, 'sign-off'))?.artifacts, { app: artifact!.sha256 });
     assert.equal((await bindingOf(started, 'sign-off'))?.by, `slack:${ANN}`);
   });
@@ -150,7 +146,7 @@ describe('an approval is bound to what it lets through', () => {
       'The build has not produced "app" yet, so there is nothing to approve; wait for it and approve again; nothing was decided.',
     );
     assert.equal((await state(started, 'release', 'approve'))?.status, 'awaiting_approval');
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
 
     await writeFile(fifo, 'go\n');
     await started.sluice.idle();
@@ -164,7 +160,7 @@ describe('an approval is bound to what it lets through', () => {
     assert.doesNotMatch(textOf(bound), /Waits for the build/);
 
     await started.click(bound, 'approve', CAROL);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
     assert.deepEqual((await bindingOf(started, 'release'))?.artifacts, { app: artifact!.sha256 });
   });
 
@@ -190,7 +186,7 @@ describe('an approval is bound to what it lets through', () => {
       deploy?.reason,
       `artifact "app" is now sha256 ${other}, but the approval sign-off/approve (by slack:${ANN}) let through sha256 ${approved!.sha256}, so nothing is deployed`,
     );
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
     assert.equal(existsSync(join(started.dir, 'srv-prod', 'current')), false, 'no release was switched to');
   });
 });

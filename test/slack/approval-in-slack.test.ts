@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import {
@@ -8,6 +8,7 @@ import {
   CAROL,
   CHANNEL,
   MALLORY,
+  productionVersion,
   REPO,
   serverConfig,
   sha,
@@ -59,11 +60,6 @@ async function gate(started: SlackSluice, seq: number) {
   return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
 }
 
-const served = (started: SlackSluice) => {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
-
 function productionCheckRun(started: SlackSluice, commit: string): Record<string, unknown> | undefined {
   const created = started.github.calls.find(
     (c) => c.method === 'POST' && c.body?.name === 'Sluice: production' && c.body.head_sha === commit,
@@ -76,7 +72,7 @@ describe('the approval card', () => {
     const started = (app = await startSlackSluice());
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
 
     await started.push(2, 'v2', { message: 'Release v2\n\nWith the new checkout.' });
     const cards = started.slack.cards(CHANNEL);
@@ -110,7 +106,7 @@ describe('the approval card', () => {
 
     await started.click(card, 'approve', CAROL);
 
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
     const final = started.slack.messages.get(card.ts)!;
     assert.equal(header(final), `✅ Approved for production · ${REPO} ${sha(2).slice(0, 7)}`);
     assert.match(textOf(final), new RegExp(`\\*Approved by <@${CAROL}>\\* \\(<!date\\^\\d+\\^`));
@@ -168,7 +164,7 @@ describe('the approval card', () => {
     assert.match(textOf(final), new RegExp(`\\*Rejected by <@${ANN}>\\*`));
     assert.deepEqual(buttons(final), []);
     assert.deepEqual(started.slack.replies(card.ts), [], 'nothing deployed, nothing to report in the thread');
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
     assert.equal(existsSync(join(started.dir, 'srv-prod', 'current')), false);
     const [execution] = await started.sluice.store.listExecutions();
     assert.equal(execution?.status, 'failed');
@@ -240,7 +236,7 @@ describe('the approval card', () => {
       ['alice@example.com'],
     );
     await started.click(started.card(), 'approve', CAROL);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
   });
 
   test('nobody decides within the timeout: the approval expires, the card says so and loses its buttons', async () => {
@@ -260,14 +256,14 @@ describe('the approval card', () => {
     assert.deepEqual(buttons(final), []);
     const [execution] = await started.sluice.store.listExecutions();
     assert.equal(execution?.status, 'failed');
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
 
     await started.click(card, 'approve', ANN);
     assert.match(
       ephemerals(started.slack, ANN)[0] ?? '',
       /Nothing changed: this approval is already closed \(expired: nobody decided within 24h\)/,
     );
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
   });
 
   test('a newer commit reaching the gate supersedes the waiting approval: its card says by which, and the new card decides', async () => {
@@ -290,7 +286,7 @@ describe('the approval card', () => {
       /Nothing changed: this approval is already closed \(superseded by execution #2/,
     );
     await started.click(second, 'approve', ANN);
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
   });
 });
 
@@ -322,7 +318,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       new RegExp(`Nothing changed: this approval is already closed \\((approved|rejected) by <@${winner}>\\)`),
     );
     assert.match(textOf(started.slack.messages.get(card.ts)!), new RegExp(`by <@${winner}>\\*`));
-    assert.equal(served(started), winner === ANN ? 'v1' : undefined);
+    assert.equal(productionVersion(started), winner === ANN ? 'v1' : undefined);
   });
 
   test('the same signed click replayed changes nothing; one older than five minutes is refused with 401', async () => {
@@ -348,7 +344,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       started.logs.some((line) => line.startsWith('Slack delivered a button click again;')),
       JSON.stringify(started.logs),
     );
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
 
     await started.push(2, 'v2');
     const stale = signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN), {
@@ -435,6 +431,6 @@ describe('when Slack fails', () => {
     );
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
     await started.click(card, 'approve', CAROL);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
   });
 });

@@ -7,8 +7,6 @@
  * Slack. Each refusal is recorded with why, and nothing deploys.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
@@ -16,6 +14,7 @@ import {
   ANN,
   CAROL,
   CHANNEL,
+  productionVersion,
   REPO,
   serverConfig,
   sha,
@@ -28,11 +27,6 @@ afterEach(async () => {
   await app?.close();
   app = undefined;
 });
-
-const served = (started: SlackSluice) => {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
 
 /** The production check run of a commit, as GitHub shows it now. */
 function productionRun(started: SlackSluice, commit: string): { id: number; actions: string[] } {
@@ -72,7 +66,7 @@ async function pressRollBack(started: SlackSluice, commit: string, login: string
 async function release(started: SlackSluice, n: number, version: string): Promise<void> {
   await started.push(n, version);
   await started.click(started.card(), 'approve', ANN);
-  assert.equal(served(started), version);
+  assert.equal(productionVersion(started), version);
 }
 
 const withPeople = (dir: string) =>
@@ -94,7 +88,7 @@ describe('Roll back from GitHub', () => {
       'not rolled back: this check run is of #1, not of the release production runs now (production runs #2 now; roll back from its check run)',
     );
     assert.equal((await started.sluice.store.listExecutions()).length, executions);
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
   });
 
   test('a GitHub user the operator did not allow is refused, and nothing deploys', async () => {
@@ -113,7 +107,7 @@ describe('Roll back from GitHub', () => {
       `not rolled back: GitHub user @carol-gh may not roll back production: ${rule} (@carol-gh is Slack user ${CAROL}, whom slack.commands.rollback does not list)`,
     );
     assert.equal((await started.sluice.store.listExecutions()).length, executions);
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
   });
 
   test('an allowed user’s rollback waits for an approval in Slack, which they may not give themselves', async () => {
@@ -124,7 +118,7 @@ describe('Roll back from GitHub', () => {
       await pressRollBack(started, sha(2), 'ann-gh'),
       'rolling production back to #1 in execution #3, once approved',
     );
-    assert.equal(served(started), 'v2', 'nothing deployed before the approval');
+    assert.equal(productionVersion(started), 'v2', 'nothing deployed before the approval');
 
     const card = started.card();
     assert.match(JSON.stringify(card.blocks), /Deploy to production\? · acme\/shop/);
@@ -136,9 +130,9 @@ describe('Roll back from GitHub', () => {
         .at(-1)?.args.text as string,
       /^You started this run/,
     );
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
     await started.click(started.card(), 'approve', CAROL);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
     const [rollback] = await started.sluice.store.listExecutions();
     assert.equal(rollback?.trigger, `rollback of production to #1 (${sha(1).slice(0, 7)}) by github:ann-gh`);
     assert.equal(rollback?.status, 'succeeded');
@@ -152,6 +146,6 @@ describe('Roll back from GitHub', () => {
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     assert.equal(await pressRollBack(started, sha(2), 'dave'), 'rolling production back to #1 in execution #3');
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
   });
 });

@@ -6,8 +6,6 @@
  * cannot be matched to a Slack user is named on the card.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
@@ -16,6 +14,7 @@ import {
   ANN,
   CAROL,
   CHANNEL,
+  productionVersion,
   REPO,
   serverConfig,
   sha,
@@ -45,11 +44,6 @@ async function gate(started: SlackSluice, seq: number) {
   return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
 }
 
-const served = (started: SlackSluice) => {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
-
 const cardText = (started: SlackSluice) => JSON.stringify(started.card().blocks);
 
 async function refused(started: SlackSluice, user: string, why: string, commit: string): Promise<void> {
@@ -70,7 +64,7 @@ describe('nobody approves their own push', () => {
     await refused(started, CAROL, 'pushed this change', sha(1));
     await refused(started, ANN, 'wrote this change', sha(1));
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
-    assert.equal(served(started), undefined, 'nothing was deployed');
+    assert.equal(productionVersion(started), undefined, 'nothing was deployed');
     const execution = (await started.sluice.store.listExecutions())[0]!;
     const log = await started.sluice.store.readLog({
       executionId: execution.id,
@@ -87,7 +81,7 @@ describe('nobody approves their own push', () => {
     );
 
     await started.click(started.card(), 'approve', ALICE);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
   });
 
   test('a commit whose author *name* is an approver’s login does not make that approver an author: only logins GitHub tells count', async () => {
@@ -106,7 +100,7 @@ describe('nobody approves their own push', () => {
     await refused(started, CAROL, 'pushed this change', sha(1));
     await started.click(started.card(), 'approve', ANN);
     assert.equal(told(started, ANN).length, 0, 'ann was not refused');
-    assert.equal(served(started), 'v1', 'ann’s approval let it through');
+    assert.equal(productionVersion(started), 'v1', 'ann’s approval let it through');
   });
 
   test('the authors and committers of every commit since what production runs are refused, not only the head commit’s', async () => {
@@ -115,7 +109,7 @@ describe('nobody approves their own push', () => {
     started.slack.emails.set('ann@example.com', ANN);
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
 
     // Commit 2 comes in with commit 3's push: Carol wrote it, Ann committed it.
     started.github.addCommit(REPO, sha(2), shopFiles('v2'), { author: CAROL_GIT, committer: ANN_GIT });
@@ -124,7 +118,7 @@ describe('nobody approves their own push', () => {
     await refused(started, ANN, `committed ${sha(2).slice(0, 7)}`, sha(3));
     await refused(started, ALICE, 'wrote this change', sha(3));
     assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
-    assert.equal(served(started), 'v1', 'v3 was not deployed');
+    assert.equal(productionVersion(started), 'v1', 'v3 was not deployed');
   });
 
   test('past GitHub’s 250 commits of a compare, the older ones are paged in: the author of the oldest is refused too', async () => {
@@ -132,7 +126,7 @@ describe('nobody approves their own push', () => {
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
 
     started.slack.emails.set('ann@example.com', ANN);
     // 300 commits come in with commit 302's push; Carol wrote only the oldest, which an unpaged compare leaves out.
@@ -166,7 +160,7 @@ describe('nobody approves their own push', () => {
     await started.sluice.sweep();
     await started.sluice.idle();
     await refused(started, CAROL, 'pushed this change', sha(1));
-    assert.equal(served(started), undefined, 'nothing was deployed');
+    assert.equal(productionVersion(started), undefined, 'nothing was deployed');
   });
 
   test('a pusher mapped by login to one Slack account is also the account Slack finds by their e-mail: neither approves', async () => {
@@ -183,9 +177,9 @@ describe('nobody approves their own push', () => {
 
     await refused(started, ALICE, 'wrote this change', sha(1));
     assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
-    assert.equal(served(started), undefined, 'nothing was deployed');
+    assert.equal(productionVersion(started), undefined, 'nothing was deployed');
     await started.click(started.card(), 'approve', ANN);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
   });
 
   test('a pusher Slack cannot match is named on the card', async () => {
@@ -239,8 +233,8 @@ describe('nobody approves their own push', () => {
 
     await refused(started, CAROL, 'pushed this change', sha(1));
     await refused(started, ANN, 'retried this run', sha(1));
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
     await started.click(started.card(), 'approve', ALICE);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
   });
 });

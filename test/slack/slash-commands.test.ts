@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import {
   ALICE,
@@ -9,6 +7,7 @@ import {
   CHANNEL,
   MALLORY,
   productionPipeline,
+  productionVersion,
   REPO,
   serverConfig,
   sha,
@@ -22,16 +21,11 @@ afterEach(async () => {
   app = undefined;
 });
 
-const served = (started: SlackSluice) => {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
-
 /** Pushes commit n and approves it in Slack. */
 async function release(started: SlackSluice, n: number, version: string): Promise<void> {
   await started.push(n, version);
   await started.click(started.card(), 'approve', ANN);
-  assert.equal(served(started), version);
+  assert.equal(productionVersion(started), version);
 }
 
 describe('/sluice', () => {
@@ -190,7 +184,7 @@ describe('/sluice', () => {
       execution?.reason ?? '',
       new RegExp(`environment "production" is locked by slack:${ANN}: release freeze`),
     );
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
     assert.match(
       started.slack.replies(started.card().ts).at(-1)?.text ?? '',
       /❌ The deploy of `[0-9a-f]{7}` to \*production\* failed: environment "production" is locked by slack:U0ANN: release freeze/,
@@ -215,11 +209,11 @@ describe('/sluice', () => {
     [execution] = await started.sluice.store.listExecutions();
     const gate = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
     assert.deepEqual([gate?.status, gate?.attempt], ['awaiting_approval', 2]);
-    assert.equal(served(started), undefined);
+    assert.equal(productionVersion(started), undefined);
     await started.click(started.card(), 'approve', ANN);
     [execution] = await started.sluice.store.listExecutions();
     assert.equal(execution?.status, 'succeeded');
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
     assert.equal(
       (await started.command('retry acme/shop', CAROL)).text,
       'The newest execution of *acme/shop* (#1, succeeded) has no failed stage to retry.',
@@ -266,7 +260,7 @@ describe('/sluice', () => {
       (await started.command('rollback acme/shop production', CAROL)).text,
       `You may not run \`/sluice rollback\`; ask <@${ANN}>.`,
     );
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
 
     const answer = await started.command('rollback acme/shop production', ANN);
     assert.equal(answer.response_type, 'in_channel');
@@ -275,9 +269,9 @@ describe('/sluice', () => {
       `<@${ANN}> is rolling *production* of *acme/shop* back to #1 (\`${sha(1).slice(0, 7)}\`) in execution #3; it waits for an approval in <#${CHANNEL}>.`,
     );
     // Production has approval rules, so the rollback asks someone other than who started it.
-    assert.equal(served(started), 'v2');
+    assert.equal(productionVersion(started), 'v2');
     await started.click(started.card(), 'approve', CAROL);
-    assert.equal(served(started), 'v1');
+    assert.equal(productionVersion(started), 'v1');
     const [rollback] = await started.sluice.store.listExecutions();
     assert.equal(rollback?.status, 'succeeded');
   });

@@ -1,59 +1,21 @@
+/** What only the SSH executor does (connections, host keys, the env file, limits); what every executor does is in test/executor/define-executor-suite.ts. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chown, copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ExecutorError, type ExecSession, type OutputStream } from '../../src/executor/executor.ts';
+import type { ExecSession } from '../../src/executor/executor.ts';
 import { quoteArg } from '../../src/executor/shell-quote.ts';
 import { connectHost } from '../../src/ssh/connect-host.ts';
 import { SshExecutor, type SshExecutorOptions } from '../../src/ssh/ssh-executor.ts';
 import { writePrivateFile } from '../../src/ssh/transfer-file.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { eventually, isCode, processesMatching, recorder, uniqueSleep } from '../executor/executor-probes.ts';
 
 const run = promisify(execFile);
-let markerCount = 0;
-
-/** A `sleep` duration no other process on the machine is using, to find with pgrep. */
-function uniqueSleep(): string {
-  markerCount += 1;
-  return `5432.${process.pid}${markerCount}`;
-}
-
-async function processesMatching(pattern: string): Promise<number[]> {
-  try {
-    const { stdout } = await run('pgrep', ['-f', pattern]);
-    return stdout.trim().split('\n').map(Number);
-  } catch (error) {
-    if ((error as { code?: number }).code === 1) return [];
-    throw error;
-  }
-}
-
-function recorder() {
-  const lines: Array<{ line: string; stream: OutputStream; at: number }> = [];
-  return {
-    lines,
-    onLine: (line: string, stream: OutputStream) => lines.push({ line, stream, at: Date.now() }),
-    of: (stream: OutputStream) => lines.filter((l) => l.stream === stream).map((l) => l.line),
-  };
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await delay(50);
-  }
-}
-
-const isCode = (code: ExecutorError['code'], pattern?: RegExp) => (error: unknown) =>
-  error instanceof ExecutorError && error.code === code && (pattern === undefined || pattern.test(error.message));
 
 // What sshd logs (LogLevel VERBOSE) once a client offers a key or logs in.
 const AUTH_ATTEMPT = /publickey|Accepted|Postponed|Failed|Starting session/;
@@ -110,43 +72,6 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(await readdir(foreign), []);
   });
 
-  it('streams output line by line, in order, as it is printed', async () => {
-    const out = recorder();
-    const result = await session.run(
-      "echo one; printf 'two\\r\\nthr'; printf 'ee\\n'; echo oops >&2; sleep 0.5; printf 'last, no newline'",
-      {
-        timeoutMs: 5000,
-        onLine: out.onLine,
-      },
-    );
-    assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
-    assert.deepEqual(out.of('stdout'), ['one', 'two', 'three', 'last, no newline']);
-    assert.deepEqual(out.of('stderr'), ['oops']);
-    const first = out.lines.find((l) => l.line === 'one');
-    const last = out.lines.find((l) => l.line === 'last, no newline');
-    assert.ok(first && last && last.at - first.at >= 400, 'the first line arrived while the command still ran');
-  });
-
-  it('reports a non-zero exit as a result instead of throwing', async () => {
-    const result = await session.run('echo failing >&2; exit 3', { timeoutMs: 5000 });
-    assert.deepEqual(result, { exitCode: 3, timedOut: false, aborted: false });
-  });
-
-  it('runs in a cwd relative to the workspace, and refuses one that does not exist instead of running in $HOME', async () => {
-    await session.run('mkdir -p sub', { timeoutMs: 5000 });
-    const out = recorder();
-    await session.run('pwd', { timeoutMs: 5000, cwd: 'sub', onLine: out.onLine });
-    assert.deepEqual(out.of('stdout'), [join(session.workspace, 'sub')]);
-
-    const marker = `should-not-exist-${process.pid}`;
-    await assert.rejects(
-      session.run(`touch ${marker}`, { timeoutMs: 5000, cwd: join(session.workspace, 'missing') }),
-      isCode('WORKSPACE_FAILED', /working directory .*\/missing does not exist on host host1/),
-    );
-    await assert.rejects(stat(join(homedir(), marker)), 'nothing ran in the home directory');
-    await assert.rejects(stat(join(session.workspace, marker)));
-  });
-
   it('gives the command its environment through a file, never on a command line, and deletes the file', async () => {
     const secret = `s3cret-${randomBytes(6).toString('hex')}`;
     const out = recorder();
@@ -194,83 +119,6 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     } finally {
       connection.close();
     }
-  });
-
-  it('feeds stdin to the command, or gives it none', async () => {
-    const out = recorder();
-    await session.run('cat', { timeoutMs: 5000, stdin: 'hello\nworld\n', onLine: out.onLine });
-    assert.deepEqual(out.of('stdout'), ['hello', 'world']);
-    const empty = recorder();
-    const result = await session.run('cat; echo done', { timeoutMs: 5000, onLine: empty.onLine });
-    assert.equal(result.exitCode, 0);
-    assert.deepEqual(empty.of('stdout'), ['done']);
-  });
-
-  it('copies a few MiB in and out unchanged, and reports a missing file as a transfer failure', async () => {
-    const local = await mkdtemp(join(tmpdir(), 'sluice-ssh-copy-'));
-    const sha256 = async (path: string) =>
-      createHash('sha256')
-        .update(await readFile(path))
-        .digest('hex');
-    try {
-      await writeFile(join(local, 'in.bin'), randomBytes(5 * 1024 * 1024 + 123));
-      await session.upload(join(local, 'in.bin'), 'in.bin');
-      await session.run('cp in.bin back.bin', { timeoutMs: 5000 });
-      await session.download(join(session.workspace, 'back.bin'), join(local, 'out.bin'));
-      assert.equal(await sha256(join(local, 'out.bin')), await sha256(join(local, 'in.bin')));
-      await assert.rejects(
-        session.download('nope.bin', join(local, 'x')),
-        isCode('TRANSFER_FAILED', /could not download .*nope\.bin from host host1/),
-      );
-      await assert.rejects(session.upload(join(local, 'nope.bin'), 'x'), isCode('TRANSFER_FAILED'));
-    } finally {
-      await rm(local, { recursive: true, force: true });
-    }
-  });
-
-  it('kills a command that hangs at its timeout, children and grandchildren included', async () => {
-    const a = uniqueSleep();
-    const b = uniqueSleep();
-    const started = Date.now();
-    const result = await session.run(`sleep ${a} & bash -c 'sleep ${b}'; echo never`, { timeoutMs: 300 });
-    assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false });
-    assert.ok(Date.now() - started < 3000, `stopped after ${Date.now() - started} ms`);
-    assert.deepEqual(await processesMatching(a), []);
-    assert.deepEqual(await processesMatching(b), []);
-  });
-
-  it('uses SIGKILL when the command ignores SIGTERM', async () => {
-    const marker = uniqueSleep();
-    const result = await session.run(`trap '' TERM; sleep ${marker}`, { timeoutMs: 200 });
-    assert.equal(result.timedOut, true);
-    assert.deepEqual(await processesMatching(marker), []);
-  });
-
-  it('kills the whole process group when the signal aborts', async () => {
-    const marker = uniqueSleep();
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
-    const result = await session.run(`bash -c 'sleep ${marker}' & sleep ${marker} & wait`, {
-      timeoutMs: 10_000,
-      signal: controller.signal,
-    });
-    assert.deepEqual(result, { exitCode: null, timedOut: false, aborted: true });
-    assert.deepEqual(await processesMatching(marker), []);
-  });
-
-  it('does not start a command whose signal is already aborted', async () => {
-    const result = await session.run('touch started', { timeoutMs: 5000, signal: AbortSignal.abort() });
-    assert.equal(result.aborted, true);
-    await assert.rejects(stat(join(session.workspace, 'started')));
-  });
-
-  it('stops what a command left running in the background once it exits', async () => {
-    const marker = uniqueSleep();
-    const started = Date.now();
-    const result = await session.run(`sleep ${marker} & echo started`, { timeoutMs: 10_000 });
-    assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
-    assert.ok(Date.now() - started < 3000, 'the background process did not hold the command open');
-    assert.deepEqual(await processesMatching(marker), []);
   });
 
   it("with leftovers kept, ends at the command's exit while a background process holds its output, and that process outlives the connection", async () => {
@@ -321,15 +169,6 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     }
   });
 
-  it('with leftovers kept, still stops the whole group at a timeout', async () => {
-    const a = uniqueSleep();
-    const b = uniqueSleep();
-    const result = await session.run(`sleep ${a} & sleep ${b}`, { timeoutMs: 300, leftovers: 'keep' });
-    assert.deepEqual(result, { exitCode: null, timedOut: true, aborted: false });
-    assert.deepEqual(await processesMatching(a), []);
-    assert.deepEqual(await processesMatching(b), []);
-  });
-
   it("stops every command at the operator's limit, whatever its caller asks, and says that limit ended it", async () => {
     const capped = new SshExecutor({ ...options, maxCommandMs: 300 });
     const other = await capped.open(hosts.host('host1'));
@@ -351,39 +190,6 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     } finally {
       await other.close();
     }
-  });
-
-  it('passes branch-name-like values through quoteArg literally, running nothing', async () => {
-    const pwned = `/tmp/pwned-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const evil = [`$(touch ${pwned})`, ';id;#', "it's `touch " + pwned + '`'];
-    const out = recorder();
-    await session.run(`printf '%s\\n' ${evil.map(quoteArg).join(' ')}; mkdir -p -- ${quoteArg(evil[0] as string)}`, {
-      timeoutMs: 5000,
-      onLine: out.onLine,
-    });
-    // The executor's own quoting: the same value as cwd and in the environment.
-    await session.run('pwd; printf "%s\\n" "$BRANCH"', {
-      timeoutMs: 5000,
-      cwd: evil[0],
-      env: { BRANCH: evil[1] as string },
-      onLine: out.onLine,
-    });
-    assert.deepEqual(out.of('stdout'), [...evil, join(session.workspace, evil[0] as string), evil[1]]);
-    assert.deepEqual(out.of('stderr'), []);
-    await assert.rejects(stat(pwned), 'no command substitution ran');
-  });
-
-  it('removes the workspace on close, twice without complaint, and kills what still runs', async () => {
-    const other = await executor.open(hosts.host('host1'));
-    const marker = uniqueSleep();
-    const running = other.run(`sleep ${marker}`, { timeoutMs: 10_000 });
-    await delay(300);
-    await other.close();
-    await other.close();
-    assert.equal((await running).aborted, true);
-    await assert.rejects(stat(other.workspace));
-    assert.deepEqual(await processesMatching(marker), []);
-    await assert.rejects(other.run('true', { timeoutMs: 1000 }), ExecutorError);
   });
 
   it('shares one connection among the sessions on a host and closes it with the last one', async () => {
