@@ -195,7 +195,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   );
   const stopping = new AbortController();
   try {
-    const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
+    const { actions, sources, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
     const github = settings.github;
     // Page links are signed with a key derived from the webhook secret: every replica makes the same links.
     const linkKey = github
@@ -269,6 +269,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         runner,
         server,
         sourcesDir: resolve(settings.dataDir, 'sources'),
+        sources,
         clock,
         appId: api.appId,
         people: () => slackPeopleOf,
@@ -325,7 +326,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
           changesFor: (execution, environment) => changesSince(store, api, execution, environment),
           startRun: async (input) => {
             const result = await startFromRef(
-              { store, runner, server, api, sourcesDir: resolve(settings.dataDir, 'sources') },
+              { store, runner, server, api, sourcesDir: resolve(settings.dataDir, 'sources'), sources },
               { ...input, trigger: `run from Slack by ${input.by}` },
             );
             return result.ok

@@ -26,18 +26,23 @@ import { trackCommands } from './track-commands.ts';
 export interface SluiceActions {
   actions: ActionRunner;
   artifacts: ArtifactStore;
+  /** Downloaded sources: in the shared database with PostgreSQL (see keepSource), else files. */
+  sources: ArtifactStore;
   rollouts: ActiveRollouts;
   /** Stops what dead processes' commands left running: of one attempt, or of all (see stopOrphans). */
   stopOrphans(ref?: ActionRef): Promise<void>;
 }
 
 export function createSluiceActions(store: Store, server: ServerConfig | undefined, dataDir: string): SluiceActions {
-  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
+  // With PostgreSQL the database holds both, and these directories are only caches (R2).
+  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'), store.blobs);
+  const sources = new ArtifactStore(resolve(dataDir, 'sources'), store.blobs);
   const rollouts = new ActiveRollouts();
   const executorFor = hostExecutors(server, dataDir);
   const actions = createActionRunner({
     store,
     artifacts,
+    sources,
     hostsOf: (group, repo) => hostsFor(server, repo, group),
     executorFor,
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
@@ -56,5 +61,5 @@ export function createSluiceActions(store: Store, server: ServerConfig | undefin
         spec,
       ),
   });
-  return { actions, artifacts, rollouts, stopOrphans: (ref) => stopOrphans(store, executorFor, ref) };
+  return { actions, artifacts, sources, rollouts, stopOrphans: (ref) => stopOrphans(store, executorFor, ref) };
 }

@@ -4,6 +4,7 @@
  */
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from '../pipeline/snapshot.ts';
 import type { ExecutionStatus } from '../pipeline/states.ts';
+import { PostgresArtifactBlobs, type ArtifactBlobs } from './artifact-blobs.ts';
 import { createExecution } from './create-execution.ts';
 import type { DatabaseKind, Db } from './database.ts';
 import { loadExecutionSummaries } from './load-executions.ts';
@@ -75,6 +76,7 @@ const DEFAULT_LIST_LIMIT = 50;
 
 export class KyselyStore implements Store {
   readonly kind: DatabaseKind;
+  readonly blobs?: ArtifactBlobs;
   readonly #db: Db;
   readonly #onClose: () => Promise<void>;
   #closed: Promise<void> | undefined;
@@ -83,6 +85,7 @@ export class KyselyStore implements Store {
   constructor(db: Db, kind: DatabaseKind, onClose: () => Promise<void> = async () => {}) {
     this.#db = db;
     this.kind = kind;
+    if (kind === 'postgres') this.blobs = new PostgresArtifactBlobs(db);
     this.#onClose = onClose;
   }
 

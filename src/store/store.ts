@@ -3,6 +3,7 @@
  * directory by default, PostgreSQL when a database URL is given). The engine
  * is pure; everything it decides reaches the disk through `updatePipeline`.
  */
+import type { ArtifactBlobs } from './artifact-blobs.ts';
 import type { StoreMetrics } from './queries/metrics.ts';
 import type { PipelineDefinition } from '../pipeline/definition.ts';
 import type { Command, ExecutionState, PipelineSnapshot, Revision, StateChange } from '../pipeline/snapshot.ts';
@@ -116,6 +117,8 @@ export interface ArtifactRecord {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Artifacts and sources in the database (PostgreSQL); absent when they are files in the data directory (SQLite). */
+  readonly blobs?: ArtifactBlobs;
 
   /** The pipeline of a repository's pipeline file, created on first use. Returns its id. */
   ensurePipeline(repo: string, file: string): Promise<string>;
