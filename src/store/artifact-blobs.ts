@@ -101,15 +101,25 @@ export class PostgresArtifactBlobs implements ArtifactBlobs {
         'ARTIFACT_CORRUPTED',
         `the artifact sha256:${sha256} read from the database is corrupted (${why}), so it is not used; build it again (retry its build stage)`,
       );
+    const fetch = (i: number) =>
+      selectChunk(db, sha256, i).then(
+        (data) => ({ data }),
+        (error: unknown) => ({ error }),
+      );
+    // The next chunk is asked for while the reader takes this one: at most two are held, and the
+    // database's round trip overlaps the reader's writing.
+    let next = blob.chunks > 0 ? fetch(0) : undefined;
     return new Readable({
-      // One chunk at a time: the next is fetched once the reader has taken this one.
       highWaterMark: 1,
       async read() {
         try {
           if (idx < blob.chunks) {
-            const data = await selectChunk(db, sha256, idx);
+            const fetched = await next!;
+            if ('error' in fetched) throw fetched.error;
+            const data = fetched.data;
             if (!data) throw corrupted(`chunk ${idx} of ${blob.chunks} is missing`);
             idx++;
+            next = idx < blob.chunks ? fetch(idx) : undefined;
             hash.update(data);
             size += data.length;
             this.push(data);
