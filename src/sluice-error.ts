@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'PACK_FAILED'
   | 'INVALID_DIGEST'
   | 'STORE_FAILED'
+  | 'ARTIFACT_MISSING'
+  | 'ARTIFACT_CORRUPTED'
   // the store
   | 'DATA_DIR_LOCKED'
   | 'DATA_DIR_UNUSABLE'

@@ -139,7 +139,17 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       countExecutions: Boolean(settings.metricsToken),
     });
     const links = createPageLinks(settings.publicUrl, pageLinkKey(settings));
-    const context = { settings, store, server, runner: runner.runner, links, metrics, logger, clock };
+    const context = {
+      settings,
+      store,
+      server,
+      runner: runner.runner,
+      sources: runner.sources,
+      links,
+      metrics,
+      logger,
+      clock,
+    };
 
     // 4. GitHub.
     let slack: ServiceSlack | undefined;

@@ -3,10 +3,16 @@
  * `<dataDir>/artifacts` as the directory. The name
  * is the digest, so a stored artifact can be checked at any time (PRODUCT P4)
  * and storing the same bytes twice is harmless.
+ *
+ * With blobs in a shared database (PostgreSQL, PRODUCT R2) the database
+ * holds every artifact and the directory is only this process's cache:
+ * `put` stores in both, `fetch` fills the cache from the database when it
+ * lacks the file, and the directory may be deleted at any time.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import type { ArtifactBlobs } from '../store/artifact-blobs.ts';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,10 +37,17 @@ const INCOMING_PREFIX = '.incoming-';
 /** A content-addressed store of artifact tarballs in one directory. */
 export class ArtifactStore {
   readonly dir: string;
+  readonly #blobs: ArtifactBlobs | undefined;
 
-  /** `dir` is made on the first `put`. */
-  constructor(dir: string) {
+  /** `dir` is made on the first `put`; with `blobs`, it is a cache of what they hold. */
+  constructor(dir: string, blobs?: ArtifactBlobs) {
     this.dir = dir;
+    this.#blobs = blobs;
+  }
+
+  /** Whether what is stored here is shared through the database, so any replica can fetch it. */
+  get shared(): boolean {
+    return this.#blobs !== undefined;
   }
 
   /**
@@ -60,12 +73,72 @@ export class ArtifactStore {
       const path = this.path(sha256);
       await rename(temp, path);
       await syncDirectory(this.dir);
+      if (this.#blobs) await this.#putBlob(path, sha256);
       return { sha256, size, path };
     } catch (error) {
       await rm(temp, { force: true });
+      if (error instanceof ArtifactError) throw error;
       throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, {
         cause: error,
       });
+    }
+  }
+
+  async #putBlob(path: string, sha256: string): Promise<void> {
+    try {
+      await this.#blobs!.put(path, sha256, Date.now());
+    } catch (error) {
+      throw new ArtifactError(
+        'STORE_FAILED',
+        `could not store sha256:${sha256} in the database, where other replicas find it: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * The local path of the artifact, its bytes checked against the digest
+   * first. A file missing here (or whose bytes changed) is fetched again
+   * from the database, verified as it streams, when there is one. Throws
+   * ARTIFACT_MISSING or ARTIFACT_CORRUPTED, saying which, otherwise.
+   */
+  async fetch(sha256: string): Promise<string> {
+    const path = this.path(sha256);
+    const present = await this.has(sha256);
+    if (present && (await sha256File(path)) === sha256) return path;
+    if (!this.#blobs) {
+      if (!present)
+        throw new ArtifactError('ARTIFACT_MISSING', `sha256:${sha256} is not in the artifact store ${this.dir}`);
+      throw new ArtifactError(
+        'ARTIFACT_CORRUPTED',
+        `the artifact store's file ${path} no longer matches its sha256 ${sha256}, so it is not used`,
+      );
+    }
+    // A cached file whose bytes changed is only a bad copy: the database has the real one.
+    if (present) await rm(path, { force: true });
+    const source = await this.#blobs.read(sha256);
+    if (!source) {
+      throw new ArtifactError(
+        'ARTIFACT_MISSING',
+        `sha256:${sha256} is neither in the database nor in ${this.dir} (retention may have removed it); build it again`,
+      );
+    }
+    await mkdir(this.dir, { recursive: true });
+    const temp = join(this.dir, `${INCOMING_PREFIX}${randomUUID()}`);
+    try {
+      await pipeline(source, createWriteStream(temp, { flags: 'wx', flush: true }));
+      await rename(temp, path);
+      return path;
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (error instanceof ArtifactError) throw error;
+      throw new ArtifactError(
+        'STORE_FAILED',
+        `could not fetch sha256:${sha256} into ${this.dir}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -137,12 +137,12 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
     return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
   const unbound = await checkApprovalBinding(deps.store, context, spec, artifact.sha256);
   if (unbound) return { ok: false, reason: unbound };
-  const tarball = deps.artifacts.path(artifact.sha256);
-  if (!(await deps.artifacts.verify(artifact.sha256))) {
-    return {
-      ok: false,
-      reason: `artifact "${spec.artifact}" in the artifact store no longer matches its sha256 ${artifact.sha256}`,
-    };
+  let tarball: string;
+  try {
+    // Verified as it is read: from this process's directory, or from the database another replica stored it in.
+    tarball = await deps.artifacts.fetch(artifact.sha256);
+  } catch (error) {
+    return { ok: false, reason: `artifact "${spec.artifact}" cannot be deployed: ${errorMessage(error)}` };
   }
   await checkArchive(tarball);
 

@@ -6,6 +6,8 @@
  * the source is the commit's tarball through the API (S1). A push also checks that its branch is one the pipeline names; a run
  * by hand may name any branch or commit (P1).
  */
+import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import { keepSource } from '../artifact/keep-source.ts';
 import { formatProblem } from '../config/config-problem.ts';
 import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
@@ -25,6 +27,8 @@ export interface StartDeps {
   server?: ServerConfig;
   /** Where downloaded source tarballs are kept. */
   sourcesDir: string;
+  /** Where they are kept for every replica, when the store is shared (see keepSource). */
+  sources?: ArtifactStore;
 }
 
 export interface CommitToStart {
@@ -67,7 +71,10 @@ export async function startCommit(
   ) {
     return { ok: false, reason: `branch ${branch} is not one the pipeline runs for` };
   }
-  const source = await downloadTarball(octokit, { owner, repo, ref: input.revision.sha }, deps.sourcesDir);
+  const source = await keepSource(
+    deps.sources,
+    await downloadTarball(octokit, { owner, repo, ref: input.revision.sha }, deps.sourcesDir),
+  );
   const pipelineId = await deps.store.ensurePipeline(input.repo, PIPELINE_FILE);
   const execution = await deps.runner.start(
     {

@@ -6,7 +6,7 @@
 import { runBuildAction } from '../actions/run-build-action.ts';
 import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
-import { parseSource } from '../artifact/source-ref.ts';
+import { localSource } from '../artifact/keep-source.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
 import type { RefStore, ArtifactRecordStore } from '../store/store.ts';
@@ -17,6 +17,8 @@ import { trackCommands } from './track-commands.ts';
 export interface ActionRunnerDeps {
   store: ArtifactRecordStore & RefStore;
   artifacts: ArtifactStore;
+  /** Downloaded sources, when they are kept in the shared database (see keepSource). */
+  sources?: ArtifactStore;
   /** The hosts of a host group (or `local`) for a repository's action; throws with a clear message if unknown or not open to it. */
   hostsOf(group: string, repo: string): HostRef[];
   /** The executor that reaches a host (each action's sessions record what they run, see trackCommands). */
@@ -88,7 +90,17 @@ async function runOnHost(
     const artifact = await deps.store.findArtifact(execution.id, name);
     if (!artifact)
       return { ok: false, reason: `input artifact "${name}" was not produced in execution #${execution.seq}` };
-    inputs.push({ name, sha256: artifact.sha256, file: deps.artifacts.path(artifact.sha256) });
+    try {
+      inputs.push({ name, sha256: artifact.sha256, file: await deps.artifacts.fetch(artifact.sha256) });
+    } catch (error) {
+      return { ok: false, reason: `input artifact "${name}" cannot be used: ${errorMessage(error)}` };
+    }
+  }
+  let source;
+  try {
+    source = await localSource(deps.sources, execution.source);
+  } catch (error) {
+    return { ok: false, reason: `the source of execution #${execution.seq} cannot be used: ${errorMessage(error)}` };
   }
   const secrets = deps.secretsFor(execution.repo, spec.secrets);
 
@@ -96,7 +108,6 @@ async function runOnHost(
   let session: ExecSession | undefined;
   try {
     session = await deps.executorFor(host).open(host, { signal });
-    const source = parseSource(execution.source);
     const input = {
       session,
       sourceTarball: source.file,

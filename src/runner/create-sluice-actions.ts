@@ -15,7 +15,7 @@ import { hostsFor } from '../config/check-host-access.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { ActiveRollouts } from '../deploy/active-rollouts.ts';
 import { runDeployAction } from '../deploy/run-deploy-action.ts';
-import type { ActionRef, ArtifactRecordStore, ClaimStore, LogStore, RefStore } from '../store/store.ts';
+import type { ActionRef, ArtifactRecordStore, ClaimStore, LogStore, RefStore, Store } from '../store/store.ts';
 import type { ActionRunner } from '../actions/action-runner.ts';
 import { createActionRunner } from './create-action-runner.ts';
 import { hostExecutors } from './host-executors.ts';
@@ -27,6 +27,8 @@ import { trackCommands } from './track-commands.ts';
 export interface SluiceActions {
   actions: ActionRunner;
   artifacts: ArtifactStore;
+  /** Downloaded sources: in the shared database with PostgreSQL (see keepSource), else files. */
+  sources: ArtifactStore;
   rollouts: ActiveRollouts;
   /** Stops what dead processes' commands left running: of one attempt, or of all (see stopOrphans). */
   stopOrphans(ref?: ActionRef): Promise<void>;
@@ -35,17 +37,20 @@ export interface SluiceActions {
 }
 
 export function createSluiceActions(
-  store: ClaimStore & LogStore & ArtifactRecordStore & RefStore,
+  store: ClaimStore & LogStore & ArtifactRecordStore & RefStore & Pick<Store, 'blobs'>,
   server: ServerConfig | undefined,
   dataDir: string,
 ): SluiceActions {
-  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'));
+  // With PostgreSQL the database holds both, and these directories are only caches (R2).
+  const artifacts = new ArtifactStore(resolve(dataDir, 'artifacts'), store.blobs);
+  const sources = new ArtifactStore(resolve(dataDir, 'sources'), store.blobs);
   const rollouts = new ActiveRollouts();
   const executorFor = hostExecutors(server, dataDir);
   const stop = (ref?: ActionRef) => stopOrphans(store, executorFor, ref);
   const run = createActionRunner({
     store,
     artifacts,
+    sources,
     hostsOf: (group, repo) => hostsFor(server, repo, group),
     executorFor,
     secretsFor: (repo, names) => resolveSecrets(server, repo, names),
@@ -69,6 +74,7 @@ export function createSluiceActions(
   return {
     actions,
     artifacts,
+    sources,
     rollouts,
     stopOrphans: stop,
     retryUnreachable: () => retryUnreachable(store, executorFor),

@@ -1,7 +1,9 @@
 /**
  * Keeps disk use bounded (the server config's `retention`): deletes
  * finished executions with their logs and history, artifact and source
- * files nothing needs any more, handled webhook payloads and ids, and local
+ * files nothing needs any more (with PostgreSQL: in the database, only
+ * when no execution the policy keeps names their digest, and in the local
+ * cache), handled webhook payloads and ids, and local
  * workspaces a crash left behind.
  *
  * Never pruned, whatever their age: anything an unfinished execution uses,
@@ -17,20 +19,22 @@ import { DEFAULT_RETENTION, type RetentionRules } from '../config/retention-rule
 import type { ServerConfig } from '../config/server.schema.ts';
 import { openLocalWorkspaces } from '../executor/local-executor.ts';
 import { removeTree } from '../executor/remove-tree.ts';
-import type { ExecutionStore, InboxStore, ArtifactRecordStore } from '../store/store.ts';
+import type { ExecutionStore, InboxStore, ArtifactRecordStore, Store } from '../store/store.ts';
 import { deploysByEnvironment } from './deploy-history.ts';
 
 export interface PruneReport {
   executions: number;
   artifacts: number;
   sources: number;
+  /** Artifacts and sources deleted from the database (PostgreSQL only; the counts above are then of cached files). */
+  blobs?: number;
   payloads: number;
   deliveries: number;
   workspaces: number;
 }
 
 export interface PruneInput {
-  store: ExecutionStore & InboxStore & ArtifactRecordStore;
+  store: ExecutionStore & InboxStore & ArtifactRecordStore & Pick<Store, 'blobs'>;
   server: ServerConfig | undefined;
   dataDir: string;
   now: number;
@@ -65,14 +69,24 @@ export async function pruneData(input: PruneInput): Promise<PruneReport> {
   });
 
   const sourcesDir = resolve(input.dataDir, 'sources');
-  const sourceFiles = new Set(
-    (await store.listSourceUses()).filter(recent).map((use) => resolve(parseSource(use.source).file)),
-  );
-  const sources = await removeFiles(sourcesDir, now, (name) => !sourceFiles.has(join(sourcesDir, name)));
+  const sourceFiles = new Set<string>();
+  const sourceDigests = new Set<string>();
+  for (const use of (await store.listSourceUses()).filter(recent)) {
+    const ref = parseSource(use.source);
+    if ('file' in ref) sourceFiles.add(resolve(ref.file));
+    else sourceDigests.add(ref.sha256);
+  }
+  const sources = await removeFiles(sourcesDir, now, (name) => {
+    const digest = ARTIFACT_FILE.exec(name)?.[1];
+    if (digest !== undefined && sourceDigests.has(digest)) return false;
+    return !sourceFiles.has(join(sourcesDir, name));
+  });
+  // With PostgreSQL the database holds them for every replica, and the files above were only this one's cache.
+  const blobs = store.blobs && (await store.blobs.prune([...digests, ...sourceDigests], now - FRESH_MS)).length;
 
   const { payloads, deliveries } = await store.pruneDeliveries(now - rules.webhookPayloadsMs, now - rules.webhookIdsMs);
   const workspaces = await removeWorkspaces(resolve(input.dataDir, 'workspaces'), now - rules.workspacesMs);
-  return { executions, artifacts, sources, payloads, deliveries, workspaces };
+  return { executions, artifacts, sources, ...(blobs !== undefined && { blobs }), payloads, deliveries, workspaces };
 }
 
 /** What a report says, or undefined when nothing was pruned. */
@@ -82,6 +96,7 @@ export function describePrune(report: PruneReport): string | undefined {
       [report.executions, 'finished execution'],
       [report.artifacts, 'artifact file'],
       [report.sources, 'source file'],
+      [report.blobs ?? 0, 'database blob'],
       [report.payloads, 'webhook payload'],
       [report.deliveries, 'webhook delivery id'],
       [report.workspaces, 'abandoned workspace'],
@@ -96,7 +111,7 @@ export function describePrune(report: PruneReport): string | undefined {
  * its keep_releases distinct revisions and never fewer than two.
  */
 async function keptReleases(
-  store: ExecutionStore & InboxStore & ArtifactRecordStore,
+  store: ExecutionStore & InboxStore & ArtifactRecordStore & Pick<Store, 'blobs'>,
   server: ServerConfig | undefined,
 ): Promise<Set<string>> {
   const kept = new Set<string>();

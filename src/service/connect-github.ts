@@ -110,6 +110,7 @@ export async function connectGithub(context: ServiceContext, options: GithubOpti
     runner: context.runner,
     server: context.server,
     sourcesDir: resolve(settings.dataDir, 'sources'),
+    sources: context.sources,
     clock: context.clock,
     appId: api.appId,
     people: options.people,

@@ -51,7 +51,14 @@ export async function connectSlack(context: ServiceContext, options: SlackOption
       changesFor: (execution, environment) => changesSince(store, api, execution, environment),
       startRun: async (input) => {
         const result = await startFromRef(
-          { store, runner, server, api, sourcesDir: resolve(context.settings.dataDir, 'sources') },
+          {
+            store,
+            runner,
+            server,
+            api,
+            sourcesDir: resolve(context.settings.dataDir, 'sources'),
+            sources: context.sources,
+          },
           { ...input, trigger: `run from Slack by ${input.by}` },
         );
         return result.ok

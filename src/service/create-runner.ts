@@ -5,6 +5,7 @@
  * As a part it stops as the stop asks: cancelled, or given the grace
  * period and then interrupted, its claims released.
  */
+import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { recoveryRules } from '../config/recovery-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import type { Logger } from '../log/create-logger.ts';
@@ -43,12 +44,18 @@ export interface ServiceRunner extends ServicePart {
   leftBehind(): string[];
   /** Tries again the hosts recovery could not reach, to stop what crashed attempts left running there. */
   retryUnreachable(): Promise<void>;
+  /** Downloaded sources (see createSluiceActions). */
+  sources: ArtifactStore;
 }
 
 export function createRunner(deps: RunnerDeps): ServiceRunner {
   const { store, logger, metrics } = deps;
   const warn = (line: string) => logger.warn(line);
-  const { actions, rollouts, stopOrphans, retryUnreachable } = createSluiceActions(store, deps.server, deps.dataDir);
+  const { actions, sources, rollouts, stopOrphans, retryUnreachable } = createSluiceActions(
+    store,
+    deps.server,
+    deps.dataDir,
+  );
   const recovery = recoveryRules(deps.server);
   const watchers: ExecutionWatcher[] = [];
   if (deps.countExecutions) watchers.push({ executionsChanged: (ids) => observeExecutions(store, metrics, [...ids]) });
@@ -102,6 +109,7 @@ export function createRunner(deps: RunnerDeps): ServiceRunner {
     watchers,
     leftBehind: () => rollouts.leftBehind(),
     retryUnreachable,
+    sources,
     idle: () => runner.idle(),
     get busy() {
       return runner.busy;

@@ -3,6 +3,7 @@
  * the store, the operator's server config, the runner, the page links, the
  * metrics, the logger and the clock — one object, handed to each.
  */
+import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import type { Settings } from '../config/read-settings.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import type { Logger } from '../log/create-logger.ts';
@@ -16,6 +17,8 @@ export interface ServiceContext {
   store: Store;
   server: ServerConfig;
   runner: PipelineRunner;
+  /** Downloaded sources: in the shared database with PostgreSQL, else files in the data directory. */
+  sources: ArtifactStore;
   links: PageLinks;
   metrics: SluiceMetrics;
   logger: Logger;

@@ -3,6 +3,7 @@
  * concern per file, all on one database handle. Everything that writes more
  * than one row runs in a transaction (the caller's, inside `transaction`).
  */
+import { PostgresArtifactBlobs } from './artifact-blobs.ts';
 import type { DatabaseKind, Db } from './database.ts';
 import { makeArtifactRecordStore } from './make-artifact-record-store.ts';
 import { makeClaimStore } from './make-claim-store.ts';
@@ -17,6 +18,7 @@ export function makeKyselyStore(db: Db, kind: DatabaseKind, onClose: () => Promi
   let closed: Promise<void> | undefined;
   return {
     kind,
+    ...(kind === 'postgres' && { blobs: new PostgresArtifactBlobs(db) }),
     ...makeConcerns(db, kind),
     transaction: (work) => db.transaction().execute((trx) => work(makeConcerns(trx, kind))),
     /** Closes the database (and releases what `onClose` releases); later calls wait for the first. */

@@ -13,6 +13,7 @@
  * One object holds them all on one database handle: `transaction` gives
  * them all on one transaction, which commits when `work` resolves.
  */
+import type { ArtifactBlobs } from './artifact-blobs.ts';
 import type { ArtifactRecordStore } from './artifact-record-store.ts';
 import type { ClaimStore } from './claim-store.ts';
 import type { ExecutionStore, ExecutionSummary, ActionSummary, StageSummary } from './execution-store.ts';
@@ -34,6 +35,8 @@ export type StoreConcerns = ExecutionStore & ClaimStore & InboxStore & LogStore 
 /** The whole store, for the composition root that opens and closes it. */
 export interface Store extends StoreConcerns {
   readonly kind: 'sqlite' | 'postgres';
+  /** Artifacts and sources in the database (PostgreSQL); absent when they are files in the data directory (SQLite). */
+  readonly blobs?: ArtifactBlobs;
   /** Runs `work` on one transaction over every concern: all it writes commits, or none if it throws. */
   transaction<T>(work: (store: StoreConcerns) => Promise<T>): Promise<T>;
   close(): Promise<void>;

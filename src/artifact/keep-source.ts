@@ -1,0 +1,34 @@
+/**
+ * A downloaded source, kept where every replica finds it: with a shared
+ * store (PostgreSQL) the tarball goes into the database by its sha256 and
+ * the execution names the digest, so a replica other than the one that
+ * received the push can build it (PRODUCT R2). Without one, the execution
+ * names the local file, as it always has.
+ */
+import { rm } from 'node:fs/promises';
+import type { ArtifactStore } from './artifact-store.ts';
+import { formatSource, parseSource } from './source-ref.ts';
+
+/** The source reference to record for the tarball `source` names. */
+export async function keepSource(sources: ArtifactStore | undefined, source: string): Promise<string> {
+  const ref = parseSource(source);
+  if (!sources?.shared || !('file' in ref)) return source;
+  try {
+    const stored = await sources.put(ref.file);
+    return formatSource({ sha256: stored.sha256, strip: ref.strip });
+  } finally {
+    // The store has its own copy under the digest.
+    await rm(ref.file, { force: true });
+  }
+}
+
+/** The local tarball of a source reference, fetched (and verified) from the database when it names a digest. */
+export async function localSource(
+  sources: ArtifactStore | undefined,
+  source: string,
+): Promise<{ file: string; strip: number }> {
+  const ref = parseSource(source);
+  if ('file' in ref) return ref;
+  if (!sources) throw new Error(`the source sha256:${ref.sha256} is kept in a database this process does not use`);
+  return { file: await sources.fetch(ref.sha256), strip: ref.strip };
+}
