@@ -37,6 +37,7 @@ import type { SlackApp } from './slack/create-slack-app.ts';
 import type { SlackReporter } from './slack/slack-reporter.ts';
 import type { SlackPeople } from './slack/slack-people.ts';
 import { startSlack } from './slack/start-slack.ts';
+import { announceChanges, ExecutionNews } from './store/announce-changes.ts';
 import { openStore } from './store/open-store.ts';
 import { timerDelay } from './executor/timer-delay.ts';
 import type { Store } from './store/store.ts';
@@ -83,7 +84,11 @@ export interface StartOptions {
    * when that is shorter).
    */
   sweepMs?: number;
-  /** How often an execution page's event stream looks for news (default 500 ms). */
+  /**
+   * How often an execution page's event stream also looks for what other
+   * replicas stored (default 5 s on PostgreSQL; never on SQLite, which this
+   * process alone writes). What this process stores wakes it at once.
+   */
   pagePollMs?: number;
   /** How often a failed Slack API call is tried again (default 3). */
   slackRetries?: number;
@@ -126,6 +131,9 @@ export interface RunningSluice {
    */
   close(options?: { cancel?: string; interrupt?: { reason: string; graceMs: number } }): Promise<void>;
 }
+
+/** How often a page's event stream looks for what other replicas on the same PostgreSQL stored. */
+const OTHER_REPLICAS_POLL_MS = 5_000;
 
 export class StartError extends SluiceError<'START_FAILED'> {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -184,7 +192,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   // What fills up: the data directory, or PostgreSQL's disk.
   const stateDir = settings.databaseUrl ? 'PostgreSQL' : resolve(settings.dataDir);
   const fullLine = diskFullLine(stateDir);
-  const store = await openStoreWhenSpace(
+  // Open pages' event streams are woken by what this process stores, instead of polling the store.
+  const news = new ExecutionNews();
+  const opened = await openStoreWhenSpace(
     () => openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }),
     {
       dir: stateDir,
@@ -193,6 +203,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       log,
     },
   );
+  const store = announceChanges(opened, news);
   const stopping = new AbortController();
   try {
     const { actions, rollouts, stopOrphans } = createSluiceActions(store, server, settings.dataDir);
@@ -257,8 +268,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
       },
     });
 
+    const pagePollMs = options.pagePollMs ?? (store.kind === 'postgres' ? OTHER_REPLICAS_POLL_MS : undefined);
     const routes: HttpRoutes = {
-      pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) },
+      pages: { store, links, news, ...(pagePollMs !== undefined && { pollMs: pagePollMs }) },
       metrics: serveMetrics(metrics, settings.metricsToken),
     };
     let inbox: WebhookInbox | undefined;
