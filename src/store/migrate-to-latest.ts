@@ -10,6 +10,7 @@ import { locksMigration } from './migrations/0002-locks.ts';
 import { inboxMigration } from './migrations/0003-inbox.ts';
 import { claimsMigration } from './migrations/0004-claims.ts';
 import { retentionMigration } from './migrations/0005-retention.ts';
+import { historyIndexesMigration } from './migrations/0006-history-indexes.ts';
 import { StoreError } from './store.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -21,6 +22,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0003-inbox': inboxMigration(),
     '0004-claims': claimsMigration(),
     '0005-retention': retentionMigration(),
+    '0006-history-indexes': historyIndexesMigration(),
   };
 }
 
