@@ -144,8 +144,10 @@ async function postgresStore(url: string, executions: number): Promise<Subject> 
 
 const operations: Record<string, (store: Store, run: number) => Promise<unknown>> = {
   'sluice status': (store) => store.listExecutions({ limit: 20 }),
-  '/sluice status': async (store) =>
-    store.listNewestExecutions((await store.listPipelines()).slice(0, 30).map((p) => p.id)),
+  '/sluice status': async (store) => {
+    for (const pipeline of (await store.listPipelines()).slice(0, 30))
+      await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
+  },
   'execution page': async (store) => {
     const execution = (await store.getExecution('h-0'))!;
     for (const stage of execution.stages)

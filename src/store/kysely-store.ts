@@ -14,7 +14,6 @@ import {
   selectExecutionByOrigin,
   selectExecutionBySeq,
   selectExecutions,
-  selectNewestExecutions,
 } from './queries/executions.ts';
 import { deleteRef, selectRef, selectRefsByPrefix, upsertRef } from './queries/external-refs.ts';
 import {
@@ -162,13 +161,6 @@ export class KyselyStore implements Store {
       pipelineId: options.pipelineId,
       limit: options.limit ?? DEFAULT_LIST_LIMIT,
     });
-    return loadExecutionSummaries(this.#db, rows);
-  }
-
-  async listNewestExecutions(pipelineIds: string[]): Promise<ExecutionSummary[]> {
-    const rows = await selectNewestExecutions(this.#db, pipelineIds);
-    const order = new Map(pipelineIds.map((id, i) => [id, i]));
-    rows.sort((a, b) => order.get(a.pipeline_id)! - order.get(b.pipeline_id)!);
     return loadExecutionSummaries(this.#db, rows);
   }
 

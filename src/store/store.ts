@@ -153,8 +153,6 @@ export interface Store {
 
   /** Newest first. */
   listExecutions(options?: { pipelineId?: string; limit?: number }): Promise<ExecutionSummary[]>;
-  /** The newest execution of each of these pipelines that has any, in the order of `pipelineIds`. */
-  listNewestExecutions(pipelineIds: string[]): Promise<ExecutionSummary[]>;
   /** By id, or by `seq` within a pipeline (the newest pipeline with that seq if none is given). */
   getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined>;
   /** Every recorded state change of an execution, oldest first (PRODUCT P7). */

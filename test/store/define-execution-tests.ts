@@ -65,27 +65,6 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     ]);
   });
 
-  it('lists the newest execution of each pipeline asked for, in the order asked, skipping those with none', async (t) => {
-    const { store } = await fresh(t);
-    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
-    const idle = await store.ensurePipeline('acme/idle', '.github/sluice.yml');
-    await store.createExecution(pushOf(web, 'aaa'), 'github', 1_000);
-    const newestWeb = await store.createExecution(pushOf(web, 'bbb'), 'github', 2_000);
-    // Created in the same millisecond: the higher number is the newer, as `sluice status` lists them.
-    await store.createExecution(pushOf(api, 'ccc'), 'github', 3_000);
-    const newestApi = await store.createExecution(pushOf(api, 'ddd'), 'github', 3_000);
-    const newest = await store.listNewestExecutions([api, idle, web]);
-    assert.deepEqual(
-      newest.map((e) => [e.repo, e.seq, e.id, e.stages.length]),
-      [
-        ['acme/api', 2, newestApi.id, 2],
-        ['acme/web', 2, newestWeb.id, 2],
-      ],
-    );
-    assert.deepEqual(await store.listNewestExecutions([]), []);
-  });
-
   it('saves what a step changed and records each change with its time and actor (P7)', async (t) => {
     const { store } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');

@@ -91,8 +91,11 @@ async function carryOut(
           ),
         };
       }
-      // One query for every pipeline's newest, however many executions each has kept.
-      const newest = await store.listNewestExecutions((await store.listPipelines()).slice(0, 30).map((p) => p.id));
+      const newest = [];
+      for (const pipeline of (await store.listPipelines()).slice(0, 30)) {
+        const [latest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
+        if (latest) newest.push(latest);
+      }
       const locks: LockState[] = [];
       for (const environment of Object.keys(deps.server?.environments ?? {})) {
         const lock = await store.findLock(`environment:${environment}`, now);

@@ -46,28 +46,6 @@ export async function selectExecutions(
     .execute();
 }
 
-/** The newest execution of each of these pipelines that has one, through the newest-per-pipeline index: one query for all. */
-export async function selectNewestExecutions(db: Db, pipelineIds: string[]): Promise<ExecutionRow[]> {
-  if (pipelineIds.length === 0) return [];
-  return selectWithRepo(db)
-    .where('executions.pipeline_id', 'in', pipelineIds)
-    .where((eb) =>
-      eb(
-        'executions.id',
-        '=',
-        eb
-          .selectFrom('executions as newer')
-          .select('newer.id')
-          .whereRef('newer.pipeline_id', '=', 'executions.pipeline_id')
-          .orderBy('newer.created_at', 'desc')
-          .orderBy('newer.seq', 'desc')
-          .orderBy('newer.id')
-          .limit(1),
-      ),
-    )
-    .execute();
-}
-
 /** One execution by id, or undefined. */
 export async function selectExecutionById(db: Db, id: string): Promise<ExecutionRow | undefined> {
   return selectWithRepo(db).where('executions.id', '=', id).executeTakeFirst();
