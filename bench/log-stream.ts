@@ -8,12 +8,19 @@
  * read from the store and CPU; and lines delivered per second. SQLite, as
  * embedded Sluice runs.
  *
- *   node bench/log-stream.ts [--pages 20] [--batches 5] [--batch-lines 200]
+ * Then the real event stream over HTTP, 20 pages open on a running build:
+ * woken by the process's news of each append (how it follows now) beside
+ * polling the store every 500 ms (how it followed before). Per batch, the
+ * time from the append until every page has the batch; store reads per new
+ * line; and store reads per second while nothing is written.
+ *
+ *   node bench/log-stream.ts [--pages 20] [--batches 5] [--batch-lines 200] [--idle-seconds 5]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { followStreams } from './follow-streams.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { ActionRef, LogLine, Store } from '../src/store/store.ts';
 
@@ -22,6 +29,7 @@ const { values } = parseArgs({
     pages: { type: 'string', default: '20' },
     batches: { type: 'string', default: '5' },
     'batch-lines': { type: 'string', default: '200' },
+    'idle-seconds': { type: 'string', default: '5' },
   },
 });
 const PAGES = Number(values.pages);
@@ -146,3 +154,24 @@ const after100k = results.find((r) => r.size === 100_000 && r.approach === 'afte
 console.log(
   `after the cursor, 100,000 lines beside 10,000: ${(after100k.cpuUsPerLine / after10k.cpuUsPerLine).toFixed(2)}× the CPU per new line (flat is 1×)`,
 );
+
+console.log(
+  `\n${PAGES} event streams over HTTP on a running build, ${BATCHES} batches of ${BATCH_LINES} lines, then ${values['idle-seconds']} s with nothing written; SQLite\n`,
+);
+console.log(
+  '| stream | append → every page has it (median) | slowest | store reads per new line | store reads per second, idle |',
+);
+console.log('|---|---:|---:|---:|---:|');
+for (const mode of ['polls every 500 ms', 'woken by news'] as const) {
+  const r = await followStreams({
+    pages: PAGES,
+    batches: BATCHES,
+    batchLines: BATCH_LINES,
+    idleMs: Number(values['idle-seconds']) * 1000,
+    woken: mode === 'woken by news',
+    lines,
+  });
+  console.log(
+    `| ${mode} | ${r.medianMs.toFixed(1)} ms | ${r.maxMs.toFixed(1)} ms | ${r.readsPerLine.toFixed(3)} | ${r.idleReadsPerSecond.toFixed(1)} |`,
+  );
+}

@@ -29,6 +29,7 @@ import { connectSlack, type ServiceSlack } from './service/connect-slack.ts';
 import { createRunner } from './service/create-runner.ts';
 import { createServiceLogger } from './service/create-service-logger.ts';
 import { openServiceStore, stateDir } from './service/open-service-store.ts';
+import { announceChanges, ExecutionNews } from './store/announce-changes.ts';
 import { NO_SERVER_CONFIG, readServerConfig } from './service/read-server-config.ts';
 import { recoverAtStart } from './service/recover-at-start.ts';
 import { scheduleUpkeep } from './service/schedule-upkeep.ts';
@@ -67,7 +68,11 @@ export interface StartOptions {
    * when that is shorter).
    */
   sweepMs?: number;
-  /** How often an execution page's event stream looks for news (default 500 ms). */
+  /**
+   * How often an execution page's event stream also looks for what other
+   * replicas stored (default 5 s on PostgreSQL; never on SQLite, which this
+   * process alone writes). What this process stores wakes it at once.
+   */
   pagePollMs?: number;
   /** How often a failed Slack API call is tried again (default 3). */
   slackRetries?: number;
@@ -111,6 +116,9 @@ export interface RunningSluice {
   close(options?: { cancel?: string; interrupt?: { reason: string; graceMs: number } }): Promise<void>;
 }
 
+/** How often a page's event stream looks for what other replicas on the same PostgreSQL stored. */
+const OTHER_REPLICAS_POLL_MS = 5_000;
+
 export async function startSluice(settings: Settings, options: StartOptions = {}): Promise<RunningSluice> {
   const clock = options.clock ?? Date.now;
   const address = options.host ?? settings.host ?? '::';
@@ -122,8 +130,9 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   const warn = (line: string) => logger.warn(line);
   if (!settings.serverConfig) warn(NO_SERVER_CONFIG);
 
-  // 2. The store.
-  const store = await openServiceStore(settings, address, log);
+  // 2. The store, telling open pages' event streams what this process stores (instead of their polling it).
+  const news = new ExecutionNews();
+  const store = announceChanges(await openServiceStore(settings, address, log), news);
   const stopping = new AbortController();
   let wired: Wired;
   try {
@@ -176,10 +185,11 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     }
 
     // 6. The HTTP server, and the upkeep on timers.
+    const pagePollMs = options.pagePollMs ?? (store.kind === 'postgres' ? OTHER_REPLICAS_POLL_MS : undefined);
     const http = serveHttp(
       {
         ...github.routes,
-        pages: { store, links, ...(options.pagePollMs !== undefined && { pollMs: options.pagePollMs }) },
+        pages: { store, links, news, ...(pagePollMs !== undefined && { pollMs: pagePollMs }) },
         metrics: serveMetrics(metrics, settings.metricsToken),
         ...(slack?.app.route && { slack: slack.app.route }),
       },

@@ -11,6 +11,7 @@ import { inboxMigration } from './migrations/0003-inbox.ts';
 import { claimsMigration } from './migrations/0004-claims.ts';
 import { retentionMigration } from './migrations/0005-retention.ts';
 import { artifactBlobsMigration } from './migrations/0006-artifact-blobs.ts';
+import { historyIndexesMigration } from './migrations/0007-history-indexes.ts';
 import { StoreError } from './store.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -23,6 +24,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0004-claims': claimsMigration(),
     '0005-retention': retentionMigration(),
     '0006-artifact-blobs': artifactBlobsMigration(kind),
+    '0007-history-indexes': historyIndexesMigration(),
   };
 }
 

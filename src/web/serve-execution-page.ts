@@ -1,14 +1,16 @@
 /**
  * GET /executions/<id>?sig=… — the execution's page — and
  * GET /executions/<id>/events?sig=… — its live updates as server-sent
- * events, for holders of a signed link. The stream reads the store (so it
- * follows an action run by any replica) every `pollMs`: the execution, and
- * of each log only the lines after the cursor, by the index, so a poll costs
- * the same at the first line and the millionth. It ends once the execution
- * is over and every line was sent.
+ * events, for holders of a signed link. The stream reads the store when
+ * this process stores a line or a state change of the execution (and, with
+ * replicas, every `pollMs`, for what another one stored): the execution,
+ * and of each log only the lines after the cursor, by the index, so a read
+ * costs the same at the first line and the millionth, and an idle stream
+ * reads nothing. It ends once the execution is over and every line was sent.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExecutionNews } from '../store/announce-changes.ts';
 import type { ExecutionStore, LogStore, ActionRef, ExecutionSummary, NumberedLogLine } from '../store/store.ts';
 import { cursorOf, decodeCursor, encodeCursor, stateEvent } from './execution-events.ts';
 import type { PageLinks } from './page-links.ts';
@@ -17,7 +19,12 @@ import { renderExecutionPage } from './render-execution-page.ts';
 export interface PageRoutes {
   store: ExecutionStore & LogStore;
   links: PageLinks;
-  /** How often the event stream looks for news (default 500 ms). */
+  /** Wakes an event stream when this process stores a line or a change of its execution. */
+  news: ExecutionNews;
+  /**
+   * How often an event stream also looks for news another process stored
+   * (replicas on one PostgreSQL); none: only this process writes the store.
+   */
   pollMs?: number;
 }
 
@@ -108,25 +115,36 @@ function streamEvents(
   res.write('retry: 2000\n\n');
   let lastState = '';
   let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let lastWrite = Date.now();
   const send = (event: string, data: unknown) => {
     res.write(`event: ${event}\nid: ${encodeCursor(cursor)}\ndata: ${JSON.stringify(data)}\n\n`);
-    lastWrite = Date.now();
   };
+  // Woken by this process's writes; what other replicas write is found by the slow poll, if there is one.
+  let woken = false;
+  let reading = false;
+  const wake = () => {
+    woken = true;
+    if (!reading && !closed) void readNews();
+  };
+  const unfollow = routes.news.follow(first.id, wake);
+  const poll = routes.pollMs === undefined ? undefined : setInterval(wake, routes.pollMs);
+  // A comment now and then keeps proxies from closing a quiet stream; it costs no read.
+  const heartbeat = setInterval(() => res.write(': still here\n\n'), HEARTBEAT_MS);
   const stop = () => {
     closed = true;
-    clearTimeout(timer);
+    unfollow();
+    clearInterval(poll);
+    clearInterval(heartbeat);
   };
   req.on('close', stop);
   res.on('close', stop);
+  const end = () => {
+    stop();
+    res.end();
+  };
 
-  const tick = async (execution: ExecutionSummary | undefined) => {
-    if (closed) return;
-    if (!execution) {
-      res.end();
-      return;
-    }
+  /** Sends what is new in `execution`; false once there will be nothing more. */
+  const tick = async (execution: ExecutionSummary | undefined): Promise<boolean> => {
+    if (!execution) return false;
     for (const stage of execution.stages) {
       for (const action of stage.actions) {
         const key = `${stage.name}/${action.name}`;
@@ -137,7 +155,7 @@ function streamEvents(
           { executionId: execution.id, stage: stage.name, action: action.name, attempt },
           lastSeq,
         )) {
-          if (closed) return;
+          if (closed) return false;
           count += chunk.length;
           cursor[key] = [attempt, count, chunk.at(-1)!.seq];
           send('log', { key, attempt, lines: chunk.map((l) => ({ stream: l.stream, text: l.text })) });
@@ -153,20 +171,34 @@ function streamEvents(
     }
     if (execution.status !== 'running') {
       send('done', { status: execution.status });
-      res.end();
-      return;
+      return false;
     }
-    if (Date.now() - lastWrite > HEARTBEAT_MS) {
-      res.write(': still here\n\n');
-      lastWrite = Date.now();
-    }
-    timer = setTimeout(() => void next(), routes.pollMs ?? 500);
+    return true;
   };
-  const next = () =>
-    routes.store.getExecution(first.id).then(tick, () => {
-      if (!closed) res.end();
-    });
-  void tick(first).catch(() => {
-    if (!closed) res.end();
-  });
+  /** Reads until no wake-up came in meanwhile: news that arrives during a read is read right after it. */
+  const readNews = async () => {
+    reading = true;
+    try {
+      while (woken && !closed) {
+        woken = false;
+        if (!(await tick(await routes.store.getExecution(first.id)))) return end();
+      }
+    } catch {
+      end();
+    } finally {
+      reading = false;
+    }
+  };
+  reading = true;
+  void tick(first).then(
+    (more) => {
+      reading = false;
+      if (!more) end();
+      else if (woken) void readNews();
+    },
+    () => {
+      reading = false;
+      end();
+    },
+  );
 }

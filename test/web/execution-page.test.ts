@@ -29,7 +29,7 @@ let browser: Browser;
 let app: SlackSluice;
 before(async () => {
   browser = await launchChromium();
-  app = await startSlackSluice({ start: { pagePollMs: 100 } });
+  app = await startSlackSluice();
 });
 after(async () => {
   await browser?.close();
