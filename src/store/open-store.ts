@@ -96,8 +96,11 @@ async function openPostgres(url: string): Promise<Store> {
       getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)),
     },
   });
-  // An idle connection dropped by the server must not crash the process; the next query reports it.
+  // A connection dropped by the server (a restart: "terminating connection due to administrator command")
+  // must not crash the process, idle in the pool or checked out between two queries of a transaction:
+  // pg emits 'error' on the client then, with nobody listening. The next query on it fails instead.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await pool.query('SELECT 1');
   } catch (error) {
