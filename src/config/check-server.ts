@@ -1,8 +1,10 @@
 /**
  * The rules of a server config that a schema cannot say: host groups that
  * exist, SSH settings wherever a host is reached over SSH, host names that
- * drain commands can tell apart, rolling plans that can run, and drain
- * always paired with undrain.
+ * drain commands can tell apart, rolling plans that can run, drain
+ * always paired with undrain, and environment names GitHub can tell apart
+ * (it compares them without case: "Production" and "production" would be
+ * one environment there, with one Deployment history).
  */
 import { planBatches, RolloutPlanError } from '../deploy/plan-batches.ts';
 import { closestWord } from './closest-word.ts';
@@ -20,8 +22,17 @@ export function checkServer(server: ServerConfig): RuleProblem[] {
   for (const name of groups) {
     if (usesSsh(groupEntries(server, name) ?? [])) sshNeededAt ??= ['hosts', name];
   }
+  const envNames = new Map<string, string>();
   for (const [name, env] of Object.entries(server.environments ?? {})) {
     const path = ['environments', name];
+    const alike = envNames.get(name.toLowerCase());
+    if (alike !== undefined)
+      problems.push({
+        path,
+        at: 'key',
+        message: `environment "${name}" is "${alike}" to GitHub, which compares environment names without case; give it a name of its own or merge the two`,
+      });
+    else envNames.set(name.toLowerCase(), name);
     if (typeof env.hosts === 'string') {
       if (!groups.includes(env.hosts)) {
         const guess = closestWord(env.hosts, groups);

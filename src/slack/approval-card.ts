@@ -9,7 +9,7 @@
 import { APPROVAL_EXPIRED } from '../pipeline/engine.ts';
 import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import type { SlackBlock } from './slack-api.ts';
-import { capitalize, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
+import { capitalize, cutText, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
 import { findStage } from '../pipeline/definition.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 
@@ -114,7 +114,7 @@ export function approvalCard(
       fields: [
         mrkdwn(`*Repository*\n${escapeText(execution.repo)}`),
         mrkdwn(`*Branch*\n${escapeText(execution.revision.ref ?? '—')}`),
-        mrkdwn(`*Commit*\n${commit} ${escapeText(subject).slice(0, 200)}`),
+        mrkdwn(`*Commit*\n${commit} ${cutText(escapeText(subject), 200)}`),
         mrkdwn(`*Author*\n${escapeText(execution.revision.author ?? '—')}`),
       ],
     },
@@ -133,7 +133,7 @@ export function approvalCard(
   }
   if (input.unchecked && input.unchecked.length > 0 && decision.state === 'open') {
     const lines = input.unchecked.slice(0, 10).map((line) => `⚠ ${escapeText(line)}`);
-    blocks.push({ type: 'context', elements: [mrkdwn(lines.join('\n').slice(0, 3000))] });
+    blocks.push({ type: 'context', elements: [mrkdwn(cutText(lines.join('\n'), 3000))] });
   }
   // A context's text holds at most 3000 characters: a long list of approvers is cut short.
   const more = input.approvers.length > 100 ? ` and ${input.approvers.length - 100} more` : '';
@@ -166,7 +166,7 @@ export function approvalCard(
   } else {
     const when = decision.at !== undefined ? ` (${slackDate(decision.at)})` : '';
     // A section's text is at most 3000 characters; a reason (an error's message) can be longer.
-    const reason = capitalize(mentionActors(escapeText(decision.reason ?? decision.state))).slice(0, 2900);
+    const reason = cutText(capitalize(mentionActors(escapeText(decision.reason ?? decision.state))), 2900);
     blocks.push({ type: 'section', text: mrkdwn(`*${reason}*${when}`) });
     const deploy = deployLine(input);
     if (deploy) blocks.push({ type: 'context', elements: [mrkdwn(deploy)] });
@@ -187,12 +187,12 @@ function changesBlock(input: ApprovalCardInput): SlackBlock {
     .reverse()
     .map(
       (c) =>
-        `• \`${c.sha.slice(0, 7)}\` ${escapeText(c.message.split('\n')[0] ?? '').slice(0, 120)}${c.author ? ` — ${escapeText(c.author)}` : ''}`,
+        `• \`${c.sha.slice(0, 7)}\` ${cutText(escapeText(c.message.split('\n')[0] ?? ''), 120)}${c.author ? ` — ${escapeText(c.author)}` : ''}`,
     )
     .join('\n');
   const more = changes.total > 10 ? `\n…and ${changes.total - 10} more` : '';
   const heading = `*${changes.total} commit${changes.total === 1 ? '' : 's'} since what ${environment} runs, \`${changes.base.slice(0, 7)}\`*${link}`;
-  return { type: 'section', text: mrkdwn(`${heading}\n${list}${more}`.slice(0, 3000)) };
+  return { type: 'section', text: mrkdwn(cutText(`${heading}\n${list}${more}`, 3000)) };
 }
 
 function buttons(input: ApprovalCardInput, sha7: string): SlackBlock {

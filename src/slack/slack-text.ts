@@ -35,7 +35,21 @@ const CUT_NOTE = '\n… (cut short: the rest is on Sluice’s page)';
 /** `text` within Slack's limit (counted in UTF-16 units, as JavaScript counts): whole, or cut on a character with a note. */
 export function fitMessageText(text: string, limit = MESSAGE_TEXT_LIMIT): string {
   if (text.length <= limit) return text;
-  let cut = text.slice(0, limit - CUT_NOTE.length);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}${CUT_NOTE}`;
+  return `${cutText(text, limit - CUT_NOTE.length)}${CUT_NOTE}`;
+}
+
+/**
+ * At most `max` UTF-16 units of `text`, cut where a reader sees a whole
+ * character: never between the halves of an emoji (Slack would show the
+ * lone half as �), inside one of escapeText's `&amp;`, `&lt;`, `&gt;`
+ * (it would show "&am") or inside a mention or link `<…>` (it would show
+ * the markup).
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return text
+    .slice(0, max)
+    .replace(/[\uD800-\uDBFF]$/, '')
+    .replace(/&[a-z]{0,3}$/, '')
+    .replace(/<[^>]*$/, '');
 }

@@ -161,6 +161,20 @@ environments:
     ]);
   });
 
+  test('two environments whose names differ only in case are one on GitHub, so the second is refused where it is written', () => {
+    const text = `environments:
+  production:
+    hosts: [local]
+    path: /srv/app
+  Production:
+    hosts: [local]
+    path: /srv/other
+`;
+    assert.deepEqual(problemsOf(text), [
+      'sluice.config.yml:5:3: environment "Production" is "production" to GitHub, which compares environment names without case; give it a name of its own or merge the two',
+    ]);
+  });
+
   test('HAProxy drain through its runtime socket, or commands, but not both', () => {
     const server = load(`local: { repos: [acme/shop] }
 environments:

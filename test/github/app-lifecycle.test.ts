@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -211,46 +211,56 @@ describe('the GitHub App from start to restart', () => {
     }
   });
 
-  test('a deploy to "Dev" retires the last one to "dev": GitHub sees one environment, whatever the case', async () => {
-    // The operator named the environment two ways; on GitHub they are one, so the newer deploy retires the older.
-    const app = await startGithubSluice({
-      serverConfig: (dir) => `hosts:
+  test('an environment renamed from "Dev" to "dev" retires the Deployment made under the old name: GitHub sees one environment', async () => {
+    // Two names alike but for case cannot stand in one server config (it is refused), so the operator renames it between runs.
+    const config = (dir: string, name: string) => `hosts:
   builder: [local]
 local:
   repos: [acme/*]
 environments:
-  dev:
+  ${name}:
     hosts: [local]
     path: ${join(dir, 'srv-dev')}
-  Dev:
-    hosts: [local]
-    path: ${join(dir, 'srv-Dev')}
-`,
-    });
+`;
+    const pipeline = (environment: string) =>
+      pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])
+        .replace('          secrets: [API_TOKEN]\n', '')
+        .replace('environment: dev', `environment: ${environment}`);
+    const first = await startGithubSluice({ serverConfig: (dir) => config(dir, 'Dev') });
+    first.github.addCommit(REPO, sha(1), appFiles('v1', pipeline('Dev')));
+    first.github.addCommit(REPO, sha(2), appFiles('v2', pipeline('dev')));
+    await sendWebhook(first.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await first.sluice.idle();
+    await first.sluice.close();
+    writeFileSync(join(first.dir, 'server.yml'), config(first.dir, 'dev'));
+    const again = await startSluice(
+      {
+        port: 0,
+        dataDir: join(first.dir, 'data'),
+        serverConfig: join(first.dir, 'server.yml'),
+        publicUrl: 'http://sluice.test',
+        github: {
+          appId: first.github.appId,
+          privateKey: first.github.privateKey,
+          webhookSecret: WEBHOOK_SECRET,
+          baseUrl: first.github.apiUrl,
+        },
+      },
+      { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
+    );
     try {
-      const pipeline = (environment: string) =>
-        pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])
-          .replace('          secrets: [API_TOKEN]\n', '')
-          .replace('environment: dev', `environment: ${environment}`);
-      app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline('dev')));
-      app.github.addCommit(REPO, sha(2), appFiles('v2', pipeline('Dev')));
-      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
-      await app.sluice.idle();
-      await sendWebhook(
-        app.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
-      );
-      await app.sluice.idle();
+      await sendWebhook(again.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
+      await again.idle();
       assert.deepEqual(
-        app.github
+        first.github
           .deployments(REPO)
           .map((d) => `${d.environment}: ${d.statuses.map((s) => `${s.state} by ${s.by}`).at(-1)}`),
-        ['dev: inactive by app', 'Dev: success by app'],
+        ['Dev: inactive by app', 'dev: success by app'],
       );
     } finally {
-      await app.close();
+      await again.close();
+      await first.github.stop();
+      rmSync(first.dir, { recursive: true, force: true });
     }
   });
 });

@@ -140,6 +140,30 @@ describe('the approval card', () => {
     }
   });
 
+  test('a commit message or reason in emoji, Hangul and markup is cut on whole characters, never inside an escape or a mention', () => {
+    // Each a cut at 200 (the commit subject) or 2900 (the reason) would land in the middle of.
+    const subject = `a${'😀'.repeat(300)}`;
+    const reason = `x${'<'.repeat(1000)}${'한😀'.repeat(2000)}`;
+    for (const [message, why] of [
+      [subject, reason],
+      [`ab${'&'.repeat(300)}`, `${'😀'.repeat(3000)}`],
+      ['Fix', `${'x'.repeat(2894)} by slack:U0ANNABELLE and more`],
+    ] as const) {
+      const e = execution(message, 'alice', 'failed');
+      Object.assign(e.stages[1]!.actions[0]!, { reason: why, finishedAt: 5_000 });
+      const commits = [{ sha: 'c0ffee0123', message: message.slice(1) }];
+      const texts = approvalCard(input(e, { base: 'b'.repeat(40), commits, total: 1 })).blocks.flatMap((block) => [
+        (block.text as { text?: string } | undefined)?.text ?? '',
+        ...((block.fields as Array<{ text: string }> | undefined) ?? []).map((field) => field.text),
+      ]);
+      for (const text of texts) {
+        assert.ok(text.isWellFormed(), `half an emoji left in ${JSON.stringify(text.slice(-20))}`);
+        assert.doesNotMatch(text, /&[a-z]{0,3}(?![a-z;])/, `an escape cut short in ${JSON.stringify(text.slice(-20))}`);
+        assert.doesNotMatch(text, /<[^>]*$/, `a mention cut short in ${JSON.stringify(text.slice(-20))}`);
+      }
+    }
+  });
+
   test('an environment that already runs the commit, or whose history Sluice cannot read, says so', () => {
     const same = allText(
       approvalCard(input(execution('Fix', 'alice'), { base: 'c0ffee0123', commits: [], total: 0 })).blocks,
