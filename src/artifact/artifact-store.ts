@@ -90,7 +90,7 @@ export class ArtifactStore {
     } catch (error) {
       throw new ArtifactError(
         'STORE_FAILED',
-        `could not store sha256:${sha256} in the database, where other replicas find it: ${(error as Error).message}`,
+        `the database, where other replicas find it, failed as Sluice stored sha256:${sha256} (${(error as Error).message}); retry the stage once the database is back`,
         { cause: error },
       );
     }
