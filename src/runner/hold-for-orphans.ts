@@ -43,6 +43,8 @@ export async function holdForOrphans(
   let left = await earlierRecords(store, ref);
   if (left === undefined || left.commands.length + left.workspaces.length === 0) return undefined;
   let said = false;
+  // Without a mark of when the host was first missed (a store that would not take it), the wait counts from here.
+  const waitStarted = Date.now();
   for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
     const attempts = attemptsOf(left);
     for (const attempt of attempts) {
@@ -59,7 +61,7 @@ export async function holdForOrphans(
       return undefined;
     }
     const now = Date.now();
-    const deadline = Math.max(...running.map((c) => orphanDeadline(c, c.unreachable?.since ?? now)));
+    const deadline = Math.max(...running.map((c) => orphanDeadline(c, c.unreachable?.since ?? waitStarted)));
     const hosts = [...new Set(running.map((c) => c.host.name))].join(', ');
     const what = `what attempt ${attemptsOf(left).join(', ')} left running`;
     if (now >= deadline) {
