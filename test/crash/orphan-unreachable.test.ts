@@ -171,6 +171,7 @@ async function orphanOnClosedHost(b: Bed): Promise<string> {
             - |
               if [ ! -f ${join(b.dir, 'gate')} ]; then sleep ${b.sleep}; fi
 `;
+  github.install(b.repo);
   github.addCommit(b.repo, b.commit, { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
   github.setBranch(b.repo, 'main', b.commit);
   await b.start();

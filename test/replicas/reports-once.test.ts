@@ -94,6 +94,8 @@ before(async () => {
   postgres = await startPostgres();
   github = await new GithubStandIn().start();
   slack = await new SlackStandIn().start();
+  slack.invite(CHANNEL);
+  slack.join(CHANNEL, ['U0ANN']);
   dir = mkdtempSync(join(tmpdir(), 'sluice-reports-once-'));
   writeFileSync(
     join(dir, 'server.yml'),
@@ -117,6 +119,7 @@ test(
   async () => {
     await startReplicas();
     const repos = Array.from({ length: PUSHES }, (_, n) => `acme/app${n}`);
+    github.install(repos);
     for (const [n, repo] of repos.entries())
       github.addCommit(repo, sha(n + 1), { '.github/sluice.yml': PIPELINE, VERSION: `v${n}\n` });
     const replies = await Promise.all(
@@ -172,6 +175,7 @@ test(
     await startReplicas();
     const cardsBefore = slack.cards(CHANNEL).length;
     const repo = 'acme/shop';
+    github.install(repo);
     const shas = Array.from({ length: PUSHES }, (_, n) => sha(1000 + n));
     for (const [n, commit] of shas.entries())
       github.addCommit(repo, commit, { '.github/sluice.yml': PIPELINE, VERSION: `v${n}\n` });

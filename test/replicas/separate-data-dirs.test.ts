@@ -116,6 +116,7 @@ test(
   { timeout: 180_000 },
   async () => {
     const commit = sha(1);
+    github.install(REPO);
     github.addCommit(REPO, commit, { '.github/sluice.yml': PIPELINE, VERSION: 'v1\n' });
     const reply = await sendWebhook(
       replicas[0]!.process.url,
