@@ -32,6 +32,10 @@ let ssh: SshHosts;
 let root = '';
 let sluice: SluiceProcess | undefined;
 let forwarder: Forwarder | undefined;
+// Every process and forwarder a test started, stopped at the end even when a test failed half-way:
+// one left open would keep this file's process alive.
+const started: SluiceProcess[] = [];
+const forwarders: Forwarder[] = [];
 
 before(async () => {
   github = await new GithubStandIn().start();
@@ -40,8 +44,8 @@ before(async () => {
 });
 
 after(async () => {
-  await sluice?.kill();
-  await forwarder?.close();
+  for (const child of started) await child.kill();
+  for (const open of forwarders) await open.close();
   await ssh?.stop();
   await github?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
@@ -98,6 +102,7 @@ async function bed(name: string, serverExtra: string): Promise<Bed> {
   const dir = join(root, name);
   const host = ssh.hosts[0]!;
   forwarder = new Forwarder(await freeLoopbackPort(), host.port);
+  forwarders.push(forwarder);
   await forwarder.open();
   const knownHosts = join(dir, 'known_hosts');
   rmSync(dir, { recursive: true, force: true });
@@ -132,6 +137,7 @@ recovery: { retry_interrupted_builds: true }
           ...githubAppEnv(github, SECRET),
         },
       });
+      started.push(sluice);
       return sluice;
     },
     orphans: async () => {
