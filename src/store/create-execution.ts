@@ -1,13 +1,14 @@
 /**
  * Inserts a new execution: the next seq of its pipeline, every stage and
- * action `pending` on attempt 1, and the first line of its history.
+ * action `pending` on attempt 1, the first line of its history, and its
+ * pipeline's newest execution.
  */
 import { randomUUID } from 'node:crypto';
 import type { ExecutionState, StageState } from '../pipeline/snapshot.ts';
 import type { Db } from './database.ts';
 import { saveArtifact } from './queries/artifacts.ts';
 import { insertExecution } from './queries/executions.ts';
-import { takeNextSeq } from './queries/pipelines.ts';
+import { refreshNewestExecution, takeNextSeq } from './queries/pipelines.ts';
 import { insertRuns } from './queries/runs.ts';
 import { insertStateChanges } from './queries/state-changes.ts';
 import { StoreError, type NewExecution } from './store.ts';
@@ -39,6 +40,7 @@ export async function createExecution(
     created_at: now,
     updated_at: now,
   });
+  await refreshNewestExecution(db, { pipelineId: input.pipelineId });
 
   const stages: Record<string, StageState> = {};
   for (const stage of input.definition.stages) {

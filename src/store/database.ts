@@ -11,6 +11,8 @@ export interface PipelinesTable {
   /** The seq of the newest execution; bumped in place so two creators never share a number. */
   last_seq: number;
   created_at: number;
+  /** The id of its newest execution (the first `listExecutions` gives), kept as executions come and go. */
+  newest_execution_id?: string | null;
 }
 
 export interface ExecutionsTable {

@@ -121,6 +121,12 @@ export interface ExecutionStore {
 
   /** Newest first. */
   listExecutions(options?: { pipelineId?: string; limit?: number }): Promise<ExecutionSummary[]>;
+  /**
+   * The newest execution (as `listExecutions` of its pipeline gives first) of
+   * each of the first `pipelines` pipelines in `listPipelines`' order,
+   * skipping those with none. One query however long the history.
+   */
+  listNewestExecutions(options: { pipelines: number }): Promise<ExecutionSummary[]>;
   /** By id, or by `seq` within a pipeline (the newest pipeline with that seq if none is given). */
   getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined>;
   /** The execution started by `origin`, if any. */

@@ -20,6 +20,7 @@ import {
   selectExecutionByOrigin,
   selectExecutionBySeq,
   selectExecutions,
+  selectNewestExecutions,
 } from './queries/executions.ts';
 import { readStoreMetrics, type StoreMetrics } from './queries/metrics.ts';
 import {
@@ -74,6 +75,10 @@ export function makeExecutionStore(db: Db, kind: DatabaseKind): ExecutionStore {
         limit: options.limit ?? DEFAULT_LIST_LIMIT,
       });
       return loadExecutionSummaries(db, rows);
+    },
+
+    async listNewestExecutions(options: { pipelines: number }): Promise<ExecutionSummary[]> {
+      return loadExecutionSummaries(db, await selectNewestExecutions(db, options.pipelines));
     },
 
     async getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined> {

@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/store.ts';
 import { defineClaimTests } from './define-claim-tests.ts';
 import { defineExecutionTests } from './define-execution-tests.ts';
 import { defineLockTests } from './define-lock-tests.ts';
+import { defineNewestTests } from './define-newest-tests.ts';
 import { defineRecordTests } from './define-record-tests.ts';
 import { defineRefTests } from './define-ref-tests.ts';
 import { defineRetentionTests } from './define-retention-tests.ts';
@@ -36,6 +37,7 @@ export function defineStoreSuite(backend: StoreBackend): void {
     };
 
     defineExecutionTests(backend, fresh);
+    defineNewestTests(backend, fresh);
     defineRecordTests(backend, fresh);
     defineLockTests(backend, fresh);
     defineClaimTests(backend, fresh);

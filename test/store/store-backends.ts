@@ -17,6 +17,8 @@ export interface Place {
   open(): Promise<Store>;
   /** Rows of a read-only query, bypassing the store. */
   peek(sql: string): Promise<Record<string, unknown>[]>;
+  /** Runs statements that write, bypassing the store (with no store open on the place). */
+  write(sql: string): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -46,6 +48,14 @@ export function sqliteBackend(): StoreBackend {
               .prepare(sql)
               .all()
               .map((row) => ({ ...row }));
+          } finally {
+            db.close();
+          }
+        },
+        write: async (sql) => {
+          const db = new DatabaseSync(join(dataDir, 'sluice.db'));
+          try {
+            db.exec(sql);
           } finally {
             db.close();
           }
@@ -84,6 +94,15 @@ export function postgresBackend(): StoreBackend {
           await client.connect();
           try {
             return (await client.query(sql)).rows;
+          } finally {
+            await client.end();
+          }
+        },
+        write: async (sql) => {
+          const client = new pg.Client({ connectionString: databaseUrl });
+          await client.connect();
+          try {
+            await client.query(sql);
           } finally {
             await client.end();
           }

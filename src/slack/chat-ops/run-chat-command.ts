@@ -98,11 +98,7 @@ async function carryOut(
           ),
         };
       }
-      const newest = [];
-      for (const pipeline of (await store.listPipelines()).slice(0, 30)) {
-        const [latest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
-        if (latest) newest.push(latest);
-      }
+      const newest = await store.listNewestExecutions({ pipelines: 30 });
       const locks: LockState[] = [];
       for (const environment of Object.keys(deps.server?.environments ?? {})) {
         const lock = await store.findLock(`environment:${environment}`, now);

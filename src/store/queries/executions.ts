@@ -46,6 +46,31 @@ export async function selectExecutions(
     .execute();
 }
 
+/**
+ * The newest execution of each of the first `pipelines` pipelines (by repo
+ * and file, as `selectPipelines` lists them), in that order; a pipeline
+ * without executions has no row. One query, through the id each pipeline
+ * keeps of its newest.
+ */
+export async function selectNewestExecutions(db: Db, pipelines: number): Promise<ExecutionRow[]> {
+  return db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('pipelines')
+        .select(['newest_execution_id', 'repo', 'file'])
+        .orderBy('repo')
+        .orderBy('file')
+        .limit(pipelines)
+        .as('first'),
+    )
+    .innerJoin('executions', 'executions.id', 'first.newest_execution_id')
+    .selectAll('executions')
+    .select('first.repo')
+    .orderBy('first.repo')
+    .orderBy('first.file')
+    .execute();
+}
+
 /** One execution by id, or undefined. */
 export async function selectExecutionById(db: Db, id: string): Promise<ExecutionRow | undefined> {
   return selectWithRepo(db).where('executions.id', '=', id).executeTakeFirst();

@@ -1,4 +1,4 @@
-/** Queries on `pipelines`: identity, the seq counter and the per-pipeline write lock. */
+/** Queries on `pipelines`: identity, the seq counter, the newest execution and the per-pipeline write lock. */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseKind, Db } from '../database.ts';
 
@@ -82,4 +82,31 @@ export async function selectPipelines(
   if (repo !== undefined) query = query.where('repo', '=', repo);
   const rows = await query.orderBy('repo').orderBy('file').execute();
   return rows.map((row) => ({ id: row.id, repo: row.repo, file: row.file }));
+}
+
+/**
+ * Sets the newest execution of pipelines (the first `listExecutions` gives
+ * for each: by creation time, then seq, then id), read from the
+ * per-pipeline index. Run in the transaction that creates or deletes
+ * executions, after it did: of the pipeline given by id, or of every
+ * pipeline whose newest was among the ids deleted.
+ */
+export async function refreshNewestExecution(
+  db: Db,
+  which: { pipelineId: string } | { newestAmong: string[] },
+): Promise<void> {
+  let query = db.updateTable('pipelines').set((eb) => ({
+    newest_execution_id: eb
+      .selectFrom('executions')
+      .select('executions.id')
+      .whereRef('executions.pipeline_id', '=', 'pipelines.id')
+      .orderBy('executions.created_at', 'desc')
+      .orderBy('executions.seq', 'desc')
+      .orderBy('executions.id')
+      .limit(1),
+  }));
+  if ('pipelineId' in which) query = query.where('id', '=', which.pipelineId);
+  else if (which.newestAmong.length === 0) return;
+  else query = query.where('newest_execution_id', 'in', which.newestAmong);
+  await query.execute();
 }

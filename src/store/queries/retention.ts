@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.ts';
 import { CREATION_CLAIM } from './external-refs.ts';
+import { refreshNewestExecution } from './pipelines.ts';
 
 /** Ids of executions that are no longer running and have not changed since `before`, oldest first. */
 export async function selectFinishedExecutionIds(db: Db, before: number): Promise<string[]> {
@@ -27,7 +28,8 @@ const IDS_PER_DELETE = 500;
  * Deletes these executions and everything recorded of them (logs, history,
  * stage and action runs, artifact records, and the ids Sluice kept of their
  * check runs, Deployments and Slack cards), unless one is running again by
- * now. Run in a transaction. Returns how many executions went.
+ * now; a pipeline whose newest execution went gets the newest left. Run in
+ * a transaction. Returns how many executions went.
  */
 export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
   let deleted = 0;
@@ -51,6 +53,7 @@ export async function deleteExecutions(db: Db, ids: string[]): Promise<number> {
     await db.deleteFrom('stage_runs').where('execution_id', 'in', chunk).execute();
     const result = await db.deleteFrom('executions').where('id', 'in', chunk).executeTakeFirst();
     deleted += Number(result.numDeletedRows);
+    await refreshNewestExecution(db, { newestAmong: chunk });
   }
   return deleted;
 }
