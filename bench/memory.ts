@@ -5,12 +5,18 @@
  * snapshot of each state (SIGUSR2, `--heapsnapshot-signal`) summed by
  * constructor, the biggest growths listed, to see where the memory goes.
  *
+ * With `--against <checkout>`, only idle RSS instead: this checkout's and
+ * another's (an older version, e.g. `git archive <commit> | tar -x -C
+ * /tmp/before` with this checkout's node_modules linked in), started in
+ * turn `--rounds` times, medians side by side.
+ *
  *   node bench/memory.ts [--in-flight 50] [--snapshots]
+ *   node bench/memory.ts --against /tmp/before [--rounds 5]
  */
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { GithubStandIn } from '../test/helpers/github-stand-in.ts';
@@ -20,7 +26,12 @@ import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/he
 import { sha } from '../test/helpers/slack-sluice.ts';
 
 const { values } = parseArgs({
-  options: { 'in-flight': { type: 'string', default: '50' }, snapshots: { type: 'boolean', default: false } },
+  options: {
+    'in-flight': { type: 'string', default: '50' },
+    snapshots: { type: 'boolean', default: false },
+    against: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+  },
 });
 const IN_FLIGHT = Number(values['in-flight']);
 const SECRET = 'bench-webhook-secret';
@@ -29,6 +40,15 @@ const github = await new GithubStandIn().start();
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-memory-'));
 writeFileSync(join(dir, 'server.yml'), 'hosts:\n  local: [local]\nlocal:\n  repos: ["*"]\n');
 let sluice: SluiceProcess | undefined;
+if (values.against !== undefined) {
+  try {
+    await compareIdle(resolve(values.against), Number(values.rounds));
+  } finally {
+    await github.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 try {
   sluice = await startSluiceProcess({
     cwd: dir,
@@ -77,6 +97,7 @@ try {
 async function startBuilds(sluice: SluiceProcess, name: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const repo = `bench/${name}-${i}`;
+    github.install(repo); // the app reaches only the repositories it is installed on, as on GitHub
     github.addCommit(repo, sha(2), {
       '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["touch ${join(dir, `${name}-${i}`)}", "sleep 120"], timeout: 5m }\n`,
     });
@@ -159,4 +180,37 @@ function summarize(snapshot: HeapSnapshot, into: Map<string, number>): number {
     total += size;
   }
   return total;
+}
+
+/** Idle RSS of this checkout and of `other`, started in turn, each fresh on its own data directory. */
+async function compareIdle(other: string, rounds: number): Promise<void> {
+  const checkouts = [
+    ['this checkout', undefined],
+    [other, join(other, 'src/main.ts')],
+  ] as const;
+  const rss = new Map<string, number[]>(checkouts.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, main] of checkouts) {
+      const data = join(dir, `data-${round}-${rss.get(name)!.length}-${name === other ? 'other' : 'this'}`);
+      const started = await startSluiceProcess({
+        cwd: dir,
+        port: await freeLoopbackPort(),
+        ...(main && { main }),
+        env: { SLUICE_DATA_DIR: data, SLUICE_CONFIG: join(dir, 'server.yml'), ...githubAppEnv(github, SECRET) },
+      });
+      try {
+        await sleep(3000);
+        const status = readFileSync(`/proc/${started.pid}/status`, 'utf8');
+        rss.get(name)!.push(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024);
+      } finally {
+        await started.kill();
+      }
+    }
+  }
+  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  console.log(`Sluice idle (npm start, SQLite, GitHub App at the stand-in), ${rounds} starts each, in turn\n`);
+  console.log('| checkout | idle RSS, median | each start |');
+  console.log('|---|---:|---|');
+  for (const [name, list] of rss)
+    console.log(`| ${name} | ${median(list).toFixed(1)} MiB | ${list.map((v) => v.toFixed(1)).join(', ')} |`);
 }

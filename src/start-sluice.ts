@@ -25,7 +25,7 @@ import { SluiceMetrics } from './metrics/sluice-metrics.ts';
 import type { PipelineRunner } from './runner/pipeline-runner.ts';
 import type { PruneReport } from './runner/prune-data.ts';
 import { connectGithub } from './service/connect-github.ts';
-import { connectSlack, type ServiceSlack } from './service/connect-slack.ts';
+import type { ServiceSlack } from './service/connect-slack.ts';
 import { createRunner } from './service/create-runner.ts';
 import { createServiceLogger } from './service/create-service-logger.ts';
 import { openServiceStore, stateDir } from './service/open-service-store.ts';
@@ -176,6 +176,8 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
 
     // 5. Slack.
     if (settings.slack) {
+      // Loaded only when Slack is configured: Bolt and its HTTP stack are a good part of an idle process's memory.
+      const { connectSlack } = await import('./service/connect-slack.ts');
       slack = await connectSlack(context, {
         settings: settings.slack,
         ...(github.api && { api: github.api }),

@@ -13,7 +13,7 @@
 import { posix } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { SluiceError } from '../sluice-error.ts';
 
 export class UnsafeArchiveError extends SluiceError<'UNSAFE_ARCHIVE'> {
@@ -42,6 +42,8 @@ export async function checkArchive(file: string): Promise<number> {
   const refuse = (error: unknown) => {
     problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
   };
+  // tar is loaded with the first deploy, not at start.
+  const { Parser } = await import('tar');
   try {
     const parser = new Parser({
       strict: true,

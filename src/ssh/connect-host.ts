@@ -4,7 +4,6 @@
  * keepalives on, and every failure turned into an ExecutorError that says
  * what to fix.
  */
-import { NodeSSH } from 'node-ssh';
 import { ExecutorError } from '../executor/executor.ts';
 import { loadHostKeyPolicy, type HostKeyPolicy } from './host-key-policy.ts';
 import { SshConnection, type SshTarget } from './ssh-connection.ts';
@@ -26,7 +25,11 @@ export interface ConnectOptions {
 
 export async function connectHost(target: SshTarget, options: ConnectOptions): Promise<SshConnection> {
   options.signal?.throwIfAborted();
-  const policy = await loadHostKeyPolicy(options.knownHostsPath, target);
+  // ssh2 is loaded with the first connection: a Sluice that has not reached a host yet does not hold it.
+  const [policy, { NodeSSH }] = await Promise.all([
+    loadHostKeyPolicy(options.knownHostsPath, target),
+    import('node-ssh'),
+  ]);
   // ssh2 gives up when, at a tick, more than `keepaliveCountMax` keepalives
   // are unanswered, i.e. after (max + 1) intervals; and 0 would drop even a
   // healthy idle connection at the first tick. Hence max - 1, at least 1.

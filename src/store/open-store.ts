@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import type { DatabaseKind, Database } from './database.ts';
 import { makeKyselyStore } from './make-kysely-store.ts';
 import { lockDataDir } from './lock-data-dir.ts';
@@ -86,6 +85,8 @@ function openSqliteFile(path: string): DatabaseSync {
 
 async function openPostgres(url: string): Promise<Store> {
   const where = redact(url);
+  // Loaded only for PostgreSQL: the embedded default never needs the client.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     // Without these a blackholed server hangs start-up forever and a dead peer goes unnoticed.

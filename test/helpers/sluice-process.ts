@@ -41,9 +41,11 @@ export async function startSluiceProcess(options: {
   port: number;
   env: Record<string, string>;
   ready?: RegExp;
+  /** Another checkout's `src/main.ts` (a bench comparing two versions); this one's by default. */
+  main?: string;
 }): Promise<SluiceProcess> {
   const url = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [options.main ?? MAIN], {
     cwd: options.cwd,
     env: {
       PATH: process.env.PATH ?? '',
