@@ -53,6 +53,7 @@ interface Result {
 }
 
 const github = await new GithubStandIn().start();
+github.install('bench/shop'); // the app reaches only the repositories it is installed on, as on GitHub
 github.addCommit('bench/shop', sha(1), {
   // Pushes to other branches (most of the load) only reach the inbox.
   '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
@@ -210,6 +211,7 @@ async function sqliteDelivery(dir: string, id: string): Promise<{ status: string
 async function toFirstCommand(sluice: SluiceProcess, dir: string, name: string): Promise<number> {
   const marker = join(dir, `${name}.started`);
   const repo = `bench/${name.toLowerCase()}`;
+  github.install(repo);
   github.addCommit(repo, sha(1), {
     '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
       buildOf(pipeline).run = [`date +%s%3N > ${marker}`];
@@ -241,6 +243,7 @@ async function inFlight(sluice: SluiceProcess, dir: string, name: string): Promi
   for (let i = 0; i < IN_FLIGHT; i++) {
     const repo = `bench/flight-${name.toLowerCase()}-${i}`;
     const marker = join(dir, `flight-${i}`);
+    github.install(repo);
     github.addCommit(repo, sha(2), {
       '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
         Object.assign(buildOf(pipeline), { run: [`touch ${marker}`, 'sleep 20'], timeout: '1m' });
