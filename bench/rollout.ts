@@ -166,7 +166,9 @@ if (cutShort)
   console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
 console.log(`\nRolling out a ${values['payload-mib']} MiB artifact, batch 1: median wall time of ${runs} runs\n`);
 console.log(summaryTable(results));
-console.log('\n¹ every host at once, no drain: the same in both rows of a host count.\n');
+if (chosen.includes('parallel'))
+  console.log('\n¹ every host at once, no drain: the same in both rows of a host count.');
+console.log('');
 if (chosen.includes('sluice') && chosen.includes('bash-cm')) {
   console.log('Making the artifact plus rolling it out (median of the runs): Sluice beside the ControlMaster script\n');
   console.log(`${packedTable(results)}\n`);
