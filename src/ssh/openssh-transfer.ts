@@ -97,7 +97,12 @@ export async function uploadWithOpenSsh(
       child.on('close', (code, signal) => {
         unsubscribe();
         if (code === 0) return resolve();
-        const said = stderr.trim().split('\n').slice(-2).join(' / ');
+        const said = stderr
+          .split(/\r?\n/)
+          .map((line) => line.trim())
+          .filter(Boolean)
+          .slice(-2)
+          .join(' / ');
         const how = stopped ? 'stopped' : signal ? `killed by ${signal}` : `ssh exited with code ${code}`;
         reject(new Error(said ? `${how}: ${said}` : how));
       });
