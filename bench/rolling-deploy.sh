@@ -4,20 +4,24 @@
 # check its sha256, unpack it into releases/<id>, [drain], stop the old
 # release, switch `current`, start the new one, check health, [undrain],
 # prune old releases. With --parallel, every host at once (no drain): the
-# floor of what the transfers and restarts cost.
+# floor of what the transfers and restarts cost. With --control-master DIR,
+# one OpenSSH connection per host, opened by its first step and shared by
+# every later ssh and scp (ControlMaster=auto, ControlPath in DIR,
+# ControlPersist), closed at the end: the script done well.
 #
-#   rolling-deploy.sh [--parallel] [--haproxy SOCKET] --user USER --key KEY
-#     --known-hosts FILE --path DEPLOY_PATH --release ID TARBALL NAME=ADDRESS:PORT...
+#   rolling-deploy.sh [--parallel] [--control-master DIR] [--haproxy SOCKET] --user USER
+#     --key KEY --known-hosts FILE --path DEPLOY_PATH --release ID TARBALL NAME=ADDRESS:PORT...
 #
 # Prints "<host> <step> <seconds>" on stderr for each step (bench/rollout.ts
 # sums them); exits non-zero if any host failed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-parallel=false socket= user= key= known_hosts= path= release=
+parallel=false control= socket= user= key= known_hosts= path= release=
 while [ $# -gt 0 ]; do
   case $1 in
     --parallel) parallel=true; shift ;;
+    --control-master) control=$2; shift 2 ;;
     --haproxy) socket=$2; shift 2 ;;
     --user) user=$2; shift 2 ;;
     --key) key=$2; shift 2 ;;
@@ -30,15 +34,27 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$user" ] || [ -z "$key" ] || [ -z "$known_hosts" ] || [ -z "$path" ] || [ -z "$release" ] || [ $# -lt 2 ]; then
-  sed -n '9,10p' "$0" >&2
+  sed -n '12,13p' "$0" >&2
   exit 2
 fi
 tarball=$1
 shift
+hosts=("$@")
 sha256=$(sha256sum "$tarball" | cut -d' ' -f1)
 keep=5
 
 ssh_opts=(-i "$key" -o UserKnownHostsFile="$known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR)
+if [ -n "$control" ]; then
+  # %C: a hash of host, port and user, so each host gets its own master.
+  ssh_opts+=(-o ControlMaster=auto -o "ControlPath=$control/%C" -o ControlPersist=60)
+  close_masters() {
+    for host in "${hosts[@]}"; do
+      local target=${host#*=}
+      ssh "${ssh_opts[@]}" -p "${target##*:}" -O exit "$user@${target%:*}" 2>/dev/null || true
+    done
+  }
+  trap close_masters EXIT
+fi
 q() { printf '%q' "$1"; }
 P=$(q "$path")
 R=$(q "$release")

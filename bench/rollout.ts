@@ -1,18 +1,19 @@
 /**
- * Rolling out a large artifact: Sluice beside a hand-written ssh/scp script,
- * the same steps as an Ansible playbook (serial: 1), and the script on every
+ * Rolling out a large artifact: Sluice beside a hand-written ssh/scp script
+ * (one connection per step, or one ControlMaster connection per host), the
+ * same steps as an Ansible playbook (serial: 1), and the script on every
  * host at once (the transfer floor). Real sshd hosts on loopback behind
  * HAProxy, batch 1, with and without a drain, while a monitor sends a request
  * through HAProxy every 20 ms and counts the ones that fail.
  *
- *   node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,ansible,parallel]
+ *   node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,bash-cm,ansible,parallel]
  *                         [--payload-mib 50] [--max-minutes 30] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { parseArgs } from 'node:util';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
-import { stepTable, summaryTable, type Measurement } from './rollout/report.ts';
+import { packedTable, stepTable, summaryTable, type Measurement } from './rollout/report.ts';
 import { startTestBed, type TestBed } from './rollout/test-bed.ts';
 import {
   packArtifact,
@@ -39,7 +40,7 @@ const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
 const chosen = values.variants.split(',');
 const startedAt = Date.now();
 const deadline = startedAt + Number(values['max-minutes']) * 60_000;
-const allVariants: Variant[] = ['sluice', 'bash', 'ansible', 'parallel'];
+const allVariants: Variant[] = ['sluice', 'bash', 'bash-cm', 'ansible', 'parallel'];
 if (
   hostCounts.some((n) => !Number.isInteger(n) || n < 1) ||
   !Number.isInteger(runs) ||
@@ -49,7 +50,7 @@ if (
   chosen.some((v) => !allVariants.includes(v as Variant))
 ) {
   console.error(
-    'usage: node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]',
+    'usage: node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,bash-cm,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]',
   );
   process.exit(2);
 }
@@ -59,8 +60,9 @@ let versions = 0;
 /** One rollout of a new version with the monitor running; checks every host serves it afterwards. */
 async function measure(bed: TestBed, variant: Variant, drain: boolean, run: number): Promise<Measurement> {
   const version = `v${++versions}`;
-  // Not timed: the build (Sluice's own is excluded from its deploy time too).
-  const tarball = variant === 'sluice' ? '' : await packArtifact(bed, version);
+  // The build: Sluice's own is timed apart from its deploy; so is the packing of the ControlMaster script.
+  const packed = variant === 'sluice' ? undefined : await packArtifact(bed, version, { fast: variant === 'bash-cm' });
+  const tarball = packed?.tarball ?? '';
   // Every rollout starts with every server UP, whatever the last one left behind.
   for (const host of bed.ssh.hosts) await bed.lb.waitUntilUp(host.name, 15_000);
   const monitor = startMonitor({
@@ -73,7 +75,12 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
     await monitor.waitForMore(5);
     if (variant === 'sluice') rollout = await rollOutWithSluice(bed, version, drain);
     else if (variant === 'ansible') rollout = await rollOutWithAnsible(bed, tarball, version, drain);
-    else rollout = await rollOutWithScript(bed, tarball, version, { drain, parallel: variant === 'parallel' });
+    else
+      rollout = await rollOutWithScript(bed, tarball, version, {
+        drain,
+        parallel: variant === 'parallel',
+        controlMaster: variant === 'bash-cm',
+      });
     await monitor.waitForMore(10);
   } finally {
     await monitor.stop();
@@ -90,6 +97,8 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
     variant,
     run,
     ms: rollout.ms,
+    ...(variant === 'sluice' && { packMs: rollout.buildMs }),
+    ...(variant === 'bash-cm' && { packMs: packed!.ms }),
     sent: report.sent,
     failed: report.failed,
     steps: rollout.steps,
@@ -124,7 +133,7 @@ for (const hosts of hostCounts) {
   const bed = await startTestBed(hosts, payloadBytes);
   try {
     // A first release on every host, so each measured rollout replaces a running app.
-    await rollOutWithScript(bed, await packArtifact(bed, 'v0'), 'v0', { drain: false, parallel: true });
+    await rollOutWithScript(bed, (await packArtifact(bed, 'v0')).tarball, 'v0', { drain: false, parallel: true });
     for (let run = 1; run <= runs && !cutShort; run++) {
       for (const drain of [true, false]) {
         for (const variant of order(run, drain)) {
@@ -137,8 +146,12 @@ for (const hosts of hostCounts) {
           const steps = Object.entries(m.steps)
             .map(([step, s]) => `${step} ${s.toFixed(2)}`)
             .join(', ');
+          const pack =
+            m.packMs === undefined
+              ? ''
+              : ` + ${variant === 'sluice' ? 'build' : 'pack'} ${(m.packMs / 1000).toFixed(2)} s`;
           console.error(
-            `  run ${run} ${drain ? 'drain   ' : 'no drain'} ${variant.padEnd(8)} ${(m.ms / 1000).toFixed(2)} s, failed ${m.failed}/${m.sent}  (${steps})`,
+            `  run ${run} ${drain ? 'drain   ' : 'no drain'} ${variant.padEnd(8)} ${(m.ms / 1000).toFixed(2)} s${pack}, failed ${m.failed}/${m.sent}  (${steps})`,
           );
         }
       }
@@ -153,7 +166,13 @@ if (cutShort)
   console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
 console.log(`\nRolling out a ${values['payload-mib']} MiB artifact, batch 1: median wall time of ${runs} runs\n`);
 console.log(summaryTable(results));
-console.log('\n¹ every host at once, no drain: the same in both rows of a host count.\n');
+if (chosen.includes('parallel'))
+  console.log('\n¹ every host at once, no drain: the same in both rows of a host count.');
+console.log('');
+if (chosen.includes('sluice') && chosen.includes('bash-cm')) {
+  console.log('Making the artifact plus rolling it out (median of the runs): Sluice beside the ControlMaster script\n');
+  console.log(`${packedTable(results)}\n`);
+}
 console.log('Seconds per step, summed over hosts (median of the runs):\n');
 for (const hosts of hostCounts) for (const drain of [true, false]) console.log(`${stepTable(results, hosts, drain)}\n`);
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

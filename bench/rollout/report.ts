@@ -11,7 +11,10 @@ export interface Measurement {
   drain: boolean;
   variant: Variant;
   run: number;
+  /** The rollout's wall time. */
   ms: number;
+  /** What made the artifact before it: Sluice's build (build start → deploy start), the script's `tar | gzip -1`. */
+  packMs?: number;
   /** Requests the monitor sent through HAProxy during the rollout, and how many failed. */
   sent: number;
   failed: number;
@@ -35,9 +38,11 @@ const STEPS = [
 const LABEL: Record<Variant, string> = {
   sluice: 'Sluice',
   bash: 'bash script',
+  'bash-cm': 'bash, ControlMaster',
   ansible: 'Ansible',
   parallel: 'parallel floor',
 };
+const ORDER: Variant[] = ['sluice', 'bash', 'bash-cm', 'ansible', 'parallel'];
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -54,11 +59,16 @@ function pick(results: Measurement[], hosts: number, drain: boolean, variant: Va
   );
 }
 
-/** One row per host count and drain: median wall time, ratios to bash, failed requests of each run. */
+/**
+ * One row per host count and drain: median wall time of each variant that
+ * ran, Sluice's ratio to each script, failed requests of each run.
+ */
 export function summaryTable(results: Measurement[]): string {
+  const variants = ORDER.filter((v) => results.some((m) => m.variant === v));
+  const others = variants.filter((v) => v !== 'sluice' && v !== 'parallel');
   const lines = [
-    '| hosts | drain | Sluice | bash script | Ansible | parallel floor¹ | Sluice / bash | Ansible / bash | failed requests per rollout: Sluice · bash · Ansible · floor |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `| hosts | drain | ${variants.map((v) => LABEL[v] + (v === 'parallel' ? '¹' : '')).join(' | ')} | ${others.map((v) => `Sluice / ${LABEL[v]}`).join(' | ')} | failed requests per rollout: ${variants.map((v) => LABEL[v]).join(' · ')} |`,
+    `|---|---|${variants.map(() => '---|').join('')}${others.map(() => '---|').join('')}---|`,
   ];
   for (const hosts of [...new Set(results.map((m) => m.hosts))]) {
     for (const drain of [true, false]) {
@@ -68,8 +78,36 @@ export function summaryTable(results: Measurement[]): string {
           .map((m) => m.failed)
           .join(', ') || '—';
       lines.push(
-        `| ${hosts} | ${drain ? 'yes' : 'no'} | ${seconds(ms('sluice'))} | ${seconds(ms('bash'))} | ${seconds(ms('ansible'))} | ${seconds(ms('parallel'))} | ` +
-          `${ratio(ms('sluice'), ms('bash'))} | ${ratio(ms('ansible'), ms('bash'))} | ${failed('sluice')} · ${failed('bash')} · ${failed('ansible')} · ${failed('parallel')} |`,
+        `| ${hosts} | ${drain ? 'yes' : 'no'} | ${variants.map((v) => seconds(ms(v))).join(' | ')} | ` +
+          `${others.map((v) => ratio(ms('sluice'), ms(v))).join(' | ')} | ${variants.map(failed).join(' · ')} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * What the issue compares: making the artifact plus rolling it out. Sluice's
+ * build (its build action up to the deploy's start) against the script's
+ * `tar | gzip -1`, medians of each part and of the sums, and the ratio.
+ */
+export function packedTable(results: Measurement[]): string {
+  const lines = [
+    '| hosts | drain | Sluice build | Sluice rollout | Sluice total | script pack | script rollout | script total | Sluice / script |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const hosts of [...new Set(results.map((m) => m.hosts))]) {
+    for (const drain of [true, false]) {
+      const runs = (v: Variant) => pick(results, hosts, drain, v).filter((m) => m.packMs !== undefined);
+      const sluice = runs('sluice');
+      const script = runs('bash-cm');
+      if (sluice.length === 0 || script.length === 0) continue;
+      const part = (rs: Measurement[], f: (m: Measurement) => number) => median(rs.map(f));
+      const total = (m: Measurement) => m.ms + m.packMs!;
+      lines.push(
+        `| ${hosts} | ${drain ? 'yes' : 'no'} | ${seconds(part(sluice, (m) => m.packMs!))} | ${seconds(part(sluice, (m) => m.ms))} | ` +
+          `${seconds(part(sluice, total))} | ${seconds(part(script, (m) => m.packMs!))} | ${seconds(part(script, (m) => m.ms))} | ` +
+          `${seconds(part(script, total))} | ${ratio(part(sluice, total), part(script, total))} |`,
       );
     }
   }
@@ -78,8 +116,12 @@ export function summaryTable(results: Measurement[]): string {
 
 /** Median seconds per step over the runs, summed over hosts; `other` is what no step accounts for. */
 export function stepTable(results: Measurement[], hosts: number, drain: boolean): string {
-  const variants: Variant[] = drain ? ['sluice', 'bash', 'ansible'] : ['sluice', 'bash', 'ansible', 'parallel'];
+  const variants = ORDER.filter((v) => !(drain && v === 'parallel'));
   const used = STEPS.filter((step) => results.some((m) => m.hosts === hosts && step in m.steps));
+  const extra = [...new Set(results.flatMap((m) => (m.hosts === hosts ? Object.keys(m.steps) : [])))].filter(
+    (step) => !STEPS.includes(step),
+  );
+  used.push(...extra);
   const lines = [
     `| ${hosts} hosts, ${drain ? 'drain' : 'no drain'} | wall | ${used.join(' | ')} | other |`,
     `|---|---|${used.map(() => '---|').join('')}---|`,

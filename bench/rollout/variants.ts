@@ -16,11 +16,13 @@ import { buildOf, pipelineFixture } from '../../test/helpers/pipeline-fixture.ts
 import { ansibleStepTimes, scriptStepTimes, sluiceStepTimes, type StepTimes } from './step-times.ts';
 import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
 
-export type Variant = 'sluice' | 'bash' | 'ansible' | 'parallel';
+export type Variant = 'sluice' | 'bash' | 'bash-cm' | 'ansible' | 'parallel';
 
 export interface Rollout {
   /** The deploy's wall time: for Sluice the deploy action's startedAt → finishedAt, for the others the whole command. */
   ms: number;
+  /** Sluice's build: its build action's start → the deploy action's start. */
+  buildMs?: number;
   steps: StepTimes;
 }
 
@@ -74,8 +76,10 @@ ${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend
   try {
     const [execution] = await store.listExecutions({ limit: 1 });
     const deploy = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
+    const build = execution?.stages.find((s) => s.name === 'build')?.actions.find((a) => a.name === 'package');
     if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined)
       throw new Error('the store has no finished deploy action');
+    if (build?.startedAt === undefined) throw new Error('the store has no build action that started');
     const log = await store.readLog({
       executionId: execution.id,
       stage: 'production',
@@ -84,6 +88,7 @@ ${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend
     });
     return {
       ms: deploy.finishedAt - deploy.startedAt,
+      buildMs: deploy.startedAt - build.startedAt,
       steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt),
     };
   } finally {
@@ -91,27 +96,55 @@ ${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend
   }
 }
 
-/** The artifact the baselines ship: the same paths Sluice's build packs, with tar -czf as Sluice does. */
-export async function packArtifact(bed: TestBed, version: string): Promise<string> {
+/**
+ * The artifact the baselines ship: the same paths Sluice's build packs, with
+ * tar -czf as Sluice does, or (`fast`) `tar -c | gzip -1` as the script done
+ * well packs it. Returns the tarball and how long packing took.
+ */
+export async function packArtifact(
+  bed: TestBed,
+  version: string,
+  options: { fast?: boolean } = {},
+): Promise<{ tarball: string; ms: number }> {
   bed.checkout.write('VERSION', `${version}\n`);
   const tarball = join(bed.checkout.scratch, `${version}.tar.gz`);
-  const { code, stderr } = await runChild('tar', ['-czf', tarball, '-C', bed.checkout.dir, '--', ...ARTIFACT_PATHS], {
-    timeoutMs: 60_000,
-  });
-  if (code !== 0) throw new Error(`tar exited with ${code}: ${stderr}`);
-  return tarball;
+  const started = performance.now();
+  const { code, stderr } = options.fast
+    ? await runChild(
+        'bash',
+        [
+          '-c',
+          'set -o pipefail; tar -cf - -C "$1" -- "${@:3}" | gzip -1 > "$2"',
+          'pack',
+          bed.checkout.dir,
+          tarball,
+          ...ARTIFACT_PATHS,
+        ],
+        { timeoutMs: 60_000 },
+      )
+    : await runChild('tar', ['-czf', tarball, '-C', bed.checkout.dir, '--', ...ARTIFACT_PATHS], {
+        timeoutMs: 60_000,
+      });
+  if (code !== 0) throw new Error(`packing the artifact exited with ${code}: ${stderr}`);
+  return { tarball, ms: performance.now() - started };
 }
 
-/** rolling-deploy.sh, host by host (or all at once with `parallel`). */
+/**
+ * rolling-deploy.sh, host by host (or all at once with `parallel`), with one
+ * OpenSSH connection per step or (`controlMaster`) one per host for all of them.
+ */
 export async function rollOutWithScript(
   bed: TestBed,
   tarball: string,
   version: string,
-  options: { drain: boolean; parallel: boolean },
+  options: { drain: boolean; parallel: boolean; controlMaster?: boolean },
 ): Promise<Rollout> {
+  // Short: a ControlPath must fit a Unix socket's 108 bytes.
+  const controlDir = options.controlMaster ? mkdtempSync(join(tmpdir(), 'cm-')) : undefined;
   const args = [
     script,
     ...(options.parallel ? ['--parallel'] : []),
+    ...(controlDir ? ['--control-master', controlDir] : []),
     ...(options.drain ? ['--haproxy', bed.lb.socketPath] : []),
     ...[
       '--user',
@@ -127,7 +160,9 @@ export async function rollOutWithScript(
     ...bed.ssh.hosts.map((h) => `${h.name}=127.0.0.1:${h.port}`),
   ];
   const started = performance.now();
-  const result = await runChild('bash', args, { timeoutMs: limitMs(bed) });
+  const result = await runChild('bash', args, { timeoutMs: limitMs(bed) }).finally(() => {
+    if (controlDir) rmSync(controlDir, { recursive: true, force: true });
+  });
   const ms = performance.now() - started;
   if (result.code !== 0)
     throw new Error(`rolling-deploy.sh exited with ${result.code}:\n${result.stdout}${result.stderr}`);

@@ -39,8 +39,13 @@ export async function hostSha256(
   const { stdout } = await runHostStep(context, `hashing ${label}`, shellCommand(['sha256sum', '--', remotePath]), {
     failure,
   });
+  return parseSha256(stdout[0], `hashing ${label}`, failure);
+}
+
+/** The digest in a line of `sha256sum`'s output; `what` names the step for the failure. */
+export function parseSha256(line: string | undefined, what: string, failure: FailureCode): string {
   // GNU sha256sum prefixes the line with `\` when it had to escape the name.
-  const digest = /^\\?([0-9a-f]{64})\s/.exec(stdout[0] ?? '')?.[1];
-  if (!digest) throw new ActionFailure(failure, `hashing ${label} gave unexpected output: ${stdout[0] ?? '(nothing)'}`);
+  const digest = /^\\?([0-9a-f]{64})\s/.exec(line ?? '')?.[1];
+  if (!digest) throw new ActionFailure(failure, `${what} gave unexpected output: ${line ?? '(nothing)'}`);
   return digest;
 }

@@ -69,7 +69,8 @@ export async function checkArchive(file: string): Promise<number> {
         ),
       ),
     );
-    await pipeline(createReadStream(file), parser);
+    // 1 MiB reads: the parser (and its gunzip) costs per chunk, ten times more with the default 64 KiB.
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), parser);
   } catch (error) {
     if (problem) throw problem;
     const message = (error as Error).message;

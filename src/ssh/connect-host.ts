@@ -20,6 +20,10 @@ export interface ConnectOptions {
   keepaliveCountMax: number;
   /** Limit for TCP connect, key exchange and authentication together. */
   connectTimeoutMs: number;
+  /** The ciphers offered, most wanted first; default ssh2's own order. */
+  ciphers?: string[];
+  /** Large files go up with the system's OpenSSH client (default) or over ssh2's SFTP. */
+  uploads?: 'openssh' | 'sftp';
   signal?: AbortSignal;
 }
 
@@ -46,7 +50,7 @@ export async function connectHost(target: SshTarget, options: ConnectOptions): P
       username: target.user,
       privateKey: options.privateKey,
       hostVerifier: (key: Buffer) => policy.verify(key),
-      algorithms: { serverHostKey: policy.algorithms },
+      algorithms: { serverHostKey: policy.algorithms, ...(options.ciphers && { cipher: options.ciphers }) },
       keepaliveInterval: options.keepaliveIntervalMs,
       keepaliveCountMax: ssh2CountMax,
       readyTimeout: options.connectTimeoutMs,
@@ -59,7 +63,22 @@ export async function connectHost(target: SshTarget, options: ConnectOptions): P
     options.signal?.removeEventListener('abort', dispose);
   }
   const client = ssh.connection as unknown as Ssh2Client;
-  return new SshConnection(target, client, { intervalMs: options.keepaliveIntervalMs, countMax: ssh2CountMax + 1 });
+  const openSsh = (options.uploads ?? 'openssh') === 'openssh' && {
+    address: target.address,
+    port: target.port,
+    user: target.user,
+    privateKeyPath: options.privateKeyPath,
+    knownHostsPath: options.knownHostsPath,
+    connectTimeoutMs: options.connectTimeoutMs,
+    keepaliveIntervalMs: options.keepaliveIntervalMs,
+    keepaliveCountMax: options.keepaliveCountMax,
+  };
+  return new SshConnection(
+    target,
+    client,
+    { intervalMs: options.keepaliveIntervalMs, countMax: ssh2CountMax + 1 },
+    openSsh || undefined,
+  );
 }
 
 function explainConnectError(

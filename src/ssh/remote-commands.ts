@@ -41,7 +41,9 @@ stop_group() {
   return 0
 }`;
 
-// $1 nonce, $2 cwd, $3 env file or '', $4 command, $5 grace (tenths of a
+// $1 nonce, $2 cwd, $3 env file, '-' (the env text comes first on stdin,
+// up to a NUL byte: bash reads a pipe a byte at a time, so the command gets
+// the rest untouched) or '', $4 command, $5 grace (tenths of a
 // second), $6 leftovers: `stop` or `keep`, $7 mark, $8 the host's own time
 // limit in seconds or '', $9 grace in seconds, $10 KEEP_WRAPPER.
 // The command runs under setsid as leader of its own process group and
@@ -83,7 +85,8 @@ limit=$8
 if [ -n "$limit" ] && ! timeout --version >/dev/null 2>&1; then limit=; fi
 start=$SECONDS
 setsid -w bash --norc -c 'printf "sluice-%s:pgid:%s:%s\\n" "$1" "$$" "$5"
-if [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
+if [ "$2" = - ]; then IFS= read -r -d "" sluice_env || exit 1; eval "$sluice_env" || exit 1; unset sluice_env
+elif [ -n "$2" ]; then . "$2" || exit 1; rm -f -- "$2"; fi
 export SLUICE_COMMAND_MARK="$4"
 limit=()
 if [ -n "$5" ]; then limit=(timeout -k "$6" "$5"); fi
@@ -142,7 +145,7 @@ export interface RunScriptOptions {
   /** Random, per run: marks the executor's own lines on stdout. */
   nonce: string;
   cwd: string;
-  /** Absolute path of the env file, or undefined. */
+  /** Absolute path of the env file, `-` for env text first on stdin (see `envOnStdin`), or undefined. */
   envFile: string | undefined;
   command: string;
   killGraceMs: number;
@@ -204,6 +207,16 @@ export function buildMakeWorkspaceCommand(baseDir: string): string {
 
 export function buildRemoveWorkspaceCommand(workspace: string): string {
   return bashScript(REMOVE_WORKSPACE, [workspace]);
+}
+
+/**
+ * What goes first on a command's stdin when its env file is `-`: the env
+ * file's text and a NUL byte, which no variable can hold, to end it.
+ */
+export function envOnStdin(env: Record<string, string>): string {
+  const text = buildEnvFile(env);
+  if (text.includes('\0')) throw new RangeError('a variable holds a NUL byte, which no environment can carry');
+  return `${text}\0`;
 }
 
 /** The env file's text: one `export NAME='value'` per variable. */

@@ -17,6 +17,8 @@ export interface RemoteRunOptions extends RunOptions {
   cwd: string;
   /** An uploaded 0600 file of `export` lines, deleted once sourced. */
   envFile?: string;
+  /** `export` lines sent ahead of stdin and read by the run script (envOnStdin): no file, no extra round trip. */
+  envText?: string;
   /** How long processes get after SIGTERM before SIGKILL. */
   killGraceMs: number;
   /** After this long the host stops the command by itself, should this process never come back to; default none. */
@@ -35,7 +37,7 @@ export async function runRemoteCommand(
     buildRunCommand({
       nonce,
       cwd: options.cwd,
-      envFile: options.envFile,
+      envFile: options.envText !== undefined ? '-' : options.envFile,
       command,
       killGraceMs: options.killGraceMs,
       leftovers: options.leftovers ?? 'stop',
@@ -110,7 +112,7 @@ export async function runRemoteCommand(
     channel.stderr.on('data', (chunk: string) => stderr.push(chunk));
     // A command that never reads its input: the host drops it, not an error.
     channel.on('error', () => {});
-    channel.end(options.stdin ?? '');
+    channel.end((options.envText ?? '') + (options.stdin ?? ''));
 
     // ssh2 emits the channel's `close` once stdout has ended; stderr may
     // still hold data. Either may also emit `close` twice (autoDestroy).

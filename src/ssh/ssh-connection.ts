@@ -5,6 +5,7 @@
  */
 import { ExecutorError } from '../executor/executor.ts';
 import type { HostKeyTarget } from './host-key-policy.ts';
+import type { OpenSshTarget } from './openssh-transfer.ts';
 import type { Ssh2Channel, Ssh2Client, Ssh2Error, Ssh2Sftp } from './ssh2-types.ts';
 
 export interface SshTarget extends HostKeyTarget {
@@ -26,6 +27,8 @@ export function exitStatusOf(channel: Ssh2Channel): ExitStatus | undefined {
 
 export class SshConnection {
   readonly target: SshTarget;
+  /** The same host for the system's OpenSSH client, which uploads large files; absent: over SFTP. */
+  readonly openSsh: OpenSshTarget | undefined;
   readonly #client: Ssh2Client;
   readonly #lostListeners = new Set<(error: ExecutorError) => void>();
   readonly #keepalive: { intervalMs: number; countMax: number };
@@ -35,8 +38,14 @@ export class SshConnection {
   #sftp: Promise<Ssh2Sftp> | undefined;
 
   /** `client` must be ready; error listeners are attached here, at once (node-ssh drops its own after `ready`). */
-  constructor(target: SshTarget, client: Ssh2Client, keepalive: { intervalMs: number; countMax: number }) {
+  constructor(
+    target: SshTarget,
+    client: Ssh2Client,
+    keepalive: { intervalMs: number; countMax: number },
+    openSsh?: OpenSshTarget,
+  ) {
     this.target = target;
+    this.openSsh = openSsh;
     this.#client = client;
     this.#keepalive = keepalive;
     client.on('error', (error: Ssh2Error) => {

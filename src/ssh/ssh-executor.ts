@@ -38,12 +38,21 @@ export interface SshExecutorOptions {
    * connection and cannot); default 30000.
    */
   hostLimitMarginMs?: number;
+  /** The ciphers offered, most wanted first (ssh2's names); default ssh2's own order (AES-GCM first where the CPU has AES). */
+  ciphers?: string[];
+  /**
+   * How artifacts go up: with the system's OpenSSH client where there is one
+   * (default: several times faster than ssh2's SFTP, bench/RESULTS.md), or over
+   * the connection's SFTP channel.
+   */
+  uploads?: 'openssh' | 'sftp';
 }
 
 export const DEFAULT_HOST_LIMIT_MARGIN_MS = 30_000;
 
 export class SshExecutor implements Executor {
-  readonly #options: Required<Omit<SshExecutorOptions, 'maxCommandMs'>> & Pick<SshExecutorOptions, 'maxCommandMs'>;
+  readonly #options: Required<Omit<SshExecutorOptions, 'maxCommandMs' | 'ciphers' | 'uploads'>> &
+    Pick<SshExecutorOptions, 'maxCommandMs' | 'ciphers' | 'uploads'>;
   readonly #pool: ConnectionPool;
   #privateKey: Promise<string> | undefined;
 
@@ -59,6 +68,8 @@ export class SshExecutor implements Executor {
       killGraceMs: options.killGraceMs ?? 1000,
       maxCommandMs: options.maxCommandMs,
       hostLimitMarginMs: options.hostLimitMarginMs ?? DEFAULT_HOST_LIMIT_MARGIN_MS,
+      ciphers: options.ciphers,
+      uploads: options.uploads,
     };
     this.#pool = new ConnectionPool((target, signal) => this.#connect(target, signal));
   }
@@ -98,8 +109,18 @@ export class SshExecutor implements Executor {
   }
 
   async #connect(target: SshTarget, signal?: AbortSignal) {
-    const { privateKeyPath, knownHostsPath, keepaliveIntervalMs, keepaliveCountMax, connectTimeoutMs } = this.#options;
+    const {
+      privateKeyPath,
+      knownHostsPath,
+      keepaliveIntervalMs,
+      keepaliveCountMax,
+      connectTimeoutMs,
+      ciphers,
+      uploads,
+    } = this.#options;
     return connectHost(target, {
+      ...(ciphers && { ciphers }),
+      ...(uploads && { uploads }),
       privateKey: await this.#readPrivateKey(),
       privateKeyPath,
       knownHostsPath,

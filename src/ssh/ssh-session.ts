@@ -3,7 +3,6 @@
  * copies over the executor's shared connection to the host, and on close
  * the workspace removed and the connection given back.
  */
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import {
   ExecutorError,
@@ -13,10 +12,10 @@ import {
   type RunResult,
 } from '../executor/executor.ts';
 import { captureRemoteCommand } from './capture-remote-command.ts';
-import { buildEnvFile, buildRemoveWorkspaceCommand } from './remote-commands.ts';
+import { buildRemoveWorkspaceCommand, envOnStdin } from './remote-commands.ts';
 import { runRemoteCommand } from './run-remote-command.ts';
 import type { SshConnection } from './ssh-connection.ts';
-import { downloadFile, removeFile, uploadFile, writePrivateFile } from './transfer-file.ts';
+import { downloadFile, uploadFile } from './transfer-file.ts';
 
 export class SshSession implements ExecSession {
   readonly host: HostRef;
@@ -97,9 +96,9 @@ export class SshSession implements ExecSession {
         killGraceMs: this.#killGraceMs,
       });
     }
-    let text: string;
+    let envText: string;
     try {
-      text = buildEnvFile(env);
+      envText = envOnStdin(env);
     } catch (error) {
       throw new ExecutorError(
         'WORKSPACE_FAILED',
@@ -107,24 +106,14 @@ export class SshSession implements ExecSession {
         { cause: error },
       );
     }
-    // Secret values go into a file only the SSH user can read, never onto a
-    // command line where `ps` on the host would show them.
-    const envFile = posix.join(this.workspace, `.sluice-env-${randomBytes(8).toString('hex')}`);
-    await writePrivateFile(this.#connection, envFile, text).catch((error: unknown) => {
-      throw this.#connection.lost ?? error;
+    // Secret values go ahead of the command's input on its stdin, never onto
+    // a command line where `ps` on the host would show them, nor into a file.
+    return runRemoteCommand(this.#connection, command, {
+      ...options,
+      cwd: this.#resolve(options.cwd ?? this.workspace),
+      envText,
+      killGraceMs: this.#killGraceMs,
     });
-    try {
-      return await runRemoteCommand(this.#connection, command, {
-        ...options,
-        cwd: this.#resolve(options.cwd ?? this.workspace),
-        envFile,
-        killGraceMs: this.#killGraceMs,
-      });
-    } finally {
-      // Normally gone already (the command deletes it once read); not when
-      // the command never started.
-      if (!this.#connection.closed) await removeFile(this.#connection, envFile).catch(() => {});
-    }
   }
 
   async #removeWorkspace(): Promise<void> {

@@ -1,9 +1,12 @@
 /**
- * Files to and from a host over the connection's SFTP channel: artifacts
- * with parallel requests in large chunks, and the small private files
- * (environment with secrets) that must never be readable by anyone else.
+ * Files to and from a host: artifacts up with the system's OpenSSH client
+ * where there is one (openssh-transfer.ts), otherwise, and everything else,
+ * over the connection's SFTP channel: artifacts with parallel requests in
+ * large chunks, and the small private files (environment with secrets) that
+ * must never be readable by anyone else.
  */
 import { ExecutorError } from '../executor/executor.ts';
+import { hasOpenSshClient, uploadWithOpenSsh } from './openssh-transfer.ts';
 import type { SshConnection } from './ssh-connection.ts';
 import type { Ssh2Callback, Ssh2Sftp } from './ssh2-types.ts';
 
@@ -11,12 +14,19 @@ import type { Ssh2Callback, Ssh2Sftp } from './ssh2-types.ts';
 // 256 KiB per message, and this keeps a long, fat link busy.
 const TRANSFER = { concurrency: 16, chunkSize: 261120 };
 
-export function uploadFile(connection: SshConnection, localPath: string, remotePath: string): Promise<void> {
-  return transfer(
-    connection,
-    `could not upload ${localPath} to ${remotePath} on ${connection.describe()}`,
-    (sftp, done) => sftp.fastPut(localPath, remotePath, TRANSFER, done),
-  );
+export async function uploadFile(connection: SshConnection, localPath: string, remotePath: string): Promise<void> {
+  const what = `could not upload ${localPath} to ${remotePath} on ${connection.describe()}`;
+  if (connection.openSsh && (await hasOpenSshClient())) {
+    if (connection.lost) throw new ExecutorError('TRANSFER_FAILED', `${what}: ${connection.lost.message}`);
+    // The executor's own connection lost: the host is gone for this one too.
+    await uploadWithOpenSsh(connection.openSsh, localPath, remotePath, (kill) => connection.onLost(kill)).catch(
+      (error: unknown) => {
+        throw new ExecutorError('TRANSFER_FAILED', `${what}: ${(error as Error).message}`, { cause: error });
+      },
+    );
+    return;
+  }
+  return transfer(connection, what, (sftp, done) => sftp.fastPut(localPath, remotePath, TRANSFER, done));
 }
 
 export function downloadFile(connection: SshConnection, remotePath: string, localPath: string): Promise<void> {

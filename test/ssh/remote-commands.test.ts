@@ -10,9 +10,18 @@ import {
   buildRemoveWorkspaceCommand,
   buildRunCommand,
   buildStopCommand,
+  envOnStdin,
 } from '../../src/ssh/remote-commands.ts';
 
 const run = promisify(execFile);
+
+/** bash -c command with `input` on its stdin (a pipe, as sshd gives it). */
+function runWithInput(command: string, input: string): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('bash', ['-c', command], (error, stdout) => (error ? reject(error) : resolve({ stdout })));
+    child.stdin?.end(input);
+  });
+}
 
 describe('remote commands', () => {
   it('writes the environment as export lines, every value single-quoted', () => {
@@ -90,6 +99,23 @@ describe('remote commands', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reads the environment ahead of stdin up to a NUL byte, and the command gets the rest of its input untouched', async () => {
+    const command = buildRunCommand({
+      nonce: 'abc',
+      cwd: '/',
+      envFile: '-',
+      command: 'echo "$SLUICE_COMMAND_MARK $OTHER"; cat',
+      killGraceMs: 100,
+      leftovers: 'stop',
+      mark: 'f00d',
+      hostLimitMs: undefined,
+    });
+    const input = `${envOnStdin({ SLUICE_COMMAND_MARK: 'forged', OTHER: "it's $(not run)" })}line one\nline two\n`;
+    const { stdout } = await runWithInput(command, input);
+    assert.deepEqual(stdout.split('\n').slice(1), ["f00d it's $(not run)", 'line one', 'line two', '']);
+    assert.throws(() => envOnStdin({ A: 'x\0y' }), /NUL/);
   });
 
   it('with a host limit, the host stops the whole group at it by itself, what the command started included', async () => {

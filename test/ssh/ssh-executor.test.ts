@@ -72,7 +72,7 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(await readdir(foreign), []);
   });
 
-  it('gives the command its environment through a file, never on a command line, and deletes the file', async () => {
+  it('gives the command its environment ahead of its input on stdin, never on a command line nor in a file', async () => {
     const secret = `s3cret-${randomBytes(6).toString('hex')}`;
     const out = recorder();
     const result = await session.run('echo "token=$TOKEN"; ps -eww -o args > ps.txt; ls -A', {
@@ -85,7 +85,7 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     assert.deepEqual(
       out.of('stdout').filter((name) => name.startsWith('.sluice-env')),
       [],
-      'the env file was gone before the command started',
+      'no env file in the workspace',
     );
     const ps = await readFile(join(session.workspace, 'ps.txt'), 'utf8');
     assert.ok(ps.includes('ps -eww -o args'), 'ps saw the command lines');
