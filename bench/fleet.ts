@@ -8,7 +8,7 @@
  * seconds per step, and the peak RSS of the Sluice process, for each fleet.
  *
  *   node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8]
- *                       [--max-minutes 40] [--json out.json]
+ *                       [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'payload-mib': { type: 'string', default: '50' },
     'max-sessions': { type: 'string', default: '8' },
+    variants: { type: 'string', default: 'sluice,bash,floor' },
     'max-minutes': { type: 'string', default: '40' },
     json: { type: 'string' },
   },
@@ -41,6 +42,7 @@ const hostCounts = values.hosts.split(',').map(Number);
 const runs = Number(values.runs);
 const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
 const maxSessions = Number(values['max-sessions']);
+const chosen = values.variants.split(',');
 const startedAt = Date.now();
 const deadline = startedAt + Number(values['max-minutes']) * 60_000;
 if (
@@ -50,10 +52,11 @@ if (
   !(payloadBytes > 0) ||
   !Number.isInteger(maxSessions) ||
   maxSessions < 1 ||
+  chosen.some((v) => !['sluice', 'bash', 'floor'].includes(v)) ||
   !(deadline > startedAt)
 ) {
   console.error(
-    'usage: node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--max-minutes 40] [--json out.json]',
+    'usage: node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]',
   );
   process.exit(2);
 }
@@ -65,7 +68,9 @@ const fixtureApp = fileURLToPath(new URL('../test/fixtures/app/', import.meta.ur
 const script = fileURLToPath(new URL('./rolling-deploy.sh', import.meta.url));
 
 type Variant = 'sluice' | 'bash batches' | 'parallel floor';
-const VARIANTS: Variant[] = ['sluice', 'bash batches', 'parallel floor'];
+const VARIANTS = (['sluice', 'bash batches', 'parallel floor'] as Variant[]).filter((v) =>
+  chosen.includes(v.split(' ')[0] === 'parallel' ? 'floor' : v.split(' ')[0]!),
+);
 
 interface Measurement {
   hosts: number;
@@ -452,7 +457,7 @@ for (const hosts of hostCounts) {
     const total = variant === 'sluice' ? (median(rs.map((r) => r.totalMs ?? NaN)) / 1000).toFixed(2) : '';
     const rss = variant === 'sluice' ? median(rs.map((r) => r.rssMiB ?? NaN)).toFixed(0) : '';
     console.log(
-      `| ${hosts} | ${variant} | ${(ms / 1000).toFixed(2)} | ${(ms / floor).toFixed(2)} | ${failed} | ${total} | ${rss} |`,
+      `| ${hosts} | ${variant} | ${(ms / 1000).toFixed(2)} | ${Number.isNaN(floor) ? '' : (ms / floor).toFixed(2)} | ${failed} | ${total} | ${rss} |`,
     );
   }
 }
