@@ -34,6 +34,10 @@ export const hostEntrySchema = z
   })
   .describe('A host: `local`, `[user@]address[:port]`, or { name, address, port, user }.');
 
+/** A limit on how many things happen at once: a whole number of at least 1. */
+const atOnce = (key: string, example: number) =>
+  z.int().min(1, { error: `${key} is at least 1 (one at a time), such as ${example}` });
+
 const AMOUNT_HINT = 'use a number of hosts or a percentage such as 25%';
 
 const amount = (what: string) =>
@@ -251,6 +255,16 @@ export const serverSchema = z
           .optional()
           .describe(
             `How long putting a stopped deploy’s touched hosts back may take (their hooks, health checks and undrain together), whatever stopped the rollout; hosts not back by then are reported as not rolled back. Default 15m, at least 1s; it holds for every environment, \`local\` hosts too. ${DURATION_HINT[0]!.toUpperCase()}${DURATION_HINT.slice(1)}.`,
+          ),
+        max_sessions: atOnce('max_sessions', 8)
+          .optional()
+          .describe(
+            'How many hosts a deploy holds an SSH connection to at once (default 8), whatever the number of hosts and the batch size: the release is staged on that many hosts at a time, and a larger batch deploys that many of its hosts at a time. A host’s connection is kept between its steps until another host needs its place.',
+          ),
+        max_uploads: atOnce('max_uploads', 4)
+          .optional()
+          .describe(
+            'How many uploads of an artifact a deploy runs at once (default 8; no more than max_sessions run anyway). Each streams from the file, so memory does not grow with the number of hosts.',
           ),
       })
       .optional()

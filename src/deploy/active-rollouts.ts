@@ -31,7 +31,7 @@ export class ActiveRollouts {
           ? `on the new release ${releaseId}${h.previous ? ` (it ran ${h.previous})` : ''}`
           : `on release ${h.previous ?? '(none)'}`;
         const balancer = h.drained ? 'drained from the load balancer (its app may be stopped)' : 'in service';
-        lines.push(`${h.session.host.name} (${environment}): ${balancer}, ${release}`);
+        lines.push(`${h.host.name} (${environment}): ${balancer}, ${release}`);
       }
     }
     return lines;

@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 import { formatDuration, formatTimeLimit } from '../format-duration.ts';
-import type { ExecSession, OutputStream } from '../executor/executor.ts';
+import type { ExecSession, HostRef, OutputStream } from '../executor/executor.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { AppSpec, LifecycleHook } from '../pipeline/definition.ts';
 import {
@@ -33,7 +33,9 @@ export class DeployFailure extends SluiceError<'DEPLOY_FAILED'> {
 
 /** One host of a rollout and what Sluice knows of it. */
 export interface HostRollout {
-  session: ExecSession;
+  host: HostRef;
+  /** Open while one of the host's steps runs (and maybe between them; see host-slots.ts). */
+  session?: ExecSession | undefined;
   paths: ReleasePaths;
   /** The release `current` pointed at before this deploy; absent on a first deploy. */
   previous?: string;
@@ -66,8 +68,20 @@ export interface HostStepContext {
   beforeSwitch?(): Promise<void>;
 }
 
+/** A host whose session is already open, for the whole rollout. */
 export function hostRollout(session: ExecSession, path: string, reopen?: HostRollout['reopen']): HostRollout {
-  return { session, paths: releasePaths(path), switched: false, ...(reopen && { reopen }) };
+  return { host: session.host, session, paths: releasePaths(path), switched: false, ...(reopen && { reopen }) };
+}
+
+/** A host whose sessions the rollout opens itself, a limited number at once. */
+export function hostToRollOut(host: HostRef, path: string): HostRollout {
+  return { host, paths: releasePaths(path), switched: false };
+}
+
+/** The host's open session; a step runs only while it holds one. */
+export function sessionOf(h: HostRollout): ExecSession {
+  if (!h.session) throw new DeployFailure(`${h.host.name}: no session is open on the host for this step`);
+  return h.session;
 }
 
 /** Quiet helper for Sluice's own commands; returns stdout lines or throws with stderr. */
@@ -80,17 +94,17 @@ async function sh(
 ): Promise<string[]> {
   const out: string[] = [];
   const err: string[] = [];
-  const result = await h.session.run(command, {
+  const result = await sessionOf(h).run(command, {
     timeoutMs: 5 * 60_000,
     signal: ctx.signal,
     ...(stdin !== undefined ? { stdin } : {}),
     onLine: (line, stream) => (stream === 'stdout' ? out : err).push(line),
   });
-  if (result.aborted) throw new DeployFailure(`${h.session.host.name}: cancelled while ${what}`);
-  if (result.timedOut) throw new DeployFailure(`${h.session.host.name}: ${what} timed out`);
+  if (result.aborted) throw new DeployFailure(`${h.host.name}: cancelled while ${what}`);
+  if (result.timedOut) throw new DeployFailure(`${h.host.name}: ${what} timed out`);
   if (result.exitCode !== 0) {
     const detail = err.slice(-3).join(' / ') || result.lostExit || `exit code ${result.exitCode}`;
-    throw new DeployFailure(`${h.session.host.name}: ${what} failed: ${detail}`);
+    throw new DeployFailure(`${h.host.name}: ${what} failed: ${detail}`);
   }
   return out;
 }
@@ -101,12 +115,14 @@ export async function stageRelease(
   h: HostRollout,
   tarball: string,
   sha256: string,
+  /** Runs the upload when the rollout's limit on uploads lets it. */
+  uploadSlot?: (work: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  const name = h.session.host.name;
+  const name = h.host.name;
   await sh(ctx, h, 'preparing the deploy directory', prepareCommand(h.paths));
   const remote = posix.join(h.paths.incoming, `${ctx.releaseId}.tar.gz`);
   try {
-    await h.session.upload(tarball, remote);
+    await (uploadSlot ?? ((work) => work()))(() => sessionOf(h).upload(tarball, remote));
   } catch (error) {
     throw new DeployFailure(`${name}: uploading the artifact failed: ${(error as Error).message}`, { cause: error });
   }
@@ -162,11 +178,11 @@ export async function runHook(
   releaseId: string,
   app: AppSpec = ctx.app,
 ): Promise<void> {
-  const name = h.session.host.name;
+  const name = h.host.name;
   const cwd = posix.join(h.paths.releases, releaseId);
   for (const command of app.hooks[hook] ?? []) {
     ctx.log(name, `${hook}: $ ${command}`, 'sluice');
-    const result = await h.session.run(command, {
+    const result = await sessionOf(h).run(command, {
       cwd,
       env: { ...ctx.env, SLUICE_RELEASE: releaseId, SLUICE_RELEASE_DIR: cwd },
       timeoutMs: ctx.hookTimeoutMs,
@@ -188,14 +204,14 @@ export async function runHook(
 /** Point `current` at a release (atomic rename). */
 export async function switchTo(ctx: HostStepContext, h: HostRollout, releaseId: string): Promise<void> {
   await sh(ctx, h, `switching current to ${releaseId}`, switchCommand(h.paths, releaseId));
-  ctx.log(h.session.host.name, `current → releases/${releaseId}`, 'sluice');
+  ctx.log(h.host.name, `current → releases/${releaseId}`, 'sluice');
 }
 
 /** Probe `app`'s health check (this deploy's unless said) until healthy or out of time; the failure names the check and its last answer. */
 export async function checkHealth(ctx: HostStepContext, h: HostRollout, app: AppSpec = ctx.app): Promise<void> {
   const health = app.health;
   if (!health) return;
-  const name = h.session.host.name;
+  const name = h.host.name;
   const what = health.http ? `health check ${health.http}` : `health check "${health.command}"`;
   const deadline = Date.now() + health.timeoutMs;
   let last: string;
@@ -206,7 +222,7 @@ export async function checkHealth(ctx: HostStepContext, h: HostRollout, app: App
     const probeSeconds = Math.max(1, Math.min(5, Math.ceil(remaining / 1000)));
     const command = health.http ? httpProbeCommand(health.http, probeSeconds) : health.command!;
     const lines: string[] = [];
-    const result = await h.session.run(command, {
+    const result = await sessionOf(h).run(command, {
       cwd: h.paths.current,
       env: ctx.env,
       timeoutMs: probeSeconds * 1000 + 1000,

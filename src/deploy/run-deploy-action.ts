@@ -5,7 +5,7 @@
  */
 import { tmpdir } from 'node:os';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
-import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
+import type { Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
 import { formatDuration } from '../format-duration.ts';
 import { gatingApprovals } from '../pipeline/approval-gates.ts';
@@ -22,7 +22,7 @@ import {
 import type { ActiveRollouts } from './active-rollouts.ts';
 import { checkArchive } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
-import { DeployFailure, hostRollout, type HostStepContext } from './host-steps.ts';
+import { DeployFailure, hostToRollOut, type HostStepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
 import { releaseId } from './release-commands.ts';
 import { rollingDeploy } from './rolling-deploy.ts';
@@ -59,6 +59,9 @@ export interface DeployDeps {
   rollbackTimeoutMs?: number;
   /** Where the process follows its rollouts' hosts, to say what an exit at once leaves behind. */
   rollouts?: ActiveRollouts;
+  /** Hosts a rollout holds a session on at once, and artifact uploads at once (the operator's ssh.max_sessions, ssh.max_uploads). */
+  maxSessions?: number;
+  maxUploads?: number;
 }
 
 const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
@@ -175,14 +178,8 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
     ),
   );
 
-  const sessions: ExecSession[] = [];
   let untrack: (() => void) | undefined;
   try {
-    // Opened at once: each is a TCP connect, key exchange and login.
-    const opened = await Promise.allSettled(target.hosts.map((host) => deps.executorFor(host).open(host, { signal })));
-    for (const o of opened) if (o.status === 'fulfilled') sessions.push(o.value);
-    const failed = opened.find((o) => o.status === 'rejected');
-    if (failed) throw failed.reason;
     const step: HostStepContext = {
       app: execution.definition.app ?? { hooks: {} },
       releaseId: releaseId(new Date(), execution.seq, execution.revision.sha),
@@ -211,14 +208,8 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
       `deploying ${sha} to ${target.environment} (${target.hosts.map((h) => h.name).join(', ')}) as release ${step.releaseId}`,
       'sluice',
     );
-    // A rollback may connect again to a host whose connection dropped; those sessions are closed with the rest.
-    const hosts = sessions.map((s) =>
-      hostRollout(s, target.path, async (again) => {
-        const fresh = await deps.executorFor(s.host).open(s.host, again ? { signal: again } : {});
-        sessions.push(fresh);
-        return fresh;
-      }),
-    );
+    // Sessions are opened by the rollout, a limited number at once, and all closed when it ends.
+    const hosts = target.hosts.map((host) => hostToRollOut(host, target.path));
     untrack = deps.rollouts?.track(target.environment, step.releaseId, hosts);
     const result = await rollingDeploy(step, {
       environment: target.environment,
@@ -230,6 +221,9 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
       sha256: artifact.sha256,
       ...loadBalancerSteps(target),
       ...(deps.rollbackTimeoutMs !== undefined && { rollbackTimeoutMs: deps.rollbackTimeoutMs }),
+      open: (host, again) => deps.executorFor(host).open(host, again ? { signal: again } : {}),
+      ...(deps.maxSessions !== undefined && { maxSessions: deps.maxSessions }),
+      ...(deps.maxUploads !== undefined && { maxUploads: deps.maxUploads }),
     });
     if (!result.ok && lost.signal.aborted)
       return {
@@ -240,7 +234,6 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
   } finally {
     untrack?.();
     stopHeartbeat();
-    await Promise.allSettled(sessions.map((s) => s.close()));
     // A release that fails (the database is away) leaves the lock to run out on its own; the deploy's outcome stands.
     await deps.store.releaseLock(lockName, { token: taken.lock.token }, Date.now()).catch((error: unknown) => {
       context.log(

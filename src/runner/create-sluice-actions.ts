@@ -64,6 +64,8 @@ export function createSluiceActions(
           lockLeaseMs: recoveryRules(server).leaseMs,
           rollouts,
           rollbackTimeoutMs: rollbackLimitMs(server),
+          ...(server?.ssh?.max_sessions !== undefined && { maxSessions: server.ssh.max_sessions }),
+          ...(server?.ssh?.max_uploads !== undefined && { maxUploads: server.ssh.max_uploads }),
         },
         context,
         spec,

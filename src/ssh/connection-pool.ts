@@ -49,19 +49,16 @@ export class ConnectionPool {
     }
   }
 
-  /** Give a connection back; the last user closes it. */
-  release(connection: SshConnection): void {
+  /** Give a connection back; the last user closes it (resolved once it is closed). */
+  release(connection: SshConnection): Promise<void> {
     const key = keyOf(connection.target);
     const entry = this.#entries.get(key);
-    if (entry?.resolved !== connection) {
-      // Its entry was dropped when it was lost; a newer connection took its place.
-      connection.close();
-      return;
-    }
+    // Its entry was dropped when it was lost; a newer connection took its place.
+    if (entry?.resolved !== connection) return connection.close();
     entry.users -= 1;
-    if (entry.users > 0) return;
+    if (entry.users > 0) return Promise.resolve();
     this.#entries.delete(key);
-    connection.close();
+    return connection.close();
   }
 }
 

@@ -35,6 +35,8 @@ export class SshConnection {
   #lost: ExecutorError | undefined;
   #lastError: Ssh2Error | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
+  #socketClosed = false;
   #sftp: Promise<Ssh2Sftp> | undefined;
 
   /** `client` must be ready; error listeners are attached here, at once (node-ssh drops its own after `ready`). */
@@ -51,7 +53,10 @@ export class SshConnection {
     client.on('error', (error: Ssh2Error) => {
       this.#lastError = error;
     });
-    client.on('close', () => this.#markLost());
+    client.on('close', () => {
+      this.#socketClosed = true;
+      this.#markLost();
+    });
   }
 
   /** Why the connection is gone, or undefined while it is up. */
@@ -114,15 +119,24 @@ export class SshConnection {
     return this.#sftp;
   }
 
-  /** Close for good; commands still running over it see the channel close. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#client.end();
-    // end() waits for the host to close its side; one that stopped answering never does.
-    const force = setTimeout(() => this.#client.destroy(), 2000);
-    force.unref();
-    this.#client.once('close', () => clearTimeout(force));
+  /**
+   * Close for good; commands still running over it see the channel close.
+   * Resolves once the socket is closed (the host has seen the connection end).
+   */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#closed = true;
+      if (this.#socketClosed) return resolve();
+      // end() waits for the host to close its side; one that stopped answering never does.
+      const force = setTimeout(() => this.#client.destroy(), 2000);
+      force.unref();
+      this.#client.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      this.#client.end();
+    });
+    return this.#closing;
   }
 
   get closed(): boolean {

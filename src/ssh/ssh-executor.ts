@@ -103,7 +103,7 @@ export class SshExecutor implements Executor {
       const { killGraceMs, maxCommandMs, hostLimitMarginMs } = this.#options;
       return new SshSession(host, workspace, connection, release, { killGraceMs, maxCommandMs, hostLimitMarginMs });
     } catch (error) {
-      release();
+      await release();
       throw error;
     }
   }

@@ -21,7 +21,7 @@ export class SshSession implements ExecSession {
   readonly host: HostRef;
   readonly workspace: string;
   readonly #connection: SshConnection;
-  readonly #release: () => void;
+  readonly #release: () => Promise<void>;
   readonly #killGraceMs: number;
   readonly #maxCommandMs: number | undefined;
   readonly #hostLimitMarginMs: number;
@@ -34,7 +34,7 @@ export class SshSession implements ExecSession {
     host: HostRef,
     workspace: string,
     connection: SshConnection,
-    release: () => void,
+    release: () => Promise<void>,
     limits: { killGraceMs: number; maxCommandMs: number | undefined; hostLimitMarginMs: number },
   ) {
     this.host = host;
@@ -125,7 +125,7 @@ export class SshSession implements ExecSession {
       if (!this.#connection.closed)
         await captureRemoteCommand(this.#connection, buildRemoveWorkspaceCommand(this.workspace)).catch(() => {});
     } finally {
-      this.#release();
+      await this.#release();
     }
   }
 

@@ -241,6 +241,19 @@ environments:
     ]);
   });
 
+  test('ssh.max_sessions and max_uploads: whole numbers of 1 or more; 0, negatives, fractions and text are refused at their place', () => {
+    const ssh = 'ssh: { user: deploy, key: /etc/sluice/id, known_hosts: /etc/sluice/known_hosts';
+    assert.equal(load(`${ssh}, max_sessions: 3, max_uploads: 1 }\n`).ssh?.max_sessions, 3);
+    assert.deepEqual(problemsOf(`${ssh},\n  max_sessions: 0, max_uploads: -2 }\n`), [
+      'sluice.config.yml:2:17: ssh.max_sessions: max_sessions is at least 1 (one at a time), such as 8',
+      'sluice.config.yml:2:33: ssh.max_uploads: max_uploads is at least 1 (one at a time), such as 4',
+    ]);
+    assert.deepEqual(problemsOf(`${ssh},\n  max_sessions: 2.5, max_uploads: "8" }\n`), [
+      'sluice.config.yml:2:17: ssh.max_sessions: expected a whole number, not number 2.5',
+      'sluice.config.yml:2:35: ssh.max_uploads: expected a number, not the text "8"',
+    ]);
+  });
+
   test('ssh.command_timeout and connect_timeout of 0 (written for "no limit") are refused with what to write', () => {
     const ssh = 'ssh: { user: deploy, key: /etc/sluice/id, known_hosts: /etc/sluice/known_hosts';
     assert.deepEqual(problemsOf(`${ssh},\n  command_timeout: 0s, connect_timeout: 0m }\n`), [

@@ -5,6 +5,11 @@
  * for all of them, their logs (LogLevel VERBOSE, so a test can tell whether
  * authentication was attempted), the processes serving each connection,
  * and a host key change. A missing sshd is an error, never a skip.
+ *
+ * With `sharedLog`, every host's sshd and SFTP server append to one file
+ * instead, so its lines keep the order things happened in across hosts:
+ * `concurrencyInLog` reads from it how many connections and uploads the
+ * hosts saw open at once.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +33,12 @@ export interface SshTestHost {
 export interface SshHostsOptions {
   /** The sshd executable; default /usr/sbin/sshd. */
   sshd?: string;
+  /**
+   * A file every host's sshd (`-E`) and SFTP server (`sftp-server -l INFO`,
+   * each file opened and closed) append their logs to, in place of `log(name)`
+   * (which stays empty).
+   */
+  sharedLog?: string;
 }
 
 export interface SshHosts {
@@ -112,7 +123,7 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
       };
       states.set(name, state);
       await generateKey(join(hostDir, 'ssh_host_ed25519_key'), name);
-      await startOnFreePort(sshd, state, dir);
+      await startOnFreePort(sshd, state, dir, options.sharedLog);
     }
     await writeFile(knownHostsPath, [...states.values()].map((state) => `${state.knownHostsLine}\n`).join(''));
   } catch (error) {
@@ -145,7 +156,7 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
       await rm(keyFile, { force: true });
       await rm(`${keyFile}.pub`, { force: true });
       await generateKey(keyFile, name);
-      await startSshd(sshd, state, dir);
+      await startSshd(sshd, state, dir, options.sharedLog);
       return state.knownHostsLine;
     },
     log: (name) => stateOf(name).log,
@@ -188,20 +199,23 @@ async function generateKey(path: string, comment: string): Promise<void> {
 }
 
 /** A port that was free a moment ago; sshd may lose the race, so the caller retries. */
-async function startOnFreePort(sshd: string, state: HostState, dir: string): Promise<void> {
+async function startOnFreePort(sshd: string, state: HostState, dir: string, sharedLog?: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     state.host.port = await freePort();
     try {
-      return await startSshd(sshd, state, dir);
+      return await startSshd(sshd, state, dir, sharedLog);
     } catch (error) {
       if (attempt >= 3 || !/Address already in use/.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startSshd(sshd: string, state: HostState, dir: string): Promise<void> {
+async function startSshd(sshd: string, state: HostState, dir: string, sharedLog?: string): Promise<void> {
   const { host } = state;
   const hostKey = join(state.dir, 'ssh_host_ed25519_key');
+  const sftpServer = join(dir, 'sftp-server-logged');
+  if (sharedLog)
+    await writeFile(sftpServer, `#!/bin/sh\nexec /usr/lib/openssh/sftp-server -e -l INFO 2>>"$1"\n`, { mode: 0o755 });
   await writeFile(
     state.configPath,
     [
@@ -223,7 +237,7 @@ async function startSshd(sshd: string, state: HostState, dir: string): Promise<v
       // client tried to log in. DEBUG1 would also leak debug lines into the
       // sessions' stderr (with -e the session processes log to fd 2).
       'LogLevel VERBOSE',
-      'Subsystem sftp internal-sftp',
+      sharedLog ? `Subsystem sftp "${sftpServer}" "${sharedLog}"` : 'Subsystem sftp internal-sftp',
       // Debian's bash reads ~/.bashrc in shells started by sshd unless SHLVL
       // says it is nested: the tester's own .bashrc (pyenv, nvm, …) would
       // make every command slow and the tests depend on that machine.
@@ -244,11 +258,14 @@ async function startSshd(sshd: string, state: HostState, dir: string): Promise<v
       '--',
       'sh',
       '-c',
-      'mount --bind "$1" "$2" && exec "$3" -D -e -f "$4"',
+      'mount --bind "$1" "$2" && shift 2 && exec "$@"',
       'sh',
       host.root,
       join(dir, 'deploy-root'),
       sshd,
+      '-D',
+      ...(sharedLog ? ['-E', sharedLog] : ['-e']),
+      '-f',
       state.configPath,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -257,6 +274,7 @@ async function startSshd(sshd: string, state: HostState, dir: string): Promise<v
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (state.log += chunk));
 
+  if (sharedLog) return waitForListener(child, host);
   const listening = `Server listening on ${host.address} port ${host.port}`;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
@@ -286,6 +304,60 @@ async function startSshd(sshd: string, state: HostState, dir: string): Promise<v
     child.once('error', onError);
   });
   await waitForBanner(host.port);
+}
+
+/** An sshd logging to a file: its banner, asked for every 25 ms for up to 10 s. */
+async function waitForListener(child: ChildProcess, host: SshTestHost): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`sshd for ${host.name} exited (${child.exitCode ?? child.signalCode}) before listening`);
+    try {
+      return await waitForBanner(host.port);
+    } catch (error) {
+      if (attempt >= 400)
+        throw new Error(`sshd for ${host.name} did not start listening within 10 s`, { cause: error });
+      await delay(25);
+    }
+  }
+}
+
+/**
+ * From a shared log (in the order its lines were written, across hosts):
+ * the most connections open at once (from sshd's `Connection from` to the
+ * connection's end) and the most artifact uploads (`open` to `close` of a
+ * file written under `incoming/`), with how many there were in all.
+ */
+export function concurrencyInLog(text: string): {
+  connections: { peak: number; total: number };
+  uploads: { peak: number; total: number };
+} {
+  const open = new Set<string>();
+  let uploading = 0;
+  const connections = { peak: 0, total: 0 };
+  const uploads = { peak: 0, total: 0 };
+  for (const line of text.split('\n')) {
+    const from = /^Connection from \S+ port (\d+) on /.exec(line);
+    if (from) {
+      open.add(from[1]!);
+      connections.total++;
+      connections.peak = Math.max(connections.peak, open.size);
+      continue;
+    }
+    const end =
+      /^(?:Received disconnect from|Disconnected from(?: user \S+| authenticating user \S+)?|Connection (?:closed|reset) by(?: authenticating user \S+)?) \S+ port (\d+)/.exec(
+        line,
+      );
+    if (end) {
+      open.delete(end[1]!);
+      continue;
+    }
+    if (/^open ".*\/incoming\/[^"]*" flags \S*WRITE/.test(line)) {
+      uploading++;
+      uploads.total++;
+      uploads.peak = Math.max(uploads.peak, uploading);
+    } else if (/^close ".*\/incoming\/[^"]*" bytes read \d+ written [1-9]/.test(line)) uploading--;
+  }
+  return { connections, uploads };
 }
 
 /** Connects once and reads `SSH-2.0-…`: the port really accepts connections. */

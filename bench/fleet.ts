@@ -1,0 +1,482 @@
+/**
+ * A fleet: a 50 MiB artifact rolled out to 32 and to 50 real sshd hosts on
+ * loopback behind HAProxy, batch 25%, drained, while a monitor sends a
+ * request through HAProxy every 20 ms and counts the ones that fail. Sluice
+ * (`ssh.max_sessions` hosts at once) beside the hand-written script run
+ * batch by batch (`rolling-deploy.sh --parallel --haproxy` on each batch's
+ * hosts) and the script on every host at once without a drain (the floor);
+ * seconds per step, and the peak RSS of the Sluice process, for each fleet.
+ *
+ *   node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8]
+ *                       [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { resolveAmount } from '../src/deploy/plan-batches.ts';
+import { openStore } from '../src/store/open-store.ts';
+import type { LogLine } from '../src/store/store.ts';
+import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../test/helpers/haproxy.ts';
+import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
+import { startMonitor } from '../test/helpers/request-monitor.ts';
+import { SLUICE_BIN } from '../test/helpers/run-sluice.ts';
+import { startSshHosts, type SshHosts } from '../test/helpers/ssh-hosts.ts';
+import { makeCheckout, type TempCheckout } from '../test/helpers/temp-checkout.ts';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '32,50' },
+    runs: { type: 'string', default: '1' },
+    'payload-mib': { type: 'string', default: '50' },
+    'max-sessions': { type: 'string', default: '8' },
+    variants: { type: 'string', default: 'sluice,bash,floor' },
+    'max-minutes': { type: 'string', default: '40' },
+    json: { type: 'string' },
+  },
+});
+const hostCounts = values.hosts.split(',').map(Number);
+const runs = Number(values.runs);
+const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
+const maxSessions = Number(values['max-sessions']);
+const chosen = values.variants.split(',');
+const startedAt = Date.now();
+const deadline = startedAt + Number(values['max-minutes']) * 60_000;
+if (
+  hostCounts.some((n) => !Number.isInteger(n) || n < 2) ||
+  !Number.isInteger(runs) ||
+  runs < 1 ||
+  !(payloadBytes > 0) ||
+  !Number.isInteger(maxSessions) ||
+  maxSessions < 1 ||
+  chosen.some((v) => !['sluice', 'bash', 'floor'].includes(v)) ||
+  !(deadline > startedAt)
+) {
+  console.error(
+    'usage: node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]',
+  );
+  process.exit(2);
+}
+
+const BATCH = '25%';
+const ARTIFACT_PATHS = ['server.js', 'deploy', 'VERSION', 'package.json', 'payload.bin'];
+const STARTUP_DELAY_MS = 400;
+const fixtureApp = fileURLToPath(new URL('../test/fixtures/app/', import.meta.url));
+const script = fileURLToPath(new URL('./rolling-deploy.sh', import.meta.url));
+
+type Variant = 'sluice' | 'bash batches' | 'parallel floor';
+const VARIANTS = (['sluice', 'bash batches', 'parallel floor'] as Variant[]).filter((v) =>
+  chosen.includes(v.split(' ')[0] === 'parallel' ? 'floor' : v.split(' ')[0]!),
+);
+
+interface Measurement {
+  hosts: number;
+  variant: Variant;
+  run: number;
+  /** Sluice: its deploy action (startedAt → finishedAt); the others: the whole command. */
+  ms: number;
+  /** Sluice: the whole `sluice run`, build included. */
+  totalMs?: number;
+  /** Sluice: the peak RSS of its process (`/usr/bin/time`'s maximum resident set size), MiB. */
+  rssMiB?: number;
+  sent: number;
+  failed: number;
+  steps: Record<string, number>;
+}
+
+interface Bed {
+  ssh: SshHosts;
+  lb: RunningHaproxy;
+  checkout: TempCheckout;
+  deployPath: string;
+  ports: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+async function startBed(count: number): Promise<Bed> {
+  const ssh = await startSshHosts(count);
+  const ports: Record<string, number> = {};
+  let lb: RunningHaproxy | undefined;
+  const checkout = makeCheckout({ 'README.md': 'The fixture app, rolled out to a fleet.\n' });
+  const stop = async () => {
+    for (const host of ssh.hosts) {
+      try {
+        process.kill(Number(readFileSync(join(host.root, 'srv', 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
+      } catch {
+        // Not running.
+      }
+    }
+    await lb?.stop();
+    await ssh.stop();
+    checkout.remove();
+  };
+  try {
+    cpSync(fixtureApp, checkout.dir, { recursive: true });
+    // Random bytes: gzip cannot shrink them, so the artifact is as large as the payload.
+    writeFileSync(join(checkout.dir, 'payload.bin'), randomBytes(payloadBytes));
+    checkout.write('VERSION', 'v0\n');
+    checkout.commit('the app with its payload');
+    for (const host of ssh.hosts) {
+      ports[host.name] = await freeLoopbackPort();
+      const shared = join(host.root, 'srv', 'shared');
+      mkdirSync(shared, { recursive: true });
+      writeFileSync(
+        join(shared, 'app.env'),
+        `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=${STARTUP_DELAY_MS}\n`,
+      );
+    }
+    lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ssh, lb, checkout, deployPath: join(ssh.deployRoot, 'srv'), ports, stop };
+}
+
+/** Time limit of one rollout: generous, but a hung one cannot stall the benchmark. */
+const limitMs = (bed: Bed) => 120_000 + 10_000 * bed.ssh.hosts.length;
+
+const pipeline = pipelineFixture('app-to-production', (p) => {
+  buildOf(p).artifact!.paths = [...ARTIFACT_PATHS];
+  p.app!.health = {
+    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health"',
+    timeout: '3s',
+    interval: '100ms',
+  };
+});
+
+async function rollOutWithSluice(bed: Bed, version: string): Promise<Omit<Measurement, 'sent' | 'failed' | 'run'>> {
+  const { checkout, ssh } = bed;
+  checkout.write('.github/sluice.yml', pipeline);
+  checkout.write('VERSION', `${version}\n`);
+  checkout.commit(version);
+  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ');
+  const server = join(checkout.scratch, 'server.yml');
+  writeFileSync(
+    server,
+    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath}, max_sessions: ${maxSessions} }
+hosts:
+  local: [local]
+local:
+  repos: ["*"]
+environments:
+  production:
+    hosts: [${hosts}]
+    path: ${bed.deployPath}
+    rolling: { batch: ${BATCH}, min_healthy: 1 }
+    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend: app, timeout: 10s } }
+`,
+  );
+  const dataDir = join(checkout.scratch, 'data');
+  const started = performance.now();
+  // GNU time's %M: the largest resident set of the process (Sluice's node; its tar and sh children are smaller).
+  const result = await runChild(
+    '/usr/bin/time',
+    ['-f', 'sluice-maxrss-kib %M', process.execPath, SLUICE_BIN, 'run', '--server', server, '--data-dir', dataDir],
+    { timeoutMs: limitMs(bed), cwd: checkout.dir, env: { SLUICE_DATA_DIR: '', DATABASE_URL: '', SLUICE_CONFIG: '' } },
+  );
+  const totalMs = performance.now() - started;
+  if (result.code !== 0) throw new Error(`sluice run exited with ${result.code}:\n${result.stdout}${result.stderr}`);
+  const rss = /sluice-maxrss-kib (\d+)/.exec(result.stderr);
+  const store = await openStore({ dataDir });
+  try {
+    const [execution] = await store.listExecutions({ limit: 1 });
+    const deploy = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
+    if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined)
+      throw new Error('the store has no finished deploy action');
+    const log = await store.readLog({
+      executionId: execution.id,
+      stage: 'production',
+      action: 'deploy',
+      attempt: deploy.attempt,
+    });
+    return {
+      hosts: ssh.hosts.length,
+      variant: 'sluice',
+      ms: deploy.finishedAt - deploy.startedAt,
+      totalMs,
+      ...(rss && { rssMiB: Number(rss[1]) / 1024 }),
+      steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt),
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Sluice's `[host] …` lines: the time from one marker of a host to its next
+ * is the step the later one ends, summed over hosts; `stage` (every host,
+ * `max_sessions` at a time) is wall time from the deploy's first line to the
+ * last host staged, and `prune` from the last host step to the end.
+ */
+function sluiceStepTimes(lines: LogLine[], startedAt: number, finishedAt: number): Record<string, number> {
+  const steps: Record<string, number> = {};
+  const add = (step: string, ms: number) => (steps[step] = (steps[step] ?? 0) + ms / 1000);
+  const last = new Map<string, number>();
+  let opened: number | undefined;
+  let staged: number | undefined;
+  let lastHostLine = startedAt;
+  const markers: Array<[RegExp, string]> = [
+    [/^drained from the load balancer$/, 'drain'],
+    [/^(stopped \(pid|stop\.sh: not running)/, 'stop'],
+    [/^current → /, 'switch'],
+    [/^started /, 'start'],
+    [/^healthy after /, 'health'],
+    [/^back in the load balancer$/, 'undrain'],
+  ];
+  for (const { text, at } of lines) {
+    if (opened === undefined && /^deploying /.test(text)) {
+      opened = at;
+      continue;
+    }
+    const match = /^\[([^\]]+)\] (.*)$/.exec(text);
+    if (!match) continue;
+    const [, host, rest] = match as unknown as [string, string, string];
+    if (/^release .* staged/.test(rest)) {
+      staged = at;
+      continue;
+    }
+    const batch = /^batch \d+ of \d+: (.*)$/.exec(rest);
+    if (host === '*' && batch) {
+      for (const name of batch[1]!.split(', ')) last.set(name, at);
+      continue;
+    }
+    const step = markers.find(([pattern]) => pattern.test(rest))?.[1];
+    const since = last.get(host);
+    if (!step || since === undefined) continue;
+    add(step, at - since);
+    last.set(host, at);
+    lastHostLine = at;
+  }
+  if (opened !== undefined && staged !== undefined) add('stage', staged - opened);
+  add('prune', finishedAt - lastHostLine);
+  return steps;
+}
+
+/** The artifact the script ships: the same paths Sluice's build packs, with tar -czf as Sluice does. */
+async function packArtifact(bed: Bed, version: string): Promise<string> {
+  bed.checkout.write('VERSION', `${version}\n`);
+  const tarball = join(bed.checkout.scratch, `${version}.tar.gz`);
+  const { code, stderr } = await runChild('tar', ['-czf', tarball, '-C', bed.checkout.dir, '--', ...ARTIFACT_PATHS], {
+    timeoutMs: 120_000,
+  });
+  if (code !== 0) throw new Error(`tar exited with ${code}: ${stderr}`);
+  return tarball;
+}
+
+/** rolling-deploy.sh on every host at once (the floor), or on each batch's hosts at once, drained, batch after batch. */
+async function rollOutWithScript(
+  bed: Bed,
+  tarball: string,
+  version: string,
+  batched: boolean,
+): Promise<Omit<Measurement, 'sent' | 'failed' | 'run'>> {
+  const all = bed.ssh.hosts.map((h) => `${h.name}=127.0.0.1:${h.port}`);
+  const size = batched ? Math.max(1, resolveAmount(BATCH, all.length)) : all.length;
+  const release = releaseId(version);
+  const steps: Record<string, number> = {};
+  const started = performance.now();
+  for (let i = 0; i < all.length; i += size) {
+    const args = [
+      script,
+      '--parallel',
+      ...(batched ? ['--haproxy', bed.lb.socketPath] : []),
+      ...['--user', bed.ssh.user, '--key', bed.ssh.keyPath, '--known-hosts', bed.ssh.knownHostsPath],
+      ...['--path', bed.deployPath, '--release', release, tarball],
+      ...all.slice(i, i + size),
+    ];
+    const result = await runChild('bash', args, { timeoutMs: limitMs(bed) });
+    if (result.code !== 0)
+      throw new Error(`rolling-deploy.sh exited with ${result.code}:\n${result.stdout}${result.stderr}`);
+    for (const line of result.stderr.split('\n')) {
+      const match = /^(\S+) (\S+) (\d+(?:\.\d+)?)$/.exec(line.trim());
+      if (match) steps[match[2]!] = (steps[match[2]!] ?? 0) + Number(match[3]);
+    }
+  }
+  return {
+    hosts: all.length,
+    variant: batched ? 'bash batches' : 'parallel floor',
+    ms: performance.now() - started,
+    steps,
+  };
+}
+
+/** Sorts with Sluice's own release ids (`<UTC stamp>-<seq>-<sha>`), so pruning keeps the newest of either. */
+function releaseId(version: string): string {
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-b-${version}`;
+}
+
+let versions = 0;
+
+async function measure(bed: Bed, variant: Variant, run: number): Promise<Measurement> {
+  const version = `v${++versions}`;
+  // Not timed: the script's build (Sluice's own is outside its deploy time too).
+  const tarball = variant === 'sluice' ? '' : await packArtifact(bed, version);
+  for (const host of bed.ssh.hosts) await bed.lb.waitUntilUp(host.name, 15_000);
+  const monitor = startMonitor({
+    url: `http://127.0.0.1:${bed.lb.port}/`,
+    maxRequests: 100_000,
+    maxDurationMs: limitMs(bed) + 60_000,
+  });
+  let rollout: Omit<Measurement, 'sent' | 'failed' | 'run'>;
+  try {
+    await monitor.waitForMore(5);
+    rollout =
+      variant === 'sluice'
+        ? await rollOutWithSluice(bed, version)
+        : await rollOutWithScript(bed, tarball, version, variant === 'bash batches');
+    await monitor.waitForMore(10);
+  } finally {
+    await monitor.stop();
+  }
+  const report = monitor.current();
+  for (const host of bed.ssh.hosts) {
+    const answer = await fetchText(`http://127.0.0.1:${bed.ports[host.name]}/`);
+    if (!answer.startsWith(`${version} `))
+      throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
+  }
+  return { ...rollout, run, sent: report.sent, failed: report.failed };
+}
+
+function fetchText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body.trim()));
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
+    request.on('error', reject);
+  });
+}
+
+interface ChildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command in a process group of its own, killed whole when it overruns `timeoutMs`. */
+function runChild(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; cwd?: string; env?: Record<string, string> },
+): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${options.timeoutMs} ms)`;
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const results: Measurement[] = [];
+const load: string[] = [];
+let cutShort = false;
+for (const hosts of hostCounts) {
+  if (Date.now() > deadline) {
+    cutShort = true;
+    break;
+  }
+  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${values['payload-mib']} MiB)`);
+  const bed = await startBed(hosts);
+  try {
+    // A first release on every host, so each measured rollout replaces a running app.
+    await rollOutWithScript(bed, await packArtifact(bed, 'v0'), 'v0', false);
+    for (let run = 1; run <= runs && !cutShort; run++) {
+      const shift = (run - 1) % VARIANTS.length;
+      for (const variant of [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)]) {
+        if (Date.now() > deadline) {
+          cutShort = true;
+          break;
+        }
+        const m = await measure(bed, variant, run);
+        results.push(m);
+        const steps = Object.entries(m.steps)
+          .map(([step, s]) => `${step} ${s.toFixed(1)}`)
+          .join(', ');
+        const rss = m.rssMiB === undefined ? '' : `, RSS peak ${m.rssMiB.toFixed(0)} MiB`;
+        console.error(
+          `  run ${run} ${variant.padEnd(14)} ${(m.ms / 1000).toFixed(2)} s, failed ${m.failed}/${m.sent}${rss}  (${steps})`,
+        );
+      }
+    }
+    load.push(`${hosts} hosts: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  } finally {
+    await bed.stop();
+  }
+}
+
+console.error(`\nTook ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`);
+if (cutShort)
+  console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
+console.log(
+  `\nRolling out a ${values['payload-mib']} MiB artifact, batch ${BATCH}, drained (the floor: every host at once, no drain); ` +
+    `Sluice with ssh.max_sessions ${maxSessions}; median of ${runs} run${runs === 1 ? '' : 's'}\n`,
+);
+console.log('| hosts | variant | wall s | × floor | failed / sent | Sluice: build + deploy s | Sluice: RSS peak MiB |');
+console.log('|---:|---|---:|---:|---:|---:|---:|');
+for (const hosts of hostCounts) {
+  const of = (v: Variant) => results.filter((r) => r.hosts === hosts && r.variant === v);
+  const floor = median(of('parallel floor').map((r) => r.ms));
+  for (const variant of VARIANTS) {
+    const rs = of(variant);
+    if (rs.length === 0) continue;
+    const ms = median(rs.map((r) => r.ms));
+    const failed = rs.map((r) => `${r.failed} / ${r.sent}`).join(', ');
+    const total = variant === 'sluice' ? (median(rs.map((r) => r.totalMs ?? NaN)) / 1000).toFixed(2) : '';
+    const rss = variant === 'sluice' ? median(rs.map((r) => r.rssMiB ?? NaN)).toFixed(0) : '';
+    console.log(
+      `| ${hosts} | ${variant} | ${(ms / 1000).toFixed(2)} | ${Number.isNaN(floor) ? '' : (ms / floor).toFixed(2)} | ${failed} | ${total} | ${rss} |`,
+    );
+  }
+}
+console.log('\nSeconds per step, summed over hosts (Sluice: `stage` is wall time; median of the runs):\n');
+for (const hosts of hostCounts) {
+  const names = [...new Set(results.filter((r) => r.hosts === hosts).flatMap((r) => Object.keys(r.steps)))];
+  if (names.length === 0) continue;
+  console.log(`| ${hosts} hosts | ${names.join(' | ')} |`);
+  console.log(`|---|${names.map(() => '---:').join('|')}|`);
+  for (const variant of VARIANTS) {
+    const rs = results.filter((r) => r.hosts === hosts && r.variant === variant);
+    if (rs.length === 0) continue;
+    const cells = names.map((n) => {
+      const v = median(rs.map((r) => r.steps[n] ?? NaN));
+      return Number.isNaN(v) ? '' : v.toFixed(1);
+    });
+    console.log(`| ${variant} | ${cells.join(' | ')} |`);
+  }
+  console.log('');
+}
+console.log(`Load average (1, 5, 15 min) at the end of each fleet: ${load.join('; ')}`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
