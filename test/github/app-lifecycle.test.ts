@@ -145,21 +145,7 @@ describe('the GitHub App from start to restart', () => {
     assert.deepEqual(await first.sluice.store.listExecutions(), []);
     await first.sluice.close();
 
-    const again = await startSluice(
-      {
-        port: 0,
-        dataDir: join(first.dir, 'data'),
-        serverConfig: join(first.dir, 'server.yml'),
-        publicUrl: 'http://sluice.test',
-        github: {
-          appId: first.github.appId,
-          privateKey: first.github.privateKey,
-          webhookSecret: WEBHOOK_SECRET,
-          baseUrl: first.github.apiUrl,
-        },
-      },
-      { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
-    );
+    const again = await first.restart();
     try {
       await again.idle();
       const [execution] = await again.store.listExecutions();
@@ -167,9 +153,7 @@ describe('the GitHub App from start to restart', () => {
       assert.equal(execution?.revision.sha, sha(1));
       assert.equal((await again.store.getDelivery('kept'))?.status, 'done');
     } finally {
-      await again.close();
-      await first.github.stop();
-      rmSync(first.dir, { recursive: true, force: true });
+      await first.close();
     }
   });
 
@@ -233,21 +217,7 @@ environments:
     await first.sluice.idle();
     await first.sluice.close();
     writeFileSync(join(first.dir, 'server.yml'), config(first.dir, 'dev'));
-    const again = await startSluice(
-      {
-        port: 0,
-        dataDir: join(first.dir, 'data'),
-        serverConfig: join(first.dir, 'server.yml'),
-        publicUrl: 'http://sluice.test',
-        github: {
-          appId: first.github.appId,
-          privateKey: first.github.privateKey,
-          webhookSecret: WEBHOOK_SECRET,
-          baseUrl: first.github.apiUrl,
-        },
-      },
-      { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
-    );
+    const again = await first.restart();
     try {
       await sendWebhook(again.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
       await again.idle();
@@ -258,9 +228,7 @@ environments:
         ['Dev: inactive by app', 'dev: success by app'],
       );
     } finally {
-      await again.close();
-      await first.github.stop();
-      rmSync(first.dir, { recursive: true, force: true });
+      await first.close();
     }
   });
 });

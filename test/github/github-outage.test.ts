@@ -6,28 +6,14 @@
  * Sluice is trying again; after a restart in the outage too.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
-import { startSluice } from '../../src/start-sluice.ts';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
+import { test } from 'node:test';
+import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 test('reports GitHub could not take while it was down arrive once it is back, though the execution ended meanwhile', async () => {
-  const started = (app = await startGithubSluice({ start: { githubRetryMs: 50 } }));
+  const started = await startApp({ start: { githubRetryMs: 50 } });
   const { github, sluice } = started;
   // Down for every check-run and Deployment write from the start, until recover().
   github.failNext(/\/(check-runs|deployments)/, Number.MAX_SAFE_INTEGER);
@@ -65,7 +51,7 @@ test('reports GitHub could not take while it was down arrive once it is back, th
 });
 
 test('a restart while GitHub is down does not lose the reports: the next start sends them once GitHub is back', async () => {
-  const started = (app = await startGithubSluice({ start: { githubRetryMs: 60_000 } }));
+  const started = await startApp({ start: { githubRetryMs: 60_000 } });
   const { github } = started;
   github.failNext(/\/(check-runs|deployments)/, Number.MAX_SAFE_INTEGER);
   github.addCommit(REPO, sha(2), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));
@@ -82,21 +68,7 @@ test('a restart while GitHub is down does not lose the reports: the next start s
   assert.deepEqual(github.deployments(REPO), [], 'GitHub took nothing before the restart');
 
   github.recover();
-  const again = await startSluice(
-    {
-      port: 0,
-      dataDir: join(started.dir, 'data'),
-      serverConfig: join(started.dir, 'server.yml'),
-      publicUrl: 'http://sluice.test',
-      github: {
-        appId: github.appId,
-        privateKey: github.privateKey,
-        webhookSecret: WEBHOOK_SECRET,
-        baseUrl: github.apiUrl,
-      },
-    },
-    { host: '127.0.0.1', githubPacing: false, cwd: started.dir, log: (line) => started.logs.push(line) },
-  );
+  const again = await started.restart();
   try {
     await github.waitForCall(
       (c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success',

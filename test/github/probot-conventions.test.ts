@@ -7,20 +7,14 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
+import { appFiles, githubSluicePerTest, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-const REPO = 'acme/shop';
-
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 
 describe('Probot’s settings', () => {
   test('with PRIVATE_KEY in base64 and WEBHOOK_PATH, webhooks arrive at that path and the app signs in with the key', async () => {
@@ -38,7 +32,7 @@ describe('Probot’s settings', () => {
       assert.equal(settings.github?.privateKey, github.privateKey.trim());
       return { github: settings.github, webhookPath: settings.webhookPath, logLevel: settings.logLevel };
     };
-    const again = (app = await startGithubSluice({ settings: fromEnv }));
+    const again = await startApp({ settings: fromEnv });
     again.github.addCommit(REPO, sha(1), appFiles('v1'));
 
     const elsewhere = await sendWebhook(

@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
 import {
   appFiles,
   CANARY,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
   type GithubSluice,
+  githubSluicePerTest,
+  pipelineFile,
+  REPO,
+  WEBHOOK_SECRET,
 } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 /** The recorded writes as short sentences: what a reader of the commit page would see change. */
 function story(calls: RecordedCall[]): string[] {
@@ -56,7 +51,7 @@ function finalChecks(app: GithubSluice): Map<string, Record<string, unknown>> {
 
 describe('a push, as GitHub shows it', () => {
   test('a green pipeline: a check run per stage, queued → in progress → success, and a Deployment with its statuses', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
     const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     assert.equal(reply.status, 200, reply.text);
@@ -114,7 +109,7 @@ describe('a push, as GitHub shows it', () => {
   });
 
   test('a failing build: the build check run fails with the log tail and a Retry button; later stages are skipped, nothing is deployed', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(
       REPO,
       sha(2),
@@ -144,7 +139,7 @@ describe('a push, as GitHub shows it', () => {
   });
 
   test('an invalid pipeline file fails a check run with annotations at its lines, 50 per request', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const stages = Array.from(
       { length: 55 },
       (_, i) =>
@@ -176,7 +171,7 @@ describe('a push, as GitHub shows it', () => {
   });
 
   test('a push to a branch the pipeline does not name does nothing', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(4), appFiles('v1'));
     app.github.setBranch(REPO, 'main', sha(4));
     const reply = await sendWebhook(

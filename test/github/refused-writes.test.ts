@@ -5,24 +5,20 @@
  * and the Deployments are reported all the same.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { notFound, validationFailed } from '../helpers/github-rules.ts';
 import {
   appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
   type GithubSluice,
+  githubSluicePerTest,
+  pipelineFile,
+  REPO,
+  WEBHOOK_SECRET,
 } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 
-const REPO = 'acme/shop';
 const BUILD = ['mkdir -p dist', 'cp VERSION dist/VERSION'];
 
 /** The last state each check run was given, by name, merging the writes GitHub took. */
@@ -55,7 +51,7 @@ async function push(started: GithubSluice, n: number, build: string[]): Promise<
 describe('reports GitHub refuses', () => {
   test('a build log of Hangul, emoji and box drawing: the build check run completes with its log tail, and the dev Deployment is reported', async () => {
     // Log updates once a second, not every 50 ms: 30,000 lines re-read at every update is load, not the point.
-    const started = (app = await startGithubSluice({ start: { logIntervalMs: 1000 } }));
+    const started = await startApp({ start: { logIntervalMs: 1000 } });
     await push(started, 1, [
       ...BUILD,
       'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); echo "빌드 중 ━━━ ✅ 단계 3/7 🚀 $i"; done',
@@ -86,7 +82,7 @@ describe('reports GitHub refuses', () => {
   });
 
   test('a check run GitHub refuses is sent again with less of the log, logged once, and the later stages and the Deployment are reported', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     // What GitHub would answer a text it measures as too long, for every write of the build's check run until it is smaller.
     started.github.refuseNext(
       /\/check-runs/,
@@ -115,9 +111,9 @@ describe('reports GitHub refuses', () => {
   });
 
   test('without the deployments permission: every check run is reported, and the refused Deployment is logged once and not tried again', async () => {
-    const started = (app = await startGithubSluice({
+    const started = await startApp({
       githubPermissions: { checks: 'write', contents: 'read', metadata: 'read' },
-    }));
+    });
     await push(started, 3, BUILD);
 
     const checks = finalChecks(started);
@@ -142,7 +138,7 @@ describe('reports GitHub refuses', () => {
   });
 
   test('a check run GitHub no longer has (404) is created anew, and the execution is reported to its end', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.refuseNext(/\/check-runs\/\d+$/, 1, notFound('checks/runs#update-a-check-run'));
     await push(started, 4, BUILD);
 
@@ -162,7 +158,7 @@ describe('reports GitHub refuses', () => {
   });
 
   test('a Deployment GitHub no longer has (404) is reported no more, and the check runs still are', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.refuseNext(
       /\/deployments\/\d+\/statuses$/,
       1,
@@ -189,7 +185,7 @@ describe('reports GitHub refuses', () => {
   });
 
   test('an invalid pipeline file whose annotations GitHub refuses still gets its failed check run, listing the problems', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.refuseNext(
       /\/check-runs$/,
       1,

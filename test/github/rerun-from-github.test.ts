@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
 import {
   appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
   type GithubSluice,
+  githubSluicePerTest,
+  pipelineFile,
+  REPO,
+  WEBHOOK_SECRET,
 } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 /** A check_run event with what GitHub sends of the run: its conclusion and output as they are. */
 function checkRunEvent(
@@ -72,7 +67,7 @@ function checkSuiteEvent(action: string, appId: number, headSha = sha(1)) {
 
 /** A build that fails until `flag` exists. */
 async function failedBuild(): Promise<{ app: GithubSluice; flag: string; buildRun: number }> {
-  const started = (app = await startGithubSluice());
+  const started = await startApp();
   const flag = join(started.dir, 'fixed');
   started.github.addCommit(
     REPO,
@@ -196,7 +191,7 @@ describe('re-running from GitHub', () => {
   });
 
   test('“Re-run” on a stage that succeeded completes its check run again, still a success, saying why nothing ran', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.addCommit(REPO, sha(1), appFiles('v1'));
     await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     await started.sluice.idle();
@@ -257,7 +252,7 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
   });
 
   test('with nothing failed, or no execution of the commit, the suite gets a neutral check run saying why', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.addCommit(REPO, sha(1), appFiles('v1'));
     await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
     await started.sluice.idle();
@@ -371,7 +366,7 @@ github:
   }
 
   test('a production deploy waits for approval on its check run, and *Roll back* deploys the release before it', async () => {
-    const started = (app = await startGithubSluice({ serverConfig: withProduction }));
+    const started = await startApp({ serverConfig: withProduction });
     const file = pipeline + appSection;
     started.github.addCommit(REPO, sha(1), appFiles('v1', file));
     started.github.addCommit(REPO, sha(2), appFiles('v2', file));

@@ -4,27 +4,15 @@
  * time has passed, and the execution's reports all arrive.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
+import { test } from 'node:test';
+import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 for (const status of [403, 429] as const) {
   test(`a write refused with ${status} and Retry-After: 1 is sent again no sooner than a second later, and the reports arrive`, async () => {
-    const started = (app = await startGithubSluice({ start: { githubPacing: true } }));
+    const started = await startApp({ start: { githubPacing: true } });
     // Two writes a minute: the build's check run is created and the third write is refused.
     started.github.limitWrites({ writes: 2, perMs: 60_000, retryAfterSeconds: 1, status });
     started.github.addCommit(REPO, sha(1), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
+import { describe, test } from 'node:test';
+import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const until = Date.now() + ms;
@@ -29,7 +17,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 
 describe('the webhook inbox', () => {
   test('the same delivery sent 3 times at once starts one execution', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
     const payload = pushPayload({ repo: REPO, after: sha(1) });
     const replies = await Promise.all(
@@ -47,7 +35,7 @@ describe('the webhook inbox', () => {
   });
 
   test('a webhook with a tampered signature is refused and nothing is stored', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(2), appFiles('v1'));
     const reply = await sendWebhook(
       app.sluice.url,
@@ -74,7 +62,7 @@ describe('the webhook inbox', () => {
   });
 
   test('the reply does not wait for the build; a newer push supersedes the one waiting, and its check runs say by which commit', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const gate = join(app.dir, 'gate');
     const slow = pipelineFile([
       `while [ ! -f ${gate} ]; do sleep 0.05; done`,
@@ -129,7 +117,7 @@ describe('the webhook inbox', () => {
   });
 
   test('a push older than one already handled on its branch changes nothing', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(4), appFiles('v1'));
     app.github.addCommit(REPO, sha(5), appFiles('v2'));
     const newer = pushPayload({ repo: REPO, before: sha(4), after: sha(5), pushedAt: 2_000_000_010 });
@@ -149,7 +137,7 @@ describe('the webhook inbox', () => {
 
 describe('when GitHub fails', () => {
   test('a delivery whose handling fails is tried again later, and the push still runs', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(6), appFiles('v1'));
     app.github.failNext(/\/contents\//, 2);
     await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }), {

@@ -9,21 +9,15 @@ import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
 import type { Settings } from '../../src/config/read-settings.ts';
 import type { CommitAuthor } from './github-stand-in.ts';
-import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
+import { closedAfterEach, REPO, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
 import { pushPayload, sendWebhook } from './github-webhooks.ts';
 import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
 import { APP_TOKEN, BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
+import { ALICE, ANN, CAROL, CHANNEL, MALLORY, RELEASE_GROUP } from './slack-workspace.ts';
 
-export const REPO = 'acme/shop';
-export const CHANNEL = 'C0DEPLOYS';
-/** Approvers: Ann by id, Alice (who writes the commits) by id, Carol through the release group. */
-export const ANN = 'U0ANN';
-export const ALICE = 'U0ALICE';
-export const CAROL = 'U0CAROL';
-export const RELEASE_GROUP = 'S0RELEASE';
-/** In the workspace, but no approver. */
-export const MALLORY = 'U0MALLORY';
+export { REPO };
+export { ALICE, ANN, CAROL, CHANNEL, MALLORY, RELEASE_GROUP } from './slack-workspace.ts';
 
 /** Commit n's sha: unlike each other from the first character, as real ones are. */
 export function sha(n: number): string {
@@ -95,6 +89,22 @@ export function productionPipeline(build?: string[]): string {
   });
 }
 
+/** Everything a reader sees on a card version, as one text. */
+export function textOf(version: { blocks: Array<Record<string, unknown>> }): string {
+  const texts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === 'text' && typeof inner === 'string') texts.push(inner);
+        else if (key !== 'confirm' && key !== 'value') walk(inner);
+      }
+    }
+  };
+  walk(version.blocks);
+  return texts.join('\n');
+}
+
 /** The version production serves now (what its start script wrote), or undefined before the first deploy. */
 export function productionVersion(started: SlackSluice): string | undefined {
   const file = join(started.dir, 'srv-prod', 'current', 'started');
@@ -105,15 +115,24 @@ export function shopFiles(version: string, pipeline = productionPipeline()): Rec
   return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
 }
 
-/** `socketMode`: Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
-export async function startSlackSluice(
-  options: {
-    serverConfig?: (dir: string) => string;
-    socketMode?: boolean;
-    start?: Partial<StartOptions>;
-    settings?: Partial<Settings>;
-  } = {},
-): Promise<SlackSluice> {
+export interface SlackSluiceOptions {
+  serverConfig?: (dir: string) => string;
+  /** Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
+  socketMode?: boolean;
+  start?: Partial<StartOptions>;
+  settings?: Partial<Settings>;
+}
+
+/**
+ * For a test file: the function its tests start Sluice with. What a test
+ * started is stopped, and its files removed, after that test, passed or
+ * failed.
+ */
+export function slackSluicePerTest(): (options?: SlackSluiceOptions) => Promise<SlackSluice> {
+  return closedAfterEach(startSlackSluice);
+}
+
+export async function startSlackSluice(options: SlackSluiceOptions = {}): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
   // The deploys channel, with Sluice's bot invited to it and the workspace's people in it.
   slack.invite(CHANNEL);

@@ -8,29 +8,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
+import { after, describe, test } from 'node:test';
+import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 
-const REPO = 'acme/shop';
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 const dir = mkdtempSync(join(tmpdir(), 'sluice-patterns-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('hostile branch patterns', () => {
   test('a pattern of many ** against a 50-character branch is answered, rightly, and Sluice goes on', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const hostile = `${'**a'.repeat(40)}**c`;
     const pipeline = pipelineFile().replace('branches: [main, "release/*"]', `branches: [main, "${hostile}"]`);
     app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
@@ -115,7 +104,7 @@ describe('hostile branch patterns', () => {
   });
 
   test('+ repeats the character before it, and a pattern of emoji matches a branch of them, through a signed push', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const pipeline = pipelineFile().replace(
       'branches: [main, "release/*"]',
       'branches: [main, "hotfix-[0-9]+", "🚀/*"]',

@@ -8,27 +8,21 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
 import {
-  ANN,
-  CAROL,
-  CHANNEL,
   productionPipeline,
   productionVersion,
   REPO,
   serverConfig,
   sha,
-  startSlackSluice,
   type SlackSluice,
+  slackSluicePerTest,
 } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const withPeople = (dir: string) =>
   serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol-gh: ${CAROL}\n    ann-gh: ${ANN}\n`);
@@ -78,7 +72,7 @@ const summaryOf = (started: SlackSluice, commit: string) =>
   );
 
 test('a re-run of an old production deploy is refused once a newer release runs there, on the check run and for Re-run all checks', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   await started.push(1, 'v1');
   await started.click(started.card(), 'reject', ANN);
   await started.push(2, 'v2');
@@ -125,7 +119,7 @@ test('a re-run of an old production deploy is refused once a newer release runs 
 });
 
 test('a GitHub user the operator did not let retry cannot re-run a production deploy; one it did gets a fresh approval', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   await started.push(1, 'v1');
   await started.click(started.card(), 'reject', ANN);
   const cards = started.slack.cards(CHANNEL).length;
@@ -150,7 +144,7 @@ test('a GitHub user the operator did not let retry cannot re-run a production de
 });
 
 test('a production deploy that failed after its approval asks again on re-run instead of reusing the old approval', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   const fixed = join(started.dir, 'fixed');
   // Production's health check fails until `fixed` exists; dev's passes.
   const pipeline = productionPipeline().replace(
@@ -184,7 +178,7 @@ test('a production deploy that failed after its approval asks again on re-run in
 });
 
 test('a re-run of a deploy whose approval is in an earlier stage is refused, as that approval cannot ask again', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   const fixed = join(started.dir, 'fixed');
   const pipeline = productionPipeline()
     .replace(

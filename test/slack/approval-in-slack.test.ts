@@ -1,44 +1,21 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
-  ALICE,
-  ANN,
-  CAROL,
-  CHANNEL,
-  MALLORY,
   productionVersion,
   REPO,
   serverConfig,
   sha,
-  startSlackSluice,
   type SlackSluice,
+  slackSluicePerTest,
+  textOf,
 } from '../helpers/slack-sluice.ts';
+import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 import { CANARY } from '../helpers/github-sluice.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-/** Everything a reader sees on a card version, as one text. */
-function textOf(version: { blocks: Array<Record<string, unknown>> }): string {
-  const texts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (key === 'text' && typeof inner === 'string') texts.push(inner);
-        else if (key !== 'confirm' && key !== 'value') walk(inner);
-      }
-    }
-  };
-  walk(version.blocks);
-  return texts.join('\n');
-}
+const startApp = slackSluicePerTest();
 
 const buttons = (version: { blocks: Array<Record<string, unknown>> }) =>
   version.blocks
@@ -69,7 +46,7 @@ function productionCheckRun(started: SlackSluice, commit: string): Record<string
 
 describe('the approval card', () => {
   test('approve: the card shows what goes out and since when, then who approved and when, and the deploy in its thread', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
     assert.equal(productionVersion(started), 'v1');
@@ -154,7 +131,7 @@ describe('the approval card', () => {
   });
 
   test('reject: the execution fails, nothing is deployed, and the card says who rejected it', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     await started.click(card, 'reject', ANN);
@@ -173,7 +150,7 @@ describe('the approval card', () => {
   });
 
   test('someone who is not an approver is told so privately, the refusal is recorded, and the card stays open', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     const reply = await started.click(card, 'approve', MALLORY);
@@ -200,7 +177,7 @@ describe('the approval card', () => {
   });
 
   test('the author of the change may not approve it (matched by e-mail), but may reject it', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     await started.click(card, 'approve', ALICE);
@@ -223,9 +200,9 @@ describe('the approval card', () => {
   });
 
   test('the operator’s mapping of GitHub logins to Slack users tells authors apart when e-mail does not', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    alice: ${ANN}\n`),
-    }));
+    });
     started.slack.emails.clear();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
@@ -240,7 +217,7 @@ describe('the approval card', () => {
   });
 
   test('nobody decides within the timeout: the approval expires, the card says so and loses its buttons', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     started.later(23 * 3_600_000);
@@ -267,7 +244,7 @@ describe('the approval card', () => {
   });
 
   test('a newer commit reaching the gate supersedes the waiting approval: its card says by which, and the new card decides', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const first = started.card();
     await started.push(2, 'v2');
@@ -292,7 +269,7 @@ describe('the approval card', () => {
 
 describe('clicks Slack sends twice, at once, late or forged', () => {
   test('Approve and Reject clicked at once: exactly one wins, and the other is told', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     const replies = await Promise.all([
@@ -322,7 +299,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
   });
 
   test('the same signed click replayed changes nothing; one older than five minutes is refused with 401', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const click = signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN));
     assert.equal((await sendSlackRequest(started.sluice.url, click)).status, 200);
@@ -356,7 +333,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
   });
 
   test('a bad signature is refused with 401 and changes nothing', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const calls = started.slack.calls.length;
     for (const request of [
@@ -375,7 +352,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
   });
 
   test('a click bound to another artifact, or to an execution Sluice does not have, decides nothing', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     const forged = (change: (value: Record<string, unknown>) => void) => {
@@ -409,7 +386,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
 
 describe('when Slack fails', () => {
   test('a card Slack did not take is posted at the next sweep, and a click Sluice could not check is told to try again', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.failNext('chat.postMessage');
     await started.push(1, 'v1');
     assert.deepEqual(started.slack.cards(CHANNEL), []);

@@ -7,26 +7,20 @@
  * Slack. Each refusal is recorded with why, and nothing deploys.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
 import {
-  ANN,
-  CAROL,
-  CHANNEL,
   productionVersion,
   REPO,
   serverConfig,
   sha,
-  startSlackSluice,
   type SlackSluice,
+  slackSluicePerTest,
 } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 /** The production check run of a commit, as GitHub shows it now. */
 function productionRun(started: SlackSluice, commit: string): { id: number; actions: string[] } {
@@ -74,7 +68,7 @@ const withPeople = (dir: string) =>
 
 describe('Roll back from GitHub', () => {
   test('the button is only on the release production runs now; older check runs lose it', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+    const started = await startApp({ serverConfig: withPeople });
     await release(started, 1, 'v1');
     assert.deepEqual(productionRun(started, sha(1)).actions, ['rollback']);
     await release(started, 2, 'v2');
@@ -92,7 +86,7 @@ describe('Roll back from GitHub', () => {
   });
 
   test('a GitHub user the operator did not allow is refused, and nothing deploys', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+    const started = await startApp({ serverConfig: withPeople });
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     const executions = (await started.sluice.store.listExecutions()).length;
@@ -111,7 +105,7 @@ describe('Roll back from GitHub', () => {
   });
 
   test('an allowed user’s rollback waits for an approval in Slack, which they may not give themselves', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+    const started = await startApp({ serverConfig: withPeople });
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     assert.equal(
@@ -139,10 +133,10 @@ describe('Roll back from GitHub', () => {
   });
 
   test('with skip_for_rollbacks, an allowed login of github.rollback rolls back at once', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) =>
         `${withPeople(dir).replace('      timeout: 24h\n', '      timeout: 24h\n      skip_for_rollbacks: true\n')}github:\n  rollback: [dave]\n`,
-    }));
+    });
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     assert.equal(await pressRollBack(started, sha(2), 'dave'), 'rolling production back to #1 in execution #3');

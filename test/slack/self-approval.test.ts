@@ -6,28 +6,21 @@
  * cannot be matched to a Slack user is named on the card.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import {
-  ALICE,
-  ANN,
-  CAROL,
-  CHANNEL,
   productionVersion,
   REPO,
   serverConfig,
   sha,
   shopFiles,
-  startSlackSluice,
   type SlackSluice,
+  slackSluicePerTest,
 } from '../helpers/slack-sluice.ts';
+import { ALICE, ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const CAROL_GIT = { name: 'Carol', email: 'carol@example.com', login: 'carol' };
 const ANN_GIT = { name: 'Ann', email: 'ann@example.com', login: 'ann' };
@@ -56,7 +49,7 @@ async function refused(started: SlackSluice, user: string, why: string, commit: 
 
 describe('nobody approves their own push', () => {
   test('a pusher who names someone else as the author is still the pusher: both are refused, nothing deploys until a third approves', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     started.slack.emails.set('ann@example.com', ANN);
     await started.push(1, 'v1', { author: ANN_GIT, sender: { login: 'carol', email: 'carol@example.com' } });
@@ -85,9 +78,9 @@ describe('nobody approves their own push', () => {
   });
 
   test('a commit whose author *name* is an approver’s login does not make that approver an author: only logins GitHub tells count', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann: ${ANN}\n`),
-    }));
+    });
     started.slack.emails.set('carol@example.com', CAROL);
     // `git commit --author "ann <mallory@evil.example>"`: GitHub knows no account for it, so the push carries no username.
     const forged = { name: 'ann', email: 'mallory@evil.example' };
@@ -104,7 +97,7 @@ describe('nobody approves their own push', () => {
   });
 
   test('the authors and committers of every commit since what production runs are refused, not only the head commit’s', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     started.slack.emails.set('ann@example.com', ANN);
     await started.push(1, 'v1');
@@ -122,7 +115,7 @@ describe('nobody approves their own push', () => {
   });
 
   test('past GitHub’s 250 commits of a compare, the older ones are paged in: the author of the oldest is refused too', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
@@ -149,7 +142,7 @@ describe('nobody approves their own push', () => {
   });
 
   test('a pusher Slack fails to look up gets no card to approve until the lookup works, and is then refused', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     started.slack.failNext('users.lookupByEmail', 'internal_error');
     await started.push(1, 'v1', { sender: { login: 'carol', email: 'carol@example.com' } });
@@ -165,9 +158,9 @@ describe('nobody approves their own push', () => {
 
   test('a pusher mapped by login to one Slack account is also the account Slack finds by their e-mail: neither approves', async () => {
     // The operator maps carol's login to her usual account; the pusher's e-mail belongs in Slack to another of hers, an approver.
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol: ${CAROL}\n`),
-    }));
+    });
     started.slack.emails.set('carol@example.com', ALICE);
     await started.push(1, 'v1', {
       author: CAROL_GIT,
@@ -183,7 +176,7 @@ describe('nobody approves their own push', () => {
   });
 
   test('a pusher Slack cannot match is named on the card', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1', {
       author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' },
       sender: { login: 'mallory-gh', email: 'mallory@evil.example' },
@@ -195,10 +188,10 @@ describe('nobody approves their own push', () => {
   });
 
   test('a retry keeps the original pusher and adds the one who retried', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) =>
         serverConfig(dir, 'github:\n  retry: [dave]\n').replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`),
-    }));
+    });
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1', {
       author: { name: 'Build Bot', email: 'bot@example.com' },
