@@ -25,7 +25,7 @@ test('reports GitHub could not take while it was down arrive once it is back, th
   assert.equal(execution?.status, 'succeeded', 'the execution ended while GitHub was down');
   assert.deepEqual(github.deployments(REPO), [], 'GitHub took nothing yet');
   assert.ok(
-    started.logs.some((l) => /^Sluice could not update GitHub: .*\(Sluice tries again in \d+ ms\)$/.test(l)),
+    started.logs.some((l) => /^Sluice could not update GitHub: .*\(Sluice tries again in \d+ms\)$/.test(l)),
     started.logs.join('\n'),
   );
 

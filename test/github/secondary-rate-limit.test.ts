@@ -67,7 +67,7 @@ for (const status of [403, 429] as const) {
     );
     assert.ok(
       started.logs.some((l) =>
-        /^GitHub's secondary rate limit refused (POST|PATCH) .+; Sluice tries again in 1 s, as GitHub asked\.$/.test(l),
+        /^GitHub's secondary rate limit refused (POST|PATCH) .+; Sluice tries again in 1s, as GitHub asked\.$/.test(l),
       ),
       started.logs.join('\n'),
     );

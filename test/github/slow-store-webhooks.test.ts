@@ -61,7 +61,7 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
     const secondReply = sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', second, { delivery: 'slow-2' });
     for (const reply of [await firstReply, await secondReply]) {
       assert.equal(reply.status, 503, reply.text);
-      assert.match(reply.text, /could not store this delivery within 8 s .*nothing was acknowledged, so redeliver it/);
+      assert.match(reply.text, /could not store this delivery within 8s .*nothing was acknowledged, so redeliver it/);
     }
     await holder.query('ROLLBACK');
 

@@ -83,7 +83,7 @@ test('a webhook or Slack body trickled a byte at a time is answered 408 within i
   ]);
   for (const answer of [github, slack]) {
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);
-    assert.match(answer, /did not arrive whole within 10 s, so Sluice stopped waiting for it; nothing was stored/);
+    assert.match(answer, /did not arrive whole within 10s, so Sluice stopped waiting for it; nothing was stored/);
   }
   assert.ok(answered > 0);
   assert.equal(await started.sluice.store.getDelivery('slow-loris'), undefined);
