@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile } from '../helpers/shop.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 const REPO = 'acme/shop';
@@ -133,13 +134,7 @@ describe('the GitHub App from start to restart', () => {
     first.github.addCommit(REPO, sha(1), appFiles('v1'));
     // Stop handling, as a crash right after the reply would.
     await first.sluice.inbox?.stop();
-    const reply = await sendWebhook(
-      first.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-      { delivery: 'kept' },
-    );
+    const reply = await first.sendPush({ after: sha(1) }, { delivery: 'kept' });
     assert.equal(reply.status, 200);
     assert.equal((await first.sluice.store.getDelivery('kept'))?.status, 'received');
     assert.deepEqual(await first.sluice.store.listExecutions(), []);
@@ -162,14 +157,9 @@ describe('the GitHub App from start to restart', () => {
     try {
       app.github.addCommit(REPO, sha(1), appFiles('v1'));
       app.github.addCommit(REPO, sha(2), appFiles('v2'));
-      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+      await app.sendPush({ after: sha(1) });
       await app.sluice.idle();
-      await sendWebhook(
-        app.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
-      );
+      await app.sendPush({ before: sha(1), after: sha(2) });
       await app.sluice.idle();
       const deployments = app.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/deployments'));
       assert.deepEqual(
@@ -213,7 +203,7 @@ environments:
     const first = await startGithubSluice({ serverConfig: (dir) => config(dir, 'Dev') });
     first.github.addCommit(REPO, sha(1), appFiles('v1', pipeline('Dev')));
     first.github.addCommit(REPO, sha(2), appFiles('v2', pipeline('dev')));
-    await sendWebhook(first.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await first.sendPush({ after: sha(1) });
     await first.sluice.idle();
     await first.sluice.close();
     writeFileSync(join(first.dir, 'server.yml'), config(first.dir, 'dev'));

@@ -8,9 +8,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { GithubStandIn, RecordedCall } from '../helpers/github-stand-in.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { REPO, sha, shopFiles, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { REPO, shopFiles } from '../helpers/shop.ts';
+import { sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL } from '../helpers/slack-workspace.ts';
 
 const startApp = slackSluicePerTest();
@@ -138,12 +137,7 @@ describe('every Deployment ends', () => {
         'deploy/start.sh': `while [ ! -f ${file('release')} ]; do sleep 0.05; done\ncat dist/VERSION > started\n`,
       };
       started.github.addCommit(REPO, sha(n), files);
-      const reply = await sendWebhook(
-        started.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, after: sha(n), ...(n > 1 && { before: sha(n - 1) }) }),
-      );
+      const reply = await started.sendPush({ after: sha(n), ...(n > 1 && { before: sha(n - 1) }) });
       assert.equal(reply.status, 200, reply.text);
     };
     const statusOf = (state: string, deployment: number) => (c: RecordedCall) =>

@@ -7,10 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import type { GithubStandIn, RecordedCall } from '../helpers/github-stand-in.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
+
+/** Waits until GitHub took the dev Deployment's success and the dev check run's; the Deployment status it took. */
+async function devReported(github: GithubStandIn): Promise<RecordedCall> {
+  const deployEnded = await github.waitForCall(
+    (c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success',
+  );
+  await github.waitForCall(
+    (c) =>
+      c.path.includes('/check-runs') &&
+      c.status < 300 &&
+      c.body?.name === 'Sluice: dev' &&
+      c.body?.conclusion === 'success',
+  );
+  return deployEnded;
+}
 
 test('reports GitHub could not take while it was down arrive once it is back, though the execution ended meanwhile', async () => {
   const started = await startApp({ start: { githubRetryMs: 50 } });
@@ -18,7 +35,7 @@ test('reports GitHub could not take while it was down arrive once it is back, th
   // Down for every check-run and Deployment write from the start, until recover().
   github.failNext(/\/(check-runs|deployments)/, Number.MAX_SAFE_INTEGER);
   github.addCommit(REPO, sha(1), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));
-  const reply = await sendWebhook(sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+  const reply = await started.sendPush({ after: sha(1) });
   assert.equal(reply.status, 200, reply.text);
   await sluice.idle();
   const [execution] = await sluice.store.listExecutions({ limit: 1 });
@@ -30,17 +47,8 @@ test('reports GitHub could not take while it was down arrive once it is back, th
   );
 
   github.recover();
-  const deployEnded = await github.waitForCall(
-    (c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success',
-  );
+  const deployEnded = await devReported(github);
   assert.equal(deployEnded.body?.state, 'success');
-  await github.waitForCall(
-    (c) =>
-      c.path.includes('/check-runs') &&
-      c.status < 300 &&
-      c.body?.name === 'Sluice: dev' &&
-      c.body?.conclusion === 'success',
-  );
   await sluice.idle();
   const latest = github.deployments(REPO).map((d) => `${d.environment}: ${d.statuses.at(-1)?.state}`);
   assert.deepEqual(latest, ['dev: success']);
@@ -55,12 +63,7 @@ test('a restart while GitHub is down does not lose the reports: the next start s
   const { github } = started;
   github.failNext(/\/(check-runs|deployments)/, Number.MAX_SAFE_INTEGER);
   github.addCommit(REPO, sha(2), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));
-  const reply = await sendWebhook(
-    started.sluice.url,
-    WEBHOOK_SECRET,
-    'push',
-    pushPayload({ repo: REPO, after: sha(2) }),
-  );
+  const reply = await started.sendPush({ after: sha(2) });
   assert.equal(reply.status, 200, reply.text);
   await started.sluice.idle();
   assert.equal((await started.sluice.store.listExecutions({ limit: 1 }))[0]?.status, 'succeeded');
@@ -70,16 +73,7 @@ test('a restart while GitHub is down does not lose the reports: the next start s
   github.recover();
   const again = await started.restart();
   try {
-    await github.waitForCall(
-      (c) => /\/deployments\/\d+\/statuses$/.test(c.path) && c.status < 300 && c.body?.state === 'success',
-    );
-    await github.waitForCall(
-      (c) =>
-        c.path.includes('/check-runs') &&
-        c.status < 300 &&
-        c.body?.name === 'Sluice: dev' &&
-        c.body?.conclusion === 'success',
-    );
+    await devReported(github);
     await again.idle();
     assert.deepEqual(
       github.deployments(REPO).map((d) => `${d.environment}: ${d.statuses.at(-1)?.state}`),

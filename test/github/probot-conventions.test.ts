@@ -11,8 +11,9 @@ import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, githubSluicePerTest, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -35,23 +36,11 @@ describe('Probot’s settings', () => {
     const again = await startApp({ settings: fromEnv });
     again.github.addCommit(REPO, sha(1), appFiles('v1'));
 
-    const elsewhere = await sendWebhook(
-      again.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-      { delivery: 'default-path' },
-    );
+    const elsewhere = await again.sendPush({ after: sha(1) }, { delivery: 'default-path' });
     assert.equal(elsewhere.status, 404);
     assert.equal(await again.sluice.store.getDelivery('default-path'), undefined);
 
-    const reply = await sendWebhook(
-      again.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-      { delivery: 'moved', path: '/hooks/github' },
-    );
+    const reply = await again.sendPush({ after: sha(1) }, { delivery: 'moved', path: '/hooks/github' });
     assert.equal(reply.status, 200, reply.text);
     await again.sluice.idle();
     const [execution] = await again.sluice.store.listExecutions();

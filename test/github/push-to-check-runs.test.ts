@@ -3,16 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
-import {
-  appFiles,
-  CANARY,
-  type GithubSluice,
-  githubSluicePerTest,
-  pipelineFile,
-  REPO,
-  WEBHOOK_SECRET,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { CANARY, type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -53,7 +46,7 @@ describe('a push, as GitHub shows it', () => {
   test('a green pipeline: a check run per stage, queued → in progress → success, and a Deployment with its statuses', async () => {
     const app = await startApp();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    const reply = await app.sendPush({ after: sha(1) });
     assert.equal(reply.status, 200, reply.text);
     await app.sluice.idle();
 
@@ -115,7 +108,7 @@ describe('a push, as GitHub shows it', () => {
       sha(2),
       appFiles('v1', pipelineFile(['echo compiling the shop', 'echo "no such file: src/main.c" >&2', 'exit 3'])),
     );
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }));
+    await app.sendPush({ after: sha(2) });
     await app.sluice.idle();
 
     const checks = finalChecks(app);
@@ -146,7 +139,7 @@ describe('a push, as GitHub shows it', () => {
         `  - name: s${i}\n    actions:\n      - name: a${i}\n        colour: blue\n        command: { host: builder, run: ["true"] }\n`,
     ).join('');
     app.github.addCommit(REPO, sha(3), { '.github/sluice.yml': `stages:\n${stages}` });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }));
+    await app.sendPush({ after: sha(3) });
     await app.sluice.idle();
 
     const writes = app.github.writes();
@@ -174,12 +167,7 @@ describe('a push, as GitHub shows it', () => {
     const app = await startApp();
     app.github.addCommit(REPO, sha(4), appFiles('v1'));
     app.github.setBranch(REPO, 'main', sha(4));
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: 'feature/login', after: sha(4) }),
-    );
+    const reply = await app.sendPush({ branch: 'feature/login', after: sha(4) });
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     assert.deepEqual(app.github.writes(), []);

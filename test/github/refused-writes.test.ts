@@ -7,15 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { notFound, validationFailed } from '../helpers/github-rules.ts';
-import {
-  appFiles,
-  type GithubSluice,
-  githubSluicePerTest,
-  pipelineFile,
-  REPO,
-  WEBHOOK_SECRET,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -35,15 +29,21 @@ function finalChecks(started: GithubSluice): Map<string, Record<string, unknown>
 const latestStates = (started: GithubSluice) =>
   started.github.deployments(REPO).map((d) => `${d.environment}: ${d.statuses.at(-1)?.state}`);
 const refusals = (started: GithubSluice) => started.logs.filter((l) => l.startsWith('GitHub refused'));
+/** The build and dev check runs' conclusions, as GitHub shows them. */
+const conclusions = (started: GithubSluice) => {
+  const checks = finalChecks(started);
+  return ['build', 'dev'].map((s) => checks.get(`Sluice: ${s}`)?.conclusion);
+};
+/** The one line Sluice logged of a write GitHub refused. */
+function onlyRefusal(started: GithubSluice): string {
+  const told = refusals(started);
+  assert.equal(told.length, 1, told.join('\n'));
+  return told[0]!;
+}
 
 async function push(started: GithubSluice, n: number, build: string[]): Promise<void> {
   started.github.addCommit(REPO, sha(n), appFiles('v1', pipelineFile(build)));
-  const reply = await sendWebhook(
-    started.sluice.url,
-    WEBHOOK_SECRET,
-    'push',
-    pushPayload({ repo: REPO, after: sha(n) }),
-  );
+  const reply = await started.sendPush({ after: sha(n) });
   assert.equal(reply.status, 200, reply.text);
   await started.sluice.idle();
 }
@@ -96,16 +96,10 @@ describe('reports GitHub refuses', () => {
     );
     await push(started, 2, [...BUILD, 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo "line $i of the build"; done']);
 
-    const checks = finalChecks(started);
-    assert.deepEqual(
-      ['build', 'dev'].map((s) => checks.get(`Sluice: ${s}`)?.conclusion),
-      ['success', 'success'],
-    );
+    assert.deepEqual(conclusions(started), ['success', 'success']);
     assert.deepEqual(latestStates(started), ['dev: success']);
-    const told = refusals(started);
-    assert.equal(told.length, 1, told.join('\n'));
     assert.match(
-      told[0]!,
+      onlyRefusal(started),
       /^GitHub refused the check run "Sluice: build" of acme\/shop execution #1 \(422 Validation Failed: text exceeds a maximum bytesize of 65535\); Sluice sent it with less of the log\.$/,
     );
   });
@@ -146,15 +140,9 @@ describe('reports GitHub refuses', () => {
       .filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.status === 201)
       .map((c) => String(c.body?.name));
     assert.equal(created.length, 3, `two stages and one created anew: ${created.join(', ')}`);
-    const checks = finalChecks(started);
-    assert.deepEqual(
-      ['build', 'dev'].map((s) => checks.get(`Sluice: ${s}`)?.conclusion),
-      ['success', 'success'],
-    );
+    assert.deepEqual(conclusions(started), ['success', 'success']);
     assert.deepEqual(latestStates(started), ['dev: success']);
-    const told = refusals(started);
-    assert.equal(told.length, 1, told.join('\n'));
-    assert.match(told[0]!, /\(404 Not Found\); Sluice created it anew\.$/);
+    assert.match(onlyRefusal(started), /\(404 Not Found\); Sluice created it anew\.$/);
   });
 
   test('a Deployment GitHub no longer has (404) is reported no more, and the check runs still are', async () => {
@@ -171,15 +159,9 @@ describe('reports GitHub refuses', () => {
       1,
       'no status sent after the 404',
     );
-    const checks = finalChecks(started);
-    assert.deepEqual(
-      ['build', 'dev'].map((s) => checks.get(`Sluice: ${s}`)?.conclusion),
-      ['success', 'success'],
-    );
-    const told = refusals(started);
-    assert.equal(told.length, 1, told.join('\n'));
+    assert.deepEqual(conclusions(started), ['success', 'success']);
     assert.match(
-      told[0]!,
+      onlyRefusal(started),
       /^GitHub refused the queued status of the Deployment of dev\/dev-deploy to dev for acme\/shop execution #1 \(404 Not Found\); the Deployment is gone, so Sluice reports no more of it\.$/,
     );
   });
@@ -192,7 +174,7 @@ describe('reports GitHub refuses', () => {
       validationFailed('CheckRun', 'annotations', 'annotations are invalid', 'checks/runs#create-a-check-run'),
     );
     started.github.addCommit(REPO, sha(6), { '.github/sluice.yml': 'stages:\n  - name: build\n    colour: blue\n' });
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }));
+    await started.sendPush({ after: sha(6) });
     await started.sluice.idle();
 
     const taken = started.github.calls.filter((c) => c.path.endsWith('/check-runs') && c.status === 201);

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -16,12 +17,7 @@ for (const status of [403, 429] as const) {
     // Two writes a minute: the build's check run is created and the third write is refused.
     started.github.limitWrites({ writes: 2, perMs: 60_000, retryAfterSeconds: 1, status });
     started.github.addCommit(REPO, sha(1), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));
-    const reply = await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-    );
+    const reply = await started.sendPush({ after: sha(1) });
     assert.equal(reply.status, 200, reply.text);
     await started.sluice.idle();
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
@@ -20,9 +21,7 @@ describe('the webhook inbox', () => {
     const app = await startApp();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
     const payload = pushPayload({ repo: REPO, after: sha(1) });
-    const replies = await Promise.all(
-      [1, 2, 3].map(() => sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'delivery-1' })),
-    );
+    const replies = await Promise.all([1, 2, 3].map(() => app!.send('push', payload, { delivery: 'delivery-1' })));
     assert.deepEqual(
       replies.map((r) => r.status),
       [200, 200, 200],
@@ -37,13 +36,7 @@ describe('the webhook inbox', () => {
   test('a webhook with a tampered signature is refused and nothing is stored', async () => {
     const app = await startApp();
     app.github.addCommit(REPO, sha(2), appFiles('v1'));
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(2) }),
-      { delivery: 'tampered', tamper: true },
-    );
+    const reply = await app.sendPush({ after: sha(2) }, { delivery: 'tampered', tamper: true });
     assert.ok(reply.status >= 400 && reply.status < 500, `status ${reply.status}`);
     assert.match(reply.text, /signature does not match/);
     const wrongSecret = await sendWebhook(
@@ -71,7 +64,7 @@ describe('the webhook inbox', () => {
     ]);
     for (const n of [1, 2, 3]) app.github.addCommit(REPO, sha(n), appFiles(`v${n}`, slow));
 
-    const first = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    const first = await app.sendPush({ after: sha(1) });
     assert.equal(first.status, 200);
     const store = app.sluice.store;
     await waitFor(
@@ -81,18 +74,8 @@ describe('the webhook inbox', () => {
     // The reply came while the build still waits at its gate: processing is not part of the request.
     assert.equal(existsSync(gate), false);
 
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
-    );
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, before: sha(2), after: sha(3) }),
-    );
+    await app.sendPush({ before: sha(1), after: sha(2) });
+    await app.sendPush({ before: sha(2), after: sha(3) });
     await waitFor('three executions', async () => (await store.listExecutions()).length === 3);
     await waitFor('#2 to be superseded', async () => (await store.getExecution(2))?.status === 'superseded');
     writeFileSync(gate, '');
@@ -122,9 +105,9 @@ describe('the webhook inbox', () => {
     app.github.addCommit(REPO, sha(5), appFiles('v2'));
     const newer = pushPayload({ repo: REPO, before: sha(4), after: sha(5), pushedAt: 2_000_000_010 });
     const older = pushPayload({ repo: REPO, before: sha(9), after: sha(4), pushedAt: 2_000_000_000 });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', newer, { delivery: 'newer' });
+    await app.send('push', newer, { delivery: 'newer' });
     await app.sluice.idle();
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', older, { delivery: 'older' });
+    await app.send('push', older, { delivery: 'older' });
     await app.sluice.idle();
     const executions = await app.sluice.store.listExecutions();
     assert.deepEqual(
@@ -140,9 +123,12 @@ describe('when GitHub fails', () => {
     const app = await startApp();
     app.github.addCommit(REPO, sha(6), appFiles('v1'));
     app.github.failNext(/\/contents\//, 2);
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }), {
-      delivery: 'flaky',
-    });
+    await app.sendPush(
+      { after: sha(6) },
+      {
+        delivery: 'flaky',
+      },
+    );
     const store = app.sluice.store;
     await waitFor('the delivery to be handled', async () => (await store.getDelivery('flaky'))?.status === 'done');
     await app.sluice.idle();

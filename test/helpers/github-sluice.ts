@@ -11,11 +11,10 @@ import type { Settings } from '../../src/config/read-settings.ts';
 import { startSluice, type RunningSluice, type StartOptions } from '../../src/start-sluice.ts';
 import type { Permissions } from './github-rules.ts';
 import { GithubStandIn } from './github-stand-in.ts';
-import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
+import { pushPayload, sendWebhook, type PushInput, type SentWebhook, type WebhookOptions } from './github-webhooks.ts';
+import { REPO } from './shop.ts';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
-/** The repository the default server config, pipelines and installation are written for. */
-export const REPO = 'acme/shop';
 export const CANARY = 'canary-S3cr3t-value-8c1f';
 
 export interface GithubSluice {
@@ -29,6 +28,10 @@ export interface GithubSluice {
    * `close` stops it too.
    */
   restart(start?: Partial<StartOptions>): Promise<RunningSluice>;
+  /** A webhook, signed with the app's webhook secret and sent as GitHub sends it to the Sluice running now (the restarted one after `restart`); Sluice's reply. */
+  send(event: string, payload: unknown, options?: WebhookOptions): Promise<SentWebhook>;
+  /** A push of REPO (or of `push.repo`), sent as `send` sends it. */
+  sendPush(push: Omit<PushInput, 'repo'> & { repo?: string }, options?: WebhookOptions): Promise<SentWebhook>;
   close(): Promise<void>;
 }
 
@@ -108,12 +111,16 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
     ...options.start,
   });
   const restarted: RunningSluice[] = [];
+  const send = (event: string, payload: unknown, sendOptions?: WebhookOptions) =>
+    sendWebhook((restarted.at(-1) ?? sluice).url, WEBHOOK_SECRET, event, payload, sendOptions);
   let closed: Promise<void> | undefined;
   return {
     sluice,
     github,
     dir,
     logs,
+    send,
+    sendPush: (push, sendOptions) => send('push', pushPayload({ repo: REPO, ...push }), sendOptions),
     async restart(start) {
       const again = await startSluice(settings, { host: '127.0.0.1', githubPacing: false, cwd: dir, log, ...start });
       restarted.push(again);
@@ -146,17 +153,4 @@ environments:
 secrets:
   API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
 `;
-}
-
-/** A pipeline that builds VERSION into an artifact and deploys it to dev; `build` replaces the build commands. */
-export function pipelineFile(build?: string[]): string {
-  return pipelineFixture('shop-to-production', (pipeline) => {
-    pipeline.on!.push!.branches.push('release/*');
-    pipeline.stages = pipeline.stages.filter((stage) => stage.name !== 'production');
-    if (build) buildOf(pipeline).run = build;
-  });
-}
-
-export function appFiles(version: string, pipeline = pipelineFile()): Record<string, string> {
-  return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
 }

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 
 const startApp = githubSluicePerTest();
@@ -26,22 +27,10 @@ describe('hostile branch patterns', () => {
     app.github.setBranch(REPO, 'main', sha(1));
 
     const miss = 'a'.repeat(50);
-    const missed = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: miss, after: sha(1) }),
-      { delivery: 'miss' },
-    );
+    const missed = await app.sendPush({ branch: miss, after: sha(1) }, { delivery: 'miss' });
     assert.equal(missed.status, 200, missed.text);
     const hit = `${'a'.repeat(49)}c`;
-    const hitReply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: hit, after: sha(1) }),
-      { delivery: 'hit' },
-    );
+    const hitReply = await app.sendPush({ branch: hit, after: sha(1) }, { delivery: 'hit' });
     assert.equal(hitReply.status, 200, hitReply.text);
     await app.sluice.idle();
 
@@ -113,13 +102,7 @@ describe('hostile branch patterns', () => {
     app.github.setBranch(REPO, 'main', sha(1));
     const branches = ['hotfix-', 'hotfix-12a', 'hotfix-2026', '🚀/launch', '🛸/launch'];
     for (const [i, branch] of branches.entries()) {
-      const reply = await sendWebhook(
-        app.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, branch, after: sha(1) }),
-        { delivery: `push-${i}` },
-      );
+      const reply = await app.sendPush({ branch, after: sha(1) }, { delivery: `push-${i}` });
       assert.equal(reply.status, 200, reply.text);
     }
     await app.sluice.idle();

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -43,13 +44,7 @@ describe('a tag named like the default branch', () => {
     app.github.setBranch(REPO, 'main', sha(1));
     app.github.setTag(REPO, 'main', sha(2));
 
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: 'feature/x', after: sha(2) }),
-      { delivery: 'feature' },
-    );
+    const reply = await app.sendPush({ branch: 'feature/x', after: sha(2) }, { delivery: 'feature' });
     assert.equal(reply.status, 200, reply.text);
     await app.sluice.idle();
     assert.equal(

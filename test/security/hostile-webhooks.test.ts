@@ -8,8 +8,9 @@ import { createHmac } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
-import { appFiles, githubSluicePerTest, pipelineFile, REPO, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -130,12 +131,7 @@ describe('hostile webhooks', () => {
     const pipeline = pipelineFile().replace('branches: [main, "release/*"]', 'branches: [main, "release/**"]');
     app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
     app.github.setBranch(REPO, 'main', sha(1));
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch, after: sha(1), message }),
-    );
+    const reply = await app.sendPush({ branch, after: sha(1), message });
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     const [execution] = await app.sluice.store.listExecutions();

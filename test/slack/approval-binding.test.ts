@@ -5,18 +5,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { APPROVAL_BINDING, type ApprovalBinding } from '../../src/pipeline/approval-binding.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
+import { productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
-import {
-  productionVersion,
-  REPO,
-  sha,
-  shopFiles,
-  type SlackSluice,
-  slackSluicePerTest,
-  textOf,
-} from '../helpers/slack-sluice.ts';
+import { sha, type SlackSluice, slackSluicePerTest, textOf } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 import type { SlackMessage } from '../helpers/slack-stand-in.ts';
 
@@ -107,12 +98,7 @@ describe('an approval is bound to what it lets through', () => {
     const posted = started.slack.waitForCall(
       (c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL && c.args.blocks !== undefined,
     );
-    const reply = await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }),
-    );
+    const reply = await started.sendPush({ after: sha(1), message: 'Release v1' });
     assert.equal(reply.status, 200);
     await posted;
     const waiting = started.card();

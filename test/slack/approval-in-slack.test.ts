@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  type SlackSluice,
-  slackSluicePerTest,
-  textOf,
-} from '../helpers/slack-sluice.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest, textOf } from '../helpers/slack-sluice.ts';
+import { productionVersion, REPO } from '../helpers/shop.ts';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 import { CANARY } from '../helpers/github-sluice.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
@@ -24,18 +17,6 @@ const buttons = (version: { blocks: Array<Record<string, unknown>> }) =>
 
 const header = (version: { blocks: Array<Record<string, unknown>> }) =>
   (version.blocks[0]?.text as { text: string }).text;
-
-function ephemerals(slack: SlackSluice['slack'], user: string): string[] {
-  return slack
-    .called('chat.postEphemeral')
-    .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
-    .map((c) => String(c.args.text));
-}
-
-async function gate(started: SlackSluice, seq: number) {
-  const execution = await started.sluice.store.getExecution(seq);
-  return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
-}
 
 function productionCheckRun(started: SlackSluice, commit: string): Record<string, unknown> | undefined {
   const created = started.github.calls.find(
@@ -156,13 +137,13 @@ describe('the approval card', () => {
     const reply = await started.click(card, 'approve', MALLORY);
     assert.equal(reply.status, 200);
 
-    const [told] = ephemerals(started.slack, MALLORY);
+    const [told] = started.told(MALLORY);
     assert.match(
       told ?? '',
       /You are not one of the approvers of \*production\* \(<@U0ANN>, <@U0ALICE>, <!subteam\^S0RELEASE>\), so nothing was decided/,
     );
     assert.equal(started.slack.messages.get(card.ts)?.history.length, 1, 'the card was not touched');
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     const [execution] = await started.sluice.store.listExecutions();
     const log = await started.sluice.store.readLog({
       executionId: execution!.id,
@@ -182,7 +163,7 @@ describe('the approval card', () => {
     const card = started.card();
     await started.click(card, 'approve', ALICE);
 
-    const [told] = ephemerals(started.slack, ALICE);
+    const [told] = started.told(ALICE);
     assert.match(
       told ?? '',
       new RegExp(
@@ -193,10 +174,10 @@ describe('the approval card', () => {
       started.slack.called('users.lookupByEmail').map((c) => c.args.email),
       ['alice@example.com'],
     );
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
 
     await started.click(card, 'reject', ALICE);
-    assert.equal((await gate(started, 1))?.status, 'failed');
+    assert.equal((await started.gate(1))?.status, 'failed');
   });
 
   test('the operator’s mapping of GitHub logins to Slack users tells authors apart when e-mail does not', async () => {
@@ -206,7 +187,7 @@ describe('the approval card', () => {
     started.slack.emails.clear();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
-    assert.match(ephemerals(started.slack, ANN)[0] ?? '', /You wrote this change/);
+    assert.match(started.told(ANN)[0] ?? '', /You wrote this change/);
     // Slack is asked by e-mail as well (an account it finds there would be refused too); here it finds nobody, and the mapping decides.
     assert.deepEqual(
       [...new Set(started.slack.called('users.lookupByEmail').map((c) => c.args.email))],
@@ -237,7 +218,7 @@ describe('the approval card', () => {
 
     await started.click(card, 'approve', ANN);
     assert.match(
-      ephemerals(started.slack, ANN)[0] ?? '',
+      started.told(ANN)[0] ?? '',
       /Nothing changed: this approval is already closed \(expired: nobody decided within 24h\)/,
     );
     assert.equal(productionVersion(started), undefined);
@@ -259,7 +240,7 @@ describe('the approval card', () => {
 
     await started.click(first, 'approve', ANN);
     assert.match(
-      ephemerals(started.slack, ANN)[0] ?? '',
+      started.told(ANN)[0] ?? '',
       /Nothing changed: this approval is already closed \(superseded by execution #2/,
     );
     await started.click(second, 'approve', ANN);
@@ -289,9 +270,9 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     assert.equal(decisions.length, 1, JSON.stringify(decisions));
     const winner = decisions[0]!.to === 'succeeded' ? ANN : CAROL;
     const loser = winner === ANN ? CAROL : ANN;
-    assert.deepEqual(ephemerals(started.slack, winner), []);
+    assert.deepEqual(started.told(winner), []);
     assert.match(
-      ephemerals(started.slack, loser)[0] ?? '',
+      started.told(loser)[0] ?? '',
       new RegExp(`Nothing changed: this approval is already closed \\((approved|rejected) by <@${winner}>\\)`),
     );
     assert.match(textOf(started.slack.messages.get(card.ts)!), new RegExp(`by <@${winner}>\\*`));
@@ -329,7 +310,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     });
     assert.equal((await sendSlackRequest(started.sluice.url, stale)).status, 401);
     await started.sluice.idle();
-    assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(2))?.status, 'awaiting_approval');
   });
 
   test('a bad signature is refused with 401 and changes nothing', async () => {
@@ -347,7 +328,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       assert.equal((await sendSlackRequest(started.sluice.url, request)).status, 401);
     }
     await started.sluice.idle();
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     assert.deepEqual(started.slack.calls.slice(calls), [], 'nothing was sent to Slack');
   });
 
@@ -373,14 +354,14 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       assert.equal((await sendSlackRequest(started.sluice.url, request)).status, 200);
       await started.sluice.idle();
     }
-    const told = ephemerals(started.slack, ANN);
+    const told = started.told(ANN);
     assert.match(
       told[0] ?? '',
       /The artifact changed since this card was posted, so this approval no longer holds; nothing was decided/,
     );
     assert.match(told[1] ?? '', /This card is not one Sluice can match to an approval; nothing was decided/);
     assert.match(told[2] ?? '', /This card is not one Sluice can match to an approval/);
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
   });
 });
 
@@ -403,10 +384,10 @@ describe('when Slack fails', () => {
     started.slack.failNext('usergroups.users.list');
     await started.click(card, 'approve', CAROL);
     assert.equal(
-      ephemerals(started.slack, CAROL)[0],
+      started.told(CAROL)[0],
       'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.',
     );
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     await started.click(card, 'approve', CAROL);
     assert.equal(productionVersion(started), 'v1');
   });

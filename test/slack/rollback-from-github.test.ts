@@ -8,16 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { sendWebhook } from '../helpers/github-webhooks.ts';
-import {
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  type SlackSluice,
-  slackSluicePerTest,
-} from '../helpers/slack-sluice.ts';
+import { checkRunPayload } from '../helpers/github-webhooks.ts';
+import { productionVersion, REPO } from '../helpers/shop.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
 const startApp = slackSluicePerTest();
@@ -36,23 +29,20 @@ function productionRun(started: SlackSluice, commit: string): { id: number; acti
 let deliveries = 0;
 async function pressRollBack(started: SlackSluice, commit: string, login: string): Promise<string> {
   const delivery = `roll-back-${++deliveries}`;
-  const payload = {
+  const payload = checkRunPayload({
     action: 'requested_action',
-    check_run: {
-      id: productionRun(started, commit).id,
-      name: 'Sluice: production',
-      head_sha: commit,
-      status: 'completed',
-      conclusion: 'success',
-      output: { title: 'production', summary: 'Deployed', text: null, annotations_count: 0 },
-      app: { id: started.github.appId, slug: 'sluice' },
-    },
-    requested_action: { identifier: 'rollback' },
-    repository: { full_name: REPO, default_branch: 'main' },
-    installation: { id: 77 },
-    sender: { login },
-  };
-  assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', payload, { delivery })).status, 200);
+    id: productionRun(started, commit).id,
+    appId: started.github.appId,
+    name: 'Sluice: production',
+    headSha: commit,
+    repo: REPO,
+    conclusion: 'success',
+    output: { title: 'production', summary: 'Deployed' },
+    requestedAction: 'rollback',
+    sender: login,
+  });
+
+  assert.equal((await started.send('check_run', payload, { delivery })).status, 200);
   await started.sluice.idle();
   return (await started.sluice.store.getDelivery(delivery))?.note ?? '';
 }

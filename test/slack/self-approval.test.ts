@@ -7,17 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sendWebhook } from '../helpers/github-webhooks.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import {
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  shopFiles,
-  type SlackSluice,
-  slackSluicePerTest,
-} from '../helpers/slack-sluice.ts';
+
+import { productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ALICE, ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
 const startApp = slackSluicePerTest();
@@ -25,24 +17,12 @@ const startApp = slackSluicePerTest();
 const CAROL_GIT = { name: 'Carol', email: 'carol@example.com', login: 'carol' };
 const ANN_GIT = { name: 'Ann', email: 'ann@example.com', login: 'ann' };
 
-function told(started: SlackSluice, user: string): string[] {
-  return started.slack
-    .called('chat.postEphemeral')
-    .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
-    .map((c) => String(c.args.text));
-}
-
-async function gate(started: SlackSluice, seq: number) {
-  const execution = await started.sluice.store.getExecution(seq);
-  return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
-}
-
 const cardText = (started: SlackSluice) => JSON.stringify(started.card().blocks);
 
 async function refused(started: SlackSluice, user: string, why: string, commit: string): Promise<void> {
   await started.click(started.card(), 'approve', user);
   assert.equal(
-    told(started, user).at(-1),
+    started.told(user).at(-1),
     `You ${why} (\`${commit.slice(0, 7)}\`), and *production* needs someone else to approve it; nothing was decided. You may still reject it.`,
   );
 }
@@ -56,7 +36,7 @@ describe('nobody approves their own push', () => {
 
     await refused(started, CAROL, 'pushed this change', sha(1));
     await refused(started, ANN, 'wrote this change', sha(1));
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     assert.equal(productionVersion(started), undefined, 'nothing was deployed');
     const execution = (await started.sluice.store.listExecutions())[0]!;
     const log = await started.sluice.store.readLog({
@@ -92,7 +72,7 @@ describe('nobody approves their own push', () => {
     assert.doesNotMatch(cardText(started), /GitHub user @ann/, 'the forged name is not taken for a login');
     await refused(started, CAROL, 'pushed this change', sha(1));
     await started.click(started.card(), 'approve', ANN);
-    assert.equal(told(started, ANN).length, 0, 'ann was not refused');
+    assert.equal(started.told(ANN).length, 0, 'ann was not refused');
     assert.equal(productionVersion(started), 'v1', 'ann’s approval let it through');
   });
 
@@ -110,7 +90,7 @@ describe('nobody approves their own push', () => {
     await refused(started, CAROL, `wrote ${sha(2).slice(0, 7)}`, sha(3));
     await refused(started, ANN, `committed ${sha(2).slice(0, 7)}`, sha(3));
     await refused(started, ALICE, 'wrote this change', sha(3));
-    assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(2))?.status, 'awaiting_approval');
     assert.equal(productionVersion(started), 'v1', 'v3 was not deployed');
   });
 
@@ -147,7 +127,7 @@ describe('nobody approves their own push', () => {
     started.slack.failNext('users.lookupByEmail', 'internal_error');
     await started.push(1, 'v1', { sender: { login: 'carol', email: 'carol@example.com' } });
     assert.equal(started.slack.cards(CHANNEL).length, 0, 'no card while Slack cannot say who pushed');
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
 
     // The next sweep tries the card again, and Slack answers now.
     await started.sluice.sweep();
@@ -169,7 +149,7 @@ describe('nobody approves their own push', () => {
     });
 
     await refused(started, ALICE, 'wrote this change', sha(1));
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     assert.equal(productionVersion(started), undefined, 'nothing was deployed');
     await started.click(started.card(), 'approve', ANN);
     assert.equal(productionVersion(started), 'v1');
@@ -198,7 +178,7 @@ describe('nobody approves their own push', () => {
       sender: { login: 'carol', email: 'carol@example.com' },
     });
     await started.click(started.card(), 'reject', CAROL);
-    assert.equal((await gate(started, 1))?.status, 'failed');
+    assert.equal((await started.gate(1))?.status, 'failed');
 
     // Dave re-runs the production check run from GitHub: a new approval.
     const run = started.github.calls.find(
@@ -220,9 +200,9 @@ describe('nobody approves their own push', () => {
       installation: { id: 77 },
       sender: { login: 'dave' },
     };
-    assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', rerun)).status, 200);
+    assert.equal((await started.send('check_run', rerun)).status, 200);
     await started.sluice.idle();
-    assert.deepEqual([(await gate(started, 1))?.status, (await gate(started, 1))?.attempt], ['awaiting_approval', 2]);
+    assert.deepEqual([(await started.gate(1))?.status, (await started.gate(1))?.attempt], ['awaiting_approval', 2]);
 
     await refused(started, CAROL, 'pushed this change', sha(1));
     await refused(started, ANN, 'retried this run', sha(1));

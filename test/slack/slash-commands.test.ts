@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  productionPipeline,
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  type SlackSluice,
-  slackSluicePerTest,
-} from '../helpers/slack-sluice.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 
 const startApp = slackSluicePerTest();
