@@ -8,7 +8,7 @@ import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { appFiles, pipelineFile } from '../helpers/shop.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { manifestOf, pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 const REPO = 'acme/shop';
 
@@ -49,13 +49,7 @@ describe('the GitHub App from start to restart', () => {
       const page = await (await fetch(`${sluice.url}${address}`)).text();
       const state = new RegExp(`action="http://${github.host}/settings/apps/new\\?state=([\\w-]+)"`).exec(page)?.[1];
       assert.ok(state, 'the form sends GitHub a state to send back');
-      const manifest = JSON.parse(
-        /name="manifest" value="([^"]*)"/
-          .exec(page)![1]!
-          .replaceAll('&quot;', '"')
-          .replaceAll('&#39;', "'")
-          .replaceAll('&amp;', '&'),
-      ) as Record<string, unknown>;
+      const manifest = manifestOf(page);
       assert.deepEqual(manifest.hook_attributes, {
         url: 'https://sluice.example.com/api/github/webhooks',
         active: true,

@@ -13,7 +13,7 @@ import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { githubSluicePerTest, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
 import { appFiles, REPO } from '../helpers/shop.ts';
-import { sha } from '../helpers/github-webhooks.ts';
+import { manifestOf, sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -75,13 +75,7 @@ describe('Probot’s settings', () => {
         .find(Boolean);
       assert.ok(address, logged.join('\n'));
       const page = await (await fetch(`${sluice.url}${address}`)).text();
-      const manifest = JSON.parse(
-        /name="manifest" value="([^"]*)"/
-          .exec(page)![1]!
-          .replaceAll('&quot;', '"')
-          .replaceAll('&#39;', "'")
-          .replaceAll('&amp;', '&'),
-      ) as Record<string, unknown>;
+      const manifest = manifestOf(page);
       assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/hooks/github', active: true });
       assert.match(page, /GitHub will send webhooks to <code>https:\/\/sluice\.example\.com\/hooks\/github<\/code>/);
     } finally {

@@ -133,3 +133,13 @@ export function checkRunPayload(input: {
     sender: { login: input.sender },
   };
 }
+
+/** The GitHub App manifest the setup page's form sends GitHub, as GitHub reads it out of the HTML. */
+export function manifestOf(page: string): Record<string, unknown> {
+  const value = /name="manifest" value="([^"]*)"/.exec(page)?.[1];
+  if (value === undefined) throw new Error(`the setup page has no manifest field: ${page.slice(0, 500)}`);
+  return JSON.parse(value.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<
+    string,
+    unknown
+  >;
+}
