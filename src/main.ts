@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log/create-logger.ts';
 import { settingsSecrets } from './log/log-secrets.ts';
 import { startSluice } from './start-sluice.ts';
 import { errorMessage, messageForPeople } from './sluice-error.ts';
+import { formatDuration } from './format-duration.ts';
 
 /** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
 function startLogger(settings: Settings | undefined): Logger {
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
     const busy = sluice.runner.busy;
     const graceMs = settings.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     log.info(
-      `${signal}: stopping${busy ? `; no new action starts, and what runs has ${graceMs / 1000} s to end before it is interrupted — a deploy first puts back the hosts it touched (send it again to exit at once)` : ''}`,
+      `${signal}: stopping${busy ? `; no new action starts, and what runs has ${formatDuration(graceMs)} to end before it is interrupted — a deploy first puts back the hosts it touched (send it again to exit at once)` : ''}`,
     );
     sluice.close({ interrupt: { reason: `Sluice was stopped (${signal})`, graceMs } }).then(
       () => process.exit(0),

@@ -7,6 +7,16 @@
  * Anything else that reaches the top is Sluice's own bug and keeps its stack.
  */
 
+/** Why an artifact or source operation failed (an `ArtifactError`). */
+export type ArtifactErrorCode =
+  | 'NOT_A_GIT_CHECKOUT'
+  | 'NO_COMMITS'
+  | 'PACK_FAILED'
+  | 'INVALID_DIGEST'
+  | 'STORE_FAILED'
+  | 'ARTIFACT_MISSING'
+  | 'ARTIFACT_CORRUPTED';
+
 /** Every code a `SluiceError` may carry, by the part of Sluice that throws it. */
 export type ErrorCode =
   // settings and configuration
@@ -41,13 +51,7 @@ export type ErrorCode =
   | 'UNSAFE_ARCHIVE'
   | 'ROLLOUT_PLAN'
   // artifacts and sources
-  | 'NOT_A_GIT_CHECKOUT'
-  | 'NO_COMMITS'
-  | 'PACK_FAILED'
-  | 'INVALID_DIGEST'
-  | 'STORE_FAILED'
-  | 'ARTIFACT_MISSING'
-  | 'ARTIFACT_CORRUPTED'
+  | ArtifactErrorCode
   // the store
   | 'DATA_DIR_LOCKED'
   | 'DATA_DIR_UNUSABLE'

@@ -3,10 +3,13 @@
  * YAML error and schema issue into a ConfigProblem at the line and column of
  * the offending key or value. Both config files go through here.
  */
+import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import type { RuleProblem } from './check-pipeline.ts';
 import { closestWord } from './closest-word.ts';
 import { formatPath, type ConfigPath, type ConfigProblem } from './config-problem.ts';
+import { displayPath } from './display-path.ts';
 import { errorMessage } from '../sluice-error.ts';
 
 /** Config files are small; anything bigger is a mistake (or hostile). */
@@ -22,19 +25,17 @@ export interface YamlSource {
 
 export type ReadResult<T> = { ok: true; value: T; source: YamlSource } | { ok: false; problems: ConfigProblem[] };
 
+/** The one problem of a file that cannot be read as a config at all, put at its first line. */
+function fileProblem(file: string, message: string): { ok: false; problems: ConfigProblem[] } {
+  return { ok: false, problems: [{ file, line: 1, col: 1, message }] };
+}
+
 export function readYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S): ReadResult<z.infer<S>> {
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-    return {
-      ok: false,
-      problems: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          message: `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB; a config file this big is a mistake`,
-        },
-      ],
-    };
+    return fileProblem(
+      file,
+      `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB; a config file this big is a mistake`,
+    );
   }
   const deep = nestingProblem(text);
   if (deep)
@@ -64,23 +65,52 @@ export function readYamlConfig<S extends z.ZodType>(text: string, file: string, 
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return {
-      ok: false,
-      problems: [{ file, line: 1, col: 1, message: `the YAML cannot be read: ${errorMessage(error)}` }],
-    };
+    return fileProblem(file, `the YAML cannot be read: ${errorMessage(error)}`);
   }
   if (data === null || data === undefined) {
-    return {
-      ok: false,
-      problems: [
-        { file, line: 1, col: 1, message: 'the file is empty; see the examples in README.md for what it holds' },
-      ],
-    };
+    return fileProblem(file, 'the file is empty; see the examples in README.md for what it holds');
   }
   const parsed = schema.safeParse(data, { reportInput: true });
   if (parsed.success) return { ok: true, value: parsed.data, source };
   const problems = parsed.error.issues.flatMap((issue) => issueProblems(source, schema, issue));
-  return { ok: false, problems: problems.toSorted((a, b) => a.line - b.line || a.col - b.col) };
+  return { ok: false, problems: sortProblems(problems) };
+}
+
+/**
+ * A config file's text and the name its problems are reported under, or
+ * the one problem that says why it cannot be read: `what` names the file
+ * for the reader, `fix` says what to do when it does not exist.
+ */
+export async function readConfigFile(
+  path: string,
+  what: string,
+  fix: string,
+): Promise<{ ok: true; file: string; text: string } | { ok: false; problems: ConfigProblem[] }> {
+  const file = displayPath(path);
+  try {
+    return { ok: true, file, text: await readFile(path, 'utf8') };
+  } catch (error) {
+    return fileProblem(file, unreadable(error, what, fix));
+  }
+}
+
+export function unreadable(error: unknown, what: string, fix: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${what} does not exist; ${fix}`;
+  if (code === 'EACCES') return `${what} cannot be read (permission denied); let the user running Sluice read it`;
+  if (code === 'EISDIR') return `${what} is a directory, not a file`;
+  return `${what} cannot be read: ${errorMessage(error)}`;
+}
+
+/** The cross-field rules' problems, each at the line and column of the key or value it is about, in file order. */
+export function locateProblems(source: YamlSource, rules: RuleProblem[]): ConfigProblem[] {
+  return sortProblems(
+    rules.map((rule) => ({ file: source.file, ...locate(source, rule.path, rule.at), message: rule.message })),
+  );
+}
+
+export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.toSorted((a, b) => a.line - b.line || a.col - b.col);
 }
 
 /**

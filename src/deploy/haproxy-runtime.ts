@@ -7,6 +7,7 @@
  * taken out while the previous one is not yet back in service.
  */
 import { connect } from 'node:net';
+import { formatDuration } from '../format-duration.ts';
 
 export interface HaproxyTarget {
   /** Path of the runtime API socket. */
@@ -39,7 +40,9 @@ export function haproxyCommand(socketPath: string, line: string, timeoutMs = 500
     let answer = '';
     socket.setTimeout(timeoutMs, () =>
       socket.destroy(
-        new Error(`HAProxy's runtime API at ${socketPath} did not answer "${line}" within ${timeoutMs} ms`),
+        new Error(
+          `HAProxy's runtime API at ${socketPath} did not answer "${line}" within ${formatDuration(timeoutMs)}`,
+        ),
       ),
     );
     socket.on('connect', () => socket.write(`${line}\n`));
@@ -129,7 +132,7 @@ async function waitFor(
     const stat = await serverStat(target, host);
     if (done(stat)) return;
     if (Date.now() >= deadline)
-      throw new Error(`${target.backend}/${host} ${describe(stat)} after ${target.timeoutMs} ms`);
+      throw new Error(`${target.backend}/${host} ${describe(stat)} after ${formatDuration(target.timeoutMs)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -17,6 +17,7 @@
  */
 import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
+import { findStage } from '../pipeline/definition.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
 import { checkGithubPermission, type SlackMembership } from './check-rollback-permission.ts';
@@ -34,7 +35,7 @@ export async function checkDeployRerun(
   stage: string,
   login: string | undefined,
 ): Promise<string | undefined> {
-  const definition = execution.definition.stages.find((s) => s.name === stage);
+  const definition = findStage(execution.definition, stage);
   const state = execution.stages.find((s) => s.name === stage);
   for (const action of definition?.actions ?? []) {
     if (action.kind !== 'deploy') continue;

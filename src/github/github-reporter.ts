@@ -22,6 +22,7 @@ import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
 import { randomUUID } from 'node:crypto';
+import { formatDuration } from '../format-duration.ts';
 
 export interface GithubReporterOptions {
   store: ExecutionStore & LogStore & RefStore;
@@ -151,10 +152,7 @@ export class GithubReporter {
     if (!retry) await this.#markDue(executionId, true);
     const message = errorMessage(error);
     this.#options.onError?.(
-      new Error(
-        `${message} (Sluice tries again in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`})`,
-        { cause: error },
-      ),
+      new Error(`${message} (Sluice tries again in ${formatDuration(delayMs)})`, { cause: error }),
     );
     if (this.#stopped) return;
     clearTimeout(retry?.timer);

@@ -8,6 +8,7 @@
  * Tests against a local stand-in may turn pacing off: no spacing, no waits.
  */
 import { ProbotOctokit } from 'probot';
+import { formatDuration } from '../format-duration.ts';
 
 /** Tries of one request refused for a secondary rate limit, after the first. */
 export const SECONDARY_RETRIES = 3;
@@ -32,7 +33,7 @@ export function paceOctokit(pacing: boolean, log: (line: string) => void): typeo
       onSecondaryRateLimit: (retryAfter: number, request: ThrottledRequest) => {
         const again = request.request.retryCount < SECONDARY_RETRIES;
         log(
-          `GitHub's secondary rate limit refused ${request.method} ${request.url}; ${again ? `Sluice tries again in ${retryAfter} s, as GitHub asked` : `Sluice gave up after ${SECONDARY_RETRIES + 1} tries`}.`,
+          `GitHub's secondary rate limit refused ${request.method} ${request.url}; ${again ? `Sluice tries again in ${formatDuration(retryAfter * 1000)}, as GitHub asked` : `Sluice gave up after ${SECONDARY_RETRIES + 1} tries`}.`,
         );
         return again;
       },

@@ -21,6 +21,7 @@ import { readLimitedBody, refuseBody } from '../web/read-limited-body.ts';
 import { DeliveryBatcher } from './delivery-batcher.ts';
 import { ACTED_ON_EVENTS, ignoredEventNote } from './handle-delivery.ts';
 import { errorMessage, SluiceError } from '../sluice-error.ts';
+import { formatDuration } from '../format-duration.ts';
 
 /** GitHub caps webhook payloads at 25 MB; a larger body is not GitHub's, and is not read whole. */
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
@@ -94,7 +95,7 @@ export async function receiveWebhooks(
       () =>
         deadline.abort(
           new DeliveryNotStoredError(
-            `Sluice could not store this delivery within ${deadlineMs / 1000} s (its database is slow or unreachable); nothing was acknowledged, so redeliver it.`,
+            `Sluice could not store this delivery within ${formatDuration(deadlineMs)} (its database is slow or unreachable); nothing was acknowledged, so redeliver it.`,
           ),
         ),
       deadlineMs,

@@ -6,6 +6,7 @@
  */
 import type { ProbotOctokit } from 'probot';
 import { outcomeOfStatus, type SluiceMetrics } from './sluice-metrics.ts';
+import { formatDuration } from '../format-duration.ts';
 
 type OctokitClass = typeof ProbotOctokit;
 type Octokit = InstanceType<OctokitClass>;
@@ -21,7 +22,9 @@ export function instrumentOctokit(Octokit: OctokitClass, metrics: SluiceMetrics)
     (retryAfter, options, octokit) => {
       metrics.apiCall('github', 'rate_limited');
       metrics.rateLimitWait('github', retryAfter);
-      octokit.log.warn(`${kind} hit with "${options.method} ${options.url}", retrying in ${retryAfter} seconds.`);
+      octokit.log.warn(
+        `${kind} hit with "${options.method} ${options.url}", retrying in ${formatDuration(retryAfter * 1000)}.`,
+      );
       return true;
     };
   return Octokit.plugin((octokit: Pick<Octokit, 'hook'>) => {

@@ -9,8 +9,6 @@ import { stageDefinition, type Draft } from './draft.ts';
 import type { ExecutionState, StageState } from './snapshot.ts';
 import { isStoppedShort, isUnsuccessful, type StageStatus } from './states.ts';
 
-/** A stage in one of these stops its execution from going further. */
-
 /** Enough for any real pipeline; a loop past it is a bug, not a long pipeline. */
 const MAX_ROUNDS = 10_000;
 
@@ -42,19 +40,7 @@ function settleStage(draft: Draft, execution: ExecutionState, name: string, hold
 
   if (broken) {
     // A failure halts the stage: nothing new starts, open gates close.
-    for (const [actionName, action] of actions) {
-      if (action.status !== 'awaiting_approval') continue;
-      const reason = `closed because action "${broken[0]}" ${broken[1].status}`;
-      draft.moveAction(execution, name, actionName, 'cancel', reason);
-      draft.commands.push({
-        type: 'withdraw_approval',
-        executionId: execution.id,
-        stage: name,
-        action: actionName,
-        attempt: action.attempt,
-        reason,
-      });
-    }
+    closeGates(draft, execution, name, 'cancel', `closed because action "${broken[0]}" ${broken[1].status}`);
     if (actions.some(([, a]) => a.status === 'running')) return;
     const [brokenName, brokenAction] = broken;
     const reason = `action "${brokenName}" ${brokenAction.status}${brokenAction.reason ? `: ${brokenAction.reason}` : ''}`;
@@ -182,10 +168,21 @@ function isIdleAtGate(stage: StageState): boolean {
 
 function supersede(draft: Draft, execution: ExecutionState, name: string, by: ExecutionState): void {
   const reason = `superseded by execution #${by.seq} (${by.revision.sha.slice(0, 7)})`;
-  const stage = execution.stages[name]!;
-  for (const [actionName, action] of Object.entries(stage.actions)) {
+  closeGates(draft, execution, name, 'supersede', reason);
+  draft.moveStage(execution, name, 'supersede', reason);
+}
+
+/** Close the stage's open approval gates by `event`, and withdraw what asked for them. */
+function closeGates(
+  draft: Draft,
+  execution: ExecutionState,
+  name: string,
+  event: 'cancel' | 'supersede',
+  reason: string,
+): void {
+  for (const [actionName, action] of Object.entries(execution.stages[name]!.actions)) {
     if (action.status !== 'awaiting_approval') continue;
-    draft.moveAction(execution, name, actionName, 'supersede', reason);
+    draft.moveAction(execution, name, actionName, event, reason);
     draft.commands.push({
       type: 'withdraw_approval',
       executionId: execution.id,
@@ -195,5 +192,4 @@ function supersede(draft: Draft, execution: ExecutionState, name: string, by: Ex
       reason,
     });
   }
-  draft.moveStage(execution, name, 'supersede', reason);
 }

@@ -14,6 +14,7 @@ import type { ActionRef, RefStore } from '../store/store.ts';
 import type { ActionOutcome, ActionRun, ActionRunner } from '../actions/action-runner.ts';
 import { hasHostLimit, MAX_HOLD_MS, orphanDeadline } from './orphan-deadline.ts';
 import { LIVE_COMMAND, LIVE_WORKSPACE, type LiveCommand, type LiveWorkspace } from './track-commands.ts';
+import { formatDuration } from '../format-duration.ts';
 
 const FIRST_WAIT_MS = 1000;
 const MAX_WAIT_MS = 30_000;
@@ -67,7 +68,7 @@ export async function holdForOrphans(
     if (now >= deadline) {
       const why = running.every(hasHostLimit)
         ? `the time limit ${hosts} holds ${what} to has passed, so it has stopped by itself`
-        : `Sluice waited ${Math.round(MAX_HOLD_MS / 60_000)} min for ${hosts}, which holds ${what} to no time limit`;
+        : `Sluice waited ${formatDuration(MAX_HOLD_MS)} for ${hosts}, which holds ${what} to no time limit`;
       say(`${why}: this attempt starts now; Sluice removes its workspace once ${hosts} can be reached`);
       return undefined;
     }

@@ -28,6 +28,7 @@ import { recoverInterrupted } from './recover-interrupted.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { DEFAULT_LEASE_MS, keepLease } from '../store/keep-lease.ts';
 import { findAction } from '../pipeline/definition.ts';
+import { formatDuration } from '../format-duration.ts';
 
 export interface RunnerListener {
   /** Something changed in a pipeline (after it was saved): these executions. */
@@ -412,7 +413,7 @@ export class PipelineRunner {
       } catch (error) {
         this.listener.onError?.(
           new Error(
-            `could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${wait / 1000} s`}: ${errorMessage(error)}`,
+            `could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${formatDuration(wait)}`}: ${errorMessage(error)}`,
             { cause: error },
           ),
         );

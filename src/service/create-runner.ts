@@ -17,6 +17,7 @@ import { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
 import type { ActionRef, Store } from '../store/store.ts';
 import type { ServicePart, StopRequest } from './service-part.ts';
+import { formatDuration } from '../format-duration.ts';
 
 /** Hears what the runner changed: the GitHub and Slack reporters, the metrics. */
 export interface ExecutionWatcher {
@@ -88,7 +89,7 @@ export function createRunner(deps: RunnerDeps): ServiceRunner {
       const stopped = runner.interruptRunning(interrupt.reason);
       if (stopped.length > 0)
         warn(
-          `The grace period (${interrupt.graceMs / 1000} s) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`,
+          `The grace period (${formatDuration(interrupt.graceMs)}) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`,
         );
     }
     // From here an outcome the store refuses is not tried again: the process is going.

@@ -8,6 +8,7 @@ import { ExecutorError } from '../executor/executor.ts';
 import { loadHostKeyPolicy, type HostKeyPolicy } from './host-key-policy.ts';
 import { SshConnection, type SshTarget } from './ssh-connection.ts';
 import type { Ssh2Client, Ssh2Error } from './ssh2-types.ts';
+import { formatDuration } from '../format-duration.ts';
 
 export interface ConnectOptions {
   /** Contents of the private key (OpenSSH or PEM format). */
@@ -101,7 +102,7 @@ function explainConnectError(
   if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN')
     return fail(`cannot reach ${host}: the name ${target.address} does not resolve`);
   if (error.level === 'client-timeout')
-    return fail(`cannot reach ${host}: no SSH handshake within ${options.connectTimeoutMs} ms`);
+    return fail(`cannot reach ${host}: no SSH handshake within ${formatDuration(options.connectTimeoutMs)}`);
   if (/privateKey/i.test(error.message))
     return fail(`cannot use the SSH key ${options.privateKeyPath}: ${error.message}`);
   return fail(`cannot reach ${host}: ${error.message}`);

@@ -7,6 +7,7 @@ import { ExecutorError } from '../executor/executor.ts';
 import type { HostKeyTarget } from './host-key-policy.ts';
 import type { OpenSshTarget } from './openssh-transfer.ts';
 import type { Ssh2Channel, Ssh2Client, Ssh2Error, Ssh2Sftp } from './ssh2-types.ts';
+import { formatDuration } from '../format-duration.ts';
 
 export interface SshTarget extends HostKeyTarget {
   user: string;
@@ -169,7 +170,7 @@ export class SshConnection {
     if (!error) return 'the host closed the connection';
     if (error.level === 'client-timeout') {
       const { intervalMs, countMax } = this.#keepalive;
-      return `no answer to keepalives for ${intervalMs * countMax} ms (every ${intervalMs} ms, ${countMax} times)`;
+      return `no answer to keepalives for ${formatDuration(intervalMs * countMax)} (every ${formatDuration(intervalMs)}, ${countMax} times)`;
     }
     return error.message;
   }

@@ -84,14 +84,9 @@ export interface TransitionsTable {
   at: number;
 }
 
-export interface TransitionChangesTable {
+/** Every change of `transitions`, as the row stood after it. */
+export interface TransitionChangesTable extends TransitionsTable {
   id: Generated<number>;
-  pipeline_id: string;
-  stage: string;
-  enabled: number;
-  reason: string | null;
-  actor: string;
-  at: number;
 }
 
 export interface LogLinesTable {

@@ -8,6 +8,7 @@
  * whole body at once, well within seconds.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatDuration } from '../format-duration.ts';
 
 /** How long a body may take to arrive whole. */
 export const BODY_DEADLINE_MS = 10_000;
@@ -58,7 +59,7 @@ export const LINGER_MS = 2_000;
  */
 export function refuseBody(req: IncomingMessage, res: ServerResponse, status: 408 | 413, what: string): void {
   if (status === 408) {
-    const text = `This body did not arrive whole within ${BODY_DEADLINE_MS / 1000} s, so Sluice stopped waiting for it; nothing was stored. Send the whole body at once.\n`;
+    const text = `This body did not arrive whole within ${formatDuration(BODY_DEADLINE_MS)}, so Sluice stopped waiting for it; nothing was stored. Send the whole body at once.\n`;
     res.writeHead(408, { 'content-type': 'text/plain', connection: 'close' }).end(text, () => req.destroy());
     return;
   }

@@ -44,7 +44,7 @@ test('a drain that runs out of time puts the host back in service on the release
   await inFlight();
   const failed = await rollOut('v2');
   assert.equal(failed.code, 1, failed.stdout + failed.stderr);
-  assert.match(failed.stdout, /host1: the drain command failed: app\/host1 still had 1 open sessions after 1000 ms/);
+  assert.match(failed.stdout, /host1: the drain command failed: app\/host1 still had 1 open sessions after 1s/);
   assert.match(failed.stdout, /\[host1\] back in the load balancer/);
   assert.doesNotMatch(failed.stdout, /not rolled back|\[host1\] stop: /);
 

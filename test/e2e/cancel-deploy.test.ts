@@ -295,11 +295,11 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       assert.equal(await exit, 0, sluice.output());
       assert.match(
         sluice.output(),
-        /SIGTERM: stopping; no new action starts, and what runs has 1 s to end before it is interrupted — a deploy first puts back the hosts it touched \(send it again to exit at once\)/,
+        /SIGTERM: stopping; no new action starts, and what runs has 1s to end before it is interrupted — a deploy first puts back the hosts it touched \(send it again to exit at once\)/,
       );
       assert.match(
         sluice.output(),
-        /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\); the next start marks it interrupted\./,
+        /The grace period \(1s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\); the next start marks it interrupted\./,
       );
       // Not cancelled: GitHub still shows the stage in progress, for the next start to mark interrupted.
       const production = heldCheckRuns(github, 'Sluice: production', sha(4)).at(-1);

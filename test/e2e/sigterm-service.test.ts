@@ -200,7 +200,7 @@ describe('SIGTERM of the service', { timeout: 600_000 }, () => {
     assert.equal(await sigterm(), 0, sluice!.output());
     assert.match(
       sluice!.output(),
-      /The grace period \(1 s\) is over: stopping build\/package .*; the next start marks it interrupted\./,
+      /The grace period \(1s\) is over: stopping build\/package .*; the next start marks it interrupted\./,
     );
     assert.deepEqual(
       await releasedClaims(),
@@ -238,7 +238,7 @@ describe('SIGTERM of the service', { timeout: 600_000 }, () => {
     assert.equal(await sigterm(), 0, sluice!.output());
     assert.match(
       sluice!.output(),
-      /The grace period \(1 s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\)/,
+      /The grace period \(1s\) is over: stopping production\/deploy \(a deploy first puts back the hosts it touched\)/,
     );
     await assertAllServe('v2');
     for (const name of APP_HOSTS) assert.equal(currentRelease(name), v2Release, `${name} is back on ${v2Release}`);

@@ -6,8 +6,9 @@ import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile } from '../helpers/shop.ts';
+import { manifestOf, pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
 const REPO = 'acme/shop';
 
@@ -48,13 +49,7 @@ describe('the GitHub App from start to restart', () => {
       const page = await (await fetch(`${sluice.url}${address}`)).text();
       const state = new RegExp(`action="http://${github.host}/settings/apps/new\\?state=([\\w-]+)"`).exec(page)?.[1];
       assert.ok(state, 'the form sends GitHub a state to send back');
-      const manifest = JSON.parse(
-        /name="manifest" value="([^"]*)"/
-          .exec(page)![1]!
-          .replaceAll('&quot;', '"')
-          .replaceAll('&#39;', "'")
-          .replaceAll('&amp;', '&'),
-      ) as Record<string, unknown>;
+      const manifest = manifestOf(page);
       assert.deepEqual(manifest.hook_attributes, {
         url: 'https://sluice.example.com/api/github/webhooks',
         active: true,
@@ -133,33 +128,13 @@ describe('the GitHub App from start to restart', () => {
     first.github.addCommit(REPO, sha(1), appFiles('v1'));
     // Stop handling, as a crash right after the reply would.
     await first.sluice.inbox?.stop();
-    const reply = await sendWebhook(
-      first.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-      { delivery: 'kept' },
-    );
+    const reply = await first.sendPush({ after: sha(1) }, { delivery: 'kept' });
     assert.equal(reply.status, 200);
     assert.equal((await first.sluice.store.getDelivery('kept'))?.status, 'received');
     assert.deepEqual(await first.sluice.store.listExecutions(), []);
     await first.sluice.close();
 
-    const again = await startSluice(
-      {
-        port: 0,
-        dataDir: join(first.dir, 'data'),
-        serverConfig: join(first.dir, 'server.yml'),
-        publicUrl: 'http://sluice.test',
-        github: {
-          appId: first.github.appId,
-          privateKey: first.github.privateKey,
-          webhookSecret: WEBHOOK_SECRET,
-          baseUrl: first.github.apiUrl,
-        },
-      },
-      { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
-    );
+    const again = await first.restart();
     try {
       await again.idle();
       const [execution] = await again.store.listExecutions();
@@ -167,9 +142,7 @@ describe('the GitHub App from start to restart', () => {
       assert.equal(execution?.revision.sha, sha(1));
       assert.equal((await again.store.getDelivery('kept'))?.status, 'done');
     } finally {
-      await again.close();
-      await first.github.stop();
-      rmSync(first.dir, { recursive: true, force: true });
+      await first.close();
     }
   });
 
@@ -178,14 +151,9 @@ describe('the GitHub App from start to restart', () => {
     try {
       app.github.addCommit(REPO, sha(1), appFiles('v1'));
       app.github.addCommit(REPO, sha(2), appFiles('v2'));
-      await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+      await app.sendPush({ after: sha(1) });
       await app.sluice.idle();
-      await sendWebhook(
-        app.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
-      );
+      await app.sendPush({ before: sha(1), after: sha(2) });
       await app.sluice.idle();
       const deployments = app.github.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/deployments'));
       assert.deepEqual(
@@ -229,25 +197,11 @@ environments:
     const first = await startGithubSluice({ serverConfig: (dir) => config(dir, 'Dev') });
     first.github.addCommit(REPO, sha(1), appFiles('v1', pipeline('Dev')));
     first.github.addCommit(REPO, sha(2), appFiles('v2', pipeline('dev')));
-    await sendWebhook(first.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await first.sendPush({ after: sha(1) });
     await first.sluice.idle();
     await first.sluice.close();
     writeFileSync(join(first.dir, 'server.yml'), config(first.dir, 'dev'));
-    const again = await startSluice(
-      {
-        port: 0,
-        dataDir: join(first.dir, 'data'),
-        serverConfig: join(first.dir, 'server.yml'),
-        publicUrl: 'http://sluice.test',
-        github: {
-          appId: first.github.appId,
-          privateKey: first.github.privateKey,
-          webhookSecret: WEBHOOK_SECRET,
-          baseUrl: first.github.apiUrl,
-        },
-      },
-      { host: '127.0.0.1', githubPacing: false, cwd: first.dir, log: () => {} },
-    );
+    const again = await first.restart();
     try {
       await sendWebhook(again.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, before: sha(1), after: sha(2) }));
       await again.idle();
@@ -258,9 +212,7 @@ environments:
         ['Dev: inactive by app', 'dev: success by app'],
       );
     } finally {
-      await again.close();
-      await first.github.stop();
-      rmSync(first.dir, { recursive: true, force: true });
+      await first.close();
     }
   });
 });

@@ -6,17 +6,13 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { GithubStandIn, RecordedCall } from '../helpers/github-stand-in.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { ANN, CAROL, REPO, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { REPO, shopFiles } from '../helpers/shop.ts';
+import { sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const TERMINAL = ['success', 'failure', 'error', 'inactive'];
 
@@ -81,7 +77,7 @@ app:
 
 describe('every Deployment ends', () => {
   test('approved, rejected, expired, superseded, cancelled and rolled back: each Deployment’s latest status is terminal and says why', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
     await started.push(2, 'v2');
@@ -131,7 +127,7 @@ describe('every Deployment ends', () => {
   });
 
   test('a failed build, a failed sibling action and an interrupted deploy: each Deployment’s latest status is terminal and says why', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     const pipeline = guardedPipeline(started.dir);
     const file = (name: string) => join(started.dir, name);
     const send = async (n: number) => {
@@ -141,12 +137,7 @@ describe('every Deployment ends', () => {
         'deploy/start.sh': `while [ ! -f ${file('release')} ]; do sleep 0.05; done\ncat dist/VERSION > started\n`,
       };
       started.github.addCommit(REPO, sha(n), files);
-      const reply = await sendWebhook(
-        started.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, after: sha(n), ...(n > 1 && { before: sha(n - 1) }) }),
-      );
+      const reply = await started.sendPush({ after: sha(n), ...(n > 1 && { before: sha(n - 1) }) });
       assert.equal(reply.status, 200, reply.text);
     };
     const statusOf = (state: string, deployment: number) => (c: RecordedCall) =>

@@ -7,20 +7,15 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { readSettings } from '../../src/config/read-settings.ts';
 import { startSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { appFiles, startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, REPO } from '../helpers/shop.ts';
+import { manifestOf, sha } from '../helpers/github-webhooks.ts';
 
-const REPO = 'acme/shop';
-
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 
 describe('Probot’s settings', () => {
   test('with PRIVATE_KEY in base64 and WEBHOOK_PATH, webhooks arrive at that path and the app signs in with the key', async () => {
@@ -38,26 +33,14 @@ describe('Probot’s settings', () => {
       assert.equal(settings.github?.privateKey, github.privateKey.trim());
       return { github: settings.github, webhookPath: settings.webhookPath, logLevel: settings.logLevel };
     };
-    const again = (app = await startGithubSluice({ settings: fromEnv }));
+    const again = await startApp({ settings: fromEnv });
     again.github.addCommit(REPO, sha(1), appFiles('v1'));
 
-    const elsewhere = await sendWebhook(
-      again.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-      { delivery: 'default-path' },
-    );
+    const elsewhere = await again.sendPush({ after: sha(1) }, { delivery: 'default-path' });
     assert.equal(elsewhere.status, 404);
     assert.equal(await again.sluice.store.getDelivery('default-path'), undefined);
 
-    const reply = await sendWebhook(
-      again.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-      { delivery: 'moved', path: '/hooks/github' },
-    );
+    const reply = await again.sendPush({ after: sha(1) }, { delivery: 'moved', path: '/hooks/github' });
     assert.equal(reply.status, 200, reply.text);
     await again.sluice.idle();
     const [execution] = await again.sluice.store.listExecutions();
@@ -92,13 +75,7 @@ describe('Probot’s settings', () => {
         .find(Boolean);
       assert.ok(address, logged.join('\n'));
       const page = await (await fetch(`${sluice.url}${address}`)).text();
-      const manifest = JSON.parse(
-        /name="manifest" value="([^"]*)"/
-          .exec(page)![1]!
-          .replaceAll('&quot;', '"')
-          .replaceAll('&#39;', "'")
-          .replaceAll('&amp;', '&'),
-      ) as Record<string, unknown>;
+      const manifest = manifestOf(page);
       assert.deepEqual(manifest.hook_attributes, { url: 'https://sluice.example.com/hooks/github', active: true });
       assert.match(page, /GitHub will send webhooks to <code>https:\/\/sluice\.example\.com\/hooks\/github<\/code>/);
     } finally {

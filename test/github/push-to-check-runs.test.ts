@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
-import {
-  appFiles,
-  CANARY,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { CANARY, type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 /** The recorded writes as short sentences: what a reader of the commit page would see change. */
 function story(calls: RecordedCall[]): string[] {
@@ -56,9 +44,9 @@ function finalChecks(app: GithubSluice): Map<string, Record<string, unknown>> {
 
 describe('a push, as GitHub shows it', () => {
   test('a green pipeline: a check run per stage, queued → in progress → success, and a Deployment with its statuses', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
-    const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    const reply = await app.sendPush({ after: sha(1) });
     assert.equal(reply.status, 200, reply.text);
     await app.sluice.idle();
 
@@ -114,13 +102,13 @@ describe('a push, as GitHub shows it', () => {
   });
 
   test('a failing build: the build check run fails with the log tail and a Retry button; later stages are skipped, nothing is deployed', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(
       REPO,
       sha(2),
       appFiles('v1', pipelineFile(['echo compiling the shop', 'echo "no such file: src/main.c" >&2', 'exit 3'])),
     );
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(2) }));
+    await app.sendPush({ after: sha(2) });
     await app.sluice.idle();
 
     const checks = finalChecks(app);
@@ -144,14 +132,14 @@ describe('a push, as GitHub shows it', () => {
   });
 
   test('an invalid pipeline file fails a check run with annotations at its lines, 50 per request', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const stages = Array.from(
       { length: 55 },
       (_, i) =>
         `  - name: s${i}\n    actions:\n      - name: a${i}\n        colour: blue\n        command: { host: builder, run: ["true"] }\n`,
     ).join('');
     app.github.addCommit(REPO, sha(3), { '.github/sluice.yml': `stages:\n${stages}` });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(3) }));
+    await app.sendPush({ after: sha(3) });
     await app.sluice.idle();
 
     const writes = app.github.writes();
@@ -176,15 +164,10 @@ describe('a push, as GitHub shows it', () => {
   });
 
   test('a push to a branch the pipeline does not name does nothing', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(4), appFiles('v1'));
     app.github.setBranch(REPO, 'main', sha(4));
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: 'feature/login', after: sha(4) }),
-    );
+    const reply = await app.sendPush({ branch: 'feature/login', after: sha(4) });
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     assert.deepEqual(app.github.writes(), []);

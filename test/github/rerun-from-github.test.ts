@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { checkRunPayload, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 /** A check_run event with what GitHub sends of the run: its conclusion and output as they are. */
 function checkRunEvent(
@@ -28,27 +17,19 @@ function checkRunEvent(
   identifier?: string,
   run: { status?: string; conclusion?: string | null; summary?: string | null } = {},
 ) {
-  return {
+  return checkRunPayload({
     action,
-    check_run: {
-      id,
-      name: 'Sluice: build',
-      head_sha: sha(1),
-      status: run.status ?? 'completed',
-      conclusion: run.conclusion === undefined ? 'failure' : run.conclusion,
-      output: {
-        title: 'Build',
-        summary: run.summary === undefined ? 'The build log' : run.summary,
-        text: null,
-        annotations_count: 0,
-      },
-      app: { id: appId, slug: 'sluice' },
-    },
-    requested_action: identifier ? { identifier } : null,
-    repository: { full_name: REPO, default_branch: 'main' },
-    installation: { id: 77 },
-    sender: { login: 'bob' },
-  };
+    id,
+    appId,
+    name: 'Sluice: build',
+    headSha: sha(1),
+    repo: REPO,
+    ...(run.status && { status: run.status }),
+    conclusion: run.conclusion === undefined ? 'failure' : run.conclusion,
+    output: { title: 'Build', summary: run.summary === undefined ? 'The build log' : run.summary },
+    ...(identifier && { requestedAction: identifier }),
+    sender: 'bob',
+  });
 }
 
 function checkSuiteEvent(action: string, appId: number, headSha = sha(1)) {
@@ -72,14 +53,14 @@ function checkSuiteEvent(action: string, appId: number, headSha = sha(1)) {
 
 /** A build that fails until `flag` exists. */
 async function failedBuild(): Promise<{ app: GithubSluice; flag: string; buildRun: number }> {
-  const started = (app = await startGithubSluice());
+  const started = await startApp();
   const flag = join(started.dir, 'fixed');
   started.github.addCommit(
     REPO,
     sha(1),
     appFiles('v1', pipelineFile([`test -f ${flag}`, 'mkdir -p dist', 'cp VERSION dist/VERSION'])),
   );
-  await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+  await started.sendPush({ after: sha(1) });
   await started.sluice.idle();
   const create = started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build');
   const buildRun = Number(create?.response?.id);
@@ -95,12 +76,7 @@ describe('re-running from GitHub', () => {
     const { app, flag, buildRun } = await failedBuild();
     writeFileSync(flag, '');
     const before = app.github.calls.length;
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'check_run',
-      checkRunEvent('rerequested', buildRun, app.github.appId),
-    );
+    const reply = await app.send('check_run', checkRunEvent('rerequested', buildRun, app.github.appId));
     assert.equal(reply.status, 200);
     await app.sluice.idle();
 
@@ -118,12 +94,7 @@ describe('re-running from GitHub', () => {
   test('the Retry button (requested_action) retries the stage too', async () => {
     const { app, flag, buildRun } = await failedBuild();
     writeFileSync(flag, '');
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'check_run',
-      checkRunEvent('requested_action', buildRun, app.github.appId, 'retry'),
-    );
+    await app.send('check_run', checkRunEvent('requested_action', buildRun, app.github.appId, 'retry'));
     await app.sluice.idle();
     assert.equal((await app.sluice.store.listExecutions())[0]?.status, 'succeeded');
   });
@@ -138,12 +109,10 @@ describe('re-running from GitHub', () => {
       status: 'completed',
       conclusion: 'failure',
     });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_run', checkRunEvent('rerequested', buildRun, 999), {
+    await app.send('check_run', checkRunEvent('rerequested', buildRun, 999), {
       delivery: 'other-app',
     });
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
+    await app.send(
       'check_run',
       checkRunEvent('rerequested', stray, app.github.appId, undefined, { conclusion: null, summary: null }),
       { delivery: 'unknown-run' },
@@ -177,9 +146,7 @@ describe('re-running from GitHub', () => {
 
     // One still in progress is not completed from here: whoever runs it finishes it.
     const running = app.github.addCheckRun({ name: 'Sluice: build', head_sha: sha(1), status: 'in_progress' });
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
+    await app.send(
       'check_run',
       checkRunEvent('requested_action', running, app.github.appId, 'retry', {
         status: 'in_progress',
@@ -196,17 +163,15 @@ describe('re-running from GitHub', () => {
   });
 
   test('“Re-run” on a stage that succeeded completes its check run again, still a success, saying why nothing ran', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.addCommit(REPO, sha(1), appFiles('v1'));
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await started.sendPush({ after: sha(1) });
     await started.sluice.idle();
     const buildRun = Number(
       started.github.calls.find((c) => c.method === 'POST' && c.body?.name === 'Sluice: build')?.response?.id,
     );
     const summary = String((started.github.checkRun(buildRun)?.output as { summary: string }).summary);
-    await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
+    await started.send(
       'check_run',
       checkRunEvent('rerequested', buildRun, started.github.appId, undefined, { conclusion: 'success', summary }),
       { delivery: 'again' },
@@ -234,13 +199,9 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
     const { app, flag } = await failedBuild();
     writeFileSync(flag, '');
     const before = app.github.calls.length;
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'check_suite',
-      checkSuiteEvent('rerequested', app.github.appId),
-      { delivery: 'suite' },
-    );
+    const reply = await app.send('check_suite', checkSuiteEvent('rerequested', app.github.appId), {
+      delivery: 'suite',
+    });
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     assert.equal((await app.sluice.store.getDelivery('suite'))?.note, 'retried stage build of execution #1');
@@ -257,25 +218,15 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
   });
 
   test('with nothing failed, or no execution of the commit, the suite gets a neutral check run saying why', async () => {
-    const started = (app = await startGithubSluice());
+    const started = await startApp();
     started.github.addCommit(REPO, sha(1), appFiles('v1'));
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await started.sendPush({ after: sha(1) });
     await started.sluice.idle();
     const before = started.github.calls.length;
-    await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'check_suite',
-      checkSuiteEvent('rerequested', started.github.appId),
-      { delivery: 'all-good' },
-    );
-    await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'check_suite',
-      checkSuiteEvent('rerequested', started.github.appId, sha(9)),
-      { delivery: 'unknown-commit' },
-    );
+    await started.send('check_suite', checkSuiteEvent('rerequested', started.github.appId), { delivery: 'all-good' });
+    await started.send('check_suite', checkSuiteEvent('rerequested', started.github.appId, sha(9)), {
+      delivery: 'unknown-commit',
+    });
     await started.sluice.idle();
     const answers = createdAfter(started.github.calls, before);
     assert.deepEqual(
@@ -300,10 +251,10 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
   test('check_suite events of another app, and other actions, change nothing', async () => {
     const { app } = await failedBuild();
     const before = app.github.calls.length;
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('rerequested', 999), {
+    await app.send('check_suite', checkSuiteEvent('rerequested', 999), {
       delivery: 'other-app',
     });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'check_suite', checkSuiteEvent('completed', app.github.appId), {
+    await app.send('check_suite', checkSuiteEvent('completed', app.github.appId), {
       delivery: 'completed',
     });
     await app.sluice.idle();
@@ -371,22 +322,17 @@ github:
   }
 
   test('a production deploy waits for approval on its check run, and *Roll back* deploys the release before it', async () => {
-    const started = (app = await startGithubSluice({ serverConfig: withProduction }));
+    const started = await startApp({ serverConfig: withProduction });
     const file = pipeline + appSection;
     started.github.addCommit(REPO, sha(1), appFiles('v1', file));
     started.github.addCommit(REPO, sha(2), appFiles('v2', file));
-    await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    await started.sendPush({ after: sha(1) });
     await started.sluice.idle();
     const waiting = started.github.calls.filter((c) => c.body?.name === 'Sluice: production').at(-1);
     assert.equal(waiting?.body?.status, 'in_progress');
     assert.equal((waiting?.body?.output as { title: string }).title, 'Waiting for approval');
     await approve(started, 1);
-    await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
-    );
+    await started.sendPush({ before: sha(1), after: sha(2) });
     await started.sluice.idle();
     await approve(started, 2);
     const prod = join(started.dir, 'srv-prod', 'current', 'started');
@@ -400,13 +346,9 @@ github:
       (started.github.checkRun(id)?.actions as Array<{ identifier: string }>).map((a) => a.identifier),
       ['rollback'],
     );
-    await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'check_run',
-      checkRunEvent('requested_action', id, started.github.appId, 'rollback'),
-      { delivery: 'roll-back' },
-    );
+    await started.send('check_run', checkRunEvent('requested_action', id, started.github.appId, 'rollback'), {
+      delivery: 'roll-back',
+    });
     await started.sluice.idle();
 
     assert.equal(readFileSync(prod, 'utf8'), 'v1\n');

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { appFiles, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { startGithubSluice } from '../helpers/github-sluice.ts';
+import { appFiles } from '../helpers/shop.ts';
+import { pushPayload, sha } from '../helpers/github-webhooks.ts';
 
 const DAY = 86_400_000;
 const REPO = 'acme/shop';
@@ -20,10 +21,7 @@ test('the service prunes handled webhooks and old sources, and keeps the release
   t.after(() => app.close());
   app.github.addCommit(REPO, sha(1), appFiles('v1'));
   const payload = pushPayload({ repo: REPO, after: sha(1) });
-  assert.equal(
-    (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'push-1' })).status,
-    200,
-  );
+  assert.equal((await app.send('push', payload, { delivery: 'push-1' })).status, 200);
   await app.sluice.idle();
   const [execution] = await app.sluice.store.listExecutions();
   assert.equal(execution?.status, 'succeeded');
@@ -46,10 +44,7 @@ test('the service prunes handled webhooks and old sources, and keeps the release
   assert.equal((await app.sluice.store.getDelivery('push-1'))?.payload, '');
   assert.deepEqual(readdirSync(sources), []);
   // GitHub sending the same delivery again starts nothing: its id is still known.
-  assert.equal(
-    (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'push-1' })).status,
-    200,
-  );
+  assert.equal((await app.send('push', payload, { delivery: 'push-1' })).status, 200);
   await app.sluice.idle();
   assert.equal((await app.sluice.store.listExecutions()).length, 1);
 

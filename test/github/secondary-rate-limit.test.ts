@@ -4,36 +4,20 @@
  * time has passed, and the execution's reports all arrive.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { test } from 'node:test';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 for (const status of [403, 429] as const) {
   test(`a write refused with ${status} and Retry-After: 1 is sent again no sooner than a second later, and the reports arrive`, async () => {
-    const started = (app = await startGithubSluice({ start: { githubPacing: true } }));
+    const started = await startApp({ start: { githubPacing: true } });
     // Two writes a minute: the build's check run is created and the third write is refused.
     started.github.limitWrites({ writes: 2, perMs: 60_000, retryAfterSeconds: 1, status });
     started.github.addCommit(REPO, sha(1), appFiles('v1', pipelineFile(['mkdir -p dist', 'cp VERSION dist/VERSION'])));
-    const reply = await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1) }),
-    );
+    const reply = await started.sendPush({ after: sha(1) });
     assert.equal(reply.status, 200, reply.text);
     await started.sluice.idle();
 
@@ -79,7 +63,7 @@ for (const status of [403, 429] as const) {
     );
     assert.ok(
       started.logs.some((l) =>
-        /^GitHub's secondary rate limit refused (POST|PATCH) .+; Sluice tries again in 1 s, as GitHub asked\.$/.test(l),
+        /^GitHub's secondary rate limit refused (POST|PATCH) .+; Sluice tries again in 1s, as GitHub asked\.$/.test(l),
       ),
       started.logs.join('\n'),
     );

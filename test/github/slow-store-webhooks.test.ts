@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { appFiles, pipelineFile, startGithubSluice, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { startGithubSluice } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile } from '../helpers/shop.ts';
+import { pushPayload, sha } from '../helpers/github-webhooks.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 
 let postgres: TestPostgres;
@@ -50,7 +51,7 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
 
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE');
-    const firstReply = sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', first, { delivery: 'slow-1' });
+    const firstReply = app.send('push', first, { delivery: 'slow-1' });
     // The first delivery's write waits for the lock; the second waits behind it for its batch.
     await waitFor('a write waiting for the lock', async () => {
       const { rows } = await holder.query(
@@ -58,10 +59,10 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
       );
       return (rows[0] as { n: number }).n > 0;
     });
-    const secondReply = sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', second, { delivery: 'slow-2' });
+    const secondReply = app.send('push', second, { delivery: 'slow-2' });
     for (const reply of [await firstReply, await secondReply]) {
       assert.equal(reply.status, 503, reply.text);
-      assert.match(reply.text, /could not store this delivery within 8 s .*nothing was acknowledged, so redeliver it/);
+      assert.match(reply.text, /could not store this delivery within 8s .*nothing was acknowledged, so redeliver it/);
     }
     await holder.query('ROLLBACK');
 
@@ -77,14 +78,8 @@ test('a delivery that cannot be stored in time is answered 503, not 202, and its
     );
 
     // GitHub's "Redeliver" sends the same ids again.
-    assert.equal(
-      (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', first, { delivery: 'slow-1' })).status,
-      200,
-    );
-    assert.equal(
-      (await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', second, { delivery: 'slow-2' })).status,
-      200,
-    );
+    assert.equal((await app.send('push', first, { delivery: 'slow-1' })).status, 200);
+    assert.equal((await app.send('push', second, { delivery: 'slow-2' })).status, 200);
     await app.sluice.idle();
     const executions = await app.sluice.store.listExecutions();
     assert.deepEqual(

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
-import { startGithubSluice, type GithubSluice } from '../helpers/github-sluice.ts';
+import { describe, test } from 'node:test';
+import { type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
 
 interface Example {
@@ -27,11 +27,7 @@ const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as
 }>;
 const of = (event: string): Example[] => examples.find((e) => e.name === event)?.examples ?? [];
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 
 /** A pipeline for the examples' repository: it builds on the branches the examples push to. */
 function pipeline(branch: string): string {
@@ -83,7 +79,7 @@ describe('GitHub’s published webhook examples, through the app', () => {
     assert.ok(pushes.length > 0);
     for (const [n, example] of pushes.entries()) {
       // A fresh Sluice for each: the examples repeat one push, which a second time is rightly seen as old.
-      const running = (app = await startGithubSluice({ serverConfig }));
+      const running = await startApp({ serverConfig });
       const branch = example.ref?.replace(/^refs\/heads\//, '') ?? '';
       if (example.installation) running.github.install(example.repository.full_name, example.installation.id);
       if (example.after && !/^0+$/.test(example.after)) {
@@ -101,14 +97,13 @@ describe('GitHub’s published webhook examples, through the app', () => {
       } else {
         assert.deepEqual(executions, [], `push-${n} (${example.ref}) starts nothing: ${note}`);
       }
-      await app.close();
-      app = undefined;
+      await running.close();
     }
   });
 
   for (const event of ['check_run', 'check_suite'] as const) {
     test(`every ${event} example is handled, as sent and as if it were of Sluice's own app`, async () => {
-      const running = (app = await startGithubSluice({ serverConfig }));
+      const running = await startApp({ serverConfig });
       const sent = of(event);
       assert.ok(sent.length > 0);
       for (const [n, example] of sent.entries()) {

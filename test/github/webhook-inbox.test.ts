@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
+import { describe, test } from 'node:test';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const until = Date.now() + ms;
@@ -29,12 +18,10 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 
 describe('the webhook inbox', () => {
   test('the same delivery sent 3 times at once starts one execution', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
     const payload = pushPayload({ repo: REPO, after: sha(1) });
-    const replies = await Promise.all(
-      [1, 2, 3].map(() => sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', payload, { delivery: 'delivery-1' })),
-    );
+    const replies = await Promise.all([1, 2, 3].map(() => app!.send('push', payload, { delivery: 'delivery-1' })));
     assert.deepEqual(
       replies.map((r) => r.status),
       [200, 200, 200],
@@ -47,15 +34,9 @@ describe('the webhook inbox', () => {
   });
 
   test('a webhook with a tampered signature is refused and nothing is stored', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(2), appFiles('v1'));
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(2) }),
-      { delivery: 'tampered', tamper: true },
-    );
+    const reply = await app.sendPush({ after: sha(2) }, { delivery: 'tampered', tamper: true });
     assert.ok(reply.status >= 400 && reply.status < 500, `status ${reply.status}`);
     assert.match(reply.text, /signature does not match/);
     const wrongSecret = await sendWebhook(
@@ -74,7 +55,7 @@ describe('the webhook inbox', () => {
   });
 
   test('the reply does not wait for the build; a newer push supersedes the one waiting, and its check runs say by which commit', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const gate = join(app.dir, 'gate');
     const slow = pipelineFile([
       `while [ ! -f ${gate} ]; do sleep 0.05; done`,
@@ -83,7 +64,7 @@ describe('the webhook inbox', () => {
     ]);
     for (const n of [1, 2, 3]) app.github.addCommit(REPO, sha(n), appFiles(`v${n}`, slow));
 
-    const first = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(1) }));
+    const first = await app.sendPush({ after: sha(1) });
     assert.equal(first.status, 200);
     const store = app.sluice.store;
     await waitFor(
@@ -93,18 +74,8 @@ describe('the webhook inbox', () => {
     // The reply came while the build still waits at its gate: processing is not part of the request.
     assert.equal(existsSync(gate), false);
 
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, before: sha(1), after: sha(2) }),
-    );
-    await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, before: sha(2), after: sha(3) }),
-    );
+    await app.sendPush({ before: sha(1), after: sha(2) });
+    await app.sendPush({ before: sha(2), after: sha(3) });
     await waitFor('three executions', async () => (await store.listExecutions()).length === 3);
     await waitFor('#2 to be superseded', async () => (await store.getExecution(2))?.status === 'superseded');
     writeFileSync(gate, '');
@@ -129,14 +100,14 @@ describe('the webhook inbox', () => {
   });
 
   test('a push older than one already handled on its branch changes nothing', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(4), appFiles('v1'));
     app.github.addCommit(REPO, sha(5), appFiles('v2'));
     const newer = pushPayload({ repo: REPO, before: sha(4), after: sha(5), pushedAt: 2_000_000_010 });
     const older = pushPayload({ repo: REPO, before: sha(9), after: sha(4), pushedAt: 2_000_000_000 });
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', newer, { delivery: 'newer' });
+    await app.send('push', newer, { delivery: 'newer' });
     await app.sluice.idle();
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', older, { delivery: 'older' });
+    await app.send('push', older, { delivery: 'older' });
     await app.sluice.idle();
     const executions = await app.sluice.store.listExecutions();
     assert.deepEqual(
@@ -149,12 +120,15 @@ describe('the webhook inbox', () => {
 
 describe('when GitHub fails', () => {
   test('a delivery whose handling fails is tried again later, and the push still runs', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     app.github.addCommit(REPO, sha(6), appFiles('v1'));
     app.github.failNext(/\/contents\//, 2);
-    await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo: REPO, after: sha(6) }), {
-      delivery: 'flaky',
-    });
+    await app.sendPush(
+      { after: sha(6) },
+      {
+        delivery: 'flaky',
+      },
+    );
     const store = app.sluice.store;
     await waitFor('the delivery to be handled', async () => (await store.getDelivery('flaky'))?.status === 'done');
     await app.sluice.idle();

@@ -6,11 +6,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import type { Settings } from '../../src/config/read-settings.ts';
 import { startSluice, type RunningSluice, type StartOptions } from '../../src/start-sluice.ts';
 import type { Permissions } from './github-rules.ts';
 import { GithubStandIn } from './github-stand-in.ts';
-import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
+import { pushPayload, sendWebhook, type PushInput, type SentWebhook, type WebhookOptions } from './github-webhooks.ts';
+import { REPO } from './shop.ts';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 export const CANARY = 'canary-S3cr3t-value-8c1f';
@@ -20,6 +22,16 @@ export interface GithubSluice {
   github: GithubStandIn;
   dir: string;
   logs: string[];
+  /**
+   * Once `sluice` is closed: Sluice started again on the same data, server
+   * config, settings and stand-in, as after a restart, logging to `logs`;
+   * `close` stops it too.
+   */
+  restart(start?: Partial<StartOptions>): Promise<RunningSluice>;
+  /** A webhook, signed with the app's webhook secret and sent as GitHub sends it to the Sluice running now (the restarted one after `restart`); Sluice's reply. */
+  send(event: string, payload: unknown, options?: WebhookOptions): Promise<SentWebhook>;
+  /** A push of REPO (or of `push.repo`), sent as `send` sends it. */
+  sendPush(push: Omit<PushInput, 'repo'> & { repo?: string }, options?: WebhookOptions): Promise<SentWebhook>;
   close(): Promise<void>;
 }
 
@@ -40,51 +52,90 @@ export interface GithubSluiceOptions {
   cleanup?: () => Promise<void>;
 }
 
+/**
+ * For a test file: the function its tests start Sluice with. What a test
+ * started is stopped, and its files removed, after that test, passed or
+ * failed.
+ */
+export function githubSluicePerTest(): (options?: GithubSluiceOptions) => Promise<GithubSluice> {
+  return closedAfterEach(startGithubSluice);
+}
+
+/** `start`, with an afterEach that closes everything it started during the test. */
+export function closedAfterEach<O, T extends { close(): Promise<void> }>(
+  start: (options?: O) => Promise<T>,
+): (options?: O) => Promise<T> {
+  const running: T[] = [];
+  afterEach(async () => {
+    for (const started of running.splice(0)) await started.close();
+  });
+  return async (options) => {
+    const started = await start(options);
+    running.push(started);
+    return started;
+  };
+}
+
 export async function startGithubSluice(options: GithubSluiceOptions = {}): Promise<GithubSluice> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-github-'));
   const github = await new GithubStandIn(
     options.githubPermissions && { permissions: options.githubPermissions },
   ).start();
-  github.install(options.installed ?? ['acme/shop']);
+  github.install(options.installed ?? [REPO]);
   process.env.SLUICE_TEST_CANARY = CANARY;
   const config = options.serverConfig?.(dir) ?? defaultServerConfig(dir);
   writeFileSync(join(dir, 'server.yml'), config);
   const logs: string[] = [];
-  const sluice = await startSluice(
-    {
-      port: 0,
-      dataDir: join(dir, 'data'),
-      serverConfig: join(dir, 'server.yml'),
-      publicUrl: 'http://sluice.test',
-      github: {
-        appId: github.appId,
-        privateKey: github.privateKey,
-        webhookSecret: WEBHOOK_SECRET,
-        baseUrl: github.apiUrl,
-      },
-      ...(typeof options.settings === 'function' ? options.settings(github) : options.settings),
+  const settings: Settings = {
+    port: 0,
+    dataDir: join(dir, 'data'),
+    serverConfig: join(dir, 'server.yml'),
+    publicUrl: 'http://sluice.test',
+    github: {
+      appId: github.appId,
+      privateKey: github.privateKey,
+      webhookSecret: WEBHOOK_SECRET,
+      baseUrl: github.apiUrl,
     },
-    {
-      host: '127.0.0.1',
-      logIntervalMs: 50,
-      githubPacing: false,
-      inboxPollMs: 50,
-      inboxRetryMs: 100,
-      cwd: dir,
-      log: (line) => logs.push(line),
-      ...options.start,
-    },
-  );
+    ...(typeof options.settings === 'function' ? options.settings(github) : options.settings),
+  };
+  const log = (line: string) => logs.push(line);
+  const sluice = await startSluice(settings, {
+    host: '127.0.0.1',
+    logIntervalMs: 50,
+    githubPacing: false,
+    inboxPollMs: 50,
+    inboxRetryMs: 100,
+    cwd: dir,
+    log,
+    ...options.start,
+  });
+  const restarted: RunningSluice[] = [];
+  const send = (event: string, payload: unknown, sendOptions?: WebhookOptions) =>
+    sendWebhook((restarted.at(-1) ?? sluice).url, WEBHOOK_SECRET, event, payload, sendOptions);
+  let closed: Promise<void> | undefined;
   return {
     sluice,
     github,
     dir,
     logs,
-    async close() {
-      await sluice.close();
-      await github.stop();
-      await options.cleanup?.();
-      rmSync(dir, { recursive: true, force: true });
+    send,
+    sendPush: (push, sendOptions) => send('push', pushPayload({ repo: REPO, ...push }), sendOptions),
+    async restart(start) {
+      const again = await startSluice(settings, { host: '127.0.0.1', githubPacing: false, cwd: dir, log, ...start });
+      restarted.push(again);
+      return again;
+    },
+    /** Once: a second call waits for the first. */
+    close() {
+      closed ??= (async () => {
+        for (const again of restarted) await again.close();
+        await sluice.close();
+        await github.stop();
+        await options.cleanup?.();
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return closed;
     },
   };
 }
@@ -102,17 +153,4 @@ environments:
 secrets:
   API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
 `;
-}
-
-/** A pipeline that builds VERSION into an artifact and deploys it to dev; `build` replaces the build commands. */
-export function pipelineFile(build?: string[]): string {
-  return pipelineFixture('shop-to-production', (pipeline) => {
-    pipeline.on!.push!.branches.push('release/*');
-    pipeline.stages = pipeline.stages.filter((stage) => stage.name !== 'production');
-    if (build) buildOf(pipeline).run = build;
-  });
-}
-
-export function appFiles(version: string, pipeline = pipelineFile()): Record<string, string> {
-  return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
 }

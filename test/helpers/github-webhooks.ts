@@ -7,16 +7,19 @@ export interface SentWebhook {
   ms: number;
 }
 
+export interface WebhookOptions {
+  delivery?: string;
+  tamper?: boolean;
+  /** Where Sluice takes webhooks (WEBHOOK_PATH). */
+  path?: string;
+}
+
 export async function sendWebhook(
   url: string,
   secret: string,
   event: string,
   payload: unknown,
-  options: {
-    delivery?: string;
-    tamper?: boolean;
-    /** Where Sluice takes webhooks (WEBHOOK_PATH). */ path?: string;
-  } = {},
+  options: WebhookOptions = {},
 ): Promise<SentWebhook> {
   const body = JSON.stringify(payload);
   const signature = `sha256=${createHmac('sha256', secret)
@@ -39,9 +42,7 @@ export async function sendWebhook(
 
 let pushedAt = Math.floor(Date.now() / 1000);
 
-/** A push event as GitHub sends it, with the fields Sluice reads. */
-/** `author`/`committer` of the head commit default to Alice, and so does `sender`, who pushed. */
-export function pushPayload(input: {
+export interface PushInput {
   repo: string;
   branch?: string;
   before?: string;
@@ -53,7 +54,11 @@ export function pushPayload(input: {
   author?: { name: string; email: string; login?: string };
   committer?: { name: string; email: string; login?: string };
   sender?: { login: string; email: string };
-}) {
+}
+
+/** A push event as GitHub sends it, with the fields Sluice reads. */
+/** `author`/`committer` of the head commit default to Alice, and so does `sender`, who pushed. */
+export function pushPayload(input: PushInput) {
   const gitActor = (who: { name: string; email: string; login?: string }) => ({
     name: who.name,
     email: who.email,
@@ -92,4 +97,49 @@ export function pushPayload(input: {
 
 export function sha(n: number): string {
   return n.toString(16).padStart(40, 'a');
+}
+
+/** A check_run event as GitHub sends it, with the run as GitHub holds it (its conclusion and output as they are). */
+export function checkRunPayload(input: {
+  action: string;
+  id: number;
+  /** The app the run belongs to. */
+  appId: number;
+  name: string;
+  headSha: string;
+  repo: string;
+  status?: string;
+  conclusion: string | null;
+  output: { title: string; summary: string | null };
+  /** The button pressed, for `requested_action`. */
+  requestedAction?: string;
+  /** Who pressed it (GitHub login). */
+  sender: string;
+}) {
+  return {
+    action: input.action,
+    check_run: {
+      id: input.id,
+      name: input.name,
+      head_sha: input.headSha,
+      status: input.status ?? 'completed',
+      conclusion: input.conclusion,
+      output: { ...input.output, text: null, annotations_count: 0 },
+      app: { id: input.appId, slug: 'sluice' },
+    },
+    requested_action: input.requestedAction ? { identifier: input.requestedAction } : null,
+    repository: { full_name: input.repo, default_branch: 'main' },
+    installation: { id: 77 },
+    sender: { login: input.sender },
+  };
+}
+
+/** The GitHub App manifest the setup page's form sends GitHub, as GitHub reads it out of the HTML. */
+export function manifestOf(page: string): Record<string, unknown> {
+  const value = /name="manifest" value="([^"]*)"/.exec(page)?.[1];
+  if (value === undefined) throw new Error(`the setup page has no manifest field: ${page.slice(0, 500)}`);
+  return JSON.parse(value.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as Record<
+    string,
+    unknown
+  >;
 }

@@ -4,26 +4,20 @@
  * approval in a Slack channel. The clock can be moved on (for expiry).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
+import type { ActionSummary } from '../../src/store/execution-store.ts';
 import type { Settings } from '../../src/config/read-settings.ts';
 import type { CommitAuthor } from './github-stand-in.ts';
-import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from './github-sluice.ts';
-import { pushPayload, sendWebhook } from './github-webhooks.ts';
-import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
+import { closedAfterEach, startGithubSluice, type GithubSluice } from './github-sluice.ts';
+import { REPO, shopFiles } from './shop.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
 import { APP_TOKEN, BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
+import { ALICE, ANN, CAROL, CHANNEL, MALLORY, RELEASE_GROUP } from './slack-workspace.ts';
 
-export const REPO = 'acme/shop';
-export const CHANNEL = 'C0DEPLOYS';
-/** Approvers: Ann by id, Alice (who writes the commits) by id, Carol through the release group. */
-export const ANN = 'U0ANN';
-export const ALICE = 'U0ALICE';
-export const CAROL = 'U0CAROL';
-export const RELEASE_GROUP = 'S0RELEASE';
-/** In the workspace, but no approver. */
-export const MALLORY = 'U0MALLORY';
+/** Also here for the tests that import them with `startSlackSluice`. */
+export { REPO };
+export { ALICE, ANN, CAROL, CHANNEL, MALLORY, RELEASE_GROUP } from './slack-workspace.ts';
 
 /** Commit n's sha: unlike each other from the first character, as real ones are. */
 export function sha(n: number): string {
@@ -54,6 +48,10 @@ export interface SlackSluice extends GithubSluice {
   click(card: SlackMessage, button: 'approve' | 'reject', user: string): Promise<{ status: number }>;
   /** `/sluice <text>` by `user`; returns what Sluice answered at the response URL. */
   command(text: string, user: string): Promise<Record<string, unknown>>;
+  /** What Sluice told `user` privately (ephemeral messages) in the deploys channel, oldest first. */
+  told(user: string): string[];
+  /** Production's approval gate in execution `seq`, as the store holds it now. */
+  gate(seq: number): Promise<ActionSummary | undefined>;
 }
 
 export function serverConfig(dir: string, extra = ''): string {
@@ -87,33 +85,40 @@ slack:
 ${extra}`;
 }
 
-/** The build prints the granted secret on purpose: it must reach no Slack message. */
-export function productionPipeline(build?: string[]): string {
-  if (!build) return pipelineFixture('shop-to-production');
-  return pipelineFixture('shop-to-production', (pipeline) => {
-    buildOf(pipeline).run = build;
-  });
+/** Everything a reader sees on a card version, as one text. */
+export function textOf(version: { blocks: Array<Record<string, unknown>> }): string {
+  const texts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === 'text' && typeof inner === 'string') texts.push(inner);
+        else if (key !== 'confirm' && key !== 'value') walk(inner);
+      }
+    }
+  };
+  walk(version.blocks);
+  return texts.join('\n');
 }
 
-/** The version production serves now (what its start script wrote), or undefined before the first deploy. */
-export function productionVersion(started: SlackSluice): string | undefined {
-  const file = join(started.dir, 'srv-prod', 'current', 'started');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+export interface SlackSluiceOptions {
+  serverConfig?: (dir: string) => string;
+  /** Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
+  socketMode?: boolean;
+  start?: Partial<StartOptions>;
+  settings?: Partial<Settings>;
 }
 
-export function shopFiles(version: string, pipeline = productionPipeline()): Record<string, string> {
-  return { '.github/sluice.yml': pipeline, VERSION: `${version}\n`, 'deploy/start.sh': 'cat dist/VERSION > started\n' };
+/**
+ * For a test file: the function its tests start Sluice with. What a test
+ * started is stopped, and its files removed, after that test, passed or
+ * failed.
+ */
+export function slackSluicePerTest(): (options?: SlackSluiceOptions) => Promise<SlackSluice> {
+  return closedAfterEach(startSlackSluice);
 }
 
-/** `socketMode`: Sluice connects to the stand-in over a WebSocket instead of taking HTTP requests. */
-export async function startSlackSluice(
-  options: {
-    serverConfig?: (dir: string) => string;
-    socketMode?: boolean;
-    start?: Partial<StartOptions>;
-    settings?: Partial<Settings>;
-  } = {},
-): Promise<SlackSluice> {
+export async function startSlackSluice(options: SlackSluiceOptions = {}): Promise<SlackSluice> {
   const slack = await new SlackStandIn().start();
   // The deploys channel, with Sluice's bot invited to it and the workspace's people in it.
   slack.invite(CHANNEL);
@@ -146,8 +151,7 @@ export async function startSlackSluice(
         ...(author && { author }),
         ...(committer && { committer }),
       });
-      const payload = pushPayload({
-        repo: REPO,
+      const reply = await app.sendPush({
         ...(n > 1 && { before: sha(n - 1) }),
         after: sha(n),
         ...(pushOptions.branch && { branch: pushOptions.branch }),
@@ -156,7 +160,6 @@ export async function startSlackSluice(
         ...(committer && { committer }),
         ...(sender && { sender }),
       });
-      const reply = await sendWebhook(app.sluice.url, WEBHOOK_SECRET, 'push', payload);
       if (reply.status !== 200) throw new Error(`the push was refused: ${reply.status} ${reply.text}`);
       await app.sluice.idle();
     },
@@ -173,6 +176,16 @@ export async function startSlackSluice(
       );
       await app.sluice.idle();
       return reply;
+    },
+    told(user) {
+      return slack
+        .called('chat.postEphemeral')
+        .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
+        .map((c) => String(c.args.text));
+    },
+    async gate(seq) {
+      const execution = await app.sluice.store.getExecution(seq);
+      return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
     },
     async command(text, user) {
       const id = `command-${++responses}`;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { waitForSluice, heldCheckRuns } from '../helpers/fault-checks.ts';
-import { appFiles, pipelineFile } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile } from '../helpers/shop.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';

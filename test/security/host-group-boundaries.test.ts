@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { startGithubSluice, WEBHOOK_SECRET, type GithubSluice } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { startGithubSluice, type GithubSluice } from '../helpers/github-sluice.ts';
+import { pushPayload, sha } from '../helpers/github-webhooks.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
@@ -63,7 +63,7 @@ async function pushAs(
 ): Promise<{ conclusion: unknown; annotations: Annotation[] }> {
   app!.github.install(repo);
   app!.github.addCommit(repo, sha(1), files);
-  await sendWebhook(app!.sluice.url, WEBHOOK_SECRET, 'push', pushPayload({ repo, after: sha(1) }));
+  await app!.send('push', pushPayload({ repo, after: sha(1) }));
   await app!.sluice.idle();
   const created = app!.github.writes().filter((c) => c.method === 'POST' && c.path === `/repos/${repo}/check-runs`);
   assert.deepEqual(

@@ -8,51 +8,29 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { after, describe, test } from 'node:test';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 
-const REPO = 'acme/shop';
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 const dir = mkdtempSync(join(tmpdir(), 'sluice-patterns-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('hostile branch patterns', () => {
   test('a pattern of many ** against a 50-character branch is answered, rightly, and Sluice goes on', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const hostile = `${'**a'.repeat(40)}**c`;
     const pipeline = pipelineFile().replace('branches: [main, "release/*"]', `branches: [main, "${hostile}"]`);
     app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
     app.github.setBranch(REPO, 'main', sha(1));
 
     const miss = 'a'.repeat(50);
-    const missed = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: miss, after: sha(1) }),
-      { delivery: 'miss' },
-    );
+    const missed = await app.sendPush({ branch: miss, after: sha(1) }, { delivery: 'miss' });
     assert.equal(missed.status, 200, missed.text);
     const hit = `${'a'.repeat(49)}c`;
-    const hitReply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: hit, after: sha(1) }),
-      { delivery: 'hit' },
-    );
+    const hitReply = await app.sendPush({ branch: hit, after: sha(1) }, { delivery: 'hit' });
     assert.equal(hitReply.status, 200, hitReply.text);
     await app.sluice.idle();
 
@@ -115,7 +93,7 @@ describe('hostile branch patterns', () => {
   });
 
   test('+ repeats the character before it, and a pattern of emoji matches a branch of them, through a signed push', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const pipeline = pipelineFile().replace(
       'branches: [main, "release/*"]',
       'branches: [main, "hotfix-[0-9]+", "🚀/*"]',
@@ -124,13 +102,7 @@ describe('hostile branch patterns', () => {
     app.github.setBranch(REPO, 'main', sha(1));
     const branches = ['hotfix-', 'hotfix-12a', 'hotfix-2026', '🚀/launch', '🛸/launch'];
     for (const [i, branch] of branches.entries()) {
-      const reply = await sendWebhook(
-        app.sluice.url,
-        WEBHOOK_SECRET,
-        'push',
-        pushPayload({ repo: REPO, branch, after: sha(1) }),
-        { delivery: `push-${i}` },
-      );
+      const reply = await app.sendPush({ branch, after: sha(1) }, { delivery: `push-${i}` });
       assert.equal(reply.status, 200, reply.text);
     }
     await app.sluice.idle();

@@ -4,23 +4,13 @@
  * who creates a tag `main` with a pipeline of their own changes nothing.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { githubSluicePerTest } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
-const REPO = 'acme/shop';
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = githubSluicePerTest();
 
 describe('a tag named like the default branch', () => {
   test('the stand-in, like GitHub, reads a short name that is a tag and a branch as the tag, and refs/heads/ as the branch', async () => {
@@ -47,20 +37,14 @@ describe('a tag named like the default branch', () => {
   });
 
   test("a push reads the default branch's pipeline, not the one a tag of the same name holds", async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const pwnPipeline = pipelineFile(['echo taken-over']).replace('branches: [main, "release/*"]', 'branches: ["**"]');
     app.github.addCommit(REPO, sha(1), appFiles('v1'));
     app.github.addCommit(REPO, sha(2), appFiles('v2', pwnPipeline));
     app.github.setBranch(REPO, 'main', sha(1));
     app.github.setTag(REPO, 'main', sha(2));
 
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch: 'feature/x', after: sha(2) }),
-      { delivery: 'feature' },
-    );
+    const reply = await app.sendPush({ branch: 'feature/x', after: sha(2) }, { delivery: 'feature' });
     assert.equal(reply.status, 200, reply.text);
     await app.sluice.idle();
     assert.equal(

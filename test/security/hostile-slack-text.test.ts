@@ -4,21 +4,18 @@
  * or a branch name shows as text and mentions nobody.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import { ANN, MALLORY, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { describe, test } from 'node:test';
+import { slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, MALLORY } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 /** Slack's special mentions, a user mention and a link: none may reach Slack unescaped. */
 const LOUD = /<!channel>|<!here>|<!everyone>|<@U0EVERY>|<https:\/\/evil\.example>/;
 
 describe('hostile text in Slack', () => {
   test('a reason, command arguments, a commit message and a branch name mention nobody', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     const answers: string[] = [];
     const say = async (text: string, user = ANN) => {
       const answer = String((await started.command(text, user)).text);

@@ -7,23 +7,12 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { afterEach, describe, test } from 'node:test';
-import {
-  appFiles,
-  pipelineFile,
-  startGithubSluice,
-  WEBHOOK_SECRET,
-  type GithubSluice,
-} from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
+import { describe, test } from 'node:test';
+import { githubSluicePerTest, WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
+import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { sha } from '../helpers/github-webhooks.ts';
 
-let app: GithubSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const REPO = 'acme/shop';
+const startApp = githubSluicePerTest();
 
 /** A body signed as GitHub signs it, whatever it holds. */
 async function sendRaw(
@@ -49,14 +38,14 @@ async function sendRaw(
 
 describe('hostile webhooks', () => {
   test('malformed JSON, even correctly signed, is refused and nothing is stored', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const reply = await sendRaw(app.sluice.url, 'push', '{"ref": "refs/heads/main", "after": ', 'malformed');
     assert.equal(reply.status, 400, reply.text);
     assert.equal(await app.sluice.store.getDelivery('malformed'), undefined);
   });
 
   test('a body larger than GitHub ever sends (25 MiB) is refused before it is read whole', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const huge = Buffer.alloc(26 * 1024 * 1024, 0x20);
     const reply = await sendRaw(app.sluice.url, 'push', huge, 'huge');
     assert.equal(reply.status, 413);
@@ -67,7 +56,7 @@ describe('hostile webhooks', () => {
   });
 
   test('every path Probot accepts has the 25 MiB limit, and a body over it gets 413 before it is sent whole', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     for (const path of [
       '/api/github/webhooks/',
       '/api/github/webhooks?x=1',
@@ -86,7 +75,7 @@ describe('hostile webhooks', () => {
   });
 
   test('events Sluice does not use, and pushes with fields missing or of the wrong kind, are recorded with why and start nothing', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const cases: Array<[string, string, unknown]> = [
       ['star', 'unknown-event', { action: 'created', repository: { full_name: REPO }, installation: { id: 77 } }],
       [
@@ -134,7 +123,7 @@ describe('hostile webhooks', () => {
   });
 
   test('a branch name and a commit message made for a shell run nothing on the way through', async () => {
-    app = await startGithubSluice();
+    const app = await startApp();
     const pwned = `/tmp/sluice-pwned-${process.pid}`;
     rmSync(pwned, { force: true });
     const branch = `release/$(touch${'${IFS}'}${pwned});id;#`;
@@ -142,12 +131,7 @@ describe('hostile webhooks', () => {
     const pipeline = pipelineFile().replace('branches: [main, "release/*"]', 'branches: [main, "release/**"]');
     app.github.addCommit(REPO, sha(1), appFiles('v1', pipeline));
     app.github.setBranch(REPO, 'main', sha(1));
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, branch, after: sha(1), message }),
-    );
+    const reply = await app.sendPush({ branch, after: sha(1), message });
     assert.equal(reply.status, 200);
     await app.sluice.idle();
     const [execution] = await app.sluice.store.listExecutions();

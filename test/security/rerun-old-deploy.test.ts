@@ -8,27 +8,13 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { sendWebhook } from '../helpers/github-webhooks.ts';
-import {
-  ANN,
-  CAROL,
-  CHANNEL,
-  productionPipeline,
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { test } from 'node:test';
+import { checkRunPayload } from '../helpers/github-webhooks.ts';
+import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const withPeople = (dir: string) =>
   serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol-gh: ${CAROL}\n    ann-gh: ${ANN}\n`);
@@ -41,33 +27,24 @@ function productionRunId(started: SlackSluice, commit: string): number {
   return Number(created?.response?.id);
 }
 
-async function gate(started: SlackSluice, seq: number) {
-  const execution = await started.sluice.store.getExecution(seq);
-  return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
-}
-
 let deliveries = 0;
 /** *Re-run* on the production check run of `commit`, pressed by `login`; the inbox's note of it. */
 async function rerun(started: SlackSluice, commit: string, login: string): Promise<string> {
   const delivery = `rerun-${++deliveries}`;
   const id = productionRunId(started, commit);
-  const payload = {
+  const payload = checkRunPayload({
     action: 'rerequested',
-    check_run: {
-      id,
-      name: 'Sluice: production',
-      head_sha: commit,
-      status: 'completed',
-      conclusion: started.github.checkRun(id)?.conclusion ?? 'failure',
-      output: { title: 'production', summary: 'Failed', text: null, annotations_count: 0 },
-      app: { id: started.github.appId, slug: 'sluice' },
-    },
-    requested_action: null,
-    repository: { full_name: REPO, default_branch: 'main' },
-    installation: { id: 77 },
-    sender: { login },
-  };
-  assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', payload, { delivery })).status, 200);
+    id,
+    appId: started.github.appId,
+    name: 'Sluice: production',
+    headSha: commit,
+    repo: REPO,
+    conclusion: String(started.github.checkRun(id)?.conclusion ?? 'failure'),
+    output: { title: 'production', summary: 'Failed' },
+    sender: login,
+  });
+
+  assert.equal((await started.send('check_run', payload, { delivery })).status, 200);
   await started.sluice.idle();
   return (await started.sluice.store.getDelivery(delivery))?.note ?? '';
 }
@@ -78,7 +55,7 @@ const summaryOf = (started: SlackSluice, commit: string) =>
   );
 
 test('a re-run of an old production deploy is refused once a newer release runs there, on the check run and for Re-run all checks', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   await started.push(1, 'v1');
   await started.click(started.card(), 'reject', ANN);
   await started.push(2, 'v2');
@@ -109,23 +86,20 @@ test('a re-run of an old production deploy is refused once a newer release runs 
     installation: { id: 77 },
     sender: { login: 'carol-gh' },
   };
-  assert.equal(
-    (await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_suite', suite, { delivery: 'suite' })).status,
-    200,
-  );
+  assert.equal((await started.send('check_suite', suite, { delivery: 'suite' })).status, 200);
   await started.sluice.idle();
   assert.match(
     (await started.sluice.store.getDelivery('suite'))?.note ?? '',
     /stage production of execution #1 is not re-run: #1 is no longer the current release of production/,
   );
 
-  assert.equal((await gate(started, 1))?.status, 'failed', 'the old approval stays decided');
+  assert.equal((await started.gate(1))?.status, 'failed', 'the old approval stays decided');
   assert.equal(started.slack.cards(CHANNEL).length, cards, 'no approval was asked');
   assert.equal(productionVersion(started), 'v2');
 });
 
 test('a GitHub user the operator did not let retry cannot re-run a production deploy; one it did gets a fresh approval', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   await started.push(1, 'v1');
   await started.click(started.card(), 'reject', ANN);
   const cards = started.slack.cards(CHANNEL).length;
@@ -140,17 +114,17 @@ test('a GitHub user the operator did not let retry cannot re-run a production de
     await rerun(started, sha(1), 'ann-gh'),
     `not retried: GitHub user @ann-gh may not re-run a deploy to production: ${rule} (@ann-gh is Slack user ${ANN}, whom slack.commands.retry does not list) (said so on GitHub)`,
   );
-  assert.equal((await gate(started, 1))?.status, 'failed');
+  assert.equal((await started.gate(1))?.status, 'failed');
   assert.equal(started.slack.cards(CHANNEL).length, cards);
 
   assert.equal(await rerun(started, sha(1), 'carol-gh'), 'retried stage production');
-  assert.deepEqual([(await gate(started, 1))?.status, (await gate(started, 1))?.attempt], ['awaiting_approval', 2]);
+  assert.deepEqual([(await started.gate(1))?.status, (await started.gate(1))?.attempt], ['awaiting_approval', 2]);
   await started.click(started.card(), 'approve', ANN);
   assert.equal(productionVersion(started), 'v1');
 });
 
 test('a production deploy that failed after its approval asks again on re-run instead of reusing the old approval', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   const fixed = join(started.dir, 'fixed');
   // Production's health check fails until `fixed` exists; dev's passes.
   const pipeline = productionPipeline().replace(
@@ -165,7 +139,7 @@ test('a production deploy that failed after its approval asks again on re-run in
 
   assert.equal(await rerun(started, sha(1), 'carol-gh'), 'retried stage production');
   assert.deepEqual(
-    [(await gate(started, 1))?.status, (await gate(started, 1))?.attempt],
+    [(await started.gate(1))?.status, (await started.gate(1))?.attempt],
     ['awaiting_approval', 2],
     'the approval asks again',
   );
@@ -184,7 +158,7 @@ test('a production deploy that failed after its approval asks again on re-run in
 });
 
 test('a re-run of a deploy whose approval is in an earlier stage is refused, as that approval cannot ask again', async () => {
-  const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+  const started = await startApp({ serverConfig: withPeople });
   const fixed = join(started.dir, 'fixed');
   const pipeline = productionPipeline()
     .replace(

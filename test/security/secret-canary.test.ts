@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
-import { ANN, productionPipeline, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { ANN, type SlackSluice, startSlackSluice } from '../helpers/slack-sluice.ts';
+import { productionPipeline } from '../helpers/shop.ts';
 
 const CANARY = 'Canary/S3cr3t+v@lue "quoted" <b>&amp';
 const FORMS: Record<string, string> = {

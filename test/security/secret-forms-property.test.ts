@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { findSecret, readAsAReader } from '../helpers/find-secret-leaks.ts';
-import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { ANN, CHANNEL, REPO, sha, shopFiles, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+
+import { REPO, shopFiles } from '../helpers/shop.ts';
+import { ANN, CHANNEL, sha, type SlackSluice, startSlackSluice } from '../helpers/slack-sluice.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 
 const SEED = Number(process.env.SLUICE_TEST_SEED ?? 15);
@@ -135,12 +135,7 @@ test(`random secrets printed in every shape on a local and an SSH host appear no
     },
     { message: 'Release v1' },
   );
-  const reply = await sendWebhook(
-    app.sluice.url,
-    WEBHOOK_SECRET,
-    'push',
-    pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }),
-  );
+  const reply = await app.sendPush({ after: sha(1), message: 'Release v1' });
   assert.equal(reply.status, 200, reply.text);
   await app.sluice.idle();
   const [waiting] = await app.sluice.store.listExecutions();

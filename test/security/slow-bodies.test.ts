@@ -6,14 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { afterEach, test } from 'node:test';
-import { startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { test } from 'node:test';
+import { slackSluicePerTest } from '../helpers/slack-sluice.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 /**
  * Opens a real socket, sends the head of a POST that promises 1 MiB (more
@@ -55,7 +51,7 @@ function trickle(
 }
 
 test('a webhook or Slack body trickled a byte at a time is answered 408 within its deadline, and nothing is stored', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   const url = started.sluice.url;
   let answered = 0;
   const healthz = async () => {
@@ -87,7 +83,7 @@ test('a webhook or Slack body trickled a byte at a time is answered 408 within i
   ]);
   for (const answer of [github, slack]) {
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);
-    assert.match(answer, /did not arrive whole within 10 s, so Sluice stopped waiting for it; nothing was stored/);
+    assert.match(answer, /did not arrive whole within 10s, so Sluice stopped waiting for it; nothing was stored/);
   }
   assert.ok(answered > 0);
   assert.equal(await started.sluice.store.getDelivery('slow-loris'), undefined);

@@ -3,29 +3,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { APPROVAL_BINDING, type ApprovalBinding } from '../../src/pipeline/approval-binding.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
+import { productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
-import {
-  ANN,
-  CAROL,
-  CHANNEL,
-  productionVersion,
-  REPO,
-  sha,
-  shopFiles,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { sha, type SlackSluice, slackSluicePerTest, textOf } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 import type { SlackMessage } from '../helpers/slack-stand-in.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const APP = `app:
   hooks:
@@ -76,21 +62,6 @@ ${build([`cat ${fifo}`, ...BUILD])}
         deploy: { environment: production, artifact: app }
 ${APP}`;
 
-function textOf(card: { blocks: Array<Record<string, unknown>> }): string {
-  const texts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (key === 'text' && typeof inner === 'string') texts.push(inner);
-        else if (key !== 'confirm' && key !== 'value') walk(inner);
-      }
-    }
-  };
-  walk(card.blocks);
-  return texts.join('\n');
-}
-
 async function state(started: SlackSluice, stage: string, action: string) {
   const execution = await started.sluice.store.getExecution(1);
   return execution?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
@@ -103,7 +74,7 @@ async function bindingOf(started: SlackSluice, stage: string): Promise<ApprovalB
 
 describe('an approval is bound to what it lets through', () => {
   test('an approval in a stage of its own is bound to the digest of the artifact the later deploy uses', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1', { pipeline: OWN_STAGE });
     const execution = await started.sluice.store.getExecution(1);
     const artifact = await started.sluice.store.findArtifact(execution!.id, 'app');
@@ -120,19 +91,14 @@ describe('an approval is bound to what it lets through', () => {
   });
 
   test('an approval beside the build waits for the artifact: approving before it exists is refused, and once built it binds to it', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     const fifo = join(started.dir, 'hold-build');
     execFileSync('mkfifo', [fifo]);
     started.github.addCommit(REPO, sha(1), shopFiles('v1', besideTheBuild(fifo)), { message: 'Release v1' });
     const posted = started.slack.waitForCall(
       (c) => c.method === 'chat.postMessage' && c.args.channel === CHANNEL && c.args.blocks !== undefined,
     );
-    const reply = await sendWebhook(
-      started.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }),
-    );
+    const reply = await started.sendPush({ after: sha(1), message: 'Release v1' });
     assert.equal(reply.status, 200);
     await posted;
     const waiting = started.card();
@@ -165,7 +131,7 @@ describe('an approval is bound to what it lets through', () => {
   });
 
   test('a deploy whose artifact record was swapped after the approval is refused, naming both digests, and nothing is deployed', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1', { pipeline: OWN_STAGE });
     assert.match(
       String((await started.command(`disable ${REPO} production holding the deploy`, ANN)).text),

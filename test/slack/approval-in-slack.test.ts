@@ -1,44 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
-import {
-  ALICE,
-  ANN,
-  CAROL,
-  CHANNEL,
-  MALLORY,
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { describe, test } from 'node:test';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest, textOf } from '../helpers/slack-sluice.ts';
+import { productionVersion, REPO } from '../helpers/shop.ts';
+import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 import { CANARY } from '../helpers/github-sluice.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-/** Everything a reader sees on a card version, as one text. */
-function textOf(version: { blocks: Array<Record<string, unknown>> }): string {
-  const texts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (key === 'text' && typeof inner === 'string') texts.push(inner);
-        else if (key !== 'confirm' && key !== 'value') walk(inner);
-      }
-    }
-  };
-  walk(version.blocks);
-  return texts.join('\n');
-}
+const startApp = slackSluicePerTest();
 
 const buttons = (version: { blocks: Array<Record<string, unknown>> }) =>
   version.blocks
@@ -47,18 +17,6 @@ const buttons = (version: { blocks: Array<Record<string, unknown>> }) =>
 
 const header = (version: { blocks: Array<Record<string, unknown>> }) =>
   (version.blocks[0]?.text as { text: string }).text;
-
-function ephemerals(slack: SlackSluice['slack'], user: string): string[] {
-  return slack
-    .called('chat.postEphemeral')
-    .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
-    .map((c) => String(c.args.text));
-}
-
-async function gate(started: SlackSluice, seq: number) {
-  const execution = await started.sluice.store.getExecution(seq);
-  return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
-}
 
 function productionCheckRun(started: SlackSluice, commit: string): Record<string, unknown> | undefined {
   const created = started.github.calls.find(
@@ -69,7 +27,7 @@ function productionCheckRun(started: SlackSluice, commit: string): Record<string
 
 describe('the approval card', () => {
   test('approve: the card shows what goes out and since when, then who approved and when, and the deploy in its thread', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
     assert.equal(productionVersion(started), 'v1');
@@ -154,7 +112,7 @@ describe('the approval card', () => {
   });
 
   test('reject: the execution fails, nothing is deployed, and the card says who rejected it', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     await started.click(card, 'reject', ANN);
@@ -173,19 +131,19 @@ describe('the approval card', () => {
   });
 
   test('someone who is not an approver is told so privately, the refusal is recorded, and the card stays open', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     const reply = await started.click(card, 'approve', MALLORY);
     assert.equal(reply.status, 200);
 
-    const [told] = ephemerals(started.slack, MALLORY);
+    const [told] = started.told(MALLORY);
     assert.match(
       told ?? '',
       /You are not one of the approvers of \*production\* \(<@U0ANN>, <@U0ALICE>, <!subteam\^S0RELEASE>\), so nothing was decided/,
     );
     assert.equal(started.slack.messages.get(card.ts)?.history.length, 1, 'the card was not touched');
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     const [execution] = await started.sluice.store.listExecutions();
     const log = await started.sluice.store.readLog({
       executionId: execution!.id,
@@ -200,12 +158,12 @@ describe('the approval card', () => {
   });
 
   test('the author of the change may not approve it (matched by e-mail), but may reject it', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     await started.click(card, 'approve', ALICE);
 
-    const [told] = ephemerals(started.slack, ALICE);
+    const [told] = started.told(ALICE);
     assert.match(
       told ?? '',
       new RegExp(
@@ -216,20 +174,20 @@ describe('the approval card', () => {
       started.slack.called('users.lookupByEmail').map((c) => c.args.email),
       ['alice@example.com'],
     );
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
 
     await started.click(card, 'reject', ALICE);
-    assert.equal((await gate(started, 1))?.status, 'failed');
+    assert.equal((await started.gate(1))?.status, 'failed');
   });
 
   test('the operator’s mapping of GitHub logins to Slack users tells authors apart when e-mail does not', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    alice: ${ANN}\n`),
-    }));
+    });
     started.slack.emails.clear();
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
-    assert.match(ephemerals(started.slack, ANN)[0] ?? '', /You wrote this change/);
+    assert.match(started.told(ANN)[0] ?? '', /You wrote this change/);
     // Slack is asked by e-mail as well (an account it finds there would be refused too); here it finds nobody, and the mapping decides.
     assert.deepEqual(
       [...new Set(started.slack.called('users.lookupByEmail').map((c) => c.args.email))],
@@ -240,7 +198,7 @@ describe('the approval card', () => {
   });
 
   test('nobody decides within the timeout: the approval expires, the card says so and loses its buttons', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     started.later(23 * 3_600_000);
@@ -260,14 +218,14 @@ describe('the approval card', () => {
 
     await started.click(card, 'approve', ANN);
     assert.match(
-      ephemerals(started.slack, ANN)[0] ?? '',
+      started.told(ANN)[0] ?? '',
       /Nothing changed: this approval is already closed \(expired: nobody decided within 24h\)/,
     );
     assert.equal(productionVersion(started), undefined);
   });
 
   test('a newer commit reaching the gate supersedes the waiting approval: its card says by which, and the new card decides', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const first = started.card();
     await started.push(2, 'v2');
@@ -282,7 +240,7 @@ describe('the approval card', () => {
 
     await started.click(first, 'approve', ANN);
     assert.match(
-      ephemerals(started.slack, ANN)[0] ?? '',
+      started.told(ANN)[0] ?? '',
       /Nothing changed: this approval is already closed \(superseded by execution #2/,
     );
     await started.click(second, 'approve', ANN);
@@ -292,7 +250,7 @@ describe('the approval card', () => {
 
 describe('clicks Slack sends twice, at once, late or forged', () => {
   test('Approve and Reject clicked at once: exactly one wins, and the other is told', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     const replies = await Promise.all([
@@ -312,9 +270,9 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     assert.equal(decisions.length, 1, JSON.stringify(decisions));
     const winner = decisions[0]!.to === 'succeeded' ? ANN : CAROL;
     const loser = winner === ANN ? CAROL : ANN;
-    assert.deepEqual(ephemerals(started.slack, winner), []);
+    assert.deepEqual(started.told(winner), []);
     assert.match(
-      ephemerals(started.slack, loser)[0] ?? '',
+      started.told(loser)[0] ?? '',
       new RegExp(`Nothing changed: this approval is already closed \\((approved|rejected) by <@${winner}>\\)`),
     );
     assert.match(textOf(started.slack.messages.get(card.ts)!), new RegExp(`by <@${winner}>\\*`));
@@ -322,7 +280,7 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
   });
 
   test('the same signed click replayed changes nothing; one older than five minutes is refused with 401', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const click = signSlackRequest(buttonClick(started.card(), 'sluice_approve', ANN));
     assert.equal((await sendSlackRequest(started.sluice.url, click)).status, 200);
@@ -352,11 +310,11 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
     });
     assert.equal((await sendSlackRequest(started.sluice.url, stale)).status, 401);
     await started.sluice.idle();
-    assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(2))?.status, 'awaiting_approval');
   });
 
   test('a bad signature is refused with 401 and changes nothing', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const calls = started.slack.calls.length;
     for (const request of [
@@ -370,12 +328,12 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       assert.equal((await sendSlackRequest(started.sluice.url, request)).status, 401);
     }
     await started.sluice.idle();
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     assert.deepEqual(started.slack.calls.slice(calls), [], 'nothing was sent to Slack');
   });
 
   test('a click bound to another artifact, or to an execution Sluice does not have, decides nothing', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     const card = started.card();
     const forged = (change: (value: Record<string, unknown>) => void) => {
@@ -396,20 +354,20 @@ describe('clicks Slack sends twice, at once, late or forged', () => {
       assert.equal((await sendSlackRequest(started.sluice.url, request)).status, 200);
       await started.sluice.idle();
     }
-    const told = ephemerals(started.slack, ANN);
+    const told = started.told(ANN);
     assert.match(
       told[0] ?? '',
       /The artifact changed since this card was posted, so this approval no longer holds; nothing was decided/,
     );
     assert.match(told[1] ?? '', /This card is not one Sluice can match to an approval; nothing was decided/);
     assert.match(told[2] ?? '', /This card is not one Sluice can match to an approval/);
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
   });
 });
 
 describe('when Slack fails', () => {
   test('a card Slack did not take is posted at the next sweep, and a click Sluice could not check is told to try again', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.failNext('chat.postMessage');
     await started.push(1, 'v1');
     assert.deepEqual(started.slack.cards(CHANNEL), []);
@@ -426,10 +384,10 @@ describe('when Slack fails', () => {
     started.slack.failNext('usergroups.users.list');
     await started.click(card, 'approve', CAROL);
     assert.equal(
-      ephemerals(started.slack, CAROL)[0],
+      started.told(CAROL)[0],
       'Sluice failed to handle your click, so nothing was decided; its log says why. Try again in a moment.',
     );
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     await started.click(card, 'approve', CAROL);
     assert.equal(productionVersion(started), 'v1');
   });

@@ -7,26 +7,13 @@
  * Slack. Each refusal is recorded with why, and nothing deploys.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { sendWebhook } from '../helpers/github-webhooks.ts';
-import {
-  ANN,
-  CAROL,
-  CHANNEL,
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { describe, test } from 'node:test';
+import { checkRunPayload } from '../helpers/github-webhooks.ts';
+import { productionVersion, REPO } from '../helpers/shop.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 /** The production check run of a commit, as GitHub shows it now. */
 function productionRun(started: SlackSluice, commit: string): { id: number; actions: string[] } {
@@ -42,23 +29,20 @@ function productionRun(started: SlackSluice, commit: string): { id: number; acti
 let deliveries = 0;
 async function pressRollBack(started: SlackSluice, commit: string, login: string): Promise<string> {
   const delivery = `roll-back-${++deliveries}`;
-  const payload = {
+  const payload = checkRunPayload({
     action: 'requested_action',
-    check_run: {
-      id: productionRun(started, commit).id,
-      name: 'Sluice: production',
-      head_sha: commit,
-      status: 'completed',
-      conclusion: 'success',
-      output: { title: 'production', summary: 'Deployed', text: null, annotations_count: 0 },
-      app: { id: started.github.appId, slug: 'sluice' },
-    },
-    requested_action: { identifier: 'rollback' },
-    repository: { full_name: REPO, default_branch: 'main' },
-    installation: { id: 77 },
-    sender: { login },
-  };
-  assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', payload, { delivery })).status, 200);
+    id: productionRun(started, commit).id,
+    appId: started.github.appId,
+    name: 'Sluice: production',
+    headSha: commit,
+    repo: REPO,
+    conclusion: 'success',
+    output: { title: 'production', summary: 'Deployed' },
+    requestedAction: 'rollback',
+    sender: login,
+  });
+
+  assert.equal((await started.send('check_run', payload, { delivery })).status, 200);
   await started.sluice.idle();
   return (await started.sluice.store.getDelivery(delivery))?.note ?? '';
 }
@@ -74,7 +58,7 @@ const withPeople = (dir: string) =>
 
 describe('Roll back from GitHub', () => {
   test('the button is only on the release production runs now; older check runs lose it', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+    const started = await startApp({ serverConfig: withPeople });
     await release(started, 1, 'v1');
     assert.deepEqual(productionRun(started, sha(1)).actions, ['rollback']);
     await release(started, 2, 'v2');
@@ -92,7 +76,7 @@ describe('Roll back from GitHub', () => {
   });
 
   test('a GitHub user the operator did not allow is refused, and nothing deploys', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+    const started = await startApp({ serverConfig: withPeople });
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     const executions = (await started.sluice.store.listExecutions()).length;
@@ -111,7 +95,7 @@ describe('Roll back from GitHub', () => {
   });
 
   test('an allowed user’s rollback waits for an approval in Slack, which they may not give themselves', async () => {
-    const started = (app = await startSlackSluice({ serverConfig: withPeople }));
+    const started = await startApp({ serverConfig: withPeople });
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     assert.equal(
@@ -139,10 +123,10 @@ describe('Roll back from GitHub', () => {
   });
 
   test('with skip_for_rollbacks, an allowed login of github.rollback rolls back at once', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) =>
         `${withPeople(dir).replace('      timeout: 24h\n', '      timeout: 24h\n      skip_for_rollbacks: true\n')}github:\n  rollback: [dave]\n`,
-    }));
+    });
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     assert.equal(await pressRollBack(started, sha(2), 'dave'), 'rolling production back to #1 in execution #3');

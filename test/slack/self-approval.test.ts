@@ -6,64 +6,37 @@
  * cannot be matched to a Slack user is named on the card.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import { sendWebhook } from '../helpers/github-webhooks.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import {
-  ALICE,
-  ANN,
-  CAROL,
-  CHANNEL,
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  shopFiles,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { describe, test } from 'node:test';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+import { productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ALICE, ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
+
+const startApp = slackSluicePerTest();
 
 const CAROL_GIT = { name: 'Carol', email: 'carol@example.com', login: 'carol' };
 const ANN_GIT = { name: 'Ann', email: 'ann@example.com', login: 'ann' };
-
-function told(started: SlackSluice, user: string): string[] {
-  return started.slack
-    .called('chat.postEphemeral')
-    .filter((c) => c.args.user === user && c.args.channel === CHANNEL)
-    .map((c) => String(c.args.text));
-}
-
-async function gate(started: SlackSluice, seq: number) {
-  const execution = await started.sluice.store.getExecution(seq);
-  return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
-}
 
 const cardText = (started: SlackSluice) => JSON.stringify(started.card().blocks);
 
 async function refused(started: SlackSluice, user: string, why: string, commit: string): Promise<void> {
   await started.click(started.card(), 'approve', user);
   assert.equal(
-    told(started, user).at(-1),
+    started.told(user).at(-1),
     `You ${why} (\`${commit.slice(0, 7)}\`), and *production* needs someone else to approve it; nothing was decided. You may still reject it.`,
   );
 }
 
 describe('nobody approves their own push', () => {
   test('a pusher who names someone else as the author is still the pusher: both are refused, nothing deploys until a third approves', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     started.slack.emails.set('ann@example.com', ANN);
     await started.push(1, 'v1', { author: ANN_GIT, sender: { login: 'carol', email: 'carol@example.com' } });
 
     await refused(started, CAROL, 'pushed this change', sha(1));
     await refused(started, ANN, 'wrote this change', sha(1));
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     assert.equal(productionVersion(started), undefined, 'nothing was deployed');
     const execution = (await started.sluice.store.listExecutions())[0]!;
     const log = await started.sluice.store.readLog({
@@ -85,9 +58,9 @@ describe('nobody approves their own push', () => {
   });
 
   test('a commit whose author *name* is an approver’s login does not make that approver an author: only logins GitHub tells count', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann: ${ANN}\n`),
-    }));
+    });
     started.slack.emails.set('carol@example.com', CAROL);
     // `git commit --author "ann <mallory@evil.example>"`: GitHub knows no account for it, so the push carries no username.
     const forged = { name: 'ann', email: 'mallory@evil.example' };
@@ -99,12 +72,12 @@ describe('nobody approves their own push', () => {
     assert.doesNotMatch(cardText(started), /GitHub user @ann/, 'the forged name is not taken for a login');
     await refused(started, CAROL, 'pushed this change', sha(1));
     await started.click(started.card(), 'approve', ANN);
-    assert.equal(told(started, ANN).length, 0, 'ann was not refused');
+    assert.equal(started.told(ANN).length, 0, 'ann was not refused');
     assert.equal(productionVersion(started), 'v1', 'ann’s approval let it through');
   });
 
   test('the authors and committers of every commit since what production runs are refused, not only the head commit’s', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     started.slack.emails.set('ann@example.com', ANN);
     await started.push(1, 'v1');
@@ -117,12 +90,12 @@ describe('nobody approves their own push', () => {
     await refused(started, CAROL, `wrote ${sha(2).slice(0, 7)}`, sha(3));
     await refused(started, ANN, `committed ${sha(2).slice(0, 7)}`, sha(3));
     await refused(started, ALICE, 'wrote this change', sha(3));
-    assert.equal((await gate(started, 2))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(2))?.status, 'awaiting_approval');
     assert.equal(productionVersion(started), 'v1', 'v3 was not deployed');
   });
 
   test('past GitHub’s 250 commits of a compare, the older ones are paged in: the author of the oldest is refused too', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
@@ -149,12 +122,12 @@ describe('nobody approves their own push', () => {
   });
 
   test('a pusher Slack fails to look up gets no card to approve until the lookup works, and is then refused', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.slack.emails.set('carol@example.com', CAROL);
     started.slack.failNext('users.lookupByEmail', 'internal_error');
     await started.push(1, 'v1', { sender: { login: 'carol', email: 'carol@example.com' } });
     assert.equal(started.slack.cards(CHANNEL).length, 0, 'no card while Slack cannot say who pushed');
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
 
     // The next sweep tries the card again, and Slack answers now.
     await started.sluice.sweep();
@@ -165,9 +138,9 @@ describe('nobody approves their own push', () => {
 
   test('a pusher mapped by login to one Slack account is also the account Slack finds by their e-mail: neither approves', async () => {
     // The operator maps carol's login to her usual account; the pusher's e-mail belongs in Slack to another of hers, an approver.
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol: ${CAROL}\n`),
-    }));
+    });
     started.slack.emails.set('carol@example.com', ALICE);
     await started.push(1, 'v1', {
       author: CAROL_GIT,
@@ -176,14 +149,14 @@ describe('nobody approves their own push', () => {
     });
 
     await refused(started, ALICE, 'wrote this change', sha(1));
-    assert.equal((await gate(started, 1))?.status, 'awaiting_approval');
+    assert.equal((await started.gate(1))?.status, 'awaiting_approval');
     assert.equal(productionVersion(started), undefined, 'nothing was deployed');
     await started.click(started.card(), 'approve', ANN);
     assert.equal(productionVersion(started), 'v1');
   });
 
   test('a pusher Slack cannot match is named on the card', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1', {
       author: { name: 'Mallory', email: 'mallory@evil.example', login: 'mallory-gh' },
       sender: { login: 'mallory-gh', email: 'mallory@evil.example' },
@@ -195,17 +168,17 @@ describe('nobody approves their own push', () => {
   });
 
   test('a retry keeps the original pusher and adds the one who retried', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) =>
         serverConfig(dir, 'github:\n  retry: [dave]\n').replace('slack:\n', `slack:\n  people:\n    dave: ${ANN}\n`),
-    }));
+    });
     started.slack.emails.set('carol@example.com', CAROL);
     await started.push(1, 'v1', {
       author: { name: 'Build Bot', email: 'bot@example.com' },
       sender: { login: 'carol', email: 'carol@example.com' },
     });
     await started.click(started.card(), 'reject', CAROL);
-    assert.equal((await gate(started, 1))?.status, 'failed');
+    assert.equal((await started.gate(1))?.status, 'failed');
 
     // Dave re-runs the production check run from GitHub: a new approval.
     const run = started.github.calls.find(
@@ -227,9 +200,9 @@ describe('nobody approves their own push', () => {
       installation: { id: 77 },
       sender: { login: 'dave' },
     };
-    assert.equal((await sendWebhook(started.sluice.url, WEBHOOK_SECRET, 'check_run', rerun)).status, 200);
+    assert.equal((await started.send('check_run', rerun)).status, 200);
     await started.sluice.idle();
-    assert.deepEqual([(await gate(started, 1))?.status, (await gate(started, 1))?.attempt], ['awaiting_approval', 2]);
+    assert.deepEqual([(await started.gate(1))?.status, (await started.gate(1))?.attempt], ['awaiting_approval', 2]);
 
     await refused(started, CAROL, 'pushed this change', sha(1));
     await refused(started, ANN, 'retried this run', sha(1));

@@ -7,20 +7,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
-import { ANN, CHANNEL, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { test } from 'node:test';
+import { type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const channelLines = (started: SlackSluice, error: string) =>
   started.logs.filter((line) => line.includes(`Slack's chat.postMessage failed: ${error}`));
 
 test('a channel the bot is not in: one log line says to invite it, the pipeline waits at the gate, and once invited the card comes at the next sweep and is approved', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   started.slack.channels.set(CHANNEL, { name: 'deploys', member: false });
   await started.push(1, 'v1');
   assert.deepEqual(started.slack.cards(CHANNEL), [], 'no card in a channel the bot is not in');
@@ -50,7 +47,7 @@ test('a channel the bot is not in: one log line says to invite it, the pipeline 
 });
 
 test('a slack_channel that is no channel the bot can see: the log line says to put the channel id in the server config', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   started.slack.channels.delete(CHANNEL);
   await started.push(1, 'v1');
   const lines = channelLines(started, 'channel_not_found');
@@ -62,7 +59,7 @@ test('a slack_channel that is no channel the bot can see: the log line says to p
 });
 
 test('a bot token Slack no longer takes: one log line says to reinstall the app and set SLACK_BOT_TOKEN; once Slack takes it again the card comes', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   started.slack.revokeToken();
   await started.push(1, 'v1');
   await started.sluice.sweep();

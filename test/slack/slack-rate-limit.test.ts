@@ -5,17 +5,14 @@
  * retries off, as these tests run.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import { ANN, CHANNEL, MALLORY, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { test } from 'node:test';
+import { slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 test('a rate-limited card and a rate-limited answer to a click are sent once Retry-After has passed, and no call comes before', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   started.slack.rateLimit('chat.postMessage', 1);
   await started.push(1, 'v1');
   const card = started.card();

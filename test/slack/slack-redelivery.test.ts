@@ -8,20 +8,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { buttonClick, buttonClickPayload, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
-import { ANN, MALLORY, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, MALLORY } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 const served = (started: SlackSluice) => readFileSync(join(started.dir, 'srv-prod', 'current', 'started'), 'utf8');
 
 test('over HTTP, a click Slack sends again with X-Slack-Retry-Num is answered 200 and does nothing twice', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   await started.push(1, 'v1');
   const card = started.card();
   const refused = buttonClick(card, 'sluice_approve', MALLORY);
@@ -47,7 +44,7 @@ test('over HTTP, a click Slack sends again with X-Slack-Retry-Num is answered 20
 });
 
 test('in Socket Mode, a redelivered envelope is acknowledged and does nothing twice, and after a disconnect envelope Sluice connects again', async () => {
-  const started = (app = await startSlackSluice({ socketMode: true }));
+  const started = await startApp({ socketMode: true });
   await started.push(1, 'v1');
   const card = started.card();
   const first = await started.slack.sendEnvelope('interactive', buttonClickPayload(card, 'sluice_approve', MALLORY));

@@ -5,18 +5,15 @@
  * with the bot token.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../helpers/slack-requests.ts';
-import { ANN, CHANNEL, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { ANN, CHANNEL } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 test('each command is answered with one post to its response URL; an answer Slack refuses there goes as an ephemeral message', async () => {
-  const started = (app = await startSlackSluice());
+  const started = await startApp();
   await started.command('help', ANN);
   await started.command('status', ANN);
   assert.deepEqual(

@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import {
-  ALICE,
-  ANN,
-  CAROL,
-  CHANNEL,
-  MALLORY,
-  productionPipeline,
-  productionVersion,
-  REPO,
-  serverConfig,
-  sha,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { describe, test } from 'node:test';
+import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
+import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
+import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 
-let app: SlackSluice | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+const startApp = slackSluicePerTest();
 
 /** Pushes commit n and approves it in Slack. */
 async function release(started: SlackSluice, n: number, version: string): Promise<void> {
@@ -30,7 +15,7 @@ async function release(started: SlackSluice, n: number, version: string): Promis
 
 describe('/sluice', () => {
   test('status is open to everyone: each pipeline’s newest execution, locked environments, and one repository stage by stage', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     await started.command('lock production release freeze', ANN);
 
@@ -56,12 +41,12 @@ describe('/sluice', () => {
   });
 
   test('status is refused to whoever the operator did not list, and unlisted commands to everyone', async () => {
-    const started = (app = await startSlackSluice({
+    const started = await startApp({
       serverConfig: (dir) =>
         serverConfig(dir)
           .replace('slack:\n  commands:\n', `slack:\n  commands:\n    status: [${ANN}]\n`)
           .replace(/ {4}lock: \[.*\]\n/, ''),
-    }));
+    });
     assert.equal((await started.command('status', MALLORY)).text, `You may not run \`/sluice status\`; ask <@${ANN}>.`);
     assert.equal(
       (await started.command('lock production', ANN)).text,
@@ -71,7 +56,7 @@ describe('/sluice', () => {
   });
 
   test('run starts the pipeline for the default branch or a named commit; others may not', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     await started.click(started.card(), 'reject', ANN);
     started.github.addCommit(
@@ -126,7 +111,7 @@ describe('/sluice', () => {
   });
 
   test('run works for a repository the app is installed on before its first push: GitHub names the installation', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     started.github.install(REPO, 77);
     started.github.addCommit(
       REPO,
@@ -160,7 +145,7 @@ describe('/sluice', () => {
   });
 
   test('lock makes deploys to an environment fail until unlock, and retry carries the failed stage on, asking its approval again', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     assert.equal(
       (await started.command('lock production', MALLORY)).text,
       `You may not run \`/sluice lock\`; ask <@${ANN}>.`,
@@ -221,7 +206,7 @@ describe('/sluice', () => {
   });
 
   test('cancel stops the newest running execution, or the one named; others may not', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     assert.equal(
       (await started.command('cancel acme/shop', MALLORY)).text,
@@ -253,7 +238,7 @@ describe('/sluice', () => {
   });
 
   test('rollback deploys the release the environment ran before; others may not', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await release(started, 1, 'v1');
     await release(started, 2, 'v2');
     assert.equal(
@@ -277,7 +262,7 @@ describe('/sluice', () => {
   });
 
   test('disable holds executions before a stage, enable lets them in; others may not', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     await started.push(1, 'v1');
     await started.click(started.card(), 'reject', ANN);
     assert.equal(
@@ -317,7 +302,7 @@ describe('/sluice', () => {
   });
 
   test('a mistake is answered with what to type instead', async () => {
-    const started = (app = await startSlackSluice());
+    const started = await startApp();
     const say = async (text: string) => String((await started.command(text, ALICE)).text);
     assert.match(await say(''), /^\*Sluice commands\*\n• `\/sluice status \[repo\]`/);
     assert.match(await say('deploy acme/shop'), /^Sluice has no command "deploy"\.\n\*Sluice commands\*/);

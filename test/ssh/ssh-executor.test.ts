@@ -337,7 +337,7 @@ describe('SshExecutor against real OpenSSH hosts', () => {
       let started = Date.now();
       await assert.rejects(
         new SshExecutor({ ...options, connectTimeoutMs: 300 }).open(mute),
-        isCode('HOST_UNREACHABLE', /cannot reach host mute .*: no SSH handshake within 300 ms/),
+        isCode('HOST_UNREACHABLE', /cannot reach host mute .*: no SSH handshake within 300ms/),
       );
       assert.ok(Date.now() - started < 2000);
       started = Date.now();

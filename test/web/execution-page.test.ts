@@ -11,17 +11,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
-import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import {
-  ANN,
-  productionPipeline,
-  REPO,
-  sha,
-  shopFiles,
-  startSlackSluice,
-  type SlackSluice,
-} from '../helpers/slack-sluice.ts';
+import { productionPipeline, REPO, shopFiles } from '../helpers/shop.ts';
+import { ANN, sha, type SlackSluice, startSlackSluice } from '../helpers/slack-sluice.ts';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 
@@ -62,12 +53,7 @@ test(
       'cp VERSION dist/VERSION',
     ];
     app.github.addCommit(REPO, sha(1), shopFiles('v1', productionPipeline(slowBuild)), { message: 'Release v1' });
-    const reply = await sendWebhook(
-      app.sluice.url,
-      WEBHOOK_SECRET,
-      'push',
-      pushPayload({ repo: REPO, after: sha(1), message: 'Release v1' }),
-    );
+    const reply = await app.sendPush({ after: sha(1), message: 'Release v1' });
     assert.equal(reply.status, 200);
 
     // The link GitHub shows as the build's Details, opened on Sluice's own address.

@@ -1,15 +1,8 @@
 /** Queries on `locks`: named leases with fencing tokens. Run inside a transaction. */
-import type { Db, DatabaseKind } from '../database.ts';
+import type { Db, DatabaseKind, LocksTable } from '../database.ts';
 import type { LockState } from '../store.ts';
 
-function toState(row: {
-  name: string;
-  owner: string;
-  reason: string;
-  token: number;
-  acquired_at: number;
-  expires_at: number | null;
-}): LockState {
+function toState(row: Omit<LocksTable, 'released'>): LockState {
   return {
     name: row.name,
     owner: row.owner,
