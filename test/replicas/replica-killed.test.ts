@@ -20,6 +20,7 @@ import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
+import { until as waitUntil } from '../helpers/until.ts';
 
 const SECRET = 'killed-replica-secret';
 /** The lease of the server config below: how long a dead replica's claims and locks hold. */
@@ -82,18 +83,12 @@ async function push(repo: string, pipeline: string): Promise<string> {
   return commit;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
-      );
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+  waitUntil(what, probe, {
+    timeoutMs,
+    intervalMs: 50,
+    explain: () => replicas.map((r) => r.output().slice(-1500)).join('\n---\n'),
+  });
 
 const execution = async (commit: string) =>
   (await store.listExecutions({ limit: 100 })).find((e) => e.revision.sha === commit);

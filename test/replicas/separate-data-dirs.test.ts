@@ -19,6 +19,7 @@ import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { until as waitUntil } from '../helpers/until.ts';
 
 const SECRET = 'separate-dirs-secret';
 const REPO = 'acme/shop';
@@ -52,18 +53,11 @@ app:
     start: ['test -e "$SLUICE_DEPLOY_PATH/shared/go"']
 `;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.process.output().slice(-2000)).join('\n---\n')}`,
-      );
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  waitUntil(what, probe, {
+    intervalMs: 50,
+    explain: () => replicas.map((r) => r.process.output().slice(-2000)).join('\n---\n'),
+  });
 
 before(async () => {
   postgres = await startPostgres();
