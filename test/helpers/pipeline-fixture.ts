@@ -23,6 +23,7 @@ export interface FixtureAction {
   name: string;
   needs?: string[];
   build?: FixtureBuild;
+  command?: { host: string; run: string[] };
   deploy?: { environment: string; artifact: string };
   approval?: { environment: string };
 }
@@ -83,12 +84,13 @@ function carryOver(doc: Document, path: Array<string | number>, before: unknown,
     }
     if (before.every((item, i) => isSameItem(item, after[i]))) {
       before.forEach((item, i) => carryOver(doc, [...path, i], item, after[i]));
-      for (const item of after.slice(before.length)) doc.addIn(path, doc.createNode(item));
+      for (const item of after.slice(before.length))
+        doc.addIn(path, doc.createNode(item, { aliasDuplicateObjects: false }));
       return;
     }
   }
   const old = path.length > 0 ? doc.getIn(path, true) : undefined;
-  const node = doc.createNode(after);
+  const node = doc.createNode(after, { aliasDuplicateObjects: false });
   if (isCollection(old) && isCollection(node)) node.flow = old.flow ?? false;
   doc.setIn(path, node);
 }
