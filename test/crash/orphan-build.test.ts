@@ -14,7 +14,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { heldCheckRuns, rerunPayload, waitForSluice } from '../helpers/fault-checks.ts';
+import { heldCheckRuns, rerunPayload, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
@@ -90,18 +90,7 @@ test(
   { timeout: 300_000 },
   async () => {
     const gate = join(dir, 'gate');
-    const pipeline = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run:
-            - |
-              echo "running before me: $(pgrep -fc '${ONLY_SLEEP}' || true)"
-            - |
-              if [ ! -f ${gate} ]; then sleep ${SLEEP}; fi
-`;
+    const pipeline = sleepingBuild(SLEEP, gate);
     github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
     github.setBranch(REPO, 'main', sha(1));
     await start();

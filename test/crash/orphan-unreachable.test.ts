@@ -18,7 +18,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { heldCheckRuns, waitForSluice } from '../helpers/fault-checks.ts';
+import { heldCheckRuns, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
@@ -165,18 +165,7 @@ recovery: { retry_interrupted_builds: true }
 
 /** Pushes the sleeping build, kills Sluice once it runs on the host, and closes the host. Returns the orphan's workspace. */
 async function orphanOnClosedHost(b: Bed): Promise<string> {
-  const pipeline = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run:
-            - |
-              echo "running before me: $(pgrep -fc '^sleep ${b.sleep.replace('.', '[.]')}$' || true)"
-            - |
-              if [ ! -f ${join(b.dir, 'gate')} ]; then sleep ${b.sleep}; fi
-`;
+  const pipeline = sleepingBuild(b.sleep, join(b.dir, 'gate'));
   github.install(b.repo);
   github.addCommit(b.repo, b.commit, { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
   github.setBranch(b.repo, 'main', b.commit);
