@@ -15,7 +15,10 @@ test('every fixture pipeline passes the pipeline checks', () => {
     'app-to-production',
     'build-to-dev',
     'one-build',
+    'payload-to-production',
     'shop-to-production',
+    'version-through-dev',
+    'version-to-production',
   ]);
   for (const name of names) {
     const loaded = parsePipelineConfig(pipelineFixture(name), { file: `${name}.yml` });

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
+import { deployOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
 let ssh: SshHosts;
 let checkout: TempCheckout;
@@ -21,19 +22,10 @@ before(async () => {
   checkout = makeCheckout({ VERSION: '1\n' });
   checkout.write(
     '.github/sluice.yml',
-    `stages:
-  - name: build
-    actions:
-      - name: package
-        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
-  - name: dev
-    actions:
-      - name: deploy
-        deploy: { environment: dev, artifact: app }
-app:
-  hooks:
-    start: ['printf "ref=%s\\\\n" "$SLUICE_REF" | tee -a "$SLUICE_DEPLOY_PATH/refs.log"']
-`,
+    pipelineFixture('version-to-production', (pipeline) => {
+      deployOf(pipeline).environment = 'dev';
+      pipeline.app!.hooks.start = ['printf "ref=%s\\\\n" "$SLUICE_REF" | tee -a "$SLUICE_DEPLOY_PATH/refs.log"'];
+    }),
   );
   const host = ssh.hosts[0]!;
   writeFileSync(

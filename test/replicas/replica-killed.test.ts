@@ -40,19 +40,10 @@ function files(pipeline: string): Record<string, string> {
   return { '.github/sluice.yml': pipeline, VERSION: 'v1\n' };
 }
 
-const deployPipeline = (start: string) => `stages:
-  - name: build
-    actions:
-      - name: compile
-        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
-  - name: deploy
-    actions:
-      - name: ship
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: [${JSON.stringify(start)}]
-`;
+const deployPipeline = (start: string) =>
+  pipelineFixture('version-to-production', (pipeline) => {
+    pipeline.app!.hooks.start = [start];
+  });
 
 async function startReplica(): Promise<SluiceProcess> {
   const replica = await startSluiceProcess({

@@ -20,28 +20,13 @@ import { CHANNEL, sha } from '../helpers/slack-sluice.ts';
 import { BOT_TOKEN, SlackStandIn } from '../helpers/slack-stand-in.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { until as waitUntil } from '../helpers/until.ts';
+import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
 const SECRET = 'reports-once-secret';
 const PUSHES = 10;
 const STAGES = ['build', 'dev', 'production'];
 
-const PIPELINE = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
-  - name: dev
-    actions:
-      - name: ship
-        deploy: { environment: dev, artifact: app }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-`;
+const PIPELINE = pipelineFixture('version-through-dev');
 
 let postgres: TestPostgres;
 let github: GithubStandIn;

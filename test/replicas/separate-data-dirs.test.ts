@@ -20,6 +20,7 @@ import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { until as waitUntil } from '../helpers/until.ts';
+import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
 const SECRET = 'separate-dirs-secret';
 const REPO = 'acme/shop';
@@ -31,27 +32,7 @@ let store: Store;
 let dir = '';
 const replicas: Array<{ process: SluiceProcess; dataDir: string }> = [];
 
-// The payload is random, so the artifact spans several 1 MiB chunks and gzip cannot shrink it.
-const PIPELINE = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          run:
-            - mkdir -p dist
-            - head -c 3000000 /dev/urandom > dist/payload
-            - sha256sum dist/payload > dist/payload.sha256
-            - cp VERSION dist/
-          artifact: { name: app, paths: [dist] }
-  - name: production
-    actions:
-      - name: ship
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: ['test -e "$SLUICE_DEPLOY_PATH/shared/go"']
-`;
+const PIPELINE = pipelineFixture('payload-to-production');
 
 const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
   waitUntil(what, probe, {

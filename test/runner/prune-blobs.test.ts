@@ -11,31 +11,17 @@ import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { keepSource } from '../../src/artifact/keep-source.ts';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import type { ExecutionStatus } from '../../src/pipeline/states.ts';
 import { describePrune, pruneData } from '../../src/runner/prune-data.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startPostgresStore, type PostgresStore } from '../helpers/postgres-store.ts';
+import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
 const DAY = 24 * 3_600_000;
 
-const definition: PipelineDefinition = {
-  mode: 'queued',
-  stages: [
-    {
-      name: 'build',
-      needs: [],
-      actions: [
-        {
-          name: 'compile',
-          needs: [],
-          kind: 'build',
-          build: { host: 'local', run: ['make'], inputs: [], timeoutMs: 60_000, env: {}, secrets: [] },
-        },
-      ],
-    },
-  ],
-};
+const definition = definitionOf('one-build', (pipeline) => {
+  pipeline.mode = 'queued';
+});
 
 let bed: PostgresStore | undefined;
 let store: Store;
