@@ -13,6 +13,7 @@ test('every fixture pipeline passes the pipeline checks', () => {
   assert.deepEqual(names.sort(), [
     'app-through-dev',
     'app-to-production',
+    'build-check-release',
     'build-to-dev',
     'one-build',
     'payload-to-production',

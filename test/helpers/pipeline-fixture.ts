@@ -16,6 +16,7 @@ export type PipelineFixtureName =
   | 'shop-to-production'
   | 'build-to-dev'
   | 'one-build'
+  | 'build-check-release'
   | 'version-to-production'
   | 'version-through-dev'
   | 'payload-to-production';
@@ -32,7 +33,7 @@ export interface FixtureAction {
   name: string;
   needs?: string[];
   build?: FixtureBuild;
-  command?: { host: string; run: string[] };
+  command?: { host: string; inputs?: string[]; run: string[] };
   deploy?: { environment: string; artifact: string };
   approval?: { environment: string };
 }
@@ -152,7 +153,6 @@ export function definitionOf(
   edit?: (pipeline: FixturePipeline) => void,
 ): PipelineDefinition {
   const loaded = parsePipelineConfig(pipelineFixture(name, edit), { file: `${name}.yml` });
-  if (!loaded.ok)
-    throw new Error(loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
+  if (!loaded.ok) throw new Error(loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
   return loaded.definition;
 }
