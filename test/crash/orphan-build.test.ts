@@ -16,9 +16,9 @@ import { promisify } from 'node:util';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { heldCheckRuns, rerunPayload, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
-import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { startSluiceIn } from '../helpers/sluice-in-dir.ts';
 
 const run = promisify(execFile);
 const SECRET = 'orphan-webhook-secret';
@@ -52,15 +52,7 @@ after(async () => {
 });
 
 async function start(): Promise<SluiceProcess> {
-  sluice = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: {
-      SLUICE_DATA_DIR: join(dir, 'data'),
-      SLUICE_CONFIG: join(dir, 'server.yml'),
-      ...githubAppEnv(github, SECRET),
-    },
-  });
+  sluice = await startSluiceIn(dir, github, SECRET);
   return sluice;
 }
 

@@ -21,8 +21,9 @@ import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { heldCheckRuns, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
-import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { startSluiceIn } from '../helpers/sluice-in-dir.ts';
 
 const run = promisify(execFile);
 const SECRET = 'orphan-unreachable-secret';
@@ -128,15 +129,7 @@ recovery: { retry_interrupted_builds: true }
     commit: sha(name === 'back' ? 1 : 2),
     sleep,
     start: async () => {
-      sluice = await startSluiceProcess({
-        cwd: dir,
-        port: await freeLoopbackPort(),
-        env: {
-          SLUICE_DATA_DIR: join(dir, 'data'),
-          SLUICE_CONFIG: join(dir, 'server.yml'),
-          ...githubAppEnv(github, SECRET),
-        },
-      });
+      sluice = await startSluiceIn(dir, github, SECRET);
       started.push(sluice);
       return sluice;
     },

@@ -12,6 +12,7 @@ import { runSluice } from '../helpers/run-sluice.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 import { deployOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
+import { oneHostConfig } from '../helpers/sluice-in-dir.ts';
 
 let ssh: SshHosts;
 let checkout: TempCheckout;
@@ -27,20 +28,7 @@ before(async () => {
       pipeline.app!.hooks.start = ['printf "ref=%s\\\\n" "$SLUICE_REF" | tee -a "$SLUICE_DEPLOY_PATH/refs.log"'];
     }),
   );
-  const host = ssh.hosts[0]!;
-  writeFileSync(
-    join(checkout.scratch, 'server.yml'),
-    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  dev:
-    hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]
-    path: ${join(ssh.deployRoot, 'srv')}
-`,
-  );
+  writeFileSync(join(checkout.scratch, 'server.yml'), oneHostConfig(ssh, 'dev'));
   checkout.commit('pipeline');
 });
 

@@ -15,12 +15,12 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 import { until as waitUntil } from '../helpers/until.ts';
+import { startSluiceIn } from '../helpers/sluice-in-dir.ts';
 
 const SECRET = 'killed-replica-secret';
 /** The lease of the server config below: how long a dead replica's claims and locks hold. */
@@ -46,16 +46,7 @@ const deployPipeline = (start: string) =>
   });
 
 async function startReplica(): Promise<SluiceProcess> {
-  const replica = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: {
-      DATABASE_URL: postgres.url,
-      SLUICE_DATA_DIR: join(dir, 'data'),
-      SLUICE_CONFIG: join(dir, 'server.yml'),
-      ...githubAppEnv(github, SECRET),
-    },
-  });
+  const replica = await startSluiceIn(dir, github, SECRET, { DATABASE_URL: postgres.url });
   replicas.push(replica);
   return replica;
 }

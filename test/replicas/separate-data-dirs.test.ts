@@ -21,6 +21,7 @@ import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { until as waitUntil } from '../helpers/until.ts';
 import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
+import { oneHostConfig } from '../helpers/sluice-in-dir.ts';
 
 const SECRET = 'separate-dirs-secret';
 const REPO = 'acme/shop';
@@ -45,21 +46,8 @@ before(async () => {
   github = await new GithubStandIn().start();
   ssh = await startSshHosts(1);
   dir = mkdtempSync(join(tmpdir(), 'sluice-separate-'));
-  const host = ssh.hosts[0]!;
-  writeFileSync(
-    join(dir, 'server.yml'),
-    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]
-    path: ${join(ssh.deployRoot, 'srv')}
-`,
-  );
-  mkdirSync(join(host.root, 'srv', 'shared'), { recursive: true });
+  writeFileSync(join(dir, 'server.yml'), oneHostConfig(ssh, 'production'));
+  mkdirSync(join(ssh.hosts[0]!.root, 'srv', 'shared'), { recursive: true });
   for (const name of ['a', 'b']) {
     const dataDir = join(dir, `data-${name}`);
     const replica = await startSluiceProcess({
