@@ -9,6 +9,7 @@ import { runSluice } from '../helpers/run-sluice.ts';
 let checkout: TempCheckout | undefined;
 afterEach(() => checkout?.remove());
 
+// Written here, not a fixture: a test below names the line and column of dev's deploy in this text.
 const pipeline = `stages:
   - name: build
     actions:

@@ -5,35 +5,15 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
-/** The seed's pipeline shape, on this machine: build → check → approval → release. */
-function pipelineFile(
-  scratch: string,
-  build: string[] = ['mkdir -p dist', 'echo "built $(cat VERSION)" > dist/app.txt', 'echo compiled'],
-): string {
-  return `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          run: ${JSON.stringify(build)}
-          artifact: { name: app, paths: [dist] }
-  - name: check
-    actions:
-      - name: smoke
-        command: { host: local, inputs: [app], run: ["cat dist/app.txt"] }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: release
-        needs: [approve]
-        command: { host: local, inputs: [app], run: ["cp dist/app.txt ${scratch}/released.txt"] }
-`;
+/** The seed's pipeline shape, on this machine: build → check → approval → release into `scratch`. */
+function pipelineFile(scratch: string, build?: string[]): string {
+  return pipelineFixture('build-check-release', (pipeline) => {
+    if (build) buildOf(pipeline).run = build;
+    const release = pipeline.stages.at(-1)!.actions.find((action) => action.name === 'release')!;
+    release.command!.run = [`cp dist/app.txt ${scratch}/released.txt`];
+  });
 }
 
 let checkout: TempCheckout | undefined;

@@ -6,6 +6,8 @@ import { parsePipelineConfig } from '../../src/config/load-pipeline-config.ts';
 import { parseServerConfig } from '../../src/config/load-server-config.ts';
 import type { ServerConfig } from '../../src/config/server.schema.ts';
 
+// The pipelines below are written where they are checked, not fixtures: each is the mistake its test
+// is about, and the line and column the problem must name are in its text.
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/config/${name}`, import.meta.url), 'utf8');
 
 function productServer(): ServerConfig {

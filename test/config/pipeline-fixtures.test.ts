@@ -13,9 +13,13 @@ test('every fixture pipeline passes the pipeline checks', () => {
   assert.deepEqual(names.sort(), [
     'app-through-dev',
     'app-to-production',
+    'build-check-release',
     'build-to-dev',
     'one-build',
+    'payload-to-production',
     'shop-to-production',
+    'version-through-dev',
+    'version-to-production',
   ]);
   for (const name of names) {
     const loaded = parsePipelineConfig(pipelineFixture(name), { file: `${name}.yml` });

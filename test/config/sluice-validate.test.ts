@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { renderSchemas } from '../../src/config/write-json-schemas.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 
+// The small pipelines written below are the mistakes `sluice validate` must name, at their line and column.
 const fixtures = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,11 +14,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { heldCheckRuns, rerunPayload, waitForSluice } from '../helpers/fault-checks.ts';
+import { heldCheckRuns, rerunPayload, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
-import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { startSluiceIn } from '../helpers/sluice-in-dir.ts';
 
 const run = promisify(execFile);
 const SECRET = 'orphan-webhook-secret';
@@ -52,15 +52,7 @@ after(async () => {
 });
 
 async function start(): Promise<SluiceProcess> {
-  sluice = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: {
-      SLUICE_DATA_DIR: join(dir, 'data'),
-      SLUICE_CONFIG: join(dir, 'server.yml'),
-      ...githubAppEnv(github, SECRET),
-    },
-  });
+  sluice = await startSluiceIn(dir, github, SECRET);
   return sluice;
 }
 
@@ -90,18 +82,7 @@ test(
   { timeout: 300_000 },
   async () => {
     const gate = join(dir, 'gate');
-    const pipeline = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run:
-            - |
-              echo "running before me: $(pgrep -fc '${ONLY_SLEEP}' || true)"
-            - |
-              if [ ! -f ${gate} ]; then sleep ${SLEEP}; fi
-`;
+    const pipeline = sleepingBuild(SLEEP, gate);
     github.addCommit(REPO, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
     github.setBranch(REPO, 'main', sha(1));
     await start();

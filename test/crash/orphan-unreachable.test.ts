@@ -18,11 +18,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
-import { heldCheckRuns, waitForSluice } from '../helpers/fault-checks.ts';
+import { heldCheckRuns, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
-import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { startSluiceIn } from '../helpers/sluice-in-dir.ts';
 
 const run = promisify(execFile);
 const SECRET = 'orphan-unreachable-secret';
@@ -128,15 +129,7 @@ recovery: { retry_interrupted_builds: true }
     commit: sha(name === 'back' ? 1 : 2),
     sleep,
     start: async () => {
-      sluice = await startSluiceProcess({
-        cwd: dir,
-        port: await freeLoopbackPort(),
-        env: {
-          SLUICE_DATA_DIR: join(dir, 'data'),
-          SLUICE_CONFIG: join(dir, 'server.yml'),
-          ...githubAppEnv(github, SECRET),
-        },
-      });
+      sluice = await startSluiceIn(dir, github, SECRET);
       started.push(sluice);
       return sluice;
     },
@@ -165,18 +158,7 @@ recovery: { retry_interrupted_builds: true }
 
 /** Pushes the sleeping build, kills Sluice once it runs on the host, and closes the host. Returns the orphan's workspace. */
 async function orphanOnClosedHost(b: Bed): Promise<string> {
-  const pipeline = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run:
-            - |
-              echo "running before me: $(pgrep -fc '^sleep ${b.sleep.replace('.', '[.]')}$' || true)"
-            - |
-              if [ ! -f ${join(b.dir, 'gate')} ]; then sleep ${b.sleep}; fi
-`;
+  const pipeline = sleepingBuild(b.sleep, join(b.dir, 'gate'));
   github.install(b.repo);
   github.addCommit(b.repo, b.commit, { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });
   github.setBranch(b.repo, 'main', b.commit);

@@ -50,6 +50,7 @@ case $FORM in
 esac
 `;
 
+// Written here, not a fixture: one deploy action per way of leaving a process behind, each into its own environment.
 const pipeline = `stages:
   - name: build
     actions:

@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
+import { deployOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
+import { oneHostConfig } from '../helpers/sluice-in-dir.ts';
 
 let ssh: SshHosts;
 let checkout: TempCheckout;
@@ -21,34 +23,12 @@ before(async () => {
   checkout = makeCheckout({ VERSION: '1\n' });
   checkout.write(
     '.github/sluice.yml',
-    `stages:
-  - name: build
-    actions:
-      - name: package
-        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
-  - name: dev
-    actions:
-      - name: deploy
-        deploy: { environment: dev, artifact: app }
-app:
-  hooks:
-    start: ['printf "ref=%s\\\\n" "$SLUICE_REF" | tee -a "$SLUICE_DEPLOY_PATH/refs.log"']
-`,
+    pipelineFixture('version-to-production', (pipeline) => {
+      deployOf(pipeline).environment = 'dev';
+      pipeline.app!.hooks.start = ['printf "ref=%s\\\\n" "$SLUICE_REF" | tee -a "$SLUICE_DEPLOY_PATH/refs.log"'];
+    }),
   );
-  const host = ssh.hosts[0]!;
-  writeFileSync(
-    join(checkout.scratch, 'server.yml'),
-    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  dev:
-    hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]
-    path: ${join(ssh.deployRoot, 'srv')}
-`,
-  );
+  writeFileSync(join(checkout.scratch, 'server.yml'), oneHostConfig(ssh, 'dev'));
   checkout.commit('pipeline');
 });
 

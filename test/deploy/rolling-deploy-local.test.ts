@@ -19,8 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { hostRollout, type HostStepContext } from '../../src/deploy/host-steps.ts';
-import { rollingDeploy } from '../../src/deploy/rolling-deploy.ts';
+import { hostRollout, type HostRollout, type HostStepContext } from '../../src/deploy/host-steps.ts';
+import { rollingDeploy, type RolloutOptions } from '../../src/deploy/rolling-deploy.ts';
 import { ExecutorError } from '../../src/executor/executor.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import type { AppSpec } from '../../src/pipeline/definition.ts';
@@ -37,6 +37,14 @@ function artifact(version: string): { tarball: string; sha256: string } {
   const tarball = join(root, `${version}.tar.gz`);
   execFileSync('tar', ['-czf', tarball, '-C', dir, '.']);
   return { tarball, sha256: createHash('sha256').update(readFileSync(tarball)).digest('hex') };
+}
+
+/** How every deploy here rolls out: to dev, one host in one batch. */
+function oneHost(
+  host: HostRollout,
+  release: Pick<RolloutOptions, 'keepReleases' | 'tarball' | 'sha256'>,
+): RolloutOptions {
+  return { environment: 'dev', hosts: [host], batch: 1, minHealthy: 0, ...release };
 }
 
 function app(health = 'test -f VERSION'): AppSpec {
@@ -76,13 +84,7 @@ async function deploy(
     const { tarball, sha256 } = artifact(version);
     const rollback = options.rollbackTimeoutMs === undefined ? {} : { rollbackTimeoutMs: options.rollbackTimeoutMs };
     const result = await rollingDeploy(ctx, {
-      environment: 'dev',
-      hosts: [hostRollout(session, path)],
-      batch: 1,
-      minHealthy: 0,
-      keepReleases,
-      tarball,
-      sha256,
+      ...oneHost(hostRollout(session, path), { keepReleases, tarball, sha256 }),
       ...rollback,
     });
     return { result, lines, releaseId: ctx.releaseId };
@@ -91,7 +93,25 @@ async function deploy(
   }
 }
 
+/** Deploys `version` as `deploy` does, and cancels it once a hook prints `line`. */
+function deployCancelledOn(
+  line: string,
+  path: string,
+  version: string,
+  spec: AppSpec,
+  options: { rollbackTimeoutMs?: number } = {},
+) {
+  const cancel = new AbortController();
+  return deploy(path, version, spec, 5, {
+    ...options,
+    signal: cancel.signal,
+    onLine: (printed) => printed === line && cancel.abort(),
+  });
+}
+
 const events = (path: string) => readFileSync(join(path, 'events.log'), 'utf8').trim().split('\n');
+/** What the hooks log when v1 is deployed, then v2, which fails and is rolled back to v1. */
+const V2_ROLLED_BACK = ['install v1', 'start v1', 'stop v1', 'install v2', 'start v2', 'stop v2', 'start v1'];
 
 test('a first deploy unpacks the release, switches current, runs the hooks and checks health', async () => {
   const path = join(root, 'first');
@@ -116,15 +136,7 @@ test('a failing health check puts the host back on its previous release and says
     ),
   );
   assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
-  assert.deepEqual(events(path), [
-    'install v1',
-    'start v1',
-    'stop v1',
-    'install v2',
-    'start v2',
-    'stop v2',
-    'start v1',
-  ]);
+  assert.deepEqual(events(path), V2_ROLLED_BACK);
 });
 
 test("a rollback starts the release it goes back to with its own hooks and health check, after the failing release's stop, which may fail", async () => {
@@ -178,15 +190,7 @@ test("a rollback to a release that kept no hooks of its own uses this deploy's, 
     second.lines.join('\n'),
   );
   assert.equal(readlinkSync(join(path, 'current')), `releases/${first.releaseId}`);
-  assert.deepEqual(events(path), [
-    'install v1',
-    'start v1',
-    'stop v1',
-    'install v2',
-    'start v2',
-    'stop v2',
-    'start v1',
-  ]);
+  assert.deepEqual(events(path), V2_ROLLED_BACK);
 });
 
 /** Hooks of a release whose validate hook never ends: it waits for a file nobody writes. */
@@ -206,12 +210,8 @@ function validateWaits(path: string): AppSpec {
 test('a cancel during a batch stops the rollout, and the rollback still runs to the end under its own signal', async () => {
   const path = join(root, 'cancel');
   const first = await deploy(path, 'v1', app());
-  const cancel = new AbortController();
   // Cancelled once the host is drained and the new release's validate hook says it waits.
-  const second = await deploy(path, 'v2', validateWaits(path), 5, {
-    signal: cancel.signal,
-    onLine: (line) => line === 'waiting for a go' && cancel.abort(),
-  });
+  const second = await deployCancelledOn('waiting for a go', path, 'v2', validateWaits(path));
   assert.deepEqual(second.result, {
     ok: false,
     reason: `local: cancelled during the validate hook; rolled back local to ${first.releaseId}`,
@@ -233,7 +233,6 @@ test('a cancel during a batch stops the rollout, and the rollback still runs to 
 test('a rollback that does not end is stopped by its own time limit, and the reason says so', async () => {
   const path = join(root, 'rollback-limit');
   await deploy(path, 'v1', app());
-  const cancel = new AbortController();
   // v2's stop hook (run by the rollback) waits for ever: only the rollback's time limit ends it.
   const spec = validateWaits(path);
   const hanging = {
@@ -243,11 +242,7 @@ test('a rollback that does not end is stopped by its own time limit, and the rea
       stop: [`if grep -q v2 VERSION; then while [ ! -e ${join(path, 'never')} ]; do sleep 0.05; done; fi`],
     },
   };
-  const second = await deploy(path, 'v2', hanging, 5, {
-    signal: cancel.signal,
-    rollbackTimeoutMs: 500,
-    onLine: (line) => line === 'waiting for a go' && cancel.abort(),
-  });
+  const second = await deployCancelledOn('waiting for a go', path, 'v2', hanging, { rollbackTimeoutMs: 500 });
   assert.equal(second.result.ok, false);
   assert.match(
     (second.result as { reason: string }).reason,
@@ -282,15 +277,10 @@ test('an artifact that arrives corrupted is not unpacked', async () => {
       log: () => {},
       sleep: async () => {},
     };
-    const result = await rollingDeploy(ctx, {
-      environment: 'dev',
-      hosts: [hostRollout(session, path)],
-      batch: 1,
-      minHealthy: 0,
-      keepReleases: 5,
-      tarball,
-      sha256: '0'.repeat(64),
-    });
+    const result = await rollingDeploy(
+      ctx,
+      oneHost(hostRollout(session, path), { keepReleases: 5, tarball, sha256: '0'.repeat(64) }),
+    );
     assert.equal(result.ok, false);
     assert.match(
       (result as { reason: string }).reason,
@@ -321,11 +311,7 @@ test('a cancel during the stop hook: the rollback stops the release it runs agai
   };
   const first = await deploy(path, 'v1', guarded);
   assert.deepEqual(first.result, { ok: true });
-  const cancel = new AbortController();
-  const second = await deploy(path, 'v2', guarded, 5, {
-    signal: cancel.signal,
-    onLine: (line) => line === 'stopping' && cancel.abort(),
-  });
+  const second = await deployCancelledOn('stopping', path, 'v2', guarded);
   assert.deepEqual(second.result, {
     ok: false,
     reason: `local: cancelled during the stop hook; rolled back local to ${first.releaseId}`,
@@ -362,15 +348,7 @@ test('a deploy that succeeded on every host stays a success when the host is los
   };
   try {
     const { tarball, sha256 } = artifact('v9');
-    const result = await rollingDeploy(ctx, {
-      environment: 'dev',
-      hosts: [hostRollout(losing, path)],
-      batch: 1,
-      minHealthy: 0,
-      keepReleases: 1,
-      tarball,
-      sha256,
-    });
+    const result = await rollingDeploy(ctx, oneHost(hostRollout(losing, path), { keepReleases: 1, tarball, sha256 }));
     assert.deepEqual(result, { ok: true });
     assert.equal(readlinkSync(join(path, 'current')), 'releases/20261129T000000Z-1-abcdef0');
     assert.ok(lines.includes('[local] could not remove old releases: lost connection to host local'), lines.join('\n'));

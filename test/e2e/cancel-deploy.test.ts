@@ -11,102 +11,38 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_HOSTS, fixtureAppFiles, fixturePipeline, startAppBed, type AppBed } from '../helpers/app-bed.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
-import { startMonitor, type RunningMonitor } from '../helpers/request-monitor.ts';
+import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import type { RunningMonitor } from '../helpers/request-monitor.ts';
 import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../helpers/slack-requests.ts';
 import { ANN, MALLORY, REPO, sha, startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
 import { githubAppEnv, startSluiceProcess } from '../helpers/sluice-process.ts';
 import { heldCheckRuns } from '../helpers/fault-checks.ts';
-import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
-import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
+import { until as waitUntil } from '../helpers/until.ts';
 
 const FIXTURE_APP = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
-const APP_HOSTS = ['host2', 'host3'] as const;
 
 /** v2's validate hook says it waits, then waits for a file nobody writes; a cancel kills it. */
-const PIPELINE = `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: builder
-          run: ["node --check server.js"]
-          artifact: { name: app, paths: [server.js, deploy, VERSION, package.json] }
-  - name: production
-    actions:
-      - name: deploy
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: ["sh deploy/start.sh"]
-    validate:
-      - 'if [ "$(cat VERSION)" != v1 ]; then echo "$(cat VERSION) waits for a go"; touch "$SLUICE_DEPLOY_PATH/shared/validating-$(cat VERSION)"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/never" ]; do sleep 0.1; done; fi'
-  health:
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS "http://127.0.0.1:$PORT/health"'
-    timeout: 10s
-    interval: 100ms
-`;
+const PIPELINE = fixturePipeline({
+  buildHost: 'builder',
+  validate:
+    'if [ "$(cat VERSION)" != v1 ]; then echo "$(cat VERSION) waits for a go"; touch "$SLUICE_DEPLOY_PATH/shared/validating-$(cat VERSION)"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/never" ]; do sleep 0.1; done; fi',
+  healthTimeout: '10s',
+});
 
-let ssh: SshHosts;
-let lb: RunningHaproxy;
-let checkout: TempCheckout;
+let bed: AppBed;
 let configFile = '';
-const appPorts: Record<string, number> = {};
-
-function appFiles(version: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(FIXTURE_APP, path)] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(FIXTURE_APP);
-  return { ...files, VERSION: `${version}\n`, '.github/sluice.yml': PIPELINE };
-}
-
-function serverConfig(extra = ''): string {
-  const host = (name: string) => `{ name: ${name}, address: 127.0.0.1, port: ${ssh.host(name).port} }`;
-  return `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  builder: [${host('host1')}]
-environments:
-  production:
-    hosts: [${host('host2')}, ${host('host3')}]
-    path: ${join(ssh.deployRoot, 'srv')}
-    rolling: { batch: 1, min_healthy: 1 }
-    load_balancer: { haproxy: { socket: ${lb.socketPath}, backend: app, timeout: 10s } }
-${extra}`;
-}
-
-const served = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/`)).text()).split(' ')[0];
-const currentRelease = (name: string) =>
-  readlinkSync(join(ssh.host(name).root, 'srv', 'current'))
-    .split('/')
-    .at(-1);
-
-/** What a user checks afterwards: every host UP in HAProxy (not drained), on one release, serving `version`. */
-async function assertAllServe(version: string, release: string): Promise<void> {
-  for (const name of APP_HOSTS) {
-    await lb.waitUntilUp(name);
-    assert.equal((await lb.serverStat(name)).status, 'UP', `${name} is back in the load balancer`);
-    assert.equal(currentRelease(name), release, `${name} is on release ${release}`);
-    assert.equal(await served(appPorts[name]!), version, `${name} serves ${version}`);
-  }
-}
+const appFiles = (version: string) => fixtureAppFiles(version, PIPELINE);
+const serverConfig = (extra = '') => bed.serverConfig({ extra });
+const cliArgs = () => ['run', '--server', configFile, '--data-dir', join(bed.checkout.scratch, 'cli-data')];
 
 async function assertNoFailedRequest(monitor: RunningMonitor, version: string): Promise<void> {
   await monitor.waitForMore(25);
@@ -115,53 +51,25 @@ async function assertNoFailedRequest(monitor: RunningMonitor, version: string): 
   assert.deepEqual(Object.keys(report.versions), [version], 'only the release the hosts went back to answered');
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000) =>
+  waitUntil(what, probe, { timeoutMs });
 
 let v1Release = '';
 
 before(async () => {
-  ssh = await startSshHosts(3);
-  for (const name of APP_HOSTS) {
-    appPorts[name] = await freeLoopbackPort();
-    const shared = join(ssh.host(name).root, 'srv', 'shared');
-    mkdirSync(shared, { recursive: true });
-    writeFileSync(
-      join(shared, 'app.env'),
-      `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=200\n`,
-    );
-  }
-  lb = await startHaproxy({ backends: APP_HOSTS.map((name) => ({ name, port: appPorts[name]! })) });
-  checkout = makeCheckout(appFiles('v1'));
-  configFile = join(checkout.scratch, 'sluice.config.yml');
-  writeFileSync(configFile, serverConfig());
-  const first = await runSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], {
-    cwd: checkout.dir,
-    timeoutMs: 120_000,
-  });
+  bed = await startAppBed({ ...SERVICE_HOSTS, appEnv: 'STARTUP_DELAY_MS=200\n' });
+  bed.checkout.write('VERSION', 'v1\n');
+  bed.checkout.write('.github/sluice.yml', PIPELINE);
+  bed.checkout.commit('v1');
+  configFile = bed.writeServerConfig();
+  const first = await runSluice(cliArgs(), { cwd: bed.checkout.dir, timeoutMs: 120_000 });
   assert.equal(first.code, 0, first.stdout + first.stderr);
-  v1Release = currentRelease('host2')!;
-  await assertAllServe('v1', v1Release);
+  v1Release = bed.currentRelease('host2');
+  await bed.assertServing('v1', v1Release);
 });
 
 after(async () => {
-  for (const name of APP_HOSTS) {
-    try {
-      process.kill(Number(readFileSync(join(ssh.host(name).root, 'srv', 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
-    } catch {
-      // not running
-    }
-  }
-  await lb?.stop();
-  await ssh?.stop();
-  checkout?.remove();
+  await bed?.stop();
 });
 
 describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
@@ -169,8 +77,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
     const slackConfig = `slack:\n  commands:\n    cancel: [${ANN}]\n`;
     const app: SlackSluice = await startSlackSluice({ serverConfig: () => serverConfig(slackConfig) });
     try {
-      const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
-      await monitor.waitForMore(10);
+      const monitor = await bed.startMonitor();
       app.github.addCommit(REPO, sha(2), appFiles('v2'), { message: 'Release v2' });
       const reply = await sendWebhook(
         app.sluice.url,
@@ -193,7 +100,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
         );
       });
       assert.ok((await log()).includes('[host2] drained from the load balancer'));
-      assert.equal((await lb.serverStat('host2')).status, 'DRAIN');
+      assert.equal((await bed.lb.serverStat('host2')).status, 'DRAIN');
 
       assert.equal(
         (await commandNow(app, 'cancel acme/shop', MALLORY)).text,
@@ -221,7 +128,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       assert.ok(lines.includes('[host2] back in the load balancer'), lines.join('\n'));
       assert.ok(!lines.some((l) => l.startsWith('[host3]') && l.includes('drained')), 'host3 was never touched');
 
-      await assertAllServe('v1', v1Release);
+      await bed.assertServing('v1', v1Release);
       await assertNoFailedRequest(monitor, 'v1');
     } finally {
       await app.close();
@@ -229,13 +136,10 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
   });
 
   test('Ctrl-C of sluice run cancels the same way: it waits for the rollback, then exits 130', async () => {
-    checkout.write('VERSION', 'v2\n');
-    checkout.commit('v2');
-    const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
-    await monitor.waitForMore(10);
-    const child = startSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], {
-      cwd: checkout.dir,
-    });
+    bed.checkout.write('VERSION', 'v2\n');
+    bed.checkout.commit('v2');
+    const monitor = await bed.startMonitor();
+    const child = startSluice(cliArgs(), { cwd: bed.checkout.dir });
     const output = collect(child);
     await waitForOutput(child, /\[host2\] v2 waits for a go/, 120_000);
     assert.match(output.text(), /\[host2\] drained from the load balancer/);
@@ -257,7 +161,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
     );
     assert.match(text, /✗ Execution #2 cancelled after /);
 
-    await assertAllServe('v1', v1Release);
+    await bed.assertServing('v1', v1Release);
     await assertNoFailedRequest(monitor, 'v1');
   });
 
@@ -265,18 +169,17 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
     const github = await new GithubStandIn().start();
     github.install(REPO);
     const sluice = await startSluiceProcess({
-      cwd: checkout.scratch,
+      cwd: bed.checkout.scratch,
       port: await freeLoopbackPort(),
       env: {
         SLUICE_CONFIG: configFile,
-        SLUICE_DATA_DIR: join(checkout.scratch, 'service-data'),
+        SLUICE_DATA_DIR: join(bed.checkout.scratch, 'service-data'),
         SLUICE_STOP_GRACE: '1s',
         ...githubAppEnv(github, WEBHOOK_SECRET),
       },
     });
     try {
-      const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
-      await monitor.waitForMore(10);
+      const monitor = await bed.startMonitor();
       github.addCommit(REPO, sha(4), appFiles('v4'), { message: 'Release v4' });
       const reply = await sendWebhook(
         sluice.url,
@@ -286,9 +189,9 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       );
       assert.equal(reply.status, 200);
       // The window again: host2's validate hook has started (it marks that on the host), after its drain.
-      const marker = join(ssh.host('host2').root, 'srv', 'shared', 'validating-v4');
+      const marker = join(bed.shared('host2'), 'validating-v4');
       await until('host2 to be validating v4', async () => (existsSync(marker) ? true : undefined));
-      assert.equal((await lb.serverStat('host2')).status, 'DRAIN');
+      assert.equal((await bed.lb.serverStat('host2')).status, 'DRAIN');
 
       const exit = new Promise<number | null>((resolve) => sluice.child.once('exit', (code) => resolve(code)));
       sluice.child.kill('SIGTERM');
@@ -305,7 +208,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       const production = heldCheckRuns(github, 'Sluice: production', sha(4)).at(-1);
       assert.notEqual(production?.conclusion, 'cancelled');
 
-      await assertAllServe('v1', v1Release);
+      await bed.assertServing('v1', v1Release);
       await assertNoFailedRequest(monitor, 'v1');
     } finally {
       await sluice.stop();
@@ -315,15 +218,13 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 
   test('a second Ctrl-C exits at once and says which hosts it leaves drained and on which release', async () => {
     // v3's own stop script (which the rollback runs) waits too, so the second Ctrl-C comes mid-rollback.
-    checkout.write('VERSION', 'v3\n');
-    checkout.write(
+    bed.checkout.write('VERSION', 'v3\n');
+    bed.checkout.write(
       'deploy/stop.sh',
       `if [ "$(cat VERSION)" = v3 ]; then echo "v3 stop waits"; while [ ! -e "$SLUICE_DEPLOY_PATH/shared/go" ]; do sleep 0.1; done; fi\n${readFileSync(join(FIXTURE_APP, 'deploy/stop.sh'), 'utf8')}`,
     );
-    const v3Sha = checkout.commit('v3');
-    const child = startSluice(['run', '--server', configFile, '--data-dir', join(checkout.scratch, 'cli-data')], {
-      cwd: checkout.dir,
-    });
+    const v3Sha = bed.checkout.commit('v3');
+    const child = startSluice(cliArgs(), { cwd: bed.checkout.dir });
     const output = collect(child);
     await waitForOutput(child, /\[host2\] v3 waits for a go/, 120_000);
     child.kill('SIGINT');
@@ -333,7 +234,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
 
     const text = output.text();
     assert.equal(code, 130, text);
-    const v3Release = readdirSync(join(ssh.host('host2').root, 'srv', 'releases')).find((id) =>
+    const v3Release = readdirSync(join(bed.ssh.host('host2').root, 'srv', 'releases')).find((id) =>
       id.endsWith(`-${v3Sha.slice(0, 7)}`),
     );
     assert.match(
@@ -342,10 +243,10 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
         `SIGINT again: exiting now, before the rollback finished\\. Left behind:\\n  host2 \\(production\\): drained from the load balancer \\(its app may be stopped\\), on the new release ${v3Release ?? 'v3'} \\(it ran ${v1Release}\\)\\n`,
       ),
     );
-    assert.equal((await lb.serverStat('host2')).status, 'DRAIN', 'as it said: host2 is still drained');
-    assert.equal((await lb.serverStat('host3')).status, 'UP', 'host3 was never touched');
+    assert.equal((await bed.lb.serverStat('host2')).status, 'DRAIN', 'as it said: host2 is still drained');
+    assert.equal((await bed.lb.serverStat('host3')).status, 'UP', 'host3 was never touched');
     // Let the stop hook end, so nothing waits on the host after the test.
-    writeFileSync(join(ssh.host('host2').root, 'srv', 'shared', 'go'), '');
+    writeFileSync(join(bed.shared('host2'), 'go'), '');
   });
 });
 

@@ -8,122 +8,45 @@
  * balancer. No request may fail, and every host must serve v2 at the end.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { SERVICE_HOSTS, fixtureAppFiles, fixturePipeline, startAppBed, type AppBed } from '../helpers/app-bed.ts';
 import { GithubStandIn, type RecordedCall } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
-import { startMonitor, type MonitorReport } from '../helpers/request-monitor.ts';
+import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import type { MonitorReport } from '../helpers/request-monitor.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET } from '../helpers/slack-requests.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 import { BOT_TOKEN, SlackStandIn, type SlackMessage } from '../helpers/slack-stand-in.ts';
-import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
-import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
+import { until as waitUntil } from '../helpers/until.ts';
 
-const FIXTURE_APP = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
 const REPO = 'acme/shop';
 const CHANNEL = 'C0RELEASES';
 const APPROVER = 'U0RELEASE';
 const WEBHOOK_SECRET = 'e2e-webhook-secret';
 
-const PIPELINE = `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-      - name: package
-        build:
-          host: builder
-          run: ["node --check server.js", "echo \\"built $(cat VERSION)\\""]
-          artifact: { name: app, paths: [server.js, deploy, VERSION, package.json] }
-  - name: dev
-    actions:
-      - name: dev-deploy
-        deploy: { environment: dev, artifact: app }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    stop: ["sh deploy/stop.sh"]
-    start: ["sh deploy/start.sh"]
-  health:
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS "http://127.0.0.1:$PORT/health"'
-    timeout: 10s
-    interval: 100ms
-`;
+const PIPELINE = fixturePipeline({
+  fixture: 'app-through-dev',
+  buildHost: 'builder',
+  run: ['node --check server.js', 'echo "built $(cat VERSION)"'],
+});
 
-let ssh: SshHosts;
-let lb: RunningHaproxy;
+let bed: AppBed;
 let github: GithubStandIn;
 let slack: SlackStandIn;
-let checkout: TempCheckout;
 let sluice: SluiceProcess | undefined;
 let sluiceUrl = '';
-let work = '';
-const appPorts: Record<string, number> = {};
+let configFile = '';
+const work = () => bed.checkout.scratch;
+const appFiles = (version: string) => fixtureAppFiles(version, PIPELINE);
 
-function appFiles(version: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(FIXTURE_APP, path)] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(FIXTURE_APP);
-  return { ...files, VERSION: `${version}\n`, '.github/sluice.yml': PIPELINE };
-}
-
-function serverConfig(): string {
-  const host = (name: string) => `{ name: ${name}, address: 127.0.0.1, port: ${ssh.host(name).port} }`;
-  return `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  builder: [${host('host1')}]
-environments:
-  dev:
-    hosts: builder
-    path: ${join(ssh.deployRoot, 'dev')}
-    allow_commands_from: ["*"]          # dev shares its host with the builds
-  production:
-    hosts: [${host('host2')}, ${host('host3')}]
-    path: ${join(ssh.deployRoot, 'srv')}
-    rolling: { batch: 1, min_healthy: 1 }
-    load_balancer: { haproxy: { socket: ${lb.socketPath}, backend: app, timeout: 10s } }
-    approval:
-      slack_channel: ${CHANNEL}
-      approvers: [${APPROVER}]
-      timeout: 1h
-`;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}; Sluice said:\n${sluice?.output().slice(-4000)}\nGitHub was last told:\n${lastCheckRuns()}`,
-      );
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>) =>
+  waitUntil(what, probe, {
+    timeoutMs: 90_000,
+    explain: () => `Sluice said:\n${sluice?.output().slice(-4000)}\nGitHub was last told:\n${lastCheckRuns()}`,
+  });
 
 /** Each check run of a commit by name: its status (and conclusion) as created, then after every update. */
 function checkRunHistory(commit: string): Record<string, string[]> {
@@ -189,8 +112,7 @@ async function pushAndRelease(
   version: string,
 ): Promise<{ report: MonitorReport; card: SlackMessage; doneAt: number }> {
   github.addCommit(REPO, sha(n), appFiles(version), { message: `Release ${version}` });
-  const monitor = startMonitor({ url: `http://127.0.0.1:${lb.port}/`, maxRequests: 9000, maxDurationMs: 170_000 });
-  await monitor.waitForMore(10);
+  const monitor = await bed.startMonitor();
   const reply = await sendWebhook(
     sluiceUrl,
     WEBHOOK_SECRET,
@@ -210,30 +132,8 @@ async function pushAndRelease(
   return { report: await monitor.stop(), card, doneAt };
 }
 
-const served = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/`)).text()).split(' ')[0];
-
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-  ssh = await startSshHosts(3);
-  for (const [name, dir] of [
-    ['host1', 'dev'],
-    ['host2', 'srv'],
-    ['host3', 'srv'],
-  ] as const) {
-    appPorts[name] = await freeLoopbackPort();
-    const shared = join(ssh.host(name).root, dir, 'shared');
-    mkdirSync(shared, { recursive: true });
-    writeFileSync(
-      join(shared, 'app.env'),
-      `PORT=${appPorts[name]}\nHOST_NAME=${name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`,
-    );
-  }
-  lb = await startHaproxy({
-    backends: [
-      { name: 'host2', port: appPorts.host2! },
-      { name: 'host3', port: appPorts.host3! },
-    ],
-  });
+  bed = await startAppBed({ ...SERVICE_HOSTS, dev: true, appEnv: 'STARTUP_DELAY_MS=400\n' });
   github = await new GithubStandIn().start();
   github.install(REPO);
   slack = await new SlackStandIn().start();
@@ -241,36 +141,24 @@ before(async () => {
   slack.channels.set(CHANNEL, { name: 'releases', member: false });
   slack.invite(CHANNEL);
   slack.join(CHANNEL, [APPROVER]);
-  writeFileSync(join(work, 'sluice.config.yml'), serverConfig());
-  checkout = makeCheckout(appFiles('v0'));
+  configFile = bed.writeServerConfig({ approval: { channel: CHANNEL, approvers: [APPROVER] } });
+  bed.checkout.write('VERSION', 'v0\n');
+  bed.checkout.write('.github/sluice.yml', PIPELINE);
+  bed.checkout.commit('v0');
 });
 
 after(async () => {
   await sluice?.stop();
-  for (const [name, dir] of [
-    ['host1', 'dev'],
-    ['host2', 'srv'],
-    ['host3', 'srv'],
-  ] as const) {
-    try {
-      process.kill(Number(readFileSync(join(ssh.host(name).root, dir, 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
-    } catch {
-      // not running
-    }
-  }
-  await lb?.stop();
-  await ssh?.stop();
+  await bed?.stop();
   await github?.stop();
   await slack?.stop();
-  checkout?.remove();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('from git push to production', { timeout: 420_000 }, () => {
   test('sluice run puts v0 out from a local checkout, printing each stage as it goes', async () => {
     const result = await runSluice(
-      ['run', '--server', join(work, 'sluice.config.yml'), '--data-dir', join(work, 'cli-data'), '--approve', 'yes'],
-      { cwd: checkout.dir, timeoutMs: 120_000 },
+      ['run', '--server', configFile, '--data-dir', join(work(), 'cli-data'), '--approve', 'yes'],
+      { cwd: bed.checkout.dir, timeoutMs: 120_000 },
     );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const stages = [...result.stdout.matchAll(/^(?:✓|▶|\?) (\w+) (running|succeeded)/gm)].map((m) => `${m[1]} ${m[2]}`);
@@ -283,18 +171,18 @@ describe('from git push to production', { timeout: 420_000 }, () => {
       'production succeeded',
     ]);
     assert.match(result.stdout, /build\/package │ built v0/);
-    for (const host of ['host2', 'host3']) await lb.waitUntilUp(host);
-    assert.equal(await served(appPorts.host2!), 'v0');
+    for (const host of ['host2', 'host3']) await bed.lb.waitUntilUp(host);
+    assert.equal(await bed.served('host2'), 'v0');
   });
 
   test('Sluice starts as `npm start` does, as a GitHub App and a Slack app', async () => {
     const port = await freeLoopbackPort();
     sluice = await startSluiceProcess({
-      cwd: work,
+      cwd: work(),
       port,
       env: {
-        SLUICE_CONFIG: join(work, 'sluice.config.yml'),
-        SLUICE_DATA_DIR: join(work, 'data'),
+        SLUICE_CONFIG: configFile,
+        SLUICE_DATA_DIR: join(work(), 'data'),
         ...githubAppEnv(github, WEBHOOK_SECRET),
         SLACK_BOT_TOKEN: BOT_TOKEN,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -323,8 +211,8 @@ describe('from git push to production', { timeout: 420_000 }, () => {
     t.diagnostic(`sent ${report.sent}, failed ${report.failed}, versions ${JSON.stringify(report.versions)}`);
     assert.deepEqual(report.failures, []);
     assert.deepEqual(new Set(report.timeline.filter((s) => s.at > doneAt).map((s) => s.version)), new Set(['v2']));
-    for (const host of ['host2', 'host3']) assert.equal(await served(appPorts[host]!), 'v2', `${host} serves v2`);
-    assert.equal(await served(appPorts.host1!), 'v2', 'dev serves v2');
+    for (const host of ['host2', 'host3']) assert.equal(await bed.served(host), 'v2', `${host} serves v2`);
+    assert.equal(await bed.served('host1'), 'v2', 'dev serves v2');
 
     // GitHub: a check run per stage, queued → in progress → success; a Deployment per environment.
     await until('the last GitHub writes', () =>

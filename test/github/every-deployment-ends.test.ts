@@ -11,6 +11,7 @@ import type { GithubStandIn, RecordedCall } from '../helpers/github-stand-in.ts'
 import { REPO, shopFiles } from '../helpers/shop.ts';
 import { sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL } from '../helpers/slack-workspace.ts';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
 const startApp = slackSluicePerTest();
 
@@ -41,38 +42,17 @@ function assertAllEnded(started: SlackSluice, lines: string[]): void {
 
 /** Production waits for the approval; dev's stage runs `check` beside the deploy, which waits for it. */
 function guardedPipeline(dir: string): string {
-  return `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run: ["test ! -f ${join(dir, 'break-build')}", "mkdir -p dist", "cp VERSION dist/VERSION"]
-          artifact: { name: app, paths: [dist, deploy] }
-  - name: dev
-    actions:
-      - name: check
-        command: { host: builder, run: ["while [ ! -f ${join(dir, 'go')} ]; do sleep 0.05; done", "test ! -f ${join(dir, 'fail-check')}"] }
-      - name: dev-deploy
-        needs: [check]
-        deploy: { environment: dev, artifact: app }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-  health:
-    command: "test -f started"
-    timeout: 5s
-`;
+  return pipelineFixture('shop-to-production', (pipeline) => {
+    const build = buildOf(pipeline);
+    build.run = [`test ! -f ${join(dir, 'break-build')}`, 'mkdir -p dist', 'cp VERSION dist/VERSION'];
+    delete build.secrets;
+    const dev = pipeline.stages.find((stage) => stage.name === 'dev')!;
+    const check = [`while [ ! -f ${join(dir, 'go')} ]; do sleep 0.05; done`, `test ! -f ${join(dir, 'fail-check')}`];
+    dev.actions = [
+      { name: 'check', command: { host: 'builder', run: check } },
+      { ...dev.actions[0]!, needs: ['check'] },
+    ];
+  });
 }
 
 describe('every Deployment ends', () => {

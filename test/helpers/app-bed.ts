@@ -1,23 +1,33 @@
 /**
  * What a deploy test runs against: the fixture app (test/fixtures/app) in a
  * git checkout, N real sshd hosts with its `shared/app.env` written, HAProxy
- * in front of them, and a server config for `sluice run` that puts the hosts
- * in a `production` environment drained through that HAProxy. The fixture
- * pipeline (test/fixtures/pipelines/app-to-production.yml) builds the app
- * locally and deploys it with its own hook scripts; a test changes only the
- * hook or health check it is about.
+ * in front of them, and a server config (for `sluice run` or the service)
+ * that puts the hosts in a `production` environment drained through that
+ * HAProxy. With `builder`, the first host is a build host instead (and may
+ * carry a `dev` environment). The fixture pipeline
+ * (test/fixtures/pipelines/app-to-production.yml) builds the app and deploys
+ * it with its own hook scripts; a test changes only the hook, build or health
+ * check it is about.
  */
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort, startHaproxy, type HaproxyOptions, type RunningHaproxy } from './haproxy.ts';
-import { pipelineFixture } from './pipeline-fixture.ts';
+import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
+import { startMonitor, type RunningMonitor } from './request-monitor.ts';
 import { startSshHosts, type SshHosts } from './ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from './temp-checkout.ts';
 
 const fixtureApp = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
 
 export interface FixturePipelineOptions {
+  /** The fixture: to production (default), or through dev and an approval first. */
+  fixture?: 'app-to-production' | 'app-through-dev';
+  /** Where the build runs (default `local`, this machine; `builder` for a bed with a build host). */
+  buildHost?: string;
+  /** The build's commands (default: the server is checked with `node --check`). */
+  run?: string[];
   /** The start hook (default the app's `sh deploy/start.sh`). */
   start?: string;
   /** A validate hook, if any. */
@@ -27,11 +37,13 @@ export interface FixturePipelineOptions {
   healthTimeout?: string;
 }
 
-/** Build the fixture app on this machine, deploy it to `production` with its own stop and start scripts. */
-export function fixturePipeline(options: FixturePipelineOptions = {}): string {
-  if (Object.keys(options).length === 0) return pipelineFixture('app-to-production');
-  return pipelineFixture('app-to-production', (pipeline) => {
+/** Build the fixture app (on this machine by default), deploy it to `production` with its own stop and start scripts. */
+export function fixturePipeline({ fixture = 'app-to-production', ...options }: FixturePipelineOptions = {}): string {
+  if (Object.keys(options).length === 0) return pipelineFixture(fixture);
+  return pipelineFixture(fixture, (pipeline) => {
     const app = pipeline.app!;
+    if (options.buildHost) buildOf(pipeline).host = options.buildHost;
+    if (options.run) buildOf(pipeline).run = options.run;
     if (options.start) app.hooks.start = [options.start];
     if (options.validate) app.hooks.validate = [options.validate];
     if (options.health) app.health!.command = options.health;
@@ -44,73 +56,193 @@ export interface ServerOptions {
   drain?: boolean;
   /** How long a drain may wait for open requests (default 10s). */
   drainTimeout?: string;
+  /** Who approves production in Slack, if anyone. */
+  approval?: { channel: string; approvers: string[] };
+  /** More top-level YAML for the config (`recovery:`, `slack:` …). */
+  extra?: string;
 }
+
+export interface AppBedOptions {
+  /** How many hosts (default 1). */
+  hosts?: number;
+  /**
+   * The first host is the build host, the `builder` host group, and the app
+   * hosts are the others; without it, builds run on this machine (`local`)
+   * and every host is an app host.
+   */
+  builder?: boolean;
+  /** A `dev` environment too, on the build host in `dev/` (needs `builder`). */
+  dev?: boolean;
+  /** Production's rolling batches, as YAML (`{ batch: 1, min_healthy: 1 }`). */
+  rolling?: string;
+  haproxy?: Partial<HaproxyOptions>;
+  /** More lines for every host's `app.env` (`STARTUP_DELAY_MS=200`). */
+  appEnv?: string;
+}
+
+/** The service's bed: a build host, and two app hosts rolled out one at a time, one always serving. */
+export const SERVICE_HOSTS = {
+  hosts: 3,
+  builder: true,
+  rolling: '{ batch: 1, min_healthy: 1 }',
+} as const satisfies AppBedOptions;
 
 export interface AppBed {
   ssh: SshHosts;
   lb: RunningHaproxy;
   checkout: TempCheckout;
-  /** The app's port on each host, by host name. */
+  /** The production hosts behind HAProxy, by name. */
+  appHosts: string[];
+  /** The app's port on each host it runs on, by host name. */
   ports: Record<string, number>;
-  /** A host's `shared/` directory, where `app.env`, `app.pid` and the hooks' marks live. */
-  shared(host?: string): string;
+  /** A host's `shared/` directory, where `app.env`, `app.pid` and the hooks' marks live (`dev` for dev's). */
+  shared(host?: string, environment?: 'production' | 'dev'): string;
+  /** The release a production host's `current` points to. */
+  currentRelease(host: string): string;
+  /** The version a host's app answers with. */
+  served(host: string): Promise<string>;
+  /** Every production host UP in HAProxy, on `release` if given, serving `version`. */
+  assertServing(version: string, release?: string): Promise<void>;
+  /** A monitor sending requests through HAProxy, started and answered ten times. */
+  startMonitor(): Promise<RunningMonitor>;
   /** The server config as `sluice run --server` reads it; `drain: false` leaves the load balancer out. */
   serverConfig(options?: ServerOptions): string;
+  /** The server config written to a file in the scratch directory; its path. */
+  writeServerConfig(options?: ServerOptions): string;
   /** `sluice run` for the checkout: the server config written beside it, the data directory in its scratch (or PostgreSQL). */
   runArgs(options?: ServerOptions & { databaseUrl?: string }): string[];
   /** Stops the apps, HAProxy and the hosts, and removes the checkout. */
   stop(): Promise<void>;
 }
 
-export async function startAppBed(
-  options: { hosts?: number; haproxy?: Partial<HaproxyOptions>; appEnv?: string } = {},
-): Promise<AppBed> {
+/** The fixture app's files, at `version`, with `pipeline` as its `.github/sluice.yml`. */
+export function fixtureAppFiles(version: string, pipeline: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(fixtureApp, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(fixtureApp);
+  return { ...files, VERSION: `${version}\n`, '.github/sluice.yml': pipeline };
+}
+
+export async function startAppBed(options: AppBedOptions = {}): Promise<AppBed> {
   const ssh = await startSshHosts(options.hosts ?? 1);
+  const builder = options.builder ? ssh.hosts[0]! : undefined;
+  const appHosts = ssh.hosts.filter((h) => h !== builder).map((h) => h.name);
   const ports: Record<string, number> = {};
-  const shared = (name = ssh.hosts[0]!.name) => join(ssh.host(name).root, 'srv', 'shared');
+  const shared = (name = appHosts[0]!, environment: 'production' | 'dev' = 'production') =>
+    join(ssh.host(name).root, environment === 'dev' ? 'dev' : 'srv', 'shared');
+  // Where the app runs: each production host, and dev's build host.
+  const apps: Array<[string, 'production' | 'dev']> = appHosts.map((name) => [name, 'production']);
+  if (options.dev) {
+    if (!builder) throw new Error('a dev environment lives on the build host: start the bed with `builder: true`');
+    apps.unshift([builder.name, 'dev']);
+  }
   let lb: RunningHaproxy | undefined;
   const checkout = makeCheckout({ 'README.md': 'The fixture app, deployed by Sluice.\n' });
   const stop = async () => {
-    for (const host of ssh.hosts) killApp(join(shared(host.name), 'app.pid'));
+    for (const [name, environment] of apps) killApp(join(shared(name, environment), 'app.pid'));
     await lb?.stop();
     await ssh.stop();
     checkout.remove();
   };
   try {
     cpSync(fixtureApp, checkout.dir, { recursive: true });
-    for (const host of ssh.hosts) {
-      ports[host.name] = await freeLoopbackPort();
-      mkdirSync(shared(host.name), { recursive: true });
+    for (const [name, environment] of apps) {
+      ports[name] = await freeLoopbackPort();
+      mkdirSync(shared(name, environment), { recursive: true });
       writeFileSync(
-        join(shared(host.name), 'app.env'),
-        `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE="${process.execPath}"\n${options.appEnv ?? ''}`,
+        join(shared(name, environment), 'app.env'),
+        `PORT=${ports[name]}\nHOST_NAME=${name}\nNODE="${process.execPath}"\n${options.appEnv ?? ''}`,
       );
     }
     lb = await startHaproxy({
       ...options.haproxy,
-      backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })),
+      backends: appHosts.map((name) => ({ name, port: ports[name]! })),
     });
   } catch (error) {
     await stop();
     throw error;
   }
   const balancer = lb;
-  const serverConfig = ({ drain = true, drainTimeout = '10s' }: ServerOptions = {}) =>
+  const address = (name: string) => `{ name: ${name}, address: 127.0.0.1, port: ${ssh.host(name).port} }`;
+  const serverConfig = ({ drain = true, drainTimeout = '10s', approval, extra = '' }: ServerOptions = {}) =>
     `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
 hosts:
-  local: [local]
-local: { repos: ['*'] }
+${builder ? `  builder: [${address(builder.name)}]` : `  local: [local]\nlocal: { repos: ['*'] }`}
 environments:
-  production:
-    hosts: [${ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ')}]
+${
+  options.dev
+    ? `  dev:
+    hosts: builder
+    path: ${join(ssh.deployRoot, 'dev')}
+    allow_commands_from: ["*"]          # dev shares its host with the builds
+`
+    : ''
+}  production:
+    hosts: [${appHosts.map(address).join(', ')}]
     path: ${join(ssh.deployRoot, 'srv')}
-${drain ? `    load_balancer: { haproxy: { socket: ${balancer.socketPath}, backend: app, timeout: ${drainTimeout} } }\n` : ''}`;
-  const runArgs = ({ databaseUrl, ...config }: ServerOptions & { databaseUrl?: string } = {}) => {
-    writeFileSync(join(checkout.scratch, 'server.yml'), serverConfig(config));
-    const store = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', join(checkout.scratch, 'data')];
-    return ['run', '--server', join(checkout.scratch, 'server.yml'), ...store];
+${options.rolling ? `    rolling: ${options.rolling}\n` : ''}${
+      drain
+        ? `    load_balancer: { haproxy: { socket: ${balancer.socketPath}, backend: app, timeout: ${drainTimeout} } }\n`
+        : ''
+    }${
+      approval
+        ? `    approval:\n      slack_channel: ${approval.channel}\n      approvers: [${approval.approvers.join(', ')}]\n      timeout: 1h\n`
+        : ''
+    }${extra}`;
+  const writeServerConfig = (config: ServerOptions = {}) => {
+    const file = join(checkout.scratch, 'server.yml');
+    writeFileSync(file, serverConfig(config));
+    return file;
   };
-  return { ssh, lb: balancer, checkout, ports, shared, serverConfig, runArgs, stop };
+  const runArgs = ({ databaseUrl, ...config }: ServerOptions & { databaseUrl?: string } = {}) => {
+    const store = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', join(checkout.scratch, 'data')];
+    return ['run', '--server', writeServerConfig(config), ...store];
+  };
+  const currentRelease = (name: string) =>
+    readlinkSync(join(ssh.host(name).root, 'srv', 'current'))
+      .split('/')
+      .at(-1)!;
+  const served = async (name: string) =>
+    (await (await fetch(`http://127.0.0.1:${ports[name]}/`)).text()).split(' ')[0]!;
+  const assertServing = async (version: string, release?: string) => {
+    for (const name of appHosts) {
+      await balancer.waitUntilUp(name);
+      assert.equal((await balancer.serverStat(name)).status, 'UP', `${name} is in the load balancer`);
+      if (release) assert.equal(currentRelease(name), release, `${name} is on release ${release}`);
+      assert.equal(await served(name), version, `${name} serves ${version}`);
+    }
+  };
+  const monitor = async () => {
+    const running = startMonitor({
+      url: `http://127.0.0.1:${balancer.port}/`,
+      maxRequests: 9000,
+      maxDurationMs: 170_000,
+    });
+    await running.waitForMore(10);
+    return running;
+  };
+  return {
+    ssh,
+    lb: balancer,
+    checkout,
+    appHosts,
+    ports,
+    shared,
+    currentRelease,
+    served,
+    assertServing,
+    startMonitor: monitor,
+    serverConfig,
+    writeServerConfig,
+    runArgs,
+    stop,
+  };
 }
 
 function killApp(pidFile: string): void {

@@ -90,6 +90,24 @@ export function gatedBuildToDev(started: string, gate: string, more: string[] = 
   });
 }
 
+/**
+ * A build on the `builder` hosts that says how many sleeps of its own kind
+ * already run there (processes whose command line matches the `sleeping`
+ * pattern), then sleeps for `sleep` seconds unless `gate` exists: what a
+ * test leaves behind as an orphan when it kills Sluice mid-build.
+ */
+export function sleepingBuild(sleep: string, gate: string): string {
+  const sleeping = `^sleep ${sleep.replace('.', '[.]')}$`;
+  return pipelineFixture('one-build', (pipeline) => {
+    const build = buildOf(pipeline);
+    build.host = 'builder';
+    build.run = [
+      `echo "running before me: $(pgrep -fc '${sleeping}' || true)"\n`,
+      `if [ ! -f ${gate} ]; then sleep ${sleep}; fi\n`,
+    ];
+  });
+}
+
 /** A server config that builds on this machine (`builder`) and deploys `dev` to `dir`/srv on it. */
 export function builderDevConfig(dir: string): string {
   return `hosts:\n  builder: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${join(dir, 'srv')}\n`;

@@ -7,9 +7,19 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { isCollection, parseDocument, type Document } from 'yaml';
+import { parsePipelineConfig } from '../../src/config/load-pipeline-config.ts';
+import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 
 export type PipelineFixtureName =
-  'app-to-production' | 'app-through-dev' | 'shop-to-production' | 'build-to-dev' | 'one-build';
+  | 'app-to-production'
+  | 'app-through-dev'
+  | 'shop-to-production'
+  | 'build-to-dev'
+  | 'one-build'
+  | 'build-check-release'
+  | 'version-to-production'
+  | 'version-through-dev'
+  | 'payload-to-production';
 
 export interface FixtureBuild {
   host: string;
@@ -23,12 +33,14 @@ export interface FixtureAction {
   name: string;
   needs?: string[];
   build?: FixtureBuild;
+  command?: { host: string; inputs?: string[]; run: string[] };
   deploy?: { environment: string; artifact: string };
   approval?: { environment: string };
 }
 
 /** The parts of a pipeline file the fixtures use, for an edit to change. */
 export interface FixturePipeline {
+  mode?: 'superseded' | 'queued';
   on?: { push?: { branches: string[] } };
   stages: Array<{ name: string; needs?: string[]; actions: FixtureAction[] }>;
   app?: {
@@ -83,12 +95,13 @@ function carryOver(doc: Document, path: Array<string | number>, before: unknown,
     }
     if (before.every((item, i) => isSameItem(item, after[i]))) {
       before.forEach((item, i) => carryOver(doc, [...path, i], item, after[i]));
-      for (const item of after.slice(before.length)) doc.addIn(path, doc.createNode(item));
+      for (const item of after.slice(before.length))
+        doc.addIn(path, doc.createNode(item, { aliasDuplicateObjects: false }));
       return;
     }
   }
   const old = path.length > 0 ? doc.getIn(path, true) : undefined;
-  const node = doc.createNode(after);
+  const node = doc.createNode(after, { aliasDuplicateObjects: false });
   if (isCollection(old) && isCollection(node)) node.flow = old.flow ?? false;
   doc.setIn(path, node);
 }
@@ -121,4 +134,25 @@ export function buildOf(pipeline: FixturePipeline): FixtureBuild {
   const build = pipeline.stages.flatMap((stage) => stage.actions).find((action) => action.build)?.build;
   if (!build) throw new Error('this fixture pipeline has no build action');
   return build;
+}
+
+/** The first deploy action's deploy. */
+export function deployOf(pipeline: FixturePipeline): NonNullable<FixtureAction['deploy']> {
+  const deploy = pipeline.stages.flatMap((stage) => stage.actions).find((action) => action.deploy)?.deploy;
+  if (!deploy) throw new Error('this fixture pipeline has no deploy action');
+  return deploy;
+}
+
+/**
+ * The definition Sluice makes of a named fixture pipeline (changed by `edit`
+ * if given), for a test that hands an execution's definition to the store
+ * or the engine directly.
+ */
+export function definitionOf(
+  name: PipelineFixtureName,
+  edit?: (pipeline: FixturePipeline) => void,
+): PipelineDefinition {
+  const loaded = parsePipelineConfig(pipelineFixture(name, edit), { file: `${name}.yml` });
+  if (!loaded.ok) throw new Error(loaded.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
+  return loaded.definition;
 }

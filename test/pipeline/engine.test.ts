@@ -13,6 +13,35 @@ const seedPipeline = (mode: 'superseded' | 'queued' = 'superseded') =>
     { mode },
   );
 
+/** What the seed pipeline's execution shows while production's approval waits. */
+const AT_THE_GATE =
+  'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)';
+
+/** A new execution of the seed pipeline, built and deployed to dev: at production's approval. */
+function pushToTheGate(h: EngineHarness, sha?: string): string {
+  const e = h.push(sha);
+  h.finish(e, 'build/sample-build');
+  h.finish(e, 'dev/dev-deploy');
+  return e;
+}
+
+/** Someone decides production's approval. */
+function decide(h: EngineHarness, e: string, decision: { approved: boolean; by: string; comment?: string }) {
+  return h.send({ type: 'approval_decided', executionId: e, stage: 'production', action: 'approve', ...decision });
+}
+
+/** Production's approval (attempt `attempt`) expires after 24 h. */
+function expire(h: EngineHarness, e: string, attempt: number) {
+  return h.send({
+    type: 'approval_expired',
+    executionId: e,
+    stage: 'production',
+    action: 'approve',
+    attempt,
+    after: '24 h',
+  });
+}
+
 describe('a pipeline run', () => {
   test('goes build → dev → approval → production and succeeds', () => {
     const h = new EngineHarness(seedPipeline());
@@ -21,10 +50,7 @@ describe('a pipeline run', () => {
     h.finish(e, 'build/sample-build');
     assert.deepEqual(h.started().at(-1), 'e1 dev/dev-deploy');
     h.finish(e, 'dev/dev-deploy');
-    assert.equal(
-      h.status(e),
-      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
-    );
+    assert.equal(h.status(e), AT_THE_GATE);
     assert.deepEqual(h.commands.at(-1), {
       type: 'request_approval',
       executionId: e,
@@ -32,14 +58,7 @@ describe('a pipeline run', () => {
       action: 'approve',
       attempt: 1,
     });
-    h.send({
-      type: 'approval_decided',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      approved: true,
-      by: 'alice',
-    });
+    decide(h, e, { approved: true, by: 'alice' });
     assert.deepEqual(h.started().at(-1), 'e1 production/real-deploy');
     h.finish(e, 'production/real-deploy');
     assert.equal(h.status(e), 'succeeded · build:succeeded dev:succeeded production:succeeded');
@@ -140,54 +159,37 @@ describe('a failure', () => {
 });
 
 describe('approval gates', () => {
-  test('a rejection fails the stage and nothing is deployed', () => {
-    const h = new EngineHarness(seedPipeline());
-    const e = h.push();
-    h.finish(e, 'build/sample-build');
-    h.finish(e, 'dev/dev-deploy');
-    h.send({
-      type: 'approval_decided',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      approved: false,
-      by: 'carol',
-      comment: 'not today',
+  for (const { name, end, why } of [
+    {
+      name: 'a rejection fails the stage and nothing is deployed',
+      end: (h: EngineHarness, e: string) => decide(h, e, { approved: false, by: 'carol', comment: 'not today' }),
+      why: 'rejected by carol: not today',
+    },
+    {
+      name: 'an approval nobody decides in time expires: the stage fails and nothing is deployed',
+      end: (h: EngineHarness, e: string) => expire(h, e, 1),
+      why: 'expired: nobody decided within 24 h',
+    },
+  ]) {
+    test(name, () => {
+      const h = new EngineHarness(seedPipeline());
+      const e = pushToTheGate(h);
+      end(h, e);
+      assert.equal(
+        h.status(e),
+        'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)',
+      );
+      assert.equal(h.execution(e).reason, `stage "production" failed: action "approve" failed: ${why}`);
+      assert.ok(!h.started().includes('e1 production/real-deploy'));
     });
-    assert.equal(
-      h.status(e),
-      'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)',
-    );
-    assert.equal(
-      h.execution(e).reason,
-      'stage "production" failed: action "approve" failed: rejected by carol: not today',
-    );
-    assert.ok(!h.started().includes('e1 production/real-deploy'));
-  });
+  }
 
   test('only the first of two decisions counts; the second is told why', () => {
     const h = new EngineHarness(seedPipeline());
-    const e = h.push();
-    h.finish(e, 'build/sample-build');
-    h.finish(e, 'dev/dev-deploy');
-    h.send({
-      type: 'approval_decided',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      approved: true,
-      by: 'alice',
-    });
+    const e = pushToTheGate(h);
+    decide(h, e, { approved: true, by: 'alice' });
     assert.throws(
-      () =>
-        h.send({
-          type: 'approval_decided',
-          executionId: e,
-          stage: 'production',
-          action: 'approve',
-          approved: false,
-          by: 'bob',
-        }),
+      () => decide(h, e, { approved: false, by: 'bob' }),
       (err: unknown) =>
         err instanceof EngineError &&
         err.code === 'GATE_CLOSED' &&
@@ -195,63 +197,13 @@ describe('approval gates', () => {
     );
   });
 
-  test('an approval nobody decides in time expires: the stage fails and nothing is deployed', () => {
-    const h = new EngineHarness(seedPipeline());
-    const e = h.push();
-    h.finish(e, 'build/sample-build');
-    h.finish(e, 'dev/dev-deploy');
-    h.send({
-      type: 'approval_expired',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      attempt: 1,
-      after: '24 h',
-    });
-    assert.equal(
-      h.status(e),
-      'failed · build:succeeded dev:succeeded production:failed(approve:failed,real-deploy:pending)',
-    );
-    assert.equal(
-      h.execution(e).reason,
-      'stage "production" failed: action "approve" failed: expired: nobody decided within 24 h',
-    );
-    assert.ok(!h.started().includes('e1 production/real-deploy'));
-  });
-
   test('an expiry that comes after a decision, or for an older gate, changes nothing', () => {
     const h = new EngineHarness(seedPipeline());
-    const e = h.push();
-    h.finish(e, 'build/sample-build');
-    h.finish(e, 'dev/dev-deploy');
-    h.send({
-      type: 'approval_expired',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      attempt: 2,
-      after: '24 h',
-    });
-    assert.equal(
-      h.status(e),
-      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
-    );
-    h.send({
-      type: 'approval_decided',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      approved: true,
-      by: 'alice',
-    });
-    h.send({
-      type: 'approval_expired',
-      executionId: e,
-      stage: 'production',
-      action: 'approve',
-      attempt: 1,
-      after: '24 h',
-    });
+    const e = pushToTheGate(h);
+    expire(h, e, 2);
+    assert.equal(h.status(e), AT_THE_GATE);
+    decide(h, e, { approved: true, by: 'alice' });
+    expire(h, e, 1);
     assert.equal(
       h.status(e),
       'running · build:succeeded dev:succeeded production:running(approve:succeeded,real-deploy:running)',
@@ -260,22 +212,15 @@ describe('approval gates', () => {
 
   test('a newer revision reaching the gate supersedes the waiting approval', () => {
     const h = new EngineHarness(seedPipeline());
-    const a = h.push('aaaaaaa');
-    h.finish(a, 'build/sample-build');
-    h.finish(a, 'dev/dev-deploy');
-    const b = h.push('bbbbbbb');
-    h.finish(b, 'build/sample-build');
-    h.finish(b, 'dev/dev-deploy');
+    const a = pushToTheGate(h, 'aaaaaaa');
+    const b = pushToTheGate(h, 'bbbbbbb');
     assert.equal(h.status(a), 'superseded · build:succeeded dev:succeeded production:superseded');
     assert.equal(h.execution(a).reason, 'superseded by execution #2 (bbbbbbb)');
     assert.deepEqual(
       h.commands.filter((c) => c.type === 'withdraw_approval').map((c) => c.executionId),
       ['e1'],
     );
-    assert.equal(
-      h.status(b),
-      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
-    );
+    assert.equal(h.status(b), AT_THE_GATE);
   });
 });
 
@@ -397,55 +342,30 @@ describe('cancel and crashes', () => {
     h.send({ type: 'retry_stage', executionId: e, stage: 'build', by: 'ops' });
     assert.equal(h.status(e), 'running · build:running(compile:running)');
 
-    const g = gate.push();
-    gate.finish(g, 'build/sample-build');
-    gate.finish(g, 'dev/dev-deploy');
+    const g = pushToTheGate(gate);
     gate.send({ type: 'interrupt_running', reason: 'Sluice stopped while it ran' });
-    assert.equal(
-      gate.status(g),
-      'running · build:succeeded dev:succeeded production:running(approve:awaiting_approval,real-deploy:pending)',
-    );
+    assert.equal(gate.status(g), AT_THE_GATE);
   });
 
   test('one running action whose process is gone is interrupted; its siblings and other executions go on', () => {
     const h = new EngineHarness(pipeline({ build: ['compile', 'lint'] }));
     const a = h.push();
     const b = h.push();
-    h.send({
-      type: 'interrupt_action',
-      executionId: a,
-      stage: 'build',
-      action: 'compile',
-      attempt: 1,
-      reason: 'its replica stopped answering',
-    });
+    const compile = { executionId: a, stage: 'build', action: 'compile', attempt: 1 };
+    h.send({ type: 'interrupt_action', ...compile, reason: 'its replica stopped answering' });
     assert.equal(h.status(a), 'running · build:running(compile:interrupted,lint:running)');
     h.finish(a, 'build/lint');
     assert.equal(h.status(a), 'interrupted · build:interrupted');
     assert.equal(h.execution(a).stages.build!.actions.lint!.status, 'succeeded', 'the sibling finished');
     assert.equal(h.execution(a).stages.build!.actions.compile!.reason, 'its replica stopped answering');
-    h.send({
-      type: 'interrupt_action',
-      executionId: a,
-      stage: 'build',
-      action: 'compile',
-      attempt: 1,
-      reason: 'again',
-    });
+    h.send({ type: 'interrupt_action', ...compile, reason: 'again' });
     assert.equal(
       h.execution(a).stages.build!.actions.compile!.reason,
       'its replica stopped answering',
       'a second interrupt changes nothing',
     );
     // Its process was alive after all: what it reports as it stops is added to the reason, and nothing else moves.
-    h.send({
-      type: 'action_failed',
-      executionId: a,
-      stage: 'build',
-      action: 'compile',
-      attempt: 1,
-      reason: 'rolled back host2',
-    });
+    h.send({ type: 'action_failed', ...compile, reason: 'rolled back host2' });
     assert.equal(
       h.execution(a).stages.build!.actions.compile!.reason,
       'its replica stopped answering; its process was still running it, and stopped it: rolled back host2',

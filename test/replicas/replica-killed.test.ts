@@ -15,11 +15,12 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
+import { until as waitUntil } from '../helpers/until.ts';
+import { startSluiceIn } from '../helpers/sluice-in-dir.ts';
 
 const SECRET = 'killed-replica-secret';
 /** The lease of the server config below: how long a dead replica's claims and locks hold. */
@@ -39,31 +40,13 @@ function files(pipeline: string): Record<string, string> {
   return { '.github/sluice.yml': pipeline, VERSION: 'v1\n' };
 }
 
-const deployPipeline = (start: string) => `stages:
-  - name: build
-    actions:
-      - name: compile
-        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
-  - name: deploy
-    actions:
-      - name: ship
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: [${JSON.stringify(start)}]
-`;
+const deployPipeline = (start: string) =>
+  pipelineFixture('version-to-production', (pipeline) => {
+    pipeline.app!.hooks.start = [start];
+  });
 
 async function startReplica(): Promise<SluiceProcess> {
-  const replica = await startSluiceProcess({
-    cwd: dir,
-    port: await freeLoopbackPort(),
-    env: {
-      DATABASE_URL: postgres.url,
-      SLUICE_DATA_DIR: join(dir, 'data'),
-      SLUICE_CONFIG: join(dir, 'server.yml'),
-      ...githubAppEnv(github, SECRET),
-    },
-  });
+  const replica = await startSluiceIn(dir, github, SECRET, { DATABASE_URL: postgres.url });
   replicas.push(replica);
   return replica;
 }
@@ -82,18 +65,12 @@ async function push(repo: string, pipeline: string): Promise<string> {
   return commit;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
-      );
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+  waitUntil(what, probe, {
+    timeoutMs,
+    intervalMs: 50,
+    explain: () => replicas.map((r) => r.output().slice(-1500)).join('\n---\n'),
+  });
 
 const execution = async (commit: string) =>
   (await store.listExecutions({ limit: 100 })).find((e) => e.revision.sha === commit);

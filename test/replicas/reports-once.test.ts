@@ -19,28 +19,14 @@ import { SIGNING_SECRET } from '../helpers/slack-requests.ts';
 import { CHANNEL, sha } from '../helpers/slack-sluice.ts';
 import { BOT_TOKEN, SlackStandIn } from '../helpers/slack-stand-in.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
+import { until as waitUntil } from '../helpers/until.ts';
+import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
 const SECRET = 'reports-once-secret';
 const PUSHES = 10;
 const STAGES = ['build', 'dev', 'production'];
 
-const PIPELINE = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build: { host: local, run: ["true"], artifact: { name: app, paths: [VERSION] } }
-  - name: dev
-    actions:
-      - name: ship
-        deploy: { environment: dev, artifact: app }
-  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-`;
+const PIPELINE = pipelineFixture('version-through-dev');
 
 let postgres: TestPostgres;
 let github: GithubStandIn;
@@ -49,22 +35,12 @@ let store: Store;
 let dir = '';
 let replicas: SluiceProcess[] = [];
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not within ${timeoutMs} ms: ${what}\n${(await store.listExecutions({ limit: 100 })).map((e) => `${e.repo}#${e.seq} ${e.status} ${e.stages.map((st) => `${st.name}:${st.status}`).join(' ')}`).join('\n')}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
-      );
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined) =>
+  waitUntil(what, probe, {
+    timeoutMs: 120_000,
+    explain: async () =>
+      `${(await store.listExecutions({ limit: 100 })).map((e) => `${e.repo}#${e.seq} ${e.status} ${e.stages.map((st) => `${st.name}:${st.status}`).join(' ')}`).join('\n')}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
+  });
 
 /** Two replicas on the test's database; a test stops them to have everything they had to report sent. */
 async function startReplicas(): Promise<void> {

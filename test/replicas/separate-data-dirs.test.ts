@@ -19,6 +19,9 @@ import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { until as waitUntil } from '../helpers/until.ts';
+import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
+import { oneHostConfig } from '../helpers/sluice-in-dir.ts';
 
 const SECRET = 'separate-dirs-secret';
 const REPO = 'acme/shop';
@@ -30,61 +33,21 @@ let store: Store;
 let dir = '';
 const replicas: Array<{ process: SluiceProcess; dataDir: string }> = [];
 
-// The payload is random, so the artifact spans several 1 MiB chunks and gzip cannot shrink it.
-const PIPELINE = `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          run:
-            - mkdir -p dist
-            - head -c 3000000 /dev/urandom > dist/payload
-            - sha256sum dist/payload > dist/payload.sha256
-            - cp VERSION dist/
-          artifact: { name: app, paths: [dist] }
-  - name: production
-    actions:
-      - name: ship
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: ['test -e "$SLUICE_DEPLOY_PATH/shared/go"']
-`;
+const PIPELINE = pipelineFixture('payload-to-production');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `not within ${timeoutMs} ms: ${what}\n${replicas.map((r) => r.process.output().slice(-2000)).join('\n---\n')}`,
-      );
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  waitUntil(what, probe, {
+    intervalMs: 50,
+    explain: () => replicas.map((r) => r.process.output().slice(-2000)).join('\n---\n'),
+  });
 
 before(async () => {
   postgres = await startPostgres();
   github = await new GithubStandIn().start();
   ssh = await startSshHosts(1);
   dir = mkdtempSync(join(tmpdir(), 'sluice-separate-'));
-  const host = ssh.hosts[0]!;
-  writeFileSync(
-    join(dir, 'server.yml'),
-    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]
-    path: ${join(ssh.deployRoot, 'srv')}
-`,
-  );
-  mkdirSync(join(host.root, 'srv', 'shared'), { recursive: true });
+  writeFileSync(join(dir, 'server.yml'), oneHostConfig(ssh, 'production'));
+  mkdirSync(join(ssh.hosts[0]!.root, 'srv', 'shared'), { recursive: true });
   for (const name of ['a', 'b']) {
     const dataDir = join(dir, `data-${name}`);
     const replica = await startSluiceProcess({

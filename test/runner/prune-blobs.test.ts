@@ -5,59 +5,31 @@
  * what another replica stored a moment ago stays.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { keepSource } from '../../src/artifact/keep-source.ts';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import type { ExecutionStatus } from '../../src/pipeline/states.ts';
 import { describePrune, pruneData } from '../../src/runner/prune-data.ts';
-import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { startPostgresStore, type PostgresStore } from '../helpers/postgres-store.ts';
+import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
 const DAY = 24 * 3_600_000;
 
-const definition: PipelineDefinition = {
-  mode: 'queued',
-  stages: [
-    {
-      name: 'build',
-      needs: [],
-      actions: [
-        {
-          name: 'compile',
-          needs: [],
-          kind: 'build',
-          build: { host: 'local', run: ['make'], inputs: [], timeoutMs: 60_000, env: {}, secrets: [] },
-        },
-      ],
-    },
-  ],
-};
+const definition = definitionOf('one-build', (pipeline) => {
+  pipeline.mode = 'queued';
+});
 
-let postgres: TestPostgres;
+let bed: PostgresStore | undefined;
 let store: Store;
 let db: pg.Client;
 let dir = '';
 
-before(async () => {
-  postgres = await startPostgres();
-  dir = mkdtempSync(join(tmpdir(), 'sluice-prune-blobs-'));
-  store = await openStore({ dataDir: join(dir, 'data'), databaseUrl: postgres.url });
-  db = new pg.Client({ connectionString: postgres.url });
-  await db.connect();
-});
-
-after(async () => {
-  await db?.end();
-  await store?.close();
-  await postgres?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+before(async () => ({ store, db, dir } = bed = await startPostgresStore('sluice-prune-blobs-', 'data')));
+after(() => bed?.stop());
 
 test('retention deletes the blobs of deleted executions that nothing else names, and keeps shared, running and fresh ones', async () => {
   const now = Date.now();

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { findSecret, readAsAReader } from '../helpers/find-secret-leaks.ts';
-
 import { REPO, shopFiles } from '../helpers/shop.ts';
 import { ANN, CHANNEL, sha, type SlackSluice, startSlackSluice } from '../helpers/slack-sluice.ts';
+import { pipelineFixture, type FixtureAction } from '../helpers/pipeline-fixture.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 
 const SEED = Number(process.env.SLUICE_TEST_SEED ?? 15);
@@ -58,6 +58,7 @@ function secretsFor(seed: number, count: number): string[] {
 const NAMES = Array.from({ length: COUNT }, (_, i) => `TOKEN_${String(i + 1).padStart(2, '0')}`);
 const SECRETS = secretsFor(SEED, COUNT);
 
+/** The shop's pipeline without dev, built twice: on the Sluice machine and on an SSH host. */
 function pipeline(): string {
   const run = [
     'mkdir -p dist',
@@ -65,33 +66,14 @@ function pipeline(): string {
     `${process.execPath} print-forms.js ${NAMES.join(' ')}`,
     `bash print-forms.sh ${NAMES.join(' ')}`,
   ];
-  const build = (name: string, host: string, paths: string) => `      - name: ${name}
-        build:
-          host: ${host}
-          run: ${JSON.stringify(run)}
-          secrets: ${JSON.stringify(NAMES)}
-          artifact: { name: ${name}, paths: [${paths}] }
-`;
-  return `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-${build('app', 'builder', 'dist, deploy')}${build('remote', 'remote', 'dist')}  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-  health:
-    command: "test -f started"
-    timeout: 5s
-`;
+  const build = (name: string, host: string, paths: string[]): FixtureAction => ({
+    name,
+    build: { host, run, secrets: NAMES, artifact: { name, paths } },
+  });
+  return pipelineFixture('shop-to-production', (pipeline) => {
+    pipeline.stages = pipeline.stages.filter((stage) => stage.name !== 'dev');
+    pipeline.stages[0]!.actions = [build('app', 'builder', ['dist', 'deploy']), build('remote', 'remote', ['dist'])];
+  });
 }
 
 let ssh: SshHosts;

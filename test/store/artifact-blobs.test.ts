@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,31 +16,18 @@ import { ArtifactError } from '../../src/artifact/artifact-error.ts';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { sha256File } from '../../src/artifact/sha256-file.ts';
 import { BLOB_CHUNK_BYTES } from '../../src/store/artifact-blobs.ts';
-import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { startPostgresStore, type PostgresStore } from '../helpers/postgres-store.ts';
 
 const MIB = 1024 * 1024;
 
-let postgres: TestPostgres;
+let bed: PostgresStore | undefined;
 let store: Store;
 let db: pg.Client;
 let dir = '';
 
-before(async () => {
-  postgres = await startPostgres();
-  dir = mkdtempSync(join(tmpdir(), 'sluice-blobs-'));
-  store = await openStore({ dataDir: join(dir, 'unused'), databaseUrl: postgres.url });
-  db = new pg.Client({ connectionString: postgres.url });
-  await db.connect();
-});
-
-after(async () => {
-  await db?.end();
-  await store?.close();
-  await postgres?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+before(async () => ({ store, db, dir } = bed = await startPostgresStore('sluice-blobs-', 'unused')));
+after(() => bed?.stop());
 
 /** A file of `mib` MiB of bytes that differ per MiB, written a MiB at a time. */
 async function makeFile(name: string, mib: number): Promise<string> {

@@ -13,30 +13,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, mock, test } from 'node:test';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { announceChanges, ExecutionNews } from '../../src/store/announce-changes.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { ActionRef, Store } from '../../src/store/store.ts';
 import { createHttpServer } from '../../src/web/create-http-server.ts';
 import { createPageLinks } from '../../src/web/page-links.ts';
+import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
-const definition: PipelineDefinition = {
-  mode: 'queued',
-  stages: [
-    {
-      name: 'build',
-      needs: [],
-      actions: [
-        {
-          name: 'compile',
-          needs: [],
-          kind: 'build',
-          build: { host: 'local', run: ['make'], inputs: [], timeoutMs: 60_000, env: {}, secrets: [] },
-        },
-      ],
-    },
-  ],
-};
+const definition = definitionOf('one-build', (pipeline) => {
+  pipeline.mode = 'queued';
+});
 
 let dir: string;
 let raw: Store;

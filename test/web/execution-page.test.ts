@@ -13,6 +13,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
 import { productionPipeline, REPO, shopFiles } from '../helpers/shop.ts';
 import { ANN, sha, type SlackSluice, startSlackSluice } from '../helpers/slack-sluice.ts';
+import { until as waitUntil } from '../helpers/until.ts';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 
@@ -27,19 +28,8 @@ after(async () => {
   await app?.close();
 });
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined) =>
+  waitUntil(what, probe, { timeoutMs: 20_000, intervalMs: 50 });
 
 test(
   'the page draws the pipeline, grows a running log live, shows who approved, and ends green',
