@@ -54,6 +54,11 @@ export interface ExecutionSummary {
   origin?: string;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Raised by every change of its state, stage or action statuses: of two
+   * reads of one execution, the one with the higher version is the newer.
+   */
+  version: number;
   definition: PipelineDefinition;
   stages: StageSummary[];
 }

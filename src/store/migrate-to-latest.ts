@@ -12,6 +12,7 @@ import { claimsMigration } from './migrations/0004-claims.ts';
 import { retentionMigration } from './migrations/0005-retention.ts';
 import { artifactBlobsMigration } from './migrations/0006-artifact-blobs.ts';
 import { historyIndexesMigration } from './migrations/0007-history-indexes.ts';
+import { executionVersionsMigration } from './migrations/0008-execution-versions.ts';
 import { StoreError } from './store.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -25,6 +26,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0005-retention': retentionMigration(),
     '0006-artifact-blobs': artifactBlobsMigration(kind),
     '0007-history-indexes': historyIndexesMigration(),
+    '0008-execution-versions': executionVersionsMigration(),
   };
 }
 
