@@ -57,6 +57,14 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
   const octokit = await deps.api.installation(payload.installation.id);
   const order = await checkOrder(deps, octokit, repoName, branch, deliveryId, payload);
   if (order.skip) return order.skip;
+  if (order.supersededBy !== undefined) {
+    // An old push delivered again (under a delivery Sluice never saw): its commit keeps what it showed.
+    const pipelineId = await store.ensurePipeline(repoName, PIPELINE_FILE);
+    const ran = (await store.listExecutions({ pipelineId, limit: RECENT_EXECUTIONS })).find(
+      (e) => e.revision.sha === payload.after && e.revision.ref === branch,
+    );
+    if (ran) return `older than the head of ${branch}; ${payload.after.slice(0, 7)} already has execution #${ran.seq}`;
+  }
   const headKey = branchKey(repoName, branch);
   const { owner, repo } = repoParams(repoName);
   const sha = payload.after;
@@ -122,8 +130,8 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
  * branch on from it (`before`), or its commit descends from the head's (as
  * GitHub compares them); otherwise it is older. A newer push becomes the
  * head (decided under a claim, so two replicas take one head at a time); an
- * older one is started superseded, saying by what; the head's own commit
- * pushed again is skipped.
+ * older one is started superseded, saying by what (unless its commit ran
+ * already); the head's own commit pushed again is skipped.
  */
 async function checkOrder(
   deps: PushDeps,
@@ -158,6 +166,9 @@ async function checkOrder(
     `could not record push ${payload.after.slice(0, 7)} as the head of ${repo} ${branch}: other pushes of the branch kept being taken; the delivery is tried again`,
   );
 }
+
+/** How far back an older push's commit is looked for among its pipeline's executions. */
+const RECENT_EXECUTIONS = 50;
 
 /** Pushes of one branch taken at once, at most, before a push gives up for now (its delivery is tried again). */
 const HEAD_TRIES = 50;
