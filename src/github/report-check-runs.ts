@@ -9,7 +9,7 @@
  * smaller (a shorter log, then the state alone); one it will not take at
  * all is logged and left, and the other stages are reported all the same.
  */
-import type { LogStore, RefStore, ExecutionSummary } from '../store/store.ts';
+import type { ExecutionStore, LogStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { checkRunView, OUTPUT_LIMIT, type CheckRunView, type StageLogs } from './check-run-view.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { refusalOf, type GithubRefusal, type RefusalLog } from './github-refusal.ts';
@@ -43,7 +43,7 @@ declare module '../store/ref-store.ts' {
 
 /** What both reports need: the store, an installation's client, the time and where refusals are told. */
 export interface ReportContext {
-  store: LogStore & RefStore;
+  store: ExecutionStore & LogStore & RefStore;
   octokit: InstallationOctokit;
   now: number;
   refusals: RefusalLog;

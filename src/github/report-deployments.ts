@@ -6,6 +6,7 @@
  * in the store so repeats are idempotent. A write GitHub refuses is logged
  * once and passed over; the execution's other reports go on.
  */
+import { successfulDeploys } from '../runner/deploy-history.ts';
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { repoParams } from './github-api.ts';
 import { refusalOf } from './github-refusal.ts';
@@ -190,8 +191,24 @@ async function advanceDeployment(
     await finish(undefined);
     return;
   }
-  if (wanted === 'success') await retirePrevious(ctx, execution.repo, environment, id);
-  await finish({ id, environment, state: wanted });
+  let state = wanted;
+  if (wanted === 'success') {
+    // Reports of two deploys may arrive in either order (two replicas, a report that waited): only the
+    // environment's newest deploy is its active Deployment; an older one that succeeded is replaced at once.
+    const [newest] = await successfulDeploys(store, execution.pipelineId, environment);
+    const replaced = newest !== undefined && (newest.execution.id !== execution.id || newest.action !== actionName);
+    if (replaced) {
+      state = 'inactive';
+      await octokit.rest.repos
+        .createDeploymentStatus({ owner, repo, deployment_id: id, state, description: describe(state) })
+        .catch((error: unknown) => {
+          const refusal = refusalOf(error);
+          if (!refusal) throw error;
+          ctx.refusals.note(`inactive status of the ${what}`, refusal, 'Sluice goes on');
+        });
+    } else await retirePrevious(ctx, execution.repo, environment, id);
+  }
+  await finish({ id, environment, state });
 }
 
 /** GitHub's limit of a deployment status's description: 140 characters, cut at a whole one. */

@@ -91,6 +91,8 @@ export class SlackReporter {
   readonly #owner: string;
   #stopped = false;
   readonly #retryTimers = new Set<NodeJS.Timeout>();
+  /** Who waits in `idle` for the next look again. */
+  #lookedAgain: Array<() => void> = [];
 
   constructor(options: SlackReporterOptions) {
     this.#options = options;
@@ -103,6 +105,7 @@ export class SlackReporter {
     this.#stopped = true;
     for (const timer of this.#retryTimers) clearTimeout(timer);
     this.#retryTimers.clear();
+    this.#wakeIdle();
   }
 
   executionsChanged(executionIds: readonly string[]): void {
@@ -135,7 +138,7 @@ export class SlackReporter {
   }
 
   get busy(): boolean {
-    return this.#queues.busy;
+    return this.#queues.busy || this.#retryTimers.size > 0;
   }
 
   /**
@@ -181,6 +184,7 @@ export class SlackReporter {
     const timer = setTimeout(() => {
       this.#retryTimers.delete(timer);
       this.executionsChanged([executionId]);
+      this.#wakeIdle();
     }, this.#options.claimRetryMs ?? CLAIM_RETRY_MS);
     timer.unref();
     this.#retryTimers.add(timer);
@@ -191,9 +195,19 @@ export class SlackReporter {
     this.#tokenRefused = undefined;
   }
 
-  /** Resolves when every card update so far has been sent. */
-  idle(): Promise<void> {
-    return this.#queues.idle();
+  /** Resolves when every card update so far has been sent, those that waited for a peer's claim included. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.#queues.idle();
+      if (this.#retryTimers.size === 0 || this.#stopped) return;
+      await new Promise<void>((resolve) => this.#lookedAgain.push(resolve));
+    }
+  }
+
+  #wakeIdle(): void {
+    const waiting = this.#lookedAgain;
+    this.#lookedAgain = [];
+    for (const resolve of waiting) resolve();
   }
 
   async #sync(executionId: string): Promise<'claimed-elsewhere' | undefined> {

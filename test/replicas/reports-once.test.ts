@@ -276,6 +276,22 @@ test(
     // Push 1 again, under a delivery neither replica saw, after push 3 ran to its gate.
     await deliver(0, 'order-1-again');
     await until('the old push handled', async () => ((await handled(['order-1-again'])) ? true : undefined));
+    // GitHub learns it at the pace Sluice writes to it (a second apart): what the test checks is awaited there.
+    await until(
+      'GitHub showing the newest commit on dev, at its gate, and the oldest push superseded',
+      () => {
+        const on = (commit: string, environment: string) =>
+          github.deployments(repo).find((d) => d.sha === commit && d.environment === environment);
+        const oldest = github.checkRuns(repo).filter((run) => run.head_sha === shas[0]);
+        return on(shas[2]!, 'dev')?.statuses.at(-1)?.state === 'success' &&
+          on(shas[2]!, 'production') !== undefined &&
+          oldest.length === STAGES.length &&
+          oldest.every((run) => run.status === 'completed')
+          ? true
+          : undefined;
+      },
+      120_000,
+    );
     for (const replica of replicas) await replica.stop();
 
     const executions = (await ours()).reverse();
@@ -313,5 +329,10 @@ test(
       'success',
       'the newest commit is the one on dev',
     );
+    // Push 2 may have reached dev before push 3 took its place: its Deployment then ends replaced, whatever
+    // order the two successes were reported in.
+    const before = deployments.find((d) => d.sha === shas[1] && d.environment === 'dev');
+    if (before?.statuses.some((st) => st.state === 'success'))
+      assert.equal(before.statuses.at(-1)?.state, 'inactive', 'the older deploy to dev is no longer the active one');
   },
 );
