@@ -67,6 +67,8 @@ export class GithubReporter {
   readonly #owner: string;
   /** Executions waiting for a creation another replica has claimed, with the timer that looks again. */
   readonly #lookAgain = new Map<string, NodeJS.Timeout>();
+  /** Who waits in `idle` for the next look again. */
+  #lookedAgain: Array<() => void> = [];
 
   constructor(options: GithubReporterOptions) {
     this.#options = options;
@@ -92,12 +94,20 @@ export class GithubReporter {
   }
 
   get busy(): boolean {
-    return this.#queues.busy;
+    return this.#queues.busy || this.#lookAgain.size > 0;
   }
 
-  /** Resolves when everything reported so far has been sent. */
-  idle(): Promise<void> {
-    return this.#queues.idle();
+  /**
+   * Resolves when everything reported so far has been sent, what waited for
+   * a peer's claim included (a claim lasts one call to GitHub, or until its
+   * dead holder's lease runs out).
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.#queues.idle();
+      if (this.#lookAgain.size === 0 || this.#stopped) return;
+      await new Promise<void>((resolve) => this.#lookedAgain.push(resolve));
+    }
   }
 
   /** Reports what a failed report left waiting before this process started. */
@@ -117,6 +127,13 @@ export class GithubReporter {
     for (const timer of this.#lookAgain.values()) clearTimeout(timer);
     this.#lookAgain.clear();
     this.#stopped = true;
+    this.#wakeIdle();
+  }
+
+  #wakeIdle(): void {
+    const waiting = this.#lookedAgain;
+    this.#lookedAgain = [];
+    for (const resolve of waiting) resolve();
   }
 
   #enqueue(executionId: string): void {
@@ -139,6 +156,7 @@ export class GithubReporter {
     const timer = setTimeout(() => {
       this.#lookAgain.delete(executionId);
       this.#enqueue(executionId);
+      this.#wakeIdle();
     }, this.#options.claimRetryMs ?? CLAIM_RETRY_MS);
     timer.unref();
     this.#lookAgain.set(executionId, timer);

@@ -54,10 +54,18 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
   const existing = await store.findExecutionByOrigin(origin);
   if (existing) return `execution #${existing.seq} already started`;
 
-  const stale = await checkOrder(store, repoName, branch, deliveryId, payload, deps.clock());
-  if (stale) return stale;
-
   const octokit = await deps.api.installation(payload.installation.id);
+  const order = await checkOrder(deps, octokit, repoName, branch, deliveryId, payload);
+  if (order.skip) return order.skip;
+  if (order.supersededBy !== undefined) {
+    // An old push delivered again (under a delivery Sluice never saw): its commit keeps what it showed.
+    const pipelineId = await store.ensurePipeline(repoName, PIPELINE_FILE);
+    const ran = (await store.listExecutions({ pipelineId, limit: RECENT_EXECUTIONS })).find(
+      (e) => e.revision.sha === payload.after && e.revision.ref === branch,
+    );
+    if (ran) return `older than the head of ${branch}; ${payload.after.slice(0, 7)} already has execution #${ran.seq}`;
+  }
+  const headKey = branchKey(repoName, branch);
   const { owner, repo } = repoParams(repoName);
   const sha = payload.after;
   const defaultBranch = payload.repository.default_branch;
@@ -99,42 +107,113 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
     trigger: `push by ${payload.pusher?.name ?? payload.sender?.login ?? 'someone'}`,
     origin,
     actor: `github:${payload.sender?.login ?? 'unknown'}`,
+    // An older push is shown superseded at once; a newer one still is, if a later push of its branch
+    // was taken while it was being started (P11: the newest commit of a branch is the one that goes out).
+    ...(order.supersededBy !== undefined
+      ? { supersededBy: order.supersededBy }
+      : {
+          supersededIf: async (refs: RefStore) =>
+            newerThan(await refs.getRef('branch_head', headKey), deliveryId, branch),
+        }),
   });
   if (!started.ok) return started.reason;
-  return `started execution #${started.execution.seq}`;
+  const { execution } = started;
+  if (execution.status === 'superseded') return `execution #${execution.seq} ${execution.reason}`;
+  return `started execution #${execution.seq}`;
 }
 
 /**
- * GitHub may deliver pushes out of order. A push older than the newest seen
- * on its branch (by the push time GitHub records, then by the `before` chain
- * within one second) is recorded and skipped, so it never replaces a newer one.
+ * GitHub may deliver pushes out of order, and a replica may handle one it
+ * had to put off after later ones (PRODUCT P11). Of the pushes of a branch,
+ * the newest taken is kept as its head; a push is newer than it when GitHub
+ * recorded it later (`pushed_at`), and within one second when it moved the
+ * branch on from it (`before`), or its commit descends from the head's (as
+ * GitHub compares them); otherwise it is older. A newer push becomes the
+ * head (decided under a claim, so two replicas take one head at a time); an
+ * older one is started superseded, saying by what (unless its commit ran
+ * already); the head's own commit pushed again is skipped.
  */
 async function checkOrder(
-  store: ExecutionStore & RefStore,
+  deps: PushDeps,
+  octokit: InstallationOctokit,
   repo: string,
   branch: string,
   deliveryId: string,
   payload: PushPayload,
-  now: number,
-): Promise<string | undefined> {
-  const key = `${repo}:${branch}`;
-  const pushedAt = toSeconds(payload.repository.pushed_at) ?? Math.floor(now / 1000);
-  const seen = await store.getRef('branch_head', key);
-  if (seen?.delivery === deliveryId) return undefined;
-  if (seen) {
-    const older =
-      pushedAt < seen.pushedAt ||
-      (pushedAt === seen.pushedAt && seen.before === payload.after) ||
-      seen.sha === payload.after;
-    if (older) return `older than ${seen.sha.slice(0, 7)}, already seen on ${branch}`;
+): Promise<{ skip?: string; supersededBy?: string }> {
+  const { store } = deps;
+  const key = branchKey(repo, branch);
+  const pushedAt = toSeconds(payload.repository.pushed_at) ?? Math.floor(deps.clock() / 1000);
+  const mine: BranchHead = { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt };
+  for (let tries = 0; tries < HEAD_TRIES; tries++) {
+    const seen = await store.getRef('branch_head', key);
+    if (seen?.delivery === deliveryId) return {};
+    if (seen) {
+      if (seen.sha === payload.after) return { skip: `older than ${seen.sha.slice(0, 7)}, already seen on ${branch}` };
+      if (!(await isNewer(octokit, repo, mine, seen))) return { supersededBy: supersededBy(seen, branch) };
+    }
+    const same = (ref: BranchHead | undefined) => ref?.delivery === seen?.delivery;
+    const claim = { owner: `push:${deliveryId}`, now: deps.clock(), leaseMs: HEAD_LEASE_MS };
+    const claimed = await store.claimCreation('branch_head', key, claim, same);
+    if (claimed.decision === 'create') {
+      await store.finishCreation('branch_head', key, claimed.token, mine, deps.clock());
+      return {};
+    }
+    // Another push of the branch was taken meanwhile (or is being): decide again against it.
+    await new Promise((resolve) => setTimeout(resolve, HEAD_PAUSE_MS));
   }
-  await store.putRef(
-    'branch_head',
-    key,
-    { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt } satisfies BranchHead,
-    now,
+  throw new Error(
+    `could not record push ${payload.after.slice(0, 7)} as the head of ${repo} ${branch}: other pushes of the branch kept being taken; the delivery is tried again`,
   );
-  return undefined;
+}
+
+/** How far back an older push's commit is looked for among its pipeline's executions. */
+const RECENT_EXECUTIONS = 50;
+
+/** Pushes of one branch taken at once, at most, before a push gives up for now (its delivery is tried again). */
+const HEAD_TRIES = 50;
+const HEAD_PAUSE_MS = 20;
+/** A push's claim on its branch's head: taking it is two queries, so one held this long is its dead holder's. */
+const HEAD_LEASE_MS = 10_000;
+
+function branchKey(repo: string, branch: string): string {
+  return `${repo}:${branch}`;
+}
+
+function supersededBy(head: BranchHead, branch: string): string {
+  return `superseded by ${head.sha.slice(0, 7)}, pushed to ${branch} after this commit`;
+}
+
+/** Why an execution of the push `deliveryId` should not run, when the branch's head is now another (newer) push. */
+function newerThan(head: BranchHead | undefined, deliveryId: string, branch: string): string | undefined {
+  if (head === undefined || head.delivery === deliveryId) return undefined;
+  return supersededBy(head, branch);
+}
+
+/** Whether `push` came after `head` on their branch. */
+async function isNewer(
+  octokit: InstallationOctokit,
+  repo: string,
+  push: BranchHead,
+  head: BranchHead,
+): Promise<boolean> {
+  if (push.pushedAt !== head.pushedAt) return push.pushedAt > head.pushedAt;
+  if (push.before === head.sha) return true;
+  if (head.before === push.sha) return false;
+  try {
+    const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+      ...repoParams(repo),
+      basehead: `${head.sha}...${push.sha}`,
+      per_page: 1,
+    });
+    if (data.status === 'ahead') return true;
+    if (data.status === 'behind' || data.status === 'identical') return false;
+  } catch (error) {
+    // A commit GitHub no longer has (a force-push dropped it) cannot be compared: the push counts as newer.
+    if (refusalOf(error)?.status !== 404) throw error;
+  }
+  // Diverged (a force-push) within one second: the one handled later wins, as before.
+  return true;
 }
 
 function toSeconds(value: number | string | null): number | undefined {

@@ -3,11 +3,13 @@
  * execution starts and updated as it moves. Check-run ids are kept in the
  * store, so a restart updates the same check runs. A stage that runs again
  * after its check run completed (a retry) gets a new check run, as GitHub
- * asks of re-requested checks. A check run GitHub refuses is sent again
+ * asks of re-requested checks. Views are ordered by the execution's
+ * version: of two replicas reporting, or a report that waited, the older
+ * view never replaces a newer one. A check run GitHub refuses is sent again
  * smaller (a shorter log, then the state alone); one it will not take at
  * all is logged and left, and the other stages are reported all the same.
  */
-import type { LogStore, RefStore, ExecutionSummary } from '../store/store.ts';
+import type { ExecutionStore, LogStore, RefStore, ExecutionSummary } from '../store/store.ts';
 import { checkRunView, OUTPUT_LIMIT, type CheckRunView, type StageLogs } from './check-run-view.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { refusalOf, type GithubRefusal, type RefusalLog } from './github-refusal.ts';
@@ -18,6 +20,8 @@ export interface CheckRunRef {
   /** What was last sent, to skip updates that change nothing. */
   sent: string;
   completed: boolean;
+  /** The version of the execution it last showed: a view of an older one is not sent (unset: recorded before versions). */
+  version?: number;
   /** How far down OUTPUT_LIMITS GitHub last took it: later updates start there, not with a write it refuses. */
   level?: number;
 }
@@ -39,7 +43,7 @@ declare module '../store/ref-store.ts' {
 
 /** What both reports need: the store, an installation's client, the time and where refusals are told. */
 export interface ReportContext {
-  store: LogStore & RefStore;
+  store: ExecutionStore & LogStore & RefStore;
   octokit: InstallationOctokit;
   now: number;
   refusals: RefusalLog;
@@ -75,38 +79,34 @@ export async function syncCheckRuns(
     const view = viewOf(OUTPUT_LIMIT);
     const sent = JSON.stringify(view);
     const key = `${execution.id}/${stage.name}`;
-    let known = await store.getRef('check_run', key);
-    if (known?.sent === sent) continue;
+    // A view read before the one a check run last showed (another replica's, or one that waited) is old news.
+    const passed = (ref: CheckRunRef | undefined) =>
+      ref !== undefined && ((ref.version ?? -1) > execution.version || ref.sent === sent);
+    if (passed(await store.getRef('check_run', key))) continue;
     const what = `check run "${view.name}" of ${execution.repo} execution #${execution.seq}`;
-    // A new check run (the first, or one for a stage that runs again) is claimed first, so that two
-    // replicas reporting the same change create one; whoever lost finds it made and updates it.
-    const replaced = known?.id;
-    const wantsNew = (ref: CheckRunRef | undefined) =>
-      ref?.id === undefined || (ref.completed && view.status !== 'completed' && ref.id === replaced);
-    let token: string | undefined;
-    if (wantsNew(known)) {
-      const claimed = await store.claimCreation('check_run', key, { ...ctx.claim, now: ctx.now }, wantsNew);
-      if (claimed.decision === 'claimed-elsewhere') {
-        ctx.claimedElsewhere.push(what);
-        continue;
-      }
-      if (claimed.decision === 'create') token = claimed.token;
-      known = claimed.value;
-      if (known?.sent === sent) {
-        if (token) await store.finishCreation('check_run', key, token, undefined, ctx.now);
-        continue;
-      }
+    // Every write is claimed first, so that two replicas reporting the same change write it once, and
+    // one reporting an older state never writes it over a newer one (nor takes it for a stage that runs again).
+    const claimed = await store.claimCreation('check_run', key, { ...ctx.claim, now: ctx.now }, (ref) => !passed(ref));
+    if (claimed.decision === 'claimed-elsewhere') {
+      ctx.claimedElsewhere.push(what);
+      continue;
     }
+    if (claimed.decision === 'made') continue;
+    const { token, value: known } = claimed;
     try {
       await writeStage(ctx, execution, key, stage.name, viewOf, view, sent, known, token, url, what);
     } catch (error) {
-      if (token) await store.finishCreation('check_run', key, token, undefined, ctx.now).catch(() => {});
+      await store.finishCreation('check_run', key, token, undefined, ctx.now).catch(() => {});
       throw error;
     }
   }
 }
 
-/** Writes one stage's check run and records it (ending the claim `token` on its creation, if one was made). */
+/**
+ * Writes one stage's check run and records it, ending the claim `token`: a
+ * new check run for the first view, and for a stage that runs again after
+ * its check run completed (a newer view, as the claim made sure).
+ */
 async function writeStage(
   ctx: ReportContext,
   execution: ExecutionSummary,
@@ -116,15 +116,14 @@ async function writeStage(
   view: CheckRunView,
   sent: string,
   known: CheckRunRef | undefined,
-  token: string | undefined,
+  token: string,
   url: string,
   what: string,
 ): Promise<void> {
   const { store } = ctx;
-  const save = (ref: CheckRunRef) =>
-    token ? store.finishCreation('check_run', key, token, ref, ctx.now) : store.putRef('check_run', key, ref, ctx.now);
-  // Created only under a claim: otherwise someone else made it and it is updated.
-  const fresh = token !== undefined;
+  const save = (ref: CheckRunRef) => store.finishCreation('check_run', key, token, ref, ctx.now);
+  const { version } = execution;
+  const fresh = known?.id === undefined || (known.completed && view.status !== 'completed');
   const written = await writeAdapting(
     ctx,
     execution,
@@ -142,11 +141,12 @@ async function writeStage(
       ...(known?.id !== undefined && { id: known.id }),
       sent,
       completed: known?.completed ?? false,
+      version,
     });
     return;
   }
   const { id, level } = written;
-  await save({ id, sent, completed: view.status === 'completed', ...(level > 0 && { level }) });
+  await save({ id, sent, completed: view.status === 'completed', version, ...(level > 0 && { level }) });
 }
 
 /** Creates or updates the check run, smaller after each 422, anew after a 404; its id and size, or undefined when GitHub took none. */

@@ -13,7 +13,7 @@ import { parsePipelineConfig } from '../config/load-pipeline-config.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import type { ExecutionState, Revision } from '../pipeline/snapshot.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { ExecutionStore } from '../store/store.ts';
+import type { ExecutionStore, NewExecution } from '../store/store.ts';
 import { downloadTarball } from './download-tarball.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { isPipelineBranch } from '../config/match-branch.ts';
@@ -42,6 +42,10 @@ export interface CommitToStart {
   trigger: string;
   origin?: string;
   actor: string;
+  /** Known out of date before it starts (an older push of its branch): created superseded with this reason, and no source fetched. */
+  supersededBy?: string;
+  /** Asked as it is created (see NewExecution). */
+  supersededIf?: NewExecution['supersededIf'];
 }
 
 export type StartResult = { ok: true; execution: ExecutionState } | { ok: false; reason: string };
@@ -71,10 +75,15 @@ export async function startCommit(
   ) {
     return { ok: false, reason: `branch ${branch} is not one the pipeline runs for` };
   }
-  const source = await keepSource(
-    deps.sources,
-    await downloadTarball(octokit, { owner, repo, ref: input.revision.sha }, deps.sourcesDir),
-  );
+  const { supersededBy } = input;
+  const source =
+    supersededBy === undefined
+      ? await keepSource(
+          deps.sources,
+          await downloadTarball(octokit, { owner, repo, ref: input.revision.sha }, deps.sourcesDir),
+        )
+      : undefined;
+  const supersededIf = supersededBy === undefined ? input.supersededIf : async () => supersededBy;
   const pipelineId = await deps.store.ensurePipeline(input.repo, PIPELINE_FILE);
   const execution = await deps.runner.start(
     {
@@ -82,8 +91,9 @@ export async function startCommit(
       revision: input.revision,
       definition: pipeline.definition,
       trigger: input.trigger,
-      source,
+      ...(source !== undefined && { source }),
       ...(input.origin !== undefined && { origin: input.origin }),
+      ...(supersededIf && { supersededIf }),
     },
     input.actor,
   );

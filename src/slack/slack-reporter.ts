@@ -61,6 +61,8 @@ export interface CardRef {
   unchecked?: string[];
   /** Keys of the thread replies posted. */
   replies: string[];
+  /** The version of the execution it last showed: an older one is not shown over it (unset: recorded before versions). */
+  version?: number;
 }
 
 export const CARD_REF = 'slack_card';
@@ -89,6 +91,8 @@ export class SlackReporter {
   readonly #owner: string;
   #stopped = false;
   readonly #retryTimers = new Set<NodeJS.Timeout>();
+  /** Who waits in `idle` for the next look again. */
+  #lookedAgain: Array<() => void> = [];
 
   constructor(options: SlackReporterOptions) {
     this.#options = options;
@@ -101,6 +105,7 @@ export class SlackReporter {
     this.#stopped = true;
     for (const timer of this.#retryTimers) clearTimeout(timer);
     this.#retryTimers.clear();
+    this.#wakeIdle();
   }
 
   executionsChanged(executionIds: readonly string[]): void {
@@ -133,7 +138,7 @@ export class SlackReporter {
   }
 
   get busy(): boolean {
-    return this.#queues.busy;
+    return this.#queues.busy || this.#retryTimers.size > 0;
   }
 
   /**
@@ -179,6 +184,7 @@ export class SlackReporter {
     const timer = setTimeout(() => {
       this.#retryTimers.delete(timer);
       this.executionsChanged([executionId]);
+      this.#wakeIdle();
     }, this.#options.claimRetryMs ?? CLAIM_RETRY_MS);
     timer.unref();
     this.#retryTimers.add(timer);
@@ -189,9 +195,19 @@ export class SlackReporter {
     this.#tokenRefused = undefined;
   }
 
-  /** Resolves when every card update so far has been sent. */
-  idle(): Promise<void> {
-    return this.#queues.idle();
+  /** Resolves when every card update so far has been sent, those that waited for a peer's claim included. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.#queues.idle();
+      if (this.#retryTimers.size === 0 || this.#stopped) return;
+      await new Promise<void>((resolve) => this.#lookedAgain.push(resolve));
+    }
+  }
+
+  #wakeIdle(): void {
+    const waiting = this.#lookedAgain;
+    this.#lookedAgain = [];
+    for (const resolve of waiting) resolve();
   }
 
   async #sync(executionId: string): Promise<'claimed-elsewhere' | undefined> {
@@ -214,7 +230,7 @@ export class SlackReporter {
           const attempt = Number(key.slice(prefix.length));
           if (attempt === state.attempt) continue;
           history ??= await store.listHistory(execution.id);
-          await this.#render(
+          const rendered = await this.#render(
             key,
             value,
             execution,
@@ -223,12 +239,16 @@ export class SlackReporter {
             rules,
             endOf(history, stage.name, action.name, attempt),
           );
+          waiting ??= rendered;
         }
         const key = `${prefix}${state.attempt}`;
         const card = cards.find((c) => c.key === key)?.value;
-        if (card) await this.#render(key, card, execution, stage.name, action.name, rules);
-        else if (state.status === 'awaiting_approval')
-          waiting ??= await this.#post(key, execution, stage.name, action.name, rules);
+        const reported = card
+          ? await this.#render(key, card, execution, stage.name, action.name, rules)
+          : state.status === 'awaiting_approval'
+            ? await this.#post(key, execution, stage.name, action.name, rules)
+            : undefined;
+        waiting ??= reported;
       }
     }
     return waiting;
@@ -251,8 +271,7 @@ export class SlackReporter {
     const claimed = await store.claimCreation(CARD_REF, key, claim, (card) => card === undefined);
     if (claimed.decision === 'claimed-elsewhere') return 'claimed-elsewhere';
     if (claimed.decision === 'made') {
-      await this.#render(key, claimed.value!, execution, stage, action, rules);
-      return;
+      return this.#render(key, claimed.value!, execution, stage, action, rules);
     }
     let ref: CardRef | undefined;
     try {
@@ -287,7 +306,13 @@ export class SlackReporter {
     const card = approvalCard(this.#input(execution, stage, action, rules, base));
     const posted = await api.postMessage({ channel: rules.channel, ...card });
     this.#opened(rules.channel);
-    return { ...base, channel: posted.channel, ts: posted.ts, sent: JSON.stringify(card) };
+    return {
+      ...base,
+      channel: posted.channel,
+      ts: posted.ts,
+      sent: JSON.stringify(card),
+      version: execution.version,
+    };
   }
 
   /**
@@ -331,6 +356,12 @@ export class SlackReporter {
     return { refused, unchecked: [...new Set(unchecked)] };
   }
 
+  /**
+   * Brings a posted card (and its thread) up to date. Claimed like its
+   * posting, so that two replicas send each update and each thread reply
+   * once, and a card is never put back to an older state of the execution
+   * (another replica's read, or one that waited) than it shows.
+   */
   async #render(
     key: string,
     ref: CardRef,
@@ -339,28 +370,66 @@ export class SlackReporter {
     action: string,
     rules: ApprovalRules,
     decision?: Decision,
-  ): Promise<void> {
+  ): Promise<'claimed-elsewhere' | undefined> {
     const { store, api } = this.#options;
-    if (!decision && ref.waitingFor && ref.waitingFor.length > 0) {
+    const { version } = execution;
+    const older = (card: CardRef) => (card.version ?? -1) > version;
+    if (older(ref) || !(await this.#renderPlan(ref, execution, stage, action, rules, decision)).due) return;
+    const claim = { owner: this.#owner, now: Date.now(), leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS };
+    const claimed = await store.claimCreation(CARD_REF, key, claim, (card) => card !== undefined && !older(card));
+    if (claimed.decision === 'claimed-elsewhere') return 'claimed-elsewhere';
+    if (claimed.decision === 'made') return;
+    const plan = await this.#renderPlan(claimed.value!, execution, stage, action, rules, decision);
+    const card = plan.ref;
+    let changed = false;
+    try {
+      if (plan.card) {
+        await api.updateMessage({ channel: card.channel, ts: card.ts, ...plan.card });
+        Object.assign(card, { sent: JSON.stringify(plan.card), version });
+        changed = true;
+      }
+      for (const reply of plan.replies) {
+        await api.postMessage({ channel: card.channel, thread_ts: card.ts, text: reply.text });
+        card.replies.push(reply.key);
+        card.version = Math.max(card.version ?? -1, version);
+        changed = true;
+        await store.putRef(CARD_REF, key, card, Date.now());
+      }
+    } finally {
+      await store.finishCreation(CARD_REF, key, claimed.token, changed ? card : undefined, Date.now());
+    }
+  }
+
+  /** What `ref` lacks of the execution: the card to send (if it changed) and the thread replies not posted. */
+  async #renderPlan(
+    ref: CardRef,
+    execution: ExecutionSummary,
+    stage: string,
+    action: string,
+    rules: ApprovalRules,
+    decision?: Decision,
+  ): Promise<{
+    ref: CardRef;
+    card?: ReturnType<typeof approvalCard>;
+    replies: ReturnType<typeof deployThread>;
+    due: boolean;
+  }> {
+    const { store } = this.#options;
+    const next: CardRef = { ...ref, replies: [...ref.replies] };
+    if (!decision && next.waitingFor && next.waitingFor.length > 0) {
       // The build beside the gate has gone on: the card binds to what it produced.
       const { digest, missing } = await boundArtifacts(store, execution, stage, action, rules.environment);
-      ref.waitingFor = missing;
-      if (digest) ref.digest = digest;
+      next.waitingFor = missing;
+      if (digest) next.digest = digest;
     }
-    const card = approvalCard(this.#input(execution, stage, action, rules, ref), decision);
-    const sent = JSON.stringify(card);
-    if (sent !== ref.sent) {
-      await api.updateMessage({ channel: ref.channel, ts: ref.ts, ...card });
-      ref.sent = sent;
-      await store.putRef(CARD_REF, key, ref, Date.now());
-    }
-    if (decision) return;
-    for (const reply of deployThread(execution, stage, rules.environment, this.#options.pageUrl(execution.id, stage))) {
-      if (ref.replies.includes(reply.key)) continue;
-      await api.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: reply.text });
-      ref.replies.push(reply.key);
-      await store.putRef(CARD_REF, key, ref, Date.now());
-    }
+    const card = approvalCard(this.#input(execution, stage, action, rules, next), decision);
+    const changed = JSON.stringify(card) !== next.sent;
+    const replies = decision
+      ? []
+      : deployThread(execution, stage, rules.environment, this.#options.pageUrl(execution.id, stage)).filter(
+          (reply) => !next.replies.includes(reply.key),
+        );
+    return { ref: next, ...(changed && { card }), replies, due: changed || replies.length > 0 };
   }
 
   #input(

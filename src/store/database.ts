@@ -32,6 +32,8 @@ export interface ExecutionsTable {
   origin?: string | null;
   created_at: number;
   updated_at: number;
+  /** Raised by every saved step that changes the execution's state: orders what readers saw of it. */
+  version: Generated<number>;
 }
 
 export interface StageRunsTable {

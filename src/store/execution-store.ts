@@ -7,6 +7,7 @@ import type { PipelineDefinition } from '../pipeline/definition.ts';
 import type { Command, ExecutionState, PipelineSnapshot, Revision, StateChange } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
 import type { ArtifactRecord } from './artifact-record-store.ts';
+import type { RefStore } from './ref-store.ts';
 import type { StoreMetrics } from './queries/metrics.ts';
 
 /** What the engine returns for one step: the new state, what changed, what to do. */
@@ -30,6 +31,13 @@ export interface NewExecution {
   origin?: string;
   /** Artifacts it starts with, made by an earlier execution (a rollback deploys one again). */
   artifacts?: Array<Omit<ArtifactRecord, 'executionId' | 'createdAt'>>;
+  /**
+   * Asked in the transaction that creates it, once the pipeline's creations
+   * are serialized (PRODUCT P11): a reason means something newer came first
+   * (a later push of its branch), and it is created already superseded, with
+   * that reason, so it never takes a stage from the newer one.
+   */
+  supersededIf?: (refs: RefStore) => Promise<string | undefined>;
 }
 
 /** One attempt of one action of an execution: what logs, claims and live commands belong to. */
@@ -54,6 +62,11 @@ export interface ExecutionSummary {
   origin?: string;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Raised by every change of its state, stage or action statuses: of two
+   * reads of one execution, the one with the higher version is the newer.
+   */
+  version: number;
   definition: PipelineDefinition;
   stages: StageSummary[];
 }

@@ -83,6 +83,7 @@ function toExecutionSummary(loaded: Loaded): ExecutionSummary {
     trigger: row.trigger,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: Number(row.version),
     definition,
     stages: Object.entries(state.stages).map(([name, stage]) => ({
       name,

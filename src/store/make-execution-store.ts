@@ -83,12 +83,15 @@ export function makeExecutionStore(db: Db, kind: DatabaseKind): ExecutionStore {
 
     async getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined> {
       const isSeq = typeof idOrSeq === 'number' || /^\d+$/.test(idOrSeq);
-      const row = isSeq
-        ? await selectExecutionBySeq(db, Number(idOrSeq), pipelineId)
-        : await selectExecutionById(db, idOrSeq);
-      if (!row || (pipelineId !== undefined && row.pipeline_id !== pipelineId)) return undefined;
-      const [summary] = await loadExecutionSummaries(db, [row]);
-      return summary;
+      // One snapshot for the row and its runs, so the version read is the version of the statuses read.
+      return readConsistently(db, kind, async (trx) => {
+        const row = isSeq
+          ? await selectExecutionBySeq(trx, Number(idOrSeq), pipelineId)
+          : await selectExecutionById(trx, idOrSeq);
+        if (!row || (pipelineId !== undefined && row.pipeline_id !== pipelineId)) return undefined;
+        const [summary] = await loadExecutionSummaries(trx, [row]);
+        return summary;
+      });
     },
 
     async findExecutionByOrigin(origin: string): Promise<ExecutionSummary | undefined> {
@@ -152,4 +155,15 @@ export function makeExecutionStore(db: Db, kind: DatabaseKind): ExecutionStore {
       }));
     },
   };
+}
+
+/**
+ * Runs reads on one snapshot of the database: a SQLite transaction is one,
+ * a PostgreSQL one only at REPEATABLE READ (at READ COMMITTED each query
+ * sees what was committed when it began).
+ */
+function readConsistently<T>(db: Db, kind: DatabaseKind, read: (trx: Db) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return read(db);
+  const transaction = db.transaction();
+  return (kind === 'postgres' ? transaction.setIsolationLevel('repeatable read') : transaction).execute(read);
 }

@@ -13,6 +13,7 @@ import { retentionMigration } from './migrations/0005-retention.ts';
 import { artifactBlobsMigration } from './migrations/0006-artifact-blobs.ts';
 import { historyIndexesMigration } from './migrations/0007-history-indexes.ts';
 import { newestExecutionMigration } from './migrations/0008-newest-execution.ts';
+import { executionVersionsMigration } from './migrations/0009-execution-versions.ts';
 import { StoreError } from './store.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -27,6 +28,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0006-artifact-blobs': artifactBlobsMigration(kind),
     '0007-history-indexes': historyIndexesMigration(),
     '0008-newest-execution': newestExecutionMigration(),
+    '0009-execution-versions': executionVersionsMigration(),
   };
 }
 

@@ -59,7 +59,10 @@ export interface RefStore {
    * holder has not finished within `leaseMs`: it died between claim and
    * create), and only then is the ref read and `needed` asked whether it
    * still has to be made. Two replicas reporting the same change thus make
-   * one check run, one Deployment, one card.
+   * one check run, one Deployment, one card. Reporters claim their updates
+   * the same way (a check run's next view, a Deployment's next status, a
+   * card's next state): one writer at a time, and `needed` refuses what is
+   * older than the ref records.
    */
   claimCreation<K extends RefKind>(
     kind: K,

@@ -21,6 +21,7 @@ function execution(
     trigger: 'push by alice',
     createdAt: 0,
     updatedAt: 1000,
+    version: 1,
     definition: {
       mode: 'superseded',
       stages: [

@@ -98,24 +98,6 @@ describe('the webhook inbox', () => {
     assert.equal(sha2Runs.length, 2);
     for (const id of sha2Runs) assert.equal(app.github.checkRun(Number(id))?.conclusion, 'cancelled');
   });
-
-  test('a push older than one already handled on its branch changes nothing', async () => {
-    const app = await startApp();
-    app.github.addCommit(REPO, sha(4), appFiles('v1'));
-    app.github.addCommit(REPO, sha(5), appFiles('v2'));
-    const newer = pushPayload({ repo: REPO, before: sha(4), after: sha(5), pushedAt: 2_000_000_010 });
-    const older = pushPayload({ repo: REPO, before: sha(9), after: sha(4), pushedAt: 2_000_000_000 });
-    await app.send('push', newer, { delivery: 'newer' });
-    await app.sluice.idle();
-    await app.send('push', older, { delivery: 'older' });
-    await app.sluice.idle();
-    const executions = await app.sluice.store.listExecutions();
-    assert.deepEqual(
-      executions.map((e) => e.revision.sha),
-      [sha(5)],
-    );
-    assert.match((await app.sluice.store.getDelivery('older'))?.note ?? '', /older than aaaaaaa, already seen on main/);
-  });
 });
 
 describe('when GitHub fails', () => {

@@ -46,6 +46,7 @@ function execution(
     trigger: 'push',
     createdAt: 1,
     updatedAt: 2,
+    version: 1,
     definition,
     stages: [
       {

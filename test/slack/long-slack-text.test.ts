@@ -98,6 +98,7 @@ describe('a failed deploy’s thread reply', () => {
       trigger: 'push',
       createdAt: 1,
       updatedAt: 2,
+      version: 1,
       definition,
       stages: [
         {

@@ -1,6 +1,7 @@
 /** Store suite, part 1: executions, engine steps, history, transitions and concurrency. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { step } from '../../src/pipeline/engine.ts';
 import { StoreError } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { bumpStageAttempt, failHalfway, moveAction, moveExecution, setTransition } from './fixtures/hand-made-steps.ts';
@@ -63,6 +64,84 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
         at: 1_000,
       },
     ]);
+  });
+
+  it("raises an execution's version with every step that changes it, and with no other write", async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const other = await store.createExecution(pushOf(pipeline, 'bbb'), 'github', 1_000);
+    const version = async (id = execution.id) => (await store.getExecution(id))?.version;
+    const first = await version();
+    assert.equal(typeof first, 'number');
+
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 2_000 },
+      moveAction(execution.id, 'build', 'compile', 'running'),
+    );
+    const running = await version();
+    assert.ok(running! > first!, `a started action raises it (${first} → ${running})`);
+    await store.appendLog({ executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 }, [
+      { stream: 'stdout', text: 'compiling', at: 2_500 },
+    ]);
+    assert.equal(await version(), running, 'a log line is no change of state');
+    await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 3_000 },
+      moveExecution(execution.id, 'cancelled', 'by hand'),
+    );
+    assert.ok((await version())! > running!, 'so does the execution ending');
+    assert.equal(await version(other.id), first, 'another execution of the pipeline keeps its own');
+  });
+
+  it('creates an execution already superseded when supersededIf, asked in its transaction, gives a reason', async (t) => {
+    const { store } = await fresh(t);
+    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    await store.putRef(
+      'branch_head',
+      'acme/web:main',
+      { delivery: 'd2', sha: 'bbb', before: 'aaa', pushedAt: 2 },
+      1_000,
+    );
+    const asked: string[] = [];
+    const execution = await store.createExecution(
+      {
+        ...pushOf(pipeline, 'aaa'),
+        supersededIf: async (refs) => {
+          const head = await refs.getRef('branch_head', 'acme/web:main');
+          asked.push(head?.delivery ?? 'none');
+          return head?.delivery === 'd1' ? undefined : `superseded by ${head?.sha}, pushed to main after this commit`;
+        },
+      },
+      'github',
+      2_000,
+    );
+    assert.deepEqual(asked, ['d2']);
+    const reason = 'superseded by bbb, pushed to main after this commit';
+    assert.equal(execution.status, 'superseded');
+    const saved = await store.getExecution(execution.id);
+    assert.deepEqual(
+      [saved?.status, saved?.reason, ...(saved?.stages.map((s) => `${s.name}:${s.status}:${s.reason}`) ?? [])],
+      ['superseded', reason, `build:superseded:${reason}`, `production:superseded:${reason}`],
+    );
+    assert.deepEqual(
+      (await store.listHistory(execution.id)).map((h) => `${h.entity} ${h.stage ?? ''} ${h.from} → ${h.to}`),
+      [
+        'execution  null → running',
+        'execution  running → superseded',
+        'stage build pending → superseded',
+        'stage production pending → superseded',
+      ],
+    );
+    // The engine has nothing to start of it.
+    const commands = await store.updatePipeline(
+      pipeline,
+      { actor: 'engine', now: 3_000, include: [execution.id] },
+      (snapshot) => step(snapshot, { type: 'tick' }, 3_000),
+    );
+    assert.deepEqual(commands, []);
+    assert.equal((await store.getExecution(execution.id))?.status, 'superseded');
   });
 
   it('saves what a step changed and records each change with its time and actor (P7)', async (t) => {

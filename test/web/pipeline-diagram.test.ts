@@ -26,6 +26,7 @@ function executionOf(stages: Array<{ name: string; needs: string[]; actions: str
     trigger: 'push',
     createdAt: 0,
     updatedAt: 0,
+    version: 1,
     definition,
     stages: stages.map((s, i) => ({
       name: s.name,

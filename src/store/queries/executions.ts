@@ -101,10 +101,14 @@ export async function updateExecutionStatus(
   return result.numUpdatedRows > 0n;
 }
 
-/** Marks executions as changed at `now` (something inside them moved). */
+/** Marks executions as changed at `now` (something inside them moved), and raises their versions. */
 export async function touchExecutions(db: Db, ids: string[], now: number): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('executions').set({ updated_at: now }).where('id', 'in', ids).execute();
+  await db
+    .updateTable('executions')
+    .set((eb) => ({ updated_at: now, version: eb('version', '+', 1) }))
+    .where('id', 'in', ids)
+    .execute();
 }
 
 /** The execution started by `origin`. */
