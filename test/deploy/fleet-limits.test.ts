@@ -130,8 +130,11 @@ describe('a rollout to more hosts than ssh.max_sessions', () => {
       assert.equal(seen.uploads.peak, 2);
       assert.equal(seen.hosts.peak, 3);
       // A host uploads while it holds its place: the 3 hosts' sessions, and the 2 uploads'
-      // connections of their own with the OpenSSH client (over SFTP, without one, none).
-      assert.equal(seen.connections.peak, (await hasOpenSshClient()) ? 5 : 3);
+      // connections of their own with the OpenSSH client (over SFTP, without one, none). Whether
+      // all 5 are open at one moment depends on timing (a place can be between two sessions).
+      const most = (await hasOpenSshClient()) ? 5 : 3;
+      assert.ok(seen.connections.peak <= most, `${seen.connections.peak} connections open at once, at most ${most}`);
+      assert.ok(seen.connections.peak >= 3, `${seen.connections.peak} connections open at once`);
       assert.ok(seen.connections.total >= HOSTS, `${seen.connections.total} connections`);
     });
   }
