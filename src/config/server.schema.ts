@@ -259,12 +259,12 @@ export const serverSchema = z
         max_sessions: atOnce('max_sessions', 8)
           .optional()
           .describe(
-            'How many hosts a deploy holds an SSH connection to at once (default 8), whatever the number of hosts and the batch size: the release is staged on that many hosts at a time, and a larger batch deploys that many of its hosts at a time. A host’s connection is kept between its steps until another host needs its place.',
+            'How many hosts a deploy is connected to at once (default 8), whatever the number of hosts and the batch size: the release is staged on that many hosts at a time, and a larger batch deploys that many of its hosts at a time. A host’s session (one SSH connection) is kept between its steps until another host needs its place. A host uploads the artifact only while it holds its place; an upload with the OpenSSH client is a second connection to that host while it lasts (counted by max_uploads), so the hosts see at most max_sessions plus max_uploads connections from a deploy at once, never more than twice max_sessions.',
           ),
         max_uploads: atOnce('max_uploads', 4)
           .optional()
           .describe(
-            'How many uploads of an artifact a deploy runs at once (default 8; no more than max_sessions run anyway). Each streams from the file, so memory does not grow with the number of hosts.',
+            'How many uploads of an artifact a deploy runs at once (default 8; no more than max_sessions run anyway, as a host uploads only while it holds its place). An upload with the OpenSSH client has a connection of its own beside its host’s session; one over SFTP (no ssh client on the Sluice machine) uses the session’s. Each streams from the file, so memory does not grow with the number of hosts.',
           ),
       })
       .optional()

@@ -4,9 +4,12 @@
  * host's session is opened when one of its steps starts and, once the step
  * is done, kept for the next step on the same host until another host needs
  * its place; the one left unused longest is closed first. A place is given
- * to a new host only once the session it held is closed, so the hosts never
- * see more connections from a rollout than the limit. Also the limit on
- * uploads (`ssh.max_uploads`), which take the most bandwidth and CPU.
+ * to a new host only once the session it held is closed, so no more hosts
+ * than the limit have a session open at once. Also the limit on uploads
+ * (`ssh.max_uploads`), which take the most bandwidth and CPU: a host uploads
+ * while it holds its place, and an upload with the OpenSSH client is a
+ * connection of its own, so the hosts see at most max_sessions plus
+ * max_uploads connections from a rollout, from at most max_sessions hosts.
  */
 import type { ExecSession, HostRef } from '../executor/executor.ts';
 

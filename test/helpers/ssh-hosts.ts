@@ -6,10 +6,11 @@
  * authentication was attempted), the processes serving each connection,
  * and a host key change. A missing sshd is an error, never a skip.
  *
- * With `sharedLog`, every host's sshd and SFTP server append to one file
- * instead, so its lines keep the order things happened in across hosts:
- * `concurrencyInLog` reads from it how many connections and uploads the
- * hosts saw open at once.
+ * With `sharedLog`, every host's sshd, SFTP server and `cat` (for uploads
+ * with the OpenSSH client) append to one file instead, so its lines keep the
+ * order things happened in across hosts: `concurrencyInLog` reads from it
+ * how many connections, hosts connected to and uploads the hosts saw open at
+ * once.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +37,8 @@ export interface SshHostsOptions {
   /**
    * A file every host's sshd (`-E`) and SFTP server (`sftp-server -l INFO`,
    * each file opened and closed) append their logs to, in place of `log(name)`
-   * (which stays empty).
+   * (which stays empty); and the hosts' `cat` (first in the sessions' PATH)
+   * says there when an upload into `incoming/` starts and ends.
    */
   sharedLog?: string;
 }
@@ -214,8 +216,12 @@ async function startSshd(sshd: string, state: HostState, dir: string, sharedLog?
   const { host } = state;
   const hostKey = join(state.dir, 'ssh_host_ed25519_key');
   const sftpServer = join(dir, 'sftp-server-logged');
-  if (sharedLog)
+  const loggedBin = join(dir, 'logged-bin');
+  if (sharedLog) {
     await writeFile(sftpServer, `#!/bin/sh\nexec /usr/lib/openssh/sftp-server -e -l INFO 2>>"$1"\n`, { mode: 0o755 });
+    await mkdir(loggedBin, { recursive: true });
+    await writeFile(join(loggedBin, 'cat'), loggedCat(sharedLog), { mode: 0o755 });
+  }
   await writeFile(
     state.configPath,
     [
@@ -241,7 +247,9 @@ async function startSshd(sshd: string, state: HostState, dir: string, sharedLog?
       // Debian's bash reads ~/.bashrc in shells started by sshd unless SHLVL
       // says it is nested: the tester's own .bashrc (pyenv, nvm, …) would
       // make every command slow and the tests depend on that machine.
-      'SetEnv SHLVL=1',
+      // sshd uses only its first SetEnv line: both variables on it. PATH
+      // (set after sshd's own default) puts the logging `cat` first.
+      sharedLog ? `SetEnv SHLVL=1 "PATH=${loggedBin}:/usr/local/bin:/usr/bin:/bin"` : 'SetEnv SHLVL=1',
       '',
     ].join('\n'),
   );
@@ -322,25 +330,65 @@ async function waitForListener(child: ChildProcess, host: SshTestHost): Promise<
 }
 
 /**
+ * The hosts' `cat` with a shared log: one whose standard output is a file
+ * right in `incoming/` (an artifact uploaded with the OpenSSH client, `exec
+ * cat > …/incoming/<release>.tar.gz`; not the files unpacking writes below
+ * it) appends `upload start <path>` before and `upload end
+ * <path>` after running /bin/cat, and keeps its exit status; any other runs
+ * /bin/cat itself.
+ */
+function loggedCat(sharedLog: string): string {
+  if (/['\n]/.test(sharedLog)) throw new Error(`a shared log path without quotes or newlines, not ${sharedLog}`);
+  return [
+    '#!/bin/sh',
+    "out=$(readlink /proc/$$/fd/1 2>/dev/null) || out=''",
+    'case "$out" in',
+    '*/incoming/*/*) exec /bin/cat "$@" ;;',
+    '*/incoming/*) ;;',
+    '*) exec /bin/cat "$@" ;;',
+    'esac',
+    `printf 'upload start %s\\n' "$out" >>'${sharedLog}'`,
+    '/bin/cat "$@"',
+    'status=$?',
+    `printf 'upload end %s\\n' "$out" >>'${sharedLog}'`,
+    'exit "$status"',
+    '',
+  ].join('\n');
+}
+
+/**
  * From a shared log (in the order its lines were written, across hosts):
- * the most connections open at once (from sshd's `Connection from` to the
- * connection's end) and the most artifact uploads (`open` to `close` of a
- * file written under `incoming/`), with how many there were in all.
+ * the most connections open at once (from sshd's `Connection from … on
+ * 127.0.0.1 port P` to the connection's end), the most hosts with at least
+ * one connection open at once (a host is its port P), and the most artifact
+ * uploads at once, with how many there were in all. An upload is one made
+ * with the OpenSSH client (the hosts' `cat`: `upload start` to `upload end`)
+ * or over SFTP (the SFTP server's `open` to `close` of a file written under
+ * `incoming/`).
  */
 export function concurrencyInLog(text: string): {
   connections: { peak: number; total: number };
+  hosts: { peak: number };
   uploads: { peak: number; total: number };
 } {
-  const open = new Set<string>();
+  /** The open connections: the client's port, and the host's. */
+  const open = new Map<string, string>();
   let uploading = 0;
   const connections = { peak: 0, total: 0 };
+  const hosts = { peak: 0 };
   const uploads = { peak: 0, total: 0 };
+  const startUpload = () => {
+    uploading++;
+    uploads.total++;
+    uploads.peak = Math.max(uploads.peak, uploading);
+  };
   for (const line of text.split('\n')) {
-    const from = /^Connection from \S+ port (\d+) on /.exec(line);
+    const from = /^Connection from \S+ port (\d+) on \S+ port (\d+)/.exec(line);
     if (from) {
-      open.add(from[1]!);
+      open.set(from[1]!, from[2]!);
       connections.total++;
       connections.peak = Math.max(connections.peak, open.size);
+      hosts.peak = Math.max(hosts.peak, new Set(open.values()).size);
       continue;
     }
     const end =
@@ -351,13 +399,12 @@ export function concurrencyInLog(text: string): {
       open.delete(end[1]!);
       continue;
     }
-    if (/^open ".*\/incoming\/[^"]*" flags \S*WRITE/.test(line)) {
-      uploading++;
-      uploads.total++;
-      uploads.peak = Math.max(uploads.peak, uploading);
-    } else if (/^close ".*\/incoming\/[^"]*" bytes read \d+ written [1-9]/.test(line)) uploading--;
+    if (/^upload start \S*\/incoming\/[^/]+$/.test(line)) startUpload();
+    else if (/^upload end \S*\/incoming\/[^/]+$/.test(line)) uploading--;
+    else if (/^open ".*\/incoming\/[^"]*" flags \S*WRITE/.test(line)) startUpload();
+    else if (/^close ".*\/incoming\/[^"]*" bytes read \d+ written [1-9]/.test(line)) uploading--;
   }
-  return { connections, uploads };
+  return { connections, hosts, uploads };
 }
 
 /** Connects once and reads `SSH-2.0-…`: the port really accepts connections. */
