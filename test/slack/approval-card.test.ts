@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { approvalCard, type ApprovalCardInput } from '../../src/slack/approval-card.ts';
 import type { ExecutionSummary } from '../../src/store/store.ts';
 import { blockKitErrors } from '../helpers/slack-block-kit.ts';
+import { executionSummary } from '../helpers/execution-summary.ts';
 import { twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
 
 function execution(
@@ -10,17 +11,9 @@ function execution(
   author: string,
   gate: ExecutionSummary['stages'][number]['actions'][number]['status'] = 'awaiting_approval',
 ): ExecutionSummary {
-  return {
-    id: 'e1',
-    pipelineId: 'p1',
-    repo: 'acme/shop',
-    seq: 4,
-    status: 'running',
+  return executionSummary({
     revision: { sha: 'c0ffee0123456789c0ffee0123456789c0ffee01', ref: 'main', message, author },
     trigger: 'push',
-    createdAt: 1,
-    updatedAt: 2,
-    version: 1,
     definition: twoStagePipeline,
     stages: [
       {
@@ -39,7 +32,7 @@ function execution(
         ],
       },
     ],
-  };
+  });
 }
 
 const input = (e: ExecutionSummary, changes?: ApprovalCardInput['changes']): ApprovalCardInput => ({

@@ -7,25 +7,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { executionState } from '../../src/slack/chat-ops/chat-status.ts';
 import type { ExecutionSummary, StageSummary } from '../../src/store/store.ts';
+import { executionSummary } from '../helpers/execution-summary.ts';
 
 function execution(
   status: ExecutionSummary['status'],
   stages: Array<[string, StageSummary['status']]>,
 ): ExecutionSummary {
-  return {
-    id: 'e1',
-    pipelineId: 'p1',
-    repo: 'acme/shop',
-    seq: 4,
+  return executionSummary({
     status,
-    revision: { sha: 'abcdef1234567890', ref: 'main' },
-    trigger: 'push by alice',
-    createdAt: 0,
-    updatedAt: 1000,
-    version: 1,
-    definition: { mode: 'superseded', stages: [] },
     stages: stages.map(([name, stageStatus]) => ({ name, status: stageStatus, attempt: 1, actions: [] })),
-  };
+  });
 }
 
 test('a running execution names the stage that broke, failed or interrupted', () => {
