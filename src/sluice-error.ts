@@ -72,6 +72,13 @@ export class SluiceError<C extends ErrorCode = ErrorCode> extends Error {
   }
 }
 
+/**
+ * A failure of the artifact store or of packing a checkout. It lives here,
+ * beside the base, because both the artifact store and the database's blobs
+ * (`store/artifact-blobs.ts`, below it) throw it.
+ */
+export class ArtifactError extends SluiceError<ArtifactErrorCode> {}
+
 /** The message of anything thrown, for a log line or a sentence of Sluice's. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -16,7 +16,7 @@ import type { ArtifactBlobs } from '../store/artifact-blobs.ts';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArtifactError } from './artifact-error.ts';
+import { ArtifactError } from '../sluice-error.ts';
 import { sha256File } from './sha256-file.ts';
 
 /** An artifact as stored. */

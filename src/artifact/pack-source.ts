@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { lstat, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ArtifactError } from './artifact-error.ts';
+import { ArtifactError } from '../sluice-error.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
 
 export { readRevision } from './read-revision.ts';

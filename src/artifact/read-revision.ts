@@ -1,4 +1,4 @@
-import { ArtifactError } from './artifact-error.ts';
+import { ArtifactError } from '../sluice-error.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
 import type { Revision } from '../pipeline/snapshot.ts';
 

@@ -1,7 +1,7 @@
 /** Git, run with an argv and never a shell: paths and refs stay data. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ArtifactError } from './artifact-error.ts';
+import { ArtifactError } from '../sluice-error.ts';
 
 const execFileAsync = promisify(execFile);
 

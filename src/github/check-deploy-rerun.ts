@@ -19,7 +19,7 @@ import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { findStage } from '../pipeline/definition.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
-import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
+import { findActionSummary, type ExecutionStore, type ExecutionSummary } from '../store/store.ts';
 import { checkGithubPermission, type SlackMembership } from './check-rollback-permission.ts';
 
 export interface DeployRerunDeps {
@@ -36,11 +36,10 @@ export async function checkDeployRerun(
   login: string | undefined,
 ): Promise<string | undefined> {
   const definition = findStage(execution.definition, stage);
-  const state = execution.stages.find((s) => s.name === stage);
   for (const action of definition?.actions ?? []) {
     if (action.kind !== 'deploy') continue;
     // A deploy that succeeded keeps its result on retry: only the ones that run again are judged.
-    if (state?.actions.find((a) => a.name === action.name)?.status === 'succeeded') continue;
+    if (findActionSummary(execution, stage, action.name)?.status === 'succeeded') continue;
     const environment = action.deploy.environment;
     if (!approvalRules(deps.server, environment)) continue;
     const [current] = await successfulDeploys(deps.store, execution.pipelineId, environment);

@@ -4,7 +4,7 @@
  */
 import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
 import { byteLength, keepHead, keepTail } from './cut-to-bytes.ts';
-import { isStoppedShort } from '../pipeline/states.ts';
+import { isBroken, isStoppedShort } from '../pipeline/states.ts';
 import { formatDuration } from '../format-duration.ts';
 
 /** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
@@ -108,7 +108,7 @@ export function checkRunView(
       break;
     case 'failed':
     case 'interrupted': {
-      const failed = stage.actions.find((a) => a.status === 'failed' || a.status === 'interrupted');
+      const failed = stage.actions.find((a) => isBroken(a.status));
       done('failure', `${stageName} ${stage.status}${failed ? `: ${failed.name}` : ''}`);
       if (retryable)
         view.actions.push({

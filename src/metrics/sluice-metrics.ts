@@ -9,7 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export type ApiService = 'github' | 'slack';
 export type ApiOutcome = 'ok' | 'client_error' | 'server_error' | 'rate_limited' | 'network_error';
@@ -193,7 +193,6 @@ export class SluiceMetrics {
   /** Count what finished in an execution since it was last seen. */
   observeExecution(execution: ExecutionSummary): void {
     for (const stage of execution.stages) {
-      const definition = findStage(execution.definition, stage.name);
       let started: number | undefined;
       let finished: number | undefined;
       for (const action of stage.actions) {
@@ -203,7 +202,7 @@ export class SluiceMetrics {
         const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
         if (this.#seen.has(key)) continue;
         this.#seen.add(key);
-        const spec = definition?.actions.find((a) => a.name === action.name);
+        const spec = findAction(execution.definition, stage.name, action.name);
         const kind = spec?.kind ?? 'unknown';
         this.#actionDuration.observe(
           { repo: execution.repo, kind, outcome: action.status },

@@ -8,13 +8,16 @@ import { SluiceError } from '../sluice-error.ts';
 // The groups of ended statuses, shared by the three machines: whatever asks
 // "did it fail?" or "is it over?" asks through these.
 
-/** Ended short of success — failed, lost with its process, or stopped by a person: what a retry starts from. */
-export const STOPPED_SHORT = ['failed', 'interrupted', 'cancelled'] as const;
+/** Ended by a fault — failed, or lost with its process: what GitHub and Slack report as a failure. */
+export const BROKEN = ['failed', 'interrupted'] as const;
+/** Ended short of success — broken, or stopped by a person: what a retry starts from. */
+export const STOPPED_SHORT = [...BROKEN, 'cancelled'] as const;
 /** Ended without success: stopped short, or made pointless by a newer execution. */
 export const UNSUCCESSFUL = [...STOPPED_SHORT, 'superseded'] as const;
 /** Statuses after which nothing more happens unless someone retries. */
 export const ENDED = ['succeeded', ...UNSUCCESSFUL] as const;
 
+export type BrokenStatus = (typeof BROKEN)[number];
 export type StoppedShortStatus = (typeof STOPPED_SHORT)[number];
 export type UnsuccessfulStatus = (typeof UNSUCCESSFUL)[number];
 export type EndedStatus = (typeof ENDED)[number];
@@ -59,6 +62,11 @@ export type ActionEvent = (typeof ACTION_EVENTS)[number];
 
 function within<T extends string>(group: readonly T[], status: string): status is T {
   return (group as readonly string[]).includes(status);
+}
+
+/** Failed or interrupted: ended by a fault, not by a person. */
+export function isBroken(status: string): status is BrokenStatus {
+  return within(BROKEN, status);
 }
 
 /** Failed, interrupted or cancelled: ended short, and a retry may start from it. */

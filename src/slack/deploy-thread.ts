@@ -4,7 +4,7 @@
  * the reason. Pure: each reply has a key, and the reporter posts those it
  * has not posted yet, so a reply is never sent twice.
  */
-import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
+import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
 import { escapeText, fitMessageText } from './slack-text.ts';
 
@@ -26,9 +26,8 @@ export function deployThread(
 ): ThreadReply[] {
   const replies: ThreadReply[] = [];
   const sha7 = execution.revision.sha.slice(0, 7);
-  const stageState = findStageSummary(execution, stage);
   for (const name of gatedDeploys(execution, stage, environment)) {
-    const action = stageState?.actions.find((a) => a.name === name);
+    const action = findActionSummary(execution, stage, name);
     if (!action || action.status === 'pending') continue;
     const key = (what: string) => `${name}/${action.attempt}/${what}`;
     replies.push({

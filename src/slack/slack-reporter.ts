@@ -43,6 +43,8 @@ export interface SlackReporterOptions {
   creationLeaseMs?: number;
   /** The pause before a card another replica is posting is looked at again. */
   claimRetryMs?: number;
+  /** The time claims and refs are stamped with, as the rest of Sluice reads it; `Date.now` when not given. */
+  clock?: () => number;
 }
 
 /** A posted card, by `<execution>/<stage>/<action>/<attempt>`. */
@@ -94,10 +96,13 @@ export class SlackReporter {
   /** Who waits in `idle` for the next look again. */
   #lookedAgain: Array<() => void> = [];
 
+  readonly #clock: () => number;
+
   constructor(options: SlackReporterOptions) {
     this.#options = options;
     this.#queues = new SerialQueues(options.onError);
     this.#owner = options.owner ?? `sluice-${randomUUID()}`;
+    this.#clock = options.clock ?? Date.now;
   }
 
   /** No more retries of cards other replicas were posting. */
@@ -265,7 +270,7 @@ export class SlackReporter {
     // Claimed before anything is asked of Slack, so that two replicas reporting the same gate post one card.
     const claim = {
       owner: this.#owner,
-      now: Date.now(),
+      now: this.#clock(),
       leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS,
     };
     const claimed = await store.claimCreation(CARD_REF, key, claim, (card) => card === undefined);
@@ -277,7 +282,7 @@ export class SlackReporter {
     try {
       ref = await this.#postCard(execution, stage, action, rules);
     } finally {
-      await store.finishCreation(CARD_REF, key, claimed.token, ref, Date.now());
+      await store.finishCreation(CARD_REF, key, claimed.token, ref, this.#clock());
     }
   }
 
@@ -375,7 +380,11 @@ export class SlackReporter {
     const { version } = execution;
     const older = (card: CardRef) => (card.version ?? -1) > version;
     if (older(ref) || !(await this.#renderPlan(ref, execution, stage, action, rules, decision)).due) return;
-    const claim = { owner: this.#owner, now: Date.now(), leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS };
+    const claim = {
+      owner: this.#owner,
+      now: this.#clock(),
+      leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS,
+    };
     const claimed = await store.claimCreation(CARD_REF, key, claim, (card) => card !== undefined && !older(card));
     if (claimed.decision === 'claimed-elsewhere') return 'claimed-elsewhere';
     if (claimed.decision === 'made') return;
@@ -393,10 +402,10 @@ export class SlackReporter {
         card.replies.push(reply.key);
         card.version = Math.max(card.version ?? -1, version);
         changed = true;
-        await store.putRef(CARD_REF, key, card, Date.now());
+        await store.putRef(CARD_REF, key, card, this.#clock());
       }
     } finally {
-      await store.finishCreation(CARD_REF, key, claimed.token, changed ? card : undefined, Date.now());
+      await store.finishCreation(CARD_REF, key, claimed.token, changed ? card : undefined, this.#clock());
     }
   }
 

@@ -77,6 +77,7 @@ export async function startSlack(
     ...(deps.changesFor && { changesFor: deps.changesFor }),
     ...(deps.commitUrl && { commitUrl: deps.commitUrl }),
     people: peopleOf(app.api),
+    clock: deps.clock,
     onError: (error) => (deps.warn ?? deps.log)(`Sluice could not update Slack: ${errorMessage(error)}`),
   });
   return { app, reporter, people: peopleOf(app.api) };

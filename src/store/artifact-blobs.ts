@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { ArtifactError } from '../artifact/artifact-error.ts';
+import { ArtifactError } from '../sluice-error.ts';
 import type { Db } from './database.ts';
 import {
   deleteUnusedBlobs,

@@ -8,7 +8,7 @@
  */
 import type { ExecutionSummary, NumberedLogLine } from '../store/store.ts';
 import { actionState, renderDiagram } from './pipeline-diagram.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 /** By `stage/action`: [attempt, lines the reader has, the store's number of the last of them (0: none)]. */
 export type Cursor = Record<string, [number, number, number]>;
@@ -58,9 +58,8 @@ export function stateEvent(execution: ExecutionSummary): StateEvent {
   const badges: StateEvent['badges'] = {};
   for (const stage of execution.stages) {
     badges[stage.name] = { status: stage.status, text: stage.status };
-    const definition = findStage(execution.definition, stage.name);
     for (const action of stage.actions) {
-      const kind = definition?.actions.find((a) => a.name === action.name)?.kind ?? 'build';
+      const kind = findAction(execution.definition, stage.name, action.name)?.kind ?? 'build';
       badges[`${stage.name}/${action.name}`] = { status: action.status, text: actionState(action, kind) };
     }
   }

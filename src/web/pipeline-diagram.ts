@@ -7,7 +7,7 @@
  */
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { escapeHtml } from './escape-html.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { findAction, findStage } from '../pipeline/definition.ts';
 
 const BOX_WIDTH = 250;
 const COLUMN_GAP = 70;
@@ -40,7 +40,7 @@ export function layoutPipeline(execution: ExecutionSummary): Layout {
     if (known !== undefined) return known;
     if (seen.has(name)) return 0; // a cycle cannot pass validation; draw it flat rather than loop
     seen.add(name);
-    const needs = stages.find((s) => s.name === name)?.needs ?? [];
+    const needs = findStage(execution.definition, name)?.needs ?? [];
     const d = needs.length === 0 ? 0 : 1 + Math.max(...needs.map((n) => depthOf(n, seen)));
     depth.set(name, d);
     return d;
@@ -99,11 +99,10 @@ export function renderDiagram(execution: ExecutionSummary): string {
   const boxes = layout.boxes
     .map((box) => {
       const stage = findStageSummary(execution, box.stage);
-      const definition = findStage(execution.definition, box.stage);
       const status = stage?.status ?? 'pending';
       const actions = (stage?.actions ?? [])
         .map((action) => {
-          const kind = definition?.actions.find((a) => a.name === action.name)?.kind ?? 'build';
+          const kind = findAction(execution.definition, box.stage, action.name)?.kind ?? 'build';
           const state = actionState(action, kind);
           return `<li class="action ${action.status}" data-action="${escapeHtml(action.name)}" title="${escapeHtml(`${action.name}: ${action.reason ?? state}`)}"><span class="icon">${ICON[action.status] ?? '·'}</span> <a href="#log-${escapeHtml(`${box.stage}/${action.name}`)}">${escapeHtml(action.name)}</a> <span class="state">${escapeHtml(state)}</span></li>`;
         })

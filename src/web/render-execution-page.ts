@@ -8,7 +8,7 @@
 import type { ExecutionSummary, LogLine } from '../store/store.ts';
 import { escapeHtml } from './escape-html.ts';
 import { actionState, renderDiagram } from './pipeline-diagram.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export interface PageInput {
   execution: ExecutionSummary;
@@ -25,11 +25,10 @@ export function renderExecutionPage(input: PageInput): string {
   const title = `${execution.repo} #${execution.seq}`;
   const sections = execution.stages
     .map((stage) => {
-      const definition = findStage(execution.definition, stage.name);
       const actions = stage.actions
         .map((action) => {
           const key = `${stage.name}/${action.name}`;
-          const kind = definition?.actions.find((a) => a.name === action.name)?.kind ?? 'build';
+          const kind = findAction(execution.definition, stage.name, action.name)?.kind ?? 'build';
           const lines = logs.get(key) ?? [];
           const open = !['succeeded', 'pending', 'superseded'].includes(action.status) ? ' open' : '';
           return `<details class="log" id="log-${escapeHtml(key)}"${open}><summary><b>${escapeHtml(action.name)}</b> <span class="badge ${action.status}" data-badge="${escapeHtml(key)}">${escapeHtml(actionState(action, kind))}</span>${

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ArtifactError } from '../../src/artifact/artifact-error.ts';
+import { ArtifactError } from '../../src/sluice-error.ts';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { sha256File } from '../../src/artifact/sha256-file.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ArtifactError } from '../../src/artifact/artifact-error.ts';
+import { ArtifactError } from '../../src/sluice-error.ts';
 import { packSource, readRevision } from '../../src/artifact/pack-source.ts';
 import { makeGitCheckout, type GitCheckout } from './make-git-checkout.ts';
 

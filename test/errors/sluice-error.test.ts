@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { errorMessage, messageForPeople, SluiceError } from '../../src/sluice-error.ts';
+import { ArtifactError, errorMessage, messageForPeople, SluiceError } from '../../src/sluice-error.ts';
 import { ActionFailure } from '../../src/actions/action-result.ts';
-import { ArtifactError } from '../../src/artifact/artifact-error.ts';
 import { CliError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/config-problem.ts';
 import { PrivateKeyError } from '../../src/config/read-private-key.ts';

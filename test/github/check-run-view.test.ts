@@ -3,27 +3,14 @@ import { describe, test } from 'node:test';
 import { checkRunView, cutStart, OUTPUT_LIMIT, TITLE_LIMIT } from '../../src/github/check-run-view.ts';
 import { keepHead, keepTail } from '../../src/github/cut-to-bytes.ts';
 import type { ExecutionSummary, LogLine } from '../../src/store/store.ts';
+import { executionSummary } from '../helpers/execution-summary.ts';
 
 function execution(
   stages: ExecutionSummary['stages'],
   status: ExecutionSummary['status'] = 'running',
   reason?: string,
 ): ExecutionSummary {
-  return {
-    id: 'e1',
-    pipelineId: 'p1',
-    repo: 'acme/shop',
-    seq: 4,
-    status,
-    ...(reason && { reason }),
-    revision: { sha: 'abcdef1234567890', ref: 'main' },
-    trigger: 'push by alice',
-    createdAt: 0,
-    updatedAt: 1000,
-    version: 1,
-    definition: { mode: 'superseded', stages: [] },
-    stages,
-  };
+  return executionSummary({ status, ...(reason && { reason }), stages });
 }
 
 const lines = (n: number, width = 100): LogLine[] =>

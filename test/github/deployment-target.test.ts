@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { deploymentTarget } from '../../src/github/deployment-target.ts';
 import type { ExecutionSummary } from '../../src/store/store.ts';
+import { executionSummary } from '../helpers/execution-summary.ts';
 
 type Action = ExecutionSummary['stages'][number]['actions'][number];
 
@@ -11,17 +12,8 @@ function execution(
   stage: { status: ExecutionSummary['stages'][number]['status']; reason?: string },
   actions: Action[],
 ): ExecutionSummary {
-  return {
-    id: 'e1',
-    pipelineId: 'p1',
-    repo: 'acme/shop',
-    seq: 4,
+  return executionSummary({
     status,
-    revision: { sha: 'abcdef1234567890', ref: 'main' },
-    trigger: 'push by alice',
-    createdAt: 0,
-    updatedAt: 1000,
-    version: 1,
     definition: {
       mode: 'superseded',
       stages: [
@@ -42,7 +34,7 @@ function execution(
       ],
     } as unknown as ExecutionSummary['definition'],
     stages: [{ name: 'production', attempt: 1, ...stage, actions }],
-  };
+  });
 }
 
 const pending: Action = { name: 'deploy', status: 'pending', attempt: 1 };

@@ -82,6 +82,35 @@ test('push 2 delivered before push 1: commit 2 is deployed, and commit 1 is show
   );
 });
 
+test("an older push delivered after a newer one, ten seconds earlier by GitHub's pushed_at: the newer stays deployed, the older is shown superseded", async () => {
+  app = await startApp();
+  app.github.addCommit(REPO, sha(4), appFiles('v1'));
+  app.github.addCommit(REPO, sha(5), appFiles('v2'));
+  // Neither moved the branch on from the other: only pushed_at orders them.
+  const newer = pushPayload({ repo: REPO, before: sha(8), after: sha(5), pushedAt: 2_000_000_010 });
+  const older = pushPayload({ repo: REPO, before: sha(9), after: sha(4), pushedAt: 2_000_000_000 });
+
+  await deliver(newer, 'newer');
+  await deliver(older, 'older');
+
+  assert.equal(devRuns(), 'v2');
+  const store = app.sluice.store;
+  assert.deepEqual((await store.listExecutions()).map((e) => [e.revision.sha, e.status]).reverse(), [
+    [sha(5), 'succeeded'],
+    [sha(4), 'superseded'],
+  ]);
+  assert.deepEqual(checksOf(sha(4)), supersededChecks(sha(5)));
+  assert.equal(
+    app.github.calls.filter((c) => c.path.endsWith(`/tarball/${sha(4)}`)).length,
+    0,
+    'the older commit was not even fetched',
+  );
+  assert.equal(
+    (await store.getDelivery('older'))?.note,
+    `execution #2 superseded by ${sha(5).slice(0, 7)}, pushed to main after this commit`,
+  );
+});
+
 test('three chained pushes in one second, delivered newest first: only the newest runs, by the before chain and the compare', async () => {
   app = await startApp();
   for (const n of [1, 2, 3]) app.github.addCommit(REPO, sha(n), appFiles(`v${n}`));

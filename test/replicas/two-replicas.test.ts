@@ -26,6 +26,8 @@ let github: GithubStandIn;
 let dir = '';
 const replicas: RunningSluice[] = [];
 
+// Written here, not a fixture: each build writes a line into `log`, which the test reads to count the builds, and each
+// repository deploys to an environment of its own.
 function pipelineFor(environment: string, log: string): string {
   return `stages:
   - name: build

@@ -1,53 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { approvalCard, type ApprovalCardInput } from '../../src/slack/approval-card.ts';
 import type { ExecutionSummary } from '../../src/store/store.ts';
 import { blockKitErrors } from '../helpers/slack-block-kit.ts';
-
-const definition: PipelineDefinition = {
-  mode: 'superseded',
-  stages: [
-    {
-      name: 'build',
-      needs: [],
-      actions: [
-        {
-          name: 'compile',
-          needs: [],
-          kind: 'build',
-          build: { host: 'local', run: ['make'], inputs: [], timeoutMs: 1000, env: {}, secrets: [] },
-        },
-      ],
-    },
-    {
-      name: 'production',
-      needs: ['build'],
-      actions: [
-        { name: 'approve', needs: [], kind: 'approval', approval: { environment: 'production' } },
-        { name: 'deploy', needs: ['approve'], kind: 'deploy', deploy: { environment: 'production', artifact: 'app' } },
-      ],
-    },
-  ],
-};
+import { executionSummary } from '../helpers/execution-summary.ts';
+import { twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
 
 function execution(
   message: string,
   author: string,
   gate: ExecutionSummary['stages'][number]['actions'][number]['status'] = 'awaiting_approval',
 ): ExecutionSummary {
-  return {
-    id: 'e1',
-    pipelineId: 'p1',
-    repo: 'acme/shop',
-    seq: 4,
-    status: 'running',
+  return executionSummary({
     revision: { sha: 'c0ffee0123456789c0ffee0123456789c0ffee01', ref: 'main', message, author },
     trigger: 'push',
-    createdAt: 1,
-    updatedAt: 2,
-    version: 1,
-    definition,
+    definition: twoStagePipeline,
     stages: [
       {
         name: 'build',
@@ -65,7 +32,7 @@ function execution(
         ],
       },
     ],
-  };
+  });
 }
 
 const input = (e: ExecutionSummary, changes?: ApprovalCardInput['changes']): ApprovalCardInput => ({

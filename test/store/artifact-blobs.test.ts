@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { ArtifactError } from '../../src/artifact/artifact-error.ts';
+import { ArtifactError } from '../../src/sluice-error.ts';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { sha256File } from '../../src/artifact/sha256-file.ts';
 import { BLOB_CHUNK_BYTES } from '../../src/store/artifact-blobs.ts';

@@ -3,6 +3,7 @@
  * environments that are locked, or one repository's latest executions stage
  * by stage. Pure: it formats what the caller loaded.
  */
+import { isBroken } from '../../pipeline/states.ts';
 import type { ExecutionSummary, LockState } from '../../store/store.ts';
 import { escapeText, mentionActors } from '../slack-text.ts';
 
@@ -27,11 +28,11 @@ export function executionState(execution: ExecutionSummary): string {
     const waiting = execution.stages.find((s) => s.status === 'waiting');
     if (waiting)
       return `⏳ waiting to enter ${escapeText(waiting.name)}${waiting.reason ? ` (${escapeText(waiting.reason)})` : ''}`;
-    const failed = execution.stages.find((s) => s.status === 'failed' || s.status === 'interrupted');
+    const failed = execution.stages.find((s) => isBroken(s.status));
     if (failed) return `❌ ${failed.status} in ${escapeText(failed.name)}`;
     return '▶️ running';
   }
-  const failed = execution.stages.find((s) => ['failed', 'interrupted'].includes(s.status));
+  const failed = execution.stages.find((s) => isBroken(s.status));
   return `${ICON[execution.status] ?? ''} ${execution.status}${failed ? ` in ${escapeText(failed.name)}` : ''}`;
 }
 
