@@ -2,6 +2,7 @@
  * What a stage's check run says (PRODUCT G2), from the execution as the
  * store holds it. Pure: the reporter decides when to send it.
  */
+import { capitalize } from '../capitalize.ts';
 import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
 import { byteLength, keepHead, keepTail } from './cut-to-bytes.ts';
 import { isBroken, isStoppedShort } from '../pipeline/states.ts';
@@ -188,8 +189,4 @@ export function cutStart(text: string, limit: number): string {
 /** At most TITLE_LIMIT bytes, an ellipsis saying where it was cut. */
 function cutTitle(title: string): string {
   return byteLength(title) <= TITLE_LIMIT ? title : `${keepHead(title, TITLE_LIMIT - byteLength('…'))}…`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

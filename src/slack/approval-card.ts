@@ -9,7 +9,8 @@
 import { APPROVAL_EXPIRED } from '../pipeline/engine.ts';
 import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import type { SlackBlock } from './slack-api.ts';
-import { capitalize, cutText, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
+import { capitalize } from '../capitalize.ts';
+import { cutText, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
 import { findStage } from '../pipeline/definition.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 

@@ -19,10 +19,6 @@ export function slackDate(ms: number): string {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
 }
 
-export function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /**
  * Slack's most characters in a message's top-level `text`. Over it Slack
  * cuts the message or refuses it (`msg_too_long`), so Sluice cuts first,
