@@ -141,3 +141,29 @@ test('an old push delivered again after a newer one ran changes nothing, under i
     [sha(1), sha(2)],
   );
 });
+
+test('a force-push back to an older commit delivered before the push it undoes: the older commit stays deployed, the undone one is superseded', async () => {
+  app = await startApp();
+  app.github.addCommit(REPO, sha(1), appFiles('v1'));
+  app.github.addCommit(REPO, sha(2), appFiles('v2'));
+  const first = pushPayload({ repo: REPO, after: sha(1) });
+  const second = pushPayload({ repo: REPO, before: sha(1), after: sha(2) });
+  // `git push -f origin <sha 1>:main`: GitHub records it last, and the branch is back at commit 1.
+  const rollback = { ...pushPayload({ repo: REPO, before: sha(2), after: sha(1) }), forced: true };
+
+  await deliver(first, 'first');
+  await deliver(rollback, 'rollback');
+  await deliver(second, 'second');
+
+  assert.equal(devRuns(), 'v1', 'the branch is at commit 1, so dev runs it');
+  const executions = await app.sluice.store.listExecutions();
+  assert.deepEqual(executions.map((e) => [e.revision.sha, e.status, e.reason]).reverse(), [
+    [sha(1), 'succeeded', undefined],
+    [sha(2), 'superseded', `superseded by ${sha(1).slice(0, 7)}, pushed to main after this commit`],
+  ]);
+  assert.deepEqual(checksOf(sha(2)), supersededChecks(sha(1)));
+  assert.deepEqual(
+    app.github.deployments(REPO).map((d) => d.sha),
+    [sha(1)],
+  );
+});
