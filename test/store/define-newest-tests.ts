@@ -91,9 +91,9 @@ export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
     await store.createExecution(pushOf(web, 'ccc'), 'github', 1_500); // an earlier clock
     await store.createExecution(pushOf(api, 'ddd'), 'github', 1_000);
     await store.close();
-    // The store as the schema before this column left it.
+    // The store as the schema before this column left it (and so before the migrations after it).
     await place.write(
-      "ALTER TABLE pipelines DROP COLUMN newest_execution_id; DELETE FROM sluice_migration WHERE name = '0008-newest-execution'",
+      "ALTER TABLE executions DROP COLUMN version; ALTER TABLE pipelines DROP COLUMN newest_execution_id; DELETE FROM sluice_migration WHERE name IN ('0008-newest-execution', '0009-execution-versions')",
     );
     assert.deepEqual(
       (await place.peek("SELECT name FROM sluice_migration WHERE name = '0008-newest-execution'")).length,
