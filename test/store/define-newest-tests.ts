@@ -11,12 +11,17 @@ import { moveExecution } from './fixtures/hand-made-steps.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
-/** `#seq status` of each pipeline's newest, as the one listing gives them, after checking it against each pipeline's own. */
+/**
+ * `#seq status` of each pipeline's newest, as the one listing gives them, after checking it against each
+ * pipeline's own (its first not superseded, or its first) and against the newest of that pipeline alone.
+ */
 async function newest(store: Store, pipelines = 30): Promise<string[]> {
   const listed = await store.listNewestExecutions({ pipelines });
   const expected = [];
   for (const pipeline of (await store.listPipelines()).slice(0, pipelines)) {
-    const [first] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
+    const own = await store.listExecutions({ pipelineId: pipeline.id, limit: 100 });
+    const first = own.find((e) => e.status !== 'superseded') ?? own[0];
+    assert.deepEqual(await store.getNewestExecution(pipeline.id), first, `the newest of ${pipeline.repo} alone`);
     if (first) expected.push(first);
   }
   assert.deepEqual(listed, expected, "each pipeline's newest, as its own listing gives it first");
@@ -79,6 +84,15 @@ export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
     // A pipeline emptied by retention gets its next execution as the newest.
     await store.createExecution(pushOf(web, 'eee'), 'github', 5_000);
     assert.deepEqual(await newest(store), ['acme/web #5 running']);
+
+    // An older push delivered late is created superseded: the pipeline still stands at the one before it.
+    await store.createExecution(
+      { ...pushOf(web, 'ddd'), supersededIf: async () => 'superseded by eee' },
+      'github',
+      6_000,
+    );
+    assert.deepEqual(await newest(store), ['acme/web #5 running']);
+    assert.equal((await store.listExecutions({ pipelineId: web, limit: 1 }))[0]?.seq, 6, 'listed first all the same');
   });
 
   it("fills each pipeline's newest execution when a store made before it kept one is opened", async (t) => {
