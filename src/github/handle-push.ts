@@ -35,6 +35,8 @@ export interface BranchHead {
   sha: string;
   before: string;
   pushedAt: number;
+  /** Recorded as the head's own commit pushed again: it starts nothing, however often it is delivered. */
+  again?: true;
 }
 
 declare module '../store/ref-store.ts' {
@@ -148,7 +150,7 @@ async function checkOrder(
   const mine: BranchHead = { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt };
   for (let tries = 0; tries < HEAD_TRIES; tries++) {
     const seen = await store.getRef('branch_head', key);
-    if (seen?.delivery === deliveryId) return {};
+    if (seen?.delivery === deliveryId) return seen.again ? { skip: pushedAgain(payload.after, branch) } : {};
     // The head's commit pushed again: nothing new to run, but a later push of it (a force-push back to it,
     // delivered before the push it undid) is recorded, so the push it undid is older than the head.
     const again = seen?.sha === payload.after;
@@ -162,9 +164,8 @@ async function checkOrder(
     const claim = { owner: `push:${deliveryId}`, now: deps.clock(), leaseMs: HEAD_LEASE_MS };
     const claimed = await store.claimCreation('branch_head', key, claim, same);
     if (claimed.decision === 'create') {
-      await store.finishCreation('branch_head', key, claimed.token, mine, deps.clock());
-      if (again) return { skip: `${payload.after.slice(0, 7)} pushed to ${branch} again; it is the head already` };
-      return {};
+      await store.finishCreation('branch_head', key, claimed.token, again ? { ...mine, again } : mine, deps.clock());
+      return again ? { skip: pushedAgain(payload.after, branch) } : {};
     }
     // Another push of the branch was taken meanwhile (or is being): decide again against it.
     await new Promise((resolve) => setTimeout(resolve, HEAD_PAUSE_MS));
@@ -185,6 +186,10 @@ const HEAD_LEASE_MS = 10_000;
 
 function branchKey(repo: string, branch: string): string {
   return `${repo}:${branch}`;
+}
+
+function pushedAgain(sha: string, branch: string): string {
+  return `${sha.slice(0, 7)} pushed to ${branch} again; it is the head already`;
 }
 
 function supersededBy(head: BranchHead, branch: string): string {

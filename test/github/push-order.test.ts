@@ -154,6 +154,8 @@ test('a force-push back to an older commit delivered before the push it undoes: 
   await deliver(first, 'first');
   await deliver(rollback, 'rollback');
   await deliver(second, 'second');
+  // GitHub's *Redeliver* of the force-push: still nothing new to run.
+  await deliver(rollback, 'rollback');
 
   assert.equal(devRuns(), 'v1', 'the branch is at commit 1, so dev runs it');
   const executions = await app.sluice.store.listExecutions();
@@ -165,5 +167,9 @@ test('a force-push back to an older commit delivered before the push it undoes: 
   assert.deepEqual(
     app.github.deployments(REPO).map((d) => d.sha),
     [sha(1)],
+  );
+  assert.equal(
+    (await app.sluice.store.getDelivery('rollback'))?.note,
+    `${sha(1).slice(0, 7)} pushed to main again; it is the head already`,
   );
 });
