@@ -173,3 +173,28 @@ test('a force-push back to an older commit delivered before the push it undoes: 
     `${sha(1).slice(0, 7)} pushed to main again; it is the head already`,
   );
 });
+
+test('within one second, a push whose order only GitHub’s compare tells is tried again while the compare fails, and then runs', async () => {
+  app = await startApp();
+  for (const n of [1, 2, 3]) app.github.addCommit(REPO, sha(n), appFiles(`v${n}`));
+  const pushedAt = 2_100_000_000;
+  // Push 2 never reaches Sluice: push 3's `before` does not name the head, so only the compare orders them.
+  await deliver(pushPayload({ repo: REPO, after: sha(1), pushedAt }), 'p1');
+  app.github.failNext(/\/compare\//, 2);
+  await deliver(pushPayload({ repo: REPO, before: sha(2), after: sha(3), pushedAt }), 'p3');
+  await app.github.waitForCall((c) => c.path.includes('/compare/') && c.status === 200);
+  await app.sluice.idle();
+
+  assert.equal(devRuns(), 'v3');
+  const delivery = await app.sluice.store.getDelivery('p3');
+  assert.equal(delivery?.note, 'started execution #2');
+  assert.equal(
+    app.github.calls.filter((c) => c.path.includes('/compare/') && c.status === 502).length,
+    2,
+    'GitHub refused the compare twice',
+  );
+  assert.deepEqual((await app.sluice.store.listExecutions()).map((e) => [e.revision.sha, e.status]).reverse(), [
+    [sha(1), 'succeeded'],
+    [sha(3), 'succeeded'],
+  ]);
+});
