@@ -164,8 +164,12 @@ async function checkOrder(
     const claim = { owner: `push:${deliveryId}`, now: deps.clock(), leaseMs: HEAD_LEASE_MS };
     const claimed = await store.claimCreation('branch_head', key, claim, same);
     if (claimed.decision === 'create') {
-      await store.finishCreation('branch_head', key, claimed.token, again ? { ...mine, again } : mine, deps.clock());
-      return again ? { skip: pushedAgain(payload.after, branch) } : {};
+      const head = again ? { ...mine, again } : mine;
+      // A claim held past its lease may have let a newer push be taken: then this one is decided again.
+      if (await store.finishCreation('branch_head', key, claimed.token, head, deps.clock(), { ifHeld: true })) {
+        return again ? { skip: pushedAgain(payload.after, branch) } : {};
+      }
+      continue;
     }
     // Another push of the branch was taken meanwhile (or is being): decide again against it.
     await new Promise((resolve) => setTimeout(resolve, HEAD_PAUSE_MS));
