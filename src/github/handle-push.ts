@@ -35,6 +35,8 @@ export interface BranchHead {
   sha: string;
   before: string;
   pushedAt: number;
+  /** Recorded as the head's own commit pushed again: it starts nothing, however often it is delivered. */
+  again?: true;
 }
 
 declare module '../store/ref-store.ts' {
@@ -113,7 +115,7 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
       ? { supersededBy: order.supersededBy }
       : {
           supersededIf: async (refs: RefStore) =>
-            newerThan(await refs.getRef('branch_head', headKey), deliveryId, branch),
+            newerThan(await refs.getRef('branch_head', headKey), deliveryId, payload.after, branch),
         }),
   });
   if (!started.ok) return started.reason;
@@ -131,7 +133,8 @@ export async function handlePush(deps: PushDeps, deliveryId: string, payload: Pu
  * GitHub compares them); otherwise it is older. A newer push becomes the
  * head (decided under a claim, so two replicas take one head at a time); an
  * older one is started superseded, saying by what (unless its commit ran
- * already); the head's own commit pushed again is skipped.
+ * already); the head's own commit pushed again is skipped (pushed later, as
+ * a force-push back to it, it is recorded as the head all the same).
  */
 async function checkOrder(
   deps: PushDeps,
@@ -147,17 +150,26 @@ async function checkOrder(
   const mine: BranchHead = { delivery: deliveryId, sha: payload.after, before: payload.before, pushedAt };
   for (let tries = 0; tries < HEAD_TRIES; tries++) {
     const seen = await store.getRef('branch_head', key);
-    if (seen?.delivery === deliveryId) return {};
+    if (seen?.delivery === deliveryId) return seen.again ? { skip: pushedAgain(payload.after, branch) } : {};
+    // The head's commit pushed again: nothing new to run, but a later push of it (a force-push back to it,
+    // delivered before the push it undid) is recorded, so the push it undid is older than the head.
+    const again = seen?.sha === payload.after;
     if (seen) {
-      if (seen.sha === payload.after) return { skip: `older than ${seen.sha.slice(0, 7)}, already seen on ${branch}` };
-      if (!(await isNewer(octokit, repo, mine, seen))) return { supersededBy: supersededBy(seen, branch) };
+      if (again && mine.pushedAt <= seen.pushedAt) {
+        return { skip: `older than ${seen.sha.slice(0, 7)}, already seen on ${branch}` };
+      }
+      if (!again && !(await isNewer(octokit, repo, mine, seen))) return { supersededBy: supersededBy(seen, branch) };
     }
     const same = (ref: BranchHead | undefined) => ref?.delivery === seen?.delivery;
     const claim = { owner: `push:${deliveryId}`, now: deps.clock(), leaseMs: HEAD_LEASE_MS };
     const claimed = await store.claimCreation('branch_head', key, claim, same);
     if (claimed.decision === 'create') {
-      await store.finishCreation('branch_head', key, claimed.token, mine, deps.clock());
-      return {};
+      const head = again ? { ...mine, again } : mine;
+      // A claim held past its lease may have let a newer push be taken: then this one is decided again.
+      if (await store.finishCreation('branch_head', key, claimed.token, head, deps.clock(), { ifHeld: true })) {
+        return again ? { skip: pushedAgain(payload.after, branch) } : {};
+      }
+      continue;
     }
     // Another push of the branch was taken meanwhile (or is being): decide again against it.
     await new Promise((resolve) => setTimeout(resolve, HEAD_PAUSE_MS));
@@ -180,13 +192,17 @@ function branchKey(repo: string, branch: string): string {
   return `${repo}:${branch}`;
 }
 
+function pushedAgain(sha: string, branch: string): string {
+  return `${sha.slice(0, 7)} pushed to ${branch} again; it is the head already`;
+}
+
 function supersededBy(head: BranchHead, branch: string): string {
   return `superseded by ${head.sha.slice(0, 7)}, pushed to ${branch} after this commit`;
 }
 
-/** Why an execution of the push `deliveryId` should not run, when the branch's head is now another (newer) push. */
-function newerThan(head: BranchHead | undefined, deliveryId: string, branch: string): string | undefined {
-  if (head === undefined || head.delivery === deliveryId) return undefined;
+/** Why an execution of the push `deliveryId` of `sha` should not run, when the branch's head is now another (newer) push of another commit. */
+function newerThan(head: BranchHead | undefined, deliveryId: string, sha: string, branch: string): string | undefined {
+  if (head === undefined || head.delivery === deliveryId || head.sha === sha) return undefined;
   return supersededBy(head, branch);
 }
 

@@ -72,7 +72,9 @@ export async function syncDeployments(
       if (claimed.decision === 'made') continue;
       const { token, value: known } = claimed;
       const target = targetOf(known)!;
-      const finish = (ref: DeploymentRef | undefined) => store.finishCreation('deployment', key, token, ref, now);
+      const finish = async (ref: DeploymentRef | undefined) => {
+        await store.finishCreation('deployment', key, token, ref, now);
+      };
       try {
         await advanceDeployment(ctx, execution, stage.name, action.name, environment, key, known, target, what, {
           info: environmentInfo(environment),

@@ -135,11 +135,15 @@ export interface ExecutionStore {
   /** Newest first. */
   listExecutions(options?: { pipelineId?: string; limit?: number }): Promise<ExecutionSummary[]>;
   /**
-   * The newest execution (as `listExecutions` of its pipeline gives first) of
+   * The newest execution (as `listExecutions` of its pipeline gives first,
+   * passing over those superseded while one is not: an older push delivered
+   * late is created superseded, and the pipeline does not stand at it) of
    * each of the first `pipelines` pipelines in `listPipelines`' order,
    * skipping those with none. One query however long the history.
    */
   listNewestExecutions(options: { pipelines: number }): Promise<ExecutionSummary[]>;
+  /** The newest execution of one pipeline, as `listNewestExecutions` gives it. */
+  getNewestExecution(pipelineId: string): Promise<ExecutionSummary | undefined>;
   /** By id, or by `seq` within a pipeline (the newest pipeline with that seq if none is given). */
   getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined>;
   /** The execution started by `origin`, if any. */

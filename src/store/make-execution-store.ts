@@ -20,6 +20,7 @@ import {
   selectExecutionByOrigin,
   selectExecutionBySeq,
   selectExecutions,
+  selectNewestExecutionOf,
   selectNewestExecutions,
 } from './queries/executions.ts';
 import { readStoreMetrics, type StoreMetrics } from './queries/metrics.ts';
@@ -79,6 +80,13 @@ export function makeExecutionStore(db: Db, kind: DatabaseKind): ExecutionStore {
 
     async listNewestExecutions(options: { pipelines: number }): Promise<ExecutionSummary[]> {
       return loadExecutionSummaries(db, await selectNewestExecutions(db, options.pipelines));
+    },
+
+    async getNewestExecution(pipelineId: string): Promise<ExecutionSummary | undefined> {
+      const row = await selectNewestExecutionOf(db, pipelineId);
+      if (!row) return undefined;
+      const [summary] = await loadExecutionSummaries(db, [row]);
+      return summary;
     },
 
     async getExecution(idOrSeq: string | number, pipelineId?: string): Promise<ExecutionSummary | undefined> {

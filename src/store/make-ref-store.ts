@@ -61,13 +61,16 @@ export function makeRefStore(db: Db): RefStore {
       token: string,
       value: RefKinds[K] | undefined,
       now: number,
-    ): Promise<void> {
+      options: { ifHeld?: boolean } = {},
+    ): Promise<boolean> {
       const claimKey = creationKey(kind, key);
-      await inTransaction(db, async (trx) => {
+      return inTransaction(db, async (trx) => {
         const standing = await selectRef(trx, CREATION_CLAIM, claimKey);
-        if (value !== undefined) await upsertRef(trx, kind, key, JSON.stringify(value), now);
-        if (standing !== undefined && (JSON.parse(standing) as CreationClaim).token === token)
-          await deleteCreationClaim(trx, claimKey, standing);
+        const held = standing !== undefined && (JSON.parse(standing) as CreationClaim).token === token;
+        if (value !== undefined && (held || !options.ifHeld))
+          await upsertRef(trx, kind, key, JSON.stringify(value), now);
+        if (held) await deleteCreationClaim(trx, claimKey, standing);
+        return held;
       });
     },
   };

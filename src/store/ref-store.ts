@@ -72,7 +72,10 @@ export interface RefStore {
   ): Promise<CreationDecision<K>>;
   /**
    * Ends the claim `token`: records `value` (what was made; undefined when
-   * nothing was) and drops the claim, in one transaction.
+   * nothing was) and drops the claim, in one transaction. Resolves whether
+   * the claim still stood (its lease had not run out into another's). With
+   * `ifHeld`, a claim taken over records nothing: what was decided under it
+   * (a branch's head) is decided again, against what the new holder recorded.
    */
   finishCreation<K extends RefKind>(
     kind: K,
@@ -80,5 +83,6 @@ export interface RefStore {
     token: string,
     value: RefKinds[K] | undefined,
     now: number,
-  ): Promise<void>;
+    options?: { ifHeld?: boolean },
+  ): Promise<boolean>;
 }

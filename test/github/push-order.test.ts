@@ -170,3 +170,60 @@ test('an old push delivered again after a newer one ran changes nothing, under i
     [sha(1), sha(2)],
   );
 });
+
+test('a force-push back to an older commit delivered before the push it undoes: the older commit stays deployed, the undone one is superseded', async () => {
+  app = await startApp();
+  app.github.addCommit(REPO, sha(1), appFiles('v1'));
+  app.github.addCommit(REPO, sha(2), appFiles('v2'));
+  const first = pushPayload({ repo: REPO, after: sha(1) });
+  const second = pushPayload({ repo: REPO, before: sha(1), after: sha(2) });
+  // `git push -f origin <sha 1>:main`: GitHub records it last, and the branch is back at commit 1.
+  const rollback = { ...pushPayload({ repo: REPO, before: sha(2), after: sha(1) }), forced: true };
+
+  await deliver(first, 'first');
+  await deliver(rollback, 'rollback');
+  await deliver(second, 'second');
+  // GitHub's *Redeliver* of the force-push: still nothing new to run.
+  await deliver(rollback, 'rollback');
+
+  assert.equal(devRuns(), 'v1', 'the branch is at commit 1, so dev runs it');
+  const executions = await app.sluice.store.listExecutions();
+  assert.deepEqual(executions.map((e) => [e.revision.sha, e.status, e.reason]).reverse(), [
+    [sha(1), 'succeeded', undefined],
+    [sha(2), 'superseded', `superseded by ${sha(1).slice(0, 7)}, pushed to main after this commit`],
+  ]);
+  assert.deepEqual(checksOf(sha(2)), supersededChecks(sha(1)));
+  assert.deepEqual(
+    app.github.deployments(REPO).map((d) => d.sha),
+    [sha(1)],
+  );
+  assert.equal(
+    (await app.sluice.store.getDelivery('rollback'))?.note,
+    `${sha(1).slice(0, 7)} pushed to main again; it is the head already`,
+  );
+});
+
+test('within one second, a push whose order only GitHub’s compare tells is tried again while the compare fails, and then runs', async () => {
+  app = await startApp();
+  for (const n of [1, 2, 3]) app.github.addCommit(REPO, sha(n), appFiles(`v${n}`));
+  const pushedAt = 2_100_000_000;
+  // Push 2 never reaches Sluice: push 3's `before` does not name the head, so only the compare orders them.
+  await deliver(pushPayload({ repo: REPO, after: sha(1), pushedAt }), 'p1');
+  app.github.failNext(/\/compare\//, 2);
+  await deliver(pushPayload({ repo: REPO, before: sha(2), after: sha(3), pushedAt }), 'p3');
+  await app.github.waitForCall((c) => c.path.includes('/compare/') && c.status === 200);
+  await app.sluice.idle();
+
+  assert.equal(devRuns(), 'v3');
+  const delivery = await app.sluice.store.getDelivery('p3');
+  assert.equal(delivery?.note, 'started execution #2');
+  assert.equal(
+    app.github.calls.filter((c) => c.path.includes('/compare/') && c.status === 502).length,
+    2,
+    'GitHub refused the compare twice',
+  );
+  assert.deepEqual((await app.sluice.store.listExecutions()).map((e) => [e.revision.sha, e.status]).reverse(), [
+    [sha(1), 'succeeded'],
+    [sha(3), 'succeeded'],
+  ]);
+});

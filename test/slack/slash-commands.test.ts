@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
-import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
+import { productionPipeline, productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
 
 const startApp = slackSluicePerTest();
@@ -315,5 +315,43 @@ describe('/sluice', () => {
       '"$(touch" is not a repository: write it as owner/name, such as acme/shop.',
     );
     assert.equal(await say('status acme/nothing'), 'Sluice has no pipeline for "acme/nothing".');
+  });
+
+  test('status and retry speak of the newest push, not of an older push delivered after it and shown superseded', async () => {
+    const started = await startApp();
+    await started.command('lock production release freeze', ANN);
+    started.github.addCommit(REPO, sha(1), shopFiles('v1'), { message: 'Release v1' });
+    started.github.addCommit(REPO, sha(2), shopFiles('v2'), { message: 'Release v2' });
+    const pushedAt = 2_100_000_000;
+    const newer = await started.sendPush(
+      { before: sha(1), after: sha(2), message: 'Release v2', pushedAt: pushedAt + 5 },
+      { delivery: 'newer' },
+    );
+    assert.equal(newer.status, 200, newer.text);
+    await started.sluice.idle();
+    await started.click(started.card(), 'approve', ANN);
+    // Commit 1's push, delivered late: created superseded by commit 2, with the next number.
+    const older = await started.sendPush({ after: sha(1), message: 'Release v1', pushedAt }, { delivery: 'older' });
+    assert.equal(older.status, 200, older.text);
+    await started.sluice.idle();
+    assert.deepEqual(
+      (await started.sluice.store.listExecutions()).map((e) => [e.seq, e.revision.sha, e.status]),
+      [
+        [2, sha(1), 'superseded'],
+        [1, sha(2), 'failed'],
+      ],
+    );
+
+    const overview = await started.command('status', MALLORY);
+    assert.match(
+      String(overview.text),
+      new RegExp(`^\\*${REPO}\\* <http://sluice\\.test/executions/[^|]+\\|#1> \`${sha(2).slice(0, 7)}\` main — `, 'm'),
+    );
+    await started.command('unlock production', ANN);
+    const retried = await started.command('retry acme/shop', CAROL);
+    assert.equal(retried.text, `<@${CAROL}> is retrying stage *production* of *acme/shop* #1.`);
+    await started.sluice.idle();
+    await started.click(started.card(), 'approve', ANN);
+    assert.equal(productionVersion(started), 'v2');
   });
 });

@@ -11,12 +11,17 @@ import { moveExecution } from './fixtures/hand-made-steps.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
-/** `#seq status` of each pipeline's newest, as the one listing gives them, after checking it against each pipeline's own. */
+/**
+ * `#seq status` of each pipeline's newest, as the one listing gives them, after checking it against each
+ * pipeline's own (its first not superseded, or its first) and against the newest of that pipeline alone.
+ */
 async function newest(store: Store, pipelines = 30): Promise<string[]> {
   const listed = await store.listNewestExecutions({ pipelines });
   const expected = [];
   for (const pipeline of (await store.listPipelines()).slice(0, pipelines)) {
-    const [first] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
+    const own = await store.listExecutions({ pipelineId: pipeline.id, limit: 100 });
+    const first = own.find((e) => e.status !== 'superseded') ?? own[0];
+    assert.deepEqual(await store.getNewestExecution(pipeline.id), first, `the newest of ${pipeline.repo} alone`);
     if (first) expected.push(first);
   }
   assert.deepEqual(listed, expected, "each pipeline's newest, as its own listing gives it first");
@@ -79,6 +84,15 @@ export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
     // A pipeline emptied by retention gets its next execution as the newest.
     await store.createExecution(pushOf(web, 'eee'), 'github', 5_000);
     assert.deepEqual(await newest(store), ['acme/web #5 running']);
+
+    // An older push delivered late is created superseded: the pipeline still stands at the one before it.
+    await store.createExecution(
+      { ...pushOf(web, 'ddd'), supersededIf: async () => 'superseded by eee' },
+      'github',
+      6_000,
+    );
+    assert.deepEqual(await newest(store), ['acme/web #5 running']);
+    assert.equal((await store.listExecutions({ pipelineId: web, limit: 1 }))[0]?.seq, 6, 'listed first all the same');
   });
 
   it("fills each pipeline's newest execution when a store made before it kept one is opened", async (t) => {
@@ -91,11 +105,14 @@ export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
     await store.createExecution(pushOf(web, 'ccc'), 'github', 1_500); // an earlier clock
     await store.createExecution(pushOf(api, 'ddd'), 'github', 1_000);
     await store.close();
-    // The store as the schema before this column left it: this migration and the later ones undone.
+    // The store as the schema before this column left it (and so before the migrations after it).
     await place.write(
-      "ALTER TABLE pipelines DROP COLUMN newest_execution_id; ALTER TABLE executions DROP COLUMN version; DELETE FROM sluice_migration WHERE name >= '0008'",
+      "ALTER TABLE executions DROP COLUMN version; ALTER TABLE pipelines DROP COLUMN newest_execution_id; DELETE FROM sluice_migration WHERE name IN ('0008-newest-execution', '0009-execution-versions')",
     );
-    assert.deepEqual((await place.peek("SELECT name FROM sluice_migration WHERE name >= '0008'")).length, 0);
+    assert.deepEqual(
+      (await place.peek("SELECT name FROM sluice_migration WHERE name = '0008-newest-execution'")).length,
+      0,
+    );
 
     const reopened = await open();
     assert.deepEqual(await newest(reopened), ['acme/api #1 running', 'acme/web #2 running']);

@@ -102,6 +102,26 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
     assert.deepEqual(await store.getRef('slack_card', key), card);
   });
 
+  it('tells a holder whose claim was taken over, and with ifHeld records nothing of it over what the new holder did', async (t) => {
+    const { store } = await fresh(t);
+    const key = 'acme/shop:main';
+    const head = (delivery: string) => ({ delivery, sha: delivery, before: '0', pushedAt: 1 });
+    const slow = await store.claimCreation('branch_head', key, { owner: 'a', now: 1_000, leaseMs: LEASE }, absent);
+    const quick = await store.claimCreation(
+      'branch_head',
+      key,
+      { owner: 'b', now: 1_001 + LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.ok(slow.decision === 'create' && quick.decision === 'create');
+    assert.equal(await store.finishCreation('branch_head', key, quick.token, head('newer'), 1_002 + LEASE), true);
+    assert.equal(
+      await store.finishCreation('branch_head', key, slow.token, head('older'), 1_003 + LEASE, { ifHeld: true }),
+      false,
+    );
+    assert.deepEqual(await store.getRef('branch_head', key), head('newer'));
+  });
+
   it('asks whether the ref still needs making only once the claim stands, so a re-creation is claimed too', async (t) => {
     const { store } = await fresh(t);
     const key = 'e1/build';

@@ -121,7 +121,7 @@ async function carryOut(
     case 'retry': {
       const pipeline = await findPipeline(store, command.repo);
       if (typeof pipeline === 'string') return { text: pipeline };
-      const [newest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
+      const newest = await store.getNewestExecution(pipeline.id);
       const stage = newest?.stages.find((s) => isStoppedShort(s.status));
       if (!newest || !stage || !(isStoppedShort(newest.status) || newest.status === 'running')) {
         return {
@@ -229,7 +229,7 @@ async function carryOut(
     case 'enable': {
       const pipeline = await findPipeline(store, command.repo);
       if (typeof pipeline === 'string') return { text: pipeline };
-      const [newest] = await store.listExecutions({ pipelineId: pipeline.id, limit: 1 });
+      const newest = await store.getNewestExecution(pipeline.id);
       const stages = newest?.definition.stages.map((s) => s.name) ?? [];
       if (!stages.includes(command.stage))
         return {

@@ -71,6 +71,17 @@ export async function selectNewestExecutions(db: Db, pipelines: number): Promise
     .execute();
 }
 
+/** The newest execution of one pipeline, as `selectNewestExecutions` gives it. */
+export async function selectNewestExecutionOf(db: Db, pipelineId: string): Promise<ExecutionRow | undefined> {
+  return db
+    .selectFrom('pipelines')
+    .innerJoin('executions', 'executions.id', 'pipelines.newest_execution_id')
+    .selectAll('executions')
+    .select('pipelines.repo')
+    .where('pipelines.id', '=', pipelineId)
+    .executeTakeFirst();
+}
+
 /** One execution by id, or undefined. */
 export async function selectExecutionById(db: Db, id: string): Promise<ExecutionRow | undefined> {
   return selectWithRepo(db).where('executions.id', '=', id).executeTakeFirst();

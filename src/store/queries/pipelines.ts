@@ -1,6 +1,7 @@
 /** Queries on `pipelines`: identity, the seq counter, the newest execution and the per-pipeline write lock. */
 import { randomUUID } from 'node:crypto';
-import type { DatabaseKind, Db } from '../database.ts';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, DatabaseKind, Db } from '../database.ts';
 
 /** The id of the pipeline of `repo`'s `file`, inserting it if it is new (safe against a concurrent insert). */
 export async function ensurePipeline(db: Db, repo: string, file: string, now: number): Promise<string> {
@@ -86,8 +87,9 @@ export async function selectPipelines(
 
 /**
  * Sets the newest execution of pipelines (the first `listExecutions` gives
- * for each: by creation time, then seq, then id), read from the
- * per-pipeline index. Run in the transaction that creates or deletes
+ * for each: by creation time, then seq, then id, passing over one created
+ * superseded — an older push delivered late — while another is not), read
+ * from the per-pipeline index. Run in the transaction that creates or deletes
  * executions, after it did: of the pipeline given by id, or of every
  * pipeline whose newest was among the ids deleted.
  */
@@ -95,15 +97,21 @@ export async function refreshNewestExecution(
   db: Db,
   which: { pipelineId: string } | { newestAmong: string[] },
 ): Promise<void> {
-  let query = db.updateTable('pipelines').set((eb) => ({
-    newest_execution_id: eb
+  // Superseded at once or by a newer execution: either way not what the pipeline stands at, while another is.
+  const newest = (eb: ExpressionBuilder<Database, 'pipelines'>, passOverSuperseded: boolean) => {
+    let sub = eb
       .selectFrom('executions')
       .select('executions.id')
-      .whereRef('executions.pipeline_id', '=', 'pipelines.id')
+      .whereRef('executions.pipeline_id', '=', 'pipelines.id');
+    if (passOverSuperseded) sub = sub.where('executions.status', '<>', 'superseded');
+    return sub
       .orderBy('executions.created_at', 'desc')
       .orderBy('executions.seq', 'desc')
       .orderBy('executions.id')
-      .limit(1),
+      .limit(1);
+  };
+  let query = db.updateTable('pipelines').set((eb) => ({
+    newest_execution_id: eb.fn.coalesce(newest(eb, true), newest(eb, false)),
   }));
   if ('pipelineId' in which) query = query.where('id', '=', which.pipelineId);
   else if (which.newestAmong.length === 0) return;
