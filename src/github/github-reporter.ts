@@ -17,7 +17,7 @@ import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ActionRef, ExecutionStore, LogStore, RefStore } from '../store/store.ts';
 import type { GithubApi } from './github-api.ts';
 import { RefusalLog } from './github-refusal.ts';
-import { syncCheckRuns, type ReportContext } from './report-check-runs.ts';
+import { releaseLeftClaims, syncCheckRuns, type ReportContext, type UnreleasedClaim } from './report-check-runs.ts';
 import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
@@ -59,6 +59,8 @@ export class GithubReporter {
   readonly #queues: SerialQueues;
   readonly #logTimers = new Map<string, NodeJS.Timeout>();
   readonly #refusals: RefusalLog;
+  /** This replica's claims a failed write could not give back, given back at the next report. */
+  readonly #unreleased: UnreleasedClaim[] = [];
   /** Executions whose last report failed: the pause before the next try, and its timer while it waits. */
   readonly #retries = new Map<string, { delayMs: number; timer?: NodeJS.Timeout }>();
   #stopped = false;
@@ -203,7 +205,9 @@ export class GithubReporter {
       refusals: this.#refusals,
       claim: { owner: this.#owner, leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS },
       claimedElsewhere: [],
+      unreleased: this.#unreleased,
     };
+    await releaseLeftClaims(ctx);
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
     const deploys = new Set(

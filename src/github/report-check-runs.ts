@@ -51,6 +51,37 @@ export interface ReportContext {
   claim: { owner: string; leaseMs: number };
   /** Where a creation another replica has claimed is noted: the report is made again once it has recorded it. */
   claimedElsewhere: string[];
+  /**
+   * Claims of this replica a failed write could not give back (the store was
+   * away too): given back before the next report, or the claim would stand
+   * for its whole lease and hold back every report of it.
+   */
+  unreleased: UnreleasedClaim[];
+}
+
+export interface UnreleasedClaim {
+  kind: 'check_run' | 'deployment';
+  key: string;
+  token: string;
+}
+
+/** Gives back the claims `ctx.unreleased` holds; those the store still cannot take stay for the next report. */
+export async function releaseLeftClaims(ctx: Pick<ReportContext, 'store' | 'now' | 'unreleased'>): Promise<void> {
+  for (const left of ctx.unreleased.splice(0)) {
+    await ctx.store.finishCreation(left.kind, left.key, left.token, undefined, ctx.now).catch(() => {
+      ctx.unreleased.push(left);
+    });
+  }
+}
+
+/** Gives back a claim after a failed write; if the store is away, keeps it for `releaseLeftClaims`. */
+export async function releaseClaim(
+  ctx: Pick<ReportContext, 'store' | 'now' | 'unreleased'>,
+  claim: UnreleasedClaim,
+): Promise<void> {
+  await ctx.store.finishCreation(claim.kind, claim.key, claim.token, undefined, ctx.now).catch(() => {
+    ctx.unreleased.push(claim);
+  });
 }
 
 /** The output sizes tried in turn when GitHub refuses a check run (422): GitHub's limit, a shorter log, the state alone. */
@@ -96,7 +127,7 @@ export async function syncCheckRuns(
     try {
       await writeStage(ctx, execution, key, stage.name, viewOf, view, sent, known, token, url, what);
     } catch (error) {
-      await store.finishCreation('check_run', key, token, undefined, ctx.now).catch(() => {});
+      await releaseClaim(ctx, { kind: 'check_run', key, token });
       throw error;
     }
   }

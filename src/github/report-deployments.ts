@@ -11,7 +11,7 @@ import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { repoParams } from './github-api.ts';
 import { refusalOf } from './github-refusal.ts';
 import { deploymentTarget, type DeploymentState, type DeploymentTarget } from './deployment-target.ts';
-import type { ReportContext } from './report-check-runs.ts';
+import { releaseClaim, type ReportContext } from './report-check-runs.ts';
 
 export interface DeploymentRef {
   id: number;
@@ -82,7 +82,7 @@ export async function syncDeployments(
           finish,
         });
       } catch (error) {
-        await finish(undefined).catch(() => {});
+        await releaseClaim(ctx, { kind: 'deployment', key, token });
         throw error;
       }
     }
