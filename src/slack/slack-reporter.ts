@@ -91,6 +91,12 @@ export class SlackReporter {
   /** What Slack last said of the bot token itself, told once until a post works again. */
   #tokenRefused: string | undefined;
   readonly #owner: string;
+  /**
+   * Card claims a failed store could not end (the database away as the card
+   * was posted or updated), with what to record: ended at the next report, or
+   * the claim would stand for its whole lease and hold back every report of it.
+   */
+  readonly #unended: Array<{ key: string; token: string; card: CardRef | undefined }> = [];
   #stopped = false;
   readonly #retryTimers = new Set<NodeJS.Timeout>();
   /** Who waits in `idle` for the next look again. */
@@ -217,6 +223,8 @@ export class SlackReporter {
 
   async #sync(executionId: string): Promise<'claimed-elsewhere' | undefined> {
     const { store } = this.#options;
+    // One that fails again is kept again by #end.
+    for (const left of this.#unended.splice(0)) await this.#end(left.key, left.token, left.card).catch(() => {});
     const execution = await store.getExecution(executionId);
     if (!execution) return;
     let waiting: 'claimed-elsewhere' | undefined;
@@ -282,7 +290,17 @@ export class SlackReporter {
     try {
       ref = await this.#postCard(execution, stage, action, rules);
     } finally {
-      await store.finishCreation(CARD_REF, key, claimed.token, ref, this.#clock());
+      await this.#end(key, claimed.token, ref);
+    }
+  }
+
+  /** Ends a card's claim, recording `card`; if the store fails, keeps it to end at the next report, and throws. */
+  async #end(key: string, token: string, card: CardRef | undefined): Promise<void> {
+    try {
+      await this.#options.store.finishCreation(CARD_REF, key, token, card, this.#clock());
+    } catch (error) {
+      this.#unended.push({ key, token, card });
+      throw error;
     }
   }
 
@@ -405,7 +423,7 @@ export class SlackReporter {
         await store.putRef(CARD_REF, key, card, this.#clock());
       }
     } finally {
-      await store.finishCreation(CARD_REF, key, claimed.token, changed ? card : undefined, this.#clock());
+      await this.#end(key, claimed.token, changed ? card : undefined);
     }
   }
 
