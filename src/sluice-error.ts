@@ -1,10 +1,15 @@
 /**
- * Sluice's one error model. Every error Sluice throws on purpose is a
- * `SluiceError`: a name (its class's), a code from the one union below, and
- * the error it wraps as `cause`. Its message is written for the person who
- * reads it — an operator at a terminal, a pusher on GitHub, an approver in
- * Slack — and says what to fix, so it is shown as it is, without a stack.
- * Anything else that reaches the top is Sluice's own bug and keeps its stack.
+ * Sluice's one error model. Every error that reaches the top of the service
+ * or of the `sluice` command on purpose is a `SluiceError`: a name (its
+ * class's), a code from the one union below, and the error it wraps as
+ * `cause`. Its message is written for the person who reads it — an operator
+ * at a terminal, a pusher on GitHub, an approver in Slack — and says what to
+ * fix, so it is shown as it is, without a stack. Anything else that reaches
+ * the top is Sluice's own bug and keeps its stack. Inside an action, the
+ * failures meant for the pusher are `ActionFailure`s with a code of their
+ * own; a plain `Error` there (a secret not set, say) still ends the action as
+ * failed, with "failed unexpectedly: " and its message in the log and the
+ * check run.
  */
 
 /** Why an artifact or source operation failed (an `ArtifactError`). */

@@ -71,7 +71,7 @@ export async function stopOrphans(
         await keepUnreachable(store, hostCommands, hostWorkspaces, unreachable);
         // Said once, at the first failure: the sweep's later tries would only repeat it.
         const first = records.filter((r) => r.value.unreachable === undefined).map((r) => r.value.ref);
-        for (const attempt of attemptsOf(first)) {
+        for (const attempt of oneRefPerAttempt(first)) {
           const text = `${said}; ${waitsFor(
             host.name,
             hostCommands.filter((c) => sameAttempt(c.value.ref, attempt)),
@@ -80,7 +80,7 @@ export async function stopOrphans(
         }
         return;
       }
-      for (const attempt of attemptsOf(records.map((r) => r.value.ref))) {
+      for (const attempt of oneRefPerAttempt(records.map((r) => r.value.ref))) {
         await store.appendLog(attempt, [{ stream: 'sluice', text: said, at: Date.now() }]).catch(() => {});
       }
       for (const { key } of hostCommands) await store.deleteRef(LIVE_COMMAND, key).catch(() => {});
@@ -191,7 +191,7 @@ async function stopOnHost(
   };
 }
 
-function attemptsOf(refs: ActionRef[]): ActionRef[] {
+function oneRefPerAttempt(refs: ActionRef[]): ActionRef[] {
   const seen = new Map<string, ActionRef>();
   for (const ref of refs) seen.set(liveKeyPrefix(ref), ref);
   return [...seen.values()];
