@@ -10,22 +10,19 @@
  *   node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8]
  *                       [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveAmount } from '../src/deploy/plan-batches.ts';
 import { openStore } from '../src/store/open-store.ts';
-import type { LogLine } from '../src/store/store.ts';
-import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../test/helpers/haproxy.ts';
 import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
 import { SLUICE_BIN } from '../test/helpers/run-sluice.ts';
-import { startSshHosts, type SshHosts } from '../test/helpers/ssh-hosts.ts';
-import { makeCheckout, type TempCheckout } from '../test/helpers/temp-checkout.ts';
+import { runChild } from './rollout/run-child.ts';
+import { ARTIFACT_PATHS, startTestBed, type TestBed } from './rollout/test-bed.ts';
+import { scriptStepTimes, sluiceStepTimes } from './rollout/step-times.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,9 +59,6 @@ if (
 }
 
 const BATCH = '25%';
-const ARTIFACT_PATHS = ['server.js', 'deploy', 'VERSION', 'package.json', 'payload.bin'];
-const STARTUP_DELAY_MS = 400;
-const fixtureApp = fileURLToPath(new URL('../test/fixtures/app/', import.meta.url));
 const script = fileURLToPath(new URL('./rolling-deploy.sh', import.meta.url));
 
 type Variant = 'sluice' | 'bash batches' | 'parallel floor';
@@ -87,54 +81,7 @@ interface Measurement {
   steps: Record<string, number>;
 }
 
-interface Bed {
-  ssh: SshHosts;
-  lb: RunningHaproxy;
-  checkout: TempCheckout;
-  deployPath: string;
-  ports: Record<string, number>;
-  stop(): Promise<void>;
-}
-
-async function startBed(count: number): Promise<Bed> {
-  const ssh = await startSshHosts(count);
-  const ports: Record<string, number> = {};
-  let lb: RunningHaproxy | undefined;
-  const checkout = makeCheckout({ 'README.md': 'The fixture app, rolled out to a fleet.\n' });
-  const stop = async () => {
-    for (const host of ssh.hosts) {
-      try {
-        process.kill(Number(readFileSync(join(host.root, 'srv', 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
-      } catch {
-        // Not running.
-      }
-    }
-    await lb?.stop();
-    await ssh.stop();
-    checkout.remove();
-  };
-  try {
-    cpSync(fixtureApp, checkout.dir, { recursive: true });
-    // Random bytes: gzip cannot shrink them, so the artifact is as large as the payload.
-    writeFileSync(join(checkout.dir, 'payload.bin'), randomBytes(payloadBytes));
-    checkout.write('VERSION', 'v0\n');
-    checkout.commit('the app with its payload');
-    for (const host of ssh.hosts) {
-      ports[host.name] = await freeLoopbackPort();
-      const shared = join(host.root, 'srv', 'shared');
-      mkdirSync(shared, { recursive: true });
-      writeFileSync(
-        join(shared, 'app.env'),
-        `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=${STARTUP_DELAY_MS}\n`,
-      );
-    }
-    lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { ssh, lb, checkout, deployPath: join(ssh.deployRoot, 'srv'), ports, stop };
-}
+type Bed = TestBed;
 
 /** Time limit of one rollout: generous, but a hung one cannot stall the benchmark. */
 const limitMs = (bed: Bed) => 120_000 + 10_000 * bed.ssh.hosts.length;
@@ -206,56 +153,6 @@ environments:
   }
 }
 
-/**
- * Sluice's `[host] …` lines: the time from one marker of a host to its next
- * is the step the later one ends, summed over hosts; `stage` (every host,
- * `max_sessions` at a time) is wall time from the deploy's first line to the
- * last host staged, and `prune` from the last host step to the end.
- */
-function sluiceStepTimes(lines: LogLine[], startedAt: number, finishedAt: number): Record<string, number> {
-  const steps: Record<string, number> = {};
-  const add = (step: string, ms: number) => (steps[step] = (steps[step] ?? 0) + ms / 1000);
-  const last = new Map<string, number>();
-  let opened: number | undefined;
-  let staged: number | undefined;
-  let lastHostLine = startedAt;
-  const markers: Array<[RegExp, string]> = [
-    [/^drained from the load balancer$/, 'drain'],
-    [/^(stopped \(pid|stop\.sh: not running)/, 'stop'],
-    [/^current → /, 'switch'],
-    [/^started /, 'start'],
-    [/^healthy after /, 'health'],
-    [/^back in the load balancer$/, 'undrain'],
-  ];
-  for (const { text, at } of lines) {
-    if (opened === undefined && /^deploying /.test(text)) {
-      opened = at;
-      continue;
-    }
-    const match = /^\[([^\]]+)\] (.*)$/.exec(text);
-    if (!match) continue;
-    const [, host, rest] = match as unknown as [string, string, string];
-    if (/^release .* staged/.test(rest)) {
-      staged = at;
-      continue;
-    }
-    const batch = /^batch \d+ of \d+: (.*)$/.exec(rest);
-    if (host === '*' && batch) {
-      for (const name of batch[1]!.split(', ')) last.set(name, at);
-      continue;
-    }
-    const step = markers.find(([pattern]) => pattern.test(rest))?.[1];
-    const since = last.get(host);
-    if (!step || since === undefined) continue;
-    add(step, at - since);
-    last.set(host, at);
-    lastHostLine = at;
-  }
-  if (opened !== undefined && staged !== undefined) add('stage', staged - opened);
-  add('prune', finishedAt - lastHostLine);
-  return steps;
-}
-
 /** The artifact the script ships: the same paths Sluice's build packs, with tar -czf as Sluice does. */
 async function packArtifact(bed: Bed, version: string): Promise<string> {
   bed.checkout.write('VERSION', `${version}\n`);
@@ -291,10 +188,8 @@ async function rollOutWithScript(
     const result = await runChild('bash', args, { timeoutMs: limitMs(bed) });
     if (result.code !== 0)
       throw new Error(`rolling-deploy.sh exited with ${result.code}:\n${result.stdout}${result.stderr}`);
-    for (const line of result.stderr.split('\n')) {
-      const match = /^(\S+) (\S+) (\d+(?:\.\d+)?)$/.exec(line.trim());
-      if (match) steps[match[2]!] = (steps[match[2]!] ?? 0) + Number(match[3]);
-    }
+    for (const [step, seconds] of Object.entries(scriptStepTimes(result.stderr)))
+      steps[step] = (steps[step] ?? 0) + seconds;
   }
   return {
     hosts: all.length,
@@ -357,44 +252,6 @@ function fetchText(url: string): Promise<string> {
   });
 }
 
-interface ChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command in a process group of its own, killed whole when it overruns `timeoutMs`. */
-function runChild(
-  command: string,
-  args: string[],
-  options: { timeoutMs: number; cwd?: string; env?: Record<string, string> },
-): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${options.timeoutMs} ms)`;
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, options.timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -409,7 +266,7 @@ for (const hosts of hostCounts) {
     break;
   }
   console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${values['payload-mib']} MiB)`);
-  const bed = await startBed(hosts);
+  const bed = await startTestBed(hosts, payloadBytes);
   try {
     // A first release on every host, so each measured rollout replaces a running app.
     await rollOutWithScript(bed, await packArtifact(bed, 'v0'), 'v0', false);

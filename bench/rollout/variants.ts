@@ -4,7 +4,6 @@
  * Ansible playbook (serial: 1), and the script on every host at once (the
  * floor). Each returns how long the deploy itself took and where the time went.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open-store.ts';
 import { runSluice } from '../../test/helpers/run-sluice.ts';
 import { buildOf, pipelineFixture } from '../../test/helpers/pipeline-fixture.ts';
+import { runChild } from './run-child.ts';
 import { ansibleStepTimes, scriptStepTimes, sluiceStepTimes, type StepTimes } from './step-times.ts';
 import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
 
@@ -245,42 +245,4 @@ function releaseId(version: string): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-b-${version}`;
-}
-
-interface ChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command in a process group of its own, killed whole when it overruns `timeoutMs`. */
-function runChild(
-  command: string,
-  args: string[],
-  options: { timeoutMs: number; cwd?: string; env?: Record<string, string> },
-): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${options.timeoutMs} ms)`;
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, options.timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
