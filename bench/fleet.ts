@@ -20,6 +20,7 @@ import { openStore } from '../src/store/open-store.ts';
 import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
 import { SLUICE_BIN } from '../test/helpers/run-sluice.ts';
+import { productionOnHosts } from '../test/helpers/ssh-hosts.ts';
 import { runChild } from './rollout/run-child.ts';
 import { ARTIFACT_PATHS, startTestBed, type TestBed } from './rollout/test-bed.ts';
 import { scriptStepTimes, sluiceStepTimes } from './rollout/step-times.ts';
@@ -100,22 +101,15 @@ async function rollOutWithSluice(bed: Bed, version: string): Promise<Omit<Measur
   checkout.write('.github/sluice.yml', pipeline);
   checkout.write('VERSION', `${version}\n`);
   checkout.commit(version);
-  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ');
   const server = join(checkout.scratch, 'server.yml');
   writeFileSync(
     server,
-    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath}, max_sessions: ${maxSessions} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [${hosts}]
-    path: ${bed.deployPath}
-    rolling: { batch: ${BATCH}, min_healthy: 1 }
-    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend: app, timeout: 10s } }
-`,
+    productionOnHosts(ssh, {
+      ssh: `max_sessions: ${maxSessions}`,
+      path: bed.deployPath,
+      rolling: `batch: ${BATCH}, min_healthy: 1`,
+      drainThrough: bed.lb.socketPath,
+    }),
   );
   const dataDir = join(checkout.scratch, 'data');
   const started = performance.now();

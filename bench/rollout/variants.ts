@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open-store.ts';
 import { runSluice } from '../../test/helpers/run-sluice.ts';
 import { buildOf, pipelineFixture } from '../../test/helpers/pipeline-fixture.ts';
+import { productionOnHosts } from '../../test/helpers/ssh-hosts.ts';
 import { runChild } from './run-child.ts';
 import { ansibleStepTimes, scriptStepTimes, sluiceStepTimes, type StepTimes } from './step-times.ts';
 import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
@@ -49,21 +50,14 @@ export async function rollOutWithSluice(bed: TestBed, version: string, drain: bo
   checkout.write('.github/sluice.yml', pipeline);
   checkout.write('VERSION', `${version}\n`);
   checkout.commit(version);
-  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ');
   const server = join(checkout.scratch, 'server.yml');
   writeFileSync(
     server,
-    `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [${hosts}]
-    path: ${bed.deployPath}
-    rolling: { batch: 1, min_healthy: 1 }
-${drain ? `    load_balancer: { haproxy: { socket: ${bed.lb.socketPath}, backend: app, timeout: 10s } }\n` : ''}`,
+    productionOnHosts(ssh, {
+      path: bed.deployPath,
+      rolling: 'batch: 1, min_healthy: 1',
+      ...(drain && { drainThrough: bed.lb.socketPath }),
+    }),
   );
   const dataDir = join(checkout.scratch, 'data');
   const result = await runSluice(['run', '--server', server, '--data-dir', dataDir], {

@@ -20,7 +20,7 @@ import { hasOpenSshClient } from '../../src/ssh/openssh-transfer.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
 import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
-import { concurrencyInLog, startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { concurrencyInLog, productionOnHosts, startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
 const fixtureApp = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
@@ -71,18 +71,7 @@ after(async () => {
 });
 
 function serverConfig(): string {
-  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ');
-  return `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath}, max_sessions: 3, max_uploads: 2 }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [${hosts}]
-    path: ${join(ssh.deployRoot, 'srv')}
-    rolling: { batch: 50%, min_healthy: 1 }
-`;
+  return productionOnHosts(ssh, { ssh: 'max_sessions: 3, max_uploads: 2', rolling: 'batch: 50%, min_healthy: 1' });
 }
 
 function answer(port: number): Promise<string> {

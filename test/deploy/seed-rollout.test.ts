@@ -15,7 +15,7 @@ import { fixturePipeline } from '../helpers/app-bed.ts';
 import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
 import { startMonitor, type MonitorReport } from '../helpers/request-monitor.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
-import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
+import { productionOnHosts, startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
 const fixtureApp = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
@@ -32,18 +32,7 @@ let checkout: TempCheckout;
 const ports: Record<string, number> = {};
 
 function serverConfig(drain: boolean): string {
-  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ');
-  return `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [${hosts}]
-    path: ${join(ssh.deployRoot, 'srv')}
-    rolling: { batch: 1, min_healthy: 1 }
-${drain ? `    load_balancer: { haproxy: { socket: ${lb.socketPath}, backend: app, timeout: 10s } }\n` : ''}`;
+  return productionOnHosts(ssh, { rolling: 'batch: 1, min_healthy: 1', ...(drain && { drainThrough: lb.socketPath }) });
 }
 
 before(async () => {

@@ -506,3 +506,27 @@ function descendantsOf(tree: ProcessTree, pid: number): number[] {
   }
   return found;
 }
+
+/**
+ * A server config that builds on this machine and deploys `production` to
+ * every host, rolling: `ssh` adds to the `ssh:` map (`max_sessions: 3`),
+ * `rolling` is production's `rolling:` map, and `drainThrough` a HAProxy
+ * runtime socket to drain each host through (backend `app`).
+ */
+export function productionOnHosts(
+  ssh: SshHosts,
+  options: { ssh?: string; path?: string; rolling: string; drainThrough?: string },
+): string {
+  const hosts = ssh.hosts.map((h) => `{ name: ${h.name}, address: ${h.address}, port: ${h.port} }`).join(', ');
+  return `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath}${options.ssh ? `, ${options.ssh}` : ''} }
+hosts:
+  local: [local]
+local:
+  repos: ["*"]
+environments:
+  production:
+    hosts: [${hosts}]
+    path: ${options.path ?? join(ssh.deployRoot, 'srv')}
+    rolling: { ${options.rolling} }
+${options.drainThrough ? `    load_balancer: { haproxy: { socket: ${options.drainThrough}, backend: app, timeout: 10s } }\n` : ''}`;
+}
