@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'DATABASE_UNREACHABLE'
   | 'MIGRATION_FAILED'
   | 'NOT_FOUND'
+  | 'CORRUPT_ROW'
   // GitHub and Slack
   | 'DELIVERY_NOT_STORED'
   | 'SLACK_API_ERROR';

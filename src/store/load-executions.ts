@@ -3,12 +3,14 @@
  * `ExecutionSummary`s, fetching their stage and action runs in one go.
  * Stages and actions keep the order of the execution's own definition.
  */
+import { z } from 'zod';
 import type { PipelineDefinition } from '../pipeline/definition.ts';
 import type { ActionState, ExecutionState, Revision, StageState } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
 import type { Db } from './database.ts';
 import type { ExecutionRow } from './queries/executions.ts';
 import { selectRuns, type ActionRunRow, type StageRunRow } from './queries/runs.ts';
+import { parseStoredJson } from './ref-kinds.ts';
 import type { ExecutionSummary } from './store.ts';
 
 interface Loaded {
@@ -34,7 +36,7 @@ async function loadRuns(db: Db, rows: ExecutionRow[]): Promise<Loaded[]> {
     rows.map((r) => r.id),
   );
   const loaded = new Map<string, Loaded>(
-    rows.map((row) => [row.id, { row, definition: JSON.parse(row.definition), stages: new Map(), actions: new Map() }]),
+    rows.map((row) => [row.id, { row, definition: readDefinition(row), stages: new Map(), actions: new Map() }]),
   );
   for (const stage of runs.stages) loaded.get(stage.execution_id)?.stages.set(stage.stage, stage);
   for (const action of runs.actions)
@@ -47,7 +49,7 @@ function toExecutionState({ row, definition, stages, actions }: Loaded): Executi
     id: row.id,
     seq: row.seq,
     status: row.status as ExecutionStatus,
-    revision: JSON.parse(row.revision) as Revision,
+    revision: readColumn<Revision>(row, 'revision', REVISION_FRAME),
     definition,
     stages: {},
   };
@@ -108,4 +110,43 @@ function toExecutionSummary(loaded: Loaded): ExecutionSummary {
   if (row.rerun_of !== null) summary.rerunOf = row.rerun_of;
   if (row.origin != null) summary.origin = row.origin;
   return summary;
+}
+
+/**
+ * The frame of a stored definition that loading and the engine walk: its
+ * stages and actions by name, and each action's spec under its kind. The
+ * specs themselves were checked by the config's schema when the execution
+ * was made.
+ */
+const DEFINITION_FRAME = z.looseObject({
+  mode: z.enum(['superseded', 'queued']),
+  stages: z.array(
+    z.looseObject({
+      name: z.string(),
+      needs: z.array(z.string()),
+      actions: z.array(
+        z
+          .looseObject({
+            name: z.string(),
+            needs: z.array(z.string()),
+            kind: z.enum(['build', 'deploy', 'approval', 'command']),
+          })
+          .refine((action) => typeof (action as Record<string, unknown>)[action.kind] === 'object', {
+            message: 'the action has no spec for its kind',
+          }),
+      ),
+    }),
+  ),
+});
+
+const REVISION_FRAME = z.looseObject({ sha: z.string() });
+
+function readDefinition(row: ExecutionRow): PipelineDefinition {
+  return readColumn(row, 'definition', DEFINITION_FRAME);
+}
+
+/** A JSON column of an execution's row, checked against its frame; one that does not match names the execution. */
+function readColumn<T>(row: ExecutionRow, column: 'definition' | 'revision', frame: z.ZodType): T {
+  const what = `The ${column} of execution ${row.id} (#${row.seq} of ${row.repo}) in the store`;
+  return parseStoredJson<T>(frame, row[column], what, 'Restore the row from a backup.');
 }

@@ -11,13 +11,14 @@ import {
   upsertCreationClaim,
   upsertRef,
 } from './queries/external-refs.ts';
+import { parseCreationClaim, parseRef } from './ref-kinds.ts';
 import type { CreationClaim, CreationDecision, RefKind, RefKinds, RefStore } from './ref-store.ts';
 
 export function makeRefStore(db: Db): RefStore {
   return {
     async getRef<K extends RefKind>(kind: K, key: string): Promise<RefKinds[K] | undefined> {
       const value = await selectRef(db, kind, key);
-      return value === undefined ? undefined : parseRef<K>(kind, key, value);
+      return value === undefined ? undefined : parseRef(kind, key, value);
     },
 
     async putRef<K extends RefKind>(kind: K, key: string, value: RefKinds[K], now: number): Promise<void> {
@@ -30,7 +31,7 @@ export function makeRefStore(db: Db): RefStore {
 
     async listRefs<K extends RefKind>(kind: K, prefix: string): Promise<Array<{ key: string; value: RefKinds[K] }>> {
       const rows = await selectRefsByPrefix(db, kind, prefix);
-      return rows.map((row) => ({ key: row.key, value: parseRef<K>(kind, row.key, row.value) }));
+      return rows.map((row) => ({ key: row.key, value: parseRef(kind, row.key, row.value) }));
     },
 
     async claimCreation<K extends RefKind>(
@@ -39,19 +40,20 @@ export function makeRefStore(db: Db): RefStore {
       claim: { owner: string; now: number; leaseMs: number },
       needed: (value: RefKinds[K] | undefined) => boolean,
     ): Promise<CreationDecision<K>> {
-      const mine = JSON.stringify({ owner: claim.owner, token: randomUUID() } satisfies CreationClaim);
+      const token = randomUUID();
+      const mine = JSON.stringify({ owner: claim.owner, token } satisfies CreationClaim);
       const claimKey = creationKey(kind, key);
       return inTransaction(db, async (trx) => {
         // The claim first, the ref after: whoever made it before this claim stood has recorded it by now.
         const standing = await upsertCreationClaim(trx, claimKey, mine, claim.now, claim.now - claim.leaseMs);
         const raw = await selectRef(trx, kind, key);
-        const value = raw === undefined ? undefined : parseRef<K>(kind, key, raw);
+        const value = raw === undefined ? undefined : parseRef(kind, key, raw);
         if (!needed(value)) {
           if (standing === mine) await deleteCreationClaim(trx, claimKey, mine);
           return { decision: 'made', value };
         }
         if (standing !== mine) return { decision: 'claimed-elsewhere', value };
-        return { decision: 'create', token: (JSON.parse(mine) as CreationClaim).token, value };
+        return { decision: 'create', token, value };
       });
     },
 
@@ -66,7 +68,7 @@ export function makeRefStore(db: Db): RefStore {
       const claimKey = creationKey(kind, key);
       return inTransaction(db, async (trx) => {
         const standing = await selectRef(trx, CREATION_CLAIM, claimKey);
-        const held = standing !== undefined && (JSON.parse(standing) as CreationClaim).token === token;
+        const held = standing !== undefined && parseCreationClaim(claimKey, standing).token === token;
         if (value !== undefined && (held || !options.ifHeld))
           await upsertRef(trx, kind, key, JSON.stringify(value), now);
         if (held) await deleteCreationClaim(trx, claimKey, standing);
@@ -78,13 +80,4 @@ export function makeRefStore(db: Db): RefStore {
 
 function creationKey(kind: string, key: string): string {
   return `${key}#${kind}`;
-}
-
-/** A ref's JSON, typed by its kind; a row that is not JSON says which it is. */
-function parseRef<K extends RefKind>(kind: K, key: string, value: string): RefKinds[K] {
-  try {
-    return JSON.parse(value) as RefKinds[K];
-  } catch (error) {
-    throw new Error(`The store's ${kind} ref ${key} is not JSON: ${value.slice(0, 80)}`, { cause: error });
-  }
 }

@@ -10,7 +10,10 @@
  *     }
  *
  * so the store never imports its callers, and a kind nobody declared, or a
- * value of the wrong shape, does not type-check.
+ * value of the wrong shape, does not type-check. The kind's JSON shape goes
+ * into the map in ref-kinds.ts beside it (a kind without one does not
+ * type-check either): every ref read is checked against it, and a row that
+ * does not match is refused with its kind and key.
  */
 
 /**

@@ -57,5 +57,5 @@ export function findActionSummary(
 }
 
 export class StoreError extends SluiceError<
-  'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND'
+  'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND' | 'CORRUPT_ROW'
 > {}

@@ -319,4 +319,41 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
       Array.from({ length: 12 }, (_, i) => i + 1),
     );
   });
+
+  it('refuses an execution whose definition or revision is damaged, naming it, and reads the others', async (t) => {
+    const { store, place, open } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const broken = await store.createExecution(pushOf(web, 'aaa'), 'github', 1_000);
+    const torn = await store.createExecution(pushOf(web, 'bbb'), 'github', 2_000);
+    const whole = await store.createExecution(pushOf(web, 'ccc'), 'github', 3_000);
+    await store.close();
+    await place.write(
+      `UPDATE executions SET definition = '{"mode":"queued","stages":[{"name":"build","needs":[]}]}' WHERE id = '${broken.id}';
+       UPDATE executions SET revision = '{"sha":' WHERE id = '${torn.id}'`,
+    );
+    const reopened = await open();
+    const damaged = (message: RegExp) => (error: unknown) => {
+      assert.ok(error instanceof StoreError, `a StoreError, not ${String(error)}`);
+      assert.equal(error.code, 'CORRUPT_ROW');
+      assert.match(error.message, message);
+      return true;
+    };
+    await assert.rejects(
+      reopened.getExecution(broken.id),
+      damaged(
+        new RegExp(
+          `^The definition of execution ${broken.id} \\(#1 of acme/web\\) in the store cannot be read: it is not what Sluice writes there \\(stages\\.0\\.actions: .*expected array.*\\)\\. Restore the row from a backup\\.$`,
+        ),
+      ),
+    );
+    await assert.rejects(
+      reopened.getExecution(torn.id),
+      damaged(
+        new RegExp(
+          `^The revision of execution ${torn.id} \\(#2 of acme/web\\) in the store cannot be read: it is not JSON`,
+        ),
+      ),
+    );
+    assert.equal((await reopened.getExecution(whole.id))?.revision.sha, 'ccc');
+  });
 }

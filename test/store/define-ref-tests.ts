@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { StoreError } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
@@ -189,5 +190,43 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
       ['kept'],
     );
     assert.deepEqual(await store.getRef('installation', 'acme/web'), { id: 2 });
+  });
+
+  it('refuses a damaged ref where it is read, naming its kind and key and what to fix, and reads the others', async (t) => {
+    const { store, place, open } = await fresh(t);
+    await store.putRef('check_run', 'e1/build', { id: 5, sent: 'a', completed: false }, 1_000);
+    await store.putRef('check_run', 'e1/test', { id: 6, sent: 'b', completed: true }, 1_000);
+    await store.putRef(
+      'deployment',
+      'e1/production/deploy/1',
+      { id: 9, environment: 'production', state: 'queued' },
+      1_000,
+    );
+    await store.close();
+    await place.write(
+      `UPDATE external_refs SET value = '{"id":"5","sent":"a"}' WHERE kind = 'check_run' AND key = 'e1/build';
+       UPDATE external_refs SET value = '{"id":9,' WHERE kind = 'deployment'`,
+    );
+    const reopened = await open();
+
+    const damaged = (message: RegExp) => (error: unknown) => {
+      assert.ok(error instanceof StoreError, `a StoreError, not ${String(error)}`);
+      assert.equal(error.code, 'CORRUPT_ROW');
+      assert.match(error.message, message);
+      return true;
+    };
+    const wrongShape =
+      /^The store's check_run ref "e1\/build" cannot be read: it is not what Sluice writes there \(id: .*expected number.*; completed: .*expected boolean.*\)\. Delete the row of kind "check_run" and key "e1\/build" from external_refs/;
+    await assert.rejects(reopened.getRef('check_run', 'e1/build'), damaged(wrongShape));
+    await assert.rejects(reopened.listRefs('check_run', 'e1/'), damaged(wrongShape));
+    await assert.rejects(
+      reopened.claimCreation('check_run', 'e1/build', { owner: 'a', now: 2_000, leaseMs: LEASE }, absent),
+      damaged(wrongShape),
+    );
+    await assert.rejects(
+      reopened.getRef('deployment', 'e1/production/deploy/1'),
+      damaged(/^The store's deployment ref "e1\/production\/deploy\/1" cannot be read: it is not JSON \(\{"id":9,\)\./),
+    );
+    assert.deepEqual(await reopened.getRef('check_run', 'e1/test'), { id: 6, sent: 'b', completed: true });
   });
 }

@@ -75,7 +75,7 @@ async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
       .where('kind', '=', 'check_run')
       .where(keyPrefix, 'in', prefixes)
       .execute();
-    const checkRunIds = checkRuns.map((r) => String((JSON.parse(r.value) as { id?: unknown }).id));
+    const checkRunIds = checkRuns.flatMap((r) => checkRunIdOf(r.value) ?? []);
     if (checkRunIds.length > 0)
       await db.deleteFrom('external_refs').where('kind', '=', 'check_run_id').where('key', 'in', checkRunIds).execute();
     await db
@@ -83,6 +83,16 @@ async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
       .where('kind', 'in', EXECUTION_REF_KINDS)
       .where(keyPrefix, 'in', prefixes)
       .execute();
+  }
+}
+
+/** The check run id a `check_run` ref records; none for one never created, or a damaged row, which is pruned all the same. */
+function checkRunIdOf(value: string): string | undefined {
+  try {
+    const id = (JSON.parse(value) as { id?: unknown } | null)?.id;
+    return typeof id === 'number' ? String(id) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
