@@ -7,9 +7,11 @@
  * fix, so it is shown as it is, without a stack. Anything else that reaches
  * the top is Sluice's own bug and keeps its stack. Inside an action, the
  * failures meant for the pusher are `ActionFailure`s with a code of their
- * own; a plain `Error` there (a secret not set, say) still ends the action as
- * failed, with "failed unexpectedly: " and its message in the log and the
- * check run.
+ * own, and a `SluiceError` thrown there (a secret the server config does
+ * not grant, say) is the action's reason as it is; a plain `Error` there
+ * still ends the action as failed, with "failed unexpectedly: " and its
+ * message in the log and the check run. Plain errors are left for what
+ * cannot happen (a bug in Sluice) and for causes a coded error wraps.
  */
 
 /** Why an artifact or source operation failed (an `ArtifactError`). */
@@ -29,6 +31,10 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'INVALID_PRIVATE_KEY'
   | 'INVALID_BRANCH_PATTERN'
+  // what the server config does not give a repository (a `ServerRefusal`)
+  | 'NOT_IN_SERVER_CONFIG'
+  | 'NOT_PERMITTED'
+  | 'SECRET_NOT_SET'
   // start-up and the command line
   | 'START_FAILED'
   | 'SLACK_START_FAILED'

@@ -8,6 +8,7 @@ import { createActionWorkspace, throwIfCancelled, type ActionWorkspace } from '.
 import { ActionFailure, type ActionLog, type HostActionResult, type BuiltArtifact } from './action-result.ts';
 import { prepareWorkspace, type InputArtifact } from './prepare-workspace.ts';
 import { runCommands } from './run-commands.ts';
+import { errorMessage, messageForPeople } from '../sluice-error.ts';
 
 /** The part of a build or command spec that says what to run. */
 export interface RunnableSpec {
@@ -53,7 +54,9 @@ export async function runAction(
     return { ok: true, artifact: await finish(context) };
   } catch (error) {
     if (error instanceof ActionFailure) return { ok: false, code: error.code, reason: mask(error.message) };
-    return { ok: false, code: 'setup_failed', reason: mask(`failed unexpectedly: ${(error as Error).message}`) };
+    const forPeople = messageForPeople(error);
+    if (forPeople !== undefined) return { ok: false, code: 'setup_failed', reason: mask(forPeople) };
+    return { ok: false, code: 'setup_failed', reason: mask(`failed unexpectedly: ${errorMessage(error)}`) };
   }
 }
 

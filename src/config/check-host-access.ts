@@ -17,6 +17,7 @@ import type { HostRef } from '../executor/executor.ts';
 import { hostIdentity } from './host-identity.ts';
 import { matchesRepo } from './match-repo.ts';
 import { groupEntries, resolveHosts, toHostRefs } from './resolve-hosts.ts';
+import { ServerRefusal } from './server-refusal.ts';
 import type { ServerConfig } from './server.schema.ts';
 
 /** Why `repo` may not run on host group `group`, or undefined when it may (or the group is not defined). */
@@ -66,7 +67,7 @@ export function checkEnvironmentLocal(server: ServerConfig, repo: string, enviro
 export function hostsFor(server: ServerConfig | undefined, repo: string, group: string): HostRef[] {
   const hosts = resolveHosts(server, group);
   const problem = server && checkHostAccess(server, repo, group);
-  if (problem) throw new Error(problem);
+  if (problem) throw new ServerRefusal('NOT_PERMITTED', problem);
   return hosts;
 }
 

@@ -8,6 +8,7 @@ import { matchesRepo } from './match-repo.ts';
 import { parseDuration } from './parse-duration.ts';
 import { resolveHosts, toHostRefs } from './resolve-hosts.ts';
 import type { ServerConfig } from './server.schema.ts';
+import { ServerRefusal } from './server-refusal.ts';
 
 export const DEFAULT_KEEP_RELEASES = 5;
 
@@ -15,10 +16,13 @@ export function deployTarget(server: ServerConfig | undefined, environment: stri
   const target = environmentTarget(server, environment);
   const allowed = server?.environments?.[environment]?.repos;
   if (allowed && !allowed.some((pattern) => matchesRepo(pattern, repo))) {
-    throw new Error(`${repo} may not deploy to "${environment}": the server config allows ${allowed.join(', ')}`);
+    throw new ServerRefusal(
+      'NOT_PERMITTED',
+      `${repo} may not deploy to "${environment}": the server config allows ${allowed.join(', ')}`,
+    );
   }
   const onLocal = server && checkEnvironmentLocal(server, repo, environment);
-  if (onLocal) throw new Error(onLocal);
+  if (onLocal) throw new ServerRefusal('NOT_PERMITTED', onLocal);
   return target;
 }
 
@@ -26,7 +30,8 @@ export function deployTarget(server: ServerConfig | undefined, environment: stri
 export function environmentTarget(server: ServerConfig | undefined, environment: string): DeployTarget {
   const env = server?.environments?.[environment];
   if (!server || !env) {
-    throw new Error(
+    throw new ServerRefusal(
+      'NOT_IN_SERVER_CONFIG',
       server
         ? `environment "${environment}" is not defined in the server config`
         : `environment "${environment}" needs a server config that defines it; pass --server <config.yml> (or set SLUICE_CONFIG)`,

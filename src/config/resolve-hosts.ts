@@ -10,20 +10,23 @@
 import type { HostRef } from '../executor/executor.ts';
 import { toHostRef, type HostEntry } from './host-entry.ts';
 import type { HostGroupConfig, ServerConfig } from './server.schema.ts';
+import { ServerRefusal } from './server-refusal.ts';
 
 export const LOCAL_HOST: HostRef = { name: 'local', address: 'local' };
 
 export function resolveHosts(server: ServerConfig | undefined, group: string): HostRef[] {
   if (!server) {
     if (group === 'local') return [LOCAL_HOST];
-    throw new Error(
+    throw new ServerRefusal(
+      'NOT_IN_SERVER_CONFIG',
       `host group "${group}" needs a server config that defines it; pass --server <config.yml> (or set SLUICE_CONFIG), or use host "local"`,
     );
   }
   const entries = groupEntries(server, group);
   if (!entries) {
     const known = Object.keys(server.hosts ?? {});
-    throw new Error(
+    throw new ServerRefusal(
+      'NOT_IN_SERVER_CONFIG',
       `host group "${group}" is not defined in the server config${known.length > 0 ? ` (it defines: ${known.join(', ')})` : ''}`,
     );
   }

@@ -59,6 +59,7 @@ export function createActionRunner(deps: ActionRunnerDeps): ActionRunner {
 /** The definition of the action to run, which the execution's own pipeline must have. */
 function requireAction(context: ActionRun): ActionDefinition {
   const action = findAction(context.execution.definition, context.ref.stage, context.ref.action);
+  // Cannot happen: the engine starts only actions of the execution's own definition.
   if (!action)
     throw new Error(
       `The pipeline of execution #${context.execution.seq} has no action ${context.ref.stage}/${context.ref.action}.`,
@@ -102,7 +103,12 @@ async function runOnHost(
   } catch (error) {
     return { ok: false, reason: `the source of execution #${execution.seq} cannot be used: ${errorMessage(error)}` };
   }
-  const secrets = deps.secretsFor(execution.repo, spec.secrets);
+  let secrets;
+  try {
+    secrets = deps.secretsFor(execution.repo, spec.secrets);
+  } catch (error) {
+    return { ok: false, reason: errorMessage(error) };
+  }
 
   context.log(`on ${host.name}${host.address !== host.name ? ` (${host.address})` : ''}`, 'sluice');
   let session: ExecSession | undefined;

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { matchesRepo } from '../config/match-repo.ts';
+import { ServerRefusal } from '../config/server-refusal.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export function resolveSecrets(
   server: ServerConfig | undefined,
@@ -16,20 +18,40 @@ export function resolveSecrets(
   const values: Record<string, string> = {};
   for (const name of names) {
     const secret = server?.secrets?.[name];
-    if (!secret) throw new Error(`secret "${name}" is not defined in the server config`);
+    if (!secret)
+      throw new ServerRefusal(
+        'NOT_IN_SERVER_CONFIG',
+        `secret "${name}" is not defined in the server config; the operator adds it under secrets`,
+      );
     if (!secret.repos.some((pattern) => matchesRepo(pattern, repo))) {
-      throw new Error(
-        `secret "${name}" is not granted to ${repo} (the server config grants it to: ${secret.repos.join(', ')})`,
+      throw new ServerRefusal(
+        'NOT_PERMITTED',
+        `secret "${name}" is not granted to ${repo} (the server config grants it to: ${secret.repos.join(', ')}); the operator adds ${repo} to its repos`,
       );
     }
     if ('env' in secret && secret.env) {
       const value = process.env[secret.env];
       if (value === undefined)
-        throw new Error(`secret "${name}" reads environment variable ${secret.env}, which is not set`);
+        throw new ServerRefusal(
+          'SECRET_NOT_SET',
+          `secret "${name}" reads environment variable ${secret.env}, which is not set: set it in the environment Sluice runs in (the service's environment file, or the shell that runs \`sluice\`)`,
+        );
       values[name] = value;
     } else if ('file' in secret && secret.file) {
-      values[name] = readFileSync(secret.file, 'utf8').replace(/\r?\n$/, '');
+      values[name] = readSecretFile(name, secret.file);
     }
   }
   return values;
+}
+
+function readSecretFile(name: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ServerRefusal(
+      'SECRET_NOT_SET',
+      `secret "${name}" reads file ${file}, which Sluice cannot read (${errorMessage(error)}): put the value there, readable by the user Sluice runs as`,
+      { cause: error },
+    );
+  }
 }

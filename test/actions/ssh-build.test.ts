@@ -82,3 +82,20 @@ test('builds on the SSH host from the commit, keeps the artifact by sha256, and 
     assert.ok(!bytes.includes(secret), `${file} holds the secret`);
   }
 });
+
+test('a secret read from a variable that is not set fails the build with what to set, not as a fault of Sluice', async () => {
+  const data = join(checkout.scratch, 'data-unset');
+  // SLUICE_TEST_TOKEN is not given to this run.
+  const result = await runSluice(['run', '--server', join(checkout.scratch, 'server.yml'), '--data-dir', data], {
+    cwd: checkout.dir,
+  });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  const why =
+    'secret "TOKEN" reads environment variable SLUICE_TEST_TOKEN, which is not set: set it in the environment Sluice runs in (the service\'s environment file, or the shell that runs `sluice`)';
+  assert.ok(result.stdout.includes(`build/compile │ ✗ ${why}\n`), result.stdout);
+  assert.ok(
+    result.stdout.includes(`build/compile failed in`) && result.stdout.endsWith(`action "compile" failed: ${why}\n`),
+  );
+  assert.doesNotMatch(result.stdout + result.stderr, /Sluice failed to run it|failed unexpectedly|Sluice error/);
+  assert.doesNotMatch(result.stdout, /on host1/, 'no host was reached for it');
+});

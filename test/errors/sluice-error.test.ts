@@ -7,6 +7,7 @@ import { CliError } from '../../src/cli/cli-error.ts';
 import { ConfigError } from '../../src/config/config-problem.ts';
 import { PrivateKeyError } from '../../src/config/read-private-key.ts';
 import { SettingsError } from '../../src/config/read-settings.ts';
+import { ServerRefusal } from '../../src/config/server-refusal.ts';
 import { UnsafeArchiveError } from '../../src/deploy/check-archive.ts';
 import { DeployFailure } from '../../src/deploy/host-steps.ts';
 import { RolloutPlanError } from '../../src/deploy/plan-batches.ts';
@@ -29,6 +30,7 @@ const errors: [string, SluiceError][] = [
   ['ConfigError', new ConfigError([{ file: 'sluice.yml', line: 3, col: 5, message: 'unknown key' }])],
   ['PrivateKeyError', new PrivateKeyError('no key', { cause })],
   ['SettingsError', new SettingsError('PORT is not a number')],
+  ['ServerRefusal', new ServerRefusal('NOT_PERMITTED', 'evil/tool may not deploy to "production"')],
   ['UnsafeArchiveError', new UnsafeArchiveError('points out')],
   ['DeployFailure', new DeployFailure('host1 failed', { cause })],
   ['RolloutPlanError', new RolloutPlanError('no batches')],
