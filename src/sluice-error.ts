@@ -19,6 +19,7 @@ export type ArtifactErrorCode =
   | 'NOT_A_GIT_CHECKOUT'
   | 'NO_COMMITS'
   | 'PACK_FAILED'
+  | 'DOWNLOAD_FAILED'
   | 'INVALID_DIGEST'
   | 'STORE_FAILED'
   | 'ARTIFACT_MISSING'

@@ -6,6 +6,7 @@
  * names the local file, as it always has.
  */
 import { rm } from 'node:fs/promises';
+import { ArtifactError } from '../sluice-error.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import { formatSource, parseSource } from './source-ref.ts';
 
@@ -29,6 +30,10 @@ export async function localSource(
 ): Promise<{ file: string; strip: number }> {
   const ref = parseSource(source);
   if ('file' in ref) return ref;
-  if (!sources) throw new Error(`the source sha256:${ref.sha256} is kept in a database this process does not use`);
+  if (!sources)
+    throw new ArtifactError(
+      'ARTIFACT_MISSING',
+      `the source sha256:${ref.sha256} is kept in a database this process does not use: run it on the Sluice that received the push, or on one with the same DATABASE_URL`,
+    );
   return { file: await sources.fetch(ref.sha256), strip: ref.strip };
 }

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { formatSource } from '../artifact/source-ref.ts';
+import { ArtifactError, errorMessage } from '../sluice-error.ts';
 import type { InstallationOctokit } from './github-api.ts';
 
 /** Returns the source reference for the execution (see `formatSource`). */
@@ -26,13 +27,18 @@ export async function downloadTarball(
     request: { parseSuccessResponseBody: false },
   });
   const body = response.data as unknown as ReadableStream<Uint8Array> | null;
-  if (!body) throw new Error(`GitHub sent no tarball for ${params.owner}/${params.repo}@${params.ref}`);
+  if (!body)
+    throw new ArtifactError(
+      'DOWNLOAD_FAILED',
+      `GitHub sent no tarball for ${params.owner}/${params.repo}@${params.ref}`,
+    );
   try {
     await pipeline(Readable.fromWeb(body), createWriteStream(file, { mode: 0o600 }));
   } catch (error) {
     await rm(file, { force: true });
-    throw new Error(
-      `Downloading the source of ${params.owner}/${params.repo}@${params.ref} failed: ${(error as Error).message}`,
+    throw new ArtifactError(
+      'DOWNLOAD_FAILED',
+      `Downloading the source of ${params.owner}/${params.repo}@${params.ref} failed: ${errorMessage(error)}`,
       { cause: error },
     );
   }
