@@ -48,6 +48,9 @@ export type ErrorCode =
   | 'ARTIFACT_MISSING'
   | 'NOT_RUNNING'
   | 'UNKNOWN_STAGE'
+  // the pipeline runner, in the operator's log
+  | 'CLAIM_RENEWAL_FAILED'
+  | 'OUTCOME_NOT_RECORDED'
   // actions, as the engine reads them to pick a state
   | 'command_failed'
   | 'timed_out'
@@ -73,7 +76,12 @@ export type ErrorCode =
   | 'CORRUPT_ROW'
   // GitHub and Slack
   | 'DELIVERY_NOT_STORED'
-  | 'SLACK_API_ERROR';
+  | 'PUSH_NOT_RECORDED'
+  | 'GITHUB_REFUSED'
+  | 'GITHUB_REPORT_FAILED'
+  | 'SLACK_API_ERROR'
+  | 'SLACK_REFUSED'
+  | 'SLACK_LOOKUP_FAILED';
 
 /** The base of every error Sluice throws on purpose; `C` narrows the codes a subclass uses. */
 export class SluiceError<C extends ErrorCode = ErrorCode> extends Error {

@@ -19,7 +19,7 @@ import type { GithubApi } from './github-api.ts';
 import { RefusalLog } from './github-refusal.ts';
 import { releaseLeftClaims, syncCheckRuns, type ReportContext, type UnreleasedClaim } from './report-check-runs.ts';
 import { syncDeployments, type EnvironmentInfo } from './report-deployments.ts';
-import { errorMessage } from '../sluice-error.ts';
+import { errorMessage, SluiceError } from '../sluice-error.ts';
 import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
 import { randomUUID } from 'node:crypto';
 import { formatDuration } from '../format-duration.ts';
@@ -76,7 +76,9 @@ export class GithubReporter {
     this.#options = options;
     this.#queues = new SerialQueues();
     this.#owner = options.owner ?? `sluice-${randomUUID()}`;
-    this.#refusals = new RefusalLog(options.log ?? ((line) => options.onError?.(new Error(line))));
+    this.#refusals = new RefusalLog(
+      options.log ?? ((line) => options.onError?.(new SluiceError('GITHUB_REFUSED', line))),
+    );
   }
 
   /** These executions changed state: report them now. */
@@ -172,7 +174,9 @@ export class GithubReporter {
     if (!retry) await this.#markDue(executionId, true);
     const message = errorMessage(error);
     this.#options.onError?.(
-      new Error(`${message} (Sluice tries again in ${formatDuration(delayMs)})`, { cause: error }),
+      new SluiceError('GITHUB_REPORT_FAILED', `${message} (Sluice tries again in ${formatDuration(delayMs)})`, {
+        cause: error,
+      }),
     );
     if (this.#stopped) return;
     clearTimeout(retry?.timer);

@@ -20,6 +20,7 @@ import { refusalOf } from './github-refusal.ts';
 import { readRepoFile } from './read-repo-file.ts';
 import { PIPELINE_FILE, startCommit, type StartDeps } from './start-commit.ts';
 import type { PushPayload } from './webhook-payloads.ts';
+import { SluiceError } from '../sluice-error.ts';
 
 export { PIPELINE_FILE } from './start-commit.ts';
 
@@ -174,7 +175,8 @@ async function checkOrder(
     // Another push of the branch was taken meanwhile (or is being): decide again against it.
     await new Promise((resolve) => setTimeout(resolve, HEAD_PAUSE_MS));
   }
-  throw new Error(
+  throw new SluiceError(
+    'PUSH_NOT_RECORDED',
     `could not record push ${payload.after.slice(0, 7)} as the head of ${repo} ${branch}: other pushes of the branch kept being taken; the delivery is tried again`,
   );
 }

@@ -10,6 +10,7 @@ import { successfulDeploys } from '../runner/deploy-history.ts';
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { repoParams } from './github-api.ts';
 import { refusalOf } from './github-refusal.ts';
+import { SluiceError } from '../sluice-error.ts';
 import { deploymentTarget, type DeploymentState, type DeploymentTarget } from './deployment-target.ts';
 import { releaseClaim, type ReportContext } from './report-check-runs.ts';
 
@@ -143,7 +144,10 @@ async function advanceDeployment(
         transient_environment: false,
       });
       if (!('id' in created.data))
-        throw new Error(`GitHub did not create the Deployment: ${created.data.message ?? 'no id in its answer'}`);
+        throw new SluiceError(
+          'GITHUB_REPORT_FAILED',
+          `GitHub did not create the Deployment: ${created.data.message ?? 'no id in its answer'}`,
+        );
       id = created.data.id;
     } catch (error) {
       const refusal = refusalOf(error);

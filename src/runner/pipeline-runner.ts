@@ -25,7 +25,7 @@ import type { ActionRunner, ActionOutcome } from '../actions/action-runner.ts';
 import { bindApproval } from './bind-approval.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';
-import { errorMessage } from '../sluice-error.ts';
+import { errorMessage, SluiceError } from '../sluice-error.ts';
 import { DEFAULT_LEASE_MS, keepLease } from '../store/keep-lease.ts';
 import { findAction } from '../pipeline/definition.ts';
 import { formatDuration } from '../format-duration.ts';
@@ -342,7 +342,9 @@ export class PipelineRunner {
       this.listener.onLeaseRenewal?.('failed', running.length);
       // Said with what failed: a bare "connect ECONNREFUSED" tells an operator nothing.
       const what = `could not renew the claim on ${running.length} running action${running.length === 1 ? '' : 's'} (it tries again shortly)`;
-      this.listener.onError?.(new Error(`${what}: ${errorMessage(error)}`, { cause: error }));
+      this.listener.onError?.(
+        new SluiceError('CLAIM_RENEWAL_FAILED', `${what}: ${errorMessage(error)}`, { cause: error }),
+      );
       return;
     }
     this.listener.onLeaseRenewal?.('renewed', running.length - lost.length);
@@ -412,7 +414,8 @@ export class PipelineRunner {
         return;
       } catch (error) {
         this.listener.onError?.(
-          new Error(
+          new SluiceError(
+            'OUTCOME_NOT_RECORDED',
             `could not record how ${describeRef(event)} ended${error instanceof EngineError || this.closed.signal.aborted ? '' : `, and tries again in ${formatDuration(wait)}`}: ${errorMessage(error)}`,
             { cause: error },
           ),

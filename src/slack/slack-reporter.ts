@@ -22,7 +22,7 @@ import { deployThread } from './deploy-thread.ts';
 import { describePerson, listChangePeople } from './list-change-people.ts';
 import { CHANNEL_ERRORS, SlackApiError, TOKEN_ERRORS, type SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
-import { errorMessage } from '../sluice-error.ts';
+import { errorMessage, SluiceError } from '../sluice-error.ts';
 import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -162,7 +162,8 @@ export class SlackReporter {
       if (this.#tokenRefused === refused.slackError) return;
       this.#tokenRefused = refused.slackError;
       return this.#options.onError?.(
-        new Error(
+        new SluiceError(
+          'SLACK_REFUSED',
           `${refused.message}: Slack no longer takes SLACK_BOT_TOKEN (the app was uninstalled, or its token revoked or replaced): reinstall the Slack app to the workspace ("OAuth & Permissions" → "Reinstall"), set SLACK_BOT_TOKEN to its bot token and restart Sluice. Cards are posted at the first sweep after that; meanwhile \`sluice approve <execution>\` on the Sluice machine decides a gate.`,
           { cause: error },
         ),
@@ -182,7 +183,8 @@ export class SlackReporter {
           ? `channel ${channel} is archived: unarchive it, or give the environment another slack_channel in the server config`
           : `Slack knows no channel ${channel} the bot can see: set the environment's slack_channel in the server config to the channel's id (its details in Slack show it, starting with C)`;
     this.#options.onError?.(
-      new Error(
+      new SluiceError(
+        'SLACK_REFUSED',
         `${error.message}: ${fix}. Sluice posts the card at its next sweep (within 30 s) once it can; meanwhile \`sluice approve <execution>\` on the Sluice machine decides it.`,
         { cause: error },
       ),
@@ -365,7 +367,8 @@ export class SlackReporter {
       // A lookup that failed (Slack refused or was out of reach) is no answer: the card is not
       // posted until it works, since whoever it could not look up could otherwise approve.
       const users = await people.slackUsersOf(person).catch((error: unknown) => {
-        throw new Error(
+        throw new SluiceError(
+          'SLACK_LOOKUP_FAILED',
           `could not look up ${describePerson(person)} in Slack, so the approval card waits: ${errorMessage(error)}`,
           { cause: error },
         );
