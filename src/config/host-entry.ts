@@ -39,6 +39,7 @@ export function toHostRef(entry: HostEntry, defaults: { user?: string; port?: nu
   }
   if (entry === 'local') return { name: 'local', address: 'local' };
   const groups = SHORT.exec(entry)?.groups;
+  // Cannot happen on a loaded config: its schema refuses such text with the same words, at its line.
   if (!groups?.address) throw new Error(hostTextProblem(entry));
   const address = groups.address.replace(/^\[|\]$/g, '');
   return {

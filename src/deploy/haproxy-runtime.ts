@@ -4,7 +4,9 @@
  * Unlike a fire-and-forget `echo … | socat`, each step waits for its effect:
  * a drain returns once the server holds no session, an undrain once
  * HAProxy's own health check sees the server UP — so the next host is never
- * taken out while the previous one is not yet back in service.
+ * taken out while the previous one is not yet back in service. Its errors
+ * are plain: the rollout says them inside a `DeployFailure` that names the
+ * host and the step.
  */
 import { connect } from 'node:net';
 import { formatDuration } from '../format-duration.ts';

@@ -75,6 +75,7 @@ export class HostSlots {
 
   async #take(holder: SlotHolder, signal?: AbortSignal): Promise<Place> {
     for (;;) {
+      // A step that outlives its rollout (a bug): the rollout's own outcome is decided already.
       if (this.#closed) throw new Error(`the rollout is over: no more sessions are opened (${holder.host.name})`);
       signal?.throwIfAborted();
       const own = this.#places.get(holder);

@@ -287,7 +287,8 @@ function loadBalancerSteps(target: DeployTarget): {
 /**
  * The operator's drain/undrain command, on the Sluice machine. `{host}` is
  * a host name from the operator's own config (checked to be a plain name),
- * never a value from a webhook.
+ * never a value from a webhook. Its error is plain: the rollout says it
+ * inside a `DeployFailure` that names the host and the step.
  */
 async function runOperatorCommand(template: string, host: string): Promise<void> {
   const lines: string[] = [];

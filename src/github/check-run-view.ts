@@ -67,6 +67,7 @@ export function checkRunView(
   options: CheckRunViewOptions = {},
 ): CheckRunView {
   const stage = findStageSummary(execution, stageName);
+  // Cannot happen: check runs are made for the stages of the execution's own definition.
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${stageName}".`);
   const started = Math.min(...stage.actions.map((a) => a.startedAt ?? Infinity));
   const finished = Math.max(...stage.actions.map((a) => a.finishedAt ?? -Infinity));

@@ -74,6 +74,7 @@ export class Draft {
   }
 }
 
+// The four lookups below cannot fail on an execution the engine made: its stages and actions are its definition's.
 export function stageOf(execution: ExecutionState, name: string): StageState {
   const stage = execution.stages[name];
   if (!stage) throw new Error(`Execution #${execution.seq} has no stage "${name}".`);

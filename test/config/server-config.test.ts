@@ -7,6 +7,9 @@ import { parseServerConfig } from '../../src/config/load-server-config.ts';
 import { retentionRules } from '../../src/config/retention-rules.ts';
 import { rollbackLimitMs } from '../../src/config/rollback-limit.ts';
 import { resolveHosts } from '../../src/config/resolve-hosts.ts';
+import { ServerRefusal } from '../../src/config/server-refusal.ts';
+import { resolveSecrets } from '../../src/runner/resolve-secrets.ts';
+import { messageForPeople } from '../../src/sluice-error.ts';
 
 const example = readFileSync(new URL('../fixtures/config/product-server.yml', import.meta.url), 'utf8');
 
@@ -225,6 +228,59 @@ environments:
     assert.throws(
       () => deployTarget(server, 'staging', 'acme/shop'),
       /environment "staging" is not defined in the server config/,
+    );
+  });
+
+  test('what the server config does not give a repository is a ServerRefusal, shown as it is, with what to change', () => {
+    const server = load(`ssh: { user: deploy, key: /etc/sluice/id, known_hosts: /etc/sluice/known_hosts }
+hosts:
+  builder: [10.0.0.5]
+environments:
+  production:
+    hosts: builder
+    path: /srv/app
+    repos: ["acme/*"]
+secrets:
+  TOKEN: { env: SLUICE_TEST_UNSET_VARIABLE, repos: ["acme/*"] }
+  NPM: { file: /nonexistent/sluice/npm-token, repos: ["acme/*"] }
+`);
+    const refusal = (code: string, message: RegExp) => (error: unknown) => {
+      assert.ok(error instanceof ServerRefusal, String(error));
+      assert.equal(error.code, code);
+      assert.equal(messageForPeople(error), error.message, 'shown as it is, without a stack');
+      assert.match(error.message, message);
+      return true;
+    };
+    assert.throws(() => deployTarget(server, 'production', 'evil/shop'), refusal('NOT_PERMITTED', /may not deploy/));
+    assert.throws(() => deployTarget(server, 'staging', 'acme/shop'), refusal('NOT_IN_SERVER_CONFIG', /"staging"/));
+    assert.throws(() => resolveHosts(server, 'web'), refusal('NOT_IN_SERVER_CONFIG', /host group "web"/));
+    assert.throws(
+      () => resolveSecrets(server, 'acme/shop', ['MISSING']),
+      refusal(
+        'NOT_IN_SERVER_CONFIG',
+        /^secret "MISSING" is not defined in the server config; the operator adds it under secrets$/,
+      ),
+    );
+    assert.throws(
+      () => resolveSecrets(server, 'evil/shop', ['TOKEN']),
+      refusal(
+        'NOT_PERMITTED',
+        /^secret "TOKEN" is not granted to evil\/shop \(the server config grants it to: acme\/\*\); the operator adds evil\/shop to its repos$/,
+      ),
+    );
+    assert.throws(
+      () => resolveSecrets(server, 'acme/shop', ['TOKEN']),
+      refusal(
+        'SECRET_NOT_SET',
+        /^secret "TOKEN" reads environment variable SLUICE_TEST_UNSET_VARIABLE, which is not set: set it/,
+      ),
+    );
+    assert.throws(
+      () => resolveSecrets(server, 'acme/shop', ['NPM']),
+      refusal(
+        'SECRET_NOT_SET',
+        /^secret "NPM" reads file \/nonexistent\/sluice\/npm-token, which Sluice cannot read \(ENOENT: no such file or directory, open '\/nonexistent\/sluice\/npm-token'\): put the value there/,
+      ),
     );
   });
 
