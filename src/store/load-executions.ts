@@ -49,7 +49,7 @@ function toExecutionState({ row, definition, stages, actions }: Loaded): Executi
     id: row.id,
     seq: row.seq,
     status: row.status as ExecutionStatus,
-    revision: readColumn<Revision>(row, 'revision', REVISION_FRAME),
+    revision: readColumn(row, 'revision', REVISION_FRAME) as Revision,
     definition,
     stages: {},
   };
@@ -118,7 +118,7 @@ function toExecutionSummary(loaded: Loaded): ExecutionSummary {
  * specs themselves were checked by the config's schema when the execution
  * was made.
  */
-const DEFINITION_FRAME = z.looseObject({
+const DEFINITION_FRAME: z.ZodType = z.looseObject({
   mode: z.enum(['superseded', 'queued']),
   stages: z.array(
     z.looseObject({
@@ -139,14 +139,15 @@ const DEFINITION_FRAME = z.looseObject({
   ),
 });
 
-const REVISION_FRAME = z.looseObject({ sha: z.string() });
+const REVISION_FRAME: z.ZodType = z.looseObject({ sha: z.string() });
 
 function readDefinition(row: ExecutionRow): PipelineDefinition {
-  return readColumn(row, 'definition', DEFINITION_FRAME);
+  // The frame is checked; the specs inside it are as the config's schema made them.
+  return readColumn(row, 'definition', DEFINITION_FRAME) as PipelineDefinition;
 }
 
 /** A JSON column of an execution's row, checked against its frame; one that does not match names the execution. */
-function readColumn<T>(row: ExecutionRow, column: 'definition' | 'revision', frame: z.ZodType): T {
+function readColumn<T>(row: ExecutionRow, column: 'definition' | 'revision', frame: z.ZodType<T>): T {
   const what = `The ${column} of execution ${row.id} (#${row.seq} of ${row.repo}) in the store`;
-  return parseStoredJson<T>(frame, row[column], what, 'Restore the row from a backup.');
+  return parseStoredJson(frame, row[column], what, 'Restore the row from a backup.');
 }

@@ -118,7 +118,7 @@ function fixRow(kind: string, key: string): string {
  * (`what`), what is wrong with it, and `fix`. The value is returned as
  * stored, not the parse's copy: fields a shape does not name are kept.
  */
-export function parseStoredJson<T>(shape: z.ZodType, text: string, what: string, fix: string): T {
+export function parseStoredJson<T>(shape: z.ZodType<T>, text: string, what: string, fix: string): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
