@@ -8,43 +8,47 @@ import type { PipelineDefinition } from '../pipeline/definition.ts';
 import type { ActionState, ExecutionState, Revision, StageState } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
 import type { Db } from './database.ts';
+import type { ActionSummary, ExecutionSummary, StageSummary } from './execution-store.ts';
 import type { ExecutionRow } from './queries/executions.ts';
 import { selectRuns, type ActionRunRow, type StageRunRow } from './queries/runs.ts';
 import { parseStoredJson } from './ref-kinds.ts';
-import type { ExecutionSummary } from './store.ts';
 
-interface Loaded {
-  row: ExecutionRow;
-  definition: PipelineDefinition;
+/** One execution's runs: its stages by name, and each stage's actions by name. */
+interface Runs {
   stages: Map<string, StageRunRow>;
-  actions: Map<string, ActionRunRow>;
+  actions: Map<string, Map<string, ActionRunRow>>;
 }
 
 /** The executions' full state as the engine sees it, in the order of `rows`. */
 export async function loadExecutionStates(db: Db, rows: ExecutionRow[]): Promise<ExecutionState[]> {
-  return (await loadRuns(db, rows)).map(toExecutionState);
+  const runs = await loadRuns(db, rows);
+  return rows.map((row) => toExecutionState(row, readDefinition(row), runs.get(row.id)!));
 }
 
 /** The executions as readers (CLI, web, Slack) see them, in the order of `rows`. */
 export async function loadExecutionSummaries(db: Db, rows: ExecutionRow[]): Promise<ExecutionSummary[]> {
-  return (await loadRuns(db, rows)).map(toExecutionSummary);
+  const runs = await loadRuns(db, rows);
+  return rows.map((row) => toExecutionSummary(row, runs.get(row.id)!));
 }
 
-async function loadRuns(db: Db, rows: ExecutionRow[]): Promise<Loaded[]> {
-  const runs = await selectRuns(
-    db,
-    rows.map((r) => r.id),
-  );
-  const loaded = new Map<string, Loaded>(
-    rows.map((row) => [row.id, { row, definition: readDefinition(row), stages: new Map(), actions: new Map() }]),
-  );
-  for (const stage of runs.stages) loaded.get(stage.execution_id)?.stages.set(stage.stage, stage);
-  for (const action of runs.actions)
-    loaded.get(action.execution_id)?.actions.set(`${action.stage}\0${action.action}`, action);
-  return [...loaded.values()];
+/** Every row's runs, by execution id, in one query per table. */
+async function loadRuns(db: Db, rows: ExecutionRow[]): Promise<Map<string, Runs>> {
+  const byExecution = new Map<string, Runs>();
+  for (const row of rows) byExecution.set(row.id, { stages: new Map(), actions: new Map() });
+  if (rows.length === 0) return byExecution;
+  const { stages, actions } = await selectRuns(db, [...byExecution.keys()]);
+  for (const stage of stages) byExecution.get(stage.execution_id)?.stages.set(stage.stage, stage);
+  for (const action of actions) {
+    const runs = byExecution.get(action.execution_id);
+    if (!runs) continue;
+    let ofStage = runs.actions.get(action.stage);
+    if (!ofStage) runs.actions.set(action.stage, (ofStage = new Map()));
+    ofStage.set(action.action, action);
+  }
+  return byExecution;
 }
 
-function toExecutionState({ row, definition, stages, actions }: Loaded): ExecutionState {
+function toExecutionState(row: ExecutionRow, definition: PipelineDefinition, runs: Runs): ExecutionState {
   const state: ExecutionState = {
     id: row.id,
     seq: row.seq,
@@ -55,13 +59,14 @@ function toExecutionState({ row, definition, stages, actions }: Loaded): Executi
   };
   if (row.reason !== null) state.reason = row.reason;
   for (const stageDefinition of definition.stages) {
-    const stageRow = stages.get(stageDefinition.name);
+    const stageRow = runs.stages.get(stageDefinition.name);
     if (!stageRow) continue;
     const stage: StageState = { status: stageRow.status as StageStatus, attempt: stageRow.attempt, actions: {} };
     if (stageRow.waiting_since !== null) stage.waitingSince = stageRow.waiting_since;
     if (stageRow.reason !== null) stage.reason = stageRow.reason;
+    const actionRows = runs.actions.get(stageDefinition.name);
     for (const actionDefinition of stageDefinition.actions) {
-      const actionRow = actions.get(`${stageDefinition.name}\0${actionDefinition.name}`);
+      const actionRow = actionRows?.get(actionDefinition.name);
       if (!actionRow) continue;
       const action: ActionState = { status: actionRow.status as ActionStatus, attempt: actionRow.attempt };
       if (actionRow.reason !== null) action.reason = actionRow.reason;
@@ -72,38 +77,50 @@ function toExecutionState({ row, definition, stages, actions }: Loaded): Executi
   return state;
 }
 
-function toExecutionSummary(loaded: Loaded): ExecutionSummary {
-  const { row, definition, actions } = loaded;
-  const state = toExecutionState(loaded);
+/** The summary straight from the rows, in one pass over the definition. */
+function toExecutionSummary(row: ExecutionRow, runs: Runs): ExecutionSummary {
+  const definition = readDefinition(row);
+  const stages: StageSummary[] = [];
+  for (const stageDefinition of definition.stages) {
+    const stageRow = runs.stages.get(stageDefinition.name);
+    if (!stageRow) continue;
+    const actions: ActionSummary[] = [];
+    const actionRows = runs.actions.get(stageDefinition.name);
+    for (const actionDefinition of stageDefinition.actions) {
+      const actionRow = actionRows?.get(actionDefinition.name);
+      if (!actionRow) continue;
+      const action: ActionSummary = {
+        name: actionDefinition.name,
+        status: actionRow.status as ActionStatus,
+        attempt: actionRow.attempt,
+      };
+      if (actionRow.reason !== null) action.reason = actionRow.reason;
+      if (actionRow.started_at != null) action.startedAt = actionRow.started_at;
+      if (actionRow.finished_at != null) action.finishedAt = actionRow.finished_at;
+      actions.push(action);
+    }
+    const stage: StageSummary = {
+      name: stageDefinition.name,
+      status: stageRow.status as StageStatus,
+      attempt: stageRow.attempt,
+      actions,
+    };
+    if (stageRow.reason !== null) stage.reason = stageRow.reason;
+    stages.push(stage);
+  }
   const summary: ExecutionSummary = {
     id: row.id,
     pipelineId: row.pipeline_id,
     repo: row.repo,
     seq: row.seq,
-    status: state.status,
-    revision: state.revision,
+    status: row.status as ExecutionStatus,
+    revision: readColumn(row, 'revision', REVISION_FRAME) as Revision,
     trigger: row.trigger,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: Number(row.version),
     definition,
-    stages: Object.entries(state.stages).map(([name, stage]) => ({
-      name,
-      status: stage.status,
-      attempt: stage.attempt,
-      ...(stage.reason !== undefined && { reason: stage.reason }),
-      actions: Object.entries(stage.actions).map(([actionName, action]) => {
-        const actionRow = actions.get(`${name}\0${actionName}`);
-        return {
-          name: actionName,
-          status: action.status,
-          attempt: action.attempt,
-          ...(action.reason !== undefined && { reason: action.reason }),
-          ...(actionRow?.started_at != null && { startedAt: actionRow.started_at }),
-          ...(actionRow?.finished_at != null && { finishedAt: actionRow.finished_at }),
-        };
-      }),
-    })),
+    stages,
   };
   if (row.reason !== null) summary.reason = row.reason;
   if (row.source !== null) summary.source = row.source;

@@ -14,6 +14,7 @@ import { artifactBlobsMigration } from './migrations/0006-artifact-blobs.ts';
 import { historyIndexesMigration } from './migrations/0007-history-indexes.ts';
 import { newestExecutionMigration } from './migrations/0008-newest-execution.ts';
 import { executionVersionsMigration } from './migrations/0009-execution-versions.ts';
+import { snapshotIndexMigration } from './migrations/0010-snapshot-index.ts';
 import { StoreError } from './store.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -29,6 +30,7 @@ function listMigrations(kind: DatabaseKind): Record<string, Migration> {
     '0007-history-indexes': historyIndexesMigration(),
     '0008-newest-execution': newestExecutionMigration(),
     '0009-execution-versions': executionVersionsMigration(),
+    '0010-snapshot-index': snapshotIndexMigration(),
   };
 }
 

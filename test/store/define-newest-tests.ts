@@ -107,7 +107,9 @@ export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
     await store.close();
     // The store as the schema before this column left it (and so before the migrations after it).
     await place.write(
-      "ALTER TABLE executions DROP COLUMN version; ALTER TABLE pipelines DROP COLUMN newest_execution_id; DELETE FROM sluice_migration WHERE name IN ('0008-newest-execution', '0009-execution-versions')",
+      'CREATE INDEX executions_pipeline_status ON executions (pipeline_id, status); DROP INDEX executions_pipeline_status_seq; ' +
+        'ALTER TABLE executions DROP COLUMN version; ALTER TABLE pipelines DROP COLUMN newest_execution_id; ' +
+        "DELETE FROM sluice_migration WHERE name IN ('0008-newest-execution', '0009-execution-versions', '0010-snapshot-index')",
     );
     assert.deepEqual(
       (await place.peek("SELECT name FROM sluice_migration WHERE name = '0008-newest-execution'")).length,

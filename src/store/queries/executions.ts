@@ -18,17 +18,23 @@ export async function insertExecution(db: Db, row: Insertable<ExecutionsTable>):
   await db.insertInto('executions').values(row).execute();
 }
 
-/** A pipeline's running executions plus those named in `include`, oldest first. */
+/**
+ * A pipeline's running executions plus those named in `include`, oldest
+ * first. Two branches, each on its own index (the pipeline's running ones by
+ * `executions_pipeline_status_seq`, in order; the named ones by id): one
+ * condition with an OR makes SQLite walk every execution the pipeline ever
+ * had.
+ */
 export async function selectSnapshotExecutions(db: Db, pipelineId: string, include: string[]): Promise<ExecutionRow[]> {
-  return selectWithRepo(db)
+  const running = selectWithRepo(db)
     .where('executions.pipeline_id', '=', pipelineId)
-    .where((eb) =>
-      include.length === 0
-        ? eb('executions.status', '=', 'running')
-        : eb.or([eb('executions.status', '=', 'running'), eb('executions.id', 'in', include)]),
-    )
-    .orderBy('executions.seq')
-    .execute();
+    .where('executions.status', '=', 'running');
+  if (include.length === 0) return running.orderBy('executions.seq').execute();
+  const named = selectWithRepo(db)
+    .where('executions.pipeline_id', '=', pipelineId)
+    .where('executions.id', 'in', include)
+    .where('executions.status', '<>', 'running');
+  return db.selectFrom(running.unionAll(named).as('snapshot')).selectAll().orderBy('snapshot.seq').execute();
 }
 
 /** Newest first: by creation time, then by seq for executions created in the same millisecond. */

@@ -2,8 +2,16 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { ActionRunsTable, Db, StageRunsTable } from '../database.ts';
 
-export type StageRunRow = Selectable<StageRunsTable>;
-export type ActionRunRow = Selectable<ActionRunsTable>;
+/** What readers and the engine take of a stage run (not when it last changed). */
+export type StageRunRow = Pick<
+  Selectable<StageRunsTable>,
+  'execution_id' | 'stage' | 'status' | 'attempt' | 'waiting_since' | 'reason'
+>;
+/** What readers and the engine take of an action run (not its claim, nor when it last changed). */
+export type ActionRunRow = Pick<
+  Selectable<ActionRunsTable>,
+  'execution_id' | 'stage' | 'action' | 'status' | 'attempt' | 'reason' | 'started_at' | 'finished_at'
+>;
 
 /** Inserts the stage and action rows of a new execution. */
 export async function insertRuns(
@@ -15,14 +23,22 @@ export async function insertRuns(
   if (actions.length > 0) await db.insertInto('action_runs').values(actions).execute();
 }
 
-/** Every stage and action run of the given executions. */
+/** Every stage and action run of the given executions, only the columns they are shown and stepped by. */
 export async function selectRuns(
   db: Db,
   executionIds: string[],
 ): Promise<{ stages: StageRunRow[]; actions: ActionRunRow[] }> {
   if (executionIds.length === 0) return { stages: [], actions: [] };
-  const stages = await db.selectFrom('stage_runs').selectAll().where('execution_id', 'in', executionIds).execute();
-  const actions = await db.selectFrom('action_runs').selectAll().where('execution_id', 'in', executionIds).execute();
+  const stages = await db
+    .selectFrom('stage_runs')
+    .select(['execution_id', 'stage', 'status', 'attempt', 'waiting_since', 'reason'])
+    .where('execution_id', 'in', executionIds)
+    .execute();
+  const actions = await db
+    .selectFrom('action_runs')
+    .select(['execution_id', 'stage', 'action', 'status', 'attempt', 'reason', 'started_at', 'finished_at'])
+    .where('execution_id', 'in', executionIds)
+    .execute();
   return { stages, actions };
 }
 
