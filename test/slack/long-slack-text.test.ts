@@ -11,7 +11,7 @@ import { webClientApi } from '../../src/slack/slack-api.ts';
 import { fitMessageText, MESSAGE_TEXT_LIMIT } from '../../src/slack/slack-text.ts';
 import { executionSummary } from '../helpers/execution-summary.ts';
 import { BOT_TOKEN, DEFAULT_CHANNEL, SlackStandIn } from '../helpers/slack-stand-in.ts';
-import { twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
+import { builtStage, twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
 
 /** A log excerpt as a failing hook leaves it: many lines, some of them emoji (two UTF-16 units each). */
 const logExcerpt = (characters: number) => {
@@ -75,12 +75,7 @@ describe('a failed deploy’s thread reply', () => {
       revision: { sha: 'c0ffee0123456789c0ffee0123456789c0ffee01', ref: 'main', message: 'm', author: 'alice' },
       definition: twoStagePipeline,
       stages: [
-        {
-          name: 'build',
-          status: 'succeeded',
-          attempt: 1,
-          actions: [{ name: 'compile', status: 'succeeded', attempt: 1 }],
-        },
+        builtStage,
         {
           name: 'production',
           status: 'failed',
