@@ -10,11 +10,10 @@
  *                         [--payload-mib 50] [--max-minutes 30] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { parseArgs } from 'node:util';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
 import { packedTable, stepTable, summaryTable, type Measurement } from './rollout/report.ts';
-import { startTestBed, type TestBed } from './rollout/test-bed.ts';
+import { checkServes, startTestBed, type TestBed } from './rollout/test-bed.ts';
 import {
   packArtifact,
   rollOutWithAnsible,
@@ -73,7 +72,8 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
   let rollout: Rollout;
   try {
     await monitor.waitForMore(5);
-    if (variant === 'sluice') rollout = await rollOutWithSluice(bed, version, drain);
+    if (variant === 'sluice')
+      rollout = await rollOutWithSluice(bed, version, { drain, rolling: 'batch: 1, min_healthy: 1' });
     else if (variant === 'ansible') rollout = await rollOutWithAnsible(bed, tarball, version, drain);
     else
       rollout = await rollOutWithScript(bed, tarball, version, {
@@ -86,11 +86,7 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
     await monitor.stop();
   }
   const report = monitor.current();
-  for (const host of bed.ssh.hosts) {
-    const answer = await fetchText(`http://127.0.0.1:${bed.ports[host.name]}/`);
-    if (!answer.startsWith(`${version} `))
-      throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
-  }
+  await checkServes(bed, version, `the ${variant} rollout`);
   return {
     hosts: bed.ssh.hosts.length,
     drain,
@@ -103,19 +99,6 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
     failed: report.failed,
     steps: rollout.steps,
   };
-}
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(body.trim()));
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
-    request.on('error', reject);
-  });
 }
 
 /** Alternating orders, so no variant always runs first or on a machine the previous one just warmed. */
