@@ -13,47 +13,26 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { resolveAmount } from '../src/deploy/plan-batches.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
+import { reportRunTime, rolloutOptions } from './rollout/options.ts';
 import { runChild } from './rollout/run-child.ts';
 import { ARTIFACT_PATHS, checkServes, startTestBed, type TestBed } from './rollout/test-bed.ts';
 import { scriptStepTimes } from './rollout/step-times.ts';
 import { releaseId, rollOutWithSluice } from './rollout/variants.ts';
 
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '32,50' },
-    runs: { type: 'string', default: '1' },
-    'payload-mib': { type: 'string', default: '50' },
-    'max-sessions': { type: 'string', default: '8' },
-    variants: { type: 'string', default: 'sluice,bash,floor' },
-    'max-minutes': { type: 'string', default: '40' },
-    json: { type: 'string' },
-  },
+const options = rolloutOptions({
+  usage:
+    'node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]',
+  defaults: { hosts: '32,50', runs: '1', variants: 'sluice,bash,floor', maxMinutes: '40' },
+  variants: ['sluice', 'bash', 'floor'],
+  minHosts: 2,
+  options: { 'max-sessions': { type: 'string', default: '8' } },
+  valid: (values) => Number.isInteger(Number(values['max-sessions'])) && Number(values['max-sessions']) >= 1,
 });
-const hostCounts = values.hosts.split(',').map(Number);
-const runs = Number(values.runs);
-const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
-const maxSessions = Number(values['max-sessions']);
-const chosen = values.variants.split(',');
-const startedAt = Date.now();
-const deadline = startedAt + Number(values['max-minutes']) * 60_000;
-if (
-  hostCounts.some((n) => !Number.isInteger(n) || n < 2) ||
-  !Number.isInteger(runs) ||
-  runs < 1 ||
-  !(payloadBytes > 0) ||
-  !Number.isInteger(maxSessions) ||
-  maxSessions < 1 ||
-  chosen.some((v) => !['sluice', 'bash', 'floor'].includes(v)) ||
-  !(deadline > startedAt)
-) {
-  console.error(
-    'usage: node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]',
-  );
-  process.exit(2);
-}
+const { hostCounts, runs, payloadBytes, deadline } = options;
+const maxSessions = Number(options.values['max-sessions']);
+const chosen = options.variants;
 
 const BATCH = '25%';
 const script = fileURLToPath(new URL('./rolling-deploy.sh', import.meta.url));
@@ -189,7 +168,7 @@ for (const hosts of hostCounts) {
     cutShort = true;
     break;
   }
-  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${values['payload-mib']} MiB)`);
+  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${options.payloadMib} MiB)`);
   const bed = await startTestBed(hosts, payloadBytes);
   try {
     // A first release on every host, so each measured rollout replaces a running app.
@@ -218,11 +197,9 @@ for (const hosts of hostCounts) {
   }
 }
 
-console.error(`\nTook ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`);
-if (cutShort)
-  console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
+reportRunTime(options, cutShort);
 console.log(
-  `\nRolling out a ${values['payload-mib']} MiB artifact, batch ${BATCH}, drained (the floor: every host at once, no drain); ` +
+  `\nRolling out a ${options.payloadMib} MiB artifact, batch ${BATCH}, drained (the floor: every host at once, no drain); ` +
     `Sluice with ssh.max_sessions ${maxSessions}; median of ${runs} run${runs === 1 ? '' : 's'}\n`,
 );
 console.log('| hosts | variant | wall s | × floor | failed / sent | Sluice: build + deploy s | Sluice: RSS peak MiB |');
@@ -260,4 +237,4 @@ for (const hosts of hostCounts) {
   console.log('');
 }
 console.log(`Load average (1, 5, 15 min) at the end of each fleet: ${load.join('; ')}`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+if (options.json) writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);
