@@ -154,8 +154,9 @@ export async function startAppBed(options: AppBedOptions = {}): Promise<AppBed> 
   };
   try {
     cpSync(fixtureApp, checkout.dir, { recursive: true });
-    for (const [name, environment] of apps) {
-      ports[name] = await freeLoopbackPort();
+    const free = await distinctLoopbackPorts(apps.length);
+    for (const [i, [name, environment]] of apps.entries()) {
+      ports[name] = free[i]!;
       writeAppEnv(shared(name, environment), { port: ports[name], hostName: name, more: options.appEnv });
     }
     lb = await startHaproxy({
@@ -258,24 +259,30 @@ export function writeAppEnv(shared: string, app: { port: number; hostName: strin
 }
 
 /**
+ * `count` free loopback ports, each different: no port is taken until its
+ * app listens, so one the kernel offers twice is passed over (two hosts'
+ * apps on one port would answer for each other).
+ */
+async function distinctLoopbackPorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < count; tries++) {
+    if (tries === count + 20) throw new Error(`no ${count} different free loopback ports in ${tries} tries`);
+    ports.add(await freeLoopbackPort());
+  }
+  return [...ports];
+}
+
+/**
  * The fixture app's `app.env` on every host of `ssh` (in `srv/shared`), each
  * with a free loopback port of its own and `more` lines; the ports by host name.
- * No port is free until its app listens, so one the kernel offers twice is
- * passed over: two hosts' apps on one port would answer for each other.
  */
 export async function writeAppEnvs(ssh: SshHosts, more?: string): Promise<Record<string, number>> {
+  const free = await distinctLoopbackPorts(ssh.hosts.length);
   const ports: Record<string, number> = {};
-  const taken = new Set<number>();
-  for (const host of ssh.hosts) {
-    let port = await freeLoopbackPort();
-    for (let tries = 1; taken.has(port); tries++) {
-      if (tries === 20) throw new Error(`the kernel offers only ports already given to the bed's apps (${port})`);
-      port = await freeLoopbackPort();
-    }
-    taken.add(port);
-    ports[host.name] = port;
-    writeAppEnv(join(host.root, 'srv', 'shared'), { port, hostName: host.name, more });
-  }
+  ssh.hosts.forEach((host, i) => {
+    ports[host.name] = free[i]!;
+    writeAppEnv(join(host.root, 'srv', 'shared'), { port: free[i]!, hostName: host.name, more });
+  });
   return ports;
 }
 
