@@ -11,53 +11,28 @@
  *                       [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { resolveAmount } from '../src/deploy/plan-batches.ts';
-import { openStore } from '../src/store/open-store.ts';
-import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
-import { SLUICE_BIN } from '../test/helpers/run-sluice.ts';
-import { productionOnHosts } from '../test/helpers/ssh-hosts.ts';
+import { reportRunTime, rolloutOptions } from './rollout/options.ts';
 import { runChild } from './rollout/run-child.ts';
-import { ARTIFACT_PATHS, startTestBed, type TestBed } from './rollout/test-bed.ts';
-import { scriptStepTimes, sluiceStepTimes } from './rollout/step-times.ts';
+import { ARTIFACT_PATHS, checkServes, startTestBed, type TestBed } from './rollout/test-bed.ts';
+import { scriptStepTimes } from './rollout/step-times.ts';
+import { releaseId, rollOutWithSluice } from './rollout/variants.ts';
 
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '32,50' },
-    runs: { type: 'string', default: '1' },
-    'payload-mib': { type: 'string', default: '50' },
-    'max-sessions': { type: 'string', default: '8' },
-    variants: { type: 'string', default: 'sluice,bash,floor' },
-    'max-minutes': { type: 'string', default: '40' },
-    json: { type: 'string' },
-  },
+const options = rolloutOptions({
+  usage:
+    'node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]',
+  defaults: { hosts: '32,50', runs: '1', variants: 'sluice,bash,floor', maxMinutes: '40' },
+  variants: ['sluice', 'bash', 'floor'],
+  minHosts: 2,
+  options: { 'max-sessions': { type: 'string', default: '8' } },
+  valid: (values) => Number.isInteger(Number(values['max-sessions'])) && Number(values['max-sessions']) >= 1,
 });
-const hostCounts = values.hosts.split(',').map(Number);
-const runs = Number(values.runs);
-const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
-const maxSessions = Number(values['max-sessions']);
-const chosen = values.variants.split(',');
-const startedAt = Date.now();
-const deadline = startedAt + Number(values['max-minutes']) * 60_000;
-if (
-  hostCounts.some((n) => !Number.isInteger(n) || n < 2) ||
-  !Number.isInteger(runs) ||
-  runs < 1 ||
-  !(payloadBytes > 0) ||
-  !Number.isInteger(maxSessions) ||
-  maxSessions < 1 ||
-  chosen.some((v) => !['sluice', 'bash', 'floor'].includes(v)) ||
-  !(deadline > startedAt)
-) {
-  console.error(
-    'usage: node bench/fleet.ts [--hosts 32,50] [--runs 1] [--payload-mib 50] [--max-sessions 8] [--variants sluice,bash,floor] [--max-minutes 40] [--json out.json]',
-  );
-  process.exit(2);
-}
+const { hostCounts, runs, payloadBytes, deadline } = options;
+const maxSessions = Number(options.values['max-sessions']);
+const chosen = options.variants;
 
 const BATCH = '25%';
 const script = fileURLToPath(new URL('./rolling-deploy.sh', import.meta.url));
@@ -87,64 +62,23 @@ type Bed = TestBed;
 /** Time limit of one rollout: generous, but a hung one cannot stall the benchmark. */
 const limitMs = (bed: Bed) => 120_000 + 10_000 * bed.ssh.hosts.length;
 
-const pipeline = pipelineFixture('app-to-production', (p) => {
-  buildOf(p).artifact!.paths = [...ARTIFACT_PATHS];
-  p.app!.health = {
-    command: '. "$SLUICE_DEPLOY_PATH/shared/app.env"; curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health"',
-    timeout: '3s',
-    interval: '100ms',
+/** Sluice's rollout of the fleet, drained, `ssh.max_sessions` hosts at once, with its peak RSS. */
+async function sluiceRollout(bed: Bed, version: string): Promise<Omit<Measurement, 'sent' | 'failed' | 'run'>> {
+  const rollout = await rollOutWithSluice(bed, version, {
+    ssh: `max_sessions: ${maxSessions}`,
+    rolling: `batch: ${BATCH}, min_healthy: 1`,
+    drain: true,
+    timeoutMs: limitMs(bed),
+    measureRss: true,
+  });
+  return {
+    hosts: bed.ssh.hosts.length,
+    variant: 'sluice',
+    ms: rollout.ms,
+    totalMs: rollout.totalMs,
+    ...(rollout.rssMiB !== undefined && { rssMiB: rollout.rssMiB }),
+    steps: rollout.steps,
   };
-});
-
-async function rollOutWithSluice(bed: Bed, version: string): Promise<Omit<Measurement, 'sent' | 'failed' | 'run'>> {
-  const { checkout, ssh } = bed;
-  checkout.write('.github/sluice.yml', pipeline);
-  checkout.write('VERSION', `${version}\n`);
-  checkout.commit(version);
-  const server = join(checkout.scratch, 'server.yml');
-  writeFileSync(
-    server,
-    productionOnHosts(ssh, {
-      ssh: `max_sessions: ${maxSessions}`,
-      path: bed.deployPath,
-      rolling: `batch: ${BATCH}, min_healthy: 1`,
-      drainThrough: bed.lb.socketPath,
-    }),
-  );
-  const dataDir = join(checkout.scratch, 'data');
-  const started = performance.now();
-  // GNU time's %M: the largest resident set of the process (Sluice's node; its tar and sh children are smaller).
-  const result = await runChild(
-    '/usr/bin/time',
-    ['-f', 'sluice-maxrss-kib %M', process.execPath, SLUICE_BIN, 'run', '--server', server, '--data-dir', dataDir],
-    { timeoutMs: limitMs(bed), cwd: checkout.dir, env: { SLUICE_DATA_DIR: '', DATABASE_URL: '', SLUICE_CONFIG: '' } },
-  );
-  const totalMs = performance.now() - started;
-  if (result.code !== 0) throw new Error(`sluice run exited with ${result.code}:\n${result.stdout}${result.stderr}`);
-  const rss = /sluice-maxrss-kib (\d+)/.exec(result.stderr);
-  const store = await openStore({ dataDir });
-  try {
-    const [execution] = await store.listExecutions({ limit: 1 });
-    const deploy = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
-    if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined)
-      throw new Error('the store has no finished deploy action');
-    const log = await store.readLog({
-      executionId: execution.id,
-      stage: 'production',
-      action: 'deploy',
-      attempt: deploy.attempt,
-    });
-    return {
-      hosts: ssh.hosts.length,
-      variant: 'sluice',
-      ms: deploy.finishedAt - deploy.startedAt,
-      totalMs,
-      ...(rss && { rssMiB: Number(rss[1]) / 1024 }),
-      steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt),
-    };
-  } finally {
-    await store.close();
-  }
 }
 
 /** The artifact the script ships: the same paths Sluice's build packs, with tar -czf as Sluice does. */
@@ -193,14 +127,6 @@ async function rollOutWithScript(
   };
 }
 
-/** Sorts with Sluice's own release ids (`<UTC stamp>-<seq>-<sha>`), so pruning keeps the newest of either. */
-function releaseId(version: string): string {
-  return `${new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}-b-${version}`;
-}
-
 let versions = 0;
 
 async function measure(bed: Bed, variant: Variant, run: number): Promise<Measurement> {
@@ -218,32 +144,15 @@ async function measure(bed: Bed, variant: Variant, run: number): Promise<Measure
     await monitor.waitForMore(5);
     rollout =
       variant === 'sluice'
-        ? await rollOutWithSluice(bed, version)
+        ? await sluiceRollout(bed, version)
         : await rollOutWithScript(bed, tarball, version, variant === 'bash batches');
     await monitor.waitForMore(10);
   } finally {
     await monitor.stop();
   }
   const report = monitor.current();
-  for (const host of bed.ssh.hosts) {
-    const answer = await fetchText(`http://127.0.0.1:${bed.ports[host.name]}/`);
-    if (!answer.startsWith(`${version} `))
-      throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
-  }
+  await checkServes(bed, version, `the ${variant} rollout`);
   return { ...rollout, run, sent: report.sent, failed: report.failed };
-}
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(body.trim()));
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
-    request.on('error', reject);
-  });
 }
 
 const median = (xs: number[]) => {
@@ -259,7 +168,7 @@ for (const hosts of hostCounts) {
     cutShort = true;
     break;
   }
-  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${values['payload-mib']} MiB)`);
+  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${options.payloadMib} MiB)`);
   const bed = await startTestBed(hosts, payloadBytes);
   try {
     // A first release on every host, so each measured rollout replaces a running app.
@@ -288,11 +197,9 @@ for (const hosts of hostCounts) {
   }
 }
 
-console.error(`\nTook ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`);
-if (cutShort)
-  console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
+reportRunTime(options, cutShort);
 console.log(
-  `\nRolling out a ${values['payload-mib']} MiB artifact, batch ${BATCH}, drained (the floor: every host at once, no drain); ` +
+  `\nRolling out a ${options.payloadMib} MiB artifact, batch ${BATCH}, drained (the floor: every host at once, no drain); ` +
     `Sluice with ssh.max_sessions ${maxSessions}; median of ${runs} run${runs === 1 ? '' : 's'}\n`,
 );
 console.log('| hosts | variant | wall s | × floor | failed / sent | Sluice: build + deploy s | Sluice: RSS peak MiB |');
@@ -330,4 +237,4 @@ for (const hosts of hostCounts) {
   console.log('');
 }
 console.log(`Load average (1, 5, 15 min) at the end of each fleet: ${load.join('; ')}`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+if (options.json) writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);

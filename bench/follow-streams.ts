@@ -17,6 +17,7 @@ import { openStore } from '../src/store/open-store.ts';
 import type { LogLine } from '../src/store/store.ts';
 import { createHttpServer } from '../src/web/create-http-server.ts';
 import { createPageLinks } from '../src/web/page-links.ts';
+import { definitionOf } from '../test/helpers/pipeline-fixture.ts';
 
 export interface FollowOptions {
   pages: number;
@@ -52,23 +53,7 @@ export async function followStreams(options: FollowOptions) {
   const responses: IncomingMessage[] = [];
   try {
     const pipelineId = await raw.ensurePipeline('bench/app', '.github/sluice.yml');
-    const definition = {
-      mode: 'queued' as const,
-      stages: [
-        {
-          name: 'build',
-          needs: [],
-          actions: [
-            {
-              name: 'compile',
-              needs: [],
-              kind: 'build' as const,
-              build: { host: 'local', run: ['make'], inputs: [], timeoutMs: 60_000, env: {}, secrets: [] },
-            },
-          ],
-        },
-      ],
-    };
+    const definition = definitionOf('one-build');
     const { id } = await raw.createExecution(
       { pipelineId, revision: { sha: '0'.repeat(40) }, definition, trigger: 'bench' },
       'bench',

@@ -10,11 +10,10 @@
  *                         [--payload-mib 50] [--max-minutes 30] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { parseArgs } from 'node:util';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
+import { reportRunTime, rolloutOptions } from './rollout/options.ts';
 import { packedTable, stepTable, summaryTable, type Measurement } from './rollout/report.ts';
-import { startTestBed, type TestBed } from './rollout/test-bed.ts';
+import { checkServes, startTestBed, type TestBed } from './rollout/test-bed.ts';
 import {
   packArtifact,
   rollOutWithAnsible,
@@ -24,36 +23,15 @@ import {
   type Variant,
 } from './rollout/variants.ts';
 
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '2,8' },
-    runs: { type: 'string', default: '3' },
-    variants: { type: 'string', default: 'sluice,bash,ansible,parallel' },
-    'payload-mib': { type: 'string', default: '50' },
-    'max-minutes': { type: 'string', default: '30' },
-    json: { type: 'string' },
-  },
-});
-const hostCounts = values.hosts.split(',').map(Number);
-const runs = Number(values.runs);
-const payloadBytes = Number(values['payload-mib']) * 1024 * 1024;
-const chosen = values.variants.split(',');
-const startedAt = Date.now();
-const deadline = startedAt + Number(values['max-minutes']) * 60_000;
 const allVariants: Variant[] = ['sluice', 'bash', 'bash-cm', 'ansible', 'parallel'];
-if (
-  hostCounts.some((n) => !Number.isInteger(n) || n < 1) ||
-  !Number.isInteger(runs) ||
-  runs < 1 ||
-  !(payloadBytes > 0) ||
-  !(deadline > startedAt) ||
-  chosen.some((v) => !allVariants.includes(v as Variant))
-) {
-  console.error(
-    'usage: node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,bash-cm,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]',
-  );
-  process.exit(2);
-}
+const options = rolloutOptions({
+  usage:
+    'node bench/rollout.ts [--hosts 2,8] [--runs 3] [--variants sluice,bash,bash-cm,ansible,parallel] [--payload-mib 50] [--max-minutes 30] [--json out.json]',
+  defaults: { hosts: '2,8', runs: '3', variants: 'sluice,bash,ansible,parallel', maxMinutes: '30' },
+  variants: allVariants,
+  minHosts: 1,
+});
+const { hostCounts, runs, payloadBytes, deadline, variants: chosen } = options;
 
 let versions = 0;
 
@@ -73,7 +51,8 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
   let rollout: Rollout;
   try {
     await monitor.waitForMore(5);
-    if (variant === 'sluice') rollout = await rollOutWithSluice(bed, version, drain);
+    if (variant === 'sluice')
+      rollout = await rollOutWithSluice(bed, version, { drain, rolling: 'batch: 1, min_healthy: 1' });
     else if (variant === 'ansible') rollout = await rollOutWithAnsible(bed, tarball, version, drain);
     else
       rollout = await rollOutWithScript(bed, tarball, version, {
@@ -86,11 +65,7 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
     await monitor.stop();
   }
   const report = monitor.current();
-  for (const host of bed.ssh.hosts) {
-    const answer = await fetchText(`http://127.0.0.1:${bed.ports[host.name]}/`);
-    if (!answer.startsWith(`${version} `))
-      throw new Error(`after the ${variant} rollout of ${version}, ${host.name} answers "${answer}"`);
-  }
+  await checkServes(bed, version, `the ${variant} rollout`);
   return {
     hosts: bed.ssh.hosts.length,
     drain,
@@ -105,19 +80,6 @@ async function measure(bed: TestBed, variant: Variant, drain: boolean, run: numb
   };
 }
 
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 5000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(body.trim()));
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
-    request.on('error', reject);
-  });
-}
-
 /** Alternating orders, so no variant always runs first or on a machine the previous one just warmed. */
 function order(run: number, drain: boolean): Variant[] {
   // The floor never drains: it runs once per run, with the undrained rollouts.
@@ -129,7 +91,7 @@ function order(run: number, drain: boolean): Variant[] {
 const results: Measurement[] = [];
 let cutShort = false;
 for (const hosts of hostCounts) {
-  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${values['payload-mib']} MiB)`);
+  console.error(`\n${hosts} hosts: starting sshd, HAProxy and the app (payload ${options.payloadMib} MiB)`);
   const bed = await startTestBed(hosts, payloadBytes);
   try {
     // A first release on every host, so each measured rollout replaces a running app.
@@ -161,10 +123,8 @@ for (const hosts of hostCounts) {
   }
 }
 
-console.error(`\nTook ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`);
-if (cutShort)
-  console.error(`\nStopped early at --max-minutes ${values['max-minutes']}: the tables hold the rollouts that ran.`);
-console.log(`\nRolling out a ${values['payload-mib']} MiB artifact, batch 1: median wall time of ${runs} runs\n`);
+reportRunTime(options, cutShort);
+console.log(`\nRolling out a ${options.payloadMib} MiB artifact, batch 1: median wall time of ${runs} runs\n`);
 console.log(summaryTable(results));
 if (chosen.includes('parallel'))
   console.log('\n¹ every host at once, no drain: the same in both rows of a host count.');
@@ -175,4 +135,4 @@ if (chosen.includes('sluice') && chosen.includes('bash-cm')) {
 }
 console.log('Seconds per step, summed over hosts (median of the runs):\n');
 for (const hosts of hostCounts) for (const drain of [true, false]) console.log(`${stepTable(results, hosts, drain)}\n`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+if (options.json) writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -12,10 +12,10 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { quoteArg } from '../src/executor/shell-quote.ts';
-import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
+import { writeAppEnvs } from '../test/helpers/app-bed.ts';
+import { startHaproxy } from '../test/helpers/haproxy.ts';
 import { pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
-import { startSshHosts } from '../test/helpers/ssh-hosts.ts';
+import { productionOnHosts, startSshHosts } from '../test/helpers/ssh-hosts.ts';
 
 const { values } = parseArgs({
   options: { hosts: { type: 'string', default: '2' }, dir: { type: 'string', default: 'try' } },
@@ -28,32 +28,13 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
 const ssh = await startSshHosts(count);
-const ports: Record<string, number> = {};
-for (const host of ssh.hosts) {
-  ports[host.name] = await freeLoopbackPort();
-  mkdirSync(join(host.root, 'srv', 'shared'), { recursive: true });
-  writeFileSync(
-    join(host.root, 'srv', 'shared', 'app.env'),
-    `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${quoteArg(process.execPath)}\nSTARTUP_DELAY_MS=400\n`,
-  );
-}
+const ports = await writeAppEnvs(ssh, 'STARTUP_DELAY_MS=400\n');
 const lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
 
 writeFileSync(
   join(dir, 'sluice.config.yml'),
   `# Written by scripts/try-hosts.ts: ${count} loopback hosts behind HAProxy.
-ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
-hosts:
-  local: [local]
-local:
-  repos: ["*"]
-environments:
-  production:
-    hosts: [${ssh.hosts.map((h) => `{ name: ${h.name}, address: 127.0.0.1, port: ${h.port} }`).join(', ')}]
-    path: ${join(ssh.deployRoot, 'srv')}
-    rolling: { batch: 1, min_healthy: 1 }
-    load_balancer: { haproxy: { socket: ${lb.socketPath}, backend: app } }
-`,
+${productionOnHosts(ssh, { rolling: 'batch: 1, min_healthy: 1', drainThrough: lb.socketPath })}`,
 );
 cpSync(fileURLToPath(new URL('../test/fixtures/app/', import.meta.url)), app, { recursive: true });
 mkdirSync(join(app, '.github'), { recursive: true });

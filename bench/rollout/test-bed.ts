@@ -5,10 +5,11 @@
  * as large as asked.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../../test/helpers/haproxy.ts';
+import { appAnswer, killApp, writeAppEnvs } from '../../test/helpers/app-bed.ts';
+import { startHaproxy, type RunningHaproxy } from '../../test/helpers/haproxy.ts';
 import { startSshHosts, type SshHosts } from '../../test/helpers/ssh-hosts.ts';
 import { makeCheckout, type TempCheckout } from '../../test/helpers/temp-checkout.ts';
 
@@ -33,7 +34,7 @@ export interface TestBed {
 
 export async function startTestBed(hostCount: number, payloadBytes: number): Promise<TestBed> {
   const ssh = await startSshHosts(hostCount);
-  const ports: Record<string, number> = {};
+  let ports: Record<string, number> = {};
   let lb: RunningHaproxy | undefined;
   let checkout: TempCheckout | undefined;
   const stop = async () => {
@@ -49,15 +50,7 @@ export async function startTestBed(hostCount: number, payloadBytes: number): Pro
     writeFileSync(join(checkout.dir, 'payload.bin'), randomBytes(payloadBytes));
     checkout.write('VERSION', 'v0\n');
     checkout.commit('the app with its payload');
-    for (const host of ssh.hosts) {
-      ports[host.name] = await freeLoopbackPort();
-      const shared = join(host.root, 'srv', 'shared');
-      mkdirSync(shared, { recursive: true });
-      writeFileSync(
-        join(shared, 'app.env'),
-        `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=${STARTUP_DELAY_MS}\n`,
-      );
-    }
+    ports = await writeAppEnvs(ssh, `STARTUP_DELAY_MS=${STARTUP_DELAY_MS}\n`);
     lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
   } catch (error) {
     await stop();
@@ -66,10 +59,11 @@ export async function startTestBed(hostCount: number, payloadBytes: number): Pro
   return { ssh, lb, checkout, deployPath: join(ssh.deployRoot, 'srv'), ports, stop };
 }
 
-function killApp(pidFile: string): void {
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-  } catch {
-    // Not running.
+/** Throws unless every host's app answers with `version` (its answer begins `<version> <host>`) after `what`. */
+export async function checkServes(bed: TestBed, version: string, what: string): Promise<void> {
+  for (const host of bed.ssh.hosts) {
+    const answer = await appAnswer(bed.ports[host.name]!);
+    if (!answer.startsWith(`${version} `))
+      throw new Error(`after ${what} of ${version}, ${host.name} answers "${answer}"`);
   }
 }

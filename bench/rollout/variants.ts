@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open-store.ts';
-import { runSluice } from '../../test/helpers/run-sluice.ts';
+import { SLUICE_BIN } from '../../test/helpers/run-sluice.ts';
 import { buildOf, pipelineFixture } from '../../test/helpers/pipeline-fixture.ts';
 import { productionOnHosts } from '../../test/helpers/ssh-hosts.ts';
 import { runChild } from './run-child.ts';
@@ -44,8 +44,27 @@ const pipeline = pipelineFixture('app-to-production', (p) => {
   };
 });
 
-/** `sluice run` for a commit of `version`; the build is not timed, the deploy action is. */
-export async function rollOutWithSluice(bed: TestBed, version: string, drain: boolean): Promise<Rollout> {
+export interface SluiceRollout extends Rollout {
+  buildMs: number;
+  /** The whole `sluice run`, build included. */
+  totalMs: number;
+  /** With `measureRss`: the peak RSS of Sluice's process (GNU time's maximum resident set size), MiB. */
+  rssMiB?: number;
+}
+
+/**
+ * `sluice run` for a commit of `version`, production on every host of the
+ * bed: `rolling` is its rolling map, `ssh` more of the ssh map, and `drain`
+ * drains each host through the bed's HAProxy. The build is not timed, the
+ * deploy action is. With `measureRss`, Sluice runs under GNU time, whose %M
+ * is the largest resident set of its process (its tar and sh children are
+ * smaller).
+ */
+export async function rollOutWithSluice(
+  bed: TestBed,
+  version: string,
+  options: { drain: boolean; rolling: string; ssh?: string; timeoutMs?: number; measureRss?: boolean },
+): Promise<SluiceRollout> {
   const { checkout, ssh } = bed;
   checkout.write('.github/sluice.yml', pipeline);
   checkout.write('VERSION', `${version}\n`);
@@ -54,17 +73,27 @@ export async function rollOutWithSluice(bed: TestBed, version: string, drain: bo
   writeFileSync(
     server,
     productionOnHosts(ssh, {
+      ...(options.ssh && { ssh: options.ssh }),
       path: bed.deployPath,
-      rolling: 'batch: 1, min_healthy: 1',
-      ...(drain && { drainThrough: bed.lb.socketPath }),
+      rolling: options.rolling,
+      ...(options.drain && { drainThrough: bed.lb.socketPath }),
     }),
   );
   const dataDir = join(checkout.scratch, 'data');
-  const result = await runSluice(['run', '--server', server, '--data-dir', dataDir], {
-    cwd: checkout.dir,
-    timeoutMs: limitMs(bed),
-  });
+  const sluice = [SLUICE_BIN, 'run', '--server', server, '--data-dir', dataDir];
+  const started = performance.now();
+  const result = await runChild(
+    options.measureRss ? '/usr/bin/time' : process.execPath,
+    options.measureRss ? ['-f', 'sluice-maxrss-kib %M', process.execPath, ...sluice] : sluice,
+    {
+      timeoutMs: options.timeoutMs ?? limitMs(bed),
+      cwd: checkout.dir,
+      env: { SLUICE_DATA_DIR: '', DATABASE_URL: '', SLUICE_CONFIG: '' },
+    },
+  );
+  const totalMs = performance.now() - started;
   if (result.code !== 0) throw new Error(`sluice run exited with ${result.code}:\n${result.stdout}${result.stderr}`);
+  const rss = /sluice-maxrss-kib (\d+)/.exec(result.stderr);
 
   const store = await openStore({ dataDir });
   try {
@@ -83,6 +112,8 @@ export async function rollOutWithSluice(bed: TestBed, version: string, drain: bo
     return {
       ms: deploy.finishedAt - deploy.startedAt,
       buildMs: deploy.startedAt - build.startedAt,
+      totalMs,
+      ...(rss && { rssMiB: Number(rss[1]) / 1024 }),
       steps: sluiceStepTimes(log, deploy.startedAt, deploy.finishedAt),
     };
   } finally {
@@ -234,7 +265,7 @@ export async function rollOutWithAnsible(
 }
 
 /** Sorts with Sluice's own release ids (`<UTC stamp>-<seq>-<sha>`), so pruning keeps the newest of either. */
-function releaseId(version: string): string {
+export function releaseId(version: string): string {
   return `${new Date()
     .toISOString()
     .replace(/[-:]/g, '')

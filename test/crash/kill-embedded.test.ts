@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { buildOf, deployOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 
@@ -26,19 +27,13 @@ let github: GithubStandIn;
 let dir = '';
 let current: SluiceProcess | undefined;
 
-const pipeline = (environment: string) => `stages:
-  - name: build
-    actions:
-      - name: compile
-        build: { host: local, run: ["sleep 0.2", "mkdir -p dist", "cp VERSION dist/"], artifact: { name: app, paths: [dist] } }
-  - name: deploy
-    actions:
-      - name: ship
-        deploy: { environment: ${environment}, artifact: app }
-app:
-  hooks:
-    start: ["sleep 0.1"]
-`;
+/** The build-to-dev fixture built on this machine, slow enough for kills to land mid-build, into `environment`. */
+const pipeline = (environment: string) =>
+  pipelineFixture('build-to-dev', (p) => {
+    buildOf(p).run.unshift('sleep 0.2');
+    deployOf(p).environment = environment;
+    p.app = { hooks: { start: ['sleep 0.1'] } };
+  });
 
 async function start(): Promise<SluiceProcess> {
   current = await startSluiceProcess({
@@ -88,7 +83,7 @@ before(async () => {
   );
   writeFileSync(
     join(dir, 'server.yml'),
-    `hosts:\n  local: [local]\nlocal:\n  repos: ['*']\nenvironments:\n${environments}`,
+    `hosts:\n  builder: [local]\nlocal:\n  repos: ['*']\nenvironments:\n${environments}`,
   );
 });
 

@@ -12,9 +12,10 @@ import { test } from 'node:test';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { environmentLockOwner, runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-action.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
+import { findAction } from '../../src/pipeline/definition.ts';
 import type { ActionRun } from '../../src/actions/action-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
 test('a retry racing a still-alive first attempt waits for its lock and deploys nothing while it runs', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'sluice-lock-'));
@@ -26,12 +27,12 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
 
   // The first attempt's start hook runs until the test lets it go.
   const gate = join(root, 'go');
-  const spec = { environment: 'dev', artifact: 'app' };
-  const definition: PipelineDefinition = {
-    mode: 'superseded',
-    app: { hooks: { start: [`while [ ! -e ${gate} ]; do sleep 0.05; done`] } },
-    stages: [{ name: 'dev', needs: [], actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: spec }] }],
-  };
+  const definition = definitionOf('build-to-dev', (pipeline) => {
+    pipeline.app = { hooks: { start: [`while [ ! -e ${gate} ]; do sleep 0.05; done`] } };
+  });
+  const ship = findAction(definition, 'dev', 'ship');
+  assert.ok(ship?.kind === 'deploy');
+  const spec = ship.deploy;
   const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
   const state = await store.createExecution(
     { pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' },
@@ -52,8 +53,8 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     name: 'app',
     sha256: stored.sha256,
     size: stored.size,
-    stage: 'dev',
-    action: 'deploy',
+    stage: 'build',
+    action: 'compile',
     createdAt: Date.now(),
   });
 
@@ -76,7 +77,7 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
   };
   const attempt = (n: number, lines: string[]): ActionRun => ({
     execution,
-    ref: { executionId: execution.id, stage: 'dev', action: 'deploy', attempt: n },
+    ref: { executionId: execution.id, stage: 'dev', action: 'ship', attempt: n },
     signal: new AbortController().signal,
     log: (text) => lines.push(text),
     claimOwner: 'replica-a',
@@ -97,7 +98,7 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
   assert.equal(second.ok, false);
   assert.match(
     (second as { reason: string }).reason,
-    /still locked by execution #1 of acme\/web \(dev\/deploy, attempt 1 by replica-a\)/,
+    /still locked by execution #1 of acme\/web \(dev\/ship, attempt 1 by replica-a\)/,
   );
   // The wait reads as every duration does: a lockWaitMs of 1_500 is "2s", not "0 min".
   assert.match((second as { reason: string }).reason, / after waiting 2s$/);

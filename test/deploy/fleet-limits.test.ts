@@ -10,14 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { cpSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hasOpenSshClient } from '../../src/ssh/openssh-transfer.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { appAnswer, killApp, writeAppEnvs } from '../helpers/app-bed.ts';
 import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { concurrencyInLog, productionOnHosts, startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
@@ -36,7 +35,7 @@ let logDir: string;
 let sharedLog: string;
 let ssh: SshHosts;
 let checkout: TempCheckout;
-const ports: Record<string, number> = {};
+let ports: Record<string, number> = {};
 
 before(async () => {
   logDir = mkdtempSync(join(tmpdir(), 'sluice-fleet-log-'));
@@ -46,25 +45,11 @@ before(async () => {
   cpSync(fixtureApp, checkout.dir, { recursive: true });
   checkout.write('.github/sluice.yml', pipeline);
   writeFileSync(join(checkout.dir, 'payload.bin'), randomBytes(8 * 1024 * 1024));
-  for (const host of ssh.hosts) {
-    ports[host.name] = await freeLoopbackPort();
-    const shared = join(host.root, 'srv', 'shared');
-    mkdirSync(shared, { recursive: true });
-    writeFileSync(
-      join(shared, 'app.env'),
-      `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\n`,
-    );
-  }
+  ports = await writeAppEnvs(ssh);
 });
 
 after(async () => {
-  for (const host of ssh?.hosts ?? []) {
-    try {
-      process.kill(Number(readFileSync(join(host.root, 'srv', 'shared', 'app.pid'), 'utf8')), 'SIGKILL');
-    } catch {
-      // not running
-    }
-  }
+  for (const host of ssh?.hosts ?? []) killApp(join(host.root, 'srv', 'shared', 'app.pid'));
   await ssh?.stop();
   checkout?.remove();
   if (logDir) rmSync(logDir, { recursive: true, force: true });
@@ -72,19 +57,6 @@ after(async () => {
 
 function serverConfig(): string {
   return productionOnHosts(ssh, { ssh: 'max_sessions: 3, max_uploads: 2', rolling: 'batch: 50%, min_healthy: 1' });
-}
-
-function answer(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = get(`http://127.0.0.1:${port}/`, { agent: false, timeout: 5000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(body.trim()));
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer on port ${port} within 5 s`)));
-    request.on('error', reject);
-  });
 }
 
 async function rollOut(version: string) {
@@ -112,7 +84,7 @@ describe('a rollout to more hosts than ssh.max_sessions', () => {
       for (const host of ssh.hosts) {
         const current = readlinkSync(join(host.root, 'srv', 'current'));
         assert.equal(readFileSync(join(host.root, 'srv', current, 'VERSION'), 'utf8'), `${version}\n`, host.name);
-        assert.match(await answer(ports[host.name]!), new RegExp(`^${version} `), `${host.name} serves ${version}`);
+        assert.match(await appAnswer(ports[host.name]!), new RegExp(`^${version} `), `${host.name} serves ${version}`);
       }
       // Every host uploaded once; and the limits were reached, so the count would have seen more.
       assert.equal(seen.uploads.total, HOSTS);

@@ -7,12 +7,12 @@
  * host rolls the first one back.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fixturePipeline } from '../helpers/app-bed.ts';
-import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
+import { fixturePipeline, killApp, writeAppEnvs } from '../helpers/app-bed.ts';
+import { startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
 import { startMonitor, type MonitorReport } from '../helpers/request-monitor.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { productionOnHosts, startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
@@ -29,7 +29,7 @@ const pipeline = fixturePipeline({
 let ssh: SshHosts;
 let lb: RunningHaproxy;
 let checkout: TempCheckout;
-const ports: Record<string, number> = {};
+let ports: Record<string, number> = {};
 
 function serverConfig(drain: boolean): string {
   return productionOnHosts(ssh, { rolling: 'batch: 1, min_healthy: 1', ...(drain && { drainThrough: lb.socketPath }) });
@@ -42,28 +42,13 @@ before(async () => {
   checkout.write('.github/sluice.yml', pipeline);
   checkout.write('VERSION', 'v0\n');
   checkout.commit('the app');
-  for (const host of ssh.hosts) {
-    ports[host.name] = await freeLoopbackPort();
-    const shared = join(host.root, 'srv', 'shared');
-    mkdirSync(shared, { recursive: true });
-    // The seed's app took seconds to boot; 400 ms is longer than HAProxy needs to see it DOWN.
-    writeFileSync(
-      join(shared, 'app.env'),
-      `PORT=${ports[host.name]}\nHOST_NAME=${host.name}\nNODE=${process.execPath}\nSTARTUP_DELAY_MS=400\n`,
-    );
-  }
+  // The seed's app took seconds to boot; 400 ms is longer than HAProxy needs to see it DOWN.
+  ports = await writeAppEnvs(ssh, 'STARTUP_DELAY_MS=400\n');
   lb = await startHaproxy({ backends: ssh.hosts.map((h) => ({ name: h.name, port: ports[h.name]! })) });
 });
 
 after(async () => {
-  for (const host of ssh?.hosts ?? []) {
-    const pidFile = join(host.root, 'srv', 'shared', 'app.pid');
-    try {
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-    } catch {
-      // not running
-    }
-  }
+  for (const host of ssh?.hosts ?? []) killApp(join(host.root, 'srv', 'shared', 'app.pid'));
   await lb?.stop();
   await ssh?.stop();
   checkout?.remove();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RecordedCall } from '../helpers/github-stand-in.ts';
 import { type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
-import { appFiles, pipelineFile, REPO } from '../helpers/shop.ts';
+import { appFiles, pipelineFile, REPO, shopFiles, shopServerConfig } from '../helpers/shop.ts';
 import { checkRunPayload, sha } from '../helpers/github-webhooks.ts';
 
 const startApp = githubSluicePerTest();
@@ -266,42 +266,15 @@ describe('“Re-run all checks” on GitHub (check_suite.rerequested)', () => {
 });
 
 describe('rolling production back from GitHub', () => {
-  const withProduction = (dir: string) => `hosts:
-  builder: [local]
-local:
-  repos: [acme/*]
-environments:
-  dev:
-    hosts: [local]
-    path: ${join(dir, 'srv-dev')}
-  production:
-    hosts: [local]
-    path: ${join(dir, 'srv-prod')}
-    url: https://shop.example.com
-    approval:
-      slack_channel: C0123456789
-      approvers: [U0AAAAAAA]
-      skip_for_rollbacks: true
-secrets:
-  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
-github:
-  rollback: [bob]
-`;
-  const pipeline = `${pipelineFile()}  - name: production
-    actions:
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [approve]
-        deploy: { environment: production, artifact: app }
-`.replace(/app:\n[\s\S]*?(?= {2}- name: production)/, '');
-  const appSection = `app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-  health:
-    command: "test -f started"
-    timeout: 5s
-`;
+  const withProduction = (dir: string) =>
+    shopServerConfig(dir, {
+      repos: 'acme/*',
+      production: {
+        url: 'https://shop.example.com',
+        approval: { channel: 'C0123456789', approvers: ['U0AAAAAAA'], skipForRollbacks: true },
+      },
+      extra: 'github:\n  rollback: [bob]\n',
+    });
 
   async function approve(started: GithubSluice, seq: number): Promise<void> {
     const execution = await started.sluice.store.getExecution(seq);
@@ -323,9 +296,8 @@ github:
 
   test('a production deploy waits for approval on its check run, and *Roll back* deploys the release before it', async () => {
     const started = await startApp({ serverConfig: withProduction });
-    const file = pipeline + appSection;
-    started.github.addCommit(REPO, sha(1), appFiles('v1', file));
-    started.github.addCommit(REPO, sha(2), appFiles('v2', file));
+    started.github.addCommit(REPO, sha(1), shopFiles('v1'));
+    started.github.addCommit(REPO, sha(2), shopFiles('v2'));
     await started.sendPush({ after: sha(1) });
     await started.sluice.idle();
     const waiting = started.github.calls.filter((c) => c.body?.name === 'Sluice: production').at(-1);

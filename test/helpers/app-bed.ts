@@ -11,8 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quoteArg } from '../../src/executor/shell-quote.ts';
 import { freeLoopbackPort, startHaproxy, type HaproxyOptions, type RunningHaproxy } from './haproxy.ts';
 import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
 import { startMonitor, type RunningMonitor } from './request-monitor.ts';
@@ -152,13 +154,10 @@ export async function startAppBed(options: AppBedOptions = {}): Promise<AppBed> 
   };
   try {
     cpSync(fixtureApp, checkout.dir, { recursive: true });
-    for (const [name, environment] of apps) {
-      ports[name] = await freeLoopbackPort();
-      mkdirSync(shared(name, environment), { recursive: true });
-      writeFileSync(
-        join(shared(name, environment), 'app.env'),
-        `PORT=${ports[name]}\nHOST_NAME=${name}\nNODE="${process.execPath}"\n${options.appEnv ?? ''}`,
-      );
+    const free = await distinctLoopbackPorts(apps.length);
+    for (const [i, [name, environment]] of apps.entries()) {
+      ports[name] = free[i]!;
+      writeAppEnv(shared(name, environment), { port: ports[name], hostName: name, more: options.appEnv });
     }
     lb = await startHaproxy({
       ...options.haproxy,
@@ -245,7 +244,67 @@ ${options.rolling ? `    rolling: ${options.rolling}\n` : ''}${
   };
 }
 
-function killApp(pidFile: string): void {
+/**
+ * Writes the fixture app's `app.env` into a host's `shared` directory (made
+ * if missing), which its hooks and health check read: the port it listens
+ * on, the host name it answers with, the Node it runs on, and `more` lines
+ * (`STARTUP_DELAY_MS=400\n`).
+ */
+export function writeAppEnv(shared: string, app: { port: number; hostName: string; more?: string | undefined }): void {
+  mkdirSync(shared, { recursive: true });
+  writeFileSync(
+    join(shared, 'app.env'),
+    `PORT=${app.port}\nHOST_NAME=${app.hostName}\nNODE=${quoteArg(process.execPath)}\n${app.more ?? ''}`,
+  );
+}
+
+/**
+ * `count` free loopback ports, each different: no port is taken until its
+ * app listens, so one the kernel offers twice is passed over (two hosts'
+ * apps on one port would answer for each other).
+ */
+async function distinctLoopbackPorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < count; tries++) {
+    if (tries === count + 20) throw new Error(`no ${count} different free loopback ports in ${tries} tries`);
+    ports.add(await freeLoopbackPort());
+  }
+  return [...ports];
+}
+
+/**
+ * The fixture app's `app.env` on every host of `ssh` (in `srv/shared`), each
+ * with a free loopback port of its own and `more` lines; the ports by host name.
+ */
+export async function writeAppEnvs(ssh: SshHosts, more?: string): Promise<Record<string, number>> {
+  const free = await distinctLoopbackPorts(ssh.hosts.length);
+  const ports: Record<string, number> = {};
+  ssh.hosts.forEach((host, i) => {
+    ports[host.name] = free[i]!;
+    writeAppEnv(join(host.root, 'srv', 'shared'), { port: free[i]!, hostName: host.name, more });
+  });
+  return ports;
+}
+
+/**
+ * What the fixture app on `port` answers (`<version> <host>`), over a
+ * connection of its own, so none is left open to hold a drain back.
+ */
+export function appAnswer(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = get(`http://127.0.0.1:${port}/`, { agent: false, timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve(body.trim()));
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer on port ${port} within 5 s`)));
+    request.on('error', reject);
+  });
+}
+
+/** Stops the fixture app whose pid file this is, if it runs. */
+export function killApp(pidFile: string): void {
   try {
     process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
   } catch {

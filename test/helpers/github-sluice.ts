@@ -12,7 +12,7 @@ import { startSluice, type RunningSluice, type StartOptions } from '../../src/st
 import type { Permissions } from './github-rules.ts';
 import { GithubStandIn } from './github-stand-in.ts';
 import { pushPayload, sendWebhook, type PushInput, type SentWebhook, type WebhookOptions } from './github-webhooks.ts';
-import { REPO } from './shop.ts';
+import { REPO, shopServerConfig } from './shop.ts';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 export const CANARY = 'canary-S3cr3t-value-8c1f';
@@ -83,7 +83,8 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
   ).start();
   github.install(options.installed ?? [REPO]);
   process.env.SLUICE_TEST_CANARY = CANARY;
-  const config = options.serverConfig?.(dir) ?? defaultServerConfig(dir);
+  const config =
+    options.serverConfig?.(dir) ?? shopServerConfig(dir, { repos: 'acme/*', devUrl: 'https://dev.example.com' });
   writeFileSync(join(dir, 'server.yml'), config);
   const logs: string[] = [];
   const settings: Settings = {
@@ -138,19 +139,4 @@ export async function startGithubSluice(options: GithubSluiceOptions = {}): Prom
       return closed;
     },
   };
-}
-
-function defaultServerConfig(dir: string): string {
-  return `hosts:
-  builder: [local]
-local:
-  repos: [acme/*]
-environments:
-  dev:
-    hosts: [local]
-    path: ${join(dir, 'srv-dev')}
-    url: https://dev.example.com
-secrets:
-  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [acme/shop] }
-`;
 }

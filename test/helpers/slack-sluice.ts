@@ -4,13 +4,12 @@
  * approval in a Slack channel. The clock can be moved on (for expiry).
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import type { StartOptions } from '../../src/start-sluice.ts';
 import type { ActionSummary } from '../../src/store/execution-store.ts';
 import type { Settings } from '../../src/config/read-settings.ts';
 import type { CommitAuthor } from './github-stand-in.ts';
 import { closedAfterEach, startGithubSluice, type GithubSluice } from './github-sluice.ts';
-import { REPO, shopFiles } from './shop.ts';
+import { REPO, shopFiles, shopServerConfig } from './shop.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
 import { APP_TOKEN, BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY, RELEASE_GROUP } from './slack-workspace.ts';
@@ -54,25 +53,11 @@ export interface SlackSluice extends GithubSluice {
   gate(seq: number): Promise<ActionSummary | undefined>;
 }
 
+/** The shop's server config with production behind an approval in the deploys channel, and who may use which command. */
 export function serverConfig(dir: string, extra = ''): string {
-  return `hosts:
-  builder: [local]
-local:
-  repos: [${REPO}]
-environments:
-  dev:
-    hosts: [local]
-    path: ${join(dir, 'srv-dev')}
-  production:
-    hosts: [local]
-    path: ${join(dir, 'srv-prod')}
-    approval:
-      slack_channel: ${CHANNEL}
-      approvers: [${ANN}, ${ALICE}, ${RELEASE_GROUP}]
-      timeout: 24h
-secrets:
-  API_TOKEN: { env: SLUICE_TEST_CANARY, repos: [${REPO}] }
-slack:
+  return shopServerConfig(dir, {
+    production: { approval: { channel: CHANNEL, approvers: [ANN, ALICE, RELEASE_GROUP], timeout: '24h' } },
+    extra: `slack:
   commands:
     run: [${ANN}]
     retry: [${RELEASE_GROUP}]
@@ -82,7 +67,8 @@ slack:
     unlock: [${ANN}]
     disable: [${ANN}]
     enable: [${ANN}]
-${extra}`;
+${extra}`,
+  });
 }
 
 /** Everything a reader sees on a card version, as one text. */

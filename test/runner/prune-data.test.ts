@@ -16,44 +16,21 @@ import { test } from 'node:test';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import type { ServerConfig } from '../../src/config/server.schema.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import type { PipelineSnapshot } from '../../src/pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus } from '../../src/pipeline/states.ts';
 import { successfulDeploys } from '../../src/runner/deploy-history.ts';
 import { pruneData } from '../../src/runner/prune-data.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const definition: PipelineDefinition = {
-  mode: 'queued',
-  stages: [
-    {
-      name: 'build',
-      needs: [],
-      actions: [
-        {
-          name: 'compile',
-          needs: [],
-          kind: 'build',
-          build: { host: 'local', run: ['make'], inputs: [], timeoutMs: 60_000, env: {}, secrets: [] },
-        },
-      ],
-    },
-    {
-      name: 'dev',
-      needs: ['build'],
-      actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: { environment: 'dev', artifact: 'app' } }],
-    },
-    {
-      name: 'production',
-      needs: ['dev'],
-      actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: { environment: 'production', artifact: 'app' } }],
-    },
-  ],
-};
+// Built, shipped to dev, then deployed to production once approved; executions wait in order.
+const definition = definitionOf('version-through-dev', (pipeline) => {
+  pipeline.mode = 'queued';
+});
 
 const server: ServerConfig = {
   environments: {

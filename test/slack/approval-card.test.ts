@@ -4,7 +4,7 @@ import { approvalCard, type ApprovalCardInput } from '../../src/slack/approval-c
 import type { ExecutionSummary } from '../../src/store/store.ts';
 import { blockKitErrors } from '../helpers/slack-block-kit.ts';
 import { executionSummary } from '../helpers/execution-summary.ts';
-import { twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
+import { builtStage, twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
 
 function execution(
   message: string,
@@ -16,12 +16,7 @@ function execution(
     trigger: 'push',
     definition: twoStagePipeline,
     stages: [
-      {
-        name: 'build',
-        status: 'succeeded',
-        attempt: 1,
-        actions: [{ name: 'compile', status: 'succeeded', attempt: 1 }],
-      },
+      builtStage,
       {
         name: 'production',
         status: 'running',

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { webApi } from '@slack/bolt';
-import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { deployThread, REASON_LIMIT } from '../../src/slack/deploy-thread.ts';
 import { webClientApi } from '../../src/slack/slack-api.ts';
 import { fitMessageText, MESSAGE_TEXT_LIMIT } from '../../src/slack/slack-text.ts';
-import type { ExecutionSummary } from '../../src/store/store.ts';
+import { executionSummary } from '../helpers/execution-summary.ts';
 import { BOT_TOKEN, DEFAULT_CHANNEL, SlackStandIn } from '../helpers/slack-stand-in.ts';
+import { builtStage, twoStagePipeline } from '../store/fixtures/two-stage-pipeline.ts';
 
 /** A log excerpt as a failing hook leaves it: many lines, some of them emoji (two UTF-16 units each). */
 const logExcerpt = (characters: number) => {
@@ -69,38 +69,13 @@ describe('Slack messages Sluice sends', () => {
 
 describe('a failed deploy’s thread reply', () => {
   test('quotes a long reason cut short, and keeps the link to the logs', () => {
-    const definition: PipelineDefinition = {
-      mode: 'superseded',
-      stages: [
-        {
-          name: 'production',
-          needs: [],
-          actions: [
-            { name: 'approve', needs: [], kind: 'approval', approval: { environment: 'production' } },
-            {
-              name: 'deploy',
-              needs: ['approve'],
-              kind: 'deploy',
-              deploy: { environment: 'production', artifact: 'app' },
-            },
-          ],
-        },
-      ],
-    };
     const reason = `start hook failed: ${logExcerpt(50_000)}`;
-    const execution: ExecutionSummary = {
-      id: 'e1',
-      pipelineId: 'p1',
-      repo: 'acme/shop',
-      seq: 4,
+    const execution = executionSummary({
       status: 'failed',
       revision: { sha: 'c0ffee0123456789c0ffee0123456789c0ffee01', ref: 'main', message: 'm', author: 'alice' },
-      trigger: 'push',
-      createdAt: 1,
-      updatedAt: 2,
-      version: 1,
-      definition,
+      definition: twoStagePipeline,
       stages: [
+        builtStage,
         {
           name: 'production',
           status: 'failed',
@@ -111,7 +86,7 @@ describe('a failed deploy’s thread reply', () => {
           ],
         },
       ],
-    };
+    });
     const replies = deployThread(execution, 'production', 'production', 'https://sluice.example.com/e/1');
     const failed = replies.find((r) => r.key.endsWith('/done'));
     assert.ok(failed, JSON.stringify(replies.map((r) => r.key)));
