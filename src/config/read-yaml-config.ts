@@ -250,6 +250,11 @@ function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$Zod
       }
       return [problem(path, 'value', `${where}expected ${article(issue.expected)}, not ${describeValue(input)}`)];
     }
+    case 'too_big':
+      // A whole number past 2^53 (1e20 in YAML): no limit's own message applies, as it cannot be read exactly.
+      if (issue.origin === 'int' && issue.maximum === Number.MAX_SAFE_INTEGER)
+        return [problem(path, 'value', `${where}this number is too large to be read exactly; use a smaller one`)];
+      return [problem(path, 'value', `${where}${issue.message}`)];
     case 'invalid_union': {
       // A list or a map that fits the shape of one form only: say what is wrong inside it, where it is.
       const input = (issue as { input?: unknown }).input;

@@ -14,8 +14,9 @@ export interface LineSplitter {
  * Split on `\n`, dropping one `\r` before it (`\r\n` output from tools
  * meant for Windows or terminals). A line longer than `maxLineLength` is
  * emitted in pieces so a command printing without line breaks cannot grow
- * the buffer without bound; `continues` tells a piece that the line goes on
- * in the next call (masking looks across the cut).
+ * the buffer without bound, cut between characters (never inside an
+ * emoji's pair of UTF-16 units); `continues` tells a piece that the line
+ * goes on in the next call (masking looks across the cut).
  */
 export function createLineSplitter(
   onLine: (line: string, continues: boolean) => void,
@@ -25,8 +26,10 @@ export function createLineSplitter(
 
   /** `ends`: the last piece ends the line; otherwise the line goes on after these pieces. */
   const emitPieces = (line: string, ends: boolean) => {
-    for (let start = 0; start < line.length; start += maxLineLength) {
-      onLine(line.slice(start, start + maxLineLength), !ends || start + maxLineLength < line.length);
+    for (let start = 0; start < line.length;) {
+      const end = pieceEnd(line, start, maxLineLength);
+      onLine(line.slice(start, end), !ends || end < line.length);
+      start = end;
     }
   };
   const emit = (text: string) => {
@@ -46,15 +49,34 @@ export function createLineSplitter(
         end = pending.indexOf('\n', start);
       }
       pending = pending.slice(start);
-      if (pending.length > maxLineLength) {
-        const cut = pending.length - (pending.length % maxLineLength || maxLineLength);
-        emitPieces(pending.slice(0, cut), false);
-        pending = pending.slice(cut);
+      // What goes on past the limit is emitted in pieces now; at most one piece's worth waits for more.
+      let cut = 0;
+      while (pending.length - cut > maxLineLength) {
+        const end = pieceEnd(pending, cut, maxLineLength);
+        onLine(pending.slice(cut, end), true);
+        cut = end;
       }
+      if (cut > 0) pending = pending.slice(cut);
     },
     flush() {
       if (pending !== '') emit(pending);
       pending = '';
     },
   };
+}
+
+/**
+ * Where a piece of at most `length` units from `start` ends: one unit
+ * sooner when the cut would fall between the two halves of a character
+ * outside the BMP (an emoji), which stored as UTF-8 would show as two
+ * replacement characters.
+ */
+function pieceEnd(text: string, start: number, length: number): number {
+  const end = Math.min(text.length, start + length);
+  if (end < text.length && length > 1 && isHighSurrogate(text.charCodeAt(end - 1))) return end - 1;
+  return end;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

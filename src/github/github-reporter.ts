@@ -206,6 +206,7 @@ export class GithubReporter {
       store,
       octokit: await api.installation(installation.id),
       now,
+      clock: this.#options.clock ?? Date.now,
       refusals: this.#refusals,
       claim: { owner: this.#owner, leaseMs: this.#options.creationLeaseMs ?? CREATION_LEASE_MS },
       claimedElsewhere: [],

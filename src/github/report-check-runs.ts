@@ -13,6 +13,7 @@ import type { ExecutionStore, LogStore, RefStore, ExecutionSummary } from '../st
 import { checkRunView, OUTPUT_LIMIT, type CheckRunView, type StageLogs } from './check-run-view.ts';
 import { repoParams, type InstallationOctokit } from './github-api.ts';
 import { refusalOf, type GithubRefusal, type RefusalLog } from './github-refusal.ts';
+import { holdingCreation } from '../store/keep-lease.ts';
 
 export interface CheckRunRef {
   /** Unset while GitHub refused to create it. */
@@ -46,6 +47,8 @@ export interface ReportContext {
   store: ExecutionStore & LogStore & RefStore;
   octokit: InstallationOctokit;
   now: number;
+  /** Sluice's clock, for claims taken and renewed as the report goes on (`now` is its start). */
+  clock: () => number;
   refusals: RefusalLog;
   /** Who claims the creations of this report (one per replica), and for how long a claim holds. */
   claim: { owner: string; leaseMs: number };
@@ -117,7 +120,12 @@ export async function syncCheckRuns(
     const what = `check run "${view.name}" of ${execution.repo} execution #${execution.seq}`;
     // Every write is claimed first, so that two replicas reporting the same change write it once, and
     // one reporting an older state never writes it over a newer one (nor takes it for a stage that runs again).
-    const claimed = await store.claimCreation('check_run', key, { ...ctx.claim, now: ctx.now }, (ref) => !passed(ref));
+    const claimed = await store.claimCreation(
+      'check_run',
+      key,
+      { ...ctx.claim, now: ctx.clock() },
+      (ref) => !passed(ref),
+    );
     if (claimed.decision === 'claimed-elsewhere') {
       ctx.claimedElsewhere.push(what);
       continue;
@@ -125,7 +133,10 @@ export async function syncCheckRuns(
     if (claimed.decision === 'made') continue;
     const { token, value: known } = claimed;
     try {
-      await writeStage(ctx, execution, key, stage.name, viewOf, view, sent, known, token, url, what);
+      // Renewed while GitHub takes its time (rate limits waited out): the claim stands while this replica lives.
+      await holdingCreation(store, { kind: 'check_run', key, token, ...ctx.claim, clock: ctx.clock }, () =>
+        writeStage(ctx, execution, key, stage.name, viewOf, view, sent, known, token, url, what),
+      );
     } catch (error) {
       await releaseClaim(ctx, { kind: 'check_run', key, token });
       throw error;

@@ -13,6 +13,7 @@ import { refusalOf } from './github-refusal.ts';
 import { SluiceError } from '../sluice-error.ts';
 import { deploymentTarget, type DeploymentState, type DeploymentTarget } from './deployment-target.ts';
 import { releaseClaim, type ReportContext } from './report-check-runs.ts';
+import { holdingCreation } from '../store/keep-lease.ts';
 
 export interface DeploymentRef {
   id: number;
@@ -65,7 +66,7 @@ export async function syncDeployments(
       const what = `Deployment of ${stage.name}/${action.name} to ${environment} for ${execution.repo} execution #${execution.seq}`;
       // Claimed before GitHub is asked, so two replicas reporting the same deploy create one Deployment
       // and send each of its statuses once, in order.
-      const claimed = await store.claimCreation('deployment', key, { ...ctx.claim, now }, wants);
+      const claimed = await store.claimCreation('deployment', key, { ...ctx.claim, now: ctx.clock() }, wants);
       if (claimed.decision === 'claimed-elsewhere') {
         ctx.claimedElsewhere.push(what);
         continue;
@@ -77,11 +78,14 @@ export async function syncDeployments(
         await store.finishCreation('deployment', key, token, ref, now);
       };
       try {
-        await advanceDeployment(ctx, execution, stage.name, action.name, environment, key, known, target, what, {
-          info: environmentInfo(environment),
-          logUrl: logUrl(stage.name),
-          finish,
-        });
+        // Renewed while GitHub takes its time (rate limits waited out): the claim stands while this replica lives.
+        await holdingCreation(store, { kind: 'deployment', key, token, ...ctx.claim, clock: ctx.clock }, () =>
+          advanceDeployment(ctx, execution, stage.name, action.name, environment, key, known, target, what, {
+            info: environmentInfo(environment),
+            logUrl: logUrl(stage.name),
+            finish,
+          }),
+        );
       } catch (error) {
         await releaseClaim(ctx, { kind: 'deployment', key, token });
         throw error;

@@ -24,6 +24,7 @@ import { CHANNEL_ERRORS, SlackApiError, TOKEN_ERRORS, type SlackApi } from './sl
 import type { SlackPeople } from './slack-people.ts';
 import { errorMessage, SluiceError } from '../sluice-error.ts';
 import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
+import { holdingCreation } from '../store/keep-lease.ts';
 import { randomUUID } from 'node:crypto';
 
 export interface SlackReporterOptions {
@@ -290,10 +291,26 @@ export class SlackReporter {
     }
     let ref: CardRef | undefined;
     try {
-      ref = await this.#postCard(execution, stage, action, rules);
+      // Renewed while Slack takes its time (rate limits waited out): the claim stands while this replica lives.
+      ref = await this.#holding(key, claim, claimed.token, () => this.#postCard(execution, stage, action, rules));
     } finally {
       await this.#end(key, claimed.token, ref);
     }
+  }
+
+  /** Runs `work` under the card's claim `token`, renewed while it lasts. */
+  #holding<T>(
+    key: string,
+    claim: { owner: string; leaseMs: number },
+    token: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const { owner, leaseMs } = claim;
+    return holdingCreation(
+      this.#options.store,
+      { kind: CARD_REF, key, owner, token, leaseMs, clock: this.#clock },
+      work,
+    );
   }
 
   /** Ends a card's claim, recording `card`; if the store fails, keeps it to end at the next report, and throws. */
@@ -413,18 +430,20 @@ export class SlackReporter {
     const card = plan.ref;
     let changed = false;
     try {
-      if (plan.card) {
-        await api.updateMessage({ channel: card.channel, ts: card.ts, ...plan.card });
-        Object.assign(card, { sent: JSON.stringify(plan.card), version });
-        changed = true;
-      }
-      for (const reply of plan.replies) {
-        await api.postMessage({ channel: card.channel, thread_ts: card.ts, text: reply.text });
-        card.replies.push(reply.key);
-        card.version = Math.max(card.version ?? -1, version);
-        changed = true;
-        await store.putRef(CARD_REF, key, card, this.#clock());
-      }
+      await this.#holding(key, claim, claimed.token, async () => {
+        if (plan.card) {
+          await api.updateMessage({ channel: card.channel, ts: card.ts, ...plan.card });
+          Object.assign(card, { sent: JSON.stringify(plan.card), version });
+          changed = true;
+        }
+        for (const reply of plan.replies) {
+          await api.postMessage({ channel: card.channel, thread_ts: card.ts, text: reply.text });
+          card.replies.push(reply.key);
+          card.version = Math.max(card.version ?? -1, version);
+          changed = true;
+          await store.putRef(CARD_REF, key, card, this.#clock());
+        }
+      });
     } finally {
       await this.#end(key, claimed.token, changed ? card : undefined);
     }

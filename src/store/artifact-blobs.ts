@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { ArtifactError } from '../sluice-error.ts';
 import type { Db } from './database.ts';
 import {
+  deleteBlob,
   deleteUnusedBlobs,
   finishBlob,
   insertBlob,
@@ -39,7 +40,9 @@ export interface ArtifactBlobs {
   /**
    * The blob's bytes as a stream, fetched a chunk at a time; the stream
    * fails (ARTIFACT_CORRUPTED) before it ends unless the bytes hash to
-   * `sha256` and have the stored size. Undefined when there is no such blob.
+   * `sha256` and have the stored size, and the blob found corrupted is
+   * deleted, so that storing its bytes again writes them anew. Undefined
+   * when there is no such blob.
    */
   read(sha256: string): Promise<Readable | undefined>;
   /**
@@ -96,11 +99,18 @@ export class PostgresArtifactBlobs implements ArtifactBlobs {
     const expectedSize = Number(blob.size);
     let size = 0;
     let idx = 0;
-    const corrupted = (why: string) =>
-      new ArtifactError(
-        'ARTIFACT_CORRUPTED',
-        `the artifact sha256:${sha256} read from the database is corrupted (${why}), so it is not used; build it again (retry its build stage)`,
+    // A blob found corrupted is deleted: storing the same bytes again (the build retried, packing what it
+    // packed before) would otherwise find the digest taken and keep the bad copy, failing every deploy of it.
+    const corrupted = async (why: string) => {
+      const removed = await deleteBlob(db, sha256).then(
+        () => 'and is removed from the database',
+        (error: unknown) => `(removing it from the database failed too: ${(error as Error).message})`,
       );
+      return new ArtifactError(
+        'ARTIFACT_CORRUPTED',
+        `the artifact sha256:${sha256} read from the database is corrupted (${why}), so it is not used ${removed}; build it again (retry its build stage)`,
+      );
+    };
     const fetch = (i: number) =>
       selectChunk(db, sha256, i).then(
         (data) => ({ data }),
@@ -117,7 +127,7 @@ export class PostgresArtifactBlobs implements ArtifactBlobs {
             const fetched = await next!;
             if ('error' in fetched) throw fetched.error;
             const data = fetched.data;
-            if (!data) throw corrupted(`chunk ${idx} of ${blob.chunks} is missing`);
+            if (!data) throw await corrupted(`chunk ${idx} of ${blob.chunks} is missing`);
             idx++;
             next = idx < blob.chunks ? fetch(idx) : undefined;
             hash.update(data);
@@ -125,9 +135,9 @@ export class PostgresArtifactBlobs implements ArtifactBlobs {
             this.push(data);
             return;
           }
-          if (size !== expectedSize) throw corrupted(`${size} bytes where ${expectedSize} were stored`);
+          if (size !== expectedSize) throw await corrupted(`${size} bytes where ${expectedSize} were stored`);
           const actual = hash.digest('hex');
-          if (actual !== sha256) throw corrupted(`its bytes hash to ${actual}`);
+          if (actual !== sha256) throw await corrupted(`its bytes hash to ${actual}`);
           this.push(null);
         } catch (error) {
           this.destroy(error as Error);

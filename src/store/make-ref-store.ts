@@ -6,6 +6,7 @@ import {
   CREATION_CLAIM,
   deleteCreationClaim,
   deleteRef,
+  renewCreationClaim,
   selectRef,
   selectRefsByPrefix,
   upsertCreationClaim,
@@ -55,6 +56,11 @@ export function makeRefStore(db: Db): RefStore {
         if (standing !== mine) return { decision: 'claimed-elsewhere', value };
         return { decision: 'create', token, value };
       });
+    },
+
+    async renewCreation(kind: RefKind, key: string, claim: CreationClaim, now: number): Promise<boolean> {
+      const value = JSON.stringify({ owner: claim.owner, token: claim.token } satisfies CreationClaim);
+      return renewCreationClaim(db, creationKey(kind, key), value, now);
     },
 
     async finishCreation<K extends RefKind>(

@@ -17,9 +17,10 @@
  */
 
 /**
- * How long a claim on a creation holds: longer than any one call to GitHub or
- * Slack takes, so that a live holder keeps it; once it runs out, the holder is
- * taken for dead and another reporter creates the thing in its place.
+ * How long a claim on a creation holds without renewal. Its holder renews it
+ * while its calls to GitHub or Slack last (they may wait out rate limits for
+ * minutes); once it runs out unrenewed, the holder is taken for dead and
+ * another reporter creates the thing in its place.
  */
 export const CREATION_LEASE_MS = 120_000;
 
@@ -73,6 +74,12 @@ export interface RefStore {
     claim: { owner: string; now: number; leaseMs: number },
     needed: (value: RefKinds[K] | undefined) => boolean,
   ): Promise<CreationDecision<K>>;
+  /**
+   * Stamps the claim `owner`/`token` with `now`, so that its lease runs from
+   * now: its holder is alive and still making the thing (a write GitHub or
+   * Slack keeps waiting). False when the claim no longer stands.
+   */
+  renewCreation(kind: RefKind, key: string, claim: CreationClaim, now: number): Promise<boolean>;
   /**
    * Ends the claim `token`: records `value` (what was made; undefined when
    * nothing was) and drops the claim, in one transaction. Resolves whether

@@ -6,7 +6,9 @@
  * replicas, every `pollMs`, for what another one stored): the execution,
  * and of each log only the lines after the cursor, by the index, so a read
  * costs the same at the first line and the millionth, and an idle stream
- * reads nothing. It ends once the execution is over and every line was sent.
+ * reads nothing. A page that stops taking in what is sent is sent nothing
+ * more (nor is more read for it) until it has. It ends once the execution
+ * is over and every line was sent.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -115,9 +117,21 @@ function streamEvents(
   res.write('retry: 2000\n\n');
   let lastState = '';
   let closed = false;
-  const send = (event: string, data: unknown) => {
+  /** False when the page has not taken in what was sent before: wait for `drained` before sending more. */
+  const send = (event: string, data: unknown): boolean =>
     res.write(`event: ${event}\nid: ${encodeCursor(cursor)}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  // A page that reads slowly (a tab in the background) or not at all is sent no more than it takes in:
+  // the log is read on only once it has, so the server holds one event for it, not its whole log.
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
   // Woken by this process's writes; what other replicas write is found by the slow poll, if there is one.
   let woken = false;
   let reading = false;
@@ -158,7 +172,9 @@ function streamEvents(
           if (closed) return false;
           count += chunk.length;
           cursor[key] = [attempt, count, chunk.at(-1)!.seq];
-          send('log', { key, attempt, lines: chunk.map((l) => ({ stream: l.stream, text: l.text })) });
+          if (!send('log', { key, attempt, lines: chunk.map((l) => ({ stream: l.stream, text: l.text })) }))
+            await drained();
+          if (closed) return false;
         }
         cursor[key] ??= [attempt, count, lastSeq];
       }

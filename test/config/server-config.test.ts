@@ -308,6 +308,10 @@ secrets:
       'sluice.config.yml:2:17: ssh.max_sessions: expected a whole number, not number 2.5',
       'sluice.config.yml:2:35: ssh.max_uploads: expected a number, not the text "8"',
     ]);
+    assert.deepEqual(problemsOf(`${ssh},\n  max_sessions: 1e20, max_uploads: 99999999999999999999 }\n`), [
+      'sluice.config.yml:2:17: ssh.max_sessions: this number is too large to be read exactly; use a smaller one',
+      'sluice.config.yml:2:36: ssh.max_uploads: this number is too large to be read exactly; use a smaller one',
+    ]);
   });
 
   test('ssh.command_timeout and connect_timeout of 0 (written for "no limit") are refused with what to write', () => {

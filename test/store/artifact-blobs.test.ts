@@ -1,7 +1,8 @@
 /**
  * Artifacts in PostgreSQL (PRODUCT R2, P4), on a real server: bytes go in
  * and come out a chunk at a time, a chunk whose bytes changed in the
- * database is refused when read (and nothing of it lands in a cache), and
+ * database is refused when read (and nothing of it lands in a cache) and
+ * stored anew by the next build of the same bytes, and
  * a second data directory fetches what the first stored.
  */
 import assert from 'node:assert/strict';
@@ -78,15 +79,33 @@ describe('artifacts in PostgreSQL', { timeout: 120_000 }, () => {
       assert.match(
         error.message,
         new RegExp(
-          `^the artifact sha256:${stored.sha256} read from the database is corrupted \\(its bytes hash to [0-9a-f]{64}\\), so it is not used; build it again`,
+          `^the artifact sha256:${stored.sha256} read from the database is corrupted \\(its bytes hash to [0-9a-f]{64}\\), so it is not used and is removed from the database; build it again`,
         ),
       );
       return true;
     });
     assert.deepEqual(readdirSync(reader.dir), [], 'no file under the digest, no temporary one');
 
+    await new ArtifactStore(join(dir, 'c2', 'artifacts'), store.blobs).put(file);
     await db.query('DELETE FROM artifact_blob_chunks WHERE sha256 = $1 AND idx = 2', [stored.sha256]);
     await assert.rejects(reader.fetch(stored.sha256), /is corrupted \(chunk 2 of 3 is missing\)/);
+  });
+
+  it('a build of the same bytes after a corrupted read stores them again, and the deploy that failed then succeeds', async () => {
+    const file = await makeFile('rebuilt.tar.gz', 2);
+    const builder = new ArtifactStore(join(dir, 'e', 'artifacts'), store.blobs);
+    const deployer = new ArtifactStore(join(dir, 'f', 'artifacts'), store.blobs);
+    const stored = await builder.put(file);
+    await db.query(
+      "UPDATE artifact_blob_chunks SET data = overlay(data placing '\\x00'::bytea from 10) WHERE sha256 = $1 AND idx = 0",
+      [stored.sha256],
+    );
+    await assert.rejects(deployer.fetch(stored.sha256), /is corrupted .*build it again/);
+
+    // What the message asks for: the build runs again and packs the same bytes (a reproducible build, a source
+    // downloaded again), on this replica or another.
+    assert.equal((await builder.put(file)).sha256, stored.sha256);
+    assert.equal(await sha256File(await deployer.fetch(stored.sha256)), stored.sha256);
   });
 
   it('refuses to store a file whose bytes are not the digest it is stored under, and keeps nothing of it', async () => {

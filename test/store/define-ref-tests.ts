@@ -103,6 +103,40 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
     assert.deepEqual(await store.getRef('slack_card', key), card);
   });
 
+  it('keeps a renewed claim past its first lease, and renews only the claim that still stands', async (t) => {
+    const { store } = await fresh(t);
+    const key = 'e1/build';
+    const slow = await store.claimCreation('check_run', key, { owner: 'a', now: 1_000, leaseMs: LEASE }, absent);
+    assert.ok(slow.decision === 'create');
+    assert.equal(await store.renewCreation('check_run', key, { owner: 'a', token: slow.token }, 1_000 + LEASE), true);
+    const other = await store.claimCreation(
+      'check_run',
+      key,
+      { owner: 'b', now: 1_001 + LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(other.decision, 'claimed-elsewhere', 'its holder is alive: the lease runs from the renewal');
+    const late = await store.claimCreation(
+      'check_run',
+      key,
+      { owner: 'b', now: 1_001 + 2 * LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(late.decision, 'create', 'unrenewed for a lease, it is taken over');
+    assert.equal(
+      await store.renewCreation('check_run', key, { owner: 'a', token: slow.token }, 1_002 + 2 * LEASE),
+      false,
+      'the old holder renews nothing of the new claim',
+    );
+    const third = await store.claimCreation(
+      'check_run',
+      key,
+      { owner: 'c', now: 1_002 + 3 * LEASE, leaseMs: LEASE },
+      absent,
+    );
+    assert.equal(third.decision, 'create', 'the new claim ran out from its own time, not the old holder’s renewal');
+  });
+
   it('tells a holder whose claim was taken over, and with ifHeld records nothing of it over what the new holder did', async (t) => {
     const { store } = await fresh(t);
     const key = 'acme/shop:main';

@@ -2,14 +2,15 @@
  * The execution page's event stream is woken by what the process stores:
  * a line appended to a log of an open page's execution reaches the page,
  * a finished execution ends its stream, and a stream nobody writes to reads
- * nothing from the store however long it stays open — only heartbeats. Real
+ * nothing from the store however long it stays open — only heartbeats —
+ * and a page that stops reading is sent (and read for) no more. Real
  * HTTP, a real SQLite store; reads counted through a wrapped store.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, mock, test } from 'node:test';
@@ -19,6 +20,7 @@ import type { ActionRef, Store } from '../../src/store/store.ts';
 import { createHttpServer } from '../../src/web/create-http-server.ts';
 import { createPageLinks } from '../../src/web/page-links.ts';
 import { definitionOf } from '../helpers/pipeline-fixture.ts';
+import { until } from '../helpers/until.ts';
 
 const definition = definitionOf('one-build', (pipeline) => {
   pipeline.mode = 'queued';
@@ -33,6 +35,10 @@ let server: ReturnType<typeof createHttpServer>;
 const links = createPageLinks('http://sluice.test', 'a key for the test');
 /** Store reads by method, since the counter was last cleared. */
 const reads = new Map<string, number>();
+/** The log reads under way, and every line they returned. */
+const logReads = { running: 0, lines: 0 };
+/** The server's side of every connection, to see what it holds for a reader. */
+const sockets = new Set<Socket>();
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-stream-news-'));
@@ -43,13 +49,21 @@ before(async () => {
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (typeof key === 'string' && /^(get|list|read|find)/.test(key)) reads.set(key, (reads.get(key) ?? 0) + 1);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (key !== 'readLogAfter') return result;
+        logReads.running++;
+        return (result as Promise<unknown[]>).then((lines) => {
+          logReads.running--;
+          logReads.lines += lines.length;
+          return lines;
+        });
       };
     },
   });
   news = new ExecutionNews();
   store = announceChanges(counted, news);
   server = createHttpServer({ pages: { store, links, news } });
+  server.on('connection', (socket: Socket) => sockets.add(socket.once('close', () => sockets.delete(socket))));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -191,5 +205,58 @@ test('with replicas, a stream finds on its slow poll the lines another process s
     mock.timers.reset();
     replica.closeAllConnections();
     replica.close();
+  }
+});
+
+test('a page that stops reading is sent no more than it takes in: the server neither reads the log ahead of it nor holds it', async () => {
+  const ref = await newExecution();
+  const lines = 100_000;
+  const line = (i: number) => `line ${i} ${'─'.repeat(40)} 빌드 중 ${'x'.repeat(200)}`;
+  for (let start = 0; start < lines; start += 500) {
+    await store.appendLog(
+      ref,
+      Array.from({ length: 500 }, (_, i) => ({ stream: 'stdout' as const, text: line(start + i), at: start + i })),
+    );
+  }
+  logReads.lines = 0;
+  // A browser tab in the background, or someone holding a link who never reads what is sent.
+  const request = get(`${baseUrl}${links.eventsPath(ref.executionId)}`);
+  const [response] = (await once(request, 'response')) as [IncomingMessage];
+  request.on('error', () => {});
+  response.on('error', () => {});
+  response.pause();
+  try {
+    const held = () => Math.max(0, ...[...sockets].map((s) => s.writableLength));
+    const stalled = () => [...sockets].some((s) => s.writableNeedDrain);
+    const sent = await until('the server stops sending to the page that reads nothing', () =>
+      logReads.running === 0 && (logReads.lines >= lines || stalled()) ? held() : undefined,
+    );
+    assert.ok(logReads.lines < lines, `the server read all ${lines} lines for a page that took in a few`);
+    assert.ok(sent <= 1024 * 1024, `the server holds ${sent} bytes for a page that reads nothing`);
+
+    // The page reads again: every line comes, in order, once.
+    response.setEncoding('utf8');
+    let pending = '';
+    let received = 0;
+    const all = new Promise<void>((resolve, reject) => {
+      response.on('data', (chunk: string) => {
+        const events = (pending + chunk).split('\n\n');
+        pending = events.pop()!;
+        for (const event of events) {
+          const data = /^event: log\n(?:id: .*\n)?data: (.*)$/m.exec(event)?.[1];
+          if (!data) continue;
+          for (const { text } of (JSON.parse(data) as { lines: { text: string }[] }).lines) {
+            if (text !== line(received)) return reject(new Error(`line ${received} came as ${text.slice(0, 40)}`));
+            received++;
+          }
+        }
+        if (received === lines) resolve();
+      });
+      response.once('end', () => reject(new Error(`the stream ended after ${received} lines`)));
+    });
+    response.resume();
+    await all;
+  } finally {
+    request.destroy();
   }
 });

@@ -61,6 +61,11 @@ export async function selectChunk(db: Db, sha256: string, idx: number): Promise<
   return row?.data;
 }
 
+/** Deletes one blob and its chunks (a blob found corrupted, so that the next store of its bytes writes them anew). */
+export async function deleteBlob(db: Db, sha256: string): Promise<void> {
+  await blobs(db).deleteFrom('artifact_blobs').where('sha256', '=', sha256).execute();
+}
+
 /**
  * Deletes the blobs stored before `before` whose digest is not in `keep`
  * and that no running execution uses, as an artifact or as its source, by

@@ -68,6 +68,18 @@ export async function upsertCreationClaim(
   return selectRef(db, CREATION_CLAIM, key);
 }
 
+/** Stamps the claim on `key` with `now` if it is still `value`: its holder is alive. True if it was. */
+export async function renewCreationClaim(db: Db, key: string, value: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('external_refs')
+    .set({ updated_at: now })
+    .where('kind', '=', CREATION_CLAIM)
+    .where('key', '=', key)
+    .where('value', '=', value)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** Drops the claim on `key` if it is still `value` (taken over, it is its new holder's). */
 export async function deleteCreationClaim(db: Db, key: string, value: string): Promise<void> {
   await db
