@@ -2,9 +2,8 @@
  * Pack the artifact's paths on the host, bring the tarball back, and keep
  * it only if the bytes that arrived are the bytes the host hashed.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { sha256File } from '../artifact/sha256-file.ts';
 import { shellCommand } from '../executor/shell-quote.ts';
@@ -33,9 +32,14 @@ export async function collectArtifact(
   const hostDigest = parseSha256(stdout[0], `packing ${label}`, 'artifact_failed');
 
   throwIfCancelled(context);
-  const localDir = await mkdtemp(join(tmpdir(), 'sluice-artifact-'));
+  // Downloaded straight into the store and hashed once where it landed: the
+  // file that matches the host's digest is renamed into place, not copied.
+  const local = await artifacts.incomingPath().catch((error: unknown) => {
+    throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  });
   try {
-    const local = join(localDir, 'artifact.tar.gz');
     await context.session.download(remote, local).catch((error: unknown) => {
       throw new ActionFailure('artifact_failed', `could not download ${label}: ${(error as Error).message}`, {
         cause: error,
@@ -48,20 +52,15 @@ export async function collectArtifact(
         `${label} changed in transfer: sha256 ${hostDigest} on the host, ${localDigest} after download`,
       );
     }
-    const stored = await artifacts.put(local).catch((error: unknown) => {
+    const stored = await artifacts.adopt(local, localDigest).catch((error: unknown) => {
       throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, {
         cause: error,
       });
     });
-    if (stored.sha256 !== localDigest) {
-      throw new ActionFailure(
-        'artifact_failed',
-        `${label} changed while being stored: sha256 ${localDigest} downloaded, ${stored.sha256} stored`,
-      );
-    }
     return { name: spec.name, sha256: stored.sha256, size: stored.size };
   } finally {
-    await rm(localDir, { recursive: true, force: true });
+    // Gone already once adopted.
+    await rm(local, { force: true });
   }
 }
 
@@ -95,16 +94,28 @@ async function assertPathsExist(context: ActionWorkspace, spec: ArtifactSpec, la
         `${label}: path "${path}" must be relative to the workspace and stay inside it`,
       );
     }
-    const test = `${shellCommand(['test', '-e', path])} || ${shellCommand(['test', '-L', path])}`;
-    const { result } = await runHostStep(context, `looking for ${path}`, test, {
-      cwd: context.sourceDir,
-      allowFailure: true,
-    });
-    if (result.exitCode !== 0) {
+  }
+  // One command for every path (a round trip each on a remote host): it prints the index of the first one missing.
+  const test = spec.paths
+    .map(
+      (path, index) =>
+        `{ ${shellCommand(['test', '-e', path])} || ${shellCommand(['test', '-L', path])} || { echo ${index}; exit 1; }; }`,
+    )
+    .join('; ');
+  const { result, stdout } = await runHostStep(context, `looking for ${spec.paths.join(', ')}`, test, {
+    cwd: context.sourceDir,
+    allowFailure: true,
+  });
+  if (result.exitCode !== 0) {
+    const missing = spec.paths[Number(stdout.at(-1))];
+    if (missing === undefined)
       throw new ActionFailure(
         'artifact_failed',
-        `${label}: path "${path}" does not exist in the workspace after the build`,
+        `${label}: looking for its paths failed with exit code ${result.exitCode}`,
       );
-    }
+    throw new ActionFailure(
+      'artifact_failed',
+      `${label}: path "${missing}" does not exist in the workspace after the build`,
+    );
   }
 }

@@ -25,22 +25,30 @@ export async function prepareWorkspace(
   inputs: readonly InputArtifact[],
   sourceStrip = 0,
 ): Promise<void> {
+  // The source is hashed while the workspace is made and the tarball goes up:
+  // its digest is needed only to check what arrived.
+  const sourceDigest =
+    sourceTarball === undefined
+      ? undefined
+      : sha256File(sourceTarball).catch((error: unknown) => {
+          throw new ActionFailure(
+            'setup_failed',
+            `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`,
+            { cause: error },
+          );
+        });
+  // Awaited below; a failure before that (the workspace) must not leave it unhandled.
+  sourceDigest?.catch(() => {});
   await runHostStep(
     context,
     'making the workspace',
     shellCommand(['mkdir', '-p', '--', context.sourceDir, context.transferDir]),
   );
 
-  if (sourceTarball !== undefined) {
-    const sha256 = await sha256File(sourceTarball).catch((error: unknown) => {
-      throw new ActionFailure(
-        'setup_failed',
-        `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    });
-    context.log(`unpacking the source (sha256 ${sha256})`, 'sluice');
-    await unpack(context, sourceTarball, sha256, 'source.tar.gz', 'the source', sourceStrip);
+  if (sourceTarball !== undefined && sourceDigest !== undefined) {
+    await unpack(context, sourceTarball, sourceDigest, 'source.tar.gz', 'the source', sourceStrip, (sha256) =>
+      context.log(`unpacking the source (sha256 ${sha256})`, 'sluice'),
+    );
   }
 
   for (const [index, input] of inputs.entries()) {
@@ -53,14 +61,16 @@ export async function prepareWorkspace(
 async function unpack(
   context: ActionWorkspace,
   localFile: string,
-  sha256: string,
+  sha256: string | Promise<string>,
   fileName: string,
   label: string,
   strip = 0,
+  onVerified?: (sha256: string) => void,
 ): Promise<void> {
   const remote = posix.join(context.transferDir, fileName);
   throwIfCancelled(context);
-  await uploadVerified(context, localFile, remote, sha256, label);
+  const verified = await uploadVerified(context, localFile, remote, sha256, label);
+  onVerified?.(verified);
   // --no-same-owner: files belong to the build user even when it is root.
   await runHostStep(
     context,

@@ -7,26 +7,36 @@ import type { ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type FailureCode } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
 
-/** Upload a file and fail unless its sha256 on the host is `expectedSha256`. */
+/**
+ * Upload a file and fail unless its sha256 on the host is `expectedSha256`,
+ * which may still be being computed while the file goes up. Resolves with it.
+ */
 export async function uploadVerified(
   context: ActionWorkspace,
   localFile: string,
   remotePath: string,
-  expectedSha256: string,
+  expectedSha256: string | Promise<string>,
   label: string,
-): Promise<void> {
+): Promise<string> {
+  const expecting = Promise.resolve(expectedSha256);
+  // Awaited below, whichever way the upload goes.
+  expecting.catch(() => {});
   try {
     await context.session.upload(localFile, remotePath);
   } catch (error) {
+    // A file that cannot be read says so through its digest, better than through the upload.
+    await expecting;
     throw new ActionFailure('setup_failed', `could not upload ${label}: ${(error as Error).message}`, { cause: error });
   }
+  const expected = await expecting;
   const actual = await hostSha256(context, remotePath, label, 'setup_failed');
-  if (actual !== expectedSha256) {
+  if (actual !== expected) {
     throw new ActionFailure(
       'setup_failed',
-      `${label} arrived corrupted on ${context.session.host.name}: expected sha256 ${expectedSha256}, got ${actual}`,
+      `${label} arrived corrupted on ${context.session.host.name}: expected sha256 ${expected}, got ${actual}`,
     );
   }
+  return expected;
 }
 
 /** The sha256 of a file on the host, computed there. */

@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, open, rename, rm } from 'node:fs/promises';
 import type { ArtifactBlobs } from '../store/artifact-blobs.ts';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArtifactError } from '../sluice-error.ts';
@@ -77,6 +77,48 @@ export class ArtifactStore {
       return { sha256, size, path };
     } catch (error) {
       await rm(temp, { force: true });
+      if (error instanceof ArtifactError) throw error;
+      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * A fresh path in the store's directory to write an artifact to (a
+   * download), for `adopt`: a file there is taken in by a rename, not copied
+   * and hashed again. Its name is never a digest's, so a crash leaves no
+   * partial file under one; the caller removes it when it is not adopted.
+   */
+  async incomingPath(): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    return join(this.dir, `${INCOMING_PREFIX}${randomUUID()}`);
+  }
+
+  /**
+   * Take in a file written at an `incomingPath`, whose sha256 the caller has
+   * just computed from the file itself: flushed to disk and renamed under its
+   * digest, as `put` does, without copying its bytes or hashing them again.
+   */
+  async adopt(file: string, sha256: string): Promise<StoredArtifact> {
+    const path = this.path(sha256);
+    if (dirname(file) !== this.dir || !basename(file).startsWith(INCOMING_PREFIX))
+      throw new RangeError(`${file} is not an incoming path of the artifact store ${this.dir}`);
+    try {
+      const handle = await open(file, 'r+');
+      let size: number;
+      try {
+        size = (await handle.stat()).size;
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(file, path);
+      await syncDirectory(this.dir);
+      if (this.#blobs) await this.#putBlob(path, sha256);
+      return { sha256, size, path };
+    } catch (error) {
+      await rm(file, { force: true });
       if (error instanceof ArtifactError) throw error;
       throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, {
         cause: error,

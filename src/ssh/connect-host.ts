@@ -4,6 +4,7 @@
  * keepalives on, and every failure turned into an ExecutorError that says
  * what to fix.
  */
+import { Socket } from 'node:net';
 import { ExecutorError } from '../executor/executor.ts';
 import { loadHostKeyPolicy, type HostKeyPolicy } from './host-key-policy.ts';
 import { SshConnection, type SshTarget } from './ssh-connection.ts';
@@ -40,14 +41,26 @@ export async function connectHost(target: SshTarget, options: ConnectOptions): P
   // healthy idle connection at the first tick. Hence max - 1, at least 1.
   const ssh2CountMax = Math.max(1, options.keepaliveCountMax - 1);
   const ssh = new NodeSSH();
+  // Our own socket, for TCP_NODELAY from the first byte: ssh2's has Nagle's
+  // algorithm on, and each small request (a channel, an exec) then waits for
+  // the host's delayed ACK, ~40 ms a round trip: 80-90 ms of every command
+  // (bench/RESULTS.md). Connected as ssh2 would connect it; its errors reach
+  // ssh2's listeners, attached before it can fail.
+  const sock = new Socket({ noDelay: true });
+  sock.setMaxListeners(0);
+  sock.connect({ host: target.address, port: target.port });
   // Not ssh.dispose(): it ends the socket politely, and a host that never
   // answers then keeps the connect pending until readyTimeout.
-  const dispose = () => (ssh.connection as Ssh2Client | null)?.destroy();
+  const dispose = () => {
+    (ssh.connection as Ssh2Client | null)?.destroy();
+    sock.destroy();
+  };
   options.signal?.addEventListener('abort', dispose, { once: true });
   try {
     await ssh.connect({
       host: target.address,
       port: target.port,
+      sock,
       username: target.user,
       privateKey: options.privateKey,
       hostVerifier: (key: Buffer) => policy.verify(key),

@@ -43,6 +43,17 @@ describe('ArtifactStore', () => {
     assert.deepEqual(await readdir(store.dir), [`${DIGEST}.tar.gz`]);
   });
 
+  it('takes in a file written at one of its incoming paths by renaming it, and refuses any other file', async () => {
+    const incoming = await store.incomingPath();
+    await writeFile(incoming, CONTENT);
+    const stored = await store.adopt(incoming, DIGEST);
+    assert.deepEqual(stored, { sha256: DIGEST, size: CONTENT.length, path: store.path(DIGEST) });
+    assert.deepEqual(await readFile(stored.path), CONTENT);
+    assert.deepEqual(await readdir(store.dir), [`${DIGEST}.tar.gz`]);
+    await assert.rejects(store.adopt(file, DIGEST), /is not an incoming path of the artifact store/);
+    assert.deepEqual(await readFile(file), CONTENT);
+  });
+
   it('verifies a stored artifact and notices when its bytes changed', async () => {
     await store.put(file);
     assert.equal(await store.verify(DIGEST), true);
