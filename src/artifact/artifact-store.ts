@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, copyFile, link, mkdir, open, rename, rm } from 'node:fs/promises';
 import type { ArtifactBlobs } from '../store/artifact-blobs.ts';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -33,6 +33,14 @@ const DIGEST = /^[0-9a-f]{64}$/;
 // Files being written carry this prefix; a crash can leave one behind, never
 // a partial file under a digest name.
 const INCOMING_PREFIX = '.incoming-';
+
+/** A verified artifact held for one action, whatever happens to the cache meanwhile. */
+export interface HeldArtifact {
+  /** A file of its own, outside the store's directory, with the verified bytes. */
+  path: string;
+  /** Removes the file; the action is done with it. */
+  release(): Promise<void>;
+}
 
 /** A content-addressed store of artifact tarballs in one directory. */
 export class ArtifactStore {
@@ -182,6 +190,39 @@ export class ArtifactStore {
         },
       );
     }
+  }
+
+  /**
+   * The verified artifact, as a file of the action's own beside the store's
+   * directory (`<dir>.held/`, a hard link, or a copy across filesystems): the
+   * directory is a cache that may be deleted at any time, also while a
+   * rollout still uploads to its later hosts.
+   */
+  async hold(sha256: string): Promise<HeldArtifact> {
+    const heldDir = join(dirname(this.dir), `${basename(this.dir)}.held`);
+    await mkdir(heldDir, { recursive: true });
+    const held = join(heldDir, `${randomUUID()}-${sha256}.tar.gz`);
+    for (let tries = 0; ; tries++) {
+      const path = await this.fetch(sha256);
+      try {
+        await link(path, held).catch(async (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EXDEV' && error.code !== 'EPERM') throw error;
+          await copyFile(path, held);
+        });
+        break;
+      } catch (error) {
+        // Deleted between its check and the link: fetch it again, once.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || tries > 0)
+          throw new ArtifactError(
+            'STORE_FAILED',
+            `could not hold sha256:${sha256} in ${heldDir}: ${(error as Error).message}`,
+            {
+              cause: error,
+            },
+          );
+      }
+    }
+    return { path: held, release: () => rm(held, { force: true }) };
   }
 
   /** Where the artifact with this digest is (or would be) stored. */

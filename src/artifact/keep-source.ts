@@ -23,17 +23,23 @@ export async function keepSource(sources: ArtifactStore | undefined, source: str
   }
 }
 
-/** The local tarball of a source reference, fetched (and verified) from the database when it names a digest. */
+/**
+ * The local tarball of a source reference, fetched (and verified) from the
+ * database when it names a digest, and then held as the action's own file
+ * (the sources directory is a cache that may be deleted meanwhile);
+ * `release` removes what was held.
+ */
 export async function localSource(
   sources: ArtifactStore | undefined,
   source: string,
-): Promise<{ file: string; strip: number }> {
+): Promise<{ file: string; strip: number; release(): Promise<void> }> {
   const ref = parseSource(source);
-  if ('file' in ref) return ref;
+  if ('file' in ref) return { ...ref, release: () => Promise.resolve() };
   if (!sources)
     throw new ArtifactError(
       'ARTIFACT_MISSING',
       `the source sha256:${ref.sha256} is kept in a database this process does not use: run it on the Sluice that received the push, or on one with the same DATABASE_URL`,
     );
-  return { file: await sources.fetch(ref.sha256), strip: ref.strip };
+  const held = await sources.hold(ref.sha256);
+  return { file: held.path, strip: ref.strip, release: held.release };
 }

@@ -4,7 +4,7 @@
  * the whole rollout (S8), one session per host, then the rolling deploy.
  */
 import { tmpdir } from 'node:os';
-import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import type { ArtifactStore, HeldArtifact } from '../artifact/artifact-store.ts';
 import type { Executor, HostRef } from '../executor/executor.ts';
 import { runLocalCommand } from '../executor/run-local-command.ts';
 import { formatDuration } from '../format-duration.ts';
@@ -140,13 +140,30 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
     return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
   const unbound = await checkApprovalBinding(deps.store, context, spec, artifact.sha256);
   if (unbound) return { ok: false, reason: unbound };
-  let tarball: string;
+  let held: HeldArtifact;
   try {
-    // Verified as it is read: from this process's directory, or from the database another replica stored it in.
-    tarball = await deps.artifacts.fetch(artifact.sha256);
+    // Verified as it is read: from this process's directory, or from the database another replica stored it in;
+    // then held as a file of the deploy's own, so the cache may be deleted while later hosts still upload it.
+    held = await deps.artifacts.hold(artifact.sha256);
   } catch (error) {
     return { ok: false, reason: `artifact "${spec.artifact}" cannot be deployed: ${errorMessage(error)}` };
   }
+  try {
+    return await rollOutHeld(deps, context, spec, target, artifact.sha256, held.path);
+  } finally {
+    await held.release();
+  }
+}
+
+async function rollOutHeld(
+  deps: DeployDeps,
+  context: ActionRun,
+  spec: DeploySpec,
+  target: DeployTarget,
+  sha256: string,
+  tarball: string,
+): Promise<ActionOutcome> {
+  const { execution } = context;
   await checkArchive(tarball);
 
   const lease = deps.lockLeaseMs ?? DEFAULT_LEASE_MS;
@@ -218,7 +235,7 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
       minHealthy: target.minHealthy,
       keepReleases: target.keepReleases,
       tarball,
-      sha256: artifact.sha256,
+      sha256,
       ...loadBalancerSteps(target),
       ...(deps.rollbackTimeoutMs !== undefined && { rollbackTimeoutMs: deps.rollbackTimeoutMs }),
       open: (host, again) => deps.executorFor(host).open(host, again ? { signal: again } : {}),

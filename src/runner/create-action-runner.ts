@@ -6,6 +6,7 @@
 import { runBuildAction } from '../actions/run-build-action.ts';
 import { runCommandAction } from '../actions/run-command-action.ts';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import type { InputArtifact } from '../actions/prepare-workspace.ts';
 import { localSource } from '../artifact/keep-source.ts';
 import type { ExecSession, Executor, HostRef } from '../executor/executor.ts';
 import { type ActionDefinition, type DeploySpec, findAction } from '../pipeline/definition.ts';
@@ -73,7 +74,7 @@ async function runOnHost(
   action: Extract<ActionDefinition, { kind: 'build' | 'command' }>,
 ): Promise<ActionOutcome> {
   const spec = action.kind === 'build' ? action.build : action.command;
-  const { execution, signal } = context;
+  const { execution } = context;
   if (!execution.source) return { ok: false, reason: `execution #${execution.seq} has no source to build from` };
 
   let hosts;
@@ -86,23 +87,45 @@ async function runOnHost(
   const host = hosts[(execution.seq + context.ref.attempt) % hosts.length];
   if (!host) return { ok: false, reason: `host group "${spec.host}" has no hosts` };
 
-  const inputs = [];
-  for (const name of spec.inputs) {
-    const artifact = await deps.store.findArtifact(execution.id, name);
-    if (!artifact)
-      return { ok: false, reason: `input artifact "${name}" was not produced in execution #${execution.seq}` };
-    try {
-      inputs.push({ name, sha256: artifact.sha256, file: await deps.artifacts.fetch(artifact.sha256) });
-    } catch (error) {
-      return { ok: false, reason: `input artifact "${name}" cannot be used: ${errorMessage(error)}` };
-    }
-  }
-  let source;
+  // Each held as the action's own file: the caches they come from may be deleted while the action runs.
+  const held: (() => Promise<void>)[] = [];
   try {
-    source = await localSource(deps.sources, execution.source);
-  } catch (error) {
-    return { ok: false, reason: `the source of execution #${execution.seq} cannot be used: ${errorMessage(error)}` };
+    const inputs = [];
+    for (const name of spec.inputs) {
+      const artifact = await deps.store.findArtifact(execution.id, name);
+      if (!artifact)
+        return { ok: false, reason: `input artifact "${name}" was not produced in execution #${execution.seq}` };
+      try {
+        const file = await deps.artifacts.hold(artifact.sha256);
+        held.push(file.release);
+        inputs.push({ name, sha256: artifact.sha256, file: file.path });
+      } catch (error) {
+        return { ok: false, reason: `input artifact "${name}" cannot be used: ${errorMessage(error)}` };
+      }
+    }
+    let source;
+    try {
+      source = await localSource(deps.sources, execution.source);
+      held.push(source.release);
+    } catch (error) {
+      return { ok: false, reason: `the source of execution #${execution.seq} cannot be used: ${errorMessage(error)}` };
+    }
+    return await runWithInputs(deps, context, action, host, inputs, source);
+  } finally {
+    for (const release of held) await release();
   }
+}
+
+async function runWithInputs(
+  deps: ActionRunnerDeps,
+  context: ActionRun,
+  action: Extract<ActionDefinition, { kind: 'build' | 'command' }>,
+  host: HostRef,
+  inputs: InputArtifact[],
+  source: { file: string; strip: number },
+): Promise<ActionOutcome> {
+  const spec = action.kind === 'build' ? action.build : action.command;
+  const { execution, signal } = context;
   let secrets;
   try {
     secrets = deps.secretsFor(execution.repo, spec.secrets);

@@ -40,7 +40,7 @@ function makeConcerns(db: Db, kind: DatabaseKind): StoreConcerns {
     ...makeExecutionStore(db, kind),
     ...makeClaimStore(db, kind),
     ...makeInboxStore(db, kind),
-    ...makeLogStore(db),
+    ...makeLogStore(db, kind),
     ...makeArtifactRecordStore(db),
     ...makeRefStore(db),
   };

@@ -1,5 +1,6 @@
 /** `LogStore` over Kysely: log lines, numbered by the database. */
-import type { Db } from './database.ts';
+import { sql } from 'kysely';
+import type { DatabaseKind, Db } from './database.ts';
 import type { ActionRef } from './execution-store.ts';
 import { inTransaction } from './in-transaction.ts';
 import type { LogLine, LogStore, NumberedLogLine } from './log-store.ts';
@@ -14,7 +15,14 @@ import {
 /** Lines read per query while a log's tail is gathered from its end. */
 const TAIL_PAGE = 500;
 
-export function makeLogStore(db: Db): LogStore {
+/**
+ * `kind` matters on PostgreSQL, where lines are numbered before they commit:
+ * two writers on one attempt's log take turns (a lock held until the commit),
+ * so its lines commit in the order of their numbers and a reader by number
+ * (a page's event stream) never moves past a line still to commit. SQLite
+ * has one writer at a time already.
+ */
+export function makeLogStore(db: Db, kind: DatabaseKind): LogStore {
   return {
     async appendLog(ref: ActionRef, lines: LogLine[]): Promise<void> {
       if (lines.length === 0) return;
@@ -27,7 +35,13 @@ export function makeLogStore(db: Db): LogStore {
         text: line.text,
         at: line.at,
       }));
-      await inTransaction(db, (trx) => insertLogLines(trx, rows));
+      await inTransaction(db, async (trx) => {
+        if (kind === 'postgres') {
+          const key = JSON.stringify(['log', ref.executionId, ref.stage, ref.action, ref.attempt]);
+          await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+        }
+        await insertLogLines(trx, rows);
+      });
     },
 
     async readLog(ref: ActionRef): Promise<LogLine[]> {

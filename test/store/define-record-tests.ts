@@ -1,12 +1,13 @@
 /** Store suite, part 2: logs, artifacts, listings, crash-recovery queries and reopening. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { until } from '../helpers/until.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { moveAction, moveExecution } from './fixtures/hand-made-steps.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
-export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
+export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
   it('reads back the log of each attempt of an action in the order it was appended', async (t) => {
     const { store } = await fresh(t);
     const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
@@ -81,6 +82,50 @@ export function defineRecordTests(_backend: StoreBackend, fresh: Fresh): void {
     assert.deepEqual(await store.readLogTail(mine, 10_000_000), lines);
     assert.deepEqual(await store.readLogTail({ ...mine, attempt: 2 }, 1_000), []);
   });
+
+  if (backend.replicas) {
+    it('never lets a reader by line number see a later line of a log before an earlier one still committing', async (t) => {
+      const { store, place, open } = await fresh(t);
+      const other = await open();
+      const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+      const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+      const ref = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
+      const seen = async () => (await store.readLogAfter(ref, 0, 500)).map((line) => line.text);
+
+      // The first writer's line is numbered, and its transaction held open until the test lets it go.
+      let commit!: () => void;
+      const held = new Promise<void>((resolve) => (commit = resolve));
+      let numbered!: () => void;
+      const first = store.transaction(async (trx) => {
+        await trx.appendLog(ref, [{ stream: 'stdout', text: 'line 1', at: 1 }]);
+        numbered();
+        await held;
+      });
+      await new Promise<void>((resolve) => (numbered = resolve));
+
+      // A second writer, on another replica, appends the next line meanwhile: it waits for the first
+      // (a session of the database waiting on the lock), or it is done.
+      let secondDone = false;
+      const second = other
+        .appendLog(ref, [{ stream: 'stdout', text: 'line 2', at: 2 }])
+        .then(() => (secondDone = true));
+      try {
+        await until('the second append is done or waits for the first', async () => {
+          if (secondDone) return true;
+          const waiting = await place.peek(
+            "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory'",
+          );
+          return (waiting[0]!.n as number) > 0 ? true : undefined;
+        });
+        assert.deepEqual(await seen(), [], 'line 2 is not visible while line 1 is still to commit');
+      } finally {
+        // A failure above still ends the first transaction, so the stores close.
+        commit();
+      }
+      await Promise.all([first, second]);
+      assert.deepEqual(await seen(), ['line 1', 'line 2']);
+    });
+  }
 
   it('records artifacts by name and digest, the latest record of a name winning', async (t) => {
     const { store } = await fresh(t);
