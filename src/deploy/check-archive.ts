@@ -10,8 +10,10 @@
  * whatever tar the host has. The archive is read with node-tar, streamed:
  * a large artifact is never held in memory.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { posix } from 'node:path';
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
 import { SluiceError } from '../sluice-error.ts';
@@ -35,6 +37,21 @@ interface Member {
 
 /** Resolves with the number of members; rejects with `UnsafeArchiveError` naming the member. */
 export async function checkArchive(file: string): Promise<number> {
+  return inspectArchive(file);
+}
+
+/**
+ * `checkArchive` and the sha256 of the file's bytes in the same read, for a
+ * caller that must also verify them against a digest: one pass over a large
+ * artifact instead of two.
+ */
+export async function checkArchiveAndHash(file: string): Promise<{ members: number; sha256: string }> {
+  const hash = createHash('sha256');
+  const members = await inspectArchive(file, hash);
+  return { members, sha256: hash.digest('hex') };
+}
+
+async function inspectArchive(file: string, hash?: Hash): Promise<number> {
   const tree = new Map<string, Member>();
   let members = 0;
   let problem: UnsafeArchiveError | undefined;
@@ -70,7 +87,18 @@ export async function checkArchive(file: string): Promise<number> {
       ),
     );
     // 1 MiB reads: the parser (and its gunzip) costs per chunk, ten times more with the default 64 KiB.
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), parser);
+    const read = createReadStream(file, { highWaterMark: 1 << 20 });
+    if (hash) {
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      await pipeline(read, tap, parser);
+    } else {
+      await pipeline(read, parser);
+    }
   } catch (error) {
     if (problem) throw problem;
     const message = (error as Error).message;

@@ -20,7 +20,7 @@ import {
   type LockState,
 } from '../store/store.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
-import { checkArchive } from './check-archive.ts';
+import { checkArchive, checkArchiveAndHash } from './check-archive.ts';
 import { haproxyDrain, haproxyUndrain, type HaproxyTarget } from './haproxy-runtime.ts';
 import { DeployFailure, hostToRollOut, type HostStepContext } from './host-steps.ts';
 import type { Amount } from './plan-batches.ts';
@@ -99,6 +99,22 @@ async function takeEnvironmentLock(
   }
 }
 
+/**
+ * The stored artifact's path when its bytes match the digest and its listing
+ * passes `checkArchive`, both in one read; undefined for anything else (not
+ * here, other bytes, refused, unreadable), which the caller settles the slow
+ * way so that each failure keeps its own message.
+ */
+async function storedAndSafe(artifacts: ArtifactStore, sha256: string): Promise<string | undefined> {
+  try {
+    if (!(await artifacts.has(sha256))) return undefined;
+    const path = artifacts.path(sha256);
+    return (await checkArchiveAndHash(path)).sha256 === sha256 ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** False when the signal aborted the pause. */
 function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
@@ -140,14 +156,18 @@ export async function runDeployAction(deps: DeployDeps, context: ActionRun, spec
     return { ok: false, reason: `artifact "${spec.artifact}" was not produced in execution #${execution.seq}` };
   const unbound = await checkApprovalBinding(deps.store, context, spec, artifact.sha256);
   if (unbound) return { ok: false, reason: unbound };
-  let tarball: string;
-  try {
-    // Verified as it is read: from this process's directory, or from the database another replica stored it in.
-    tarball = await deps.artifacts.fetch(artifact.sha256);
-  } catch (error) {
-    return { ok: false, reason: `artifact "${spec.artifact}" cannot be deployed: ${errorMessage(error)}` };
+  // Usually one read: the stored file hashed as its listing is checked.
+  let tarball = await storedAndSafe(deps.artifacts, artifact.sha256);
+  if (tarball === undefined) {
+    try {
+      // Missing here, changed, or refused: the verified fetch says which (from this process's
+      // directory, or from the database another replica stored it in), then the check again.
+      tarball = await deps.artifacts.fetch(artifact.sha256);
+    } catch (error) {
+      return { ok: false, reason: `artifact "${spec.artifact}" cannot be deployed: ${errorMessage(error)}` };
+    }
+    await checkArchive(tarball);
   }
-  await checkArchive(tarball);
 
   const lease = deps.lockLeaseMs ?? DEFAULT_LEASE_MS;
   const lockName = `environment:${target.environment}`;

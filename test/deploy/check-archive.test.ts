@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { checkArchive, UnsafeArchiveError } from '../../src/deploy/check-archive.ts';
+import { checkArchive, checkArchiveAndHash, UnsafeArchiveError } from '../../src/deploy/check-archive.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sluice-archive-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -298,4 +308,14 @@ test('a link whose target tars read differently from its headers is refused, tho
     assert.equal(readlinkSync(join(release, 'a')), '/etc', name);
     await assert.rejects(checkArchive(file), unsafe(expected), name);
   }
+});
+
+test('checked and hashed in one read, an artifact gives the same members and the sha256 of its bytes', async () => {
+  const file = archive('hashed', (d) => {
+    mkdirSync(join(d, 'dist'));
+    writeFileSync(join(d, 'dist/index.js'), 'x');
+  });
+  const { members, sha256 } = await checkArchiveAndHash(file);
+  assert.equal(members, await checkArchive(file));
+  assert.equal(sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
 });
