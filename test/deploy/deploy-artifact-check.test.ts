@@ -1,7 +1,7 @@
 /**
  * What a deploy reads of the stored artifact before any host sees it: its
  * bytes against the digest recorded at build time (PRODUCT P4) and its
- * listing (check-archive.ts), in one read when both pass. A stored file
+ * listing (check-archive.ts). A stored file
  * whose bytes changed is refused as changed, even when it is a safe archive.
  */
 import assert from 'node:assert/strict';
