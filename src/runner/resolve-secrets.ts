@@ -4,9 +4,9 @@
  * can never read a secret it was not given); values come from the
  * environment or a file, never from the config file itself.
  */
-import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { matchesRepo } from '../config/match-repo.ts';
+import { readSecretValue } from '../config/secret-value.ts';
 
 export function resolveSecrets(
   server: ServerConfig | undefined,
@@ -22,14 +22,10 @@ export function resolveSecrets(
         `secret "${name}" is not granted to ${repo} (the server config grants it to: ${secret.repos.join(', ')})`,
       );
     }
-    if ('env' in secret && secret.env) {
-      const value = process.env[secret.env];
-      if (value === undefined)
-        throw new Error(`secret "${name}" reads environment variable ${secret.env}, which is not set`);
-      values[name] = value;
-    } else if ('file' in secret && secret.file) {
-      values[name] = readFileSync(secret.file, 'utf8').replace(/\r?\n$/, '');
-    }
+    if ('env' in secret && secret.env && process.env[secret.env] === undefined)
+      throw new Error(`secret "${name}" reads environment variable ${secret.env}, which is not set`);
+    const value = readSecretValue(secret);
+    if (value !== undefined) values[name] = value;
   }
   return values;
 }
