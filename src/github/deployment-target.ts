@@ -10,7 +10,7 @@
  * for ever.
  */
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
-import { hasEnded } from '../pipeline/states.ts';
+import { hasEnded, isDecided } from '../pipeline/states.ts';
 import { findStage } from '../pipeline/definition.ts';
 
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
@@ -67,8 +67,8 @@ function notDeployed(execution: ExecutionSummary, stage: Stage): DeploymentTarge
 }
 
 function decidedAgainst(execution: ExecutionSummary, stage: Stage): boolean {
-  if (stage.status === 'superseded' || stage.status === 'cancelled') return true;
-  if (stage.status !== 'failed') return execution.status === 'superseded' || execution.status === 'cancelled';
+  if (isDecided(stage.status)) return true;
+  if (stage.status !== 'failed') return isDecided(execution.status);
   // A rejected or expired approval fails its stage, but nothing broke: the deploy was refused.
   const definitions = findStage(execution.definition, stage.name)?.actions ?? [];
   const failed = stage.actions.filter((a) => a.status === 'failed');
