@@ -19,6 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { quoteArg } from '../src/executor/shell-quote.ts';
+import { formatDuration } from '../src/format-duration.ts';
+import type { ExecutionSummary } from '../src/store/store.ts';
 import { freeLoopbackPort, startHaproxy } from '../test/helpers/haproxy.ts';
 import { pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startMonitor } from '../test/helpers/request-monitor.ts';
@@ -152,14 +154,13 @@ const result = monitor ? await monitor.stop() : { sent: 0, failures: [] };
 // 4. The summary.
 say('summary');
 for (const run of runs) {
-  const execution = JSON.parse(await capture(['status', String(run.seq), '--json', '--data-dir', '../data'])) as {
-    status: string;
-    stages: Array<{ name: string; status: string; actions: Array<{ startedAt?: number; finishedAt?: number }> }>;
-  };
+  const execution = JSON.parse(
+    await capture(['status', String(run.seq), '--json', '--data-dir', '../data']),
+  ) as ExecutionSummary;
   const stages = execution.stages.map((s) => {
     const started = Math.min(...s.actions.map((a) => a.startedAt ?? Infinity));
     const finished = Math.max(...s.actions.map((a) => a.finishedAt ?? -Infinity));
-    return `${s.name} ${s.status}${Number.isFinite(started) && Number.isFinite(finished) ? ` ${((finished - started) / 1000).toFixed(1)} s` : ''}`;
+    return `${s.name} ${s.status}${Number.isFinite(started) && Number.isFinite(finished) ? ` ${formatDuration(finished - started)}` : ''}`;
   });
   console.log(`  ${run.version} (execution #${run.seq}, ${execution.status}): ${stages.join(' · ')}`);
 }

@@ -6,7 +6,7 @@
  * Every line goes through Sluice's logger (LOG_FORMAT, LOG_LEVEL).
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_STOP_GRACE_MS, readSettings, type Settings } from './config/read-settings.ts';
+import { DEFAULT_STOP_GRACE_MS, readSettings, readStartUpLogSettings, type Settings } from './config/read-settings.ts';
 import { createLogger, type Logger } from './log/create-logger.ts';
 import { settingsSecrets } from './log/log-secrets.ts';
 import { startSluice } from './start-sluice.ts';
@@ -15,22 +15,20 @@ import { formatDuration } from './format-duration.ts';
 
 /** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
 function startLogger(settings: Settings | undefined): Logger {
-  const env = process.env;
-  const credentials = [
-    env.WEBHOOK_SECRET,
-    env.SLACK_BOT_TOKEN,
-    env.SLACK_SIGNING_SECRET,
-    env.SLACK_APP_TOKEN,
-    env.SLUICE_METRICS_TOKEN,
-  ];
+  if (!settings) {
+    const early = readStartUpLogSettings(process.env);
+    return createLogger({
+      format: early.logFormat,
+      levelInString: early.logLevelInString,
+      secrets: early.secrets,
+      keys: early.keys,
+    });
+  }
   return createLogger({
-    format: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
-    levelInString: env.LOG_LEVEL_IN_STRING === 'true',
-    secrets: [
-      ...credentials.filter((value): value is string => Boolean(value)),
-      ...(settings ? settingsSecrets(settings) : []),
-    ],
-    keys: [env.PRIVATE_KEY, settings?.github?.privateKey].filter((value): value is string => Boolean(value)),
+    format: settings.logFormat ?? 'pretty',
+    levelInString: settings.logLevelInString ?? false,
+    secrets: settingsSecrets(settings),
+    keys: settings.github ? [settings.github.privateKey] : [],
   });
 }
 

@@ -2,7 +2,7 @@
  * What a build or command action hands back to the action runner, and the
  * one error type its steps throw to end the action early.
  */
-import type { OutputStream } from '../executor/executor.ts';
+import type { LogStream } from '../store/log-store.ts';
 import { SluiceError } from '../sluice-error.ts';
 
 /** Why a build or command failed (timed out, cancelled…); the engine hears only the reason. */
@@ -22,9 +22,6 @@ export interface BuiltArtifact {
  */
 export type HostActionResult =
   { ok: true; artifact?: BuiltArtifact } | { ok: false; reason: string; code: FailureCode };
-
-/** `sluice` lines are Sluice's own narration; the others are the command's output. */
-export type LogStream = OutputStream | 'sluice';
 
 /** Receives every log line of an action, already masked. */
 export type ActionLog = (line: string, stream: LogStream) => void;

@@ -4,6 +4,7 @@
  * terminal. Recovers from an earlier crash before anything else.
  */
 import { loadServerConfig } from '../config/load-server-config.ts';
+import { readDatabaseUrl, readServerConfigPath } from '../config/read-settings.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { createSluiceActions } from '../runner/create-sluice-actions.ts';
 import { PipelineRunner } from '../runner/pipeline-runner.ts';
@@ -42,9 +43,9 @@ export interface CliContext {
 
 export async function openCliContext(options: CliOptions, out: (text: string) => void): Promise<CliContext> {
   const dataDir = cliDataDir(options.dataDir);
-  const serverFile = options.serverFile ?? process.env.SLUICE_CONFIG;
+  const serverFile = options.serverFile ?? readServerConfigPath(process.env);
   const server = serverFile ? await loadServerOrExplain(serverFile) : undefined;
-  const store = await openStore({ dataDir, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL });
+  const store = await openStore({ dataDir, databaseUrl: options.databaseUrl ?? readDatabaseUrl(process.env) });
   const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
   const printer = new ProgressPrinter(out);
   const approvals: ActionRef[] = [];

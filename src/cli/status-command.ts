@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readDatabaseUrl } from '../config/read-settings.ts';
 import { recoverInterrupted } from '../runner/recover-interrupted.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ExecutionSummary, HistoryEntry } from '../store/store.ts';
@@ -17,7 +18,7 @@ import { formatDuration } from '../format-duration.ts';
 export async function runStatus(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseCliArgs(args, { json: { type: 'boolean' }, limit: { type: 'string' } });
   const dataDir = cliDataDir(values.dataDir);
-  const databaseUrl = values.databaseUrl ?? process.env.DATABASE_URL;
+  const databaseUrl = values.databaseUrl ?? readDatabaseUrl(process.env);
   // Looking must not create anything: an empty state is said, not made.
   if (!databaseUrl && !existsSync(join(dataDir, 'sluice.db'))) {
     const where = `Sluice keeps its state in ${dataDir}, and nothing is there yet (give another with --data-dir or SLUICE_DATA_DIR)`;

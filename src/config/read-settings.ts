@@ -95,17 +95,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
         : `PORT must be a port number from 1 to 65535, not "${env.PORT}".`,
     );
   }
-  const databaseUrl = env.DATABASE_URL || undefined;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new SettingsError(
-      'DATABASE_URL must be a PostgreSQL URL such as postgres://sluice:secret@db.internal:5432/sluice.',
-    );
-  }
-  if (databaseUrl && !readsAsUrl(databaseUrl)) {
-    throw new SettingsError(
-      'DATABASE_URL cannot be read as a URL: a user name or password with any of # ? / : [ ] % in it must be percent-encoded (# as %23, ? as %3F, / as %2F, : as %3A, % as %25), as in postgres://sluice:p%23ss@db.internal:5432/sluice.',
-    );
-  }
+  const databaseUrl = readDatabaseUrl(env);
   const publicUrl = (env.SLUICE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/.test(publicUrl)) {
     throw new SettingsError(
@@ -152,7 +142,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(env.HOST ? { host: env.HOST } : {}),
     dataDir: resolve(env.SLUICE_DATA_DIR || 'data'),
     databaseUrl,
-    serverConfig: env.SLUICE_CONFIG || undefined,
+    serverConfig: readServerConfigPath(env),
     publicUrl,
     github: readGithubSettings(env),
     githubServer: readGithubServer(env),
@@ -164,6 +154,53 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     ...(stopGraceMs !== undefined && { stopGraceMs }),
     ...(logFormat && { logFormat }),
     ...(env.LOG_LEVEL_IN_STRING === 'true' && { logLevelInString: true }),
+  };
+}
+
+/** `DATABASE_URL`, checked (the `sluice` command reads it too, with the same messages); absent: SQLite in the data directory. */
+export function readDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new SettingsError(
+      'DATABASE_URL must be a PostgreSQL URL such as postgres://sluice:secret@db.internal:5432/sluice.',
+    );
+  }
+  if (databaseUrl && !readsAsUrl(databaseUrl)) {
+    throw new SettingsError(
+      'DATABASE_URL cannot be read as a URL: a user name or password with any of # ? / : [ ] % in it must be percent-encoded (# as %23, ? as %3F, / as %2F, : as %3A, % as %25), as in postgres://sluice:p%23ss@db.internal:5432/sluice.',
+    );
+  }
+  return databaseUrl;
+}
+
+/** `SLUICE_CONFIG`: the path of the operator's server config, if one is given. */
+export function readServerConfigPath(env: NodeJS.ProcessEnv): string | undefined {
+  return env.SLUICE_CONFIG || undefined;
+}
+
+/**
+ * How to log before the settings are read, or when they are wrong: the
+ * format asked for, and the credentials given as they stand (unchecked), so
+ * a message about a wrong setting is in the log's format and shows none of them.
+ */
+export function readStartUpLogSettings(env: NodeJS.ProcessEnv): {
+  logFormat: 'json' | 'pretty';
+  logLevelInString: boolean;
+  secrets: string[];
+  keys: string[];
+} {
+  const given = (values: (string | undefined)[]) => values.filter((value): value is string => Boolean(value));
+  return {
+    logFormat: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
+    logLevelInString: env.LOG_LEVEL_IN_STRING === 'true',
+    secrets: given([
+      env.WEBHOOK_SECRET,
+      env.SLACK_BOT_TOKEN,
+      env.SLACK_SIGNING_SECRET,
+      env.SLACK_APP_TOKEN,
+      env.SLUICE_METRICS_TOKEN,
+    ]),
+    keys: given([env.PRIVATE_KEY]),
   };
 }
 

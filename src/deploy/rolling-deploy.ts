@@ -5,6 +5,7 @@
  * On a failure every host already touched goes back to its previous
  * release and the rollout stops with a reason that names host and step.
  */
+import type { ActionOutcome } from '../actions/action-runner.ts';
 import { formatDuration } from '../format-duration.ts';
 import { ExecutorError, type ExecSession, type HostRef } from '../executor/executor.ts';
 import { timerDelay } from '../executor/timer-delay.ts';
@@ -82,9 +83,7 @@ function sessionsFor(options: RolloutOptions): Sessions {
 
 export const DEFAULT_ROLLBACK_TIMEOUT_MS = 15 * 60_000;
 
-export type RolloutResult = { ok: true } | { ok: false; reason: string };
-
-export async function rollingDeploy(ctx: HostStepContext, options: RolloutOptions): Promise<RolloutResult> {
+export async function rollingDeploy(ctx: HostStepContext, options: RolloutOptions): Promise<ActionOutcome> {
   const sessions = sessionsFor(options);
   try {
     return await rollOut(ctx, options, sessions);
@@ -93,7 +92,7 @@ export async function rollingDeploy(ctx: HostStepContext, options: RolloutOption
   }
 }
 
-async function rollOut(ctx: HostStepContext, options: RolloutOptions, sessions: Sessions): Promise<RolloutResult> {
+async function rollOut(ctx: HostStepContext, options: RolloutOptions, sessions: Sessions): Promise<ActionOutcome> {
   const names = (hs: HostRollout[]) => hs.map((h) => h.host.name).join(', ');
   let batches: HostRollout[][];
   try {

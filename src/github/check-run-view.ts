@@ -5,7 +5,7 @@
 import { capitalize } from '../capitalize.ts';
 import { type ExecutionSummary, findStageSummary, type LogLine } from '../store/store.ts';
 import { byteLength, keepHead, keepTail } from './cut-to-bytes.ts';
-import { isBroken, isStoppedShort } from '../pipeline/states.ts';
+import { isBroken, isDecided, isStoppedShort } from '../pipeline/states.ts';
 import { formatDuration } from '../format-duration.ts';
 
 /** GitHub's limit for a check run's `output.text` and `output.summary`, in bytes of UTF-8. */
@@ -133,7 +133,7 @@ export function checkRunView(
     case 'pending':
     case 'waiting':
       if (executionOver) {
-        if (execution.status === 'superseded' || execution.status === 'cancelled')
+        if (isDecided(execution.status))
           done('cancelled', capitalize(execution.reason ?? `execution ${execution.status}`));
         else done('skipped', `Not run: the execution ${execution.status}`);
       } else {

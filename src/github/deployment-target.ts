@@ -10,8 +10,8 @@
  * for ever.
  */
 import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
-import { hasEnded } from '../pipeline/states.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { hasEnded, isDecided } from '../pipeline/states.ts';
+import { findAction } from '../pipeline/definition.ts';
 
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
@@ -67,10 +67,11 @@ function notDeployed(execution: ExecutionSummary, stage: Stage): DeploymentTarge
 }
 
 function decidedAgainst(execution: ExecutionSummary, stage: Stage): boolean {
-  if (stage.status === 'superseded' || stage.status === 'cancelled') return true;
-  if (stage.status !== 'failed') return execution.status === 'superseded' || execution.status === 'cancelled';
+  if (isDecided(stage.status)) return true;
+  if (stage.status !== 'failed') return isDecided(execution.status);
   // A rejected or expired approval fails its stage, but nothing broke: the deploy was refused.
-  const definitions = findStage(execution.definition, stage.name)?.actions ?? [];
   const failed = stage.actions.filter((a) => a.status === 'failed');
-  return failed.length > 0 && failed.every((a) => definitions.find((d) => d.name === a.name)?.kind === 'approval');
+  return (
+    failed.length > 0 && failed.every((a) => findAction(execution.definition, stage.name, a.name)?.kind === 'approval')
+  );
 }

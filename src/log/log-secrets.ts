@@ -3,9 +3,9 @@
  * key and webhook secret, Slack's tokens, the metrics token, the database
  * password) and the values of every secret the server config defines.
  */
-import { readFileSync } from 'node:fs';
 import type { Settings } from '../config/read-settings.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
+import { readSecretValue } from '../config/secret-value.ts';
 
 export function settingsSecrets(settings: Settings): string[] {
   // The GitHub App's key is not here: the logger hides keys line by line (its `keys`).
@@ -24,15 +24,11 @@ export function settingsSecrets(settings: Settings): string[] {
 export function serverSecrets(server: ServerConfig): string[] {
   const values: string[] = [];
   for (const secret of Object.values(server.secrets ?? {})) {
-    if ('env' in secret && secret.env) {
-      const value = process.env[secret.env];
+    try {
+      const value = readSecretValue(secret);
       if (value) values.push(value);
-    } else if ('file' in secret && secret.file) {
-      try {
-        values.push(readFileSync(secret.file, 'utf8').replace(/\r?\n$/, ''));
-      } catch {
-        // Not readable: a build that needs it fails saying so.
-      }
+    } catch {
+      // Not readable: a build that needs it fails saying so.
     }
   }
   return values;

@@ -7,10 +7,13 @@
  */
 import { stageDefinition, type Draft } from './draft.ts';
 import type { ExecutionState, StageState } from './snapshot.ts';
-import { isStoppedShort, isUnsuccessful, type StageStatus } from './states.ts';
+import { isStoppedShort, isUnsuccessful, STOPPED_SHORT, WORST_FIRST, type StageStatus } from './states.ts';
 
 /** Enough for any real pipeline; a loop past it is a bug, not a long pipeline. */
 const MAX_ROUNDS = 10_000;
+
+/** The event that ends a stage or execution as each of the halted statuses. */
+const END_EVENT = { failed: 'fail', interrupted: 'interrupt', superseded: 'supersede', cancelled: 'cancel' } as const;
 
 export function advance(draft: Draft, options: { hold: boolean } = { hold: false }): void {
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -44,10 +47,8 @@ function settleStage(draft: Draft, execution: ExecutionState, name: string, hold
     if (actions.some(([, a]) => a.status === 'running')) return;
     const [brokenName, brokenAction] = broken;
     const reason = `action "${brokenName}" ${brokenAction.status}${brokenAction.reason ? `: ${brokenAction.reason}` : ''}`;
-    const failure = actions.find(([, a]) => a.status === 'failed');
-    if (failure) draft.moveStage(execution, name, 'fail', reason);
-    else if (actions.some(([, a]) => a.status === 'interrupted')) draft.moveStage(execution, name, 'interrupt', reason);
-    else draft.moveStage(execution, name, 'cancel', reason);
+    const worst = STOPPED_SHORT.find((status) => actions.some(([, a]) => a.status === status)) ?? 'cancelled';
+    draft.moveStage(execution, name, END_EVENT[worst], reason);
     return;
   }
 
@@ -85,15 +86,17 @@ function settleExecution(draft: Draft, execution: ExecutionState): void {
   }
   if (stages.some(([, s]) => s.status === 'running')) return;
   const first = (status: StageStatus) => stages.find(([, s]) => s.status === status);
-  const failed = first('failed');
-  const interrupted = first('interrupted');
-  const superseded = first('superseded');
   const because = ([name, stage]: [string, StageState]) =>
     `stage "${name}" ${stage.status}${stage.reason ? `: ${stage.reason}` : ''}`;
-  if (failed) draft.moveExecution(execution, 'fail', because(failed));
-  else if (interrupted) draft.moveExecution(execution, 'interrupt', because(interrupted));
-  else if (superseded) draft.moveExecution(execution, 'supersede', superseded[1].reason);
-  else draft.moveExecution(execution, 'cancel', because(first('cancelled') ?? stages[0]!));
+  const worstStatus = WORST_FIRST.find((status) => first(status) !== undefined);
+  const worst = worstStatus && first(worstStatus);
+  if (!worstStatus || !worst) draft.moveExecution(execution, 'cancel', because(stages[0]!));
+  else
+    draft.moveExecution(
+      execution,
+      END_EVENT[worstStatus],
+      worstStatus === 'superseded' ? worst[1].reason : because(worst),
+    );
 }
 
 interface Candidate {

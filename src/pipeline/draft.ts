@@ -3,7 +3,7 @@
  * makes. All changes go through the state machines in states.ts, so an
  * illegal move throws instead of being saved.
  */
-import { type ActionDefinition, findStage, type StageDefinition } from './definition.ts';
+import { type ActionDefinition, findAction, findStage, type StageDefinition } from './definition.ts';
 import type { ActionState, Command, ExecutionState, PipelineSnapshot, StageState, StateChange } from './snapshot.ts';
 import {
   transitionAction,
@@ -94,7 +94,8 @@ export function stageDefinition(execution: ExecutionState, name: string): StageD
 }
 
 export function actionDefinition(execution: ExecutionState, stageName: string, name: string): ActionDefinition {
-  const action = stageDefinition(execution, stageName).actions.find((a) => a.name === name);
+  stageDefinition(execution, stageName);
+  const action = findAction(execution.definition, stageName, name);
   if (!action) throw new Error(`Stage "${stageName}" has no action "${name}".`);
   return action;
 }

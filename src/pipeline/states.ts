@@ -14,6 +14,10 @@ export const BROKEN = ['failed', 'interrupted'] as const;
 export const STOPPED_SHORT = [...BROKEN, 'cancelled'] as const;
 /** Ended without success: stopped short, or made pointless by a newer execution. */
 export const UNSUCCESSFUL = [...STOPPED_SHORT, 'superseded'] as const;
+/** Ended by a decision — a person's cancel, or a newer execution's: not a fault, nothing to report as one. */
+export const DECIDED = ['superseded', 'cancelled'] as const;
+/** What a halted stage or execution ends as, worst first: the first of these among its parts. */
+export const WORST_FIRST = [...BROKEN, ...DECIDED] as const;
 /** Statuses after which nothing more happens unless someone retries. */
 export const ENDED = ['succeeded', ...UNSUCCESSFUL] as const;
 
@@ -21,6 +25,7 @@ export type BrokenStatus = (typeof BROKEN)[number];
 export type StoppedShortStatus = (typeof STOPPED_SHORT)[number];
 export type UnsuccessfulStatus = (typeof UNSUCCESSFUL)[number];
 export type EndedStatus = (typeof ENDED)[number];
+export type DecidedStatus = (typeof DECIDED)[number];
 
 export const EXECUTION_STATUSES = ['running', ...ENDED] as const;
 export const STAGE_STATUSES = [
@@ -72,6 +77,11 @@ export function isBroken(status: string): status is BrokenStatus {
 /** Failed, interrupted or cancelled: ended short, and a retry may start from it. */
 export function isStoppedShort(status: string): status is StoppedShortStatus {
   return within(STOPPED_SHORT, status);
+}
+
+/** Superseded or cancelled: ended by a decision, not by a fault. */
+export function isDecided(status: string): status is DecidedStatus {
+  return within(DECIDED, status);
 }
 
 /** Ended without success, superseded included. */

@@ -4,9 +4,9 @@
  * can never read a secret it was not given); values come from the
  * environment or a file, never from the config file itself.
  */
-import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../config/server.schema.ts';
 import { matchesRepo } from '../config/match-repo.ts';
+import { readSecretValue, type SecretSource } from '../config/secret-value.ts';
 import { ServerRefusal } from '../config/server-refusal.ts';
 import { errorMessage } from '../sluice-error.ts';
 
@@ -29,25 +29,22 @@ export function resolveSecrets(
         `secret "${name}" is not granted to ${repo} (the server config grants it to: ${secret.repos.join(', ')}); the operator adds ${repo} to its repos`,
       );
     }
-    if ('env' in secret && secret.env) {
-      const value = process.env[secret.env];
-      if (value === undefined)
-        throw new ServerRefusal(
-          'SECRET_NOT_SET',
-          `secret "${name}" reads environment variable ${secret.env}, which is not set: set it in the environment Sluice runs in (the service's environment file, or the shell that runs \`sluice\`)`,
-        );
-      values[name] = value;
-    } else if ('file' in secret && secret.file) {
-      values[name] = readSecretFile(name, secret.file);
-    }
+    if ('env' in secret && secret.env && process.env[secret.env] === undefined)
+      throw new ServerRefusal(
+        'SECRET_NOT_SET',
+        `secret "${name}" reads environment variable ${secret.env}, which is not set: set it in the environment Sluice runs in (the service's environment file, or the shell that runs \`sluice\`)`,
+      );
+    const value = readSecretValueFor(name, secret);
+    if (value !== undefined) values[name] = value;
   }
   return values;
 }
 
-function readSecretFile(name: string, file: string): string {
+function readSecretValueFor(name: string, secret: SecretSource): string | undefined {
   try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    return readSecretValue(secret);
   } catch (error) {
+    const file = 'file' in secret ? secret.file : undefined;
     throw new ServerRefusal(
       'SECRET_NOT_SET',
       `secret "${name}" reads file ${file}, which Sluice cannot read (${errorMessage(error)}): put the value there, readable by the user Sluice runs as`,

@@ -1,8 +1,12 @@
 /** Every action's log, line by line, numbered in the order the store took them. */
+import type { OutputStream } from '../executor/executor.ts';
 import type { ActionRef } from './execution-store.ts';
 
+/** `sluice` lines are Sluice's own narration; the others are the command's output. */
+export type LogStream = OutputStream | 'sluice';
+
 export interface LogLine {
-  stream: 'stdout' | 'stderr' | 'sluice';
+  stream: LogStream;
   text: string;
   at: number;
 }

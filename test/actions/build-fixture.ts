@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LogStream } from '../../src/actions/action-result.ts';
+import type { LogStream } from '../../src/store/log-store.ts';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
 import { packSource } from '../../src/artifact/pack-source.ts';
 import { LocalExecutor } from '../../src/executor/local-executor.ts';

@@ -11,11 +11,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { haproxyCommand, parseStats, type HaproxyStat } from '../../src/deploy/haproxy-runtime.ts';
+import { freeLoopbackPort } from './free-port.ts';
 
 const run = promisify(execFile);
 
@@ -215,19 +216,6 @@ function serverName(name: string): string {
   return name.includes('/') ? name : `${BACKEND}/${name}`;
 }
 
-/** A port on 127.0.0.1 that was free a moment ago. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
@@ -259,3 +247,4 @@ async function waitUntil(timeoutMs: number, check: () => Promise<boolean>, messa
   }
   throw new Error(message());
 }
+export { freeLoopbackPort };

@@ -14,11 +14,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { freeLoopbackPort } from './free-port.ts';
 
 const run = promisify(execFile);
 
@@ -203,7 +204,7 @@ async function generateKey(path: string, comment: string): Promise<void> {
 /** A port that was free a moment ago; sshd may lose the race, so the caller retries. */
 async function startOnFreePort(sshd: string, state: HostState, dir: string, sharedLog?: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    state.host.port = await freePort();
+    state.host.port = await freeLoopbackPort();
     try {
       return await startSshd(sshd, state, dir, sharedLog);
     } catch (error) {
@@ -459,19 +460,6 @@ async function waitUntilGone(pids: readonly number[], timeoutMs: number): Promis
     await delay(25);
   }
   return false;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 type ProcessTree = Map<number, { ppid: number; comm: string }>;

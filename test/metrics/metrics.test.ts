@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startSlackSluice, type SlackSluice } from '../helpers/slack-sluice.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 let app: SlackSluice;
@@ -103,7 +103,7 @@ test(
   { timeout: 120_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-prometheus-'));
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const target = new URL(app.sluice.url).host;
     writeFileSync(
       join(dir, 'prometheus.yml'),
@@ -151,12 +151,3 @@ scrape_configs:
     }
   },
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -1,8 +1,8 @@
 /**
  * The documents name the tree as it is: README's Layout lists every
  * top-level file and folder, every entry of src/ and of test/helpers/, and
- * nothing that is not there; every file docs/requirements.md cites as
- * holding a requirement exists.
+ * nothing that is not there, and names every folder and file of test/;
+ * every file docs/requirements.md cites as holding a requirement exists.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -50,6 +50,17 @@ test("README's Layout lists the tree as it is, and nothing that is not there", (
     [],
     'in the tree but missing from README.md',
   );
+});
+
+test("README's Layout names every folder and file of test/: a part of src/ by that part, any other by its name", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = /^## Layout\n\n```\n([\s\S]*?)\n```$/m.exec(readme)![1]!;
+  const named = (name: string) =>
+    new RegExp(`(?<![\\w./-])(?:test/)?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(block);
+  const unnamed = entries('test')
+    .map((entry) => entry.slice('test/'.length))
+    .filter((name) => !(name.endsWith('/') && existsSync(join(root, 'src', name))) && !named(name));
+  assert.deepEqual(unnamed, [], 'in test/ but named nowhere in README.md');
 });
 
 test('every file docs/requirements.md cites exists', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startSluice } from '../../src/start-sluice.ts';
 import { SIGNING_SECRET } from '../helpers/slack-requests.ts';
 import { BOT_TOKEN, SlackStandIn } from '../helpers/slack-stand-in.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 
 async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-slack-start-'));
@@ -45,12 +45,7 @@ describe('Slack at start-up', () => {
   });
 
   test('a Slack that cannot be reached is told apart from a refused token', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const closed = await freeLoopbackPort();
     const apiUrl = `http://127.0.0.1:${closed}/api/`;
     await withDir(async (dir) => {
       const settings = {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAIN } from '../helpers/sluice-process.ts';
 import { waitForOutput } from '../helpers/run-sluice.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 
 function start(env: Record<string, string>) {
   const cwd = mkdtempSync(join(tmpdir(), 'sluice-start-'));
@@ -33,15 +34,6 @@ function start(env: Record<string, string>) {
       rmSync(cwd, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function get(host: string, port: number): Promise<number> {
@@ -73,7 +65,7 @@ test('a port in use stops start-up with a message that names PORT', async (t) =>
 });
 
 test('without SLUICE_CONFIG it says that it runs with no hosts and no environments', async (t) => {
-  const sluice = start({ PORT: String(await freePort()) });
+  const sluice = start({ PORT: String(await freeLoopbackPort()) });
   t.after(() => sluice.stop());
   await waitForOutput(sluice.child, /Sluice listening on port/);
   assert.match(
@@ -83,7 +75,7 @@ test('without SLUICE_CONFIG it says that it runs with no hosts and no environmen
 });
 
 test('HOST binds the listener to that address only', async (t) => {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const sluice = start({ PORT: String(port), HOST: '127.0.0.1' });
   t.after(() => sluice.stop());
   await waitForOutput(sluice.child, /Sluice listening on port/);
@@ -92,7 +84,7 @@ test('HOST binds the listener to that address only', async (t) => {
 });
 
 test('a HOST that is not an address of this machine is named', async (t) => {
-  const sluice = start({ PORT: String(await freePort()), HOST: '192.0.2.1' });
+  const sluice = start({ PORT: String(await freeLoopbackPort()), HOST: '192.0.2.1' });
   t.after(() => sluice.stop());
   assert.equal(await sluice.exited, 1);
   assert.match(
@@ -106,7 +98,7 @@ test('a SLUICE_DATA_DIR that is a file is named, with what to do', async (t) => 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'not-a-directory');
   writeFileSync(file, 'x');
-  const sluice = start({ PORT: String(await freePort()), SLUICE_DATA_DIR: file });
+  const sluice = start({ PORT: String(await freeLoopbackPort()), SLUICE_DATA_DIR: file });
   t.after(() => sluice.stop());
   assert.equal(await sluice.exited, 1);
   assert.match(

@@ -1,21 +1,16 @@
 /** What an operator sees when the configured database cannot be used. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { openStore } from '../../src/store/open-store.ts';
 import { StoreError } from '../../src/store/store.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 
 it('says which PostgreSQL it cannot reach, without the password', async (t) => {
   // A port that was free a moment ago: nothing listens there.
-  const port = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  const port = await freeLoopbackPort();
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-data-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,0 +1,15 @@
+/** A port on 127.0.0.1 that was free a moment ago, for a server a test starts or a port where nothing listens. */
+import { createServer } from 'node:net';
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
