@@ -12,6 +12,7 @@ import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type BuiltArtifact } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
 import { parseSha256 } from './transfer-verified.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** Collect `spec.paths` from the source directory into the artifact store. */
 export async function collectArtifact(
@@ -35,13 +36,13 @@ export async function collectArtifact(
   // Downloaded straight into the store and hashed once where it landed: the
   // file that matches the host's digest is renamed into place, not copied.
   const local = await artifacts.incomingPath().catch((error: unknown) => {
-    throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, {
+    throw new ActionFailure('artifact_failed', `could not store ${label}: ${errorMessage(error)}`, {
       cause: error,
     });
   });
   try {
     await context.session.download(remote, local).catch((error: unknown) => {
-      throw new ActionFailure('artifact_failed', `could not download ${label}: ${(error as Error).message}`, {
+      throw new ActionFailure('artifact_failed', `could not download ${label}: ${errorMessage(error)}`, {
         cause: error,
       });
     });
@@ -53,7 +54,7 @@ export async function collectArtifact(
       );
     }
     const stored = await artifacts.adopt(local, localDigest).catch((error: unknown) => {
-      throw new ActionFailure('artifact_failed', `could not store ${label}: ${(error as Error).message}`, {
+      throw new ActionFailure('artifact_failed', `could not store ${label}: ${errorMessage(error)}`, {
         cause: error,
       });
     });

@@ -9,6 +9,7 @@ import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
 import { uploadVerified } from './transfer-verified.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** An artifact of an earlier action, as a local file from the artifact store. */
 export interface InputArtifact {
@@ -33,7 +34,7 @@ export async function prepareWorkspace(
       : sha256File(sourceTarball).catch((error: unknown) => {
           throw new ActionFailure(
             'setup_failed',
-            `could not read the source tarball ${sourceTarball}: ${(error as Error).message}`,
+            `could not read the source tarball ${sourceTarball}: ${errorMessage(error)}`,
             { cause: error },
           );
         });

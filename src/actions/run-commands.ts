@@ -5,6 +5,7 @@
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure } from './action-result.ts';
 import { formatTimeLimit } from '../format-duration.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface CommandsOptions {
   /** Per-command timeout. */
@@ -38,7 +39,7 @@ export async function runCommands(
         onLine: (line, stream, continues) => output[stream].push(line, continues),
       });
     } catch (error) {
-      throw new ActionFailure('setup_failed', `${label} could not run: ${(error as Error).message}`, { cause: error });
+      throw new ActionFailure('setup_failed', `${label} could not run: ${errorMessage(error)}`, { cause: error });
     } finally {
       output.stdout.flush();
       output.stderr.flush();

@@ -6,6 +6,7 @@ import type { RunResult } from '../executor/executor.ts';
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type FailureCode } from './action-result.ts';
 import { formatDuration } from '../format-duration.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** Generous: unpacking a large artifact on a slow disk takes a while. */
 export const HOST_STEP_TIMEOUT_MS = 10 * 60 * 1000;
@@ -46,7 +47,7 @@ export async function runHostStep(
       onLine: (line, stream) => (stream === 'stdout' ? stdout : stderr).push(line),
     });
   } catch (error) {
-    throw new ActionFailure('setup_failed', `${what} failed: ${(error as Error).message}`, { cause: error });
+    throw new ActionFailure('setup_failed', `${what} failed: ${errorMessage(error)}`, { cause: error });
   }
   if (result.aborted) throw new ActionFailure('cancelled', `was cancelled while ${what}`);
   if (result.timedOut)

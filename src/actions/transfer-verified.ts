@@ -6,6 +6,7 @@ import { shellCommand } from '../executor/shell-quote.ts';
 import type { ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type FailureCode } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /**
  * Upload a file and fail unless its sha256 on the host is `expectedSha256`,
@@ -26,7 +27,7 @@ export async function uploadVerified(
   } catch (error) {
     // A file that cannot be read says so through its digest, better than through the upload.
     await expecting;
-    throw new ActionFailure('setup_failed', `could not upload ${label}: ${(error as Error).message}`, { cause: error });
+    throw new ActionFailure('setup_failed', `could not upload ${label}: ${errorMessage(error)}`, { cause: error });
   }
   const expected = await expecting;
   const actual = await hostSha256(context, remotePath, label, 'setup_failed');

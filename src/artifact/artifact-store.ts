@@ -16,7 +16,7 @@ import type { ArtifactBlobs } from '../store/artifact-blobs.ts';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArtifactError } from '../sluice-error.ts';
+import { ArtifactError, errorMessage } from '../sluice-error.ts';
 import { sha256File } from './sha256-file.ts';
 
 /** An artifact as stored. */
@@ -86,7 +86,7 @@ export class ArtifactStore {
     } catch (error) {
       await rm(temp, { force: true });
       if (error instanceof ArtifactError) throw error;
-      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, {
+      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${errorMessage(error)}`, {
         cause: error,
       });
     }
@@ -128,7 +128,7 @@ export class ArtifactStore {
     } catch (error) {
       await rm(file, { force: true });
       if (error instanceof ArtifactError) throw error;
-      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${(error as Error).message}`, {
+      throw new ArtifactError('STORE_FAILED', `could not store ${file} in ${this.dir}: ${errorMessage(error)}`, {
         cause: error,
       });
     }
@@ -140,7 +140,7 @@ export class ArtifactStore {
     } catch (error) {
       throw new ArtifactError(
         'STORE_FAILED',
-        `the database, where other replicas find it, failed as Sluice stored sha256:${sha256} (${(error as Error).message}); retry the stage once the database is back`,
+        `the database, where other replicas find it, failed as Sluice stored sha256:${sha256} (${errorMessage(error)}); retry the stage once the database is back`,
         { cause: error },
       );
     }
@@ -184,7 +184,7 @@ export class ArtifactStore {
       if (error instanceof ArtifactError) throw error;
       throw new ArtifactError(
         'STORE_FAILED',
-        `could not fetch sha256:${sha256} into ${this.dir}: ${(error as Error).message}`,
+        `could not fetch sha256:${sha256} into ${this.dir}: ${errorMessage(error)}`,
         {
           cause: error,
         },
@@ -215,7 +215,7 @@ export class ArtifactStore {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || tries > 0)
           throw new ArtifactError(
             'STORE_FAILED',
-            `could not hold sha256:${sha256} in ${heldDir}: ${(error as Error).message}`,
+            `could not hold sha256:${sha256} in ${heldDir}: ${errorMessage(error)}`,
             {
               cause: error,
             },

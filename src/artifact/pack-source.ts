@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { lstat, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ArtifactError } from '../sluice-error.ts';
+import { ArtifactError, errorMessage } from '../sluice-error.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
 
 export { readRevision } from './read-revision.ts';
@@ -40,7 +40,7 @@ export async function packSource(checkoutDir: string, outFile: string, options: 
     await runTar(checkoutDir, target, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
   } catch (error) {
     await rm(target, { force: true });
-    throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${(error as Error).message}`, {
+    throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${errorMessage(error)}`, {
       cause: error,
     });
   }

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { CliError } from './cli-error.ts';
 import type { ApprovalAnswer } from './drive-execution.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** Options every store-reading command takes. */
 const COMMON = {
@@ -19,7 +20,7 @@ export function parseCliArgs<T extends ParseArgsOptionsConfig>(args: string[], o
   try {
     parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new CliError(`${(error as Error).message} (see \`sluice help\`)`, 2);
+    throw new CliError(`${errorMessage(error)} (see \`sluice help\`)`, 2);
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const approve = v.approve as string | undefined;

@@ -15,6 +15,7 @@ import { driveAndReport } from './drive-and-report.ts';
 import type { Io } from './io.ts';
 import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export async function runPipeline(args: string[], io: Io): Promise<number> {
   const { values } = parseCliArgs(args, {
@@ -66,6 +67,6 @@ async function pruneAfterRun(ctx: CliContext, io: Io): Promise<void> {
     const said = describePrune(report);
     if (said) io.out(`${said}\n`);
   } catch (error) {
-    io.err(`Sluice could not prune old data (retention): ${(error as Error).message}\n`);
+    io.err(`Sluice could not prune old data (retention): ${errorMessage(error)}\n`);
   }
 }

@@ -9,7 +9,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, errorMessage } from '../sluice-error.ts';
 
 /**
  * A PEM private key's markers: PKCS#1 (`RSA PRIVATE KEY`, what GitHub
@@ -42,7 +42,7 @@ export function readPrivateKey(
     type = createPrivateKey(key).asymmetricKeyType;
   } catch (error) {
     throw new PrivateKeyError(
-      `${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds no RSA private key that can be read (${(error as Error).message}): generate a new private key on the GitHub App's settings page and use its .pem file as it is.`,
+      `${env.PRIVATE_KEY ? 'PRIVATE_KEY' : `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH})`} holds no RSA private key that can be read (${errorMessage(error)}): generate a new private key on the GitHub App's settings page and use its .pem file as it is.`,
     );
   }
   if (type !== 'rsa') {
@@ -60,7 +60,7 @@ function fromFile(env: { PRIVATE_KEY_PATH?: string | undefined }, cwd: string): 
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new PrivateKeyError(
-      `PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${(error as Error).message}.`,
+      `PRIVATE_KEY_PATH names ${env.PRIVATE_KEY_PATH}, which cannot be read: ${errorMessage(error)}.`,
     );
   }
   if (!findKind(text)) {

@@ -14,7 +14,7 @@ import { posix } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, errorMessage } from '../sluice-error.ts';
 
 export class UnsafeArchiveError extends SluiceError<'UNSAFE_ARCHIVE'> {
   constructor(message: string) {
@@ -40,7 +40,7 @@ export async function checkArchive(file: string): Promise<number> {
   let problem: UnsafeArchiveError | undefined;
   let metas: string[] = [];
   const refuse = (error: unknown) => {
-    problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(String(error));
+    problem ??= error instanceof UnsafeArchiveError ? error : new UnsafeArchiveError(errorMessage(error));
   };
   // tar is loaded with the first deploy, not at start.
   const { Parser } = await import('tar');
@@ -73,7 +73,7 @@ export async function checkArchive(file: string): Promise<number> {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), parser);
   } catch (error) {
     if (problem) throw problem;
-    const message = (error as Error).message;
+    const message = errorMessage(error);
     if (/truncated/i.test(message))
       throw new UnsafeArchiveError(`the archive ends in the middle of a member (${message})`);
     throw new UnsafeArchiveError(`the archive cannot be read: ${message}`);

@@ -23,7 +23,7 @@ import {
   type ReleasePaths,
 } from './release-commands.ts';
 import { formatReleaseApp, parseReleaseApp } from './release-app.ts';
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, errorMessage } from '../sluice-error.ts';
 
 export class DeployFailure extends SluiceError<'DEPLOY_FAILED'> {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -124,7 +124,7 @@ export async function stageRelease(
   try {
     await (uploadSlot ?? ((work) => work()))(() => sessionOf(h).upload(tarball, remote));
   } catch (error) {
-    throw new DeployFailure(`${name}: uploading the artifact failed: ${(error as Error).message}`, { cause: error });
+    throw new DeployFailure(`${name}: uploading the artifact failed: ${errorMessage(error)}`, { cause: error });
   }
   const [line] = await sh(ctx, h, 'hashing the uploaded artifact', shellCommand(['sha256sum', '--', remote]));
   const digest = /^\\?([0-9a-f]{64})\s/.exec(line ?? '')?.[1];

@@ -16,6 +16,7 @@ import {
 } from './executor.ts';
 import { removeTree } from './remove-tree.ts';
 import { runLocalCommand } from './run-local-command.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface LocalExecutorOptions {
   /** Where workspaces are made; defaults to the system temp directory. */
@@ -59,7 +60,7 @@ export class LocalExecutor implements Executor {
     } catch (error) {
       throw new ExecutorError(
         'WORKSPACE_FAILED',
-        `could not make a workspace in ${this.#baseDir}: ${(error as Error).message}`,
+        `could not make a workspace in ${this.#baseDir}: ${errorMessage(error)}`,
         { cause: error },
       );
     }
@@ -137,7 +138,7 @@ async function copy(from: string, to: string): Promise<void> {
   try {
     await copyFile(from, to);
   } catch (error) {
-    throw new ExecutorError('TRANSFER_FAILED', `could not copy ${from} to ${to}: ${(error as Error).message}`, {
+    throw new ExecutorError('TRANSFER_FAILED', `could not copy ${from} to ${to}: ${errorMessage(error)}`, {
       cause: error,
     });
   }

@@ -8,6 +8,7 @@
  * of its own. A write GitHub refuses is noted, not retried.
  */
 import { repoParams, type GithubApi, type InstallationOctokit } from './github-api.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** GitHub's limit on `output.summary`, in bytes of UTF-8. */
 const SUMMARY_BYTES = 65_535;
@@ -66,7 +67,7 @@ async function write(api: GithubApi, where: Where, why: string, send: Write): Pr
   } catch (error) {
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500)
-      return `${why} (GitHub refused the answer: ${status} ${(error as Error).message})`;
+      return `${why} (GitHub refused the answer: ${status} ${errorMessage(error)})`;
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 import type { LogStore, ActionRef, LogLine } from '../store/store.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 /** Enough lines per insert to keep a chatty build from becoming a write per line. */
 const BATCH = 200;
@@ -56,7 +57,7 @@ export class LogBuffer {
       } catch (error) {
         if (this.failure === undefined)
           process.emitWarning(
-            `Could not store ${lines.length} log lines, and keeps them for the next try: ${String(error)}`,
+            `Could not store ${lines.length} log lines, and keeps them for the next try: ${errorMessage(error)}`,
           );
         this.failure = error;
         this.pending = [...lines, ...this.pending];

@@ -21,6 +21,7 @@ import {
   type LiveWorkspace,
   type Unreachable,
 } from './track-commands.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 const KILL_GRACE_MS = 2000;
 const STOP_TIMEOUT_MS = 120_000;
@@ -154,7 +155,7 @@ async function stopOnHost(
       workspaces,
     );
   } catch (error) {
-    return { said: `could not stop what Sluice left running ${where}: ${(error as Error).message}` };
+    return { said: `could not stop what Sluice left running ${where}: ${errorMessage(error)}` };
   }
   const lines: string[] = [];
   try {
@@ -173,7 +174,7 @@ async function stopOnHost(
       await session.close();
     }
   } catch (error) {
-    const message = (error as Error).message;
+    const message = errorMessage(error);
     return {
       said: `could not reach ${host.name} to stop what Sluice left running there (${message})`,
       unreachable: message,

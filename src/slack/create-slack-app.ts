@@ -267,5 +267,5 @@ export function slackStartMessage(error: unknown, apiUrl: string): string {
   if (e.code === 'slack_webapi_http_error') {
     return `Slack answered auth.test with HTTP ${e.statusCode ?? '?'} at ${apiUrl}, so SLACK_BOT_TOKEN could not be checked: Slack may be having trouble (status.slack.com)${apiUrl.startsWith('https://slack.com/') ? '' : ', or SLACK_API_URL is not a Slack Web API root'}.`;
   }
-  return `Slack refused SLACK_BOT_TOKEN (auth.test: ${(error as Error)?.message ?? String(error)}); copy the bot token from the Slack app's "OAuth & Permissions" page.`;
+  return `Slack refused SLACK_BOT_TOKEN (auth.test: ${errorMessage(error)}); copy the bot token from the Slack app's "OAuth & Permissions" page.`;
 }

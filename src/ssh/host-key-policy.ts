@@ -16,6 +16,7 @@ import {
   type HostKeyVerdict,
   type KnownHostEntry,
 } from './known-hosts.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export interface HostKeyTarget {
   name: string;
@@ -49,7 +50,7 @@ export async function loadHostKeyPolicy(knownHostsPath: string, target: HostKeyT
   } catch (error) {
     throw new ExecutorError(
       'HOST_KEY_REJECTED',
-      `cannot check the host key of ${describe(target)}: known_hosts file ${knownHostsPath} cannot be read (${(error as Error).message})`,
+      `cannot check the host key of ${describe(target)}: known_hosts file ${knownHostsPath} cannot be read (${errorMessage(error)})`,
       { cause: error },
     );
   }

@@ -16,6 +16,7 @@ import { buildRemoveWorkspaceCommand, envOnStdin } from './remote-commands.ts';
 import { runRemoteCommand } from './run-remote-command.ts';
 import type { SshConnection } from './ssh-connection.ts';
 import { downloadFile, uploadFile } from './transfer-file.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 export class SshSession implements ExecSession {
   readonly host: HostRef;
@@ -102,7 +103,7 @@ export class SshSession implements ExecSession {
     } catch (error) {
       throw new ExecutorError(
         'WORKSPACE_FAILED',
-        `cannot pass the environment to ${this.host.name}: ${(error as Error).message}`,
+        `cannot pass the environment to ${this.host.name}: ${errorMessage(error)}`,
         { cause: error },
       );
     }

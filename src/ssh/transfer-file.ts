@@ -9,6 +9,7 @@ import { ExecutorError } from '../executor/executor.ts';
 import { hasOpenSshClient, uploadWithOpenSsh } from './openssh-transfer.ts';
 import type { SshConnection } from './ssh-connection.ts';
 import type { Ssh2Callback, Ssh2Sftp } from './ssh2-types.ts';
+import { errorMessage } from '../sluice-error.ts';
 
 // 16 requests of 255 KiB in flight: OpenSSH's sftp-server accepts up to
 // 256 KiB per message, and this keeps a long, fat link busy.
@@ -21,7 +22,7 @@ export async function uploadFile(connection: SshConnection, localPath: string, r
     // The executor's own connection lost: the host is gone for this one too.
     await uploadWithOpenSsh(connection.openSsh, localPath, remotePath, (kill) => connection.onLost(kill)).catch(
       (error: unknown) => {
-        throw new ExecutorError('TRANSFER_FAILED', `${what}: ${(error as Error).message}`, { cause: error });
+        throw new ExecutorError('TRANSFER_FAILED', `${what}: ${errorMessage(error)}`, { cause: error });
       },
     );
     return;

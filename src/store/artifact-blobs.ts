@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { ArtifactError } from '../sluice-error.ts';
+import { ArtifactError, errorMessage } from '../sluice-error.ts';
 import type { Db } from './database.ts';
 import {
   deleteBlob,
@@ -104,7 +104,7 @@ export class PostgresArtifactBlobs implements ArtifactBlobs {
     const corrupted = async (why: string) => {
       const removed = await deleteBlob(db, sha256).then(
         () => 'and is removed from the database',
-        (error: unknown) => `(removing it from the database failed too: ${(error as Error).message})`,
+        (error: unknown) => `(removing it from the database failed too: ${errorMessage(error)})`,
       );
       return new ArtifactError(
         'ARTIFACT_CORRUPTED',
