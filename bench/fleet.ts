@@ -92,7 +92,9 @@ async function packArtifact(bed: Bed, version: string): Promise<string> {
   return tarball;
 }
 
-/** rolling-deploy.sh on every host at once (the floor), or on each batch's hosts at once, drained, batch after batch. */
+/**
+ * rolling-deploy.sh on every host at once (the floor), or on each batch's hosts at once, drained, batch after batch.
+ */
 async function rollOutWithScript(
   bed: Bed,
   tarball: string,

@@ -13,7 +13,9 @@ import { startSluice } from './start-sluice.ts';
 import { errorMessage, messageForPeople } from './sluice-error.ts';
 import { formatDuration } from './format-duration.ts';
 
-/** Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given. */
+/**
+ * Until Sluice runs (and when its settings are wrong): a logger in the format asked for, hiding the credentials given.
+ */
 function startLogger(settings: Settings | undefined): Logger {
   if (!settings) {
     const early = readStartUpLogSettings(process.env);

@@ -20,7 +20,9 @@ import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
 export type Variant = 'sluice' | 'bash' | 'bash-cm' | 'ansible' | 'parallel';
 
 export interface Rollout {
-  /** The deploy's wall time: for Sluice the deploy action's startedAt → finishedAt, for the others the whole command. */
+  /**
+   * The deploy's wall time: for Sluice the deploy action's startedAt → finishedAt, for the others the whole command.
+   */
   ms: number;
   /** Sluice's build: its build action's start → the deploy action's start. */
   buildMs?: number;

@@ -33,7 +33,10 @@ export function canonicalAddress(address: string): string {
   return ip === '::1' || ip === '::' || ip === '0.0.0.0' || ip.startsWith('127.') ? LOOPBACK : ip;
 }
 
-/** The WHATWG URL parser's canonical form of an IP address (as inet_aton and inet_pton read it), or undefined for a name. */
+/**
+ * The WHATWG URL parser's canonical form of an IP address (as inet_aton and inet_pton read it), or undefined for a
+ * name.
+ */
 function canonicalIp(text: string): string | undefined {
   if (text.includes(':')) {
     let host: string;

@@ -30,9 +30,14 @@ export interface Settings {
   publicUrl: string;
   /** The GitHub App; absent until it is created (then Sluice serves the setup flow). */
   github?: GithubSettings;
-  /** Where GitHub is (`GHE_HOST`, `GHE_PROTOCOL`, as in Probot); absent: github.com. The setup flow creates the app there. */
+  /**
+   * Where GitHub is (`GHE_HOST`, `GHE_PROTOCOL`, as in Probot); absent: github.com. The setup flow creates the app
+   * there.
+   */
   githubServer?: GithubServer;
-  /** `GH_ORG` (as in Probot): the organization the setup flow creates the app in, instead of the person's own account. */
+  /**
+   * `GH_ORG` (as in Probot): the organization the setup flow creates the app in, instead of the person's own account.
+   */
   githubOrg?: string;
   /** The Slack app; absent: no Slack (approvals are decided with `sluice approve`). */
   slack?: SlackSettings;
@@ -40,7 +45,9 @@ export interface Settings {
   metricsToken?: string;
   /** How much Probot logs (LOG_LEVEL, as in Probot); default `warn`. */
   logLevel?: LogLevel;
-  /** `LOG_FORMAT` (as in Probot): `json` writes one JSON object a line; the default is readable lines for a terminal. */
+  /**
+   * `LOG_FORMAT` (as in Probot): `json` writes one JSON object a line; the default is readable lines for a terminal.
+   */
   logFormat?: 'json' | 'pretty';
   /** `LOG_LEVEL_IN_STRING=true` (as in Probot): JSON lines say `"level":"info"` instead of `30`. */
   logLevelInString?: boolean;
@@ -157,7 +164,10 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   };
 }
 
-/** `DATABASE_URL`, checked (the `sluice` command reads it too, with the same messages); absent: SQLite in the data directory. */
+/**
+ * `DATABASE_URL`, checked (the `sluice` command reads it too, with the same messages); absent: SQLite in the data
+ * directory.
+ */
 export function readDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {

@@ -170,7 +170,9 @@ export async function stageRelease(
   );
 }
 
-/** Run one lifecycle hook's commands (of `app`: this deploy's unless said) in a release directory, output in the log. */
+/**
+ * Run one lifecycle hook's commands (of `app`: this deploy's unless said) in a release directory, output in the log.
+ */
 export async function runHook(
   ctx: HostStepContext,
   h: HostRollout,
@@ -207,7 +209,10 @@ export async function switchTo(ctx: HostStepContext, h: HostRollout, releaseId: 
   ctx.log(h.host.name, `current → releases/${releaseId}`, 'sluice');
 }
 
-/** Probe `app`'s health check (this deploy's unless said) until healthy or out of time; the failure names the check and its last answer. */
+/**
+ * Probe `app`'s health check (this deploy's unless said) until healthy or out of time; the failure names the check and
+ * its last answer.
+ */
 export async function checkHealth(ctx: HostStepContext, h: HostRollout, app: AppSpec = ctx.app): Promise<void> {
   const health = app.health;
   if (!health) return;

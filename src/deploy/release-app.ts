@@ -38,7 +38,10 @@ export function formatReleaseApp(app: AppSpec): string {
   return `${JSON.stringify({ format: 1, app })}\n`;
 }
 
-/** The app spec a release was deployed with, or undefined when it has none (deployed before releases kept theirs) or it cannot be read. */
+/**
+ * The app spec a release was deployed with, or undefined when it has none (deployed before releases kept theirs) or it
+ * cannot be read.
+ */
 export function parseReleaseApp(text: string): AppSpec | undefined {
   if (text.trim() === '') return undefined;
   let json: unknown;

@@ -84,7 +84,9 @@ export function readCurrentCommand(paths: ReleasePaths): string {
   return `${shellCommand(['readlink', '--', paths.current])} || true`;
 }
 
-/** Prints `not-a-link` when `current` exists but is no link (a directory deployed by hand): no rename can replace it. */
+/**
+ * Prints `not-a-link` when `current` exists but is no link (a directory deployed by hand): no rename can replace it.
+ */
 export function currentNotLinkCommand(paths: ReleasePaths): string {
   const current = quoteArg(paths.current);
   return `if [ -e ${current} ] && [ ! -L ${current} ]; then echo not-a-link; fi`;

@@ -59,7 +59,10 @@ export interface DeployDeps {
   rollbackTimeoutMs?: number;
   /** Where the process follows its rollouts' hosts, to say what an exit at once leaves behind. */
   rollouts?: ActiveRollouts;
-  /** Hosts a rollout holds a session on at once, and artifact uploads at once (the operator's ssh.max_sessions, ssh.max_uploads). */
+  /**
+   * Hosts a rollout holds a session on at once, and artifact uploads at once (the operator's ssh.max_sessions,
+   * ssh.max_uploads).
+   */
   maxSessions?: number;
   maxUploads?: number;
 }

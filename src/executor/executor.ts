@@ -70,7 +70,9 @@ export interface RunResult {
   aborted: boolean;
   /** Why there is no exit code when nobody killed it: `SIGKILL`, or that the host sent none. */
   lostExit?: string;
-  /** Set when a timed-out command was stopped at the host's own limit (the operator's), shorter than the one asked for. */
+  /**
+   * Set when a timed-out command was stopped at the host's own limit (the operator's), shorter than the one asked for.
+   */
   limitMs?: number;
 }
 

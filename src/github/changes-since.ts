@@ -8,7 +8,10 @@ import type { ExecutionStore, RefStore, ExecutionSummary } from '../store/store.
 import { compareChanges, type Changes } from './compare-changes.ts';
 import type { GithubApi } from './github-api.ts';
 
-/** Undefined on a first deploy; `total: 0` when the environment runs this commit already; no total when GitHub cannot be asked. */
+/**
+ * Undefined on a first deploy; `total: 0` when the environment runs this commit already; no total when GitHub cannot be
+ * asked.
+ */
 export async function changesSince(
   store: ExecutionStore & RefStore,
   api: GithubApi,

@@ -57,7 +57,9 @@ export function deploymentTarget(
 
 type Stage = ExecutionSummary['stages'][number];
 
-/** The end of a Deployment whose deploy never ran: why, and whether that was a decision (inactive) or a fault (error). */
+/**
+ * The end of a Deployment whose deploy never ran: why, and whether that was a decision (inactive) or a fault (error).
+ */
 function notDeployed(execution: ExecutionSummary, stage: Stage): DeploymentTarget {
   const why =
     stage.reason ??

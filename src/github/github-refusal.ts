@@ -9,7 +9,9 @@
 
 export interface GithubRefusal {
   status: number;
-  /** GitHub's message with the errors it lists, e.g. `Validation Failed: summary exceeds a maximum bytesize of 65535`. */
+  /**
+   * GitHub's message with the errors it lists, e.g. `Validation Failed: summary exceeds a maximum bytesize of 65535`.
+   */
   message: string;
 }
 

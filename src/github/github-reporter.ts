@@ -189,7 +189,9 @@ export class GithubReporter {
     this.#retries.set(executionId, { delayMs, timer });
   }
 
-  /** Kept in the store, so a report that waits outlives a restart; a store that fails here is the next report's problem. */
+  /**
+   * Kept in the store, so a report that waits outlives a restart; a store that fails here is the next report's problem.
+   */
   async #markDue(executionId: string, due: boolean): Promise<void> {
     await this.#options.store.putRef(DUE, executionId, { due }, (this.#options.clock ?? Date.now)()).catch(() => {});
   }

@@ -202,7 +202,10 @@ function supersededBy(head: BranchHead, branch: string): string {
   return `superseded by ${head.sha.slice(0, 7)}, pushed to ${branch} after this commit`;
 }
 
-/** Why an execution of the push `deliveryId` of `sha` should not run, when the branch's head is now another (newer) push of another commit. */
+/**
+ * Why an execution of the push `deliveryId` of `sha` should not run, when the branch's head is now another (newer) push
+ * of another commit.
+ */
 function newerThan(head: BranchHead | undefined, deliveryId: string, sha: string, branch: string): string | undefined {
   if (head === undefined || head.delivery === deliveryId || head.sha === sha) return undefined;
   return supersededBy(head, branch);

@@ -21,7 +21,9 @@ export interface CheckRunRef {
   /** What was last sent, to skip updates that change nothing. */
   sent: string;
   completed: boolean;
-  /** The version of the execution it last showed: a view of an older one is not sent (unset: recorded before versions). */
+  /**
+   * The version of the execution it last showed: a view of an older one is not sent (unset: recorded before versions).
+   */
   version?: number;
   /** How far down OUTPUT_LIMITS GitHub last took it: later updates start there, not with a write it refuses. */
   level?: number;
@@ -87,7 +89,9 @@ export async function releaseClaim(
   });
 }
 
-/** The output sizes tried in turn when GitHub refuses a check run (422): GitHub's limit, a shorter log, the state alone. */
+/**
+ * The output sizes tried in turn when GitHub refuses a check run (422): GitHub's limit, a shorter log, the state alone.
+ */
 const OUTPUT_LIMITS = [OUTPUT_LIMIT, 16_384, 1_024];
 
 export async function syncCheckRuns(
@@ -191,7 +195,10 @@ async function writeStage(
   await save({ id, sent, completed: view.status === 'completed', version, ...(level > 0 && { level }) });
 }
 
-/** Creates or updates the check run, smaller after each 422, anew after a 404; its id and size, or undefined when GitHub took none. */
+/**
+ * Creates or updates the check run, smaller after each 422, anew after a 404; its id and size, or undefined when GitHub
+ * took none.
+ */
 async function writeAdapting(
   ctx: ReportContext,
   execution: ExecutionSummary,

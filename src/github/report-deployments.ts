@@ -26,7 +26,10 @@ declare module '../store/ref-store.ts' {
     deployment: DeploymentRef;
     /** A Deployment GitHub would not take (or lost): not tried again. */
     deployment_refused: { status: number };
-    /** The Deployment an environment of a repository runs, by `<repo>:<environment>`: made inactive when a newer one succeeds. */
+    /**
+     * The Deployment an environment of a repository runs, by `<repo>:<environment>`: made inactive when a newer one
+     * succeeds.
+     */
     deployment_active: { id: number };
   }
 }
@@ -104,7 +107,10 @@ const STEP: Record<DeploymentState, number> = {
   inactive: 2,
 };
 
-/** Creates the Deployment if it has none yet, and sends the statuses that bring it to `target`, under the claim `finish` ends. */
+/**
+ * Creates the Deployment if it has none yet, and sends the statuses that bring it to `target`, under the claim `finish`
+ * ends.
+ */
 async function advanceDeployment(
   ctx: ReportContext,
   execution: ExecutionSummary,

@@ -3,7 +3,8 @@
  * for (a push, `/sluice run`): the pipeline that runs is the default
  * branch's (PRODUCT G6), read as `refs/heads/<branch>` so that a tag of the
  * same name, which anyone who can push may create, is never taken for it;
- * the source is the commit's tarball through the API (S1). A push also checks that its branch is one the pipeline names; a run
+ * the source is the commit's tarball through the API (S1). A push also checks that its branch is one the pipeline
+ * names; a run
  * by hand may name any branch or commit (P1).
  */
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
@@ -42,7 +43,10 @@ export interface CommitToStart {
   trigger: string;
   origin?: string;
   actor: string;
-  /** Known out of date before it starts (an older push of its branch): created superseded with this reason, and no source fetched. */
+  /**
+   * Known out of date before it starts (an older push of its branch): created superseded with this reason, and no
+   * source fetched.
+   */
   supersededBy?: string;
   /** Asked as it is created (see NewExecution). */
   supersededIf?: NewExecution['supersededIf'];

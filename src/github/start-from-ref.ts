@@ -57,7 +57,10 @@ export async function startFromRef(
   });
 }
 
-/** The installation last seen on the repository's webhooks, else GitHub's answer to the app (kept, as a webhook's would be). */
+/**
+ * The installation last seen on the repository's webhooks, else GitHub's answer to the app (kept, as a webhook's would
+ * be).
+ */
 async function findInstallation(
   deps: StartDeps & { api: GithubApi; store: ExecutionStore & RefStore },
   repo: string,

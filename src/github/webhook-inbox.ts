@@ -102,7 +102,8 @@ export class WebhookInbox {
     const leaseMs = this.#options.leaseMs ?? 5 * 60_000;
     // Deliveries whose end the store did not take go back at once, not when their lease runs out.
     for (const [id, why] of this.#unrecorded) {
-      // Due a millisecond ago: a claim takes leases that ran out before its own time, and the claim below may come in the same millisecond.
+      // Due a millisecond ago: a claim takes leases that ran out before its own time, and the claim below may come in
+      // the same millisecond.
       await store.postponeDelivery(id, why, clock() - 1);
       this.#unrecorded.delete(id);
     }

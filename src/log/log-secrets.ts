@@ -20,7 +20,9 @@ export function settingsSecrets(settings: Settings): string[] {
   return secrets.filter((value): value is string => Boolean(value));
 }
 
-/** The server config's secret values, as far as they can be read now (one not readable is not logged by Sluice either). */
+/**
+ * The server config's secret values, as far as they can be read now (one not readable is not logged by Sluice either).
+ */
 export function serverSecrets(server: ServerConfig): string[] {
   const values: string[] = [];
   for (const secret of Object.values(server.secrets ?? {})) {

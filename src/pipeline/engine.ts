@@ -94,14 +94,16 @@ function apply(draft: Draft, event: EngineEvent): void {
         action.attempt === event.attempt &&
         event.type === 'action_failed'
       ) {
-        // A peer took this process for dead, but it went on and stopped the action itself: say how (a deploy: what it rolled back).
+        // A peer took this process for dead, but it went on and stopped the action itself: say how (a deploy: what it
+        // rolled back).
         action.reason = `${action.reason ?? 'interrupted'}; its process was still running it, and stopped it: ${event.reason}`;
         return;
       }
       // A result for an action that ended meanwhile, or for an older attempt, changes nothing else.
       if (!execution || !action || action.status !== 'running' || action.attempt !== event.attempt) return;
       if (execution.status !== 'running') {
-        // The execution was cancelled while the action ran: it ends now, saying how it stopped (a deploy: what it rolled back).
+        // The execution was cancelled while the action ran: it ends now, saying how it stopped (a deploy: what it
+        // rolled back).
         if (event.type === 'action_succeeded')
           draft.moveAction(execution, event.stage, event.action, 'succeed', 'finished before the cancel reached it');
         else

@@ -13,7 +13,10 @@ export interface Revision {
   /** Branch or tag, e.g. `main`; absent for a bare SHA. */
   ref?: string;
   message?: string;
-  /** The commit's author as people read it: their GitHub login, else the name the commit gives (`Name <email>` from a local checkout). */
+  /**
+   * The commit's author as people read it: their GitHub login, else the name the commit gives (`Name <email>` from a
+   * local checkout).
+   */
   author?: string;
   /**
    * The GitHub login GitHub tells for the author (`author.username` of a

@@ -20,7 +20,10 @@ export interface ActionRunnerDeps {
   artifacts: ArtifactStore;
   /** Downloaded sources, when they are kept in the shared database (see keepSource). */
   sources?: ArtifactStore;
-  /** The hosts of a host group (or `local`) for a repository's action; throws with a clear message if unknown or not open to it. */
+  /**
+   * The hosts of a host group (or `local`) for a repository's action; throws with a clear message if unknown or not
+   * open to it.
+   */
   hostsOf(group: string, repo: string): HostRef[];
   /** The executor that reaches a host (each action's sessions record what they run, see trackCommands). */
   executorFor(host: HostRef): Executor;

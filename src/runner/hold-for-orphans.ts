@@ -49,7 +49,8 @@ export async function holdForOrphans(
   for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
     const attempts = attemptsOf(left);
     for (const attempt of attempts) {
-      // A try may take the whole connect timeout (a host that takes the connection and never answers): a cancel does not wait for it.
+      // A try may take the whole connect timeout (a host that takes the connection and never answers): a cancel does
+      // not wait for it.
       if (await cancelledFirst(stop({ ...ref, attempt }), signal))
         return { ok: false, reason: `cancelled while it waited for ${hostsOf(left)}` };
     }

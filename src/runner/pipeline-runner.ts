@@ -45,7 +45,10 @@ export interface RunnerListener {
   onActionEnded?(pipelineId: string, ref: ActionRef, outcome: ActionOutcome): void;
   /** An action runner threw instead of reporting an outcome. */
   onError?(error: unknown): void;
-  /** The claims on running actions were renewed: how many held, how many a peer had taken, or that the store could not be reached. */
+  /**
+   * The claims on running actions were renewed: how many held, how many a peer had taken, or that the store could not
+   * be reached.
+   */
   onLeaseRenewal?(outcome: 'renewed' | 'lost' | 'failed', count: number): void;
 }
 
@@ -63,7 +66,10 @@ export interface PipelineRunnerOptions {
   leaseMs?: number;
   /** Whether an action of this kind, interrupted because its process died, is retried at once (deploys never are). */
   retryInterrupted?: (kind: 'build' | 'command') => boolean;
-  /** Stops what a dead process's commands left running (of one attempt, or of all): done before they are marked interrupted. */
+  /**
+   * Stops what a dead process's commands left running (of one attempt, or of all): done before they are marked
+   * interrupted.
+   */
   stopOrphans?: (ref?: ActionRef) => Promise<void>;
 }
 
@@ -161,7 +167,10 @@ export class PipelineRunner {
     return expired.length;
   }
 
-  /** An interrupted build or command runs again when the operator wants that for its kind (deploys never do by themselves). */
+  /**
+   * An interrupted build or command runs again when the operator wants that for its kind (deploys never do by
+   * themselves).
+   */
   private async retryIfWanted(ref: ActionRef & { pipelineId: string }): Promise<void> {
     const execution = await this.store.getExecution(ref.executionId);
     const kind = (execution && findAction(execution.definition, ref.stage, ref.action))?.kind;

@@ -40,7 +40,10 @@ export class ServiceParts {
     this.#announce = announce;
   }
 
-  /** Starts each part in order. One that fails stops those started before it (and those without a start), then the error goes on. */
+  /**
+   * Starts each part in order. One that fails stops those started before it (and those without a start), then the error
+   * goes on.
+   */
   async start(): Promise<void> {
     for (const part of this.#parts) {
       try {

@@ -36,7 +36,10 @@ export interface ApprovalCardInput {
   commitUrl?: string;
   /** What the environment runs now, and the commits between it and this one; absent on a first deploy. */
   changes?: { base: string; compareUrl?: string; commits: CardCommit[]; /** Absent when not known. */ total?: number };
-  /** Who brought the change but cannot be checked against the approvers (no Slack user matches them, or GitHub could not list them), as sentences. */
+  /**
+   * Who brought the change but cannot be checked against the approvers (no Slack user matches them, or GitHub could not
+   * list them), as sentences.
+   */
   unchecked?: readonly string[];
   pageUrl: string;
 }

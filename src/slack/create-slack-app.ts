@@ -220,7 +220,10 @@ export async function createSlackApp(
   };
 }
 
-/** Bolt's and the Web API's warnings and errors, in Sluice's log: at warn level when `warn` is given, so a JSON log reader finds them. */
+/**
+ * Bolt's and the Web API's warnings and errors, in Sluice's log: at warn level when `warn` is given, so a JSON log
+ * reader finds them.
+ */
 export function boltLogger(log: (line: string) => void, warn: (line: string) => void = log): Logger {
   let level = LogLevel.WARN;
   const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];

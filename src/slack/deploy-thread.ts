@@ -8,7 +8,9 @@ import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import { gatedDeploys } from './approval-card.ts';
 import { escapeText, fitMessageText } from './slack-text.ts';
 
-/** How much of a failure's reason a thread reply quotes: enough to read, short enough that the link to the logs stays. */
+/**
+ * How much of a failure's reason a thread reply quotes: enough to read, short enough that the link to the logs stays.
+ */
 export const REASON_LIMIT = 3000;
 import { isStoppedShort } from '../pipeline/states.ts';
 import { formatDuration } from '../format-duration.ts';

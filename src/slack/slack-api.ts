@@ -44,7 +44,10 @@ export class SlackApiError extends SluiceError<'SLACK_API_ERROR'> {
 /** Slack's answers for a channel the bot cannot post in: the operator's to fix, not Slack's. */
 export const CHANNEL_ERRORS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
-/** Slack's answers for a bot token it no longer takes (revoked, the app uninstalled, a wrong token): every call fails alike until the operator acts. */
+/**
+ * Slack's answers for a bot token it no longer takes (revoked, the app uninstalled, a wrong token): every call fails
+ * alike until the operator acts.
+ */
 export const TOKEN_ERRORS: ReadonlySet<string> = new Set([
   'invalid_auth',
   'not_authed',

@@ -64,7 +64,9 @@ export interface CardRef {
   unchecked?: string[];
   /** Keys of the thread replies posted. */
   replies: string[];
-  /** The version of the execution it last showed: an older one is not shown over it (unset: recorded before versions). */
+  /**
+   * The version of the execution it last showed: an older one is not shown over it (unset: recorded before versions).
+   */
   version?: number;
 }
 
@@ -520,7 +522,9 @@ function endOf(history: HistoryEntry[], stage: string, action: string, attempt: 
   });
 }
 
-/** The Slack error that says the bot token is refused, wherever it is in the error's causes (a lookup wraps it, say). */
+/**
+ * The Slack error that says the bot token is refused, wherever it is in the error's causes (a lookup wraps it, say).
+ */
 function tokenRefusal(error: unknown): SlackApiError | undefined {
   for (let at: unknown = error, depth = 0; at instanceof Error && depth < 10; at = at.cause, depth++) {
     if (at instanceof SlackApiError && at.slackError && TOKEN_ERRORS.has(at.slackError)) return at;

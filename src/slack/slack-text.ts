@@ -28,7 +28,10 @@ export const MESSAGE_TEXT_LIMIT = 40_000;
 
 const CUT_NOTE = '\n… (cut short: the rest is on Sluice’s page)';
 
-/** `text` within Slack's limit (counted in UTF-16 units, as JavaScript counts): whole, or cut on a character with a note. */
+/**
+ * `text` within Slack's limit (counted in UTF-16 units, as JavaScript counts): whole, or cut on a character with a
+ * note.
+ */
 export function fitMessageText(text: string, limit = MESSAGE_TEXT_LIMIT): string {
   if (text.length <= limit) return text;
   return `${cutText(text, limit - CUT_NOTE.length)}${CUT_NOTE}`;

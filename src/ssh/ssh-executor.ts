@@ -38,7 +38,10 @@ export interface SshExecutorOptions {
    * connection and cannot); default 30000.
    */
   hostLimitMarginMs?: number;
-  /** The ciphers offered, most wanted first (ssh2's names); default ssh2's own order (AES-GCM first where the CPU has AES). */
+  /**
+   * The ciphers offered, most wanted first (ssh2's names); default ssh2's own order (AES-GCM first where the CPU has
+   * AES).
+   */
   ciphers?: string[];
   /**
    * How artifacts go up: with the system's OpenSSH client where there is one

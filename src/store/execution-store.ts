@@ -162,7 +162,9 @@ export interface ExecutionStore {
 
   /** Ids of executions no longer running that have not changed since `before`, oldest first (for pruning). */
   listFinishedExecutions(before: number): Promise<string[]>;
-  /** Deletes executions (not running ones) with their logs, history, artifact records and refs; returns how many went. */
+  /**
+   * Deletes executions (not running ones) with their logs, history, artifact records and refs; returns how many went.
+   */
   deleteExecutions(ids: string[]): Promise<number>;
   /** Every execution's source reference, with its status and when that last changed. */
   listSourceUses(): Promise<SourceUse[]>;

@@ -7,7 +7,10 @@
  */
 import type { RefKind, RefStore } from './ref-store.ts';
 
-/** How long a claim or an environment lock holds without renewal, unless the server config's `recovery.lease` says otherwise. */
+/**
+ * How long a claim or an environment lock holds without renewal, unless the server config's `recovery.lease` says
+ * otherwise.
+ */
 export const DEFAULT_LEASE_MS = 30_000;
 
 /** Renewals are never closer than this, however short the lease. */

@@ -30,7 +30,9 @@ export function diskFullLine(dir: string): string {
   return `disk full at ${dir}: free space to go on`;
 }
 
-/** Why the database cannot be opened for now, for the log and for callers; undefined: it will not clear up by itself. */
+/**
+ * Why the database cannot be opened for now, for the log and for callers; undefined: it will not clear up by itself.
+ */
 function passing(error: unknown, dir: string): { line: string; reason: string } | undefined {
   if (isDiskFull(error))
     return {

@@ -19,7 +19,8 @@ let checkout: TempCheckout;
 before(async () => {
   ssh = await startSshHosts(1);
   checkout = makeCheckout({ 'src/main.txt': 'hello\n' });
-  // Written here, not a fixture: its build commands, which print the secret and look for it, are what these tests are about.
+  // Written here, not a fixture: its build commands, which print the secret and look for it, are what these tests are
+  // about.
   checkout.write(
     '.github/sluice.yml',
     `stages:

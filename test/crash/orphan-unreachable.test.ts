@@ -156,7 +156,10 @@ recovery: { retry_interrupted_builds: true }
   };
 }
 
-/** Pushes the sleeping build, kills Sluice once it runs on the host, and closes the host. Returns the orphan's workspace. */
+/**
+ * Pushes the sleeping build, kills Sluice once it runs on the host, and closes the host. Returns the orphan's
+ * workspace.
+ */
 async function orphanOnClosedHost(b: Bed): Promise<string> {
   const pipeline = sleepingBuild(b.sleep, join(b.dir, 'gate'));
   github.install(b.repo);

@@ -82,7 +82,8 @@ test(
     assert.match(push2.text, /could not store this delivery .*nothing was acknowledged/);
     assert.equal((await fetch(`${sluice.url}/healthz`)).status, 200, 'the process keeps serving');
 
-    // The build ends while the database is away: it cannot store its artifact, where other replicas find it, nor yet record that it failed.
+    // The build ends while the database is away: it cannot store its artifact, where other replicas find it, nor yet
+    // record that it failed.
     writeFileSync(gate, '');
     await waitFor('Sluice to say it cannot record the build', () =>
       /could not record how build\/compile ended/.test(sluice!.output()),

@@ -12,7 +12,10 @@ import { createMasker } from '../../src/executor/mask-secrets.ts';
 const SECRET = "k3y'%/\\*(é)!~x";
 const SHORT = 'tk9!';
 
-/** Feeds `output` to a stream masker in pieces of `size` characters, as a line splitter would, and returns what it emitted. */
+/**
+ * Feeds `output` to a stream masker in pieces of `size` characters, as a line splitter would, and returns what it
+ * emitted.
+ */
 function streamed(secrets: string[], output: string, size = Infinity): string {
   const out: string[] = [];
   const stream = createMasker(secrets).lines((line, continues) => out.push(continues ? line : `${line}\n`));

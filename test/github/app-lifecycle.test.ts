@@ -180,7 +180,8 @@ describe('the GitHub App from start to restart', () => {
   });
 
   test('an environment renamed from "Dev" to "dev" retires the Deployment made under the old name: GitHub sees one environment', async () => {
-    // Two names alike but for case cannot stand in one server config (it is refused), so the operator renames it between runs.
+    // Two names alike but for case cannot stand in one server config (it is refused), so the operator renames it
+    // between runs.
     const config = (dir: string, name: string) => `hosts:
   builder: [local]
 local:

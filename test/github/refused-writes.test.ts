@@ -83,7 +83,8 @@ describe('reports GitHub refuses', () => {
 
   test('a check run GitHub refuses is sent again with less of the log, logged once, and the later stages and the Deployment are reported', async () => {
     const started = await startApp();
-    // What GitHub would answer a text it measures as too long, for every write of the build's check run until it is smaller.
+    // What GitHub would answer a text it measures as too long, for every write of the build's check run until it is
+    // smaller.
     started.github.refuseNext(
       /\/check-runs/,
       1,

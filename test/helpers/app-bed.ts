@@ -39,7 +39,9 @@ export interface FixturePipelineOptions {
   healthTimeout?: string;
 }
 
-/** Build the fixture app (on this machine by default), deploy it to `production` with its own stop and start scripts. */
+/**
+ * Build the fixture app (on this machine by default), deploy it to `production` with its own stop and start scripts.
+ */
 export function fixturePipeline({ fixture = 'app-to-production', ...options }: FixturePipelineOptions = {}): string {
   if (Object.keys(options).length === 0) return pipelineFixture(fixture);
   return pipelineFixture(fixture, (pipeline) => {
@@ -111,7 +113,10 @@ export interface AppBed {
   serverConfig(options?: ServerOptions): string;
   /** The server config written to a file in the scratch directory; its path. */
   writeServerConfig(options?: ServerOptions): string;
-  /** `sluice run` for the checkout: the server config written beside it, the data directory in its scratch (or PostgreSQL). */
+  /**
+   * `sluice run` for the checkout: the server config written beside it, the data directory in its scratch (or
+   * PostgreSQL).
+   */
   runArgs(options?: ServerOptions & { databaseUrl?: string }): string[];
   /** Stops the apps, HAProxy and the hosts, and removes the checkout. */
   stop(): Promise<void>;

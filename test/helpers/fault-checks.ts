@@ -120,7 +120,9 @@ export interface FaultBed {
   repo: string;
 }
 
-/** Commits v1 (sha(1), on main) and v2 (sha(2)) with `pipeline`, pushes v1 and waits until its build marks `started`. */
+/**
+ * Commits v1 (sha(1), on main) and v2 (sha(2)) with `pipeline`, pushes v1 and waits until its build marks `started`.
+ */
 export async function pushGatedBuild(bed: FaultBed, pipeline: string, started: string): Promise<void> {
   const { github, sluice, secret, repo } = bed;
   github.addCommit(repo, sha(1), { '.github/sluice.yml': pipeline, VERSION: 'v1\n' });

@@ -28,7 +28,10 @@ export interface GithubSluice {
    * `close` stops it too.
    */
   restart(start?: Partial<StartOptions>): Promise<RunningSluice>;
-  /** A webhook, signed with the app's webhook secret and sent as GitHub sends it to the Sluice running now (the restarted one after `restart`); Sluice's reply. */
+  /**
+   * A webhook, signed with the app's webhook secret and sent as GitHub sends it to the Sluice running now (the
+   * restarted one after `restart`); Sluice's reply.
+   */
   send(event: string, payload: unknown, options?: WebhookOptions): Promise<SentWebhook>;
   /** A push of REPO (or of `push.repo`), sent as `send` sends it. */
   sendPush(push: Omit<PushInput, 'repo'> & { repo?: string }, options?: WebhookOptions): Promise<SentWebhook>;

@@ -52,7 +52,10 @@ export interface RecordedCall {
   response?: Record<string, unknown>;
 }
 
-/** What a route is given: the repository (`owner/name`, when the path names one), the path's parameters, the query and the JSON body. */
+/**
+ * What a route is given: the repository (`owner/name`, when the path names one), the path's parameters, the query and
+ * the JSON body.
+ */
 interface RouteRequest {
   repo: string;
   params: Record<string, string>;
@@ -202,7 +205,9 @@ export class GithubStandIn {
     this.#failures.length = 0;
   }
 
-  /** The next `count` writes whose path matches are refused so (e.g. a 422 GitHub gives that the stand-in would not). */
+  /**
+   * The next `count` writes whose path matches are refused so (e.g. a 422 GitHub gives that the stand-in would not).
+   */
   refuseNext(path: RegExp, count: number, refusal: Refusal): void {
     this.#failures.push({ path, count, refusal });
   }
@@ -226,7 +231,10 @@ export class GithubStandIn {
     return new Promise((done) => this.#waiters.push({ match, done }));
   }
 
-  /** Every check run Sluice created for `repo` (for every repository when omitted), as GitHub last took it, oldest first. */
+  /**
+   * Every check run Sluice created for `repo` (for every repository when omitted), as GitHub last took it, oldest
+   * first.
+   */
   checkRuns(repo?: string): Array<Record<string, unknown>> {
     return this.#checkRuns.list(repo);
   }

@@ -19,7 +19,10 @@ export interface TestPostgres {
   url: string;
   /** Another fresh, empty database on the same server (dropped or removed by `stop`). */
   freshDatabase(): Promise<string>;
-  /** Shuts the server down (fast: open connections are ended), as a restart or an outage does; only for a throwaway cluster. */
+  /**
+   * Shuts the server down (fast: open connections are ended), as a restart or an outage does; only for a throwaway
+   * cluster.
+   */
   halt(): Promise<void>;
   /** Starts a halted server again on the same port and data. */
   resume(): Promise<void>;

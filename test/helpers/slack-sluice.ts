@@ -28,7 +28,10 @@ export interface SlackSluice extends GithubSluice {
   /** Moves Sluice's clock on. */
   later(ms: number): void;
   /** Pushes commit `n` (sha(n)) of `version` after commit n-1, and waits until Sluice is idle. */
-  /** `author`/`committer`: of the commit (as `git commit --author` sets them); `sender`: who pushed it (GitHub login and e-mail). */
+  /**
+   * `author`/`committer`: of the commit (as `git commit --author` sets them); `sender`: who pushed it (GitHub login and
+   * e-mail).
+   */
   push(
     n: number,
     version: string,
@@ -53,7 +56,9 @@ export interface SlackSluice extends GithubSluice {
   gate(seq: number): Promise<ActionSummary | undefined>;
 }
 
-/** The shop's server config with production behind an approval in the deploys channel, and who may use which command. */
+/**
+ * The shop's server config with production behind an approval in the deploys channel, and who may use which command.
+ */
 export function serverConfig(dir: string, extra = ''): string {
   return shopServerConfig(dir, {
     production: { approval: { channel: CHANNEL, approvers: [ANN, ALICE, RELEASE_GROUP], timeout: '24h' } },

@@ -165,7 +165,10 @@ export class SlackStandIn {
     this.channels.set(channel, { ...known, users: new Set([...(known.users ?? []), ...users]) });
   }
 
-  /** The bot token is revoked (the app uninstalled, say): every call with it is `token_revoked`, as Slack answers; `false` puts it back. */
+  /**
+   * The bot token is revoked (the app uninstalled, say): every call with it is `token_revoked`, as Slack answers;
+   * `false` puts it back.
+   */
   revokeToken(revoked = true): void {
     this.#revoked = revoked;
   }

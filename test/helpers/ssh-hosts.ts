@@ -61,7 +61,10 @@ export interface SshHosts {
   host(name: string): SshTestHost;
   /** The host's current known_hosts line. */
   knownHostsLine(name: string): string;
-  /** Restarts the host's sshd on the same port with a new host key, dropping its connections. known_hosts is left as it was. Returns the new line. */
+  /**
+   * Restarts the host's sshd on the same port with a new host key, dropping its connections. known_hosts is left as it
+   * was. Returns the new line.
+   */
   regenerateHostKey(name: string): Promise<string>;
   /** Everything the host's sshd has logged (stderr). */
   log(name: string): string;

@@ -157,7 +157,8 @@ test('300 executions later the data directory holds what the retention policy ke
     });
   }
 
-  // Production was rolled back to the release before its newest, just now: a new execution deploying that old artifact again.
+  // Production was rolled back to the release before its newest, just now: a new execution deploying that old artifact
+  // again.
   const prodReleases = made.filter((m) => m.prod).reverse();
   const [newestProd, previousProd] = prodReleases;
   const oldestProd = prodReleases.at(-1);

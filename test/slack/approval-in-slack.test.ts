@@ -188,7 +188,8 @@ describe('the approval card', () => {
     await started.push(1, 'v1');
     await started.click(started.card(), 'approve', ANN);
     assert.match(started.told(ANN)[0] ?? '', /You wrote this change/);
-    // Slack is asked by e-mail as well (an account it finds there would be refused too); here it finds nobody, and the mapping decides.
+    // Slack is asked by e-mail as well (an account it finds there would be refused too); here it finds nobody, and the
+    // mapping decides.
     assert.deepEqual(
       [...new Set(started.slack.called('users.lookupByEmail').map((c) => c.args.email))],
       ['alice@example.com'],

@@ -137,7 +137,8 @@ describe('nobody approves their own push', () => {
   });
 
   test('a pusher mapped by login to one Slack account is also the account Slack finds by their e-mail: neither approves', async () => {
-    // The operator maps carol's login to her usual account; the pusher's e-mail belongs in Slack to another of hers, an approver.
+    // The operator maps carol's login to her usual account; the pusher's e-mail belongs in Slack to another of hers, an
+    // approver.
     const started = await startApp({
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol: ${CAROL}\n`),
     });

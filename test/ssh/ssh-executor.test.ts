@@ -1,4 +1,7 @@
-/** What only the SSH executor does (connections, host keys, the env file, limits); what every executor does is in test/executor/define-executor-suite.ts. */
+/**
+ * What only the SSH executor does (connections, host keys, the env file, limits); what every executor does is in
+ * test/executor/define-executor-suite.ts.
+ */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -132,7 +135,8 @@ describe('SshExecutor against real OpenSSH hosts', () => {
     const marker = uniqueSleep();
     const ticks = join(host2.root, `ticks-${marker}`);
     const out = recorder();
-    // No redirection: the loop writes into the command's stdout after the command, the session and the connection are gone.
+    // No redirection: the loop writes into the command's stdout after the command, the session and the connection are
+    // gone.
     const daemon = `while :; do echo tick; echo tick >> ${quoteArg(ticks)}; sleep 0.1; done`;
     const result = await other.run(`nohup bash -c ${quoteArg(daemon)} ${marker} & echo started`, {
       timeoutMs: 10_000,

@@ -54,7 +54,8 @@ export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
       await store.appendLog(other, [{ stream: 'stderr', text: `other ${i}`, at: i }]);
     }
 
-    // A reader that pages through by the last number it has gets every line once, in order, and none of the other action's.
+    // A reader that pages through by the last number it has gets every line once, in order, and none of the other
+    // action's.
     const read: string[] = [];
     let after = 0;
     for (;;) {

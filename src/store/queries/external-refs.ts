@@ -40,7 +40,9 @@ export async function deleteRef(db: Db, kind: string, key: string): Promise<void
   await db.deleteFrom('external_refs').where('kind', '=', kind).where('key', '=', key).execute();
 }
 
-/** The kind of the rows that claim a creation; keyed `<ref key>#<ref kind>`, so they are pruned with their execution. */
+/**
+ * The kind of the rows that claim a creation; keyed `<ref key>#<ref kind>`, so they are pruned with their execution.
+ */
 export const CREATION_CLAIM = 'creating';
 
 /**

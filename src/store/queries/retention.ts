@@ -86,7 +86,10 @@ async function deleteRefsOf(db: Db, executionIds: string[]): Promise<void> {
   }
 }
 
-/** The check run id a `check_run` ref records; none for one never created, or a damaged row, which is pruned all the same. */
+/**
+ * The check run id a `check_run` ref records; none for one never created, or a damaged row, which is pruned all the
+ * same.
+ */
 function checkRunIdOf(value: string): string | undefined {
   try {
     const id = (JSON.parse(value) as { id?: unknown } | null)?.id;

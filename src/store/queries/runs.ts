@@ -100,7 +100,9 @@ export async function renewClaims(
   return lost;
 }
 
-/** Running actions whose claim ran out before `now` (or that were never claimed and have not moved since `staleBefore`). */
+/**
+ * Running actions whose claim ran out before `now` (or that were never claimed and have not moved since `staleBefore`).
+ */
 export async function selectExpiredClaims(db: Db, now: number, staleBefore: number) {
   return db
     .selectFrom('action_runs')

@@ -37,7 +37,10 @@ export class CheckRunsStandIn {
     return id;
   }
 
-  /** `POST /repos/{owner}/{repo}/check-runs`; `hasCommit`: whether the repository has the commit `head_sha` names (GitHub's 422 otherwise). */
+  /**
+   * `POST /repos/{owner}/{repo}/check-runs`; `hasCommit`: whether the repository has the commit `head_sha` names
+   * (GitHub's 422 otherwise).
+   */
   create(repo: string, body: Record<string, unknown>, hasCommit: (sha: string) => boolean): Answer {
     const problem = checkRunProblem(body);
     if (problem) return problem;

@@ -46,7 +46,10 @@ interface Template {
   path: string;
   pattern: RegExp;
   names: string[];
-  /** Without a multi-segment parameter: the segment count a path must have, and its literal segments by position (a quick test before the pattern). */
+  /**
+   * Without a multi-segment parameter: the segment count a path must have, and its literal segments by position (a
+   * quick test before the pattern).
+   */
   segments?: number;
   fixed: Array<[number, string]>;
   /** Literal segments: among templates that match, the most literal wins (`/check-runs/{id}` before `/{path}`). */
@@ -55,7 +58,10 @@ interface Template {
 
 let description: OpenApiDocument | undefined;
 let templates: Template[] | undefined;
-/** Templates without a multi-segment parameter by their segment count, and the others: a request tries only those that can match. */
+/**
+ * Templates without a multi-segment parameter by their segment count, and the others: a request tries only those that
+ * can match.
+ */
 let bySegments: Map<number, Template[]> | undefined;
 let multiSegment: Template[] = [];
 
