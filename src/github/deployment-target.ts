@@ -9,7 +9,7 @@
  * broke, with a description of why; otherwise GitHub would show it queued
  * for ever.
  */
-import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
+import { type ExecutionSummary, findActionSummary, findStageSummary } from '../store/store.ts';
 import { hasEnded, isDecided } from '../pipeline/states.ts';
 import { findAction } from '../pipeline/definition.ts';
 
@@ -29,7 +29,7 @@ export function deploymentTarget(
   created: boolean,
 ): DeploymentTarget | undefined {
   const stage = findStageSummary(execution, stageName);
-  const action = stage?.actions.find((a) => a.name === actionName);
+  const action = findActionSummary(execution, stageName, actionName);
   if (!stage || !action) return undefined;
   const withReason = (state: DeploymentState): DeploymentTarget => ({
     state,

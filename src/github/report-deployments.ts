@@ -7,7 +7,7 @@
  * once and passed over; the execution's other reports go on.
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
-import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
+import { type ExecutionSummary, findActionSummary, findStageSummary } from '../store/store.ts';
 import { repoParams } from './github-api.ts';
 import { refusalOf } from './github-refusal.ts';
 import { SluiceError } from '../sluice-error.ts';
@@ -52,7 +52,7 @@ export async function syncDeployments(
     if (!stage) continue;
     for (const definition of stageDefinition.actions) {
       if (definition.kind !== 'deploy') continue;
-      const action = stage.actions.find((a) => a.name === definition.name);
+      const action = findActionSummary(execution, stage.name, definition.name);
       if (!action) continue;
       const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
       if (await store.getRef('deployment_refused', key)) continue;
@@ -126,7 +126,7 @@ async function advanceDeployment(
   const { store, octokit, now } = ctx;
   const { owner, repo } = repoParams(execution.repo);
   const { info, finish } = options;
-  const attempt = findStageSummary(execution, stageName)?.actions.find((a) => a.name === actionName)?.attempt;
+  const attempt = findActionSummary(execution, stageName, actionName)?.attempt;
   const wanted = target.state;
   let id = known?.id;
   const last = known?.state;

@@ -5,7 +5,7 @@
  * directly or through other stages. An approval binds to the artifacts of
  * exactly these deploys (PRODUCT K4), wherever they sit in the pipeline.
  */
-import { findStage, type PipelineDefinition, type StageDefinition } from './definition.ts';
+import { findAction, findStage, type PipelineDefinition } from './definition.ts';
 
 export interface GatedDeploy {
   stage: string;
@@ -29,11 +29,11 @@ function stagesBefore(definition: PipelineDefinition, stage: string): Set<string
   return seen;
 }
 
-/** The actions of a stage that `action` needs, transitively. */
-function actionsBefore(stage: StageDefinition, action: string): Set<string> {
+/** The actions of stage `stage` that `action` needs, transitively. */
+function actionsBefore(definition: PipelineDefinition, stage: string, action: string): Set<string> {
   const seen = new Set<string>();
   const visit = (name: string) => {
-    for (const need of stage.actions.find((a) => a.name === name)?.needs ?? []) {
+    for (const need of findAction(definition, stage, name)?.needs ?? []) {
       if (!seen.has(need)) {
         seen.add(need);
         visit(need);
@@ -51,10 +51,8 @@ export function gatingApprovals(
   action: string,
 ): Array<{ stage: string; action: string }> {
   const gates: Array<{ stage: string; action: string }> = [];
-  const own = findStage(definition, stage);
-  if (own)
-    for (const name of actionsBefore(own, action))
-      if (own.actions.find((a) => a.name === name)?.kind === 'approval') gates.push({ stage, action: name });
+  for (const name of actionsBefore(definition, stage, action))
+    if (findAction(definition, stage, name)?.kind === 'approval') gates.push({ stage, action: name });
   for (const before of stagesBefore(definition, stage)) {
     for (const a of findStage(definition, before)?.actions ?? [])
       if (a.kind === 'approval') gates.push({ stage: before, action: a.name });
