@@ -17,7 +17,7 @@
  */
 import { approvalRules } from '../config/approval-rules.ts';
 import type { ServerConfig } from '../config/server.schema.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { deployActions } from '../pipeline/definition.ts';
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { findActionSummary, type ExecutionStore, type ExecutionSummary } from '../store/store.ts';
 import { checkGithubPermission, type SlackMembership } from './check-rollback-permission.ts';
@@ -35,9 +35,7 @@ export async function checkDeployRerun(
   stage: string,
   login: string | undefined,
 ): Promise<string | undefined> {
-  const definition = findStage(execution.definition, stage);
-  for (const action of definition?.actions ?? []) {
-    if (action.kind !== 'deploy') continue;
+  for (const { action } of deployActions(execution.definition, { stage })) {
     // A deploy that succeeded keeps its result on retry: only the ones that run again are judged.
     if (findActionSummary(execution, stage, action.name)?.status === 'succeeded') continue;
     const environment = action.deploy.environment;

@@ -15,6 +15,7 @@
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
 import type { ActionRef, ExecutionStore, LogStore, RefStore } from '../store/store.ts';
+import { deployActions } from '../pipeline/definition.ts';
 import type { GithubApi } from './github-api.ts';
 import { RefusalLog } from './github-refusal.ts';
 import { releaseLeftClaims, syncCheckRuns, type ReportContext, type UnreleasedClaim } from './report-check-runs.ts';
@@ -217,20 +218,16 @@ export class GithubReporter {
     await releaseLeftClaims(ctx);
     const url = (stage: string) => pageUrl(execution.id, stage);
     // A stage that deploys reports its Deployment first, so its check run never runs ahead of it.
-    const deploys = new Set(
-      execution.definition.stages.filter((s) => s.actions.some((a) => a.kind === 'deploy')).map((s) => s.name),
-    );
+    const deploys = new Set(deployActions(execution.definition).map((d) => d.stage));
     // A production deploy offers *Roll back* while it is the release its environment runs;
     // once a newer one succeeds, the older check run loses the button.
     const current = new Set<string>();
-    for (const stage of execution.definition.stages) {
-      for (const action of stage.actions) {
-        if (action.kind !== 'deploy' || !environmentInfo(action.deploy.environment).production) continue;
-        const [latest, before] = await successfulDeploys(store, execution.pipelineId, action.deploy.environment);
-        if (latest?.execution.id !== execution.id) continue;
-        current.add(stage.name);
-        if (before && before.execution.id !== execution.id) this.#enqueue(before.execution.id);
-      }
+    for (const { stage, action } of deployActions(execution.definition)) {
+      if (!environmentInfo(action.deploy.environment).production) continue;
+      const [latest, before] = await successfulDeploys(store, execution.pipelineId, action.deploy.environment);
+      if (latest?.execution.id !== execution.id) continue;
+      current.add(stage);
+      if (before && before.execution.id !== execution.id) this.#enqueue(before.execution.id);
     }
     const canRollBack = (stage: string) => current.has(stage);
     await syncCheckRuns(ctx, execution, url, (stage) => !deploys.has(stage), canRollBack);

@@ -23,7 +23,7 @@ import { checkDeployRerun } from './check-deploy-rerun.ts';
 import type { GithubApi } from './github-api.ts';
 import type { CheckRunOwner } from './report-check-runs.ts';
 import type { CheckRunPayload } from './webhook-payloads.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { deployActions } from '../pipeline/definition.ts';
 
 export interface CheckRunDeps {
   store: ExecutionStore & ArtifactRecordStore & RefStore;
@@ -84,9 +84,8 @@ export async function handleCheckRun(deps: CheckRunDeps, payload: CheckRunPayloa
 /** *Roll back* on a production deploy's check run: deploy again what ran before that deploy. */
 async function rollBack(deps: CheckRunDeps, owner: CheckRunOwner, login: string | undefined): Promise<string> {
   const execution = await deps.store.getExecution(owner.executionId);
-  const stage = execution && findStage(execution.definition, owner.stage);
-  const deploy = stage?.actions.find((a) => a.kind === 'deploy');
-  if (!execution || !deploy || deploy.kind !== 'deploy') return `stage ${owner.stage} deploys nothing to roll back`;
+  const deploy = execution && deployActions(execution.definition, { stage: owner.stage })[0]?.action;
+  if (!execution || !deploy) return `stage ${owner.stage} deploys nothing to roll back`;
   const environment = deploy.deploy.environment;
   const refused = await checkRollbackPermission(deps.server, deps.people?.(), login, environment);
   if (refused) return `not rolled back: ${refused}`;

@@ -8,6 +8,7 @@
  */
 import { successfulDeploys } from '../runner/deploy-history.ts';
 import { type ExecutionSummary, findActionSummary, findStageSummary } from '../store/store.ts';
+import { deployActions } from '../pipeline/definition.ts';
 import { repoParams } from './github-api.ts';
 import { refusalOf } from './github-refusal.ts';
 import { SluiceError } from '../sluice-error.ts';
@@ -47,52 +48,49 @@ export async function syncDeployments(
   logUrl: (stage: string) => string,
 ): Promise<void> {
   const { store, now } = ctx;
-  for (const stageDefinition of execution.definition.stages) {
-    const stage = findStageSummary(execution, stageDefinition.name);
+  for (const { stage: stageName, action: definition } of deployActions(execution.definition)) {
+    const stage = findStageSummary(execution, stageName);
     if (!stage) continue;
-    for (const definition of stageDefinition.actions) {
-      if (definition.kind !== 'deploy') continue;
-      const action = findActionSummary(execution, stage.name, definition.name);
-      if (!action) continue;
-      const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
-      if (await store.getRef('deployment_refused', key)) continue;
-      const targetOf = (ref: DeploymentRef | undefined) =>
-        deploymentTarget(execution, stage.name, action.name, ref !== undefined);
-      // Statuses only go forward: a view read before the one last reported (another replica's, or one
-      // that waited) is old news, and so is one that says what the Deployment already says.
-      const wants = (ref: DeploymentRef | undefined) => {
-        const next = targetOf(ref);
-        return next !== undefined && (ref === undefined || STEP[next.state] > STEP[ref.state]);
-      };
-      if (!wants(await store.getRef('deployment', key))) continue;
-      const environment = definition.deploy.environment;
-      const what = `Deployment of ${stage.name}/${action.name} to ${environment} for ${execution.repo} execution #${execution.seq}`;
-      // Claimed before GitHub is asked, so two replicas reporting the same deploy create one Deployment
-      // and send each of its statuses once, in order.
-      const claimed = await store.claimCreation('deployment', key, { ...ctx.claim, now: ctx.clock() }, wants);
-      if (claimed.decision === 'claimed-elsewhere') {
-        ctx.claimedElsewhere.push(what);
-        continue;
-      }
-      if (claimed.decision === 'made') continue;
-      const { token, value: known } = claimed;
-      const target = targetOf(known)!;
-      const finish = async (ref: DeploymentRef | undefined) => {
-        await store.finishCreation('deployment', key, token, ref, now);
-      };
-      try {
-        // Renewed while GitHub takes its time (rate limits waited out): the claim stands while this replica lives.
-        await holdingCreation(store, { kind: 'deployment', key, token, ...ctx.claim, clock: ctx.clock }, () =>
-          advanceDeployment(ctx, execution, stage.name, action.name, environment, key, known, target, what, {
-            info: environmentInfo(environment),
-            logUrl: logUrl(stage.name),
-            finish,
-          }),
-        );
-      } catch (error) {
-        await releaseClaim(ctx, { kind: 'deployment', key, token });
-        throw error;
-      }
+    const action = findActionSummary(execution, stage.name, definition.name);
+    if (!action) continue;
+    const key = `${execution.id}/${stage.name}/${action.name}/${action.attempt}`;
+    if (await store.getRef('deployment_refused', key)) continue;
+    const targetOf = (ref: DeploymentRef | undefined) =>
+      deploymentTarget(execution, stage.name, action.name, ref !== undefined);
+    // Statuses only go forward: a view read before the one last reported (another replica's, or one
+    // that waited) is old news, and so is one that says what the Deployment already says.
+    const wants = (ref: DeploymentRef | undefined) => {
+      const next = targetOf(ref);
+      return next !== undefined && (ref === undefined || STEP[next.state] > STEP[ref.state]);
+    };
+    if (!wants(await store.getRef('deployment', key))) continue;
+    const environment = definition.deploy.environment;
+    const what = `Deployment of ${stage.name}/${action.name} to ${environment} for ${execution.repo} execution #${execution.seq}`;
+    // Claimed before GitHub is asked, so two replicas reporting the same deploy create one Deployment
+    // and send each of its statuses once, in order.
+    const claimed = await store.claimCreation('deployment', key, { ...ctx.claim, now: ctx.clock() }, wants);
+    if (claimed.decision === 'claimed-elsewhere') {
+      ctx.claimedElsewhere.push(what);
+      continue;
+    }
+    if (claimed.decision === 'made') continue;
+    const { token, value: known } = claimed;
+    const target = targetOf(known)!;
+    const finish = async (ref: DeploymentRef | undefined) => {
+      await store.finishCreation('deployment', key, token, ref, now);
+    };
+    try {
+      // Renewed while GitHub takes its time (rate limits waited out): the claim stands while this replica lives.
+      await holdingCreation(store, { kind: 'deployment', key, token, ...ctx.claim, clock: ctx.clock }, () =>
+        advanceDeployment(ctx, execution, stage.name, action.name, environment, key, known, target, what, {
+          info: environmentInfo(environment),
+          logUrl: logUrl(stage.name),
+          finish,
+        }),
+      );
+    } catch (error) {
+      await releaseClaim(ctx, { kind: 'deployment', key, token });
+      throw error;
     }
   }
 }

@@ -5,7 +5,7 @@
  * directly or through other stages. An approval binds to the artifacts of
  * exactly these deploys (PRODUCT K4), wherever they sit in the pipeline.
  */
-import { findAction, findStage, type PipelineDefinition } from './definition.ts';
+import { deployActions, findAction, findStage, type PipelineDefinition } from './definition.ts';
 
 export interface GatedDeploy {
   stage: string;
@@ -68,12 +68,9 @@ export function deploysGatedBy(
   environment: string,
 ): GatedDeploy[] {
   const deploys: GatedDeploy[] = [];
-  for (const s of definition.stages) {
-    for (const a of s.actions) {
-      if (a.kind !== 'deploy' || a.deploy.environment !== environment) continue;
-      if (gatingApprovals(definition, s.name, a.name).some((g) => g.stage === stage && g.action === action)) {
-        deploys.push({ stage: s.name, action: a.name, environment, artifact: a.deploy.artifact });
-      }
+  for (const { stage: s, action: a } of deployActions(definition, { environment })) {
+    if (gatingApprovals(definition, s, a.name).some((g) => g.stage === stage && g.action === action)) {
+      deploys.push({ stage: s, action: a.name, environment, artifact: a.deploy.artifact });
     }
   }
   return deploys;

@@ -101,3 +101,26 @@ export function findAction(
 ): ActionDefinition | undefined {
   return findStage(definition, stage)?.actions.find((a) => a.name === action);
 }
+
+/** An action that deploys an artifact to an environment. */
+export type DeployAction = Extract<ActionDefinition, { kind: 'deploy' }>;
+
+/**
+ * The deploy actions of the pipeline, each with its stage, in the order the file lists them; only those of
+ * `where.stage` and only those to `where.environment` when given.
+ */
+export function deployActions(
+  definition: PipelineDefinition,
+  where: { stage?: string | undefined; environment?: string | undefined } = {},
+): Array<{ stage: string; action: DeployAction }> {
+  const found: Array<{ stage: string; action: DeployAction }> = [];
+  for (const stage of definition.stages) {
+    if (where.stage !== undefined && stage.name !== where.stage) continue;
+    for (const action of stage.actions) {
+      if (action.kind !== 'deploy') continue;
+      if (where.environment === undefined || action.deploy.environment === where.environment)
+        found.push({ stage: stage.name, action });
+    }
+  }
+  return found;
+}

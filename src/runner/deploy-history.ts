@@ -4,6 +4,7 @@
  * approval cards compare against the newest one.
  */
 import { type ExecutionStore, type ExecutionSummary, findActionSummary } from '../store/store.ts';
+import { deployActions } from '../pipeline/definition.ts';
 
 export interface DeployDone {
   execution: ExecutionSummary;
@@ -40,20 +41,16 @@ export function deploysByEnvironment(executions: ExecutionSummary[]): Map<string
 
 function deploysOf(execution: ExecutionSummary, environment?: string): Array<DeployDone & { environment: string }> {
   const done: Array<DeployDone & { environment: string }> = [];
-  for (const stage of execution.definition.stages) {
-    for (const action of stage.actions) {
-      if (action.kind !== 'deploy' || (environment !== undefined && action.deploy.environment !== environment))
-        continue;
-      const state = findActionSummary(execution, stage.name, action.name);
-      if (state?.status === 'succeeded')
-        done.push({
-          execution,
-          stage: stage.name,
-          action: action.name,
-          artifact: action.deploy.artifact,
-          environment: action.deploy.environment,
-        });
-    }
+  for (const { stage, action } of deployActions(execution.definition, { environment })) {
+    const state = findActionSummary(execution, stage, action.name);
+    if (state?.status === 'succeeded')
+      done.push({
+        execution,
+        stage,
+        action: action.name,
+        artifact: action.deploy.artifact,
+        environment: action.deploy.environment,
+      });
   }
   return done;
 }

@@ -11,7 +11,7 @@ import { type ExecutionSummary, findActionSummary } from '../store/store.ts';
 import type { SlackBlock } from './slack-api.ts';
 import { capitalize } from '../capitalize.ts';
 import { cutText, escapeText, mentionActors, mrkdwn, slackDate } from './slack-text.ts';
-import { findStage } from '../pipeline/definition.ts';
+import { deployActions } from '../pipeline/definition.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 
 export interface CardCommit {
@@ -259,10 +259,7 @@ function deployLine(input: ApprovalCardInput): string | undefined {
 
 /** The deploy actions of a stage that go to the gate's environment. */
 export function gatedDeploys(execution: ExecutionSummary, stage: string, environment: string): string[] {
-  const definition = findStage(execution.definition, stage);
-  return (definition?.actions ?? [])
-    .filter((a) => a.kind === 'deploy' && a.deploy.environment === environment)
-    .map((a) => a.name);
+  return deployActions(execution.definition, { stage, environment }).map((d) => d.action.name);
 }
 
 export function approverMention(id: string): string {
