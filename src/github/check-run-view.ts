@@ -98,51 +98,48 @@ export function checkRunView(
   const executionOver = execution.status !== 'running';
   const retryable = isStoppedShort(execution.status) || execution.status === 'running';
 
-  switch (stage.status) {
-    case 'succeeded':
-      done('success', `${stageName} succeeded`);
-      if (options.rollback)
-        view.actions.push({
-          label: 'Roll back',
-          description: 'Deploy the release before this one',
-          identifier: 'rollback',
-        });
-      break;
-    case 'failed':
-    case 'interrupted': {
-      const failed = stage.actions.find((a) => isBroken(a.status));
-      done('failure', `${stageName} ${stage.status}${failed ? `: ${failed.name}` : ''}`);
-      if (retryable)
-        view.actions.push({
-          label: 'Retry',
-          description: 'Run this stage’s failed actions again',
-          identifier: 'retry',
-        });
-      break;
+  if (isBroken(stage.status)) {
+    const failed = stage.actions.find((a) => isBroken(a.status));
+    done('failure', `${stageName} ${stage.status}${failed ? `: ${failed.name}` : ''}`);
+    if (retryable)
+      view.actions.push({
+        label: 'Retry',
+        description: 'Run this stage’s failed actions again',
+        identifier: 'retry',
+      });
+  } else if (isDecided(stage.status)) {
+    done('cancelled', capitalize(stage.reason ?? execution.reason ?? stage.status));
+  } else {
+    switch (stage.status) {
+      case 'succeeded':
+        done('success', `${stageName} succeeded`);
+        if (options.rollback)
+          view.actions.push({
+            label: 'Roll back',
+            description: 'Deploy the release before this one',
+            identifier: 'rollback',
+          });
+        break;
+      case 'running':
+        view.status = 'in_progress';
+        view.output.title = stage.actions.some((a) => a.status === 'awaiting_approval')
+          ? 'Waiting for approval'
+          : `${stageName} is running`;
+        break;
+      case 'pending':
+      case 'waiting':
+        if (executionOver) {
+          if (isDecided(execution.status))
+            done('cancelled', capitalize(execution.reason ?? `execution ${execution.status}`));
+          else done('skipped', `Not run: the execution ${execution.status}`);
+        } else {
+          view.output.title =
+            stage.status === 'waiting'
+              ? `Waiting to enter ${stageName}${stage.reason ? `: ${stage.reason}` : ''}`
+              : 'Queued';
+        }
+        break;
     }
-    case 'superseded':
-    case 'cancelled':
-      done('cancelled', capitalize(stage.reason ?? execution.reason ?? stage.status));
-      break;
-    case 'running':
-      view.status = 'in_progress';
-      view.output.title = stage.actions.some((a) => a.status === 'awaiting_approval')
-        ? 'Waiting for approval'
-        : `${stageName} is running`;
-      break;
-    case 'pending':
-    case 'waiting':
-      if (executionOver) {
-        if (isDecided(execution.status))
-          done('cancelled', capitalize(execution.reason ?? `execution ${execution.status}`));
-        else done('skipped', `Not run: the execution ${execution.status}`);
-      } else {
-        view.output.title =
-          stage.status === 'waiting'
-            ? `Waiting to enter ${stageName}${stage.reason ? `: ${stage.reason}` : ''}`
-            : 'Queued';
-      }
-      break;
   }
   view.output.title = cutTitle(view.output.title);
   const summary = [where, '', ...actionLines, '', `[Full log on Sluice](${detailsUrl})`].join('\n');

@@ -9,6 +9,7 @@ import type { ExecutionSummary, LogLine } from '../store/store.ts';
 import { escapeHtml } from './escape-html.ts';
 import { actionState, renderDiagram } from './pipeline-diagram.ts';
 import { findAction } from '../pipeline/definition.ts';
+import { isActive, isStoppedShort } from '../pipeline/states.ts';
 
 export interface PageInput {
   execution: ExecutionSummary;
@@ -30,7 +31,8 @@ export function renderExecutionPage(input: PageInput): string {
           const key = `${stage.name}/${action.name}`;
           const kind = findAction(execution.definition, stage.name, action.name)?.kind ?? 'build';
           const lines = logs.get(key) ?? [];
-          const open = !['succeeded', 'pending', 'superseded'].includes(action.status) ? ' open' : '';
+          // A log opens while its action runs or waits for a decision, and once it stopped short.
+          const open = isActive(action.status) || isStoppedShort(action.status) ? ' open' : '';
           return `<details class="log" id="log-${escapeHtml(key)}"${open}><summary><b>${escapeHtml(action.name)}</b> <span class="badge ${action.status}" data-badge="${escapeHtml(key)}">${escapeHtml(actionState(action, kind))}</span>${
             action.attempt > 1 ? ` <small>attempt ${action.attempt}</small>` : ''
           }</summary><pre data-log="${escapeHtml(key)}" data-attempt="${action.attempt}">${lines.map(renderLine).join('')}</pre></details>`;
