@@ -22,7 +22,7 @@ export type ArtifactErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'INVALID_DIGEST'
   | 'STORE_FAILED'
-  | 'ARTIFACT_MISSING'
+  | 'ARTIFACT_MISSING' // a kept artifact or source is not in the store this process reads
   | 'ARTIFACT_CORRUPTED';
 
 /** Every code a `SluiceError` may carry, by the part of Sluice that throws it. */
@@ -45,7 +45,7 @@ export type ErrorCode =
   | 'EXECUTION_NOT_FOUND'
   | 'NOT_RETRYABLE'
   | 'GATE_CLOSED'
-  | 'ARTIFACT_MISSING'
+  | 'ARTIFACT_NOT_BUILT' // an approval asked for before the artifact it binds to exists
   | 'NOT_RUNNING'
   | 'UNKNOWN_STAGE'
   // the pipeline runner, in the operator's log

@@ -54,7 +54,7 @@ export interface EngineResult {
 }
 
 export type EngineErrorCode =
-  'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_MISSING' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
+  'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_NOT_BUILT' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
 
 /** A request the engine refuses; the message is for the person who asked. */
 export class EngineError extends SluiceError<EngineErrorCode> {}

@@ -74,7 +74,7 @@ export async function bindApproval(
   const definition = findAction(execution.definition, stage, action);
   if (definition?.kind !== 'approval') return;
   const bound = await boundArtifacts(store, execution, stage, action, definition.approval.environment);
-  if (bound.missing.length > 0) throw new EngineError('ARTIFACT_MISSING', `${notBuiltYet(bound.missing)}.`);
+  if (bound.missing.length > 0) throw new EngineError('ARTIFACT_NOT_BUILT', `${notBuiltYet(bound.missing)}.`);
   const key = bindingKey(execution.id, stage, action, attempt);
   if (await store.getRef(APPROVAL_BINDING, key)) return;
   const binding: ApprovalBinding = { artifacts: bound.artifacts, by, at: now };
