@@ -15,7 +15,7 @@ import type { SluiceMetrics } from '../metrics/sluice-metrics.ts';
 import { createSluiceActions } from '../runner/create-sluice-actions.ts';
 import { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { errorMessage } from '../sluice-error.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { ActionRef, Store, StoreConcerns } from '../store/store.ts';
 import type { ServicePart, StopRequest } from './service-part.ts';
 import { formatDuration } from '../format-duration.ts';
 
@@ -27,7 +27,8 @@ export interface ExecutionWatcher {
 }
 
 export interface RunnerDeps {
-  store: Store;
+  /** Every concern (the runner drives executions, claims, logs, artifacts and refs), without the transaction or close. */
+  store: StoreConcerns & Pick<Store, 'kind' | 'blobs'>;
   server: ServerConfig;
   dataDir: string;
   clock: () => number;

@@ -11,14 +11,14 @@ import { timerDelay } from '../executor/timer-delay.ts';
 import type { Logger } from '../log/create-logger.ts';
 import { expireApprovals } from '../runner/expire-approvals.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import { describePrune, pruneData, type PruneReport } from '../runner/prune-data.ts';
+import { describePrune, pruneData, type PruneInput, type PruneReport } from '../runner/prune-data.ts';
 import type { SlackReporter } from '../slack/slack-reporter.ts';
 import { errorMessage } from '../sluice-error.ts';
-import type { Store } from '../store/store.ts';
 import { repeatInBackground, type Repeated } from './repeat-in-background.ts';
 
 export interface UpkeepDeps {
-  store: Store;
+  /** What the prune reads and deletes; the approvals expire through its executions. */
+  store: PruneInput['store'];
   server: ServerConfig;
   runner: PipelineRunner;
   slackReporter: SlackReporter | undefined;

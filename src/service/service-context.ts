@@ -9,12 +9,12 @@ import type { ServerConfig } from '../config/server.schema.ts';
 import type { Logger } from '../log/create-logger.ts';
 import type { SluiceMetrics } from '../metrics/sluice-metrics.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
-import type { Store } from '../store/store.ts';
+import type { StoreConcerns } from '../store/store.ts';
 import type { PageLinks } from '../web/page-links.ts';
 
 export interface ServiceContext {
   settings: Settings;
-  store: Store;
+  store: StoreConcerns;
   server: ServerConfig;
   runner: PipelineRunner;
   /** Downloaded sources: in the shared database with PostgreSQL, else files in the data directory. */
