@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,6 +18,7 @@ import type { Executor } from '../../src/executor/executor.ts';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { SshExecutor } from '../../src/ssh/ssh-executor.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { createTestExecution, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 
 let ssh: SshHosts;
@@ -43,30 +44,13 @@ test('deleting the artifacts cache after one host took its upload leaves the oth
     app: { hooks: {} },
     stages: [{ name: 'production', needs: [], actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: spec }] }],
   };
-  const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-  const state = await store.createExecution(
-    { pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' },
-    'test',
-    Date.now(),
-  );
-  const execution = (await store.getExecution(state.id))!;
+  const execution = await createTestExecution(store, definition);
 
-  const src = join(root, 'src');
-  mkdirSync(src);
-  writeFileSync(join(src, 'VERSION'), 'v1\n');
-  const tarball = join(root, 'app.tar.gz');
-  execFileSync('tar', ['-czf', tarball, '-C', src, '.']);
   const cache = join(data, 'artifacts');
   const artifacts = new ArtifactStore(cache);
-  const stored = await artifacts.put(tarball);
-  await store.recordArtifact({
-    executionId: execution.id,
-    name: 'app',
-    sha256: stored.sha256,
-    size: stored.size,
+  await recordBuiltApp(store, artifacts, execution.id, packVersion(root, 'src', 'v1\n'), {
     stage: 'production',
     action: 'deploy',
-    createdAt: Date.now(),
   });
 
   const executor = new SshExecutor({

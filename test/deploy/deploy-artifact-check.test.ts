@@ -5,8 +5,7 @@
  * whose bytes changed is refused as changed, even when it is a safe archive.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +14,7 @@ import { runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-ac
 import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { createTestExecution, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
 
 async function deployStored(t: { after(fn: () => Promise<void>): void }, tampered = false) {
   const root = mkdtempSync(join(tmpdir(), 'sluice-deploy-check-'));
@@ -28,34 +28,14 @@ async function deployStored(t: { after(fn: () => Promise<void>): void }, tampere
     mode: 'superseded',
     stages: [{ name: 'dev', needs: [], actions: [{ name: 'deploy', needs: [], kind: 'deploy', deploy: spec }] }],
   };
-  const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-  const state = await store.createExecution(
-    { pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' },
-    'test',
-    Date.now(),
-  );
-  const execution = (await store.getExecution(state.id))!;
-  const pack = (name: string, version: string) => {
-    const src = join(root, name);
-    mkdirSync(src);
-    writeFileSync(join(src, 'VERSION'), version);
-    const tarball = join(root, `${name}.tar.gz`);
-    execFileSync('tar', ['-czf', tarball, '-C', src, '.']);
-    return tarball;
-  };
+  const execution = await createTestExecution(store, definition);
   const artifacts = new ArtifactStore(join(root, 'artifacts'));
-  const stored = await artifacts.put(pack('v1', 'v1\n'));
-  // Another archive, safe as well, under the first one's digest.
-  if (tampered) copyFileSync(pack('v2', 'v2, not what was built\n'), stored.path);
-  await store.recordArtifact({
-    executionId: execution.id,
-    name: 'app',
-    sha256: stored.sha256,
-    size: stored.size,
+  const stored = await recordBuiltApp(store, artifacts, execution.id, packVersion(root, 'v1', 'v1\n'), {
     stage: 'dev',
     action: 'deploy',
-    createdAt: Date.now(),
   });
+  // Another archive, safe as well, under the first one's digest.
+  if (tampered) copyFileSync(packVersion(root, 'v2', 'v2, not what was built\n'), stored.path);
   const path = join(root, 'srv');
   const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
   const deps: DeployDeps = {

@@ -4,8 +4,7 @@
  * must wait for it, not be handed the lock because it is "the same action".
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +14,7 @@ import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import { findAction } from '../../src/pipeline/definition.ts';
 import type { ActionRun } from '../../src/actions/action-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { createTestExecution, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
 import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
 test('a retry racing a still-alive first attempt waits for its lock and deploys nothing while it runs', async (t) => {
@@ -33,29 +33,12 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
   const ship = findAction(definition, 'dev', 'ship');
   assert.ok(ship?.kind === 'deploy');
   const spec = ship.deploy;
-  const pipelineId = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-  const state = await store.createExecution(
-    { pipelineId, revision: { sha: 'abc1234def' }, definition, trigger: 'test' },
-    'test',
-    Date.now(),
-  );
-  const execution = (await store.getExecution(state.id))!;
+  const execution = await createTestExecution(store, definition);
 
-  const src = join(root, 'src');
-  mkdirSync(src);
-  writeFileSync(join(src, 'VERSION'), 'v1\n');
-  const tarball = join(root, 'app.tar.gz');
-  execFileSync('tar', ['-czf', tarball, '-C', src, '.']);
   const artifacts = new ArtifactStore(join(root, 'artifacts'));
-  const stored = await artifacts.put(tarball);
-  await store.recordArtifact({
-    executionId: execution.id,
-    name: 'app',
-    sha256: stored.sha256,
-    size: stored.size,
+  await recordBuiltApp(store, artifacts, execution.id, packVersion(root, 'src', 'v1\n'), {
     stage: 'build',
     action: 'compile',
-    createdAt: Date.now(),
   });
 
   const path = join(root, 'srv');
