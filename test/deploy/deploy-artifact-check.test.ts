@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
-import { runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-action.ts';
-import { LocalExecutor } from '../../src/executor/local-executor.ts';
+import { runDeployAction } from '../../src/deploy/run-deploy-action.ts';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { createTestExecution, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
+import { createTestExecution, localDeployDeps, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
 
 async function deployStored(t: { after(fn: () => Promise<void>): void }, tampered = false) {
   const root = mkdtempSync(join(tmpdir(), 'sluice-deploy-check-'));
@@ -36,21 +35,8 @@ async function deployStored(t: { after(fn: () => Promise<void>): void }, tampere
   });
   // Another archive, safe as well, under the first one's digest.
   if (tampered) copyFileSync(packVersion(root, 'v2', 'v2, not what was built\n'), stored.path);
-  const path = join(root, 'srv');
-  const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
-  const deps: DeployDeps = {
-    store,
-    artifacts,
-    executorFor: () => executor,
-    targetFor: (environment) => ({
-      environment,
-      hosts: [{ name: 'local', address: 'local' }],
-      path,
-      batch: 1,
-      minHealthy: 0,
-      keepReleases: 5,
-    }),
-  };
+  const deps = localDeployDeps(root, { store, artifacts });
+  const { path } = deps;
   const outcome = await runDeployAction(
     deps,
     {

@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ArtifactStore } from '../../src/artifact/artifact-store.ts';
-import { environmentLockOwner, runDeployAction, type DeployDeps } from '../../src/deploy/run-deploy-action.ts';
-import { LocalExecutor } from '../../src/executor/local-executor.ts';
+import { environmentLockOwner, runDeployAction } from '../../src/deploy/run-deploy-action.ts';
 import { findAction } from '../../src/pipeline/definition.ts';
 import type { ActionRun } from '../../src/actions/action-runner.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { createTestExecution, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
+import { createTestExecution, localDeployDeps, packVersion, recordBuiltApp } from '../helpers/built-artifact.ts';
 import { definitionOf } from '../helpers/pipeline-fixture.ts';
 
 test('a retry racing a still-alive first attempt waits for its lock and deploys nothing while it runs', async (t) => {
@@ -41,23 +40,8 @@ test('a retry racing a still-alive first attempt waits for its lock and deploys 
     action: 'compile',
   });
 
-  const path = join(root, 'srv');
-  const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
-  const deps: DeployDeps = {
-    store,
-    artifacts,
-    executorFor: () => executor,
-    targetFor: (environment) => ({
-      environment,
-      hosts: [{ name: 'local', address: 'local' }],
-      path,
-      batch: 1,
-      minHealthy: 0,
-      keepReleases: 5,
-    }),
-    lockLeaseMs: 2_000,
-    lockWaitMs: 1_500,
-  };
+  const deps = localDeployDeps(root, { store, artifacts, lockLeaseMs: 2_000, lockWaitMs: 1_500 });
+  const { path } = deps;
   const attempt = (n: number, lines: string[]): ActionRun => ({
     execution,
     ref: { executionId: execution.id, stage: 'dev', action: 'ship', attempt: n },

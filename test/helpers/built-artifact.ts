@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../../src/artifact/artifact-store.ts';
+import type { DeployDeps } from '../../src/deploy/run-deploy-action.ts';
+import { LocalExecutor } from '../../src/executor/local-executor.ts';
 import type { PipelineDefinition } from '../../src/pipeline/definition.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -49,4 +51,26 @@ export async function recordBuiltApp(
     createdAt: Date.now(),
   });
   return stored;
+}
+
+/** A deploy to one host, this machine, releasing into `<root>/srv` (workspaces in `<root>/workspaces`). */
+export function localDeployDeps(
+  root: string,
+  parts: Pick<DeployDeps, 'store' | 'artifacts'> & Partial<DeployDeps>,
+): DeployDeps & { path: string } {
+  const path = join(root, 'srv');
+  const executor = new LocalExecutor({ baseDir: join(root, 'workspaces') });
+  return {
+    executorFor: () => executor,
+    targetFor: (environment) => ({
+      environment,
+      hosts: [{ name: 'local', address: 'local' }],
+      path,
+      batch: 1,
+      minHealthy: 0,
+      keepReleases: 5,
+    }),
+    ...parts,
+    path,
+  };
 }
