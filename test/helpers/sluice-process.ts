@@ -35,6 +35,12 @@ export function githubAppEnv(github: GithubStandIn, webhookSecret: string): Reco
   };
 }
 
+/** Those not yet exited: a test file that ends without stopping one (it failed first) leaves none behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Resolves once the process says it listens (or prints `ready`, for a start that waits). */
 export async function startSluiceProcess(options: {
   cwd: string;
@@ -63,7 +69,13 @@ export async function startSluiceProcess(options: {
     stdout += d.toString();
   });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  running.add(child);
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      running.delete(child);
+      done();
+    }),
+  );
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
