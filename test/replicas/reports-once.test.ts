@@ -35,18 +35,35 @@ let store: Store;
 let dir = '';
 let replicas: SluiceProcess[] = [];
 
+/** Where each execution stands, and why and with what log each failed action failed. */
+async function explainExecutions(): Promise<string> {
+  const lines: string[] = [];
+  for (const e of await store.listExecutions({ limit: 100 })) {
+    lines.push(`${e.repo}#${e.seq} ${e.status} ${e.stages.map((st) => `${st.name}:${st.status}`).join(' ')}`);
+    for (const stage of e.stages)
+      for (const action of stage.actions.filter((a) => a.status === 'failed')) {
+        const ref = { executionId: e.id, stage: stage.name, action: action.name, attempt: action.attempt };
+        const log = (await store.readLogTail(ref, 2000)).map((line) => `    ${line.stream}: ${line.text}`);
+        lines.push(`  ${stage.name}/${action.name} failed: ${action.reason ?? ''}`, ...log);
+      }
+  }
+  return lines.join('\n');
+}
+
 const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000) =>
   waitUntil(what, probe, {
     timeoutMs,
     explain: async () =>
-      `${(await store.listExecutions({ limit: 100 })).map((e) => `${e.repo}#${e.seq} ${e.status} ${e.stages.map((st) => `${st.name}:${st.status}`).join(' ')}`).join('\n')}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
+      `${await explainExecutions()}\n${replicas.map((r) => r.output().slice(-1500)).join('\n---\n')}`,
   });
 
 /** Two replicas on the test's database; a test stops them to have everything they had to report sent. */
 async function startReplicas(): Promise<void> {
-  const started: SluiceProcess[] = [];
+  // Those of a test that failed before it stopped them would go on stepping, reporting and holding the event loop.
+  for (const replica of replicas) await replica.stop();
+  replicas = [];
   for (let r = 0; r < 2; r++) {
-    started.push(
+    replicas.push(
       await startSluiceProcess({
         cwd: dir,
         port: await freeLoopbackPort(),
@@ -63,7 +80,6 @@ async function startReplicas(): Promise<void> {
       }),
     );
   }
-  replicas = started;
 }
 
 before(async () => {
