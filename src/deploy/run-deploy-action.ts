@@ -102,12 +102,6 @@ async function takeEnvironmentLock(
   }
 }
 
-/**
- * The stored artifact's path when its bytes match the digest and its listing
- * passes `checkArchive`, both in one read; undefined for anything else (not
- * here, other bytes, refused, unreadable), which the caller settles the slow
- * way so that each failure keeps its own message.
- */
 /** False when the signal aborted the pause. */
 function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
