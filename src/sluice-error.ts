@@ -14,6 +14,30 @@
  * cannot happen (a bug in Sluice) and for causes a coded error wraps.
  */
 
+/**
+ * The codes of each error class that has more than one, written here once:
+ * the class narrows to its group (`SluiceError<EngineErrorCode>`), and
+ * `ErrorCode` is the groups' union with the single codes beside them.
+ */
+
+/** What the server config does not give a repository (a `ServerRefusal`). */
+export type ServerRefusalCode = 'NOT_IN_SERVER_CONFIG' | 'NOT_PERMITTED' | 'SECRET_NOT_SET';
+
+/** A request the pipeline engine refuses (an `EngineError`). */
+export type EngineErrorCode =
+  | 'EXECUTION_NOT_FOUND'
+  | 'NOT_RETRYABLE'
+  | 'GATE_CLOSED'
+  | 'ARTIFACT_NOT_BUILT' // an approval asked for before the artifact it binds to exists
+  | 'NOT_RUNNING'
+  | 'UNKNOWN_STAGE';
+
+/** Why a build or command failed (an `ActionFailure`: timed out, cancelled…); the engine hears only the reason. */
+export type FailureCode = 'command_failed' | 'timed_out' | 'cancelled' | 'setup_failed' | 'artifact_failed';
+
+/** Why a host could not be reached or worked on (an `ExecutorError`). */
+export type ExecutorErrorCode = 'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED';
+
 /** Why an artifact or source operation failed (an `ArtifactError`). */
 export type ArtifactErrorCode =
   | 'NOT_A_GIT_CHECKOUT'
@@ -25,6 +49,10 @@ export type ArtifactErrorCode =
   | 'ARTIFACT_MISSING' // a kept artifact or source is not in the store this process reads
   | 'ARTIFACT_CORRUPTED';
 
+/** Why the store could not open, migrate or read (a `StoreError`). */
+export type StoreErrorCode =
+  'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND' | 'CORRUPT_ROW';
+
 /** Every code a `SluiceError` may carry, by the part of Sluice that throws it. */
 export type ErrorCode =
   // settings and configuration
@@ -32,48 +60,28 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'INVALID_PRIVATE_KEY'
   | 'INVALID_BRANCH_PATTERN'
-  // what the server config does not give a repository (a `ServerRefusal`)
-  | 'NOT_IN_SERVER_CONFIG'
-  | 'NOT_PERMITTED'
-  | 'SECRET_NOT_SET'
+  | ServerRefusalCode
   // start-up and the command line
   | 'START_FAILED'
   | 'SLACK_START_FAILED'
   | 'CLI_ERROR'
   // the pipeline engine
   | 'ILLEGAL_TRANSITION'
-  | 'EXECUTION_NOT_FOUND'
-  | 'NOT_RETRYABLE'
-  | 'GATE_CLOSED'
-  | 'ARTIFACT_NOT_BUILT' // an approval asked for before the artifact it binds to exists
-  | 'NOT_RUNNING'
-  | 'UNKNOWN_STAGE'
+  | EngineErrorCode
   // the pipeline runner, in the operator's log
   | 'CLAIM_RENEWAL_FAILED'
   | 'OUTCOME_NOT_RECORDED'
-  // actions, as the engine reads them to pick a state
-  | 'command_failed'
-  | 'timed_out'
-  | 'cancelled'
-  | 'setup_failed'
-  | 'artifact_failed'
+  // actions
+  | FailureCode
   // hosts and deploys
-  | 'HOST_UNREACHABLE'
-  | 'HOST_KEY_REJECTED'
-  | 'TRANSFER_FAILED'
-  | 'WORKSPACE_FAILED'
+  | ExecutorErrorCode
   | 'DEPLOY_FAILED'
   | 'UNSAFE_ARCHIVE'
   | 'ROLLOUT_PLAN'
   // artifacts and sources
   | ArtifactErrorCode
   // the store
-  | 'DATA_DIR_LOCKED'
-  | 'DATA_DIR_UNUSABLE'
-  | 'DATABASE_UNREACHABLE'
-  | 'MIGRATION_FAILED'
-  | 'NOT_FOUND'
-  | 'CORRUPT_ROW'
+  | StoreErrorCode
   // GitHub and Slack
   | 'DELIVERY_NOT_STORED'
   | 'PUSH_NOT_RECORDED'

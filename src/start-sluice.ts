@@ -15,7 +15,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { Settings } from './config/read-settings.ts';
+import type { Settings, SlackSettings } from './config/read-settings.ts';
 import type { GithubApi } from './github/github-api.ts';
 import type { GithubReporter } from './github/github-reporter.ts';
 import type { WebhookInbox } from './github/webhook-inbox.ts';
@@ -24,16 +24,17 @@ import { serveMetrics } from './metrics/serve-metrics.ts';
 import { SluiceMetrics } from './metrics/sluice-metrics.ts';
 import type { PipelineRunner } from './runner/pipeline-runner.ts';
 import type { PruneReport } from './runner/prune-data.ts';
-import { connectGithub } from './service/connect-github.ts';
+import { connectGithub, type GithubOptions, type ServiceGithub } from './service/connect-github.ts';
 import type { ServiceSlack } from './service/connect-slack.ts';
-import { createRunner } from './service/create-runner.ts';
+import { createRunner, type ServiceRunner } from './service/create-runner.ts';
 import { createServiceLogger } from './service/create-service-logger.ts';
 import { openServiceStore, stateDir } from './service/open-service-store.ts';
 import { announceChanges, ExecutionNews } from './store/announce-changes.ts';
 import { NO_SERVER_CONFIG, readServerConfig } from './service/read-server-config.ts';
 import { recoverAtStart } from './service/recover-at-start.ts';
-import { scheduleUpkeep } from './service/schedule-upkeep.ts';
-import { serveHttp } from './service/serve-http.ts';
+import type { ServiceContext } from './service/service-context.ts';
+import { scheduleUpkeep, type Upkeep } from './service/schedule-upkeep.ts';
+import { serveHttp, type ServiceHttp } from './service/serve-http.ts';
 import { ServiceParts, type ServicePart } from './service/service-part.ts';
 import type { SlackApp } from './slack/create-slack-app.ts';
 import type { Store } from './store/store.ts';
@@ -126,111 +127,38 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
   // 1. The server config, and the logger.
   const server = await readServerConfig(settings.serverConfig);
   const logger = options.logger ?? createServiceLogger(settings, server, options.log);
-  const log = (line: string) => logger.info(line);
-  const warn = (line: string) => logger.warn(line);
-  if (!settings.serverConfig) warn(NO_SERVER_CONFIG);
+  if (!settings.serverConfig) logger.warn(NO_SERVER_CONFIG);
 
   // 2. The store, telling open pages' event streams what this process stores (instead of their polling it).
   const news = new ExecutionNews();
-  const store = announceChanges(await openServiceStore(settings, address, log), news);
+  const store = announceChanges(await openServiceStore(settings, address, (line) => logger.info(line)), news);
   const stopping = new AbortController();
   let wired: Wired;
   try {
     // 3. The runner, and the links to execution pages in check runs and Slack.
-    const metrics = new SluiceMetrics(store);
-    const runner = createRunner({
-      store,
-      server,
-      dataDir: settings.dataDir,
-      clock,
-      logger,
-      metrics,
-      countExecutions: Boolean(settings.metricsToken),
-    });
-    const links = createPageLinks(settings.publicUrl, pageLinkKey(settings));
-    const context = {
-      settings,
-      store,
-      server,
-      runner: runner.runner,
-      sources: runner.sources,
-      links,
-      metrics,
-      logger,
-      clock,
-    };
+    const { runner, context } = wireRunner({ settings, store, server, logger, clock });
 
     // 4. GitHub.
     let slack: ServiceSlack | undefined;
-    const github = await connectGithub(context, {
-      cwd: options.cwd ?? process.cwd(),
-      people: () => slack?.people,
-      ...(options.githubApi && { api: options.githubApi }),
-      ...(options.githubPacing !== undefined && { pacing: options.githubPacing }),
-      ...(options.inboxPollMs !== undefined && { inboxPollMs: options.inboxPollMs }),
-      ...(options.inboxRetryMs !== undefined && { inboxRetryMs: options.inboxRetryMs }),
-      ...(options.logIntervalMs !== undefined && { logIntervalMs: options.logIntervalMs }),
-      ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
-    });
+    const github = await connectGithub(
+      context,
+      githubOptions(options, () => slack?.people),
+    );
     if (github.reporter) runner.watchers.push(github.reporter);
 
     // 5. Slack.
     if (settings.slack) {
-      // Loaded only when Slack is configured: Bolt and its HTTP stack are a good part of an idle process's memory.
-      const { connectSlack } = await import('./service/connect-slack.ts');
-      slack = await connectSlack(context, {
-        settings: settings.slack,
-        ...(github.api && { api: github.api }),
-        ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
-      });
+      slack = await connectServiceSlack(context, settings.slack, github, options);
       runner.watchers.push(slack.reporter);
     }
 
     // 6. The HTTP server, and the upkeep on timers.
-    const pagePollMs = options.pagePollMs ?? (store.kind === 'postgres' ? OTHER_REPLICAS_POLL_MS : undefined);
-    const http = serveHttp(
-      {
-        ...github.routes,
-        pages: { store, links, news, ...(pagePollMs !== undefined && { pollMs: pagePollMs }) },
-        metrics: serveMetrics(metrics, settings.metricsToken),
-        ...(slack?.app.route && { slack: slack.app.route }),
-      },
-      { port: settings.port, address },
-      logger,
-    );
-    const { sweep, sweeper, pruner } = scheduleUpkeep({
-      store,
-      server,
-      runner: runner.runner,
-      slackReporter: slack?.reporter,
-      retryUnreachable: () => runner.retryUnreachable(),
-      dataDir: settings.dataDir,
-      clock,
-      logger,
-      ...(options.sweepMs !== undefined && { sweepMs: options.sweepMs }),
-      signal: stopping.signal,
-    });
+    const http = serveService({ context, github, slack, news, address, options });
+    const upkeep = scheduleServiceUpkeep({ context, runner, slack, options, signal: stopping.signal });
 
     // 7. The parts in the order they start. They stop in reverse: what reports outlives the runner, the store them all.
-    const recovery = recoverAtStart({
-      runner: runner.runner,
-      reporter: github.reporter,
-      logger,
-      stateDir: stateDir(settings),
-      signal: stopping.signal,
-    });
-    const closeStore: ServicePart = { stop: () => store.close() };
     const parts = new ServiceParts(
-      [
-        closeStore,
-        ...present(github.reporterPart, slack?.reporterPart),
-        runner,
-        http,
-        recovery,
-        ...present(slack?.part, github.inbox),
-        sweeper,
-        pruner,
-      ],
+      partsInStartOrder({ context, runner, github, slack, http, upkeep, signal: stopping.signal }),
       (request) => {
         // Said at once: no action starts any more; the timers, and a recovery that waits for space, end.
         stopping.abort();
@@ -240,18 +168,7 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
     wired = {
       parts,
       port: () => http.port(),
-      sluice: {
-        server: http.server,
-        store,
-        runner: runner.runner,
-        inbox: github.inbox,
-        reporter: github.reporter,
-        slack: slack?.app,
-        logger,
-        sweep,
-        prune: () => pruner.runNow(),
-        leftBehind: () => runner.leftBehind(),
-      },
+      sluice: whatRuns({ context, runner, github, slack, http, upkeep }),
     };
   } catch (error) {
     await store.close();
@@ -270,6 +187,160 @@ export async function startSluice(settings: Settings, options: StartOptions = {}
         ...(interrupt && { interrupt }),
         graceOver: interrupt ? Date.now() + interrupt.graceMs : 0,
       }),
+  };
+}
+
+/** The service's context once its runner is made: what GitHub, Slack, the HTTP server and the upkeep are wired from. */
+interface WiredContext extends ServiceContext {
+  /** The store as opened, whose close is a part of its own. */
+  store: Store;
+}
+
+/** The parts as they are made, for the steps that make one from those before it. */
+interface Wiring {
+  context: WiredContext;
+  runner: ServiceRunner;
+  github: ServiceGithub;
+  slack: ServiceSlack | undefined;
+  http: ServiceHttp;
+  upkeep: Upkeep;
+}
+
+/** Step 3: the runner with its actions and metrics, and the context the other parts are made from. */
+function wireRunner(base: Pick<WiredContext, 'settings' | 'store' | 'server' | 'logger' | 'clock'>): {
+  runner: ServiceRunner;
+  context: WiredContext;
+} {
+  const { settings, store, server, logger, clock } = base;
+  const metrics = new SluiceMetrics(store);
+  const runner = createRunner({
+    store,
+    server,
+    dataDir: settings.dataDir,
+    clock,
+    logger,
+    metrics,
+    countExecutions: Boolean(settings.metricsToken),
+  });
+  const links = createPageLinks(settings.publicUrl, pageLinkKey(settings));
+  return {
+    runner,
+    context: { settings, store, server, runner: runner.runner, sources: runner.sources, links, metrics, logger, clock },
+  };
+}
+
+/** Step 4: what the start options say of GitHub; `people` is Slack's view of who is who, once Slack runs. */
+function githubOptions(options: StartOptions, people: GithubOptions['people']): GithubOptions {
+  return {
+    cwd: options.cwd ?? process.cwd(),
+    people,
+    ...(options.githubApi && { api: options.githubApi }),
+    ...(options.githubPacing !== undefined && { pacing: options.githubPacing }),
+    ...(options.inboxPollMs !== undefined && { inboxPollMs: options.inboxPollMs }),
+    ...(options.inboxRetryMs !== undefined && { inboxRetryMs: options.inboxRetryMs }),
+    ...(options.logIntervalMs !== undefined && { logIntervalMs: options.logIntervalMs }),
+    ...(options.githubRetryMs !== undefined && { retryMs: options.githubRetryMs }),
+  };
+}
+
+/** Step 5: Slack, when it is configured. */
+async function connectServiceSlack(
+  context: WiredContext,
+  settings: SlackSettings,
+  github: ServiceGithub,
+  options: StartOptions,
+): Promise<ServiceSlack> {
+  // Loaded only when Slack is configured: Bolt and its HTTP stack are a good part of an idle process's memory.
+  const { connectSlack } = await import('./service/connect-slack.ts');
+  return connectSlack(context, {
+    settings,
+    ...(github.api && { api: github.api }),
+    ...(options.slackRetries !== undefined && { retries: options.slackRetries }),
+  });
+}
+
+/** Step 6: the one HTTP server, with GitHub's routes, the execution pages, `/metrics` and Slack's route. */
+function serveService(
+  wiring: Pick<Wiring, 'context' | 'github' | 'slack'> & {
+    news: ExecutionNews;
+    address: string;
+    options: StartOptions;
+  },
+): ServiceHttp {
+  const { context, github, slack, options } = wiring;
+  const { settings, store, links, metrics, logger } = context;
+  const pagePollMs = options.pagePollMs ?? (store.kind === 'postgres' ? OTHER_REPLICAS_POLL_MS : undefined);
+  return serveHttp(
+    {
+      ...github.routes,
+      pages: { store, links, news: wiring.news, ...(pagePollMs !== undefined && { pollMs: pagePollMs }) },
+      metrics: serveMetrics(metrics, settings.metricsToken),
+      ...(slack?.app.route && { slack: slack.app.route }),
+    },
+    { port: settings.port, address: wiring.address },
+    logger,
+  );
+}
+
+/** Step 6: the sweep and the prune on their timers, which end when a stop is announced (`signal`). */
+function scheduleServiceUpkeep(
+  wiring: Pick<Wiring, 'context' | 'runner' | 'slack'> & { options: StartOptions; signal: AbortSignal },
+): Upkeep {
+  const { context, runner, options } = wiring;
+  return scheduleUpkeep({
+    store: context.store,
+    server: context.server,
+    runner: runner.runner,
+    slackReporter: wiring.slack?.reporter,
+    retryUnreachable: () => runner.retryUnreachable(),
+    dataDir: context.settings.dataDir,
+    clock: context.clock,
+    logger: context.logger,
+    ...(options.sweepMs !== undefined && { sweepMs: options.sweepMs }),
+    signal: wiring.signal,
+  });
+}
+
+/**
+ * Step 7: every part in the order it starts — the store (its close), the reporters, the runner, the HTTP server, the
+ * recovery of what the last process left (R3), Slack, the inbox, the timers. They stop in reverse.
+ */
+function partsInStartOrder(wiring: Wiring & { signal: AbortSignal }): ServicePart[] {
+  const { context, runner, github, slack, upkeep } = wiring;
+  const recovery = recoverAtStart({
+    runner: runner.runner,
+    reporter: github.reporter,
+    logger: context.logger,
+    stateDir: stateDir(context.settings),
+    signal: wiring.signal,
+  });
+  const closeStore: ServicePart = { stop: () => context.store.close() };
+  return [
+    closeStore,
+    ...present(github.reporterPart, slack?.reporterPart),
+    runner,
+    wiring.http,
+    recovery,
+    ...present(slack?.part, github.inbox),
+    upkeep.sweeper,
+    upkeep.pruner,
+  ];
+}
+
+/** What a caller of `startSluice` reaches of the parts, before they start. */
+function whatRuns(parts: Wiring): Wired['sluice'] {
+  const { context, runner, github, upkeep } = parts;
+  return {
+    server: parts.http.server,
+    store: context.store,
+    runner: runner.runner,
+    inbox: github.inbox,
+    reporter: github.reporter,
+    slack: parts.slack?.app,
+    logger: context.logger,
+    sweep: upkeep.sweep,
+    prune: () => upkeep.pruner.runNow(),
+    leftBehind: () => runner.leftBehind(),
   };
 }
 

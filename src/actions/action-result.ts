@@ -3,10 +3,7 @@
  * one error type its steps throw to end the action early.
  */
 import type { LogStream } from '../store/log-store.ts';
-import { SluiceError } from '../sluice-error.ts';
-
-/** Why a build or command failed (timed out, cancelled…); the engine hears only the reason. */
-export type FailureCode = 'command_failed' | 'timed_out' | 'cancelled' | 'setup_failed' | 'artifact_failed';
+import { SluiceError, type FailureCode } from '../sluice-error.ts';
 
 /** The artifact a build produced, as kept in the artifact store. */
 export interface BuiltArtifact {

@@ -4,9 +4,9 @@
  */
 import type { RunResult } from '../executor/executor.ts';
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
-import { ActionFailure, type FailureCode } from './action-result.ts';
+import { ActionFailure } from './action-result.ts';
 import { formatDuration } from '../format-duration.ts';
-import { errorMessage } from '../sluice-error.ts';
+import { errorMessage, type FailureCode } from '../sluice-error.ts';
 
 /** Generous: unpacking a large artifact on a slow disk takes a while. */
 export const HOST_STEP_TIMEOUT_MS = 10 * 60 * 1000;

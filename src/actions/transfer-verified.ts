@@ -4,9 +4,9 @@
  */
 import { shellCommand } from '../executor/shell-quote.ts';
 import type { ActionWorkspace } from './action-workspace.ts';
-import { ActionFailure, type FailureCode } from './action-result.ts';
+import { ActionFailure } from './action-result.ts';
 import { runHostStep } from './run-host-step.ts';
-import { errorMessage } from '../sluice-error.ts';
+import { errorMessage, type FailureCode } from '../sluice-error.ts';
 
 /**
  * Upload a file and fail unless its sha256 on the host is `expectedSha256`,

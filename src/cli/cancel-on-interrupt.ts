@@ -19,7 +19,7 @@ export interface InterruptWatch {
 }
 
 export function cancelOnInterrupt(
-  ctx: CliContext,
+  ctx: Pick<CliContext, 'runner' | 'actor' | 'leftBehind'>,
   io: Io,
   exit: (code: number) => never = process.exit,
 ): InterruptWatch {

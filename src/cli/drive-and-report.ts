@@ -3,6 +3,7 @@ import type { EngineEvent } from '../pipeline/engine.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './cancel-on-interrupt.ts';
 import { driveExecution, explainStall } from './drive-execution.ts';
 import type { Io } from './io.ts';
+import type { ExecutionStore } from '../store/store.ts';
 import type { CliContext } from './open-cli-context.ts';
 
 /**
@@ -10,7 +11,7 @@ import type { CliContext } from './open-cli-context.ts';
  * someone, print the outcome. Exit code 0 only when it succeeded.
  */
 export async function driveAndReport(
-  ctx: CliContext,
+  ctx: CliContext<ExecutionStore>,
   io: Io,
   pipelineId: string,
   executionId: string,

@@ -1,7 +1,9 @@
 /**
  * What every state-changing CLI command needs: the store (locked to this
  * process), the server config, and a runner whose progress prints to the
- * terminal. Recovers from an earlier crash before anything else.
+ * terminal. Recovers from an earlier crash before anything else. The
+ * commands reach the store's executions, and `run` also what its prune
+ * reads and deletes; each names the concerns it uses as `CliContext<…>`.
  */
 import { loadServerConfig } from '../config/load-server-config.ts';
 import { readDatabaseUrl, readServerConfigPath } from '../config/read-settings.ts';
@@ -9,7 +11,8 @@ import type { ServerConfig } from '../config/server.schema.ts';
 import { createSluiceActions } from '../runner/create-sluice-actions.ts';
 import { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { openStore } from '../store/open-store.ts';
-import type { ActionRef, Store } from '../store/store.ts';
+import type { PruneInput } from '../runner/prune-data.ts';
+import type { ActionRef, ExecutionStore } from '../store/store.ts';
 import { cliDataDir } from './cli-data-dir.ts';
 import { CliError } from './cli-error.ts';
 import type { ApprovalAnswer } from './drive-execution.ts';
@@ -23,8 +26,13 @@ export interface CliOptions {
   approve?: ApprovalAnswer;
 }
 
-export interface CliContext {
-  store: Store;
+/** The store's concerns the CLI commands use: executions, and what `run`'s prune reads and deletes. */
+export type CliStore = ExecutionStore & PruneInput['store'];
+
+/** `S` narrows the store to the concerns a command uses. */
+export interface CliContext<S = CliStore> {
+  /** Locked to this process; the context closes it. */
+  store: S;
   runner: PipelineRunner;
   printer: ProgressPrinter;
   server?: ServerConfig;

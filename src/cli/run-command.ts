@@ -8,7 +8,7 @@ import { relative, resolve } from 'node:path';
 import { packSource, readRevision } from '../artifact/pack-source.ts';
 import { loadPipelineConfig } from '../config/load-pipeline-config.ts';
 import { retentionRules } from '../config/retention-rules.ts';
-import { describePrune, pruneData } from '../runner/prune-data.ts';
+import { describePrune, pruneData, type PruneInput } from '../runner/prune-data.ts';
 import { CliError } from './cli-error.ts';
 import { detectRepo } from './detect-repo.ts';
 import { driveAndReport } from './drive-and-report.ts';
@@ -55,7 +55,7 @@ export async function runPipeline(args: string[], io: Io): Promise<number> {
  * directory; pruning after each keeps it bounded as the service's sweep
  * does. A failure to prune is said, but does not change how the run ended.
  */
-async function pruneAfterRun(ctx: CliContext, io: Io): Promise<void> {
+async function pruneAfterRun(ctx: CliContext<PruneInput['store']>, io: Io): Promise<void> {
   try {
     const report = await pruneData({
       store: ctx.store,

@@ -29,32 +29,44 @@ export async function runStatus(args: string[], io: Io): Promise<number> {
   }
   const store = await openStore({ dataDir, databaseUrl });
   try {
-    // This process holds the data directory, so anything recorded as running has no process left.
-    await recoverInterrupted(store, { actor: 'sluice', now: Date.now, hold: true });
-    const ref = positionals[0];
-    if (ref) {
-      const execution = await store.getExecution(ref.replace(/^#/, ''));
-      if (!execution) throw new CliError(`No execution "${ref}"; \`sluice status\` lists them.`);
-      const history = await store.listHistory(execution.id);
-      if (values.json) io.out(`${JSON.stringify({ ...execution, history }, null, 2)}\n`);
-      else io.out(describeExecution(execution, history));
-      return 0;
-    }
-    const limit = values.limit ? Number(values.limit) : 20;
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new CliError(`--limit takes a positive whole number, not "${values.limit}"`, 2);
-    const executions = await store.listExecutions({ limit });
-    if (values.json) {
-      io.out(`${JSON.stringify(executions, null, 2)}\n`);
-    } else if (executions.length === 0) {
-      io.out(`No executions yet in ${dataDir}. Start one with \`sluice run\`.\n`);
-    } else {
-      for (const e of executions) io.out(summaryLine(e));
-    }
-    return 0;
+    return await showStatus(store, positionals[0], values, dataDir, io);
   } finally {
     await store.close();
   }
+}
+
+/** What `sluice status` reads: executions and their history, after marking what a crash left running as interrupted. */
+type StatusStore = Parameters<typeof recoverInterrupted>[0];
+
+async function showStatus(
+  store: StatusStore,
+  ref: string | undefined,
+  values: { json?: boolean; limit?: string },
+  dataDir: string,
+  io: Io,
+): Promise<number> {
+  // This process holds the data directory, so anything recorded as running has no process left.
+  await recoverInterrupted(store, { actor: 'sluice', now: Date.now, hold: true });
+  if (ref) {
+    const execution = await store.getExecution(ref.replace(/^#/, ''));
+    if (!execution) throw new CliError(`No execution "${ref}"; \`sluice status\` lists them.`);
+    const history = await store.listHistory(execution.id);
+    if (values.json) io.out(`${JSON.stringify({ ...execution, history }, null, 2)}\n`);
+    else io.out(describeExecution(execution, history));
+    return 0;
+  }
+  const limit = values.limit ? Number(values.limit) : 20;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CliError(`--limit takes a positive whole number, not "${values.limit}"`, 2);
+  const executions = await store.listExecutions({ limit });
+  if (values.json) {
+    io.out(`${JSON.stringify(executions, null, 2)}\n`);
+  } else if (executions.length === 0) {
+    io.out(`No executions yet in ${dataDir}. Start one with \`sluice run\`.\n`);
+  } else {
+    for (const e of executions) io.out(summaryLine(e));
+  }
+  return 0;
 }
 
 function summaryLine(e: ExecutionSummary): string {

@@ -4,7 +4,7 @@
  * Each sends one event, then keeps the pipeline moving here, as `run` does.
  */
 import { relative, resolve } from 'node:path';
-import type { ExecutionSummary } from '../store/store.ts';
+import type { ExecutionStore, ExecutionSummary } from '../store/store.ts';
 import { CliError } from './cli-error.ts';
 import { detectRepo } from './detect-repo.ts';
 import { driveAndReport } from './drive-and-report.ts';
@@ -13,10 +13,13 @@ import { openCliContext, type CliContext } from './open-cli-context.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 import { isStoppedShort } from '../pipeline/states.ts';
 
+/** Each steering command reads and writes executions only. */
+type SteerContext = CliContext<ExecutionStore>;
+
 async function withContext(
   values: Parameters<typeof openCliContext>[0],
   io: Io,
-  run: (ctx: CliContext) => Promise<number>,
+  run: (ctx: SteerContext) => Promise<number>,
 ) {
   const ctx = await openCliContext(values, io.out);
   try {
@@ -26,7 +29,7 @@ async function withContext(
   }
 }
 
-async function findExecution(ctx: CliContext, ref: string | undefined, usage: string): Promise<ExecutionSummary> {
+async function findExecution(ctx: SteerContext, ref: string | undefined, usage: string): Promise<ExecutionSummary> {
   if (!ref) throw new CliError(`Which execution? Usage: ${usage}`, 2);
   const execution = await ctx.store.getExecution(ref.replace(/^#/, ''));
   if (!execution) throw new CliError(`No execution "${ref}" in this data directory; \`sluice status\` lists them.`);

@@ -5,6 +5,6 @@
  * sees it as the action's reason) or the operator (at `sluice run`) knows
  * which line of the server config, or which variable, to change.
  */
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, type ServerRefusalCode } from '../sluice-error.ts';
 
-export class ServerRefusal extends SluiceError<'NOT_IN_SERVER_CONFIG' | 'NOT_PERMITTED' | 'SECRET_NOT_SET'> {}
+export class ServerRefusal extends SluiceError<ServerRefusalCode> {}

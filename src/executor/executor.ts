@@ -4,7 +4,7 @@
  * `local` is this machine (LocalExecutor); SSH hosts arrive with the SSH
  * executor and implement the same interface.
  */
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, type ExecutorErrorCode } from '../sluice-error.ts';
 
 /** A host as the server config names it, resolved. */
 export interface HostRef {
@@ -95,6 +95,4 @@ export interface Executor {
   open(host: HostRef, options?: { signal?: AbortSignal }): Promise<ExecSession>;
 }
 
-export class ExecutorError extends SluiceError<
-  'HOST_UNREACHABLE' | 'HOST_KEY_REJECTED' | 'TRANSFER_FAILED' | 'WORKSPACE_FAILED'
-> {}
+export class ExecutorError extends SluiceError<ExecutorErrorCode> {}

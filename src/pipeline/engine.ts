@@ -9,7 +9,7 @@ import { gatingApprovals } from './approval-gates.ts';
 import { actionDefinition, actionOf, Draft, stageOf } from './draft.ts';
 import type { Command, ExecutionState, PipelineSnapshot, StateChange } from './snapshot.ts';
 import { isStoppedShort } from './states.ts';
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, type EngineErrorCode } from '../sluice-error.ts';
 
 export type EngineEvent =
   /** Look again: a new execution was created, or time passed. */
@@ -52,9 +52,6 @@ export interface EngineResult {
   changes: StateChange[];
   commands: Command[];
 }
-
-export type EngineErrorCode =
-  'EXECUTION_NOT_FOUND' | 'NOT_RETRYABLE' | 'GATE_CLOSED' | 'ARTIFACT_NOT_BUILT' | 'NOT_RUNNING' | 'UNKNOWN_STAGE';
 
 /** A request the engine refuses; the message is for the person who asked. */
 export class EngineError extends SluiceError<EngineErrorCode> {}

@@ -20,7 +20,7 @@ import type { ExecutionStore, ExecutionSummary, ActionSummary, StageSummary } fr
 import type { InboxStore } from './inbox-store.ts';
 import type { LogStore } from './log-store.ts';
 import type { RefStore } from './ref-store.ts';
-import { SluiceError } from '../sluice-error.ts';
+import { SluiceError, type StoreErrorCode } from '../sluice-error.ts';
 
 export type * from './artifact-record-store.ts';
 export type * from './claim-store.ts';
@@ -56,6 +56,4 @@ export function findActionSummary(
   return findStageSummary(execution, stage)?.actions.find((a) => a.name === action);
 }
 
-export class StoreError extends SluiceError<
-  'DATA_DIR_LOCKED' | 'DATA_DIR_UNUSABLE' | 'DATABASE_UNREACHABLE' | 'MIGRATION_FAILED' | 'NOT_FOUND' | 'CORRUPT_ROW'
-> {}
+export class StoreError extends SluiceError<StoreErrorCode> {}
