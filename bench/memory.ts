@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { GithubStandIn } from '../test/helpers/github-stand-in.ts';
 import { pushPayload } from '../test/helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../test/helpers/haproxy.ts';
+import { freeLoopbackPort } from '../test/helpers/free-port.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
 import { sha } from '../test/helpers/slack-sluice.ts';
 

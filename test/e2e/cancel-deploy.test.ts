@@ -19,7 +19,7 @@ import { SERVICE_HOSTS, fixtureAppFiles, fixturePipeline, startAppBed, type AppB
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import type { RunningMonitor } from '../helpers/request-monitor.ts';
 import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../helpers/slack-requests.ts';

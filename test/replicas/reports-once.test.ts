@@ -13,7 +13,7 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { SIGNING_SECRET } from '../helpers/slack-requests.ts';
 import { CHANNEL, sha } from '../helpers/slack-sluice.ts';

@@ -15,7 +15,7 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
