@@ -27,6 +27,7 @@ import { ANN, MALLORY, REPO, sha, startSlackSluice, type SlackSluice } from '../
 import { githubAppEnv, startSluiceProcess } from '../helpers/sluice-process.ts';
 import { heldCheckRuns } from '../helpers/fault-checks.ts';
 import { until as waitUntil } from '../helpers/until.ts';
+import { findActionSummary } from '../../src/store/store.ts';
 
 const FIXTURE_APP = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
 
@@ -117,7 +118,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       await app.sluice.idle();
       const done = await app.sluice.store.getExecution(execution.id);
       assert.equal(done?.status, 'cancelled');
-      const deploy = done?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
+      const deploy = done && findActionSummary(done, 'production', 'deploy');
       assert.equal(deploy?.status, 'cancelled');
       assert.equal(
         deploy?.reason,

@@ -13,6 +13,7 @@ import { checkRunPayload } from '../helpers/github-webhooks.ts';
 import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
 import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
+import { findStageSummary } from '../../src/store/store.ts';
 
 const startApp = slackSluicePerTest();
 
@@ -134,7 +135,7 @@ test('a production deploy that failed after its approval asks again on re-run in
   await started.push(1, 'v1', { pipeline });
   await started.click(started.card(), 'approve', ANN);
   const execution = await started.sluice.store.getExecution(1);
-  assert.equal(execution?.stages.find((s) => s.name === 'production')?.status, 'failed');
+  assert.equal((execution && findStageSummary(execution, 'production'))?.status, 'failed');
   writeFileSync(fixed, '');
 
   assert.equal(await rerun(started, sha(1), 'carol-gh'), 'retried stage production');
@@ -179,8 +180,10 @@ test('a re-run of a deploy whose approval is in an earlier stage is refused, as 
     );
   await started.push(1, 'v1', { pipeline });
   await started.click(started.card(), 'approve', ANN);
-  const deploy = async () =>
-    (await started.sluice.store.getExecution(1))?.stages.find((s) => s.name === 'production')?.actions[0];
+  const deploy = async () => {
+    const execution = await started.sluice.store.getExecution(1);
+    return (execution && findStageSummary(execution, 'production'))?.actions[0];
+  };
   assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['failed', 1]);
   writeFileSync(fixed, '');
 

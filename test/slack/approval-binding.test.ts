@@ -10,6 +10,7 @@ import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slac
 import { sha, type SlackSluice, slackSluicePerTest, textOf } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 import type { SlackMessage } from '../helpers/slack-stand-in.ts';
+import { findActionSummary, findStageSummary } from '../../src/store/store.ts';
 
 const startApp = slackSluicePerTest();
 
@@ -64,7 +65,7 @@ ${APP}`;
 
 async function state(started: SlackSluice, stage: string, action: string) {
   const execution = await started.sluice.store.getExecution(1);
-  return execution?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
+  return execution && findActionSummary(execution, stage, action);
 }
 
 async function bindingOf(started: SlackSluice, stage: string): Promise<ApprovalBinding | undefined> {
@@ -140,7 +141,7 @@ describe('an approval is bound to what it lets through', () => {
     await started.click(started.card(), 'approve', ANN);
     const execution = await started.sluice.store.getExecution(1);
     const approved = await started.sluice.store.findArtifact(execution!.id, 'app');
-    assert.equal(execution?.stages.find((s) => s.name === 'production')?.status, 'waiting');
+    assert.equal((execution && findStageSummary(execution, 'production'))?.status, 'waiting');
 
     const other = 'f'.repeat(64);
     await started.sluice.store.recordArtifact({ ...approved!, sha256: other });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { step } from '../../src/pipeline/engine.ts';
-import { StoreError } from '../../src/store/store.ts';
+import { findStageSummary, StoreError } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { bumpStageAttempt, failHalfway, moveAction, moveExecution, setTransition } from './fixtures/hand-made-steps.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
@@ -164,7 +164,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     );
 
     const saved = await store.getExecution(execution.id);
-    const build = saved?.stages.find((s) => s.name === 'build');
+    const build = saved && findStageSummary(saved, 'build');
     assert.equal(build?.status, 'running');
     assert.deepEqual(build?.actions, [
       { name: 'compile', status: 'failed', attempt: 1, reason: 'exit 2', startedAt: 2_000, finishedAt: 3_000 },
@@ -296,7 +296,8 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
         ),
       ),
     );
-    const build = (await store.getExecution(execution.id))?.stages.find((s) => s.name === 'build');
+    const saved = await store.getExecution(execution.id);
+    const build = saved && findStageSummary(saved, 'build');
     assert.equal(build?.attempt, 1 + increments);
     const attempts = (await store.listHistory(execution.id)).filter((h) => h.entity === 'stage').map((h) => h.attempt);
     assert.deepEqual(
