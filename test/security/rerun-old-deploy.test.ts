@@ -13,7 +13,7 @@ import { checkRunPayload } from '../helpers/github-webhooks.ts';
 import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
 import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
-import { findStageSummary } from '../../src/store/store.ts';
+import { findActionSummary, findStageSummary } from '../../src/store/store.ts';
 
 const startApp = slackSluicePerTest();
 
@@ -144,10 +144,10 @@ test('a production deploy that failed after its approval asks again on re-run in
     ['awaiting_approval', 2],
     'the approval asks again',
   );
-  const deploy = async () =>
-    (await started.sluice.store.getExecution(1))?.stages
-      .find((s) => s.name === 'production')
-      ?.actions.find((a) => a.name === 'prod-deploy');
+  const deploy = async () => {
+    const execution = await started.sluice.store.getExecution(1);
+    return execution && findActionSummary(execution, 'production', 'prod-deploy');
+  };
   assert.deepEqual(
     [(await deploy())?.status, (await deploy())?.attempt],
     ['pending', 2],
