@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { startSluice, type RunningSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
+import { buildOf, deployOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { sha } from '../helpers/slack-sluice.ts';
 import { findStageSummary } from '../../src/store/store.ts';
@@ -27,25 +28,19 @@ let github: GithubStandIn;
 let dir = '';
 const replicas: RunningSluice[] = [];
 
-// Written here, not a fixture: each build writes a line into `log`, which the test reads to count the builds, and each
-// repository deploys to an environment of its own.
+/**
+ * Each build writes a line into `log`, which the test reads to count the
+ * builds; each repository deploys to an environment of its own.
+ */
 function pipelineFor(environment: string, log: string): string {
-  return `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          run: ['echo "$(cat VERSION) build" >> ${log}', "mkdir -p dist", "cp VERSION dist/"]
-          artifact: { name: app, paths: [dist, deploy] }
-  - name: deploy
-    actions:
-      - name: ship
-        deploy: { environment: ${environment}, artifact: app }
-app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-`;
+  return pipelineFixture('version-to-production', (pipeline) => {
+    Object.assign(buildOf(pipeline), {
+      run: [`echo "$(cat VERSION) build" >> ${log}`, 'mkdir -p dist', 'cp VERSION dist/'],
+      artifact: { name: 'app', paths: ['dist', 'deploy'] },
+    });
+    deployOf(pipeline).environment = environment;
+    pipeline.app!.hooks.start = ['sh deploy/start.sh'];
+  });
 }
 
 /** The start hook writes when each deploy begins and ends into its environment's log; two at once would interleave. */
