@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { RefKind, RefStore } from '../../src/store/ref-store.ts';
-import { StoreError } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
+import { corruptRow } from './fixtures/corrupt-row.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
@@ -193,20 +193,16 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
     );
     const reopened = await open();
 
-    const damaged = (message: RegExp) => (error: unknown) => {
-      assert.ok(error instanceof StoreError, `a StoreError, not ${String(error)}`);
-      assert.equal(error.code, 'CORRUPT_ROW');
-      assert.match(error.message, message);
-      return true;
-    };
     const wrongShape =
       /^The store's check_run ref "e1\/build" cannot be read: it is not what Sluice writes there \(id: .*expected number.*; completed: .*expected boolean.*\)\. Delete the row of kind "check_run" and key "e1\/build" from external_refs/;
-    await assert.rejects(reopened.getRef('check_run', 'e1/build'), damaged(wrongShape));
-    await assert.rejects(reopened.listRefs('check_run', 'e1/'), damaged(wrongShape));
-    await assert.rejects(claim(reopened, 'check_run', 'e1/build', 'a', 2_000), damaged(wrongShape));
+    await assert.rejects(reopened.getRef('check_run', 'e1/build'), corruptRow(wrongShape));
+    await assert.rejects(reopened.listRefs('check_run', 'e1/'), corruptRow(wrongShape));
+    await assert.rejects(claim(reopened, 'check_run', 'e1/build', 'a', 2_000), corruptRow(wrongShape));
     await assert.rejects(
       reopened.getRef('deployment', 'e1/production/deploy/1'),
-      damaged(/^The store's deployment ref "e1\/production\/deploy\/1" cannot be read: it is not JSON \(\{"id":9,\)\./),
+      corruptRow(
+        /^The store's deployment ref "e1\/production\/deploy\/1" cannot be read: it is not JSON \(\{"id":9,\)\./,
+      ),
     );
     assert.deepEqual(await reopened.getRef('check_run', 'e1/test'), { id: 6, sent: 'b', completed: true });
   });
