@@ -21,7 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { GithubStandIn } from '../test/helpers/github-stand-in.ts';
 import { pushPayload } from '../test/helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../test/helpers/haproxy.ts';
+import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
+import { freeLoopbackPort } from '../test/helpers/free-port.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';
 import { sha } from '../test/helpers/slack-sluice.ts';
 
@@ -99,7 +100,9 @@ async function startBuilds(sluice: SluiceProcess, name: string, count: number): 
     const repo = `bench/${name}-${i}`;
     github.install(repo); // the app reaches only the repositories it is installed on, as on GitHub
     github.addCommit(repo, sha(2), {
-      '.github/sluice.yml': `stages:\n  - name: build\n    actions:\n      - name: compile\n        build: { host: local, run: ["touch ${join(dir, `${name}-${i}`)}", "sleep 120"], timeout: 5m }\n`,
+      '.github/sluice.yml': pipelineFixture('one-build', (pipeline) => {
+        Object.assign(buildOf(pipeline), { run: [`touch ${join(dir, `${name}-${i}`)}`, 'sleep 120'], timeout: '5m' });
+      }),
     });
     const body = JSON.stringify(pushPayload({ repo, after: sha(2) }));
     await fetch(`${sluice.url}/api/github/webhooks`, {

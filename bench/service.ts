@@ -18,7 +18,7 @@ import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { GithubStandIn } from '../test/helpers/github-stand-in.ts';
 import { pushPayload } from '../test/helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../test/helpers/haproxy.ts';
+import { freeLoopbackPort } from '../test/helpers/free-port.ts';
 import { buildOf, pipelineFixture } from '../test/helpers/pipeline-fixture.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../test/helpers/sluice-process.ts';

@@ -16,6 +16,7 @@ import { productionOnHosts } from '../../test/helpers/ssh-hosts.ts';
 import { runChild } from './run-child.ts';
 import { ansibleStepTimes, scriptStepTimes, sluiceStepTimes, type StepTimes } from './step-times.ts';
 import { ARTIFACT_PATHS, type TestBed } from './test-bed.ts';
+import { findActionSummary } from '../../src/store/store.ts';
 
 export type Variant = 'sluice' | 'bash' | 'bash-cm' | 'ansible' | 'parallel';
 
@@ -100,8 +101,8 @@ export async function rollOutWithSluice(
   const store = await openStore({ dataDir });
   try {
     const [execution] = await store.listExecutions({ limit: 1 });
-    const deploy = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
-    const build = execution?.stages.find((s) => s.name === 'build')?.actions.find((a) => a.name === 'package');
+    const deploy = execution && findActionSummary(execution, 'production', 'deploy');
+    const build = execution && findActionSummary(execution, 'build', 'package');
     if (!execution || deploy?.startedAt === undefined || deploy.finishedAt === undefined)
       throw new Error('the store has no finished deploy action');
     if (build?.startedAt === undefined) throw new Error('the store has no build action that started');

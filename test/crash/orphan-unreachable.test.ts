@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { heldCheckRuns, sleepingBuild, waitForSluice } from '../helpers/fault-checks.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import type { SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
 import { startSluiceIn } from '../helpers/sluice-in-dir.ts';

@@ -19,7 +19,7 @@ import { SERVICE_HOSTS, fixtureAppFiles, fixturePipeline, startAppBed, type AppB
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { WEBHOOK_SECRET } from '../helpers/github-sluice.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import type { RunningMonitor } from '../helpers/request-monitor.ts';
 import { runSluice, startSluice, waitForOutput } from '../helpers/run-sluice.ts';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../helpers/slack-requests.ts';
@@ -27,6 +27,7 @@ import { ANN, MALLORY, REPO, sha, startSlackSluice, type SlackSluice } from '../
 import { githubAppEnv, startSluiceProcess } from '../helpers/sluice-process.ts';
 import { heldCheckRuns } from '../helpers/fault-checks.ts';
 import { until as waitUntil } from '../helpers/until.ts';
+import { findActionSummary } from '../../src/store/store.ts';
 
 const FIXTURE_APP = fileURLToPath(new URL('../fixtures/app/', import.meta.url));
 
@@ -117,7 +118,7 @@ describe('a deploy stopped half-way', { timeout: 400_000 }, () => {
       await app.sluice.idle();
       const done = await app.sluice.store.getExecution(execution.id);
       assert.equal(done?.status, 'cancelled');
-      const deploy = done?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'deploy');
+      const deploy = done && findActionSummary(done, 'production', 'deploy');
       assert.equal(deploy?.status, 'cancelled');
       assert.equal(
         deploy?.reason,

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { SERVICE_HOSTS, fixtureAppFiles, fixturePipeline, startAppBed, type AppBed } from '../helpers/app-bed.ts';
 import { GithubStandIn, type RecordedCall } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import type { MonitorReport } from '../helpers/request-monitor.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';

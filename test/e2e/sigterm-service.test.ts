@@ -16,7 +16,7 @@ import { SERVICE_HOSTS, fixtureAppFiles, fixturePipeline, startAppBed, type AppB
 import { heldCheckRuns, rerunPayload, waitForSluice } from '../helpers/fault-checks.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 
 const REPO = 'acme/shop';

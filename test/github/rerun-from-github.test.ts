@@ -6,6 +6,7 @@ import type { RecordedCall } from '../helpers/github-stand-in.ts';
 import { type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
 import { appFiles, pipelineFile, REPO, shopFiles, shopServerConfig } from '../helpers/shop.ts';
 import { checkRunPayload, sha } from '../helpers/github-webhooks.ts';
+import { findStageSummary } from '../../src/store/store.ts';
 
 const startApp = githubSluicePerTest();
 
@@ -278,7 +279,7 @@ describe('rolling production back from GitHub', () => {
 
   async function approve(started: GithubSluice, seq: number): Promise<void> {
     const execution = await started.sluice.store.getExecution(seq);
-    assert.equal(execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status, 'awaiting_approval');
+    assert.equal((execution && findStageSummary(execution, 'production'))?.actions[0]?.status, 'awaiting_approval');
     await started.sluice.runner.dispatch(
       execution!.pipelineId,
       {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type GithubSluice, githubSluicePerTest } from '../helpers/github-sluice.ts';
 import { sendWebhook } from '../helpers/github-webhooks.ts';
+import { pipelineFixture } from '../helpers/pipeline-fixture.ts';
 
 interface Example {
   ref?: string;
@@ -30,23 +31,10 @@ const of = (event: string): Example[] => examples.find((e) => e.name === event)?
 const startApp = githubSluicePerTest();
 
 /** A pipeline for the examples' repository: it builds on the branches the examples push to. */
-function pipeline(branch: string): string {
-  return `on:
-  push:
-    branches: [${JSON.stringify(branch)}]
-stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: builder
-          run: ["mkdir -p dist", "cp VERSION dist/VERSION"]
-          artifact: { name: app, paths: [dist] }
-  - name: dev
-    actions:
-      - name: dev-deploy
-        deploy: { environment: dev, artifact: app }
-`;
+function pipelineFor(branch: string): string {
+  return pipelineFixture('build-to-dev', (pipeline) => {
+    pipeline.on = { push: { branches: [branch] } };
+  });
 }
 
 /** The examples come from GitHub's own repositories (Codertocat/…): the operator lets them build here. */
@@ -84,7 +72,7 @@ describe('GitHub’s published webhook examples, through the app', () => {
       if (example.installation) running.github.install(example.repository.full_name, example.installation.id);
       if (example.after && !/^0+$/.test(example.after)) {
         running.github.addCommit(example.repository.full_name, example.after, {
-          '.github/sluice.yml': pipeline(branch),
+          '.github/sluice.yml': pipelineFor(branch),
           VERSION: 'v1\n',
         });
       }

@@ -247,4 +247,3 @@ async function waitUntil(timeoutMs: number, check: () => Promise<boolean>, messa
   }
   throw new Error(message());
 }
-export { freeLoopbackPort };

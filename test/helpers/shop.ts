@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildOf, pipelineFixture } from './pipeline-fixture.ts';
+import { buildOf, type FixturePipeline, pipelineFixture } from './pipeline-fixture.ts';
 
 /** The repository the default server config, pipelines and installation are written for. */
 export const REPO = 'acme/shop';
@@ -30,6 +30,17 @@ export function productionPipeline(build?: string[]): string {
   return pipelineFixture('shop-to-production', (pipeline) => {
     buildOf(pipeline).run = build;
   });
+}
+
+/**
+ * Splits the shop's production stage in two: its approval in a stage `name`
+ * of its own, then production with only the deploy, which no longer needs it.
+ */
+export function approvalInItsOwnStage(pipeline: FixturePipeline, name: string): void {
+  const at = pipeline.stages.findIndex((stage) => stage.name === 'production');
+  const [approve, deploy] = pipeline.stages[at]!.actions;
+  delete deploy!.needs;
+  pipeline.stages.splice(at, 1, { name, actions: [approve!] }, { name: 'production', actions: [deploy!] });
 }
 
 /** The version production serves now (what its start script wrote), or undefined before the first deploy. */

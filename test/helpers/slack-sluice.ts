@@ -13,6 +13,7 @@ import { REPO, shopFiles, shopServerConfig } from './shop.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest, SIGNING_SECRET, slashCommand } from './slack-requests.ts';
 import { APP_TOKEN, BOT_TOKEN, SlackStandIn, type SlackMessage } from './slack-stand-in.ts';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY, RELEASE_GROUP } from './slack-workspace.ts';
+import { findActionSummary } from '../../src/store/store.ts';
 
 /** Also here for the tests that import them with `startSlackSluice`. */
 export { REPO };
@@ -176,7 +177,7 @@ export async function startSlackSluice(options: SlackSluiceOptions = {}): Promis
     },
     async gate(seq) {
       const execution = await app.sluice.store.getExecution(seq);
-      return execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+      return execution && findActionSummary(execution, 'production', 'approve');
     },
     async command(text, user) {
       const id = `command-${++responses}`;

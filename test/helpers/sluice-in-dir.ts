@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { GithubStandIn } from './github-stand-in.ts';
-import { freeLoopbackPort } from './haproxy.ts';
+import { freeLoopbackPort } from './free-port.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from './sluice-process.ts';
 import type { SshHosts } from './ssh-hosts.ts';
 

@@ -2,7 +2,8 @@
  * The seed's setup on loopback: two hosts running v1 of the fixture app
  * behind HAProxy, both already seen UP by its health checks.
  */
-import { freeLoopbackPort, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
+import { startHaproxy, type RunningHaproxy } from '../helpers/haproxy.ts';
 import { makeLocalAppHost, type LocalAppHost } from './local-app-host.ts';
 
 export interface Pair {

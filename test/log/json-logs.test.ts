@@ -15,7 +15,7 @@ import { waitForSluice, heldCheckRuns } from '../helpers/fault-checks.ts';
 import { appFiles, pipelineFile } from '../helpers/shop.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 
 const REPO = 'acme/shop';

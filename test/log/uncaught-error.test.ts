@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-uncaught-'));

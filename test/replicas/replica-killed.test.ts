@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { openStore } from '../../src/store/open-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import { findActionSummary, findStageSummary, type Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
 import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
@@ -74,8 +74,10 @@ const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs =
 
 const execution = async (commit: string) =>
   (await store.listExecutions({ limit: 100 })).find((e) => e.revision.sha === commit);
-const actionOf = async (commit: string, stage: string, action: string) =>
-  (await execution(commit))?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
+const actionOf = async (commit: string, stage: string, action: string) => {
+  const e = await execution(commit);
+  return e && findActionSummary(e, stage, action);
+};
 
 /** The replica whose claim holds this running action. */
 async function holderOf(commit: string, stage: string): Promise<SluiceProcess> {
@@ -196,7 +198,7 @@ describe('kill -9 of a replica', { timeout: 120_000 }, () => {
     // The interrupted deploy waits for a person: it did not run again.
     const still = await execution(commit);
     assert.equal(still?.status, 'interrupted');
-    assert.equal(still?.stages.find((s) => s.name === 'deploy')?.actions[0]?.attempt, 1);
+    assert.equal((still && findStageSummary(still, 'deploy'))?.actions[0]?.attempt, 1);
     assert.equal(readFileSync(join(dir, 'starts.log'), 'utf8'), 'started\n');
   });
 });

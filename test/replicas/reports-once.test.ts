@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openStore } from '../../src/store/open-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import { findActionSummary, type Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { SIGNING_SECRET } from '../helpers/slack-requests.ts';
 import { CHANNEL, sha } from '../helpers/slack-sluice.ts';
@@ -135,9 +135,7 @@ test(
         if (executions.some((e) => e.status === 'failed'))
           throw new Error(`an execution failed:\n${await explainExecutions()}`);
         const atGate = executions.filter(
-          (e) =>
-            e.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve')?.status ===
-            'awaiting_approval',
+          (e) => findActionSummary(e, 'production', 'approve')?.status === 'awaiting_approval',
         );
         const deployed = github.deployments().filter((d) => d.statuses.at(-1)?.state === 'success');
         return atGate.length === PUSHES && slack.cards(CHANNEL).length >= PUSHES && deployed.length >= PUSHES
@@ -198,7 +196,7 @@ test(
         for (let n = 0; n < PUSHES; n++)
           if ((await store.getDelivery(`shop-${n}`))?.status !== 'done') return undefined;
         const running = (await ours()).filter((e) => e.status === 'running');
-        const gate = running[0]?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+        const gate = running[0] && findActionSummary(running[0], 'production', 'approve');
         return running.length === 1 && running[0]!.revision.sha === shas.at(-1) && gate?.status === 'awaiting_approval'
           ? true
           : undefined;
@@ -258,7 +256,7 @@ test(
     const ours = async () => (await store.listExecutions({ limit: 100 })).filter((e) => e.repo === repo);
     const atGate = async () => {
       const running = (await ours()).filter((e) => e.status === 'running');
-      const gate = running[0]?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+      const gate = running[0] && findActionSummary(running[0], 'production', 'approve');
       return running.length === 1 && gate?.status === 'awaiting_approval' ? running[0]!.revision.sha : undefined;
     };
 

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openStore } from '../../src/store/open-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import { findStageSummary, type Store } from '../../src/store/store.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook, sha } from '../helpers/github-webhooks.ts';
-import { freeLoopbackPort } from '../helpers/haproxy.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { githubAppEnv, startSluiceProcess, type SluiceProcess } from '../helpers/sluice-process.ts';
 import { startSshHosts, type SshHosts } from '../helpers/ssh-hosts.ts';
@@ -94,7 +94,7 @@ test(
       return e && e.status !== 'running' ? e : undefined;
     });
     assert.equal(failed.status, 'failed', failed.reason);
-    assert.equal(failed.stages.find((s) => s.name === 'build')?.status, 'succeeded');
+    assert.equal(findStageSummary(failed, 'build')?.status, 'succeeded');
     const artifact = (await store.findArtifact(failed.id, 'app'))!;
 
     // The builder is the replica whose cache holds the artifact; it dies with its data directory.
@@ -134,7 +134,7 @@ test(
 
     const done = await until('the re-run deploy', async () => {
       const e = await store.getExecution(failed.id);
-      const stage = e?.stages.find((s) => s.name === 'production');
+      const stage = e && findStageSummary(e, 'production');
       return e && stage && stage.attempt === 2 && e.status !== 'running' ? e : undefined;
     });
     assert.equal(done.status, 'succeeded', done.reason);

@@ -13,8 +13,10 @@ import { after, before, test } from 'node:test';
 import { startSluice, type RunningSluice } from '../../src/start-sluice.ts';
 import { GithubStandIn } from '../helpers/github-stand-in.ts';
 import { pushPayload, sendWebhook } from '../helpers/github-webhooks.ts';
+import { buildOf, deployOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { sha } from '../helpers/slack-sluice.ts';
+import { findStageSummary } from '../../src/store/store.ts';
 
 const REPOS = 20;
 const PUSHES = 10;
@@ -26,25 +28,19 @@ let github: GithubStandIn;
 let dir = '';
 const replicas: RunningSluice[] = [];
 
-// Written here, not a fixture: each build writes a line into `log`, which the test reads to count the builds, and each
-// repository deploys to an environment of its own.
+/**
+ * Each build writes a line into `log`, which the test reads to count the
+ * builds; each repository deploys to an environment of its own.
+ */
 function pipelineFor(environment: string, log: string): string {
-  return `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          run: ['echo "$(cat VERSION) build" >> ${log}', "mkdir -p dist", "cp VERSION dist/"]
-          artifact: { name: app, paths: [dist, deploy] }
-  - name: deploy
-    actions:
-      - name: ship
-        deploy: { environment: ${environment}, artifact: app }
-app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-`;
+  return pipelineFixture('version-to-production', (pipeline) => {
+    Object.assign(buildOf(pipeline), {
+      run: [`echo "$(cat VERSION) build" >> ${log}`, 'mkdir -p dist', 'cp VERSION dist/'],
+      artifact: { name: 'app', paths: ['dist', 'deploy'] },
+    });
+    deployOf(pipeline).environment = environment;
+    pipeline.app!.hooks.start = ['sh deploy/start.sh'];
+  });
 }
 
 /** The start hook writes when each deploy begins and ends into its environment's log; two at once would interleave. */
@@ -161,7 +157,7 @@ test(
     // Once: each build that ran wrote one line, and each action started once per attempt.
     const builds = readFileSync(join(dir, 'builds.log'), 'utf8').trim().split('\n');
     assert.equal(new Set(builds).size, builds.length, 'no build ran twice');
-    const built = executions.filter((e) => e.stages.find((s) => s.name === 'build')?.status === 'succeeded');
+    const built = executions.filter((e) => findStageSummary(e, 'build')?.status === 'succeeded');
     assert.equal(builds.length, built.length, 'every build that succeeded ran, once');
     for (const e of executions) {
       const history = await replicas[1]!.store.listHistory(e.id);
@@ -190,9 +186,6 @@ test(
         deploys++;
       }
     }
-    assert.equal(
-      deploys,
-      executions.filter((e) => e.stages.find((s) => s.name === 'deploy')?.status === 'succeeded').length,
-    );
+    assert.equal(deploys, executions.filter((e) => findStageSummary(e, 'deploy')?.status === 'succeeded').length);
   },
 );

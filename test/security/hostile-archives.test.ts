@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
 import { runSluice } from '../helpers/run-sluice.ts';
 import { makeCheckout, type TempCheckout } from '../helpers/temp-checkout.ts';
 
@@ -44,19 +45,13 @@ test('a chain of links that climbs out of the release is refused before anything
   const c = (checkout = makeCheckout({ VERSION: 'v1\n' }));
   c.write(
     '.github/sluice.yml',
-    `stages:
-  - name: build
-    actions:
-      - name: compile
-        build:
-          host: local
-          run: ["ln -s . p", "ln -s ../../.. x"]
-          artifact: { name: app, paths: [p, p/p/p/x] }
-  - name: dev
-    actions:
-      - name: dev-deploy
-        deploy: { environment: dev, artifact: app }
-`,
+    pipelineFixture('build-to-dev', (pipeline) => {
+      Object.assign(buildOf(pipeline), {
+        host: 'local',
+        run: ['ln -s . p', 'ln -s ../../.. x'],
+        artifact: { name: 'app', paths: ['p', 'p/p/p/x'] },
+      });
+    }),
   );
   const srv = join(c.scratch, 'srv');
   c.write(

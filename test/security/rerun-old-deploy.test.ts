@@ -10,14 +10,21 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkRunPayload } from '../helpers/github-webhooks.ts';
-import { productionPipeline, productionVersion, REPO } from '../helpers/shop.ts';
+import { type FixturePipeline, pipelineFixture } from '../helpers/pipeline-fixture.ts';
+import { approvalInItsOwnStage, productionVersion, REPO } from '../helpers/shop.ts';
 import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
+import { findActionSummary, findStageSummary } from '../../src/store/store.ts';
 
 const startApp = slackSluicePerTest();
 
 const withPeople = (dir: string) =>
   serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    carol-gh: ${CAROL}\n    ann-gh: ${ANN}\n`);
+
+/** Production's health check fails until `fixed` exists; dev's passes. */
+function healthyInProductionOnce(pipeline: FixturePipeline, fixed: string): void {
+  pipeline.app!.health!.command = `test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }`;
+}
 
 function productionRunId(started: SlackSluice, commit: string): number {
   const created = started.github.calls.find(
@@ -126,15 +133,11 @@ test('a GitHub user the operator did not let retry cannot re-run a production de
 test('a production deploy that failed after its approval asks again on re-run instead of reusing the old approval', async () => {
   const started = await startApp({ serverConfig: withPeople });
   const fixed = join(started.dir, 'fixed');
-  // Production's health check fails until `fixed` exists; dev's passes.
-  const pipeline = productionPipeline().replace(
-    'command: "test -f started"',
-    `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`,
-  );
+  const pipeline = pipelineFixture('shop-to-production', (file) => healthyInProductionOnce(file, fixed));
   await started.push(1, 'v1', { pipeline });
   await started.click(started.card(), 'approve', ANN);
   const execution = await started.sluice.store.getExecution(1);
-  assert.equal(execution?.stages.find((s) => s.name === 'production')?.status, 'failed');
+  assert.equal((execution && findStageSummary(execution, 'production'))?.status, 'failed');
   writeFileSync(fixed, '');
 
   assert.equal(await rerun(started, sha(1), 'carol-gh'), 'retried stage production');
@@ -143,10 +146,10 @@ test('a production deploy that failed after its approval asks again on re-run in
     ['awaiting_approval', 2],
     'the approval asks again',
   );
-  const deploy = async () =>
-    (await started.sluice.store.getExecution(1))?.stages
-      .find((s) => s.name === 'production')
-      ?.actions.find((a) => a.name === 'prod-deploy');
+  const deploy = async () => {
+    const execution = await started.sluice.store.getExecution(1);
+    return execution && findActionSummary(execution, 'production', 'prod-deploy');
+  };
   assert.deepEqual(
     [(await deploy())?.status, (await deploy())?.attempt],
     ['pending', 2],
@@ -160,27 +163,16 @@ test('a production deploy that failed after its approval asks again on re-run in
 test('a re-run of a deploy whose approval is in an earlier stage is refused, as that approval cannot ask again', async () => {
   const started = await startApp({ serverConfig: withPeople });
   const fixed = join(started.dir, 'fixed');
-  const pipeline = productionPipeline()
-    .replace(
-      / {2}- name: production\n[\s\S]*?(?=app:)/,
-      `  - name: approval
-    actions:
-      - name: approve
-        approval: { environment: production }
-  - name: production
-    actions:
-      - name: prod-deploy
-        deploy: { environment: production, artifact: app }
-`,
-    )
-    .replace(
-      'command: "test -f started"',
-      `command: "test -f started && { pwd | grep -q srv-dev || test -f ${fixed}; }"`,
-    );
+  const pipeline = pipelineFixture('shop-to-production', (file) => {
+    approvalInItsOwnStage(file, 'approval');
+    healthyInProductionOnce(file, fixed);
+  });
   await started.push(1, 'v1', { pipeline });
   await started.click(started.card(), 'approve', ANN);
-  const deploy = async () =>
-    (await started.sluice.store.getExecution(1))?.stages.find((s) => s.name === 'production')?.actions[0];
+  const deploy = async () => {
+    const execution = await started.sluice.store.getExecution(1);
+    return (execution && findStageSummary(execution, 'production'))?.actions[0];
+  };
   assert.deepEqual([(await deploy())?.status, (await deploy())?.attempt], ['failed', 1]);
   writeFileSync(fixed, '');
 

@@ -5,66 +5,43 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { APPROVAL_BINDING, type ApprovalBinding } from '../../src/pipeline/approval-binding.ts';
-import { productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
+import { buildOf, pipelineFixture } from '../helpers/pipeline-fixture.ts';
+import { approvalInItsOwnStage, productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
 import { buttonClick, sendSlackRequest, signSlackRequest } from '../helpers/slack-requests.ts';
 import { sha, type SlackSluice, slackSluicePerTest, textOf } from '../helpers/slack-sluice.ts';
 import { ANN, CAROL, CHANNEL } from '../helpers/slack-workspace.ts';
 import type { SlackMessage } from '../helpers/slack-stand-in.ts';
+import { findActionSummary, findStageSummary } from '../../src/store/store.ts';
 
 const startApp = slackSluicePerTest();
-
-const APP = `app:
-  hooks:
-    start: ["sh deploy/start.sh"]
-  health:
-    command: "test -f started"
-    timeout: 5s
-`;
-
-const build = (run: string[]) => `      - name: compile
-        build:
-          host: builder
-          run: ${JSON.stringify(run)}
-          artifact: { name: app, paths: [dist, deploy] }`;
 
 const BUILD = ['mkdir -p dist', 'cp VERSION dist/VERSION'];
 
 /** build → an approval in a stage of its own → the deploy in a later stage. */
-const OWN_STAGE = `on:
-  push:
-    branches: [main]
-stages:
-  - name: build
-    actions:
-${build(BUILD)}
-  - name: sign-off
-    actions:
-      - name: approve
-        approval: { environment: production }
-  - name: production
-    actions:
-      - name: prod-deploy
-        deploy: { environment: production, artifact: app }
-${APP}`;
+const OWN_STAGE = pipelineFixture('shop-to-production', (pipeline) => {
+  const build = buildOf(pipeline);
+  build.run = BUILD;
+  delete build.secrets;
+  pipeline.stages = pipeline.stages.filter((stage) => stage.name !== 'dev');
+  approvalInItsOwnStage(pipeline, 'sign-off');
+});
 
 /** The approval runs beside the build that makes what it lets through. */
-const besideTheBuild = (fifo: string) => `on:
-  push:
-    branches: [main]
-stages:
-  - name: release
-    actions:
-${build([`cat ${fifo}`, ...BUILD])}
-      - name: approve
-        approval: { environment: production }
-      - name: prod-deploy
-        needs: [compile, approve]
-        deploy: { environment: production, artifact: app }
-${APP}`;
+const besideTheBuild = (fifo: string) =>
+  pipelineFixture('shop-to-production', (pipeline) => {
+    const [build, , production] = pipeline.stages;
+    const [compile] = build!.actions;
+    const [approve, deploy] = production!.actions;
+    compile!.build!.run = [`cat ${fifo}`, ...BUILD];
+    delete compile!.build!.secrets;
+    pipeline.stages = [
+      { name: 'release', actions: [compile!, approve!, { ...deploy!, needs: ['compile', 'approve'] }] },
+    ];
+  });
 
 async function state(started: SlackSluice, stage: string, action: string) {
   const execution = await started.sluice.store.getExecution(1);
-  return execution?.stages.find((s) => s.name === stage)?.actions.find((a) => a.name === action);
+  return execution && findActionSummary(execution, stage, action);
 }
 
 async function bindingOf(started: SlackSluice, stage: string): Promise<ApprovalBinding | undefined> {
@@ -140,7 +117,7 @@ describe('an approval is bound to what it lets through', () => {
     await started.click(started.card(), 'approve', ANN);
     const execution = await started.sluice.store.getExecution(1);
     const approved = await started.sluice.store.findArtifact(execution!.id, 'app');
-    assert.equal(execution?.stages.find((s) => s.name === 'production')?.status, 'waiting');
+    assert.equal((execution && findStageSummary(execution, 'production'))?.status, 'waiting');
 
     const other = 'f'.repeat(64);
     await started.sluice.store.recordArtifact({ ...approved!, sha256: other });

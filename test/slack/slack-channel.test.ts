@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { findActionSummary } from '../../src/store/store.ts';
 import { type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { ANN, CHANNEL } from '../helpers/slack-workspace.ts';
 
@@ -31,11 +32,10 @@ test('a channel the bot is not in: one log line says to invite it, the pipeline 
       `the bot is not in channel ${CHANNEL}: invite it there \\(/invite @Sluice in that channel\\)\\. Sluice posts the card at its next sweep`,
     ),
   );
-  const gate = (
-    await started.sluice.store.getExecution((await started.sluice.store.listExecutions({ limit: 1 }))[0]!.id)
-  )?.stages
-    .find((s) => s.name === 'production')
-    ?.actions.find((a) => a.name === 'approve');
+  const execution = await started.sluice.store.getExecution(
+    (await started.sluice.store.listExecutions({ limit: 1 }))[0]!.id,
+  );
+  const gate = execution && findActionSummary(execution, 'production', 'approve');
   assert.equal(gate?.status, 'awaiting_approval', 'the gate is still open, for when the card arrives');
 
   started.slack.channels.set(CHANNEL, { name: 'deploys', member: true });

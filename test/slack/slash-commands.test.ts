@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { serverConfig, sha, type SlackSluice, slackSluicePerTest } from '../helpers/slack-sluice.ts';
 import { productionPipeline, productionVersion, REPO, shopFiles } from '../helpers/shop.ts';
 import { ALICE, ANN, CAROL, CHANNEL, MALLORY } from '../helpers/slack-workspace.ts';
+import { findActionSummary, findStageSummary } from '../../src/store/store.ts';
 
 const startApp = slackSluicePerTest();
 
@@ -90,7 +91,7 @@ describe('/sluice', () => {
       committerEmail: 'bob@example.com',
     });
     assert.equal(
-      execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status,
+      (execution && findStageSummary(execution, 'production'))?.actions[0]?.status,
       'awaiting_approval',
       'it ran to the gate',
     );
@@ -128,7 +129,7 @@ describe('/sluice', () => {
     await started.sluice.idle();
     const [execution] = await started.sluice.store.listExecutions();
     assert.equal(
-      execution?.stages.find((s) => s.name === 'production')?.actions[0]?.status,
+      (execution && findStageSummary(execution, 'production'))?.actions[0]?.status,
       'awaiting_approval',
       'it ran to the gate',
     );
@@ -192,7 +193,7 @@ describe('/sluice', () => {
     // The deploy runs again, so its approval asks again rather than let it out on the old decision.
     await started.sluice.idle();
     [execution] = await started.sluice.store.listExecutions();
-    const gate = execution?.stages.find((s) => s.name === 'production')?.actions.find((a) => a.name === 'approve');
+    const gate = execution && findActionSummary(execution, 'production', 'approve');
     assert.deepEqual([gate?.status, gate?.attempt], ['awaiting_approval', 2]);
     assert.equal(productionVersion(started), undefined);
     await started.click(started.card(), 'approve', ANN);
@@ -277,7 +278,7 @@ describe('/sluice', () => {
 
     await started.push(2, 'v2');
     const [held] = await started.sluice.store.listExecutions();
-    assert.equal(held?.stages.find((s) => s.name === 'production')?.status, 'waiting');
+    assert.equal((held && findStageSummary(held, 'production'))?.status, 'waiting');
     assert.equal(started.slack.cards('C0DEPLOYS').length, 1, 'no card while the transition is disabled');
     assert.match(
       String((await started.command('status acme/shop', MALLORY)).text),

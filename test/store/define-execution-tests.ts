@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { step } from '../../src/pipeline/engine.ts';
-import { StoreError } from '../../src/store/store.ts';
+import { findStageSummary, StoreError } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { bumpStageAttempt, failHalfway, moveAction, moveExecution, setTransition } from './fixtures/hand-made-steps.ts';
+import { corruptRow } from './fixtures/corrupt-row.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
@@ -164,7 +165,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     );
 
     const saved = await store.getExecution(execution.id);
-    const build = saved?.stages.find((s) => s.name === 'build');
+    const build = saved && findStageSummary(saved, 'build');
     assert.equal(build?.status, 'running');
     assert.deepEqual(build?.actions, [
       { name: 'compile', status: 'failed', attempt: 1, reason: 'exit 2', startedAt: 2_000, finishedAt: 3_000 },
@@ -296,7 +297,8 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
         ),
       ),
     );
-    const build = (await store.getExecution(execution.id))?.stages.find((s) => s.name === 'build');
+    const saved = await store.getExecution(execution.id);
+    const build = saved && findStageSummary(saved, 'build');
     assert.equal(build?.attempt, 1 + increments);
     const attempts = (await store.listHistory(execution.id)).filter((h) => h.entity === 'stage').map((h) => h.attempt);
     assert.deepEqual(
@@ -332,15 +334,9 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
        UPDATE executions SET revision = '{"sha":' WHERE id = '${torn.id}'`,
     );
     const reopened = await open();
-    const damaged = (message: RegExp) => (error: unknown) => {
-      assert.ok(error instanceof StoreError, `a StoreError, not ${String(error)}`);
-      assert.equal(error.code, 'CORRUPT_ROW');
-      assert.match(error.message, message);
-      return true;
-    };
     await assert.rejects(
       reopened.getExecution(broken.id),
-      damaged(
+      corruptRow(
         new RegExp(
           `^The definition of execution ${broken.id} \\(#1 of acme/web\\) in the store cannot be read: it is not what Sluice writes there \\(stages\\.0\\.actions: .*expected array.*\\)\\. Restore the row from a backup\\.$`,
         ),
@@ -348,7 +344,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
     );
     await assert.rejects(
       reopened.getExecution(torn.id),
-      damaged(
+      corruptRow(
         new RegExp(
           `^The revision of execution ${torn.id} \\(#2 of acme/web\\) in the store cannot be read: it is not JSON`,
         ),

@@ -1,6 +1,7 @@
 /** Store suite, part 2: logs, artifacts, listings, crash-recovery queries and reopening. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { findActionSummary } from '../../src/store/store.ts';
 import { until } from '../helpers/until.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { moveAction, moveExecution } from './fixtures/hand-made-steps.ts';
@@ -214,9 +215,8 @@ export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
       moveExecution(a.id, 'cancelled', 'cancelled by alice'),
     );
     assert.deepEqual(await store.listPipelinesAwaitingApproval(), [web]);
-    const gate = (await store.getExecution(w.id))?.stages
-      .find((s) => s.name === 'production')
-      ?.actions.find((x) => x.name === 'approve');
+    const saved = await store.getExecution(w.id);
+    const gate = saved && findActionSummary(saved, 'production', 'approve');
     assert.equal(gate?.startedAt, 2_000, 'an open gate keeps when it opened');
   });
 

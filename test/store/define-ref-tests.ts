@@ -6,13 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { StoreError } from '../../src/store/store.ts';
+import type { RefKind, RefStore } from '../../src/store/ref-store.ts';
 import type { Fresh } from './define-store-suite.ts';
+import { corruptRow } from './fixtures/corrupt-row.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
 const LEASE = 60_000;
 const absent = (value: unknown) => value === undefined;
+
+/** `owner`'s claim at `now`, for one lease, on making the ref `kind`/`key` while none is made. */
+const claim = <K extends RefKind>(store: RefStore, kind: K, key: string, owner: string, now: number) =>
+  store.claimCreation(kind, key, { owner, now, leaseMs: LEASE }, absent);
 
 export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
   it('keeps refs as JSON by kind and key, lists them by key prefix and deletes them', async (t) => {
@@ -36,67 +41,37 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
 
   it('gives the creation of a ref to one claimant; the other is told it is claimed, then what was made', async (t) => {
     const { store } = await fresh(t);
-    const a = await store.claimCreation(
-      'deployment',
-      'e1/deploy/ship/1',
-      { owner: 'a', now: 1_000, leaseMs: LEASE },
-      absent,
-    );
+    const a = await claim(store, 'deployment', 'e1/deploy/ship/1', 'a', 1_000);
     assert.equal(a.decision, 'create');
-    const b = await store.claimCreation(
-      'deployment',
-      'e1/deploy/ship/1',
-      { owner: 'b', now: 1_100, leaseMs: LEASE },
-      absent,
-    );
+    const b = await claim(store, 'deployment', 'e1/deploy/ship/1', 'b', 1_100);
     assert.deepEqual(b, { decision: 'claimed-elsewhere', value: undefined });
     assert.ok(a.decision === 'create');
     const made = { id: 41, environment: 'production', state: 'queued' } as const;
     await store.finishCreation('deployment', 'e1/deploy/ship/1', a.token, made, 1_200);
     assert.deepEqual(await store.getRef('deployment', 'e1/deploy/ship/1'), made);
-    assert.deepEqual(
-      await store.claimCreation('deployment', 'e1/deploy/ship/1', { owner: 'b', now: 1_300, leaseMs: LEASE }, absent),
-      { decision: 'made', value: made },
-    );
+    assert.deepEqual(await claim(store, 'deployment', 'e1/deploy/ship/1', 'b', 1_300), {
+      decision: 'made',
+      value: made,
+    });
     // Nothing was left claimed: a claim is gone once finished, and one not needed is not kept.
     assert.equal((await store.listRefs('deployment', '')).length, 1);
-    const again = await store.claimCreation(
-      'deployment',
-      'e1/deploy/ship/2',
-      { owner: 'b', now: 1_400, leaseMs: LEASE },
-      absent,
-    );
+    const again = await claim(store, 'deployment', 'e1/deploy/ship/2', 'b', 1_400);
     assert.equal(again.decision, 'create', 'another key is claimed on its own');
   });
 
   it('lets a claim whose holder did not finish within the lease be taken over, and the late holder not end it', async (t) => {
     const { store } = await fresh(t);
     const key = 'e1/production/approve/1';
-    const dead = await store.claimCreation('slack_card', key, { owner: 'a', now: 1_000, leaseMs: LEASE }, absent);
+    const dead = await claim(store, 'slack_card', key, 'a', 1_000);
     assert.equal(dead.decision, 'create');
-    const early = await store.claimCreation(
-      'slack_card',
-      key,
-      { owner: 'b', now: 1_000 + LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const early = await claim(store, 'slack_card', key, 'b', 1_000 + LEASE);
     assert.equal(early.decision, 'claimed-elsewhere', 'held until the lease has run out');
-    const late = await store.claimCreation(
-      'slack_card',
-      key,
-      { owner: 'b', now: 1_001 + LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const late = await claim(store, 'slack_card', key, 'b', 1_001 + LEASE);
     assert.equal(late.decision, 'create');
     assert.ok(dead.decision === 'create' && late.decision === 'create');
     // The first holder ends its claim after all, having made nothing: the new holder's claim stands.
     await store.finishCreation('slack_card', key, dead.token, undefined, 1_002 + LEASE);
-    const third = await store.claimCreation(
-      'slack_card',
-      key,
-      { owner: 'c', now: 1_003 + LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const third = await claim(store, 'slack_card', key, 'c', 1_003 + LEASE);
     assert.equal(third.decision, 'claimed-elsewhere');
     const card = { channel: 'C1', ts: '1.2', sent: '', replies: [] };
     await store.finishCreation('slack_card', key, late.token, card, 1_004 + LEASE);
@@ -106,34 +81,19 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
   it('keeps a renewed claim past its first lease, and renews only the claim that still stands', async (t) => {
     const { store } = await fresh(t);
     const key = 'e1/build';
-    const slow = await store.claimCreation('check_run', key, { owner: 'a', now: 1_000, leaseMs: LEASE }, absent);
+    const slow = await claim(store, 'check_run', key, 'a', 1_000);
     assert.ok(slow.decision === 'create');
     assert.equal(await store.renewCreation('check_run', key, { owner: 'a', token: slow.token }, 1_000 + LEASE), true);
-    const other = await store.claimCreation(
-      'check_run',
-      key,
-      { owner: 'b', now: 1_001 + LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const other = await claim(store, 'check_run', key, 'b', 1_001 + LEASE);
     assert.equal(other.decision, 'claimed-elsewhere', 'its holder is alive: the lease runs from the renewal');
-    const late = await store.claimCreation(
-      'check_run',
-      key,
-      { owner: 'b', now: 1_001 + 2 * LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const late = await claim(store, 'check_run', key, 'b', 1_001 + 2 * LEASE);
     assert.equal(late.decision, 'create', 'unrenewed for a lease, it is taken over');
     assert.equal(
       await store.renewCreation('check_run', key, { owner: 'a', token: slow.token }, 1_002 + 2 * LEASE),
       false,
       'the old holder renews nothing of the new claim',
     );
-    const third = await store.claimCreation(
-      'check_run',
-      key,
-      { owner: 'c', now: 1_002 + 3 * LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const third = await claim(store, 'check_run', key, 'c', 1_002 + 3 * LEASE);
     assert.equal(third.decision, 'create', 'the new claim ran out from its own time, not the old holder’s renewal');
   });
 
@@ -141,13 +101,8 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
     const { store } = await fresh(t);
     const key = 'acme/shop:main';
     const head = (delivery: string) => ({ delivery, sha: delivery, before: '0', pushedAt: 1 });
-    const slow = await store.claimCreation('branch_head', key, { owner: 'a', now: 1_000, leaseMs: LEASE }, absent);
-    const quick = await store.claimCreation(
-      'branch_head',
-      key,
-      { owner: 'b', now: 1_001 + LEASE, leaseMs: LEASE },
-      absent,
-    );
+    const slow = await claim(store, 'branch_head', key, 'a', 1_000);
+    const quick = await claim(store, 'branch_head', key, 'b', 1_001 + LEASE);
     assert.ok(slow.decision === 'create' && quick.decision === 'create');
     assert.equal(await store.finishCreation('branch_head', key, quick.token, head('newer'), 1_002 + LEASE), true);
     assert.equal(
@@ -182,12 +137,7 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
       const other = await open();
       const decisions = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          (i % 2 ? store : other).claimCreation(
-            'check_run',
-            `e${i >> 1}/build`,
-            { owner: `r${i % 2}`, now: 1_000, leaseMs: LEASE },
-            absent,
-          ),
+          claim(i % 2 ? store : other, 'check_run', `e${i >> 1}/build`, `r${i % 2}`, 1_000),
         ),
       );
       for (let e = 0; e < 10; e++) {
@@ -243,23 +193,16 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
     );
     const reopened = await open();
 
-    const damaged = (message: RegExp) => (error: unknown) => {
-      assert.ok(error instanceof StoreError, `a StoreError, not ${String(error)}`);
-      assert.equal(error.code, 'CORRUPT_ROW');
-      assert.match(error.message, message);
-      return true;
-    };
     const wrongShape =
       /^The store's check_run ref "e1\/build" cannot be read: it is not what Sluice writes there \(id: .*expected number.*; completed: .*expected boolean.*\)\. Delete the row of kind "check_run" and key "e1\/build" from external_refs/;
-    await assert.rejects(reopened.getRef('check_run', 'e1/build'), damaged(wrongShape));
-    await assert.rejects(reopened.listRefs('check_run', 'e1/'), damaged(wrongShape));
-    await assert.rejects(
-      reopened.claimCreation('check_run', 'e1/build', { owner: 'a', now: 2_000, leaseMs: LEASE }, absent),
-      damaged(wrongShape),
-    );
+    await assert.rejects(reopened.getRef('check_run', 'e1/build'), corruptRow(wrongShape));
+    await assert.rejects(reopened.listRefs('check_run', 'e1/'), corruptRow(wrongShape));
+    await assert.rejects(claim(reopened, 'check_run', 'e1/build', 'a', 2_000), corruptRow(wrongShape));
     await assert.rejects(
       reopened.getRef('deployment', 'e1/production/deploy/1'),
-      damaged(/^The store's deployment ref "e1\/production\/deploy\/1" cannot be read: it is not JSON \(\{"id":9,\)\./),
+      corruptRow(
+        /^The store's deployment ref "e1\/production\/deploy\/1" cannot be read: it is not JSON \(\{"id":9,\)\./,
+      ),
     );
     assert.deepEqual(await reopened.getRef('check_run', 'e1/test'), { id: 6, sent: 'b', completed: true });
   });
