@@ -35,7 +35,7 @@ const replicas: Array<{ process: SluiceProcess; dataDir: string }> = [];
 
 const PIPELINE = pipelineFixture('payload-to-production');
 
-const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined) =>
   waitUntil(what, probe, {
     intervalMs: 50,
     explain: () => replicas.map((r) => r.process.output().slice(-2000)).join('\n---\n'),
@@ -110,10 +110,12 @@ test(
     rmSync(join(survivor.dataDir, 'sources'), { recursive: true, force: true });
 
     writeFileSync(join(ssh.hosts[0]!.root, 'srv', 'shared', 'go'), '');
-    const run = github.calls.find(
-      (c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === 'Sluice: production',
+    // Reported a second after the replica's last write to GitHub, maybe after the execution failed.
+    const run = await until('the deploy stage has a check run', () =>
+      github.calls.find(
+        (c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === 'Sluice: production',
+      ),
     );
-    assert.ok(run, 'the deploy stage has a check run');
     const rerun = await sendWebhook(survivor.process.url, SECRET, 'check_run', {
       action: 'rerequested',
       check_run: {
