@@ -158,8 +158,23 @@ test(
         return running + waiting;
       });
       if (left === 0) break;
-      if (Date.now() > deadline)
-        throw new Error(`still ${left} running executions or waiting deliveries:\n${current?.output().slice(-3000)}`);
+      if (Date.now() > deadline) {
+        const rows = withDatabase((db) => ({
+          executions: db
+            .prepare(
+              "SELECT e.id, e.status, a.stage, a.action, a.status AS action_status FROM executions e JOIN action_runs a ON a.execution_id = e.id WHERE e.status = 'running'",
+            )
+            .all(),
+          deliveries: db
+            .prepare(
+              "SELECT id, status, attempts, note, claimed_by, lease_until FROM webhook_deliveries WHERE status IN ('received', 'processing')",
+            )
+            .all(),
+        }));
+        throw new Error(
+          `still ${left} running executions or waiting deliveries: ${JSON.stringify(rows)}\n${current?.output().slice(-3000)}`,
+        );
+      }
       await new Promise((done) => setTimeout(done, 200));
     }
     withDatabase((db) => {
