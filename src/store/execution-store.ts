@@ -140,6 +140,12 @@ export interface ExecutionStore {
    * late is created superseded, and the pipeline does not stand at it) of
    * each of the first `pipelines` pipelines in `listPipelines`' order,
    * skipping those with none. One query however long the history.
+   *
+   * That query reads only each one's id and version; a summary is built
+   * (its rows and runs read on one snapshot) only for an execution whose
+   * version differs from the one kept from an earlier call, so a screen
+   * read again costs what changed. The summaries are shared between calls
+   * and frozen: a reader copies one to change it.
    */
   listNewestExecutions(options: { pipelines: number }): Promise<ExecutionSummary[]>;
   /** The newest execution of one pipeline, as `listNewestExecutions` gives it. */

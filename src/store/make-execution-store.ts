@@ -20,8 +20,9 @@ import {
   selectExecutionByOrigin,
   selectExecutionBySeq,
   selectExecutions,
+  selectExecutionsByIds,
   selectNewestExecutionOf,
-  selectNewestExecutions,
+  selectNewestExecutionVersions,
 } from './queries/executions.ts';
 import { readStoreMetrics, type StoreMetrics } from './queries/metrics.ts';
 import {
@@ -35,11 +36,21 @@ import { deleteExecutions, selectFinishedExecutionIds, selectSourceUses } from '
 import { selectStateChanges } from './queries/state-changes.ts';
 import { saveStep } from './save-step.ts';
 import { StoreError } from './store.ts';
+import { SummaryCache } from './summary-cache.ts';
 
 /** How many executions `listExecutions` returns when no limit is given. */
 const DEFAULT_LIST_LIMIT = 50;
 
+/**
+ * How many summaries `listNewestExecutions` keeps between calls: the 30 of
+ * `/sluice status` several times over, so memory stays flat however long the
+ * history. The concerns made for a transaction keep their own, gone with it,
+ * so nothing read before a commit outlives a rollback.
+ */
+const KEPT_SUMMARIES = 256;
+
 export function makeExecutionStore(db: Db, kind: DatabaseKind): ExecutionStore {
+  const summaries = new SummaryCache(KEPT_SUMMARIES);
   return {
     async ensurePipeline(repo: string, file: string): Promise<string> {
       return ensurePipeline(db, repo, file, Date.now());
@@ -79,7 +90,20 @@ export function makeExecutionStore(db: Db, kind: DatabaseKind): ExecutionStore {
     },
 
     async listNewestExecutions(options: { pipelines: number }): Promise<ExecutionSummary[]> {
-      return loadExecutionSummaries(db, await selectNewestExecutions(db, options.pipelines));
+      const newest = await selectNewestExecutionVersions(db, options.pipelines);
+      const listed = newest.map(({ id, version }) => summaries.get(id, Number(version)));
+      const changed = newest.filter((_, i) => listed[i] === undefined).map(({ id }) => id);
+      if (changed.length > 0) {
+        // Each row with its runs from one snapshot, so a summary kept is of the version it carries. One that
+        // changed again since its version was read is served as it is now, never as it was before.
+        const built = await readConsistently(db, kind, async (trx) =>
+          loadExecutionSummaries(trx, await selectExecutionsByIds(trx, changed)),
+        );
+        const byId = new Map(built.map((summary) => [summary.id, summaries.keep(summary)]));
+        for (const [i, { id }] of newest.entries()) listed[i] ??= byId.get(id);
+      }
+      // One deleted between the two reads is left out, as it would be from a listing read after.
+      return listed.filter((summary) => summary !== undefined);
     },
 
     async getNewestExecution(pipelineId: string): Promise<ExecutionSummary | undefined> {

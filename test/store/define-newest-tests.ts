@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Store } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
-import { moveExecution } from './fixtures/hand-made-steps.ts';
+import { moveAction, moveExecution } from './fixtures/hand-made-steps.ts';
 import { pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
@@ -28,7 +28,7 @@ async function newest(store: Store, pipelines = 30): Promise<string[]> {
   return listed.map((e) => `${e.repo} #${e.seq} ${e.status}`);
 }
 
-export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
+export function defineNewestTests(backend: StoreBackend, fresh: Fresh): void {
   it("lists each pipeline's newest execution through supersede, cancel, rerun, an earlier clock and retention", async (t) => {
     const { store } = await fresh(t);
     const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
@@ -93,6 +93,56 @@ export function defineNewestTests(_backend: StoreBackend, fresh: Fresh): void {
     );
     assert.deepEqual(await newest(store), ['acme/web #5 running']);
     assert.equal((await store.listExecutions({ pipelineId: web, limit: 1 }))[0]?.seq, 6, 'listed first all the same');
+  });
+
+  it(`lists an execution in its new state once it changed, never as it was listed before${backend.replicas ? ', whichever replica changed it' : ''}`, async (t) => {
+    const { store, open } = await fresh(t);
+    const web = await store.ensurePipeline('acme/web', '.github/sluice.yml');
+    const api = await store.ensurePipeline('acme/api', '.github/sluice.yml');
+    const web1 = await store.createExecution(pushOf(web, 'aaa'), 'github', 1_000);
+    await store.createExecution(pushOf(api, 'bbb'), 'github', 1_100);
+    /** `repo #seq status: stage action status, …` of each listed, checked against the execution read alone. */
+    const listed = async (): Promise<string[]> => {
+      const newest = await store.listNewestExecutions({ pipelines: 30 });
+      for (const e of newest)
+        assert.deepEqual(e, await store.getExecution(e.id), `#${e.seq} of ${e.repo} as read alone`);
+      return newest.map(
+        (e) =>
+          `${e.repo} #${e.seq} ${e.status}${e.reason ? ` (${e.reason})` : ''}: ` +
+          e.stages.flatMap((s) => s.actions.map((a) => `${s.name} ${a.name} ${a.status}`)).join(', '),
+      );
+    };
+    const pending = 'build compile pending, production approve pending, production deploy pending';
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #1 running: ${pending}`]);
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #1 running: ${pending}`], 'again');
+
+    await store.updatePipeline(
+      web,
+      { actor: 'engine', now: 2_000 },
+      moveAction(web1.id, 'build', 'compile', 'running'),
+    );
+    const compiling = 'build compile running, production approve pending, production deploy pending';
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #1 running: ${compiling}`]);
+
+    // Shared between readers, so no reader can change what the next one is shown.
+    const [, shown] = await store.listNewestExecutions({ pipelines: 30 });
+    assert.throws(() => {
+      shown!.stages[0]!.status = 'failed';
+    }, TypeError);
+    assert.throws(() => {
+      shown!.stages[0]!.actions.push({ name: 'lint', status: 'pending', attempt: 1 });
+    }, TypeError);
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #1 running: ${compiling}`]);
+
+    // Changed by another replica on the same database (or by this store where there is only one).
+    const other = backend.replicas ? await open() : store;
+    await other.updatePipeline(web, { actor: 'engine', now: 3_000 }, moveAction(web1.id, 'build', 'compile', 'failed'));
+    const failed = 'build compile failed, production approve pending, production deploy pending';
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #1 running: ${failed}`]);
+    await other.updatePipeline(web, { actor: 'bob', now: 3_500 }, moveExecution(web1.id, 'cancelled', 'by bob'));
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #1 cancelled (by bob): ${failed}`]);
+    await other.createExecution(pushOf(web, 'ccc'), 'github', 4_000);
+    assert.deepEqual(await listed(), [`acme/api #1 running: ${pending}`, `acme/web #2 running: ${pending}`]);
   });
 
   it("fills each pipeline's newest execution when a store made before it kept one is opened", async (t) => {

@@ -56,9 +56,13 @@ export async function selectExecutions(
  * The newest execution of each of the first `pipelines` pipelines (by repo
  * and file, as `selectPipelines` lists them), in that order; a pipeline
  * without executions has no row. One query, through the id each pipeline
- * keeps of its newest.
+ * keeps of its newest, and only each one's id and version: what a reader
+ * needs to tell which of the summaries it keeps are still current.
  */
-export async function selectNewestExecutions(db: Db, pipelines: number): Promise<ExecutionRow[]> {
+export async function selectNewestExecutionVersions(
+  db: Db,
+  pipelines: number,
+): Promise<Array<{ id: string; version: number }>> {
   return db
     .selectFrom((eb) =>
       eb
@@ -70,14 +74,19 @@ export async function selectNewestExecutions(db: Db, pipelines: number): Promise
         .as('first'),
     )
     .innerJoin('executions', 'executions.id', 'first.newest_execution_id')
-    .selectAll('executions')
-    .select('first.repo')
+    .select(['executions.id', 'executions.version'])
     .orderBy('first.repo')
     .orderBy('first.file')
     .execute();
 }
 
-/** The newest execution of one pipeline, as `selectNewestExecutions` gives it. */
+/** The executions of these ids, in no particular order; those that are gone have no row. */
+export async function selectExecutionsByIds(db: Db, ids: string[]): Promise<ExecutionRow[]> {
+  if (ids.length === 0) return [];
+  return selectWithRepo(db).where('executions.id', 'in', ids).execute();
+}
+
+/** The newest execution of one pipeline, as `selectNewestExecutionVersions` names it. */
 export async function selectNewestExecutionOf(db: Db, pipelineId: string): Promise<ExecutionRow | undefined> {
   return db
     .selectFrom('pipelines')
