@@ -1,7 +1,7 @@
 /**
  * Tarballs that do not compress, made gzip files all the same: deflate's
  * stored blocks (zlib level 0) wrap the bytes as they are, at the cost of a
- * copy and a CRC, so every artifact stays a `.tar.gz` that the
+ * copy and a CRC, so every artifact and source stays a `.tar.gz` that the
  * deploy, the archive check and `tar -xzf` on any host read as before.
  * Whether a tarball compresses is judged from a sample of it, taken the same
  * way on a host (in shell, collect-artifact.ts) and here.
@@ -52,7 +52,7 @@ export async function compresses(path: string): Promise<boolean> {
 }
 
 /**
- * Writes `source` into `target` (a new file) as a gzip file of stored
+ * Writes `source` into `target` as a gzip file of stored
  * blocks, or at gzip's fastest level with `compress`, in one read. Resolves
  * with the sha256 of what it read and of what it wrote.
  */
@@ -68,7 +68,7 @@ export async function gzipFile(
     hashing(read),
     createGzip({ level: options.compress ? 1 : constants.Z_NO_COMPRESSION, chunkSize: 1 << 20 }),
     hashing(written),
-    createWriteStream(target, { flags: 'wx' }),
+    createWriteStream(target),
   );
   return { sourceSha256: read.digest('hex'), sha256: written.digest('hex') };
 }
