@@ -36,7 +36,10 @@ export async function collectArtifact(
   });
   const packed = parsePacked(stdout.at(-1), `packing ${label}`);
   if (packed.format === 'tar')
-    context.log(`${label} does not compress (a sample of it shrank by less than a tenth): stored as it is`, 'sluice');
+    context.log(
+      `${label} does not compress (a sample of it shrank by less than a tenth): kept without compression`,
+      'sluice',
+    );
 
   throwIfCancelled(context);
   // Downloaded straight into the store and hashed once where it landed: the
@@ -86,6 +89,7 @@ export async function collectArtifact(
     if (wrapped !== undefined) await rm(wrapped, { force: true });
   }
 }
+
 /** Where the pack command writes the artifact on the host: a plain tarball, gzipped when it compresses. */
 export interface PackedFiles {
   tar: string;
