@@ -5,8 +5,9 @@
 import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
+import { gzipFile, SAMPLE_SLICE_BYTES, SAMPLE_SLICES } from '../artifact/gzip-stored.ts';
 import { sha256File } from '../artifact/sha256-file.ts';
-import { shellCommand } from '../executor/shell-quote.ts';
+import { quoteArg, shellCommand } from '../executor/shell-quote.ts';
 import type { ArtifactSpec } from '../pipeline/definition.ts';
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type BuiltArtifact } from './action-result.ts';
@@ -25,35 +26,58 @@ export async function collectArtifact(
 
   throwIfCancelled(context);
   context.log(`packing ${label}: ${spec.paths.join(', ')}`, 'sluice');
-  const remote = posix.join(context.transferDir, 'artifact.tar.gz');
-  const { stdout } = await runHostStep(context, `packing ${label}`, packCommand(remote, spec.paths), {
+  const out = {
+    tar: posix.join(context.transferDir, 'artifact.tar'),
+    gzip: posix.join(context.transferDir, 'artifact.tar.gz'),
+  };
+  const { stdout } = await runHostStep(context, `packing ${label}`, packCommand(out, spec.paths), {
     cwd: context.sourceDir,
     failure: 'artifact_failed',
   });
-  const hostDigest = parseSha256(stdout[0], `packing ${label}`, 'artifact_failed');
+  const packed = parsePacked(stdout.at(-1), `packing ${label}`);
+  if (packed.format === 'tar')
+    context.log(
+      `${label} does not compress (a sample of it shrank by less than a tenth): kept without compression`,
+      'sluice',
+    );
 
   throwIfCancelled(context);
   // Downloaded straight into the store and hashed once where it landed: the
-  // file that matches the host's digest is renamed into place, not copied.
-  const local = await artifacts.incomingPath().catch((error: unknown) => {
-    throw new ActionFailure('artifact_failed', `could not store ${label}: ${errorMessage(error)}`, {
-      cause: error,
+  // file that matches the host's digest is renamed into place, not copied. A
+  // plain tarball is made a gzip file of stored blocks in the same read that hashes it.
+  const storing = () =>
+    artifacts.incomingPath().catch((error: unknown) => {
+      throw new ActionFailure('artifact_failed', `could not store ${label}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     });
-  });
+  const local = await storing();
+  let wrapped: string | undefined;
   try {
-    await context.session.download(remote, local).catch((error: unknown) => {
+    await context.session.download(packed.format === 'gzip' ? out.gzip : out.tar, local).catch((error: unknown) => {
       throw new ActionFailure('artifact_failed', `could not download ${label}: ${errorMessage(error)}`, {
         cause: error,
       });
     });
-    const localDigest = await sha256File(local);
-    if (localDigest !== hostDigest) {
+    let file = local;
+    let arrived: string;
+    let sha256: string;
+    if (packed.format === 'gzip') arrived = sha256 = await sha256File(local);
+    else {
+      wrapped = file = await storing();
+      ({ sourceSha256: arrived, sha256 } = await gzipFile(local, wrapped).catch((error: unknown) => {
+        throw new ActionFailure('artifact_failed', `could not store ${label}: ${errorMessage(error)}`, {
+          cause: error,
+        });
+      }));
+    }
+    if (arrived !== packed.sha256) {
       throw new ActionFailure(
         'artifact_failed',
-        `${label} changed in transfer: sha256 ${hostDigest} on the host, ${localDigest} after download`,
+        `${label} changed in transfer: sha256 ${packed.sha256} on the host, ${arrived} after download`,
       );
     }
-    const stored = await artifacts.adopt(local, localDigest).catch((error: unknown) => {
+    const stored = await artifacts.adopt(file, sha256).catch((error: unknown) => {
       throw new ActionFailure('artifact_failed', `could not store ${label}: ${errorMessage(error)}`, {
         cause: error,
       });
@@ -62,27 +86,54 @@ export async function collectArtifact(
   } finally {
     // Gone already once adopted.
     await rm(local, { force: true });
+    if (wrapped !== undefined) await rm(wrapped, { force: true });
   }
 }
 
+/** Where the pack command writes the artifact on the host: a plain tarball, gzipped when it compresses. */
+export interface PackedFiles {
+  tar: string;
+  gzip: string;
+}
+
 /**
- * Packs the paths into `remote` and prints the sha256 of what was written,
- * in one pass: gzip's fastest level (an artifact is mostly packed to be
- * shipped at once, and level 1 packs several times faster than the default
- * for a few per cent more bytes), and the bytes hashed as they go to disk
- * rather than read back. Any part failing fails it all (pipefail).
+ * Packs the paths into `out.tar`, hashing the bytes as they go to disk
+ * rather than reading them back, then gzips it into `out.gzip` (and removes
+ * the tarball) only when a sample of it compresses: 16 slices of 64 KiB
+ * spread over it (all of it when smaller) must shrink by at least a tenth
+ * at gzip's fastest level (gzip-stored.ts). So an artifact of code and text
+ * is shipped gzipped as before, and one of random or already compressed
+ * bytes is not gzipped for nothing, which took longer than the rest of its
+ * packing. Level 1: an artifact is mostly packed to be shipped at once, and
+ * level 1 packs several times faster than the default for a few per cent
+ * more bytes. Prints one line, `gzip <sha256>` or `tar <sha256>`, the digest
+ * of the file it leaves. Any part failing fails it all (pipefail).
  */
-export function packCommand(remote: string, paths: string[]): string {
+export function packCommand(out: PackedFiles, paths: string[]): string {
+  const tar = quoteArg(out.tar);
+  const slices = String(SAMPLE_SLICES);
+  const slice = String(SAMPLE_SLICE_BYTES);
+  const sample = [
+    `if [ "$b" -le ${slices} ]; then n=$s; z=$(gzip -1 < ${tar} | wc -c);`,
+    `else n=$((${slices} * ${slice})); z=$(i=0; while [ "$i" -lt ${slices} ]; do`,
+    `dd if=${tar} bs=${slice} skip=$((i * b / ${slices})) count=1 2>/dev/null || exit 1; i=$((i + 1)); done | gzip -1 | wc -c); fi`,
+  ].join(' ');
   return [
     'set -o pipefail;',
-    shellCommand(['tar', '-cf', '-', '--', ...paths]),
-    '|',
-    shellCommand(['gzip', '-1']),
-    '|',
-    shellCommand(['tee', '--', remote]),
-    '|',
-    shellCommand(['sha256sum']),
+    `d=$(${shellCommand(['tar', '-cf', '-', '--', ...paths])} | ${shellCommand(['tee', '--', out.tar])} | sha256sum) &&`,
+    `s=$(wc -c < ${tar}) && b=$((s / ${slice})) &&`,
+    `{ ${sample}; } &&`,
+    `if [ $((z * 10)) -lt $((n * 9)) ]; then`,
+    `d=$(gzip -1 < ${tar} | ${shellCommand(['tee', '--', out.gzip])} | sha256sum) && ${shellCommand(['rm', '-f', '--', out.tar])} && echo "gzip $d";`,
+    'else echo "tar $d"; fi',
   ].join(' ');
+}
+
+/** The pack command's line: which file it left and that file's sha256. */
+export function parsePacked(line: string | undefined, what: string): { format: 'gzip' | 'tar'; sha256: string } {
+  const match = /^(gzip|tar) (.*)$/.exec(line ?? '');
+  if (!match) throw new ActionFailure('artifact_failed', `${what} gave unexpected output: ${line ?? '(nothing)'}`);
+  return { format: match[1] as 'gzip' | 'tar', sha256: parseSha256(match[2], what, 'artifact_failed') };
 }
 
 async function assertPathsExist(context: ActionWorkspace, spec: ArtifactSpec, label: string): Promise<void> {

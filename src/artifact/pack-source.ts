@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { lstat, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ArtifactError, errorMessage } from '../sluice-error.ts';
+import { compresses, gzipFile } from './gzip-stored.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
 
 export { readRevision } from './read-revision.ts';
@@ -23,13 +24,18 @@ export interface PackSourceOptions {
  * Write a tar.gz of the files `git ls-files --cached --others
  * --exclude-standard` lists in `checkoutDir`, with paths relative to it.
  * Tracked files deleted from disk are skipped. Submodules appear as empty
- * directories: their content is not packed.
+ * directories: their content is not packed. tar writes a plain tarball
+ * beside `outFile`, which is gzipped at gzip's fastest level when a sample
+ * of it compresses and made a gzip file of stored blocks when it does not
+ * (gzip-stored.ts): a checkout of large random or already compressed files
+ * is not compressed for nothing, and the source is a tar.gz either way.
  */
 export async function packSource(checkoutDir: string, outFile: string, options: PackSourceOptions = {}): Promise<void> {
   await assertGitCheckout(checkoutDir);
   const target = resolve(outFile);
   // The archive being written inside the checkout must not pack itself.
-  const excluded = [target, ...(options.exclude ?? []).map((path) => resolve(path))];
+  const plain = `${target}.tar`;
+  const excluded = [target, plain, ...(options.exclude ?? []).map((path) => resolve(path))];
   const listed = await runGit(checkoutDir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
   const listedNames = splitNul(listed);
   const names = await existingFiles(checkoutDir, listedNames, [
@@ -37,12 +43,15 @@ export async function packSource(checkoutDir: string, outFile: string, options: 
     ...sluiceDataDirs(checkoutDir, listedNames),
   ]);
   try {
-    await runTar(checkoutDir, target, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
+    await runTar(checkoutDir, plain, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
+    await gzipFile(plain, target, { compress: await compresses(plain) });
   } catch (error) {
     await rm(target, { force: true });
     throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${errorMessage(error)}`, {
       cause: error,
     });
+  } finally {
+    await rm(plain, { force: true });
   }
 }
 
@@ -100,7 +109,7 @@ function runTar(cwd: string, outFile: string, nulList: Buffer): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     // --null: names are read verbatim (a file called `-rf` is a file).
     // --no-recursion: exactly the listed entries, not whole directories.
-    const tar = spawn('tar', ['-czf', outFile, '--null', '--no-recursion', '-T', '-'], {
+    const tar = spawn('tar', ['-cf', outFile, '--null', '--no-recursion', '-T', '-'], {
       cwd,
       stdio: ['pipe', 'ignore', 'pipe'],
     });

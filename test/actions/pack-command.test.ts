@@ -1,29 +1,80 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { packCommand } from '../../src/actions/collect-artifact.ts';
+import { packCommand, parsePacked } from '../../src/actions/collect-artifact.ts';
 
 const run = promisify(execFile);
 
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 describe('packing an artifact on the host', () => {
-  it('writes a tarball of the paths and prints the sha256 of exactly what it wrote', async () => {
+  it('writes a gzipped tarball of paths that compress and prints the sha256 of exactly what it wrote', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
       await writeFile(join(dir, 'app.js'), 'console.log(1)\n');
       await writeFile(join(dir, 'my file'), 'x');
-      const out = join(dir, 'out.tar.gz');
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
       const { stdout } = await run('bash', ['-c', packCommand(out, ['app.js', 'my file'])], { cwd: dir });
-      const written = createHash('sha256')
-        .update(await readFile(out))
-        .digest('hex');
-      assert.equal(stdout.slice(0, 64), written);
-      const { stdout: listed } = await run('tar', ['-tzf', out]);
+      const packed = parsePacked(stdout.trim(), 'packing');
+      assert.equal(packed.format, 'gzip');
+      assert.equal(packed.sha256, await sha256(out.gzip));
+      assert.equal(await exists(out.tar), false, 'the plain tarball is removed once gzipped');
+      const { stdout: listed } = await run('tar', ['-tzf', out.gzip]);
       assert.deepEqual(listed.trim().split('\n'), ['app.js', 'my file']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const [what, bytes] of [
+    ['smaller than its sample', 200 * 1024],
+    ['larger than its sample', 3 * 1024 * 1024 + 12_345],
+  ] as const) {
+    it(`leaves a plain tarball of random bytes ${what} (they do not compress) and prints its sha256`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+      try {
+        await writeFile(join(dir, 'app.js'), 'console.log(1)\n');
+        await writeFile(join(dir, 'payload.bin'), randomBytes(bytes));
+        const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+        const { stdout } = await run('bash', ['-c', packCommand(out, ['app.js', 'payload.bin'])], { cwd: dir });
+        const packed = parsePacked(stdout.trim(), 'packing');
+        assert.equal(packed.format, 'tar');
+        assert.equal(packed.sha256, await sha256(out.tar));
+        assert.equal(await exists(out.gzip), false);
+        const { stdout: listed } = await run('tar', ['-tf', out.tar]);
+        assert.deepEqual(listed.trim().split('\n'), ['app.js', 'payload.bin']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('gzips a large tarball whose random part is only at its start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      await writeFile(join(dir, 'a.bin'), randomBytes(512 * 1024));
+      await writeFile(join(dir, 'b.txt'), 'a line of text, again and again\n'.repeat(200_000));
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const { stdout } = await run('bash', ['-c', packCommand(out, ['a.bin', 'b.txt'])], { cwd: dir });
+      const packed = parsePacked(stdout.trim(), 'packing');
+      assert.equal(packed.format, 'gzip');
+      assert.equal(packed.sha256, await sha256(out.gzip));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -32,12 +83,19 @@ describe('packing an artifact on the host', () => {
   it('fails when tar fails, although gzip, tee and sha256sum succeed after it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
       await assert.rejects(
-        run('bash', ['-c', packCommand(join(dir, 'out.tar.gz'), ['missing'])], { cwd: dir }),
+        run('bash', ['-c', packCommand(out, ['missing'])], { cwd: dir }),
         (error: { code?: number }) => error.code !== 0 && error.code !== undefined,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a line that names no format or no digest', () => {
+    assert.throws(() => parsePacked(undefined, 'packing'), /packing gave unexpected output: \(nothing\)/);
+    assert.throws(() => parsePacked('zip 1234', 'packing'), /unexpected output/);
+    assert.throws(() => parsePacked('tar nonsense', 'packing'), /unexpected output/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -183,6 +183,32 @@ describe('runBuildAction on the local executor', () => {
       !result.ok ? result.reason : '',
       /^artifact "app" changed in transfer: sha256 [0-9a-f]{64} on the host, [0-9a-f]{64} after download$/,
     );
+  });
+
+  it('refuses an artifact that does not compress and changed on the way back, and keeps nothing of it', async () => {
+    const kept = await readdir(fixture.artifacts.dir).catch(() => []);
+    const corrupting: ExecSession = {
+      host: session.host,
+      workspace: session.workspace,
+      run: (command, options) => session.run(command, options),
+      upload: (from, to) => session.upload(from, to),
+      download: async (from, to) => {
+        await session.download(from, to);
+        await appendFile(to, 'x');
+      },
+      close: () => session.close(),
+    };
+    const result = await build(
+      { run: ['mkdir -p dist', 'head -c 2000000 /dev/urandom > dist/a'], artifact: { name: 'app', paths: ['dist'] } },
+      { session: corrupting },
+    );
+    assert.equal(result.ok, false);
+    assert.match(
+      !result.ok ? result.reason : '',
+      /^artifact "app" changed in transfer: sha256 [0-9a-f]{64} on the host, [0-9a-f]{64} after download$/,
+    );
+    assert.ok(output.lines('sluice').some((line) => line.startsWith('artifact "app" does not compress')));
+    assert.deepEqual(await readdir(fixture.artifacts.dir), kept, 'neither the download nor its gzip file is left');
   });
 
   it('packs the whole workspace with paths: [.] without packing its own tarball', async () => {

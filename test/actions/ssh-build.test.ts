@@ -1,9 +1,11 @@
 /**
  * A build on an SSH host (PRODUCT S1): a fresh workspace from the source,
  * the commands' output streamed live, the artifact packed, hashed and kept;
- * a granted secret reaches the commands and never the log or the database.
+ * a granted secret reaches the commands and never the log or the database;
+ * an artifact that does not compress and one that does both deploy.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +19,8 @@ let ssh: SshHosts;
 let checkout: TempCheckout;
 
 before(async () => {
-  ssh = await startSshHosts(1);
+  // host1 builds, host2 is production.
+  ssh = await startSshHosts(2);
   checkout = makeCheckout({ 'src/main.txt': 'hello\n' });
   // Written here, not a fixture: its build commands, which print the secret and look for it, are what these tests are
   // about.
@@ -100,3 +103,74 @@ test('a secret read from a variable that is not set fails the build with what to
   assert.doesNotMatch(result.stdout + result.stderr, /Sluice failed to run it|failed unexpectedly|Sluice error/);
   assert.doesNotMatch(result.stdout, /on host1/, 'no host was reached for it');
 });
+
+for (const [kind, make, compresses] of [
+  ['random bytes, which do not compress', 'head -c 3000000 /dev/urandom > dist/payload', false],
+  ['text, which compresses', 'yes "a line of the app, again" | head -c 3000000 > dist/payload', true],
+] as const) {
+  test(`an artifact of ${kind} is built on the SSH host, kept as a tar.gz and deployed intact`, async () => {
+    const [builder, host] = [ssh.hosts[0]!, ssh.hosts[1]!];
+    checkout.write(
+      '.github/sluice.yml',
+      `stages:
+  - name: build
+    actions:
+      - name: compile
+        build:
+          host: builder
+          run:
+            - mkdir -p dist
+            - '${make}'
+            - sha256sum dist/payload > dist/payload.sha256
+          artifact: { name: app, paths: [dist] }
+  - name: production
+    actions:
+      - name: ship
+        deploy: { environment: production, artifact: app }
+app:
+  hooks:
+    start: ['cd "$SLUICE_DEPLOY_PATH/current" && sha256sum -c dist/payload.sha256']
+`,
+    );
+    checkout.commit(`an artifact of ${kind}`);
+    const server = join(checkout.scratch, 'deploy-server.yml');
+    writeFileSync(
+      server,
+      `ssh: { user: ${ssh.user}, key: ${ssh.keyPath}, known_hosts: ${ssh.knownHostsPath} }
+hosts:
+  builder: [{ name: ${builder.name}, address: 127.0.0.1, port: ${builder.port} }]
+environments:
+  production:
+    hosts: [{ name: ${host.name}, address: 127.0.0.1, port: ${host.port} }]
+    path: ${join(ssh.deployRoot, 'srv')}
+    rolling: { batch: 1, min_healthy: 0 }
+`,
+    );
+    const data = join(checkout.scratch, `data-${compresses ? 'text' : 'random'}`);
+    const result = await runSluice(['run', '--server', server, '--data-dir', data], { cwd: checkout.dir });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(
+      result.stdout.includes('artifact "app" does not compress'),
+      !compresses,
+      'only the random bytes are stored as they are',
+    );
+    const sha = /artifact app sha256:([0-9a-f]{64}) \((\d+) bytes\)/.exec(result.stdout);
+    assert.ok(sha, result.stdout);
+    const stored = join(data, 'artifacts', `${sha[1]}.tar.gz`);
+    assert.equal(createHash('sha256').update(readFileSync(stored)).digest('hex'), sha[1]);
+    // Either way a gzip file, whose payload is what the build made.
+    execFileSync('tar', ['-xzOf', stored, 'dist/payload.sha256']);
+    const size = Number(sha[2]);
+    if (compresses) assert.ok(size < 1_000_000, `${size} bytes: the text was gzipped`);
+    else assert.ok(size > 3_000_000 && size < 3_100_000, `${size} bytes: the random bytes were stored as they are`);
+    // The start hook checked the payload on the host against the digest the build wrote.
+    const current = join(host.root, 'srv', 'current');
+    const listed = readFileSync(join(current, 'dist', 'payload.sha256'), 'utf8').split(' ')[0];
+    assert.equal(
+      createHash('sha256')
+        .update(readFileSync(join(current, 'dist', 'payload')))
+        .digest('hex'),
+      listed,
+    );
+  });
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +63,30 @@ describe('packSource', () => {
       assert.ok(!(await listTarball(inside)).includes('source.tar.gz'));
     } finally {
       await rm(inside, { force: true });
+    }
+  });
+
+  it('gzips a source that compresses and stores one that does not as it is, a tar.gz either way', async () => {
+    const noise = join(checkout.dir, 'noise.bin');
+    try {
+      await checkout.write('text.txt', 'a line of the app, again and again\n'.repeat(60_000));
+      await packSource(checkout.dir, out, { exclude: [join(checkout.dir, 'data')] });
+      const text = (await stat(out)).size;
+      assert.ok(text < 200_000, `${text} bytes: the text was gzipped`);
+      await rm(join(checkout.dir, 'text.txt'));
+      await writeFile(noise, randomBytes(2_000_000));
+      await packSource(checkout.dir, out, { exclude: [join(checkout.dir, 'data')] });
+      const random = (await stat(out)).size;
+      assert.ok(random > 2_000_000 && random < 2_100_000, `${random} bytes: the random bytes were stored as they are`);
+      assert.ok((await listTarball(out)).includes('noise.bin'));
+      assert.deepEqual(
+        (await readdir(join(out, '..'))).filter((name) => name !== 'source.tar.gz'),
+        [],
+        'no plain tarball is left beside it',
+      );
+    } finally {
+      await rm(noise, { force: true });
+      await rm(join(checkout.dir, 'text.txt'), { force: true });
     }
   });
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { compresses, gzipFile } from '../../src/artifact/gzip-stored.ts';
 import { checkArchive, UnsafeArchiveError } from '../../src/deploy/check-archive.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sluice-archive-'));
@@ -56,6 +58,33 @@ with tarfile.open(sys.argv[1], 'w:gz') as t:
   execFileSync('python3', ['-c', script, file, member]);
   return file;
 }
+
+test('an archive made a gzip file of stored blocks (an artifact that does not compress) is checked the same', async () => {
+  const plain = (name: string, make: (dir: string) => void) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    make(dir);
+    const file = join(root, `${name}.tar`);
+    execFileSync('tar', ['-cf', file, '-C', dir, '.']);
+    return file;
+  };
+  const ok = plain('stored-ok', (d) => {
+    writeFileSync(join(d, 'noise'), randomBytes(300_000));
+    symlinkSync('noise', join(d, 'inner'));
+  });
+  const escape = plain('stored-escape', (d) => {
+    writeFileSync(join(d, 'noise'), randomBytes(300_000));
+    symlinkSync('../../etc/passwd', join(d, 'passwd'));
+  });
+  for (const file of [ok, escape]) assert.equal(await compresses(file), false);
+  await gzipFile(ok, `${ok}.gz`);
+  await gzipFile(escape, `${escape}.gz`);
+  assert.equal(await checkArchive(`${ok}.gz`), 3);
+  await assert.rejects(
+    checkArchive(`${escape}.gz`),
+    unsafe(/symbolic link "\.\/passwd" points out of the release \(to "\.\.\/\.\.\/etc\/passwd"\)/),
+  );
+});
 
 test('members with ../ or absolute paths are refused', async () => {
   await assert.rejects(

@@ -4,7 +4,8 @@
  * both paths. Each link alone looks harmless; together they would leave a
  * link from the release to the directory above the environment. `sluice
  * run` refuses the deploy, says which member and why, and the environment
- * gets no release at all.
+ * gets no release at all, whether the artifact was gzipped or, being mostly
+ * random bytes that do not compress, stored as it is.
  */
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
@@ -41,38 +42,44 @@ function linksOut(dir: string): string[] {
   return out;
 }
 
-test('a chain of links that climbs out of the release is refused before anything reaches a host', async () => {
-  const c = (checkout = makeCheckout({ VERSION: 'v1\n' }));
-  c.write(
-    '.github/sluice.yml',
-    pipelineFixture('build-to-dev', (pipeline) => {
-      Object.assign(buildOf(pipeline), {
-        host: 'local',
-        run: ['ln -s . p', 'ln -s ../../.. x'],
-        artifact: { name: 'app', paths: ['p', 'p/p/p/x'] },
-      });
-    }),
-  );
-  const srv = join(c.scratch, 'srv');
-  c.write(
-    'sluice.config.yml',
-    `hosts:\n  local: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`,
-  );
-  c.commit('pipeline');
+for (const [form, noise] of [
+  ['gzipped', []],
+  ['stored as it is (it does not compress)', ['head -c 2000000 /dev/urandom > noise']],
+] as const) {
+  test(`a chain of links that climbs out of the release, ${form}, is refused before anything reaches a host`, async () => {
+    const c = (checkout = makeCheckout({ VERSION: 'v1\n' }));
+    c.write(
+      '.github/sluice.yml',
+      pipelineFixture('build-to-dev', (pipeline) => {
+        Object.assign(buildOf(pipeline), {
+          host: 'local',
+          run: [...noise, 'ln -s . p', 'ln -s ../../.. x'],
+          artifact: { name: 'app', paths: [...(noise.length > 0 ? ['noise'] : []), 'p', 'p/p/p/x'] },
+        });
+      }),
+    );
+    const srv = join(c.scratch, 'srv');
+    c.write(
+      'sluice.config.yml',
+      `hosts:\n  local: [local]\nlocal: { repos: ['*'] }\nenvironments:\n  dev:\n    hosts: [local]\n    path: ${srv}\n`,
+    );
+    c.commit('pipeline');
 
-  const result = await runSluice(['run', '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], {
-    cwd: c.dir,
+    const result = await runSluice(['run', '--data-dir', join(c.scratch, 'data'), '--server', 'sluice.config.yml'], {
+      cwd: c.dir,
+    });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(
+      result.stdout + result.stderr,
+      /"p\/p\/p\/x" is written through the symbolic link "p"; an artifact may not put members under its own links/,
+    );
+    assert.deepEqual(
+      existsSync(join(srv, 'releases')) ? readdirSync(join(srv, 'releases')) : [],
+      [],
+      'no release was unpacked',
+    );
+    assert.equal(existsSync(join(srv, 'current')), false);
+    assert.equal(result.stdout.includes('artifact "app" does not compress'), noise.length > 0);
+    assert.deepEqual(linksOut(c.scratch), []);
   });
-  assert.equal(result.code, 1, result.stdout + result.stderr);
-  assert.match(
-    result.stdout + result.stderr,
-    /"p\/p\/p\/x" is written through the symbolic link "p"; an artifact may not put members under its own links/,
-  );
-  assert.deepEqual(
-    existsSync(join(srv, 'releases')) ? readdirSync(join(srv, 'releases')) : [],
-    [],
-    'no release was unpacked',
-  );
-  assert.equal(existsSync(join(srv, 'current')), false);
-  assert.deepEqual(linksOut(c.scratch), []);
-});
+}
