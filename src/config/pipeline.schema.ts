@@ -6,6 +6,7 @@
  * for editors and the field reference.
  */
 import { z } from 'zod';
+import { ACTION_KINDS, EXECUTION_MODES } from '../pipeline/definition.ts';
 import { branchPatternProblem, MAX_BRANCH_PATTERNS, MAX_BRANCH_PATTERNS_LENGTH } from './match-branch.ts';
 import { DURATION_HINT, parseDuration } from './parse-duration.ts';
 
@@ -112,8 +113,6 @@ const approval = z
       .describe('The environment whose approval rules (channel, approvers, timeout) apply.'),
   })
   .describe('Wait for a person to approve or reject, under the approval rules the operator set for the environment.');
-
-const ACTION_KINDS = ['build', 'deploy', 'approval', 'command'] as const;
 
 export const actionSchema = z
   .strictObject({
@@ -246,7 +245,7 @@ export const pipelineSchema = z
       .optional()
       .describe('What starts the pipeline. Without it, pushes to the default branch do.'),
     mode: z
-      .enum(['superseded', 'queued'], { error: 'use superseded or queued' })
+      .enum(EXECUTION_MODES, { error: `use ${EXECUTION_MODES.join(' or ')}` })
       .optional()
       .describe(
         'superseded (default): a newer execution waiting for a stage replaces the older one. queued: executions wait in order.',

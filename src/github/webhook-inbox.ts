@@ -12,12 +12,21 @@ import { errorMessage } from '../sluice-error.ts';
 const MAX_ATTEMPTS = 6;
 const RETRY_AFTER_MS = 10_000;
 
+/**
+ * How long a claimed delivery stays with the process handling it. The claim
+ * is not renewed, so this is longer than any handler takes (a push makes an
+ * execution and its check runs through GitHub's API); past it, another
+ * process, or this one started again after a crash, takes the delivery.
+ */
+const DEFAULT_LEASE_MS = 5 * 60_000;
+
 export interface WebhookInboxOptions {
   store: InboxStore;
   /** Handles one delivery; returns a sentence recorded with it. Throwing records a failure. */
   handle(delivery: Delivery): Promise<string>;
   /** This process, as the holder of claims. */
   owner: string;
+  /** How long a claimed delivery stays with this process (default DEFAULT_LEASE_MS, 5 min). */
   leaseMs?: number;
   /** How often to look for deliveries stored by others, left by a crash or due for another try. */
   pollMs?: number;
@@ -99,7 +108,7 @@ export class WebhookInbox {
   async #drainStored(): Promise<void> {
     const { store, owner } = this.#options;
     const clock = this.#options.clock ?? Date.now;
-    const leaseMs = this.#options.leaseMs ?? 5 * 60_000;
+    const leaseMs = this.#options.leaseMs ?? DEFAULT_LEASE_MS;
     // Deliveries whose end the store did not take go back at once, not when their lease runs out.
     for (const [id, why] of this.#unrecorded) {
       // Due a millisecond ago: a claim takes leases that ran out before its own time, and the claim below may come in

@@ -4,8 +4,10 @@
  * (src/config); the engine reads only names, `needs` and the action kind.
  */
 
-/** How a stage treats executions that wait to enter it (PRODUCT P3). */
-export type ExecutionMode = 'superseded' | 'queued';
+/** How a stage treats executions that wait to enter it (PRODUCT P3); the first is the default. */
+export const EXECUTION_MODES = ['superseded', 'queued'] as const;
+
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
 
 export interface PipelineDefinition {
   mode: ExecutionMode;
@@ -80,13 +82,21 @@ export interface HealthSpec {
   intervalMs: number;
 }
 
-export type ActionDefinition =
-  | (ActionBase & { kind: 'build'; build: BuildSpec })
-  | (ActionBase & { kind: 'deploy'; deploy: DeploySpec })
-  | (ActionBase & { kind: 'approval'; approval: ApprovalSpec })
-  | (ActionBase & { kind: 'command'; command: CommandSpec });
+/** What an action does; its spec sits under the same name. */
+export const ACTION_KINDS = ['build', 'deploy', 'approval', 'command'] as const;
 
-export type ActionKind = ActionDefinition['kind'];
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+/** The spec of each kind of action. */
+interface ActionSpecs {
+  build: BuildSpec;
+  deploy: DeploySpec;
+  approval: ApprovalSpec;
+  command: CommandSpec;
+}
+
+/** An action: its kind, and its spec under the kind's name (`{ kind: 'build', build: BuildSpec }`). */
+export type ActionDefinition = { [K in ActionKind]: ActionBase & { kind: K } & Pick<ActionSpecs, K> }[ActionKind];
 
 /** The stage of that name, if the pipeline has one. */
 export function findStage(definition: PipelineDefinition, name: string): StageDefinition | undefined {

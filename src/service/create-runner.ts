@@ -88,10 +88,14 @@ export function createRunner(deps: RunnerDeps): ServiceRunner {
     const interrupt = request.interrupt;
     if (interrupt && !(await idleWithin(runner, request.graceOver - Date.now()))) {
       const stopped = runner.interruptRunning(interrupt.reason);
-      if (stopped.length > 0)
+      if (stopped.length > 0) {
+        const actions = stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ');
+        const them = stopped.length === 1 ? 'it' : 'them';
         warn(
-          `The grace period (${formatDuration(interrupt.graceMs)}) is over: stopping ${stopped.map((ref) => `${ref.stage}/${ref.action}`).join(', ')} (a deploy first puts back the hosts it touched); the next start marks ${stopped.length === 1 ? 'it' : 'them'} interrupted.`,
+          `The grace period (${formatDuration(interrupt.graceMs)}) is over: stopping ${actions} ` +
+            `(a deploy first puts back the hosts it touched); the next start marks ${them} interrupted.`,
         );
+      }
     }
     // From here an outcome the store refuses is not tried again: the process is going.
     runner.close();

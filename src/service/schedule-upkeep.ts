@@ -12,6 +12,7 @@ import type { Logger } from '../log/create-logger.ts';
 import { expireApprovals } from '../runner/expire-approvals.ts';
 import type { PipelineRunner } from '../runner/pipeline-runner.ts';
 import { describePrune, pruneData, type PruneInput, type PruneReport } from '../runner/prune-data.ts';
+import { sweepIntervalMs } from '../runner/sweep-interval.ts';
 import type { SlackReporter } from '../slack/slack-reporter.ts';
 import { errorMessage } from '../sluice-error.ts';
 import { repeatInBackground, type Repeated } from './repeat-in-background.ts';
@@ -27,7 +28,7 @@ export interface UpkeepDeps {
   dataDir: string;
   clock: () => number;
   logger: Logger;
-  /** How often the sweep runs (default 30 s, or half the lease when that is shorter). */
+  /** How often the sweep runs (default: sweepIntervalMs of the runner's lease). */
   sweepMs?: number;
   /** Aborted when a stop is announced. */
   signal: AbortSignal;
@@ -61,7 +62,7 @@ export function scheduleUpkeep(deps: UpkeepDeps): Upkeep {
     sweep,
     sweeper: repeatInBackground({
       task: sweep,
-      everyMs: deps.sweepMs ?? Math.min(30_000, Math.floor(runner.leaseMs / 2)),
+      everyMs: deps.sweepMs ?? sweepIntervalMs(runner.leaseMs),
       onError: (error) => logger.warn(`Sluice could not expire approvals or catch Slack up: ${errorMessage(error)}`),
       signal: deps.signal,
     }),

@@ -9,6 +9,7 @@
 import { boundArtifacts } from '../runner/bind-approval.ts';
 import type { ApprovalRules } from '../config/approval-rules.ts';
 import { SerialQueues } from '../runner/serial-queues.ts';
+import { MAX_SWEEP_INTERVAL_MS } from '../runner/sweep-interval.ts';
 import {
   type ArtifactRecordStore,
   type ExecutionStore,
@@ -23,6 +24,7 @@ import { describePerson, listChangePeople } from './list-change-people.ts';
 import { CHANNEL_ERRORS, SlackApiError, TOKEN_ERRORS, type SlackApi } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
 import { errorMessage, SluiceError } from '../sluice-error.ts';
+import { formatDuration } from '../format-duration.ts';
 import { CLAIM_RETRY_MS, CREATION_LEASE_MS } from '../store/ref-store.ts';
 import { holdingCreation } from '../store/keep-lease.ts';
 import { randomUUID } from 'node:crypto';
@@ -188,7 +190,7 @@ export class SlackReporter {
     this.#options.onError?.(
       new SluiceError(
         'SLACK_REFUSED',
-        `${error.message}: ${fix}. Sluice posts the card at its next sweep (within 30 s) once it can; meanwhile \`sluice approve <execution>\` on the Sluice machine decides it.`,
+        `${error.message}: ${fix}. Sluice posts the card at its next sweep (within ${formatDuration(MAX_SWEEP_INTERVAL_MS)}) once it can; meanwhile \`sluice approve <execution>\` on the Sluice machine decides it.`,
         { cause: error },
       ),
     );

@@ -44,6 +44,7 @@ export interface Ssh2Client extends EventEmitter {
 }
 
 /**
- * ssh2's errors carry where they came from: `client-socket`, `client-timeout`, `handshake`, `client-authentication`, …
+ * ssh2's errors carry where they came from: `client-socket`, `client-timeout`,
+ * `handshake`, `client-authentication`, …
  */
 export type Ssh2Error = Error & { level?: string; code?: string };

@@ -4,7 +4,7 @@
  * Stages and actions keep the order of the execution's own definition.
  */
 import { z } from 'zod';
-import type { PipelineDefinition } from '../pipeline/definition.ts';
+import { ACTION_KINDS, EXECUTION_MODES, type PipelineDefinition } from '../pipeline/definition.ts';
 import type { ActionState, ExecutionState, Revision, StageState } from '../pipeline/snapshot.ts';
 import type { ActionStatus, ExecutionStatus, StageStatus } from '../pipeline/states.ts';
 import type { Db } from './database.ts';
@@ -136,7 +136,7 @@ function toExecutionSummary(row: ExecutionRow, runs: Runs): ExecutionSummary {
  * was made.
  */
 const DEFINITION_FRAME: z.ZodType = z.looseObject({
-  mode: z.enum(['superseded', 'queued']),
+  mode: z.enum(EXECUTION_MODES),
   stages: z.array(
     z.looseObject({
       name: z.string(),
@@ -146,7 +146,7 @@ const DEFINITION_FRAME: z.ZodType = z.looseObject({
           .looseObject({
             name: z.string(),
             needs: z.array(z.string()),
-            kind: z.enum(['build', 'deploy', 'approval', 'command']),
+            kind: z.enum(ACTION_KINDS),
           })
           .refine((action) => typeof (action as Record<string, unknown>)[action.kind] === 'object', {
             message: 'the action has no spec for its kind',

@@ -5,7 +5,7 @@
  * it, and in each box the stage's actions with their state. Pure: a fixed
  * layout computed here, HTML boxes over an SVG of arrows.
  */
-import { type ExecutionSummary, findStageSummary } from '../store/store.ts';
+import { type ActionSummary, type ExecutionSummary, findStageSummary } from '../store/store.ts';
 import { escapeHtml } from './escape-html.ts';
 import { findAction, findStage } from '../pipeline/definition.ts';
 
@@ -88,28 +88,58 @@ export function actionState(action: { status: string; reason?: string }, kind: s
   return action.status;
 }
 
+/** The two arrow heads: grey, and green for an arrow out of a stage that succeeded. */
+const ARROW_HEADS = ['head', 'head-done']
+  .map(
+    (id) =>
+      `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" ` +
+      `orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`,
+  )
+  .join('');
+
+/** An arrow between two boxes; `done` once the stage it leaves has succeeded. */
+function arrowPath(arrow: Layout['arrows'][number], done: boolean): string {
+  const ends = `data-from="${escapeHtml(arrow.from)}" data-to="${escapeHtml(arrow.to)}"`;
+  const head = `url(#${done ? 'head-done' : 'head'})`;
+  return `<path class="arrow${done ? ' done' : ''}" d="${arrow.path}" marker-end="${head}" ${ends}/>`;
+}
+
+/** An action's line in its stage's box: icon, a link to its log, and its state. */
+function actionItem(stage: string, action: ActionSummary, kind: string): string {
+  const state = actionState(action, kind);
+  const title = escapeHtml(`${action.name}: ${action.reason ?? state}`);
+  const icon = `<span class="icon">${ICON[action.status] ?? '·'}</span>`;
+  const link = `<a href="#log-${escapeHtml(`${stage}/${action.name}`)}">${escapeHtml(action.name)}</a>`;
+  const attributes = `class="action ${action.status}" data-action="${escapeHtml(action.name)}" title="${title}"`;
+  return `<li ${attributes}>${icon} ${link} <span class="state">${escapeHtml(state)}</span></li>`;
+}
+
+/** A stage's box at its place in the layout, its actions' lines inside. */
+function stageBox(box: Box, status: string, actions: string): string {
+  const style = `left:${box.x}px;top:${box.y}px;width:${box.width}px;height:${box.height}px`;
+  const name = escapeHtml(box.stage);
+  const attributes = `class="box ${status}" data-stage="${name}" data-status="${status}" style="${style}"`;
+  const head = `<span class="icon">${ICON[status] ?? '·'}</span> <b>${name}</b> <span class="state">${status}</span>`;
+  return `<div ${attributes}><div class="head">${head}</div><ul>${actions}</ul></div>`;
+}
+
 export function renderDiagram(execution: ExecutionSummary): string {
   const layout = layoutPipeline(execution);
   const arrows = layout.arrows
-    .map((a) => {
-      const done = findStageSummary(execution, a.from)?.status === 'succeeded';
-      return `<path class="arrow${done ? ' done' : ''}" d="${a.path}" marker-end="url(#${done ? 'head-done' : 'head'})" data-from="${escapeHtml(a.from)}" data-to="${escapeHtml(a.to)}"/>`;
-    })
+    .map((a) => arrowPath(a, findStageSummary(execution, a.from)?.status === 'succeeded'))
     .join('');
   const boxes = layout.boxes
     .map((box) => {
       const stage = findStageSummary(execution, box.stage);
-      const status = stage?.status ?? 'pending';
       const actions = (stage?.actions ?? [])
-        .map((action) => {
-          const kind = findAction(execution.definition, box.stage, action.name)?.kind ?? 'build';
-          const state = actionState(action, kind);
-          return `<li class="action ${action.status}" data-action="${escapeHtml(action.name)}" title="${escapeHtml(`${action.name}: ${action.reason ?? state}`)}"><span class="icon">${ICON[action.status] ?? '·'}</span> <a href="#log-${escapeHtml(`${box.stage}/${action.name}`)}">${escapeHtml(action.name)}</a> <span class="state">${escapeHtml(state)}</span></li>`;
-        })
+        .map((action) =>
+          actionItem(box.stage, action, findAction(execution.definition, box.stage, action.name)?.kind ?? 'build'),
+        )
         .join('');
-      const style = `left:${box.x}px;top:${box.y}px;width:${box.width}px;height:${box.height}px`;
-      return `<div class="box ${status}" data-stage="${escapeHtml(box.stage)}" data-status="${status}" style="${style}"><div class="head"><span class="icon">${ICON[status] ?? '·'}</span> <b>${escapeHtml(box.stage)}</b> <span class="state">${status}</span></div><ul>${actions}</ul></div>`;
+      return stageBox(box, stage?.status ?? 'pending', actions);
     })
     .join('');
-  return `<div class="diagram" style="width:${layout.width}px;height:${layout.height}px"><svg width="${layout.width}" height="${layout.height}" aria-hidden="true"><defs>${['head', 'head-done'].map((id) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`).join('')}</defs>${arrows}</svg>${boxes}</div>`;
+  const { width, height } = layout;
+  const svg = `<svg width="${width}" height="${height}" aria-hidden="true"><defs>${ARROW_HEADS}</defs>${arrows}</svg>`;
+  return `<div class="diagram" style="width:${width}px;height:${height}px">${svg}${boxes}</div>`;
 }

@@ -32,7 +32,7 @@ const build = `  - name: build
 `;
 
 describe('the pipeline file', () => {
-  test('the example of PRODUCT.md is valid, alone and against the example server config', () => {
+  test('the example pipeline is valid, alone and against the example server config', () => {
     const text = fixture('product-pipeline.yml');
     for (const server of [undefined, productServer()]) {
       const loaded = parsePipelineConfig(text, { file: '.github/sluice.yml', server });

@@ -25,7 +25,7 @@ function load(text: string) {
 }
 
 describe('the server config', () => {
-  test('the example of PRODUCT.md is valid and resolves to hosts and deploy targets', () => {
+  test('the example server config is valid and resolves to hosts and deploy targets', () => {
     const server = load(example);
     assert.deepEqual(resolveHosts(server, 'builder'), [
       { name: 'build1.internal', address: 'build1.internal', port: 22, user: 'deploy' },

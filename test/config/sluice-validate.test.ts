@@ -14,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const validate = (...args: string[]) => runSluice(['validate', ...args], { cwd: dir });
 
 describe('sluice validate', () => {
-  test('both PRODUCT.md examples validate as written, alone and together (exit 0)', async () => {
+  test('the example pipeline and server config validate as written, alone and together (exit 0)', async () => {
     const pipeline = join(fixtures, 'product-pipeline.yml');
     const server = join(fixtures, 'product-server.yml');
     for (const args of [[pipeline], ['--server', server], [pipeline, '--server', server]]) {

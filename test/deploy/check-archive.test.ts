@@ -267,7 +267,8 @@ test('a hard link to a symbolic link spelt through `..` or through another link 
   ];
   for (const [name, members, expected] of cases) {
     const file = craftedArchive(name, members);
-    // What a host's tar makes of it, were it let through: `h` is a copy of `a/b/s`'s text at the top, two levels above `etc`.
+    // What a host's tar makes of it, were it let through: `h` is a copy of `a/b/s`'s text at the top, two levels
+    // above `etc`.
     const release = join(root, `${name}-unpacked`, 'release');
     mkdirSync(release, { recursive: true });
     execFileSync('tar', ['-xzf', file, '-C', release, '--no-same-owner'], { stdio: 'ignore' });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,6 +28,14 @@ export function defineExecutorSuite(backend: ExecutorBackend): void {
     after(async () => {
       await session?.close();
       await place?.stop();
+    });
+
+    it('opens a fresh, empty workspace under its base directory', async () => {
+      assert.ok(session.workspace.startsWith(`${place.baseDir}/sluice-ws-`), session.workspace);
+      const other = await place.executor.open(place.host);
+      assert.notEqual(other.workspace, session.workspace);
+      assert.deepEqual(await readdir(other.workspace), []);
+      await other.close();
     });
 
     it('streams output line by line, in order, as it is printed', async () => {
@@ -159,6 +167,23 @@ export function defineExecutorSuite(backend: ExecutorBackend): void {
       assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
       assert.ok(Date.now() - started < 3000, 'the background process did not hold the command open');
       assert.deepEqual(await processesMatching(marker), []);
+    });
+
+    it("with leftovers kept, ends at the command's exit while a background process holds its output, and that process runs on", async () => {
+      const marker = uniqueSleep();
+      const out = recorder();
+      const result = await session.run(`nohup sleep ${marker} & echo started`, {
+        timeoutMs: 10_000,
+        leftovers: 'keep',
+        onLine: out.onLine,
+      });
+      try {
+        assert.deepEqual(result, { exitCode: 0, timedOut: false, aborted: false });
+        assert.deepEqual(out.of('stdout'), ['started']);
+        assert.equal((await processesMatching(`sleep ${marker}`)).length, 1);
+      } finally {
+        for (const pid of await processesMatching(`sleep ${marker}`)) process.kill(pid, 'SIGKILL');
+      }
     });
 
     it('with leftovers kept, still stops the whole group at a timeout', async () => {

@@ -14,6 +14,8 @@ import { startSshHosts } from '../helpers/ssh-hosts.ts';
 export interface ExecutorPlace {
   executor: Executor;
   host: HostRef;
+  /** Where the executor makes its workspaces. */
+  baseDir: string;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export function localBackend(): ExecutorBackend {
       return {
         executor: new LocalExecutor({ baseDir: base, killGraceMs: 300 }),
         host: { name: 'local', address: 'local' },
+        baseDir: base,
         stop: () => rm(base, { recursive: true, force: true }),
       };
     },
@@ -49,15 +52,17 @@ export function sshBackend(): ExecutorBackend {
     missingDownload: /could not download .*nope\.bin from host host1/,
     start: async () => {
       const hosts = await startSshHosts(1);
+      const baseDir = join(hosts.host('host1').root, 'workspaces');
       return {
         executor: new SshExecutor({
           user: hosts.user,
           privateKeyPath: hosts.keyPath,
           knownHostsPath: hosts.knownHostsPath,
-          baseDir: join(hosts.host('host1').root, 'workspaces'),
+          baseDir,
           killGraceMs: 300,
         }),
         host: hosts.host('host1'),
+        baseDir,
         stop: () => hosts.stop(),
       };
     },

@@ -58,6 +58,18 @@ export function notFound(documentation: string): Refusal {
   };
 }
 
+/** GitHub's answer for a commit (a SHA or a ref) the repository does not have: 422, not 404. */
+export function noCommit(ref: string, documentation: string): Refusal {
+  return {
+    status: 422,
+    body: {
+      message: `No commit found for SHA: ${ref}`,
+      documentation_url: `https://docs.github.com/rest/${documentation}`,
+      status: '422',
+    },
+  };
+}
+
 /** What GitHub answers an installation whose app lacks the permission an endpoint needs. */
 export function notAccessible(documentation: string): Refusal {
   return {

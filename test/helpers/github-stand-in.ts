@@ -31,7 +31,7 @@ import { checkJwt } from './github-stand-in/check-jwt.ts';
 import { checkRequest, documentation, prepareChecks } from './github-stand-in/check-request.ts';
 import { CheckRunsStandIn } from './github-stand-in/github-check-runs.ts';
 import { InstallationsStandIn } from './github-stand-in/github-installations.ts';
-import { RepositoriesStandIn, type CommitAuthor, type StandInUrls } from './github-stand-in/github-repositories.ts';
+import { RepositoriesStandIn, type CommitDetails, type StandInUrls } from './github-stand-in/github-repositories.ts';
 import { WriteBudget, type WriteLimit } from './github-stand-in/limit-writes.ts';
 import { describeRoute, loadRoutes, matchRoute } from './github-stand-in/match-route.ts';
 
@@ -142,12 +142,7 @@ export class GithubStandIn {
    * `<owner>-<repo>-<sha7>/`, as GitHub's does. Commits follow one another
    * in the order they are added (for compares); `main` points at the last.
    */
-  addCommit(
-    repo: string,
-    sha: string,
-    files: Record<string, string>,
-    details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {},
-  ): void {
+  addCommit(repo: string, sha: string, files: Record<string, string>, details: CommitDetails = {}): void {
     this.#repositories.addCommit(repo, sha, files, details);
   }
 

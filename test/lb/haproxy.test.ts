@@ -41,7 +41,8 @@ describe('HAProxy in front of two v1 hosts', () => {
   });
 
   it('takes the drain and undrain commands of the server config as written', async () => {
-    // The environment's drain / undrain from PRODUCT.md, with {host} filled in.
+    // The environment's drain / undrain of the example server config
+    // (test/fixtures/config/product-server.yml), with {host} filled in.
     const operator = (state: string) =>
       `echo 'set server app/{host} state ${state}' | socat stdio ${pair.lb.socketPath}`.replace('{host}', 'host2');
     await run('sh', ['-c', operator('drain')], { timeout: 5000 });

@@ -62,7 +62,8 @@ describe('nobody approves their own push', () => {
       serverConfig: (dir) => serverConfig(dir).replace('slack:\n', `slack:\n  people:\n    ann: ${ANN}\n`),
     });
     started.slack.emails.set('carol@example.com', CAROL);
-    // `git commit --author "ann <mallory@evil.example>"`: GitHub knows no account for it, so the push carries no username.
+    // `git commit --author "ann <mallory@evil.example>"`: GitHub knows no account for it, so the push carries no
+    // username.
     const forged = { name: 'ann', email: 'mallory@evil.example' };
     await started.push(1, 'v1', {
       author: forged,

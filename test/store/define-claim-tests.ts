@@ -1,22 +1,29 @@
 /** Store suite, part 4: claims on running actions, for several Sluice processes on one database (PRODUCT R2). */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import type { Store } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { moveAction } from './fixtures/hand-made-steps.ts';
-import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import { pushedExecution, pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
+
+/** A pushed execution whose compile runs, claimed by replica-a at 2_000 until 12_000; `ref` is that attempt. */
+async function compileClaimed(store: Store) {
+  const { pipeline, execution } = await pushedExecution(store);
+  const { id } = execution;
+  const ref = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
+  await store.updatePipeline(
+    pipeline,
+    { actor: 'engine', now: 2_000, claim: { owner: 'replica-a', until: 12_000 } },
+    moveAction(id, 'build', 'compile', 'running'),
+  );
+  return { pipeline, id, ref };
+}
 
 export function defineClaimTests(_backend: StoreBackend, fresh: Fresh): void {
   it('an action is held by the process that started it until its lease runs out, and renewing extends it', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
-    const ref = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
-    await store.updatePipeline(
-      pipeline,
-      { actor: 'engine', now: 2_000, claim: { owner: 'replica-a', until: 12_000 } },
-      moveAction(id, 'build', 'compile', 'running'),
-    );
+    const { pipeline, ref } = await compileClaimed(store);
 
     assert.deepEqual(await store.listExpiredClaims(11_999, 0), [], 'held while its lease runs');
     assert.deepEqual(await store.listExpiredClaims(12_001, 0), [{ ...ref, pipelineId: pipeline, owner: 'replica-a' }]);
@@ -32,14 +39,7 @@ export function defineClaimTests(_backend: StoreBackend, fresh: Fresh): void {
 
   it('an action that stops running holds no claim, and one started without a claim is taken for abandoned once it is stale', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
-    const ref = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
-    await store.updatePipeline(
-      pipeline,
-      { actor: 'engine', now: 2_000, claim: { owner: 'replica-a', until: 12_000 } },
-      moveAction(id, 'build', 'compile', 'running'),
-    );
+    const { pipeline, id, ref } = await compileClaimed(store);
     await store.updatePipeline(
       pipeline,
       { actor: 'engine', now: 3_000 },

@@ -6,7 +6,7 @@ import { findStageSummary, StoreError } from '../../src/store/store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { bumpStageAttempt, failHalfway, moveAction, moveExecution, setTransition } from './fixtures/hand-made-steps.ts';
 import { corruptRow } from './fixtures/corrupt-row.ts';
-import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import { pushedExecution, pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
 export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void {
@@ -69,8 +69,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
 
   it("raises an execution's version with every step that changes it, and with no other write", async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { pipeline, execution } = await pushedExecution(store);
     const other = await store.createExecution(pushOf(pipeline, 'bbb'), 'github', 1_000);
     const version = async (id = execution.id) => (await store.getExecution(id))?.version;
     const first = await version();
@@ -147,8 +146,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
 
   it('saves what a step changed and records each change with its time and actor (P7)', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { pipeline, execution } = await pushedExecution(store);
 
     const commands = await store.updatePipeline(
       pipeline,
@@ -210,8 +208,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
 
   it('saves nothing of a step that throws, and passes its error on', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { pipeline, execution } = await pushedExecution(store);
     const before = await store.getExecution(execution.id);
 
     await assert.rejects(
@@ -228,8 +225,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
 
   it('shows a step the running executions, plus finished ones only when asked to include them', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const done = await store.createExecution(pushOf(pipeline, 'old'), 'github', 1_000);
+    const { pipeline, execution: done } = await pushedExecution(store, 'old');
     const running = await store.createExecution(pushOf(pipeline, 'new'), 'github', 2_000);
     await store.updatePipeline(
       pipeline,
@@ -284,8 +280,7 @@ export function defineExecutionTests(backend: StoreBackend, fresh: Fresh): void 
   it(`lets one step at a time see and write a pipeline${backend.replicas ? ', across replicas' : ''} (no lost update)`, async (t) => {
     const { store, open } = await fresh(t);
     const other = backend.replicas ? await open() : store;
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { pipeline, execution } = await pushedExecution(store);
 
     const increments = 24;
     await Promise.all(

@@ -5,14 +5,13 @@ import { findActionSummary } from '../../src/store/store.ts';
 import { until } from '../helpers/until.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { moveAction, moveExecution } from './fixtures/hand-made-steps.ts';
-import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import { pushedExecution, pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
 export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
   it('reads back the log of each attempt of an action in the order it was appended', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { id } = (await pushedExecution(store)).execution;
     const first = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
     const second = { ...first, attempt: 2 };
 
@@ -41,8 +40,7 @@ export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
 
   it('reads a log after a line number and a log tail, whichever attempt other lines interleave with', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { id } = (await pushedExecution(store)).execution;
     const mine = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
     const other = { ...mine, action: 'lint' };
     const lines = Array.from({ length: 1_234 }, (_, i) => ({
@@ -89,8 +87,7 @@ export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
     it('never lets a reader by line number see a later line of a log before an earlier one still committing', async (t) => {
       const { store, place, open } = await fresh(t);
       const other = await open();
-      const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-      const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+      const { id } = (await pushedExecution(store)).execution;
       const ref = { executionId: id, stage: 'build', action: 'compile', attempt: 1 };
       const seen = async () => (await store.readLogAfter(ref, 0, 500)).map((line) => line.text);
 
@@ -131,8 +128,7 @@ export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
 
   it('records artifacts by name and digest, the latest record of a name winning', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const { id } = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { id } = (await pushedExecution(store)).execution;
     const artifact = {
       executionId: id,
       name: 'app',
@@ -236,8 +232,7 @@ export function defineRecordTests(backend: StoreBackend, fresh: Fresh): void {
 
   it('keeps everything across close and reopen', async (t) => {
     const { store, open } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const execution = await store.createExecution(pushOf(pipeline), 'github', 1_000);
+    const { pipeline, execution } = await pushedExecution(store);
     await store.updatePipeline(
       pipeline,
       { actor: 'engine', now: 2_000 },

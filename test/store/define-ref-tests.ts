@@ -9,7 +9,7 @@ import { it } from 'node:test';
 import type { RefKind, RefStore } from '../../src/store/ref-store.ts';
 import type { Fresh } from './define-store-suite.ts';
 import { corruptRow } from './fixtures/corrupt-row.ts';
-import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import { pushedExecution } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
 const LEASE = 60_000;
@@ -152,8 +152,7 @@ export function defineRefTests(backend: StoreBackend, fresh: Fresh): void {
 
   it('commits every concern written in a transaction together, or none of them when it throws', async (t) => {
     const { store } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const execution = await store.createExecution(pushOf(pipeline, 'abc'), 'github', 1_000);
+    const { execution } = await pushedExecution(store, 'abc');
     const ref = { executionId: execution.id, stage: 'build', action: 'compile', attempt: 1 };
     await assert.rejects(
       store.transaction(async (trx) => {

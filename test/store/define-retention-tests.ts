@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Fresh } from './define-store-suite.ts';
 import { moveAction, moveExecution } from './fixtures/hand-made-steps.ts';
-import { pushOf } from './fixtures/two-stage-pipeline.ts';
+import { pushedExecution, pushOf } from './fixtures/two-stage-pipeline.ts';
 import type { StoreBackend } from './store-backends.ts';
 
 export function defineRetentionTests(_backend: StoreBackend, fresh: Fresh): void {
   it('deletes finished executions with their logs, history, artifact records and the ids kept of their check runs, Deployments and cards, and never a running one', async (t) => {
     const { store, place } = await fresh(t);
-    const pipeline = await store.ensurePipeline('acme/web', '.github/sluice.yml');
-    const old = await store.createExecution(pushOf(pipeline, 'old'), 'github', 1_000);
+    const { pipeline, execution: old } = await pushedExecution(store, 'old');
     const running = await store.createExecution(
       { ...pushOf(pipeline, 'running'), source: '/data/sources/r.tar.gz' },
       'github',

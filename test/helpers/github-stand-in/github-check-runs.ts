@@ -5,7 +5,7 @@
  * not have is 422, and one of another repository is not found from this
  * one's path, as on GitHub.
  */
-import { checkRunProblem, notFound, type Answer } from '../github-rules.ts';
+import { checkRunProblem, noCommit, notFound, type Answer } from '../github-rules.ts';
 import type { CommitContext } from '../github-deployments.ts';
 
 export class CheckRunsStandIn {
@@ -44,7 +44,7 @@ export class CheckRunsStandIn {
   create(repo: string, body: Record<string, unknown>, hasCommit: (sha: string) => boolean): Answer {
     const problem = checkRunProblem(body);
     if (problem) return problem;
-    if (!hasCommit(String(body.head_sha))) return noCommit(String(body.head_sha));
+    if (!hasCommit(String(body.head_sha))) return noCommit(String(body.head_sha), 'checks/runs#create-a-check-run');
     const id = this.#nextId();
     // As GitHub's docs say, providing a conclusion sets the status to completed.
     const run = { id, ...body, status: body.conclusion !== undefined ? 'completed' : (body.status ?? 'queued') };
@@ -79,16 +79,4 @@ export class CheckRunsStandIn {
               : 'failure',
       }));
   }
-}
-
-/** GitHub's answer to a check run for a commit the repository does not have. */
-function noCommit(sha: string): Answer {
-  return {
-    status: 422,
-    body: {
-      message: `No commit found for SHA: ${sha}`,
-      documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run',
-      status: '422',
-    },
-  };
 }

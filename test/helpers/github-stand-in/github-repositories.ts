@@ -10,13 +10,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { notFound, type Answer } from '../github-rules.ts';
+import { noCommit, notFound, type Answer } from '../github-rules.ts';
 
 export interface CommitAuthor {
   name: string;
   email: string;
   /** The GitHub account, when the e-mail belongs to one. */
   login?: string;
+}
+
+/** What a test may say of a commit it adds, besides its files; `tarball: false` gives it an empty tarball. */
+export interface CommitDetails {
+  message?: string;
+  author?: CommitAuthor;
+  committer?: CommitAuthor;
+  tarball?: boolean;
 }
 
 interface Commit {
@@ -55,12 +63,7 @@ export class RepositoriesStandIn {
   }
 
   /** See GithubStandIn.addCommit. */
-  addCommit(
-    repo: string,
-    sha: string,
-    files: Record<string, string>,
-    details: { message?: string; author?: CommitAuthor; committer?: CommitAuthor; tarball?: boolean } = {},
-  ): void {
+  addCommit(repo: string, sha: string, files: Record<string, string>, details: CommitDetails = {}): void {
     const commit = {
       sha,
       files,
@@ -121,15 +124,7 @@ export class RepositoriesStandIn {
   /** `GET /repos/{owner}/{repo}/commits/{ref}` */
   commit(repo: string, ref: string, urls: StandInUrls): Answer {
     const commit = this.#resolve(repo, ref);
-    if (!commit)
-      return {
-        status: 422,
-        body: {
-          message: `No commit found for SHA: ${ref}`,
-          documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit',
-          status: '422',
-        },
-      };
+    if (!commit) return noCommit(ref, 'commits/commits#get-a-commit');
     return { status: 200, body: commitJson(repo, commit, urls) };
   }
 
