@@ -55,6 +55,11 @@ export interface RunningHaproxy {
   stats(): Promise<HaproxyStat[]>;
   /** The `show stat` row of one server. */
   serverStat(name: string): Promise<HaproxyStat>;
+  /**
+   * Whether the server is set to drain (`set server … state drain`), whatever its health check says: a drained
+   * server whose app is restarting shows `DOWN` in `show stat` until its check sees it again.
+   */
+  drained(name: string): Promise<boolean>;
   /** Waits until a server holds no session (after a drain, before its restart). */
   waitUntilIdle(name: string, timeoutMs?: number): Promise<void>;
   /** Waits until HAProxy's own health check has seen the server UP. */
@@ -130,6 +135,22 @@ export async function startHaproxy(options: HaproxyOptions): Promise<RunningHapr
     stats,
     serverStat,
     stop,
+    async drained(name) {
+      // `show servers state`: a version line, a `# be_id be_name …` header, then one row per server.
+      const lines = (await command(`show servers state ${BACKEND}`)).trim().split('\n');
+      const header = lines
+        .find((line) => line.startsWith('# '))!
+        .slice(2)
+        .split(' ');
+      const full = serverName(name);
+      const row = lines
+        .filter((line) => !line.startsWith('#') && line.includes(' '))
+        .map((line) => line.split(' '))
+        .find((cells) => `${cells[header.indexOf('be_name')]}/${cells[header.indexOf('srv_name')]}` === full);
+      if (!row) throw new Error(`HAProxy has no server ${full}`);
+      // SRV_ADMF_FDRAIN: drained by the runtime API.
+      return (Number(row[header.indexOf('srv_admin_state')]) & 0x08) !== 0;
+    },
     async setState(name, state) {
       const answer = (await command(`set server ${serverName(name)} state ${state}`)).trim();
       // Success is an empty answer; anything else is HAProxy saying why not.

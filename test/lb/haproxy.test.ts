@@ -30,11 +30,13 @@ describe('HAProxy in front of two v1 hosts', () => {
   it('sends nothing to a drained server, and its share again once it is ready', async () => {
     await pair.lb.setState('host1', 'drain');
     assert.equal((await pair.lb.serverStat('host1')).status, 'DRAIN');
+    assert.deepEqual([await pair.lb.drained('host1'), await pair.lb.drained('host2')], [true, false]);
     const drained = await monitor(20);
     assert.deepEqual(drained.hosts, { host2: 20 });
 
     await pair.lb.setState('app/host1', 'ready');
     assert.equal((await pair.lb.serverStat('host1')).status, 'UP');
+    assert.equal(await pair.lb.drained('host1'), false);
     const ready = await monitor(20);
     assert.equal(ready.failed, 0);
     assert.ok((ready.hosts.host1 ?? 0) >= 5, JSON.stringify(ready.hosts));

@@ -96,6 +96,13 @@ test(
     assert.equal(failed.status, 'failed', failed.reason);
     assert.equal(findStageSummary(failed, 'build')?.status, 'succeeded');
     const artifact = (await store.findArtifact(failed.id, 'app'))!;
+    // Reported a second after the replica's last write to GitHub, maybe after the execution failed: waited for
+    // while both replicas live, as the one that reports it may be the one killed next.
+    const run = await until('the deploy stage has a check run', () =>
+      github.calls.find(
+        (c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === 'Sluice: production',
+      ),
+    );
 
     // The builder is the replica whose cache holds the artifact; it dies with its data directory.
     const cached = (r: (typeof replicas)[number]) =>
@@ -110,12 +117,6 @@ test(
     rmSync(join(survivor.dataDir, 'sources'), { recursive: true, force: true });
 
     writeFileSync(join(ssh.hosts[0]!.root, 'srv', 'shared', 'go'), '');
-    // Reported a second after the replica's last write to GitHub, maybe after the execution failed.
-    const run = await until('the deploy stage has a check run', () =>
-      github.calls.find(
-        (c) => c.method === 'POST' && c.path.endsWith('/check-runs') && c.body?.name === 'Sluice: production',
-      ),
-    );
     const rerun = await sendWebhook(survivor.process.url, SECRET, 'check_run', {
       action: 'rerequested',
       check_run: {
