@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -72,6 +72,23 @@ describe('packing an artifact on the host', () => {
       await writeFile(join(dir, 'b.txt'), 'a line of text, again and again\n'.repeat(200_000));
       const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
       const { stdout } = await run('bash', ['-c', packCommand(out, ['a.bin', 'b.txt'])], { cwd: dir });
+      const packed = parsePacked(stdout.trim(), 'packing');
+      assert.equal(packed.format, 'gzip');
+      assert.equal(packed.sha256, await sha256(out.gzip));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('packs an artifact that gzips small on a host that has room only for about its gzipped size', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      // 64 MiB of zeros (sparse, so it takes no room here) gzip to about 64 KiB; the host
+      // lets the pack write no file over 8 MiB, as a disk with little room left would.
+      await writeFile(join(dir, 'zeros.img'), '');
+      await truncate(join(dir, 'zeros.img'), 64 * 1024 * 1024);
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const { stdout } = await run('bash', ['-c', `ulimit -f 8192; ${packCommand(out, ['zeros.img'])}`], { cwd: dir });
       const packed = parsePacked(stdout.trim(), 'packing');
       assert.equal(packed.format, 'gzip');
       assert.equal(packed.sha256, await sha256(out.gzip));
