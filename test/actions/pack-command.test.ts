@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -92,6 +92,35 @@ describe('packing an artifact on the host', () => {
       const packed = parsePacked(stdout.trim(), 'packing');
       assert.equal(packed.format, 'gzip');
       assert.equal(packed.sha256, await sha256(out.gzip));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gzips an artifact of zeros with random bytes only where the sample is taken', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      const file = join(dir, 'data.bin');
+      await writeFile(file, Buffer.alloc(16 * 1024 * 1024));
+      await run('tar', ['-cf', join(dir, 'probe.tar'), 'data.bin'], { cwd: dir });
+      // The tarball's slices as the sample takes them, and where each falls in the file (after its 512-byte header).
+      const blocks = Math.floor((await stat(join(dir, 'probe.tar'))).size / 65536);
+      await rm(join(dir, 'probe.tar'));
+      const handle = await open(file, 'r+');
+      try {
+        for (let i = 0; i < 16; i++) {
+          const at = Math.floor((i * blocks) / 16) * 65536 - 512;
+          await handle.write(randomBytes(65536), 0, 65536, Math.max(at, 0));
+        }
+      } finally {
+        await handle.close();
+      }
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const { stdout } = await run('bash', ['-c', packCommand(out, ['data.bin'])], { cwd: dir });
+      const packed = parsePacked(stdout.trim(), 'packing');
+      const { stdout: gzipped } = await run('bash', ['-c', 'tar -cf - data.bin | gzip -1 | wc -c'], { cwd: dir });
+      assert.ok(Number(gzipped) < 1_200_000, `${gzipped.trim()} bytes gzipped, of 16 MiB`);
+      assert.equal(packed.format, 'gzip', 'one sixteenth of it is random, the rest zeros');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
