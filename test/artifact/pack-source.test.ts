@@ -133,6 +133,26 @@ describe('packSource', () => {
     }
   });
 
+  it('says which signal killed tar, and leaves no source behind', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'sluice-bin-'));
+    const path = process.env.PATH;
+    try {
+      await writeFile(join(bin, 'tar'), '#!/bin/sh\nkill -KILL $$\n', { mode: 0o755 });
+      process.env.PATH = `${bin}:${path ?? ''}`;
+      await assert.rejects(packSource(checkout.dir, join(bin, 'source.tar.gz')), (error: unknown) => {
+        return (
+          error instanceof ArtifactError &&
+          error.code === 'PACK_FAILED' &&
+          error.message.includes('tar was killed by SIGKILL')
+        );
+      });
+      assert.deepEqual(await readdir(bin), ['tar']);
+    } finally {
+      process.env.PATH = path;
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a directory that is not a git checkout, saying which', async () => {
     const plain = await mkdtemp(join(tmpdir(), 'sluice-plain-'));
     try {
