@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import type { ArtifactStore } from '../artifact/artifact-store.ts';
 import { gzipFile, SAMPLE_SLICE_BYTES, SAMPLE_SLICES } from '../artifact/gzip-stored.ts';
 import { sha256File } from '../artifact/sha256-file.ts';
-import { quoteArg, shellCommand } from '../executor/shell-quote.ts';
+import { shellCommand } from '../executor/shell-quote.ts';
 import type { ArtifactSpec } from '../pipeline/definition.ts';
 import { throwIfCancelled, type ActionWorkspace } from './action-workspace.ts';
 import { ActionFailure, type BuiltArtifact } from './action-result.ts';
@@ -97,35 +97,51 @@ export interface PackedFiles {
 }
 
 /**
- * Packs the paths into `out.tar`, hashing the bytes as they go to disk
- * rather than reading them back, then gzips it into `out.gzip` (and removes
- * the tarball) only when a sample of it compresses: 16 slices of 64 KiB
- * spread over it (all of it when smaller) must shrink by at least a tenth
- * at gzip's fastest level (gzip-stored.ts). So an artifact of code and text
- * is shipped gzipped as before, and one of random or already compressed
- * bytes is not gzipped for nothing, which took longer than the rest of its
- * packing. Level 1: an artifact is mostly packed to be shipped at once, and
- * level 1 packs several times faster than the default for a few per cent
- * more bytes. Prints one line, `gzip <sha256>` or `tar <sha256>`, the digest
- * of the file it leaves. Any part failing fails it all (pipefail).
+ * Packs the paths into `out.gzip` when a sample of them compresses, into
+ * `out.tar` as a plain tarball when it does not, hashing the bytes as they
+ * go to disk rather than reading them back. The sample is 16 slices of 64
+ * KiB spread over the tarball (all of it when smaller), which must shrink
+ * by at least a tenth at gzip's fastest level (gzip-stored.ts). So an
+ * artifact of code and text is shipped gzipped as before, and one of random
+ * or already compressed bytes is not gzipped for nothing, which took longer
+ * than the rest of its packing. Level 1: an artifact is mostly packed to be
+ * shipped at once, and level 1 packs several times faster than the default
+ * for a few per cent more bytes.
+ *
+ * The decision is made before anything is written, so the host needs room
+ * only for the file that is kept: tar streams the paths three times (from
+ * the page cache, a tenth of a second or two for 50 MiB), once counted for
+ * the size, once cut into the slices at the places the size gives, which
+ * are gzipped and counted, and once into the file that is kept. Only that
+ * last stream is hashed and its digest printed, so a file changing between
+ * the passes can change the decision, never make the digest lie about the
+ * file. Prints one line, `gzip <sha256>` or `tar <sha256>`. Any part
+ * failing fails it all (pipefail).
  */
 export function packCommand(out: PackedFiles, paths: string[]): string {
-  const tar = quoteArg(out.tar);
+  const tar = shellCommand(['tar', '-cf', '-', '--', ...paths]);
   const slices = String(SAMPLE_SLICES);
   const slice = String(SAMPLE_SLICE_BYTES);
+  // Slice i starts at block j = i * b / 16 of the stream; k is the block the
+  // stream is at, so dd skips j - k blocks, then copies one (fullblock: a
+  // pipe may hand over less than a block in one read). The rest is read to
+  // its end, so tar is not cut off by a closed pipe.
+  const cut = [
+    `{ i=0; k=0; while [ "$i" -lt ${slices} ]; do j=$((i * b / ${slices}));`,
+    `dd bs=${slice} skip=$((j - k)) count=1 iflag=fullblock 2>/dev/null || exit 1;`,
+    'k=$((j + 1)); i=$((i + 1)); done; cat > /dev/null; }',
+  ].join(' ');
   const sample = [
-    `if [ "$b" -le ${slices} ]; then n=$s; z=$(gzip -1 < ${tar} | wc -c);`,
-    `else n=$((${slices} * ${slice})); z=$(i=0; while [ "$i" -lt ${slices} ]; do`,
-    `dd if=${tar} bs=${slice} skip=$((i * b / ${slices})) count=1 2>/dev/null || exit 1; i=$((i + 1)); done | gzip -1 | wc -c); fi`,
+    `if [ "$b" -le ${slices} ]; then n=$s; z=$(${tar} | gzip -1 | wc -c);`,
+    `else n=$((${slices} * ${slice})); z=$(${tar} | ${cut} | gzip -1 | wc -c); fi`,
   ].join(' ');
   return [
     'set -o pipefail;',
-    `d=$(${shellCommand(['tar', '-cf', '-', '--', ...paths])} | ${shellCommand(['tee', '--', out.tar])} | sha256sum) &&`,
-    `s=$(wc -c < ${tar}) && b=$((s / ${slice})) &&`,
+    `s=$(${tar} | wc -c) && b=$((s / ${slice})) &&`,
     `{ ${sample}; } &&`,
     `if [ $((z * 10)) -lt $((n * 9)) ]; then`,
-    `d=$(gzip -1 < ${tar} | ${shellCommand(['tee', '--', out.gzip])} | sha256sum) && ${shellCommand(['rm', '-f', '--', out.tar])} && echo "gzip $d";`,
-    'else echo "tar $d"; fi',
+    `d=$(${tar} | gzip -1 | ${shellCommand(['tee', '--', out.gzip])} | sha256sum) && echo "gzip $d";`,
+    `else d=$(${tar} | ${shellCommand(['tee', '--', out.tar])} | sha256sum) && echo "tar $d"; fi`,
   ].join(' ');
 }
 

@@ -6,8 +6,9 @@
 import { spawn } from 'node:child_process';
 import { lstat, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { ArtifactError, errorMessage } from '../sluice-error.ts';
-import { compresses, gzipFile } from './gzip-stored.ts';
+import { gzipStream, streamCompresses } from './gzip-stored.ts';
 import { assertGitCheckout, runGit } from './run-git.ts';
 
 export { readRevision } from './read-revision.ts';
@@ -24,34 +25,42 @@ export interface PackSourceOptions {
  * Write a tar.gz of the files `git ls-files --cached --others
  * --exclude-standard` lists in `checkoutDir`, with paths relative to it.
  * Tracked files deleted from disk are skipped. Submodules appear as empty
- * directories: their content is not packed. tar writes a plain tarball
- * beside `outFile`, which is gzipped at gzip's fastest level when a sample
- * of it compresses and made a gzip file of stored blocks when it does not
- * (gzip-stored.ts): a checkout of large random or already compressed files
- * is not compressed for nothing, and the source is a tar.gz either way.
+ * directories: their content is not packed. The tarball is gzipped at
+ * gzip's fastest level when a sample of it compresses and made a gzip file
+ * of stored blocks when it does not (gzip-stored.ts): a checkout of large
+ * random or already compressed files is not compressed for nothing, and
+ * the source is a tar.gz either way. The sample is taken before anything is
+ * written, as on a build host (collect-artifact.ts): tar streams the files
+ * once counted, once sampled and once into `outFile`, so no room is needed
+ * beside the source for a plain tarball. A file changing between the
+ * passes can only change whether the source is gzipped: what is written is
+ * the last stream, whole.
  */
 export async function packSource(checkoutDir: string, outFile: string, options: PackSourceOptions = {}): Promise<void> {
   await assertGitCheckout(checkoutDir);
   const target = resolve(outFile);
   // The archive being written inside the checkout must not pack itself.
-  const plain = `${target}.tar`;
-  const excluded = [target, plain, ...(options.exclude ?? []).map((path) => resolve(path))];
+  const excluded = [target, ...(options.exclude ?? []).map((path) => resolve(path))];
   const listed = await runGit(checkoutDir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
   const listedNames = splitNul(listed);
   const names = await existingFiles(checkoutDir, listedNames, [
     ...excluded,
     ...sluiceDataDirs(checkoutDir, listedNames),
   ]);
+  const list = Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])]));
   try {
-    await runTar(checkoutDir, plain, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
-    await gzipFile(plain, target, { compress: await compresses(plain) });
+    const size = await streamTar(checkoutDir, list, async (tarball) => {
+      let bytes = 0;
+      for await (const chunk of tarball) bytes += (chunk as Buffer).length;
+      return bytes;
+    });
+    const compress = await streamTar(checkoutDir, list, (tarball) => streamCompresses(size, tarball));
+    await streamTar(checkoutDir, list, (tarball) => gzipStream(tarball, target, { compress }));
   } catch (error) {
     await rm(target, { force: true });
     throw new ArtifactError('PACK_FAILED', `could not pack the source of ${checkoutDir}: ${errorMessage(error)}`, {
       cause: error,
     });
-  } finally {
-    await rm(plain, { force: true });
   }
 }
 
@@ -105,23 +114,39 @@ async function existingFiles(dir: string, names: Buffer[], excluded: string[]): 
   return kept;
 }
 
-function runTar(cwd: string, outFile: string, nulList: Buffer): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    // --null: names are read verbatim (a file called `-rf` is a file).
-    // --no-recursion: exactly the listed entries, not whole directories.
-    const tar = spawn('tar', ['-cf', outFile, '--null', '--no-recursion', '-T', '-'], {
-      cwd,
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    tar.stderr.setEncoding('utf8');
-    tar.stderr.on('data', (chunk: string) => (stderr += chunk));
-    tar.stdin.on('error', () => {});
-    tar.on('error', reject);
-    tar.on('close', (code) => {
-      if (code === 0) resolvePromise();
-      else reject(new Error(`tar exited with code ${code}: ${stderr.trim()}`));
-    });
-    tar.stdin.end(nulList);
+/**
+ * Runs tar over the NUL-separated names, the tarball on its stdout handed
+ * to `read`; resolves with what `read` gives once tar has exited well. When
+ * `read` fails, its error is the one thrown (tar then dies of the closed pipe).
+ */
+async function streamTar<T>(cwd: string, nulList: Buffer, read: (tarball: Readable) => Promise<T>): Promise<T> {
+  // --null: names are read verbatim (a file called `-rf` is a file).
+  // --no-recursion: exactly the listed entries, not whole directories.
+  const tar = spawn('tar', ['-cf', '-', '--null', '--no-recursion', '-T', '-'], {
+    cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let stderr = '';
+  tar.stderr.setEncoding('utf8');
+  tar.stderr.on('data', (chunk: string) => (stderr += chunk));
+  tar.stdin.on('error', () => {});
+  const exited = new Promise<void>((resolvePromise, reject) => {
+    tar.on('error', reject);
+    tar.on('close', (code, signal) => {
+      if (code === 0) resolvePromise();
+      else {
+        const how = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
+        reject(new Error(`tar ${how}: ${stderr.trim()}`));
+      }
+    });
+  });
+  tar.stdin.end(nulList);
+  const reading = read(tar.stdout).catch((error: unknown) => {
+    tar.kill();
+    throw error;
+  });
+  const [result, status] = await Promise.allSettled([reading, exited]);
+  if (result.status === 'rejected') throw result.reason;
+  if (status.status === 'rejected') throw status.reason;
+  return result.value;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { packSource, readRevision } from '../../src/artifact/pack-source.ts';
 import { makeGitCheckout, type GitCheckout } from './make-git-checkout.ts';
 
 const run = promisify(execFile);
+const packSourceModule = new URL('../../src/artifact/pack-source.ts', import.meta.url).href;
 
 async function listTarball(file: string): Promise<string[]> {
   const { stdout } = await run('tar', ['-tzf', file]);
@@ -90,6 +91,32 @@ describe('packSource', () => {
     }
   });
 
+  it('packs a source that gzips small where there is room only for about its gzipped size', async () => {
+    const roomy = await makeGitCheckout({ 'README.md': '# app\n' });
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      // 64 MiB of zeros (sparse, so it takes no room here) gzip to about 64 KiB; no file
+      // over 8 MiB may be written, as on a disk with little room left.
+      await writeFile(join(roomy.dir, 'zeros.img'), '');
+      await truncate(join(roomy.dir, 'zeros.img'), 64 * 1024 * 1024);
+      const target = join(dir, 'source.tar.gz');
+      const script = `import { packSource } from ${JSON.stringify(packSourceModule)}; await packSource(process.argv[1], process.argv[2]);`;
+      await run('bash', [
+        '-c',
+        'ulimit -f 8192; exec "$0" --input-type=module -e "$1" "$2" "$3"',
+        process.execPath,
+        script,
+        roomy.dir,
+        target,
+      ]);
+      assert.ok((await stat(target)).size < 1024 * 1024);
+      assert.deepEqual(await listTarball(target), ['README.md', 'zeros.img']);
+    } finally {
+      await roomy.remove();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never packs a Sluice data directory left in the checkout, whatever its name', async () => {
     await checkout.write('state/sluice.db', 'a database\n');
     await checkout.write('state/sluice.lock', '');
@@ -103,6 +130,26 @@ describe('packSource', () => {
     } finally {
       await rm(join(checkout.dir, 'state'), { recursive: true, force: true });
       await rm(join(checkout.dir, 'notes'), { recursive: true, force: true });
+    }
+  });
+
+  it('says which signal killed tar, and leaves no source behind', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'sluice-bin-'));
+    const path = process.env.PATH;
+    try {
+      await writeFile(join(bin, 'tar'), '#!/bin/sh\nkill -KILL $$\n', { mode: 0o755 });
+      process.env.PATH = `${bin}:${path ?? ''}`;
+      await assert.rejects(packSource(checkout.dir, join(bin, 'source.tar.gz')), (error: unknown) => {
+        return (
+          error instanceof ArtifactError &&
+          error.code === 'PACK_FAILED' &&
+          error.message.includes('tar was killed by SIGKILL')
+        );
+      });
+      assert.deepEqual(await readdir(bin), ['tar']);
+    } finally {
+      process.env.PATH = path;
+      await rm(bin, { recursive: true, force: true });
     }
   });
 
