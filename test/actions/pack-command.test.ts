@@ -145,6 +145,69 @@ describe('packing an artifact on the host', () => {
     }
   });
 
+  it('says that dd failed when it cannot cut the sample, as a dd without iflag=fullblock cannot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      // As BSD dd answers an operand it does not know.
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      const real = (await run('bash', ['-c', 'command -v dd'])).stdout.trim();
+      await writeFile(
+        join(bin, 'dd'),
+        `#!/bin/sh\nfor a; do case "$a" in iflag=*) echo "dd: unknown operand iflag" >&2; exit 1;; esac; done\nexec "${real}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      await writeFile(join(dir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      await assert.rejects(
+        run('bash', ['-c', packCommand(out, ['payload.bin'])], {
+          cwd: dir,
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+        }),
+        (error: { code?: number; stderr?: string }) =>
+          error.code !== 0 && /dd: unknown operand iflag/.test(error.stderr ?? ''),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails and leaves no partial file when tar fails only on its last pass', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      // tar as it fails when a file vanishes while the kept file is written: part of the stream, then an error.
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
+      await writeFile(
+        join(bin, 'tar'),
+        `#!/bin/sh\necho x >> "${join(dir, 'calls')}"\n` +
+          `if [ "$(wc -l < "${join(dir, 'calls')}")" -ge 3 ]; then "${real}" "$@" | head -c 4096; echo "tar: payload.bin: Cannot open" >&2; exit 2; fi\n` +
+          `exec "${real}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      for (const [what, payload] of [
+        ['gzip', Buffer.from('a line of text, again and again\n'.repeat(100_000))],
+        ['tar', randomBytes(3 * 1024 * 1024)],
+      ] as const) {
+        await rm(join(dir, 'calls'), { force: true });
+        await writeFile(join(dir, 'payload.bin'), payload);
+        const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+        await assert.rejects(
+          run('bash', ['-c', packCommand(out, ['payload.bin'])], {
+            cwd: dir,
+            env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+          }),
+          (error: { code?: number }) => error.code !== 0 && error.code !== undefined,
+        );
+        assert.equal(await exists(out.gzip), false, `${what}: no partial gzip`);
+        assert.equal(await exists(out.tar), false, `${what}: no partial tarball`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a line that names no format or no digest', () => {
     assert.throws(() => parsePacked(undefined, 'packing'), /packing gave unexpected output: \(nothing\)/);
     assert.throws(() => parsePacked('zip 1234', 'packing'), /unexpected output/);
