@@ -125,10 +125,12 @@ export function packCommand(out: PackedFiles, paths: string[]): string {
   // Slice i starts at block j = i * b / 16 of the stream; k is the block the
   // stream is at, so dd skips j - k blocks, then copies one (fullblock: a
   // pipe may hand over less than a block in one read). The rest is read to
-  // its end, so tar is not cut off by a closed pipe.
+  // its end, so tar is not cut off by a closed pipe. status=none keeps dd's
+  // counts out of stderr but not its errors: a dd that knows no fullblock
+  // (BSD's) says so in the failure.
   const cut = [
     `{ i=0; k=0; while [ "$i" -lt ${slices} ]; do j=$((i * b / ${slices}));`,
-    `dd bs=${slice} skip=$((j - k)) count=1 iflag=fullblock 2>/dev/null || exit 1;`,
+    `dd bs=${slice} skip=$((j - k)) count=1 iflag=fullblock status=none || exit 1;`,
     'k=$((j + 1)); i=$((i + 1)); done; cat > /dev/null; }',
   ].join(' ');
   const sample = [
