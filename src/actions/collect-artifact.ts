@@ -116,7 +116,7 @@ export interface PackedFiles {
  * last stream is hashed and its digest printed, so a file changing between
  * the passes can change the decision, never make the digest lie about the
  * file. Prints one line, `gzip <sha256>` or `tar <sha256>`. Any part
- * failing fails it all (pipefail).
+ * failing fails it all (pipefail), and removes what the last pass wrote.
  */
 export function packCommand(out: PackedFiles, paths: string[]): string {
   const tar = shellCommand(['tar', '-cf', '-', '--', ...paths]);
@@ -139,11 +139,13 @@ export function packCommand(out: PackedFiles, paths: string[]): string {
   ].join(' ');
   return [
     'set -o pipefail;',
-    `s=$(${tar} | wc -c) && b=$((s / ${slice})) &&`,
+    `{ s=$(${tar} | wc -c) && b=$((s / ${slice})) &&`,
     `{ ${sample}; } &&`,
     `if [ $((z * 10)) -lt $((n * 9)) ]; then`,
     `d=$(${tar} | gzip -1 | ${shellCommand(['tee', '--', out.gzip])} | sha256sum) && echo "gzip $d";`,
-    `else d=$(${tar} | ${shellCommand(['tee', '--', out.tar])} | sha256sum) && echo "tar $d"; fi`,
+    `else d=$(${tar} | ${shellCommand(['tee', '--', out.tar])} | sha256sum) && echo "tar $d"; fi; }`,
+    // A last pass that fails leaves part of a file: nothing is kept but a whole one.
+    `|| { r=$?; ${shellCommand(['rm', '-f', '--', out.gzip, out.tar])}; exit "$r"; }`,
   ].join(' ');
 }
 
