@@ -153,6 +153,81 @@ describe('packSource', () => {
     }
   });
 
+  /** Puts a tar first on PATH that runs `before` (shell text; $n is its call, from 1) and then the real tar. */
+  async function withTar<T>(before: string, body: (bin: string) => Promise<T>): Promise<T> {
+    const bin = await mkdtemp(join(tmpdir(), 'sluice-bin-'));
+    const path = process.env.PATH;
+    try {
+      const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
+      const calls = join(bin, 'calls');
+      await writeFile(
+        join(bin, 'tar'),
+        `#!/bin/sh\necho x >> '${calls}'\nn=$(wc -l < '${calls}')\n${before}\nexec '${real}' "$@"\n`,
+        { mode: 0o755 },
+      );
+      process.env.PATH = `${bin}:${path ?? ''}`;
+      return await body(bin);
+    } finally {
+      process.env.PATH = path;
+      await rm(bin, { recursive: true, force: true });
+    }
+  }
+
+  it('fails, leaving no source behind, when tar fails only while the source is written', async () => {
+    const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
+    await withTar(
+      `if [ "$n" -ge 3 ]; then '${real}' "$@" | head -c 4096; echo "tar: src/app.js: Cannot open" >&2; exit 2; fi`,
+      async (bin) => {
+        const target = join(bin, 'source.tar.gz');
+        await assert.rejects(packSource(checkout.dir, target, { exclude: [join(checkout.dir, 'data')] }), (error) => {
+          return error instanceof ArtifactError && error.code === 'PACK_FAILED' && /Cannot open/.test(error.message);
+        });
+        assert.deepEqual((await readdir(bin)).sort(), ['calls', 'tar']);
+      },
+    );
+  });
+
+  it('fails when a file is deleted after the tarball was counted', async () => {
+    await checkout.write('brief.txt', 'there when counted\n');
+    try {
+      await withTar(`if [ "$n" -eq 2 ]; then rm -f brief.txt; fi`, async (bin) => {
+        const target = join(bin, 'source.tar.gz');
+        await assert.rejects(
+          packSource(checkout.dir, target, { exclude: [join(checkout.dir, 'data')] }),
+          (error) => error instanceof ArtifactError && error.code === 'PACK_FAILED',
+        );
+        assert.deepEqual((await readdir(bin)).sort(), ['calls', 'tar']);
+      });
+    } finally {
+      await rm(join(checkout.dir, 'brief.txt'), { force: true });
+    }
+  });
+
+  it('writes a file as it is when the source is written, whole, however it changed since it was sampled', async () => {
+    const grown = join(checkout.dir, 'grown.bin');
+    await writeFile(grown, 'small\n');
+    try {
+      const bytes = randomBytes(3 * 1024 * 1024);
+      await writeFile(join(checkout.dir, 'grown.next'), bytes);
+      await withTar(`if [ "$n" -eq 3 ]; then mv -f grown.next grown.bin; fi`, async (bin) => {
+        const target = join(bin, 'source.tar.gz');
+        await packSource(checkout.dir, target, {
+          exclude: [join(checkout.dir, 'data'), join(checkout.dir, 'grown.next')],
+        });
+        const unpacked = await mkdtemp(join(tmpdir(), 'sluice-unpack-'));
+        try {
+          await run('tar', ['-xzf', target, '-C', unpacked]);
+          assert.ok((await readFile(join(unpacked, 'grown.bin'))).equals(bytes), 'the file, byte for byte');
+        } finally {
+          await rm(unpacked, { recursive: true, force: true });
+        }
+      });
+    } finally {
+      await rm(grown, { force: true });
+      await rm(join(checkout.dir, 'grown.next'), { force: true });
+    }
+  });
+
   it('refuses a directory that is not a git checkout, saying which', async () => {
     const plain = await mkdtemp(join(tmpdir(), 'sluice-plain-'));
     try {
