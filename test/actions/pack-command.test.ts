@@ -208,6 +208,73 @@ describe('packing an artifact on the host', () => {
     }
   });
 
+  for (const [what, when, change] of [
+    ['deleted after it was counted', 2, 'rm -f payload.bin'],
+    ['deleted after it was sampled', 3, 'rm -f payload.bin'],
+  ] as const) {
+    it(`fails, leaving no file, when a path is ${what}`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+      try {
+        const bin = join(dir, 'bin');
+        await mkdir(bin);
+        const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
+        const calls = join(dir, 'calls');
+        await writeFile(
+          join(bin, 'tar'),
+          `#!/bin/sh\necho x >> "${calls}"\nif [ "$(wc -l < "${calls}")" -eq ${when} ]; then ${change}; fi\nexec "${real}" "$@"\n`,
+          { mode: 0o755 },
+        );
+        await writeFile(join(dir, 'app.js'), 'console.log(1)\n');
+        await writeFile(join(dir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
+        const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+        await assert.rejects(
+          run('bash', ['-c', packCommand(out, ['app.js', 'payload.bin'])], {
+            cwd: dir,
+            env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+          }),
+          (error: { code?: number }) => error.code !== 0 && error.code !== undefined,
+        );
+        assert.equal(await exists(out.gzip), false);
+        assert.equal(await exists(out.tar), false);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('keeps a path as it is on the last pass, whole and with its true digest, however it changed since it was sampled', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
+    try {
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
+      const calls = join(dir, 'calls');
+      await writeFile(
+        join(bin, 'tar'),
+        `#!/bin/sh\necho x >> "${calls}"\nif [ "$(wc -l < "${calls}")" -eq 3 ]; then mv -f next.bin payload.bin; fi\nexec "${real}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      // Random when sampled (kept plain), text when written: the decision may be wrong, the file may not.
+      await writeFile(join(dir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
+      const text = Buffer.from('a line of text, again and again\n'.repeat(300_000));
+      await writeFile(join(dir, 'next.bin'), text);
+      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const { stdout } = await run('bash', ['-c', packCommand(out, ['payload.bin'])], {
+        cwd: dir,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      });
+      const packed = parsePacked(stdout.trim(), 'packing');
+      assert.equal(packed.format, 'tar');
+      assert.equal(packed.sha256, await sha256(out.tar));
+      const unpacked = join(dir, 'unpacked');
+      await mkdir(unpacked);
+      await run('tar', ['-xf', out.tar, '-C', unpacked]);
+      assert.ok((await readFile(join(unpacked, 'payload.bin'))).equals(text), 'the file, byte for byte');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a line that names no format or no digest', () => {
     assert.throws(() => parsePacked(undefined, 'packing'), /packing gave unexpected output: \(nothing\)/);
     assert.throws(() => parsePacked('zip 1234', 'packing'), /unexpected output/);
