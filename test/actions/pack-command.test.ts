@@ -23,13 +23,36 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Where the pack command writes: the tarball or the gzip, whichever it keeps. */
+const outputs = (dir: string) => ({ tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') });
+
+/**
+ * A tool of the test's own named `name` first on the PATH the pack command runs with (a tar that fails on its
+ * last pass, a dd as BSD's answers); `script` gets the machine's own as `$REAL`. Returns that environment.
+ */
+async function standIn(dir: string, name: string, script: string): Promise<NodeJS.ProcessEnv> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  const real = (await run('bash', ['-c', `command -v ${name}`])).stdout.trim();
+  await writeFile(join(bin, name), `#!/bin/sh\nREAL='${real}'\n${script}`, { mode: 0o755 });
+  return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+}
+
+/** A tar that runs `shell` before its run number `when` (1: the count, 2: the sample, 3: the kept file). */
+const tarRunning = (dir: string, when: number, shell: string) =>
+  standIn(
+    dir,
+    'tar',
+    `echo x >> "${join(dir, 'calls')}"\nif [ "$(wc -l < "${join(dir, 'calls')}")" -eq ${when} ]; then ${shell}; fi\nexec "$REAL" "$@"\n`,
+  );
+
 describe('packing an artifact on the host', () => {
   it('writes a gzipped tarball of paths that compress and prints the sha256 of exactly what it wrote', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
       await writeFile(join(dir, 'app.js'), 'console.log(1)\n');
       await writeFile(join(dir, 'my file'), 'x');
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const out = outputs(dir);
       const { stdout } = await run('bash', ['-c', packCommand(out, ['app.js', 'my file'])], { cwd: dir });
       const packed = parsePacked(stdout.trim(), 'packing');
       assert.equal(packed.format, 'gzip');
@@ -51,7 +74,7 @@ describe('packing an artifact on the host', () => {
       try {
         await writeFile(join(dir, 'app.js'), 'console.log(1)\n');
         await writeFile(join(dir, 'payload.bin'), randomBytes(bytes));
-        const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+        const out = outputs(dir);
         const { stdout } = await run('bash', ['-c', packCommand(out, ['app.js', 'payload.bin'])], { cwd: dir });
         const packed = parsePacked(stdout.trim(), 'packing');
         assert.equal(packed.format, 'tar');
@@ -70,7 +93,7 @@ describe('packing an artifact on the host', () => {
     try {
       await writeFile(join(dir, 'a.bin'), randomBytes(512 * 1024));
       await writeFile(join(dir, 'b.txt'), 'a line of text, again and again\n'.repeat(200_000));
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const out = outputs(dir);
       const { stdout } = await run('bash', ['-c', packCommand(out, ['a.bin', 'b.txt'])], { cwd: dir });
       const packed = parsePacked(stdout.trim(), 'packing');
       assert.equal(packed.format, 'gzip');
@@ -87,7 +110,7 @@ describe('packing an artifact on the host', () => {
       // lets the pack write no file over 8 MiB, as a disk with little room left would.
       await writeFile(join(dir, 'zeros.img'), '');
       await truncate(join(dir, 'zeros.img'), 64 * 1024 * 1024);
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const out = outputs(dir);
       const { stdout } = await run('bash', ['-c', `ulimit -f 8192; ${packCommand(out, ['zeros.img'])}`], { cwd: dir });
       const packed = parsePacked(stdout.trim(), 'packing');
       assert.equal(packed.format, 'gzip');
@@ -115,7 +138,7 @@ describe('packing an artifact on the host', () => {
       } finally {
         await handle.close();
       }
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const out = outputs(dir);
       const { stdout } = await run('bash', ['-c', packCommand(out, ['data.bin'])], { cwd: dir });
       const packed = parsePacked(stdout.trim(), 'packing');
       // The sample judges by its places alone (gzip-stored.ts): the cost of a
@@ -135,7 +158,7 @@ describe('packing an artifact on the host', () => {
   it('fails when tar fails, although gzip, tee and sha256sum succeed after it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const out = outputs(dir);
       await assert.rejects(
         run('bash', ['-c', packCommand(out, ['missing'])], { cwd: dir }),
         (error: { code?: number }) => error.code !== 0 && error.code !== undefined,
@@ -149,21 +172,15 @@ describe('packing an artifact on the host', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
       // As BSD dd answers an operand it does not know.
-      const bin = join(dir, 'bin');
-      await mkdir(bin);
-      const real = (await run('bash', ['-c', 'command -v dd'])).stdout.trim();
-      await writeFile(
-        join(bin, 'dd'),
-        `#!/bin/sh\nfor a; do case "$a" in iflag=*) echo "dd: unknown operand iflag" >&2; exit 1;; esac; done\nexec "${real}" "$@"\n`,
-        { mode: 0o755 },
+      const env = await standIn(
+        dir,
+        'dd',
+        `for a; do case "$a" in iflag=*) echo "dd: unknown operand iflag" >&2; exit 1;; esac; done\nexec "$REAL" "$@"\n`,
       );
       await writeFile(join(dir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+      const out = outputs(dir);
       await assert.rejects(
-        run('bash', ['-c', packCommand(out, ['payload.bin'])], {
-          cwd: dir,
-          env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-        }),
+        run('bash', ['-c', packCommand(out, ['payload.bin'])], { cwd: dir, env }),
         (error: { code?: number; stderr?: string }) =>
           error.code !== 0 && /dd: unknown operand iflag/.test(error.stderr ?? ''),
       );
@@ -176,15 +193,10 @@ describe('packing an artifact on the host', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
       // tar as it fails when a file vanishes while the kept file is written: part of the stream, then an error.
-      const bin = join(dir, 'bin');
-      await mkdir(bin);
-      const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
-      await writeFile(
-        join(bin, 'tar'),
-        `#!/bin/sh\necho x >> "${join(dir, 'calls')}"\n` +
-          `if [ "$(wc -l < "${join(dir, 'calls')}")" -ge 3 ]; then "${real}" "$@" | head -c 4096; echo "tar: payload.bin: Cannot open" >&2; exit 2; fi\n` +
-          `exec "${real}" "$@"\n`,
-        { mode: 0o755 },
+      const env = await tarRunning(
+        dir,
+        3,
+        `"$REAL" "$@" | head -c 4096; echo "tar: payload.bin: Cannot open" >&2; exit 2`,
       );
       for (const [what, payload] of [
         ['gzip', Buffer.from('a line of text, again and again\n'.repeat(100_000))],
@@ -192,12 +204,9 @@ describe('packing an artifact on the host', () => {
       ] as const) {
         await rm(join(dir, 'calls'), { force: true });
         await writeFile(join(dir, 'payload.bin'), payload);
-        const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+        const out = outputs(dir);
         await assert.rejects(
-          run('bash', ['-c', packCommand(out, ['payload.bin'])], {
-            cwd: dir,
-            env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-          }),
+          run('bash', ['-c', packCommand(out, ['payload.bin'])], { cwd: dir, env }),
           (error: { code?: number }) => error.code !== 0 && error.code !== undefined,
         );
         assert.equal(await exists(out.gzip), false, `${what}: no partial gzip`);
@@ -215,23 +224,12 @@ describe('packing an artifact on the host', () => {
     it(`fails, leaving no file, when a path is ${what}`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
       try {
-        const bin = join(dir, 'bin');
-        await mkdir(bin);
-        const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
-        const calls = join(dir, 'calls');
-        await writeFile(
-          join(bin, 'tar'),
-          `#!/bin/sh\necho x >> "${calls}"\nif [ "$(wc -l < "${calls}")" -eq ${when} ]; then ${change}; fi\nexec "${real}" "$@"\n`,
-          { mode: 0o755 },
-        );
+        const env = await tarRunning(dir, when, change);
         await writeFile(join(dir, 'app.js'), 'console.log(1)\n');
         await writeFile(join(dir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
-        const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
+        const out = outputs(dir);
         await assert.rejects(
-          run('bash', ['-c', packCommand(out, ['app.js', 'payload.bin'])], {
-            cwd: dir,
-            env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-          }),
+          run('bash', ['-c', packCommand(out, ['app.js', 'payload.bin'])], { cwd: dir, env }),
           (error: { code?: number }) => error.code !== 0 && error.code !== undefined,
         );
         assert.equal(await exists(out.gzip), false);
@@ -245,24 +243,13 @@ describe('packing an artifact on the host', () => {
   it('keeps a path as it is on the last pass, whole and with its true digest, however it changed since it was sampled', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-pack-'));
     try {
-      const bin = join(dir, 'bin');
-      await mkdir(bin);
-      const real = (await run('bash', ['-c', 'command -v tar'])).stdout.trim();
-      const calls = join(dir, 'calls');
-      await writeFile(
-        join(bin, 'tar'),
-        `#!/bin/sh\necho x >> "${calls}"\nif [ "$(wc -l < "${calls}")" -eq 3 ]; then mv -f next.bin payload.bin; fi\nexec "${real}" "$@"\n`,
-        { mode: 0o755 },
-      );
+      const env = await tarRunning(dir, 3, 'mv -f next.bin payload.bin');
       // Random when sampled (kept plain), text when written: the decision may be wrong, the file may not.
       await writeFile(join(dir, 'payload.bin'), randomBytes(3 * 1024 * 1024));
       const text = Buffer.from('a line of text, again and again\n'.repeat(300_000));
       await writeFile(join(dir, 'next.bin'), text);
-      const out = { tar: join(dir, 'out.tar'), gzip: join(dir, 'out.tar.gz') };
-      const { stdout } = await run('bash', ['-c', packCommand(out, ['payload.bin'])], {
-        cwd: dir,
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-      });
+      const out = outputs(dir);
+      const { stdout } = await run('bash', ['-c', packCommand(out, ['payload.bin'])], { cwd: dir, env });
       const packed = parsePacked(stdout.trim(), 'packing');
       assert.equal(packed.format, 'tar');
       assert.equal(packed.sha256, await sha256(out.tar));

@@ -162,18 +162,21 @@ describe('runBuildAction on the local executor', () => {
     });
   });
 
+  /** The session, except that what it downloads arrives with a byte more, as a transfer gone wrong. */
+  const corruptingDownloads = (session: ExecSession): ExecSession => ({
+    host: session.host,
+    workspace: session.workspace,
+    run: (command, options) => session.run(command, options),
+    upload: (from, to) => session.upload(from, to),
+    download: async (from, to) => {
+      await session.download(from, to);
+      await appendFile(to, 'x');
+    },
+    close: () => session.close(),
+  });
+
   it('refuses an artifact that changed on the way back', async () => {
-    const corrupting: ExecSession = {
-      host: session.host,
-      workspace: session.workspace,
-      run: (command, options) => session.run(command, options),
-      upload: (from, to) => session.upload(from, to),
-      download: async (from, to) => {
-        await session.download(from, to);
-        await appendFile(to, 'x');
-      },
-      close: () => session.close(),
-    };
+    const corrupting = corruptingDownloads(session);
     const result = await build(
       { run: ['mkdir -p dist', 'echo hi > dist/a'], artifact: { name: 'app', paths: ['dist'] } },
       { session: corrupting },
@@ -187,17 +190,7 @@ describe('runBuildAction on the local executor', () => {
 
   it('refuses an artifact that does not compress and changed on the way back, and keeps nothing of it', async () => {
     const kept = await readdir(fixture.artifacts.dir).catch(() => []);
-    const corrupting: ExecSession = {
-      host: session.host,
-      workspace: session.workspace,
-      run: (command, options) => session.run(command, options),
-      upload: (from, to) => session.upload(from, to),
-      download: async (from, to) => {
-        await session.download(from, to);
-        await appendFile(to, 'x');
-      },
-      close: () => session.close(),
-    };
+    const corrupting = corruptingDownloads(session);
     const result = await build(
       { run: ['mkdir -p dist', 'head -c 2000000 /dev/urandom > dist/a'], artifact: { name: 'app', paths: ['dist'] } },
       { session: corrupting },
