@@ -112,6 +112,16 @@ describe('the GitHub stand-in refuses check runs as GitHub does', () => {
     assert.equal((await run([noPath])).status, 422);
   });
 
+  test('a commit the repository does not have is 422 "No commit found for SHA", as GitHub answers it', async () => {
+    const call = await connect();
+    const missing = 'c'.repeat(40);
+    const reply = await call('GET', `/commits/${missing}`);
+    assert.equal(reply.status, 422);
+    assert.equal(reply.body.message, `No commit found for SHA: ${missing}`);
+    assert.match(String(reply.body.documentation_url), /commits#get-a-commit$/);
+    assert.equal((await call('GET', `/commits/${SHA}`)).status, 200, 'a commit it has');
+  });
+
   test('a check run for a commit the repository does not have is 422 "No commit found for SHA"', async () => {
     const call = await connect();
     const missing = 'b'.repeat(40);
